@@ -1,0 +1,191 @@
+/**
+ * The one registry of lancash errors. Every refusal the system can give has a stable numeric code,
+ * an HTTP status and a typed detail. Codes 1xxxx–3xxxx are the Cashu spec's (`error_codes.md`), so
+ * Cashu wallets understand them; 7xxxx are lancash's own. The wire form is
+ * `{ code, detail, error, info }` where `detail` is the human sentence Cashu wallets display.
+ *
+ * Never renumber a code: tests, wallets and operators match on the number.
+ */
+
+/** The typed detail each error carries, by error name. */
+export interface ErrorDetails {
+  // --- Cashu spec codes (error_codes.md) ---
+  ProofVerificationFailed: { index?: number; reason: string };
+  ProofsAlreadySpent: { Ys: string[] };
+  ProofsPending: { Ys: string[] };
+  OutputsAlreadySigned: { B_: string[] };
+  OutputsPending: { B_: string[] };
+  TransactionUnbalanced: { inputs: number; outputs: number; fees: number };
+  AmountOutsideLimit: { amount: number | string; min: number; max: number };
+  DuplicateInputs: { Ys: string[] };
+  DuplicateOutputs: { B_: string[] };
+  MultipleUnits: { units: string[] };
+  UnitMismatch: { inputUnit: string; outputUnit: string };
+  UnitNotSupported: { unit: string };
+  MaxInputsExceeded: { count: number; max: number };
+  MaxOutputsExceeded: { count: number; max: number };
+  KeysetUnknown: { id: string };
+  KeysetInactive: { id: string };
+  QuoteNotPaid: { quote: string };
+  QuoteAlreadyIssued: { quote: string };
+  LightningPaymentFailed: { quote: string; reason: string };
+  QuotePending: { quote: string };
+  InvoiceAlreadyPaid: { quote: string };
+  QuoteExpired: { quote: string };
+  // --- lancash: malformed input (70xxx) ---
+  InvalidInput: { argument: string; expected: string; received: string };
+  InvalidAmount: { argument: string; expected: string; received: string };
+  InvalidHex: { argument: string; expected: string; received: string };
+  InvalidPoint: { argument: string; reason: string };
+  InvalidScalar: { argument: string; reason: string };
+  InvalidDenomination: { amount: number; keyset: string };
+  EmptyRequest: { argument: string };
+  InvalidToken: { reason: string };
+  InvalidKeyset: { reason: string };
+  DleqInvalid: { index?: number; reason: string };
+  // --- lancash: envelopes and addresses (71xxx) ---
+  EnvelopeMalformed: { reason: string };
+  EnvelopeOpenFailed: { reason: string };
+  EnvelopeWrongRecipient: { expected: string; received: string };
+  EnvelopeReplayed: { transferId: string };
+  AddressInvalid: { address: string; reason: string };
+  // --- lancash: requests and idempotency (72xxx) ---
+  IdempotencyConflict: { key: string };
+  NotFound: { what: string; id: string };
+  RateLimited: { retryAfterSeconds: number };
+  PayloadTooLarge: { limit: number };
+  // --- lancash: server side (79xxx); never a client's fault ---
+  StorageUnavailable: { reason: string };
+  Internal: { reason: string };
+}
+
+export type ErrorName = keyof ErrorDetails;
+
+interface ErrorSpec {
+  readonly code: number;
+  readonly status: number;
+  /** What went wrong, in the words a wallet shows its user. */
+  readonly title: string;
+}
+
+/** The registry: name → stable code, HTTP status, title. */
+export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
+  ProofVerificationFailed: { code: 10001, status: 400, title: 'Proof verification failed' },
+  ProofsAlreadySpent: { code: 11001, status: 400, title: 'Proofs already spent' },
+  ProofsPending: { code: 11002, status: 400, title: 'Proofs are pending' },
+  OutputsAlreadySigned: { code: 11003, status: 400, title: 'Outputs already signed' },
+  OutputsPending: { code: 11004, status: 400, title: 'Outputs are pending' },
+  TransactionUnbalanced: { code: 11005, status: 400, title: 'Transaction is not balanced (inputs != outputs)' },
+  AmountOutsideLimit: { code: 11006, status: 400, title: 'Amount outside of limit range' },
+  DuplicateInputs: { code: 11007, status: 400, title: 'Duplicate inputs provided' },
+  DuplicateOutputs: { code: 11008, status: 400, title: 'Duplicate outputs provided' },
+  MultipleUnits: { code: 11009, status: 400, title: 'Inputs/Outputs of multiple units' },
+  UnitMismatch: { code: 11010, status: 400, title: 'Inputs and outputs not of same unit' },
+  UnitNotSupported: { code: 11013, status: 400, title: 'Unit in request is not supported' },
+  MaxInputsExceeded: { code: 11014, status: 400, title: 'Max inputs exceeded' },
+  MaxOutputsExceeded: { code: 11015, status: 400, title: 'Max outputs exceeded' },
+  KeysetUnknown: { code: 12001, status: 400, title: 'Keyset is not known' },
+  KeysetInactive: { code: 12002, status: 400, title: 'Keyset is inactive, cannot sign messages' },
+  QuoteNotPaid: { code: 20001, status: 400, title: 'Quote request is not paid' },
+  QuoteAlreadyIssued: { code: 20002, status: 400, title: 'Quote has already been issued' },
+  LightningPaymentFailed: { code: 20004, status: 400, title: 'Lightning payment failed' },
+  QuotePending: { code: 20005, status: 400, title: 'Quote is pending' },
+  InvoiceAlreadyPaid: { code: 20006, status: 400, title: 'Invoice already paid' },
+  QuoteExpired: { code: 20007, status: 400, title: 'Quote is expired' },
+
+  InvalidInput: { code: 70000, status: 400, title: 'Request is malformed' },
+  InvalidAmount: { code: 70001, status: 400, title: 'Amount is not a valid amount' },
+  InvalidHex: { code: 70002, status: 400, title: 'Value is not valid hex of the expected length' },
+  InvalidPoint: { code: 70003, status: 400, title: 'Value is not a valid secp256k1 point' },
+  InvalidScalar: { code: 70004, status: 400, title: 'Value is not a valid secp256k1 scalar' },
+  InvalidDenomination: { code: 70005, status: 400, title: 'Amount is not a denomination of the keyset' },
+  EmptyRequest: { code: 70006, status: 400, title: 'Request has no inputs or no outputs' },
+  InvalidToken: { code: 70007, status: 400, title: 'Token cannot be decoded' },
+  InvalidKeyset: { code: 70008, status: 400, title: 'Keyset is malformed' },
+  DleqInvalid: { code: 70009, status: 400, title: 'DLEQ proof does not verify' },
+
+  EnvelopeMalformed: { code: 71001, status: 400, title: 'Envelope is malformed' },
+  EnvelopeOpenFailed: { code: 71002, status: 400, title: 'Envelope cannot be opened' },
+  EnvelopeWrongRecipient: { code: 71003, status: 400, title: 'Envelope is sealed to another key' },
+  EnvelopeReplayed: { code: 71004, status: 409, title: 'Envelope transfer id was already used' },
+  AddressInvalid: { code: 71005, status: 400, title: 'Address is invalid' },
+
+  IdempotencyConflict: { code: 72001, status: 409, title: 'Idempotency key was used with a different request' },
+  NotFound: { code: 72002, status: 404, title: 'Not found' },
+  RateLimited: { code: 72003, status: 429, title: 'Too many requests' },
+  PayloadTooLarge: { code: 72004, status: 413, title: 'Request body too large' },
+
+  StorageUnavailable: { code: 79001, status: 503, title: 'Storage unavailable, retry later' },
+  Internal: { code: 79999, status: 500, title: 'Internal error' },
+};
+
+/** The JSON body of an error response. Cashu wallets read `detail` and `code`. */
+export interface WireError {
+  code: number;
+  detail: string;
+  error: ErrorName;
+  info: unknown;
+}
+
+/**
+ * The one error class of lancash. Recognise it by `code` (or `isLancashError(e, 'Name')`), not only by
+ * `instanceof`: errors cross process and network boundaries as `WireError`.
+ */
+export class LancashError<K extends ErrorName = ErrorName> extends Error {
+  override readonly name = 'LancashError';
+  readonly kind: K;
+  readonly code: number;
+  readonly status: number;
+  readonly info: ErrorDetails[K];
+
+  constructor(kind: K, info: ErrorDetails[K], message?: string, options?: { cause?: unknown }) {
+    const spec = ERRORS[kind];
+    super(message ?? spec.title, options);
+    this.kind = kind;
+    this.code = spec.code;
+    this.status = spec.status;
+    this.info = info;
+  }
+
+  toWire(): WireError {
+    return { code: this.code, detail: this.message, error: this.kind, info: this.info };
+  }
+}
+
+/** Throws the named error; for one-line guards. */
+export function fail<K extends ErrorName>(kind: K, info: ErrorDetails[K], message?: string): never {
+  throw new LancashError(kind, info, message);
+}
+
+/** True when `e` is a lancash error (of the given name, if one is given). */
+export function isLancashError<K extends ErrorName>(e: unknown, kind?: K): e is LancashError<K> {
+  return e instanceof LancashError && (kind === undefined || e.kind === kind);
+}
+
+const byCode = new Map<number, ErrorName>(
+  (Object.keys(ERRORS) as ErrorName[]).map((name) => [ERRORS[name].code, name]),
+);
+
+/** The error name registered for a numeric code, if any (for errors read off the wire). */
+export function errorNameOf(code: number): ErrorName | undefined {
+  return byCode.get(code);
+}
+
+/** Rebuilds a lancash error from its wire form (a peer's answer). Unknown codes become `Internal`. */
+export function fromWire(w: { code?: unknown; detail?: unknown; info?: unknown }): LancashError {
+  const name = typeof w.code === 'number' ? errorNameOf(w.code) : undefined;
+  const message = typeof w.detail === 'string' ? w.detail : undefined;
+  if (name === undefined) return new LancashError('Internal', { reason: message ?? 'unknown error' }, message);
+  return new LancashError(name, w.info as ErrorDetails[typeof name], message);
+}
+
+/** A short printable form of an untrusted value for error details (never the whole value). */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return value.length > 40 ? `string(${value.length})` : JSON.stringify(value);
+  if (typeof value === 'bigint') return `bigint ${value}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (value instanceof Uint8Array) return `bytes(${value.length})`;
+  if (typeof value === 'object') return 'object';
+  return `${typeof value} ${String(value)}`;
+}
