@@ -17,8 +17,8 @@ export interface ErrorDetails {
   OutputsPending: { B_: string[] };
   TransactionUnbalanced: { inputs: number; outputs: number; fees: number };
   AmountOutsideLimit: { amount: number | string; min: number; max: number };
-  DuplicateInputs: { Ys: string[] };
-  DuplicateOutputs: { B_: string[] };
+  DuplicateInputs: { index: number };
+  DuplicateOutputs: { index: number; B_: string };
   MultipleUnits: { units: string[] };
   UnitMismatch: { inputUnit: string; outputUnit: string };
   UnitNotSupported: { unit: string };

@@ -1,0 +1,22 @@
+/**
+ * The `lancash` command line (DESIGN §9): one entry point for every role. Each sub-command lives in
+ * its own module and is registered here; this file only wires them together.
+ */
+import { Command } from 'commander';
+import { registerBench } from './bench.js';
+
+export function buildProgram(): Command {
+  const program = new Command('lancash')
+    .description('Local money on a LAN, wide money on the WAN, and a gateway that converts between them.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerBench(program);
+  return program;
+}
+
+const program = buildProgram();
+if (process.argv.length <= 2) {
+  program.outputHelp();
+} else {
+  await program.parseAsync(process.argv);
+}

@@ -1,0 +1,412 @@
+/**
+ * The mint engine, shared by the wide bank and the gateway's local mint. It checks requests the way
+ * a good Cashu mint must (NUT-00/02/03/07/09/12), does the crypto outside any transaction, and writes
+ * each state change in one transaction whose primary keys make double spends and double signing
+ * impossible. Callers that account for value themselves (issue server, receiving server, gateway
+ * jobs) use the prepare/commit pairs inside their own transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { hex } from '../core/bytes.js';
+import type { Curve } from '../core/crypto/curve.js';
+import { defaultCurve } from '../core/crypto/index.js';
+import type { MintKeyset } from '../core/crypto/keyset.js';
+import { fail } from '../core/errors.js';
+import { type Amount, sum } from '../core/money.js';
+import { BlindedMessage, type BlindSignature, decode, Proof } from '../core/protocol/cashu.js';
+import type { Store } from '../store/index.js';
+import type { Database } from '../store/schema.js';
+import type { MintCrypto } from './crypto.js';
+import { inThreadCrypto } from './crypto.js';
+import { Keysets } from './keysets.js';
+import * as repo from './repository.js';
+
+type Trx = Kysely<Database>;
+
+export interface MintLimits {
+  /** NUT-06 style bound on inputs per request. */
+  maxInputs: number;
+  maxOutputs: number;
+}
+
+export const DEFAULT_LIMITS: MintLimits = { maxInputs: 1000, maxOutputs: 1000 };
+
+export interface MintOptions {
+  store: Store;
+  unit: string;
+  /** Batch crypto; default in-thread on `curve`. Servers pass the worker pool. */
+  crypto?: MintCrypto;
+  curve?: Curve;
+  limits?: Partial<MintLimits>;
+  inputFeePpk?: number;
+  clock?: () => number;
+}
+
+/** Inputs that passed every check and whose signatures verify; nothing is written yet. */
+export interface PreparedInputs {
+  readonly amount: Amount;
+  /** NUT-02: ceil(Σ input_fee_ppk / 1000). */
+  readonly fee: Amount;
+  readonly unit: string;
+  readonly Ys: readonly string[];
+  readonly rows: readonly Omit<repo.ProofRow, 'state' | 'operation' | 'created_at' | 'updated_at'>[];
+}
+
+/** Outputs that passed every check, already signed; nothing is written yet. */
+export interface PreparedOutputs {
+  readonly amount: Amount;
+  readonly unit: string;
+  readonly signatures: readonly BlindSignature[];
+  readonly rows: readonly Omit<repo.SignatureRow, 'operation' | 'created_at'>[];
+}
+
+interface CheckedInputs {
+  proofs: Proof[];
+  keysets: MintKeyset[];
+  unit: string;
+  amount: Amount;
+  fee: Amount;
+}
+
+interface CheckedOutputs {
+  msgs: BlindedMessage[];
+  keysets: MintKeyset[];
+  unit: string;
+  amount: Amount;
+}
+
+/** NUT-07 states. */
+export type NoteState = 'UNSPENT' | 'PENDING' | 'SPENT';
+
+export class Mint {
+  readonly unit: string;
+  readonly limits: MintLimits;
+  private readonly clock: () => number;
+
+  private constructor(
+    readonly store: Store,
+    readonly keysets: Keysets,
+    private readonly crypto: MintCrypto,
+    opts: MintOptions,
+  ) {
+    this.unit = opts.unit;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  static async open(opts: MintOptions): Promise<Mint> {
+    const curve = opts.curve ?? defaultCurve();
+    const keysets = await Keysets.open(opts.store, curve, {
+      unit: opts.unit,
+      ...(opts.inputFeePpk !== undefined ? { inputFeePpk: opts.inputFeePpk } : {}),
+    });
+    return new Mint(opts.store, keysets, opts.crypto ?? inThreadCrypto(curve), opts);
+  }
+
+  /** Checks and verifies inputs (NUT-00/02/03) without writing anything. */
+  async prepareInputs(inputs: unknown): Promise<PreparedInputs> {
+    return this.verify(this.checkInputs(inputs));
+  }
+
+  /** Checks and blind-signs outputs (NUT-00/02/03/12) without writing anything. */
+  async prepareOutputs(outputs: unknown): Promise<PreparedOutputs> {
+    return this.sign(this.checkOutputs(outputs));
+  }
+
+  private checkInputs(inputs: unknown): CheckedInputs {
+    const proofs = this.decodeList(Proof, inputs, 'inputs', this.limits.maxInputs, 'MaxInputsExceeded');
+    const keysets: MintKeyset[] = [];
+    const seen = new Set<string>();
+    for (const [i, p] of proofs.entries()) {
+      const ks = this.keysets.get(p.id); // NUT-02: inputs of an unknown keyset are refused
+      this.denomination(ks, p.amount);
+      // NUT-03: the same secret twice is the same note twice (identical Y).
+      if (seen.has(p.secret)) fail('DuplicateInputs', { index: i }, `inputs[${i}] repeats an earlier input`);
+      seen.add(p.secret);
+      if (isSpendingCondition(p.secret)) {
+        fail('ProofVerificationFailed', { index: i, reason: 'NUT-10 spending conditions are not supported' });
+      }
+      keysets.push(ks);
+    }
+    return {
+      proofs,
+      keysets,
+      unit: this.oneUnit(keysets),
+      amount: sum(proofs.map((p) => p.amount)),
+      fee: Math.ceil(sum(keysets.map((k) => k.inputFeePpk)) / 1000) as Amount,
+    };
+  }
+
+  private checkOutputs(outputs: unknown): CheckedOutputs {
+    const msgs = this.decodeList(
+      BlindedMessage,
+      outputs,
+      'outputs',
+      this.limits.maxOutputs,
+      'MaxOutputsExceeded',
+    );
+    const keysets: MintKeyset[] = [];
+    const seen = new Set<string>();
+    for (const [i, m] of msgs.entries()) {
+      const ks = this.keysets.get(m.id);
+      // NUT-02: only the active keyset signs.
+      if (!ks.active) fail('KeysetInactive', { id: ks.id }, `outputs[${i}]: keyset ${ks.id} is inactive`);
+      this.denomination(ks, m.amount);
+      const B_ = m.B_.toLowerCase();
+      if (seen.has(B_)) fail('DuplicateOutputs', { index: i, B_ }, `outputs[${i}] repeats an earlier output`);
+      seen.add(B_);
+      keysets.push(ks);
+    }
+    return { msgs, keysets, unit: this.oneUnit(keysets), amount: sum(msgs.map((m) => m.amount)) };
+  }
+
+  private async verify(c: CheckedInputs): Promise<PreparedInputs> {
+    const results = await this.crypto.verifyInputs(
+      c.proofs.map((p, i) => ({
+        secret: p.secret,
+        C: hex(p.C, `inputs[${i}].C`, 33),
+        k: c.keysets[i]!.privateKeys.get(p.amount)!,
+      })),
+    );
+    const bad = results.findIndex((r) => !r.ok);
+    if (bad >= 0) {
+      fail(
+        'ProofVerificationFailed',
+        { index: bad, reason: 'signature does not verify' },
+        `inputs[${bad}]: signature does not verify`,
+      );
+    }
+    return {
+      amount: c.amount,
+      fee: c.fee,
+      unit: c.unit,
+      Ys: results.map((r) => r.Y),
+      rows: c.proofs.map((p, i) => ({
+        y: results[i]!.Y,
+        amount: p.amount,
+        keyset_id: c.keysets[i]!.id,
+        secret: p.secret,
+        c: p.C.toLowerCase(),
+        witness: p.witness ?? null,
+      })),
+    };
+  }
+
+  private async sign(c: CheckedOutputs): Promise<PreparedOutputs> {
+    // Fail fast before signing; the primary key on B_ enforces this again at commit.
+    const signed = await repo.signaturesFor(
+      this.store.db,
+      c.msgs.map((m) => m.B_.toLowerCase()),
+    );
+    if (signed.length > 0) this.alreadySigned(signed.map((s) => s.b_));
+    const results = await this.crypto.signOutputs(
+      c.msgs.map((m, i) => ({
+        B_: hex(m.B_, `outputs[${i}].B_`, 33),
+        k: c.keysets[i]!.privateKeys.get(m.amount)!,
+      })),
+    );
+    const rows = results.map((r, i) => {
+      if ('error' in r) fail('InvalidPoint', { argument: `outputs[${i}].B_`, reason: r.error });
+      const m = c.msgs[i]!;
+      return {
+        b_: m.B_.toLowerCase(),
+        amount: m.amount,
+        keyset_id: c.keysets[i]!.id,
+        c_: r.C_,
+        dleq_e: r.e,
+        dleq_s: r.s,
+      };
+    });
+    return { amount: c.amount, unit: c.unit, signatures: rows.map(toBlindSignature), rows };
+  }
+
+  /**
+   * Writes prepared inputs as spent or pending under `operation`, inside the caller's transaction.
+   * Throws `ProofsAlreadySpent` / `ProofsPending` naming the notes when any `Y` is already held.
+   */
+  async commitInputs(trx: Trx, p: PreparedInputs, operation: string, state: repo.ProofState): Promise<void> {
+    const now = this.clock();
+    const n = await repo.insertProofs(
+      trx,
+      p.rows.map((r) => ({ ...r, state, operation, created_at: now, updated_at: now })),
+    );
+    if (n === p.rows.length) return;
+    const held = await repo.proofStates(trx, p.Ys);
+    const spent = held.filter((h) => h.state === 'spent').map((h) => h.y);
+    if (spent.length > 0) fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} input(s) already spent`);
+    fail('ProofsPending', { Ys: held.map((h) => h.y) }, `${held.length} input(s) are pending`);
+  }
+
+  /** Records prepared signatures under `operation` inside the caller's transaction; returns them. */
+  async commitOutputs(trx: Trx, p: PreparedOutputs, operation: string): Promise<BlindSignature[]> {
+    const now = this.clock();
+    const n = await repo.insertSignatures(
+      trx,
+      p.rows.map((r) => ({ ...r, operation, created_at: now })),
+    );
+    if (n !== p.rows.length) {
+      this.alreadySigned(
+        (
+          await repo.signaturesFor(
+            trx,
+            p.rows.map((r) => r.b_),
+          )
+        ).map((s) => s.b_),
+      );
+    }
+    return [...p.signatures];
+  }
+
+  /** NUT-03 swap: spend inputs, sign outputs of equal value less fees, in one transaction. */
+  async swap(
+    inputs: unknown,
+    outputs: unknown,
+    operation = `swap:${randomUUID()}`,
+  ): Promise<BlindSignature[]> {
+    const ins = this.checkInputs(inputs);
+    const outs = this.checkOutputs(outputs);
+    // NUT-03: inputs and outputs share one unit; NUT-02: inputs = outputs + fees.
+    if (ins.unit !== outs.unit) fail('UnitMismatch', { inputUnit: ins.unit, outputUnit: outs.unit });
+    if (ins.amount !== outs.amount + ins.fee) {
+      fail(
+        'TransactionUnbalanced',
+        { inputs: ins.amount, outputs: outs.amount, fees: ins.fee },
+        `inputs ${ins.amount} must equal outputs ${outs.amount} plus fees ${ins.fee}`,
+      );
+    }
+    // Verify before signing: forged inputs must not buy three times their cost in signing work.
+    const verified = await this.verify(ins);
+    const signed = await this.sign(outs);
+    return this.store.transaction(async (trx) => {
+      await this.commitInputs(trx, verified, operation, 'spent');
+      return this.commitOutputs(trx, signed, operation);
+    });
+  }
+
+  /** NUT-07: the state of each `Y` (hex), in request order. */
+  async checkState(Ys: unknown): Promise<{ Y: string; state: NoteState; witness: string | null }[]> {
+    const list = this.hexList(Ys, 'Ys', this.limits.maxInputs);
+    const held = new Map((await repo.proofStates(this.store.db, list)).map((h) => [h.y, h]));
+    return list.map((Y) => {
+      const h = held.get(Y);
+      const state: NoteState = h === undefined ? 'UNSPENT' : h.state === 'spent' ? 'SPENT' : 'PENDING';
+      return { Y, state, witness: h?.witness ?? null };
+    });
+  }
+
+  /** NUT-09: the signatures the mint once gave for these blinded messages (unknown ones are left out). */
+  async restore(outputs: unknown): Promise<{ outputs: BlindedMessage[]; signatures: BlindSignature[] }> {
+    const msgs = this.decodeList(
+      BlindedMessage,
+      outputs,
+      'outputs',
+      this.limits.maxOutputs,
+      'MaxOutputsExceeded',
+    );
+    const found = new Map(
+      (
+        await repo.signaturesFor(
+          this.store.db,
+          msgs.map((m) => m.B_.toLowerCase()),
+        )
+      ).map((s) => [s.b_, s]),
+    );
+    const pairs = msgs.flatMap((m) => {
+      const s = found.get(m.B_.toLowerCase());
+      return s ? [[m, toBlindSignature(s)] as const] : [];
+    });
+    return { outputs: pairs.map(([m]) => m), signatures: pairs.map(([, s]) => s) };
+  }
+
+  /** Marks an operation's pending inputs spent (e.g. a gateway job once the wide notes are confirmed). */
+  async settlePending(trx: Trx, operation: string): Promise<number> {
+    return repo.settleProofs(trx, operation, this.clock());
+  }
+
+  /** Releases an operation's pending inputs, which become spendable again (a proven refusal). */
+  async releasePending(trx: Trx, operation: string): Promise<number> {
+    return repo.releaseProofs(trx, operation);
+  }
+
+  /** Value signed, spent and pending, for the audit. */
+  totals(): Promise<{ signed: number; spent: number; pending: number }> {
+    return repo.totals(this.store.db);
+  }
+
+  private decodeList<T extends typeof Proof | typeof BlindedMessage>(
+    schema: T,
+    value: unknown,
+    argument: string,
+    max: number,
+    tooMany: 'MaxInputsExceeded' | 'MaxOutputsExceeded',
+  ): (T extends typeof Proof ? Proof : BlindedMessage)[] {
+    if (!Array.isArray(value)) {
+      fail(
+        'InvalidInput',
+        { argument, expected: 'an array', received: typeof value },
+        `${argument} must be an array`,
+      );
+    }
+    // NUT-03: a request needs inputs and outputs.
+    if (value.length === 0) fail('EmptyRequest', { argument }, `${argument} must not be empty`);
+    if (value.length > max)
+      fail(tooMany, { count: value.length, max }, `${argument}: at most ${max} allowed`);
+    return value.map((v, i) => decode(schema, v, `${argument}[${i}]`)) as never;
+  }
+
+  private hexList(value: unknown, argument: string, max: number): string[] {
+    if (!Array.isArray(value)) {
+      fail(
+        'InvalidInput',
+        { argument, expected: 'an array', received: typeof value },
+        `${argument} must be an array`,
+      );
+    }
+    if (value.length > max) fail('MaxInputsExceeded', { count: value.length, max });
+    return value.map((v, i) => {
+      hex(v, `${argument}[${i}]`, 33);
+      return (v as string).toLowerCase();
+    });
+  }
+
+  /** NUT-01: an amount is valid only if the keyset has a key for it. */
+  private denomination(ks: MintKeyset, amount: number): void {
+    if (!ks.privateKeys.has(amount)) {
+      fail(
+        'InvalidDenomination',
+        { amount, keyset: ks.id },
+        `amount ${amount} is not a denomination of ${ks.id}`,
+      );
+    }
+  }
+
+  /** NUT-03: all notes of one request in one unit, and that unit is ours. */
+  private oneUnit(keysets: readonly MintKeyset[]): string {
+    const units = [...new Set(keysets.map((k) => k.unit))];
+    if (units.length > 1) fail('MultipleUnits', { units });
+    const unit = units[0] ?? this.unit;
+    if (unit !== this.unit) fail('UnitNotSupported', { unit });
+    return unit;
+  }
+
+  private alreadySigned(B_s: string[]): never {
+    return fail('OutputsAlreadySigned', { B_: B_s }, `${B_s.length} output(s) were already signed`);
+  }
+}
+
+function toBlindSignature(
+  r: Pick<repo.SignatureRow, 'amount' | 'keyset_id' | 'c_' | 'dleq_e' | 'dleq_s'>,
+): BlindSignature {
+  return { amount: r.amount, id: r.keyset_id, C_: r.c_, dleq: { e: r.dleq_e, s: r.dleq_s } };
+}
+
+/** NUT-10: a well-known secret is a JSON array `[kind, {...}]`; this mint enforces no conditions, so it refuses them. */
+function isSpendingCondition(secret: string): boolean {
+  if (!secret.startsWith('[')) return false;
+  try {
+    const v: unknown = JSON.parse(secret);
+    return Array.isArray(v) && typeof v[0] === 'string';
+  } catch {
+    return false;
+  }
+}
