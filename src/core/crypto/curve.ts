@@ -17,4 +17,6 @@ export interface Curve {
   add(P: Uint8Array, Q: Uint8Array): Uint8Array;
   /** P − Q (throws `InvalidPoint` when the difference is infinity). */
   sub(P: Uint8Array, Q: Uint8Array): Uint8Array;
+  /** The 65-byte uncompressed encoding of P (NUT-12 hashes points in this form). */
+  uncompressed(P: Uint8Array): Uint8Array;
 }
