@@ -1,0 +1,33 @@
+/**
+ * What a database folder (`sqlite/`, `postgres/`) provides: a way to connect, and capability flags
+ * that the shared code reads instead of asking "which database is this?" (the layout of Kysely's
+ * own `src/dialect/`). Each folder has the same two files: `connect.ts` and `capabilities.ts`.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Capabilities {
+  /** SQL that opens a write transaction on one connection. */
+  readonly beginWrite: string;
+  /** How often a transaction runs when the database aborts it to break a conflict (1 = never again). */
+  readonly maxAttempts: number;
+  /** Driver error codes that mean "run the whole transaction again". */
+  readonly retryCodes: ReadonlySet<string>;
+  /** Driver error codes of a duplicate primary key or unique value. */
+  readonly uniqueViolationCodes: ReadonlySet<string>;
+  /** Driver error codes that mean the database is locked or unreachable: retry later, not a bug. */
+  readonly unavailableCodes: ReadonlySet<string>;
+  /**
+   * SQL run on the migrating connection before migrating, after success and after failure, so two
+   * processes starting at once on one database migrate one after the other.
+   */
+  readonly migrationLock: { readonly acquire: string; readonly release: string; readonly abort: string };
+}
+
+export interface DialectModule<Config> {
+  readonly capabilities: Capabilities;
+  /** Opens the driver (lazily where the driver allows) with this dialect's settings applied. */
+  connect(config: Config): Kysely<Database>;
+}

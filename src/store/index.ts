@@ -1,0 +1,231 @@
+/**
+ * Storage: one query layer (Kysely) over SQLite (better-sqlite3, the embedded default) and PostgreSQL
+ * (pg), with one set of migrations. Callers get a `Store`: the Kysely instance for reads and single
+ * statements, and `transaction` for anything that must happen as a unit. What differs between the
+ * databases lives in `sqlite/` and `postgres/` as capability flags; the code here reads the flags.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type Kysely, Migrator, sql } from 'kysely';
+import { describe, fail, isLancashError, LancashError } from '../core/errors.js';
+import type { Capabilities, DialectName } from './dialect.js';
+import { migrationProvider } from './migrations/index.js';
+import { postgres } from './postgres/index.js';
+import type { Database } from './schema.js';
+import { sqlite } from './sqlite/index.js';
+
+export type { Capabilities, DialectName } from './dialect.js';
+export type * from './schema.js';
+
+export type StoreConfig =
+  | { dialect: 'sqlite'; file: string /* ':memory:' allowed for tests */ }
+  | { dialect: 'postgres'; url: string; poolSize?: number };
+
+export interface Store {
+  readonly dialect: DialectName;
+  readonly db: Kysely<Database>;
+  /**
+   * Runs `fn` in ONE write transaction and returns its result; if `fn` throws, nothing of it stays.
+   * SQLite: `BEGIN IMMEDIATE`, so writers from other processes queue on `busy_timeout`.
+   * PostgreSQL: READ COMMITTED; when the database aborts the transaction for a serialization failure
+   * or a deadlock (40001/40P01) `fn` runs again from the start, so `fn` must only touch the database
+   * through `trx` (and keep any other effects until it returns). After a statement fails, rethrow:
+   * PostgreSQL refuses every further statement of that transaction (SQLite would carry on), so code
+   * that catches and continues works on one database only. Calling `transaction` inside `fn` is
+   * refused: pass `trx` down instead.
+   */
+  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Connects, applies the dialect's settings and brings the schema to the latest migration. */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  const { db, capabilities } = connect(config);
+  try {
+    await sql`select 1`.execute(db).catch((err: unknown) => {
+      throw unavailable(err, `cannot reach the ${config.dialect} database`);
+    });
+    await migrate(db, capabilities);
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    throw err;
+  }
+  return new KyselyStore(config.dialect, db, capabilities);
+}
+
+/**
+ * A store location as operators write it: `postgres://…` or `postgresql://…` is PostgreSQL;
+ * `sqlite:PATH` (also `sqlite://PATH`, `sqlite::memory:`) or a plain file path is SQLite.
+ */
+export function parseStoreUrl(s: string): StoreConfig {
+  const expected = 'postgres://…, postgresql://…, sqlite:PATH or a file path';
+  if (typeof s !== 'string' || s.trim() === '') {
+    fail(
+      'InvalidInput',
+      { argument: 'store url', expected, received: describe(s) },
+      `store url: expected ${expected}`,
+    );
+  }
+  if (/^postgres(?:ql)?:\/\//i.test(s)) return { dialect: 'postgres', url: s };
+  const sqliteUrl = /^sqlite:(?:\/\/)?(.*)$/is.exec(s);
+  if (sqliteUrl) {
+    const file = sqliteUrl[1] ?? '';
+    if (file === '') {
+      fail(
+        'InvalidInput',
+        { argument: 'store url', expected, received: describe(s) },
+        `store url: ${s} names no file`,
+      );
+    }
+    return { dialect: 'sqlite', file };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
+    const scheme = s.slice(0, s.indexOf(':'));
+    fail(
+      'InvalidInput',
+      { argument: 'store url', expected, received: `${scheme}://…` },
+      `store url: expected ${expected}, got a ${scheme}:// url`,
+    );
+  }
+  return { dialect: 'sqlite', file: s };
+}
+
+const UNIQUE_VIOLATION_CODES = new Set([
+  ...sqlite.capabilities.uniqueViolationCodes,
+  ...postgres.capabilities.uniqueViolationCodes,
+]);
+
+/** True when `err` is a database's duplicate primary key / unique value error, on either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = driverCode(err);
+  return code !== undefined && UNIQUE_VIOLATION_CODES.has(code);
+}
+
+/** The one place that picks a dialect folder by name. */
+function connect(config: StoreConfig): { db: Kysely<Database>; capabilities: Capabilities } {
+  try {
+    switch (config.dialect) {
+      case 'sqlite':
+        return { db: sqlite.connect(config), capabilities: sqlite.capabilities };
+      case 'postgres':
+        return { db: postgres.connect(config), capabilities: postgres.capabilities };
+    }
+  } catch (err) {
+    throw unavailable(err, `cannot open the ${config.dialect} database`);
+  }
+  return fail(
+    'InvalidInput',
+    { argument: 'config.dialect', expected: "'sqlite' or 'postgres'", received: describe(config) },
+    `config.dialect: expected 'sqlite' or 'postgres'`,
+  );
+}
+
+/**
+ * Applies pending migrations on one connection while holding the dialect's migration lock, so two
+ * processes starting at once on one database do not both migrate (Kysely's own lock on PostgreSQL
+ * covers only part of its work; SQLite's covers nothing across processes).
+ */
+async function migrate(db: Kysely<Database>, capabilities: Capabilities): Promise<void> {
+  const lock = capabilities.migrationLock;
+  await db.connection().execute(async (conn) => {
+    await sql.raw(lock.acquire).execute(conn);
+    try {
+      const { error, results } = await new Migrator({
+        db: conn,
+        provider: migrationProvider,
+      }).migrateToLatest();
+      if (error !== undefined) {
+        const name = results?.find((r) => r.status === 'Error')?.migrationName ?? 'setup';
+        const reason = `migration ${name} failed: ${messageOf(error)}`;
+        throw new LancashError('Internal', { reason }, reason, { cause: error });
+      }
+    } catch (err) {
+      await sql
+        .raw(lock.abort)
+        .execute(conn)
+        .catch(() => {});
+      throw err;
+    }
+    await sql.raw(lock.release).execute(conn);
+  });
+}
+
+class KyselyStore implements Store {
+  readonly #capabilities: Capabilities;
+  /** Set while this store runs a transaction's `fn`, to refuse nesting (it would deadlock SQLite). */
+  readonly #inside = new AsyncLocalStorage<true>();
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly dialect: DialectName,
+    readonly db: Kysely<Database>,
+    capabilities: Capabilities,
+  ) {
+    this.#capabilities = capabilities;
+  }
+
+  async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.#inside.getStore()) {
+      fail(
+        'Internal',
+        { reason: 'nested store.transaction' },
+        'store.transaction was called inside another transaction of the same store; pass trx down instead',
+      );
+    }
+    const caps = this.#capabilities;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db
+          .connection()
+          .execute((conn) => this.#inside.run(true, () => this.#once(conn, fn)));
+      } catch (err) {
+        const code = driverCode(err);
+        if (code === undefined || isLancashError(err)) throw err;
+        if (caps.retryCodes.has(code)) {
+          if (attempt < caps.maxAttempts) {
+            // Random backoff, so the transactions that collided do not collide again in step.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
+            continue;
+          }
+          throw unavailable(err, `transaction aborted by conflicts ${attempt} times`);
+        }
+        if (caps.unavailableCodes.has(code)) throw unavailable(err, 'database busy or unreachable');
+        throw err;
+      }
+    }
+  }
+
+  async #once<T>(conn: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    await sql.raw(this.#capabilities.beginWrite).execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (err) {
+      // After a failed commit the transaction may already be gone; the error that matters is `err`.
+      await sql`rollback`.execute(conn).catch(() => {});
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.db.destroy();
+    return this.#closing;
+  }
+}
+
+/** The driver's error code: SQLite's `SQLITE_…` name, PostgreSQL's SQLSTATE or a socket errno name. */
+function driverCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function unavailable(err: unknown, what: string): LancashError<'StorageUnavailable'> {
+  if (isLancashError(err, 'StorageUnavailable')) return err;
+  const reason = `${what}: ${messageOf(err)}`;
+  return new LancashError('StorageUnavailable', { reason }, reason, { cause: err });
+}

@@ -1,0 +1,14 @@
+/**
+ * The ordered list of migrations. Append new ones at the end (`002_…`, `003_…`); never edit or
+ * reorder one that has shipped. A static list (no directory scan) works the same from `src/` under
+ * vitest and from `dist/` when installed.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m001 from './001_mint.js';
+
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [['001_mint', m001]];
+
+/** Kysely's `MigrationProvider` over `MIGRATIONS`. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => Object.fromEntries(MIGRATIONS),
+};

@@ -1,0 +1,40 @@
+/**
+ * PostgreSQL's capabilities: many writers at once, in READ COMMITTED, with the unique constraints
+ * and row locks doing the guarding (DESIGN §7: several processes share one database). The database
+ * may abort a transaction to break a deadlock or a serialization conflict; such a transaction is
+ * run again from the start. Migrations take a session-level advisory lock.
+ */
+import type { Capabilities } from '../dialect.js';
+
+/** Advisory lock key for migrations: the ASCII bytes of "lancash" as an integer. */
+const MIGRATION_LOCK_KEY = '30506424226378600';
+
+export const capabilities: Capabilities = {
+  beginWrite: 'begin isolation level read committed',
+  maxAttempts: 5,
+  // SQLSTATE serialization_failure, deadlock_detected.
+  retryCodes: new Set(['40001', '40P01']),
+  // SQLSTATE unique_violation.
+  uniqueViolationCodes: new Set(['23505']),
+  // SQLSTATE class 08 (connection), 57P0x (server shutting down), too_many_connections, and socket errors.
+  unavailableCodes: new Set([
+    '08000',
+    '08001',
+    '08003',
+    '08004',
+    '08006',
+    '57P01',
+    '57P02',
+    '57P03',
+    '53300',
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+  ]),
+  migrationLock: {
+    acquire: `select pg_advisory_lock(${MIGRATION_LOCK_KEY})`,
+    release: `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
+    abort: `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * The database's tables as Kysely sees them: one interface per table, the same on SQLite and
+ * PostgreSQL. Portable types only (DESIGN §7): amounts and times are BIGINT read back as JS `number`
+ * (unix ms for times), booleans are INTEGER 0/1, keys and curve points are hex TEXT.
+ * Migrations in `migrations/` create exactly these; a test checks the two agree.
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+
+/** Process-wide settings, e.g. the mint's master seed (hex). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+/** NUT-02 keysets: the private keys derive from the master seed at `derivation_index`. */
+export interface MintKeysetsTable {
+  id: string;
+  unit: string;
+  /** 1 = the mint signs with it, 0 = redeem only (NUT-02 `active`). */
+  active: number;
+  input_fee_ppk: number;
+  derivation_index: number;
+  /** Denominations are 2^0 … 2^(max_order-1). */
+  max_order: number;
+  created_at: number;
+}
+
+export type ProofState = 'pending' | 'spent';
+
+/**
+ * The spent AND pending set in one table: its primary key on `y` is what makes a double spend
+ * impossible, across processes too (DESIGN §6.3).
+ */
+export interface MintProofsTable {
+  /** NUT-07: hex of Y = hash_to_curve(secret), the note's identity. */
+  y: string;
+  state: ProofState;
+  amount: number;
+  keyset_id: string;
+  secret: string;
+  c: string;
+  witness: string | null;
+  /** Id of the swap, melt or job that holds the note. */
+  operation: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every blinded message ever signed: re-signing is refused, NUT-09 restore reads it back. */
+export interface MintSignaturesTable {
+  b_: string;
+  amount: number;
+  keyset_id: string;
+  c_: string;
+  /** NUT-12 DLEQ proof of the signature. */
+  dleq_e: string;
+  dleq_s: string;
+  operation: string;
+  created_at: number;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  mint_keysets: MintKeysetsTable;
+  mint_proofs: MintProofsTable;
+  mint_signatures: MintSignaturesTable;
+}
+
+export type SettingRow = Selectable<SettingsTable>;
+export type MintKeysetRow = Selectable<MintKeysetsTable>;
+export type NewMintKeyset = Insertable<MintKeysetsTable>;
+export type MintKeysetUpdate = Updateable<MintKeysetsTable>;
+export type MintProofRow = Selectable<MintProofsTable>;
+export type NewMintProof = Insertable<MintProofsTable>;
+export type MintProofUpdate = Updateable<MintProofsTable>;
+export type MintSignatureRow = Selectable<MintSignaturesTable>;
+export type NewMintSignature = Insertable<MintSignaturesTable>;

@@ -1,0 +1,67 @@
+/**
+ * Opens a SQLite file (better-sqlite3, one connection per store) with the pragmas money needs:
+ * WAL so readers never block the writer, `synchronous=FULL` so every commit is on disk when it
+ * returns, `busy_timeout` so writers from other processes queue, `foreign_keys` on.
+ * Integers are read as bigint and checked into exact numbers (`integers.ts`), like PostgreSQL's int8.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  Kysely,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  SqliteDialect,
+  type UnknownRow,
+} from 'kysely';
+import { safeNumber } from '../integers.js';
+import type { Database } from '../schema.js';
+
+export interface SqliteConfig {
+  /** A file path, or ':memory:' (tests). */
+  file: string;
+}
+
+/** How long a writer waits for another process's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 5_000;
+
+/** Turns the bigints better-sqlite3 returns (safe-integer mode) into exact numbers. */
+class SafeIntegerPlugin implements KyselyPlugin {
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    for (const row of args.result.rows) {
+      for (const column in row) {
+        const value = row[column];
+        if (typeof value === 'bigint') row[column] = safeNumber(value, column);
+      }
+    }
+    return args.result;
+  }
+}
+
+export function connect(config: SqliteConfig): Kysely<Database> {
+  if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
+  const sqlite = new BetterSqlite3(config.file);
+  try {
+    // busy_timeout first: switching to WAL needs a lock another process may hold.
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    // Without this, integers past 2^53 would come back silently rounded.
+    sqlite.defaultSafeIntegers(true);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    plugins: [new SafeIntegerPlugin()],
+  });
+}
