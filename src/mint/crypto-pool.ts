@@ -5,7 +5,8 @@
  * are rejected and the request fails as a server error before any commit.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../core/workers.js';
 import type { MintCrypto, SignItem, SignResult, VerifyItem, VerifyResult } from './crypto.js';
 import type { WorkerRequest } from './crypto-worker.js';
 
@@ -34,7 +35,7 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
   let closed = false;
 
   const slots: Slot[] = Array.from({ length: size }, () => {
-    const worker = spawn();
+    const worker = spawnWorker(import.meta.url, 'crypto-worker');
     const slot: Slot = { worker, inFlight: 0 };
     worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       slot.inFlight--;
@@ -80,11 +81,4 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
-}
-
-function spawn(): Worker {
-  // Under vitest/tsx this module is TypeScript source; the worker then needs tsx's loader. From dist/ it is plain JS.
-  const isSource = import.meta.url.endsWith('.ts');
-  const url = new URL(isSource ? './crypto-worker.ts' : './crypto-worker.js', import.meta.url);
-  return new Worker(url, isSource ? { execArgv: ['--import', 'tsx'] } : {});
 }

@@ -1,0 +1,16 @@
+/**
+ * Benchmark scenarios by name (`lancash bench NAME`, `npm run bench -- NAME`). Each prints JSON figures
+ * with the bound they are compared against, measured in the same run on the same machine.
+ */
+import { mintScenario } from './mint.js';
+
+export interface ScenarioOptions {
+  seconds: number;
+  dialects: string[];
+}
+
+export type Scenario = (o: ScenarioOptions) => Promise<unknown>;
+
+export const SCENARIOS: Record<string, Scenario> = {
+  mint: mintScenario,
+};
