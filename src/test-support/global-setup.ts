@@ -1,25 +1,18 @@
 /**
  * vitest global setup: makes a PostgreSQL server available to the storage tests when `postgres` is
  * among the dialects under test. With `DATABASE_URL` set, that server is used; otherwise a throwaway
- * one starts from Debian's binaries (newest `/usr/lib/postgresql/N/bin`) in a temp directory on a free
- * loopback port, and is stopped and deleted at the end. Without binaries the postgres dialect is
- * skipped with a loud warning, except under `CI=true`, where the run fails.
- *
- * A server must not outlive the run even if vitest dies: it runs under a small shell that stops it
- * when our end of its stdin closes, which the kernel does for us however this process ends.
+ * one starts (`store/postgres/throwaway.ts`) and is stopped and deleted at the end. Without binaries
+ * the postgres dialect is skipped with a loud warning, except under `CI=true`, where the run fails.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { fail } from '../core/errors.js';
-import { dialectsFromEnv, type PostgresTestServer } from './env.js';
-
-const PG_ROOT = '/usr/lib/postgresql';
-const READY_TIMEOUT_MS = 30_000;
+import {
+  newestPostgresBin,
+  PG_ROOT,
+  serverVersion,
+  startThrowawayPostgres,
+} from '../store/postgres/throwaway.js';
+import { dialectsFromEnv } from './env.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const none = async (): Promise<void> => {};
@@ -44,142 +37,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('lancashPostgres', null);
     return none;
   }
-  const server = await startServer(bin);
-  console.log(`PostgreSQL test server: ${server.info.version} on 127.0.0.1:${server.port}`);
-  project.provide('lancashPostgres', server.info);
+  const server = await startThrowawayPostgres({ durable: false }, bin);
+  console.log(`PostgreSQL test server: ${server.version} on 127.0.0.1:${server.port}`);
+  project.provide('lancashPostgres', { adminUrl: server.adminUrl, version: server.version });
   return server.stop;
-}
-
-/** The bin directory of the newest installed major version that has `initdb` and `postgres`. */
-function newestPostgresBin(): string | undefined {
-  if (!existsSync(PG_ROOT)) return undefined;
-  return readdirSync(PG_ROOT)
-    .filter((v) => /^\d+(?:\.\d+)?$/.test(v))
-    .sort((a, b) => Number(b) - Number(a))
-    .map((v) => join(PG_ROOT, v, 'bin'))
-    .find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
-}
-
-async function serverVersion(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ v: string }>(`select current_setting('server_version') as v`);
-    return rows[0]?.v.split(' ')[0] ?? 'unknown';
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** initdb refuses to run as root: as root, the server runs as the `postgres` user. */
-function serverUser(): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(address)));
-    });
-  });
-}
-
-interface RunningServer {
-  info: PostgresTestServer;
-  port: number;
-  stop: () => Promise<void>;
-}
-
-async function startServer(bin: string): Promise<RunningServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'lancash-pg-'));
-  const data = join(dir, 'data');
-  const log = join(dir, 'postgres.log');
-  const user = serverUser();
-  if (user.uid !== undefined && user.gid !== undefined) chownSync(dir, user.uid, user.gid);
-
-  let child: ChildProcess | undefined;
-  const killNow = () => {
-    // Last resort, synchronous (process 'exit'): immediate shutdown of the postmaster.
-    const pid = Number(readFileSafe(join(data, 'postmaster.pid')).split('\n')[0]);
-    if (pid > 0) {
-      try {
-        process.kill(pid, 'SIGQUIT');
-      } catch {}
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', killNow);
-
-  try {
-    const init = spawnSync(
-      join(bin, 'initdb'),
-      ['-D', data, '-U', 'postgres', '-A', 'trust', '-N', '-E', 'UTF8', '--locale=C'],
-      { ...user, encoding: 'utf8' },
-    );
-    if (init.status !== 0) {
-      fail('StorageUnavailable', { reason: 'initdb failed' }, `initdb failed: ${init.stderr || init.error}`);
-    }
-    const port = await freePort();
-    // Test settings: durability off (fsync), loopback only, socket in our own directory, quiet log.
-    const args = [
-      ...['-D', data, '-p', String(port), '-k', dir],
-      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off'],
-      ...['-c', 'max_connections=300', '-c', 'log_min_messages=fatal', '-c', 'log_min_error_statement=panic'],
-    ];
-    // The watchdog shell: start postgres, wait for EOF on stdin, fast shutdown (SIGINT), delete the dir.
-    const watchdog =
-      'dir=$1; shift; "$@" >>"$dir/postgres.log" 2>&1 </dev/null & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$dir"';
-    child = spawn('sh', ['-c', watchdog, 'sh', dir, join(bin, 'postgres'), ...args], {
-      ...user,
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    const version = await waitReady(adminUrl, child, log);
-    const running = child;
-    const stop = async () => {
-      process.removeListener('exit', killNow);
-      const exited = new Promise<void>((resolve) => {
-        if (running.exitCode !== null || running.signalCode !== null) resolve();
-        else running.once('exit', () => resolve());
-      });
-      running.stdin?.end();
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    };
-    return { info: { adminUrl, version }, port, stop };
-  } catch (err) {
-    child?.stdin?.end();
-    killNow();
-    process.removeListener('exit', killNow);
-    throw err;
-  }
-}
-
-async function waitReady(url: string, child: ChildProcess, log: string): Promise<string> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      return await serverVersion(url);
-    } catch (err) {
-      const gone = child.exitCode !== null || child.signalCode !== null;
-      if (gone || Date.now() > deadline) {
-        const reason = gone ? 'postgres exited' : `not ready after ${READY_TIMEOUT_MS} ms`;
-        fail('StorageUnavailable', { reason }, `${reason}: ${String(err)}\n${readFileSafe(log)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-function readFileSafe(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }

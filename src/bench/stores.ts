@@ -1,0 +1,55 @@
+/**
+ * Databases for benchmarks: SQLite in a temp file (durable settings, as in production) and PostgreSQL
+ * at `DATABASE_URL` or on a throwaway durable server started for the run.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { fail } from '../core/errors.js';
+import { openStore, type Store } from '../store/index.js';
+import { startThrowawayPostgres } from '../store/postgres/throwaway.js';
+
+export interface BenchStore {
+  store: Store;
+  description: string;
+  close(): Promise<void>;
+}
+
+export async function openBenchStore(dialect: string): Promise<BenchStore> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'lancash-bench-'));
+    const store = await openStore({ dialect: 'sqlite', file: join(dir, 'bench.db') });
+    return {
+      store,
+      description: 'SQLite file, WAL, synchronous=FULL',
+      close: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  if (dialect !== 'postgres')
+    fail('InvalidInput', { argument: 'dialect', expected: 'sqlite or postgres', received: dialect });
+  const own = process.env.DATABASE_URL;
+  const server = own ? undefined : await startThrowawayPostgres({ durable: true });
+  const admin = own ?? server!.adminUrl;
+  const name = `lancash_bench_${randomBytes(4).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  const store = await openStore({ dialect: 'postgres', url: url.href, poolSize: 16 });
+  return {
+    store,
+    description: own ? 'PostgreSQL at DATABASE_URL' : 'throwaway PostgreSQL, fsync on',
+    close: async () => {
+      await store.close();
+      await client.query(`DROP DATABASE ${name}`);
+      await client.end();
+      await server?.stop();
+    },
+  };
+}
