@@ -1,0 +1,357 @@
+/**
+ * The one way every lancash HTTP server is built (wide bank, gateway LAN and WAN listeners): Fastify
+ * with TypeBox schemas validated by `decode` (the same checks as everywhere else), one error
+ * handler that turns every failure into the `{code, detail, error, info}` wire form, health,
+ * Prometheus metrics, an OpenAPI document, pino logs without bodies, and graceful draining.
+ *
+ * Routes are added by the roles after `createServer`; see `docs/http.md`.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type TSchema, Type, TypeGuard } from '@sinclair/typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
+import { type Logger, pino } from 'pino';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { describe, fail, isLancashError, LancashError } from '../errors.js';
+import { decode } from '../protocol/cashu.js';
+
+/** A lancash server: Fastify typed with the TypeBox provider, so handlers see decoded bodies. */
+export type LancashServer = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This server's Prometheus registry; roles add their gauges and counters here. */
+    metrics: Registry;
+  }
+}
+
+export interface ServerOptions {
+  /** Shown in logs, metrics (`server` label) and the OpenAPI title by default. */
+  name: string;
+  /** Largest request body in bytes; default 1 MiB. Routes may set their own `bodyLimit`. */
+  bodyLimit?: number;
+  /** Per client address; default 1000 requests a second. `false` turns it off (benchmarks). */
+  rateLimit?: { max: number; timeWindowMs: number } | false;
+  /** Longest a client may take to send a request, and longest a socket may sit idle; default 30 s. */
+  requestTimeoutMs?: number;
+  /** Default: pino JSON lines on stderr (stdout carries only the `listening on URL` lines). */
+  logger?: Logger | false;
+  openapi?: { title: string; version: string };
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_RATE_LIMIT = { max: 1000, timeWindowMs: 1000 };
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Below the socket idle timeout, so idle keep-alive connections are closed politely first. */
+const KEEP_ALIVE_TIMEOUT_MS = 10_000;
+
+/** The wire form of an error, for route schemas (`response: { '4xx': WireErrorSchema }`). */
+export const WireErrorSchema = Type.Object(
+  { code: Type.Integer(), detail: Type.String(), error: Type.String(), info: Type.Unknown() },
+  { description: 'A lancash / Cashu error: `code` is stable, `detail` is for humans' },
+);
+
+/** Builds a server with health, metrics, the OpenAPI document and the error wire form. Add routes, then `listen`. */
+export async function createServer(o: ServerOptions): Promise<LancashServer> {
+  const requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const base = {
+    bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Node: `requestTimeout` bounds receiving a request, `connectionTimeout` an idle socket (slowloris).
+    requestTimeout,
+    connectionTimeout: requestTimeout,
+    keepAliveTimeout: Math.min(KEEP_ALIVE_TIMEOUT_MS, requestTimeout),
+    // One log line per request from our own hook: no bodies, no query strings.
+    logController: new LogController({ disableRequestLogging: true }),
+    onProtoPoisoning: 'error' as const,
+    onConstructorPoisoning: 'error' as const,
+    forceCloseConnections: 'idle' as const,
+    return503OnClosing: true,
+    frameworkErrors: (err: Error, _req: unknown, reply: FastifyReply) => {
+      sendError(reply, toLancashError(err));
+    },
+  };
+  const logger = o.logger === undefined ? defaultLogger(o.name) : o.logger;
+  const app = (
+    logger === false ? Fastify({ ...base, logger: false }) : Fastify({ ...base, loggerInstance: logger })
+  ).withTypeProvider<TypeBoxTypeProvider>() as LancashServer;
+
+  installJsonParser(app);
+  installValidator(app);
+  installErrorHandlers(app);
+  installMetrics(app, o.name);
+  // While draining, the last answers close their connection, so `close` does not wait on a
+  // client's idle keep-alive socket.
+  app.addHook('onSend', async (_req, reply) => {
+    if (!app.server.listening) reply.header('connection', 'close');
+  });
+
+  if (o.rateLimit !== false) {
+    const { max, timeWindowMs } = o.rateLimit ?? DEFAULT_RATE_LIMIT;
+    await app.register(fastifyRateLimit, {
+      max,
+      timeWindow: timeWindowMs,
+      // The plugin throws what this returns; the error handler turns it into the wire form.
+      errorResponseBuilder: (_req, ctx) =>
+        new LancashError(
+          'RateLimited',
+          { retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)) },
+          `too many requests; retry in ${ctx.after}`,
+        ),
+    });
+  }
+  // Registered before any route, so its onRoute hook sees every route's schema.
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: o.openapi?.title ?? o.name, version: o.openapi?.version ?? '0.0.0' },
+    },
+  });
+
+  app.get(
+    '/healthz',
+    {
+      config: { rateLimit: false },
+      schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
+    reply.type(app.metrics.contentType);
+    return app.metrics.metrics();
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+/** Binds `host:port` (port 0 picks a free one) and returns the server's base URL, e.g. `http://127.0.0.1:41234`. */
+export async function listen(app: LancashServer, hostPort: string): Promise<string> {
+  const { host, port } = parseHostPort(hostPort);
+  await app.listen({ host, port, listenTextResolver: (address) => `listening at ${address}` });
+  const bound = app.server.address() as AddressInfo;
+  return `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+}
+
+/**
+ * On SIGTERM or SIGINT: stop accepting, let in-flight requests finish, close every app, run
+ * `onClosed` (close stores, pools), exit 0. A second signal, or `graceMs` passing, exits 1 at once.
+ */
+export function drainOnSignals(
+  apps: LancashServer[],
+  onClosed?: () => Promise<void>,
+  graceMs = DEFAULT_REQUEST_TIMEOUT_MS,
+): void {
+  let draining = false;
+  const log = apps[0]?.log;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      log?.warn({ signal }, 'second signal while draining: exiting now');
+      process.exit(1);
+    }
+    draining = true;
+    log?.info({ signal }, 'draining: no new connections, finishing requests in flight');
+    setTimeout(() => {
+      log?.error({ graceMs }, 'drain took too long: exiting');
+      process.exit(1);
+    }, graceMs).unref();
+    Promise.all(apps.map((app) => app.close()))
+      .then(() => onClosed?.())
+      .then(
+        () => {
+          log?.info('closed');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log?.error({ err }, 'error while closing');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** `127.0.0.1:0`, `0.0.0.0:8080`, `[::1]:0` → host and port. */
+export function parseHostPort(hostPort: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(hostPort);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    fail(
+      'InvalidInput',
+      { argument: 'listen address', expected: 'HOST:PORT, e.g. 127.0.0.1:0', received: describe(hostPort) },
+      `listen address: expected HOST:PORT such as 127.0.0.1:0, got ${describe(hostPort)}`,
+    );
+  }
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Any thrown value → the lancash error the client sees. Client mistakes never become 500. */
+export function toLancashError(err: unknown, bodyLimit = DEFAULT_BODY_LIMIT): LancashError {
+  if (isLancashError(err)) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    validationContext?: unknown;
+    validation?: { instancePath?: string; message?: string }[];
+  };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+    return new LancashError(
+      'PayloadTooLarge',
+      { limit: bodyLimit },
+      `request body larger than ${bodyLimit} bytes`,
+    );
+  }
+  if (status === 429) return new LancashError('RateLimited', { retryAfterSeconds: 1 }, 'too many requests');
+  if (e.validation) {
+    // Only reached by a route that brings its own (non-TypeBox) validator.
+    const first = e.validation[0];
+    const argument = `${String(e.validationContext ?? 'request')}${first?.instancePath?.replaceAll('/', '.') ?? ''}`;
+    return invalid(argument, first?.message ?? 'a valid value', 'an invalid value');
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return invalid('content-type', 'application/json', 'another media type');
+  }
+  if (status >= 400 && status < 500) {
+    return invalid('request', 'a well-formed HTTP request', typeof e.message === 'string' ? e.message : code);
+  }
+  return new LancashError('Internal', { reason: 'internal error' }, 'internal error', { cause: err });
+}
+
+function invalid(argument: string, expected: string, received: string): LancashError<'InvalidInput'> {
+  return new LancashError(
+    'InvalidInput',
+    { argument, expected, received },
+    `${argument}: expected ${expected}, got ${received}`,
+  );
+}
+
+function sendError(reply: FastifyReply, e: LancashError): void {
+  reply.code(e.status).type('application/json').send(e.toWire());
+}
+
+function defaultLogger(name: string): Logger {
+  return pino(
+    { name, level: process.env.LANCASH_LOG_LEVEL ?? 'info' },
+    pino.destination({ dest: 2, sync: true }),
+  );
+}
+
+/**
+ * JSON only, read as bytes: invalid UTF-8 is refused rather than silently replaced (a changed secret
+ * is a changed note), and `__proto__` / `constructor.prototype` keys are refused outright.
+ */
+function installJsonParser(app: LancashServer): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(invalid('body', 'UTF-8 JSON', 'bytes that are not UTF-8'), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
+    parseJson(req, text, (err, value) => {
+      if (err === null) done(null, value);
+      else if (text.length === 0) done(invalid('body', 'a JSON body', 'an empty body'), undefined);
+      else if (parsesAsPlainJson(text))
+        done(
+          invalid('body', 'JSON without __proto__ or constructor.prototype keys', 'a forbidden key'),
+          undefined,
+        );
+      else done(invalid('body', 'valid JSON', 'malformed JSON'), undefined);
+    });
+  });
+}
+
+function parsesAsPlainJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Route schemas are TypeBox schemas checked by `decode`, so HTTP bodies pass the same checks as any other input. */
+function installValidator(app: LancashServer): void {
+  app.setValidatorCompiler<TSchema>(({ schema, method, url, httpPart }) => {
+    if (!TypeGuard.IsSchema(schema)) {
+      const reason = `${method} ${url}: the ${httpPart} schema is not a TypeBox schema`;
+      fail('Internal', { reason }, reason);
+    }
+    const argument = httpPart ?? 'request';
+    return (data: unknown) => {
+      try {
+        return { value: decode(schema, data, argument) };
+      } catch (err) {
+        if (isLancashError(err)) return { error: err };
+        throw err;
+      }
+    };
+  });
+}
+
+function installErrorHandlers(app: LancashServer): void {
+  app.setErrorHandler((err, req, reply) => {
+    const e = toLancashError(err, req.routeOptions.bodyLimit);
+    if (e.status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+    else req.log.info({ code: e.code, error: e.kind }, 'request refused');
+    sendError(reply, e);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    sendError(
+      reply,
+      new LancashError('NotFound', { what: 'route', id: `${req.method} ${describe(path)}` }, 'no such route'),
+    );
+  });
+}
+
+/** Default process metrics plus one counter and one histogram of requests by route and status. */
+function installMetrics(app: LancashServer, name: string): void {
+  const registry = new Registry();
+  registry.setDefaultLabels({ server: name });
+  collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status'] as const;
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route and status',
+    labelNames,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method, route and status',
+    labelNames,
+    registers: [registry],
+  });
+  app.decorate('metrics', registry);
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, never the raw URL: unknown paths must not create label values.
+    const labels = {
+      method: req.method,
+      route: req.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+    };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+    req.log.info({ ...labels, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+}

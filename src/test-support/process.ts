@@ -1,0 +1,124 @@
+/**
+ * Real server processes for integration tests: runs `lancash …` from the sources through tsx (no
+ * build step), waits for its `listening on URL` line(s) (DESIGN §9), and keeps track of every
+ * process so `afterEach(killAll)` leaves no server behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Default: the repository root. */
+  cwd?: string;
+  /** The entry point run with tsx; default the CLI, `src/cli/main.ts` (relative to the repo root or absolute). */
+  script?: string;
+  /** How many `listening on` lines to wait for (the gateway prints two); default 1. */
+  listeners?: number;
+  /** Longest wait for the listening lines; default 30 s (tsx compiles on first start). */
+  startTimeoutMs?: number;
+}
+
+export interface Started {
+  /** From the first `listening on URL` line. */
+  url: string;
+  /** Every `listening on URL` line, in order. */
+  urls: string[];
+  proc: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code (null when a signal ended it). */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const LISTENING = /^listening on (\S+)\s*$/;
+/** After a polite signal, how long a process gets before SIGKILL. */
+const KILL_GRACE_MS = 10_000;
+
+const running = new Set<Started>();
+
+/** Spawns `node --import tsx SCRIPT ...args` and resolves once it listens. */
+export async function startProcess(args: string[], o: StartOptions = {}): Promise<Started> {
+  const script = o.script ?? 'src/cli/main.ts';
+  const wanted = o.listeners ?? 1;
+  const command = [script, ...args].join(' ');
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: o.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const urls: string[] = [];
+  const exited = new Promise<number | null>((resolve) => {
+    // 'close', not 'exit': by then stdout and stderr are read to the end.
+    proc.once('close', (code) => resolve(code));
+    proc.once('error', () => resolve(null)); // could not spawn at all
+  });
+
+  const started: Started = {
+    url: '',
+    urls,
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    kill: (signal = 'SIGTERM') => stop(proc, exited, signal),
+  };
+  running.add(started);
+  void exited.then(() => running.delete(started));
+
+  proc.stderr.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void started.kill('SIGKILL');
+      reject(
+        new Error(
+          `${command}: no ${wanted} "listening on" line(s) within ${o.startTimeoutMs ?? 30_000} ms\n${err}`,
+        ),
+      );
+    }, o.startTimeoutMs ?? 30_000);
+    let partial = '';
+    proc.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      partial += s;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = LISTENING.exec(line);
+        if (m && urls.length < wanted) urls.push(m[1]!);
+      }
+      if (urls.length >= wanted) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code} before listening\n${err}`));
+    });
+  });
+  started.url = urls[0]!;
+  return started;
+}
+
+/** Stops every process `startProcess` started that is still running; for `afterEach`. */
+export async function killAll(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill(signal)));
+}
+
+async function stop(
+  proc: ChildProcess,
+  exited: Promise<number | null>,
+  signal: NodeJS.Signals,
+): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+  proc.kill(signal);
+  // A process that ignores the signal must not outlive the test run.
+  const force = setTimeout(() => proc.kill('SIGKILL'), KILL_GRACE_MS);
+  const code = await exited;
+  clearTimeout(force);
+  return code;
+}
