@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLancashError, LancashError } from '../core/errors.js';
 import { DIALECTS, freshDatabase, freshStore, type TestStore } from '../test-support/dialects.js';
 import { isUniqueViolation, type NewMintProof, openStore, type Store } from './index.js';
+import { MIGRATIONS } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 /** Every column of every table, as schema.ts declares them (the compiler checks this list is complete). */
@@ -100,11 +101,11 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
   });
 
   it('migrations are idempotent: opening the same database again applies nothing twice', async () => {
-    expect(await migrationNames(store)).toEqual(['001_mint']);
+    expect(await migrationNames(store)).toEqual(MIGRATIONS.map(([name]) => name));
     await store.db.insertInto('settings').values({ key: 'seed', value: 'aa' }).execute();
     const again = await openStore(store.config);
     try {
-      expect(await migrationNames(again)).toEqual(['001_mint']);
+      expect(await migrationNames(again)).toEqual(MIGRATIONS.map(([name]) => name));
       const row = await again.db.selectFrom('settings').selectAll().executeTakeFirst();
       expect(row).toEqual({ key: 'seed', value: 'aa' });
     } finally {
@@ -309,7 +310,7 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
       try {
         const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(fresh.config)));
         try {
-          for (const s of stores) expect(await migrationNames(s)).toEqual(['001_mint']);
+          for (const s of stores) expect(await migrationNames(s)).toEqual(MIGRATIONS.map(([name]) => name));
         } finally {
           await Promise.all(stores.map((s) => s.close()));
         }
