@@ -43,6 +43,7 @@ export interface ErrorDetails {
   InvalidToken: { reason: string };
   InvalidKeyset: { reason: string };
   DleqInvalid: { index?: number; reason: string };
+  CborInvalid: { offset: number; reason: string };
   // --- lancash: envelopes and addresses (71xxx) ---
   EnvelopeMalformed: { reason: string };
   EnvelopeOpenFailed: { reason: string };
@@ -103,6 +104,7 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   InvalidToken: { code: 70007, status: 400, title: 'Token cannot be decoded' },
   InvalidKeyset: { code: 70008, status: 400, title: 'Keyset is malformed' },
   DleqInvalid: { code: 70009, status: 400, title: 'DLEQ proof does not verify' },
+  CborInvalid: { code: 70010, status: 400, title: 'CBOR is malformed or outside the accepted subset' },
 
   EnvelopeMalformed: { code: 71001, status: 400, title: 'Envelope is malformed' },
   EnvelopeOpenFailed: { code: 71002, status: 400, title: 'Envelope cannot be opened' },

@@ -5,9 +5,9 @@
  * token that decodes is a well-formed token; whether its signatures are good is the mint's question.
  */
 import { base64urlnopad } from '@scure/base';
-import { Decoder, Encoder } from 'cbor-x';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
-import { describe, LancashError } from '../errors.js';
+import * as cbor from '../cbor/index.js';
+import { describe, isLancashError, LancashError } from '../errors.js';
 import { decode, Proof } from '../protocol/cashu.js';
 
 /** A token of one mint and one unit: what a wallet hands over. */
@@ -38,16 +38,6 @@ const V4_PREFIX = 'cashuB';
 const URI_SCHEME = 'cashu:';
 const RAW_V4_PREFIX = utf8('crawB');
 
-// NUT-00 V4: byte strings stay byte strings (no typed-array tags), maps are plain maps with text keys,
-// and map headers take the shortest length form, which is what the spec's example bytes use.
-const cborEncoder = new Encoder({
-  useRecords: false,
-  mapsAsObjects: true,
-  tagUint8Array: false,
-  variableMapSize: true,
-});
-const cborDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
-
 /** A proof before schema validation: fields as they arrived, byte strings already hex. */
 type ProofCandidate = Record<string, unknown>;
 
@@ -65,10 +55,10 @@ export function encodeTokenV4(token: Token): string {
 
 /** NUT-00 binary token: utf8("craw") ‖ utf8("B") ‖ cbor(token). */
 export function encodeTokenV4Raw(token: Token): Uint8Array {
-  const cbor = tokenV4Cbor(token);
-  const out = new Uint8Array(RAW_V4_PREFIX.length + cbor.length);
+  const body = tokenV4Cbor(token);
+  const out = new Uint8Array(RAW_V4_PREFIX.length + body.length);
   out.set(RAW_V4_PREFIX);
-  out.set(cbor, RAW_V4_PREFIX.length);
+  out.set(body, RAW_V4_PREFIX.length);
   return out;
 }
 
@@ -83,17 +73,17 @@ function tokenV4Cbor(token: Token): Uint8Array {
     else groups.set(id, [p]);
   }
   // NUT-00 V4 keys; this order (t, d, m, u; a, s, c, d, w) reproduces the spec's example bytes.
-  const body: Record<string, unknown> = {
+  const body: cbor.CborMap = {
     t: [...groups].map(([id, proofs]) => ({ i: hex(id, 'id'), p: proofs.map(proofToV4) })),
   };
   if (t.memo !== undefined) body.d = t.memo;
   body.m = t.mint;
   body.u = t.unit;
-  return new Uint8Array(cborEncoder.encode(body));
+  return cbor.encode(body);
 }
 
-function proofToV4(p: Proof): Record<string, unknown> {
-  const out: Record<string, unknown> = { a: p.amount, s: p.secret, c: hex(p.C, 'C', 33) };
+function proofToV4(p: Proof): cbor.CborMap {
+  const out: cbor.CborMap = { a: p.amount, s: p.secret, c: hex(p.C, 'C', 33) };
   if (p.dleq) {
     out.d = {
       e: hex(p.dleq.e, 'dleq.e', 32),
@@ -152,17 +142,18 @@ function base64Bytes(s: string): Uint8Array {
   }
 }
 
-function decodeCbor(bytes: Uint8Array): unknown {
+function decodeCbor(bytes: Uint8Array): cbor.CborValue {
   try {
-    return cborDecoder.decode(bytes);
+    return cbor.decode(bytes);
   } catch (e) {
-    // cbor-x throws plain Errors (and RangeError on deep nesting); none of them reach the caller raw.
-    return invalid('CBOR is malformed', e);
+    if (isLancashError(e, 'CborInvalid'))
+      return invalid(`CBOR is malformed: ${e.info.reason} at byte ${e.info.offset}`, e);
+    throw e;
   }
 }
 
-function tokenFromV4(cbor: unknown, opts: DecodeTokenOptions): Token {
-  const root = record(cbor, 'token');
+function tokenFromV4(decoded: cbor.CborValue, opts: DecodeTokenOptions): Token {
+  const root = record(decoded, 'token');
   const groups = array(root.t, 'token.t');
   const proofs: ProofCandidate[] = [];
   groups.forEach((g, gi) => {
@@ -276,7 +267,9 @@ function keysetId(id: Uint8Array, opts: DecodeTokenOptions): string {
 }
 
 function record(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
+  // CBOR maps decode to prototype-free objects, JSON objects to plain ones; nothing else is a map.
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     return invalid(`${where} must be a map, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;
