@@ -50,6 +50,7 @@ export interface ErrorDetails {
   EnvelopeWrongRecipient: { expected: string; received: string };
   EnvelopeReplayed: { transferId: string };
   AddressInvalid: { address: string; reason: string };
+  MailboxFull: { limit: 'messages' | 'bytes'; max: number };
   // --- lancash: requests and idempotency (72xxx) ---
   IdempotencyConflict: { key: string };
   NotFound: { what: string; id: string };
@@ -111,6 +112,7 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   EnvelopeWrongRecipient: { code: 71003, status: 400, title: 'Envelope is sealed to another key' },
   EnvelopeReplayed: { code: 71004, status: 409, title: 'Envelope transfer id was already used' },
   AddressInvalid: { code: 71005, status: 400, title: 'Address is invalid' },
+  MailboxFull: { code: 71006, status: 409, title: 'Inbox is full, try again after its owner drains it' },
 
   IdempotencyConflict: { code: 72001, status: 409, title: 'Idempotency key was used with a different request' },
   NotFound: { code: 72002, status: 404, title: 'Not found' },

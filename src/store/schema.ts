@@ -59,11 +59,43 @@ export interface MintSignaturesTable {
   created_at: number;
 }
 
+/** Mailbox (DESIGN §3): one row per inbox, keyed by the recipient's X25519 key (hex); counts live messages. */
+export interface MailboxInboxesTable {
+  recipient: string;
+  messages: number;
+  bytes: number;
+  /** The last message id given in this inbox; ids are never reused. */
+  last_seq: number;
+}
+
+/** Mailbox messages: envelope JSON (ciphertext only); an acked row keeps its keys with `envelope` = ''. */
+export interface MailboxMessagesTable {
+  recipient: string;
+  seq: number;
+  sender: string;
+  transfer_id: string;
+  envelope: string;
+  size: number;
+  created_at: number;
+  /** 0 while pending; the ack time (unix ms) for a tombstone. */
+  acked_at: number;
+}
+
+/** Used drain nonces (the drain envelope's transfer id), per owner key. */
+export interface MailboxNoncesTable {
+  owner: string;
+  nonce: string;
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   mint_keysets: MintKeysetsTable;
   mint_proofs: MintProofsTable;
   mint_signatures: MintSignaturesTable;
+  mailbox_inboxes: MailboxInboxesTable;
+  mailbox_messages: MailboxMessagesTable;
+  mailbox_nonces: MailboxNoncesTable;
 }
 
 export type SettingRow = Selectable<SettingsTable>;

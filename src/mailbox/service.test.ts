@@ -1,0 +1,130 @@
+/**
+ * A property test of the mailbox service against a model, on every dialect: over random sequences of
+ * deposits (new, replayed, into a full inbox) and drains (acking random subsets of what the last
+ * answer held, random page sizes), the answers are the model's pending messages oldest first, and
+ * the inbox counters always equal the count and bytes of what is pending.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeAddress } from '../core/address/index.js';
+import { bytesToHex } from '../core/bytes.js';
+import {
+  type EncryptionKeyPair,
+  type Envelope,
+  generateEncryptionKeyPair,
+  sealJson,
+} from '../core/envelope/index.js';
+import { isLancashError } from '../core/errors.js';
+import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { DRAIN_TYPE, Mailbox } from './service.js';
+
+const LETTERS = 6;
+const MAX_MESSAGES = 4;
+
+type Op = { kind: 'deposit'; i: number } | { kind: 'drain'; ackMask: number; max: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('deposit' as const), i: fc.integer({ min: 0, max: LETTERS - 1 }) }),
+  fc.record({
+    kind: fc.constant('drain' as const),
+    ackMask: fc.integer({ min: 0, max: 2 ** MAX_MESSAGES - 1 }),
+    max: fc.integer({ min: 1, max: MAX_MESSAGES }),
+  }),
+);
+
+describe.each(DIALECTS)('mailbox service on %s (property)', (dialect) => {
+  let store: TestStore;
+  let server: EncryptionKeyPair;
+  let sender: EncryptionKeyPair;
+  const clock = 1_750_000_000_000;
+
+  beforeAll(async () => {
+    store = await freshStore(dialect);
+    server = await generateEncryptionKeyPair();
+    sender = await generateEncryptionKeyPair();
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('answers match the model and the counters match what is pending', async () => {
+    let nonce = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+        // A new owner per run: a fresh inbox in the same database.
+        const owner = await generateEncryptionKeyPair();
+        const address = encodeAddress({ network: 'wan', publicKey: owner.publicKey });
+        const mailbox = new Mailbox({
+          store,
+          serverKey: server,
+          network: 'wan',
+          limits: { maxMessages: MAX_MESSAGES },
+          now: () => clock,
+        });
+        const letters: Envelope[] = await Promise.all(
+          Array.from({ length: LETTERS }, (_, i) =>
+            sealJson({
+              type: 'test.letter',
+              transferId: `t${i}`,
+              sender,
+              recipient: owner.publicKey,
+              payload: { i, pad: 'x'.repeat(i * 7) },
+            }),
+          ),
+        );
+        const sizeOf = (i: number) => JSON.stringify(letters[i]).length;
+        const everStored = new Set<number>();
+        let pending: number[] = []; // letter indexes, oldest first
+        let lastAnswer: { id: string; i: number }[] = [];
+
+        for (const o of ops) {
+          if (o.kind === 'deposit') {
+            const outcome = await mailbox.deposit(address, letters[o.i]!).catch((e: unknown) => e);
+            if (everStored.has(o.i)) expect(outcome).toEqual({ duplicate: true });
+            else if (pending.length >= MAX_MESSAGES)
+              expect(isLancashError(outcome, 'MailboxFull')).toBe(true);
+            else {
+              expect(outcome).toEqual({ duplicate: false });
+              everStored.add(o.i);
+              pending.push(o.i);
+            }
+          } else {
+            const acked = lastAnswer.filter((_, k) => (o.ackMask >> k) & 1);
+            const request = await sealJson({
+              type: DRAIN_TYPE,
+              transferId: `n${nonce++}`,
+              sender: owner,
+              recipient: server.publicKey,
+              payload: { ack: acked.map((a) => a.id), max: o.max, at: clock },
+            });
+            const answer = await mailbox.drain(address, request);
+            pending = pending.filter((i) => !acked.some((a) => a.i === i));
+            lastAnswer = answer.messages.map((m) => ({
+              id: m.id,
+              i: Number(m.envelope.transferId.slice(1)),
+            }));
+            expect(lastAnswer.map((a) => a.i)).toEqual(pending.slice(0, o.max));
+            expect(answer.more).toBe(pending.length > o.max);
+          }
+          const counters = await store.db
+            .selectFrom('mailbox_inboxes')
+            .select(['messages', 'bytes'])
+            .where('recipient', '=', bytesToHex(owner.publicKey))
+            .executeTakeFirst();
+          expect(counters ?? { messages: 0, bytes: 0 }).toEqual({
+            messages: pending.length,
+            bytes: pending.reduce((sum, i) => sum + sizeOf(i), 0),
+          });
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('refuses limits that are not positive integers or that make a drain answer too large', () => {
+    const make = (limits: object) => () => new Mailbox({ store, serverKey: server, network: 'wan', limits });
+    expect(make({ maxMessages: 0 })).toThrow(/limits.maxMessages/);
+    expect(make({ maxDrain: 1.5 })).toThrow(/limits.maxDrain/);
+    expect(make({ maxDrain: 1000, maxEnvelopeBytes: 64 * 1024 })).toThrow(/maxDrain × maxEnvelopeBytes/);
+  });
+});
