@@ -3,7 +3,9 @@
  * its own module and is registered here; this file only wires them together.
  */
 import { Command } from 'commander';
+import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
+import { registerWideBank } from './wide-bank.js';
 
 export function buildProgram(): Command {
   const program = new Command('lancash')
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerBench(program);
+  registerWideBank(program);
+  registerAudit(program);
   return program;
 }
 

@@ -56,6 +56,9 @@ export interface ErrorDetails {
   NotFound: { what: string; id: string };
   RateLimited: { retryAfterSeconds: number };
   PayloadTooLarge: { limit: number };
+  // --- lancash: accounts and the wide bank (73xxx) ---
+  AccountUnknown: { account: string };
+  InsufficientBalance: { account: string; requested: number };
   // --- lancash: server side (79xxx); never a client's fault ---
   StorageUnavailable: { reason: string };
   Internal: { reason: string };
@@ -118,6 +121,9 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   NotFound: { code: 72002, status: 404, title: 'Not found' },
   RateLimited: { code: 72003, status: 429, title: 'Too many requests' },
   PayloadTooLarge: { code: 72004, status: 413, title: 'Request body too large' },
+
+  AccountUnknown: { code: 73001, status: 404, title: 'Account is not known' },
+  InsufficientBalance: { code: 73002, status: 400, title: 'Account balance is too low' },
 
   StorageUnavailable: { code: 79001, status: 503, title: 'Storage unavailable, retry later' },
   Internal: { code: 79999, status: 500, title: 'Internal error' },

@@ -88,11 +88,51 @@ export interface MailboxNoncesTable {
   created_at: number;
 }
 
+/** Wide bank (DESIGN §4): a holder's account, or a system account (`funding`, `notes_outstanding`). */
+export interface BankAccountsTable {
+  id: string;
+  kind: 'holder' | 'system';
+  /** The holder's X25519 public key, lowercase hex; NULL for system accounts. UNIQUE. */
+  holder_key: string | null;
+  /** Σ of the account's entries, kept in the same transaction; holders never below 0. */
+  balance: number;
+  created_at: number;
+}
+
+/** Double entry: the entries of one `tx_id` sum to 0. */
+export interface BankEntriesTable {
+  id: string;
+  tx_id: string;
+  account_id: string;
+  /** Signed minor units: + credits the account, − debits it. */
+  amount: number;
+  /** deposit | withdraw | issue | receive | minted | melted */
+  kind: string;
+  /** What the posting answers to: a request key, a quote id, an operator's reference. */
+  ref: string;
+  created_at: number;
+}
+
+/** Idempotency: the answer given to a request key, kept forever and replayed byte for byte. */
+export interface BankRequestsTable {
+  key: string;
+  kind: string;
+  account_id: string;
+  /** SHA-256 hex of the request's canonical form: the same key with another request is refused. */
+  request_hash: string;
+  /** The exact answer sent (for issue and receive: the sealed envelope's JSON text). */
+  response: string;
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   mint_keysets: MintKeysetsTable;
   mint_proofs: MintProofsTable;
   mint_signatures: MintSignaturesTable;
+  bank_accounts: BankAccountsTable;
+  bank_entries: BankEntriesTable;
+  bank_requests: BankRequestsTable;
   mailbox_inboxes: MailboxInboxesTable;
   mailbox_messages: MailboxMessagesTable;
   mailbox_nonces: MailboxNoncesTable;

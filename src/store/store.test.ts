@@ -45,6 +45,22 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     operation: true,
     created_at: true,
   },
+  bank_accounts: { id: true, kind: true, holder_key: true, balance: true, created_at: true },
+  bank_entries: { id: true, tx_id: true, account_id: true, amount: true, kind: true, ref: true, created_at: true },
+  bank_requests: {
+    key: true,
+    kind: true,
+    account_id: true,
+    request_hash: true,
+    response: true,
+    created_at: true,
+  },
+};
+
+/** The only columns that may hold NULL. */
+const NULLABLE: Record<string, string[]> = {
+  mint_proofs: ['mint_proofs.witness'],
+  bank_accounts: ['bank_accounts.holder_key'],
 };
 
 function proof(y: string, operation: string, amount = 8): NewMintProof {
@@ -96,7 +112,7 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
       const declared = Object.keys(COLUMNS[table.name as keyof Database]).sort();
       expect(table.columns.map((c) => c.name).sort(), table.name).toEqual(declared);
       const nullable = table.columns.filter((c) => c.isNullable).map((c) => `${table.name}.${c.name}`);
-      expect(nullable).toEqual(table.name === 'mint_proofs' ? ['mint_proofs.witness'] : []);
+      expect(nullable).toEqual(NULLABLE[table.name] ?? []);
     }
   });
 

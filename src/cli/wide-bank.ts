@@ -1,0 +1,173 @@
+/**
+ * `lancash wide-bank` (DESIGN §9): runs the wide bank's server, and `lancash wide-bank account …`
+ * lets an operator open accounts and move money in and out. The account commands act directly on the
+ * bank's database (the same `--data` / `--db`), rather than through an admin endpoint: whoever can run
+ * them can already read the database, so they add no operator key to guard, and nothing reachable
+ * from the network can create money. They print JSON.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { describe, fail, isLancashError } from '../core/errors.js';
+import { faultsArmed } from '../core/faults.js';
+import { drainOnSignals, listen } from '../core/http/server.js';
+import type { BankRole } from '../core/protocol/bank.js';
+import { openStore, parseStoreUrl, type StoreConfig } from '../store/index.js';
+import { Ledger } from '../wide-bank/ledger/service.js';
+import { ALL_ROLES, createWideBank } from '../wide-bank/server.js';
+
+interface StoreOptions {
+  data?: string;
+  db?: string;
+}
+
+interface ServerCliOptions extends StoreOptions {
+  listen?: string;
+  roles: string;
+  currency: string;
+  lightning: string;
+}
+
+export function registerWideBank(program: Command): void {
+  const cmd = program
+    .command('wide-bank')
+    .description('run the wide bank: issue server, receiving server and Cashu mint on the WAN')
+    .option('--listen <host:port>', 'address to listen on; port 0 picks a free one')
+    .option('--data <dir>', 'data directory (SQLite file <dir>/wide-bank.db)')
+    .option('--db <url>', 'database URL instead of --data, e.g. postgres://user@host/db')
+    .option('--roles <list>', 'comma list of roles to serve', ALL_ROLES.join(','))
+    .option('--currency <code>', 'currency of the deployment; the Cashu unit is its lower case', 'EUR')
+    .option('--lightning <backend>', 'bolt11 backend (only "fake" exists so far)', 'fake')
+    .action((o: ServerCliOptions) => cli(() => serve(o)));
+
+  const account = cmd
+    .command('account')
+    .description('operator: open accounts, deposit, withdraw, show (acts on the database directly)');
+  account
+    .command('open')
+    .description('open the account of a holder key (returns the existing one if already open)')
+    .requiredOption('--holder-key <hex>', "the holder's X25519 public key, 64 hex characters")
+    .action((o: { holderKey: string }, c: Command) =>
+      cli(() => withLedger(c, (ledger) => ledger.openAccount(o.holderKey))),
+    );
+  for (const [name, what] of [
+    ['deposit', 'credit money that arrived from outside'],
+    ['withdraw', 'debit money paid out (refused when the balance is short)'],
+  ] as const) {
+    account
+      .command(name)
+      .description(`${what}; the same --ref posts once`)
+      .requiredOption('--account <id>', 'account id or holder key')
+      .requiredOption('--amount <n>', 'amount in minor units (e.g. cents)')
+      .option('--ref <ref>', 'operator reference, also the idempotency key (default: a fresh one)')
+      .action((o: { account: string; amount: string; ref?: string }, c: Command) =>
+        cli(() =>
+          withLedger(c, async (ledger) => {
+            const amount = integerArg(o.amount, '--amount');
+            const ref = o.ref ?? randomUUID();
+            const posting =
+              name === 'deposit'
+                ? await ledger.deposit(o.account, amount, ref)
+                : await ledger.withdraw(o.account, amount, ref);
+            return { ...posting, balance: await ledger.balance(posting.account) };
+          }),
+        ),
+      );
+  }
+  account
+    .command('show')
+    .description('one account, or every account with the system accounts')
+    .option('--account <id>', 'account id or holder key')
+    .action((o: { account?: string }, c: Command) =>
+      cli(() =>
+        withLedger<unknown>(c, (ledger) => (o.account ? ledger.account(o.account) : ledger.accounts())),
+      ),
+    );
+}
+
+async function serve(o: ServerCliOptions): Promise<void> {
+  if (o.listen === undefined) usage('--listen HOST:PORT is required');
+  const roles = o.roles.split(',').map((r) => r.trim());
+  for (const r of roles) {
+    if (!(ALL_ROLES as readonly string[]).includes(r))
+      usage(`--roles: unknown role ${describe(r)} (known: issue, receive)`);
+  }
+  if (o.lightning !== 'fake') usage(`--lightning: unknown backend ${describe(o.lightning)} (known: fake)`);
+  const store = await openStore(storeConfig(o));
+  let bank: Awaited<ReturnType<typeof createWideBank>>;
+  try {
+    bank = await createWideBank({
+      store,
+      currency: o.currency,
+      roles: roles as BankRole[],
+      lightning: 'fake',
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const log = bank.app.log;
+  log.warn('Lightning backend: fake (invoices settle at once; development and tests only)');
+  const armed = faultsArmed();
+  if (armed.length > 0)
+    log.warn({ faults: armed }, 'LANCASH_FAULT is set: this process will kill itself at these points');
+  drainOnSignals([bank.app], async () => {
+    await bank.close();
+    await store.close();
+  });
+  const url = await listen(bank.app, o.listen);
+  log.info({ url, roles, currency: bank.info.currency, dialect: store.dialect }, 'wide bank listening');
+  process.stdout.write(`listening on ${url}\n`);
+}
+
+/** The command's own `--data` / `--db`, or the ones given to `wide-bank` before `account`. */
+async function withLedger<T>(c: Command, fn: (ledger: Ledger) => Promise<T>): Promise<void> {
+  const store = await openStore(storeConfig(c.optsWithGlobals<StoreOptions>()));
+  try {
+    process.stdout.write(`${JSON.stringify(await fn(new Ledger(store)), null, 2)}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+function storeConfig(o: StoreOptions): StoreConfig {
+  if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
+  if (o.db !== undefined) return parseStoreUrl(o.db);
+  mkdirSync(o.data!, { recursive: true });
+  return { dialect: 'sqlite', file: join(o.data!, 'wide-bank.db') };
+}
+
+function integerArg(value: string, argument: string): number {
+  if (!/^[0-9]{1,16}$/.test(value)) {
+    fail(
+      'InvalidAmount',
+      { argument, expected: 'a whole number of minor units', received: describe(value) },
+      `${argument}: expected a whole number of minor units, got ${describe(value)}`,
+    );
+  }
+  return Number(value);
+}
+
+class UsageError extends Error {}
+
+function usage(message: string): never {
+  throw new UsageError(message);
+}
+
+/** Runs a command: a usage mistake exits 2, a refusal prints its wire form on stderr and exits 1. */
+async function cli(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`lancash wide-bank: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (isLancashError(err)) {
+      process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
+      process.exitCode = 1;
+    } else {
+      throw err;
+    }
+  }
+}

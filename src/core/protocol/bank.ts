@@ -1,0 +1,264 @@
+/**
+ * The wide bank's own protocol (DESIGN §4), shared by the bank and its callers (the gateway): the
+ * payloads that travel inside envelopes to the issue server and the receiving server, the signed
+ * receipt (the patent's acknowledgement) with its offline check, `GET /v1/bank/info`, and thin typed
+ * client calls. Depends on core only, never on the bank's internals.
+ *
+ * Outcomes of the client calls follow `core/http/client.ts`: a 4xx is a proven refusal (the bank did
+ * nothing); anything else that is not a good, authenticated answer is an `UnclearOutcome`: retry with
+ * the same transfer id, which the bank answers with its first answer.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { bytesToHex, hex, utf8 } from '../bytes.js';
+import {
+  type EncryptionKeyPair,
+  type Envelope,
+  EnvelopeSchema,
+  openJson,
+  sealJson,
+  TransferId,
+} from '../envelope/index.js';
+import { isLancashError } from '../errors.js';
+import { call, UnclearOutcome } from '../http/client.js';
+import { MAX_TOTAL, sum } from '../money.js';
+import { BlindedMessage, BlindSignature, decode, PointHex, Proof } from './cashu.js';
+
+/** Envelope types (the `type` header, bound into the AAD). */
+export const BANK_ISSUE_REQUEST = 'bank.issue.request';
+export const BANK_ISSUE_RESPONSE = 'bank.issue.response';
+export const BANK_RECEIVE_REQUEST = 'bank.receive.request';
+export const BANK_RECEIVE_RESPONSE = 'bank.receive.response';
+
+export const BANK_ISSUE_PATH = '/v1/bank/issue';
+export const BANK_RECEIVE_PATH = '/v1/bank/receive';
+export const BANK_INFO_PATH = '/v1/bank/info';
+
+/** A 32-byte public key (X25519 or Ed25519) as lowercase hex. */
+export const PublicKeyHex = Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]+$' });
+/** An amount of a request or a receipt: 1 … `MAX_TOTAL` minor units. */
+const RequestAmount = Type.Integer({ minimum: 1, maximum: MAX_TOTAL });
+
+/** Inside `bank.issue.request`: wide notes worth `amount`, to be signed against the sender's account. */
+export const IssueRequest = Type.Object(
+  { amount: RequestAmount, outputs: Type.Array(BlindedMessage) },
+  { additionalProperties: false },
+);
+export type IssueRequest = Static<typeof IssueRequest>;
+
+/** Inside `bank.issue.response`: NUT-00 signatures with NUT-12 DLEQ proofs, in output order. */
+export const IssueResponse = Type.Object({ signatures: Type.Array(BlindSignature) });
+export type IssueResponse = Static<typeof IssueResponse>;
+
+/** Inside `bank.receive.request`: wide notes, and the holder key of the account to credit. */
+export const ReceiveRequest = Type.Object(
+  { proofs: Type.Array(Proof), account: PublicKeyHex },
+  { additionalProperties: false },
+);
+export type ReceiveRequest = Static<typeof ReceiveRequest>;
+
+/** A receipt's signed fields. `Ys` name the notes received (NUT-07 identities), in request order. */
+export const ReceiptFields = Type.Object({
+  v: Type.Literal(1),
+  transferId: TransferId,
+  account: PublicKeyHex,
+  amount: RequestAmount,
+  unit: Type.String({ minLength: 1, maxLength: 32 }),
+  Ys: Type.Array(PointHex, { minItems: 1 }),
+  /** Unix milliseconds. */
+  receivedAt: Type.Integer({ minimum: 0 }),
+});
+export type ReceiptFields = Static<typeof ReceiptFields>;
+
+/** The receiving server's acknowledgement: the fields plus an Ed25519 signature (hex) over `receiptMessage`. */
+export const Receipt = Type.Composite([
+  ReceiptFields,
+  Type.Object({ signature: Type.String({ minLength: 128, maxLength: 128, pattern: '^[0-9a-f]+$' }) }),
+]);
+export type Receipt = Static<typeof Receipt>;
+
+/** Inside `bank.receive.response`. */
+export const ReceiveResponse = Type.Object({ receipt: Receipt });
+export type ReceiveResponse = Static<typeof ReceiveResponse>;
+
+export const BankRole = Type.Union([Type.Literal('issue'), Type.Literal('receive')]);
+export type BankRole = Static<typeof BankRole>;
+
+/** `GET /v1/bank/info`: the keys a holder seals to and verifies receipts with. */
+export const BankInfo = Type.Object({
+  /** X25519: requests are sealed to it, answers are sealed from it. */
+  encryptionKey: PublicKeyHex,
+  /** Ed25519: receipts are signed with it. */
+  receiptKey: PublicKeyHex,
+  /** e.g. `EUR`. */
+  currency: Type.String({ minLength: 1, maxLength: 16 }),
+  /** The Cashu unit of the notes, e.g. `eur`. */
+  unit: Type.String({ minLength: 1, maxLength: 32 }),
+  roles: Type.Array(BankRole),
+});
+export type BankInfo = Static<typeof BankInfo>;
+
+/** Domain separation: a receipt signature can never be mistaken for a signature over anything else. */
+const RECEIPT_LABEL = 'lancash-receipt-v1\n';
+
+/**
+ * The bytes a receipt signature covers: the label, then the fields as a JSON array in a fixed order.
+ * An array has no key order to disagree on, and JSON string escaping keeps fields apart.
+ */
+export function receiptMessage(r: ReceiptFields): Uint8Array {
+  return utf8(
+    RECEIPT_LABEL + JSON.stringify([r.v, r.transferId, r.account, r.amount, r.unit, r.Ys, r.receivedAt]),
+  );
+}
+
+/** Signs a receipt with the receiving server's Ed25519 secret key (32 bytes). */
+export function signReceipt(fields: ReceiptFields, secretKey: Uint8Array): Receipt {
+  const f = decode(ReceiptFields, fields, 'receipt');
+  const { v, transferId, account, amount, unit, Ys, receivedAt } = f;
+  const signature = bytesToHex(ed25519.sign(receiptMessage(f), secretKey));
+  return { v, transferId, account, amount, unit, Ys, receivedAt, signature };
+}
+
+/**
+ * Offline check of a receipt against the bank's published receipt key (`BankInfo.receiptKey`): true
+ * only when the shape is right and the signature verifies. Never throws for a bad receipt.
+ */
+export function verifyReceipt(receipt: unknown, receiptKey: Uint8Array | string): boolean {
+  try {
+    const r = decode(Receipt, receipt, 'receipt');
+    const key = typeof receiptKey === 'string' ? hex(receiptKey, 'receiptKey', 32) : receiptKey;
+    return ed25519.verify(hex(r.signature, 'signature', 64), receiptMessage(r), key);
+  } catch {
+    // A malformed receipt, key or signature is simply not a valid receipt.
+    return false;
+  }
+}
+
+/** Where the bank is and the keys it published (from `getBankInfo`, or configured). */
+export interface BankPeer {
+  base: string;
+  /** The bank's X25519 public key. */
+  encryptionKey: Uint8Array;
+  /** The bank's Ed25519 receipt key; required to receive. */
+  receiptKey?: Uint8Array;
+  timeoutMs?: number;
+}
+
+export interface IssueCall {
+  bank: BankPeer;
+  /** The account holder's key pair; the account is the one opened for its public key. */
+  holder: EncryptionKeyPair;
+  /** Unique per request; it is the idempotency key: a retry must reuse it with the same request. */
+  transferId: string;
+  amount: number;
+  outputs: BlindedMessage[];
+}
+
+/** Asks the issue server for notes worth `amount`; returns the signatures from the opened answer. */
+export async function requestIssue(o: IssueCall): Promise<IssueResponse> {
+  const envelope = await sealJson({
+    type: BANK_ISSUE_REQUEST,
+    transferId: o.transferId,
+    sender: o.holder,
+    recipient: o.bank.encryptionKey,
+    payload: { amount: o.amount, outputs: o.outputs },
+  });
+  const answer = await post(o.bank, BANK_ISSUE_PATH, envelope);
+  const res = await openAnswer(o.bank, o.holder, answer, BANK_ISSUE_RESPONSE, IssueResponse);
+  if (res.signatures.length !== o.outputs.length) {
+    unclearBody(o.bank, `${res.signatures.length} signatures for ${o.outputs.length} outputs`);
+  }
+  return res;
+}
+
+export interface ReceiveCall {
+  bank: BankPeer & { receiptKey: Uint8Array };
+  /** Who sends the notes; the answer is sealed back to it. */
+  sender: EncryptionKeyPair;
+  transferId: string;
+  /** Holder key (hex) of the account to credit. */
+  account: string;
+  proofs: Proof[];
+}
+
+/** Hands notes to the receiving server; returns its receipt, already verified against `bank.receiptKey`. */
+export async function requestReceive(o: ReceiveCall): Promise<Receipt> {
+  const envelope = await sealJson({
+    type: BANK_RECEIVE_REQUEST,
+    transferId: o.transferId,
+    sender: o.sender,
+    recipient: o.bank.encryptionKey,
+    payload: { proofs: o.proofs, account: o.account },
+  });
+  const answer = await post(o.bank, BANK_RECEIVE_PATH, envelope);
+  const { receipt } = await openAnswer(o.bank, o.sender, answer, BANK_RECEIVE_RESPONSE, ReceiveResponse);
+  if (!verifyReceipt(receipt, o.bank.receiptKey)) unclearBody(o.bank, 'receipt signature does not verify');
+  const expected = sum(o.proofs.map((p) => p.amount));
+  if (
+    receipt.transferId !== o.transferId ||
+    receipt.account !== o.account ||
+    receipt.amount !== expected ||
+    receipt.Ys.length !== o.proofs.length
+  ) {
+    unclearBody(o.bank, 'receipt does not match the request');
+  }
+  return receipt;
+}
+
+/** `GET /v1/bank/info`. */
+export async function getBankInfo(o: { base: string; timeoutMs?: number }): Promise<BankInfo> {
+  return call({
+    base: o.base,
+    method: 'GET',
+    path: BANK_INFO_PATH,
+    schema: BankInfo,
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  });
+}
+
+/** The peer as `getBankInfo` describes it, keys decoded. */
+export function bankPeer(base: string, info: BankInfo): BankPeer & { receiptKey: Uint8Array } {
+  return {
+    base,
+    encryptionKey: hex(info.encryptionKey, 'encryptionKey', 32),
+    receiptKey: hex(info.receiptKey, 'receiptKey', 32),
+  };
+}
+
+function post(bank: BankPeer, path: string, envelope: Envelope): Promise<Envelope> {
+  return call({
+    base: bank.base,
+    method: 'POST',
+    path,
+    body: envelope,
+    idempotencyKey: envelope.transferId,
+    schema: EnvelopeSchema,
+    ...(bank.timeoutMs !== undefined ? { timeoutMs: bank.timeoutMs } : {}),
+  });
+}
+
+/** A 2xx whose envelope does not open as the bank's answer: the work may be done, so the outcome is unclear. */
+async function openAnswer<S extends typeof IssueResponse | typeof ReceiveResponse>(
+  bank: BankPeer,
+  me: EncryptionKeyPair,
+  answer: Envelope,
+  type: string,
+  schema: S,
+): Promise<Static<S>> {
+  try {
+    const opened = await openJson({
+      envelope: answer,
+      recipient: me,
+      expectedSender: bank.encryptionKey,
+      expectedType: type,
+    });
+    return decode(schema, opened.payload, 'answer');
+  } catch (e) {
+    if (!isLancashError(e)) throw e;
+    return unclearBody(bank, `answer cannot be opened (${e.message})`, e);
+  }
+}
+
+function unclearBody(bank: BankPeer, message: string, cause?: unknown): never {
+  throw new UnclearOutcome('body', `POST ${bank.base}`, message, cause === undefined ? {} : { cause });
+}

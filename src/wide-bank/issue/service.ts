@@ -1,0 +1,98 @@
+/**
+ * The issue server (DESIGN §4): an account holder sends an envelope asking for wide notes worth N with
+ * blinded outputs; the bank debits N and blind-signs in ONE transaction and answers in an envelope
+ * sealed to the holder. The idempotency key is (holder key, envelope transfer id): the same key
+ * returns the byte-identical stored answer forever, also after a restart; the same key with another
+ * request is refused (409).
+ */
+import { bytesToHex } from '../../core/bytes.js';
+import { openJson, sealJson } from '../../core/envelope/index.js';
+import { fail } from '../../core/errors.js';
+import { fault } from '../../core/faults.js';
+import {
+  BANK_ISSUE_REQUEST,
+  BANK_ISSUE_RESPONSE,
+  type IssueRequest,
+  IssueRequest as IssueRequestSchema,
+} from '../../core/protocol/bank.js';
+import { decode } from '../../core/protocol/cashu.js';
+import type { Mint } from '../../mint/mint.js';
+import type { BankKeys } from '../keys.js';
+import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+
+export interface IssueServiceOptions {
+  mint: Mint;
+  ledger: Ledger;
+  keys: BankKeys;
+  /** Called once per newly committed issue (metrics). */
+  onIssued?: (amount: number) => void;
+}
+
+export class IssueService {
+  constructor(private readonly o: IssueServiceOptions) {}
+
+  /**
+   * Handles one issue request envelope; returns the sealed answer as the JSON text to send. Refusals
+   * (unknown holder, bad envelope, short balance, bad outputs) throw and change nothing.
+   */
+  async issue(envelope: unknown): Promise<string> {
+    const { mint, ledger, keys } = this.o;
+    // Auth mode proves the sender key, so the account is the one opened for that key.
+    const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: BANK_ISSUE_REQUEST });
+    const holder = bytesToHex(opened.sender);
+    const account = await ledger.accountOfHolder(holder);
+    const req = decode(IssueRequestSchema, opened.payload, 'payload');
+    const r: RequestKey = {
+      key: `issue:${holder}:${opened.transferId}`,
+      kind: 'issue',
+      account: account.id,
+      requestHash: requestHash(canonical(req)),
+    };
+    const answer = await ledger.settle(r, async () => {
+      // An early look saves signing work for a request that cannot succeed; the guard is the
+      // conditional debit inside the transaction.
+      if (account.balance < req.amount) insufficient(account.id, req.amount);
+      const prepared = await mint.prepareOutputs(req.outputs);
+      if (prepared.amount !== req.amount) {
+        fail(
+          'TransactionUnbalanced',
+          { inputs: req.amount, outputs: prepared.amount, fees: 0 },
+          `outputs total ${prepared.amount}, the request asks for ${req.amount}`,
+        );
+      }
+      const sealed = await sealJson({
+        type: BANK_ISSUE_RESPONSE,
+        transferId: opened.transferId,
+        sender: keys.encryption,
+        recipient: opened.sender,
+        payload: { signatures: prepared.signatures },
+      });
+      const text = JSON.stringify(sealed);
+      const stored = await ledger.once(r, text, async (trx) => {
+        await mint.commitOutputs(trx, prepared, r.key);
+        await ledger.postIssue(trx, account.id, req.amount, r.key);
+      });
+      if (stored === text) this.o.onIssued?.(req.amount);
+      return stored;
+    });
+    fault('wide-bank:issue:after-commit');
+    return answer;
+  }
+}
+
+/** The request as it is hashed: the outputs in order, hex lowercased (the mint treats case alike). */
+function canonical(req: IssueRequest): unknown {
+  return [
+    BANK_ISSUE_REQUEST,
+    req.amount,
+    req.outputs.map((o) => [o.amount, o.id.toLowerCase(), o.B_.toLowerCase()]),
+  ];
+}
+
+function insufficient(account: string, requested: number): never {
+  return fail(
+    'InsufficientBalance',
+    { account, requested },
+    `account ${account} does not cover ${requested}`,
+  );
+}

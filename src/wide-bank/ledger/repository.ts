@@ -1,0 +1,141 @@
+/**
+ * The wide bank ledger's SQL, and only SQL: accounts, entries and the idempotency table. Balances
+ * change only through `debitIfCovered` (a conditional UPDATE: the row lock and the WHERE clause decide,
+ * so two processes can never both spend the last cent) and `adjustBalance`; never read-then-write.
+ */
+import type { Kysely } from 'kysely';
+import type { BankAccountsTable, BankEntriesTable, BankRequestsTable, Database } from '../../store/schema.js';
+
+type Db = Kysely<Database>;
+
+export type AccountRow = BankAccountsTable;
+export type EntryRow = BankEntriesTable;
+export type RequestRow = BankRequestsTable;
+
+/** Rows per INSERT: far below both databases' bound-parameter limits for 7 columns. */
+const ROWS_PER_INSERT = 500;
+
+/** Inserts unless the id or the holder key is taken; returns whether a row was inserted. */
+export async function insertAccountIfAbsent(db: Db, row: AccountRow): Promise<boolean> {
+  const r = await db
+    .insertInto('bank_accounts')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+export async function accountById(db: Db, id: string): Promise<AccountRow | undefined> {
+  return db.selectFrom('bank_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function accountByHolderKey(db: Db, holderKey: string): Promise<AccountRow | undefined> {
+  return db.selectFrom('bank_accounts').selectAll().where('holder_key', '=', holderKey).executeTakeFirst();
+}
+
+export async function listAccounts(db: Db): Promise<AccountRow[]> {
+  return db
+    .selectFrom('bank_accounts')
+    .selectAll()
+    .orderBy('kind')
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+export async function insertEntries(db: Db, rows: readonly EntryRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    await db
+      .insertInto('bank_entries')
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
+      .execute();
+  }
+}
+
+/**
+ * `balance = balance − amount` only when the holder's balance covers it; returns whether it did.
+ * PostgreSQL re-checks the WHERE clause on the newest row version after waiting for its lock.
+ */
+export async function debitIfCovered(db: Db, id: string, amount: number): Promise<boolean> {
+  const r = await db
+    .updateTable('bank_accounts')
+    .set((eb) => ({ balance: eb('balance', '-', amount) }))
+    .where('id', '=', id)
+    .where('balance', '>=', amount)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** `balance = balance + delta` (delta may be negative); returns whether the account exists. */
+export async function adjustBalance(db: Db, id: string, delta: number): Promise<boolean> {
+  const r = await db
+    .updateTable('bank_accounts')
+    .set((eb) => ({ balance: eb('balance', '+', delta) }))
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function getRequest(db: Db, key: string): Promise<RequestRow | undefined> {
+  return db.selectFrom('bank_requests').selectAll().where('key', '=', key).executeTakeFirst();
+}
+
+/**
+ * Inserts unless the key exists; returns whether it was inserted. On PostgreSQL a concurrent insert of
+ * the same key makes this wait for that transaction, then do nothing if it committed.
+ */
+export async function insertRequestIfAbsent(db: Db, row: RequestRow): Promise<boolean> {
+  const r = await db
+    .insertInto('bank_requests')
+    .values(row)
+    .onConflict((oc) => oc.column('key').doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+// --- for the audit ---
+
+/** Transactions whose entries do not sum to 0. */
+export async function unbalancedTransactions(db: Db): Promise<{ tx_id: string; total: number }[]> {
+  const rows = await db
+    .selectFrom('bank_entries')
+    .select(['tx_id', (eb) => eb.fn.sum<number>('amount').as('total')])
+    .groupBy('tx_id')
+    .having((eb) => eb.fn.sum('amount'), '<>', 0)
+    .execute();
+  return rows.map((r) => ({ tx_id: r.tx_id, total: Number(r.total) }));
+}
+
+/** Every account with the sum of its entries. */
+export async function accountsWithEntrySums(db: Db): Promise<(AccountRow & { entries: number })[]> {
+  const rows = await db
+    .selectFrom('bank_accounts as a')
+    .leftJoin('bank_entries as e', 'e.account_id', 'a.id')
+    .select([
+      'a.id',
+      'a.kind',
+      'a.holder_key',
+      'a.balance',
+      'a.created_at',
+      (eb) => eb.fn.coalesce(eb.fn.sum<number>('e.amount'), eb.lit(0)).as('entries'),
+    ])
+    .groupBy(['a.id', 'a.kind', 'a.holder_key', 'a.balance', 'a.created_at'])
+    .orderBy('a.id')
+    .execute();
+  return rows.map((r) => ({ ...r, entries: Number(r.entries) }));
+}
+
+export async function entriesOfTransactions(db: Db, txIds: readonly string[]): Promise<EntryRow[]> {
+  const out: EntryRow[] = [];
+  for (let i = 0; i < txIds.length; i += ROWS_PER_INSERT) {
+    out.push(
+      ...(await db
+        .selectFrom('bank_entries')
+        .selectAll()
+        .where('tx_id', 'in', txIds.slice(i, i + ROWS_PER_INSERT))
+        .orderBy('id')
+        .execute()),
+    );
+  }
+  return out;
+}

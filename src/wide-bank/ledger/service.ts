@@ -1,0 +1,324 @@
+/**
+ * The wide bank's accounts as a double-entry ledger (DESIGN §4, §6 invariant 1). Every posting is one
+ * balanced set of entries (Σ = 0) written inside the caller's transaction, together with the effect it
+ * accounts for (notes signed, notes spent). Two system accounts close the books:
+ *   - `funding`: money from and to the outside (operator deposits and withdrawals, Lightning mint and
+ *     melt); its balance is minus everything that came in net;
+ *   - `notes_outstanding`: the value of wide notes in circulation.
+ * So `funding + Σ holders + notes_outstanding = 0` always. A holder's balance never goes below 0: the
+ * debit is a conditional UPDATE, and a CHECK constraint stands behind it.
+ *
+ * Also the idempotency rule shared by every value-moving request: an answer is stored under its
+ * request key in the same transaction as the effect, and a repeat gets that answer back.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Kysely } from 'kysely';
+import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
+import { fail, isLancashError } from '../../core/errors.js';
+import { type Amount, toAmount } from '../../core/money.js';
+import type { Store } from '../../store/index.js';
+import type { Database } from '../../store/schema.js';
+import * as repo from './repository.js';
+
+export type Trx = Kysely<Database>;
+
+export const FUNDING = 'funding';
+export const NOTES_OUTSTANDING = 'notes_outstanding';
+
+export type EntryKind = 'deposit' | 'withdraw' | 'issue' | 'receive' | 'minted' | 'melted';
+
+export interface Account {
+  id: string;
+  kind: 'holder' | 'system';
+  /** The holder's X25519 public key (hex); null for system accounts. */
+  holderKey: string | null;
+  balance: number;
+  createdAt: number;
+}
+
+/** What a deposit or a withdrawal answers, and answers again for the same `ref`. */
+export interface Posting {
+  tx: string;
+  kind: 'deposit' | 'withdraw';
+  account: string;
+  amount: number;
+  ref: string;
+}
+
+/** A request that must take effect at most once. */
+export interface RequestKey {
+  /** Unique per request, e.g. `issue:<holder key>:<transfer id>`. */
+  key: string;
+  kind: string;
+  account: string;
+  /** `requestHash(...)` of the request's canonical form. */
+  requestHash: string;
+}
+
+interface Leg {
+  account: string;
+  /** Signed: + credit, − debit. */
+  amount: number;
+  /** A debit that must be covered by the balance (holder accounts). */
+  covered: boolean;
+}
+
+/** SHA-256 hex of a canonical JSON value (arrays in a fixed order, so equal requests hash equal). */
+export function requestHash(canonical: unknown): string {
+  return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
+}
+
+export class Ledger {
+  constructor(
+    readonly store: Store,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Opens the account of a holder key, or returns the one already open for it (several processes may race). */
+  async openAccount(holderKey: string | Uint8Array): Promise<Account & { created: boolean }> {
+    const key = typeof holderKey === 'string' ? holderKey.toLowerCase() : bytesToHex(holderKey);
+    hex(key, 'holderKey', 32);
+    const created = await repo.insertAccountIfAbsent(this.store.db, {
+      id: `acct_${randomBytes(8).toString('hex')}`,
+      kind: 'holder',
+      holder_key: key,
+      balance: 0,
+      created_at: this.clock(),
+    });
+    return { ...(await this.accountOfHolder(key)), created };
+  }
+
+  /** An account by its id or by its holder's key (hex); `AccountUnknown` otherwise. */
+  async account(idOrHolderKey: string): Promise<Account> {
+    const row =
+      (await repo.accountById(this.store.db, idOrHolderKey)) ??
+      (await repo.accountByHolderKey(this.store.db, idOrHolderKey.toLowerCase()));
+    return row ? toAccount(row) : unknown(idOrHolderKey);
+  }
+
+  /** The account opened for a holder key (hex); `AccountUnknown` otherwise. */
+  async accountOfHolder(holderKey: string): Promise<Account> {
+    const row = await repo.accountByHolderKey(this.store.db, holderKey.toLowerCase());
+    return row ? toAccount(row) : unknown(holderKey);
+  }
+
+  async accounts(): Promise<Account[]> {
+    return (await repo.listAccounts(this.store.db)).map(toAccount);
+  }
+
+  async balance(account: string): Promise<Amount> {
+    return (await this.account(account)).balance as Amount;
+  }
+
+  /** Operator: money arrived from outside for a holder (funding → holder). The same `ref` posts once. */
+  deposit(account: string, amount: number, ref: string): Promise<Posting> {
+    return this.operatorPosting('deposit', account, amount, ref);
+  }
+
+  /** Operator: money paid out to a holder (holder → funding); refused when the balance is short. */
+  withdraw(account: string, amount: number, ref: string): Promise<Posting> {
+    return this.operatorPosting('withdraw', account, amount, ref);
+  }
+
+  /** Notes issued against a holder's account (holder → notes_outstanding). */
+  postIssue(trx: Trx, account: string, amount: number, ref: string): Promise<string> {
+    const a = toAmount(amount);
+    return this.post(trx, 'issue', ref, [
+      { account, amount: -a, covered: true },
+      { account: NOTES_OUTSTANDING, amount: a, covered: false },
+    ]);
+  }
+
+  /** Notes received into a holder's account (notes_outstanding → holder). */
+  postReceive(trx: Trx, account: string, amount: number, ref: string): Promise<string> {
+    const a = toAmount(amount);
+    return this.post(trx, 'receive', ref, [
+      { account: NOTES_OUTSTANDING, amount: -a, covered: false },
+      { account, amount: a, covered: false },
+    ]);
+  }
+
+  /** Notes minted against a paid Lightning invoice, NUT-04 (funding → notes_outstanding). */
+  postMinted(trx: Trx, amount: number, ref: string): Promise<string> {
+    const a = toAmount(amount);
+    return this.post(trx, 'minted', ref, [
+      { account: FUNDING, amount: -a, covered: false },
+      { account: NOTES_OUTSTANDING, amount: a, covered: false },
+    ]);
+  }
+
+  /** Notes melted to pay a Lightning invoice, NUT-05 (notes_outstanding → funding). */
+  postMelted(trx: Trx, amount: number, ref: string): Promise<string> {
+    const a = toAmount(amount);
+    return this.post(trx, 'melted', ref, [
+      { account: NOTES_OUTSTANDING, amount: -a, covered: false },
+      { account: FUNDING, amount: a, covered: false },
+    ]);
+  }
+
+  /**
+   * The answer stored for `r.key`, if any. The same key with a different request is refused with
+   * `IdempotencyConflict`: a key names one request, forever.
+   */
+  async answered(r: RequestKey, db: Trx = this.store.db): Promise<string | undefined> {
+    const row = await repo.getRequest(db, r.key);
+    if (row === undefined) return undefined;
+    if (row.request_hash !== r.requestHash || row.kind !== r.kind || row.account_id !== r.account) {
+      fail('IdempotencyConflict', { key: r.key }, `request key ${r.key} was used with a different request`);
+    }
+    return row.response;
+  }
+
+  /**
+   * Runs `apply` and stores `answer` under `r.key` in ONE transaction, then returns the answer. The
+   * key's row is written first, so of concurrent duplicates (any process) one proceeds and the others
+   * wait on its primary key and then get its stored answer, having changed nothing.
+   */
+  async once(r: RequestKey, answer: string, apply: (trx: Trx) => Promise<void>): Promise<string> {
+    const stored = await this.store.transaction(async (trx) => {
+      const fresh = await repo.insertRequestIfAbsent(trx, {
+        key: r.key,
+        kind: r.kind,
+        account_id: r.account,
+        request_hash: r.requestHash,
+        response: answer,
+        created_at: this.clock(),
+      });
+      if (!fresh) return { replay: true as const };
+      await apply(trx);
+      return { replay: false as const };
+    });
+    if (!stored.replay) return answer;
+    const winner = await this.answered(r);
+    if (winner === undefined) fail('Internal', { reason: `request ${r.key} vanished` });
+    return winner;
+  }
+
+  /**
+   * Runs a request that may race with a duplicate of itself: a refusal it meets (the duplicate spent
+   * the balance, signed the outputs, spent the notes) gives way to the duplicate's stored answer.
+   */
+  async settle(r: RequestKey, run: () => Promise<string>): Promise<string> {
+    const stored = await this.answered(r);
+    if (stored !== undefined) return stored;
+    try {
+      return await run();
+    } catch (e) {
+      let winner: string | undefined;
+      try {
+        winner = await this.answered(r);
+      } catch (conflict) {
+        // A different request under the same key won the race: that is the answer to give.
+        if (isLancashError(conflict, 'IdempotencyConflict')) throw conflict;
+      }
+      if (winner !== undefined) return winner;
+      throw e;
+    }
+  }
+
+  private async operatorPosting(
+    kind: 'deposit' | 'withdraw',
+    accountRef: string,
+    amount: number,
+    ref: string,
+  ): Promise<Posting> {
+    const a = toAmount(amount);
+    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 128) {
+      fail(
+        'InvalidInput',
+        { argument: 'ref', expected: '1 to 128 characters', received: String(ref) },
+        'ref must be 1 to 128 characters',
+      );
+    }
+    const account = await this.account(accountRef);
+    if (account.kind !== 'holder') unknown(accountRef);
+    const r: RequestKey = {
+      key: `${kind}:${ref}`,
+      kind,
+      account: account.id,
+      requestHash: requestHash([kind, account.id, a]),
+    };
+    const posting: Posting = { tx: randomUUID(), kind, account: account.id, amount: a, ref };
+    const legs: Leg[] =
+      kind === 'deposit'
+        ? [
+            { account: FUNDING, amount: -a, covered: false },
+            { account: account.id, amount: a, covered: false },
+          ]
+        : [
+            { account: account.id, amount: -a, covered: true },
+            { account: FUNDING, amount: a, covered: false },
+          ];
+    const answer = await this.settle(r, () =>
+      this.once(r, JSON.stringify(posting), async (trx) => {
+        await this.post(trx, kind, ref, legs, posting.tx);
+      }),
+    );
+    return JSON.parse(answer) as Posting;
+  }
+
+  /**
+   * Writes one balanced posting. Balances are updated last and in a fixed order (holder, then system
+   * accounts by id): row locks are then held only until the commit, and two postings never wait on
+   * each other in a cycle.
+   */
+  private async post(
+    trx: Trx,
+    kind: EntryKind,
+    ref: string,
+    legs: readonly Leg[],
+    tx: string = randomUUID(),
+  ): Promise<string> {
+    if (legs.reduce((s, l) => s + l.amount, 0) !== 0) {
+      fail('Internal', { reason: `posting ${kind} ${ref} does not balance` });
+    }
+    const now = this.clock();
+    await repo.insertEntries(
+      trx,
+      legs.map((l) => ({
+        id: randomUUID(),
+        tx_id: tx,
+        account_id: l.account,
+        amount: l.amount,
+        kind,
+        ref,
+        created_at: now,
+      })),
+    );
+    const ordered = [...legs].sort(
+      (x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account),
+    );
+    for (const l of ordered) {
+      if (l.covered && l.amount < 0) {
+        if (!(await repo.debitIfCovered(trx, l.account, -l.amount))) {
+          if ((await repo.accountById(trx, l.account)) === undefined) unknown(l.account);
+          fail(
+            'InsufficientBalance',
+            { account: l.account, requested: -l.amount },
+            `account ${l.account} does not cover ${-l.amount}`,
+          );
+        }
+      } else if (!(await repo.adjustBalance(trx, l.account, l.amount))) {
+        unknown(l.account);
+      }
+    }
+    return tx;
+  }
+}
+
+function lockOrder(account: string): number {
+  return account === FUNDING || account === NOTES_OUTSTANDING ? 1 : 0;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toAccount(r: repo.AccountRow): Account {
+  return { id: r.id, kind: r.kind, holderKey: r.holder_key, balance: r.balance, createdAt: r.created_at };
+}
+
+function unknown(account: string): never {
+  return fail('AccountUnknown', { account }, `no account ${account}`);
+}

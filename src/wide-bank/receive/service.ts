@@ -1,0 +1,95 @@
+/**
+ * The receiving server (DESIGN §4): takes an envelope holding wide notes and the account to credit,
+ * verifies the notes, marks them spent and credits the account in ONE transaction, and answers with a
+ * receipt signed by the bank's receipt key (the patent's acknowledgement), sealed to the sender. The
+ * idempotency key is (sender key, envelope transfer id): a replay returns the same sealed receipt. A
+ * note already spent is refused naming the notes (11001 with their `Y`s); nothing is credited.
+ */
+import { bytesToHex } from '../../core/bytes.js';
+import { openJson, sealJson } from '../../core/envelope/index.js';
+import { fault } from '../../core/faults.js';
+import {
+  BANK_RECEIVE_REQUEST,
+  BANK_RECEIVE_RESPONSE,
+  type ReceiveRequest,
+  ReceiveRequest as ReceiveRequestSchema,
+} from '../../core/protocol/bank.js';
+import { decode } from '../../core/protocol/cashu.js';
+import type { Mint } from '../../mint/mint.js';
+import type { BankKeys } from '../keys.js';
+import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+
+export interface ReceiveServiceOptions {
+  mint: Mint;
+  ledger: Ledger;
+  keys: BankKeys;
+  clock?: () => number;
+  /** Called once per newly committed receive (metrics). */
+  onReceived?: (amount: number) => void;
+}
+
+export class ReceiveService {
+  private readonly clock: () => number;
+
+  constructor(private readonly o: ReceiveServiceOptions) {
+    this.clock = o.clock ?? Date.now;
+  }
+
+  /** Handles one receive request envelope; returns the sealed answer (holding the receipt) as JSON text. */
+  async receive(envelope: unknown): Promise<string> {
+    const { mint, ledger, keys } = this.o;
+    // Anyone holding notes may pay them into an account; the sender key only addresses the answer.
+    const opened = await openJson({
+      envelope,
+      recipient: keys.encryption,
+      expectedType: BANK_RECEIVE_REQUEST,
+    });
+    const sender = bytesToHex(opened.sender);
+    const req = decode(ReceiveRequestSchema, opened.payload, 'payload');
+    const account = await ledger.accountOfHolder(req.account);
+    const r: RequestKey = {
+      key: `receive:${sender}:${opened.transferId}`,
+      kind: 'receive',
+      account: account.id,
+      requestHash: requestHash(canonical(req)),
+    };
+    const answer = await ledger.settle(r, async () => {
+      const prepared = await mint.prepareInputs(req.proofs);
+      // The wide bank's keysets charge no input fee (server.ts), so the notes' value is the credit.
+      const receipt = keys.signReceipt({
+        v: 1,
+        transferId: opened.transferId,
+        account: req.account,
+        amount: prepared.amount,
+        unit: prepared.unit,
+        Ys: [...prepared.Ys],
+        receivedAt: this.clock(),
+      });
+      const sealed = await sealJson({
+        type: BANK_RECEIVE_RESPONSE,
+        transferId: opened.transferId,
+        sender: keys.encryption,
+        recipient: opened.sender,
+        payload: { receipt },
+      });
+      const text = JSON.stringify(sealed);
+      const stored = await ledger.once(r, text, async (trx) => {
+        await mint.commitInputs(trx, prepared, r.key, 'spent');
+        await ledger.postReceive(trx, account.id, prepared.amount, r.key);
+      });
+      if (stored === text) this.o.onReceived?.(prepared.amount);
+      return stored;
+    });
+    fault('wide-bank:receive:after-commit');
+    return answer;
+  }
+}
+
+/** The request as it is hashed: account and notes in order (a note is its keyset, amount, secret and C). */
+function canonical(req: ReceiveRequest): unknown {
+  return [
+    BANK_RECEIVE_REQUEST,
+    req.account,
+    req.proofs.map((p) => [p.amount, p.id.toLowerCase(), p.secret, p.C.toLowerCase(), p.witness ?? null]),
+  ];
+}

@@ -1,0 +1,181 @@
+/**
+ * Assembles a running wide bank (DESIGN §4) from options: the mint engine with the worker crypto pool,
+ * the ledger, the bank's keys, and the routes of the roles it plays: the Cashu mint endpoints for
+ * wallets, the issue server, the receiving server, `GET /v1/bank/info`, the WAN mailbox and the
+ * Lightning quotes. The CLI (`src/cli/wide-bank.ts`) and the tests start it the same way.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import type { Curve } from '../core/crypto/curve.js';
+import { fail } from '../core/errors.js';
+import {
+  createServer,
+  type LancashServer,
+  type ServerOptions,
+  WireErrorSchema,
+} from '../core/http/server.js';
+import { BANK_INFO_PATH, BankInfo, type BankRole } from '../core/protocol/bank.js';
+import { registerMailboxRoutes } from '../mailbox/http.js';
+import type { MintCrypto } from '../mint/crypto.js';
+import { createCryptoPool } from '../mint/crypto-pool.js';
+import { registerMintRoutes } from '../mint/http.js';
+import { Mint, type MintLimits } from '../mint/mint.js';
+import type { Store } from '../store/index.js';
+import { registerIssueRoutes } from './issue/http.js';
+import { IssueService } from './issue/service.js';
+import { BankKeys } from './keys.js';
+import { Ledger } from './ledger/service.js';
+import { registerReceiveRoutes } from './receive/http.js';
+import { ReceiveService } from './receive/service.js';
+
+export const ALL_ROLES: readonly BankRole[] = ['issue', 'receive'];
+
+/** `lancash/<package version>`, read once from the package.json beside `src/` or `dist/`. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface WideBankOptions {
+  store: Store;
+  /** One currency per deployment, e.g. `EUR`; the Cashu unit is its lower case. */
+  currency: string;
+  /** Default both. */
+  roles?: readonly BankRole[];
+  /** Default: the worker pool on every core (closed by `close`). */
+  crypto?: MintCrypto;
+  curve?: Curve;
+  limits?: Partial<MintLimits>;
+  logger?: Logger | false;
+  rateLimit?: ServerOptions['rateLimit'];
+  /** The bolt11 backend; only the built-in fake exists so far. */
+  lightning?: 'fake';
+}
+
+export interface WideBank {
+  app: LancashServer;
+  mint: Mint;
+  ledger: Ledger;
+  keys: BankKeys;
+  info: BankInfo;
+  /** Closes what the bank opened itself (the crypto pool); the caller closes the app and the store. */
+  close(): Promise<void>;
+}
+
+export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
+  const currency = checkCurrency(o.currency);
+  const unit = currency.toLowerCase();
+  const roles = [...new Set(o.roles ?? ALL_ROLES)];
+  const ownCrypto = o.crypto === undefined ? createCryptoPool() : undefined;
+  try {
+    const crypto = o.crypto ?? ownCrypto!;
+    // The wide bank charges no input fee: a received note credits its whole value (receive/service.ts).
+    const mint = await Mint.open({
+      store: o.store,
+      unit,
+      crypto,
+      inputFeePpk: 0,
+      ...(o.curve ? { curve: o.curve } : {}),
+      ...(o.limits ? { limits: o.limits } : {}),
+    });
+    const ledger = new Ledger(o.store);
+    const keys = await BankKeys.load(o.store);
+    const info: BankInfo = {
+      encryptionKey: keys.encryptionKeyHex,
+      receiptKey: keys.receiptKeyHex,
+      currency,
+      unit,
+      roles,
+    };
+    const app = await createServer({
+      name: 'wide-bank',
+      openapi: { title: 'lancash wide bank', version: VERSION },
+      ...(o.logger !== undefined ? { logger: o.logger } : {}),
+      ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+    });
+    const value = new Counter({
+      name: 'lancash_bank_value_total',
+      help: 'Value moved by the wide bank, in minor units, by operation (issue, receive)',
+      labelNames: ['operation'],
+      registers: [app.metrics],
+    });
+
+    // NUT-04/05 are announced once the Lightning routes are registered below.
+    const lightningRoutes = false;
+    registerMintRoutes(app, { mint, info: () => nut06(unit, lightningRoutes) });
+    if (roles.includes('issue')) {
+      const service = new IssueService({
+        mint,
+        ledger,
+        keys,
+        onIssued: (amount) => value.inc({ operation: 'issue' }, amount),
+      });
+      registerIssueRoutes(app, { service });
+    }
+    if (roles.includes('receive')) {
+      const service = new ReceiveService({
+        mint,
+        ledger,
+        keys,
+        onReceived: (amount) => value.inc({ operation: 'receive' }, amount),
+      });
+      registerReceiveRoutes(app, { service });
+    }
+    app.get(
+      BANK_INFO_PATH,
+      {
+        schema: {
+          summary: 'The bank’s encryption key, receipt key, currency and roles',
+          response: { 200: BankInfo, '4xx': WireErrorSchema },
+        },
+      },
+      async () => info,
+    );
+    registerMailboxRoutes(app, { store: o.store, serverKey: keys.encryption, network: 'wan' });
+    // LIGHTNING: registerLightningRoutes(app, { mint, store, unit, backend, hooks }) goes here once
+    // src/wide-bank/lightning/http.ts exists (hooks: ledger.postMinted / ledger.postMelted).
+
+    return {
+      app,
+      mint,
+      ledger,
+      keys,
+      info,
+      close: async () => {
+        await ownCrypto?.close();
+      },
+    };
+  } catch (err) {
+    await ownCrypto?.close();
+    throw err;
+  }
+}
+
+/** NUT-06 `GET /v1/info`. */
+function nut06(unit: string, lightning: boolean): object {
+  const bolt11 = { methods: [{ method: 'bolt11', unit }], disabled: !lightning };
+  return {
+    name: 'lancash wide bank',
+    version: `lancash/${VERSION}`,
+    description: 'Wide money on the WAN: issue server, receiving server and Cashu mint',
+    nuts: {
+      '4': bolt11,
+      '5': bolt11,
+      '7': { supported: true },
+      '8': { supported: lightning },
+      '9': { supported: true },
+      '12': { supported: true },
+    },
+  };
+}
+
+function checkCurrency(currency: string): string {
+  if (typeof currency !== 'string' || !/^[A-Za-z]{2,12}$/.test(currency)) {
+    fail(
+      'InvalidInput',
+      { argument: 'currency', expected: '2 to 12 letters, e.g. EUR', received: String(currency) },
+      `currency: expected 2 to 12 letters such as EUR, got ${String(currency)}`,
+    );
+  }
+  return currency.toUpperCase();
+}
