@@ -21,6 +21,7 @@ export interface ErrorDetails {
   DuplicateOutputs: { index: number; B_: string };
   MultipleUnits: { units: string[] };
   UnitMismatch: { inputUnit: string; outputUnit: string };
+  AmountlessInvoiceNotSupported: { request: string };
   UnitNotSupported: { unit: string };
   MaxInputsExceeded: { count: number; max: number };
   MaxOutputsExceeded: { count: number; max: number };
@@ -86,6 +87,7 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   DuplicateOutputs: { code: 11008, status: 400, title: 'Duplicate outputs provided' },
   MultipleUnits: { code: 11009, status: 400, title: 'Inputs/Outputs of multiple units' },
   UnitMismatch: { code: 11010, status: 400, title: 'Inputs and outputs not of same unit' },
+  AmountlessInvoiceNotSupported: { code: 11011, status: 400, title: 'Amountless invoice is not supported' },
   UnitNotSupported: { code: 11013, status: 400, title: 'Unit in request is not supported' },
   MaxInputsExceeded: { code: 11014, status: 400, title: 'Max inputs exceeded' },
   MaxOutputsExceeded: { code: 11015, status: 400, title: 'Max outputs exceeded' },

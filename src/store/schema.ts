@@ -125,11 +125,45 @@ export interface BankRequestsTable {
   created_at: number;
 }
 
+/** NUT-04/05/23 `bolt11` quotes of the wide bank's mint; `kind` says which state machine `state` follows. */
+export interface LightningQuotesTable {
+  /** NUT-04: random and secret; whoever knows a paid mint quote's id can mint it. */
+  id: string;
+  kind: 'mint' | 'melt';
+  unit: string;
+  /** mint: UNPAID → PAID → ISSUED; melt: UNPAID → PENDING → PAID, or back to UNPAID when the payment fails. */
+  state: 'UNPAID' | 'PAID' | 'ISSUED' | 'PENDING';
+  amount: number;
+  /** melt: the most Lightning fee the inputs must cover (NUT-05); 0 for mint quotes. */
+  fee_reserve: number;
+  /** The BOLT11 invoice: issued by the mint (mint quote) or to be paid (melt quote). */
+  request: string;
+  payment_hash: string;
+  /** Unix ms after which an UNPAID quote can no longer be paid (mint) or melted (melt). */
+  expires_at: number;
+  /** melt: hex preimage once PAID. */
+  preimage: string | null;
+  /** melt: payment attempts so far; each has its own idempotency key at the backend. */
+  attempt: number;
+  /** melt: the Lightning fee actually paid. */
+  fee_paid: number;
+  /** melt: value of the inputs held pending (or spent) for this quote, and their NUT-02 input fee. */
+  inputs_amount: number;
+  input_fee: number;
+  /** melt: JSON of the NUT-08 blank outputs, kept so a later settlement can still sign change. */
+  outputs: string;
+  /** melt: JSON of the NUT-08 change signatures given. */
+  change: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   mint_keysets: MintKeysetsTable;
   mint_proofs: MintProofsTable;
   mint_signatures: MintSignaturesTable;
+  lightning_quotes: LightningQuotesTable;
   bank_accounts: BankAccountsTable;
   bank_entries: BankEntriesTable;
   bank_requests: BankRequestsTable;

@@ -55,12 +55,33 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     response: true,
     created_at: true,
   },
+  lightning_quotes: {
+    id: true,
+    kind: true,
+    unit: true,
+    state: true,
+    amount: true,
+    fee_reserve: true,
+    request: true,
+    payment_hash: true,
+    expires_at: true,
+    preimage: true,
+    attempt: true,
+    fee_paid: true,
+    inputs_amount: true,
+    input_fee: true,
+    outputs: true,
+    change: true,
+    created_at: true,
+    updated_at: true,
+  },
 };
 
 /** The only columns that may hold NULL. */
 const NULLABLE: Record<string, string[]> = {
   mint_proofs: ['mint_proofs.witness'],
   bank_accounts: ['bank_accounts.holder_key'],
+  lightning_quotes: ['lightning_quotes.preimage'],
 };
 
 function proof(y: string, operation: string, amount = 8): NewMintProof {
