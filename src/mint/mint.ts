@@ -231,7 +231,10 @@ export class Mint {
       p.rows.map((r) => ({ ...r, state, operation, created_at: now, updated_at: now })),
     );
     if (n === p.rows.length) return;
-    const held = await repo.proofStates(trx, p.Ys);
+    // The rows this statement just inserted are visible here too: name only the notes held by others.
+    const all = await repo.proofStates(trx, p.Ys);
+    const others = all.filter((h) => h.operation !== operation);
+    const held = others.length > 0 ? others : all;
     const spent = held.filter((h) => h.state === 'spent').map((h) => h.y);
     if (spent.length > 0) fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} input(s) already spent`);
     fail('ProofsPending', { Ys: held.map((h) => h.y) }, `${held.length} input(s) are pending`);
