@@ -8,7 +8,15 @@ import { bytesToHex } from '../core/bytes.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
 import { fail } from '../core/errors.js';
 import { type LancashServer, WireErrorSchema } from '../core/http/server.js';
-import { BlindedMessage, BlindSignature, Keys, KeysetId, PointHex, Proof } from '../core/protocol/cashu.js';
+import {
+  BlankMessage,
+  BlindedMessage,
+  BlindSignature,
+  Keys,
+  KeysetId,
+  PointHex,
+  Proof,
+} from '../core/protocol/cashu.js';
 import type { Mint } from './mint.js';
 
 export interface MintRoutesOptions {
@@ -21,10 +29,10 @@ export interface MintRoutesOptions {
  * Bytes a request may spend per list entry, generous for compact JSON: a proof with a 1 KiB secret
  * and a DLEQ proof, a blinded message, a `Y`. Bodies are bounded by these times `mint.limits`.
  */
-const BYTES_PER_INPUT = 2560;
-const BYTES_PER_OUTPUT = 320;
+export const BYTES_PER_INPUT = 2560;
+export const BYTES_PER_OUTPUT = 320;
 const BYTES_PER_Y = 96;
-const BYTES_OVERHEAD = 1024;
+export const BYTES_OVERHEAD = 1024;
 
 const Unit = Type.String({ minLength: 1, maxLength: 32 });
 const FeePpk = Type.Integer({ minimum: 0 });
@@ -76,7 +84,8 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   const outputs = Type.Array(BlindedMessage, { maxItems: maxOutputs });
   const SwapRequest = Type.Object({ inputs, outputs });
   const CheckStateRequest = Type.Object({ Ys: Type.Array(PointHex, { maxItems: maxInputs }) });
-  const RestoreRequest = Type.Object({ outputs });
+  // NUT-09: wallets do not know the amounts they are restoring (cashu-ts sends 0).
+  const RestoreRequest = Type.Object({ outputs: Type.Array(BlankMessage, { maxItems: maxOutputs }) });
   const refusals = { '4xx': WireErrorSchema };
 
   app.get(
@@ -173,7 +182,7 @@ function keysOf(ks: MintKeyset): Static<typeof KeysetKeys> {
   return { id: ks.id, unit: ks.unit, active: ks.active, input_fee_ppk: ks.inputFeePpk, keys };
 }
 
-type ListBound = readonly [
+export type ListBound = readonly [
   field: string,
   min: number,
   max: number,
@@ -184,7 +193,7 @@ type ListBound = readonly [
  * Runs before schema validation, so an over-long or empty list gets the Cashu code wallets know
  * (11014/11015, NUT-03's empty request) instead of a generic schema error; shapes are left to the schema.
  */
-function bounded(bounds: readonly ListBound[]) {
+export function bounded(bounds: readonly ListBound[]) {
   return async (req: { body: unknown }) => {
     const body = req.body;
     if (typeof body !== 'object' || body === null) return;

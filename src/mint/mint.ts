@@ -13,7 +13,7 @@ import { defaultCurve } from '../core/crypto/index.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
 import { fail } from '../core/errors.js';
 import { type Amount, sum } from '../core/money.js';
-import { BlindedMessage, type BlindSignature, decode, Proof } from '../core/protocol/cashu.js';
+import { BlankMessage, BlindedMessage, type BlindSignature, decode, Proof } from '../core/protocol/cashu.js';
 import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
 import type { MintCrypto } from './crypto.js';
@@ -297,10 +297,13 @@ export class Mint {
     });
   }
 
-  /** NUT-09: the signatures the mint once gave for these blinded messages (unknown ones are left out). */
+  /**
+   * NUT-09: the signatures the mint once gave for these blinded messages (unknown ones are left out).
+   * The request's amounts are ignored (wallets send 0); the answer's outputs carry the signed amounts.
+   */
   async restore(outputs: unknown): Promise<{ outputs: BlindedMessage[]; signatures: BlindSignature[] }> {
     const msgs = this.decodeList(
-      BlindedMessage,
+      BlankMessage,
       outputs,
       'outputs',
       this.limits.maxOutputs,
@@ -318,7 +321,10 @@ export class Mint {
       const s = found.get(m.B_.toLowerCase());
       return s ? [[m, toBlindSignature(s)] as const] : [];
     });
-    return { outputs: pairs.map(([m]) => m), signatures: pairs.map(([, s]) => s) };
+    return {
+      outputs: pairs.map(([m, s]) => ({ ...m, amount: s.amount })),
+      signatures: pairs.map(([, s]) => s),
+    };
   }
 
   /** Marks an operation's pending inputs spent (e.g. a gateway job once the wide notes are confirmed). */
@@ -336,7 +342,7 @@ export class Mint {
     return repo.totals(this.store.db);
   }
 
-  private decodeList<T extends typeof Proof | typeof BlindedMessage>(
+  private decodeList<T extends typeof Proof | typeof BlindedMessage | typeof BlankMessage>(
     schema: T,
     value: unknown,
     argument: string,

@@ -26,6 +26,16 @@ export const ProofDleq = Type.Object({ e: ScalarHex, s: ScalarHex, r: ScalarHex 
 export const BlindedMessage = Type.Object({ amount: NoteAmount, id: KeysetId, B_: PointHex });
 export type BlindedMessage = Static<typeof BlindedMessage>;
 
+/**
+ * A blinded message whose amount the mint decides or ignores: NUT-08 blank outputs and NUT-09 restore
+ * requests (wallets such as cashu-ts send amount 0 there).
+ */
+export const BlankMessage = Type.Object({
+  amount: Type.Integer({ minimum: 0, maximum: MAX_NOTE_AMOUNT }),
+  id: KeysetId,
+  B_: PointHex,
+});
+
 /** NUT-00 BlindSignature, with the NUT-12 DLEQ proof. */
 export const BlindSignature = Type.Object({
   amount: NoteAmount,
