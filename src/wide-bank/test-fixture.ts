@@ -1,8 +1,10 @@
 /**
  * Test helpers for the wide bank (used by its service and integration tests only): a bank assembled on
- * a store without HTTP, holders with key pairs, and the holder's side of the envelopes (seal a
- * request, open the answer, unblind the notes).
+ * a store without HTTP, holders with key pairs, the holder's side of the envelopes (seal a request,
+ * open the answer, unblind the notes), and raw HTTP to a running wide-bank process.
  */
+import { request as httpRequest } from 'node:http';
+import { request } from 'undici';
 import { bytesToHex, hex } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { unblind } from '../core/crypto/nut00.js';
@@ -13,11 +15,16 @@ import {
   openJson,
   sealJson,
 } from '../core/envelope/index.js';
+import { call } from '../core/http/client.js';
 import {
   BANK_ISSUE_REQUEST,
   BANK_ISSUE_RESPONSE,
   BANK_RECEIVE_REQUEST,
   BANK_RECEIVE_RESPONSE,
+  type BankInfo,
+  type BankPeer,
+  bankPeer,
+  getBankInfo,
   IssueResponse,
   type Receipt,
   ReceiveResponse,
@@ -137,5 +144,88 @@ export function unblindAll(
     const s = sigs[i]!;
     const C = unblind(curve, hex(s.C_, 'C_', 33), o.r, K(s.amount, s.id));
     return { amount: s.amount, id: s.id, secret: o.secret, C: bytesToHex(C) };
+  });
+}
+
+/** What a test needs to talk to a running wide-bank process over HTTP. */
+export interface RemoteBank {
+  url: string;
+  info: BankInfo;
+  peer: BankPeer & { receiptKey: Uint8Array };
+  keysetId: string;
+  /** The mint's public key for an amount of a keyset (from `GET /v1/keys`). */
+  K(amount: number, keysetId: string): Uint8Array;
+}
+
+export async function remoteBank(url: string): Promise<RemoteBank> {
+  const info = await getBankInfo({ base: url });
+  const keys = (await call({ base: url, method: 'GET', path: '/v1/keys' })) as {
+    keysets: { id: string; keys: Record<string, string> }[];
+  };
+  const byId = new Map(keys.keysets.map((k) => [k.id, k.keys]));
+  return {
+    url,
+    info,
+    peer: bankPeer(url, info),
+    keysetId: keys.keysets[0]!.id,
+    K: (amount, keysetId) => hex(byId.get(keysetId)?.[String(amount)], `K ${keysetId}/${amount}`, 33),
+  };
+}
+
+export interface Raw {
+  status: number;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read untyped JSON answers field by field
+  json: any;
+}
+
+/** Sends a body as it is (a string) or as JSON, and keeps the exact answer text. */
+export async function rawPost(url: string, path: string, body: unknown): Promise<Raw> {
+  const res = await request(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, text, json };
+}
+
+/**
+ * Posts a body too large for the route: declares its full length, sends the first 64 KiB and waits for
+ * the early refusal. (Sending it all races the server, which answers 413 and closes the socket: the
+ * kernel may then reset the connection and drop that answer.)
+ */
+export function oversizedPost(url: string, path: string, body: string): Promise<Raw> {
+  const bytes = Buffer.from(body, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(bytes.length) },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => {
+        text += s;
+      });
+      res.on('end', () => {
+        req.destroy();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, text, json });
+      });
+    });
+    req.write(bytes.subarray(0, 64 * 1024));
   });
 }

@@ -49,9 +49,7 @@ export class IssueService {
       requestHash: requestHash(canonical(req)),
     };
     const answer = await ledger.settle(r, async () => {
-      // An early look saves signing work for a request that cannot succeed; the guard is the
-      // conditional debit inside the transaction.
-      if (account.balance < req.amount) insufficient(account.id, req.amount);
+      // No balance check before signing: the conditional debit inside the transaction is the guard.
       const prepared = await mint.prepareOutputs(req.outputs);
       if (prepared.amount !== req.amount) {
         fail(
@@ -87,12 +85,4 @@ function canonical(req: IssueRequest): unknown {
     req.amount,
     req.outputs.map((o) => [o.amount, o.id.toLowerCase(), o.B_.toLowerCase()]),
   ];
-}
-
-function insufficient(account: string, requested: number): never {
-  return fail(
-    'InsufficientBalance',
-    { account, requested },
-    `account ${account} does not cover ${requested}`,
-  );
 }
