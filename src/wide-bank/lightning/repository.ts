@@ -26,12 +26,20 @@ export async function getQuote(db: Db, kind: QuoteKind, id: string): Promise<Quo
 }
 
 /**
- * Moves a quote from `from` to `to` (setting `set` too) only if it is still in `from` and, when
- * `unexpiredAt` is given, not expired at that time. Returns whether this call moved it.
+ * Moves a quote from `from` to `to` (setting `set` too) only if it is still in `from`, and when given,
+ * not expired at `unexpiredAt` and still at payment attempt `attempt`. Returns whether this call moved it.
  */
 export async function transition(
   db: Db,
-  q: { kind: QuoteKind; id: string; from: QuoteState; to: QuoteState; now: number; unexpiredAt?: number },
+  q: {
+    kind: QuoteKind;
+    id: string;
+    from: QuoteState;
+    to: QuoteState;
+    now: number;
+    unexpiredAt?: number;
+    attempt?: number;
+  },
   set: Omit<Updateable<LightningQuotesTable>, 'id' | 'kind' | 'state' | 'updated_at'> = {},
 ): Promise<boolean> {
   let update = db
@@ -41,6 +49,7 @@ export async function transition(
     .where('kind', '=', q.kind)
     .where('state', '=', q.from);
   if (q.unexpiredAt !== undefined) update = update.where('expires_at', '>', q.unexpiredAt);
+  if (q.attempt !== undefined) update = update.where('attempt', '=', q.attempt);
   const r = await update.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }

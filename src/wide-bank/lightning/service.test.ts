@@ -213,7 +213,7 @@ describe.each(DIALECTS)('lightning quotes on %s', (dialect) => {
     async function setup(amount: number, amounts: number[], o: Partial<LightningOptions> = {}) {
       const ln = service(o);
       const quote = await ln.createMeltQuote({ request: await invoice(amount), unit: 'eur' });
-      return { ln, quote, inputs: await issue(curve, mint, amounts) };
+      return { ln, quote, inputs: amounts.length > 0 ? await issue(curve, mint, amounts) : [] };
     }
 
     it('UNPAID → PENDING → PAID: pays, spends the inputs, returns the unused fee reserve as change', async () => {
@@ -242,6 +242,21 @@ describe.each(DIALECTS)('lightning quotes on %s', (dialect) => {
       const { ln, quote, inputs } = await setup(10, [8, 4]);
       const paid = await ln.meltTokens({ quote: quote.quote, inputs });
       expect(paid.change).toBeUndefined();
+      expect(melted).toEqual([{ quote: quote.quote, amount: 10, fee: 0, kept: 2 }]);
+    });
+
+    it('NUT-02 input fees must be covered on top, and are reported as kept', async () => {
+      await mint.keysets.rotate({ inputFeePpk: 400 });
+      const { ln, quote } = await setup(10, []);
+      const short = await issue(curve, mint, [8, 4]); // 12 = 10 + 2 reserve, but 2 inputs cost 1 more
+      expect(await code(ln.meltTokens({ quote: quote.quote, inputs: short }))).toBe(11005);
+      const inputs = await issue(curve, mint, [8, 4, 1]); // 13 − fee ⌈1.2⌉ = 11 < 12: still short
+      expect(await code(ln.meltTokens({ quote: quote.quote, inputs }))).toBe(11005);
+      const enough = await issue(curve, mint, [8, 4, 2]); // 14 − 2 = 12
+      const blanks = messages(outputsFor([1, 1]));
+      expect((await ln.meltTokens({ quote: quote.quote, inputs: enough, outputs: blanks })).change).toEqual(
+        expect.arrayContaining([expect.objectContaining({ amount: 2 })]),
+      );
       expect(melted).toEqual([{ quote: quote.quote, amount: 10, fee: 0, kept: 2 }]);
     });
 

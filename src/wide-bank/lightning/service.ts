@@ -27,7 +27,8 @@ export interface MintedEvent {
 /**
  * Value a paid melt quote let out: `amount` = invoice amount + the Lightning fee actually paid (`fee`).
  * `kept` is what the mint keeps of the inputs beyond that and the change it signed: NUT-02 input fees,
- * and any overpayment the wallet sent no blank outputs for. inputs = amount + kept + change.
+ * and any overpayment the wallet sent no blank outputs for. inputs = amount + kept + change, so the
+ * notes taken out of circulation are `amount + kept` (what a ledger must move out of notes outstanding).
  */
 export interface MeltedEvent {
   quote: string;
@@ -324,7 +325,16 @@ export class LightningService {
         const now = this.clock();
         const moved = await repo.transition(
           trx,
-          { kind: 'melt', id: row.id, from: 'UNPAID', to: 'PENDING', now, unexpiredAt: now },
+          // The attempt number is read before the transaction; matching it keeps each key to one attempt.
+          {
+            kind: 'melt',
+            id: row.id,
+            from: 'UNPAID',
+            to: 'PENDING',
+            now,
+            unexpiredAt: now,
+            attempt: row.attempt,
+          },
           { attempt, inputs_amount: ins.amount, input_fee: ins.fee, outputs: JSON.stringify(blanks) },
         );
         if (!moved) this.refuseNotUnpaid(await this.load('melt', row.id, trx), true);
@@ -352,7 +362,10 @@ export class LightningService {
     return this.resolve(pending, result, true);
   }
 
-  /** Settles every melt quote left PENDING (e.g. by a crash); for the server's start-up. */
+  /**
+   * Settles every melt quote left PENDING (e.g. by a crash); for the server's start-up. It waits on the
+   * backend for each quote, so a server may run it in the background rather than before listening.
+   */
   async resumePendingMelts(): Promise<{ paid: number; failed: number; pending: number }> {
     const counts = { paid: 0, failed: 0, pending: 0 };
     for (const id of await repo.pendingMelts(this.store.db)) {
@@ -482,7 +495,10 @@ export class LightningService {
       fail('QuotePending', { quote: row.id }, `quote ${row.id} is already being paid`);
     if (row.state === 'PAID')
       fail('InvoiceAlreadyPaid', { quote: row.id }, `quote ${row.id} is already paid`);
-    if (this.expired(row) || raced) this.refuseExpired(row.id);
+    if (this.expired(row)) this.refuseExpired(row.id);
+    // Still UNPAID but another attempt came and went meanwhile: the wallet may simply try again.
+    if (raced)
+      fail('QuotePending', { quote: row.id }, `quote ${row.id} changed during this request; try again`);
   }
 
   private async refuseTakenInvoice(paymentHash: string): Promise<void> {
