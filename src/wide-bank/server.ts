@@ -26,6 +26,8 @@ import { registerIssueRoutes } from './issue/http.js';
 import { IssueService } from './issue/service.js';
 import { BankKeys } from './keys.js';
 import { Ledger } from './ledger/service.js';
+import { createFakeLightning } from './lightning/fake.js';
+import { lightningNuts, registerLightningRoutes } from './lightning/http.js';
 import { registerReceiveRoutes } from './receive/http.js';
 import { ReceiveService } from './receive/service.js';
 
@@ -100,9 +102,8 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       registers: [app.metrics],
     });
 
-    // NUT-04/05 are announced once the Lightning routes are registered below.
-    const lightningRoutes = false;
-    registerMintRoutes(app, { mint, info: () => nut06(unit, lightningRoutes) });
+    const backend = createFakeLightning();
+    registerMintRoutes(app, { mint, info: () => nut06(unit) });
     if (roles.includes('issue')) {
       const service = new IssueService({
         mint,
@@ -132,8 +133,25 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       async () => info,
     );
     registerMailboxRoutes(app, { store: o.store, serverKey: keys.encryption, network: 'wan' });
-    // LIGHTNING: registerLightningRoutes(app, { mint, store, unit, backend, hooks }) goes here once
-    // src/wide-bank/lightning/http.ts exists (hooks: ledger.postMinted / ledger.postMelted).
+    // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
+    // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and
+    // overpayment without blank outputs, the bank's own), all of it booked to funding.
+    const lightning = registerLightningRoutes(app, {
+      mint,
+      store: o.store,
+      unit,
+      backend,
+      hooks: {
+        onMinted: async (trx, e) => {
+          await ledger.postMinted(trx, e.amount, `quote:${e.quote}`);
+        },
+        onMelted: async (trx, e) => {
+          await ledger.postMelted(trx, e.amount + e.kept, `quote:${e.quote}`);
+        },
+      },
+    });
+    const resumed = await lightning.resumePendingMelts();
+    if (resumed.paid + resumed.failed + resumed.pending > 0) app.log.info(resumed, 'melts resumed');
 
     return {
       app,
@@ -152,17 +170,14 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
 }
 
 /** NUT-06 `GET /v1/info`. */
-function nut06(unit: string, lightning: boolean): object {
-  const bolt11 = { methods: [{ method: 'bolt11', unit }], disabled: !lightning };
+function nut06(unit: string): object {
   return {
     name: 'lancash wide bank',
     version: `lancash/${VERSION}`,
     description: 'Wide money on the WAN: issue server, receiving server and Cashu mint',
     nuts: {
-      '4': bolt11,
-      '5': bolt11,
+      ...lightningNuts({ unit }),
       '7': { supported: true },
-      '8': { supported: lightning },
       '9': { supported: true },
       '12': { supported: true },
     },

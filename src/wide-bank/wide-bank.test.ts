@@ -99,7 +99,14 @@ describe('wide-bank process', () => {
     const info = await (await request(`${proc.url}/v1/info`)).body.json();
     expect(info).toMatchObject({
       version: expect.stringMatching(/^lancash\/\d+\.\d+\.\d+/),
-      nuts: { '7': { supported: true }, '9': { supported: true }, '12': { supported: true } },
+      nuts: {
+        '4': { methods: [expect.objectContaining({ method: 'bolt11', unit: 'eur' })], disabled: false },
+        '5': { methods: [expect.objectContaining({ method: 'bolt11', unit: 'eur' })], disabled: false },
+        '7': { supported: true },
+        '8': { supported: true },
+        '9': { supported: true },
+        '12': { supported: true },
+      },
     });
     const doc = (await (await request(`${proc.url}/docs/json`)).body.json()) as {
       paths: Record<string, unknown>;
@@ -312,6 +319,39 @@ describe('wide-bank process', () => {
     // p2 and p3 were never spent by any of these.
     const unspent = await rawPost(proc.url, '/v1/swap', swap([p2, p3], [out(8), out(16)]));
     expect(unspent.status, unspent.text).toBe(200);
+  });
+
+  it('books bolt11 mints and melts (fake Lightning) between funding and notes outstanding', async () => {
+    const before = (await auditWideBank(store)).totals;
+    const quote = await rawPost(proc.url, '/v1/mint/quote/bolt11', { amount: 16, unit: 'eur' });
+    expect(quote.status, quote.text).toBe(200);
+    const outs = outputsFor([16]);
+    const minted = await rawPost(proc.url, '/v1/mint/bolt11', {
+      quote: quote.json.quote,
+      outputs: outs.map((o) => o.message),
+    });
+    expect(minted.status, minted.text).toBe(200);
+    const proofs = unblindAll(curve, bank.K, outs, minted.json.signatures);
+    let now = (await auditWideBank(store)).totals;
+    expect(now.funding - before.funding).toBe(-16);
+    expect(now.notesOutstanding - before.notesOutstanding).toBe(16);
+
+    const invoice = await rawPost(proc.url, '/v1/mint/quote/bolt11', { amount: 8, unit: 'eur' });
+    const meltQuote = await rawPost(proc.url, '/v1/melt/quote/bolt11', {
+      request: invoice.json.request,
+      unit: 'eur',
+    });
+    expect(meltQuote.status, meltQuote.text).toBe(200);
+    const melted = await rawPost(proc.url, '/v1/melt/bolt11', {
+      quote: meltQuote.json.quote,
+      inputs: proofs,
+    });
+    expect(melted.status, melted.text).toBe(200);
+    expect(melted.json.state).toBe('PAID');
+    // No blank outputs: the overpayment is kept, and all 16 leave circulation.
+    now = (await auditWideBank(store)).totals;
+    expect(now.funding).toBe(before.funding);
+    expect(now.notesOutstanding).toBe(before.notesOutstanding);
   });
 
   it('account CLI acts on the same database; lancash audit passes, then names a tampered row and exits 1', async () => {
