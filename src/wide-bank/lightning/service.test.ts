@@ -329,6 +329,21 @@ describe.each(DIALECTS)('lightning quotes on %s', (dialect) => {
       expect(await states(inputs)).toEqual(['UNSPENT']);
     });
 
+    it('a stale FAILED outcome of an earlier attempt never releases a newer attempt', async () => {
+      const { ln, quote, inputs } = await setup(6, [8]);
+      ctl.state.outcome = () => ({ state: 'FAILED', fee: 0 });
+      await code(ln.meltTokens({ quote: quote.quote, inputs })); // attempt 1 failed, inputs released
+      ctl.state.outcome = () => ({ state: 'PENDING', fee: 0 });
+      await ln.meltTokens({ quote: quote.quote, inputs }); // attempt 2 pending
+      const row = await store.db.selectFrom('lightning_quotes').selectAll().executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ state: 'PENDING', attempt: 2 });
+      // A slow check of attempt 1 arrives now, with attempt 1's FAILED outcome.
+      const stale = { ...row, attempt: 1 };
+      await (ln as unknown as { release(r: typeof row): Promise<void> }).release(stale);
+      expect((await ln.getMeltQuote(quote.quote)).state).toBe('PENDING');
+      expect(await states(inputs)).toEqual(['PENDING']);
+    });
+
     it('an unclear payment (backend threw) stays PENDING; after a restart the next check pays and settles', async () => {
       const { ln, quote, inputs } = await setup(6, [8]);
       ctl.state.outcome = () => 'throw';

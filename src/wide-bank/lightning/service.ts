@@ -420,7 +420,8 @@ export class LightningService {
       const now = this.clock();
       const moved = await repo.transition(
         trx,
-        { kind: 'melt', id: row.id, from: 'PENDING', to: 'PAID', now },
+        // Only the attempt this outcome belongs to: a stale check must not settle a newer attempt.
+        { kind: 'melt', id: row.id, from: 'PENDING', to: 'PAID', now, attempt: row.attempt },
         {
           preimage: result.preimage ?? null,
           fee_paid: fee,
@@ -466,7 +467,7 @@ export class LightningService {
     await this.store.transaction(async (trx) => {
       const moved = await repo.transition(
         trx,
-        { kind: 'melt', id: row.id, from: 'PENDING', to: 'UNPAID', now: this.clock() },
+        { kind: 'melt', id: row.id, from: 'PENDING', to: 'UNPAID', now: this.clock(), attempt: row.attempt },
         { inputs_amount: 0, input_fee: 0, outputs: '[]' },
       );
       if (moved) await this.mint.releasePending(trx, operation(row.id));
