@@ -3,6 +3,7 @@
  * with the bound they are compared against, measured in the same run on the same machine.
  */
 import { mintScenario } from './mint.js';
+import { wideBankScenario } from './wide-bank.js';
 
 export interface ScenarioOptions {
   seconds: number;
@@ -13,4 +14,5 @@ export type Scenario = (o: ScenarioOptions) => Promise<unknown>;
 
 export const SCENARIOS: Record<string, Scenario> = {
   mint: mintScenario,
+  'wide-bank': wideBankScenario,
 };
