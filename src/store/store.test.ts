@@ -75,6 +75,18 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     created_at: true,
     updated_at: true,
   },
+  mailbox_inboxes: { recipient: true, messages: true, bytes: true, last_seq: true },
+  mailbox_messages: {
+    recipient: true,
+    seq: true,
+    sender: true,
+    transfer_id: true,
+    envelope: true,
+    size: true,
+    created_at: true,
+    acked_at: true,
+  },
+  mailbox_nonces: { owner: true, nonce: true, created_at: true },
 };
 
 /** The only columns that may hold NULL. */
