@@ -18,6 +18,7 @@ import { isLancashError } from '../core/errors.js';
 import { requestIssue, requestReceive, verifyReceipt } from '../core/protocol/bank.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store } from '../store/index.js';
+import { cashuTsFlow } from '../test-support/cashu-ts-flow.js';
 import { makeOutputs } from '../test-support/notes.js';
 import { killAll, REPO_ROOT, type Started, startProcess } from '../test-support/process.js';
 import { auditWideBank } from './audit.js';
@@ -92,6 +93,11 @@ describe('wide-bank process', () => {
     });
     return unblindAll(curve, bank.K, outs, signatures);
   }
+
+  it('serves cashu-ts 4 as an ordinary mint: bolt11 mint, send, receive, checkstate, melt, restore', async () => {
+    const { balance } = await cashuTsFlow(proc.url);
+    expect(balance).toBe(100 - 30 - 21);
+  });
 
   it('prints its URL first, serves its info, health, metrics and OpenAPI document', async () => {
     expect(proc.stdout().split('\n')[0]).toBe(`listening on ${proc.url}`);
