@@ -60,6 +60,14 @@ export interface ErrorDetails {
   // --- lancash: accounts and the wide bank (73xxx) ---
   AccountUnknown: { account: string };
   InsufficientBalance: { account: string; requested: number };
+  // --- lancash: wallets (75xxx) ---
+  WalletNotInitialized: { reason: string };
+  WalletExists: { reason: string };
+  InsufficientFunds: { requested: number; available: number; unit: string };
+  MintMismatch: { expected: string; received: string };
+  WalletBusy: { reason: string };
+  PeerUnreachable: { url: string; reason: string };
+  TransferRefused: { transferId: string; code: number; reason: string };
   // --- lancash: server side (79xxx); never a client's fault ---
   StorageUnavailable: { reason: string };
   Internal: { reason: string };
@@ -126,6 +134,14 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
 
   AccountUnknown: { code: 73001, status: 404, title: 'Account is not known' },
   InsufficientBalance: { code: 73002, status: 400, title: 'Account balance is too low' },
+
+  WalletNotInitialized: { code: 75001, status: 404, title: 'No wallet here; run init first' },
+  WalletExists: { code: 75002, status: 409, title: 'A wallet already exists here' },
+  InsufficientFunds: { code: 75003, status: 400, title: 'Not enough money in the wallet' },
+  MintMismatch: { code: 75004, status: 400, title: "Notes are not from this wallet's mint or unit" },
+  WalletBusy: { code: 75005, status: 409, title: 'The wallet is in use by another process' },
+  PeerUnreachable: { code: 75006, status: 503, title: 'A server the wallet needs did not answer' },
+  TransferRefused: { code: 75007, status: 400, title: 'The transfer was refused' },
 
   StorageUnavailable: { code: 79001, status: 503, title: 'Storage unavailable, retry later' },
   Internal: { code: 79999, status: 500, title: 'Internal error' },
