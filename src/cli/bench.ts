@@ -17,7 +17,9 @@ export function registerBench(program: Command): void {
       const name = o.scenario ?? arg;
       const run = SCENARIOS[name];
       if (!run) {
-        console.error(`lancash bench: unknown scenario '${name}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
+        console.error(
+          `lancash bench: unknown scenario '${name}' (known: ${Object.keys(SCENARIOS).join(', ')})`,
+        );
         process.exitCode = 2;
         return;
       }

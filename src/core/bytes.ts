@@ -13,7 +13,11 @@ const HEX = /^(?:[0-9a-f]{2})*$/;
 export function hex(value: unknown, argument: string, length?: number): Uint8Array {
   const expected = length === undefined ? 'hex' : `hex of ${length} bytes`;
   if (typeof value !== 'string') {
-    fail('InvalidHex', { argument, expected, received: describe(value) }, `${argument}: expected ${expected}`);
+    fail(
+      'InvalidHex',
+      { argument, expected, received: describe(value) },
+      `${argument}: expected ${expected}`,
+    );
   }
   const lower = value.toLowerCase();
   if (!HEX.test(lower) || (length !== undefined && lower.length !== 2 * length)) {

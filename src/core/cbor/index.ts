@@ -51,7 +51,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 /** An unpaired UTF-16 surrogate; TextEncoder would silently turn it into U+FFFD. */
 const LONE_SURROGATE = /\p{Cs}/u;
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
