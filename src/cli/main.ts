@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
+import { registerGateway } from './gateway.js';
 import { registerWideBank } from './wide-bank.js';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBench(program);
   registerWideBank(program);
+  registerGateway(program);
   registerAudit(program);
   return program;
 }

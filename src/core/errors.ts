@@ -60,6 +60,9 @@ export interface ErrorDetails {
   // --- lancash: accounts and the wide bank (73xxx) ---
   AccountUnknown: { account: string };
   InsufficientBalance: { account: string; requested: number };
+  // --- lancash: the gateway (74xxx) ---
+  OperatorUnauthorized: { reason: string };
+  UpstreamUnavailable: { upstream: string; reason: string };
   // --- lancash: wallets (75xxx) ---
   WalletNotInitialized: { reason: string };
   WalletExists: { reason: string };
@@ -89,7 +92,11 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   ProofsPending: { code: 11002, status: 400, title: 'Proofs are pending' },
   OutputsAlreadySigned: { code: 11003, status: 400, title: 'Outputs already signed' },
   OutputsPending: { code: 11004, status: 400, title: 'Outputs are pending' },
-  TransactionUnbalanced: { code: 11005, status: 400, title: 'Transaction is not balanced (inputs != outputs)' },
+  TransactionUnbalanced: {
+    code: 11005,
+    status: 400,
+    title: 'Transaction is not balanced (inputs != outputs)',
+  },
   AmountOutsideLimit: { code: 11006, status: 400, title: 'Amount outside of limit range' },
   DuplicateInputs: { code: 11007, status: 400, title: 'Duplicate inputs provided' },
   DuplicateOutputs: { code: 11008, status: 400, title: 'Duplicate outputs provided' },
@@ -127,13 +134,20 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   AddressInvalid: { code: 71005, status: 400, title: 'Address is invalid' },
   MailboxFull: { code: 71006, status: 409, title: 'Inbox is full, try again after its owner drains it' },
 
-  IdempotencyConflict: { code: 72001, status: 409, title: 'Idempotency key was used with a different request' },
+  IdempotencyConflict: {
+    code: 72001,
+    status: 409,
+    title: 'Idempotency key was used with a different request',
+  },
   NotFound: { code: 72002, status: 404, title: 'Not found' },
   RateLimited: { code: 72003, status: 429, title: 'Too many requests' },
   PayloadTooLarge: { code: 72004, status: 413, title: 'Request body too large' },
 
   AccountUnknown: { code: 73001, status: 404, title: 'Account is not known' },
   InsufficientBalance: { code: 73002, status: 400, title: 'Account balance is too low' },
+
+  OperatorUnauthorized: { code: 74001, status: 401, title: 'Operator token missing or wrong' },
+  UpstreamUnavailable: { code: 74002, status: 503, title: 'The wide bank did not answer, retry later' },
 
   WalletNotInitialized: { code: 75001, status: 404, title: 'No wallet here; run init first' },
   WalletExists: { code: 75002, status: 409, title: 'A wallet already exists here' },
@@ -203,7 +217,8 @@ export function errorNameOf(code: number): ErrorName | undefined {
 export function fromWire(w: { code?: unknown; detail?: unknown; info?: unknown }): LancashError {
   const name = typeof w.code === 'number' ? errorNameOf(w.code) : undefined;
   const message = typeof w.detail === 'string' ? w.detail : undefined;
-  if (name === undefined) return new LancashError('Internal', { reason: message ?? 'unknown error' }, message);
+  if (name === undefined)
+    return new LancashError('Internal', { reason: message ?? 'unknown error' }, message);
   return new LancashError(name, w.info as ErrorDetails[typeof name], message);
 }
 

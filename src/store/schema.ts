@@ -158,6 +158,47 @@ export interface LightningQuotesTable {
   updated_at: number;
 }
 
+/** Gateway (DESIGN §5): one conversion job, keyed by the transfer id of the envelope that started it. */
+export interface GatewayJobsTable {
+  id: string;
+  direction: 'lan-to-wan' | 'wan-to-lan';
+  /** issuing | receiving | delivering | done | refused (docs/gateway.md). */
+  state: 'issuing' | 'receiving' | 'delivering' | 'done' | 'refused';
+  /** 1 while the runner has work (a state that is not terminal, or a notice to deliver), else 0. */
+  active: number;
+  /** The sender's X25519 key (hex), proven by the envelope. */
+  sender_key: string;
+  /** SHA-256 hex of the request's canonical form: a re-sealed copy is the same transfer. */
+  request_hash: string;
+  /** The destination address, and its key (hex) for the per-terminal history. */
+  destination: string;
+  destination_key: string;
+  reply_to: string | null;
+  amount: number;
+  /** JSON: what every later step needs (outputs with their secrets and r, notes, receipt, envelopes). */
+  journal: string;
+  /** The refusal notice to `reply_to`: none | pending | sent | abandoned. */
+  notice: 'none' | 'pending' | 'sent' | 'abandoned';
+  /** JSON `{code, detail}` once refused. */
+  refusal: string | null;
+  /** Tries of the current step; `next_attempt_at` (unix ms) is when the runner tries again. */
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every state change of a job, in order: the history. */
+export interface GatewayJobEventsTable {
+  job_id: string;
+  seq: number;
+  from_state: string;
+  to_state: string;
+  at: number;
+  detail: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   mint_keysets: MintKeysetsTable;
@@ -170,6 +211,8 @@ export interface Database {
   mailbox_inboxes: MailboxInboxesTable;
   mailbox_messages: MailboxMessagesTable;
   mailbox_nonces: MailboxNoncesTable;
+  gateway_jobs: GatewayJobsTable;
+  gateway_job_events: GatewayJobEventsTable;
 }
 
 export type SettingRow = Selectable<SettingsTable>;

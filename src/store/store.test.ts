@@ -46,7 +46,15 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     created_at: true,
   },
   bank_accounts: { id: true, kind: true, holder_key: true, balance: true, created_at: true },
-  bank_entries: { id: true, tx_id: true, account_id: true, amount: true, kind: true, ref: true, created_at: true },
+  bank_entries: {
+    id: true,
+    tx_id: true,
+    account_id: true,
+    amount: true,
+    kind: true,
+    ref: true,
+    created_at: true,
+  },
   bank_requests: {
     key: true,
     kind: true,
@@ -87,6 +95,27 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     acked_at: true,
   },
   mailbox_nonces: { owner: true, nonce: true, created_at: true },
+  gateway_jobs: {
+    id: true,
+    direction: true,
+    state: true,
+    active: true,
+    sender_key: true,
+    request_hash: true,
+    destination: true,
+    destination_key: true,
+    reply_to: true,
+    amount: true,
+    journal: true,
+    notice: true,
+    refusal: true,
+    attempts: true,
+    next_attempt_at: true,
+    last_error: true,
+    created_at: true,
+    updated_at: true,
+  },
+  gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
 };
 
 /** The only columns that may hold NULL. */
@@ -94,6 +123,7 @@ const NULLABLE: Record<string, string[]> = {
   mint_proofs: ['mint_proofs.witness'],
   bank_accounts: ['bank_accounts.holder_key'],
   lightning_quotes: ['lightning_quotes.preimage'],
+  gateway_jobs: ['gateway_jobs.reply_to', 'gateway_jobs.refusal', 'gateway_jobs.last_error'],
 };
 
 function proof(y: string, operation: string, amount = 8): NewMintProof {

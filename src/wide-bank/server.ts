@@ -25,6 +25,8 @@ import type { Store } from '../store/index.js';
 import { registerIssueRoutes } from './issue/http.js';
 import { IssueService } from './issue/service.js';
 import { BankKeys } from './keys.js';
+import { AccountsService } from './ledger/accounts.js';
+import { registerAccountRoutes } from './ledger/http.js';
 import { Ledger } from './ledger/service.js';
 import { createFakeLightning } from './lightning/fake.js';
 import { lightningNuts, registerLightningRoutes } from './lightning/http.js';
@@ -132,6 +134,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       },
       async () => info,
     );
+    registerAccountRoutes(app, { service: new AccountsService({ ledger, keys }) });
     registerMailboxRoutes(app, { store: o.store, serverKey: keys.encryption, network: 'wan' });
     // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
     // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and
@@ -184,7 +187,8 @@ function nut06(unit: string): object {
   };
 }
 
-function checkCurrency(currency: string): string {
+/** A currency code as the CLI takes it (2 to 12 letters), upper-cased; shared with the gateway. */
+export function checkCurrency(currency: string): string {
   if (typeof currency !== 'string' || !/^[A-Za-z]{2,12}$/.test(currency)) {
     fail(
       'InvalidInput',

@@ -29,10 +29,12 @@ export const BANK_ISSUE_REQUEST = 'bank.issue.request';
 export const BANK_ISSUE_RESPONSE = 'bank.issue.response';
 export const BANK_RECEIVE_REQUEST = 'bank.receive.request';
 export const BANK_RECEIVE_RESPONSE = 'bank.receive.response';
+export const BANK_ACCOUNT_OPEN = 'bank.account.open';
 
 export const BANK_ISSUE_PATH = '/v1/bank/issue';
 export const BANK_RECEIVE_PATH = '/v1/bank/receive';
 export const BANK_INFO_PATH = '/v1/bank/info';
+export const BANK_ACCOUNT_OPEN_PATH = '/v1/bank/accounts/open';
 
 /** A 32-byte public key (X25519 or Ed25519) as lowercase hex. */
 export const PublicKeyHex = Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]+$' });
@@ -80,6 +82,19 @@ export type Receipt = Static<typeof Receipt>;
 /** Inside `bank.receive.response`. */
 export const ReceiveResponse = Type.Object({ receipt: Receipt });
 export type ReceiveResponse = Static<typeof ReceiveResponse>;
+
+/** Inside `bank.account.open`: nothing; the envelope's sender key is the holder key to open an account for. */
+export const OpenAccountRequest = Type.Object({}, { additionalProperties: false });
+
+/** The answer to `POST /v1/bank/accounts/open` (plain JSON: it holds no secret). */
+export const OpenAccountResponse = Type.Object({
+  /** The account id (`acct_…`). */
+  account: Type.String({ minLength: 1, maxLength: 64 }),
+  holderKey: PublicKeyHex,
+  /** False when the account was open already. */
+  created: Type.Boolean(),
+});
+export type OpenAccountResponse = Static<typeof OpenAccountResponse>;
 
 export const BankRole = Type.Union([Type.Literal('issue'), Type.Literal('receive')]);
 export type BankRole = Static<typeof BankRole>;
@@ -203,6 +218,31 @@ export async function requestReceive(o: ReceiveCall): Promise<Receipt> {
     unclearBody(o.bank, 'receipt does not match the request');
   }
   return receipt;
+}
+
+/**
+ * Opens the account of `holder`'s key, or finds the one already open (idempotent). The envelope from
+ * the holder's key proves the key is held; its transfer id is a fresh nonce.
+ */
+export async function requestOpenAccount(o: {
+  bank: BankPeer;
+  holder: EncryptionKeyPair;
+}): Promise<OpenAccountResponse> {
+  const envelope = await sealJson({
+    type: BANK_ACCOUNT_OPEN,
+    transferId: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
+    sender: o.holder,
+    recipient: o.bank.encryptionKey,
+    payload: {},
+  });
+  return call({
+    base: o.bank.base,
+    method: 'POST',
+    path: BANK_ACCOUNT_OPEN_PATH,
+    body: envelope,
+    schema: OpenAccountResponse,
+    ...(o.bank.timeoutMs !== undefined ? { timeoutMs: o.bank.timeoutMs } : {}),
+  });
 }
 
 /** `GET /v1/bank/info`. */

@@ -8,12 +8,14 @@ import * as m001 from './001_mint.js';
 import * as m002 from './002_bank_ledger.js';
 import * as m003 from './003_lightning_quotes.js';
 import * as m004 from './004_mailbox.js';
+import * as m005 from './005_gateway.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
   ['002_bank_ledger', m002],
   ['003_lightning_quotes', m003],
   ['004_mailbox', m004],
+  ['005_gateway', m005],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

@@ -1,0 +1,107 @@
+/**
+ * Controllers of the jobs. LAN listener: job-1 intake, transfer status (any direction) and the
+ * operator's per-terminal history. WAN listener: job-2 intake and the status of WAN → LAN transfers
+ * only. Schemas check shapes; `JobService` does the work.
+ */
+import { Type } from '@sinclair/typebox';
+import { EnvelopeSchema, MAX_CT_CHARS, TransferId } from '../../core/envelope/index.js';
+import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
+import { PublicKeyHex } from '../../core/protocol/bank.js';
+import { JOB1_PATH, JOB2_PATH, TRANSFER_PATH, TransferStatus } from '../../core/protocol/gateway.js';
+import { HistoryEntry, type JobService } from './service.js';
+
+export const HISTORY_PATH = '/v1/gateway/history';
+
+/** An envelope's JSON: `ct` at its largest plus the header fields. */
+const ENVELOPE_BODY_LIMIT = MAX_CT_CHARS + 4096;
+const refusals = { '4xx': WireErrorSchema };
+const TransferParams = Type.Object({ id: TransferId });
+/** Query values arrive as text; they are checked as text and converted here. */
+const HistoryQuery = Type.Object(
+  {
+    terminal: PublicKeyHex,
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$' })),
+    before: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$' })),
+  },
+  { additionalProperties: false },
+);
+const HistoryResponse = Type.Object({ transfers: Type.Array(HistoryEntry) });
+
+function registerIntake(
+  app: LancashServer,
+  path: string,
+  summary: string,
+  handle: (body: unknown) => Promise<TransferStatus>,
+): void {
+  app.post(
+    path,
+    {
+      bodyLimit: ENVELOPE_BODY_LIMIT,
+      schema: { summary, body: EnvelopeSchema, response: { 200: TransferStatus, ...refusals } },
+    },
+    async (req) => handle(req.body),
+  );
+}
+
+export function registerLanJobRoutes(
+  app: LancashServer,
+  o: { jobs: JobService; guard: (authorization: string | undefined) => void },
+): void {
+  const { jobs } = o;
+  registerIntake(
+    app,
+    JOB1_PATH,
+    'Job 1: convert local notes into wide notes for a WAN address (gateway.job1.request)',
+    (body) => jobs.intake('lan-to-wan', body),
+  );
+  app.get(
+    TRANSFER_PATH,
+    {
+      schema: {
+        summary: 'Where a transfer stands',
+        params: TransferParams,
+        response: { 200: TransferStatus, ...refusals },
+      },
+    },
+    async (req) => jobs.status(req.params.id),
+  );
+  app.get(
+    HISTORY_PATH,
+    {
+      // The operator's check runs before the query is even looked at.
+      onRequest: async (req) => o.guard(req.headers.authorization),
+      schema: {
+        summary: 'Operator: every conversion a terminal key sent or received, newest first',
+        querystring: HistoryQuery,
+        response: { 200: HistoryResponse, ...refusals },
+      },
+    },
+    async (req) => ({
+      transfers: await jobs.history(req.query.terminal, {
+        ...(req.query.limit !== undefined ? { limit: Number(req.query.limit) } : {}),
+        ...(req.query.before !== undefined ? { before: Number(req.query.before) } : {}),
+      }),
+    }),
+  );
+}
+
+export function registerWanJobRoutes(app: LancashServer, o: { jobs: JobService }): void {
+  const { jobs } = o;
+  registerIntake(
+    app,
+    JOB2_PATH,
+    'Job 2: convert wide notes into local notes for a LAN address (gateway.job2.request)',
+    (body) => jobs.intake('wan-to-lan', body),
+  );
+  app.get(
+    TRANSFER_PATH,
+    {
+      schema: {
+        summary: 'Where a WAN → LAN transfer stands',
+        params: TransferParams,
+        response: { 200: TransferStatus, ...refusals },
+      },
+    },
+    async (req) => jobs.status(req.params.id, 'wan-to-lan'),
+  );
+}

@@ -1,0 +1,651 @@
+/**
+ * The conversion jobs (DESIGN §5, docs/gateway.md): durable sagas whose every step writes its effect
+ * and its journal entry in ONE transaction, so a crash anywhere leaves either the step done and
+ * journaled or not done at all, and the runner resumes from the journal.
+ *
+ * Job 1 (LAN → WAN): intake holds the local notes pending and journals the wide outputs → the issue
+ * server signs them (idempotency key = transfer id) → the wide notes are checked (DLEQ, amounts), the
+ * local notes erased and the payment to the destination journaled → delivered → done. A proven refusal
+ * of the issue releases the local notes; an unclear outcome is retried, never refunded on a guess.
+ *
+ * Job 2 (WAN → LAN): intake confirms the wide notes (DLEQ against the bank's keys, unit, checkstate)
+ * and journals the local outputs → the receiving server credits the reserve and answers a receipt,
+ * verified → the local mint signs the outputs, in the same transaction that journals the receipt →
+ * delivered → done. A proven refusal ends the job with nothing generated.
+ *
+ * A refused job seals a `gateway.notice` to the sender's `replyTo` and delivers it best-effort.
+ * Network calls happen outside transactions; `fault(...)` marks every point a crash test may stop at.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { decodeAddress } from '../../core/address/index.js';
+import { bytesToHex, utf8 } from '../../core/bytes.js';
+import type { Curve } from '../../core/crypto/curve.js';
+import { hashToCurve } from '../../core/crypto/nut00.js';
+import { type Envelope, openJson, sealJson } from '../../core/envelope/index.js';
+import { fail, isLancashError, type LancashError } from '../../core/errors.js';
+import { fault } from '../../core/faults.js';
+import { isUnclear } from '../../core/http/client.js';
+import { sub, sum } from '../../core/money.js';
+import type { Receipt } from '../../core/protocol/bank.js';
+import { decode, type Proof } from '../../core/protocol/cashu.js';
+import {
+  type Direction,
+  GATEWAY_NOTICE,
+  JOB1_REQUEST,
+  JOB2_REQUEST,
+  Job1Request,
+  PAYMENT,
+  type Payment,
+  TransferStatus,
+} from '../../core/protocol/gateway.js';
+import type { Mint, PreparedInputs } from '../../mint/mint.js';
+import type { Store } from '../../store/index.js';
+import type { Database } from '../../store/schema.js';
+import type { Deliverer } from '../delivery.js';
+import type { GatewayKeys } from '../keys.js';
+import { blindedMessages, checkProofsDleq, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
+import type { WideBankPort, WideKeyset } from '../wide-bank.js';
+import {
+  type Job,
+  type JobEvent,
+  type JobState,
+  type Journal,
+  jobTag,
+  point,
+  TERMINAL_STATES,
+  toStatus,
+} from './model.js';
+import * as repo from './repository.js';
+
+type Trx = import('kysely').Kysely<Database>;
+
+export interface JobServiceOptions {
+  store: Store;
+  /** The local mint (on the gateway's database). */
+  mint: Mint;
+  curve: Curve;
+  keys: GatewayKeys;
+  bank: WideBankPort;
+  deliverer: Deliverer;
+  /** The local mint's URL as LAN terminals reach it: named in job 2's payments. */
+  localMintUrl: () => string;
+  clock?: () => number;
+  /** A refusal notice not accepted after this many tries is abandoned; default 20. */
+  maxNoticeAttempts?: number;
+  /** After a new job's intake committed (the runner's cue). */
+  onIntake?: (id: string) => void;
+  /** Once, when a job reaches `done` or `refused`. */
+  onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
+}
+
+/** `advanced`: the job moved (run the next step at once); `idle`: nothing to do now. */
+export type StepResult = 'advanced' | 'idle';
+
+/** One transfer in the per-terminal history. */
+export const HistoryEntry = Type.Composite([
+  TransferStatus,
+  Type.Object({
+    sender: Type.String(),
+    destination: Type.String(),
+    replyTo: Type.Optional(Type.String()),
+    notice: Type.String(),
+    lastError: Type.Optional(Type.String()),
+    events: Type.Array(
+      Type.Object({
+        seq: Type.Integer(),
+        from: Type.String(),
+        to: Type.String(),
+        at: Type.Integer(),
+        detail: Type.String(),
+      }),
+    ),
+  }),
+]);
+export type HistoryEntry = Static<typeof HistoryEntry>;
+
+/** Errors a peer answers with 4xx that do not prove it did nothing for good: retry them. */
+const PASSING = new Set(['RateLimited', 'IdempotencyConflict', 'MailboxFull']);
+
+/** A proven refusal of a bank call: a 4xx with the wire form that will not pass on a retry. */
+function isProvenRefusal(e: unknown): e is LancashError {
+  return isLancashError(e) && !PASSING.has(e.kind);
+}
+
+export class JobService {
+  private readonly clock: () => number;
+  private readonly maxNoticeAttempts: number;
+
+  constructor(private readonly o: JobServiceOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.maxNoticeAttempts = o.maxNoticeAttempts ?? 20;
+  }
+
+  // ---------------------------------------------------------------- intake
+
+  /**
+   * Takes in a job request envelope (job 1 on the LAN listener, job 2 on the WAN listener). A replay
+   * of an envelope (or a re-sealed copy of the same request) answers the same transfer; the same
+   * transfer id from another sender or with another request is refused (409). Refusals before the
+   * commit change nothing.
+   */
+  async intake(direction: Direction, envelope: unknown): Promise<TransferStatus> {
+    const { store, keys } = this.o;
+    const opened = await openJson({
+      envelope,
+      recipient: keys.encryption,
+      expectedType: direction === 'lan-to-wan' ? JOB1_REQUEST : JOB2_REQUEST,
+    });
+    const req = decode(Job1Request, opened.payload, 'payload');
+    const id = opened.transferId;
+    const senderKey = bytesToHex(opened.sender);
+    const requestHash = hashRequest(direction, req);
+    const existing = await repo.getJob(store.db, id);
+    if (existing !== undefined) return this.replayed(existing, senderKey, requestHash, direction);
+
+    const destination = decodeAddress(req.destination, direction === 'lan-to-wan' ? 'wan' : 'lan');
+    if (req.replyTo !== undefined) decodeAddress(req.replyTo);
+    if (req.proofs.length > this.o.mint.limits.maxInputs) {
+      fail('MaxInputsExceeded', { count: req.proofs.length, max: this.o.mint.limits.maxInputs });
+    }
+    const taken =
+      direction === 'lan-to-wan'
+        ? await this.takeLocalNotes(req.proofs)
+        : await this.takeWideNotes(req.proofs);
+    const now = this.clock();
+    const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
+    const row: repo.JobRow = {
+      id,
+      direction,
+      state,
+      active: 1,
+      sender_key: senderKey,
+      request_hash: requestHash,
+      destination: req.destination,
+      destination_key: bytesToHex(destination.publicKey),
+      reply_to: req.replyTo ?? null,
+      amount: taken.amount,
+      journal: JSON.stringify({ ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) }),
+      notice: 'none',
+      refusal: null,
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+    };
+    const fresh = await store.transaction(async (trx) => {
+      // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
+      if (!(await repo.insertJobIfAbsent(trx, row))) return false;
+      await repo.insertEvent(trx, {
+        job_id: id,
+        from_state: 'received',
+        to_state: state,
+        at: now,
+        detail: '',
+      });
+      await taken.commit?.(trx, `${jobTag(direction)}:${id}`);
+      return true;
+    });
+    if (!fresh) {
+      const winner = await repo.getJob(store.db, id);
+      if (winner === undefined) fail('Internal', { reason: `job ${id} vanished` });
+      return this.replayed(winner, senderKey, requestHash, direction);
+    }
+    fault(point(direction, 'intake'));
+    this.o.onIntake?.(id);
+    return toStatus(toJob(row));
+  }
+
+  /** Job 1: the local notes are verified now and held pending in the intake's transaction. */
+  private async takeLocalNotes(proofs: Proof[]): Promise<Taken> {
+    const { mint, curve } = this.o;
+    const prepared: PreparedInputs = await mint.prepareInputs(proofs);
+    // 1 local = 1 wide: the local keysets charge no fee (server.ts), so this is the notes' value.
+    const amount = sub(prepared.amount, prepared.fee);
+    const keyset = await this.upstream(this.o.bank.activeKeyset());
+    return {
+      amount,
+      journal: { outputs: makeOutputs(curve, keyset.id, amount), inputYs: [...prepared.Ys] },
+      commit: (trx, operation) => mint.commitInputs(trx, prepared, operation, 'pending'),
+    };
+  }
+
+  /**
+   * Job 2: the wide notes are confirmed before anything is journaled: each keyset is the bank's and of
+   * our unit, each DLEQ proof verifies against the bank's key (NUT-12), and the bank does not know them
+   * as spent or pending (NUT-07). The receiving server checks them again, for good, in step 2.
+   */
+  private async takeWideNotes(proofs: Proof[]): Promise<Taken> {
+    const { bank, curve, mint } = this.o;
+    const ids = [...new Set(proofs.map((p) => p.id.toLowerCase()))];
+    const keysets = new Map<string, WideKeyset>();
+    for (const ks of await Promise.all(ids.map((id) => this.upstream(bank.keyset(id)))))
+      keysets.set(ks.id, ks);
+    for (const ks of keysets.values()) {
+      if (ks.unit !== bank.info.unit)
+        fail(
+          'UnitNotSupported',
+          { unit: ks.unit },
+          `notes of unit ${ks.unit}, this gateway takes ${bank.info.unit}`,
+        );
+    }
+    checkProofsDleq(curve, proofs, (id) => keysets.get(id.toLowerCase())!);
+    const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
+    // NUT-03: the same secret twice is the same note twice.
+    const dup = Ys.findIndex((Y, i) => Ys.indexOf(Y) !== i);
+    if (dup >= 0) fail('DuplicateInputs', { index: dup }, `proofs[${dup}] repeats an earlier note`);
+    const states = await this.upstream(bank.checkState(Ys));
+    const spent = Ys.filter((_, i) => states[i] === 'SPENT');
+    if (spent.length > 0) fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} note(s) already spent`);
+    const pending = Ys.filter((_, i) => states[i] === 'PENDING');
+    if (pending.length > 0) fail('ProofsPending', { Ys: pending }, `${pending.length} note(s) are pending`);
+    const amount = sum(proofs.map((p) => p.amount));
+    return {
+      amount,
+      journal: { wideProofs: proofs, outputs: makeOutputs(curve, mint.keysets.current().id, amount) },
+    };
+  }
+
+  private replayed(
+    existing: repo.JobRow,
+    senderKey: string,
+    requestHash: string,
+    direction: Direction,
+  ): TransferStatus {
+    if (
+      existing.sender_key !== senderKey ||
+      existing.request_hash !== requestHash ||
+      existing.direction !== direction
+    ) {
+      fail(
+        'IdempotencyConflict',
+        { key: existing.id },
+        `transfer id ${existing.id} was used for another request`,
+      );
+    }
+    return toStatus(toJob(existing));
+  }
+
+  /** A call the intake cannot do without: the bank's refusal passes through, an unclear outcome is a 503. */
+  private async upstream<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if (!isUnclear(e)) throw e;
+      return fail(
+        'UpstreamUnavailable',
+        { upstream: this.o.bank.base, reason: e.message },
+        'the wide bank did not answer; send the same envelope again later',
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  /**
+   * Runs the job's next step. Throws when the step could not finish (an unclear outcome, an inbox
+   * that does not take the envelope, a bad answer): the runner records it and retries later.
+   */
+  async step(id: string): Promise<StepResult> {
+    const row = await repo.getJob(this.o.store.db, id);
+    if (row === undefined) return 'idle';
+    const job = toJob(row);
+    switch (job.state) {
+      case 'issuing':
+        return this.issue(job);
+      case 'receiving':
+        return this.receive(job);
+      case 'delivering':
+        return this.deliver(job);
+      default:
+        return job.notice === 'pending' ? this.sendNotice(job) : 'idle';
+    }
+  }
+
+  /** Job 1, step 2: wide notes from the issue server, then the local notes erased. */
+  private async issue(job: Job): Promise<StepResult> {
+    const { bank, curve, mint } = this.o;
+    const outputs = job.journal.outputs;
+    let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
+    try {
+      ({ signatures } = await bank.issue(job.id, job.amount, blindedMessages(outputs)));
+    } catch (e) {
+      if (!isProvenRefusal(e)) throw e;
+      fault(point(job.direction, 'issue'));
+      return this.refuse(job, e, async (trx) => {
+        await mint.releasePending(trx, `job1:${job.id}`);
+      });
+    }
+    fault(point(job.direction, 'issue'));
+    // A bad answer (DLEQ, amounts) is NOT a refusal: the bank may have debited the reserve. The job
+    // stays in `issuing` and the same request is retried; an operator sees `last_error`.
+    const keysets = new Map<string, KeysetKeys>();
+    for (const id of new Set(outputs.map((o) => o.id))) keysets.set(id, await bank.keyset(id));
+    const wideProofs = unblindChecked(curve, outputs, signatures, (id) => keysets.get(id)!);
+    const delivery = await this.sealPayment(job, bank.base, wideProofs);
+    const now = this.clock();
+    const moved = await this.o.store.transaction(async (trx) => {
+      const journal: Journal = { ...job.journal, wideProofs, delivery };
+      if (!(await this.move(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`)))
+        return false;
+      // The wide notes are confirmed: only now are the local notes erased (spent).
+      const settled = await mint.settlePending(trx, `job1:${job.id}`);
+      if (settled !== (job.journal.inputYs?.length ?? settled)) {
+        fail('Internal', {
+          reason: `job ${job.id}: ${settled} local notes settled, expected ${job.journal.inputYs?.length}`,
+        });
+      }
+      return true;
+    });
+    if (moved) fault(point(job.direction, 'settle'));
+    return 'advanced';
+  }
+
+  /** Job 2, step 2: the reserve credited (receipt), then local notes generated. */
+  private async receive(job: Job): Promise<StepResult> {
+    const { bank, curve, mint } = this.o;
+    let receipt: Receipt;
+    try {
+      receipt = await bank.receive(job.id, job.journal.wideProofs ?? []);
+    } catch (e) {
+      if (!isProvenRefusal(e)) throw e;
+      fault(point(job.direction, 'receive'));
+      return this.refuse(job, e);
+    }
+    fault(point(job.direction, 'receive'));
+    const outputs = job.journal.outputs;
+    // Signed outside the transaction; committed (and so given) only together with the receipt.
+    const prepared = await mint.prepareOutputs(blindedMessages(outputs));
+    const localProofs = unblindChecked(curve, outputs, prepared.signatures, (id) => {
+      const ks = mint.keysets.get(id);
+      return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
+    });
+    const delivery = await this.sealPayment(job, this.o.localMintUrl(), localProofs);
+    const now = this.clock();
+    const moved = await this.o.store.transaction(async (trx) => {
+      const journal: Journal = { ...job.journal, receipt, localProofs, delivery };
+      if (!(await this.move(trx, job, 'delivering', now, { journal }, `receipt ${receipt.receivedAt}`)))
+        return false;
+      await mint.commitOutputs(trx, prepared, `job2:${job.id}`);
+      return true;
+    });
+    if (moved) fault(point(job.direction, 'generate'));
+    return 'advanced';
+  }
+
+  /** Last step of both jobs: the payment delivered to the destination. */
+  private async deliver(job: Job): Promise<StepResult> {
+    const envelope = job.journal.delivery;
+    if (envelope === undefined) fail('Internal', { reason: `job ${job.id} has no payment to deliver` });
+    await this.o.deliverer.deliver(job.destination, envelope);
+    fault(point(job.direction, 'deliver'));
+    const now = this.clock();
+    const moved = await this.o.store.transaction((trx) =>
+      this.move(trx, job, 'done', now, { active: 0 }, 'delivered'),
+    );
+    if (moved) {
+      fault(point(job.direction, 'done'));
+      this.o.onFinished?.({ ...job, state: 'done' });
+    }
+    return 'advanced';
+  }
+
+  /** Ends a job as refused; `effect` (job 1: release the local notes) commits with it. */
+  private async refuse(job: Job, e: LancashError, effect?: (trx: Trx) => Promise<void>): Promise<StepResult> {
+    const now = this.clock();
+    const refusal = { code: e.code, detail: e.message };
+    const notice =
+      job.replyTo === null
+        ? undefined
+        : await sealJson({
+            type: GATEWAY_NOTICE,
+            transferId: job.id,
+            sender: this.o.keys.encryption,
+            recipient: decodeAddress(job.replyTo).publicKey,
+            payload: { status: toStatus({ ...job, state: 'refused', refusal, updatedAt: now }) },
+          });
+    const moved = await this.o.store.transaction(async (trx) => {
+      const patch = {
+        journal: notice === undefined ? job.journal : { ...job.journal, notice },
+        refusal,
+        notice: notice === undefined ? ('none' as const) : ('pending' as const),
+        active: notice === undefined ? 0 : 1,
+      };
+      if (!(await this.move(trx, job, 'refused', now, patch, `${e.code} ${e.message}`))) return false;
+      await effect?.(trx);
+      return true;
+    });
+    if (moved) {
+      fault(point(job.direction, 'refuse'));
+      this.o.onFinished?.({ ...job, state: 'refused' });
+    }
+    return 'advanced';
+  }
+
+  /** Best-effort: the refusal notice to `replyTo`, retried up to `maxNoticeAttempts` times. */
+  private async sendNotice(job: Job): Promise<StepResult> {
+    if (job.replyTo === null || job.journal.notice === undefined) {
+      fail('Internal', { reason: `job ${job.id} has no notice to send` });
+    }
+    await this.o.deliverer.deliver(job.replyTo, job.journal.notice);
+    fault(point(job.direction, 'notice'));
+    const now = this.clock();
+    const moved = await this.o.store.transaction(async (trx) => {
+      const ok = await repo.moveJob(
+        trx,
+        job.id,
+        { state: job.state, notice: 'pending' },
+        {
+          notice: 'sent',
+          active: 0,
+          last_error: null,
+        },
+      );
+      if (ok)
+        await repo.insertEvent(trx, {
+          job_id: job.id,
+          from_state: job.state,
+          to_state: job.state,
+          at: now,
+          detail: 'notice delivered',
+        });
+      return ok;
+    });
+    if (moved) fault(point(job.direction, 'notice-sent'));
+    return 'idle';
+  }
+
+  /**
+   * Records a step that could not finish: one more attempt, the next one `delayMs(attempts)` from now.
+   * A notice that keeps failing is abandoned after `maxNoticeAttempts`.
+   */
+  async failed(id: string, error: unknown, delayMs: (attempt: number) => number): Promise<void> {
+    const { store } = this.o;
+    const row = await repo.getJob(store.db, id);
+    if (row === undefined || row.active === 0) return;
+    const attempts = row.attempts + 1;
+    const now = this.clock();
+    const lastError = messageOf(error);
+    const from = { state: row.state, notice: row.notice };
+    if (
+      TERMINAL_STATES.includes(row.state) &&
+      row.notice === 'pending' &&
+      attempts >= this.maxNoticeAttempts
+    ) {
+      await store.transaction(async (trx) => {
+        if (
+          await repo.moveJob(trx, id, from, {
+            notice: 'abandoned',
+            active: 0,
+            attempts,
+            last_error: lastError,
+          })
+        ) {
+          await repo.insertEvent(trx, {
+            job_id: id,
+            from_state: row.state,
+            to_state: row.state,
+            at: now,
+            detail: `notice abandoned: ${lastError}`,
+          });
+        }
+      });
+      return;
+    }
+    await repo.moveJob(store.db, id, from, {
+      attempts,
+      next_attempt_at: now + delayMs(attempts),
+      last_error: lastError,
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** A transfer's status; `direction` limits which transfers this listener shows (404 otherwise). */
+  async status(id: string, direction?: Direction): Promise<TransferStatus> {
+    const row = await repo.getJob(this.o.store.db, id);
+    if (row === undefined || (direction !== undefined && row.direction !== direction)) {
+      fail('NotFound', { what: 'transfer', id }, `no transfer ${id}`);
+    }
+    return toStatus(toJob(row));
+  }
+
+  async job(id: string): Promise<Job | undefined> {
+    const row = await repo.getJob(this.o.store.db, id);
+    return row === undefined ? undefined : toJob(row);
+  }
+
+  /** Every conversion a terminal key sent or received, newest first, with its state changes. */
+  async history(key: string, o: { limit?: number; before?: number } = {}): Promise<HistoryEntry[]> {
+    const db = this.o.store.db;
+    const rows = await repo.jobsOfKey(
+      db,
+      key.toLowerCase(),
+      o.limit ?? 100,
+      o.before ?? Number.MAX_SAFE_INTEGER,
+    );
+    const events = new Map<string, JobEvent[]>();
+    for (const e of await repo.eventsOf(
+      db,
+      rows.map((r) => r.id),
+    )) {
+      const list = events.get(e.job_id) ?? [];
+      list.push({
+        seq: Number(e.seq),
+        from: e.from_state,
+        to: e.to_state,
+        at: Number(e.at),
+        detail: e.detail,
+      });
+      events.set(e.job_id, list);
+    }
+    return rows.map((r) => {
+      const job = toJob(r);
+      return {
+        ...toStatus(job),
+        sender: job.senderKey,
+        destination: job.destination,
+        ...(job.replyTo !== null ? { replyTo: job.replyTo } : {}),
+        notice: job.notice,
+        ...(job.lastError !== null ? { lastError: job.lastError } : {}),
+        events: events.get(job.id) ?? [],
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Moves the job from its current state to `to` with its event; false when it had moved already. */
+  private async move(
+    trx: Trx,
+    job: Job,
+    to: JobState,
+    now: number,
+    patch: { journal?: Journal; refusal?: Job['refusal']; notice?: Job['notice']; active?: number },
+    detail: string,
+  ): Promise<boolean> {
+    const { journal, refusal, ...rest } = patch;
+    const ok = await repo.moveJob(
+      trx,
+      job.id,
+      { state: job.state },
+      {
+        ...rest,
+        state: to,
+        ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
+        ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: null,
+        updated_at: now,
+      },
+    );
+    if (ok)
+      await repo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
+    return ok;
+  }
+
+  private sealPayment(job: Job, mintUrl: string, proofs: Proof[]): Promise<Envelope> {
+    const payment: Payment = {
+      mint: mintUrl,
+      unit: this.o.bank.info.unit,
+      proofs,
+      ...(job.journal.memo !== undefined ? { memo: job.journal.memo } : {}),
+      via: { gateway: this.o.keys.publicKeyHex, direction: job.direction },
+    };
+    return sealJson({
+      type: PAYMENT,
+      transferId: job.id,
+      sender: this.o.keys.encryption,
+      recipient: decodeAddress(job.destination).publicKey,
+      payload: payment,
+    });
+  }
+}
+
+/** What an intake takes in: the amount, the first journal, and its effect inside the intake's transaction. */
+interface Taken {
+  amount: number;
+  journal: Journal;
+  commit?: (trx: Trx, operation: string) => Promise<void>;
+}
+
+/** SHA-256 of the request's canonical form (the notes in order), so a re-sealed copy hashes equal. */
+function hashRequest(direction: Direction, r: Job1Request): string {
+  const canonical = [
+    direction,
+    r.destination.toLowerCase(),
+    r.replyTo?.toLowerCase() ?? null,
+    r.memo ?? null,
+    r.proofs.map((p) => [p.amount, p.id.toLowerCase(), p.secret, p.C.toLowerCase()]),
+  ];
+  return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
+}
+
+export function toJob(r: repo.JobRow): Job {
+  return {
+    id: r.id,
+    direction: r.direction,
+    state: r.state,
+    senderKey: r.sender_key,
+    requestHash: r.request_hash,
+    destination: r.destination,
+    destinationKey: r.destination_key,
+    replyTo: r.reply_to,
+    amount: Number(r.amount),
+    journal: JSON.parse(r.journal) as Journal,
+    notice: r.notice,
+    refusal: r.refusal === null ? null : (JSON.parse(r.refusal) as Job['refusal']),
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    lastError: r.last_error,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function messageOf(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
+}

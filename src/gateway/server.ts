@@ -1,0 +1,257 @@
+/**
+ * Assembles a running gateway (DESIGN §1, §5) from options: the local mint on the gateway's database
+ * (worker crypto pool), its X25519 keys, the wide bank (reserve account opened at start-up), the job
+ * service and its runner, and two listeners:
+ *   - LAN: the local mint's Cashu endpoints, job-1 intake, the LAN mailbox, transfer status, the
+ *     gateway's info (with the local mint's URL) and the operator's history;
+ *   - WAN: job-2 intake, the gateway's info (no local mint), WAN → LAN transfer status. Nothing else:
+ *     local money is never reachable from the WAN.
+ * The CLI (`src/cli/gateway.ts`) and the tests start it the same way.
+ */
+import type { Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
+import type { Curve } from '../core/crypto/curve.js';
+import { defaultCurve } from '../core/crypto/index.js';
+import { fail } from '../core/errors.js';
+import {
+  createServer,
+  type LancashServer,
+  listen,
+  type ServerOptions,
+  WireErrorSchema,
+} from '../core/http/server.js';
+import { GATEWAY_INFO_PATH, GatewayInfo } from '../core/protocol/gateway.js';
+import { registerMailboxRoutes } from '../mailbox/http.js';
+import type { Mailbox, MailboxLimits } from '../mailbox/service.js';
+import type { MintCrypto } from '../mint/crypto.js';
+import { createCryptoPool } from '../mint/crypto-pool.js';
+import { registerMintRoutes } from '../mint/http.js';
+import { Mint, type MintLimits } from '../mint/mint.js';
+import type { Store } from '../store/index.js';
+import { checkCurrency, VERSION } from '../wide-bank/server.js';
+import { createDeliverer } from './delivery.js';
+import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
+import * as jobsRepo from './jobs/repository.js';
+import { type Backoff, JobRunner } from './jobs/runner.js';
+import { JobService } from './jobs/service.js';
+import { GatewayKeys } from './keys.js';
+import { operatorGuard } from './operator.js';
+import { WideBankClient, type WideBankPort } from './wide-bank.js';
+
+export interface GatewayOptions {
+  store: Store;
+  /** One currency per deployment, e.g. `EUR`; must be the wide bank's. The Cashu unit is its lower case. */
+  currency: string;
+  /** The wide bank's URL, or (tests) a `WideBankPort` to use instead. */
+  wideBank: string | WideBankPort;
+  /** Guards the operator routes; without one they refuse everyone. */
+  operatorToken?: string;
+  /** The local mint's URL as LAN terminals reach it; default the LAN listener's bound URL. */
+  localMintUrl?: string;
+  /** Default: the worker pool on every core (closed by `close`). */
+  crypto?: MintCrypto;
+  curve?: Curve;
+  limits?: Partial<MintLimits>;
+  mailboxLimits?: Partial<MailboxLimits>;
+  logger?: Logger | false;
+  rateLimit?: ServerOptions['rateLimit'];
+  /** Per call to the wide bank and per delivery; default the client's 10 s. */
+  callTimeoutMs?: number;
+  runner?: { concurrency?: number; backoff?: Backoff; pollMs?: number };
+  maxNoticeAttempts?: number;
+  clock?: () => number;
+}
+
+export interface Gateway {
+  lan: LancashServer;
+  wan: LancashServer;
+  mint: Mint;
+  keys: GatewayKeys;
+  bank: WideBankPort;
+  mailbox: Mailbox;
+  jobs: JobService;
+  runner: JobRunner;
+  /** What `GET /v1/gateway/info` answers on each listener. */
+  info(listener: 'lan' | 'wan'): GatewayInfo;
+  /** Binds the LAN listener, then the WAN listener, then starts the runner; returns both URLs. */
+  listen(lan: string, wan: string): Promise<{ lan: string; wan: string }>;
+  /** Stops the runner and closes what the gateway opened itself (the crypto pool); the caller closes the apps and the store. */
+  close(): Promise<void>;
+}
+
+export async function createGateway(o: GatewayOptions): Promise<Gateway> {
+  const currency = checkCurrency(o.currency);
+  const unit = currency.toLowerCase();
+  const curve = o.curve ?? defaultCurve();
+  const ownCrypto = o.crypto === undefined ? createCryptoPool() : undefined;
+  const apps: LancashServer[] = [];
+  try {
+    const common = {
+      openapi: { title: 'lancash gateway', version: VERSION },
+      ...(o.logger !== undefined ? { logger: o.logger } : {}),
+      ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+    };
+    const lan = await createServer({ name: 'gateway-lan', ...common });
+    apps.push(lan);
+    const wan = await createServer({ name: 'gateway-wan', ...common });
+    apps.push(wan);
+
+    // 1 local = 1 wide: the local mint charges no input fee, so a conversion moves the notes' value.
+    const mint = await Mint.open({
+      store: o.store,
+      unit,
+      crypto: o.crypto ?? ownCrypto!,
+      curve,
+      inputFeePpk: 0,
+      ...(o.limits ? { limits: o.limits } : {}),
+    });
+    const keys = await GatewayKeys.load(o.store);
+    const bank =
+      typeof o.wideBank === 'string'
+        ? await WideBankClient.connect({
+            base: o.wideBank,
+            holder: keys.encryption,
+            curve,
+            currency,
+            log: lan.log,
+            ...(o.callTimeoutMs !== undefined ? { timeoutMs: o.callTimeoutMs } : {}),
+            ...(o.clock ? { clock: o.clock } : {}),
+          })
+        : o.wideBank;
+    if (bank.info.currency !== currency) {
+      fail(
+        'InvalidInput',
+        { argument: 'wideBank', expected: `a bank in ${currency}`, received: bank.info.currency },
+        `the wide bank keeps ${bank.info.currency}, this gateway ${currency}`,
+      );
+    }
+
+    let localMintUrl = o.localMintUrl ?? '';
+    const info = (listener: 'lan' | 'wan'): GatewayInfo => ({
+      encryptionKey: keys.publicKeyHex,
+      currency,
+      unit,
+      wideBank: bank.base,
+      ...(listener === 'lan' && localMintUrl !== '' ? { localMint: localMintUrl } : {}),
+    });
+
+    registerMintRoutes(lan, { mint, info: () => nut06(unit, keys.publicKeyHex) });
+    const mailbox = registerMailboxRoutes(lan, {
+      store: o.store,
+      serverKey: keys.encryption,
+      network: 'lan',
+      ...(o.mailboxLimits ? { limits: o.mailboxLimits } : {}),
+    });
+    const deliverer = createDeliverer({
+      wan: (address, envelope) => bank.deposit(address, envelope),
+      lan: mailbox,
+      ...(o.callTimeoutMs !== undefined ? { timeoutMs: o.callTimeoutMs } : {}),
+    });
+
+    const finished = new Counter({
+      name: 'lancash_gateway_jobs_finished_total',
+      help: 'Conversion jobs that reached a terminal state, by direction and state (done, refused)',
+      labelNames: ['direction', 'state'],
+      registers: [lan.metrics],
+    });
+    const converted = new Counter({
+      name: 'lancash_gateway_value_total',
+      help: 'Value converted by finished jobs, in minor units, by direction',
+      labelNames: ['direction'],
+      registers: [lan.metrics],
+    });
+    new Gauge({
+      name: 'lancash_gateway_jobs',
+      help: 'Conversion jobs in the journal, by state',
+      labelNames: ['state'],
+      registers: [lan.metrics],
+      async collect() {
+        this.reset();
+        for (const { state, n } of await jobsRepo.countByState(o.store.db)) this.set({ state }, n);
+      },
+    });
+
+    let runner: JobRunner | undefined;
+    const jobs = new JobService({
+      store: o.store,
+      mint,
+      curve,
+      keys,
+      bank,
+      deliverer,
+      localMintUrl: () => localMintUrl,
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.maxNoticeAttempts !== undefined ? { maxNoticeAttempts: o.maxNoticeAttempts } : {}),
+      onIntake: () => runner?.kick(),
+      onFinished: (job) => {
+        finished.inc({ direction: job.direction, state: job.state });
+        if (job.state === 'done') converted.inc({ direction: job.direction }, job.amount);
+      },
+    });
+    runner = new JobRunner({
+      jobs,
+      store: o.store,
+      log: lan.log,
+      ...o.runner,
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
+
+    registerLanJobRoutes(lan, { jobs, guard: operatorGuard(o.operatorToken) });
+    registerWanJobRoutes(wan, { jobs });
+    for (const [app, listener] of [
+      [lan, 'lan'],
+      [wan, 'wan'],
+    ] as const) {
+      app.get(
+        GATEWAY_INFO_PATH,
+        {
+          schema: {
+            summary: 'The gateway’s encryption key, currency, wide bank (and local mint on the LAN)',
+            response: { 200: GatewayInfo, '4xx': WireErrorSchema },
+          },
+        },
+        async () => info(listener),
+      );
+    }
+
+    const theRunner = runner;
+    return {
+      lan,
+      wan,
+      mint,
+      keys,
+      bank,
+      mailbox,
+      jobs,
+      runner: theRunner,
+      info,
+      listen: async (lanAt, wanAt) => {
+        const lanUrl = await listen(lan, lanAt);
+        if (localMintUrl === '') localMintUrl = lanUrl;
+        const wanUrl = await listen(wan, wanAt);
+        const resumed = await theRunner.start();
+        if (resumed > 0) lan.log.info({ resumed }, 'jobs resumed');
+        return { lan: lanUrl, wan: wanUrl };
+      },
+      close: async () => {
+        await theRunner.stop();
+        await ownCrypto?.close();
+      },
+    };
+  } catch (err) {
+    await Promise.all(apps.map((a) => a.close()));
+    await ownCrypto?.close();
+    throw err;
+  }
+}
+
+/** NUT-06 `GET /v1/info` of the local mint. */
+function nut06(unit: string, pubkey: string): object {
+  return {
+    name: 'lancash local mint',
+    version: `lancash/${VERSION}`,
+    description: `Local money on this LAN, 1:1 with wide ${unit}; convert at /v1/gateway/lan-to-wan`,
+    pubkey,
+    nuts: { '7': { supported: true }, '9': { supported: true }, '12': { supported: true } },
+  };
+}

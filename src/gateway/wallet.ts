@@ -1,0 +1,128 @@
+/**
+ * The gateway acting as a wallet (DESIGN §5): it makes the blinded outputs of the notes it asks for
+ * (wide notes from the issue server in job 1, local notes from its own mint in job 2), journals their
+ * secrets and blinding factors `r` before any request leaves, and unblinds the signatures that come
+ * back, checking each one's NUT-12 DLEQ proof so that only notes the mint truly signed are passed on.
+ * It also checks the DLEQ proofs that travel with the wide notes a WAN terminal hands in.
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, hex, utf8 } from '../core/bytes.js';
+import type { Curve } from '../core/crypto/curve.js';
+import { blindMessage, unblind } from '../core/crypto/nut00.js';
+import { verifyDleq, verifyProofDleq } from '../core/crypto/nut12.js';
+import { randomScalar } from '../core/crypto/scalar.js';
+import { fail } from '../core/errors.js';
+import { type Amount, splitAmount } from '../core/money.js';
+import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
+
+/** One output the gateway asked to be signed, with what it needs to unblind the answer. */
+export interface JournalOutput {
+  amount: number;
+  /** Keyset id. */
+  id: string;
+  /** Hex of the blinded message. */
+  B_: string;
+  secret: string;
+  /** Hex of the blinding factor. */
+  r: string;
+}
+
+/** The public keys of one keyset, as a wallet sees them. */
+export interface KeysetKeys {
+  id: string;
+  unit: string;
+  keys: ReadonlyMap<number, Uint8Array>;
+}
+
+/** Outputs worth `amount` on `keysetId`, split into powers of two (NUT-00), fresh secrets and `r`. */
+export function makeOutputs(curve: Curve, keysetId: string, amount: Amount): JournalOutput[] {
+  return splitAmount(amount).map((a) => {
+    // NUT-00: a random secret; 32 bytes of hex, as Cashu wallets make them.
+    const secret = bytesToHex(randomBytes(32));
+    const r = randomScalar();
+    const { B_ } = blindMessage(curve, utf8(secret), r);
+    return { amount: a, id: keysetId, B_: bytesToHex(B_), secret, r: bytesToHex(r) };
+  });
+}
+
+/** The blinded messages of journaled outputs, as a mint reads them. */
+export function blindedMessages(outputs: readonly JournalOutput[]): BlindedMessage[] {
+  return outputs.map((o) => ({ amount: o.amount, id: o.id, B_: o.B_ }));
+}
+
+/**
+ * Unblinds the mint's signatures of `outputs` (NUT-00 C = C_ − r·K) after checking that each one
+ * answers its output (amount, keyset) and that its DLEQ proof verifies (NUT-12); the notes keep the
+ * proof with `r`, so their next holder can check them too. Throws `DleqInvalid` naming the index.
+ */
+export function unblindChecked(
+  curve: Curve,
+  outputs: readonly JournalOutput[],
+  signatures: readonly BlindSignature[],
+  keyset: (id: string) => KeysetKeys,
+): Proof[] {
+  if (signatures.length !== outputs.length) {
+    fail(
+      'DleqInvalid',
+      { reason: `${signatures.length} signatures for ${outputs.length} outputs` },
+      `${signatures.length} signatures for ${outputs.length} outputs`,
+    );
+  }
+  return outputs.map((o, i) => {
+    const s = signatures[i]!;
+    if (s.amount !== o.amount || s.id.toLowerCase() !== o.id.toLowerCase()) {
+      bad(i, `signature is for ${s.amount} on ${s.id}, the output asked ${o.amount} on ${o.id}`);
+    }
+    const K = keyset(o.id).keys.get(o.amount);
+    if (K === undefined) bad(i, `keyset ${o.id} has no key for ${o.amount}`);
+    if (s.dleq === undefined) bad(i, 'signature carries no DLEQ proof');
+    const C_ = hex(s.C_, `signatures[${i}].C_`, 33);
+    const r = hex(o.r, `outputs[${i}].r`, 32);
+    // NUT-12: the mint proves C_ = k·B_ for the k behind K, so the note is good without asking it.
+    const e = hex(s.dleq.e, `signatures[${i}].dleq.e`, 32);
+    const sc = hex(s.dleq.s, `signatures[${i}].dleq.s`, 32);
+    if (!verifyDleq(curve, K, hex(o.B_, `outputs[${i}].B_`, 33), C_, e, sc))
+      bad(i, 'DLEQ proof does not verify');
+    const C = unblind(curve, C_, r, K);
+    return {
+      amount: o.amount,
+      id: s.id,
+      secret: o.secret,
+      C: bytesToHex(C),
+      dleq: { e: s.dleq.e, s: s.dleq.s, r: o.r },
+    };
+  });
+}
+
+/**
+ * Checks the DLEQ proof carried by each note (NUT-12, Carol's side) against its keyset's key, so a
+ * note whose signature the mint never made is refused before anything is journaled.
+ */
+export function checkProofsDleq(
+  curve: Curve,
+  proofs: readonly Proof[],
+  keyset: (id: string) => KeysetKeys,
+): void {
+  for (const [i, p] of proofs.entries()) {
+    const ks = keyset(p.id);
+    const K = ks.keys.get(p.amount);
+    if (K === undefined) {
+      fail(
+        'InvalidDenomination',
+        { amount: p.amount, keyset: p.id },
+        `proofs[${i}]: no key for ${p.amount} on ${p.id}`,
+      );
+    }
+    if (p.dleq === undefined) bad(i, 'note carries no DLEQ proof (NUT-12)');
+    const ok = verifyProofDleq(curve, K, utf8(p.secret), hex(p.C, `proofs[${i}].C`, 33), {
+      e: hex(p.dleq.e, `proofs[${i}].dleq.e`, 32),
+      s: hex(p.dleq.s, `proofs[${i}].dleq.s`, 32),
+      r: hex(p.dleq.r, `proofs[${i}].dleq.r`, 32),
+    });
+    if (!ok) bad(i, 'DLEQ proof does not verify');
+  }
+}
+
+function bad(index: number, reason: string): never {
+  return fail('DleqInvalid', { index, reason }, `note ${index}: ${reason}`);
+}
