@@ -3,21 +3,16 @@
  * mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, so only the recipient can read it
  * and the recipient learns which key sent it. The AAD binds the message type, both keys and the transfer
  * id, so none of the cleartext header fields can be swapped without the open failing. Inboxes and
- * mailboxes only ever hold the JSON wire form below.
+ * mailboxes only ever hold the JSON wire form below. The HPKE work itself goes to one of two backends
+ * (`hpke.ts`): native node:crypto on Node, `@hpke/core` in the browser; both give the same wire form.
  */
-import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
-import {
-  CipherSuite,
-  DhkemX25519HkdfSha256,
-  HkdfSha256,
-  type KemInterface,
-  type SenderContextParams,
-} from '@hpke/core';
 import { base64urlnopad } from '@scure/base';
 import { type Static, Type } from '@sinclair/typebox';
 import { bytesToHex, concatBytes, equalBytes, hex, utf8 } from '../bytes.js';
 import { describe, fail, isLancashError, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
+import { hpkeBackend } from './backend.js';
+import type { HpkeBackend, HpkeBackendName } from './hpke.js';
 import { type EncryptionKeyPair, keyBytes, publicKeyOf } from './keys.js';
 import type { ReplayGuard } from './replay.js';
 
@@ -80,139 +75,35 @@ export interface Opened<P = Uint8Array> {
   payload: P;
 }
 
-type HpkeKey = SenderContextParams['recipientPublicKey'];
-interface HpkeKeyPair {
-  privateKey: HpkeKey;
-  publicKey: HpkeKey;
+/** Seal, open and their JSON forms on one HPKE backend (`seal`/`open` below use the process's choice). */
+export interface EnvelopeSuite {
+  readonly backend: HpkeBackendName;
+  seal(o: SealOptions): Promise<Envelope>;
+  open(o: OpenOptions): Promise<Opened>;
+  sealJson(o: SealJsonOptions): Promise<Envelope>;
+  openJson(o: OpenOptions): Promise<Opened<unknown>>;
+}
+
+export type SealJsonOptions = Omit<SealOptions, 'payload'> & { payload: unknown };
+
+/** The envelope operations on the named backend; both give the same wire format and open each other's. */
+export function envelopeSuite(name: HpkeBackendName): EnvelopeSuite {
+  const backend = hpkeBackend(name);
+  return {
+    backend: name,
+    seal: (o) => sealWith(backend, o),
+    open: (o) => openWith(backend, o),
+    sealJson: (o) => sealJsonWith(backend, o),
+    openJson: (o) => openJsonWith(backend, o),
+  };
 }
 
 /**
- * One HPKE cipher suite with its own cache of imported key pairs (imported keys belong to the KEM that
- * imported them). The module's `seal`/`open` use the default suite; `bench.ts` compares KEMs with this.
+ * Seals `payload` to `recipient` from `sender`, on the process's backend (`hpkeBackend()`): native
+ * node:crypto on Node, `@hpke/core` elsewhere.
  */
-export class EnvelopeSuite {
-  private readonly suite: CipherSuite;
-  private readonly imported = new WeakMap<EncryptionKeyPair, Promise<HpkeKeyPair>>();
-  private readonly info = utf8(ENVELOPE_LABEL);
-
-  constructor(kem: KemInterface) {
-    this.suite = new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
-  }
-
-  async seal(o: SealOptions): Promise<Envelope> {
-    const type = decode(EnvelopeType, o.type, 'type');
-    const transferId = decode(TransferId, o.transferId, 'transferId');
-    const recipient = keyBytes(o.recipient, 'recipient');
-    if (!(o.payload instanceof Uint8Array)) {
-      fail(
-        'InvalidInput',
-        { argument: 'payload', expected: 'bytes', received: describe(o.payload) },
-        `payload: expected bytes, got ${describe(o.payload)}`,
-      );
-    }
-    if (o.payload.length > MAX_ENVELOPE_PAYLOAD) {
-      fail(
-        'PayloadTooLarge',
-        { limit: MAX_ENVELOPE_PAYLOAD },
-        `payload is larger than ${MAX_ENVELOPE_PAYLOAD} bytes`,
-      );
-    }
-    const senderKey = await this.importPair(o.sender, 'sender');
-    const aad = envelopeAad(type, o.sender.publicKey, recipient, transferId);
-    let sealed: { ct: ArrayBuffer; enc: ArrayBuffer };
-    try {
-      const recipientPublicKey = await this.suite.kem.deserializePublicKey(recipient);
-      sealed = await this.suite.seal({ recipientPublicKey, senderKey, info: this.info }, o.payload, aad);
-    } catch (e) {
-      // RFC 9180 §7.1.4: a low-order recipient key gives an all-zero DH output, which the KEM refuses.
-      throw new LancashError(
-        'InvalidInput',
-        { argument: 'recipient', expected: 'a usable X25519 public key', received: 'a key the KEM refused' },
-        'recipient: not a usable X25519 public key',
-        { cause: e },
-      );
-    }
-    return {
-      v: 1,
-      type,
-      transferId,
-      sender: bytesToHex(o.sender.publicKey),
-      recipient: bytesToHex(recipient),
-      enc: base64urlnopad.encode(new Uint8Array(sealed.enc)),
-      ct: base64urlnopad.encode(new Uint8Array(sealed.ct)),
-    };
-  }
-
-  async open(o: OpenOptions): Promise<Opened> {
-    const envelope = parseEnvelope(o.envelope);
-    const ours = keyBytes(o.recipient.publicKey, 'recipient.publicKey');
-    const recipient = hex(envelope.recipient, 'envelope.recipient', 32);
-    if (!equalBytes(recipient, ours)) {
-      fail(
-        'EnvelopeWrongRecipient',
-        { expected: bytesToHex(ours), received: envelope.recipient },
-        `envelope is sealed to ${envelope.recipient}, not to this key ${bytesToHex(ours)}`,
-      );
-    }
-    const sender = hex(envelope.sender, 'envelope.sender', 32);
-    if (o.expectedSender !== undefined && !equalBytes(sender, keyBytes(o.expectedSender, 'expectedSender'))) {
-      openFailed(`sent by ${envelope.sender}, expected ${bytesToHex(o.expectedSender)}`);
-    }
-    if (o.expectedType !== undefined && envelope.type !== o.expectedType) {
-      openFailed(`type is ${JSON.stringify(envelope.type)}, expected ${JSON.stringify(o.expectedType)}`);
-    }
-    const enc = base64Field(envelope.enc, 'enc');
-    const ct = base64Field(envelope.ct, 'ct');
-    const recipientKey = await this.importPair(o.recipient, 'recipient');
-    const aad = envelopeAad(envelope.type, sender, recipient, envelope.transferId);
-    let payload: Uint8Array;
-    try {
-      const senderPublicKey = await this.suite.kem.deserializePublicKey(sender);
-      payload = new Uint8Array(
-        await this.suite.open({ recipientKey, enc, senderPublicKey, info: this.info }, ct, aad),
-      );
-    } catch (e) {
-      // One short reason whatever failed (DH, key schedule, tag): the underlying text says nothing useful
-      // to a peer and may say too much.
-      return openFailed('authentication failed', e);
-    }
-    o.replayGuard?.check(sender, envelope.transferId);
-    return { type: envelope.type, transferId: envelope.transferId, sender, payload };
-  }
-
-  /** Imports a key pair once per suite, after checking its halves belong together. */
-  private importPair(pair: EncryptionKeyPair, argument: string): Promise<HpkeKeyPair> {
-    const cached = this.imported.get(pair);
-    if (cached) return cached;
-    const pk = keyBytes(pair.publicKey, `${argument}.publicKey`);
-    if (!equalBytes(publicKeyOf(keyBytes(pair.privateKey, `${argument}.privateKey`)), pk)) {
-      fail(
-        'InvalidInput',
-        { argument, expected: 'a public key matching the private key', received: 'a mismatched pair' },
-        `${argument}: publicKey does not belong to privateKey`,
-      );
-    }
-    const imported = (async () => ({
-      privateKey: await this.suite.kem.deserializePrivateKey(pair.privateKey),
-      publicKey: await this.suite.kem.deserializePublicKey(pk),
-    }))();
-    imported.catch(() => this.imported.delete(pair));
-    this.imported.set(pair, imported);
-    return imported;
-  }
-}
-
-/**
- * The suite in use: `@hpke/core`'s built-in X25519 (WebCrypto, so node:crypto underneath). Measured with
- * `measureEnvelopes` on the 2-core dev machine, 1 KiB: ≈300 seal+open/s one at a time and ≈600–900/s
- * with 16–64 in flight (its calls wait on libuv's thread pool), against ≈90–145/s for the pure-JS
- * `@hpke/dhkem-x25519` at any concurrency. DESIGN §8's ≈1 500/s was not reproduced.
- */
-const defaultSuite = new EnvelopeSuite(new DhkemX25519HkdfSha256());
-
-/** Seals `payload` to `recipient` from `sender`. */
 export function seal(o: SealOptions): Promise<Envelope> {
-  return defaultSuite.seal(o);
+  return sealWith(hpkeBackend(), o);
 }
 
 /**
@@ -221,11 +112,99 @@ export function seal(o: SealOptions): Promise<Envelope> {
  * `EnvelopeReplayed` (when a replay guard is given and has seen this sender and transfer id).
  */
 export function open(o: OpenOptions): Promise<Opened> {
-  return defaultSuite.open(o);
+  return openWith(hpkeBackend(), o);
 }
 
 /** `seal` with a JSON payload (UTF-8). */
-export async function sealJson(o: Omit<SealOptions, 'payload'> & { payload: unknown }): Promise<Envelope> {
+export function sealJson(o: SealJsonOptions): Promise<Envelope> {
+  return sealJsonWith(hpkeBackend(), o);
+}
+
+/** `open` for a JSON payload; the payload comes back unknown, for the caller's schema to decode. */
+export function openJson(o: OpenOptions): Promise<Opened<unknown>> {
+  return openJsonWith(hpkeBackend(), o);
+}
+
+const INFO = utf8(ENVELOPE_LABEL);
+
+async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope> {
+  const type = decode(EnvelopeType, o.type, 'type');
+  const transferId = decode(TransferId, o.transferId, 'transferId');
+  const recipient = keyBytes(o.recipient, 'recipient');
+  if (!(o.payload instanceof Uint8Array)) {
+    fail(
+      'InvalidInput',
+      { argument: 'payload', expected: 'bytes', received: describe(o.payload) },
+      `payload: expected bytes, got ${describe(o.payload)}`,
+    );
+  }
+  if (o.payload.length > MAX_ENVELOPE_PAYLOAD) {
+    fail(
+      'PayloadTooLarge',
+      { limit: MAX_ENVELOPE_PAYLOAD },
+      `payload is larger than ${MAX_ENVELOPE_PAYLOAD} bytes`,
+    );
+  }
+  checkPair(o.sender, 'sender');
+  const aad = envelopeAad(type, o.sender.publicKey, recipient, transferId);
+  let sealed: { enc: Uint8Array; ct: Uint8Array };
+  try {
+    sealed = await backend.sealAuth({ pkR: recipient, sender: o.sender, info: INFO, aad, pt: o.payload });
+  } catch (e) {
+    // RFC 9180 §7.1.4: a low-order recipient key gives an all-zero DH output, which the KEM refuses.
+    throw new LancashError(
+      'InvalidInput',
+      { argument: 'recipient', expected: 'a usable X25519 public key', received: 'a key the KEM refused' },
+      'recipient: not a usable X25519 public key',
+      { cause: e },
+    );
+  }
+  return {
+    v: 1,
+    type,
+    transferId,
+    sender: bytesToHex(o.sender.publicKey),
+    recipient: bytesToHex(recipient),
+    enc: base64urlnopad.encode(sealed.enc),
+    ct: base64urlnopad.encode(sealed.ct),
+  };
+}
+
+async function openWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened> {
+  const envelope = parseEnvelope(o.envelope);
+  const ours = keyBytes(o.recipient.publicKey, 'recipient.publicKey');
+  const recipient = hex(envelope.recipient, 'envelope.recipient', 32);
+  if (!equalBytes(recipient, ours)) {
+    fail(
+      'EnvelopeWrongRecipient',
+      { expected: bytesToHex(ours), received: envelope.recipient },
+      `envelope is sealed to ${envelope.recipient}, not to this key ${bytesToHex(ours)}`,
+    );
+  }
+  const sender = hex(envelope.sender, 'envelope.sender', 32);
+  if (o.expectedSender !== undefined && !equalBytes(sender, keyBytes(o.expectedSender, 'expectedSender'))) {
+    openFailed(`sent by ${envelope.sender}, expected ${bytesToHex(o.expectedSender)}`);
+  }
+  if (o.expectedType !== undefined && envelope.type !== o.expectedType) {
+    openFailed(`type is ${JSON.stringify(envelope.type)}, expected ${JSON.stringify(o.expectedType)}`);
+  }
+  const enc = base64Field(envelope.enc, 'enc');
+  const ct = base64Field(envelope.ct, 'ct');
+  checkPair(o.recipient, 'recipient');
+  const aad = envelopeAad(envelope.type, sender, recipient, envelope.transferId);
+  let payload: Uint8Array;
+  try {
+    payload = await backend.openAuth({ enc, recipient: o.recipient, pkS: sender, info: INFO, aad, ct });
+  } catch (e) {
+    // One short reason whatever failed (DH, key schedule, tag): the underlying text says nothing useful
+    // to a peer and may say too much.
+    return openFailed('authentication failed', e);
+  }
+  o.replayGuard?.check(sender, envelope.transferId);
+  return { type: envelope.type, transferId: envelope.transferId, sender, payload };
+}
+
+async function sealJsonWith(backend: HpkeBackend, o: SealJsonOptions): Promise<Envelope> {
   let text: string | undefined;
   try {
     text = JSON.stringify(o.payload);
@@ -239,12 +218,11 @@ export async function sealJson(o: Omit<SealOptions, 'payload'> & { payload: unkn
       `payload: expected a JSON-serialisable value, got ${describe(o.payload)}`,
     );
   }
-  return seal({ ...o, payload: utf8(text) });
+  return sealWith(backend, { ...o, payload: utf8(text) });
 }
 
-/** `open` for a JSON payload; the payload comes back unknown, for the caller's schema to decode. */
-export async function openJson(o: OpenOptions): Promise<Opened<unknown>> {
-  const opened = await open(o);
+async function openJsonWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened<unknown>> {
+  const opened = await openWith(backend, o);
   let payload: unknown;
   try {
     payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(opened.payload));
@@ -252,6 +230,23 @@ export async function openJson(o: OpenOptions): Promise<Opened<unknown>> {
     fail('EnvelopeMalformed', { reason: 'payload is not UTF-8 JSON' }, 'envelope payload is not UTF-8 JSON');
   }
   return { ...opened, payload };
+}
+
+/** Pairs already checked; the check derives a public key, so it runs once per pair object. */
+const checkedPairs = new WeakSet<EncryptionKeyPair>();
+
+/** Checks that a key pair handed in has 32-byte halves that belong together. */
+function checkPair(pair: EncryptionKeyPair, argument: string): void {
+  if (checkedPairs.has(pair)) return;
+  const pk = keyBytes(pair.publicKey, `${argument}.publicKey`);
+  if (!equalBytes(publicKeyOf(keyBytes(pair.privateKey, `${argument}.privateKey`)), pk)) {
+    fail(
+      'InvalidInput',
+      { argument, expected: 'a public key matching the private key', received: 'a mismatched pair' },
+      `${argument}: publicKey does not belong to privateKey`,
+    );
+  }
+  checkedPairs.add(pair);
 }
 
 /**

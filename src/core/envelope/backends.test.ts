@@ -1,0 +1,164 @@
+/**
+ * The two HPKE backends side by side: what one seals the other opens, and refuses once tampered with,
+ * on random payloads; both reproduce RFC 9180 Appendix A.2.3 and refuse low-order keys; the native one
+ * is also checked step by step (AuthDecap, KeySchedule).
+ */
+import { readFileSync } from 'node:fs';
+import { base64urlnopad } from '@scure/base';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bytesToHex, hex } from '../bytes.js';
+import { isLancashError } from '../errors.js';
+import { hpkeBackend } from './backend.js';
+import type { HpkeBackendName } from './hpke.js';
+import { type EncryptionKeyPair, envelopeSuite, keyPairFromPrivate } from './index.js';
+import { publicKeyOf } from './keys.js';
+import { loadNativeHpke } from './native.js';
+
+const native = loadNativeHpke();
+it('loads the native backend (node:crypto with X25519 and ChaCha20-Poly1305)', () => {
+  expect(native, 'node:crypto must provide the native HPKE backend for these tests').toBeDefined();
+});
+const BACKENDS: HpkeBackendName[] = ['portable', 'native'];
+
+/** The hex fields of `rfc9180-a23.json` this file uses. */
+interface AuthVector {
+  info: string;
+  ikmE: string;
+  pkRm: string;
+  skRm: string;
+  pkSm: string;
+  skSm: string;
+  enc: string;
+  shared_secret: string;
+  key: string;
+  base_nonce: string;
+  encryption: { pt: string; aad: string; nonce: string; ct: string };
+}
+const v = JSON.parse(readFileSync(new URL('./rfc9180-a23.json', import.meta.url), 'utf8')) as AuthVector;
+const R: EncryptionKeyPair = { publicKey: hex(v.pkRm, 'pkRm', 32), privateKey: hex(v.skRm, 'skRm', 32) };
+const S: EncryptionKeyPair = { publicKey: hex(v.pkSm, 'pkSm', 32), privateKey: hex(v.skSm, 'skSm', 32) };
+const info = hex(v.info, 'info');
+const { pt, aad } = { pt: hex(v.encryption.pt, 'pt'), aad: hex(v.encryption.aad, 'aad') };
+
+// RFC 7748 / Curve25519 points of small order (u = 0, 1 and the two of order 8), each refused by §7.1.4.
+const LOW_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+].map((u) => hex(u, 'u', 32));
+
+describe('RFC 9180 Appendix A.2.3 (auth mode, X25519, HKDF-SHA256, ChaCha20-Poly1305)', () => {
+  it('has key pairs that belong together', () => {
+    expect(bytesToHex(publicKeyOf(R.privateKey))).toBe(v.pkRm);
+    expect(bytesToHex(publicKeyOf(S.privateKey))).toBe(v.pkSm);
+  });
+
+  it('native: AuthDecap gives shared_secret, KeySchedule gives key and base_nonce', () => {
+    const shared_secret = native!.authDecap(hex(v.enc, 'enc', 32), R, S.publicKey);
+    expect(bytesToHex(shared_secret)).toBe(v.shared_secret);
+    const { key, base_nonce } = native!.keySchedule(shared_secret, info);
+    expect(bytesToHex(key)).toBe(v.key);
+    expect(bytesToHex(base_nonce)).toBe(v.base_nonce);
+    // RFC 9180 §5.2: sequence number 0 uses base_nonce itself.
+    expect(v.encryption.nonce).toBe(v.base_nonce);
+  });
+
+  it.each(BACKENDS)('%s: SealAuth from ikmE gives enc and the first ct; OpenAuth gives pt', async (name) => {
+    const backend = hpkeBackend(name);
+    const sealed = await backend.sealAuth({
+      pkR: R.publicKey,
+      sender: S,
+      info,
+      aad,
+      pt,
+      ikmE: hex(v.ikmE, 'ikmE'),
+    });
+    expect(bytesToHex(sealed.enc)).toBe(v.enc);
+    expect(bytesToHex(sealed.ct)).toBe(v.encryption.ct);
+    const opened = await backend.openAuth({
+      enc: sealed.enc,
+      recipient: R,
+      pkS: S.publicKey,
+      info,
+      aad,
+      ct: sealed.ct,
+    });
+    expect(bytesToHex(opened)).toBe(v.encryption.pt);
+  });
+
+  it.each(BACKENDS)('%s: refuses low-order keys as pkR, enc and pkS', async (name) => {
+    const backend = hpkeBackend(name);
+    const ct = hex(v.encryption.ct, 'ct');
+    const enc = hex(v.enc, 'enc', 32);
+    for (const u of LOW_ORDER) {
+      await expect(backend.sealAuth({ pkR: u, sender: S, info, aad, pt })).rejects.toThrow();
+      await expect(
+        backend.openAuth({ enc: u, recipient: R, pkS: S.publicKey, info, aad, ct }),
+      ).rejects.toThrow();
+      await expect(backend.openAuth({ enc, recipient: R, pkS: u, info, aad, ct })).rejects.toThrow();
+    }
+  });
+});
+
+describe('interop', () => {
+  const alice = keyPairFromPrivate(new Uint8Array(32).fill(0x11));
+  const bob = keyPairFromPrivate(new Uint8Array(32).fill(0x22));
+  const directions = [
+    [envelopeSuite('native'), envelopeSuite('portable')],
+    [envelopeSuite('portable'), envelopeSuite('native')],
+  ] as const;
+
+  it('each backend opens what the other sealed, and refuses it with any bit of ct or enc flipped', async () => {
+    const [a, b] = await Promise.all([alice, bob]);
+    const ids = fc.string({ minLength: 1, maxLength: 32, unit: fc.constantFrom(...'abcXYZ019_-') });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 2048 }),
+        ids,
+        fc.nat(),
+        fc.boolean(),
+        async (p, transferId, bit, inEnc) => {
+          for (const [from, to] of directions) {
+            const envelope = await from.seal({
+              type: 'notes',
+              transferId,
+              sender: a,
+              recipient: b.publicKey,
+              payload: p,
+            });
+            const opened = await to.open({ envelope, recipient: b, expectedSender: a.publicKey });
+            expect(opened).toEqual({ type: 'notes', transferId, sender: a.publicKey, payload: p });
+            const field = inEnc ? 'enc' : 'ct';
+            const bytes = base64urlnopad.decode(envelope[field]);
+            const at = bit % (bytes.length * 8);
+            bytes[at >> 3]! ^= 1 << (at & 7);
+            const tampered = { ...envelope, [field]: base64urlnopad.encode(bytes) };
+            const refused = await to.open({ envelope: tampered, recipient: b }).then(
+              () => 'opened',
+              (e: unknown) => (isLancashError(e) ? e.kind : String(e)),
+            );
+            expect(refused).toBe('EnvelopeOpenFailed');
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('carries a large payload both ways', async () => {
+    const [a, b] = await Promise.all([alice, bob]);
+    const payload = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) & 0xff);
+    for (const [from, to] of directions) {
+      const envelope = await from.seal({
+        type: 'big',
+        transferId: 'b1',
+        sender: a,
+        recipient: b.publicKey,
+        payload,
+      });
+      expect(bytesToHex((await to.open({ envelope, recipient: b })).payload)).toBe(bytesToHex(payload));
+    }
+  });
+});
