@@ -1,0 +1,29 @@
+/**
+ * The terminal's wallet library: portable (no Node-only import), so the CLI and a browser UI share it.
+ * Node storage and network live in `./node/`.
+ */
+export type { WalletContext } from './context.js';
+export { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
+export type { MintOptions } from './lightning.js';
+export { MemoryWalletStore } from './memory-store.js';
+export type { InboxMessage, WalletNet } from './net.js';
+export { normalizeMintUrl, type ReceiveSummary } from './receive.js';
+export type { RestoreOptions, RestoreSummary } from './restore.js';
+export type { SendOptions, SendProgress } from './send.js';
+export type {
+  NoteState,
+  Operation,
+  OperationKind,
+  OperationState,
+  StoredNote,
+  WalletChange,
+  WalletConfig,
+  WalletStore,
+} from './store.js';
+export {
+  type Balance,
+  type CreateOptions,
+  type RecoverSummary,
+  Wallet,
+  type WalletOptions,
+} from './wallet.js';

@@ -1,0 +1,234 @@
+/**
+ * A terminal (DESIGN §1): a wallet on the LAN or the WAN, bound to one mint (the gateway's local
+ * mint, or the wide bank), with its seed, its X25519 key and address, and its notes in a
+ * `WalletStore`. It composes the operations (send, receive, tokens, Lightning mint, restore) and
+ * settles whatever a crash left open (`recover`). Portable: no Node-only import here; storage and
+ * network are handed in.
+ */
+import type { Network } from '../core/address/index.js';
+import { bytesToHex, hex } from '../core/bytes.js';
+import type { Curve } from '../core/crypto/curve.js';
+import { nobleCurve } from '../core/crypto/noble.js';
+import { describe, fail } from '../core/errors.js';
+import type { TransferStatus } from '../core/protocol/gateway.js';
+import { messageOf, reachable, type WalletContext } from './context.js';
+import { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
+import { type MintOptions, mintFromLightning, settleMint } from './lightning.js';
+import { MintClient } from './mint-client.js';
+import type { WalletNet } from './net.js';
+import { drainInbox, finishReceive, normalizeMintUrl, type ReceiveSummary, tokenReceive } from './receive.js';
+import { type RestoreOptions, type RestoreSummary, restoreFromSeed } from './restore.js';
+import { applyStatus, cancel, resumeOutgoing, type SendOptions, send, tokenSend } from './send.js';
+import type { Operation, WalletConfig, WalletStore } from './store.js';
+import { TERMINAL_STATES } from './store.js';
+
+export interface WalletOptions {
+  store: WalletStore;
+  net: WalletNet;
+  /** Default noble (portable); Node passes the libsecp256k1 backend. */
+  curve?: Curve;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called at each named step of an operation (crash tests). */
+  step?: (point: string) => void;
+}
+
+export interface CreateOptions extends WalletOptions {
+  network: Network;
+  mint: string;
+  gateway?: string;
+  mailbox?: string;
+  /** The mint's unit to hold; needed only when the mint has several. */
+  unit?: string;
+  /** The words of an existing terminal (then `restore` finds its notes); default fresh words. */
+  mnemonic?: string;
+}
+
+export interface Balance {
+  unit: string;
+  /** Value of unspent notes: what can be spent now. */
+  available: number;
+  /** Value held by open operations (sent but not settled, tokens not redeemed, …). */
+  pending: number;
+}
+
+export interface RecoverSummary {
+  /** Open operations that reached done or failed now. */
+  settled: Operation[];
+  /** Operations still open (a peer did not answer, a token not yet redeemed, …). */
+  open: Operation[];
+}
+
+export class Wallet {
+  private constructor(private readonly ctx: WalletContext) {}
+
+  /** Makes a new terminal in an empty store (checking the mint, and the gateway if given); prints nothing. */
+  static async create(o: CreateOptions): Promise<{ wallet: Wallet; mnemonic: string }> {
+    if (o.network !== 'lan' && o.network !== 'wan') {
+      fail(
+        'InvalidInput',
+        { argument: 'network', expected: "'lan' or 'wan'", received: describe(o.network) },
+        `network: expected lan or wan, got ${describe(o.network)}`,
+      );
+    }
+    if (await o.store.readConfig())
+      fail('WalletExists', { reason: 'configured' }, 'a wallet already exists here');
+    const curve = o.curve ?? nobleCurve;
+    const mint = normalizeMintUrl(o.mint);
+    const gateway = o.gateway === undefined ? undefined : normalizeMintUrl(o.gateway);
+    const mailbox = o.mailbox === undefined ? undefined : normalizeMintUrl(o.mailbox);
+    const units = await reachable(mint, () => new MintClient(o.net, mint, '', curve).units());
+    const unit = o.unit ?? (units.length === 1 ? units[0] : undefined);
+    if (unit === undefined || !units.includes(unit)) {
+      return fail(
+        'UnitNotSupported',
+        { unit: unit ?? '(none given)' },
+        `mint ${mint} has units ${units.join(', ') || '(none)'}; choose one`,
+      );
+    }
+    await reachable(mint, () => new MintClient(o.net, mint, unit, curve).activeKeyset());
+    if (gateway !== undefined) {
+      const info = await reachable(gateway, () => o.net.gatewayInfo(gateway));
+      if (info.unit !== unit) {
+        fail(
+          'MintMismatch',
+          { expected: unit, received: info.unit },
+          `the gateway converts ${info.unit}, the mint issues ${unit}`,
+        );
+      }
+    }
+    const mnemonic = o.mnemonic ?? newMnemonic();
+    const seed = seedFromMnemonic(mnemonic);
+    const config: WalletConfig = {
+      version: 1,
+      network: o.network,
+      mint,
+      unit,
+      seed: bytesToHex(seed),
+      createdAt: (o.now ?? Date.now)(),
+      ...(gateway === undefined ? {} : { gateway }),
+      ...(mailbox === undefined ? {} : { mailbox }),
+    };
+    await o.store.writeConfig(config);
+    return { wallet: await Wallet.open(o), mnemonic };
+  }
+
+  /** The terminal kept in `o.store`; `WalletNotInitialized` when there is none. */
+  static async open(o: WalletOptions): Promise<Wallet> {
+    const config = await o.store.readConfig();
+    if (!config)
+      return fail('WalletNotInitialized', { reason: 'no configuration' }, 'no wallet here; run init first');
+    const curve = o.curve ?? nobleCurve;
+    const seed = hex(config.seed, 'seed');
+    const keys = await terminalKeyPair(seed);
+    return new Wallet({
+      store: o.store,
+      net: o.net,
+      mint: new MintClient(o.net, config.mint, config.unit, curve),
+      curve,
+      config,
+      seed,
+      keys,
+      address: terminalAddress(config.network, keys),
+      now: o.now ?? Date.now,
+      step: o.step ?? (() => {}),
+      sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    });
+  }
+
+  get address(): string {
+    return this.ctx.address;
+  }
+
+  get config(): Readonly<Omit<WalletConfig, 'seed'>> {
+    const { seed: _seed, ...rest } = this.ctx.config;
+    return rest;
+  }
+
+  /** Whether `words` are this terminal's seed. */
+  hasSeed(words: string): boolean {
+    return bytesToHex(seedFromMnemonic(words)) === this.ctx.config.seed;
+  }
+
+  async balance(): Promise<Balance> {
+    const notes = await this.ctx.store.notes();
+    const total = (state: string) =>
+      notes.filter((n) => n.state === state).reduce((n, x) => n + x.proof.amount, 0);
+    return { unit: this.ctx.config.unit, available: total('unspent'), pending: total('pending') };
+  }
+
+  /** Every operation, oldest first: the terminal's history of payments in and out. */
+  history(): Promise<Operation[]> {
+    return this.ctx.store.operations();
+  }
+
+  operation(id: string): Promise<Operation | undefined> {
+    return this.ctx.store.operation(id);
+  }
+
+  /** Pays an address on this network directly, or on the other network through the gateway. */
+  send(o: SendOptions): Promise<Operation> {
+    return send(this.ctx, o);
+  }
+
+  /** Drains the inbox: payments are swapped in, refusals recorded, gateway notices applied. */
+  receive(): Promise<ReceiveSummary> {
+    return drainInbox(this.ctx, { onNotice: (status, sender) => this.notice(status, sender) });
+  }
+
+  /** A `cashuB` token worth `amount`; its notes stay pending until the mint says they were redeemed. */
+  async tokenSend(amount: number, memo?: string): Promise<{ token: string; operation: Operation }> {
+    const operation = await tokenSend(this.ctx, amount, memo);
+    return { token: operation.data.token!, operation };
+  }
+
+  tokenReceive(token: string): Promise<Operation> {
+    return tokenReceive(this.ctx, token);
+  }
+
+  /** New notes over Lightning (NUT-04 `bolt11`). */
+  mintFromLightning(amount: number, o?: MintOptions): Promise<Operation> {
+    return mintFromLightning(this.ctx, amount, o);
+  }
+
+  /** Finds the notes of this seed at the mint (NUT-09/13) and adds the ones this store lacks. */
+  restore(o?: RestoreOptions): Promise<RestoreSummary> {
+    return restoreFromSeed(this.ctx, o);
+  }
+
+  /** Takes back what an open outgoing operation holds (the mint decides who had it first). */
+  async cancel(id: string): Promise<Operation> {
+    const op = await this.ctx.store.operation(id);
+    if (!op) return fail('NotFound', { what: 'operation', id }, `no operation ${id} in this wallet`);
+    return cancel(this.ctx, op);
+  }
+
+  /**
+   * One step on every open operation, from what the mint, the mailbox and the gateway say now. Runs
+   * at every start of the CLI, so a crash at any point is settled by the next command.
+   */
+  async recover(): Promise<RecoverSummary> {
+    const summary: RecoverSummary = { settled: [], open: [] };
+    for (const op of await this.ctx.store.operations({ open: true })) {
+      let after = op;
+      try {
+        if (op.kind === 'receive') after = await finishReceive(this.ctx, op, true);
+        else if (op.kind === 'mint') after = await settleMint(this.ctx, op, 0);
+        else after = await resumeOutgoing(this.ctx, op);
+      } catch (e) {
+        // A peer's refusal or a bug must not stop the others; the operation stays as it is.
+        after = { ...op, reason: messageOf(e) };
+      }
+      (TERMINAL_STATES.includes(after.state) ? summary.settled : summary.open).push(after);
+    }
+    return summary;
+  }
+
+  /** A gateway notice counts only for a transfer of ours, and only from the gateway it went to. */
+  private async notice(status: TransferStatus, sender: Uint8Array): Promise<void> {
+    const op = await this.ctx.store.operation(status.transferId);
+    if (op?.kind !== 'gateway' || TERMINAL_STATES.includes(op.state)) return;
+    if (op.data.gatewayKey !== bytesToHex(sender)) return;
+    await applyStatus(this.ctx, op, status);
+  }
+}
