@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
 import { registerGateway } from './gateway.js';
+import { registerWallet } from './wallet.js';
 import { registerWideBank } from './wide-bank.js';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerWideBank(program);
   registerGateway(program);
+  registerWallet(program);
   registerAudit(program);
   return program;
 }

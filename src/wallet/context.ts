@@ -55,6 +55,8 @@ export async function reachable<T>(url: string, fn: () => Promise<T>): Promise<T
     return await fn();
   } catch (e) {
     if (isLancashError(e)) throw e;
-    return fail('PeerUnreachable', { url, reason: messageOf(e) }, `cannot reach ${url}: ${messageOf(e)}`);
+    // Nothing was asked of the peer that could have changed anything: its "retry with the same key" advice does not apply.
+    const reason = messageOf(e).replace(/; outcome unknown.*$/, '');
+    return fail('PeerUnreachable', { url, reason }, `cannot reach ${url}: ${reason}`);
   }
 }

@@ -52,7 +52,7 @@ export async function mintFromLightning(
   };
   await ctx.store.commit({ operation: op });
   ctx.step('wallet:mint:after-journal');
-  o.onInvoice?.(quote.request);
+  if (quote.state === 'UNPAID') o.onInvoice?.(quote.request);
   return settleMint(ctx, op, o.waitMs ?? 60_000);
 }
 

@@ -5,6 +5,7 @@
  * crash loses nothing; transfer ids already seen are skipped. Notes of another mint or unit are
  * refused and recorded. `cashuB` tokens take the same path.
  */
+import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex, hex } from '../core/bytes.js';
 import { openJson } from '../core/envelope/index.js';
 import { describe, ERRORS, fail, isLancashError } from '../core/errors.js';
@@ -125,7 +126,10 @@ async function take(
     mint: payment.mint,
     unit: payment.unit,
     transferId: opened.transferId,
-    counterparty: payment.via ? `gateway ${payment.via.gateway} (${payment.via.direction})` : sender,
+    // The sender's address on this network (its key); a conversion names the gateway and direction.
+    counterparty: payment.via
+      ? `gateway (${payment.via.direction})`
+      : encodeAddress({ network: ctx.config.network, publicKey: opened.sender }),
     seen,
     ...(payment.memo === undefined ? {} : { memo: payment.memo }),
   });
