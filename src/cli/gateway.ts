@@ -107,6 +107,8 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     'gateway listening',
   );
   process.stdout.write(`listening on ${urls.lan}\nlistening on ${urls.wan}\n`);
+  // After the lines are out: a job resumed at once may stop the process at a test's fault point.
+  await gateway.start();
 }
 
 function positive(value: string, argument: string): number {

@@ -73,8 +73,10 @@ export interface Gateway {
   runner: JobRunner;
   /** What `GET /v1/gateway/info` answers on each listener. */
   info(listener: 'lan' | 'wan'): GatewayInfo;
-  /** Binds the LAN listener, then the WAN listener, then starts the runner; returns both URLs. */
+  /** Binds the LAN listener, then the WAN listener; returns both URLs. */
   listen(lan: string, wan: string): Promise<{ lan: string; wan: string }>;
+  /** Starts the runner, resuming every unfinished job; returns how many were resumed. */
+  start(): Promise<number>;
   /** Stops the runner and closes what the gateway opened itself (the crypto pool); the caller closes the apps and the store. */
   close(): Promise<void>;
 }
@@ -229,9 +231,12 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
         const lanUrl = await listen(lan, lanAt);
         if (localMintUrl === '') localMintUrl = lanUrl;
         const wanUrl = await listen(wan, wanAt);
+        return { lan: lanUrl, wan: wanUrl };
+      },
+      start: async () => {
         const resumed = await theRunner.start();
         if (resumed > 0) lan.log.info({ resumed }, 'jobs resumed');
-        return { lan: lanUrl, wan: wanUrl };
+        return resumed;
       },
       close: async () => {
         await theRunner.stop();

@@ -87,6 +87,7 @@ export async function startNet(dialect: DialectName, o: NetOptions = {}): Promis
     ...o.gateway,
   });
   const urls = await gw.listen('127.0.0.1:0', '127.0.0.1:0');
+  await gw.start();
   return {
     bank,
     bankUrl,

@@ -226,16 +226,24 @@ export class Terminal {
       if (m.type === GATEWAY_NOTICE) {
         received.notices.push({ ...decode(Notice, m.payload, 'notice'), transferId: m.transferId });
       } else if (m.type === PAYMENT) {
-        const payment = decode(Payment, m.payload, 'payment');
-        const key = `${m.sender}:${m.transferId}`;
-        if (this.seen.has(key)) continue;
-        this.seen.add(key);
-        // Swapped at once, so the payer cannot spend the same notes again.
-        this.add(payment.mint, await this.swap(payment.mint, payment.proofs));
-        received.payments.push({ ...payment, transferId: m.transferId, sender: m.sender });
+        const payment = await this.accept(m);
+        if (payment !== undefined) received.payments.push(payment);
       }
     }
     return received;
+  }
+
+  /**
+   * Takes a `lancash.payment` message: swaps its notes at once at the payment's mint (so the payer
+   * cannot spend them again) into the purse. A payment seen before (sender + transfer id) is ignored.
+   */
+  async accept(m: InboxMessage): Promise<Received['payments'][number] | undefined> {
+    const payment = decode(Payment, m.payload, 'payment');
+    const key = `${m.sender}:${m.transferId}`;
+    if (this.seen.has(key)) return undefined;
+    this.seen.add(key);
+    this.add(payment.mint, await this.swap(payment.mint, payment.proofs));
+    return { ...payment, transferId: m.transferId, sender: m.sender };
   }
 
   /** Blinded outputs worth `amount` on a keyset (NUT-00). */

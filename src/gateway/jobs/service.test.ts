@@ -7,10 +7,21 @@
  * The wide bank's audit (invariant 1) runs after every test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getTransfer } from '../../core/protocol/gateway.js';
-import { DIALECTS } from '../../test-support/dialects.js';
+import { bytesToHex, utf8 } from '../../core/bytes.js';
+import { hashToCurve } from '../../core/crypto/index.js';
+import { generateEncryptionKeyPair, sealJson } from '../../core/envelope/index.js';
+import { isLancashError } from '../../core/errors.js';
+import { call, UnclearOutcome } from '../../core/http/client.js';
+import { listen } from '../../core/http/server.js';
+import type { Proof } from '../../core/protocol/cashu.js';
+import { getGatewayInfo, getTransfer, type TransferStatus } from '../../core/protocol/gateway.js';
+import { deposit } from '../../mailbox/client.js';
+import { inThreadCrypto } from '../../mint/crypto.js';
+import type { DialectName } from '../../store/index.js';
+import { DIALECTS, freshStore } from '../../test-support/dialects.js';
 import { Terminal } from '../../test-support/terminal.js';
-import { startNet, type TestNet } from '../test-fixture.js';
+import { createWideBank } from '../../wide-bank/server.js';
+import { curve, startNet, type TestNet, wrapBank } from '../test-fixture.js';
 
 describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
   let net: TestNet;
@@ -69,3 +80,304 @@ describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
     expect(await w2.drainInbox(bankUrl)).toEqual([]);
   });
 });
+
+/** The code of a refusal (the call must fail with a lancash error). */
+async function codeOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    if (isLancashError(e)) return e.code;
+    throw e;
+  }
+  throw new Error('expected a refusal, the call succeeded');
+}
+
+async function count(net: TestNet, table: 'gateway_jobs' | 'mint_signatures'): Promise<number> {
+  const r = await net.gwStore.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Runs the gateway's clock forward until the transfer is finished (each step fails at most `max` times). */
+async function finish(net: TestNet, id: string, max = 10): Promise<TransferStatus> {
+  for (let i = 0; i <= max; i++) {
+    await net.gw.runner.settle();
+    const s = await net.gw.jobs.status(id);
+    if (s.state === 'done' || s.state === 'refused') return s;
+    net.clock.advance(1000);
+  }
+  throw new Error(`transfer ${id} did not finish`);
+}
+
+describe.each(DIALECTS)('gateway replays and refusals on %s', (dialect) => {
+  let net: TestNet;
+
+  beforeEach(async () => {
+    net = await startNet(dialect);
+  });
+  afterEach(async () => {
+    expect(await net.audit()).toEqual([]);
+    await net.close();
+  });
+
+  it('a replayed or re-sealed envelope is the same transfer; its id reused otherwise, or sealed to another key, is refused', async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 20);
+    const info = await getGatewayInfo(wanUrl);
+    const proofs = w.takeAll(bankUrl);
+    const job = { proofs, destination: l.address, transferId: 'replay-1' };
+    await gw.runner.stop(); // driven by hand below, so the replays meet the job where it was
+    const env = await w.sealJob(info, 'wan-to-lan', job);
+    const first = await w.postJob(wanUrl, 'wan-to-lan', env);
+    expect(await w.postJob(wanUrl, 'wan-to-lan', env)).toEqual(first);
+    expect(await w.postJob(wanUrl, 'wan-to-lan', await w.sealJob(info, 'wan-to-lan', job))).toEqual(first);
+    expect((await finish(net, first.transferId)).state).toBe('done');
+    // Replayed after it finished: still that transfer, and nothing happens again.
+    expect(await w.postJob(wanUrl, 'wan-to-lan', env)).toMatchObject({
+      transferId: 'replay-1',
+      state: 'done',
+    });
+    await gw.runner.settle();
+
+    const elsewhere = (await Terminal.create('lan')).address;
+    const other = await w.sealJob(info, 'wan-to-lan', { ...job, destination: elsewhere });
+    expect(await codeOf(w.postJob(wanUrl, 'wan-to-lan', other))).toBe(72001);
+    const x = await Terminal.create('wan');
+    expect(await codeOf(w.postJob(wanUrl, 'wan-to-lan', await x.sealJob(info, 'wan-to-lan', job)))).toBe(
+      72001,
+    );
+    const stranger = await generateEncryptionKeyPair();
+    const toStranger = await w.sealJob(
+      { ...info, encryptionKey: bytesToHex(stranger.publicKey) },
+      'wan-to-lan',
+      {
+        ...job,
+        transferId: 'replay-2',
+      },
+    );
+    expect(await codeOf(w.postJob(wanUrl, 'wan-to-lan', toStranger))).toBe(71003);
+    // A job-2 envelope on the LAN listener's job-1 intake does not open as a job-1 request.
+    expect(await codeOf(w.postJob(lanUrl, 'lan-to-wan', env))).toBe(71002);
+
+    expect(await count(net, 'gateway_jobs')).toBe(1);
+    const got = await l.receive(lanUrl);
+    expect(got.payments).toHaveLength(1);
+    expect(l.balance(lanUrl)).toBe(20);
+    expect(await net.reserve()).toBe(20);
+  });
+
+  it('job 2 intake refuses forged, unproven, spent, foreign and local notes and a LAN-less destination, keeping nothing', async () => {
+    const { bankUrl, lanUrl, wanUrl } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    const send = (proofs: Proof[], destination = l.address) =>
+      codeOf(w.sendJob(wanUrl, 'wan-to-lan', { proofs, destination }));
+    const [a, b] = await w.mintWide(bankUrl, 3); // notes of 1 and 2
+    w.takeAll(bankUrl);
+    // Forged: another note's signature under this note's secret; its DLEQ cannot verify.
+    expect(await send([{ ...a!, C: b!.C }])).toBe(70009);
+    const { dleq: _, ...bare } = a!;
+    expect(await send([bare])).toBe(70009);
+    expect(await send([a!, a!])).toBe(11007);
+    // Spent: swapped at the bank first.
+    await w.swap(bankUrl, [a!, b!]);
+    expect(await send([a!])).toBe(11001);
+    // Another currency: notes of a USD bank are of a keyset this gateway's bank does not know.
+    const usd = await foreignBank(dialect);
+    try {
+      const dollars = await w.mintWide(usd.url, 4, 'usd');
+      expect(await send(dollars)).toBe(12001);
+    } finally {
+      await usd.close();
+    }
+    // Local notes on the WAN intake: the bank does not know the local keyset.
+    await w.mintWide(bankUrl, 8);
+    await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+    await net.gw.runner.settle();
+    await l.receive(lanUrl);
+    expect(await send(l.notes(lanUrl))).toBe(12001);
+    // A WAN destination for job 2.
+    const [c] = await w.mintWide(bankUrl, 1);
+    expect(await send([c!], w.address)).toBe(71005);
+    expect(await count(net, 'gateway_jobs')).toBe(1);
+    expect(await net.localOutstanding()).toBe(8);
+  });
+
+  it('job 2 refused by the receiving server (notes spent after intake): nothing generated, the sender told', async () => {
+    const { bankUrl, wanUrl, gw } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    const proofs = await w.mintWide(bankUrl, 16);
+    await gw.runner.stop();
+    const { status } = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs,
+      destination: l.address,
+      replyTo: w.address,
+    });
+    await w.swap(bankUrl, proofs); // the sender spends them before the gateway hands them in
+    const signed = await count(net, 'mint_signatures');
+    const s = await finish(net, status.transferId);
+    expect(s).toMatchObject({ state: 'refused', refusal: { code: 11001 } });
+    expect(await count(net, 'mint_signatures')).toBe(signed);
+    expect(await net.reserve()).toBe(0);
+    const { notices } = await w.receive(bankUrl);
+    expect(notices).toEqual([
+      { transferId: status.transferId, status: expect.objectContaining({ state: 'refused' }) },
+    ]);
+    expect(notices[0]!.status.refusal?.code).toBe(11001);
+    expect((await gw.jobs.job(status.transferId))?.notice).toBe('sent');
+  });
+
+  it('job 1 refused by the issue server (reserve short): the local notes are released, the sender told', async () => {
+    const { bankUrl, lanUrl, wanUrl, gw, bank } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 30);
+    const j2 = await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+    await finish(net, j2.status.transferId);
+    await l.receive(lanUrl);
+    // The operator pays the reserve out: it no longer covers the local money.
+    await bank.ledger.withdraw(gw.keys.publicKeyHex, 30, 'payout-test');
+    await gw.runner.stop();
+    const proofs = l.takeAll(lanUrl);
+    const { status } = await l.sendJob(lanUrl, 'lan-to-wan', {
+      proofs,
+      destination: w.address,
+      replyTo: l.address,
+    });
+    const held = await stateOf(lanUrl, proofs);
+    expect(held).toEqual(proofs.map(() => 'PENDING'));
+    const s = await finish(net, status.transferId);
+    expect(s).toMatchObject({ state: 'refused', refusal: { code: 73002 } });
+    expect(await stateOf(lanUrl, proofs)).toEqual(proofs.map(() => 'UNSPENT'));
+    const { notices } = await l.receive(lanUrl);
+    expect(notices.map((n) => n.status.refusal?.code)).toEqual([73002]);
+    // The sender kept its money: the notes swap at the local mint.
+    l.add(lanUrl, await l.swap(lanUrl, proofs));
+    expect(l.balance(lanUrl)).toBe(30);
+    expect(await w.drainInbox(bankUrl)).toEqual([]);
+  });
+});
+
+describe.each(DIALECTS)('gateway retries on %s', (dialect) => {
+  let net: TestNet | undefined;
+  afterEach(async () => {
+    if (net !== undefined) expect(await net.audit()).toEqual([]);
+    await net?.close();
+    net = undefined;
+  });
+
+  it('answers lost after the bank committed are retried with the same transfer id: one issue, one receipt', async () => {
+    const lost = { issue: 2, receive: 2, deposit: 1 };
+    const drop = (what: keyof typeof lost) => {
+      if (lost[what] > 0) {
+        lost[what] -= 1;
+        throw new UnclearOutcome('network', `test ${what}`, 'answer dropped after the bank committed');
+      }
+    };
+    net = await startNet(dialect, {
+      bank: (real) =>
+        wrapBank(real, {
+          issue: async (...a) => {
+            const r = await real.issue(...a);
+            drop('issue');
+            return r;
+          },
+          receive: async (...a) => {
+            const r = await real.receive(...a);
+            drop('receive');
+            return r;
+          },
+          deposit: async (...a) => {
+            drop('deposit');
+            return real.deposit(...a);
+          },
+        }),
+    });
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 12);
+    const j2 = await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+    await gw.runner.settle();
+    const waiting = await gw.jobs.job(j2.status.transferId);
+    expect(waiting).toMatchObject({ state: 'receiving', attempts: 1 });
+    expect(waiting?.lastError).toContain('answer dropped');
+    expect((await finish(net, j2.status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    expect(l.balance(lanUrl)).toBe(12);
+
+    const w2 = await Terminal.create('wan');
+    const j1 = await l.sendJob(lanUrl, 'lan-to-wan', { proofs: l.takeAll(lanUrl), destination: w2.address });
+    expect((await finish(net, j1.status.transferId)).state).toBe('done');
+    await w2.receive(bankUrl);
+    expect(w2.balance(bankUrl)).toBe(12);
+    expect(lost).toEqual({ issue: 0, receive: 0, deposit: 0 });
+    const requests = await net.bankStore.db.selectFrom('bank_requests').select(['key', 'kind']).execute();
+    expect(requests.filter((r) => r.key.endsWith(j1.status.transferId)).map((r) => r.kind)).toEqual([
+      'issue',
+    ]);
+    expect(requests.filter((r) => r.key.endsWith(j2.status.transferId)).map((r) => r.kind)).toEqual([
+      'receive',
+    ]);
+    expect(await net.reserve()).toBe(0);
+    expect(await net.localOutstanding()).toBe(0);
+  });
+
+  it('a delivery is retried until the inbox takes it (a full mailbox)', async () => {
+    net = await startNet(dialect, { gateway: { mailboxLimits: { maxMessages: 1 } } });
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    // Someone fills l's inbox first.
+    const filler = await sealJson({
+      type: 'lancash.note',
+      transferId: 'filler',
+      sender: w.pair,
+      recipient: l.pair.publicKey,
+      payload: {},
+    });
+    await deposit(lanUrl, l.address, filler);
+    await w.mintWide(bankUrl, 5);
+    const { status } = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+    });
+    await gw.runner.settle();
+    const stuck = await gw.jobs.job(status.transferId);
+    expect(stuck).toMatchObject({ state: 'delivering', attempts: 1 });
+    expect(stuck?.lastError).toContain('holds 1 messages');
+    expect((await l.drainInbox(lanUrl)).map((m) => m.transferId)).toEqual(['filler']);
+    expect((await finish(net, status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    expect(l.balance(lanUrl)).toBe(5);
+  });
+});
+
+/** A second wide bank in another currency (USD), on its own database, listening on loopback. */
+async function foreignBank(dialect: DialectName): Promise<{ url: string; close(): Promise<void> }> {
+  const store = await freshStore(dialect);
+  const wb = await createWideBank({ store, currency: 'USD', crypto: inThreadCrypto(curve), logger: false });
+  const url = await listen(wb.app, '127.0.0.1:0');
+  return {
+    url,
+    close: async () => {
+      await wb.app.close();
+      await wb.close();
+      await store.close();
+    },
+  };
+}
+
+/** NUT-07 states of notes at a mint. */
+async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
+  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
+  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
+    states: { state: string }[];
+  };
+  return r.states.map((s) => s.state);
+}
