@@ -8,7 +8,14 @@ import { inspect } from 'node:util';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hex } from '../core/bytes.js';
 import { type EncryptionKeyPair, keyPairFromPrivate } from '../core/envelope/index.js';
-import { type Receipt, type ReceiptFields, signReceipt } from '../core/protocol/bank.js';
+import {
+  type Receipt,
+  type ReceiptFields,
+  type ReserveReceipt,
+  type ReserveReceiptFields,
+  signReceipt,
+  signReserveReceipt,
+} from '../core/protocol/bank.js';
 import { putSettingOnce } from '../mint/repository.js';
 import type { Store } from '../store/index.js';
 
@@ -44,6 +51,11 @@ export class BankKeys {
   /** Signs a receipt with the receipt key. */
   signReceipt(fields: ReceiptFields): Receipt {
     return signReceipt(fields, this.receiptSecret);
+  }
+
+  /** Signs a reserve receipt (deposit claim, withdrawal) with the receipt key. */
+  signReserveReceipt(fields: ReserveReceiptFields): ReserveReceipt {
+    return signReserveReceipt(fields, this.receiptSecret);
   }
 
   toJSON(): { encryptionKey: string; receiptKey: string } {

@@ -32,6 +32,7 @@ import { createFakeLightning } from './lightning/fake.js';
 import { lightningNuts, registerLightningRoutes } from './lightning/http.js';
 import { registerReceiveRoutes } from './receive/http.js';
 import { ReceiveService } from './receive/service.js';
+import { registerReserveRoutes } from './reserve/http.js';
 
 export const ALL_ROLES: readonly BankRole[] = ['issue', 'receive'];
 
@@ -99,7 +100,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
     });
     const value = new Counter({
       name: 'lancash_bank_value_total',
-      help: 'Value moved by the wide bank, in minor units, by operation (issue, receive)',
+      help: 'Value moved by the wide bank, in minor units, by operation (issue, receive, claim, withdraw)',
       labelNames: ['operation'],
       registers: [app.metrics],
     });
@@ -135,6 +136,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       async () => info,
     );
     registerAccountRoutes(app, { service: new AccountsService({ ledger, keys }) });
+    registerReserveRoutes(app, { ledger, keys, unit, onCommitted: (k, a) => value.inc({ operation: k }, a) });
     registerMailboxRoutes(app, { store: o.store, serverKey: keys.encryption, network: 'wan' });
     // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
     // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and

@@ -9,7 +9,8 @@
  * the same transfer id, which the bank answers with its first answer.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { type Static, Type } from '@sinclair/typebox';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
 import {
   type EncryptionKeyPair,
@@ -278,7 +279,7 @@ function post(bank: BankPeer, path: string, envelope: Envelope): Promise<Envelop
 }
 
 /** A 2xx whose envelope does not open as the bank's answer: the work may be done, so the outcome is unclear. */
-async function openAnswer<S extends typeof IssueResponse | typeof ReceiveResponse>(
+async function openAnswer<S extends TSchema>(
   bank: BankPeer,
   me: EncryptionKeyPair,
   answer: Envelope,
@@ -301,4 +302,153 @@ async function openAnswer<S extends typeof IssueResponse | typeof ReceiveRespons
 
 function unclearBody(bank: BankPeer, message: string, cause?: unknown): never {
   throw new UnclearOutcome('body', `POST ${bank.base}`, message, cause === undefined ? {} : { cause });
+}
+
+// ---------------------------------------------------------------- the reserve: deposit claims, withdrawals
+
+/**
+ * A holder's own requests on its account (docs/wide-bank.md, "The reserve"): claim an operator's
+ * deposit exactly once (the gateway's payroll issues local money against it), and withdraw to the
+ * outside (the gateway's payout). Both are idempotent by (holder key, `ref`) and answered with a
+ * signed `ReserveReceipt`, sealed to the holder; a replay answers the same receipt.
+ */
+export const BANK_DEPOSIT_CLAIM_REQUEST = 'bank.deposit.claim.request';
+export const BANK_DEPOSIT_CLAIM_RESPONSE = 'bank.deposit.claim.response';
+export const BANK_WITHDRAW_REQUEST = 'bank.withdraw.request';
+export const BANK_WITHDRAW_RESPONSE = 'bank.withdraw.response';
+
+export const BANK_DEPOSIT_CLAIM_PATH = '/v1/bank/deposits/claim';
+export const BANK_WITHDRAW_PATH = '/v1/bank/withdraw';
+
+/** An operator's reference, as the ledger takes it (`lancash wide-bank account deposit --ref`). */
+export const ReserveRef = Type.String({ minLength: 1, maxLength: 128 });
+
+/** Inside `bank.deposit.claim.request` and `bank.withdraw.request`. */
+export const ReserveRequest = Type.Object(
+  { ref: ReserveRef, amount: RequestAmount },
+  { additionalProperties: false },
+);
+export type ReserveRequest = Static<typeof ReserveRequest>;
+
+export const ReserveKind = Type.Union([Type.Literal('claim'), Type.Literal('withdraw')]);
+export type ReserveKind = Static<typeof ReserveKind>;
+
+/** A reserve receipt's signed fields: the bank did `kind` for `amount` on the account of `account`. */
+export const ReserveReceiptFields = Type.Object({
+  v: Type.Literal(1),
+  kind: ReserveKind,
+  /** The holder key (hex) of the account. */
+  account: PublicKeyHex,
+  ref: ReserveRef,
+  amount: RequestAmount,
+  unit: Type.String({ minLength: 1, maxLength: 32 }),
+  /** Unix milliseconds. */
+  at: Type.Integer({ minimum: 0 }),
+});
+export type ReserveReceiptFields = Static<typeof ReserveReceiptFields>;
+
+export const ReserveReceipt = Type.Composite([
+  ReserveReceiptFields,
+  Type.Object({ signature: Type.String({ minLength: 128, maxLength: 128, pattern: '^[0-9a-f]+$' }) }),
+]);
+export type ReserveReceipt = Static<typeof ReserveReceipt>;
+
+/** Inside `bank.deposit.claim.response` and `bank.withdraw.response`. */
+export const ReserveResponse = Type.Object({ receipt: ReserveReceipt });
+export type ReserveResponse = Static<typeof ReserveResponse>;
+
+/** Its own label: a reserve receipt can never pass for a note receipt, nor the other way round. */
+const RESERVE_RECEIPT_LABEL = 'lancash-reserve-receipt-v1\n';
+
+/** The bytes a reserve receipt's signature covers: the label, then the fields as a JSON array. */
+export function reserveReceiptMessage(r: ReserveReceiptFields): Uint8Array {
+  return utf8(
+    RESERVE_RECEIPT_LABEL + JSON.stringify([r.v, r.kind, r.account, r.ref, r.amount, r.unit, r.at]),
+  );
+}
+
+/** Signs a reserve receipt with the bank's Ed25519 receipt secret key. */
+export function signReserveReceipt(fields: ReserveReceiptFields, secretKey: Uint8Array): ReserveReceipt {
+  const f = decode(ReserveReceiptFields, fields, 'receipt');
+  const { v, kind, account, ref, amount, unit, at } = f;
+  const signature = bytesToHex(ed25519.sign(reserveReceiptMessage(f), secretKey));
+  return { v, kind, account, ref, amount, unit, at, signature };
+}
+
+/** Offline check of a reserve receipt against `BankInfo.receiptKey`; never throws. */
+export function verifyReserveReceipt(receipt: unknown, receiptKey: Uint8Array | string): boolean {
+  try {
+    const r = decode(ReserveReceipt, receipt, 'receipt');
+    const key = typeof receiptKey === 'string' ? hex(receiptKey, 'receiptKey', 32) : receiptKey;
+    return ed25519.verify(hex(r.signature, 'signature', 64), reserveReceiptMessage(r), key);
+  } catch {
+    // A malformed receipt, key or signature is simply not a valid receipt.
+    return false;
+  }
+}
+
+export interface ReserveCall {
+  bank: BankPeer & { receiptKey: Uint8Array };
+  /** The account holder's key pair. */
+  holder: EncryptionKeyPair;
+  /** The idempotency key, with the holder key: a retry must reuse it with the same amount. */
+  ref: string;
+  amount: number;
+}
+
+/**
+ * Claims the operator's deposit `ref` of `amount` into the holder's account; returns the bank's
+ * receipt, verified and matched to the request. Unknown ref, another account's deposit or another
+ * amount: a proven refusal (404 / 400).
+ */
+export function requestDepositClaim(o: ReserveCall): Promise<ReserveReceipt> {
+  return reserveCall(
+    o,
+    'claim',
+    BANK_DEPOSIT_CLAIM_PATH,
+    BANK_DEPOSIT_CLAIM_REQUEST,
+    BANK_DEPOSIT_CLAIM_RESPONSE,
+  );
+}
+
+/** Withdraws `amount` from the holder's account to the outside (holder → funding) once per `ref`. */
+export function requestWithdraw(o: ReserveCall): Promise<ReserveReceipt> {
+  return reserveCall(o, 'withdraw', BANK_WITHDRAW_PATH, BANK_WITHDRAW_REQUEST, BANK_WITHDRAW_RESPONSE);
+}
+
+/**
+ * The envelope's transfer id for a reserve request: derived from the ref, so every retry carries the
+ * same `Idempotency-Key` header (the bank keys the request by holder and ref, not by this id).
+ */
+export function reserveTransferId(kind: ReserveKind, ref: string): string {
+  return bytesToHex(sha256(utf8(`${kind}\n${ref}`))).slice(0, 32);
+}
+
+async function reserveCall(
+  o: ReserveCall,
+  kind: ReserveKind,
+  path: string,
+  requestType: string,
+  responseType: string,
+): Promise<ReserveReceipt> {
+  const envelope = await sealJson({
+    type: requestType,
+    transferId: reserveTransferId(kind, o.ref),
+    sender: o.holder,
+    recipient: o.bank.encryptionKey,
+    payload: { ref: o.ref, amount: o.amount },
+  });
+  const answer = await post(o.bank, path, envelope);
+  const { receipt } = await openAnswer(o.bank, o.holder, answer, responseType, ReserveResponse);
+  if (!verifyReserveReceipt(receipt, o.bank.receiptKey))
+    unclearBody(o.bank, 'receipt signature does not verify');
+  if (
+    receipt.kind !== kind ||
+    receipt.account !== bytesToHex(o.holder.publicKey) ||
+    receipt.ref !== o.ref ||
+    receipt.amount !== o.amount
+  ) {
+    unclearBody(o.bank, 'receipt does not match the request');
+  }
+  return receipt;
 }

@@ -139,6 +139,15 @@ export class Ledger {
     ]);
   }
 
+  /** A holder's own withdrawal to the outside, e.g. the gateway's payout (holder → funding, must be covered). */
+  postWithdraw(trx: Trx, account: string, amount: number, ref: string): Promise<string> {
+    const a = toAmount(amount);
+    return this.post(trx, 'withdraw', ref, [
+      { account, amount: -a, covered: true },
+      { account: FUNDING, amount: a, covered: false },
+    ]);
+  }
+
   /** Notes minted against a paid Lightning invoice, NUT-04 (funding → notes_outstanding). */
   postMinted(trx: Trx, amount: number, ref: string): Promise<string> {
     const a = toAmount(amount);

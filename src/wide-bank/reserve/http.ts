@@ -1,0 +1,25 @@
+/**
+ * Controllers of the holder's reserve requests: `POST /v1/bank/deposits/claim` and
+ * `POST /v1/bank/withdraw` (an envelope in, a sealed receipt out, byte-identical on a replay).
+ */
+import type { LancashServer } from '../../core/http/server.js';
+import { BANK_DEPOSIT_CLAIM_PATH, BANK_WITHDRAW_PATH } from '../../core/protocol/bank.js';
+import { registerEnvelopeRoute } from '../envelope-route.js';
+import { ReserveService, type ReserveServiceOptions } from './service.js';
+
+export function registerReserveRoutes(app: LancashServer, o: ReserveServiceOptions): ReserveService {
+  const service = new ReserveService(o);
+  registerEnvelopeRoute(
+    app,
+    BANK_DEPOSIT_CLAIM_PATH,
+    'Claim an operator’s deposit into the sender’s account, once per ref (bank.deposit.claim.request → a signed reserve receipt)',
+    (envelope) => service.claim(envelope),
+  );
+  registerEnvelopeRoute(
+    app,
+    BANK_WITHDRAW_PATH,
+    'Withdraw from the sender’s account to the outside, once per ref (bank.withdraw.request → a signed reserve receipt)',
+    (envelope) => service.withdraw(envelope),
+  );
+  return service;
+}
