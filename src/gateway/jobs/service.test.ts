@@ -21,7 +21,7 @@ import type { DialectName } from '../../store/index.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
 import { Terminal } from '../../test-support/terminal.js';
 import { createWideBank } from '../../wide-bank/server.js';
-import { curve, startNet, type TestNet, wrapBank } from '../test-fixture.js';
+import { curve, FLAT_BACKOFF, startNet, type TestNet, wrapBank } from '../test-fixture.js';
 
 describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
   let net: TestNet;
@@ -328,6 +328,43 @@ describe.each(DIALECTS)('gateway retries on %s', (dialect) => {
     expect(await net.localOutstanding()).toBe(0);
   });
 
+  it('a bad issue answer (DLEQ) is not a refusal: the local notes stay pending until a good answer comes', async () => {
+    let corrupt = true;
+    net = await startNet(dialect, {
+      bank: (real) =>
+        wrapBank(real, {
+          issue: async (...a) => {
+            const r = await real.issue(...a);
+            if (!corrupt) return r;
+            const [first, ...rest] = r.signatures;
+            return { signatures: [{ ...first!, dleq: { e: first!.dleq!.s, s: first!.dleq!.e } }, ...rest] };
+          },
+        }),
+    });
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 3);
+    const j2 = await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+    await finish(net, j2.status.transferId);
+    await l.receive(lanUrl);
+    const proofs = l.takeAll(lanUrl);
+    const { status } = await l.sendJob(lanUrl, 'lan-to-wan', { proofs, destination: w.address });
+    await gw.runner.settle();
+    net.clock.advance(1000);
+    await gw.runner.settle();
+    const job = await gw.jobs.job(status.transferId);
+    expect(job).toMatchObject({ state: 'issuing', attempts: 2 });
+    expect(job?.lastError).toContain('DLEQ');
+    expect(await stateOf(lanUrl, proofs)).toEqual(proofs.map(() => 'PENDING'));
+    corrupt = false;
+    expect((await finish(net, status.transferId)).state).toBe('done');
+    expect(await stateOf(lanUrl, proofs)).toEqual(proofs.map(() => 'SPENT'));
+    await w.receive(bankUrl);
+    expect(w.balance(bankUrl)).toBe(3);
+    expect(await net.reserve()).toBe(0);
+  });
+
   it('a delivery is retried until the inbox takes it (a full mailbox)', async () => {
     net = await startNet(dialect, { gateway: { mailboxLimits: { maxMessages: 1 } } });
     const { bankUrl, lanUrl, wanUrl, gw } = net;
@@ -381,3 +418,46 @@ async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]
   };
   return r.states.map((s) => s.state);
 }
+
+describe.each(DIALECTS)('gateway under concurrent transfers on %s', (dialect) => {
+  it('converts both ways at once: every transfer done once, the reserve equal to the local money', async () => {
+    const net = await startNet(dialect, { gateway: { runner: { concurrency: 6, backoff: FLAT_BACKOFF } } });
+    try {
+      const { bankUrl, lanUrl, wanUrl, gw } = net;
+      const n = 8;
+      const ls = await Promise.all(Array.from({ length: n }, () => Terminal.create('lan')));
+      const ws = await Promise.all(Array.from({ length: n }, () => Terminal.create('wan')));
+      await Promise.all(ws.map((w) => w.mintWide(bankUrl, 20)));
+      const funding = await Promise.all(
+        ws.map((w, i) =>
+          w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: ls[i]!.address }),
+        ),
+      );
+      for (const f of funding) expect((await finish(net, f.status.transferId)).state).toBe('done');
+      await Promise.all(ls.map((l) => l.receive(lanUrl)));
+      // Now both ways at once: each LAN terminal pays a WAN terminal, each WAN terminal a LAN one.
+      await Promise.all(ws.map((w) => w.mintWide(bankUrl, 7)));
+      const sent = await Promise.all([
+        ...ls.map((l, i) =>
+          l.sendJob(lanUrl, 'lan-to-wan', { proofs: l.takeAll(lanUrl), destination: ws[i]!.address }),
+        ),
+        ...ws.map((w, i) =>
+          w.sendJob(wanUrl, 'wan-to-lan', {
+            proofs: w.takeAll(bankUrl),
+            destination: ls[(i + 1) % n]!.address,
+          }),
+        ),
+      ]);
+      for (const s of sent) expect((await finish(net, s.status.transferId)).state).toBe('done');
+      await Promise.all([...ls.map((l) => l.receive(lanUrl)), ...ws.map((w) => w.receive(bankUrl))]);
+      for (const l of ls) expect(l.balance(lanUrl)).toBe(7);
+      for (const w of ws) expect(w.balance(bankUrl)).toBe(20);
+      expect(await net.reserve()).toBe(7 * n);
+      expect(await net.localOutstanding()).toBe(7 * n);
+      expect(await gw.jobs.history(ls[0]!.key)).toHaveLength(3);
+      expect(await net.audit()).toEqual([]);
+    } finally {
+      await net.close();
+    }
+  });
+});

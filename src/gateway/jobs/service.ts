@@ -104,12 +104,16 @@ export const HistoryEntry = Type.Composite([
 ]);
 export type HistoryEntry = Static<typeof HistoryEntry>;
 
-/** Errors a peer answers with 4xx that do not prove it did nothing for good: retry them. */
-const PASSING = new Set(['RateLimited', 'IdempotencyConflict', 'MailboxFull']);
+/**
+ * 4xx answers that are not refusals of the job: a rate limit passes; an idempotency conflict says the
+ * bank holds ANOTHER request under this transfer id, so nothing may be released on it (an operator
+ * looks at `last_error`). Both keep the job where it is, retried.
+ */
+const NOT_REFUSALS = new Set(['RateLimited', 'IdempotencyConflict']);
 
-/** A proven refusal of a bank call: a 4xx with the wire form that will not pass on a retry. */
-function isProvenRefusal(e: unknown): e is LancashError {
-  return isLancashError(e) && !PASSING.has(e.kind);
+/** A proven refusal of a bank call: a 4xx in the wire form, the bank did nothing and will not. */
+export function isProvenRefusal(e: unknown): e is LancashError {
+  return isLancashError(e) && !NOT_REFUSALS.has(e.kind);
 }
 
 export class JobService {

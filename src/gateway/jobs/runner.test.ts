@@ -1,0 +1,162 @@
+/**
+ * The job runner on its own, over the real journal table (SQLite) with a scripted stepper: it drives
+ * every due job and never more than `concurrency` at once, resumes jobs scheduled for later at start,
+ * schedules a failed step by the backoff and the injected clock (nothing runs before it is due), and
+ * `stop` waits for the steps in flight. The backoff is exponential, capped, and its jitter bounded.
+ */
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freshStore, type TestStore } from '../../test-support/dialects.js';
+import * as repo from './repository.js';
+import { exponentialBackoff, JobRunner, type JobStepper } from './runner.js';
+import type { StepResult } from './service.js';
+
+function row(id: string, nextAttemptAt: number): repo.JobRow {
+  return {
+    id,
+    direction: 'lan-to-wan',
+    state: 'issuing',
+    active: 1,
+    sender_key: 'aa'.repeat(32),
+    request_hash: 'bb'.repeat(32),
+    destination: 'wan1…',
+    destination_key: 'cc'.repeat(32),
+    reply_to: null,
+    amount: 1,
+    journal: '{"outputs":[]}',
+    notice: 'none',
+    refusal: null,
+    attempts: 0,
+    next_attempt_at: nextAttemptAt,
+    last_error: null,
+    created_at: 0,
+    updated_at: 0,
+  };
+}
+
+/** A stepper whose steps finish a job (`active = 0`) unless the script says to fail it `fails` times. */
+function scripted(store: TestStore, clock: () => number, fails: Record<string, number> = {}) {
+  const steps: string[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const stepper: JobStepper = {
+    async step(id): Promise<StepResult> {
+      if ((await repo.getJob(store.db, id))?.state === 'done') return 'idle';
+      steps.push(id);
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        if ((fails[id] ?? 0) > 0) {
+          fails[id]! -= 1;
+          throw new Error(`step of ${id} failed`);
+        }
+        await repo.moveJob(store.db, id, { state: 'issuing' }, { state: 'done', active: 0 });
+        return 'advanced';
+      } finally {
+        running -= 1;
+      }
+    },
+    async failed(id, _error, delayMs) {
+      const job = await repo.getJob(store.db, id);
+      const attempts = (job?.attempts ?? 0) + 1;
+      await repo.moveJob(
+        store.db,
+        id,
+        { state: 'issuing' },
+        { attempts, next_attempt_at: clock() + delayMs(attempts) },
+      );
+    },
+  };
+  return { stepper, steps, maxRunning: () => maxRunning };
+}
+
+describe('JobRunner', () => {
+  let store: TestStore;
+  let now: number;
+  const clock = () => now;
+
+  beforeEach(async () => {
+    store = await freshStore('sqlite');
+    now = 1_000_000;
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('drives every due job once, never more than `concurrency` at a time', async () => {
+    for (let i = 0; i < 20; i++) await repo.insertJobIfAbsent(store.db, row(`j${i}`, now));
+    const s = scripted(store, clock);
+    const runner = new JobRunner({ jobs: s.stepper, store, concurrency: 3, clock });
+    await runner.settle();
+    expect([...s.steps].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `j${i}`).sort());
+    expect(s.maxRunning()).toBe(3);
+    expect(await repo.dueJobs(store.db, now, 100)).toEqual([]);
+  });
+
+  it('start resumes jobs scheduled for later; a failed step waits for its backoff on the clock', async () => {
+    await repo.insertJobIfAbsent(store.db, row('later', now + 60_000));
+    await repo.insertJobIfAbsent(store.db, row('flaky', now));
+    const s = scripted(store, clock, { flaky: 2 });
+    const backoff = exponentialBackoff({ baseMs: 100, capMs: 150, jitter: 0 });
+    const runner = new JobRunner({ jobs: s.stepper, store, clock, backoff, pollMs: 60_000 });
+    expect(await runner.start()).toBe(1);
+    await runner.settle();
+    expect(s.steps.filter((id) => id === 'later')).toEqual(['later']);
+    expect(s.steps.filter((id) => id === 'flaky')).toEqual(['flaky']);
+    expect(await repo.getJob(store.db, 'flaky')).toMatchObject({
+      attempts: 1,
+      next_attempt_at: now + 100,
+      active: 1,
+    });
+    now += 99;
+    await runner.settle();
+    expect(s.steps.filter((id) => id === 'flaky')).toHaveLength(1);
+    now += 1;
+    await runner.settle();
+    expect(await repo.getJob(store.db, 'flaky')).toMatchObject({ attempts: 2, next_attempt_at: now + 150 });
+    now += 150;
+    await runner.settle();
+    expect(await repo.getJob(store.db, 'flaky')).toMatchObject({ state: 'done', active: 0 });
+    expect(s.steps.filter((id) => id === 'flaky')).toHaveLength(3);
+    await runner.stop();
+  });
+
+  it('stop waits for the steps in flight and takes no new work', async () => {
+    for (let i = 0; i < 4; i++) await repo.insertJobIfAbsent(store.db, row(`s${i}`, now));
+    const s = scripted(store, clock);
+    const runner = new JobRunner({ jobs: s.stepper, store, concurrency: 2, clock });
+    await runner.start();
+    await runner.stop();
+    const seen = s.steps.length;
+    expect(seen).toBeLessThanOrEqual(2);
+    await repo.insertJobIfAbsent(store.db, row('after', now));
+    runner.kick(); // a stopped runner starts nothing, not even a look at the journal
+    await new Promise((r) => setImmediate(r));
+    expect(s.steps).toHaveLength(seen);
+    expect(await repo.dueJobs(store.db, now, 10)).toContain('after');
+  });
+});
+
+describe('exponentialBackoff', () => {
+  it('doubles from the base up to the cap, within the jitter', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.double({ min: 0, max: 0.9, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        fc.integer({ min: 1, max: 80 }),
+        (baseMs, capMs, jitter, r, attempt) => {
+          const plain = Math.min(capMs, baseMs * 2 ** (attempt - 1));
+          const d = exponentialBackoff({ baseMs, capMs, jitter, random: () => r }).delayMs(attempt);
+          expect(d).toBeGreaterThanOrEqual(Math.floor(plain * (1 - jitter)));
+          expect(d).toBeLessThanOrEqual(Math.ceil(plain * (1 + jitter)));
+          const flat = exponentialBackoff({ baseMs, capMs, jitter: 0 });
+          expect(flat.delayMs(attempt + 1)).toBeGreaterThanOrEqual(flat.delayMs(attempt));
+          expect(flat.delayMs(attempt)).toBeLessThanOrEqual(capMs);
+        },
+      ),
+    );
+  });
+});
