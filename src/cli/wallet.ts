@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { decodeAddress } from '../core/address/index.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { describe, fail, isLancashError } from '../core/errors.js';
 import { fault } from '../core/faults.js';
@@ -79,9 +80,11 @@ export function registerWallet(program: Command): void {
     .requiredOption('--amount <n>', 'amount in minor units (e.g. cents)')
     .option('--memo <text>', 'a note for the recipient')
     .action((o: { to: string; amount: string; memo?: string }, c: Command) =>
-      run(c, (g) =>
-        withWallet(g, true, async (w) => {
-          const amount = amountArg(o.amount);
+      run(c, (g) => {
+        // Checked before the wallet is even opened: bad input cannot change anything.
+        const amount = amountArg(o.amount);
+        decodeAddress(o.to);
+        return withWallet(g, true, async (w) => {
           const op = await w.send({
             to: o.to,
             amount,
@@ -90,8 +93,8 @@ export function registerWallet(program: Command): void {
           });
           endProgress(g);
           report(g, op, w.config.unit);
-        }),
-      ),
+        });
+      }),
     );
 
   wallet
@@ -136,12 +139,13 @@ export function registerWallet(program: Command): void {
     .requiredOption('--amount <n>', 'amount in minor units')
     .option('--memo <text>', 'a note inside the token')
     .action((o: { amount: string; memo?: string }, c: Command) =>
-      run(c, (g) =>
-        withWallet(g, true, async (w) => {
-          const { token: t, operation } = await w.tokenSend(amountArg(o.amount), o.memo);
+      run(c, (g) => {
+        const amount = amountArg(o.amount);
+        return withWallet(g, true, async (w) => {
+          const { token: t, operation } = await w.tokenSend(amount, o.memo);
           out(g, { token: t, ...view(operation) }, t);
-        }),
-      ),
+        });
+      }),
     );
   token
     .command('receive')
@@ -161,16 +165,17 @@ export function registerWallet(program: Command): void {
     .description('buy new notes over Lightning (WAN; the development backend settles at once)')
     .requiredOption('--amount <n>', 'amount in minor units')
     .action((o: { amount: string }, c: Command) =>
-      run(c, (g) =>
-        withWallet(g, true, async (w) => {
-          const op = await w.mintFromLightning(amountArg(o.amount), {
+      run(c, (g) => {
+        const amount = amountArg(o.amount);
+        return withWallet(g, true, async (w) => {
+          const op = await w.mintFromLightning(amount, {
             onInvoice: (invoice) => {
               if (!g.json) process.stderr.write(`invoice: ${invoice}\n`);
             },
           });
           report(g, op, w.config.unit);
-        }),
-      ),
+        });
+      }),
     );
 
   wallet
