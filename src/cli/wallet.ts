@@ -5,7 +5,7 @@
  * `restore` first settles what an earlier run left open (`recover`), so a run killed at any point is
  * finished by the next one.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeAddress } from '../core/address/index.js';
@@ -223,9 +223,11 @@ async function init(g: GlobalOptions, o: InitOptions): Promise<void> {
   const home = homeOf(g);
   const created = !existsSync(home);
   const dbExisted = existsSync(join(home, DB_FILE));
-  mkdirSync(home, { recursive: true });
+  // The file holds the seed and bearer notes: readable by its owner only.
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const lock = lockHome(home);
   const store = new SqliteWalletStore(join(home, DB_FILE));
+  chmodSync(join(home, DB_FILE), 0o600);
   try {
     const { wallet, mnemonic } = await Wallet.create({ ...options(store), ...initOptions(o) });
     const cfg = wallet.config;
@@ -258,9 +260,10 @@ async function restore(g: GlobalOptions, o: Partial<InitOptions> & { seed: strin
   if (!exists && (o.network === undefined || o.mint === undefined)) {
     usage('restore into an empty directory needs --network and --mint');
   }
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const lock = lockHome(home);
   const store = new SqliteWalletStore(join(home, DB_FILE));
+  chmodSync(join(home, DB_FILE), 0o600);
   try {
     let wallet: Wallet;
     if (await store.readConfig()) {

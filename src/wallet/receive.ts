@@ -9,6 +9,7 @@ import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex, hex } from '../core/bytes.js';
 import { openJson } from '../core/envelope/index.js';
 import { describe, ERRORS, fail, isLancashError } from '../core/errors.js';
+import { sum } from '../core/money.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { decode } from '../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, Notice, PAYMENT, Payment, type TransferStatus } from '../core/protocol/gateway.js';
@@ -121,7 +122,7 @@ async function take(
     summary.refused.push(await refuse(ctx, opened.transferId, sender, seen, 0, messageOf(e)));
     return;
   }
-  const op = await accept(ctx, {
+  const incoming: Incoming = {
     proofs: payment.proofs,
     mint: payment.mint,
     unit: payment.unit,
@@ -132,7 +133,15 @@ async function take(
       : encodeAddress({ network: ctx.config.network, publicKey: opened.sender }),
     seen,
     ...(payment.memo === undefined ? {} : { memo: payment.memo }),
-  });
+  };
+  let op: Operation;
+  try {
+    op = await accept(ctx, incoming);
+  } catch (e) {
+    // A refusal is about this message only (a poison message must not block the inbox); no answer is not.
+    if (!isLancashError(e)) throw e;
+    op = await refuse(ctx, opened.transferId, incoming.counterparty, seen, 0, messageOf(e));
+  }
   (op.state === 'failed' ? summary.refused : summary.received).push(op);
 }
 
@@ -152,7 +161,7 @@ interface Incoming {
  * mint or unit, or of a keyset the mint does not list for the unit, are refused without a swap.
  */
 async function accept(ctx: WalletContext, incoming: Incoming): Promise<Operation> {
-  const amount = incoming.proofs.reduce((n, p) => n + p.amount, 0);
+  const amount = sum(incoming.proofs.map((p) => p.amount));
   const refused = (why: string) =>
     refuse(ctx, incoming.transferId, incoming.counterparty, incoming.seen, amount, why);
   let mint: string;

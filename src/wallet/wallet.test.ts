@@ -315,6 +315,8 @@ describe('wallet refusals change nothing (real wide bank)', () => {
     expect(await snapshot(alice)).toEqual(before);
     expect(await code(newWallet('http://127.0.0.1:1'))).toBe('PeerUnreachable');
     expect(await code(newWallet(bank.url, { gateway: 'http://127.0.0.1:1' }))).toBe('PeerUnreachable');
+    // The wide bank's mailbox serves the WAN: a LAN terminal cannot live there.
+    expect(await code(newWallet(bank.url, { network: 'lan' }))).toBe('InvalidInput');
   });
 
   it('refuses and records a payment whose notes are of another mint, and skips a replay', async () => {

@@ -87,6 +87,16 @@ export class Wallet {
       );
     }
     await reachable(mint, () => new MintClient(o.net, mint, unit, curve).activeKeyset());
+    // The inbox must be on this network: a LAN wallet pointed at the wide bank is refused here.
+    const inbox = mailbox ?? mint;
+    const served = (await reachable(inbox, () => o.net.mailboxInfo(inbox))).network;
+    if (served !== o.network) {
+      fail(
+        'InvalidInput',
+        { argument: 'mailbox', expected: `a ${o.network} mailbox`, received: `a ${served} one` },
+        `the mailbox at ${inbox} serves the ${served} network, not ${o.network} (is the mint URL the right one?)`,
+      );
+    }
     if (gateway !== undefined) {
       const info = await reachable(gateway, () => o.net.gatewayInfo(gateway));
       if (info.unit !== unit) {
