@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hex } from '../core/bytes.js';
 import { type EncryptionKeyPair, keyPairFromPrivate } from '../core/envelope/index.js';
-import { putSettingOnce } from '../mint/repository.js';
+import { getSetting, putSettingOnce } from '../mint/repository.js';
 import type { Store } from '../store/index.js';
 
 const ENCRYPTION_KEY = 'gateway.encryption-key';
@@ -20,6 +20,14 @@ export class GatewayKeys {
   static async load(store: Store): Promise<GatewayKeys> {
     const stored = await putSettingOnce(store.db, ENCRYPTION_KEY, bytesToHex(x25519.utils.randomSecretKey()));
     return new GatewayKeys(await keyPairFromPrivate(hex(stored, ENCRYPTION_KEY, 32)));
+  }
+
+  /** The stored key's public half (hex), or undefined on a database no gateway ran on; writes nothing (the audit). */
+  static async publicKeyOf(store: Store): Promise<string | undefined> {
+    const stored = await getSetting(store.db, ENCRYPTION_KEY);
+    return stored === undefined
+      ? undefined
+      : bytesToHex(x25519.getPublicKey(hex(stored, ENCRYPTION_KEY, 32)));
   }
 
   /** The public key as lowercase hex: the gateway's identity and its reserve account's holder key. */

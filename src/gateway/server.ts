@@ -3,7 +3,7 @@
  * (worker crypto pool), its X25519 keys, the wide bank (reserve account opened at start-up), the job
  * service and its runner, and two listeners:
  *   - LAN: the local mint's Cashu endpoints, job-1 intake, the LAN mailbox, transfer status, the
- *     gateway's info (with the local mint's URL) and the operator's history;
+ *     gateway's info (with the local mint's URL) and the operator's routes (history, payroll, payout);
  *   - WAN: job-2 intake, the gateway's info (no local mint), WAN → LAN transfer status. Nothing else:
  *     local money is never reachable from the WAN.
  * The CLI (`src/cli/gateway.ts`) and the tests start it the same way.
@@ -20,6 +20,7 @@ import {
   type ServerOptions,
   WireErrorSchema,
 } from '../core/http/server.js';
+import { bankPeer } from '../core/protocol/bank.js';
 import { GATEWAY_INFO_PATH, GatewayInfo } from '../core/protocol/gateway.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
 import type { Mailbox, MailboxLimits } from '../mailbox/service.js';
@@ -36,6 +37,8 @@ import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
 import { GatewayKeys } from './keys.js';
 import { operatorGuard } from './operator.js';
+import { registerPayrollRoutes } from './payroll/http.js';
+import { operatorJobsFirst, PayrollService, type ReservePort, reserveClient } from './payroll/service.js';
 import { WideBankClient, type WideBankPort } from './wide-bank.js';
 
 export interface GatewayOptions {
@@ -44,6 +47,8 @@ export interface GatewayOptions {
   currency: string;
   /** The wide bank's URL, or (tests) a `WideBankPort` to use instead. */
   wideBank: string | WideBankPort;
+  /** Tests: wraps the reserve requests of payroll and payout (e.g. to lose an answer). */
+  reserve?: (real: ReservePort) => ReservePort;
   /** Guards the operator routes; without one they refuse everyone. */
   operatorToken?: string;
   /** The local mint's URL as LAN terminals reach it; default the LAN listener's bound URL. */
@@ -70,6 +75,8 @@ export interface Gateway {
   bank: WideBankPort;
   mailbox: Mailbox;
   jobs: JobService;
+  /** The operator's payroll and payout jobs. */
+  payroll: PayrollService;
   runner: JobRunner;
   /** What `GET /v1/gateway/info` answers on each listener. */
   info(listener: 'lan' | 'wan'): GatewayInfo;
@@ -174,6 +181,10 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
     let runner: JobRunner | undefined;
+    const onFinished = (job: { direction: 'lan-to-wan' | 'wan-to-lan'; state: string; amount: number }) => {
+      finished.inc({ direction: job.direction, state: job.state });
+      if (job.state === 'done') converted.inc({ direction: job.direction }, job.amount);
+    };
     const jobs = new JobService({
       store: o.store,
       mint,
@@ -185,20 +196,38 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.maxNoticeAttempts !== undefined ? { maxNoticeAttempts: o.maxNoticeAttempts } : {}),
       onIntake: () => runner?.kick(),
-      onFinished: (job) => {
-        finished.inc({ direction: job.direction, state: job.state });
-        if (job.state === 'done') converted.inc({ direction: job.direction }, job.amount);
+      onFinished,
+    });
+    const reserve = reserveClient({
+      bank: {
+        ...bankPeer(bank.base, bank.info),
+        ...(o.callTimeoutMs !== undefined ? { timeoutMs: o.callTimeoutMs } : {}),
       },
+      holder: keys.encryption,
+    });
+    const payroll = new PayrollService({
+      store: o.store,
+      mint,
+      curve,
+      keys,
+      unit,
+      reserve: o.reserve ? o.reserve(reserve) : reserve,
+      localMintUrl: () => localMintUrl,
+      ...(o.clock ? { clock: o.clock } : {}),
+      onIntake: () => runner?.kick(),
+      onFinished,
     });
     runner = new JobRunner({
-      jobs,
+      jobs: operatorJobsFirst(payroll, jobs),
       store: o.store,
       log: lan.log,
       ...o.runner,
       ...(o.clock ? { clock: o.clock } : {}),
     });
 
-    registerLanJobRoutes(lan, { jobs, guard: operatorGuard(o.operatorToken) });
+    const guard = operatorGuard(o.operatorToken);
+    registerLanJobRoutes(lan, { jobs, guard });
+    registerPayrollRoutes(lan, { payroll, guard });
     registerWanJobRoutes(wan, { jobs });
     for (const [app, listener] of [
       [lan, 'lan'],
@@ -225,6 +254,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       bank,
       mailbox,
       jobs,
+      payroll,
       runner: theRunner,
       info,
       listen: async (lanAt, wanAt) => {

@@ -187,6 +187,13 @@ export interface GatewayJobsTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  /**
+   * Migration 006: which saga the row follows: `transfer` (jobs 1 and 2), `payroll`, `payout`. Absent
+   * on insert means `transfer` (the column's default); always present when read.
+   */
+  kind?: 'transfer' | 'payroll' | 'payout';
+  /** Payroll and payout: the operator's reference, unique per kind among jobs not refused; else NULL. */
+  ref?: string | null;
 }
 
 /** Every state change of a job, in order: the history. */

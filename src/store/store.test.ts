@@ -114,6 +114,8 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     last_error: true,
     created_at: true,
     updated_at: true,
+    kind: true,
+    ref: true,
   },
   gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
 };
@@ -123,7 +125,12 @@ const NULLABLE: Record<string, string[]> = {
   mint_proofs: ['mint_proofs.witness'],
   bank_accounts: ['bank_accounts.holder_key'],
   lightning_quotes: ['lightning_quotes.preimage'],
-  gateway_jobs: ['gateway_jobs.reply_to', 'gateway_jobs.refusal', 'gateway_jobs.last_error'],
+  gateway_jobs: [
+    'gateway_jobs.reply_to',
+    'gateway_jobs.refusal',
+    'gateway_jobs.last_error',
+    'gateway_jobs.ref',
+  ],
 };
 
 function proof(y: string, operation: string, amount = 8): NewMintProof {

@@ -128,3 +128,92 @@ export function getTransfer(base: string, transferId: string, timeoutMs?: number
     ...(timeoutMs ? { timeoutMs } : {}),
   });
 }
+
+// ---------------------------------------------------------------- operator jobs: payroll and payout
+
+/** Inside `gateway.payout.request` (a LAN terminal, or the operator, → gateway). */
+export const PAYOUT_REQUEST = 'gateway.payout.request';
+
+/** On the LAN listener, behind the operator token. */
+export const PAYROLL_PATH = '/v1/gateway/operator/payroll';
+export const PAYOUT_PATH = '/v1/gateway/operator/payout';
+
+/** Which saga a job follows: a conversion (job 1 or 2), or an operator's payroll or payout. */
+export const JobKind = Type.Union([
+  Type.Literal('transfer'),
+  Type.Literal('payroll'),
+  Type.Literal('payout'),
+]);
+export type JobKind = Static<typeof JobKind>;
+
+/** The operator's reference of a payroll (the wide bank's deposit `--ref`) or of a payout. */
+export const OperatorRef = Type.String({ minLength: 1, maxLength: 128 });
+
+/**
+ * `POST /v1/gateway/operator/payroll`: issue local money worth `amount` to the LAN address `to`
+ * against the deposit `ref` into the reserve account. The same ref answers the same job.
+ */
+export const PayrollRequest = Type.Object(
+  { ref: OperatorRef, amount: Type.Integer({ minimum: 1, maximum: MAX_TOTAL }), to: Address, memo: Memo },
+  { additionalProperties: false },
+);
+export type PayrollRequest = Static<typeof PayrollRequest>;
+
+/**
+ * Inside `gateway.payout.request`, posted by the operator to `POST /v1/gateway/operator/payout`: local
+ * notes to pay out of the reserve to the outside under `ref`; `replyTo` gets a `gateway.notice` when
+ * the payout is done or refused. The envelope's sender is the terminal the history names.
+ */
+export const PayoutRequest = Type.Object(
+  {
+    ref: OperatorRef,
+    proofs: Type.Array(Proof, { minItems: 1 }),
+    replyTo: Type.Optional(Address),
+    memo: Memo,
+  },
+  { additionalProperties: false },
+);
+export type PayoutRequest = Static<typeof PayoutRequest>;
+
+/** What the operator routes answer: the job's status, its kind and its reference. */
+export const OperatorJobStatus = Type.Composite([
+  TransferStatus,
+  Type.Object({ kind: JobKind, ref: OperatorRef }),
+]);
+export type OperatorJobStatus = Static<typeof OperatorJobStatus>;
+
+/** Operator: payroll (see `PayrollRequest`). */
+export function requestPayroll(o: {
+  base: string;
+  operatorToken: string;
+  request: PayrollRequest;
+  timeoutMs?: number;
+}): Promise<OperatorJobStatus> {
+  return operatorCall(o, PAYROLL_PATH, o.request);
+}
+
+/** Operator: payout of the notes sealed in `envelope` (a `gateway.payout.request`). */
+export function requestPayout(o: {
+  base: string;
+  operatorToken: string;
+  envelope: unknown;
+  timeoutMs?: number;
+}): Promise<OperatorJobStatus> {
+  return operatorCall(o, PAYOUT_PATH, o.envelope);
+}
+
+function operatorCall(
+  o: { base: string; operatorToken: string; timeoutMs?: number },
+  path: string,
+  body: unknown,
+): Promise<OperatorJobStatus> {
+  return call({
+    base: o.base,
+    method: 'POST',
+    path,
+    body,
+    headers: { authorization: `Bearer ${o.operatorToken}` },
+    schema: OperatorJobStatus,
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+  });
+}

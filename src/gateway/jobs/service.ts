@@ -35,6 +35,7 @@ import {
   JOB1_REQUEST,
   JOB2_REQUEST,
   Job1Request,
+  JobKind,
   PAYMENT,
   type Payment,
   TransferStatus,
@@ -86,6 +87,9 @@ export type StepResult = 'advanced' | 'idle';
 export const HistoryEntry = Type.Composite([
   TransferStatus,
   Type.Object({
+    /** transfer (job 1 or 2), payroll or payout; `ref` is a payroll's or payout's reference. */
+    kind: JobKind,
+    ref: Type.Optional(Type.String()),
     sender: Type.String(),
     destination: Type.String(),
     replyTo: Type.Optional(Type.String()),
@@ -548,6 +552,8 @@ export class JobService {
       const job = toJob(r);
       return {
         ...toStatus(job),
+        kind: r.kind ?? 'transfer',
+        ...(r.ref != null ? { ref: r.ref } : {}),
         sender: job.senderKey,
         destination: job.destination,
         ...(job.replyTo !== null ? { replyTo: job.replyTo } : {}),

@@ -9,6 +9,7 @@ import * as m002 from './002_bank_ledger.js';
 import * as m003 from './003_lightning_quotes.js';
 import * as m004 from './004_mailbox.js';
 import * as m005 from './005_gateway.js';
+import * as m006 from './006_gateway_operator_jobs.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -16,6 +17,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['003_lightning_quotes', m003],
   ['004_mailbox', m004],
   ['005_gateway', m005],
+  ['006_gateway_operator_jobs', m006],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

@@ -1,0 +1,351 @@
+/**
+ * Invariant 2 of DESIGN §6, recomputed from the gateway's database and the wide bank's: local money
+ * outstanding (+ pending in jobs) = the reserve account's balance ± value in flight, exactly, in minor
+ * units (docs/gateway.md, "Invariant 2"). With
+ *   L = local value signed − local value spent (pending notes still count),
+ *   R = the reserve account's balance at the wide bank,
+ * it checks
+ *   R = L − job 1 issued at the bank, not settled here   + job 2 credited at the bank, not generated here
+ *         + payroll claimed at the bank, not generated here − payout withdrawn at the bank, not settled here
+ *         + surplus,
+ * where "at the bank" is read from the bank's idempotency table (`bank_requests`) under the job's
+ * request key, and the surplus is what reached the reserve outside the gateway's books: deposits not
+ * (yet) claimed by a payroll, plus any other entry (a stranger's receive into the reserve, minus an
+ * operator's direct withdrawal). A negative surplus means money left the reserve that backed local
+ * money: a difference.
+ *
+ * Beyond the sum, every job is checked against both sides by its state (its local notes held, erased
+ * or generated; its bank request present or absent and of its amount), every local mint operation that
+ * is not a job must move value without creating any (a swap), and every bank request of the gateway's
+ * key must belong to a live job. Each difference names its rows.
+ */
+import { type Kysely, sql } from 'kysely';
+import { totals as mintTotals } from '../mint/repository.js';
+import type { Store } from '../store/index.js';
+import type { Database } from '../store/schema.js';
+import { accountByHolderKey } from '../wide-bank/ledger/repository.js';
+import { entriesOf, requestsOf } from '../wide-bank/reserve/repository.js';
+import { reserveRequestKey } from '../wide-bank/reserve/service.js';
+import { GatewayKeys } from './keys.js';
+
+export interface GatewayAuditDifference {
+  what: string;
+  expected: number;
+  actual: number;
+  /** The rows that differ: `gateway_jobs:<id>`, `mint_signatures:operation=<op>`, `bank_requests:<key>`, … */
+  rows: string[];
+}
+
+/** A job whose bank side took effect and whose local side has not yet: its value is in flight. */
+export interface InFlight {
+  job: string;
+  kind: 'job1' | 'job2' | 'payroll' | 'payout';
+  state: string;
+  /** Signed: what the job adds to the reserve beyond the local money (+), or takes from it (−). */
+  correction: number;
+  bankRow: string;
+}
+
+export interface GatewayAudit {
+  balanced: boolean;
+  differences: GatewayAuditDifference[];
+  /** The jobs in flight, named. */
+  inFlight: InFlight[];
+  totals: {
+    /** The gateway's key, which is the reserve account's holder key; null on a database no gateway ran on. */
+    gatewayKey: string | null;
+    reserveAccount: string | null;
+    local: { signed: number; spent: number; pending: number; outstanding: number };
+    reserve: number;
+    inFlight: { job1: number; job2: number; payroll: number; payout: number };
+    surplus: { unclaimedDeposits: number; other: number };
+    /** L ± in flight + surplus: what the reserve must hold. */
+    expectedReserve: number;
+    jobs: number;
+  };
+}
+
+type JobRole = InFlight['kind'];
+
+interface Side {
+  /** The local mint's operation of the job. */
+  operation: string;
+  /** The job's request key at the bank. */
+  bankKey: string;
+  /** +1: the bank credits the reserve and the gateway generates local notes; −1: it debits and erases. */
+  sign: 1 | -1;
+  /** The state in which the bank may have acted and the gateway not yet. */
+  pending: string;
+}
+
+function sideOf(gatewayKey: string, j: AuditJob): { role: JobRole; side: Side } {
+  switch (j.kind) {
+    case 'payroll':
+      return {
+        role: 'payroll',
+        side: {
+          operation: `payroll:${j.id}`,
+          bankKey: reserveRequestKey('claim', gatewayKey, j.ref ?? ''),
+          sign: 1,
+          pending: 'receiving',
+        },
+      };
+    case 'payout':
+      return {
+        role: 'payout',
+        side: {
+          operation: `payout:${j.id}`,
+          bankKey: reserveRequestKey('withdraw', gatewayKey, j.ref ?? ''),
+          sign: -1,
+          pending: 'issuing',
+        },
+      };
+    default:
+      return j.direction === 'lan-to-wan'
+        ? {
+            role: 'job1',
+            side: {
+              operation: `job1:${j.id}`,
+              bankKey: `issue:${gatewayKey}:${j.id}`,
+              sign: -1,
+              pending: 'issuing',
+            },
+          }
+        : {
+            role: 'job2',
+            side: {
+              operation: `job2:${j.id}`,
+              bankKey: `receive:${gatewayKey}:${j.id}`,
+              sign: 1,
+              pending: 'receiving',
+            },
+          };
+  }
+}
+
+export async function auditGateway(o: { gatewayStore: Store; wideBankStore: Store }): Promise<GatewayAudit> {
+  const gw = o.gatewayStore.db;
+  const bank = o.wideBankStore.db;
+  const differences: GatewayAuditDifference[] = [];
+  const inFlight: InFlight[] = [];
+
+  const mint = await mintTotals(gw);
+  const L = mint.signed - mint.spent;
+  const gatewayKey = (await GatewayKeys.publicKeyOf(o.gatewayStore)) ?? null;
+  const account = gatewayKey === null ? undefined : await accountByHolderKey(bank, gatewayKey);
+  const R = account === undefined ? 0 : Number(account.balance);
+  const entries = account === undefined ? [] : await entriesOf(bank, account.id);
+  const requests = new Set(
+    account === undefined ? [] : (await requestsOf(bank, account.id)).map((r) => r.key),
+  );
+  const jobs = await jobsForAudit(gw);
+  const ops = await mintByOperation(gw);
+
+  /** Σ of the reserve's entries under a ref, and the rows. */
+  const byRef = new Map<string, { amount: number; rows: string[]; kind: string }[]>();
+  for (const e of entries) {
+    const list = byRef.get(e.ref) ?? [];
+    list.push({ amount: e.amount, rows: [`bank_entries:${e.id}`], kind: e.kind });
+    byRef.set(e.ref, list);
+  }
+  const onReserve = (ref: string, kind?: string) =>
+    (byRef.get(ref) ?? [])
+      .filter((e) => kind === undefined || e.kind === kind)
+      .reduce((s, e) => s + e.amount, 0);
+
+  const explained = new Set<string>();
+  // Bank keys held by a job that is not refused (a payroll ref may have a refused job and a live one).
+  const live = new Set(
+    jobs.filter((j) => j.state !== 'refused').map((j) => sideOf(gatewayKey ?? '', j).side.bankKey),
+  );
+  const totalsInFlight = { job1: 0, job2: 0, payroll: 0, payout: 0 };
+  for (const j of jobs) {
+    const { role, side } = sideOf(gatewayKey ?? '', j);
+    const jobRow = `gateway_jobs:${j.id}`;
+    const bankRow = `bank_requests:${side.bankKey}`;
+    const local = ops.get(side.operation) ?? { signed: 0, spent: 0, pending: 0 };
+    ops.delete(side.operation);
+    const refused = j.state === 'refused';
+    // A refused job's key may be held by a later live job of the same ref: the bank row is that one's.
+    const atBank = requests.has(side.bankKey) && !(refused && live.has(side.bankKey));
+    // What the bank moved on the reserve for this job (a payroll's is the deposit it claimed).
+    const bankAmount = role === 'payroll' ? onReserve(j.ref ?? '', 'deposit') : onReserve(side.bankKey);
+    if (role !== 'payroll') explained.add(side.bankKey);
+    const localRows = [
+      `mint_signatures:operation=${side.operation}`,
+      `mint_proofs:operation=${side.operation}`,
+    ];
+    const differ = (what: string, expected: number, actual: number, rows: string[]) => {
+      if (expected !== actual) differences.push({ what: `${role} ${j.id}: ${what}`, expected, actual, rows });
+    };
+
+    // The local side by state: held pending (job 1, payout) or nothing generated yet (job 2, payroll)
+    // before the bank's answer; erased or generated after it; untouched once refused.
+    const before = j.state === side.pending;
+    if (side.sign < 0) {
+      differ('local notes held pending', before ? j.amount : 0, local.pending, [jobRow, ...localRows]);
+      differ('local notes erased', before || refused ? 0 : j.amount, local.spent, [jobRow, ...localRows]);
+    } else {
+      differ('local notes generated', before || refused ? 0 : j.amount, local.signed, [jobRow, ...localRows]);
+    }
+    // The bank side: absent once refused, present (of the job's amount) once the gateway moved on.
+    if (refused) {
+      differ('request at the bank of a refused job', 0, atBank ? 1 : 0, [jobRow, bankRow]);
+    } else if (!before) {
+      differ('request at the bank', 1, atBank ? 1 : 0, [jobRow, bankRow]);
+    }
+    if (atBank && !refused) {
+      differ('value moved at the bank', side.sign * j.amount, bankAmount, [jobRow, bankRow]);
+      if (before) {
+        const correction = side.sign * j.amount;
+        inFlight.push({ job: j.id, kind: role, state: j.state, correction, bankRow: side.bankKey });
+        totalsInFlight[role] += correction;
+      }
+    }
+  }
+
+  // Local mint operations that are no job's: swaps, which move value and create none.
+  for (const [op, v] of ops) {
+    if (v.signed !== v.spent + v.pending) {
+      differences.push({
+        what: `local mint operation ${op}: value signed against value spent (a swap creates no value)`,
+        expected: v.spent + v.pending,
+        actual: v.signed,
+        rows: [`mint_signatures:operation=${op}`, `mint_proofs:operation=${op}`],
+      });
+    }
+  }
+
+  // Requests of the gateway's key at the bank that no live job here accounts for.
+  if (gatewayKey !== null) {
+    const prefixes = ['issue', 'receive', 'claim', 'payout'].map((p) => `${p}:${gatewayKey}:`);
+    for (const key of requests) {
+      if (!prefixes.some((p) => key.startsWith(p)) || live.has(key)) continue;
+      const ref = key.slice(key.indexOf(':', key.indexOf(':') + 1) + 1);
+      const amount = key.startsWith('claim:') ? onReserve(ref, 'deposit') : onReserve(key);
+      differences.push({
+        what: 'request of the gateway’s key at the bank with no live job here',
+        expected: 0,
+        actual: amount,
+        rows: [`bank_requests:${key}`],
+      });
+    }
+  }
+
+  // The surplus: deposits no payroll claimed, and entries that are no job's (strangers' receives,
+  // operators' direct withdrawals).
+  let unclaimedDeposits = 0;
+  let other = 0;
+  const outflows: string[] = [];
+  for (const [ref, list] of byRef) {
+    if (explained.has(ref)) continue;
+    for (const e of list) {
+      if (e.kind === 'deposit') {
+        const claimed = gatewayKey !== null && requests.has(reserveRequestKey('claim', gatewayKey, ref));
+        if (!claimed) unclaimedDeposits += e.amount;
+      } else {
+        other += e.amount;
+        if (e.amount < 0) outflows.push(...e.rows);
+      }
+    }
+  }
+  const surplus = unclaimedDeposits + other;
+  if (surplus < 0) {
+    differences.push({
+      what: 'reserve surplus below 0: money left the reserve outside payouts while it backed local money',
+      expected: 0,
+      actual: surplus,
+      rows: outflows,
+    });
+  }
+
+  const expectedReserve =
+    L + totalsInFlight.job1 + totalsInFlight.job2 + totalsInFlight.payroll + totalsInFlight.payout + surplus;
+  if (R !== expectedReserve) {
+    differences.push({
+      what: 'reserve balance against local money outstanding ± in flight + surplus (invariant 2)',
+      expected: expectedReserve,
+      actual: R,
+      rows: [
+        ...(account !== undefined ? [`bank_accounts:${account.id}`] : []),
+        'mint_signatures',
+        'mint_proofs',
+        ...differences.flatMap((d) => d.rows.filter((r) => r.startsWith('gateway_jobs:'))),
+      ],
+    });
+  }
+
+  return {
+    balanced: differences.length === 0,
+    differences,
+    inFlight,
+    totals: {
+      gatewayKey,
+      reserveAccount: account?.id ?? null,
+      local: { ...mint, outstanding: L },
+      reserve: R,
+      inFlight: totalsInFlight,
+      surplus: { unclaimedDeposits, other },
+      expectedReserve,
+      jobs: jobs.length,
+    },
+  };
+}
+
+// ---------------------------------------------------------------- SQL (read only)
+
+type Db = Kysely<Database>;
+
+interface AuditJob {
+  id: string;
+  kind: 'transfer' | 'payroll' | 'payout';
+  ref: string | null;
+  direction: 'lan-to-wan' | 'wan-to-lan';
+  state: string;
+  amount: number;
+}
+
+async function jobsForAudit(db: Db): Promise<AuditJob[]> {
+  const rows = await db
+    .selectFrom('gateway_jobs')
+    .select(['id', 'kind', 'ref', 'direction', 'state', 'amount'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind ?? 'transfer',
+    ref: r.ref ?? null,
+    direction: r.direction,
+    state: r.state,
+    amount: Number(r.amount),
+  }));
+}
+
+/** Value signed, spent and pending at the local mint, per operation. */
+async function mintByOperation(
+  db: Db,
+): Promise<Map<string, { signed: number; spent: number; pending: number }>> {
+  const out = new Map<string, { signed: number; spent: number; pending: number }>();
+  const of = (op: string) => {
+    let v = out.get(op);
+    if (v === undefined) {
+      v = { signed: 0, spent: 0, pending: 0 };
+      out.set(op, v);
+    }
+    return v;
+  };
+  const signed = await db
+    .selectFrom('mint_signatures')
+    .select(['operation', sql<number>`sum(amount)`.as('v')])
+    .groupBy('operation')
+    .execute();
+  for (const r of signed) of(r.operation).signed = Number(r.v);
+  const proofs = await db
+    .selectFrom('mint_proofs')
+    .select(['operation', 'state', sql<number>`sum(amount)`.as('v')])
+    .groupBy(['operation', 'state'])
+    .execute();
+  for (const r of proofs) of(r.operation)[r.state === 'spent' ? 'spent' : 'pending'] += Number(r.v);
+  return out;
+}

@@ -1,0 +1,524 @@
+/**
+ * The gateway's operator jobs (DESIGN §5, docs/gateway.md "Payroll and payout"): journaled sagas in the
+ * same job table and runner as the conversions, every step's effect and journal entry in ONE
+ * transaction, resumed after a crash.
+ *
+ * Payroll (reserve → LAN): the wide bank's operator deposited into the reserve under a reference; the
+ * gateway's operator asks for local money against it. Intake journals the local outputs → the bank
+ * records the claim of that deposit, once per ref, and answers a signed receipt → only then does the
+ * local mint sign the outputs, in the transaction that journals the receipt → the payment is delivered
+ * to the LAN address like job 2's (the shared delivery step) → done. A proven refusal (no such
+ * deposit, another amount) ends the job with nothing generated.
+ *
+ * Payout (LAN → outside): a terminal's local notes, sealed in a `gateway.payout.request` and posted by
+ * the operator. Intake holds them pending at the local mint → the bank withdraws the amount from the
+ * reserve to the outside, once per ref → the local notes are erased in the transaction that journals
+ * the receipt → done (a notice to `replyTo`). A proven refusal (balance short) releases the notes.
+ *
+ * An unclear outcome is retried with the same ref, never refunded or generated on a guess.
+ */
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { decodeAddress } from '../../core/address/index.js';
+import { bytesToHex, utf8 } from '../../core/bytes.js';
+import type { Curve } from '../../core/crypto/curve.js';
+import { type EncryptionKeyPair, type Envelope, openJson, sealJson } from '../../core/envelope/index.js';
+import { fail, type LancashError } from '../../core/errors.js';
+import { fault } from '../../core/faults.js';
+import { sub, toAmount } from '../../core/money.js';
+import {
+  type BankPeer,
+  type ReserveReceipt,
+  requestDepositClaim,
+  requestWithdraw,
+} from '../../core/protocol/bank.js';
+import { decode, type Proof } from '../../core/protocol/cashu.js';
+import {
+  GATEWAY_NOTICE,
+  type JobKind,
+  type OperatorJobStatus,
+  PAYMENT,
+  PAYOUT_REQUEST,
+  type Payment,
+  PayoutRequest,
+  PayrollRequest,
+} from '../../core/protocol/gateway.js';
+import type { Mint } from '../../mint/mint.js';
+import type { Store } from '../../store/index.js';
+import type { Database } from '../../store/schema.js';
+import type { Job, JobState, Journal } from '../jobs/model.js';
+import { toStatus } from '../jobs/model.js';
+import * as jobsRepo from '../jobs/repository.js';
+import type { JobStepper } from '../jobs/runner.js';
+import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
+import type { GatewayKeys } from '../keys.js';
+import { blindedMessages, makeOutputs, unblindChecked } from '../wallet.js';
+import * as repo from './repository.js';
+
+type Trx = import('kysely').Kysely<Database>;
+
+/** What the operator jobs need of the wide bank: the holder's reserve requests (docs/wide-bank.md). */
+export interface ReservePort {
+  /** Claims the operator's deposit `ref` of `amount` into the reserve; the receipt is verified. */
+  claim(ref: string, amount: number): Promise<ReserveReceipt>;
+  /** Withdraws `amount` from the reserve to the outside once per `ref`; the receipt is verified. */
+  withdraw(ref: string, amount: number): Promise<ReserveReceipt>;
+}
+
+/** The reserve requests over HTTP, as the reserve account's holder (the gateway's key pair). */
+export function reserveClient(o: {
+  bank: BankPeer & { receiptKey: Uint8Array };
+  holder: EncryptionKeyPair;
+}): ReservePort {
+  return {
+    claim: (ref, amount) => requestDepositClaim({ ...o, ref, amount }),
+    withdraw: (ref, amount) => requestWithdraw({ ...o, ref, amount }),
+  };
+}
+
+/** Where a payout's value goes: out of the reserve, to the world outside lancash (the history shows it). */
+export const PAYOUT_DESTINATION = 'outside';
+
+/**
+ * The fault points of the operator jobs (`LANCASH_FAULT`, tests only), in the order a job meets them.
+ * Delivery and notices run in the shared steps, under job 2's (payroll) and job 1's (payout) points.
+ */
+export const OPERATOR_FAULT_POINTS = {
+  payroll: [
+    'gateway:payroll:after-intake', // commit: job row + local outputs journaled
+    'gateway:payroll:after-claim', // call: the bank answered the claim with a receipt
+    'gateway:payroll:after-generate', // commit: receipt + local notes signed + payment journaled
+    'gateway:payroll:after-refuse', // commit: refused, nothing generated
+  ],
+  payout: [
+    'gateway:payout:after-intake', // commit: job row + local notes pending
+    'gateway:payout:after-withdraw', // call: the bank answered the withdrawal with a receipt
+    'gateway:payout:after-settle', // commit: receipt journaled + local notes erased, done
+    'gateway:payout:after-refuse', // commit: local notes released, refused
+  ],
+} as const;
+
+type OperatorKind = repo.OperatorKind;
+
+/** An operator job's journal: a conversion's, plus its reference and the bank's reserve receipt. */
+export interface OperatorJournal extends Journal {
+  reserveReceipt?: ReserveReceipt;
+}
+
+export interface OperatorJob extends Job {
+  kind: OperatorKind;
+  ref: string;
+  journal: OperatorJournal;
+}
+
+export interface PayrollServiceOptions {
+  store: Store;
+  /** The local mint (on the gateway's database). */
+  mint: Mint;
+  curve: Curve;
+  keys: GatewayKeys;
+  reserve: ReservePort;
+  /** The deployment's Cashu unit. */
+  unit: string;
+  /** The local mint's URL as LAN terminals reach it: named in payroll payments. */
+  localMintUrl: () => string;
+  clock?: () => number;
+  /** After a new job's intake committed (the runner's cue). */
+  onIntake?: (id: string) => void;
+  /** Once, when a payout reaches `done`, or either job `refused` (a payroll's `done` is the delivery's). */
+  onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
+}
+
+export class PayrollService {
+  private readonly clock: () => number;
+
+  constructor(private readonly o: PayrollServiceOptions) {
+    this.clock = o.clock ?? Date.now;
+  }
+
+  // ---------------------------------------------------------------- intake
+
+  /**
+   * `POST /v1/gateway/operator/payroll`: journals a payroll job. The same ref with the same request
+   * answers the same job; with another request, 409. A ref whose job was refused may be tried again.
+   */
+  async payroll(body: unknown): Promise<OperatorJobStatus> {
+    const { curve, keys, mint, store } = this.o;
+    const req = decode(PayrollRequest, body, 'body');
+    const to = decodeAddress(req.to, 'lan');
+    const amount = toAmount(req.amount);
+    const requestHash = hashOf(['payroll', req.ref, amount, req.to.toLowerCase(), req.memo ?? null]);
+    const existing = await repo.liveJobOfRef(store.db, 'payroll', req.ref);
+    if (existing !== undefined) return same(existing, 'payroll', keys.publicKeyHex, requestHash);
+    const journal: OperatorJournal = {
+      outputs: makeOutputs(curve, mint.keysets.current().id, amount),
+      ...(req.memo !== undefined ? { memo: req.memo } : {}),
+    };
+    return this.admit(
+      {
+        ...this.newRow('payroll', req.ref, randomBytes(16).toString('hex'), amount, journal),
+        direction: 'wan-to-lan',
+        state: 'receiving',
+        // The reserve (the gateway's own key) pays; the LAN terminal receives.
+        sender_key: keys.publicKeyHex,
+        request_hash: requestHash,
+        destination: req.to,
+        destination_key: bytesToHex(to.publicKey),
+        reply_to: null,
+      },
+      `payroll ${req.ref}`,
+    );
+  }
+
+  /**
+   * `POST /v1/gateway/operator/payout`: opens a `gateway.payout.request` sealed to the gateway, holds
+   * its local notes pending and journals the job; its id is the envelope's transfer id. A replay (or a
+   * re-sealed copy of the same request) answers the same job; the same id or ref for another request
+   * is refused (409). Refusals before the commit change nothing.
+   */
+  async payout(envelope: unknown): Promise<OperatorJobStatus> {
+    const { keys, mint, store } = this.o;
+    const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: PAYOUT_REQUEST });
+    const req = decode(PayoutRequest, opened.payload, 'payload');
+    if (req.replyTo !== undefined) decodeAddress(req.replyTo);
+    const id = opened.transferId;
+    const sender = bytesToHex(opened.sender);
+    const requestHash = hashOf([
+      'payout',
+      req.ref,
+      req.replyTo?.toLowerCase() ?? null,
+      req.memo ?? null,
+      req.proofs.map((p) => [p.amount, p.id.toLowerCase(), p.secret, p.C.toLowerCase()]),
+    ]);
+    const existing =
+      (await jobsRepo.getJob(store.db, id)) ?? (await repo.liveJobOfRef(store.db, 'payout', req.ref));
+    if (existing !== undefined) return same(existing, 'payout', sender, requestHash);
+    const prepared = await mint.prepareInputs(req.proofs);
+    // 1 local = 1 wide: the local keysets charge no fee (server.ts), so this is the notes' value.
+    const amount = sub(prepared.amount, prepared.fee);
+    const journal: OperatorJournal = {
+      outputs: [],
+      inputYs: [...prepared.Ys],
+      ...(req.memo !== undefined ? { memo: req.memo } : {}),
+    };
+    return this.admit(
+      {
+        ...this.newRow('payout', req.ref, id, amount, journal),
+        direction: 'lan-to-wan',
+        state: 'issuing',
+        sender_key: sender,
+        request_hash: requestHash,
+        destination: PAYOUT_DESTINATION,
+        destination_key: keys.publicKeyHex,
+        reply_to: req.replyTo ?? null,
+      },
+      `payout ${req.ref}`,
+      (trx) => mint.commitInputs(trx, prepared, operation('payout', id), 'pending'),
+    );
+  }
+
+  private newRow(
+    kind: OperatorKind,
+    ref: string,
+    id: string,
+    amount: number,
+    journal: OperatorJournal,
+  ): Pick<
+    jobsRepo.JobRow,
+    | 'id'
+    | 'kind'
+    | 'ref'
+    | 'active'
+    | 'amount'
+    | 'journal'
+    | 'notice'
+    | 'refusal'
+    | 'attempts'
+    | 'next_attempt_at'
+    | 'last_error'
+    | 'created_at'
+    | 'updated_at'
+  > {
+    const now = this.clock();
+    return {
+      id,
+      kind,
+      ref,
+      active: 1,
+      amount,
+      journal: JSON.stringify(journal),
+      notice: 'none',
+      refusal: null,
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+    };
+  }
+
+  /** The intake's one transaction: the job row (first, so a racing twin stops there), its event, `effect`. */
+  private async admit(
+    row: jobsRepo.JobRow,
+    detail: string,
+    effect?: (trx: Trx) => Promise<void>,
+  ): Promise<OperatorJobStatus> {
+    const { store } = this.o;
+    const kind = row.kind as OperatorKind;
+    const fresh = await store.transaction(async (trx) => {
+      if (!(await repo.insertOperatorJob(trx, row))) return false;
+      await jobsRepo.insertEvent(trx, {
+        job_id: row.id,
+        from_state: 'received',
+        to_state: row.state,
+        at: row.created_at,
+        detail,
+      });
+      await effect?.(trx);
+      return true;
+    });
+    if (!fresh) {
+      const winner =
+        (await jobsRepo.getJob(store.db, row.id)) ?? (await repo.liveJobOfRef(store.db, kind, row.ref!));
+      if (winner === undefined) fail('Internal', { reason: `${kind} job ${row.ref} vanished` });
+      return same(winner, kind, row.sender_key, row.request_hash);
+    }
+    fault(`gateway:${kind}:after-intake`);
+    this.o.onIntake?.(row.id);
+    return operatorStatus(row);
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  /**
+   * Runs an operator job's own step (payroll: the claim; payout: the withdrawal). Answers undefined for
+   * every other job or state: delivery and notices are the conversions' steps (`operatorJobsFirst`).
+   */
+  async step(id: string): Promise<StepResult | undefined> {
+    const row = await jobsRepo.getJob(this.o.store.db, id);
+    if (row === undefined || row.kind === undefined || row.kind === 'transfer' || row.ref == null) {
+      return undefined;
+    }
+    const job: OperatorJob = { ...toJob(row), kind: row.kind, ref: row.ref };
+    if (job.kind === 'payroll' && job.state === 'receiving') return this.claim(job);
+    if (job.kind === 'payout' && job.state === 'issuing') return this.withdraw(job);
+    return undefined;
+  }
+
+  /** Payroll, step 2: the deposit claimed at the bank (receipt), then the local notes generated. */
+  private async claim(job: OperatorJob): Promise<StepResult> {
+    const { curve, mint, reserve, store } = this.o;
+    let receipt: ReserveReceipt;
+    try {
+      receipt = await reserve.claim(job.ref, job.amount);
+    } catch (e) {
+      if (!isProvenRefusal(e)) throw e;
+      fault('gateway:payroll:after-claim');
+      return this.refuse(job, e);
+    }
+    fault('gateway:payroll:after-claim');
+    this.checkUnit(receipt);
+    const outputs = job.journal.outputs;
+    // Signed outside the transaction; committed (and so given) only together with the receipt.
+    const prepared = await mint.prepareOutputs(blindedMessages(outputs));
+    const localProofs = unblindChecked(curve, outputs, prepared.signatures, (id) => {
+      const ks = mint.keysets.get(id);
+      return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
+    });
+    const delivery = await this.sealPayment(job, localProofs);
+    const now = this.clock();
+    const moved = await store.transaction(async (trx) => {
+      const journal: OperatorJournal = { ...job.journal, reserveReceipt: receipt, localProofs, delivery };
+      if (!(await move(trx, job, 'delivering', now, { journal }, `deposit ${job.ref} claimed`))) return false;
+      await mint.commitOutputs(trx, prepared, operation('payroll', job.id));
+      return true;
+    });
+    if (moved) fault('gateway:payroll:after-generate');
+    return 'advanced';
+  }
+
+  /** Payout, step 2: the amount withdrawn from the reserve (receipt), then the local notes erased. */
+  private async withdraw(job: OperatorJob): Promise<StepResult> {
+    const { mint, reserve, store } = this.o;
+    const op = operation('payout', job.id);
+    let receipt: ReserveReceipt;
+    try {
+      receipt = await reserve.withdraw(job.ref, job.amount);
+    } catch (e) {
+      if (!isProvenRefusal(e)) throw e;
+      fault('gateway:payout:after-withdraw');
+      return this.refuse(job, e, async (trx) => {
+        await mint.releasePending(trx, op);
+      });
+    }
+    fault('gateway:payout:after-withdraw');
+    this.checkUnit(receipt);
+    const now = this.clock();
+    const done: OperatorJob = { ...job, state: 'done', updatedAt: now };
+    const notice = await this.sealNotice(done);
+    const moved = await store.transaction(async (trx) => {
+      const journal: OperatorJournal = {
+        ...job.journal,
+        reserveReceipt: receipt,
+        ...(notice !== undefined ? { notice } : {}),
+      };
+      const patch = {
+        journal,
+        notice: notice === undefined ? ('none' as const) : ('pending' as const),
+        active: notice === undefined ? 0 : 1,
+      };
+      if (!(await move(trx, job, 'done', now, patch, `withdrawn ${job.ref}`))) return false;
+      // The bank paid out: only now are the local notes erased (spent).
+      const settled = await mint.settlePending(trx, op);
+      if (settled !== job.journal.inputYs?.length) {
+        fail('Internal', {
+          reason: `payout ${job.id}: ${settled} local notes settled, expected ${job.journal.inputYs?.length}`,
+        });
+      }
+      return true;
+    });
+    if (moved) {
+      fault('gateway:payout:after-settle');
+      this.o.onFinished?.(done);
+    }
+    return 'advanced';
+  }
+
+  /** Ends a job as refused (nothing happened at the bank); `effect` (payout: release the notes) commits with it. */
+  private async refuse(
+    job: OperatorJob,
+    e: LancashError,
+    effect?: (trx: Trx) => Promise<void>,
+  ): Promise<StepResult> {
+    const now = this.clock();
+    const refusal = { code: e.code, detail: e.message };
+    const refused: OperatorJob = { ...job, state: 'refused', refusal, updatedAt: now };
+    const notice = await this.sealNotice(refused);
+    const moved = await this.o.store.transaction(async (trx) => {
+      const patch = {
+        journal: notice === undefined ? job.journal : { ...job.journal, notice },
+        refusal,
+        notice: notice === undefined ? ('none' as const) : ('pending' as const),
+        active: notice === undefined ? 0 : 1,
+      };
+      if (!(await move(trx, job, 'refused', now, patch, `${e.code} ${e.message}`))) return false;
+      await effect?.(trx);
+      return true;
+    });
+    if (moved) {
+      fault(`gateway:${job.kind}:after-refuse`);
+      this.o.onFinished?.(refused);
+    }
+    return 'advanced';
+  }
+
+  /** The bank answers in the deployment's unit; another would mean another bank (not a refusal: retry). */
+  private checkUnit(receipt: ReserveReceipt): void {
+    if (receipt.unit !== this.o.unit) {
+      fail(
+        'UnitNotSupported',
+        { unit: receipt.unit },
+        `the bank's receipt is in ${receipt.unit}, this gateway keeps ${this.o.unit}`,
+      );
+    }
+  }
+
+  private sealPayment(job: OperatorJob, proofs: Proof[]): Promise<Envelope> {
+    const payment: Payment = {
+      mint: this.o.localMintUrl(),
+      unit: this.o.unit,
+      proofs,
+      ...(job.journal.memo !== undefined ? { memo: job.journal.memo } : {}),
+      via: { gateway: this.o.keys.publicKeyHex, direction: job.direction },
+    };
+    return sealJson({
+      type: PAYMENT,
+      transferId: job.id,
+      sender: this.o.keys.encryption,
+      recipient: decodeAddress(job.destination).publicKey,
+      payload: payment,
+    });
+  }
+
+  /** The `gateway.notice` of how the job ended, sealed to its `replyTo`; undefined without one. */
+  private async sealNotice(job: OperatorJob): Promise<Envelope | undefined> {
+    if (job.replyTo === null) return undefined;
+    return sealJson({
+      type: GATEWAY_NOTICE,
+      transferId: job.id,
+      sender: this.o.keys.encryption,
+      recipient: decodeAddress(job.replyTo).publicKey,
+      payload: { status: toStatus(job) },
+    });
+  }
+}
+
+/**
+ * The runner's stepper: an operator job's own step first, everything else (conversions, and the shared
+ * delivery and notice steps) by the conversions' service. Failed steps are recorded the same way.
+ */
+export function operatorJobsFirst(payroll: PayrollService, jobs: JobStepper): JobStepper {
+  return {
+    step: async (id) => (await payroll.step(id)) ?? jobs.step(id),
+    failed: (id, error, delayMs) => jobs.failed(id, error, delayMs),
+  };
+}
+
+/** The local mint's operation of an operator job (pending notes, signatures): `payroll:<id>`, `payout:<id>`. */
+export function operation(kind: OperatorKind, id: string): string {
+  return `${kind}:${id}`;
+}
+
+/** A job as the operator routes answer it. */
+export function operatorStatus(row: jobsRepo.JobRow): OperatorJobStatus {
+  return { ...toStatus(toJob(row)), kind: (row.kind ?? 'transfer') as JobKind, ref: row.ref ?? '' };
+}
+
+/** The existing job answers a request only when it is that request: same kind, sender and request. */
+function same(
+  existing: jobsRepo.JobRow,
+  kind: OperatorKind,
+  sender: string,
+  requestHash: string,
+): OperatorJobStatus {
+  if (existing.kind !== kind || existing.sender_key !== sender || existing.request_hash !== requestHash) {
+    const key = existing.kind === kind && existing.ref != null ? existing.ref : existing.id;
+    fail('IdempotencyConflict', { key }, `${kind} ${key} was used for another request`);
+  }
+  return operatorStatus(existing);
+}
+
+/** Moves the job from its current state to `to` with its event; false when it had moved already. */
+async function move(
+  trx: Trx,
+  job: Job,
+  to: JobState,
+  now: number,
+  patch: { journal?: OperatorJournal; refusal?: Job['refusal']; notice?: Job['notice']; active?: number },
+  detail: string,
+): Promise<boolean> {
+  const { journal, refusal, ...rest } = patch;
+  const ok = await jobsRepo.moveJob(
+    trx,
+    job.id,
+    { state: job.state },
+    {
+      ...rest,
+      state: to,
+      ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
+      ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      updated_at: now,
+    },
+  );
+  if (ok)
+    await jobsRepo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
+  return ok;
+}
+
+/** SHA-256 hex of a request's canonical form, so a repeated request hashes equal. */
+function hashOf(canonical: unknown): string {
+  return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
+}
