@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
+import { MemoryWalletStore } from './memory-store.js';
+import type { WalletNet } from './net.js';
+import { nodeNet } from './node/net.js';
 import type { SendProgress } from './send.js';
 import {
   Crash,
@@ -20,6 +23,7 @@ import {
   startSystem,
   type TestWallet,
 } from './test-fixture.js';
+import { Wallet } from './wallet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-gw-'));
 let sys: System;
@@ -131,6 +135,21 @@ describe('wallets across the gateway (real processes)', () => {
     await settle(l);
     await w.wallet.receive();
     expect([await settledBalance(l), await settledBalance(w)]).toEqual([0, 16]);
+  });
+
+  it('refuses at init a gateway that names another mint than the one given', async () => {
+    const net = nodeNet();
+    const elsewhere: WalletNet = {
+      ...net,
+      gatewayInfo: async (base) => ({
+        ...(await net.gatewayInfo(base)),
+        wideBank: 'http://elsewhere.example',
+      }),
+    };
+    const store = new MemoryWalletStore();
+    const create = Wallet.create({ store, net: elsewhere, network: 'wan', mint: sys.bank, gateway: sys.wan });
+    await expect(create).rejects.toMatchObject({ kind: 'MintMismatch' });
+    expect(await store.readConfig()).toBeUndefined();
   });
 
   it('an unreachable gateway refuses the send before anything is reserved', async () => {

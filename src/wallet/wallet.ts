@@ -106,6 +106,16 @@ export class Wallet {
           `the gateway converts ${info.unit}, the mint issues ${unit}`,
         );
       }
+      // The gateway names the mint in every payment it delivers; a wallet bound to another spelling
+      // of it would refuse them all, so the two must agree now.
+      const theirs = o.network === 'lan' ? info.localMint : info.wideBank;
+      if (theirs !== undefined && normalizeMintUrl(theirs) !== mint) {
+        fail(
+          'MintMismatch',
+          { expected: mint, received: theirs },
+          `the gateway's ${o.network === 'lan' ? 'local mint' : 'wide bank'} is ${theirs}; use --mint ${theirs}`,
+        );
+      }
     }
     const mnemonic = o.mnemonic ?? newMnemonic();
     const seed = seedFromMnemonic(mnemonic);
