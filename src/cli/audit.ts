@@ -1,11 +1,14 @@
 /**
- * `lancash audit` (DESIGN §6, §9): recomputes the invariants from the databases, prints a JSON report
- * and exits 1 when anything differs. `--wide-bank-db` checks invariant 1 (the wide bank's ledger
- * against its mint); the gateway's invariants join through `--gateway-db`.
+ * `lancash audit` (DESIGN §6, §9): recomputes the invariants from the databases, prints one JSON report
+ * and exits 1 when anything differs (each difference also as one line on stderr, naming its rows and
+ * amounts). `--wide-bank-db` checks invariant 1 (the wide bank's ledger against its mint); with
+ * `--gateway-db` as well, invariant 2 (the gateway's local money against its reserve account, joined
+ * with the bank's idempotency table). A usage mistake exits 2.
  */
 import type { Command } from 'commander';
 import { isLancashError } from '../core/errors.js';
-import { openStore, parseStoreUrl } from '../store/index.js';
+import { auditGateway } from '../gateway/audit.js';
+import { openStore, parseStoreUrl, type Store } from '../store/index.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 
 export function registerAudit(program: Command): void {
@@ -16,25 +19,47 @@ export function registerAudit(program: Command): void {
       '--wide-bank-db <url>',
       "the wide bank's database: postgres://… or a SQLite file (…/wide-bank.db)",
     )
-    .action(async (o: { wideBankDb?: string }) => {
+    .option(
+      '--gateway-db <url>',
+      "the gateway's database (…/gateway.db): checks invariant 2 against --wide-bank-db",
+    )
+    .action(async (o: { wideBankDb?: string; gatewayDb?: string }) => {
       if (o.wideBankDb === undefined) {
-        process.stderr.write('lancash audit: give --wide-bank-db URL\n');
+        process.stderr.write(
+          o.gatewayDb === undefined
+            ? 'lancash audit: give --wide-bank-db URL (and --gateway-db URL for the gateway)\n'
+            : 'lancash audit: --gateway-db needs --wide-bank-db URL (the reserve account is in the bank)\n',
+        );
         process.exitCode = 2;
         return;
       }
+      const stores: Store[] = [];
       try {
-        const store = await openStore(parseStoreUrl(o.wideBankDb));
-        try {
-          const wideBank = await auditWideBank(store);
-          process.stdout.write(`${JSON.stringify({ balanced: wideBank.balanced, wideBank }, null, 2)}\n`);
-          if (!wideBank.balanced) process.exitCode = 1;
-        } finally {
-          await store.close();
+        const bankStore = await openStore(parseStoreUrl(o.wideBankDb));
+        stores.push(bankStore);
+        const wideBank = await auditWideBank(bankStore);
+        let gateway: Awaited<ReturnType<typeof auditGateway>> | undefined;
+        if (o.gatewayDb !== undefined) {
+          const gatewayStore = await openStore(parseStoreUrl(o.gatewayDb));
+          stores.push(gatewayStore);
+          gateway = await auditGateway({ gatewayStore, wideBankStore: bankStore });
         }
+        const balanced = wideBank.balanced && (gateway?.balanced ?? true);
+        const report = { balanced, wideBank, ...(gateway !== undefined ? { gateway } : {}) };
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        for (const d of [...wideBank.differences, ...(gateway?.differences ?? [])]) {
+          const rows = 'rows' in d ? d.rows : [d.row, d.tx, d.account].filter((r) => r !== undefined);
+          process.stderr.write(
+            `difference: ${d.what}: expected ${d.expected}, actual ${d.actual} (${rows.join(', ')})\n`,
+          );
+        }
+        if (!balanced) process.exitCode = 1;
       } catch (err) {
         if (!isLancashError(err)) throw err;
         process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
         process.exitCode = 1;
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
       }
     });
 }
