@@ -1,0 +1,272 @@
+/**
+ * Payroll and payout survive a crash at every step (DESIGN §6, invariant 4), with the real
+ * `lancash wide-bank` and `lancash gateway` processes: for each fault point of the operator jobs (and
+ * the shared delivery and notice steps they end with) the gateway is started with
+ * `LANCASH_FAULT=<point>`, the job runs until the process kills itself there, the gateway is restarted
+ * on the same ports without the fault, and the job must reach exactly one terminal state: the payroll
+ * paid once (or nothing generated when refused), the payout's notes erased once (or kept when refused),
+ * one claim or withdrawal at the bank; the operator's retry names the same job. Invariants 1 and 2
+ * (`auditGateway`) balance after each.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
+import { hashToCurve } from '../../core/crypto/index.js';
+import { sealJson } from '../../core/envelope/index.js';
+import { call, isUnclear } from '../../core/http/client.js';
+import type { Proof } from '../../core/protocol/cashu.js';
+import {
+  getGatewayInfo,
+  type OperatorJobStatus,
+  PAYOUT_REQUEST,
+  type PayrollRequest,
+  requestPayout,
+  requestPayroll,
+} from '../../core/protocol/gateway.js';
+import { openStore, type Store } from '../../store/index.js';
+import { type Started, startProcess } from '../../test-support/process.js';
+import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
+import { auditWideBank } from '../../wide-bank/audit.js';
+import { Ledger } from '../../wide-bank/ledger/service.js';
+import { auditGateway } from '../audit.js';
+import { curve } from '../test-fixture.js';
+import { OPERATOR_FAULT_POINTS } from './service.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lancash-payroll-crash-'));
+const procs: Started[] = [];
+const stores: Store[] = [];
+
+afterEach(async () => {
+  await Promise.all(procs.splice(0).map((p) => p.kill()));
+  for (const s of stores.splice(0)) await s.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function startGateway(
+  data: string,
+  bankUrl: string,
+  o: { fault?: string; lan?: string; wan?: string } = {},
+): Promise<Started> {
+  const p = await startProcess(
+    [
+      'gateway',
+      ...['--lan', o.lan ?? '127.0.0.1:0', '--wan', o.wan ?? '127.0.0.1:0'],
+      ...['--wide-bank', bankUrl, '--data', data, '--retry-cap-ms', '300'],
+    ],
+    { listeners: 2, ...(o.fault ? { env: { LANCASH_FAULT: o.fault } } : {}) },
+  );
+  procs.push(p);
+  return p;
+}
+
+/** Waits until the process is gone, and checks it killed itself at `point`. */
+async function died(p: Started, point: string): Promise<void> {
+  if (p.proc.exitCode === null && p.proc.signalCode === null) {
+    await new Promise((resolve) => p.proc.once('close', resolve));
+  }
+  expect(p.proc.signalCode).toBe('SIGKILL');
+  expect(p.stderr()).toContain(`fault injected at ${point}`);
+}
+
+async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
+  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
+  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
+    states: { state: string }[];
+  };
+  return r.states.map((s) => s.state);
+}
+
+/** Waits until the job's notice went out (the journal says `sent`). */
+async function noticeSent(gw: Store, id: string): Promise<void> {
+  for (;;) {
+    const row = await gw.db
+      .selectFrom('gateway_jobs')
+      .select('notice')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row?.notice === 'sent') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('payroll and payout: crash at every step', () => {
+  const bankData = join(dir, 'bank');
+  let bank: Started;
+  let bankStore: Store;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', bankData]);
+    bankStore = await openStore({ dialect: 'sqlite', file: join(bankData, 'wide-bank.db') });
+    ledger = new Ledger(bankStore);
+  });
+  afterAll(async () => {
+    await bank.kill();
+    await bankStore.close();
+  });
+
+  /** A gateway armed at `point`, its key, operator token, database and listeners. */
+  async function armed(point: string) {
+    const data = join(dir, point.replaceAll(':', '_'));
+    const g = await startGateway(data, bank.url, { fault: point });
+    const [lan, wan] = g.urls as [string, string];
+    const gw = await openStore({ dialect: 'sqlite', file: join(data, 'gateway.db') });
+    stores.push(gw);
+    return {
+      g,
+      data,
+      lan,
+      wan,
+      gw,
+      key: (await getGatewayInfo(lan)).encryptionKey,
+      token: readFileSync(join(data, 'operator.token'), 'utf8').trim(),
+      restart: () => startGateway(data, bank.url, { lan: new URL(lan).host, wan: new URL(wan).host }),
+    };
+  }
+
+  async function balanced(gw: Store): Promise<void> {
+    expect((await auditWideBank(bankStore)).differences).toEqual([]);
+    const jobs = await gw.db.selectFrom('gateway_jobs').select(['id', 'state']).execute();
+    expect(jobs.filter((j) => j.state !== 'done' && j.state !== 'refused')).toEqual([]);
+    const audit = await auditGateway({ gatewayStore: gw, wideBankStore: bankStore });
+    expect(audit.differences).toEqual([]);
+  }
+
+  const requestRows = (key: string) =>
+    bankStore.db.selectFrom('bank_requests').select('key').where('key', '=', key).execute();
+
+  const payrollPoints = [
+    ...OPERATOR_FAULT_POINTS.payroll.filter((p) => !p.endsWith('refuse')),
+    // Its last steps are the conversions' delivery (job 2's points).
+    'gateway:job2:after-deliver',
+    'gateway:job2:after-done',
+  ];
+
+  it.each(payrollPoints)('payroll, crash at %s: paid once, one claim', async (point) => {
+    const n = await armed(point);
+    const ref = `payroll-${randomId()}`;
+    await ledger.deposit(n.key, 48, ref);
+    const l = await Terminal.create('lan');
+    const request: PayrollRequest = { ref, amount: 48, to: l.address };
+    const first = await requestPayroll({ base: n.lan, operatorToken: n.token, request }).catch(
+      (e: unknown) => e,
+    );
+    if (point.endsWith('after-intake')) expect(isUnclear(first)).toBe(true);
+    await died(n.g, point);
+
+    await n.restart();
+    // The operator's retry (its first answer may have been lost) names the same job.
+    const s = await requestPayroll({ base: n.lan, operatorToken: n.token, request });
+    if (!isUnclear(first)) expect(s.transferId).toBe((first as OperatorJobStatus).transferId);
+    expect(await waitForTransfer(n.lan, s.transferId)).toMatchObject({ state: 'done', amount: 48 });
+    const got = await l.receive(n.lan);
+    expect(got.payments).toHaveLength(1);
+    expect(l.balance(n.lan)).toBe(48);
+    expect(await l.drainInbox(n.lan)).toEqual([]);
+    expect(await requestRows(`claim:${n.key}:${ref}`)).toHaveLength(1);
+    await balanced(n.gw);
+  });
+
+  it('payroll refused (another amount), crash at gateway:payroll:after-refuse: nothing generated', async () => {
+    const point = 'gateway:payroll:after-refuse';
+    const n = await armed(point);
+    const ref = `payroll-${randomId()}`;
+    await ledger.deposit(n.key, 48, ref);
+    const l = await Terminal.create('lan');
+    const s = await requestPayroll({
+      base: n.lan,
+      operatorToken: n.token,
+      request: { ref, amount: 47, to: l.address },
+    });
+    await died(n.g, point);
+    await n.restart();
+    expect(await waitForTransfer(n.lan, s.transferId)).toMatchObject({
+      state: 'refused',
+      refusal: { code: 70001 },
+    });
+    expect(await l.drainInbox(n.lan)).toEqual([]);
+    expect(await requestRows(`claim:${n.key}:${ref}`)).toEqual([]);
+    await balanced(n.gw);
+  });
+
+  const payoutPoints = [
+    ...OPERATOR_FAULT_POINTS.payout.filter((p) => !p.endsWith('refuse')),
+    // A payout with `replyTo` ends with the done notice (job 1's notice points).
+    'gateway:job1:after-notice',
+    'gateway:job1:after-notice-sent',
+  ];
+
+  /** Local notes for a fresh terminal through a payroll on the armed gateway (its points are not armed). */
+  async function paid(n: Awaited<ReturnType<typeof armed>>, amount: number): Promise<Terminal> {
+    const ref = `seed-${randomId()}`;
+    await ledger.deposit(n.key, amount, ref);
+    const l = await Terminal.create('lan');
+    const s = await requestPayroll({
+      base: n.lan,
+      operatorToken: n.token,
+      request: { ref, amount, to: l.address },
+    });
+    expect((await waitForTransfer(n.lan, s.transferId)).state).toBe('done');
+    await l.receive(n.lan);
+    return l;
+  }
+
+  it.each(payoutPoints)('payout, crash at %s: the notes erased once, one withdrawal', async (point) => {
+    const n = await armed(point);
+    const l = await paid(n, 24);
+    const proofs = l.takeAll(n.lan);
+    const ref = `payout-${randomId()}`;
+    const envelope = await sealJson({
+      type: PAYOUT_REQUEST,
+      transferId: randomId(),
+      sender: l.pair,
+      recipient: hex(n.key, 'gateway key', 32),
+      payload: { ref, proofs, replyTo: l.address },
+    });
+    const first = await requestPayout({ base: n.lan, operatorToken: n.token, envelope }).catch(
+      (e: unknown) => e,
+    );
+    if (point.endsWith('after-intake')) expect(isUnclear(first)).toBe(true);
+    await died(n.g, point);
+
+    await n.restart();
+    const s = await requestPayout({ base: n.lan, operatorToken: n.token, envelope });
+    expect(s.transferId).toBe(envelope.transferId);
+    expect(await waitForTransfer(n.lan, s.transferId)).toMatchObject({ state: 'done', amount: 24 });
+    await noticeSent(n.gw, s.transferId);
+    expect(await stateOf(n.lan, proofs)).toEqual(proofs.map(() => 'SPENT'));
+    const { notices } = await l.receive(n.lan);
+    expect(notices.map((x) => x.status.state)).toEqual(['done']);
+    expect(await requestRows(`payout:${n.key}:${ref}`)).toHaveLength(1);
+    expect(await ledger.balance(n.key)).toBe(0);
+    await balanced(n.gw);
+  });
+
+  it('payout refused (reserve short), crash at gateway:payout:after-refuse: the notes kept', async () => {
+    const point = 'gateway:payout:after-refuse';
+    const n = await armed(point);
+    const l = await paid(n, 24);
+    const proofs = l.takeAll(n.lan);
+    await ledger.withdraw(n.key, 24, `short-${randomId()}`);
+    const envelope = await sealJson({
+      type: PAYOUT_REQUEST,
+      transferId: randomId(),
+      sender: l.pair,
+      recipient: hex(n.key, 'gateway key', 32),
+      payload: { ref: `payout-${randomId()}`, proofs },
+    });
+    const s = await requestPayout({ base: n.lan, operatorToken: n.token, envelope });
+    await died(n.g, point);
+    await n.restart();
+    expect(await waitForTransfer(n.lan, s.transferId)).toMatchObject({
+      state: 'refused',
+      refusal: { code: 73002 },
+    });
+    expect(await stateOf(n.lan, proofs)).toEqual(proofs.map(() => 'UNSPENT'));
+    // The bank's operator puts the money back: the reserve backs the kept notes again.
+    await ledger.deposit(n.key, 24, `back-${randomId()}`);
+    await balanced(n.gw);
+  });
+});
