@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
 import { registerWallet } from './wallet.js';
 import { registerWideBank } from './wide-bank.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .description('Local money on a LAN, wide money on the WAN, and a gateway that converts between them.')
     .version('0.1.0')
     .showHelpAfterError();
+  registerDemo(program);
   registerBench(program);
   registerWideBank(program);
   registerGateway(program);

@@ -1,0 +1,66 @@
+/**
+ * The main job as a user runs it: `lancash demo --once --json` in a real process must convert in both
+ * directions, pay on each network, end with every balance as the scenario implies and the audit
+ * balanced, and print one JSON line last.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../test-support/process.js';
+
+const run = promisify(execFile);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function demo(dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--once', '--json', '--data', dataDir],
+      { cwd: REPO_ROOT, timeout: 120_000 },
+    );
+    return { code: 0, ...r };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+describe('lancash demo --once --json', () => {
+  it('runs both jobs and same-network payments, balances every wallet and the audit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lancash-demo-'));
+    dirs.push(dir);
+    const { code, stdout, stderr } = await demo(join(dir, 'demo'));
+    expect(code, stderr).toBe(0);
+    const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(last.ok).toBe(true);
+    expect(last.jobs).toEqual({ lanToWan: 2, wanToLan: 2, sameNetwork: 2, payroll: 3 });
+    expect(last.audit.balanced).toBe(true);
+    const available = Object.fromEntries(
+      Object.entries(last.balances as Record<string, { available: number }>).map(([k, v]) => [
+        k,
+        v.available,
+      ]),
+    );
+    // Payroll 20.00/15.00/10.00 on the LAN, 50.00 minted by each WAN terminal, then the payments.
+    expect(available).toEqual({ alice: 21_50, bob: 11_50, carol: 12_01, dave: 44_74, erin: 55_25 });
+    // A second run starts afresh in the same directory (the demo rebuilds what it made).
+    const again = await demo(join(dir, 'demo'));
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('refuses a non-empty directory it did not make, and changes nothing there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lancash-demo-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'precious.txt'), 'keep me');
+    const { code, stdout } = await demo(dir);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ ok: false });
+    expect((await import('node:fs')).readdirSync(dir)).toEqual(['precious.txt']);
+  });
+});
