@@ -16,13 +16,12 @@
  * A refused job seals a `gateway.notice` to the sender's `replyTo` and delivers it best-effort.
  * Network calls happen outside transactions; `fault(...)` marks every point a crash test may stop at.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { type Static, Type } from '@sinclair/typebox';
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex, utf8 } from '../../core/bytes.js';
 import type { Curve } from '../../core/crypto/curve.js';
 import { hashToCurve } from '../../core/crypto/nut00.js';
-import { type Envelope, openJson, sealJson } from '../../core/envelope/index.js';
+import { openJson } from '../../core/envelope/index.js';
 import { fail, isLancashError, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { isUnclear } from '../../core/http/client.js';
@@ -31,18 +30,14 @@ import type { Receipt } from '../../core/protocol/bank.js';
 import { decode, type Proof } from '../../core/protocol/cashu.js';
 import {
   type Direction,
-  GATEWAY_NOTICE,
   JOB1_REQUEST,
   JOB2_REQUEST,
   Job1Request,
   JobKind,
-  PAYMENT,
-  type Payment,
   TransferStatus,
 } from '../../core/protocol/gateway.js';
 import type { Mint, PreparedInputs } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
-import type { Database } from '../../store/schema.js';
 import type { Deliverer } from '../delivery.js';
 import type { GatewayKeys } from '../keys.js';
 import { blindedMessages, checkProofsDleq, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
@@ -58,8 +53,7 @@ import {
   toStatus,
 } from './model.js';
 import * as repo from './repository.js';
-
-type Trx = import('kysely').Kysely<Database>;
+import { hashOf, moveJob, refuseJob, sealPayment, type Trx } from './steps.js';
 
 export interface JobServiceOptions {
   store: Store;
@@ -331,11 +325,16 @@ export class JobService {
     const keysets = new Map<string, KeysetKeys>();
     for (const id of new Set(outputs.map((o) => o.id))) keysets.set(id, await bank.keyset(id));
     const wideProofs = unblindChecked(curve, outputs, signatures, (id) => keysets.get(id)!);
-    const delivery = await this.sealPayment(job, bank.base, wideProofs);
+    const delivery = await sealPayment(
+      this.o.keys,
+      job,
+      { url: bank.base, unit: this.o.bank.info.unit },
+      wideProofs,
+    );
     const now = this.clock();
     const moved = await this.o.store.transaction(async (trx) => {
       const journal: Journal = { ...job.journal, wideProofs, delivery };
-      if (!(await this.move(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`)))
+      if (!(await moveJob(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`)))
         return false;
       // The wide notes are confirmed: only now are the local notes erased (spent).
       const settled = await mint.settlePending(trx, `job1:${job.id}`);
@@ -369,11 +368,16 @@ export class JobService {
       const ks = mint.keysets.get(id);
       return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
     });
-    const delivery = await this.sealPayment(job, this.o.localMintUrl(), localProofs);
+    const delivery = await sealPayment(
+      this.o.keys,
+      job,
+      { url: this.o.localMintUrl(), unit: this.o.bank.info.unit },
+      localProofs,
+    );
     const now = this.clock();
     const moved = await this.o.store.transaction(async (trx) => {
       const journal: Journal = { ...job.journal, receipt, localProofs, delivery };
-      if (!(await this.move(trx, job, 'delivering', now, { journal }, `receipt ${receipt.receivedAt}`)))
+      if (!(await moveJob(trx, job, 'delivering', now, { journal }, `receipt ${receipt.receivedAt}`)))
         return false;
       await mint.commitOutputs(trx, prepared, `job2:${job.id}`);
       return true;
@@ -390,7 +394,7 @@ export class JobService {
     fault(point(job.direction, 'deliver'));
     const now = this.clock();
     const moved = await this.o.store.transaction((trx) =>
-      this.move(trx, job, 'done', now, { active: 0 }, 'delivered'),
+      moveJob(trx, job, 'done', now, { active: 0 }, 'delivered'),
     );
     if (moved) {
       fault(point(job.direction, 'done'));
@@ -401,29 +405,7 @@ export class JobService {
 
   /** Ends a job as refused; `effect` (job 1: release the local notes) commits with it. */
   private async refuse(job: Job, e: LancashError, effect?: (trx: Trx) => Promise<void>): Promise<StepResult> {
-    const now = this.clock();
-    const refusal = { code: e.code, detail: e.message };
-    const notice =
-      job.replyTo === null
-        ? undefined
-        : await sealJson({
-            type: GATEWAY_NOTICE,
-            transferId: job.id,
-            sender: this.o.keys.encryption,
-            recipient: decodeAddress(job.replyTo).publicKey,
-            payload: { status: toStatus({ ...job, state: 'refused', refusal, updatedAt: now }) },
-          });
-    const moved = await this.o.store.transaction(async (trx) => {
-      const patch = {
-        journal: notice === undefined ? job.journal : { ...job.journal, notice },
-        refusal,
-        notice: notice === undefined ? ('none' as const) : ('pending' as const),
-        active: notice === undefined ? 0 : 1,
-      };
-      if (!(await this.move(trx, job, 'refused', now, patch, `${e.code} ${e.message}`))) return false;
-      await effect?.(trx);
-      return true;
-    });
+    const { moved } = await refuseJob(this.o, job, e, this.clock(), effect);
     if (moved) {
       fault(point(job.direction, 'refuse'));
       this.o.onFinished?.({ ...job, state: 'refused' });
@@ -563,55 +545,6 @@ export class JobService {
       };
     });
   }
-
-  // ---------------------------------------------------------------- helpers
-
-  /** Moves the job from its current state to `to` with its event; false when it had moved already. */
-  private async move(
-    trx: Trx,
-    job: Job,
-    to: JobState,
-    now: number,
-    patch: { journal?: Journal; refusal?: Job['refusal']; notice?: Job['notice']; active?: number },
-    detail: string,
-  ): Promise<boolean> {
-    const { journal, refusal, ...rest } = patch;
-    const ok = await repo.moveJob(
-      trx,
-      job.id,
-      { state: job.state },
-      {
-        ...rest,
-        state: to,
-        ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
-        ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
-        attempts: 0,
-        next_attempt_at: now,
-        last_error: null,
-        updated_at: now,
-      },
-    );
-    if (ok)
-      await repo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
-    return ok;
-  }
-
-  private sealPayment(job: Job, mintUrl: string, proofs: Proof[]): Promise<Envelope> {
-    const payment: Payment = {
-      mint: mintUrl,
-      unit: this.o.bank.info.unit,
-      proofs,
-      ...(job.journal.memo !== undefined ? { memo: job.journal.memo } : {}),
-      via: { gateway: this.o.keys.publicKeyHex, direction: job.direction },
-    };
-    return sealJson({
-      type: PAYMENT,
-      transferId: job.id,
-      sender: this.o.keys.encryption,
-      recipient: decodeAddress(job.destination).publicKey,
-      payload: payment,
-    });
-  }
 }
 
 /** What an intake takes in: the amount, the first journal, and its effect inside the intake's transaction. */
@@ -630,7 +563,7 @@ function hashRequest(direction: Direction, r: Job1Request): string {
     r.memo ?? null,
     r.proofs.map((p) => [p.amount, p.id.toLowerCase(), p.secret, p.C.toLowerCase()]),
   ];
-  return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
+  return hashOf(canonical);
 }
 
 export function toJob(r: repo.JobRow): Job {

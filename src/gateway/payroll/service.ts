@@ -18,11 +18,10 @@
  * An unclear outcome is retried with the same ref, never refunded or generated on a guess.
  */
 import { randomBytes } from 'node:crypto';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeAddress } from '../../core/address/index.js';
-import { bytesToHex, utf8 } from '../../core/bytes.js';
+import { bytesToHex } from '../../core/bytes.js';
 import type { Curve } from '../../core/crypto/curve.js';
-import { type EncryptionKeyPair, type Envelope, openJson, sealJson } from '../../core/envelope/index.js';
+import { type EncryptionKeyPair, openJson } from '../../core/envelope/index.js';
 import { fail, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { sub, toAmount } from '../../core/money.js';
@@ -32,30 +31,25 @@ import {
   requestDepositClaim,
   requestWithdraw,
 } from '../../core/protocol/bank.js';
-import { decode, type Proof } from '../../core/protocol/cashu.js';
+import { decode } from '../../core/protocol/cashu.js';
 import {
-  GATEWAY_NOTICE,
   type JobKind,
   type OperatorJobStatus,
-  PAYMENT,
   PAYOUT_REQUEST,
-  type Payment,
   PayoutRequest,
   PayrollRequest,
 } from '../../core/protocol/gateway.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
-import type { Database } from '../../store/schema.js';
-import type { Job, JobState, Journal } from '../jobs/model.js';
+import type { Job, Journal } from '../jobs/model.js';
 import { toStatus } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper } from '../jobs/runner.js';
 import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
+import { hashOf, moveJob, refuseJob, sealNotice, sealPayment, type Trx } from '../jobs/steps.js';
 import type { GatewayKeys } from '../keys.js';
 import { blindedMessages, makeOutputs, unblindChecked } from '../wallet.js';
 import * as repo from './repository.js';
-
-type Trx = import('kysely').Kysely<Database>;
 
 /** What the operator jobs need of the wide bank: the holder's reserve requests (docs/wide-bank.md). */
 export interface ReservePort {
@@ -325,11 +319,17 @@ export class PayrollService {
       const ks = mint.keysets.get(id);
       return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
     });
-    const delivery = await this.sealPayment(job, localProofs);
+    const delivery = await sealPayment(
+      this.o.keys,
+      job,
+      { url: this.o.localMintUrl(), unit: this.o.unit },
+      localProofs,
+    );
     const now = this.clock();
     const moved = await store.transaction(async (trx) => {
       const journal: OperatorJournal = { ...job.journal, reserveReceipt: receipt, localProofs, delivery };
-      if (!(await move(trx, job, 'delivering', now, { journal }, `deposit ${job.ref} claimed`))) return false;
+      if (!(await moveJob(trx, job, 'delivering', now, { journal }, `deposit ${job.ref} claimed`)))
+        return false;
       await mint.commitOutputs(trx, prepared, operation('payroll', job.id));
       return true;
     });
@@ -355,7 +355,7 @@ export class PayrollService {
     this.checkUnit(receipt);
     const now = this.clock();
     const done: OperatorJob = { ...job, state: 'done', updatedAt: now };
-    const notice = await this.sealNotice(done);
+    const notice = await sealNotice(this.o.keys, done);
     const moved = await store.transaction(async (trx) => {
       const journal: OperatorJournal = {
         ...job.journal,
@@ -367,7 +367,7 @@ export class PayrollService {
         notice: notice === undefined ? ('none' as const) : ('pending' as const),
         active: notice === undefined ? 0 : 1,
       };
-      if (!(await move(trx, job, 'done', now, patch, `withdrawn ${job.ref}`))) return false;
+      if (!(await moveJob(trx, job, 'done', now, patch, `withdrawn ${job.ref}`))) return false;
       // The bank paid out: only now are the local notes erased (spent).
       const settled = await mint.settlePending(trx, op);
       if (settled !== job.journal.inputYs?.length) {
@@ -390,21 +390,7 @@ export class PayrollService {
     e: LancashError,
     effect?: (trx: Trx) => Promise<void>,
   ): Promise<StepResult> {
-    const now = this.clock();
-    const refusal = { code: e.code, detail: e.message };
-    const refused: OperatorJob = { ...job, state: 'refused', refusal, updatedAt: now };
-    const notice = await this.sealNotice(refused);
-    const moved = await this.o.store.transaction(async (trx) => {
-      const patch = {
-        journal: notice === undefined ? job.journal : { ...job.journal, notice },
-        refusal,
-        notice: notice === undefined ? ('none' as const) : ('pending' as const),
-        active: notice === undefined ? 0 : 1,
-      };
-      if (!(await move(trx, job, 'refused', now, patch, `${e.code} ${e.message}`))) return false;
-      await effect?.(trx);
-      return true;
-    });
+    const { moved, refused } = await refuseJob(this.o, job, e, this.clock(), effect);
     if (moved) {
       fault(`gateway:${job.kind}:after-refuse`);
       this.o.onFinished?.(refused);
@@ -421,35 +407,6 @@ export class PayrollService {
         `the bank's receipt is in ${receipt.unit}, this gateway keeps ${this.o.unit}`,
       );
     }
-  }
-
-  private sealPayment(job: OperatorJob, proofs: Proof[]): Promise<Envelope> {
-    const payment: Payment = {
-      mint: this.o.localMintUrl(),
-      unit: this.o.unit,
-      proofs,
-      ...(job.journal.memo !== undefined ? { memo: job.journal.memo } : {}),
-      via: { gateway: this.o.keys.publicKeyHex, direction: job.direction },
-    };
-    return sealJson({
-      type: PAYMENT,
-      transferId: job.id,
-      sender: this.o.keys.encryption,
-      recipient: decodeAddress(job.destination).publicKey,
-      payload: payment,
-    });
-  }
-
-  /** The `gateway.notice` of how the job ended, sealed to its `replyTo`; undefined without one. */
-  private async sealNotice(job: OperatorJob): Promise<Envelope | undefined> {
-    if (job.replyTo === null) return undefined;
-    return sealJson({
-      type: GATEWAY_NOTICE,
-      transferId: job.id,
-      sender: this.o.keys.encryption,
-      recipient: decodeAddress(job.replyTo).publicKey,
-      payload: { status: toStatus(job) },
-    });
   }
 }
 
@@ -486,39 +443,4 @@ function same(
     fail('IdempotencyConflict', { key }, `${kind} ${key} was used for another request`);
   }
   return operatorStatus(existing);
-}
-
-/** Moves the job from its current state to `to` with its event; false when it had moved already. */
-async function move(
-  trx: Trx,
-  job: Job,
-  to: JobState,
-  now: number,
-  patch: { journal?: OperatorJournal; refusal?: Job['refusal']; notice?: Job['notice']; active?: number },
-  detail: string,
-): Promise<boolean> {
-  const { journal, refusal, ...rest } = patch;
-  const ok = await jobsRepo.moveJob(
-    trx,
-    job.id,
-    { state: job.state },
-    {
-      ...rest,
-      state: to,
-      ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
-      ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      updated_at: now,
-    },
-  );
-  if (ok)
-    await jobsRepo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
-  return ok;
-}
-
-/** SHA-256 hex of a request's canonical form, so a repeated request hashes equal. */
-function hashOf(canonical: unknown): string {
-  return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
 }

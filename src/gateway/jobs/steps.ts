@@ -1,0 +1,125 @@
+/**
+ * The step pieces every gateway job ends with, shared by the conversions (job 1, job 2) and the
+ * operator jobs (payroll, payout): the journaled state move, the sealed payment to the destination,
+ * the sealed `gateway.notice` to `replyTo`, the refusal, and the request hash idempotency compares.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { decodeAddress } from '../../core/address/index.js';
+import { bytesToHex, utf8 } from '../../core/bytes.js';
+import { type Envelope, sealJson } from '../../core/envelope/index.js';
+import type { LancashError } from '../../core/errors.js';
+import type { Proof } from '../../core/protocol/cashu.js';
+import { GATEWAY_NOTICE, PAYMENT, type Payment } from '../../core/protocol/gateway.js';
+import type { Store } from '../../store/index.js';
+import type { Database } from '../../store/schema.js';
+import type { GatewayKeys } from '../keys.js';
+import { type Job, type JobState, type Journal, toStatus } from './model.js';
+import * as repo from './repository.js';
+
+export type Trx = import('kysely').Kysely<Database>;
+
+/** What a move may change besides the state. */
+export interface MovePatch {
+  journal?: Journal;
+  refusal?: Job['refusal'];
+  notice?: Job['notice'];
+  active?: number;
+}
+
+/** Moves the job from its current state to `to` with its event; false when it had moved already. */
+export async function moveJob(
+  trx: Trx,
+  job: Job,
+  to: JobState,
+  now: number,
+  patch: MovePatch,
+  detail: string,
+): Promise<boolean> {
+  const { journal, refusal, ...rest } = patch;
+  const ok = await repo.moveJob(
+    trx,
+    job.id,
+    { state: job.state },
+    {
+      ...rest,
+      state: to,
+      ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
+      ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      updated_at: now,
+    },
+  );
+  if (ok)
+    await repo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
+  return ok;
+}
+
+/** The `lancash.payment` of `proofs` (notes of `mint`, in `unit`) sealed to the job's destination. */
+export function sealPayment(
+  keys: GatewayKeys,
+  job: Job,
+  mint: { url: string; unit: string },
+  proofs: Proof[],
+): Promise<Envelope> {
+  const payment: Payment = {
+    mint: mint.url,
+    unit: mint.unit,
+    proofs,
+    ...(job.journal.memo !== undefined ? { memo: job.journal.memo } : {}),
+    via: { gateway: keys.publicKeyHex, direction: job.direction },
+  };
+  return sealJson({
+    type: PAYMENT,
+    transferId: job.id,
+    sender: keys.encryption,
+    recipient: decodeAddress(job.destination).publicKey,
+    payload: payment,
+  });
+}
+
+/** The `gateway.notice` of how the job stands, sealed to its `replyTo`; undefined without one. */
+export async function sealNotice(keys: GatewayKeys, job: Job): Promise<Envelope | undefined> {
+  if (job.replyTo === null) return undefined;
+  return sealJson({
+    type: GATEWAY_NOTICE,
+    transferId: job.id,
+    sender: keys.encryption,
+    recipient: decodeAddress(job.replyTo).publicKey,
+    payload: { status: toStatus(job) },
+  });
+}
+
+/**
+ * Ends a job as refused by `e`: seals the notice, then moves it and commits `effect` in one transaction.
+ * Answers the job as refused and whether this call moved it (false: it had moved already).
+ */
+export async function refuseJob<J extends Job>(
+  o: { store: Store; keys: GatewayKeys },
+  job: J,
+  e: LancashError,
+  now: number,
+  effect?: (trx: Trx) => Promise<void>,
+): Promise<{ moved: boolean; refused: J }> {
+  const refusal = { code: e.code, detail: e.message };
+  const refused: J = { ...job, state: 'refused', refusal, updatedAt: now };
+  const notice = await sealNotice(o.keys, refused);
+  const moved = await o.store.transaction(async (trx) => {
+    const patch = {
+      journal: notice === undefined ? job.journal : { ...job.journal, notice },
+      refusal,
+      notice: notice === undefined ? ('none' as const) : ('pending' as const),
+      active: notice === undefined ? 0 : 1,
+    };
+    if (!(await moveJob(trx, job, 'refused', now, patch, `${e.code} ${e.message}`))) return false;
+    await effect?.(trx);
+    return true;
+  });
+  return { moved, refused };
+}
+
+/** SHA-256 hex of a request's canonical form, so a repeated (or re-sealed) request hashes equal. */
+export function hashOf(canonical: unknown): string {
+  return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
+}
