@@ -10,7 +10,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
 import {
   type EncryptionKeyPair,
@@ -73,11 +73,13 @@ export const ReceiptFields = Type.Object({
 });
 export type ReceiptFields = Static<typeof ReceiptFields>;
 
+/** An Ed25519 signature (hex) of the bank's receipt key. */
+const Signature = Type.Object({
+  signature: Type.String({ minLength: 128, maxLength: 128, pattern: '^[0-9a-f]+$' }),
+});
+
 /** The receiving server's acknowledgement: the fields plus an Ed25519 signature (hex) over `receiptMessage`. */
-export const Receipt = Type.Composite([
-  ReceiptFields,
-  Type.Object({ signature: Type.String({ minLength: 128, maxLength: 128, pattern: '^[0-9a-f]+$' }) }),
-]);
+export const Receipt = Type.Composite([ReceiptFields, Signature]);
 export type Receipt = Static<typeof Receipt>;
 
 /** Inside `bank.receive.response`. */
@@ -114,41 +116,65 @@ export const BankInfo = Type.Object({
 });
 export type BankInfo = Static<typeof BankInfo>;
 
-/** Domain separation: a receipt signature can never be mistaken for a signature over anything else. */
-const RECEIPT_LABEL = 'lancash-receipt-v1\n';
-
-/**
- * The bytes a receipt signature covers: the label, then the fields as a JSON array in a fixed order.
- * An array has no key order to disagree on, and JSON string escaping keeps fields apart.
- */
-export function receiptMessage(r: ReceiptFields): Uint8Array {
-  return utf8(
-    RECEIPT_LABEL + JSON.stringify([r.v, r.transferId, r.account, r.amount, r.unit, r.Ys, r.receivedAt]),
-  );
+/** How one kind of signed record is signed and checked (note receipts, reserve receipts). */
+interface SignedRecord<F, R> {
+  /** The bytes the signature covers. */
+  message(r: F): Uint8Array;
+  /** Signs the fields (checked against their schema) with the bank's Ed25519 receipt secret key. */
+  sign(fields: F, secretKey: Uint8Array): R;
+  /** Offline check against `BankInfo.receiptKey`: true only for the right shape and a good signature; never throws. */
+  verify(receipt: unknown, receiptKey: Uint8Array | string): boolean;
 }
 
+/**
+ * A signed record with its own domain-separation `label`, so its signature can never pass for one over
+ * anything else. The message is the label, then the fields as a JSON array in `order`: an array has no
+ * key order to disagree on, and JSON string escaping keeps fields apart.
+ */
+function signedRecord<FS extends TObject, RS extends TSchema>(
+  label: string,
+  Fields: FS,
+  Signed: RS,
+  order: readonly (keyof Static<FS> & string)[],
+): SignedRecord<Static<FS>, Static<RS>> {
+  const message = (r: Static<FS>): Uint8Array => utf8(label + JSON.stringify(order.map((k) => r[k])));
+  return {
+    message,
+    sign(fields, secretKey) {
+      const f = decode(Fields, fields, 'receipt');
+      // Only the signed fields, in their order, then the signature: nothing unsigned rides along.
+      const signed = Object.fromEntries(order.map((k) => [k, f[k]]));
+      return { ...signed, signature: bytesToHex(ed25519.sign(message(f), secretKey)) } as Static<RS>;
+    },
+    verify(receipt, receiptKey) {
+      try {
+        const r = decode(Signed, receipt, 'receipt') as Static<FS> & { signature: string };
+        const key = typeof receiptKey === 'string' ? hex(receiptKey, 'receiptKey', 32) : receiptKey;
+        return ed25519.verify(hex(r.signature, 'signature', 64), message(r), key);
+      } catch {
+        // A malformed receipt, key or signature is simply not a valid receipt.
+        return false;
+      }
+    },
+  };
+}
+
+const noteReceipt = signedRecord('lancash-receipt-v1\n', ReceiptFields, Receipt, [
+  'v',
+  'transferId',
+  'account',
+  'amount',
+  'unit',
+  'Ys',
+  'receivedAt',
+]);
+
+/** The bytes a receipt signature covers. */
+export const receiptMessage = noteReceipt.message;
 /** Signs a receipt with the receiving server's Ed25519 secret key (32 bytes). */
-export function signReceipt(fields: ReceiptFields, secretKey: Uint8Array): Receipt {
-  const f = decode(ReceiptFields, fields, 'receipt');
-  const { v, transferId, account, amount, unit, Ys, receivedAt } = f;
-  const signature = bytesToHex(ed25519.sign(receiptMessage(f), secretKey));
-  return { v, transferId, account, amount, unit, Ys, receivedAt, signature };
-}
-
-/**
- * Offline check of a receipt against the bank's published receipt key (`BankInfo.receiptKey`): true
- * only when the shape is right and the signature verifies. Never throws for a bad receipt.
- */
-export function verifyReceipt(receipt: unknown, receiptKey: Uint8Array | string): boolean {
-  try {
-    const r = decode(Receipt, receipt, 'receipt');
-    const key = typeof receiptKey === 'string' ? hex(receiptKey, 'receiptKey', 32) : receiptKey;
-    return ed25519.verify(hex(r.signature, 'signature', 64), receiptMessage(r), key);
-  } catch {
-    // A malformed receipt, key or signature is simply not a valid receipt.
-    return false;
-  }
-}
+export const signReceipt = noteReceipt.sign;
+/** Offline check of a receipt against the bank's published receipt key (`BankInfo.receiptKey`). */
+export const verifyReceipt = noteReceipt.verify;
 
 /** Where the bank is and the keys it published (from `getBankInfo`, or configured). */
 export interface BankPeer {
@@ -347,10 +373,7 @@ export const ReserveReceiptFields = Type.Object({
 });
 export type ReserveReceiptFields = Static<typeof ReserveReceiptFields>;
 
-export const ReserveReceipt = Type.Composite([
-  ReserveReceiptFields,
-  Type.Object({ signature: Type.String({ minLength: 128, maxLength: 128, pattern: '^[0-9a-f]+$' }) }),
-]);
+export const ReserveReceipt = Type.Composite([ReserveReceiptFields, Signature]);
 export type ReserveReceipt = Static<typeof ReserveReceipt>;
 
 /** Inside `bank.deposit.claim.response` and `bank.withdraw.response`. */
@@ -358,34 +381,22 @@ export const ReserveResponse = Type.Object({ receipt: ReserveReceipt });
 export type ReserveResponse = Static<typeof ReserveResponse>;
 
 /** Its own label: a reserve receipt can never pass for a note receipt, nor the other way round. */
-const RESERVE_RECEIPT_LABEL = 'lancash-reserve-receipt-v1\n';
+const reserveReceipt = signedRecord('lancash-reserve-receipt-v1\n', ReserveReceiptFields, ReserveReceipt, [
+  'v',
+  'kind',
+  'account',
+  'ref',
+  'amount',
+  'unit',
+  'at',
+]);
 
-/** The bytes a reserve receipt's signature covers: the label, then the fields as a JSON array. */
-export function reserveReceiptMessage(r: ReserveReceiptFields): Uint8Array {
-  return utf8(
-    RESERVE_RECEIPT_LABEL + JSON.stringify([r.v, r.kind, r.account, r.ref, r.amount, r.unit, r.at]),
-  );
-}
-
+/** The bytes a reserve receipt's signature covers. */
+export const reserveReceiptMessage = reserveReceipt.message;
 /** Signs a reserve receipt with the bank's Ed25519 receipt secret key. */
-export function signReserveReceipt(fields: ReserveReceiptFields, secretKey: Uint8Array): ReserveReceipt {
-  const f = decode(ReserveReceiptFields, fields, 'receipt');
-  const { v, kind, account, ref, amount, unit, at } = f;
-  const signature = bytesToHex(ed25519.sign(reserveReceiptMessage(f), secretKey));
-  return { v, kind, account, ref, amount, unit, at, signature };
-}
-
+export const signReserveReceipt = reserveReceipt.sign;
 /** Offline check of a reserve receipt against `BankInfo.receiptKey`; never throws. */
-export function verifyReserveReceipt(receipt: unknown, receiptKey: Uint8Array | string): boolean {
-  try {
-    const r = decode(ReserveReceipt, receipt, 'receipt');
-    const key = typeof receiptKey === 'string' ? hex(receiptKey, 'receiptKey', 32) : receiptKey;
-    return ed25519.verify(hex(r.signature, 'signature', 64), reserveReceiptMessage(r), key);
-  } catch {
-    // A malformed receipt, key or signature is simply not a valid receipt.
-    return false;
-  }
-}
+export const verifyReserveReceipt = reserveReceipt.verify;
 
 export interface ReserveCall {
   bank: BankPeer & { receiptKey: Uint8Array };
