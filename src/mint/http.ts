@@ -3,7 +3,7 @@
  * gateway's local mint. Controller only: schemas check the shapes, the `Mint` does the work, and
  * the handlers shape the answers the way Cashu wallets (cashu-ts) read them.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { bytesToHex } from '../core/bytes.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
 import { fail } from '../core/errors.js';
@@ -34,7 +34,8 @@ export const BYTES_PER_OUTPUT = 320;
 const BYTES_PER_Y = 96;
 export const BYTES_OVERHEAD = 1024;
 
-const Unit = Type.String({ minLength: 1, maxLength: 32 });
+/** A Cashu unit (`eur`, `sat`). */
+export const Unit = Type.String({ minLength: 1, maxLength: 32 });
 const FeePpk = Type.Integer({ minimum: 0 });
 
 /** NUT-01 keys of one keyset; `active` and `input_fee_ppk` as cashu-ts' `MintKeys` reads them. */
@@ -86,7 +87,6 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   const CheckStateRequest = Type.Object({ Ys: Type.Array(PointHex, { maxItems: maxInputs }) });
   // NUT-09: wallets do not know the amounts they are restoring (cashu-ts sends 0).
   const RestoreRequest = Type.Object({ outputs: Type.Array(BlankMessage, { maxItems: maxOutputs }) });
-  const refusals = { '4xx': WireErrorSchema };
 
   app.get(
     '/v1/info',
@@ -108,11 +108,9 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   app.get(
     '/v1/keys/:keyset_id',
     {
-      schema: {
-        summary: 'NUT-02 keys of any known keyset (12001 when unknown)',
+      schema: routeSchema('NUT-02 keys of any known keyset (12001 when unknown)', KeysResponse, {
         params: KeysetParams,
-        response: { 200: KeysResponse, ...refusals },
-      },
+      }),
     },
     async (req): Promise<Static<typeof KeysResponse>> => ({
       keysets: [keysOf(mint.keysets.get(req.params.keyset_id))],
@@ -132,16 +130,11 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   app.post(
     '/v1/swap',
     {
-      bodyLimit: BYTES_OVERHEAD + maxInputs * BYTES_PER_INPUT + maxOutputs * BYTES_PER_OUTPUT,
-      preValidation: bounded([
+      ...listBody([
         ['inputs', 1, maxInputs, 'MaxInputsExceeded'],
         ['outputs', 1, maxOutputs, 'MaxOutputsExceeded'],
       ]),
-      schema: {
-        summary: 'NUT-03 swap notes for new notes',
-        body: SwapRequest,
-        response: { 200: SwapResponse, ...refusals },
-      },
+      schema: routeSchema('NUT-03 swap notes for new notes', SwapResponse, { body: SwapRequest }),
     },
     async (req) => ({ signatures: await mint.swap(req.body.inputs, req.body.outputs) }),
   );
@@ -149,13 +142,8 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   app.post(
     '/v1/checkstate',
     {
-      bodyLimit: BYTES_OVERHEAD + maxInputs * BYTES_PER_Y,
-      preValidation: bounded([['Ys', 0, maxInputs, 'MaxInputsExceeded']]),
-      schema: {
-        summary: 'NUT-07 state of notes by Y',
-        body: CheckStateRequest,
-        response: { 200: CheckStateResponse, ...refusals },
-      },
+      ...listBody([['Ys', 0, maxInputs, 'MaxInputsExceeded']]),
+      schema: routeSchema('NUT-07 state of notes by Y', CheckStateResponse, { body: CheckStateRequest }),
     },
     async (req) => ({ states: await mint.checkState(req.body.Ys) }),
   );
@@ -163,13 +151,10 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   app.post(
     '/v1/restore',
     {
-      bodyLimit: BYTES_OVERHEAD + maxOutputs * BYTES_PER_OUTPUT,
-      preValidation: bounded([['outputs', 1, maxOutputs, 'MaxOutputsExceeded']]),
-      schema: {
-        summary: 'NUT-09 signatures once given for these blinded messages',
+      ...listBody([['outputs', 1, maxOutputs, 'MaxOutputsExceeded']]),
+      schema: routeSchema('NUT-09 signatures once given for these blinded messages', RestoreResponse, {
         body: RestoreRequest,
-        response: { 200: RestoreResponse, ...refusals },
-      },
+      }),
     },
     async (req) => mint.restore(req.body.outputs),
   );
@@ -205,4 +190,37 @@ export function bounded(bounds: readonly ListBound[]) {
       if (list.length < min) fail('EmptyRequest', { argument: field }, `${field} must not be empty`);
     }
   };
+}
+
+/** Bytes one entry of each bounded list may take, by the list's field name. */
+const BYTES_PER_ENTRY: Record<string, number> = {
+  inputs: BYTES_PER_INPUT,
+  outputs: BYTES_PER_OUTPUT,
+  Ys: BYTES_PER_Y,
+};
+
+/**
+ * The body options of a route whose body is made of bounded lists: the body limit those lists allow
+ * (their maximum lengths times their entry sizes) and the `bounded` pre-validation of their lengths.
+ */
+export function listBody(bounds: readonly ListBound[]): {
+  bodyLimit: number;
+  preValidation: ReturnType<typeof bounded>;
+} {
+  let bodyLimit = BYTES_OVERHEAD;
+  for (const [field, , max] of bounds) {
+    const bytes = BYTES_PER_ENTRY[field];
+    if (bytes === undefined) fail('Internal', { reason: `no entry size for list ${field}` });
+    bodyLimit += max * bytes;
+  }
+  return { bodyLimit, preValidation: bounded(bounds) };
+}
+
+/** A route's schema that answers `ok` or a wire refusal (any 4xx), with its `body` and `params` schemas. */
+export function routeSchema<R extends TSchema, P extends { body?: TSchema; params?: TSchema }>(
+  summary: string,
+  ok: R,
+  parts: P,
+): { summary: string; response: { 200: R; '4xx': typeof WireErrorSchema } } & P {
+  return { summary, ...parts, response: { 200: ok, '4xx': WireErrorSchema } };
 }

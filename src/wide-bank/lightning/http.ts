@@ -4,16 +4,15 @@
  * `src/mint/http.ts`), the service does the work, the answers are in the spec's shapes.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
+import type { LancashServer } from '../../core/http/server.js';
 import { MAX_NOTE_AMOUNT } from '../../core/money.js';
 import { BlankMessage, BlindedMessage, BlindSignature, Proof } from '../../core/protocol/cashu.js';
-import { BYTES_OVERHEAD, BYTES_PER_INPUT, BYTES_PER_OUTPUT, bounded } from '../../mint/http.js';
+import { BYTES_OVERHEAD, listBody, routeSchema, Unit } from '../../mint/http.js';
 import { type LightningOptions, LightningService, MAX_BLANK_OUTPUTS } from './service.js';
 
 /** BOLT #11 invoices in the wild stay far below this. */
 const MAX_REQUEST_LENGTH = 7089;
 
-const Unit = Type.String({ minLength: 1, maxLength: 32 });
 const QuoteId = Type.String({ minLength: 1, maxLength: 128 });
 const QuoteParams = Type.Object({ quote_id: QuoteId });
 const Invoice = Type.String({ minLength: 1, maxLength: MAX_REQUEST_LENGTH });
@@ -93,17 +92,14 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
     inputs: Type.Array(Proof, { maxItems: maxInputs }),
     outputs: Type.Optional(Type.Array(BlankMessage, { maxItems: MAX_BLANK_OUTPUTS })),
   });
-  const refusals = { '4xx': WireErrorSchema };
 
   app.post(
     '/v1/mint/quote/bolt11',
     {
       bodyLimit: BYTES_OVERHEAD * 4,
-      schema: {
-        summary: 'NUT-04/23 mint quote: an invoice to pay for new notes',
+      schema: routeSchema('NUT-04/23 mint quote: an invoice to pay for new notes', MintQuoteResponse, {
         body: MintQuoteRequest,
-        response: { 200: MintQuoteResponse, ...refusals },
-      },
+      }),
     },
     async (req): Promise<Static<typeof MintQuoteResponse>> => service.createMintQuote(req.body),
   );
@@ -111,11 +107,9 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
   app.get(
     '/v1/mint/quote/bolt11/:quote_id',
     {
-      schema: {
-        summary: 'NUT-04/23 mint quote state (UNPAID, PAID, ISSUED)',
+      schema: routeSchema('NUT-04/23 mint quote state (UNPAID, PAID, ISSUED)', MintQuoteResponse, {
         params: QuoteParams,
-        response: { 200: MintQuoteResponse, ...refusals },
-      },
+      }),
     },
     async (req): Promise<Static<typeof MintQuoteResponse>> => service.getMintQuote(req.params.quote_id),
   );
@@ -123,13 +117,14 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
   app.post(
     '/v1/mint/bolt11',
     {
-      bodyLimit: BYTES_OVERHEAD + maxOutputs * BYTES_PER_OUTPUT,
-      preValidation: bounded([['outputs', 1, maxOutputs, 'MaxOutputsExceeded']]),
-      schema: {
-        summary: 'NUT-04 mint: blind signatures on outputs worth exactly a paid quote',
-        body: MintRequest,
-        response: { 200: MintResponse, ...refusals },
-      },
+      ...listBody([['outputs', 1, maxOutputs, 'MaxOutputsExceeded']]),
+      schema: routeSchema(
+        'NUT-04 mint: blind signatures on outputs worth exactly a paid quote',
+        MintResponse,
+        {
+          body: MintRequest,
+        },
+      ),
     },
     async (req): Promise<Static<typeof MintResponse>> => ({ signatures: await service.mintTokens(req.body) }),
   );
@@ -138,11 +133,13 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
     '/v1/melt/quote/bolt11',
     {
       bodyLimit: BYTES_OVERHEAD + MAX_REQUEST_LENGTH,
-      schema: {
-        summary: 'NUT-05/23 melt quote: amount and fee reserve to pay an invoice',
-        body: MeltQuoteRequest,
-        response: { 200: MeltQuoteResponse, ...refusals },
-      },
+      schema: routeSchema(
+        'NUT-05/23 melt quote: amount and fee reserve to pay an invoice',
+        MeltQuoteResponse,
+        {
+          body: MeltQuoteRequest,
+        },
+      ),
     },
     async (req): Promise<Static<typeof MeltQuoteResponse>> => service.createMeltQuote(req.body),
   );
@@ -150,11 +147,13 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
   app.get(
     '/v1/melt/quote/bolt11/:quote_id',
     {
-      schema: {
-        summary: 'NUT-05/23 melt quote state; a PENDING payment is checked and settled',
-        params: QuoteParams,
-        response: { 200: MeltQuoteResponse, ...refusals },
-      },
+      schema: routeSchema(
+        'NUT-05/23 melt quote state; a PENDING payment is checked and settled',
+        MeltQuoteResponse,
+        {
+          params: QuoteParams,
+        },
+      ),
     },
     async (req): Promise<Static<typeof MeltQuoteResponse>> => service.getMeltQuote(req.params.quote_id),
   );
@@ -162,16 +161,15 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
   app.post(
     '/v1/melt/bolt11',
     {
-      bodyLimit: BYTES_OVERHEAD + maxInputs * BYTES_PER_INPUT + MAX_BLANK_OUTPUTS * BYTES_PER_OUTPUT,
-      preValidation: bounded([
+      ...listBody([
         ['inputs', 1, maxInputs, 'MaxInputsExceeded'],
         ['outputs', 0, MAX_BLANK_OUTPUTS, 'MaxOutputsExceeded'],
       ]),
-      schema: {
-        summary: 'NUT-05 melt: spend inputs to pay a quote’s invoice; NUT-08 change on blank outputs',
-        body: MeltRequest,
-        response: { 200: MeltQuoteResponse, ...refusals },
-      },
+      schema: routeSchema(
+        'NUT-05 melt: spend inputs to pay a quote’s invoice; NUT-08 change on blank outputs',
+        MeltQuoteResponse,
+        { body: MeltRequest },
+      ),
     },
     async (req): Promise<Static<typeof MeltQuoteResponse>> => service.meltTokens(req.body),
   );
