@@ -1,0 +1,95 @@
+/**
+ * What the mint and wide-bank benchmarks share: a mint on a bench store with the worker pool, notes
+ * and outputs made before the clock starts (inputs with the keyset's private key, C = k·Y; outputs
+ * random points), the timed loop that keeps several batches in flight, and rounding of the figures.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { bytesToHex, utf8 } from '../core/bytes.js';
+import type { Curve } from '../core/crypto/curve.js';
+import { defaultCurve } from '../core/crypto/index.js';
+import type { MintKeyset } from '../core/crypto/keyset.js';
+import { hashToCurve } from '../core/crypto/nut00.js';
+import { randomScalar } from '../core/crypto/scalar.js';
+import { fail } from '../core/errors.js';
+import type { BlindedMessage, Proof } from '../core/protocol/cashu.js';
+import { createCryptoPool } from '../mint/crypto-pool.js';
+import { Mint } from '../mint/mint.js';
+import { type BenchStore, openBenchStore } from './stores.js';
+
+/** Notes per request (swap, issue, receive). */
+export const BATCH = 64;
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Batches enough for `seconds` at the bound's rate, plus a margin; the clock stops when they run out. */
+export function batchesFor(boundRate: number, seconds: number): number {
+  return Math.max(8, Math.ceil((boundRate * seconds * 1.2) / BATCH));
+}
+
+/** A mint (unit `eur`, worker pool) on a fresh bench store of `dialect`, closed after `use`. */
+export async function withBenchMint<T>(
+  dialect: string,
+  use: (o: { mint: Mint; curve: Curve; bench: BenchStore }) => Promise<T>,
+): Promise<T> {
+  const bench = await openBenchStore(dialect);
+  const pool = createCryptoPool();
+  const curve = defaultCurve();
+  try {
+    const mint = await Mint.open({ store: bench.store, unit: 'eur', crypto: pool, curve });
+    return await use({ mint, curve, bench });
+  } finally {
+    await pool.close();
+    await bench.close();
+  }
+}
+
+/** `BATCH` unspent notes of 1 signed directly with the keyset's key (C = k·Y), costing the mint nothing. */
+export function notesOf(curve: Curve, ks: MintKeyset): Proof[] {
+  const k = ks.privateKeys.get(1);
+  if (k === undefined) fail('Internal', { reason: `keyset ${ks.id} has no key for amount 1` });
+  return Array.from({ length: BATCH }, () => {
+    const secret = bytesToHex(randomBytes(32));
+    return { amount: 1, id: ks.id, secret, C: bytesToHex(curve.mul(hashToCurve(curve, utf8(secret)), k)) };
+  });
+}
+
+/** `BATCH` outputs of 1: random points, as good as blinded messages to the mint. */
+export function outputsOf(curve: Curve, ks: MintKeyset): BlindedMessage[] {
+  return Array.from({ length: BATCH }, () => ({
+    amount: 1,
+    id: ks.id,
+    B_: bytesToHex(curve.mulG(randomScalar())),
+  }));
+}
+
+/**
+ * Handles `work` with several batches in flight, so crypto (workers), envelopes and commits overlap,
+ * until the work or the `seconds` run out. `per` names the batches-per-second figure.
+ */
+export async function drive<W, K extends string>(
+  work: readonly W[],
+  seconds: number,
+  handle: (w: W) => Promise<unknown>,
+  per: K,
+): Promise<{ notesPerSec: number; notes: number; seconds: number; inFlight: number } & Record<K, number>> {
+  const inFlight = 2 * availableParallelism();
+  let next = 0;
+  let notes = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline && next < work.length) {
+        await handle(work[next++] as W);
+        notes += BATCH;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const perSec = { [per]: round(notes / BATCH / elapsed, 1) } as Record<K, number>;
+  return { notesPerSec: Math.round(notes / elapsed), ...perSec, notes, seconds: round(elapsed, 2), inFlight };
+}
