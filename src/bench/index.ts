@@ -2,6 +2,7 @@
  * Benchmark scenarios by name (`lancash bench NAME`, `npm run bench -- NAME`). Each prints JSON figures
  * with the bound they are compared against, measured in the same run on the same machine.
  */
+import { gatewayScenario } from './gateway.js';
 import { mintScenario } from './mint.js';
 import { wideBankScenario } from './wide-bank.js';
 
@@ -15,4 +16,5 @@ export type Scenario = (o: ScenarioOptions) => Promise<unknown>;
 export const SCENARIOS: Record<string, Scenario> = {
   mint: mintScenario,
   'wide-bank': wideBankScenario,
+  gateway: gatewayScenario,
 };
