@@ -73,7 +73,7 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
       notesPerSec: Math.round(bound.notesPerSec),
     },
     envelopes: {
-      what: `seal+open of ${envelopes.payloadBytes} B per second, one core`,
+      what: `seal+open of ${envelopes.payloadBytes} B per second, by backend × envelopes in flight`,
       ...Object.fromEntries(
         envelopes.results.map((r) => [`${r.backend}×${r.concurrency}`, r.sealOpenPerSecond]),
       ),
