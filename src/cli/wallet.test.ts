@@ -4,7 +4,7 @@
  * back, a cashuB token received by cashu-ts, restore from the seed), a wallet process killed mid-send
  * and run again, and bad input answered with one line, a non-zero exit and nothing changed.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,15 +12,8 @@ import { Wallet as CashuWallet } from '@cashu/cashu-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTokenV4 } from '../core/token/index.js';
 import { startFaultProxy } from '../test-support/fault-proxy.js';
-import { REPO_ROOT } from '../test-support/process.js';
+import { type CliRun, REPO_ROOT, runLancash } from '../test-support/process.js';
 import { type System, startSystem } from '../wallet/test-fixture.js';
-
-interface Run {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-cli-'));
 /** Each CLI run starts a Node process with tsx (2–4 s on a busy two-core machine); a test runs ~25. */
@@ -28,22 +21,8 @@ const SLOW = 300_000;
 let sys: System;
 
 /** Runs `lancash wallet --home <dir>/<home> …args` to completion. */
-function wallet(home: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return lancash(['wallet', '--home', join(dir, home), ...args], env);
-}
-
-function lancash(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        const e = error as (Error & { code?: number; signal?: string }) | null;
-        resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
-      },
-    );
-  });
+function wallet(home: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runLancash(['wallet', '--home', join(dir, home), ...args], { env });
 }
 
 /** Runs a command that must succeed; returns its stdout parsed as JSON (it was run with --json). */
@@ -244,7 +223,7 @@ describe('lancash wallet (real servers)', () => {
         /already exists/,
       );
       expect(await refused('nowhere', ['balance'])).toMatch(/no wallet/);
-      const noHome = await lancash(['wallet', 'balance'], { LANCASH_WALLET_HOME: '' });
+      const noHome = await runLancash(['wallet', 'balance'], { env: { LANCASH_WALLET_HOME: '' } });
       expect([noHome.code, noHome.stderr.trim().split('\n').length]).toEqual([2, 1]);
 
       expect({ balance: await balance('bad-a'), history: await json('bad-a', ['history']) }).toEqual(before);

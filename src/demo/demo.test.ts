@@ -3,32 +3,19 @@
  * directions, pay on each network, end with every balance as the scenario implies and the audit
  * balanced, and print one JSON line last.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../test-support/process.js';
+import { type CliRun, runLancash } from '../test-support/process.js';
 
-const run = promisify(execFile);
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function demo(dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--once', '--json', '--data', dataDir],
-      { cwd: REPO_ROOT, timeout: 120_000 },
-    );
-    return { code: 0, ...r };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
+function demo(dataDir: string): Promise<CliRun> {
+  return runLancash(['demo', '--once', '--json', '--data', dataDir], { timeoutMs: 120_000 });
 }
 
 describe('lancash demo --once --json', () => {

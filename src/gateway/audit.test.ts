@@ -6,50 +6,17 @@
  * named with its amounts; `lancash audit --gateway-db … --wide-bank-db …` agrees and exits 1 on a
  * difference, 2 on a usage mistake.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hex } from '../core/bytes.js';
 import { sealJson } from '../core/envelope/index.js';
 import { UnclearOutcome } from '../core/http/client.js';
-import {
-  PAYOUT_REQUEST,
-  requestPayout,
-  requestPayroll,
-  type TransferStatus,
-} from '../core/protocol/gateway.js';
+import { PAYOUT_REQUEST, requestPayout, requestPayroll } from '../core/protocol/gateway.js';
 import { DIALECTS } from '../test-support/dialects.js';
-import { REPO_ROOT } from '../test-support/process.js';
+import { runLancash } from '../test-support/process.js';
 import { randomId, Terminal } from '../test-support/terminal.js';
 import { auditGateway, type GatewayAudit } from './audit.js';
 import type { ReservePort } from './payroll/service.js';
-import { OPERATOR_TOKEN, startNet, type TestNet, wrapBank } from './test-fixture.js';
-
-const run = promisify(execFile);
-
-/** Runs the CLI to completion: exit code and output. */
-async function lancash(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: REPO_ROOT,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
-
-/** Runs the gateway's clock forward until the job is finished. */
-async function finish(net: TestNet, id: string, max = 10): Promise<TransferStatus> {
-  for (let i = 0; i <= max; i++) {
-    await net.gw.runner.settle();
-    const s = await net.gw.jobs.status(id);
-    if (s.state === 'done' || s.state === 'refused') return s;
-    net.clock.advance(1000);
-  }
-  throw new Error(`job ${id} did not finish`);
-}
+import { finish, OPERATOR_TOKEN, startNet, type TestNet, wrapBank } from './test-fixture.js';
 
 describe.each(DIALECTS)('gateway audit on %s', (dialect) => {
   let net: TestNet;
@@ -85,7 +52,7 @@ describe.each(DIALECTS)('gateway audit on %s', (dialect) => {
   const audit = () => auditGateway({ gatewayStore: net.gwStore, wideBankStore: net.bankStore });
   const key = () => net.gw.keys.publicKeyHex;
   const cli = (extra: string[] = []) =>
-    lancash(['audit', '--gateway-db', net.gwStore.url, '--wide-bank-db', net.bankStore.url, ...extra]);
+    runLancash(['audit', '--gateway-db', net.gwStore.url, '--wide-bank-db', net.bankStore.url, ...extra]);
 
   /** One of each: job 2 (WAN → LAN, 40), payroll (25), job 1 (LAN → WAN, 16), payout (8); not yet run. */
   async function oneOfEach(): Promise<{
@@ -324,7 +291,7 @@ describe.each(DIALECTS)('gateway audit on %s', (dialect) => {
 
     const ok = await cli();
     expect(ok.code, ok.stderr).toBe(0);
-    const usage = await lancash(['audit', '--gateway-db', net.gwStore.url]);
+    const usage = await runLancash(['audit', '--gateway-db', net.gwStore.url]);
     expect(usage.code).toBe(2);
   });
 });

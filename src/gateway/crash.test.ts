@@ -11,84 +11,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bytesToHex, utf8 } from '../core/bytes.js';
-import { hashToCurve } from '../core/crypto/index.js';
-import { call, isUnclear } from '../core/http/client.js';
-import type { Proof } from '../core/protocol/cashu.js';
+import { isUnclear } from '../core/http/client.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
+import { crashGroup, died, hostPort } from '../test-support/crash.js';
+import { stateOf } from '../test-support/notes.js';
 import { type Started, startProcess } from '../test-support/process.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
 import { FAULT_POINTS } from './jobs/model.js';
-import { curve } from './test-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-gw-crash-'));
-const procs: Started[] = [];
-const stores: Store[] = [];
+const group = crashGroup();
+const { startBank, startGateway, openAt } = group;
 
-afterEach(async () => {
-  await Promise.all(procs.splice(0).map((p) => p.kill()));
-  for (const s of stores.splice(0)) await s.close();
-});
+afterEach(() => group.close());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function startBank(data: string, o: { fault?: string; listen?: string } = {}): Promise<Started> {
-  const p = await startProcess(
-    ['wide-bank', '--listen', o.listen ?? '127.0.0.1:0', '--data', data],
-    o.fault ? { env: { LANCASH_FAULT: o.fault } } : {},
-  );
-  procs.push(p);
-  return p;
-}
-
-async function startGateway(
-  data: string,
-  bankUrl: string,
-  o: { fault?: string; lan?: string; wan?: string } = {},
-): Promise<Started> {
-  const p = await startProcess(
-    [
-      'gateway',
-      ...['--lan', o.lan ?? '127.0.0.1:0', '--wan', o.wan ?? '127.0.0.1:0'],
-      ...['--wide-bank', bankUrl, '--data', data, '--retry-cap-ms', '300'],
-    ],
-    { listeners: 2, ...(o.fault ? { env: { LANCASH_FAULT: o.fault } } : {}) },
-  );
-  procs.push(p);
-  return p;
-}
-
-/** Waits until the process is gone, and checks it killed itself at `point`. */
-async function died(p: Started, point: string): Promise<void> {
-  if (p.proc.exitCode === null && p.proc.signalCode === null) {
-    await new Promise((resolve) => p.proc.once('close', resolve));
-  }
-  expect(p.proc.signalCode).toBe('SIGKILL');
-  expect(p.stderr()).toContain(`fault injected at ${point}`);
-}
-
-/** `http://127.0.0.1:1234` → `127.0.0.1:1234`, to restart a process on the same port. */
-function hostPort(url: string): string {
-  return new URL(url).host;
-}
-
-async function openAt(file: string): Promise<Store> {
-  const s = await openStore({ dialect: 'sqlite', file });
-  stores.push(s);
-  return s;
-}
-
-/** NUT-07 states of notes at a mint. */
-async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
-  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
-  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
-    states: { state: string }[];
-  };
-  return r.states.map((s) => s.state);
-}
 
 /** Local notes for `l` through a WAN → LAN transfer on a running gateway. */
 async function fund(bankUrl: string, l: Terminal, lan: string, wan: string, amount: number): Promise<void> {

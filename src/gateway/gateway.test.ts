@@ -12,11 +12,11 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../core/bytes.js';
 import { generateEncryptionKeyPair } from '../core/envelope/index.js';
-import { isLancashError } from '../core/errors.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
 import { killAll, type Started, startProcess } from '../test-support/process.js';
+import { codeOf } from '../test-support/refusals.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
@@ -208,13 +208,3 @@ describe('gateway process', () => {
     await l.receive(lan);
   });
 });
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    if (isLancashError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}

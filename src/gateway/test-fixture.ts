@@ -2,10 +2,12 @@
  * Test helpers for the gateway's service-level tests (used by tests only): a real wide bank and a
  * real gateway in this process, each on its own fresh database of one dialect, both listening on
  * loopback; a movable clock for the gateway (so retries are scheduled, not waited for); a way to put a
- * misbehaving bank between them; and the two sides of invariant 2 (reserve balance, local money).
+ * misbehaving bank between them; the two sides of invariant 2 (reserve balance, local money); and
+ * running the clock until a job finishes.
  */
 import { defaultCurve } from '../core/crypto/index.js';
 import { listen } from '../core/http/server.js';
+import type { TransferStatus } from '../core/protocol/gateway.js';
 import { inThreadCrypto } from '../mint/crypto.js';
 import type { DialectName } from '../store/index.js';
 import { freshStore, type TestStore } from '../test-support/dialects.js';
@@ -126,4 +128,15 @@ export function wrapBank(real: WideBankPort, overrides: Partial<WideBankPort>): 
     deposit: (address, envelope) => real.deposit(address, envelope),
     ...overrides,
   };
+}
+
+/** Runs the gateway's clock forward until the job is finished (each step fails at most `max` times). */
+export async function finish(net: TestNet, id: string, max = 10): Promise<TransferStatus> {
+  for (let i = 0; i <= max; i++) {
+    await net.gw.runner.settle();
+    const s = await net.gw.jobs.status(id);
+    if (s.state === 'done' || s.state === 'refused') return s;
+    net.clock.advance(1000);
+  }
+  throw new Error(`job ${id} did not finish`);
 }

@@ -8,26 +8,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { verifyDleq } from '../core/crypto/nut12.js';
-import { isLancashError, LancashError } from '../core/errors.js';
+import { isLancashError, type LancashError } from '../core/errors.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshDatabaseUrl, freshStore } from '../test-support/dialects.js';
 import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
+import { codeOf } from '../test-support/refusals.js';
 import { createCryptoPool } from './crypto-pool.js';
 import { Mint } from './mint.js';
 
 const curve = defaultCurve();
-
-/** The error code a promise rejects with (fails the test when it resolves or throws something untyped). */
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LancashError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 /** Row counts of the mint's value tables: a refused request must leave them as they were. */
 async function snapshot(store: Store): Promise<{ proofs: number; signatures: number }> {

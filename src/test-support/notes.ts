@@ -1,13 +1,15 @@
 /**
  * Test wallet helpers: make blinded outputs, unblind signatures into proofs, and mint fresh notes into
  * a mint the way an issuer does (prepare + commit in one transaction), so mint tests start from real
- * notes.
+ * notes; ask a running mint for notes' NUT-07 states.
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
-import { blindMessage, unblind } from '../core/crypto/nut00.js';
+import { defaultCurve } from '../core/crypto/index.js';
+import { blindMessage, hashToCurve, unblind } from '../core/crypto/nut00.js';
 import { randomScalar } from '../core/crypto/scalar.js';
+import { call } from '../core/http/client.js';
 import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
 import type { Mint } from '../mint/mint.js';
 
@@ -54,4 +56,14 @@ export async function issue(curve: Curve, mint: Mint, amounts: readonly number[]
 
 function randomUUID(): string {
   return bytesToHex(randomBytes(16));
+}
+
+/** NUT-07 states of notes at the mint at `mint` (its base URL), in order. */
+export async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
+  const curve = defaultCurve();
+  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
+  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
+    states: { state: string }[];
+  };
+  return r.states.map((s) => s.state);
 }

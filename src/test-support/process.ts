@@ -1,9 +1,10 @@
 /**
  * Real server processes for integration tests: runs `lancash …` from the sources through tsx (no
  * build step), waits for its `listening on URL` line(s) (DESIGN §9), and keeps track of every
- * process so `afterEach(killAll)` leaves no server behind.
+ * process so `afterEach(killAll)` leaves no server behind. `runLancash` runs a command that is not
+ * a server to completion.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -121,4 +122,36 @@ async function stop(
   const code = await exited;
   clearTimeout(force);
   return code;
+}
+
+/** How a `lancash` command run to completion ended. */
+export interface CliRun {
+  /** The exit code; null when a signal ended it or it could not start. */
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `lancash …args` from the sources through tsx to completion (a command, not a server). */
+export function runLancash(
+  args: string[],
+  o: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...o.env },
+        ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
+      },
+      (error, stdout, stderr) => {
+        const e = error as (Error & { code?: unknown; signal?: string }) | null;
+        const code = e === null ? 0 : typeof e.code === 'number' ? e.code : null;
+        resolve({ code, signal: e?.signal ?? null, stdout, stderr });
+      },
+    );
+  });
 }

@@ -4,12 +4,10 @@
  * nothing, hostile bodies on every route answered 4xx with a code (never 5xx), the account CLI and
  * `lancash audit` (exit 1 on a tampered ledger row). The audit of invariant 1 runs after every test.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -20,7 +18,7 @@ import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store } from '../store/index.js';
 import { cashuTsFlow } from '../test-support/cashu-ts-flow.js';
 import { makeOutputs } from '../test-support/notes.js';
-import { killAll, REPO_ROOT, type Started, startProcess } from '../test-support/process.js';
+import { killAll, runLancash, type Started, startProcess } from '../test-support/process.js';
 import { auditWideBank } from './audit.js';
 import { Ledger } from './ledger/service.js';
 import {
@@ -35,20 +33,6 @@ import {
 } from './test-fixture.js';
 
 const curve = defaultCurve();
-const run = promisify(execFile);
-
-/** Runs the CLI to completion (not a server): exit code and output. */
-async function lancash(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: REPO_ROOT,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
 
 describe('wide-bank process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lancash-wb-'));
@@ -362,10 +346,10 @@ describe('wide-bank process', () => {
 
   it('account CLI acts on the same database; lancash audit passes, then names a tampered row and exits 1', async () => {
     const h = await newHolder();
-    const opened = await lancash(['wide-bank', 'account', 'open', '--data', dir, '--holder-key', h.key]);
+    const opened = await runLancash(['wide-bank', 'account', 'open', '--data', dir, '--holder-key', h.key]);
     expect(opened.code, opened.stderr).toBe(0);
     const id = JSON.parse(opened.stdout).id as string;
-    const dep = await lancash([
+    const dep = await runLancash([
       'wide-bank',
       'account',
       'deposit',
@@ -379,7 +363,7 @@ describe('wide-bank process', () => {
       'wire-7',
     ]);
     expect(JSON.parse(dep.stdout)).toMatchObject({ account: id, amount: 25, balance: 25 });
-    const over = await lancash([
+    const over = await runLancash([
       'wide-bank',
       'account',
       'withdraw',
@@ -392,12 +376,12 @@ describe('wide-bank process', () => {
     ]);
     expect(over.code).toBe(1);
     expect(JSON.parse(over.stderr).error.code).toBe(73002);
-    const shown = await lancash(['wide-bank', 'account', 'show', '--data', dir, '--account', id]);
+    const shown = await runLancash(['wide-bank', 'account', 'show', '--data', dir, '--account', id]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ id, balance: 25, holderKey: h.key });
-    const usage = await lancash(['wide-bank', 'account', 'show']);
+    const usage = await runLancash(['wide-bank', 'account', 'show']);
     expect(usage.code).toBe(2);
 
-    const ok = await lancash(['audit', '--wide-bank-db', dbFile]);
+    const ok = await runLancash(['audit', '--wide-bank-db', dbFile]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).balanced).toBe(true);
 
@@ -419,7 +403,7 @@ describe('wide-bank process', () => {
       expect(audit.differences).toContainEqual(
         expect.objectContaining({ account: id, expected: 2500, actual: 25 }),
       );
-      const bad = await lancash(['audit', '--wide-bank-db', dbFile]);
+      const bad = await runLancash(['audit', '--wide-bank-db', dbFile]);
       expect(bad.code).toBe(1);
       expect(JSON.stringify(JSON.parse(bad.stdout).wideBank.differences)).toContain(entry.id);
     } finally {

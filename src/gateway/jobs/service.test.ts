@@ -7,21 +7,21 @@
  * The wide bank's audit (invariant 1) runs after every test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bytesToHex, utf8 } from '../../core/bytes.js';
-import { hashToCurve } from '../../core/crypto/index.js';
+import { bytesToHex } from '../../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../../core/envelope/index.js';
-import { isLancashError } from '../../core/errors.js';
-import { call, UnclearOutcome } from '../../core/http/client.js';
+import { UnclearOutcome } from '../../core/http/client.js';
 import { listen } from '../../core/http/server.js';
 import type { Proof } from '../../core/protocol/cashu.js';
-import { getGatewayInfo, getTransfer, type TransferStatus } from '../../core/protocol/gateway.js';
+import { getGatewayInfo, getTransfer } from '../../core/protocol/gateway.js';
 import { deposit } from '../../mailbox/client.js';
 import { inThreadCrypto } from '../../mint/crypto.js';
 import type { DialectName } from '../../store/index.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
+import { stateOf } from '../../test-support/notes.js';
+import { codeOf } from '../../test-support/refusals.js';
 import { Terminal } from '../../test-support/terminal.js';
 import { createWideBank } from '../../wide-bank/server.js';
-import { curve, FLAT_BACKOFF, startNet, type TestNet, wrapBank } from '../test-fixture.js';
+import { curve, FLAT_BACKOFF, finish, startNet, type TestNet, wrapBank } from '../test-fixture.js';
 
 describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
   let net: TestNet;
@@ -81,34 +81,12 @@ describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
   });
 });
 
-/** The code of a refusal (the call must fail with a lancash error). */
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    if (isLancashError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
-
 async function count(net: TestNet, table: 'gateway_jobs' | 'mint_signatures'): Promise<number> {
   const r = await net.gwStore.db
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(r.n);
-}
-
-/** Runs the gateway's clock forward until the transfer is finished (each step fails at most `max` times). */
-async function finish(net: TestNet, id: string, max = 10): Promise<TransferStatus> {
-  for (let i = 0; i <= max; i++) {
-    await net.gw.runner.settle();
-    const s = await net.gw.jobs.status(id);
-    if (s.state === 'done' || s.state === 'refused') return s;
-    net.clock.advance(1000);
-  }
-  throw new Error(`transfer ${id} did not finish`);
 }
 
 describe.each(DIALECTS)('gateway replays and refusals on %s', (dialect) => {
@@ -408,15 +386,6 @@ async function foreignBank(dialect: DialectName): Promise<{ url: string; close()
       await store.close();
     },
   };
-}
-
-/** NUT-07 states of notes at a mint. */
-async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
-  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
-  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
-    states: { state: string }[];
-  };
-  return r.states.map((s) => s.state);
 }
 
 describe.each(DIALECTS)('gateway under concurrent transfers on %s', (dialect) => {

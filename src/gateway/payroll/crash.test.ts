@@ -12,11 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
-import { hashToCurve } from '../../core/crypto/index.js';
+import { hex } from '../../core/bytes.js';
 import { sealJson } from '../../core/envelope/index.js';
-import { call, isUnclear } from '../../core/http/client.js';
-import type { Proof } from '../../core/protocol/cashu.js';
+import { isUnclear } from '../../core/http/client.js';
 import {
   getGatewayInfo,
   type OperatorJobStatus,
@@ -26,57 +24,21 @@ import {
   requestPayroll,
 } from '../../core/protocol/gateway.js';
 import { openStore, type Store } from '../../store/index.js';
+import { crashGroup, died } from '../../test-support/crash.js';
+import { stateOf } from '../../test-support/notes.js';
 import { type Started, startProcess } from '../../test-support/process.js';
 import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
 import { auditWideBank } from '../../wide-bank/audit.js';
 import { Ledger } from '../../wide-bank/ledger/service.js';
 import { auditGateway } from '../audit.js';
-import { curve } from '../test-fixture.js';
 import { OPERATOR_FAULT_POINTS } from './service.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-payroll-crash-'));
-const procs: Started[] = [];
-const stores: Store[] = [];
+const group = crashGroup();
+const { startGateway, openAt } = group;
 
-afterEach(async () => {
-  await Promise.all(procs.splice(0).map((p) => p.kill()));
-  for (const s of stores.splice(0)) await s.close();
-});
+afterEach(() => group.close());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function startGateway(
-  data: string,
-  bankUrl: string,
-  o: { fault?: string; lan?: string; wan?: string } = {},
-): Promise<Started> {
-  const p = await startProcess(
-    [
-      'gateway',
-      ...['--lan', o.lan ?? '127.0.0.1:0', '--wan', o.wan ?? '127.0.0.1:0'],
-      ...['--wide-bank', bankUrl, '--data', data, '--retry-cap-ms', '300'],
-    ],
-    { listeners: 2, ...(o.fault ? { env: { LANCASH_FAULT: o.fault } } : {}) },
-  );
-  procs.push(p);
-  return p;
-}
-
-/** Waits until the process is gone, and checks it killed itself at `point`. */
-async function died(p: Started, point: string): Promise<void> {
-  if (p.proc.exitCode === null && p.proc.signalCode === null) {
-    await new Promise((resolve) => p.proc.once('close', resolve));
-  }
-  expect(p.proc.signalCode).toBe('SIGKILL');
-  expect(p.stderr()).toContain(`fault injected at ${point}`);
-}
-
-async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
-  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
-  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
-    states: { state: string }[];
-  };
-  return r.states.map((s) => s.state);
-}
 
 /** Waits until the job's notice went out (the journal says `sent`). */
 async function noticeSent(gw: Store, id: string): Promise<void> {
@@ -112,8 +74,7 @@ describe('payroll and payout: crash at every step', () => {
     const data = join(dir, point.replaceAll(':', '_'));
     const g = await startGateway(data, bank.url, { fault: point });
     const [lan, wan] = g.urls as [string, string];
-    const gw = await openStore({ dialect: 'sqlite', file: join(data, 'gateway.db') });
-    stores.push(gw);
+    const gw = await openAt(join(data, 'gateway.db'));
     return {
       g,
       data,

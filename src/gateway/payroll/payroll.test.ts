@@ -8,12 +8,10 @@
  * the wide bank's audit (invariant 1) and the gateway's (invariant 2) balance.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
-import { hashToCurve } from '../../core/crypto/index.js';
+import { hex } from '../../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../../core/envelope/index.js';
 import { isLancashError } from '../../core/errors.js';
 import { call, UnclearOutcome } from '../../core/http/client.js';
-import type { Proof } from '../../core/protocol/cashu.js';
 import {
   type OperatorJobStatus,
   PAYOUT_PATH,
@@ -22,42 +20,14 @@ import {
   type PayrollRequest,
   requestPayout,
   requestPayroll,
-  type TransferStatus,
 } from '../../core/protocol/gateway.js';
 import { DIALECTS } from '../../test-support/dialects.js';
+import { stateOf } from '../../test-support/notes.js';
+import { codeOf } from '../../test-support/refusals.js';
 import { randomId, Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
-import { curve, OPERATOR_TOKEN, startNet, type TestNet } from '../test-fixture.js';
+import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../test-fixture.js';
 import type { ReservePort } from './service.js';
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    if (isLancashError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
-
-/** Runs the gateway's clock forward until the job is finished (each step fails at most `max` times). */
-async function finish(net: TestNet, id: string, max = 10): Promise<TransferStatus> {
-  for (let i = 0; i <= max; i++) {
-    await net.gw.runner.settle();
-    const s = await net.gw.jobs.status(id);
-    if (s.state === 'done' || s.state === 'refused') return s;
-    net.clock.advance(1000);
-  }
-  throw new Error(`job ${id} did not finish`);
-}
-
-async function stateOf(mint: string, proofs: readonly Proof[]): Promise<string[]> {
-  const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
-  const r = (await call({ base: mint, method: 'POST', path: '/v1/checkstate', body: { Ys } })) as {
-    states: { state: string }[];
-  };
-  return r.states.map((s) => s.state);
-}
 
 describe.each(DIALECTS)('payroll and payout on %s', (dialect) => {
   let net: TestNet;

@@ -11,10 +11,11 @@ import { hex } from '../../core/bytes.js';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { verifyDleq } from '../../core/crypto/nut12.js';
 import { generateEncryptionKeyPair } from '../../core/envelope/index.js';
-import { LancashError } from '../../core/errors.js';
+import type { LancashError } from '../../core/errors.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { makeOutputs } from '../../test-support/notes.js';
+import { codeOf } from '../../test-support/refusals.js';
 import { auditWideBank } from '../audit.js';
 import {
   type Holder,
@@ -27,16 +28,6 @@ import {
 } from '../test-fixture.js';
 
 const curve = defaultCurve();
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LancashError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 /** Rows of every table a refused request must leave alone. */
 async function snapshot(store: Store): Promise<Record<string, number>> {

@@ -6,22 +6,13 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LancashError } from '../../core/errors.js';
+import type { LancashError } from '../../core/errors.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
+import { codeOf } from '../../test-support/refusals.js';
 import { auditWideBank } from '../audit.js';
 import { newHolder } from '../test-fixture.js';
 import { FUNDING, Ledger, NOTES_OUTSTANDING } from './service.js';
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LancashError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 async function entryCount(store: Store): Promise<number> {
   const r = await store.db

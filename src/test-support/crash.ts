@@ -1,0 +1,77 @@
+/**
+ * Crash-test helpers: real `lancash wide-bank` and `lancash gateway` processes, armed with a
+ * `LANCASH_FAULT` point and restartable on the same ports, the SQLite files they write opened beside
+ * them, all kept in one group that `close()` (in `afterEach`) kills and closes; and the check that a
+ * process killed itself at the armed point.
+ */
+import { expect } from 'vitest';
+import { openStore, type Store } from '../store/index.js';
+import { type Started, startProcess } from './process.js';
+
+export interface CrashGroup {
+  /** `lancash wide-bank` on `data`; `listen` restarts it on a known address. */
+  startBank(data: string, o?: { fault?: string; listen?: string }): Promise<Started>;
+  /** `lancash gateway` on `data` with a short retry cap; `lan`/`wan` restart it on known addresses. */
+  startGateway(
+    data: string,
+    bankUrl: string,
+    o?: { fault?: string; lan?: string; wan?: string },
+  ): Promise<Started>;
+  /** A SQLite store on `file`, closed with the group. */
+  openAt(file: string): Promise<Store>;
+  /** Kills every process started and closes every store opened since the last close. */
+  close(): Promise<void>;
+}
+
+export function crashGroup(): CrashGroup {
+  const procs: Started[] = [];
+  const stores: Store[] = [];
+  const faultEnv = (fault: string | undefined) => (fault ? { env: { LANCASH_FAULT: fault } } : {});
+  const track = (p: Started): Started => {
+    procs.push(p);
+    return p;
+  };
+  return {
+    startBank: async (data, o = {}) =>
+      track(
+        await startProcess(
+          ['wide-bank', '--listen', o.listen ?? '127.0.0.1:0', '--data', data],
+          faultEnv(o.fault),
+        ),
+      ),
+    startGateway: async (data, bankUrl, o = {}) =>
+      track(
+        await startProcess(
+          [
+            'gateway',
+            ...['--lan', o.lan ?? '127.0.0.1:0', '--wan', o.wan ?? '127.0.0.1:0'],
+            ...['--wide-bank', bankUrl, '--data', data, '--retry-cap-ms', '300'],
+          ],
+          { listeners: 2, ...faultEnv(o.fault) },
+        ),
+      ),
+    openAt: async (file) => {
+      const s = await openStore({ dialect: 'sqlite', file });
+      stores.push(s);
+      return s;
+    },
+    close: async () => {
+      await Promise.all(procs.splice(0).map((p) => p.kill()));
+      for (const s of stores.splice(0)) await s.close();
+    },
+  };
+}
+
+/** Waits until the process is gone, and checks it killed itself at `point`. */
+export async function died(p: Started, point: string): Promise<void> {
+  if (p.proc.exitCode === null && p.proc.signalCode === null) {
+    await new Promise((resolve) => p.proc.once('close', resolve));
+  }
+  expect(p.proc.signalCode).toBe('SIGKILL');
+  expect(p.stderr()).toContain(`fault injected at ${point}`);
+}
+
+/** `http://127.0.0.1:1234` → `127.0.0.1:1234`, to restart a process on the same port. */
+export function hostPort(url: string): string {
+  return new URL(url).host;
+}
