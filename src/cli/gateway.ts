@@ -7,13 +7,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { describe, isLancashError } from '../core/errors.js';
+import { describe } from '../core/errors.js';
 import { faultsArmed } from '../core/faults.js';
 import { drainOnSignals } from '../core/http/server.js';
 import { exponentialBackoff } from '../gateway/jobs/runner.js';
 import { loadOperatorToken } from '../gateway/operator.js';
 import { createGateway } from '../gateway/server.js';
 import { openStore, parseStoreUrl, type StoreConfig } from '../store/index.js';
+import { runCommand, usage } from './usage.js';
 
 interface GatewayCliOptions {
   lan?: string;
@@ -42,21 +43,7 @@ export function registerGateway(program: Command): void {
     .option('--retry-cap-ms <ms>', 'longest wait between retries of a job step', '30000')
     .option('--concurrency <n>', 'jobs driven at once', '16')
     .option('--call-timeout-ms <ms>', 'per call to the wide bank and per delivery (default 10000)')
-    .action(async (o: GatewayCliOptions) => {
-      try {
-        await serve(o);
-      } catch (err) {
-        if (err instanceof UsageError) {
-          process.stderr.write(`lancash gateway: ${err.message}\n`);
-          process.exitCode = 2;
-        } else if (isLancashError(err)) {
-          process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
-          process.exitCode = 1;
-        } else {
-          throw err;
-        }
-      }
-    });
+    .action((o: GatewayCliOptions) => runCommand('gateway', () => serve(o)));
 }
 
 async function serve(o: GatewayCliOptions): Promise<void> {
@@ -115,10 +102,4 @@ function positive(value: string, argument: string): number {
   if (!/^[1-9][0-9]{0,8}$/.test(value))
     usage(`${argument}: expected a positive whole number, got ${describe(value)}`);
   return Number(value);
-}
-
-class UsageError extends Error {}
-
-function usage(message: string): never {
-  throw new UsageError(message);
 }

@@ -20,6 +20,7 @@ import { Wallet, type WalletOptions } from '../wallet/index.js';
 import { type Lock, lockHome } from '../wallet/node/lock.js';
 import { nodeNet } from '../wallet/node/net.js';
 import { SqliteWalletStore } from '../wallet/node/sqlite-store.js';
+import { UsageError, usage } from './usage.js';
 
 interface GlobalOptions {
   home?: string;
@@ -444,12 +445,6 @@ function amountArg(value: string): number {
     );
   }
   return toAmount(Number(value), { argument: '--amount' });
-}
-
-class UsageError extends Error {}
-
-function usage(message: string): never {
-  throw new UsageError(message);
 }
 
 /** Runs a command: one line on stderr for any error; exit 2 for usage, 1 for everything else. */

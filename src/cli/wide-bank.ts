@@ -9,13 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { describe, fail, isLancashError } from '../core/errors.js';
+import { describe, fail } from '../core/errors.js';
 import { faultsArmed } from '../core/faults.js';
 import { drainOnSignals, listen } from '../core/http/server.js';
 import type { BankRole } from '../core/protocol/bank.js';
 import { openStore, parseStoreUrl, type StoreConfig } from '../store/index.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
 import { ALL_ROLES, createWideBank } from '../wide-bank/server.js';
+import { runCommand, usage } from './usage.js';
 
 interface StoreOptions {
   data?: string;
@@ -39,7 +40,7 @@ export function registerWideBank(program: Command): void {
     .option('--roles <list>', 'comma list of roles to serve', ALL_ROLES.join(','))
     .option('--currency <code>', 'currency of the deployment; the Cashu unit is its lower case', 'EUR')
     .option('--lightning <backend>', 'bolt11 backend (only "fake" exists so far)', 'fake')
-    .action((o: ServerCliOptions) => cli(() => serve(o)));
+    .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
 
   const account = cmd
     .command('account')
@@ -49,7 +50,7 @@ export function registerWideBank(program: Command): void {
     .description('open the account of a holder key (returns the existing one if already open)')
     .requiredOption('--holder-key <hex>', "the holder's X25519 public key, 64 hex characters")
     .action((o: { holderKey: string }, c: Command) =>
-      cli(() => withLedger(c, (ledger) => ledger.openAccount(o.holderKey))),
+      runCommand('wide-bank', () => withLedger(c, (ledger) => ledger.openAccount(o.holderKey))),
     );
   for (const [name, what] of [
     ['deposit', 'credit money that arrived from outside'],
@@ -62,7 +63,7 @@ export function registerWideBank(program: Command): void {
       .requiredOption('--amount <n>', 'amount in minor units (e.g. cents)')
       .option('--ref <ref>', 'operator reference, also the idempotency key (default: a fresh one)')
       .action((o: { account: string; amount: string; ref?: string }, c: Command) =>
-        cli(() =>
+        runCommand('wide-bank', () =>
           withLedger(c, async (ledger) => {
             const amount = integerArg(o.amount, '--amount');
             const ref = o.ref ?? randomUUID();
@@ -80,7 +81,7 @@ export function registerWideBank(program: Command): void {
     .description('one account, or every account with the system accounts')
     .option('--account <id>', 'account id or holder key')
     .action((o: { account?: string }, c: Command) =>
-      cli(() =>
+      runCommand('wide-bank', () =>
         withLedger<unknown>(c, (ledger) => (o.account ? ledger.account(o.account) : ledger.accounts())),
       ),
     );
@@ -147,27 +148,4 @@ function integerArg(value: string, argument: string): number {
     );
   }
   return Number(value);
-}
-
-class UsageError extends Error {}
-
-function usage(message: string): never {
-  throw new UsageError(message);
-}
-
-/** Runs a command: a usage mistake exits 2, a refusal prints its wire form on stderr and exits 1. */
-async function cli(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lancash wide-bank: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (isLancashError(err)) {
-      process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
-      process.exitCode = 1;
-    } else {
-      throw err;
-    }
-  }
 }
