@@ -15,7 +15,7 @@ import { isUnclear } from '../core/http/client.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
-import { crashGroup, died, hostPort } from '../test-support/crash.js';
+import { crashGroup, died, hostPort, noticeSent } from '../test-support/crash.js';
 import { stateOf } from '../test-support/notes.js';
 import { type Started, startProcess } from '../test-support/process.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
@@ -51,19 +51,6 @@ async function balances(bankStore: Store, gw: Store, lan: string, withdrawn = 0)
   const local = await totals(gw.db);
   const gatewayKey = (await getGatewayInfo(lan)).encryptionKey;
   expect(await new Ledger(bankStore).balance(gatewayKey)).toBe(local.signed - local.spent - withdrawn);
-}
-
-/** Waits until the gateway's journal says the job's refusal notice went out. */
-async function noticeSent(gw: Store, id: string): Promise<void> {
-  for (;;) {
-    const row = await gw.db
-      .selectFrom('gateway_jobs')
-      .select('notice')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (row?.notice === 'sent') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('gateway crash at every step', () => {

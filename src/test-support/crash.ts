@@ -1,8 +1,8 @@
 /**
  * Crash-test helpers: real `lancash wide-bank` and `lancash gateway` processes, armed with a
  * `LANCASH_FAULT` point and restartable on the same ports, the SQLite files they write opened beside
- * them, all kept in one group that `close()` (in `afterEach`) kills and closes; and the check that a
- * process killed itself at the armed point.
+ * them, all kept in one group that `close()` (in `afterEach`) kills and closes; the check that a
+ * process killed itself at the armed point; and the wait for a job's notice to go out.
  */
 import { expect } from 'vitest';
 import { openStore, type Store } from '../store/index.js';
@@ -74,4 +74,17 @@ export async function died(p: Started, point: string): Promise<void> {
 /** `http://127.0.0.1:1234` → `127.0.0.1:1234`, to restart a process on the same port. */
 export function hostPort(url: string): string {
   return new URL(url).host;
+}
+
+/** Waits until the job's notice went out (the gateway's journal says `sent`). */
+export async function noticeSent(gw: Store, id: string): Promise<void> {
+  for (;;) {
+    const row = await gw.db
+      .selectFrom('gateway_jobs')
+      .select('notice')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row?.notice === 'sent') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -53,7 +53,7 @@ import {
   toStatus,
 } from './model.js';
 import * as repo from './repository.js';
-import { hashOf, moveJob, refuseJob, sealPayment, type Trx } from './steps.js';
+import { generateLocal, hashOf, moveJob, refuseJob, sealPayment, type Trx } from './steps.js';
 
 export interface JobServiceOptions {
   store: Store;
@@ -351,7 +351,7 @@ export class JobService {
 
   /** Job 2, step 2: the reserve credited (receipt), then local notes generated. */
   private async receive(job: Job): Promise<StepResult> {
-    const { bank, curve, mint } = this.o;
+    const { bank } = this.o;
     let receipt: Receipt;
     try {
       receipt = await bank.receive(job.id, job.journal.wideProofs ?? []);
@@ -361,26 +361,12 @@ export class JobService {
       return this.refuse(job, e);
     }
     fault(point(job.direction, 'receive'));
-    const outputs = job.journal.outputs;
-    // Signed outside the transaction; committed (and so given) only together with the receipt.
-    const prepared = await mint.prepareOutputs(blindedMessages(outputs));
-    const localProofs = unblindChecked(curve, outputs, prepared.signatures, (id) => {
-      const ks = mint.keysets.get(id);
-      return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
-    });
-    const delivery = await sealPayment(
-      this.o.keys,
-      job,
-      { url: this.o.localMintUrl(), unit: this.o.bank.info.unit },
-      localProofs,
-    );
-    const now = this.clock();
-    const moved = await this.o.store.transaction(async (trx) => {
-      const journal: Journal = { ...job.journal, receipt, localProofs, delivery };
-      if (!(await moveJob(trx, job, 'delivering', now, { journal }, `receipt ${receipt.receivedAt}`)))
-        return false;
-      await mint.commitOutputs(trx, prepared, `job2:${job.id}`);
-      return true;
+    const moved = await generateLocal(this.o, job, {
+      unit: this.o.bank.info.unit,
+      operation: `job2:${job.id}`,
+      detail: `receipt ${receipt.receivedAt}`,
+      journal: { receipt },
+      clock: this.clock,
     });
     if (moved) fault(point(job.direction, 'generate'));
     return 'advanced';

@@ -1,18 +1,22 @@
 /**
  * The step pieces every gateway job ends with, shared by the conversions (job 1, job 2) and the
- * operator jobs (payroll, payout): the journaled state move, the sealed payment to the destination,
- * the sealed `gateway.notice` to `replyTo`, the refusal, and the request hash idempotency compares.
+ * operator jobs (payroll, payout): the journaled state move, local notes generated against a
+ * receipt, the sealed payment to the destination, the sealed `gateway.notice` to `replyTo`, the
+ * refusal, and the request hash idempotency compares.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex, utf8 } from '../../core/bytes.js';
+import type { Curve } from '../../core/crypto/curve.js';
 import { type Envelope, sealJson } from '../../core/envelope/index.js';
 import type { LancashError } from '../../core/errors.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, PAYMENT, type Payment } from '../../core/protocol/gateway.js';
+import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import type { GatewayKeys } from '../keys.js';
+import { blindedMessages, unblindChecked } from '../wallet.js';
 import { type Job, type JobState, type Journal, toStatus } from './model.js';
 import * as repo from './repository.js';
 
@@ -76,6 +80,34 @@ export function sealPayment(
     sender: keys.encryption,
     recipient: decodeAddress(job.destination).publicKey,
     payload: payment,
+  });
+}
+
+/**
+ * Generates the local notes of the job's journaled outputs and moves it to `delivering`: the local
+ * mint signs outside the transaction, the notes are unblinded and checked and their payment sealed,
+ * then one transaction journals `journal` (with the notes and the payment) and commits the signatures
+ * under `operation`, so they are given only together with the receipt. False when it had moved already.
+ */
+export async function generateLocal<J extends Journal>(
+  o: { store: Store; mint: Mint; curve: Curve; keys: GatewayKeys; localMintUrl: () => string },
+  job: Job & { journal: J },
+  step: { unit: string; operation: string; detail: string; journal: Partial<J>; clock: () => number },
+): Promise<boolean> {
+  const { mint } = o;
+  const outputs = job.journal.outputs;
+  const prepared = await mint.prepareOutputs(blindedMessages(outputs));
+  const localProofs = unblindChecked(o.curve, outputs, prepared.signatures, (id) => {
+    const ks = mint.keysets.get(id);
+    return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
+  });
+  const delivery = await sealPayment(o.keys, job, { url: o.localMintUrl(), unit: step.unit }, localProofs);
+  const now = step.clock();
+  return o.store.transaction(async (trx) => {
+    const journal: J = { ...job.journal, ...step.journal, localProofs, delivery };
+    if (!(await moveJob(trx, job, 'delivering', now, { journal }, step.detail))) return false;
+    await mint.commitOutputs(trx, prepared, step.operation);
+    return true;
   });
 }
 

@@ -24,7 +24,7 @@ import {
   requestPayroll,
 } from '../../core/protocol/gateway.js';
 import { openStore, type Store } from '../../store/index.js';
-import { crashGroup, died } from '../../test-support/crash.js';
+import { crashGroup, died, noticeSent } from '../../test-support/crash.js';
 import { stateOf } from '../../test-support/notes.js';
 import { type Started, startProcess } from '../../test-support/process.js';
 import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
@@ -39,19 +39,6 @@ const { startGateway, openAt } = group;
 
 afterEach(() => group.close());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Waits until the job's notice went out (the journal says `sent`). */
-async function noticeSent(gw: Store, id: string): Promise<void> {
-  for (;;) {
-    const row = await gw.db
-      .selectFrom('gateway_jobs')
-      .select('notice')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (row?.notice === 'sent') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('payroll and payout: crash at every step', () => {
   const bankData = join(dir, 'bank');

@@ -46,9 +46,9 @@ import { toStatus } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper } from '../jobs/runner.js';
 import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
-import { hashOf, moveJob, refuseJob, sealNotice, sealPayment, type Trx } from '../jobs/steps.js';
+import { generateLocal, hashOf, moveJob, refuseJob, sealNotice, type Trx } from '../jobs/steps.js';
 import type { GatewayKeys } from '../keys.js';
-import { blindedMessages, makeOutputs, unblindChecked } from '../wallet.js';
+import { makeOutputs } from '../wallet.js';
 import * as repo from './repository.js';
 
 /** What the operator jobs need of the wide bank: the holder's reserve requests (docs/wide-bank.md). */
@@ -301,7 +301,7 @@ export class PayrollService {
 
   /** Payroll, step 2: the deposit claimed at the bank (receipt), then the local notes generated. */
   private async claim(job: OperatorJob): Promise<StepResult> {
-    const { curve, mint, reserve, store } = this.o;
+    const { reserve } = this.o;
     let receipt: ReserveReceipt;
     try {
       receipt = await reserve.claim(job.ref, job.amount);
@@ -312,26 +312,12 @@ export class PayrollService {
     }
     fault('gateway:payroll:after-claim');
     this.checkUnit(receipt);
-    const outputs = job.journal.outputs;
-    // Signed outside the transaction; committed (and so given) only together with the receipt.
-    const prepared = await mint.prepareOutputs(blindedMessages(outputs));
-    const localProofs = unblindChecked(curve, outputs, prepared.signatures, (id) => {
-      const ks = mint.keysets.get(id);
-      return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
-    });
-    const delivery = await sealPayment(
-      this.o.keys,
-      job,
-      { url: this.o.localMintUrl(), unit: this.o.unit },
-      localProofs,
-    );
-    const now = this.clock();
-    const moved = await store.transaction(async (trx) => {
-      const journal: OperatorJournal = { ...job.journal, reserveReceipt: receipt, localProofs, delivery };
-      if (!(await moveJob(trx, job, 'delivering', now, { journal }, `deposit ${job.ref} claimed`)))
-        return false;
-      await mint.commitOutputs(trx, prepared, operation('payroll', job.id));
-      return true;
+    const moved = await generateLocal(this.o, job, {
+      unit: this.o.unit,
+      operation: operation('payroll', job.id),
+      detail: `deposit ${job.ref} claimed`,
+      journal: { reserveReceipt: receipt },
+      clock: this.clock,
     });
     if (moved) fault('gateway:payroll:after-generate');
     return 'advanced';
