@@ -15,25 +15,15 @@ import {
   openJson,
   sealJson,
 } from '../core/envelope/index.js';
-import { isLancashError, type LancashError } from '../core/errors.js';
+import { isLancashError } from '../core/errors.js';
 import { isUnclear } from '../core/http/client.js';
 import { createServer, type LancashServer, listen } from '../core/http/server.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
 import { type FaultProxy, startFaultProxy } from '../test-support/fault-proxy.js';
+import { refusalOf } from '../test-support/refusals.js';
 import { type DrainOptions, deposit, drain, mailboxInfo } from './client.js';
 import { registerMailboxRoutes } from './http.js';
 import { DEFAULT_MAILBOX_LIMITS, DRAIN_TYPE, type MailboxLimits } from './service.js';
-
-/** The refusal a call ends with (fails the test when it succeeds or ends any other way). */
-async function refusal(p: Promise<unknown>): Promise<LancashError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isLancashError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 interface Raw {
   status: number;
@@ -180,7 +170,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
 
   it('refuses an envelope sealed to another key than the address’s (71003), storing nothing', async () => {
     await start();
-    const e = await refusal(deposit(base, aliceAddress, await letter('t1', 1, mallory.publicKey)));
+    const e = await refusalOf(deposit(base, aliceAddress, await letter('t1', 1, mallory.publicKey)));
     expect(e.kind).toBe('EnvelopeWrongRecipient');
     expect(e.status).toBe(400);
     expect(await inbox()).toBeUndefined();
@@ -189,10 +179,10 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   it('refuses an address of the other network and a malformed one (71005), and a body that is no envelope (70000)', async () => {
     await start();
     const wan = encodeAddress({ network: 'wan', publicKey: alice.publicKey });
-    const e = await refusal(deposit(base, wan, await letter('t1')));
+    const e = await refusalOf(deposit(base, wan, await letter('t1')));
     expect(e.kind).toBe('AddressInvalid');
     expect(e.info).toMatchObject({ reason: 'network' });
-    const drained = await refusal(
+    const drained = await refusalOf(
       drain(base, { owner: alice, address: wan, serverKey: server.publicKey, ack: [], at: clock }),
     );
     expect(drained.info).toMatchObject({ reason: 'network' });
@@ -212,7 +202,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     await start();
     const limit = DEFAULT_MAILBOX_LIMITS.maxEnvelopeBytes;
     // Far over: the route's body limit refuses it before it is parsed.
-    const huge = await refusal(
+    const huge = await refusalOf(
       deposit(base, aliceAddress, await letter('big', 1, alice.publicKey, 2 * limit)),
     );
     expect(huge.kind).toBe('PayloadTooLarge');
@@ -222,7 +212,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     const near = await letter('near', 1, alice.publicKey, pad);
     expect(JSON.stringify(near).length).toBeGreaterThan(limit);
     expect(JSON.stringify(near).length).toBeLessThan(limit + 100);
-    const e = await refusal(deposit(base, aliceAddress, near));
+    const e = await refusalOf(deposit(base, aliceAddress, near));
     expect(e.kind).toBe('PayloadTooLarge');
     expect(e.info).toEqual({ limit });
     // A little smaller fits.
@@ -235,7 +225,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     const size = JSON.stringify(await letter('t9', 9)).length;
     await start({ maxMessages: 3, maxInboxBytes: 10 * size });
     for (const n of [1, 2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
-    const full = await refusal(deposit(base, aliceAddress, await letter('t4', 4)));
+    const full = await refusalOf(deposit(base, aliceAddress, await letter('t4', 4)));
     expect(full.kind).toBe('MailboxFull');
     expect(full.status).toBe(409);
     expect(full.info).toEqual({ limit: 'messages', max: 3 });
@@ -249,7 +239,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     await app.close();
     await start({ maxMessages: 100, maxInboxBytes: 4 * size + 10 });
     const big = await letter('t5', 5, alice.publicKey, 200);
-    const byBytes = await refusal(deposit(base, aliceAddress, big));
+    const byBytes = await refusalOf(deposit(base, aliceAddress, big));
     expect(byBytes.info).toEqual({ limit: 'bytes', max: 4 * size + 10 });
     expect(await inbox()).toEqual({ messages: 3, bytes: 3 * size });
   });
@@ -324,7 +314,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
 
   it('refuses a drain sealed to another server’s key (71003)', async () => {
     await start();
-    const e = await refusal(
+    const e = await refusalOf(
       drain(base, { owner: alice, address: aliceAddress, serverKey: mallory.publicKey, ack: [], at: clock }),
     );
     expect(e.kind).toBe('EnvelopeWrongRecipient');
@@ -334,7 +324,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     await start();
     await deposit(base, aliceAddress, await letter('t1', 1));
     const first = await drainAlice([], { nonce: 'nonce-1' });
-    const reused = await refusal(drainAlice([first.messages[0]!.id], { nonce: 'nonce-1' }));
+    const reused = await refusalOf(drainAlice([first.messages[0]!.id], { nonce: 'nonce-1' }));
     expect(reused.kind).toBe('EnvelopeReplayed');
     expect(reused.status).toBe(409);
     expect((await drainAlice()).messages).toEqual(first.messages);
@@ -365,10 +355,10 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   it('refuses a drain whose clock is outside the window, so a replay stays refused after its nonce is pruned', async () => {
     const window = 60_000;
     await start({ drainWindowMs: window });
-    const stale = await refusal(drainAlice([], { at: clock - window - 1 }));
+    const stale = await refusalOf(drainAlice([], { at: clock - window - 1 }));
     expect(stale.kind).toBe('InvalidInput');
     expect(stale.info).toMatchObject({ argument: 'payload.at' });
-    expect((await refusal(drainAlice([], { at: clock + window + 1 }))).kind).toBe('InvalidInput');
+    expect((await refusalOf(drainAlice([], { at: clock + window + 1 }))).kind).toBe('InvalidInput');
 
     const body = await sealJson({
       type: DRAIN_TYPE,

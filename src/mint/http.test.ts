@@ -4,13 +4,13 @@
  * mint as an ordinary Cashu wallet would (load keys, send, receive, check states).
  */
 import { getEncodedToken, Wallet } from '@cashu/cashu-ts';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { createServer, type LancashServer, listen } from '../core/http/server.js';
 import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
 import { freshStore, type TestStore } from '../test-support/dialects.js';
+import { refusalCode, sendJson } from '../test-support/http.js';
 import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
 import { registerMintRoutes } from './http.js';
 import { Mint } from './mint.js';
@@ -29,35 +29,15 @@ const INFO = {
   },
 };
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: test reads untyped JSON answers field by field
-  json: any;
-}
-
 describe('mint HTTP routes', () => {
   let store: TestStore;
   let mint: Mint;
   let app: LancashServer;
   let base: string;
 
-  async function send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
-    const res = await request(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-  }
-
+  const send = (method: 'GET' | 'POST', path: string, body?: unknown) => sendJson(base, method, path, body);
   /** Posts and expects a refusal: returns the Cashu/lancash code, failing on a 2xx or a 5xx. */
-  async function refusal(path: string, body: unknown): Promise<number> {
-    const r = await send('POST', path, body);
-    expect(r.status, JSON.stringify(r.json)).toBeGreaterThanOrEqual(400);
-    expect(r.status).toBeLessThan(500);
-    return r.json.code;
-  }
+  const refusal = async (path: string, body: unknown) => refusalCode(await send('POST', path, body));
 
   const outputsFor = (amounts: number[]) => makeOutputs(curve, mint.keysets.current().id, amounts);
   const messages = (outs: { message: BlindedMessage }[]) => outs.map((o) => o.message);

@@ -4,7 +4,6 @@
  * quote, send, receive in a second wallet, check states, melt an invoice with NUT-08 change, restore a
  * seeded wallet from its seed alone).
  */
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { createServer, type LancashServer, listen } from '../../core/http/server.js';
@@ -12,6 +11,7 @@ import { registerMintRoutes } from '../../mint/http.js';
 import { Mint } from '../../mint/mint.js';
 import { cashuTsFlow } from '../../test-support/cashu-ts-flow.js';
 import { freshStore, type TestStore } from '../../test-support/dialects.js';
+import { refusalCode, sendJson } from '../../test-support/http.js';
 import { issue, makeOutputs } from '../../test-support/notes.js';
 import { createFakeLightning } from './fake.js';
 import { lightningNuts, registerLightningRoutes } from './http.js';
@@ -31,12 +31,6 @@ const INFO = {
   },
 };
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: test reads untyped JSON answers field by field
-  json: any;
-}
-
 describe('bolt11 routes over HTTP', () => {
   let store: TestStore;
   let mint: Mint;
@@ -45,23 +39,10 @@ describe('bolt11 routes over HTTP', () => {
   const minted: MintedEvent[] = [];
   const melted: MeltedEvent[] = [];
 
-  async function send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
-    const res = await request(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? null : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-  }
-
+  const send = (method: 'GET' | 'POST', path: string, body?: unknown) => sendJson(base, method, path, body);
   /** Expects a 4xx refusal and returns its code. */
-  async function refusal(method: 'GET' | 'POST', path: string, body?: unknown): Promise<number> {
-    const r = await send(method, path, body);
-    expect(r.status, JSON.stringify(r.json)).toBeGreaterThanOrEqual(400);
-    expect(r.status).toBeLessThan(500);
-    return r.json.code;
-  }
+  const refusal = async (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    refusalCode(await send(method, path, body));
 
   beforeAll(async () => {
     store = await freshStore('sqlite');

@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCurve } from '../../core/crypto/index.js';
-import { isLancashError, LancashError } from '../../core/errors.js';
+import { isLancashError, type LancashError } from '../../core/errors.js';
 import { receiptMessage, verifyReceipt } from '../../core/protocol/bank.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { openStore } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { makeOutputs } from '../../test-support/notes.js';
+import { refusalOf } from '../../test-support/refusals.js';
 import { auditWideBank } from '../audit.js';
 import {
   type Holder,
@@ -29,16 +30,6 @@ import {
 } from '../test-fixture.js';
 
 const curve = defaultCurve();
-
-async function refusal(p: Promise<unknown>): Promise<LancashError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LancashError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 describe.each(DIALECTS)('receive service on %s', (dialect) => {
   let store: TestStore;
@@ -115,7 +106,7 @@ describe.each(DIALECTS)('receive service on %s', (dialect) => {
   it('refuses notes already spent naming them (11001), crediting nothing', async () => {
     const [a, b] = await notes([4, 16]);
     await bank.receive.receive(await send([a!]));
-    const e = await refusal(bank.receive.receive(await send([b!, a!])));
+    const e = await refusalOf(bank.receive.receive(await send([b!, a!])));
     expect(e.code).toBe(11001);
     expect(isLancashError(e, 'ProofsAlreadySpent') && e.info.Ys).toEqual([
       (await bank.mint.prepareInputs([a])).Ys[0],
@@ -137,10 +128,10 @@ describe.each(DIALECTS)('receive service on %s', (dialect) => {
       ['an issue request', sealIssue(bank.keys.encryption.publicKey, payer, 't', 4, []), 71002],
     ];
     for (const [name, env, code] of cases)
-      expect((await refusal(bank.receive.receive(await env))).code, name).toBe(code);
+      expect((await refusalOf(bank.receive.receive(await env))).code, name).toBe(code);
     expect(await bank.ledger.balance(payeeAccount)).toBe(0);
     await bank.receive.receive(await send([a!], 'k'));
-    expect((await refusal(bank.receive.receive(await send([a!], 'k', payer.key)))).code).toBe(72001);
+    expect((await refusalOf(bank.receive.receive(await send([a!], 'k', payer.key)))).code).toBe(72001);
   });
 
   it('100 parallel receives of the same notes: exactly one credit, the rest refused as spent', async () => {

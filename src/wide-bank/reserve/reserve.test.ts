@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../core/bytes.js';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../../core/envelope/index.js';
-import { LancashError } from '../../core/errors.js';
+import type { LancashError } from '../../core/errors.js';
 import { listen } from '../../core/http/server.js';
 import {
   BANK_DEPOSIT_CLAIM_PATH,
@@ -27,22 +27,13 @@ import {
 } from '../../core/protocol/bank.js';
 import { inThreadCrypto } from '../../mint/crypto.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
+import { refusalOf } from '../../test-support/refusals.js';
 import { auditWideBank } from '../audit.js';
 import { createWideBank, type WideBank } from '../server.js';
 import { rawPost } from '../test-fixture.js';
 import { reserveRequestKey } from './service.js';
 
 const curve = defaultCurve();
-
-async function refusal(p: Promise<unknown>): Promise<LancashError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LancashError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal, the call succeeded');
-}
 
 describe.each(DIALECTS)('reserve requests on %s', (dialect) => {
   let store: TestStore;
@@ -101,7 +92,7 @@ describe.each(DIALECTS)('reserve requests on %s', (dialect) => {
     // The deposit credited the account; the claim only records that it is spoken for.
     expect(await bank.ledger.balance(account)).toBe(500);
     // Another amount under a claimed ref names another request.
-    expect((await refusal(claim('payroll-2026-11', 499))).code).toBe(72001);
+    expect((await refusalOf(claim('payroll-2026-11', 499))).code).toBe(72001);
   });
 
   it('a replayed claim envelope gets the same bytes back', async () => {
@@ -125,14 +116,14 @@ describe.each(DIALECTS)('reserve requests on %s', (dialect) => {
     await bank.ledger.deposit(otherAccount, 300, 'theirs');
     await bank.ledger.deposit(account, 500, 'ours');
 
-    const unknown = await refusal(claim('nope', 500));
+    const unknown = await refusalOf(claim('nope', 500));
     expect(unknown).toMatchObject({ code: 72002, info: { what: 'deposit', id: 'nope' } });
-    expect((await refusal(claim('theirs', 300))).code).toBe(72002);
-    const wrong = await refusal(claim('ours', 400));
+    expect((await refusalOf(claim('theirs', 300))).code).toBe(72002);
+    const wrong = await refusalOf(claim('ours', 400));
     expect(wrong.code).toBe(70001);
     expect(wrong.message).toContain('500');
     const stranger = await generateEncryptionKeyPair();
-    expect((await refusal(claim('ours', 500, stranger))).code).toBe(73001);
+    expect((await refusalOf(claim('ours', 500, stranger))).code).toBe(73001);
     const rows = await store.db
       .selectFrom('bank_requests')
       .select('key')
@@ -164,7 +155,7 @@ describe.each(DIALECTS)('reserve requests on %s', (dialect) => {
       ['funding', 200, 'withdraw'],
     ]);
 
-    const short = await refusal(withdraw('payout-2', 400));
+    const short = await refusalOf(withdraw('payout-2', 400));
     expect(short).toMatchObject({ code: 73002 });
     expect(await bank.ledger.balance(account)).toBe(300);
     expect(await requestRows(reserveRequestKey('withdraw', holderKey, 'payout-2'))).toEqual([]);
