@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTokenV4 } from '../core/token/index.js';
 import { startFaultProxy } from '../test-support/fault-proxy.js';
 import { type CliRun, REPO_ROOT, runLancash } from '../test-support/process.js';
-import { type System, startSystem } from '../wallet/test-fixture.js';
+import { type System, startSystem } from '../test-support/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-cli-'));
 /** Each CLI run starts a Node process with tsx (2–4 s on a busy two-core machine); a test runs ~25. */

@@ -13,63 +13,36 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../core/bytes.js';
 import { generateEncryptionKeyPair } from '../core/envelope/index.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
-import { totals } from '../mint/repository.js';
-import { openStore, type Store } from '../store/index.js';
-import { killAll, type Started, startProcess } from '../test-support/process.js';
 import { codeOf } from '../test-support/refusals.js';
+import { type System, startSystem } from '../test-support/system.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
-import { auditWideBank } from '../wide-bank/audit.js';
-import { Ledger } from '../wide-bank/ledger/service.js';
 
 describe('gateway process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lancash-gw-'));
-  let bank: Started;
-  let gateway: Started;
+  let sys: System;
+  let bankUrl: string;
   let lan: string;
   let wan: string;
-  let bankStore: Store;
-  let gwStore: Store;
-  let gatewayKey: string;
 
   beforeAll(async () => {
-    bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', join(dir, 'bank')]);
-    gateway = await startProcess(
-      [
-        'gateway',
-        '--lan',
-        '127.0.0.1:0',
-        '--wan',
-        '127.0.0.1:0',
-        '--wide-bank',
-        bank.url,
-        '--data',
-        join(dir, 'gw'),
-      ],
-      { listeners: 2 },
-    );
-    [lan, wan] = gateway.urls as [string, string];
-    bankStore = await openStore({ dialect: 'sqlite', file: join(dir, 'bank', 'wide-bank.db') });
-    gwStore = await openStore({ dialect: 'sqlite', file: join(dir, 'gw', 'gateway.db') });
-    gatewayKey = (await getGatewayInfo(lan)).encryptionKey;
+    sys = await startSystem(dir);
+    ({ bank: bankUrl, lan, wan } = sys);
   });
-  afterEach(async () => {
-    expect((await auditWideBank(bankStore)).differences).toEqual([]);
-    const local = await totals(gwStore.db);
-    expect(await new Ledger(bankStore).balance(gatewayKey)).toBe(local.signed - local.spent);
-  });
+  afterEach(() => sys.expectBalanced());
   afterAll(async () => {
-    await killAll();
-    await bankStore?.close();
-    await gwStore?.close();
+    await sys?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints the LAN then the WAN URL; WAN → LAN and LAN → WAN arrive once, at the right mint', async () => {
-    expect(gateway.stdout().split('\n').slice(0, 2)).toEqual([`listening on ${lan}`, `listening on ${wan}`]);
+    expect(sys.gateway.stdout().split('\n').slice(0, 2)).toEqual([
+      `listening on ${lan}`,
+      `listening on ${wan}`,
+    ]);
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
-    await w.mintWide(bank.url, 37);
-    const job2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bank.url), destination: l.address });
+    await w.mintWide(bankUrl, 37);
+    const job2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
     expect(await waitForTransfer(wan, job2.status.transferId)).toMatchObject({ state: 'done', amount: 37 });
     await l.receive(lan);
     expect(l.balance(lan)).toBe(37);
@@ -77,15 +50,20 @@ describe('gateway process', () => {
     const w2 = await Terminal.create('wan');
     const job1 = await l.sendJob(lan, 'lan-to-wan', { proofs: l.takeAll(lan), destination: w2.address });
     expect(await waitForTransfer(lan, job1.status.transferId)).toMatchObject({ state: 'done', amount: 37 });
-    await w2.receive(bank.url);
-    expect(w2.balance(bank.url)).toBe(37);
+    await w2.receive(bankUrl);
+    expect(w2.balance(bankUrl)).toBe(37);
   });
 
   it('keeps each listener to its role: the local mint, mailbox and job 1 on the LAN only', async () => {
     const lanInfo = await getGatewayInfo(lan);
     const wanInfo = await getGatewayInfo(wan);
     expect(lanInfo).toEqual({ ...wanInfo, localMint: lan });
-    expect(wanInfo).toEqual({ encryptionKey: gatewayKey, currency: 'EUR', unit: 'eur', wideBank: bank.url });
+    expect(wanInfo).toEqual({
+      encryptionKey: sys.gatewayKey,
+      currency: 'EUR',
+      unit: 'eur',
+      wideBank: bankUrl,
+    });
     for (const [method, path] of [
       ['GET', '/v1/keys'],
       ['GET', '/v1/keysets'],
@@ -114,25 +92,25 @@ describe('gateway process', () => {
     // A job 1 is not shown on the WAN listener.
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
-    await w.mintWide(bank.url, 2);
-    const j2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bank.url), destination: l.address });
+    await w.mintWide(bankUrl, 2);
+    const j2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
     await waitForTransfer(wan, j2.status.transferId);
     await l.receive(lan);
     const j1 = await l.sendJob(lan, 'lan-to-wan', { proofs: l.takeAll(lan), destination: w.address });
     await waitForTransfer(lan, j1.status.transferId);
     expect(await codeOf(getTransfer(wan, j1.status.transferId))).toBe(72002);
     expect((await getTransfer(wan, j2.status.transferId)).state).toBe('done');
-    await w.receive(bank.url);
+    await w.receive(bankUrl);
   });
 
   it('refuses notes at the wrong mint, a replayed envelope is the same transfer, one sealed to another key is refused', async () => {
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
-    const wide = await w.mintWide(bank.url, 9);
+    const wide = await w.mintWide(bankUrl, 9);
     // Wide notes at the local mint: its keysets are not the bank's.
     expect(await codeOf(w.swap(lan, wide))).toBe(12001);
     const env = await w.sealJob(await getGatewayInfo(wan), 'wan-to-lan', {
-      proofs: w.takeAll(bank.url),
+      proofs: w.takeAll(bankUrl),
       destination: l.address,
     });
     const first = await w.postJob(wan, 'wan-to-lan', env);
@@ -144,7 +122,7 @@ describe('gateway process', () => {
     await l.receive(lan);
     expect(l.balance(lan)).toBe(9);
     // Local notes at the wide bank: the bank does not know the local keyset.
-    expect(await codeOf(l.swap(bank.url, l.notes(lan)))).toBe(12001);
+    expect(await codeOf(l.swap(bankUrl, l.notes(lan)))).toBe(12001);
     // A job request sealed to a key that is not the gateway's.
     const stranger = await generateEncryptionKeyPair();
     const info = { ...(await getGatewayInfo(lan)), encryptionKey: bytesToHex(stranger.publicKey) };
@@ -154,15 +132,15 @@ describe('gateway process', () => {
     // The notes are untouched: converting them back works.
     const back = await l.sendJob(lan, 'lan-to-wan', { proofs: l.takeAll(lan), destination: w.address });
     expect((await waitForTransfer(lan, back.status.transferId)).state).toBe('done');
-    await w.receive(bank.url);
-    expect(w.balance(bank.url)).toBe(9);
+    await w.receive(bankUrl);
+    expect(w.balance(bankUrl)).toBe(9);
   });
 
   it('shows the operator each terminal’s conversions with every state change; no token, no history', async () => {
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
-    await w.mintWide(bank.url, 6);
-    const j2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bank.url), destination: l.address });
+    await w.mintWide(bankUrl, 6);
+    const j2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
     await waitForTransfer(wan, j2.status.transferId);
     const token = readFileSync(join(dir, 'gw', 'operator.token'), 'utf8').trim();
     expect(token.length).toBeGreaterThanOrEqual(40);
@@ -196,12 +174,12 @@ describe('gateway process', () => {
       }),
     ]);
     // Neither the operator token nor the gateway's private key ever reaches the logs.
-    const secret = await gwStore.db
+    const secret = await sys.gwStore.db
       .selectFrom('settings')
       .select('value')
       .where('key', '=', 'gateway.encryption-key')
       .executeTakeFirstOrThrow();
-    for (const text of [gateway.stdout(), gateway.stderr()]) {
+    for (const text of [sys.gateway.stdout(), sys.gateway.stderr()]) {
       expect(text).not.toContain(token);
       expect(text).not.toContain(secret.value);
     }

@@ -10,19 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
+import { type System, startSystem } from '../test-support/system.js';
 import { MemoryWalletStore } from './memory-store.js';
 import type { WalletNet } from './net.js';
 import { nodeNet } from './node/net.js';
 import type { SendProgress } from './send.js';
-import {
-  Crash,
-  expectNotesSound,
-  newWallet,
-  type System,
-  settledBalance,
-  startSystem,
-  type TestWallet,
-} from './test-fixture.js';
+import { Crash, expectNotesSound, newWallet, settledBalance, type TestWallet } from './test-fixture.js';
 import { Wallet } from './wallet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-gw-'));

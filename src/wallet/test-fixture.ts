@@ -4,16 +4,10 @@
  * "crash" at a named step, and the checks every test ends with: each wallet's unspent notes are
  * unspent at the mint, and none is held twice.
  */
-import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Network } from '../core/address/index.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { LancashError } from '../core/errors.js';
-import { totals } from '../mint/repository.js';
-import { openStore } from '../store/index.js';
-import { killAll, startProcess } from '../test-support/process.js';
-import { auditWideBank } from '../wide-bank/audit.js';
-import { Ledger } from '../wide-bank/ledger/service.js';
 import { MemoryWalletStore } from './memory-store.js';
 import { MintClient } from './mint-client.js';
 import type { WalletNet } from './net.js';
@@ -136,52 +130,4 @@ export async function settledBalance(t: TestWallet): Promise<number> {
   const b = await t.wallet.balance();
   expect(b.pending).toBe(0);
   return b.available;
-}
-
-export interface System {
-  bank: string;
-  /** The gateway's LAN listener (local mint, LAN mailbox, job 1) and WAN listener (job 2). */
-  lan: string;
-  wan: string;
-  /** Invariant 1 at the wide bank and invariant 2 at rest (reserve = local money outstanding). */
-  expectBalanced(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** A real `lancash wide-bank` and `lancash gateway` on loopback, their data under `dir`. */
-export async function startSystem(dir: string): Promise<System> {
-  const bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', join(dir, 'bank')]);
-  const gateway = await startProcess(
-    [
-      'gateway',
-      '--lan',
-      '127.0.0.1:0',
-      '--wan',
-      '127.0.0.1:0',
-      '--wide-bank',
-      bank.url,
-      '--data',
-      join(dir, 'gw'),
-    ],
-    { listeners: 2 },
-  );
-  const [lan, wan] = gateway.urls as [string, string];
-  const bankStore = await openStore({ dialect: 'sqlite', file: join(dir, 'bank', 'wide-bank.db') });
-  const gwStore = await openStore({ dialect: 'sqlite', file: join(dir, 'gw', 'gateway.db') });
-  const gatewayKey = (await nodeNet().gatewayInfo(lan)).encryptionKey;
-  return {
-    bank: bank.url,
-    lan,
-    wan,
-    async expectBalanced() {
-      expect((await auditWideBank(bankStore)).differences).toEqual([]);
-      const local = await totals(gwStore.db);
-      expect(await new Ledger(bankStore).balance(gatewayKey)).toBe(local.signed - local.spent);
-    },
-    async close() {
-      await killAll();
-      await bankStore.close();
-      await gwStore.close();
-    },
-  };
 }

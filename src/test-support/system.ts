@@ -1,0 +1,70 @@
+/**
+ * The whole system as real processes: a `lancash wide-bank` and a `lancash gateway` on loopback ports,
+ * their SQLite files opened beside them for the checks every integration test ends with (invariant 1
+ * at the wide bank, invariant 2 at rest: the reserve equals the local money outstanding).
+ */
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { getGatewayInfo } from '../core/protocol/gateway.js';
+import { totals } from '../mint/repository.js';
+import { openStore, type Store } from '../store/index.js';
+import { auditWideBank } from '../wide-bank/audit.js';
+import { Ledger } from '../wide-bank/ledger/service.js';
+import { killAll, type Started, startProcess } from './process.js';
+
+export interface System {
+  /** The wide bank's URL. */
+  bank: string;
+  /** The gateway's LAN listener (local mint, LAN mailbox, job 1) and WAN listener (job 2). */
+  lan: string;
+  wan: string;
+  gateway: Started;
+  /** The gateway's database, opened beside it. */
+  gwStore: Store;
+  /** The gateway's X25519 key (hex): its reserve account's holder key. */
+  gatewayKey: string;
+  /** Invariant 1 at the wide bank and invariant 2 at rest (reserve = local money outstanding). */
+  expectBalanced(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A real `lancash wide-bank` and `lancash gateway` on loopback, their data under `dir`. */
+export async function startSystem(dir: string): Promise<System> {
+  const bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', join(dir, 'bank')]);
+  const gateway = await startProcess(
+    [
+      'gateway',
+      '--lan',
+      '127.0.0.1:0',
+      '--wan',
+      '127.0.0.1:0',
+      '--wide-bank',
+      bank.url,
+      '--data',
+      join(dir, 'gw'),
+    ],
+    { listeners: 2 },
+  );
+  const [lan, wan] = gateway.urls as [string, string];
+  const bankStore = await openStore({ dialect: 'sqlite', file: join(dir, 'bank', 'wide-bank.db') });
+  const gwStore = await openStore({ dialect: 'sqlite', file: join(dir, 'gw', 'gateway.db') });
+  const gatewayKey = (await getGatewayInfo(lan)).encryptionKey;
+  return {
+    bank: bank.url,
+    lan,
+    wan,
+    gateway,
+    gwStore,
+    gatewayKey,
+    async expectBalanced() {
+      expect((await auditWideBank(bankStore)).differences).toEqual([]);
+      const local = await totals(gwStore.db);
+      expect(await new Ledger(bankStore).balance(gatewayKey)).toBe(local.signed - local.spent);
+    },
+    async close() {
+      await killAll();
+      await bankStore.close();
+      await gwStore.close();
+    },
+  };
+}
