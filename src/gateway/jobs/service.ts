@@ -19,7 +19,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex, utf8 } from '../../core/bytes.js';
-import type { Curve } from '../../core/crypto/curve.js';
 import { hashToCurve } from '../../core/crypto/nut00.js';
 import { openJson } from '../../core/envelope/index.js';
 import { fail, isLancashError, type LancashError } from '../../core/errors.js';
@@ -36,10 +35,8 @@ import {
   JobKind,
   TransferStatus,
 } from '../../core/protocol/gateway.js';
-import type { Mint, PreparedInputs } from '../../mint/mint.js';
-import type { Store } from '../../store/index.js';
+import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
-import type { GatewayKeys } from '../keys.js';
 import { blindedMessages, checkProofsDleq, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
 import type { WideBankPort, WideKeyset } from '../wide-bank.js';
 import {
@@ -53,25 +50,21 @@ import {
   toStatus,
 } from './model.js';
 import * as repo from './repository.js';
-import { generateLocal, hashOf, moveJob, refuseJob, sealPayment, type Trx } from './steps.js';
+import {
+  generateLocal,
+  hashOf,
+  type JobServiceBase,
+  moveJob,
+  refuseJob,
+  sealPayment,
+  type Trx,
+} from './steps.js';
 
-export interface JobServiceOptions {
-  store: Store;
-  /** The local mint (on the gateway's database). */
-  mint: Mint;
-  curve: Curve;
-  keys: GatewayKeys;
+export interface JobServiceOptions extends JobServiceBase {
   bank: WideBankPort;
   deliverer: Deliverer;
-  /** The local mint's URL as LAN terminals reach it: named in job 2's payments. */
-  localMintUrl: () => string;
-  clock?: () => number;
   /** A refusal notice not accepted after this many tries is abandoned; default 20. */
   maxNoticeAttempts?: number;
-  /** After a new job's intake committed (the runner's cue). */
-  onIntake?: (id: string) => void;
-  /** Once, when a job reaches `done` or `refused`. */
-  onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
 }
 
 /** `advanced`: the job moved (run the next step at once); `idle`: nothing to do now. */

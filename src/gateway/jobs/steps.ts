@@ -30,6 +30,22 @@ export interface MovePatch {
   active?: number;
 }
 
+/** What every gateway job service is built on: the gateway's database, local mint and keys, and its hooks. */
+export interface JobServiceBase {
+  store: Store;
+  /** The local mint (on the gateway's database). */
+  mint: Mint;
+  curve: Curve;
+  keys: GatewayKeys;
+  /** The local mint's URL as LAN terminals reach it: named in the payments of local notes. */
+  localMintUrl: () => string;
+  clock?: () => number;
+  /** After a new job's intake committed (the runner's cue). */
+  onIntake?: (id: string) => void;
+  /** Once, when a job is finished (which step that is, the service says). */
+  onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
+}
+
 /** Moves the job from its current state to `to` with its event; false when it had moved already. */
 export async function moveJob(
   trx: Trx,
@@ -90,7 +106,7 @@ export function sealPayment(
  * under `operation`, so they are given only together with the receipt. False when it had moved already.
  */
 export async function generateLocal<J extends Journal>(
-  o: { store: Store; mint: Mint; curve: Curve; keys: GatewayKeys; localMintUrl: () => string },
+  o: JobServiceBase,
   job: Job & { journal: J },
   step: { unit: string; operation: string; detail: string; journal: Partial<J>; clock: () => number },
 ): Promise<boolean> {

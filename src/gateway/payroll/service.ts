@@ -20,7 +20,6 @@
 import { randomBytes } from 'node:crypto';
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex } from '../../core/bytes.js';
-import type { Curve } from '../../core/crypto/curve.js';
 import { type EncryptionKeyPair, openJson } from '../../core/envelope/index.js';
 import { fail, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
@@ -39,15 +38,20 @@ import {
   PayoutRequest,
   PayrollRequest,
 } from '../../core/protocol/gateway.js';
-import type { Mint } from '../../mint/mint.js';
-import type { Store } from '../../store/index.js';
 import type { Job, Journal } from '../jobs/model.js';
 import { toStatus } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper } from '../jobs/runner.js';
 import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
-import { generateLocal, hashOf, moveJob, refuseJob, sealNotice, type Trx } from '../jobs/steps.js';
-import type { GatewayKeys } from '../keys.js';
+import {
+  generateLocal,
+  hashOf,
+  type JobServiceBase,
+  moveJob,
+  refuseJob,
+  sealNotice,
+  type Trx,
+} from '../jobs/steps.js';
 import { makeOutputs } from '../wallet.js';
 import * as repo from './repository.js';
 
@@ -105,22 +109,11 @@ export interface OperatorJob extends Job {
   journal: OperatorJournal;
 }
 
-export interface PayrollServiceOptions {
-  store: Store;
-  /** The local mint (on the gateway's database). */
-  mint: Mint;
-  curve: Curve;
-  keys: GatewayKeys;
+/** `onFinished`: once, when a payout reaches `done`, or either job `refused` (a payroll's `done` is the delivery's). */
+export interface PayrollServiceOptions extends JobServiceBase {
   reserve: ReservePort;
   /** The deployment's Cashu unit. */
   unit: string;
-  /** The local mint's URL as LAN terminals reach it: named in payroll payments. */
-  localMintUrl: () => string;
-  clock?: () => number;
-  /** After a new job's intake committed (the runner's cue). */
-  onIntake?: (id: string) => void;
-  /** Once, when a payout reaches `done`, or either job `refused` (a payroll's `done` is the delivery's). */
-  onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
 }
 
 export class PayrollService {
