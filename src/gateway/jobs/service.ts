@@ -51,6 +51,7 @@ import {
 } from './model.js';
 import * as repo from './repository.js';
 import {
+  freshJobColumns,
   generateLocal,
   hashOf,
   type JobServiceBase,
@@ -150,10 +151,10 @@ export class JobService {
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
     const row: repo.JobRow = {
+      ...freshJobColumns(now),
       id,
       direction,
       state,
-      active: 1,
       sender_key: senderKey,
       request_hash: requestHash,
       destination: req.destination,
@@ -161,13 +162,6 @@ export class JobService {
       reply_to: req.replyTo ?? null,
       amount: taken.amount,
       journal: JSON.stringify({ ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) }),
-      notice: 'none',
-      refusal: null,
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      created_at: now,
-      updated_at: now,
     };
     const fresh = await store.transaction(async (trx) => {
       // The job row first: of two copies of one envelope racing, one inserts and the other stops here.

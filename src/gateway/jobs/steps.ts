@@ -46,6 +46,32 @@ export interface JobServiceBase {
   onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
 }
 
+/** The columns every new job starts with: active, no notice or refusal, due now, created now. */
+export function freshJobColumns(
+  now: number,
+): Pick<
+  repo.JobRow,
+  | 'active'
+  | 'notice'
+  | 'refusal'
+  | 'attempts'
+  | 'next_attempt_at'
+  | 'last_error'
+  | 'created_at'
+  | 'updated_at'
+> {
+  return {
+    active: 1,
+    notice: 'none',
+    refusal: null,
+    attempts: 0,
+    next_attempt_at: now,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 /** Moves the job from its current state to `to` with its event; false when it had moved already. */
 export async function moveJob(
   trx: Trx,

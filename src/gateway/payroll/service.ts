@@ -44,6 +44,7 @@ import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper } from '../jobs/runner.js';
 import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
 import {
+  freshJobColumns,
   generateLocal,
   hashOf,
   type JobServiceBase,
@@ -226,22 +227,7 @@ export class PayrollService {
     | 'created_at'
     | 'updated_at'
   > {
-    const now = this.clock();
-    return {
-      id,
-      kind,
-      ref,
-      active: 1,
-      amount,
-      journal: JSON.stringify(journal),
-      notice: 'none',
-      refusal: null,
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      created_at: now,
-      updated_at: now,
-    };
+    return { ...freshJobColumns(this.clock()), id, kind, ref, amount, journal: JSON.stringify(journal) };
   }
 
   /** The intake's one transaction: the job row (first, so a racing twin stops there), its event, `effect`. */
