@@ -47,9 +47,7 @@ export interface JobServiceBase {
 }
 
 /** The columns every new job starts with: active, no notice or refusal, due now, created now. */
-export function freshJobColumns(
-  now: number,
-): Pick<
+export type FreshJobColumns = Pick<
   repo.JobRow,
   | 'active'
   | 'notice'
@@ -59,7 +57,9 @@ export function freshJobColumns(
   | 'last_error'
   | 'created_at'
   | 'updated_at'
-> {
+>;
+
+export function freshJobColumns(now: number): FreshJobColumns {
   return {
     active: 1,
     notice: 'none',

@@ -44,6 +44,7 @@ import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper } from '../jobs/runner.js';
 import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
 import {
+  type FreshJobColumns,
   freshJobColumns,
   generateLocal,
   hashOf,
@@ -211,22 +212,7 @@ export class PayrollService {
     id: string,
     amount: number,
     journal: OperatorJournal,
-  ): Pick<
-    jobsRepo.JobRow,
-    | 'id'
-    | 'kind'
-    | 'ref'
-    | 'active'
-    | 'amount'
-    | 'journal'
-    | 'notice'
-    | 'refusal'
-    | 'attempts'
-    | 'next_attempt_at'
-    | 'last_error'
-    | 'created_at'
-    | 'updated_at'
-  > {
+  ): FreshJobColumns & Pick<jobsRepo.JobRow, 'id' | 'kind' | 'ref' | 'amount' | 'journal'> {
     return { ...freshJobColumns(this.clock()), id, kind, ref, amount, journal: JSON.stringify(journal) };
   }
 
