@@ -4,45 +4,15 @@
  * primary keys, so they hold across processes sharing one PostgreSQL, not from any lock in JS.
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 
 type Db = Kysely<Database>;
 
-export type ProofState = 'pending' | 'spent';
-
-export interface KeysetRow {
-  id: string;
-  unit: string;
-  active: number;
-  input_fee_ppk: number;
-  derivation_index: number;
-  max_order: number;
-  created_at: number;
-}
-
-export interface ProofRow {
-  y: string;
-  state: ProofState;
-  amount: number;
-  keyset_id: string;
-  secret: string;
-  c: string;
-  witness: string | null;
-  operation: string;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface SignatureRow {
-  b_: string;
-  amount: number;
-  keyset_id: string;
-  c_: string;
-  dleq_e: string;
-  dleq_s: string;
-  operation: string;
-  created_at: number;
-}
+// The row shapes are the schema's (`store/schema.ts`); these names keep the mint's code short.
+export type { ProofState };
+export type KeysetRow = MintKeysetRow;
+export type ProofRow = MintProofRow;
+export type SignatureRow = MintSignatureRow;
 
 /** Rows per INSERT statement: below SQLite's and PostgreSQL's bound-parameter limits for 10 columns. */
 const ROWS_PER_INSERT = 500;
