@@ -4,25 +4,14 @@
  * transaction it runs in; the service decides what runs together.
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database, MailboxInboxesTable, MailboxMessagesTable } from '../store/schema.js';
 
 type Db = Kysely<Database>;
 
-export interface InboxCounters {
-  messages: number;
-  bytes: number;
-  last_seq: number;
-}
-
-export interface NewMessage {
-  recipient: string;
-  seq: number;
-  sender: string;
-  transfer_id: string;
-  envelope: string;
-  size: number;
-  created_at: number;
-}
+// Row shapes come from the schema (`store/schema.ts`), not from copies of it.
+export type InboxCounters = Omit<MailboxInboxesTable, 'recipient'>;
+/** A message as stored; `acked_at` starts at 0 (pending). */
+export type NewMessage = Omit<MailboxMessagesTable, 'acked_at'>;
 
 export interface PendingMessage {
   seq: number;
