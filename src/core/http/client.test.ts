@@ -1,14 +1,24 @@
 /**
  * `call` against real local servers, one test per outcome: decoded success, proven refusal
  * (`LancashError` from the wire), and every way of `UnclearOutcome` (5xx, timeout, network error,
- * undecodable or foreign answers).
+ * undecodable, foreign or oversized answers). Every one runs over both transports, the portable
+ * `fetch` and Node's undici, so they cannot drift apart; keep-alive and redirects are checked too.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Type } from '@sinclair/typebox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fail, isLancashError, LancashError } from '../errors.js';
-import { call, isUnclear, UnclearOutcome } from './client.js';
+import {
+  call,
+  fetchTransport,
+  type HttpTransport,
+  isUnclear,
+  MAX_RESPONSE_BYTES,
+  setHttpTransport,
+  UnclearOutcome,
+} from './client.js';
+import { undiciTransport } from './node-transport.js';
 import { createServer, type LancashServer, listen } from './server.js';
 
 const Thing = Type.Object({ n: Type.Integer() });
@@ -23,53 +33,70 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to fail, it succeeded');
 }
 
-describe('call', () => {
-  let app: LancashServer;
-  let base: string;
-  let foreign: Server;
-  let foreignBase: string;
-  let releaseSlow: () => void = () => {};
-  const slow = new Promise<void>((resolve) => {
-    releaseSlow = resolve;
-  });
+let app: LancashServer;
+let base: string;
+let foreign: Server;
+let foreignBase: string;
+/** Connections the lancash server accepted so far. */
+let connections = 0;
+let releaseSlow: () => void = () => {};
+const slow = new Promise<void>((resolve) => {
+  releaseSlow = resolve;
+});
 
-  beforeAll(async () => {
-    app = await createServer({ name: 'peer', logger: false, rateLimit: false });
-    app.get('/thing', async () => ({ n: 7 }));
-    app.get('/wrong-shape', async () => ({ n: 'seven' }));
-    app.post('/echo', async (req) => ({ body: req.body, key: req.headers['idempotency-key'] ?? null }));
-    app.post('/refuse', async () => fail('ProofsAlreadySpent', { Ys: ['02ab'] }, '1 input(s) already spent'));
-    app.get('/busy', async () => fail('StorageUnavailable', { reason: 'db down' }, 'storage unavailable'));
-    app.get('/boom', async () => {
-      throw new Error('bug');
-    });
-    app.get('/slow', async () => {
-      await slow;
-      return { n: 1 };
-    });
-    base = await listen(app, '127.0.0.1:0');
+beforeAll(async () => {
+  app = await createServer({ name: 'peer', logger: false, rateLimit: false });
+  app.server.on('connection', () => connections++);
+  app.get('/thing', async () => ({ n: 7 }));
+  app.get('/wrong-shape', async () => ({ n: 'seven' }));
+  app.post('/echo', async (req) => ({ body: req.body, key: req.headers['idempotency-key'] ?? null }));
+  app.post('/refuse', async () => fail('ProofsAlreadySpent', { Ys: ['02ab'] }, '1 input(s) already spent'));
+  app.get('/busy', async () => fail('StorageUnavailable', { reason: 'db down' }, 'storage unavailable'));
+  app.get('/boom', async () => {
+    throw new Error('bug');
+  });
+  app.get('/slow', async () => {
+    await slow;
+    return { n: 1 };
+  });
+  base = await listen(app, '127.0.0.1:0');
 
-    // A server that is not lancash: a proxy's pages, a 2xx that is not JSON.
-    foreign = createHttpServer((req, res) => {
-      if (req.url === '/html') {
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>ok</html>');
-      } else if (req.url === '/empty') {
-        res.writeHead(204).end();
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      }
-    });
-    await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
-    foreignBase = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
+  // A server that is not lancash: a proxy's pages, a 2xx that is not JSON, redirects, huge answers.
+  foreign = createHttpServer((req, res) => {
+    if (req.url === '/html') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>ok</html>');
+    } else if (req.url === '/empty') {
+      res.writeHead(204).end();
+    } else if (req.url === '/moved') {
+      res.writeHead(302, { location: '/html' }).end();
+    } else if (req.url === '/huge') {
+      // One byte over the cap, in 1 MiB writes, as JSON so only the size can be wrong.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const mib = 'x'.repeat(1024 * 1024);
+      res.write(`"${mib.slice(1)}`);
+      for (let i = 1; i < MAX_RESPONSE_BYTES / mib.length; i++) res.write(mib);
+      res.end('x"');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    }
   });
-  afterAll(async () => {
-    releaseSlow();
-    await app.close();
-    await new Promise((resolve) => foreign.close(resolve));
-  });
+  await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+  foreignBase = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  releaseSlow();
+  await app.close();
+  await new Promise((resolve) => foreign.close(resolve));
+});
+
+describe.each([
+  ['fetch', fetchTransport],
+  ['undici', undiciTransport],
+])('call over %s', (_name, transport) => {
+  const get = (b: string, path: string) => call({ base: b, method: 'GET', path, transport });
 
   it('decodes a 2xx body with the schema', async () => {
-    const thing = await call({ base, method: 'GET', path: '/thing', schema: Thing });
+    const thing = await call({ base, method: 'GET', path: '/thing', schema: Thing, transport });
     expect(thing.n).toBe(7);
   });
 
@@ -80,12 +107,20 @@ describe('call', () => {
       path: '/echo',
       body: { a: [1, 'x'] },
       idempotencyKey: 'transfer-42',
+      transport,
     });
     expect(r).toEqual({ body: { a: [1, 'x'] }, key: 'transfer-42' });
   });
 
+  it('keeps the connection alive between calls', async () => {
+    await get(base, '/thing');
+    const before = connections;
+    for (let i = 0; i < 3; i++) await get(base, '/thing');
+    expect(connections).toBe(before);
+  });
+
   it('throws the peer’s LancashError for a 4xx wire error: a proven refusal', async () => {
-    const e = await rejection(call({ base, method: 'POST', path: '/refuse', body: {} }));
+    const e = await rejection(call({ base, method: 'POST', path: '/refuse', body: {}, transport }));
     expect(isUnclear(e)).toBe(false);
     expect(isLancashError(e, 'ProofsAlreadySpent')).toBe(true);
     expect(e).toMatchObject({
@@ -97,40 +132,56 @@ describe('call', () => {
   });
 
   it('treats a 2xx body that does not match the schema as unclear', async () => {
-    const e = await rejection(call({ base, method: 'GET', path: '/wrong-shape', schema: Thing }));
+    const e = await rejection(call({ base, method: 'GET', path: '/wrong-shape', schema: Thing, transport }));
     expect(e).toBeInstanceOf(UnclearOutcome);
     expect(e).toMatchObject({ reason: 'body', status: 200 });
     expect((e as UnclearOutcome).cause).toBeInstanceOf(LancashError);
   });
 
   it('treats a 2xx that is not JSON as unclear', async () => {
-    const e = await rejection(call({ base: foreignBase, method: 'GET', path: '/html' }));
+    const e = await rejection(get(foreignBase, '/html'));
     expect(e).toMatchObject({ name: 'UnclearOutcome', reason: 'body', status: 200 });
   });
 
   it('returns undefined for an empty 2xx without a schema, and is unclear with one', async () => {
-    await expect(call({ base: foreignBase, method: 'GET', path: '/empty' })).resolves.toBeUndefined();
-    const e = await rejection(call({ base: foreignBase, method: 'GET', path: '/empty', schema: Thing }));
+    await expect(get(foreignBase, '/empty')).resolves.toBeUndefined();
+    const e = await rejection(
+      call({ base: foreignBase, method: 'GET', path: '/empty', schema: Thing, transport }),
+    );
     expect(isUnclear(e)).toBe(true);
   });
 
   it('treats a 4xx that is not a wire error (a proxy’s page) as unclear', async () => {
-    const e = await rejection(call({ base: foreignBase, method: 'POST', path: '/v1/swap', body: {} }));
+    const e = await rejection(
+      call({ base: foreignBase, method: 'POST', path: '/v1/swap', body: {}, transport }),
+    );
     expect(e).toMatchObject({ reason: 'status', status: 404 });
+  });
+
+  it('does not follow a redirect: the request may have been done where it was sent', async () => {
+    const e = await rejection(get(foreignBase, '/moved'));
+    expect(e).toMatchObject({ reason: 'status', status: 302 });
+  });
+
+  it('stops reading an answer over the cap (unclear), and the next call still works', async () => {
+    const e = await rejection(get(foreignBase, '/huge'));
+    expect(e).toMatchObject({ reason: 'body' });
+    expect((e as Error).message).toContain(`larger than ${MAX_RESPONSE_BYTES} bytes`);
+    await expect(get(foreignBase, '/empty')).resolves.toBeUndefined();
   });
 
   it.each([
     ['/boom', 500, 'Internal'],
     ['/busy', 503, 'StorageUnavailable'],
   ])('treats %s (%i) as unclear, keeping the peer’s error as cause', async (path, status, kind) => {
-    const e = await rejection(call({ base, method: 'GET', path }));
+    const e = await rejection(get(base, path));
     expect(isUnclear(e)).toBe(true);
     expect(e).toMatchObject({ reason: 'status', status });
     expect(isLancashError((e as UnclearOutcome).cause, kind as 'Internal')).toBe(true);
   });
 
   it('treats a timeout as unclear', async () => {
-    const e = await rejection(call({ base, method: 'GET', path: '/slow', timeoutMs: 200 }));
+    const e = await rejection(call({ base, method: 'GET', path: '/slow', timeoutMs: 200, transport }));
     expect(e).toMatchObject({ name: 'UnclearOutcome', reason: 'timeout' });
     expect((e as Error).message).toContain('retry with the same idempotency key');
   });
@@ -140,9 +191,49 @@ describe('call', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const e = await rejection(call({ base: `http://127.0.0.1:${port}`, method: 'GET', path: '/thing' }));
+    const e = await rejection(get(`http://127.0.0.1:${port}`, '/thing'));
     expect(e).toMatchObject({ reason: 'network' });
     expect((e as UnclearOutcome).cause).toBeDefined();
+  });
+});
+
+describe('call with a transport of its own', () => {
+  /** A transport that answers `status` with `chunks`, and records what it was asked. */
+  function scripted(status: number, chunks: Uint8Array[]) {
+    const asked: string[] = [];
+    const transport: HttpTransport = async (r) => {
+      asked.push(`${r.method} ${r.url} ${r.body ?? ''}`);
+      return {
+        status,
+        body: (async function* () {
+          yield* chunks;
+        })(),
+      };
+    };
+    return { transport, asked };
+  }
+
+  afterEach(() => setHttpTransport(fetchTransport));
+
+  it('decodes UTF-8 split inside a character across chunks', async () => {
+    const bytes = new TextEncoder().encode('{"n":"é€"}');
+    const { transport } = scripted(200, [bytes.subarray(0, 7), bytes.subarray(7, 9), bytes.subarray(9)]);
+    await expect(call({ base: 'http://peer', method: 'GET', path: '/x', transport })).resolves.toEqual({
+      n: 'é€',
+    });
+  });
+
+  it('treats a browser’s opaque redirect (status 0) as unclear', async () => {
+    const { transport } = scripted(0, []);
+    const e = await rejection(call({ base: 'http://peer', method: 'POST', path: '/x', body: {}, transport }));
+    expect(e).toMatchObject({ reason: 'status', status: 0 });
+  });
+
+  it('uses the process’s transport when the call names none', async () => {
+    const { transport, asked } = scripted(200, [new TextEncoder().encode('{"n":1}')]);
+    setHttpTransport(transport);
+    await call({ base: 'http://peer/', method: 'POST', path: '/x', body: { a: 1 } });
+    expect(asked).toEqual(['POST http://peer/x {"a":1}']);
   });
 
   it('recognises an unclear outcome by its brand, not only by instanceof', () => {

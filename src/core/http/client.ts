@@ -1,13 +1,15 @@
 /**
- * The one HTTP client every role uses to call another (gateway → wide bank, deliveries to inboxes).
- * It sorts every answer into exactly one of three outcomes, because the gateway's jobs depend on it:
+ * The one HTTP client every role uses to call another (gateway → wide bank, deliveries to inboxes,
+ * wallets → mints). It sorts every answer into exactly one of three outcomes, because the gateway's
+ * jobs depend on it:
  *   - success (2xx, body decoded by the schema);
  *   - a PROVEN refusal (4xx carrying the wire error): the `LancashError` the peer sent;
  *   - `UnclearOutcome` (network error, timeout, 5xx, anything undecodable): the request may or may
  *     not have taken effect; retry with the same idempotency key, never assume it failed.
+ * Portable: it sends through the standard `fetch` (browsers and Node alike), so the wallet core runs
+ * in a browser. A Node process may swap in a faster transport (`node-transport.ts`, undici's `request`).
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { request, errors as undiciErrors } from 'undici';
 import { describe, fromWire, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
 
@@ -31,7 +33,32 @@ export interface CallOptions {
   schema?: TSchema;
   /** Extra request headers (e.g. a request signature). */
   headers?: Record<string, string>;
+  /** How the request travels; default the process's (`setHttpTransport`), at first `fetchTransport`. */
+  transport?: HttpTransport;
 }
+
+/** One request as a transport sends it: the body already JSON text, the headers complete. */
+export interface HttpRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** Aborts the whole exchange, reading of the answer included. */
+  signal: AbortSignal;
+}
+
+/** The answer as it starts to arrive; `call` reads `body` itself, up to `MAX_RESPONSE_BYTES`. */
+export interface HttpAnswer {
+  status: number;
+  /** Leaving the iteration early (an answer too large) must release the connection. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Sends one request. Rejects when no answer arrived (refused, reset, aborted); a redirect is an
+ * answer like any other (never followed: a POST must not be replayed elsewhere).
+ */
+export type HttpTransport = (request: HttpRequest) => Promise<HttpAnswer>;
 
 export type UnclearReason = 'network' | 'timeout' | 'status' | 'body';
 
@@ -68,6 +95,52 @@ export function isUnclear(e: unknown): e is UnclearOutcome {
   );
 }
 
+/**
+ * The standard `fetch`: keep-alive by default in browsers and in Node (its built-in undici pool), no
+ * redirects followed, no HTTP cache (a transfer's status must be asked, not remembered).
+ */
+export const fetchTransport: HttpTransport = async (r) => {
+  // `cache` is in the Fetch standard's RequestInit, though Node 20's type for it omits the field.
+  const init: RequestInit & { cache: 'no-store' } = {
+    method: r.method,
+    headers: r.headers,
+    body: r.body ?? null,
+    signal: r.signal,
+    redirect: 'manual',
+    cache: 'no-store',
+  };
+  const res = await fetch(r.url, init);
+  // A browser hides a redirect as an opaque answer of status 0: unclear, like every other non-2xx.
+  return { status: res.status, body: chunksOf(res.body) };
+};
+
+async function* chunksOf(stream: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+  if (stream === null) return;
+  // A reader, not `for await` on the stream: browsers do not all iterate streams.
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    while (true) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Left early: stop the download so the connection is freed.
+    if (!done) await reader.cancel().catch(() => undefined);
+  }
+}
+
+let processTransport: HttpTransport = fetchTransport;
+
+/** Makes every `call` without its own `transport` use `t` from now on (a Node entry point's choice). */
+export function setHttpTransport(t: HttpTransport): void {
+  processTransport = t;
+}
+
 /** Calls a peer; the body of a 2xx is decoded by `o.schema` when given. See the file comment for the outcomes. */
 export async function call<S extends TSchema>(o: CallOptions & { schema: S }): Promise<Static<S>>;
 export async function call<T = unknown>(o: CallOptions): Promise<T>;
@@ -79,24 +152,24 @@ export async function call(o: CallOptions): Promise<unknown> {
   if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
   const timeoutMs = o.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
+  const send = o.transport ?? processTransport;
 
   let status: number;
   let text: string;
   try {
-    const res = await request(url, {
+    const res = await send({
+      url,
       method: o.method,
       headers,
-      body: o.body === undefined ? null : JSON.stringify(o.body),
+      body: o.body === undefined ? undefined : JSON.stringify(o.body),
       signal,
     });
-    status = res.statusCode;
+    status = res.status;
     text = await readCapped(res.body, target);
   } catch (err) {
     if (err instanceof UnclearOutcome) throw err;
-    const timedOut =
-      signal.aborted ||
-      err instanceof undiciErrors.HeadersTimeoutError ||
-      err instanceof undiciErrors.BodyTimeoutError;
+    // The signal is the only clock: a transport's own timeouts are longer than any call's.
+    const timedOut = signal.aborted;
     throw new UnclearOutcome(
       timedOut ? 'timeout' : 'network',
       target,
@@ -131,21 +204,18 @@ export async function call(o: CallOptions): Promise<unknown> {
   });
 }
 
-async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy(): unknown },
-  target: string,
-): Promise<string> {
-  const chunks: Buffer[] = [];
+async function readCapped(body: AsyncIterable<Uint8Array>, target: string): Promise<string> {
+  // Streaming decode: a multi-byte character may straddle two chunks.
+  const decoder = new TextDecoder();
+  let text = '';
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy();
+    if (size > MAX_RESPONSE_BYTES)
       throw new UnclearOutcome('body', target, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
-    }
-    chunks.push(chunk);
+    text += decoder.decode(chunk, { stream: true });
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return text + decoder.decode();
 }
 
 function parseJson(text: string): { json: unknown } | undefined {

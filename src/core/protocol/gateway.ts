@@ -4,6 +4,7 @@
  * (job 2), how anyone follows a transfer, the notice a sender gets on a refusal, and the payment
  * envelope in which notes reach a terminal, whether from another terminal or from the gateway.
  * Depends on core only: the gateway and the wallets both use it, neither reaches into the other.
+ * Portable: its client calls go through `call` (standard `fetch`), so a browser wallet imports it too.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { TransferId } from '../envelope/index.js';
