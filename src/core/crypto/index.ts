@@ -2,6 +2,11 @@
  * The public face of lancash's crypto: the curve backends and their choice, scalars, BDHKE (NUT-00),
  * keyset ids and keys (NUT-01/02), DLEQ proofs (NUT-12), deterministic secrets (NUT-13) and mint
  * keyset derivation. Import from here, not from the files behind it.
+ *
+ * Node only, because of `defaultCurve` and `loadNativeCurve` (the libsecp256k1 binding, loaded
+ * through `node:module`): servers and the CLI import this face. Portable code (the wallet core, a
+ * browser UI) imports `noble.ts` and the `nut*.ts` files directly and is handed its curve; none of
+ * them reaches the native backend.
  */
 export { defaultCurve } from './backend.js';
 export type { Curve } from './curve.js';

@@ -6,7 +6,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, utf8 } from '../bytes.js';
 import { describe, fail, isLancashError, LancashError } from '../errors.js';
-import { defaultCurve } from './backend.js';
 import type { Curve } from './curve.js';
 import { pointFromHex } from './nut00.js';
 
@@ -75,9 +74,10 @@ function invalidKeyset(reason: string, cause?: unknown): never {
 /**
  * Decodes a NUT-01 keys object `{ "<amount>": "<compressed point hex>" }` into a map in ascending
  * amount order. Amounts must be powers of two from 1 to 2^63 in canonical decimal; every key must be a
- * compressed point on the curve. Anything else is `InvalidKeyset` saying which entry and why.
+ * compressed point on the curve. Anything else is `InvalidKeyset` saying which entry and why. The
+ * curve is the caller's (no default): a browser wallet passes noble, a Node server its native backend.
  */
-export function parseKeys(value: unknown, curve: Curve = defaultCurve()): Map<number, Uint8Array> {
+export function parseKeys(value: unknown, curve: Curve): Map<number, Uint8Array> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     invalidKeyset(`expected an object of amount → public key, got ${describe(value)}`);
   }
