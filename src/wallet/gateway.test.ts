@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
 import { type System, startSystem } from '../test-support/system.js';
+import { httpNet } from './http-net.js';
 import { MemoryWalletStore } from './memory-store.js';
 import type { WalletNet } from './net.js';
-import { nodeNet } from './node/net.js';
 import type { SendProgress } from './send.js';
 import { Crash, expectNotesSound, newWallet, settledBalance, type TestWallet } from './test-fixture.js';
 import { Wallet } from './wallet.js';
@@ -131,7 +131,7 @@ describe('wallets across the gateway (real processes)', () => {
   });
 
   it('refuses at init a gateway that names another mint than the one given', async () => {
-    const net = nodeNet();
+    const net = httpNet();
     const elsewhere: WalletNet = {
       ...net,
       gatewayInfo: async (base) => ({

@@ -1,8 +1,10 @@
 /**
  * The terminal's wallet library: portable (no Node-only import), so the CLI and a browser UI share it.
- * Node storage and network live in `./node/`.
+ * A browser passes `MemoryWalletStore` (or its own `WalletStore`) and `httpNet()`; Node's SQLite store
+ * lives in `./node/`. `browser.test.ts` bundles this file for the browser and runs it.
  */
 export type { WalletContext } from './context.js';
+export { type HttpNetOptions, httpNet } from './http-net.js';
 export { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
 export type { MintOptions } from './lightning.js';
 export { MemoryWalletStore } from './memory-store.js';

@@ -1,7 +1,7 @@
 /**
- * Everything the wallet asks of the network, as one interface handed in: the Node CLI wires it to
- * `core/http/client.ts` (undici), the mailbox client and the gateway's client calls
- * (`node/net.ts`); a browser wires the same calls to `fetch`. Outcomes follow `call`: a 2xx is the
+ * Everything the wallet asks of the network, as one interface handed in: `httpNet()` (`http-net.ts`)
+ * wires it to `core/http/client.ts` (standard `fetch`), the mailbox client and the gateway's client
+ * calls, for the CLI and a browser alike; tests wrap it to inject faults. Outcomes follow `call`: a 2xx is the
  * decoded answer, a proven refusal throws the peer's `LancashError`, and anything else (network,
  * timeout, 5xx) throws something that is not a `LancashError`: the outcome is unknown.
  */

@@ -8,10 +8,10 @@ import { expect } from 'vitest';
 import type { Network } from '../core/address/index.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { LancashError } from '../core/errors.js';
+import { httpNet } from './http-net.js';
 import { MemoryWalletStore } from './memory-store.js';
 import { MintClient } from './mint-client.js';
 import type { WalletNet } from './net.js';
-import { nodeNet } from './node/net.js';
 import type { WalletStore } from './store.js';
 import { Wallet, type WalletOptions } from './wallet.js';
 
@@ -30,7 +30,7 @@ type Faultable = 'call' | 'deposit' | 'drain' | 'transfer' | 'gatewayInfo' | 'ma
 /** A `WalletNet` whose calls fail on demand: `arm('deposit', 'lose-answer')` for the next call. */
 export class FaultyNet implements WalletNet {
   private readonly armed = new Map<string, { kind: FaultKind; times: number }>();
-  constructor(private readonly inner: WalletNet = nodeNet()) {}
+  constructor(private readonly inner: WalletNet = httpNet()) {}
 
   /** The next `times` calls of `what` (for `call`, whose path contains `pathPart`) fail as `kind`. */
   arm(what: Faultable, kind: FaultKind, times = 1, pathPart = ''): void {

@@ -17,8 +17,8 @@ import { PAYMENT } from '../core/protocol/gateway.js';
 import { decodeToken, encodeTokenV4 } from '../core/token/index.js';
 import { deposit } from '../mailbox/client.js';
 import { killAll, type Started, startProcess } from '../test-support/process.js';
+import { httpNet } from './http-net.js';
 import { terminalKeyPair } from './keys.js';
-import { nodeNet } from './node/net.js';
 import { SqliteWalletStore } from './node/sqlite-store.js';
 import {
   Crash,
@@ -171,14 +171,14 @@ describe('wallet on the WAN (real wide bank)', () => {
   it('keeps everything in a SQLite file across a reopen', async () => {
     const file = join(dir, `w-${Date.now()}.db`);
     const store = new SqliteWalletStore(file);
-    const { wallet } = await Wallet.create({ store, net: nodeNet(), curve, network: 'wan', mint: bank.url });
+    const { wallet } = await Wallet.create({ store, net: httpNet(), curve, network: 'wan', mint: bank.url });
     await wallet.mintFromLightning(21);
     await store.close();
     const again = new SqliteWalletStore(file);
-    const reopened = await Wallet.open({ store: again, net: nodeNet(), curve });
+    const reopened = await Wallet.open({ store: again, net: httpNet(), curve });
     expect(await reopened.balance()).toEqual({ unit: 'eur', available: 21, pending: 0 });
     expect(reopened.address).toBe(wallet.address);
-    expect(await code(Wallet.create({ store: again, net: nodeNet(), network: 'wan', mint: bank.url }))).toBe(
+    expect(await code(Wallet.create({ store: again, net: httpNet(), network: 'wan', mint: bank.url }))).toBe(
       'WalletExists',
     );
     await again.close();

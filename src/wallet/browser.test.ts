@@ -1,0 +1,220 @@
+/**
+ * The proof that the wallet core runs in a browser, beyond `portable.test.ts`'s reading of imports:
+ * esbuild bundles `index.ts` for the browser (ESM, nothing marked external), which fails when any Node
+ * builtin is reachable, and the bundle then runs in a `node:vm` context that holds only web globals,
+ * against a real wide bank: a wallet mints over fake Lightning, pays a second wallet through the
+ * mailbox, and the second receives. The mint then confirms every note either wallet holds is unspent.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createContext, runInContext } from 'node:vm';
+import { type BuildOptions, type BuildResult, build, transform } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killAll, REPO_ROOT, type Started, startProcess } from '../test-support/process.js';
+import { httpNet } from './http-net.js';
+import { MintClient } from './mint-client.js';
+import { curve } from './test-fixture.js';
+
+/** The browser build a web UI would make: one ESM file, every import resolved into it. */
+const BROWSER: BuildOptions = {
+  absWorkingDir: REPO_ROOT,
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  write: false,
+  metafile: true,
+  logLevel: 'silent',
+};
+
+type Built = BuildResult<{ write: false; metafile: true }>;
+
+/** The build's result, or the texts of its errors. */
+async function bundle(o: BuildOptions): Promise<Built | string[]> {
+  try {
+    return (await build({ ...BROWSER, ...o })) as Built;
+  } catch (e) {
+    const errors = (e as { errors?: { text: string }[] }).errors;
+    if (errors === undefined) throw e;
+    return errors.map((x) => x.text);
+  }
+}
+
+/** Imports esbuild left to run time (a browser build resolves everything else, or fails). */
+function leftExternal(r: Built): string[] {
+  return Object.entries(r.metafile.inputs).flatMap(([file, input]) =>
+    input.imports.filter((i) => i.external).map((i) => `${file} → ${i.kind} ${i.path}`),
+  );
+}
+
+/**
+ * Runs in the page: two terminals on memory stores and `httpNet()`, nothing else handed in. Plain
+ * JavaScript in a string, so what runs is exactly the bundle and this.
+ */
+const SCENARIO = `async (W, mint) => {
+  const terminal = async () => {
+    const store = new W.MemoryWalletStore();
+    const { wallet } = await W.Wallet.create({ store, net: W.httpNet(), network: 'wan', mint });
+    return { store, wallet };
+  };
+  const alice = await terminal();
+  const bob = await terminal();
+  const minted = await alice.wallet.mintFromLightning(100);
+  const sent = await alice.wallet.send({ to: bob.wallet.address, amount: 37, memo: 'from the page' });
+  const got = await bob.wallet.receive();
+  const unspent = async (t) => (await t.store.notes()).filter((n) => n.state === 'unspent').map((n) => n.Y);
+  return JSON.stringify({
+    nodeGlobals: [typeof process, typeof Buffer, typeof require, typeof global, typeof setImmediate],
+    minted: [minted.state, minted.amount],
+    sent: [sent.state, sent.amount],
+    received: got.received.map((o) => [o.state, o.amount, o.memo]),
+    balances: [await alice.wallet.balance(), await bob.wallet.balance()],
+    Ys: [...(await unspent(alice)), ...(await unspent(bob))],
+  });
+}`;
+
+/**
+ * A page: the web platform's globals and nothing of Node's. A vm context is a realm of its own with
+ * its own `Uint8Array` and `ArrayBuffer`, which a page never has to cross: the host's `TextEncoder`
+ * would return host arrays (failing the page's `instanceof`), and the host's WebCrypto refuses the
+ * page's `ArrayBuffer`s (it accepts views from any realm). So the page gets an encoder that copies
+ * into its own arrays and a `crypto` that hands its buffers over as views; all else is the host's.
+ */
+function newPage(): object {
+  const page = createContext({
+    fetch,
+    TextDecoder,
+    URL,
+    AbortController,
+    AbortSignal,
+    setTimeout,
+    clearTimeout,
+    console,
+    structuredClone,
+    atob,
+    btoa,
+    host: { encoder: new TextEncoder(), crypto },
+  });
+  runInContext(
+    `{
+      const { encoder, crypto } = host;
+      delete globalThis.host;
+      globalThis.TextEncoder = class TextEncoder {
+        get encoding() { return 'utf-8'; }
+        encode(s = '') { return Uint8Array.from(encoder.encode(String(s))); }
+      };
+      const view = (x) => (x instanceof ArrayBuffer ? new Uint8Array(x) : x);
+      // Algorithm parameters carry buffers too (HKDF's salt and info).
+      const arg = (x) =>
+        x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype
+          ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, view(v)]))
+          : view(x);
+      const subtle = new Proxy({}, {
+        get: (_, name) =>
+          typeof crypto.subtle[name] === 'function'
+            ? (...args) => crypto.subtle[name](...args.map(arg))
+            : undefined,
+      });
+      globalThis.crypto = {
+        subtle,
+        getRandomValues: (a) => crypto.getRandomValues(a),
+        randomUUID: () => crypto.randomUUID(),
+      };
+    }`,
+    page,
+  );
+  return page;
+}
+
+const WALLET = resolve(REPO_ROOT, 'src/wallet/index.ts');
+let built: Built;
+
+beforeAll(async () => {
+  const r = await bundle({ entryPoints: [WALLET] });
+  if (Array.isArray(r)) throw new Error(`the browser build of the wallet failed:\n${r.join('\n')}`);
+  built = r;
+});
+
+describe('the wallet bundled for the browser', () => {
+  it('builds with nothing of Node reachable', () => {
+    const inputs = Object.keys(built.metafile.inputs);
+    expect(inputs).toContain('src/wallet/wallet.ts');
+    expect(
+      inputs.filter((f) => /\/node\/|node-transport|crypto\/native|crypto\/backend|undici/.test(f)),
+    ).toEqual([]);
+    // @hpke/common's fallback when `globalThis.crypto` is missing: inside try, after that check, so
+    // esbuild leaves it; a browser (and the run below) never takes it. Anything else here fails.
+    expect(leftExternal(built)).toEqual([
+      'node_modules/@hpke/common/esm/src/algorithm.js → dynamic-import crypto',
+      'node_modules/@hpke/common/esm/src/utils/misc.js → dynamic-import crypto',
+      'node_modules/@hpke/common/esm/src/utils/misc.js → dynamic-import crypto',
+    ]);
+  });
+
+  it.each([
+    [
+      'the native curve (node:module)',
+      "export { loadNativeCurve } from './src/core/crypto/index.ts';",
+      'node:module',
+    ],
+    ['the undici transport', "export { undiciTransport } from './src/core/http/node-transport.ts';", 'node:'],
+  ])('fails the same build when the wallet is bundled with %s', async (_what, extra, missing) => {
+    const r = await bundle({
+      stdin: {
+        contents: `export * from './src/wallet/index.ts';\n${extra}`,
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+    });
+    expect(Array.isArray(r)).toBe(true);
+    expect((r as string[]).some((text) => text.includes(`Could not resolve "${missing}`))).toBe(true);
+  });
+});
+
+describe('the bundled wallet in a page (vm context with web globals only)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lancash-browser-'));
+  let bank: Started;
+
+  beforeAll(async () => {
+    bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', dir]);
+  });
+  afterAll(async () => {
+    await killAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('mints over fake Lightning, pays a second wallet through the mailbox, and the second receives', async () => {
+    // The ESM bundle as a classic script (only its closing `export {…}` changes), since vm scripts
+    // cannot be modules without a Node flag.
+    const script = await transform(built.outputFiles[0]!.text, {
+      format: 'iife',
+      globalName: 'lancashWallet',
+    });
+    const page = newPage();
+    const W = runInContext(`${script.code}\nlancashWallet`, page, { filename: 'wallet.bundle.js' });
+    const run = runInContext(`(${SCENARIO})`, page) as (w: unknown, mint: string) => Promise<string>;
+
+    const out = JSON.parse(await run(W, bank.url)) as {
+      nodeGlobals: string[];
+      minted: unknown[];
+      sent: unknown[];
+      received: unknown[][];
+      balances: unknown[];
+      Ys: string[];
+    };
+
+    expect(out.nodeGlobals).toEqual(Array(5).fill('undefined'));
+    expect(out.minted).toEqual(['done', 100]);
+    expect(out.sent).toEqual(['done', 37]);
+    expect(out.received).toEqual([['done', 37, 'from the page']]);
+    expect(out.balances).toEqual([
+      { unit: 'eur', available: 63, pending: 0 },
+      { unit: 'eur', available: 37, pending: 0 },
+    ]);
+    // Checked from outside the page: the notes both wallets hold are real and unspent at the mint.
+    expect(out.Ys.length).toBeGreaterThan(1);
+    const states = await new MintClient(httpNet(), bank.url, 'eur', curve).checkState(out.Ys);
+    expect(states).toEqual(out.Ys.map(() => 'UNSPENT'));
+  });
+});
