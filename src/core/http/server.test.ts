@@ -233,6 +233,34 @@ describe('createServer', () => {
     });
     expect(doc.paths['/healthz']).toBeDefined();
     expect(doc.paths['/metrics']).toBeUndefined();
+    expect(Object.keys(doc.paths).some((k) => k.includes('*'))).toBe(false);
+  });
+
+  it('lets a web page read answers (CORS), but never send an Authorization header', async () => {
+    const origin = 'https://wallet.example';
+    const pre = await request(`${base}/echo`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, idempotency-key',
+      },
+    });
+    await pre.body.text();
+    expect(pre.statusCode).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe('*');
+    const allowed = String(pre.headers['access-control-allow-headers']).toLowerCase().split(/\s*,\s*/);
+    expect(allowed).toEqual(['content-type', 'idempotency-key']);
+    expect(allowed).not.toContain('authorization');
+    expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
+
+    const res = await request(`${base}/echo`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: '{"n":3}',
+    });
+    expect(await res.body.json()).toEqual({ n: 3 });
+    expect(res.headers['access-control-allow-origin']).toBe('*');
   });
 });
 

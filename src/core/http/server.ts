@@ -2,13 +2,15 @@
  * The one way every lancash HTTP server is built (wide bank, gateway LAN and WAN listeners): Fastify
  * with TypeBox schemas validated by `decode` (the same checks as everywhere else), one error
  * handler that turns every failure into the `{code, detail, error, info}` wire form, health,
- * Prometheus metrics, an OpenAPI document, pino logs without bodies, and graceful draining.
+ * Prometheus metrics, an OpenAPI document, pino logs without bodies, CORS for browser wallets, and
+ * graceful draining.
  *
  * Routes are added by the roles after `createServer`; see `docs/http.md`.
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -98,6 +100,17 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
   // client's idle keep-alive socket.
   app.addHook('onSend', async (_req, reply) => {
     if (!app.server.listening) reply.header('connection', 'close');
+  });
+
+  // Browser wallets (cashu-ts in a web page) call mints from other origins, so every answer is
+  // readable cross-origin, without credentials. `authorization` is not an allowed header: a web
+  // page can never send the operator's bearer token (the operator routes need it).
+  await app.register(fastifyCors, {
+    origin: '*',
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type', 'idempotency-key'],
+    exposedHeaders: ['retry-after'],
+    maxAge: 600,
   });
 
   if (o.rateLimit !== false) {
