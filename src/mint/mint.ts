@@ -49,7 +49,7 @@ export interface PreparedInputs {
   readonly fee: Amount;
   readonly unit: string;
   readonly Ys: readonly string[];
-  readonly rows: readonly Omit<repo.ProofRow, 'state' | 'operation' | 'created_at' | 'updated_at'>[];
+  readonly rows: readonly repo.NewProof[];
 }
 
 /** Outputs that passed every check, already signed; nothing is written yet. */
@@ -57,7 +57,7 @@ export interface PreparedOutputs {
   readonly amount: Amount;
   readonly unit: string;
   readonly signatures: readonly BlindSignature[];
-  readonly rows: readonly Omit<repo.SignatureRow, 'operation' | 'created_at'>[];
+  readonly rows: readonly repo.NewSignature[];
 }
 
 interface CheckedInputs {
@@ -196,6 +196,7 @@ export class Mint {
     // Fail fast before signing; the primary key on B_ enforces this again at commit.
     const signed = await repo.signaturesFor(
       this.store.db,
+      this.store.dialect,
       c.msgs.map((m) => m.B_.toLowerCase()),
     );
     if (signed.length > 0) this.alreadySigned(signed.map((s) => s.b_));
@@ -226,13 +227,15 @@ export class Mint {
    */
   async commitInputs(trx: Trx, p: PreparedInputs, operation: string, state: repo.ProofState): Promise<void> {
     const now = this.clock();
-    const n = await repo.insertProofs(
-      trx,
-      p.rows.map((r) => ({ ...r, state, operation, created_at: now, updated_at: now })),
-    );
+    const n = await repo.insertProofs(trx, this.store.dialect, p.rows, {
+      state,
+      operation,
+      created_at: now,
+      updated_at: now,
+    });
     if (n === p.rows.length) return;
     // The rows this statement just inserted are visible here too: name only the notes held by others.
-    const all = await repo.proofStates(trx, p.Ys);
+    const all = await repo.proofStates(trx, this.store.dialect, p.Ys);
     const others = all.filter((h) => h.operation !== operation);
     const held = others.length > 0 ? others : all;
     const spent = held.filter((h) => h.state === 'spent').map((h) => h.y);
@@ -243,15 +246,13 @@ export class Mint {
   /** Records prepared signatures under `operation` inside the caller's transaction; returns them. */
   async commitOutputs(trx: Trx, p: PreparedOutputs, operation: string): Promise<BlindSignature[]> {
     const now = this.clock();
-    const n = await repo.insertSignatures(
-      trx,
-      p.rows.map((r) => ({ ...r, operation, created_at: now })),
-    );
+    const n = await repo.insertSignatures(trx, this.store.dialect, p.rows, { operation, created_at: now });
     if (n !== p.rows.length) {
       this.alreadySigned(
         (
           await repo.signaturesFor(
             trx,
+            this.store.dialect,
             p.rows.map((r) => r.b_),
           )
         ).map((s) => s.b_),
@@ -289,7 +290,9 @@ export class Mint {
   /** NUT-07: the state of each `Y` (hex), in request order. */
   async checkState(Ys: unknown): Promise<{ Y: string; state: NoteState; witness: string | null }[]> {
     const list = this.hexList(Ys, 'Ys', this.limits.maxInputs);
-    const held = new Map((await repo.proofStates(this.store.db, list)).map((h) => [h.y, h]));
+    const held = new Map(
+      (await repo.proofStates(this.store.db, this.store.dialect, list)).map((h) => [h.y, h]),
+    );
     return list.map((Y) => {
       const h = held.get(Y);
       const state: NoteState = h === undefined ? 'UNSPENT' : h.state === 'spent' ? 'SPENT' : 'PENDING';
@@ -313,6 +316,7 @@ export class Mint {
       (
         await repo.signaturesFor(
           this.store.db,
+          this.store.dialect,
           msgs.map((m) => m.B_.toLowerCase()),
         )
       ).map((s) => [s.b_, s]),

@@ -3,7 +3,9 @@
  * signed set (`mint_signatures`, keyed by `B_`). Double-spend and double-sign safety come from those
  * primary keys, so they hold across processes sharing one PostgreSQL, not from any lock in JS.
  */
-import type { Kysely } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
+import { fail } from '../core/errors.js';
+import type { DialectName } from '../store/index.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -14,8 +16,51 @@ export type KeysetRow = MintKeysetRow;
 export type ProofRow = MintProofRow;
 export type SignatureRow = MintSignatureRow;
 
+/** A note entering the spent/pending set: its own columns; `ProofBatch` holds those shared by the batch. */
+export type NewProof = Pick<ProofRow, 'y' | 'amount' | 'keyset_id' | 'secret' | 'c' | 'witness'>;
+export type ProofBatch = Pick<ProofRow, 'state' | 'operation' | 'created_at' | 'updated_at'>;
+/** A signature entering the signed set, and the columns shared by its batch. */
+export type NewSignature = Pick<SignatureRow, 'b_' | 'amount' | 'keyset_id' | 'c_' | 'dleq_e' | 'dleq_s'>;
+export type SignatureBatch = Pick<SignatureRow, 'operation' | 'created_at'>;
+
+const PROOF_COLUMNS = ['y', 'amount', 'keyset_id', 'secret', 'c', 'witness'] as const;
+const PROOF_BATCH_COLUMNS = ['state', 'operation', 'created_at', 'updated_at'] as const;
+const SIGNATURE_COLUMNS = ['b_', 'amount', 'keyset_id', 'c_', 'dleq_e', 'dleq_s'] as const;
+const SIGNATURE_BATCH_COLUMNS = ['operation', 'created_at'] as const;
+
 /** Rows per INSERT statement: below SQLite's and PostgreSQL's bound-parameter limits for 10 columns. */
 const ROWS_PER_INSERT = 500;
+
+/**
+ * SQL text of the hot statements by dialect, shape and row count. Kysely builds and compiles a
+ * 64-row INSERT in about the time SQLite needs to run it, and the text depends only on the shape, so
+ * each shape is compiled the first time its size is seen and then run with fresh parameters.
+ * Bounded (request sizes are the caller's choice), and simply cleared when full.
+ */
+const compiledText = new Map<string, string>();
+const MAX_COMPILED = 256;
+
+function compiled(
+  dialect: DialectName,
+  shape: string,
+  count: number,
+  params: unknown[],
+  build: () => Compilable,
+): CompiledQuery {
+  const key = `${dialect} ${shape} ${count}`;
+  let text = compiledText.get(key);
+  if (text === undefined) {
+    const q = build().compile();
+    // Our parameters must be Kysely's, in its order; checked once per shape, so it cannot drift.
+    if (q.parameters.length !== params.length || q.parameters.some((v, i) => v !== params[i])) {
+      fail('Internal', { reason: `${shape}: parameters do not line up with the compiled statement` });
+    }
+    text = q.sql;
+    if (compiledText.size >= MAX_COMPILED) compiledText.clear();
+    compiledText.set(key, text);
+  }
+  return CompiledQuery.raw(text, params);
+}
 
 export async function getSetting(db: Db, key: string): Promise<string | undefined> {
   const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
@@ -50,35 +95,79 @@ export async function deactivateKeysets(db: Db): Promise<void> {
   await db.updateTable('mint_keysets').set({ active: 0 }).where('active', '=', 1).execute();
 }
 
-/** Inserts rows that are new; returns how many were inserted (fewer means some `Y` was already there). */
-export async function insertProofs(db: Db, rows: readonly ProofRow[]): Promise<number> {
+/**
+ * Inserts the notes that are new (`ON CONFLICT DO NOTHING`); returns how many were inserted (fewer
+ * means some `Y` was already there).
+ */
+export async function insertProofs(
+  db: Db,
+  dialect: DialectName,
+  rows: readonly NewProof[],
+  batch: ProofBatch,
+): Promise<number> {
+  return insertBatched(db, dialect, rows, batch, PROOF_COLUMNS, PROOF_BATCH_COLUMNS, (values) =>
+    db
+      .insertInto('mint_proofs')
+      .values(values)
+      .onConflict((oc) => oc.column('y').doNothing()),
+  );
+}
+
+/** Signatures that are new (`ON CONFLICT DO NOTHING`); returns how many were inserted. */
+export async function insertSignatures(
+  db: Db,
+  dialect: DialectName,
+  rows: readonly NewSignature[],
+  batch: SignatureBatch,
+): Promise<number> {
+  return insertBatched(db, dialect, rows, batch, SIGNATURE_COLUMNS, SIGNATURE_BATCH_COLUMNS, (values) =>
+    db
+      .insertInto('mint_signatures')
+      .values(values)
+      .onConflict((oc) => oc.column('b_').doNothing()),
+  );
+}
+
+/** One INSERT per `ROWS_PER_INSERT` rows, each row's own columns then the batch's; rows inserted. */
+async function insertBatched<R, B, C extends keyof R & string, D extends keyof B & string>(
+  db: Db,
+  dialect: DialectName,
+  rows: readonly R[],
+  batch: B,
+  columns: readonly C[],
+  batchColumns: readonly D[],
+  build: (values: (R & B)[]) => Compilable,
+): Promise<number> {
+  const shared = batchColumns.map((c) => batch[c]);
+  const shape = `insert ${columns.join()}`;
   let inserted = 0;
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const r = await db
-      .insertInto('mint_proofs')
-      .values(rows.slice(i, i + ROWS_PER_INSERT))
-      .onConflict((oc) => oc.column('y').doNothing())
-      .executeTakeFirst();
-    inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);
+    const part = rows.slice(i, i + ROWS_PER_INSERT);
+    const params: unknown[] = [];
+    for (const row of part) {
+      for (const c of columns) params.push(row[c]);
+      for (const v of shared) params.push(v);
+    }
+    // Only on the first statement of this size: Kysely's rows, keys in the order of `params`.
+    const whole = () =>
+      part.map((row) => {
+        const entries = [...columns.map((c) => [c, row[c]]), ...batchColumns.map((c) => [c, batch[c]])];
+        return Object.fromEntries(entries) as R & B;
+      });
+    const r = await db.executeQuery(compiled(dialect, shape, part.length, params, () => build(whole())));
+    inserted += Number(r.numAffectedRows ?? 0n);
   }
   return inserted;
 }
 
 export async function proofStates(
   db: Db,
+  dialect: DialectName,
   Ys: readonly string[],
 ): Promise<Pick<ProofRow, 'y' | 'state' | 'witness' | 'operation'>[]> {
-  if (Ys.length === 0) return [];
-  const out: Pick<ProofRow, 'y' | 'state' | 'witness' | 'operation'>[] = [];
-  for (let i = 0; i < Ys.length; i += ROWS_PER_INSERT) {
-    const part = await db
-      .selectFrom('mint_proofs')
-      .select(['y', 'state', 'witness', 'operation'])
-      .where('y', 'in', Ys.slice(i, i + ROWS_PER_INSERT))
-      .execute();
-    out.push(...(part as Pick<ProofRow, 'y' | 'state' | 'witness' | 'operation'>[]));
-  }
-  return out;
+  return selectIn(db, dialect, 'proof states', Ys, (part) =>
+    db.selectFrom('mint_proofs').select(['y', 'state', 'witness', 'operation']).where('y', 'in', part),
+  );
 }
 
 /** Moves an operation's pending proofs to spent; returns how many moved. */
@@ -102,29 +191,29 @@ export async function releaseProofs(db: Db, operation: string): Promise<number> 
   return Number(r.numDeletedRows);
 }
 
-export async function insertSignatures(db: Db, rows: readonly SignatureRow[]): Promise<number> {
-  let inserted = 0;
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const r = await db
-      .insertInto('mint_signatures')
-      .values(rows.slice(i, i + ROWS_PER_INSERT))
-      .onConflict((oc) => oc.column('b_').doNothing())
-      .executeTakeFirst();
-    inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);
-  }
-  return inserted;
+export async function signaturesFor(
+  db: Db,
+  dialect: DialectName,
+  B_s: readonly string[],
+): Promise<SignatureRow[]> {
+  return selectIn(db, dialect, 'signatures', B_s, (part) =>
+    db.selectFrom('mint_signatures').selectAll().where('b_', 'in', part),
+  );
 }
 
-export async function signaturesFor(db: Db, B_s: readonly string[]): Promise<SignatureRow[]> {
-  if (B_s.length === 0) return [];
-  const out: SignatureRow[] = [];
-  for (let i = 0; i < B_s.length; i += ROWS_PER_INSERT) {
-    const part = await db
-      .selectFrom('mint_signatures')
-      .selectAll()
-      .where('b_', 'in', B_s.slice(i, i + ROWS_PER_INSERT))
-      .execute();
-    out.push(...(part as SignatureRow[]));
+/** Runs the query `build` makes for each `ROWS_PER_INSERT` keys and concatenates the rows. */
+async function selectIn<T>(
+  db: Db,
+  dialect: DialectName,
+  shape: string,
+  keys: readonly string[],
+  build: (keys: string[]) => Compilable<T>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < keys.length; i += ROWS_PER_INSERT) {
+    const part = keys.slice(i, i + ROWS_PER_INSERT);
+    const q = compiled(dialect, `select ${shape}`, part.length, part, () => build(part));
+    out.push(...((await db.executeQuery(q)).rows as T[]));
   }
   return out;
 }
