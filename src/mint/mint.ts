@@ -18,6 +18,7 @@ import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
 import type { MintCrypto } from './crypto.js';
 import { inThreadCrypto } from './crypto.js';
+import { GroupCommit } from './group-commit.js';
 import { Keysets } from './keysets.js';
 import * as repo from './repository.js';
 
@@ -82,6 +83,8 @@ export class Mint {
   readonly unit: string;
   readonly limits: MintLimits;
   private readonly clock: () => number;
+  /** Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. */
+  private readonly commits: GroupCommit;
 
   private constructor(
     readonly store: Store,
@@ -92,6 +95,7 @@ export class Mint {
     this.unit = opts.unit;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.clock = opts.clock ?? Date.now;
+    this.commits = new GroupCommit(store);
   }
 
   static async open(opts: MintOptions): Promise<Mint> {
@@ -281,7 +285,7 @@ export class Mint {
     // Verify before signing: forged inputs must not buy three times their cost in signing work.
     const verified = await this.verify(ins);
     const signed = await this.sign(outs);
-    return this.store.transaction(async (trx) => {
+    return this.commits.run(async (trx) => {
       await this.commitInputs(trx, verified, operation, 'spent');
       return this.commitOutputs(trx, signed, operation);
     });

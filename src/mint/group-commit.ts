@@ -1,0 +1,107 @@
+/**
+ * Group commit for the mint's own writes (swaps): writes that arrive while a transaction is running
+ * go together into the next one, each inside its own savepoint. A refused write (a `LancashError`,
+ * e.g. a double spend) rolls back to its savepoint alone; the others share one BEGIN…COMMIT, so
+ * SQLite syncs its log once per group instead of once per swap, and the event loop that feeds the
+ * crypto workers is blocked once per group. The outcome of every write is the one it would have had
+ * in its own transaction, run one after another in arrival order.
+ */
+import { type Kysely, sql } from 'kysely';
+import { isLancashError } from '../core/errors.js';
+import type { Store } from '../store/index.js';
+import type { Database } from '../store/schema.js';
+
+type Trx = Kysely<Database>;
+
+interface Item {
+  write: (trx: Trx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Writes per transaction at most: bounds how long one transaction holds its locks. */
+export const MAX_GROUP = 32;
+
+export class GroupCommit {
+  #queue: Item[] = [];
+  #draining = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxGroup = MAX_GROUP,
+  ) {}
+
+  /**
+   * Runs `write` in a transaction shared with other writes queued meanwhile; resolves once that
+   * transaction is committed. `write` must touch the database only through `trx` (it may run again).
+   */
+  run<T>(write: (trx: Trx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#draining) return;
+      // Start on the next turn of the event loop, after the messages and I/O that are ready now: a
+      // synchronous driver (better-sqlite3) would otherwise commit each write before the next arrives.
+      this.#draining = true;
+      setImmediate(() => void this.#drain());
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.maxGroup));
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #commit(group: Item[]): Promise<void> {
+    if (group.length === 1) return this.#alone(group[0]!);
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.store.transaction(async (trx) => {
+        const out: Outcome[] = [];
+        for (const item of group) out.push(await inSavepoint(trx, item.write));
+        return out;
+      });
+    } catch {
+      // A database error belongs to no write in particular: each runs again in its own transaction,
+      // where the store retries conflicts and the error reaches only the write that causes it.
+      for (const item of group) await this.#alone(item);
+      return;
+    }
+    for (const [i, item] of group.entries()) {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    }
+  }
+
+  async #alone(item: Item): Promise<void> {
+    try {
+      item.resolve(await this.store.transaction(item.write));
+    } catch (e) {
+      item.reject(e);
+    }
+  }
+}
+
+/**
+ * Runs `write` inside a savepoint. A refusal rolls back to the savepoint and becomes the write's
+ * outcome; any other error is the transaction's (rethrown, so the store retries or gives up).
+ */
+async function inSavepoint(trx: Trx, write: (trx: Trx) => Promise<unknown>): Promise<Outcome> {
+  await sql`savepoint group_write`.execute(trx);
+  try {
+    const value = await write(trx);
+    await sql`release savepoint group_write`.execute(trx);
+    return { ok: true, value };
+  } catch (error) {
+    if (!isLancashError(error)) throw error;
+    // Both dialects keep the savepoint after rolling back to it; release it so they do not pile up.
+    await sql`rollback to savepoint group_write`.execute(trx);
+    await sql`release savepoint group_write`.execute(trx);
+    return { ok: false, error };
+  }
+}
