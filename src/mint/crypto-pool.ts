@@ -1,27 +1,33 @@
 /**
- * A pool of worker threads that runs the mint's crypto on every core. A swap's inputs and outputs are
- * cut into chunks so one large request uses all workers, and many small requests queue fairly.
- * Crypto is pure CPU and holds no database state, so a worker crash loses nothing: its pending calls
- * are rejected and the request fails as a server error before any commit.
+ * A pool of worker threads that runs the mint's crypto jobs on every core. Under load each request's
+ * job goes whole to the least busy worker: one message each way, inputs verified and outputs signed
+ * in one go. When a worker sits idle, or a job is large, the job is cut into chunks over all workers
+ * instead, in two rounds (every input verified before any output is signed), so one request uses
+ * every core and many requests queue fairly. Crypto is pure CPU and holds no database state, so a
+ * worker crash loses nothing: its pending calls are rejected and the request fails as a server error
+ * before any commit.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../core/workers.js';
-import type { MintCrypto, SignItem, SignResult, VerifyItem, VerifyResult } from './crypto.js';
-import type { WorkerRequest } from './crypto-worker.js';
+import type { CryptoAnswer, CryptoJob, MintCrypto } from './crypto.js';
+import type { WorkerReply, WorkerRequest } from './crypto-worker.js';
 
 interface Pending {
-  resolve: (v: unknown) => void;
+  resolve: (answer: CryptoAnswer) => void;
   reject: (e: Error) => void;
 }
 
 interface Slot {
   worker: Worker;
-  inFlight: number;
+  /** Notes sent and not answered yet: the measure of how busy the worker is. */
+  queued: number;
 }
 
-/** Items per message: large enough to amortise messaging (~50 µs), small enough to spread a batch. */
-const CHUNK = 16;
+/** Notes a job may have and still go whole to one worker (a 64-in, 64-out swap does). */
+const WHOLE_MAX = 256;
+/** Notes per chunk when a job is cut: large enough to amortise messaging, small enough to interleave. */
+const CHUNK_MAX = 64;
 
 export interface CryptoPoolOptions {
   /** Worker count; default: every core. */
@@ -36,14 +42,13 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
 
   const slots: Slot[] = Array.from({ length: size }, () => {
     const worker = spawnWorker(import.meta.url, 'crypto-worker');
-    const slot: Slot = { worker, inFlight: 0 };
-    worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
-      slot.inFlight--;
+    const slot: Slot = { worker, queued: 0 };
+    worker.on('message', (msg: WorkerReply) => {
       const p = pending.get(msg.id);
       if (!p) return;
       pending.delete(msg.id);
-      if (msg.error !== undefined) p.reject(new Error(`crypto worker: ${msg.error}`));
-      else p.resolve(msg.result);
+      if ('error' in msg) p.reject(new Error(`crypto worker: ${msg.error}`));
+      else p.resolve(msg.answer);
     });
     worker.on('error', (e) => {
       for (const [id, p] of pending) {
@@ -54,31 +59,95 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
     return slot;
   });
 
-  function run<T>(op: WorkerRequest['op'], items: unknown[]): Promise<T[]> {
+  function post(job: CryptoJob): Promise<CryptoAnswer> {
     if (closed) return Promise.reject(new Error('crypto pool is closed'));
     const id = nextId++;
-    const slot = slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    slot.inFlight++;
-    return new Promise<T[]>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      slot.worker.postMessage({ id, op, items });
+    const notes = notesOf(job);
+    const slot = slots.reduce((a, b) => (b.queued < a.queued ? b : a));
+    slot.queued += notes;
+    return new Promise<CryptoAnswer>((resolve, reject) => {
+      const done = () => {
+        slot.queued -= notes;
+      };
+      pending.set(id, {
+        resolve: (a) => {
+          done();
+          resolve(a);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      const request: WorkerRequest = { id, job };
+      slot.worker.postMessage(request);
     });
   }
 
-  async function chunked<I, O>(op: WorkerRequest['op'], items: readonly I[]): Promise<O[]> {
-    if (items.length === 0) return [];
-    const parts: Promise<O[]>[] = [];
-    const chunk = Math.max(1, Math.min(CHUNK, Math.ceil(items.length / size)));
-    for (let i = 0; i < items.length; i += chunk) parts.push(run<O>(op, items.slice(i, i + chunk)));
-    return (await Promise.all(parts)).flat();
+  /** Both rounds cut into chunks over the workers; signing starts only once every input verified. */
+  async function inChunks(job: CryptoJob): Promise<CryptoAnswer> {
+    const answer: CryptoAnswer = { Y: [], forged: -1, invalid: -1, C_: [], e: [], s: [] };
+    const ins = job.inputs.secret.length;
+    for (const [from, part] of await chunks(ins, (a, b) => onlyInputs(job, a, b))) {
+      if (part.forged >= 0) return { ...answer, forged: from + part.forged };
+      answer.Y.push(...part.Y);
+    }
+    const outs = job.outputs.B_.length;
+    for (const [from, part] of await chunks(outs, (a, b) => onlyOutputs(job, a, b))) {
+      if (part.invalid >= 0) return { ...answer, invalid: from + part.invalid };
+      answer.C_.push(...part.C_);
+      answer.e.push(...part.e);
+      answer.s.push(...part.s);
+    }
+    return answer;
+  }
+
+  /** Posts `count` notes in chunks spread over the workers; answers with their offsets, in order. */
+  function chunks(
+    count: number,
+    slice: (from: number, to: number) => CryptoJob,
+  ): Promise<[number, CryptoAnswer][]> {
+    const chunk = Math.max(1, Math.min(CHUNK_MAX, Math.ceil(count / size)));
+    const parts: Promise<[number, CryptoAnswer]>[] = [];
+    for (let from = 0; from < count; from += chunk) {
+      parts.push(post(slice(from, Math.min(count, from + chunk))).then((a) => [from, a]));
+    }
+    return Promise.all(parts);
   }
 
   return {
-    verifyInputs: (items: readonly VerifyItem[]) => chunked<VerifyItem, VerifyResult>('verify', items),
-    signOutputs: (items: readonly SignItem[]) => chunked<SignItem, SignResult>('sign', items),
+    run(job) {
+      const notes = notesOf(job);
+      // Cut a large job so other requests interleave with it, and any job while a worker idles so
+      // that one request uses every core; otherwise whole, one round trip.
+      const idle = size > 1 && notes > 1 && slots.some((s) => s.queued === 0);
+      return notes > WHOLE_MAX || idle ? inChunks(job) : post(job);
+    },
     async close() {
       closed = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
+  };
+}
+
+function notesOf(job: CryptoJob): number {
+  return job.inputs.secret.length + job.outputs.B_.length;
+}
+
+function onlyInputs(job: CryptoJob, from: number, to: number): CryptoJob {
+  const { secret, C, key } = job.inputs;
+  return {
+    keys: job.keys,
+    inputs: { secret: secret.slice(from, to), C: C.slice(from, to), key: key.slice(from, to) },
+    outputs: { B_: [], key: [] },
+  };
+}
+
+function onlyOutputs(job: CryptoJob, from: number, to: number): CryptoJob {
+  const { B_, key } = job.outputs;
+  return {
+    keys: job.keys,
+    inputs: { secret: [], C: [], key: [] },
+    outputs: { B_: B_.slice(from, to), key: key.slice(from, to) },
   };
 }

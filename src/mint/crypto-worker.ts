@@ -1,24 +1,28 @@
 /**
- * Worker-thread side of the crypto pool: runs `verifyBatch` / `signBatch` on the native curve.
- * Messages: `{ id, op: 'verify' | 'sign', items }` in, `{ id, result } | { id, error }` out.
+ * Worker-thread side of the crypto pool: runs `runJob` on the native curve.
+ * Messages: `{ id, job }` in, `{ id, answer } | { id, error }` out.
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultCurve } from '../core/crypto/index.js';
-import { type SignItem, signBatch, type VerifyItem, verifyBatch } from './crypto.js';
+import { type CryptoAnswer, type CryptoJob, runJob } from './crypto.js';
 
-export type WorkerRequest =
-  | { id: number; op: 'verify'; items: VerifyItem[] }
-  | { id: number; op: 'sign'; items: SignItem[] };
+export interface WorkerRequest {
+  id: number;
+  job: CryptoJob;
+}
+
+export type WorkerReply = { id: number; answer: CryptoAnswer } | { id: number; error: string };
 
 const curve = defaultCurve();
 const port = parentPort;
 if (!port) throw new Error('crypto-worker must run in a worker thread');
 
 port.on('message', (msg: WorkerRequest) => {
+  let reply: WorkerReply;
   try {
-    const result = msg.op === 'verify' ? verifyBatch(curve, msg.items) : signBatch(curve, msg.items);
-    port.postMessage({ id: msg.id, result });
+    reply = { id: msg.id, answer: runJob(curve, msg.job) };
   } catch (e) {
-    port.postMessage({ id: msg.id, error: e instanceof Error ? e.message : String(e) });
+    reply = { id: msg.id, error: e instanceof Error ? e.message : String(e) };
   }
+  port.postMessage(reply);
 });

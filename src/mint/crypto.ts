@@ -1,73 +1,95 @@
 /**
- * The mint's crypto work in batches: verify inputs (NUT-00 `C == k·hash_to_curve(secret)`) and sign
- * outputs (NUT-00 `C_ = k·B_` plus the NUT-12 DLEQ proof). One pair of batch functions serves both
- * the in-thread implementation (browser, small callers, tests) and the worker pool (servers, all
- * cores); see `crypto-pool.ts`.
+ * The mint's crypto work as one job per request: verify the inputs (NUT-00 `C == k·hash_to_curve(secret)`)
+ * and, only when every input verified, sign the outputs (NUT-00 `C_ = k·B_` plus the NUT-12 DLEQ proof).
+ * One job function serves both the in-thread implementation (small callers, tests) and the worker pool
+ * (servers, all cores; see `crypto-pool.ts`). Jobs are columns of strings and one list of keys, so a
+ * job crosses to a worker thread as a handful of arrays instead of two objects per note.
  */
-import { bytesToHex, utf8 } from '../core/bytes.js';
+import { bytesToHex, hex, utf8 } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { hashToCurve, signBlinded, verifySignature } from '../core/crypto/nut00.js';
 import { createDleq } from '../core/crypto/nut12.js';
-import { isLancashError } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 
-export interface VerifyItem {
-  secret: string;
-  C: Uint8Array;
-  /** The keyset's private key for the note's amount. */
-  k: Uint8Array;
+/** One request's crypto: the private keys it needs once, then per-note columns indexing into them. */
+export interface CryptoJob {
+  /** The keysets' private keys for the notes' amounts, each once. */
+  keys: Uint8Array[];
+  /** Inputs to verify: secret, `C` (compressed point hex, already schema-checked), index into `keys`. */
+  inputs: { secret: string[]; C: string[]; key: number[] };
+  /** Outputs to sign: `B_` (compressed point hex, already schema-checked), index into `keys`. */
+  outputs: { B_: string[]; key: number[] };
 }
 
-/** `Y` is hex; `ok` is false for a bad signature or a malformed point (the caller names the index). */
-export interface VerifyResult {
-  Y: string;
-  ok: boolean;
+/**
+ * The job's outcome. Work stops at the first refusal: after a forged input nothing is signed, after a
+ * `B_` that is not a point nothing more is signed, so neither buys the mint any signing work.
+ */
+export interface CryptoAnswer {
+  /** `Y = hash_to_curve(secret)` per input, hex (complete when `forged` is -1). */
+  Y: string[];
+  /** Index of the first input whose signature does not verify, or -1. */
+  forged: number;
+  /** Index of the first `B_` that is not a point on the curve, or -1. */
+  invalid: number;
+  /** `C_`, `e`, `s` per output, hex (complete when `forged` and `invalid` are -1). */
+  C_: string[];
+  e: string[];
+  s: string[];
 }
-
-export interface SignItem {
-  B_: Uint8Array;
-  k: Uint8Array;
-}
-
-/** `C_`, `e`, `s` as hex; `error` is set when `B_` is not a valid point. */
-export type SignResult = { C_: string; e: string; s: string } | { error: string };
 
 /** What the mint engine needs of crypto; implemented in-thread and by the worker pool. */
 export interface MintCrypto {
-  verifyInputs(items: readonly VerifyItem[]): Promise<VerifyResult[]>;
-  signOutputs(items: readonly SignItem[]): Promise<SignResult[]>;
+  /** Verifies every input, then signs the outputs only if all verified: forged inputs buy no signing work. */
+  run(job: CryptoJob): Promise<CryptoAnswer>;
   close(): Promise<void>;
 }
 
-export function verifyBatch(curve: Curve, items: readonly VerifyItem[]): VerifyResult[] {
-  return items.map(({ secret, C, k }) => {
+/** Runs `job` on `curve`: the one implementation behind every `MintCrypto`. */
+export function runJob(curve: Curve, job: CryptoJob): CryptoAnswer {
+  const answer: CryptoAnswer = { Y: [], forged: -1, invalid: -1, C_: [], e: [], s: [] };
+  const { secret, C } = job.inputs;
+  for (let i = 0; i < secret.length; i++) {
     // NUT-00: a note's identity is Y = hash_to_curve(secret), its encoding never counts.
-    const Y = hashToCurve(curve, utf8(secret));
-    let ok: boolean;
-    try {
-      ok = curve.isPoint(C) && verifySignature(curve, k, Y, C);
-    } catch (e) {
-      if (!isLancashError(e)) throw e;
-      ok = false;
+    const Y = hashToCurve(curve, utf8(secret[i]!));
+    // k·Y is always a valid point, so equal bytes also prove that C is one.
+    if (!verifySignature(curve, keyOf(job, job.inputs.key[i]), Y, hex(C[i], `inputs[${i}].C`, 33))) {
+      answer.forged = i;
+      return answer;
     }
-    return { Y: bytesToHex(Y), ok };
-  });
+    answer.Y.push(bytesToHex(Y));
+  }
+  const { B_ } = job.outputs;
+  for (let i = 0; i < B_.length; i++) {
+    const k = keyOf(job, job.outputs.key[i]);
+    const B = hex(B_[i], `outputs[${i}].B_`, 33);
+    let C_: Uint8Array;
+    try {
+      C_ = signBlinded(curve, k, B);
+    } catch (e) {
+      // NUT-00: B_ must be a valid point (signing garbage would leak k); the curve refuses it.
+      if (!isLancashError(e, 'InvalidPoint')) throw e;
+      answer.invalid = i;
+      return answer;
+    }
+    const { e, s } = createDleq(curve, k, B, C_);
+    answer.C_.push(bytesToHex(C_));
+    answer.e.push(bytesToHex(e));
+    answer.s.push(bytesToHex(s));
+  }
+  return answer;
 }
 
-export function signBatch(curve: Curve, items: readonly SignItem[]): SignResult[] {
-  return items.map(({ B_, k }) => {
-    // NUT-00: B_ must be a valid point; signing the identity or garbage would leak k.
-    if (!curve.isPoint(B_)) return { error: 'B_ is not a valid secp256k1 point' };
-    const C_ = signBlinded(curve, k, B_);
-    const { e, s } = createDleq(curve, k, B_, C_);
-    return { C_: bytesToHex(C_), e: bytesToHex(e), s: bytesToHex(s) };
-  });
+function keyOf(job: CryptoJob, index: number | undefined): Uint8Array {
+  const k = job.keys[index ?? -1];
+  if (k === undefined) fail('Internal', { reason: `crypto job: no key at index ${index}` });
+  return k;
 }
 
 /** In-thread crypto on the given curve (no workers). */
 export function inThreadCrypto(curve: Curve): MintCrypto {
   return {
-    verifyInputs: async (items) => verifyBatch(curve, items),
-    signOutputs: async (items) => signBatch(curve, items),
+    run: async (job) => runJob(curve, job),
     close: async () => {},
   };
 }

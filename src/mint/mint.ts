@@ -11,13 +11,13 @@ import { hex } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
+import { NOT_ON_CURVE } from '../core/crypto/point.js';
 import { fail } from '../core/errors.js';
 import { type Amount, sum } from '../core/money.js';
 import { BlankMessage, BlindedMessage, type BlindSignature, decode, Proof } from '../core/protocol/cashu.js';
 import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
-import type { MintCrypto } from './crypto.js';
-import { inThreadCrypto } from './crypto.js';
+import { type CryptoAnswer, inThreadCrypto, type MintCrypto } from './crypto.js';
 import { GroupCommit } from './group-commit.js';
 import { Keysets } from './keysets.js';
 import * as repo from './repository.js';
@@ -71,6 +71,8 @@ interface CheckedInputs {
 
 interface CheckedOutputs {
   msgs: BlindedMessage[];
+  /** Each `B_` in lowercase hex, as the signed set keys it. */
+  B_s: string[];
   keysets: MintKeyset[];
   unit: string;
   amount: Amount;
@@ -109,12 +111,15 @@ export class Mint {
 
   /** Checks and verifies inputs (NUT-00/02/03) without writing anything. */
   async prepareInputs(inputs: unknown): Promise<PreparedInputs> {
-    return this.verify(this.checkInputs(inputs));
+    const c = this.checkInputs(inputs);
+    return preparedInputs(c, await this.runCrypto(c, undefined));
   }
 
   /** Checks and blind-signs outputs (NUT-00/02/03/12) without writing anything. */
   async prepareOutputs(outputs: unknown): Promise<PreparedOutputs> {
-    return this.sign(this.checkOutputs(outputs));
+    const c = this.checkOutputs(outputs);
+    await this.refuseSigned(c);
+    return preparedOutputs(c, await this.runCrypto(undefined, c));
   }
 
   private checkInputs(inputs: unknown): CheckedInputs {
@@ -150,6 +155,7 @@ export class Mint {
       'MaxOutputsExceeded',
     );
     const keysets: MintKeyset[] = [];
+    const B_s: string[] = [];
     const seen = new Set<string>();
     for (const [i, m] of msgs.entries()) {
       const ks = this.keysets.get(m.id);
@@ -159,70 +165,60 @@ export class Mint {
       const B_ = m.B_.toLowerCase();
       if (seen.has(B_)) fail('DuplicateOutputs', { index: i, B_ }, `outputs[${i}] repeats an earlier output`);
       seen.add(B_);
+      B_s.push(B_);
       keysets.push(ks);
     }
-    return { msgs, keysets, unit: this.oneUnit(keysets), amount: sum(msgs.map((m) => m.amount)) };
+    return { msgs, B_s, keysets, unit: this.oneUnit(keysets), amount: sum(msgs.map((m) => m.amount)) };
   }
 
-  private async verify(c: CheckedInputs): Promise<PreparedInputs> {
-    const results = await this.crypto.verifyInputs(
-      c.proofs.map((p, i) => ({
-        secret: p.secret,
-        C: hex(p.C, `inputs[${i}].C`, 33),
-        k: c.keysets[i]!.privateKeys.get(p.amount)!,
-      })),
-    );
-    const bad = results.findIndex((r) => !r.ok);
-    if (bad >= 0) {
+  /** Fails fast on outputs signed before, so they buy no signing work; the primary key on B_ enforces it at commit. */
+  private async refuseSigned(c: CheckedOutputs): Promise<void> {
+    const signed = await repo.signaturesFor(this.store.db, this.store.dialect, c.B_s);
+    if (signed.length > 0) this.alreadySigned(signed.map((s) => s.b_));
+  }
+
+  /**
+   * One crypto job for checked inputs and/or outputs: every input verified before any output is
+   * signed (forged inputs must not buy three times their cost in signing work); refuses the first
+   * forged input (NUT-00) or `B_` that is not a point.
+   */
+  private async runCrypto(
+    ins: CheckedInputs | undefined,
+    outs: CheckedOutputs | undefined,
+  ): Promise<CryptoAnswer> {
+    const keys: Uint8Array[] = [];
+    const indexOf = new Map<Uint8Array, number>();
+    const keyIndex = (ks: MintKeyset, amount: number): number => {
+      const k = ks.privateKeys.get(amount)!; // checked by `denomination`
+      let i = indexOf.get(k);
+      if (i === undefined) {
+        i = keys.push(k) - 1;
+        indexOf.set(k, i);
+      }
+      return i;
+    };
+    const proofs = ins?.proofs ?? [];
+    const msgs = outs?.msgs ?? [];
+    const answer = await this.crypto.run({
+      keys,
+      inputs: {
+        secret: proofs.map((p) => p.secret),
+        C: proofs.map((p) => p.C),
+        key: proofs.map((p, i) => keyIndex(ins!.keysets[i]!, p.amount)),
+      },
+      outputs: { B_: msgs.map((m) => m.B_), key: msgs.map((m, i) => keyIndex(outs!.keysets[i]!, m.amount)) },
+    });
+    if (answer.forged >= 0) {
+      const i = answer.forged;
       fail(
         'ProofVerificationFailed',
-        { index: bad, reason: 'signature does not verify' },
-        `inputs[${bad}]: signature does not verify`,
+        { index: i, reason: 'signature does not verify' },
+        `inputs[${i}]: signature does not verify`,
       );
     }
-    return {
-      amount: c.amount,
-      fee: c.fee,
-      unit: c.unit,
-      Ys: results.map((r) => r.Y),
-      rows: c.proofs.map((p, i) => ({
-        y: results[i]!.Y,
-        amount: p.amount,
-        keyset_id: c.keysets[i]!.id,
-        secret: p.secret,
-        c: p.C.toLowerCase(),
-        witness: p.witness ?? null,
-      })),
-    };
-  }
-
-  private async sign(c: CheckedOutputs): Promise<PreparedOutputs> {
-    // Fail fast before signing; the primary key on B_ enforces this again at commit.
-    const signed = await repo.signaturesFor(
-      this.store.db,
-      this.store.dialect,
-      c.msgs.map((m) => m.B_.toLowerCase()),
-    );
-    if (signed.length > 0) this.alreadySigned(signed.map((s) => s.b_));
-    const results = await this.crypto.signOutputs(
-      c.msgs.map((m, i) => ({
-        B_: hex(m.B_, `outputs[${i}].B_`, 33),
-        k: c.keysets[i]!.privateKeys.get(m.amount)!,
-      })),
-    );
-    const rows = results.map((r, i) => {
-      if ('error' in r) fail('InvalidPoint', { argument: `outputs[${i}].B_`, reason: r.error });
-      const m = c.msgs[i]!;
-      return {
-        b_: m.B_.toLowerCase(),
-        amount: m.amount,
-        keyset_id: c.keysets[i]!.id,
-        c_: r.C_,
-        dleq_e: r.e,
-        dleq_s: r.s,
-      };
-    });
-    return { amount: c.amount, unit: c.unit, signatures: rows.map(toBlindSignature), rows };
+    if (answer.invalid >= 0)
+      fail('InvalidPoint', { argument: `outputs[${answer.invalid}].B_`, reason: NOT_ON_CURVE });
+    return answer;
   }
 
   /**
@@ -282,9 +278,10 @@ export class Mint {
         `inputs ${ins.amount} must equal outputs ${outs.amount} plus fees ${ins.fee}`,
       );
     }
-    // Verify before signing: forged inputs must not buy three times their cost in signing work.
-    const verified = await this.verify(ins);
-    const signed = await this.sign(outs);
+    await this.refuseSigned(outs);
+    const answer = await this.runCrypto(ins, outs);
+    const verified = preparedInputs(ins, answer);
+    const signed = preparedOutputs(outs, answer);
     return this.commits.run(async (trx) => {
       await this.commitInputs(trx, verified, operation, 'spent');
       return this.commitOutputs(trx, signed, operation);
@@ -409,6 +406,35 @@ export class Mint {
   private alreadySigned(B_s: string[]): never {
     return fail('OutputsAlreadySigned', { B_: B_s }, `${B_s.length} output(s) were already signed`);
   }
+}
+
+function preparedInputs(c: CheckedInputs, a: CryptoAnswer): PreparedInputs {
+  return {
+    amount: c.amount,
+    fee: c.fee,
+    unit: c.unit,
+    Ys: a.Y,
+    rows: c.proofs.map((p, i) => ({
+      y: a.Y[i]!,
+      amount: p.amount,
+      keyset_id: c.keysets[i]!.id,
+      secret: p.secret,
+      c: p.C.toLowerCase(),
+      witness: p.witness ?? null,
+    })),
+  };
+}
+
+function preparedOutputs(c: CheckedOutputs, a: CryptoAnswer): PreparedOutputs {
+  const rows = c.msgs.map((m, i) => ({
+    b_: c.B_s[i]!,
+    amount: m.amount,
+    keyset_id: c.keysets[i]!.id,
+    c_: a.C_[i]!,
+    dleq_e: a.e[i]!,
+    dleq_s: a.s[i]!,
+  }));
+  return { amount: c.amount, unit: c.unit, signatures: rows.map(toBlindSignature), rows };
 }
 
 function toBlindSignature(
