@@ -3,17 +3,18 @@
  * on random payloads; both reproduce RFC 9180 Appendix A.2.3 and refuse low-order keys; the native one
  * is also checked step by step (AuthDecap, KeySchedule).
  */
+import * as nodeCrypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { base64urlnopad } from '@scure/base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesToHex, hex } from '../bytes.js';
+import { bytesToHex, hex, utf8 } from '../bytes.js';
 import { isLancashError } from '../errors.js';
 import { hpkeBackend } from './backend.js';
 import type { HpkeBackendName } from './hpke.js';
 import { type EncryptionKeyPair, envelopeSuite, keyPairFromPrivate } from './index.js';
 import { publicKeyOf } from './keys.js';
-import { loadNativeHpke } from './native.js';
+import { buildNativeHpke, loadNativeHpke } from './native.js';
 
 const native = loadNativeHpke();
 it('loads the native backend (node:crypto with X25519 and ChaCha20-Poly1305)', () => {
@@ -99,6 +100,39 @@ describe('RFC 9180 Appendix A.2.3 (auth mode, X25519, HKDF-SHA256, ChaCha20-Poly
       ).rejects.toThrow();
       await expect(backend.openAuth({ enc, recipient: R, pkS: u, info, aad, ct })).rejects.toThrow();
     }
+  });
+});
+
+describe('native backend and Node 20 key generation', () => {
+  it('seals fresh ephemeral keys without node:crypto key generation (it can deadlock under GC)', async () => {
+    // A keygen job collected while a JWK export of its key holds the key's mutex hangs the process.
+    const called: string[] = [];
+    const guarded = new Proxy(nodeCrypto, {
+      get(target, prop, receiver) {
+        if (typeof prop === 'string' && /^generateKey/.test(prop)) called.push(prop);
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const native = buildNativeHpke(guarded);
+    const [a, b] = await Promise.all([
+      keyPairFromPrivate(new Uint8Array(32).fill(0x33)),
+      keyPairFromPrivate(new Uint8Array(32).fill(0x44)),
+    ]);
+    const args = { pkR: b.publicKey, sender: a, info: utf8('i'), aad: utf8('a'), pt: utf8('pt') };
+    const one = await native.sealAuth(args);
+    const two = await native.sealAuth(args);
+    expect(bytesToHex(one.enc)).not.toBe(bytesToHex(two.enc));
+    for (const sealed of [one, two]) {
+      const opened = await hpkeBackend('portable').openAuth({
+        ...sealed,
+        recipient: b,
+        pkS: a.publicKey,
+        info: args.info,
+        aad: args.aad,
+      });
+      expect(opened).toEqual(args.pt);
+    }
+    expect(called).toEqual([]);
   });
 });
 

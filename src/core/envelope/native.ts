@@ -41,20 +41,28 @@ const KEM_SUITE = concatBytes(utf8('KEM'), i2osp2(KEM_ID));
 const HPKE_SUITE = concatBytes(utf8('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(AEAD_ID));
 const HPKE_V1 = utf8('HPKE-v1');
 const EMPTY = new Uint8Array(0);
-// RFC 8410 PKCS#8 wrapper for a raw 32-byte X25519 private key. Public keys go through JWK (RFC 8037)
-// instead: OpenSSL 3 decodes DER an order of magnitude slower (measured ≈170 µs against ≈13 µs).
-const PKCS8_X25519 = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
-]);
+// Keys cross into OpenSSL as JWK (RFC 8037): OpenSSL 3 decodes DER an order of magnitude slower
+// (measured ≈900 µs against ≈60 µs for a private key). For a private key Node derives the public
+// half from `d` and ignores `x`, so `x` is left empty; `usable` checks that this still holds.
+const privateKeyOn = (c: Crypto, sk: Uint8Array): KeyObject =>
+  c.createPrivateKey({
+    key: {
+      kty: 'OKP',
+      crv: 'X25519',
+      d: Buffer.from(sk.buffer, sk.byteOffset, sk.length).toString('base64url'),
+      x: '',
+    },
+    format: 'jwk',
+  });
 
 /** A Uint8Array view of a Buffer, so callers and tests see the same type from both backends. */
 const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-function build(c: Crypto): NativeHpke {
+/** The backend on `c` (exported for tests, which pass an instrumented `node:crypto`). */
+export function buildNativeHpke(c: Crypto): NativeHpke {
   const privateKeys = new WeakMap<EncryptionKeyPair, KeyObject>();
 
-  const privateKey = (sk: Uint8Array): KeyObject =>
-    c.createPrivateKey({ key: Buffer.concat([PKCS8_X25519, sk]), format: 'der', type: 'pkcs8' });
+  const privateKey = (sk: Uint8Array): KeyObject => privateKeyOn(c, sk);
   const publicKey = (pk: Uint8Array): KeyObject =>
     c.createPublicKey({
       key: {
@@ -148,12 +156,18 @@ function build(c: Crypto): NativeHpke {
 
   // RFC 9180 §7.1.3 DeriveKeyPair for X25519 (tests only), else GenerateKeyPair.
   function ephemeral(ikmE: Uint8Array | undefined): { skE: KeyObject; enc: Uint8Array } {
+    // RFC 7748 §5: any 32 random bytes are an X25519 private key. Never `generateKeyPair*`: on Node 20
+    // a keygen job collected by GC while `export({format:'jwk'})` of its key holds the key's mutex
+    // locks that mutex again, and the process hangs for good (seen in CI; gdb: ~KeyGenJob under
+    // ExportJWKEdKey). Keys imported from bytes have no job to collect.
+    let sk: Uint8Array;
     if (ikmE === undefined) {
-      const { privateKey: skE, publicKey: pkE } = c.generateKeyPairSync('x25519');
-      return { skE, enc: rawPublic(pkE) };
+      sk = plain(c.randomBytes(N_SK));
+    } else {
+      const dkp_prk = labeledExtract(KEM_SUITE, EMPTY, 'dkp_prk', ikmE);
+      sk = labeledExpand(KEM_SUITE, dkp_prk, 'sk', EMPTY, N_SK);
     }
-    const dkp_prk = labeledExtract(KEM_SUITE, EMPTY, 'dkp_prk', ikmE);
-    const skE = privateKey(labeledExpand(KEM_SUITE, dkp_prk, 'sk', EMPTY, N_SK));
+    const skE = privateKey(sk);
     return { skE, enc: rawPublic(c.createPublicKey(skE)) };
   }
 
@@ -202,7 +216,14 @@ let loaded: { backend: NativeHpke | undefined } | undefined;
 /** True when `c` has everything this backend calls (Node has; a stripped OpenSSL might not). */
 function usable(c: Crypto | undefined): c is Crypto {
   try {
-    return c?.getCiphers().includes('chacha20-poly1305') === true && !!c.generateKeyPairSync('x25519');
+    if (c?.getCiphers().includes('chacha20-poly1305') !== true) return false;
+    // RFC 7748 §6.1: Alice's key pair, imported the way every private key is.
+    const sk = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
+    const pk = '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a';
+    return (
+      c.createPublicKey(privateKeyOn(c, sk)).export({ format: 'jwk' }).x ===
+      Buffer.from(pk, 'hex').toString('base64url')
+    );
   } catch {
     return false;
   }
@@ -213,7 +234,7 @@ export function loadNativeHpke(): NativeHpke | undefined {
   if (loaded === undefined) {
     // getBuiltinModule, not a static import: the browser wallet bundles this file and takes `portable.ts`.
     const c = globalThis.process?.getBuiltinModule?.('node:crypto');
-    loaded = { backend: usable(c) ? build(c) : undefined };
+    loaded = { backend: usable(c) ? buildNativeHpke(c) : undefined };
   }
   return loaded.backend;
 }
