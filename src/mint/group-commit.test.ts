@@ -12,12 +12,13 @@ describe.each(DIALECTS)('group commit on %s', (dialect) => {
   let store: Store;
   let transactions: number;
   let group: GroupCommit;
+  let counted: Store;
 
   beforeEach(async () => {
     store = await freshStore(dialect);
     transactions = 0;
     // Count the transactions the group opens, with the store's own semantics underneath.
-    const counted: Store = {
+    counted = {
       dialect: store.dialect,
       db: store.db,
       transaction: (fn) => {
@@ -78,6 +79,24 @@ describe.each(DIALECTS)('group commit on %s', (dialect) => {
     expect(c).toEqual({ status: 'fulfilled', value: 1 });
     expect(transactions).toBe(4); // the group, then each write alone
     expect(await keys()).toEqual(['k0', 'k1', 'k3']);
+  });
+
+  it('with writes on their way, a group waits for them (up to its linger); with none, it does not', async () => {
+    let coming = 1;
+    const lingering = new GroupCommit(counted, { lingerMs: 60_000, coming: () => coming });
+    const write = (key: string) =>
+      lingering.run((trx) => trx.insertInto('settings').values({ key, value: 'v' }).execute());
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const first = write('k1');
+    await tick();
+    coming = 0; // the awaited write arrives: nothing else is coming
+    await Promise.all([first, write('k2')]);
+    expect(transactions).toBe(1);
+    const third = write('k3');
+    await tick();
+    await Promise.all([third, write('k4')]);
+    expect(transactions).toBe(3);
+    expect(await keys()).toEqual(['k1', 'k2', 'k3', 'k4']);
   });
 
   it('writes that arrive while a group commits form the next group', async () => {

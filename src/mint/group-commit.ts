@@ -21,17 +21,33 @@ interface Item {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Writes per transaction at most: bounds how long one transaction holds its locks. */
-export const MAX_GROUP = 32;
+export interface GroupCommitOptions {
+  /** Writes per transaction at most: bounds how long one transaction holds its locks. Default 32. */
+  maxGroup?: number;
+  /**
+   * How long a group may wait for writes still on their way before it commits (PostgreSQL's
+   * `commit_delay` idea); it never waits when none are coming. Default 0.
+   */
+  lingerMs?: number;
+  /** How many writes are on their way (e.g. swaps still in their crypto); default none. */
+  coming?: () => number;
+}
 
 export class GroupCommit {
   #queue: Item[] = [];
   #draining = false;
+  #wake: (() => void) | undefined;
+  readonly #maxGroup: number;
+  readonly #lingerMs: number;
+  readonly #coming: () => number;
+  readonly #store: Store;
 
-  constructor(
-    private readonly store: Store,
-    private readonly maxGroup = MAX_GROUP,
-  ) {}
+  constructor(store: Store, o: GroupCommitOptions = {}) {
+    this.#store = store;
+    this.#maxGroup = o.maxGroup ?? 32;
+    this.#lingerMs = o.lingerMs ?? 0;
+    this.#coming = o.coming ?? (() => 0);
+  }
 
   /**
    * Runs `write` in a transaction shared with other writes queued meanwhile; resolves once that
@@ -40,6 +56,7 @@ export class GroupCommit {
   run<T>(write: (trx: Trx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.#wake?.();
       if (this.#draining) return;
       // Start on the next turn of the event loop, after the messages and I/O that are ready now: a
       // synchronous driver (better-sqlite3) would otherwise commit each write before the next arrives.
@@ -50,9 +67,29 @@ export class GroupCommit {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.maxGroup));
+      while (this.#queue.length > 0) {
+        await this.#gather();
+        await this.#commit(this.#queue.splice(0, this.#maxGroup));
+      }
     } finally {
       this.#draining = false;
+    }
+  }
+
+  /** Waits up to `lingerMs` for the writes on their way, until the group is full or none are coming. */
+  async #gather(): Promise<void> {
+    const until = performance.now() + this.#lingerMs;
+    while (this.#queue.length < this.#maxGroup && this.#coming() > 0) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => this.#wake?.(), left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          this.#wake = undefined;
+          resolve();
+        };
+      });
     }
   }
 
@@ -60,7 +97,7 @@ export class GroupCommit {
     if (group.length === 1) return this.#alone(group[0]!);
     let outcomes: Outcome[];
     try {
-      outcomes = await this.store.transaction(async (trx) => {
+      outcomes = await this.#store.transaction(async (trx) => {
         const out: Outcome[] = [];
         for (const item of group) out.push(await inSavepoint(trx, item.write));
         return out;
@@ -80,7 +117,7 @@ export class GroupCommit {
 
   async #alone(item: Item): Promise<void> {
     try {
-      item.resolve(await this.store.transaction(item.write));
+      item.resolve(await this.#store.transaction(item.write));
     } catch (e) {
       item.reject(e);
     }

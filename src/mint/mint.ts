@@ -32,6 +32,13 @@ export interface MintLimits {
 
 export const DEFAULT_LIMITS: MintLimits = { maxInputs: 1000, maxOutputs: 1000 };
 
+/**
+ * How long a ready swap's commit may wait for swaps still in their crypto, to share their transaction
+ * (only when some are): on SQLite a 64+64-note commit costs ~3.3 ms of CPU alone and ~2.4 ms per swap
+ * in groups of four, and the event loop blocks once per group instead of once per swap.
+ */
+const COMMIT_LINGER_MS = 20;
+
 export interface MintOptions {
   store: Store;
   unit: string;
@@ -87,6 +94,8 @@ export class Mint {
   private readonly clock: () => number;
   /** Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. */
   private readonly commits: GroupCommit;
+  /** Swaps past their checks and not yet queued for commit: the commits on their way. */
+  private swapsInCrypto = 0;
 
   private constructor(
     readonly store: Store,
@@ -97,7 +106,7 @@ export class Mint {
     this.unit = opts.unit;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.clock = opts.clock ?? Date.now;
-    this.commits = new GroupCommit(store);
+    this.commits = new GroupCommit(store, { lingerMs: COMMIT_LINGER_MS, coming: () => this.swapsInCrypto });
   }
 
   static async open(opts: MintOptions): Promise<Mint> {
@@ -278,8 +287,14 @@ export class Mint {
         `inputs ${ins.amount} must equal outputs ${outs.amount} plus fees ${ins.fee}`,
       );
     }
-    await this.refuseSigned(outs);
-    const answer = await this.runCrypto(ins, outs);
+    let answer: CryptoAnswer;
+    this.swapsInCrypto++;
+    try {
+      await this.refuseSigned(outs);
+      answer = await this.runCrypto(ins, outs);
+    } finally {
+      this.swapsInCrypto--;
+    }
     const verified = preparedInputs(ins, answer);
     const signed = preparedOutputs(outs, answer);
     return this.commits.run(async (trx) => {
