@@ -3,6 +3,7 @@
  * on random payloads; both reproduce RFC 9180 Appendix A.2.3 and refuse low-order keys; the native one
  * is also checked step by step (AuthDecap, KeySchedule).
  */
+import { execFile } from 'node:child_process';
 import * as nodeCrypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { base64urlnopad } from '@scure/base';
@@ -134,6 +135,37 @@ describe('native backend and Node 20 key generation', () => {
     }
     expect(called).toEqual([]);
   });
+
+  it('keeps sealing under heavy GC (the keygen pattern hangs within a few thousand seals)', async () => {
+    // A tiny young generation collects during nearly every export, where the deadlock struck.
+    const native = new URL('./native.ts', import.meta.url).href;
+    const script = `
+      const { loadNativeHpke } = await import(${JSON.stringify(native)});
+      const hpke = loadNativeHpke();
+      const sk = new Uint8Array(32).fill(7);
+      const { keyPairFromPrivate } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});
+      const a = await keyPairFromPrivate(sk);
+      const e = new Uint8Array(0);
+      let garbage = [];
+      for (let i = 0; i < 5000; i++) {
+        await hpke.sealAuth({ pkR: a.publicKey, sender: a, info: e, aad: e, pt: e });
+        garbage.push({ i, s: 'x'.repeat(50) });
+        if (garbage.length > 1000) garbage = [];
+      }
+      console.log('sealed', hpke.name);
+    `;
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', script],
+        { timeout: 40_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : ((error.code as number) ?? null), stdout, stderr }),
+      );
+    });
+    expect(out.stderr).toBe('');
+    expect(out).toMatchObject({ code: 0, stdout: 'sealed native\n' });
+  }, 60_000);
 });
 
 describe('interop', () => {
