@@ -8,7 +8,6 @@
  * nothing); anything else that is not a good, authenticated answer is an `UnclearOutcome`: retry with
  * the same transfer id, which the bank answers with its first answer.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
@@ -24,6 +23,7 @@ import { isLancashError } from '../errors.js';
 import { call, UnclearOutcome } from '../http/client.js';
 import { MAX_TOTAL, sum } from '../money.js';
 import { BlindedMessage, BlindSignature, decode, PointHex, Proof } from './cashu.js';
+import { ed25519Backend } from './ed25519.js';
 
 /** Envelope types (the `type` header, bound into the AAD). */
 export const BANK_ISSUE_REQUEST = 'bank.issue.request';
@@ -144,13 +144,13 @@ function signedRecord<FS extends TObject, RS extends TSchema>(
       const f = decode(Fields, fields, 'receipt');
       // Only the signed fields, in their order, then the signature: nothing unsigned rides along.
       const signed = Object.fromEntries(order.map((k) => [k, f[k]]));
-      return { ...signed, signature: bytesToHex(ed25519.sign(message(f), secretKey)) } as Static<RS>;
+      return { ...signed, signature: bytesToHex(ed25519Backend().sign(message(f), secretKey)) } as Static<RS>;
     },
     verify(receipt, receiptKey) {
       try {
         const r = decode(Signed, receipt, 'receipt') as Static<FS> & { signature: string };
         const key = typeof receiptKey === 'string' ? hex(receiptKey, 'receiptKey', 32) : receiptKey;
-        return ed25519.verify(hex(r.signature, 'signature', 64), message(r), key);
+        return ed25519Backend().verify(hex(r.signature, 'signature', 64), message(r), key);
       } catch {
         // A malformed receipt, key or signature is simply not a valid receipt.
         return false;
