@@ -7,9 +7,8 @@
  */
 import type { Command } from 'commander';
 import { isLancashError } from '../core/errors.js';
-import { auditGateway } from '../gateway/audit.js';
-import { openStore, parseStoreUrl, type Store } from '../store/index.js';
-import { auditWideBank } from '../wide-bank/audit.js';
+import type { GatewayAudit } from '../gateway/audit.js';
+import type { Store } from '../store/index.js';
 
 export function registerAudit(program: Command): void {
   program
@@ -33,12 +32,18 @@ export function registerAudit(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      // The audits and the store load here: other commands do not pay for them.
+      const [{ auditGateway }, { openStore, parseStoreUrl }, { auditWideBank }] = await Promise.all([
+        import('../gateway/audit.js'),
+        import('../store/index.js'),
+        import('../wide-bank/audit.js'),
+      ]);
       const stores: Store[] = [];
       try {
         const bankStore = await openStore(parseStoreUrl(o.wideBankDb));
         stores.push(bankStore);
         const wideBank = await auditWideBank(bankStore);
-        let gateway: Awaited<ReturnType<typeof auditGateway>> | undefined;
+        let gateway: GatewayAudit | undefined;
         if (o.gatewayDb !== undefined) {
           const gatewayStore = await openStore(parseStoreUrl(o.gatewayDb));
           stores.push(gatewayStore);

@@ -3,23 +3,28 @@
  * here, never in tests; figures are ratios against a bound measured in the same run.
  */
 import type { Command } from 'commander';
-import { SCENARIOS } from '../bench/index.js';
+
+/**
+ * The keys of `SCENARIOS` in `bench/index.ts` (a test holds them equal), named here so that the help
+ * text does not load every scenario and the roles they start.
+ */
+export const SCENARIO_NAMES: readonly string[] = ['mint', 'wide-bank', 'gateway'];
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description(`run a benchmark and print JSON figures (scenarios: ${Object.keys(SCENARIOS).join(', ')})`)
+    .description(`run a benchmark and print JSON figures (scenarios: ${SCENARIO_NAMES.join(', ')})`)
     .argument('[scenario]', 'scenario name', 'mint')
     .option('--scenario <name>', 'scenario name (same as the argument)')
     .option('--seconds <s>', 'seconds per measurement', '5')
     .option('--dialects <list>', 'comma list of sqlite,postgres', 'sqlite,postgres')
     .action(async (arg: string, o: { scenario?: string; seconds: string; dialects: string }) => {
       const name = o.scenario ?? arg;
-      const run = SCENARIOS[name];
+      const run = SCENARIO_NAMES.includes(name)
+        ? (await import('../bench/index.js')).SCENARIOS[name]
+        : undefined;
       if (!run) {
-        console.error(
-          `lancash bench: unknown scenario '${name}' (known: ${Object.keys(SCENARIOS).join(', ')})`,
-        );
+        console.error(`lancash bench: unknown scenario '${name}' (known: ${SCENARIO_NAMES.join(', ')})`);
         process.exitCode = 2;
         return;
       }

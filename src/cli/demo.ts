@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { isLancashError } from '../core/errors.js';
-import { type DemoReport, money, runDemo } from '../demo/scenario.js';
+import type { DemoReport, RunningDemo } from '../demo/scenario.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -15,8 +15,10 @@ export function registerDemo(program: Command): void {
     .option('--once', 'run the scenario, print the result and exit')
     .option('--json', 'machine-readable output: one JSON line last')
     .action(async (o: { data: string; once?: boolean; json?: boolean }) => {
+      // The whole system loads here: other commands do not pay for it.
+      const { money, runDemo } = await import('../demo/scenario.js');
       const say = o.json ? () => {} : (line: string) => console.log(`  ${line}`);
-      let running: Awaited<ReturnType<typeof runDemo>>;
+      let running: RunningDemo;
       try {
         if (!o.json) console.log('lancash demo: local money on a LAN, wide money on the WAN, one gateway\n');
         running = await runDemo({ dataDir: o.data, say });
@@ -29,7 +31,7 @@ export function registerDemo(program: Command): void {
       }
       const { report } = running;
       if (o.json) console.log(JSON.stringify({ ok: report.audit.balanced, ...report }));
-      else printSummary(report);
+      else printSummary(report, money);
       if (o.once) {
         await running.close();
         process.exitCode = report.audit.balanced ? 0 : 1;
@@ -45,7 +47,7 @@ export function registerDemo(program: Command): void {
     });
 }
 
-function printSummary(r: DemoReport): void {
+function printSummary(r: DemoReport, money: (minor: number) => string): void {
   console.log('\nBalances');
   for (const [name, b] of Object.entries(r.balances)) {
     console.log(`  ${name.padEnd(6)} ${b.network.toUpperCase()}  ${money(b.available).padStart(12)}`);

@@ -8,12 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe } from '../core/errors.js';
-import { faultsArmed } from '../core/faults.js';
-import { drainOnSignals } from '../core/http/server.js';
-import { exponentialBackoff } from '../gateway/jobs/runner.js';
-import { loadOperatorToken } from '../gateway/operator.js';
-import { createGateway } from '../gateway/server.js';
-import { openStore, parseStoreUrl, type StoreConfig } from '../store/index.js';
+import type { Gateway } from '../gateway/server.js';
+import type { StoreConfig } from '../store/index.js';
 import { runCommand, usage } from './usage.js';
 
 interface GatewayCliOptions {
@@ -54,6 +50,22 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   const concurrency = positive(o.concurrency, '--concurrency');
   const callTimeoutMs =
     o.callTimeoutMs === undefined ? undefined : positive(o.callTimeoutMs, '--call-timeout-ms');
+  // The gateway's modules load here, after the arguments are checked: other commands do not pay for them.
+  const [
+    { faultsArmed },
+    { drainOnSignals },
+    { exponentialBackoff },
+    { loadOperatorToken },
+    { createGateway },
+    { openStore, parseStoreUrl },
+  ] = await Promise.all([
+    import('../core/faults.js'),
+    import('../core/http/server.js'),
+    import('../gateway/jobs/runner.js'),
+    import('../gateway/operator.js'),
+    import('../gateway/server.js'),
+    import('../store/index.js'),
+  ]);
   let config: StoreConfig;
   if (o.db !== undefined) {
     config = parseStoreUrl(o.db);
@@ -63,7 +75,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   }
   const operatorToken = loadOperatorToken({ env: process.env.LANCASH_OPERATOR_TOKEN, dataDir: o.data });
   const store = await openStore(config);
-  let gateway: Awaited<ReturnType<typeof createGateway>>;
+  let gateway: Gateway;
   try {
     gateway = await createGateway({
       store,

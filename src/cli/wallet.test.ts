@@ -16,7 +16,10 @@ import { type CliRun, REPO_ROOT, runLancash } from '../test-support/process.js';
 import { type System, startSystem } from '../test-support/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-cli-'));
-/** Each CLI run starts a Node process with tsx (2–4 s on a busy two-core machine); a test runs ~25. */
+/**
+ * Each CLI run starts a Node process with tsx (1–2 s on a busy two-core machine, mostly tsx and the
+ * wallet's own modules); a test runs ~25.
+ */
 const SLOW = 300_000;
 let sys: System;
 

@@ -9,17 +9,11 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeAddress } from '../core/address/index.js';
-import { defaultCurve } from '../core/crypto/index.js';
 import { describe, fail, isLancashError } from '../core/errors.js';
-import { fault } from '../core/faults.js';
-import { isUnclear } from '../core/http/client.js';
 import { toAmount } from '../core/money.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
-import type { Operation, SendProgress } from '../wallet/index.js';
-import { Wallet, type WalletOptions } from '../wallet/index.js';
-import { type Lock, lockHome } from '../wallet/node/lock.js';
-import { nodeNet } from '../wallet/node/net.js';
-import { SqliteWalletStore } from '../wallet/node/sqlite-store.js';
+import type { Operation, SendProgress, Wallet, WalletOptions } from '../wallet/index.js';
+import type { SqliteWalletStore } from '../wallet/node/sqlite-store.js';
 import { UsageError, usage } from './usage.js';
 
 interface GlobalOptions {
@@ -36,6 +30,27 @@ interface InitOptions {
 }
 
 const DB_FILE = 'wallet.db';
+
+/**
+ * The wallet, its store and its network, imported when a command opens the wallet: `lancash --help`,
+ * a usage mistake and the other roles' commands do not pay for loading them.
+ */
+async function walletModules() {
+  const [{ Wallet }, { lockHome }, { nodeNet }, { SqliteWalletStore }, { defaultCurve }, { fault }] =
+    await Promise.all([
+      import('../wallet/index.js'),
+      import('../wallet/node/lock.js'),
+      import('../wallet/node/net.js'),
+      import('../wallet/node/sqlite-store.js'),
+      import('../core/crypto/index.js'),
+      import('../core/faults.js'),
+    ]);
+  /** The wallet's dependencies on this machine, around its open store. */
+  const options = (store: SqliteWalletStore): WalletOptions =>
+    // LANCASH_FAULT points (crash tests) are the wallet's named steps.
+    ({ store, net: nodeNet(), curve: defaultCurve(), step: fault });
+  return { Wallet, lockHome, SqliteWalletStore, options };
+}
 
 export function registerWallet(program: Command): void {
   const wallet = program
@@ -224,6 +239,7 @@ async function init(g: GlobalOptions, o: InitOptions): Promise<void> {
   const home = homeOf(g);
   const created = !existsSync(home);
   const dbExisted = existsSync(join(home, DB_FILE));
+  const { Wallet, lockHome, SqliteWalletStore, options } = await walletModules();
   // The file holds the seed and bearer notes: readable by its owner only.
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const lock = lockHome(home);
@@ -261,6 +277,7 @@ async function restore(g: GlobalOptions, o: Partial<InitOptions> & { seed: strin
   if (!exists && (o.network === undefined || o.mint === undefined)) {
     usage('restore into an empty directory needs --network and --mint');
   }
+  const { Wallet, lockHome, SqliteWalletStore, options } = await walletModules();
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const lock = lockHome(home);
   const store = new SqliteWalletStore(join(home, DB_FILE));
@@ -307,7 +324,8 @@ async function withWallet(g: GlobalOptions, recoverFirst: boolean, fn: (w: Walle
       `no wallet in ${home}; run \`lancash wallet --home ${home} init\` first`,
     );
   }
-  const lock: Lock = lockHome(home);
+  const { Wallet, lockHome, SqliteWalletStore, options } = await walletModules();
+  const lock = lockHome(home);
   const store = new SqliteWalletStore(join(home, DB_FILE));
   try {
     const wallet = await Wallet.open(options(store));
@@ -323,11 +341,6 @@ async function withWallet(g: GlobalOptions, recoverFirst: boolean, fn: (w: Walle
     await store.close();
     lock.release();
   }
-}
-
-function options(store: SqliteWalletStore): WalletOptions {
-  // LANCASH_FAULT points (crash tests) are the wallet's named steps.
-  return { store, net: nodeNet(), curve: defaultCurve(), step: fault };
 }
 
 function initOptions(o: InitOptions) {
@@ -459,7 +472,8 @@ async function run(c: Command, fn: (g: GlobalOptions) => Promise<void>): Promise
       ? g.json
         ? JSON.stringify({ error: err.toWire() })
         : `lancash wallet: ${err.message}`
-      : isUnclear(err)
+      : // The HTTP client is loaded by then if a peer was called; a usage mistake does not load it.
+        !(err instanceof UsageError) && (await import('../core/http/client.js')).isUnclear(err)
         ? `lancash wallet: no answer (${err.message})`
         : `lancash wallet: ${err instanceof Error ? err.message : String(err)}`;
     process.stderr.write(`${line.replaceAll('\n', ' ')}\n`);

@@ -10,13 +10,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, fail } from '../core/errors.js';
-import { faultsArmed } from '../core/faults.js';
-import { drainOnSignals, listen } from '../core/http/server.js';
 import type { BankRole } from '../core/protocol/bank.js';
-import { openStore, parseStoreUrl, type StoreConfig } from '../store/index.js';
-import { Ledger } from '../wide-bank/ledger/service.js';
-import { ALL_ROLES, createWideBank } from '../wide-bank/server.js';
+import type { StoreConfig } from '../store/index.js';
+import type { Ledger } from '../wide-bank/ledger/service.js';
+import type { WideBank } from '../wide-bank/server.js';
 import { runCommand, usage } from './usage.js';
+
+/**
+ * The bank's roles (`ALL_ROLES` of `wide-bank/server.ts`, which a test holds this to), named here so
+ * that the help text does not load the bank's server.
+ */
+export const ROLES: readonly BankRole[] = ['issue', 'receive'];
 
 interface StoreOptions {
   data?: string;
@@ -37,7 +41,7 @@ export function registerWideBank(program: Command): void {
     .option('--listen <host:port>', 'address to listen on; port 0 picks a free one')
     .option('--data <dir>', 'data directory (SQLite file <dir>/wide-bank.db)')
     .option('--db <url>', 'database URL instead of --data, e.g. postgres://user@host/db')
-    .option('--roles <list>', 'comma list of roles to serve', ALL_ROLES.join(','))
+    .option('--roles <list>', 'comma list of roles to serve', ROLES.join(','))
     .option('--currency <code>', 'currency of the deployment; the Cashu unit is its lower case', 'EUR')
     .option('--lightning <backend>', 'bolt11 backend (only "fake" exists so far)', 'fake')
     .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
@@ -91,12 +95,20 @@ async function serve(o: ServerCliOptions): Promise<void> {
   if (o.listen === undefined) usage('--listen HOST:PORT is required');
   const roles = o.roles.split(',').map((r) => r.trim());
   for (const r of roles) {
-    if (!(ALL_ROLES as readonly string[]).includes(r))
-      usage(`--roles: unknown role ${describe(r)} (known: issue, receive)`);
+    if (!(ROLES as readonly string[]).includes(r))
+      usage(`--roles: unknown role ${describe(r)} (known: ${ROLES.join(', ')})`);
   }
   if (o.lightning !== 'fake') usage(`--lightning: unknown backend ${describe(o.lightning)} (known: fake)`);
-  const store = await openStore(storeConfig(o));
-  let bank: Awaited<ReturnType<typeof createWideBank>>;
+  const config = await storeConfig(o);
+  // The bank's modules load here, after the arguments are checked: other commands do not pay for them.
+  const [{ faultsArmed }, { drainOnSignals, listen }, { openStore }, { createWideBank }] = await Promise.all([
+    import('../core/faults.js'),
+    import('../core/http/server.js'),
+    import('../store/index.js'),
+    import('../wide-bank/server.js'),
+  ]);
+  const store = await openStore(config);
+  let bank: WideBank;
   try {
     bank = await createWideBank({
       store,
@@ -124,7 +136,12 @@ async function serve(o: ServerCliOptions): Promise<void> {
 
 /** The command's own `--data` / `--db`, or the ones given to `wide-bank` before `account`. */
 async function withLedger<T>(c: Command, fn: (ledger: Ledger) => Promise<T>): Promise<void> {
-  const store = await openStore(storeConfig(c.optsWithGlobals<StoreOptions>()));
+  const config = await storeConfig(c.optsWithGlobals<StoreOptions>());
+  const [{ openStore }, { Ledger }] = await Promise.all([
+    import('../store/index.js'),
+    import('../wide-bank/ledger/service.js'),
+  ]);
+  const store = await openStore(config);
   try {
     process.stdout.write(`${JSON.stringify(await fn(new Ledger(store)), null, 2)}\n`);
   } finally {
@@ -132,9 +149,9 @@ async function withLedger<T>(c: Command, fn: (ledger: Ledger) => Promise<T>): Pr
   }
 }
 
-function storeConfig(o: StoreOptions): StoreConfig {
+async function storeConfig(o: StoreOptions): Promise<StoreConfig> {
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
-  if (o.db !== undefined) return parseStoreUrl(o.db);
+  if (o.db !== undefined) return (await import('../store/index.js')).parseStoreUrl(o.db);
   mkdirSync(o.data!, { recursive: true });
   return { dialect: 'sqlite', file: join(o.data!, 'wide-bank.db') };
 }
