@@ -16,7 +16,12 @@ export function registerDemo(program: Command): void {
     .option('--json', 'machine-readable output: one JSON line last')
     .action(async (o: { data: string; once?: boolean; json?: boolean }) => {
       // The whole system loads here: other commands do not pay for it.
-      const { money, runDemo } = await import('../demo/scenario.js');
+      const [{ money, runDemo }, { setHttpTransport }, { undiciTransport }] = await Promise.all([
+        import('../demo/scenario.js'),
+        import('../core/http/client.js'),
+        import('../core/http/node-transport.js'),
+      ]);
+      setHttpTransport(undiciTransport); // the in-process gateway's calls, as in `lancash gateway`
       const say = o.json ? () => {} : (line: string) => console.log(`  ${line}`);
       let running: RunningDemo;
       try {
