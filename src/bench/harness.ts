@@ -33,17 +33,18 @@ export function batchesFor(boundRate: number, seconds: number): number {
 /** Untimed seconds before the mint scenario's clock starts: JIT compilation and caches settle. */
 export const WARMUP_SECONDS = 1;
 
-/** A mint (unit `eur`, worker pool) on a fresh bench store of `dialect`, closed after `use`. */
+/** A mint (unit `eur`, a pool of `workers` crypto workers) on a fresh bench store of `dialect`, closed after `use`. */
 export async function withBenchMint<T>(
   dialect: string,
-  use: (o: { mint: Mint; curve: Curve; bench: BenchStore }) => Promise<T>,
+  use: (o: { mint: Mint; curve: Curve; bench: BenchStore; workers: number }) => Promise<T>,
 ): Promise<T> {
   const bench = await openBenchStore(dialect);
-  const pool = createCryptoPool();
+  const workers = availableParallelism();
+  const pool = createCryptoPool({ size: workers });
   const curve = defaultCurve();
   try {
     const mint = await Mint.open({ store: bench.store, unit: 'eur', crypto: pool, curve });
-    return await use({ mint, curve, bench });
+    return await use({ mint, curve, bench, workers });
   } finally {
     await pool.close();
     await bench.close();
@@ -73,14 +74,15 @@ export function outputsOf(curve: Curve, ks: MintKeyset): BlindedMessage[] {
  * Handles `work` with several batches in flight, so crypto (workers), envelopes and commits overlap,
  * until the work or the time runs out. The rate counts the batches finished between the end of the
  * warm-up (JIT compilation, caches) and the deadline, over exactly that window: a long-running
- * server's steady state. `per` names the batches-per-second figure.
+ * server's steady state. `per` names the batches-per-second figure; `onWindow` is called as the
+ * window opens and closes (e.g. to sample CPU time).
  */
 export async function drive<W, K extends string>(
   work: readonly W[],
   seconds: number,
   handle: (w: W) => Promise<unknown>,
   per: K,
-  o: { warmupSeconds?: number } = {},
+  o: { warmupSeconds?: number; onWindow?: (edge: 'open' | 'close') => void } = {},
 ): Promise<{ notesPerSec: number; notes: number; seconds: number; inFlight: number } & Record<K, number>> {
   // Enough requests in flight that the crypto workers never wait while the main thread commits
   // (better-sqlite3 commits synchronously): 2 per core left the workers idle half the time.
@@ -90,6 +92,16 @@ export async function drive<W, K extends string>(
   const from = performance.now() + (o.warmupSeconds ?? 0) * 1000;
   const deadline = from + seconds * 1000;
   let last = from;
+  let closed = false;
+  const edges = o.onWindow
+    ? [
+        setTimeout(() => o.onWindow?.('open'), from - performance.now()),
+        setTimeout(() => {
+          closed = true;
+          o.onWindow?.('close');
+        }, deadline - performance.now()),
+      ]
+    : [];
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       while (performance.now() < deadline && next < work.length) {
@@ -101,6 +113,8 @@ export async function drive<W, K extends string>(
       }
     }),
   );
+  for (const t of edges) clearTimeout(t);
+  if (o.onWindow && !closed) o.onWindow('close'); // the work ran out before the deadline
   if (notes === 0) fail('Internal', { reason: 'bench: no batch finished after the warm-up; give more work' });
   // When the work ran out first, the window ends with the last batch.
   const elapsed = ((next >= work.length ? last : deadline) - from) / 1000;

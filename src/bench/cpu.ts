@@ -1,0 +1,96 @@
+/**
+ * CPU time by thread, for the benches' "where the time goes": this process's main thread, each other
+ * thread (worker threads, V8's compiler and GC helpers) and the processes it started (a throwaway
+ * PostgreSQL), read from Linux's /proc. CPU time per note barely moves when other programs load the
+ * machine, unlike notes per second, so it shows what a change saved even on a busy machine.
+ * Elsewhere than Linux the samples are undefined and the figures left out.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
+
+export interface CpuSample {
+  /** CPU milliseconds by thread id; the main thread's id is the process id. */
+  threads: Map<number, number>;
+  /** CPU milliseconds of the processes descended from this one. */
+  children: number;
+}
+
+/** µs of CPU per note by part, over a window between two samples. */
+export interface CpuPerNote {
+  main: number;
+  /** The `workers` busiest threads besides the main one: the crypto workers. */
+  workers: number;
+  /** Every other thread: V8's compiler and garbage collector helpers, libuv. */
+  other: number;
+  /** Processes this one started (the throwaway PostgreSQL server). */
+  database: number;
+  total: number;
+}
+
+/** utime + stime in ms and the parent pid from a /proc stat line (the command may hold spaces). */
+function stat(path: string): { ms: number; ppid: number } | undefined {
+  let line: string;
+  try {
+    line = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // the thread or process ended meanwhile
+  }
+  const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  return { ms: (Number(f[11]) + Number(f[12])) * TICK_MS, ppid: Number(f[1]) };
+}
+
+export function sampleCpu(): CpuSample | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  const threads = new Map<number, number>();
+  for (const tid of tids) {
+    const s = stat(`/proc/self/task/${tid}/stat`);
+    if (s) threads.set(Number(tid), s.ms);
+  }
+  const procs = new Map<number, { ms: number; ppid: number }>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const s = stat(`/proc/${pid}/stat`);
+    if (s) procs.set(Number(pid), s);
+  }
+  let children = 0;
+  for (const [pid, s] of procs) {
+    if (pid === process.pid) continue;
+    for (let up = s.ppid, depth = 0; up > 1 && depth < 16; up = procs.get(up)?.ppid ?? 0, depth++) {
+      if (up === process.pid) {
+        children += s.ms;
+        break;
+      }
+    }
+  }
+  return { threads, children };
+}
+
+export function cpuPerNote(
+  a: CpuSample | undefined,
+  b: CpuSample | undefined,
+  notes: number,
+  workers: number,
+): CpuPerNote | undefined {
+  if (a === undefined || b === undefined || notes === 0) return undefined;
+  const us = (ms: number) => Math.round((ms * 1000) / notes);
+  const spent = [...b.threads].map(([tid, ms]) => ({ tid, ms: ms - (a.threads.get(tid) ?? 0) }));
+  const main = spent.find((t) => t.tid === process.pid)?.ms ?? 0;
+  const others = spent.filter((t) => t.tid !== process.pid).sort((x, y) => y.ms - x.ms);
+  const busiest = others.slice(0, workers).reduce((n, t) => n + t.ms, 0);
+  const rest = others.slice(workers).reduce((n, t) => n + t.ms, 0);
+  const database = Math.max(0, b.children - a.children); // a process that ended meanwhile took its time along
+  return {
+    main: us(main),
+    workers: us(busiest),
+    other: us(rest),
+    database: us(database),
+    total: us(main + busiest + rest + database),
+  };
+}
