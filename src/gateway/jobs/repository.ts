@@ -3,7 +3,7 @@
  * conditional (`WHERE state = <from>`): the row lock and the WHERE clause decide, so a step that lost a
  * race changes nothing and its transaction is rolled back by the caller.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -41,17 +41,15 @@ export async function moveJob(
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Appends an event to a job's history (call after `moveJob`, whose row lock orders the sequence). */
+/**
+ * Appends an event to a job's history, numbered after its last one in the same statement (call after
+ * `moveJob`, whose row lock orders the sequence). Written as SQL: Kysely takes longer to build this
+ * subquery (≈100 µs and more) than the database takes to run it.
+ */
 export async function insertEvent(db: Db, e: Omit<EventRow, 'seq'>): Promise<void> {
-  const last = await db
-    .selectFrom('gateway_job_events')
-    .select((eb) => eb.fn.max('seq').as('seq'))
-    .where('job_id', '=', e.job_id)
-    .executeTakeFirst();
-  await db
-    .insertInto('gateway_job_events')
-    .values({ ...e, seq: Number(last?.seq ?? 0) + 1 })
-    .execute();
+  await sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+    values (${e.job_id}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${e.job_id}),
+      ${e.from_state}, ${e.to_state}, ${e.at}, ${e.detail})`.execute(db);
 }
 
 /** Ids of active jobs due at `now`, oldest due first. */
