@@ -195,7 +195,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       localMintUrl: () => localMintUrl,
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.maxNoticeAttempts !== undefined ? { maxNoticeAttempts: o.maxNoticeAttempts } : {}),
-      onIntake: () => runner?.kick(),
+      onIntake: (job) => runner?.offer(job),
       onFinished,
     });
     const reserve = reserveClient({
@@ -214,7 +214,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       reserve: o.reserve ? o.reserve(reserve) : reserve,
       localMintUrl: () => localMintUrl,
       ...(o.clock ? { clock: o.clock } : {}),
-      onIntake: () => runner?.kick(),
+      onIntake: (job) => runner?.offer(job),
       onFinished,
     });
     runner = new JobRunner({

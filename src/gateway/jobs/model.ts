@@ -5,7 +5,7 @@
 import type { Envelope } from '../../core/envelope/index.js';
 import type { Receipt } from '../../core/protocol/bank.js';
 import type { Proof } from '../../core/protocol/cashu.js';
-import type { Direction, TransferState, TransferStatus } from '../../core/protocol/gateway.js';
+import type { Direction, JobKind, TransferState, TransferStatus } from '../../core/protocol/gateway.js';
 import type { GatewayJobsTable } from '../../store/schema.js';
 import type { JournalOutput } from '../wallet.js';
 
@@ -35,6 +35,9 @@ export interface Journal {
 
 export interface Job {
   id: string;
+  /** A conversion (`transfer`, job 1 or 2) or an operator job; `ref` is a payroll's or payout's reference. */
+  kind: JobKind;
+  ref: string | null;
   direction: Direction;
   state: JobState;
   senderKey: string;

@@ -2,14 +2,16 @@
  * The job runner on its own, over the real journal table (SQLite) with a scripted stepper: it drives
  * every due job and never more than `concurrency` at once, resumes jobs scheduled for later at start,
  * schedules a failed step by the backoff and the injected clock (nothing runs before it is due), and
- * `stop` waits for the steps in flight. The backoff is exponential, capped, and its jitter bounded.
+ * `stop` waits for the steps in flight. A run hands each step the job the previous one left, and a job
+ * offered at intake starts from the job as written. The backoff is exponential, capped, and its jitter
+ * bounded.
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshStore, type TestStore } from '../../test-support/dialects.js';
+import type { Job } from './model.js';
 import * as repo from './repository.js';
-import { exponentialBackoff, JobRunner, type JobStepper } from './runner.js';
-import type { StepResult } from './service.js';
+import { exponentialBackoff, JobRunner, type JobStepper, type StepOutcome } from './runner.js';
 
 function row(id: string, nextAttemptAt: number): repo.JobRow {
   return {
@@ -34,14 +36,39 @@ function row(id: string, nextAttemptAt: number): repo.JobRow {
   };
 }
 
+/** The job of `row(id, 0)` as a step would carry it, in `state`. */
+function job(id: string, state: Job['state']): Job {
+  return {
+    id,
+    kind: 'transfer',
+    ref: null,
+    direction: 'lan-to-wan',
+    state,
+    senderKey: 'aa'.repeat(32),
+    requestHash: 'bb'.repeat(32),
+    destination: 'wan1…',
+    destinationKey: 'cc'.repeat(32),
+    replyTo: null,
+    amount: 1,
+    journal: { outputs: [] },
+    notice: 'none',
+    refusal: null,
+    attempts: 0,
+    nextAttemptAt: 0,
+    lastError: null,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+}
+
 /** A stepper whose steps finish a job (`active = 0`) unless the script says to fail it `fails` times. */
 function scripted(store: TestStore, clock: () => number, fails: Record<string, number> = {}) {
   const steps: string[] = [];
   let running = 0;
   let maxRunning = 0;
   const stepper: JobStepper = {
-    async step(id): Promise<StepResult> {
-      if ((await repo.getJob(store.db, id))?.state === 'done') return 'idle';
+    async step(id): Promise<StepOutcome> {
+      if ((await repo.getJob(store.db, id))?.state === 'done') return { advanced: false };
       steps.push(id);
       running += 1;
       maxRunning = Math.max(maxRunning, running);
@@ -52,7 +79,7 @@ function scripted(store: TestStore, clock: () => number, fails: Record<string, n
           throw new Error(`step of ${id} failed`);
         }
         await repo.moveJob(store.db, id, { state: 'issuing' }, { state: 'done', active: 0 });
-        return 'advanced';
+        return { advanced: true };
       } finally {
         running -= 1;
       }
@@ -119,6 +146,68 @@ describe('JobRunner', () => {
     await runner.settle();
     expect(await repo.getJob(store.db, 'flaky')).toMatchObject({ state: 'done', active: 0 });
     expect(s.steps.filter((id) => id === 'flaky')).toHaveLength(3);
+    await runner.stop();
+  });
+
+  it('hands each step the job the previous step left, and none after a step that could not say', async () => {
+    await repo.insertJobIfAbsent(store.db, row('c', now));
+    const delivering = job('c', 'delivering');
+    const outcomes: StepOutcome[] = [
+      { advanced: true, job: delivering },
+      { advanced: true }, // e.g. a lost race: the next step reads the journal
+      { advanced: true, job: job('c', 'done') },
+      { advanced: false },
+    ];
+    const known: (Job | undefined)[] = [];
+    const stepper: JobStepper = {
+      async step(_id, k) {
+        known.push(k);
+        const next = outcomes.shift() ?? { advanced: false };
+        if (!next.advanced) await repo.moveJob(store.db, 'c', { state: 'issuing' }, { active: 0 });
+        return next;
+      },
+      failed: async () => {},
+    };
+    await new JobRunner({ jobs: stepper, store, clock }).settle();
+    expect(known.map((k) => k?.state)).toEqual([undefined, 'delivering', undefined, 'done']);
+    expect(known[1]).toBe(delivering);
+  });
+
+  it('starts an offered job at once from the job as given, or leaves it to the journal when full', async () => {
+    for (const id of ['a', 'b']) await repo.insertJobIfAbsent(store.db, row(id, now));
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const calls: { id: string; known: Job | undefined }[] = [];
+    const stepper: JobStepper = {
+      async step(id, known) {
+        calls.push({ id, known });
+        if (id === 'a') await held;
+        await repo.moveJob(store.db, id, { state: 'issuing' }, { state: 'done', active: 0 });
+        return { advanced: false };
+      },
+      failed: async () => {},
+    };
+    const runner = new JobRunner({ jobs: stepper, store, concurrency: 1, clock, pollMs: 60_000 });
+    runner.offer(job('a', 'issuing')); // not running yet: ignored
+    expect(calls).toEqual([]);
+    await runner.start();
+    await new Promise((r) => setImmediate(r));
+    expect(calls.map((c) => c.id)).toEqual(['a']);
+    const offered = job('b', 'issuing');
+    runner.offer(offered); // no room: b waits for the journal to be looked at
+    expect(calls.map((c) => c.id)).toEqual(['a']);
+    release();
+    await runner.settle();
+    expect(calls.map((c) => [c.id, c.known === undefined])).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    await repo.insertJobIfAbsent(store.db, row('c', now));
+    const c = job('c', 'issuing');
+    runner.offer(c);
+    expect(calls.at(-1)).toEqual({ id: 'c', known: c });
     await runner.stop();
   });
 

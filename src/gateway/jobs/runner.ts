@@ -4,11 +4,15 @@
  * recorded by the service (`failed`) and tried again after an exponential backoff. At start-up every
  * unfinished job is made due at once, so a restart resumes everything (DESIGN §6, invariant 4).
  * Time and backoff are injected, so tests run the same schedule without waiting.
+ *
+ * A job is read once per run: each step answers the job as it left it, and the next step starts from
+ * that. Within the process only the run holding a job (`inflight`) writes its row, and every write is
+ * conditional on the state it read, so a job moved by anyone else is seen as a lost race and read again.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../../store/index.js';
+import type { Job } from './model.js';
 import * as repo from './repository.js';
-import type { StepResult } from './service.js';
 
 /** How long to wait before attempt `attempt` (1 = the first retry). */
 export interface Backoff {
@@ -39,9 +43,19 @@ export function exponentialBackoff(o: ExponentialBackoffOptions = {}): Backoff {
   };
 }
 
-/** What the runner needs of the job service. */
+/**
+ * What a step did. `advanced`: the job moved, run its next step at once, starting from `job` (the job
+ * as this step wrote it) or, without one, from the journal. Not advanced: nothing to do now.
+ */
+export interface StepOutcome {
+  advanced: boolean;
+  job?: Job;
+}
+
+/** What the runner needs of the job services. */
 export interface JobStepper {
-  step(id: string): Promise<StepResult>;
+  /** Runs the job's next step, from `known` (the job as this run's previous step left it) or the journal. */
+  step(id: string, known?: Job): Promise<StepOutcome>;
   failed(id: string, error: unknown, delayMs: (attempt: number) => number): Promise<void>;
 }
 
@@ -87,6 +101,16 @@ export class JobRunner {
   kick(): void {
     if (!this.running) return;
     void this.pump();
+  }
+
+  /**
+   * A job this process has just taken in, as written: driven at once when there is room, without
+   * reading it back; otherwise the journal is looked at as after any kick.
+   */
+  offer(job: Job): void {
+    if (!this.running) return;
+    if (this.inflight.size < this.concurrency && !this.inflight.has(job.id)) this.launch(job.id, job);
+    else this.kick();
   }
 
   /** Stops taking new work and waits for the steps in flight. */
@@ -150,20 +174,21 @@ export class JobRunner {
     return this.pumping;
   }
 
-  private launch(id: string): void {
-    const work = this.work(id).finally(() => {
+  private launch(id: string, known?: Job): void {
+    const work = this.work(id, known).finally(() => {
       this.inflight.delete(id);
       this.kick();
     });
     this.inflight.set(id, work);
   }
 
-  /** Runs a job's steps while they advance; a failing step is recorded for a later retry. */
-  private async work(id: string): Promise<void> {
+  /** Runs a job's steps while they advance, each from the job the last one left; a failing step is recorded for a later retry. */
+  private async work(id: string, first?: Job): Promise<void> {
+    let known = first;
     for (let steps = 0; this.running && steps < 32; steps++) {
-      let result: StepResult;
+      let outcome: StepOutcome;
       try {
-        result = await this.o.jobs.step(id);
+        outcome = await this.o.jobs.step(id, known);
       } catch (err) {
         this.o.log?.warn({ job: id, err }, 'job step did not finish; it will be retried');
         try {
@@ -173,7 +198,8 @@ export class JobRunner {
         }
         return;
       }
-      if (result === 'idle') return;
+      if (!outcome.advanced) return;
+      known = outcome.job;
     }
   }
 

@@ -79,6 +79,34 @@ describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
     expect(await l.drainInbox(lanUrl)).toEqual([]);
     expect(await w2.drainInbox(bankUrl)).toEqual([]);
   });
+
+  it('drives a conversion from the job its intake wrote: no step reads the journal back', async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const reads: string[] = [];
+    const read = gw.jobs.job.bind(gw.jobs);
+    gw.jobs.job = (id) => {
+      reads.push(id);
+      return read(id);
+    };
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 8);
+    const job2 = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+    });
+    await gw.runner.settle();
+    await l.receive(lanUrl);
+    const job1 = await l.sendJob(lanUrl, 'lan-to-wan', {
+      proofs: l.takeAll(lanUrl),
+      destination: (await Terminal.create('wan')).address,
+    });
+    await gw.runner.settle();
+    for (const { status } of [job2, job1]) {
+      expect(await gw.jobs.status(status.transferId)).toMatchObject({ state: 'done' });
+    }
+    expect(reads).toEqual([]);
+  });
 });
 
 async function count(net: TestNet, table: 'gateway_jobs' | 'mint_signatures'): Promise<number> {

@@ -50,7 +50,10 @@ import {
   toStatus,
 } from './model.js';
 import * as repo from './repository.js';
+import type { StepOutcome } from './runner.js';
 import {
+  type Commit,
+  commitOf,
   freshJobColumns,
   generateLocal,
   hashOf,
@@ -68,8 +71,13 @@ export interface JobServiceOptions extends JobServiceBase {
   maxNoticeAttempts?: number;
 }
 
-/** `advanced`: the job moved (run the next step at once); `idle`: nothing to do now. */
-export type StepResult = 'advanced' | 'idle';
+/** Nothing to do now. */
+export const IDLE: StepOutcome = { advanced: false };
+
+/** The job moved: the runner runs its next step from `job`, or, when this step lost a race, from the journal. */
+export function advanced(job: Job | undefined): StepOutcome {
+  return job === undefined ? { advanced: true } : { advanced: true, job };
+}
 
 /** One transfer in the per-terminal history. */
 export const HistoryEntry = Type.Composite([
@@ -111,10 +119,12 @@ export function isProvenRefusal(e: unknown): e is LancashError {
 export class JobService {
   private readonly clock: () => number;
   private readonly maxNoticeAttempts: number;
+  private readonly commit: Commit;
 
   constructor(private readonly o: JobServiceOptions) {
     this.clock = o.clock ?? Date.now;
     this.maxNoticeAttempts = o.maxNoticeAttempts ?? 20;
+    this.commit = commitOf(o);
   }
 
   // ---------------------------------------------------------------- intake
@@ -163,7 +173,7 @@ export class JobService {
       amount: taken.amount,
       journal: JSON.stringify({ ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) }),
     };
-    const fresh = await store.transaction(async (trx) => {
+    const fresh = await this.commit(async (trx) => {
       // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
       if (!(await repo.insertJobIfAbsent(trx, row))) return false;
       await repo.insertEvent(trx, {
@@ -182,8 +192,9 @@ export class JobService {
       return this.replayed(winner, senderKey, requestHash, direction);
     }
     fault(point(direction, 'intake'));
-    this.o.onIntake?.(id);
-    return toStatus(toJob(row));
+    const job = toJob(row);
+    this.o.onIntake?.(job);
+    return toStatus(job);
   }
 
   /** Job 1: the local notes are verified now and held pending in the intake's transaction. */
@@ -273,13 +284,17 @@ export class JobService {
   // ---------------------------------------------------------------- steps
 
   /**
-   * Runs the job's next step. Throws when the step could not finish (an unclear outcome, an inbox
-   * that does not take the envelope, a bad answer): the runner records it and retries later.
+   * Runs the job's next step, from `known` (the job as the previous step of this run left it) or else
+   * from the journal. Throws when the step could not finish (an unclear outcome, an inbox that does not
+   * take the envelope, a bad answer): the runner records it and retries later.
    */
-  async step(id: string): Promise<StepResult> {
-    const row = await repo.getJob(this.o.store.db, id);
-    if (row === undefined) return 'idle';
-    const job = toJob(row);
+  async step(id: string, known?: Job): Promise<StepOutcome> {
+    const job = known ?? (await this.job(id));
+    return job === undefined ? IDLE : this.advance(job);
+  }
+
+  /** The next step of a conversion, and the steps every job ends with (delivery, notice). */
+  advance(job: Job): Promise<StepOutcome> {
     switch (job.state) {
       case 'issuing':
         return this.issue(job);
@@ -288,12 +303,12 @@ export class JobService {
       case 'delivering':
         return this.deliver(job);
       default:
-        return job.notice === 'pending' ? this.sendNotice(job) : 'idle';
+        return job.notice === 'pending' ? this.sendNotice(job) : Promise.resolve(IDLE);
     }
   }
 
   /** Job 1, step 2: wide notes from the issue server, then the local notes erased. */
-  private async issue(job: Job): Promise<StepResult> {
+  private async issue(job: Job): Promise<StepOutcome> {
     const { bank, curve, mint } = this.o;
     const outputs = job.journal.outputs;
     let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
@@ -319,10 +334,10 @@ export class JobService {
       wideProofs,
     );
     const now = this.clock();
-    const moved = await this.o.store.transaction(async (trx) => {
+    const moved = await this.commit(async (trx) => {
       const journal: Journal = { ...job.journal, wideProofs, delivery };
-      if (!(await moveJob(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`)))
-        return false;
+      const next = await moveJob(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`);
+      if (next === undefined) return undefined;
       // The wide notes are confirmed: only now are the local notes erased (spent).
       const settled = await mint.settlePending(trx, `job1:${job.id}`);
       if (settled !== (job.journal.inputYs?.length ?? settled)) {
@@ -330,14 +345,14 @@ export class JobService {
           reason: `job ${job.id}: ${settled} local notes settled, expected ${job.journal.inputYs?.length}`,
         });
       }
-      return true;
+      return next;
     });
     if (moved) fault(point(job.direction, 'settle'));
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** Job 2, step 2: the reserve credited (receipt), then local notes generated. */
-  private async receive(job: Job): Promise<StepResult> {
+  private async receive(job: Job): Promise<StepOutcome> {
     const { bank } = this.o;
     let receipt: Receipt;
     try {
@@ -356,45 +371,47 @@ export class JobService {
       clock: this.clock,
     });
     if (moved) fault(point(job.direction, 'generate'));
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** Last step of both jobs: the payment delivered to the destination. */
-  private async deliver(job: Job): Promise<StepResult> {
+  private async deliver(job: Job): Promise<StepOutcome> {
     const envelope = job.journal.delivery;
     if (envelope === undefined) fail('Internal', { reason: `job ${job.id} has no payment to deliver` });
     await this.o.deliverer.deliver(job.destination, envelope);
     fault(point(job.direction, 'deliver'));
     const now = this.clock();
-    const moved = await this.o.store.transaction((trx) =>
-      moveJob(trx, job, 'done', now, { active: 0 }, 'delivered'),
-    );
+    const moved = await this.commit((trx) => moveJob(trx, job, 'done', now, { active: 0 }, 'delivered'));
     if (moved) {
       fault(point(job.direction, 'done'));
-      this.o.onFinished?.({ ...job, state: 'done' });
+      this.o.onFinished?.(moved);
     }
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** Ends a job as refused; `effect` (job 1: release the local notes) commits with it. */
-  private async refuse(job: Job, e: LancashError, effect?: (trx: Trx) => Promise<void>): Promise<StepResult> {
-    const { moved } = await refuseJob(this.o, job, e, this.clock(), effect);
+  private async refuse(
+    job: Job,
+    e: LancashError,
+    effect?: (trx: Trx) => Promise<void>,
+  ): Promise<StepOutcome> {
+    const moved = await refuseJob(this.o, job, e, this.clock(), effect);
     if (moved) {
       fault(point(job.direction, 'refuse'));
-      this.o.onFinished?.({ ...job, state: 'refused' });
+      this.o.onFinished?.(moved);
     }
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** Best-effort: the refusal notice to `replyTo`, retried up to `maxNoticeAttempts` times. */
-  private async sendNotice(job: Job): Promise<StepResult> {
+  private async sendNotice(job: Job): Promise<StepOutcome> {
     if (job.replyTo === null || job.journal.notice === undefined) {
       fail('Internal', { reason: `job ${job.id} has no notice to send` });
     }
     await this.o.deliverer.deliver(job.replyTo, job.journal.notice);
     fault(point(job.direction, 'notice'));
     const now = this.clock();
-    const moved = await this.o.store.transaction(async (trx) => {
+    const moved = await this.commit(async (trx) => {
       const ok = await repo.moveJob(
         trx,
         job.id,
@@ -416,7 +433,7 @@ export class JobService {
       return ok;
     });
     if (moved) fault(point(job.direction, 'notice-sent'));
-    return 'idle';
+    return IDLE;
   }
 
   /**
@@ -436,7 +453,7 @@ export class JobService {
       row.notice === 'pending' &&
       attempts >= this.maxNoticeAttempts
     ) {
-      await store.transaction(async (trx) => {
+      await this.commit(async (trx) => {
         if (
           await repo.moveJob(trx, id, from, {
             notice: 'abandoned',
@@ -456,11 +473,13 @@ export class JobService {
       });
       return;
     }
-    await repo.moveJob(store.db, id, from, {
-      attempts,
-      next_attempt_at: now + delayMs(attempts),
-      last_error: lastError,
-    });
+    await this.commit((trx) =>
+      repo.moveJob(trx, id, from, {
+        attempts,
+        next_attempt_at: now + delayMs(attempts),
+        last_error: lastError,
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- reads
@@ -507,8 +526,8 @@ export class JobService {
       const job = toJob(r);
       return {
         ...toStatus(job),
-        kind: r.kind ?? 'transfer',
-        ...(r.ref != null ? { ref: r.ref } : {}),
+        kind: job.kind,
+        ...(job.ref !== null ? { ref: job.ref } : {}),
         sender: job.senderKey,
         destination: job.destination,
         ...(job.replyTo !== null ? { replyTo: job.replyTo } : {}),
@@ -542,6 +561,8 @@ function hashRequest(direction: Direction, r: Job1Request): string {
 export function toJob(r: repo.JobRow): Job {
   return {
     id: r.id,
+    kind: r.kind ?? 'transfer',
+    ref: r.ref ?? null,
     direction: r.direction,
     state: r.state,
     senderKey: r.sender_key,

@@ -30,9 +30,17 @@ export interface MovePatch {
   active?: number;
 }
 
+/** Runs `write` in one transaction (it must touch the database only through `trx`: it may run again). */
+export type Commit = <T>(write: (trx: Trx) => Promise<T>) => Promise<T>;
+
 /** What every gateway job service is built on: the gateway's database, local mint and keys, and its hooks. */
 export interface JobServiceBase {
   store: Store;
+  /**
+   * How a step's effect and journal entry commit; default `store.transaction`. The gateway passes one
+   * `GroupCommit` to both services, so steps of different jobs that are ready together share a commit.
+   */
+  commit?: Commit;
   /** The local mint (on the gateway's database). */
   mint: Mint;
   curve: Curve;
@@ -40,8 +48,8 @@ export interface JobServiceBase {
   /** The local mint's URL as LAN terminals reach it: named in the payments of local notes. */
   localMintUrl: () => string;
   clock?: () => number;
-  /** After a new job's intake committed (the runner's cue). */
-  onIntake?: (id: string) => void;
+  /** After a new job's intake committed, with the job as written (the runner's cue). */
+  onIntake?: (job: Job) => void;
   /** Once, when a job is finished (which step that is, the service says). */
   onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
 }
@@ -72,34 +80,54 @@ export function freshJobColumns(now: number): FreshJobColumns {
   };
 }
 
-/** Moves the job from its current state to `to` with its event; false when it had moved already. */
-export async function moveJob(
+/** The transaction a service's steps commit in: `o.commit`, else one of their own. */
+export function commitOf(o: { store: Store; commit?: Commit }): Commit {
+  return o.commit ?? ((write) => o.store.transaction(write));
+}
+
+/**
+ * Moves the job from its current state to `to` with its event. Answers the job as it now is in the
+ * journal (the runner carries it to the next step instead of reading it again), or undefined when the
+ * job had moved already (nothing changed).
+ */
+export async function moveJob<J extends Job>(
   trx: Trx,
-  job: Job,
+  job: J,
   to: JobState,
   now: number,
-  patch: MovePatch,
+  patch: MovePatch & { journal?: J['journal'] },
   detail: string,
-): Promise<boolean> {
-  const { journal, refusal, ...rest } = patch;
+): Promise<J | undefined> {
+  const { journal, refusal, notice, active } = patch;
   const ok = await repo.moveJob(
     trx,
     job.id,
     { state: job.state },
     {
-      ...rest,
       state: to,
       ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
       ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
+      ...(notice !== undefined ? { notice } : {}),
+      ...(active !== undefined ? { active } : {}),
       attempts: 0,
       next_attempt_at: now,
       last_error: null,
       updated_at: now,
     },
   );
-  if (ok)
-    await repo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
-  return ok;
+  if (!ok) return undefined;
+  await repo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
+  return {
+    ...job,
+    state: to,
+    ...(journal !== undefined ? { journal } : {}),
+    ...(refusal !== undefined ? { refusal } : {}),
+    ...(notice !== undefined ? { notice } : {}),
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: null,
+    updatedAt: now,
+  };
 }
 
 /** The `lancash.payment` of `proofs` (notes of `mint`, in `unit`) sealed to the job's destination. */
@@ -129,13 +157,20 @@ export function sealPayment(
  * Generates the local notes of the job's journaled outputs and moves it to `delivering`: the local
  * mint signs outside the transaction, the notes are unblinded and checked and their payment sealed,
  * then one transaction journals `journal` (with the notes and the payment) and commits the signatures
- * under `operation`, so they are given only together with the receipt. False when it had moved already.
+ * under `operation`, so they are given only together with the receipt. Answers the moved job, or
+ * undefined when it had moved already.
  */
-export async function generateLocal<J extends Journal>(
+export async function generateLocal<J extends Job>(
   o: JobServiceBase,
-  job: Job & { journal: J },
-  step: { unit: string; operation: string; detail: string; journal: Partial<J>; clock: () => number },
-): Promise<boolean> {
+  job: J,
+  step: {
+    unit: string;
+    operation: string;
+    detail: string;
+    journal: Partial<J['journal']>;
+    clock: () => number;
+  },
+): Promise<J | undefined> {
   const { mint } = o;
   const outputs = job.journal.outputs;
   const prepared = await mint.prepareOutputs(blindedMessages(outputs));
@@ -145,11 +180,11 @@ export async function generateLocal<J extends Journal>(
   });
   const delivery = await sealPayment(o.keys, job, { url: o.localMintUrl(), unit: step.unit }, localProofs);
   const now = step.clock();
-  return o.store.transaction(async (trx) => {
-    const journal: J = { ...job.journal, ...step.journal, localProofs, delivery };
-    if (!(await moveJob(trx, job, 'delivering', now, { journal }, step.detail))) return false;
-    await mint.commitOutputs(trx, prepared, step.operation);
-    return true;
+  return commitOf(o)(async (trx) => {
+    const journal: J['journal'] = { ...job.journal, ...step.journal, localProofs, delivery };
+    const moved = await moveJob(trx, job, 'delivering', now, { journal }, step.detail);
+    if (moved !== undefined) await mint.commitOutputs(trx, prepared, step.operation);
+    return moved;
   });
 }
 
@@ -167,30 +202,28 @@ export async function sealNotice(keys: GatewayKeys, job: Job): Promise<Envelope 
 
 /**
  * Ends a job as refused by `e`: seals the notice, then moves it and commits `effect` in one transaction.
- * Answers the job as refused and whether this call moved it (false: it had moved already).
+ * Answers the refused job, or undefined when it had moved already (nothing changed).
  */
 export async function refuseJob<J extends Job>(
-  o: { store: Store; keys: GatewayKeys },
+  o: { store: Store; keys: GatewayKeys; commit?: Commit },
   job: J,
   e: LancashError,
   now: number,
   effect?: (trx: Trx) => Promise<void>,
-): Promise<{ moved: boolean; refused: J }> {
+): Promise<J | undefined> {
   const refusal = { code: e.code, detail: e.message };
-  const refused: J = { ...job, state: 'refused', refusal, updatedAt: now };
-  const notice = await sealNotice(o.keys, refused);
-  const moved = await o.store.transaction(async (trx) => {
+  const notice = await sealNotice(o.keys, { ...job, state: 'refused', refusal, updatedAt: now });
+  return commitOf(o)(async (trx) => {
     const patch = {
       journal: notice === undefined ? job.journal : { ...job.journal, notice },
       refusal,
       notice: notice === undefined ? ('none' as const) : ('pending' as const),
       active: notice === undefined ? 0 : 1,
     };
-    if (!(await moveJob(trx, job, 'refused', now, patch, `${e.code} ${e.message}`))) return false;
-    await effect?.(trx);
-    return true;
+    const moved = await moveJob(trx, job, 'refused', now, patch, `${e.code} ${e.message}`);
+    if (moved !== undefined) await effect?.(trx);
+    return moved;
   });
-  return { moved, refused };
 }
 
 /** SHA-256 hex of a request's canonical form, so a repeated (or re-sealed) request hashes equal. */

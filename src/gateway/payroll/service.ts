@@ -41,9 +41,11 @@ import {
 import type { Job, Journal } from '../jobs/model.js';
 import { toStatus } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
-import type { JobStepper } from '../jobs/runner.js';
-import { isProvenRefusal, type StepResult, toJob } from '../jobs/service.js';
+import type { JobStepper, StepOutcome } from '../jobs/runner.js';
+import { advanced, IDLE, isProvenRefusal, type JobService, toJob } from '../jobs/service.js';
 import {
+  type Commit,
+  commitOf,
   type FreshJobColumns,
   freshJobColumns,
   generateLocal,
@@ -111,6 +113,12 @@ export interface OperatorJob extends Job {
   journal: OperatorJournal;
 }
 
+/** The job as an operator job, if it is one. */
+function asOperatorJob(job: Job): OperatorJob | undefined {
+  if (job.kind === 'transfer' || job.ref === null) return undefined;
+  return { ...job, kind: job.kind, ref: job.ref };
+}
+
 /** `onFinished`: once, when a payout reaches `done`, or either job `refused` (a payroll's `done` is the delivery's). */
 export interface PayrollServiceOptions extends JobServiceBase {
   reserve: ReservePort;
@@ -120,9 +128,11 @@ export interface PayrollServiceOptions extends JobServiceBase {
 
 export class PayrollService {
   private readonly clock: () => number;
+  private readonly commit: Commit;
 
   constructor(private readonly o: PayrollServiceOptions) {
     this.clock = o.clock ?? Date.now;
+    this.commit = commitOf(o);
   }
 
   // ---------------------------------------------------------------- intake
@@ -224,7 +234,7 @@ export class PayrollService {
   ): Promise<OperatorJobStatus> {
     const { store } = this.o;
     const kind = row.kind as OperatorKind;
-    const fresh = await store.transaction(async (trx) => {
+    const fresh = await this.commit(async (trx) => {
       if (!(await repo.insertOperatorJob(trx, row))) return false;
       await jobsRepo.insertEvent(trx, {
         job_id: row.id,
@@ -243,7 +253,7 @@ export class PayrollService {
       return same(winner, kind, row.sender_key, row.request_hash);
     }
     fault(`gateway:${kind}:after-intake`);
-    this.o.onIntake?.(row.id);
+    this.o.onIntake?.(toJob(row));
     return operatorStatus(row);
   }
 
@@ -253,19 +263,15 @@ export class PayrollService {
    * Runs an operator job's own step (payroll: the claim; payout: the withdrawal). Answers undefined for
    * every other job or state: delivery and notices are the conversions' steps (`operatorJobsFirst`).
    */
-  async step(id: string): Promise<StepResult | undefined> {
-    const row = await jobsRepo.getJob(this.o.store.db, id);
-    if (row === undefined || row.kind === undefined || row.kind === 'transfer' || row.ref == null) {
-      return undefined;
-    }
-    const job: OperatorJob = { ...toJob(row), kind: row.kind, ref: row.ref };
-    if (job.kind === 'payroll' && job.state === 'receiving') return this.claim(job);
-    if (job.kind === 'payout' && job.state === 'issuing') return this.withdraw(job);
+  advance(job: Job): Promise<StepOutcome> | undefined {
+    const op = asOperatorJob(job);
+    if (op?.kind === 'payroll' && op.state === 'receiving') return this.claim(op);
+    if (op?.kind === 'payout' && op.state === 'issuing') return this.withdraw(op);
     return undefined;
   }
 
   /** Payroll, step 2: the deposit claimed at the bank (receipt), then the local notes generated. */
-  private async claim(job: OperatorJob): Promise<StepResult> {
+  private async claim(job: OperatorJob): Promise<StepOutcome> {
     const { reserve } = this.o;
     let receipt: ReserveReceipt;
     try {
@@ -285,12 +291,12 @@ export class PayrollService {
       clock: this.clock,
     });
     if (moved) fault('gateway:payroll:after-generate');
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** Payout, step 2: the amount withdrawn from the reserve (receipt), then the local notes erased. */
-  private async withdraw(job: OperatorJob): Promise<StepResult> {
-    const { mint, reserve, store } = this.o;
+  private async withdraw(job: OperatorJob): Promise<StepOutcome> {
+    const { mint, reserve } = this.o;
     const op = operation('payout', job.id);
     let receipt: ReserveReceipt;
     try {
@@ -305,9 +311,8 @@ export class PayrollService {
     fault('gateway:payout:after-withdraw');
     this.checkUnit(receipt);
     const now = this.clock();
-    const done: OperatorJob = { ...job, state: 'done', updatedAt: now };
-    const notice = await sealNotice(this.o.keys, done);
-    const moved = await store.transaction(async (trx) => {
+    const notice = await sealNotice(this.o.keys, { ...job, state: 'done', updatedAt: now });
+    const moved = await this.commit(async (trx) => {
       const journal: OperatorJournal = {
         ...job.journal,
         reserveReceipt: receipt,
@@ -318,7 +323,8 @@ export class PayrollService {
         notice: notice === undefined ? ('none' as const) : ('pending' as const),
         active: notice === undefined ? 0 : 1,
       };
-      if (!(await moveJob(trx, job, 'done', now, patch, `withdrawn ${job.ref}`))) return false;
+      const next = await moveJob(trx, job, 'done', now, patch, `withdrawn ${job.ref}`);
+      if (next === undefined) return undefined;
       // The bank paid out: only now are the local notes erased (spent).
       const settled = await mint.settlePending(trx, op);
       if (settled !== job.journal.inputYs?.length) {
@@ -326,13 +332,13 @@ export class PayrollService {
           reason: `payout ${job.id}: ${settled} local notes settled, expected ${job.journal.inputYs?.length}`,
         });
       }
-      return true;
+      return next;
     });
     if (moved) {
       fault('gateway:payout:after-settle');
-      this.o.onFinished?.(done);
+      this.o.onFinished?.(moved);
     }
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** Ends a job as refused (nothing happened at the bank); `effect` (payout: release the notes) commits with it. */
@@ -340,13 +346,13 @@ export class PayrollService {
     job: OperatorJob,
     e: LancashError,
     effect?: (trx: Trx) => Promise<void>,
-  ): Promise<StepResult> {
-    const { moved, refused } = await refuseJob(this.o, job, e, this.clock(), effect);
+  ): Promise<StepOutcome> {
+    const moved = await refuseJob(this.o, job, e, this.clock(), effect);
     if (moved) {
       fault(`gateway:${job.kind}:after-refuse`);
-      this.o.onFinished?.(refused);
+      this.o.onFinished?.(moved);
     }
-    return 'advanced';
+    return advanced(moved);
   }
 
   /** The bank answers in the deployment's unit; another would mean another bank (not a refusal: retry). */
@@ -365,9 +371,13 @@ export class PayrollService {
  * The runner's stepper: an operator job's own step first, everything else (conversions, and the shared
  * delivery and notice steps) by the conversions' service. Failed steps are recorded the same way.
  */
-export function operatorJobsFirst(payroll: PayrollService, jobs: JobStepper): JobStepper {
+export function operatorJobsFirst(payroll: PayrollService, jobs: JobService): JobStepper {
   return {
-    step: async (id) => (await payroll.step(id)) ?? jobs.step(id),
+    step: async (id, known) => {
+      const job = known ?? (await jobs.job(id));
+      if (job === undefined) return IDLE;
+      return payroll.advance(job) ?? jobs.advance(job);
+    },
     failed: (id, error, delayMs) => jobs.failed(id, error, delayMs),
   };
 }
