@@ -26,6 +26,7 @@ import { registerMailboxRoutes } from '../mailbox/http.js';
 import type { Mailbox, MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
+import { GroupCommit } from '../mint/group-commit.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
 import type { Store } from '../store/index.js';
@@ -35,6 +36,7 @@ import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
 import * as jobsRepo from './jobs/repository.js';
 import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
+import type { Trx } from './jobs/steps.js';
 import { GatewayKeys } from './keys.js';
 import { operatorGuard } from './operator.js';
 import { registerPayrollRoutes } from './payroll/http.js';
@@ -185,8 +187,12 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       finished.inc({ direction: job.direction, state: job.state });
       if (job.state === 'done') converted.inc({ direction: job.direction }, job.amount);
     };
+    // Steps of different jobs that are ready together commit together: one sync of the log for many.
+    const commits = new GroupCommit(o.store);
+    const commit = <T>(write: (trx: Trx) => Promise<T>): Promise<T> => commits.run(write);
     const jobs = new JobService({
       store: o.store,
+      commit,
       mint,
       curve,
       keys,
@@ -207,6 +213,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
     const payroll = new PayrollService({
       store: o.store,
+      commit,
       mint,
       curve,
       keys,
