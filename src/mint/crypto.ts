@@ -22,8 +22,8 @@ export interface CryptoJob {
 }
 
 /**
- * The job's outcome. Work stops at the first refusal: after a forged input nothing is signed, after a
- * `B_` that is not a point nothing more is signed, so neither buys the mint any signing work.
+ * The job's outcome. Work stops at the first refusal: after a forged input nothing is signed (forged
+ * inputs buy no signing work), after a `B_` that is not a point nothing more is signed.
  */
 export interface CryptoAnswer {
   /** `Y = hash_to_curve(secret)` per input, hex (complete when `forged` is -1). */

@@ -3,8 +3,9 @@
  * go together into the next one, each inside its own savepoint. A refused write (a `LancashError`,
  * e.g. a double spend) rolls back to its savepoint alone; the others share one BEGIN…COMMIT, so
  * SQLite syncs its log once per group instead of once per swap, and the event loop that feeds the
- * crypto workers is blocked once per group. The outcome of every write is the one it would have had
- * in its own transaction, run one after another in arrival order.
+ * crypto workers is blocked once per group. A group may also wait briefly for writes known to be on
+ * their way (`lingerMs`, `coming`). The outcome of every write is the one it would have had in its
+ * own transaction, run one after another in arrival order.
  */
 import { type Kysely, sql } from 'kysely';
 import { isLancashError } from '../core/errors.js';
