@@ -27,7 +27,8 @@ import {
   sealJson,
 } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
-import { call } from '../core/http/client.js';
+import { call, fetchTransport, setHttpTransport } from '../core/http/client.js';
+import { undiciTransport } from '../core/http/node-transport.js';
 import { listen } from '../core/http/server.js';
 import type { Amount } from '../core/money.js';
 import { bankPeer, requestIssue } from '../core/protocol/bank.js';
@@ -67,7 +68,13 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
   const bound = await cryptoBoundAllCores(o.seconds);
   const envelopes = await measureEnvelopes(Math.min(o.seconds, 4));
   const results: Record<string, unknown> = {};
-  for (const dialect of o.dialects) results[dialect] = await conversions(dialect, o.seconds);
+  // HTTP calls as `lancash gateway` makes them: on undici's request rather than fetch.
+  setHttpTransport(undiciTransport);
+  try {
+    for (const dialect of o.dialects) results[dialect] = await conversions(dialect, o.seconds);
+  } finally {
+    setHttpTransport(fetchTransport);
+  }
   return {
     scenario: 'gateway',
     cores: bound.cores,
