@@ -3,40 +3,23 @@
  * (`@hpke/core`, the browser wallet's). Chosen once, on first use, so every caller in the process agrees;
  * `setEnvelopeBackend` forces one (tests, or an operator comparing them).
  */
-import { fail } from '../errors.js';
+import { nativeOrPortable } from '../native-or-portable.js';
 import type { HpkeBackend, HpkeBackendName } from './hpke.js';
-import { loadNativeHpke } from './native.js';
+import { type NativeHpke, nativeHpkeOn } from './native.js';
 import { portableHpke } from './portable.js';
 
-let portable: HpkeBackend | undefined;
-let chosen: HpkeBackend | undefined;
+const choice = nativeOrPortable<HpkeBackend, NativeHpke>({
+  what: 'HPKE',
+  needs: 'X25519',
+  portable: portableHpke,
+  native: nativeHpkeOn,
+});
 
 /** The named backend, or with no name the one envelopes use (native when it loads, else portable). */
-export function hpkeBackend(name?: HpkeBackendName): HpkeBackend {
-  if (name === undefined) {
-    chosen ??= loadNativeHpke() ?? hpkeBackend('portable');
-    return chosen;
-  }
-  if (name === 'portable') {
-    portable ??= portableHpke();
-    return portable;
-  }
-  if (name === 'native') {
-    const native = loadNativeHpke();
-    if (native) return native;
-  }
-  return fail(
-    'InvalidInput',
-    {
-      argument: 'name',
-      expected: "'portable', or 'native' where node:crypto has X25519",
-      received: String(name),
-    },
-    `name: no HPKE backend ${JSON.stringify(name)} in this runtime`,
-  );
-}
+export const hpkeBackend = (name?: HpkeBackendName): HpkeBackend => choice.get(name);
+
+/** The native backend when this runtime's `node:crypto` can run it, else undefined. */
+export const loadNativeHpke = (): NativeHpke | undefined => choice.native();
 
 /** Makes `seal`/`open` use the named backend from now on. */
-export function setEnvelopeBackend(name: HpkeBackendName): void {
-  chosen = hpkeBackend(name);
-}
+export const setEnvelopeBackend = (name: HpkeBackendName): void => choice.force(name);

@@ -11,11 +11,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
 import { isLancashError } from '../errors.js';
-import { hpkeBackend } from './backend.js';
+import { hpkeBackend, loadNativeHpke } from './backend.js';
 import type { HpkeBackendName } from './hpke.js';
 import { type EncryptionKeyPair, envelopeSuite, keyPairFromPrivate } from './index.js';
 import { publicKeyOf } from './keys.js';
-import { buildNativeHpke, loadNativeHpke } from './native.js';
+import { buildNativeHpke } from './native.js';
 
 const native = loadNativeHpke();
 it('loads the native backend (node:crypto with X25519 and ChaCha20-Poly1305)', () => {
@@ -138,7 +138,7 @@ describe('native backend and Node 20 key generation', () => {
 
   it('keeps sealing under heavy GC (the keygen pattern hangs within a few thousand seals)', async () => {
     // A tiny young generation collects during nearly every export, where the deadlock struck.
-    const native = new URL('./native.ts', import.meta.url).href;
+    const native = new URL('./backend.ts', import.meta.url).href;
     const script = `
       const { loadNativeHpke } = await import(${JSON.stringify(native)});
       const hpke = loadNativeHpke();

@@ -5,9 +5,10 @@
  * implementation on synchronous `node:crypto` (the servers' hot path). Keys are raw 32-byte X25519
  * strings; `enc` is the 32-byte ephemeral public key, `ct` the ciphertext followed by its 16-byte tag.
  */
+import type { BackendName } from '../native-or-portable.js';
 import type { EncryptionKeyPair } from './keys.js';
 
-export type HpkeBackendName = 'portable' | 'native';
+export type HpkeBackendName = BackendName;
 
 export interface HpkeSealArgs {
   /** The recipient's public key. */

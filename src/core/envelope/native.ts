@@ -211,8 +211,6 @@ export function buildNativeHpke(c: Crypto): NativeHpke {
   };
 }
 
-let loaded: { backend: NativeHpke | undefined } | undefined;
-
 /** True when `c` has everything this backend calls (Node has; a stripped OpenSSL might not). */
 function usable(c: Crypto | undefined): c is Crypto {
   try {
@@ -229,12 +227,7 @@ function usable(c: Crypto | undefined): c is Crypto {
   }
 }
 
-/** The native backend when this runtime's `node:crypto` has X25519 and ChaCha20-Poly1305, else undefined. */
-export function loadNativeHpke(): NativeHpke | undefined {
-  if (loaded === undefined) {
-    // getBuiltinModule, not a static import: the browser wallet bundles this file and takes `portable.ts`.
-    const c = globalThis.process?.getBuiltinModule?.('node:crypto');
-    loaded = { backend: usable(c) ? buildNativeHpke(c) : undefined };
-  }
-  return loaded.backend;
+/** The native backend on `c` when it has X25519 and ChaCha20-Poly1305 as this file uses them, else undefined. */
+export function nativeHpkeOn(c: Crypto): NativeHpke | undefined {
+  return usable(c) ? buildNativeHpke(c) : undefined;
 }

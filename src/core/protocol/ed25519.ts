@@ -10,8 +10,9 @@ import type { KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, equalBytes, hex } from '../bytes.js';
 import { fail } from '../errors.js';
+import { type BackendName, nativeOrPortable } from '../native-or-portable.js';
 
-export type Ed25519BackendName = 'portable' | 'native';
+export type Ed25519BackendName = BackendName;
 
 export interface Ed25519Backend {
   readonly name: Ed25519BackendName;
@@ -105,34 +106,12 @@ function usable(c: Crypto | undefined): c is Crypto {
   }
 }
 
-let native: { backend: Ed25519Backend | undefined } | undefined;
-let chosen: Ed25519Backend | undefined;
-
-function loadNative(): Ed25519Backend | undefined {
-  if (native === undefined) {
-    // getBuiltinModule, not a static import: a browser bundle of this file takes the portable backend.
-    const c = globalThis.process?.getBuiltinModule?.('node:crypto');
-    native = { backend: usable(c) ? buildNativeEd25519(c) : undefined };
-  }
-  return native.backend;
-}
+const choice = nativeOrPortable<Ed25519Backend>({
+  what: 'Ed25519',
+  needs: 'Ed25519',
+  portable: () => portable,
+  native: (c) => (usable(c) ? buildNativeEd25519(c) : undefined),
+});
 
 /** The named backend, or with no name the one receipts use (native when it loads, else portable). */
-export function ed25519Backend(name?: Ed25519BackendName): Ed25519Backend {
-  if (name === undefined) {
-    chosen ??= loadNative() ?? portable;
-    return chosen;
-  }
-  if (name === 'portable') return portable;
-  const found = name === 'native' ? loadNative() : undefined;
-  if (found !== undefined) return found;
-  return fail(
-    'InvalidInput',
-    {
-      argument: 'name',
-      expected: "'portable', or 'native' where node:crypto has Ed25519",
-      received: String(name),
-    },
-    `name: no Ed25519 backend ${JSON.stringify(name)} in this runtime`,
-  );
-}
+export const ed25519Backend = (name?: Ed25519BackendName): Ed25519Backend => choice.get(name);
