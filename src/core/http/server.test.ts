@@ -249,7 +249,9 @@ describe('createServer', () => {
     await pre.body.text();
     expect(pre.statusCode).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('*');
-    const allowed = String(pre.headers['access-control-allow-headers']).toLowerCase().split(/\s*,\s*/);
+    const allowed = String(pre.headers['access-control-allow-headers'])
+      .toLowerCase()
+      .split(/\s*,\s*/);
     expect(allowed).toEqual(['content-type', 'idempotency-key']);
     expect(allowed).not.toContain('authorization');
     expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
