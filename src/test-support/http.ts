@@ -1,5 +1,5 @@
 /** Test helpers for routes over real HTTP: send JSON, read the JSON answer, expect a 4xx refusal. */
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { expect } from 'vitest';
 
 export interface Answer {
@@ -8,14 +8,28 @@ export interface Answer {
   json: any;
 }
 
-/** Sends `body` (JSON-encoded; a string is sent as it is, for malformed bodies) and reads the answer. */
+/** One connection pool per local address, so a test can play several clients on one machine. */
+const fromAddress = new Map<string, Agent>();
+
+/**
+ * Sends `body` (JSON-encoded; a string is sent as it is, for malformed bodies) and reads the answer.
+ * `o.from` is the local address to connect from (e.g. `127.0.0.2`: Linux routes all of 127/8 to
+ * loopback), so a server that bounds each client by IP sees another client.
+ */
 export async function sendJson(
   base: string,
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
+  o: { from?: string } = {},
 ): Promise<Answer> {
+  let dispatcher: Agent | undefined;
+  if (o.from !== undefined) {
+    dispatcher = fromAddress.get(o.from) ?? new Agent({ connect: { localAddress: o.from } });
+    fromAddress.set(o.from, dispatcher);
+  }
   const res = await request(`${base}${path}`, {
+    ...(dispatcher !== undefined ? { dispatcher } : {}),
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
@@ -29,4 +43,12 @@ export function refusalCode(r: Answer): number {
   expect(r.status, JSON.stringify(r.json)).toBeGreaterThanOrEqual(400);
   expect(r.status).toBeLessThan(500);
   return r.json.code;
+}
+
+/** The value of a Prometheus counter or gauge (no labels) on `base`'s `/metrics`; undefined when absent. */
+export async function metricValue(base: string, name: string): Promise<number | undefined> {
+  const res = await request(`${base}/metrics`);
+  const text = await res.body.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
