@@ -127,6 +127,7 @@ async function conversions(dialect: string, seconds: number) {
       store: bankDb.store,
       currency: 'EUR',
       crypto: pool,
+      lightning: 'none', // reserves are funded through accounts
       curve,
       logger: false,
       rateLimit: false,

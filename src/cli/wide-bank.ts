@@ -13,7 +13,7 @@ import { describe, fail } from '../core/errors.js';
 import type { BankRole } from '../core/protocol/bank.js';
 import type { StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
-import type { WideBank } from '../wide-bank/server.js';
+import type { LightningChoice, WideBank } from '../wide-bank/server.js';
 import { runCommand, usage } from './usage.js';
 
 /**
@@ -21,6 +21,9 @@ import { runCommand, usage } from './usage.js';
  * that the help text does not load the bank's server.
  */
 export const ROLES: readonly BankRole[] = ['issue', 'receive'];
+
+/** The bolt11 backends (`LightningChoice` of `wide-bank/server.ts`), named here for the same reason. */
+export const LIGHTNING_CHOICES: readonly LightningChoice[] = ['fake', 'none'];
 
 interface StoreOptions {
   data?: string;
@@ -31,7 +34,7 @@ interface ServerCliOptions extends StoreOptions {
   listen?: string;
   roles: string;
   currency: string;
-  lightning: string;
+  lightning?: string;
 }
 
 export function registerWideBank(program: Command): void {
@@ -43,7 +46,10 @@ export function registerWideBank(program: Command): void {
     .option('--db <url>', 'database URL instead of --data, e.g. postgres://user@host/db')
     .option('--roles <list>', 'comma list of roles to serve', ROLES.join(','))
     .option('--currency <code>', 'currency of the deployment; the Cashu unit is its lower case', 'EUR')
-    .option('--lightning <backend>', 'bolt11 backend (only "fake" exists so far)', 'fake')
+    .option(
+      '--lightning <backend>',
+      `required: the bolt11 backend, one of ${LIGHTNING_CHOICES.join(', ')} ("fake" mints without payment: demo and tests only; "none": no bolt11 quotes)`,
+    )
     .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
 
   const account = cmd
@@ -98,10 +104,21 @@ async function serve(o: ServerCliOptions): Promise<void> {
     if (!(ROLES as readonly string[]).includes(r))
       usage(`--roles: unknown role ${describe(r)} (known: ${ROLES.join(', ')})`);
   }
-  if (o.lightning !== 'fake') usage(`--lightning: unknown backend ${describe(o.lightning)} (known: fake)`);
+  // Fail closed (issue 8 item 4): no default backend, since the only one that settles is the fake.
+  const choices = LIGHTNING_CHOICES.join(', ');
+  if (o.lightning === undefined)
+    usage(`--lightning BACKEND is required (choices: ${choices}; "fake" mints wide money without payment)`);
+  if (!(LIGHTNING_CHOICES as readonly string[]).includes(o.lightning))
+    usage(`--lightning: unknown backend ${describe(o.lightning)} (choices: ${choices})`);
+  const lightning = o.lightning as LightningChoice;
   const config = await storeConfig(o);
   // The bank's modules load here, after the arguments are checked: other commands do not pay for them.
-  const [{ faultsArmed }, { drainOnSignals, listen }, { openStore }, { createWideBank }] = await Promise.all([
+  const [
+    { faultsArmed },
+    { drainOnSignals, listen },
+    { openStore },
+    { createWideBank, FAKE_LIGHTNING_WARNING },
+  ] = await Promise.all([
     import('../core/faults.js'),
     import('../core/http/server.js'),
     import('../store/index.js'),
@@ -114,14 +131,16 @@ async function serve(o: ServerCliOptions): Promise<void> {
       store,
       currency: o.currency,
       roles: roles as BankRole[],
-      lightning: 'fake',
+      lightning,
     });
   } catch (err) {
     await store.close();
     throw err;
   }
   const log = bank.app.log;
-  log.warn('Lightning backend: fake (invoices settle at once; development and tests only)');
+  // Besides the log's warning (createWideBank): a plain line that a person starting it by hand sees.
+  if (lightning === 'fake')
+    process.stderr.write(`WARNING: lancash wide-bank --lightning fake: ${FAKE_LIGHTNING_WARNING}\n`);
   const armed = faultsArmed();
   if (armed.length > 0)
     log.warn({ faults: armed }, 'LANCASH_FAULT is set: this process will kill itself at these points');
@@ -130,7 +149,10 @@ async function serve(o: ServerCliOptions): Promise<void> {
     await store.close();
   });
   const url = await listen(bank.app, o.listen);
-  log.info({ url, roles, currency: bank.info.currency, dialect: store.dialect }, 'wide bank listening');
+  log.info(
+    { url, roles, currency: bank.info.currency, lightning, dialect: store.dialect },
+    'wide bank listening',
+  );
   process.stdout.write(`listening on ${url}\n`);
 }
 

@@ -79,6 +79,7 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
       store: bankStore,
       currency: CURRENCY,
       crypto,
+      lightning: 'fake', // dave and erin buy wide money with it: demo only
       logger: false,
       rateLimit: false,
     });

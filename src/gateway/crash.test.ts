@@ -59,7 +59,15 @@ describe('gateway crash at every step', () => {
   let bankStore: Store;
 
   beforeAll(async () => {
-    bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', bankData]);
+    bank = await startProcess([
+      'wide-bank',
+      '--lightning',
+      'fake',
+      '--listen',
+      '127.0.0.1:0',
+      '--data',
+      bankData,
+    ]);
     bankStore = await openStore({ dialect: 'sqlite', file: join(bankData, 'wide-bank.db') });
   });
   afterAll(async () => {

@@ -42,6 +42,8 @@ export interface ProcessNetOptions {
   concurrency?: number;
   /** Extra environment of both processes (e.g. `LANCASH_LOG_LEVEL`). */
   env?: Record<string, string>;
+  /** More `lancash gateway` arguments (e.g. `--inbox-allow URL`). */
+  gatewayArgs?: string[];
 }
 
 export interface ProcessNet {
@@ -89,7 +91,10 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', ...bankDb.args], env);
+    const bank = await startProcess(
+      ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', ...bankDb.args],
+      env,
+    );
     opened.push({ close: () => bank.kill() });
     const proxy = o.proxy ? await startFaultProxy(bank.url) : undefined;
     if (proxy !== undefined) opened.push(proxy);
@@ -98,6 +103,7 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
       ...(o.callTimeoutMs !== undefined ? ['--call-timeout-ms', String(o.callTimeoutMs)] : []),
       ...(o.retryCapMs !== undefined ? ['--retry-cap-ms', String(o.retryCapMs)] : []),
       ...(o.concurrency !== undefined ? ['--concurrency', String(o.concurrency)] : []),
+      ...(o.gatewayArgs ?? []),
     ];
     const gateway = await startProcess(
       [

@@ -35,7 +35,7 @@ export function crashGroup(): CrashGroup {
     startBank: async (data, o = {}) =>
       track(
         await startProcess(
-          ['wide-bank', '--listen', o.listen ?? '127.0.0.1:0', '--data', data],
+          ['wide-bank', '--lightning', 'fake', '--listen', o.listen ?? '127.0.0.1:0', '--data', data],
           faultEnv(o.fault),
         ),
       ),

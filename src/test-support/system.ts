@@ -28,9 +28,25 @@ export interface System {
   close(): Promise<void>;
 }
 
+export interface SystemOptions {
+  /** More `lancash wide-bank` arguments (e.g. `--trust-proxy 127.0.0.1`). */
+  bankArgs?: string[];
+  /** More `lancash gateway` arguments. */
+  gatewayArgs?: string[];
+}
+
 /** A real `lancash wide-bank` and `lancash gateway` on loopback, their data under `dir`. */
-export async function startSystem(dir: string): Promise<System> {
-  const bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', join(dir, 'bank')]);
+export async function startSystem(dir: string, o: SystemOptions = {}): Promise<System> {
+  const bank = await startProcess([
+    'wide-bank',
+    '--lightning',
+    'fake',
+    '--listen',
+    '127.0.0.1:0',
+    '--data',
+    join(dir, 'bank'),
+    ...(o.bankArgs ?? []),
+  ]);
   const gateway = await startProcess(
     [
       'gateway',
@@ -42,6 +58,7 @@ export async function startSystem(dir: string): Promise<System> {
       bank.url,
       '--data',
       join(dir, 'gw'),
+      ...(o.gatewayArgs ?? []),
     ],
     { listeners: 2 },
   );

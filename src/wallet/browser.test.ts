@@ -177,7 +177,7 @@ describe('the bundled wallet in a page (vm context with web globals only)', () =
   let bank: Started;
 
   beforeAll(async () => {
-    bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', dir]);
+    bank = await startProcess(['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', dir]);
   });
   afterAll(async () => {
     await killAll();

@@ -64,7 +64,7 @@ async function code(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', dir]);
+  bank = await startProcess(['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', dir]);
 });
 afterEach(async () => {
   for (const t of wallets.splice(0)) await expectNotesSound(t);

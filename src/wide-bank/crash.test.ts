@@ -63,7 +63,7 @@ async function funded(ledger: Ledger, amount: number): Promise<Holder> {
 describe('wide-bank process crashes after commit', () => {
   const start = (data: string, fault?: string) =>
     startProcess(
-      ['wide-bank', '--listen', '127.0.0.1:0', '--data', data],
+      ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', data],
       fault ? { env: { LANCASH_FAULT: fault } } : {},
     );
 
@@ -162,7 +162,9 @@ describe.runIf(DIALECTS.includes('postgres'))('two wide-bank processes on one Po
   it('parallel issues against one account never exceed its balance; parallel receives credit once', async () => {
     const url = await freshDatabaseUrl('postgres');
     const procs = await Promise.all(
-      [0, 1].map(() => startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--db', url])),
+      [0, 1].map(() =>
+        startProcess(['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--db', url]),
+      ),
     );
     const { ledger } = await storeAt({ dialect: 'postgres', url });
     const holder = await funded(ledger, 10);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Curve } from '../core/crypto/curve.js';
 import { fail } from '../core/errors.js';
 import {
@@ -32,9 +32,23 @@ import { createFakeLightning } from './lightning/fake.js';
 import { lightningNuts, registerLightningRoutes } from './lightning/http.js';
 import { registerReceiveRoutes } from './receive/http.js';
 import { ReceiveService } from './receive/service.js';
+import { registerRequestLogRoutes } from './request-log/http.js';
+import { RequestLogService } from './request-log/service.js';
 import { registerReserveRoutes } from './reserve/http.js';
 
 export const ALL_ROLES: readonly BankRole[] = ['issue', 'receive'];
+
+/**
+ * The bolt11 backends (issue 8 item 4: no default, the operator names one). `fake` settles every
+ * invoice at once, so it mints wide money for nothing: the demo's and the tests'. `none` serves no
+ * bolt11 quotes: wide money then enters only through accounts the operator funds. A real node
+ * (LND, CLN, …) would implement `LightningBackend` (lightning/backend.ts) and join this list.
+ */
+export type LightningChoice = 'fake' | 'none';
+
+/** What a bank on the fake backend says in its NUT-06 description, logs and stderr. */
+export const FAKE_LIGHTNING_WARNING =
+  'FAKE LIGHTNING: every invoice counts as paid, so this bank mints wide money without payment (development and tests only)';
 
 /** `lancash/<package version>`, read once from the package.json beside `src/` or `dist/`. */
 export const VERSION: string = (
@@ -53,8 +67,8 @@ export interface WideBankOptions {
   limits?: Partial<MintLimits>;
   logger?: Logger | false;
   rateLimit?: ServerOptions['rateLimit'];
-  /** The bolt11 backend; only the built-in fake exists so far. */
-  lightning?: 'fake';
+  /** The bolt11 backend, named by the operator (no default: the fake one mints for free). */
+  lightning: LightningChoice;
 }
 
 export interface WideBank {
@@ -105,8 +119,15 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       registers: [app.metrics],
     });
 
-    const backend = createFakeLightning();
-    registerMintRoutes(app, { mint, info: () => nut06(unit) });
+    // A label to alert on: a production bank must never report backend="fake".
+    new Gauge({
+      name: 'lancash_lightning_backend',
+      help: 'The bolt11 backend this bank serves (1 for the one in use); "fake" mints without payment',
+      labelNames: ['backend'],
+      registers: [app.metrics],
+    }).set({ backend: o.lightning }, 1);
+    if (o.lightning === 'fake') app.log.warn(FAKE_LIGHTNING_WARNING);
+    registerMintRoutes(app, { mint, info: () => nut06(unit, o.lightning) });
     if (roles.includes('issue')) {
       const service = new IssueService({
         mint,
@@ -137,26 +158,29 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
     );
     registerAccountRoutes(app, { service: new AccountsService({ ledger, keys }) });
     registerReserveRoutes(app, { ledger, keys, unit, onCommitted: (k, a) => value.inc({ operation: k }, a) });
+    registerRequestLogRoutes(app, { service: new RequestLogService({ ledger, keys }) });
     registerMailboxRoutes(app, { store: o.store, serverKey: keys.encryption, network: 'wan' });
-    // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
-    // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and
-    // overpayment without blank outputs, the bank's own), all of it booked to funding.
-    const lightning = registerLightningRoutes(app, {
-      mint,
-      store: o.store,
-      unit,
-      backend,
-      hooks: {
-        onMinted: async (trx, e) => {
-          await ledger.postMinted(trx, e.amount, `quote:${e.quote}`);
+    if (o.lightning === 'fake') {
+      // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
+      // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and
+      // overpayment without blank outputs, the bank's own), all of it booked to funding.
+      const lightning = registerLightningRoutes(app, {
+        mint,
+        store: o.store,
+        unit,
+        backend: createFakeLightning(),
+        hooks: {
+          onMinted: async (trx, e) => {
+            await ledger.postMinted(trx, e.amount, `quote:${e.quote}`);
+          },
+          onMelted: async (trx, e) => {
+            await ledger.postMelted(trx, e.amount + e.kept, `quote:${e.quote}`);
+          },
         },
-        onMelted: async (trx, e) => {
-          await ledger.postMelted(trx, e.amount + e.kept, `quote:${e.quote}`);
-        },
-      },
-    });
-    const resumed = await lightning.resumePendingMelts();
-    if (resumed.paid + resumed.failed + resumed.pending > 0) app.log.info(resumed, 'melts resumed');
+      });
+      const resumed = await lightning.resumePendingMelts();
+      if (resumed.paid + resumed.failed + resumed.pending > 0) app.log.info(resumed, 'melts resumed');
+    }
 
     return {
       app,
@@ -174,14 +198,17 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
   }
 }
 
-/** NUT-06 `GET /v1/info`. */
-function nut06(unit: string): object {
+/** NUT-06 `GET /v1/info`; without a backend, NUT-04/05 are listed as disabled (NUT-06 "disabled"). */
+function nut06(unit: string, lightning: LightningChoice): object {
+  const description = 'Wide money on the WAN: issue server, receiving server and Cashu mint';
   return {
     name: 'lancash wide bank',
     version: `lancash/${VERSION}`,
-    description: 'Wide money on the WAN: issue server, receiving server and Cashu mint',
+    description: lightning === 'fake' ? `${FAKE_LIGHTNING_WARNING}. ${description}` : description,
     nuts: {
-      ...lightningNuts({ unit }),
+      ...(lightning === 'fake'
+        ? lightningNuts({ unit })
+        : { '4': { methods: [], disabled: true }, '5': { methods: [], disabled: true } }),
       '7': { supported: true },
       '9': { supported: true },
       '12': { supported: true },

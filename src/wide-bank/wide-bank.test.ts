@@ -45,7 +45,7 @@ describe('wide-bank process', () => {
   let account: string;
 
   beforeAll(async () => {
-    proc = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', dir]);
+    proc = await startProcess(['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', dir]);
     bank = await remoteBank(proc.url);
     store = await openStore({ dialect: 'sqlite', file: dbFile });
     ledger = new Ledger(store);
@@ -418,6 +418,8 @@ describe('wide-bank process', () => {
   it('a process with only the receive role has no issue route', async () => {
     const only = await startProcess([
       'wide-bank',
+      '--lightning',
+      'fake',
       '--listen',
       '127.0.0.1:0',
       '--data',

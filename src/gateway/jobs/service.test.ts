@@ -404,7 +404,13 @@ describe.each(DIALECTS)('gateway retries on %s', (dialect) => {
 /** A second wide bank in another currency (USD), on its own database, listening on loopback. */
 async function foreignBank(dialect: DialectName): Promise<{ url: string; close(): Promise<void> }> {
   const store = await freshStore(dialect);
-  const wb = await createWideBank({ store, currency: 'USD', crypto: inThreadCrypto(curve), logger: false });
+  const wb = await createWideBank({
+    store,
+    currency: 'USD',
+    crypto: inThreadCrypto(curve),
+    logger: false,
+    lightning: 'none',
+  });
   const url = await listen(wb.app, '127.0.0.1:0');
   return {
     url,

@@ -47,7 +47,15 @@ describe('payroll and payout: crash at every step', () => {
   let ledger: Ledger;
 
   beforeAll(async () => {
-    bank = await startProcess(['wide-bank', '--listen', '127.0.0.1:0', '--data', bankData]);
+    bank = await startProcess([
+      'wide-bank',
+      '--lightning',
+      'fake',
+      '--listen',
+      '127.0.0.1:0',
+      '--data',
+      bankData,
+    ]);
     bankStore = await openStore({ dialect: 'sqlite', file: join(bankData, 'wide-bank.db') });
     ledger = new Ledger(bankStore);
   });

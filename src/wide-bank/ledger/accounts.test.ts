@@ -91,7 +91,13 @@ describe.each(DIALECTS)('account opening on %s', (dialect) => {
 describe('POST /v1/bank/accounts/open', () => {
   it('opens the account through requestOpenAccount, idempotently', async () => {
     const store = await freshStore('sqlite');
-    const wb = await createWideBank({ store, currency: 'EUR', crypto: inThreadCrypto(curve), logger: false });
+    const wb = await createWideBank({
+      store,
+      currency: 'EUR',
+      crypto: inThreadCrypto(curve),
+      logger: false,
+      lightning: 'none',
+    });
     try {
       const url = await listen(wb.app, '127.0.0.1:0');
       const holder = await newHolder();

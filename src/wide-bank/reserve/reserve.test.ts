@@ -50,6 +50,7 @@ describe.each(DIALECTS)('reserve requests on %s', (dialect) => {
       store,
       currency: 'EUR',
       crypto: inThreadCrypto(curve),
+      lightning: 'none',
       logger: false,
       rateLimit: false,
     });
