@@ -23,6 +23,7 @@ interface GatewayCliOptions {
   retryCapMs: string;
   concurrency: string;
   callTimeoutMs?: string;
+  mailboxLimits?: string;
 }
 
 export function registerGateway(program: Command): void {
@@ -39,6 +40,10 @@ export function registerGateway(program: Command): void {
     .option('--retry-cap-ms <ms>', 'longest wait between retries of a job step', '30000')
     .option('--concurrency <n>', 'jobs driven at once', '16')
     .option('--call-timeout-ms <ms>', 'per call to the wide bank and per delivery (default 10000)')
+    .option(
+      '--mailbox-limits <json>',
+      'LAN mailbox limits, e.g. {"maxTotalBytes":1073741824} (docs/mailbox.md)',
+    )
     .action((o: GatewayCliOptions) => runCommand('gateway', () => serve(o)));
 }
 
@@ -70,6 +75,10 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     import('../core/http/client.js'),
     import('../core/http/node-transport.js'),
   ]);
+  const mailboxLimits =
+    o.mailboxLimits === undefined
+      ? undefined
+      : (await import('../mailbox/service.js')).parseMailboxLimits(o.mailboxLimits, '--mailbox-limits');
   // The gateway calls the bank and inboxes all day: undici's request costs a third of fetch's CPU.
   setHttpTransport(undiciTransport);
   let config: StoreConfig;
@@ -90,6 +99,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
       ...(operatorToken !== undefined ? { operatorToken } : {}),
       ...(o.lanUrl !== undefined ? { localMintUrl: o.lanUrl } : {}),
       ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
+      ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
       runner: { concurrency, backoff: exponentialBackoff({ capMs: retryCapMs }) },
     });
   } catch (err) {

@@ -35,6 +35,7 @@ interface ServerCliOptions extends StoreOptions {
   roles: string;
   currency: string;
   lightning?: string;
+  mailboxLimits?: string;
 }
 
 export function registerWideBank(program: Command): void {
@@ -49,6 +50,10 @@ export function registerWideBank(program: Command): void {
     .option(
       '--lightning <backend>',
       `required: the bolt11 backend, one of ${LIGHTNING_CHOICES.join(', ')} ("fake" mints without payment: demo and tests only; "none": no bolt11 quotes)`,
+    )
+    .option(
+      '--mailbox-limits <json>',
+      'WAN mailbox limits, e.g. {"maxTotalBytes":1073741824} (docs/mailbox.md)',
     )
     .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
 
@@ -112,6 +117,10 @@ async function serve(o: ServerCliOptions): Promise<void> {
     usage(`--lightning: unknown backend ${describe(o.lightning)} (choices: ${choices})`);
   const lightning = o.lightning as LightningChoice;
   const config = await storeConfig(o);
+  const mailboxLimits =
+    o.mailboxLimits === undefined
+      ? undefined
+      : (await import('../mailbox/service.js')).parseMailboxLimits(o.mailboxLimits, '--mailbox-limits');
   // The bank's modules load here, after the arguments are checked: other commands do not pay for them.
   const [
     { faultsArmed },
@@ -132,6 +141,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
       currency: o.currency,
       roles: roles as BankRole[],
       lightning,
+      ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
     });
   } catch (err) {
     await store.close();

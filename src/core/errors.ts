@@ -52,6 +52,8 @@ export interface ErrorDetails {
   EnvelopeReplayed: { transferId: string };
   AddressInvalid: { address: string; reason: string };
   MailboxFull: { limit: 'messages' | 'bytes'; max: number };
+  MailboxQuotaExceeded: { limit: 'messages' | 'bytes'; max: number };
+  MailboxDepositorLimit: { limit: 'messages' | 'bytes'; max: number };
   // --- lancash: requests and idempotency (72xxx) ---
   IdempotencyConflict: { key: string };
   NotFound: { what: string; id: string };
@@ -133,6 +135,16 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   EnvelopeReplayed: { code: 71004, status: 409, title: 'Envelope transfer id was already used' },
   AddressInvalid: { code: 71005, status: 400, title: 'Address is invalid' },
   MailboxFull: { code: 71006, status: 409, title: 'Inbox is full, try again after its owner drains it' },
+  MailboxQuotaExceeded: {
+    code: 71007,
+    status: 409,
+    title: 'The mailbox holds all it may across its inboxes, try again later',
+  },
+  MailboxDepositorLimit: {
+    code: 71008,
+    status: 429,
+    title: 'This depositor has too many messages pending in the mailbox, try again later',
+  },
 
   IdempotencyConflict: {
     code: 72001,

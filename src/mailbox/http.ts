@@ -4,6 +4,9 @@
  *   GET  /v1/inbox                   the mailbox's network, server key and limits
  *   POST /v1/inbox/:address          deposit an envelope (body: the envelope)
  *   POST /v1/inbox/:address/drain    drain (body: a `mailbox.drain` envelope from the address's key)
+ * The depositor a quota counts against is the client's IP as Fastify sees it (`req.ip`, so behind a
+ * trusted proxy the forwarded one), an IPv6 client by its /64 (one host's usual allocation). The
+ * routes also sweep expired messages every `sweepIntervalMs` until the server closes.
  */
 import { Type } from '@sinclair/typebox';
 import { MAX_ADDRESS_CHARS } from '../core/address/index.js';
@@ -49,7 +52,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
         response: { 200: DepositAnswer, ...refusals },
       },
     },
-    async (req) => mailbox.deposit(req.params.address, req.body),
+    async (req) => mailbox.deposit(req.params.address, req.body, depositorOf(req.ip)),
   );
 
   app.post(
@@ -65,5 +68,43 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     },
     async (req) => mailbox.drain(req.params.address, req.body),
   );
+  // Unref'd: a sweep never keeps a process alive; a sweep that fails is retried at the next tick.
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    mailbox
+      .sweep()
+      .then((r) => {
+        if (r.expired + r.tombstones + r.nonces > 0) app.log.info({ swept: r }, 'mailbox sweep');
+      })
+      .catch((err: unknown) => app.log.warn({ err }, 'mailbox sweep failed; retried at the next tick'))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, mailbox.limits.sweepIntervalMs);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
   return mailbox;
+}
+
+/**
+ * The key a depositor's quota is kept under: an IPv4 address as is (also when IPv4-mapped), an IPv6
+ * address by its first 64 bits, since one host commonly holds a whole /64 (RFC 4291 §2.5.4).
+ */
+export function depositorOf(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (v4 !== null) return v4[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.split('%')[0]!.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

@@ -22,8 +22,8 @@ import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.j
 import { type FaultProxy, startFaultProxy } from '../test-support/fault-proxy.js';
 import { refusalOf } from '../test-support/refusals.js';
 import { type DrainOptions, deposit, drain, mailboxInfo } from './client.js';
-import { registerMailboxRoutes } from './http.js';
-import { DEFAULT_MAILBOX_LIMITS, DRAIN_TYPE, type MailboxLimits } from './service.js';
+import { depositorOf, registerMailboxRoutes } from './http.js';
+import { DEFAULT_MAILBOX_LIMITS, DRAIN_TYPE, type Mailbox, type MailboxLimits } from './service.js';
 
 interface Raw {
   status: number;
@@ -34,6 +34,7 @@ interface Raw {
 describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   let store: TestStore;
   let app: LancashServer;
+  let mailbox: Mailbox;
   let base: string;
   let clock: number;
   let server: EncryptionKeyPair;
@@ -45,7 +46,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
 
   async function start(limits: Partial<MailboxLimits> = {}): Promise<void> {
     app = await createServer({ name: 'mailbox', logger: false, rateLimit: false });
-    registerMailboxRoutes(app, {
+    mailbox = registerMailboxRoutes(app, {
       store,
       serverKey: server,
       network: 'lan',
@@ -103,6 +104,11 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
       .executeTakeFirst();
   }
 
+  const totals = () =>
+    store.db.selectFrom('mailbox_totals').select(['messages', 'bytes']).executeTakeFirstOrThrow();
+  const depositors = () =>
+    store.db.selectFrom('mailbox_depositors').select(['depositor', 'messages', 'bytes']).execute();
+
   async function payloadsOf(messages: { envelope: Envelope }[]): Promise<unknown[]> {
     return Promise.all(
       messages.map(async (m) => (await openJson({ envelope: m.envelope, recipient: alice })).payload),
@@ -152,6 +158,11 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
       maxInboxBytes: DEFAULT_MAILBOX_LIMITS.maxInboxBytes,
       maxDrain: DEFAULT_MAILBOX_LIMITS.maxDrain,
       drainWindowMs: DEFAULT_MAILBOX_LIMITS.drainWindowMs,
+      maxTotalMessages: DEFAULT_MAILBOX_LIMITS.maxTotalMessages,
+      maxTotalBytes: DEFAULT_MAILBOX_LIMITS.maxTotalBytes,
+      maxDepositorMessages: DEFAULT_MAILBOX_LIMITS.maxDepositorMessages,
+      maxDepositorBytes: DEFAULT_MAILBOX_LIMITS.maxDepositorBytes,
+      maxAgeMs: DEFAULT_MAILBOX_LIMITS.maxAgeMs,
     });
   });
 
@@ -224,13 +235,15 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   it('refuses a deposit into a full inbox (409 MailboxFull) by count and by bytes, and takes it after an ack', async () => {
     const size = JSON.stringify(await letter('t9', 9)).length;
     await start({ maxMessages: 3, maxInboxBytes: 10 * size });
-    for (const n of [1, 2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
+    const first = await letter('t1', 1);
+    await deposit(base, aliceAddress, first);
+    for (const n of [2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
     const full = await refusalOf(deposit(base, aliceAddress, await letter('t4', 4)));
     expect(full.kind).toBe('MailboxFull');
     expect(full.status).toBe(409);
     expect(full.info).toEqual({ limit: 'messages', max: 3 });
     // A copy of a stored envelope is still answered as a duplicate, full or not.
-    expect(await deposit(base, aliceAddress, await letter('t1', 1))).toEqual({ duplicate: true });
+    expect(await deposit(base, aliceAddress, first)).toEqual({ duplicate: true });
 
     const { messages } = await drainAlice();
     await drainAlice([messages[0]!.id]);
@@ -276,6 +289,113 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     clock += 60_001;
     await drainAlice();
     expect(await deposit(base, aliceAddress, once)).toEqual({ duplicate: false });
+  });
+
+  it('dedupes by content: junk claiming a sender and transfer id never makes the real envelope a duplicate', async () => {
+    await start();
+    const real = await letter('t1', 1);
+    // Mallory's own envelope, relabelled with bob's key and transfer id: the mailbox cannot tell.
+    const junk = {
+      ...(await sealJson({
+        type: 'test.letter',
+        transferId: 't1',
+        sender: mallory,
+        recipient: alice.publicKey,
+        payload: {},
+      })),
+      sender: real.sender,
+    };
+    expect(await deposit(base, aliceAddress, junk)).toEqual({ duplicate: false });
+    expect(await deposit(base, aliceAddress, real)).toEqual({ duplicate: false });
+    expect(await deposit(base, aliceAddress, real)).toEqual({ duplicate: true });
+    expect(await deposit(base, aliceAddress, junk)).toEqual({ duplicate: true });
+    // The owner gets both; only the real one opens.
+    const { messages } = await drainAlice();
+    expect(messages).toHaveLength(2);
+    const opened = await Promise.allSettled(
+      messages.map((m) => openJson({ envelope: m.envelope, recipient: alice })),
+    );
+    expect(opened.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+  });
+
+  it('the total quota holds exactly under concurrent deposits to many inboxes (409 MailboxQuotaExceeded)', async () => {
+    await start({ maxTotalMessages: 5 });
+    const owners = await Promise.all(Array.from({ length: 12 }, () => generateEncryptionKeyPair()));
+    const results = await Promise.allSettled(
+      owners.map(async (o, i) =>
+        deposit(
+          base,
+          encodeAddress({ network: 'lan', publicKey: o.publicKey }),
+          await letter(`q${i}`, i, o.publicKey),
+        ),
+      ),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    expect(refused).toHaveLength(7);
+    const e = refused[0]!.status === 'rejected' ? refused[0]!.reason : undefined;
+    expect(isLancashError(e, 'MailboxQuotaExceeded')).toBe(true);
+    expect(e).toMatchObject({ status: 409, code: 71007, info: { limit: 'messages', max: 5 } });
+    expect(await totals()).toEqual({ messages: 5, bytes: expect.any(Number) });
+    expect(await depositors()).toEqual([
+      { depositor: '127.0.0.1', messages: 5, bytes: (await totals()).bytes },
+    ]);
+  });
+
+  it('refuses a depositor over its share (429 MailboxDepositorLimit) and takes it again after the owner acks', async () => {
+    const size = JSON.stringify(await letter('t9', 9)).length;
+    await start({ maxDepositorMessages: 2, maxDepositorBytes: 100 * size });
+    for (const n of [1, 2]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
+    const over = await refusalOf(deposit(base, aliceAddress, await letter('t3', 3)));
+    expect(over).toMatchObject({ kind: 'MailboxDepositorLimit', status: 429, code: 71008 });
+    expect(over.info).toEqual({ limit: 'messages', max: 2 });
+    // The server's own deposits (the gateway's deliveries into its LAN mailbox) have no depositor share.
+    expect(await mailbox.deposit(aliceAddress, await letter('own', 0))).toEqual({ duplicate: false });
+    const { messages } = await drainAlice();
+    await drainAlice(messages.map((m) => m.id));
+    expect(await depositors()).toEqual([]);
+    expect(await totals()).toEqual({ messages: 0, bytes: 0 });
+    expect(await deposit(base, aliceAddress, await letter('t3', 3))).toEqual({ duplicate: false });
+  });
+
+  it('expires pending messages after maxAgeMs (injected clock), giving every quota back; a full mailbox sweeps first', async () => {
+    const day = 24 * 3_600_000;
+    await start({ maxAgeMs: 30 * day, keepAckedMs: day, maxTotalMessages: 3, sweepBatch: 2 });
+    for (const n of [1, 2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
+    expect((await refusalOf(deposit(base, aliceAddress, await letter('t4', 4)))).kind).toBe(
+      'MailboxQuotaExceeded',
+    );
+    const { messages } = await drainAlice();
+    await drainAlice([messages[0]!.id]); // one tombstone
+
+    clock += 30 * day; // not yet: expiry is strictly after maxAgeMs
+    expect(await mailbox.sweep()).toEqual({ expired: 0, tombstones: 1, nonces: 2 });
+    clock += 1;
+    // Bounded work: at most sweepBatch rows of a kind per sweep.
+    expect(await mailbox.sweep()).toEqual({ expired: 2, tombstones: 0, nonces: 0 });
+    expect(await inbox()).toEqual({ messages: 0, bytes: 0 });
+    expect(await totals()).toEqual({ messages: 0, bytes: 0 });
+    expect(await depositors()).toEqual([]);
+    expect((await drainAlice()).messages).toEqual([]);
+
+    // A deposit refused by the total quota first sweeps what has expired, then is taken.
+    for (const n of [5, 6, 7]) {
+      await deposit(base, aliceAddress, await letter(`t${n}`, n));
+      clock += 1;
+    }
+    clock += 30 * day - 1; // t5 and t6 have expired, t7 not yet
+    expect(await deposit(base, aliceAddress, await letter('t8', 8))).toEqual({ duplicate: false });
+    expect(await totals()).toMatchObject({ messages: 2 });
+    expect((await drainAlice()).messages.map((m) => m.envelope.transferId)).toEqual(['t7', 't8']);
+  });
+
+  it('a depositor is its IP, an IPv6 client its /64', () => {
+    expect(depositorOf('203.0.113.7')).toBe('203.0.113.7');
+    expect(depositorOf('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(depositorOf('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(depositorOf('2001:0db8:0001:0002::9')).toBe('2001:db8:1:2::/64');
+    expect(depositorOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(depositorOf('::1')).toBe('0:0:0:0::/64');
   });
 
   it('refuses a drain not sealed from the owner’s key (71002), changing nothing', async () => {

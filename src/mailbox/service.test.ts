@@ -2,7 +2,8 @@
  * A property test of the mailbox service against a model, on every dialect: over random sequences of
  * deposits (new, replayed, into a full inbox) and drains (acking random subsets of what the last
  * answer held, random page sizes), the answers are the model's pending messages oldest first, and
- * the inbox counters always equal the count and bytes of what is pending.
+ * the inbox counters always equal the count and bytes of what is pending, and the mailbox's totals
+ * the sum of every inbox's.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,22 @@ describe.each(DIALECTS)('mailbox service on %s (property)', (dialect) => {
             messages: pending.length,
             bytes: pending.reduce((sum, i) => sum + sizeOf(i), 0),
           });
+          // The totals row is the sum of every inbox's counters (all runs share the database).
+          const all = await store.db
+            .selectFrom('mailbox_inboxes')
+            .select((eb) => [
+              eb.fn.sum<number>('messages').as('messages'),
+              eb.fn.sum<number>('bytes').as('bytes'),
+            ])
+            .executeTakeFirstOrThrow();
+          const totals = await store.db
+            .selectFrom('mailbox_totals')
+            .select(['messages', 'bytes'])
+            .executeTakeFirstOrThrow();
+          expect([totals.messages, totals.bytes]).toEqual([
+            Number(all.messages ?? 0),
+            Number(all.bytes ?? 0),
+          ]);
         }
       }),
       { numRuns: 25 },

@@ -4,14 +4,21 @@
  * may drain its inbox, by sending an envelope sealed from its own key (HPKE auth mode proves it).
  * The mailbox sees ciphertext only. Delivery is at least once: a message goes only when its owner
  * acks it in a later drain, so a lost answer loses nothing; owners dedupe by transfer id.
+ * Deposits are deduped by content (sender, transfer id and the envelope's sha256), never by the claim
+ * alone: the mailbox cannot tell a real sender from one who names its key, so it keeps both and lets
+ * the owner, who can open them, throw the junk away (issue 8). Strangers are bounded by quotas per
+ * inbox, per depositor (client IP) and across every inbox, and pending messages expire.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { type Static, Type } from '@sinclair/typebox';
+import type { Kysely } from 'kysely';
 import { type Address, decodeAddress, type Network } from '../core/address/index.js';
-import { bytesToHex } from '../core/bytes.js';
+import { bytesToHex, utf8 } from '../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, EnvelopeSchema, openJson } from '../core/envelope/index.js';
-import { fail } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 import { decode } from '../core/protocol/cashu.js';
 import type { Store } from '../store/index.js';
+import type { Database } from '../store/schema.js';
 import * as repo from './repository.js';
 
 /** The envelope type of a drain request. */
@@ -30,6 +37,20 @@ export interface MailboxLimits {
   drainWindowMs: number;
   /** An acked message's keys are kept this long, so a replayed deposit stays a no-op. */
   keepAckedMs: number;
+  /** Pending messages across every inbox. */
+  maxTotalMessages: number;
+  /** Pending envelope bytes across every inbox. */
+  maxTotalBytes: number;
+  /** Pending messages one depositor (client IP, IPv6 /64) may have across every inbox. */
+  maxDepositorMessages: number;
+  /** Pending envelope bytes one depositor may have across every inbox. */
+  maxDepositorBytes: number;
+  /** A message nobody acks is deleted this long after its deposit. */
+  maxAgeMs: number;
+  /** How often the server sweeps expired messages, old tombstones and old nonces. */
+  sweepIntervalMs: number;
+  /** Rows one sweep step deletes at most, so a sweep never holds the database for long. */
+  sweepBatch: number;
 }
 
 export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
@@ -39,7 +60,50 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   maxDrain: 100,
   drainWindowMs: 10 * 60_000,
   keepAckedMs: 24 * 3_600_000,
+  maxTotalMessages: 100_000,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  maxDepositorMessages: 10_000,
+  maxDepositorBytes: 64 * 1024 * 1024,
+  maxAgeMs: 30 * 24 * 3_600_000,
+  sweepIntervalMs: 60_000,
+  sweepBatch: 1000,
 };
+
+const LimitValue = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+/** Any subset of the limits, as an operator writes them (`--mailbox-limits '{"maxTotalBytes":…}'`). */
+export const MailboxLimitsSchema = Type.Partial(
+  Type.Object(
+    Object.fromEntries(Object.keys(DEFAULT_MAILBOX_LIMITS).map((k) => [k, LimitValue])) as {
+      [K in keyof MailboxLimits]: typeof LimitValue;
+    },
+  ),
+  { additionalProperties: false },
+);
+
+/** Reads limits from their JSON text (a CLI flag); refuses unknown names and non-positive values. */
+export function parseMailboxLimits(text: string, argument = 'mailbox limits'): Partial<MailboxLimits> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(
+      'InvalidInput',
+      { argument, expected: 'a JSON object of limits', received: text.slice(0, 80) },
+      `${argument}: expected a JSON object of limits, got ${text.slice(0, 80)}`,
+    );
+  }
+  return decode(MailboxLimitsSchema, value, argument);
+}
+
+/** What one sweep deleted. */
+export interface SweepResult {
+  /** Pending messages older than `maxAgeMs`. */
+  expired: number;
+  /** Tombstones older than `keepAckedMs`. */
+  tombstones: number;
+  /** Drain nonces older than 2 × `drainWindowMs`. */
+  nonces: number;
+}
 
 /** Drain answers stay well below the HTTP client's 16 MiB answer cap. */
 const MAX_DRAIN_ANSWER_BYTES = 12 * 1024 * 1024;
@@ -75,7 +139,7 @@ export const DrainAnswer = Type.Object({
 export type DrainAnswer = Static<typeof DrainAnswer>;
 
 export const DepositAnswer = Type.Object({
-  /** True when this sender's envelope with this transfer id was stored before: nothing changed. */
+  /** True when these exact bytes (same sender, transfer id and content) were stored before: nothing changed. */
   duplicate: Type.Boolean(),
 });
 export type DepositAnswer = Static<typeof DepositAnswer>;
@@ -89,6 +153,12 @@ export const MailboxInfo = Type.Object({
   maxInboxBytes: Type.Integer(),
   maxDrain: Type.Integer(),
   drainWindowMs: Type.Integer(),
+  // Optional: mailboxes from before issue 8 do not tell them.
+  maxTotalMessages: Type.Optional(Type.Integer()),
+  maxTotalBytes: Type.Optional(Type.Integer()),
+  maxDepositorMessages: Type.Optional(Type.Integer()),
+  maxDepositorBytes: Type.Optional(Type.Integer()),
+  maxAgeMs: Type.Optional(Type.Integer()),
 });
 export type MailboxInfo = Static<typeof MailboxInfo>;
 
@@ -138,25 +208,33 @@ export class Mailbox {
   }
 
   info(): MailboxInfo {
-    const { maxEnvelopeBytes, maxMessages, maxInboxBytes, maxDrain, drainWindowMs } = this.limits;
+    const l = this.limits;
     return {
       network: this.network,
       key: bytesToHex(this.serverKey.publicKey),
-      maxEnvelopeBytes,
-      maxMessages,
-      maxInboxBytes,
-      maxDrain,
-      drainWindowMs,
+      maxEnvelopeBytes: l.maxEnvelopeBytes,
+      maxMessages: l.maxMessages,
+      maxInboxBytes: l.maxInboxBytes,
+      maxDrain: l.maxDrain,
+      drainWindowMs: l.drainWindowMs,
+      maxTotalMessages: l.maxTotalMessages,
+      maxTotalBytes: l.maxTotalBytes,
+      maxDepositorMessages: l.maxDepositorMessages,
+      maxDepositorBytes: l.maxDepositorBytes,
+      maxAgeMs: l.maxAgeMs,
     };
   }
 
   /**
-   * Stores `envelope` in the inbox of `address`. Refuses an address of the other network
-   * (`AddressInvalid`), an envelope sealed to another key (`EnvelopeWrongRecipient`), one larger than
-   * `maxEnvelopeBytes` (`PayloadTooLarge`) and a full inbox (`MailboxFull`). The same sender and
-   * transfer id again stores nothing and answers `duplicate: true`.
+   * Stores `envelope` in the inbox of `address` for `depositor` (the client's IP, or IPv6 /64; none for
+   * the server's own deposits, which only the inbox and total quotas bound). Refuses an address of the
+   * other network (`AddressInvalid`), an envelope sealed to another key (`EnvelopeWrongRecipient`), one
+   * larger than `maxEnvelopeBytes` (`PayloadTooLarge`), a full inbox (`MailboxFull`), a depositor over
+   * its share (`MailboxDepositorLimit`) and a full mailbox (`MailboxQuotaExceeded`). The same bytes
+   * again (sender, transfer id and content) store nothing and answer `duplicate: true`; other bytes
+   * under the same sender and transfer id are another message (the owner keeps what opens).
    */
-  async deposit(address: string, envelope: Envelope): Promise<DepositAnswer> {
+  async deposit(address: string, envelope: Envelope, depositor = ''): Promise<DepositAnswer> {
     const recipient = bytesToHex(this.decodeAddress(address).publicKey);
     if (envelope.recipient !== recipient) {
       fail(
@@ -168,7 +246,7 @@ export class Mailbox {
     const text = canonicalText(envelope);
     // Every field is ASCII (the schema's patterns), so characters are bytes.
     const size = text.length;
-    const { maxEnvelopeBytes, maxMessages, maxInboxBytes } = this.limits;
+    const { maxEnvelopeBytes } = this.limits;
     if (size > maxEnvelopeBytes) {
       fail(
         'PayloadTooLarge',
@@ -176,44 +254,91 @@ export class Mailbox {
         `envelope is ${size} bytes, more than this mailbox's ${maxEnvelopeBytes}`,
       );
     }
-    const now = this.now();
-    return this.store.transaction(async (trx) => {
-      const inbox = await repo.lockInbox(trx, recipient);
-      // Checked under the inbox lock, so a concurrent copy of the same envelope is seen here.
-      if ((await repo.findTransfer(trx, recipient, envelope.sender, envelope.transferId)) !== undefined) {
-        return { duplicate: true };
-      }
-      if (inbox.messages + 1 > maxMessages) {
-        fail(
-          'MailboxFull',
-          { limit: 'messages', max: maxMessages },
-          `inbox holds ${maxMessages} messages already`,
-        );
-      }
-      if (inbox.bytes + size > maxInboxBytes) {
-        fail(
-          'MailboxFull',
-          { limit: 'bytes', max: maxInboxBytes },
-          `inbox holds ${inbox.bytes} of ${maxInboxBytes} bytes; this envelope is ${size}`,
-        );
-      }
-      const seq = inbox.last_seq + 1;
-      await repo.setInboxCounters(trx, recipient, {
-        messages: inbox.messages + 1,
-        bytes: inbox.bytes + size,
-        last_seq: seq,
-      });
-      await repo.insertMessage(trx, {
-        recipient,
-        seq,
-        sender: envelope.sender,
-        transfer_id: envelope.transferId,
-        envelope: text,
-        size,
-        created_at: now,
-      });
-      return { duplicate: false };
+    const stored: Stored = {
+      recipient,
+      envelope,
+      text,
+      size,
+      depositor,
+      digest: bytesToHex(sha256(utf8(text))),
+    };
+    try {
+      return await this.store.transaction((trx) => this.insert(trx, stored, this.now()));
+    } catch (e) {
+      // A quota refusal may only be messages past their age that no sweep has reached yet.
+      const quota = isLancashError(e, 'MailboxQuotaExceeded') || isLancashError(e, 'MailboxDepositorLimit');
+      if (!quota || (await this.sweepExpired(this.now())) === 0) throw e;
+      return this.store.transaction((trx) => this.insert(trx, stored, this.now()));
+    }
+  }
+
+  /**
+   * One deposit's statements. Lock order: the inbox row first (so a concurrent copy of the same bytes
+   * is seen), then the depositor's row, then the totals row last, held only until commit.
+   */
+  private async insert(trx: Kysely<Database>, m: Stored, now: number): Promise<DepositAnswer> {
+    const { maxMessages, maxInboxBytes } = this.limits;
+    const inbox = await repo.lockInbox(trx, m.recipient);
+    if (
+      (await repo.findContent(trx, m.recipient, m.envelope.sender, m.envelope.transferId, m.digest)) !==
+      undefined
+    ) {
+      return { duplicate: true };
+    }
+    if (inbox.messages + 1 > maxMessages) {
+      fail(
+        'MailboxFull',
+        { limit: 'messages', max: maxMessages },
+        `inbox holds ${maxMessages} messages already`,
+      );
+    }
+    if (inbox.bytes + m.size > maxInboxBytes) {
+      fail(
+        'MailboxFull',
+        { limit: 'bytes', max: maxInboxBytes },
+        `inbox holds ${inbox.bytes} of ${maxInboxBytes} bytes; this envelope is ${m.size}`,
+      );
+    }
+    const seq = inbox.last_seq + 1;
+    await repo.setInboxCounters(trx, m.recipient, {
+      messages: inbox.messages + 1,
+      bytes: inbox.bytes + m.size,
+      last_seq: seq,
     });
+    await repo.insertMessage(trx, {
+      recipient: m.recipient,
+      seq,
+      sender: m.envelope.sender,
+      transfer_id: m.envelope.transferId,
+      digest: m.digest,
+      depositor: m.depositor,
+      envelope: m.text,
+      size: m.size,
+      created_at: now,
+    });
+    if (m.depositor !== '') {
+      const max = { messages: this.limits.maxDepositorMessages, bytes: this.limits.maxDepositorBytes };
+      if (!(await repo.takeDepositorShare(trx, m.depositor, m.size, max))) {
+        const has = await repo.depositorCounters(trx, m.depositor);
+        const limit = has.messages + 1 > max.messages ? 'messages' : 'bytes';
+        fail(
+          'MailboxDepositorLimit',
+          { limit, max: max[limit] },
+          `this depositor has ${has.messages} messages (${has.bytes} bytes) pending; its limit is ${max.messages} messages, ${max.bytes} bytes`,
+        );
+      }
+    }
+    const max = { messages: this.limits.maxTotalMessages, bytes: this.limits.maxTotalBytes };
+    if (!(await repo.takeTotalShare(trx, m.size, max))) {
+      const has = await repo.totals(trx);
+      const limit = has.messages + 1 > max.messages ? 'messages' : 'bytes';
+      fail(
+        'MailboxQuotaExceeded',
+        { limit, max: max[limit] },
+        `the mailbox holds ${has.messages} messages (${has.bytes} bytes) in all; its limit is ${max.messages} messages, ${max.bytes} bytes`,
+      );
+    }
+    return { duplicate: false };
   }
 
   /**
@@ -257,7 +382,7 @@ export class Mailbox {
       // Per owner, so drains of different inboxes never contend for the same rows.
       await repo.prune(trx, ownerHex, now - 2 * window, now - this.limits.keepAckedMs);
       const freed = await repo.ackMessages(trx, ownerHex, payload.ack.map(Number), now);
-      if (freed.messages > 0) await repo.addToInbox(trx, ownerHex, -freed.messages, -freed.bytes);
+      if (freed.messages > 0) await this.release(trx, ownerHex, freed);
       const rows = await repo.pendingMessages(trx, ownerHex, max + 1);
       return {
         messages: rows.slice(0, max).map((r) => ({
@@ -269,9 +394,71 @@ export class Mailbox {
     });
   }
 
+  /**
+   * Deletes what has aged out, each step in its own bounded transaction: pending messages older than
+   * `maxAgeMs` (their quotas given back), tombstones older than `keepAckedMs`, drain nonces older than
+   * 2 × `drainWindowMs`. The server runs it every `sweepIntervalMs`; call it again while it deletes
+   * `sweepBatch` of a kind.
+   */
+  async sweep(): Promise<SweepResult> {
+    const now = this.now();
+    const { sweepBatch, keepAckedMs, drainWindowMs } = this.limits;
+    const expired = await this.sweepExpired(now);
+    const tombstones = await this.store.transaction((trx) =>
+      repo.pruneTombstones(trx, now - keepAckedMs, sweepBatch),
+    );
+    const nonces = await this.store.transaction((trx) =>
+      repo.pruneNonces(trx, now - 2 * drainWindowMs, sweepBatch),
+    );
+    return { expired, tombstones, nonces };
+  }
+
+  /** Deletes at most `sweepBatch` pending messages past `maxAgeMs`, giving their quotas back; answers how many. */
+  private async sweepExpired(now: number): Promise<number> {
+    return this.store.transaction(async (trx) => {
+      const rows = await repo.expiredMessages(trx, now - this.limits.maxAgeMs, this.limits.sweepBatch);
+      const byInbox = new Map<string, number[]>();
+      for (const r of rows) byInbox.set(r.recipient, [...(byInbox.get(r.recipient) ?? []), r.seq]);
+      const all: repo.Freed = { messages: 0, bytes: 0, byDepositor: new Map() };
+      // Inbox by inbox in key order (messages, then their inbox row: the order drains take them in).
+      for (const recipient of [...byInbox.keys()].sort()) {
+        const freed = await repo.deletePending(trx, recipient, byInbox.get(recipient)!);
+        if (freed.messages === 0) continue;
+        await repo.addToInbox(trx, recipient, -freed.messages, -freed.bytes);
+        all.messages += freed.messages;
+        all.bytes += freed.bytes;
+        for (const [d, f] of freed.byDepositor) {
+          const sum = all.byDepositor.get(d) ?? { messages: 0, bytes: 0 };
+          all.byDepositor.set(d, { messages: sum.messages + f.messages, bytes: sum.bytes + f.bytes });
+        }
+      }
+      await repo.releaseDepositors(trx, all);
+      await repo.addToTotals(trx, -all.messages, -all.bytes);
+      return all.messages;
+    });
+  }
+
+  /** Gives back what messages of one inbox that left (acked) held, to the inbox, depositors and totals. */
+  private async release(trx: Kysely<Database>, recipient: string, freed: repo.Freed): Promise<void> {
+    await repo.addToInbox(trx, recipient, -freed.messages, -freed.bytes);
+    await repo.releaseDepositors(trx, freed);
+    await repo.addToTotals(trx, -freed.messages, -freed.bytes);
+  }
+
   private decodeAddress(address: string): Address {
     return decodeAddress(address, this.network);
   }
+}
+
+/** A deposit on its way in. */
+interface Stored {
+  recipient: string;
+  envelope: Envelope;
+  /** Its canonical text, what is stored and what `digest` (sha256, hex) hashes. */
+  text: string;
+  size: number;
+  digest: string;
+  depositor: string;
 }
 
 /** The envelope's compact JSON with its fields in schema order, whatever order they arrived in. */

@@ -74,11 +74,29 @@ export interface MailboxMessagesTable {
   seq: number;
   sender: string;
   transfer_id: string;
+  /** sha256 (hex) of the envelope's canonical text: deposits are deduped by content (migration 007). */
+  digest: string;
+  /** Who deposited it (client IP, or IPv6 /64); '' for the server's own deposits and older rows. */
+  depositor: string;
   envelope: string;
   size: number;
   created_at: number;
   /** 0 while pending; the ack time (unix ms) for a tombstone. */
   acked_at: number;
+}
+
+/** The mailbox's one totals row (`id` = 1): pending messages and bytes across every inbox. */
+export interface MailboxTotalsTable {
+  id: number;
+  messages: number;
+  bytes: number;
+}
+
+/** Pending messages and bytes per depositor (client IP or IPv6 /64); a row at zero may be deleted. */
+export interface MailboxDepositorsTable {
+  depositor: string;
+  messages: number;
+  bytes: number;
 }
 
 /** Used drain nonces (the drain envelope's transfer id), per owner key. */
@@ -218,6 +236,8 @@ export interface Database {
   mailbox_inboxes: MailboxInboxesTable;
   mailbox_messages: MailboxMessagesTable;
   mailbox_nonces: MailboxNoncesTable;
+  mailbox_totals: MailboxTotalsTable;
+  mailbox_depositors: MailboxDepositorsTable;
   gateway_jobs: GatewayJobsTable;
   gateway_job_events: GatewayJobEventsTable;
 }

@@ -198,7 +198,11 @@ export class Terminal {
     return { envelope, status: await this.postJob(gatewayUrl, direction, envelope) };
   }
 
-  /** Drains the terminal's inbox at a mailbox, acking everything, and opens each envelope. */
+  /**
+   * Drains the terminal's inbox at a mailbox, acking everything, and opens each envelope. Anyone may
+   * deposit, so an envelope that does not open (junk, a forged sender) is acked and skipped, as a
+   * wallet does.
+   */
   async drainInbox(mailbox: string): Promise<InboxMessage[]> {
     const serverKey = hex((await mailboxInfo(mailbox)).key, 'key', 32);
     const out: InboxMessage[] = [];
@@ -206,7 +210,8 @@ export class Terminal {
     for (;;) {
       const answer = await drain(mailbox, { owner: this.pair, address: this.address, serverKey, ack });
       for (const m of answer.messages) {
-        const opened = await openJson({ envelope: m.envelope, recipient: this.pair });
+        const opened = await openJson({ envelope: m.envelope, recipient: this.pair }).catch(() => undefined);
+        if (opened === undefined) continue;
         out.push({
           type: opened.type,
           transferId: opened.transferId,

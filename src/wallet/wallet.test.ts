@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Wallet as CashuWallet, getEncodedToken } from '@cashu/cashu-ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAddress, encodeAddress } from '../core/address/index.js';
+import { bytesToHex } from '../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { isLancashError } from '../core/errors.js';
 import { PAYMENT } from '../core/protocol/gateway.js';
@@ -336,5 +337,28 @@ describe('wallet refusals change nothing (real wide bank)', () => {
     expect(summary.refused.map((o) => o.reason)).toEqual([expect.stringContaining('another mint')]);
     expect(await settledBalance(bob)).toBe(0);
     expect(await settledBalance(alice)).toBe(8);
+  });
+
+  it('acks and skips junk that claims the sender and transfer id of a real payment (issue 8), taking the payment once', async () => {
+    const alice = await funded(9);
+    const bob = await funded(0);
+    const bobKey = decodeAddress(bob.wallet.address).publicKey;
+    const aliceKey = bytesToHex(decodeAddress(alice.wallet.address).publicKey);
+    const stranger = await generateEncryptionKeyPair();
+    /** Sealed by a stranger, then relabelled with alice's key: the mailbox stores it, it never opens. */
+    const junk = async (transferId: string) => ({
+      ...(await sealJson({ type: PAYMENT, transferId, sender: stranger, recipient: bobKey, payload: {} })),
+      sender: aliceKey,
+    });
+    await deposit(bank.url, bob.wallet.address, await junk('before-the-payment'));
+    const sent = await alice.wallet.send({ to: bob.wallet.address, amount: 9 });
+    expect(sent.state).toBe('done');
+    await deposit(bank.url, bob.wallet.address, await junk(sent.id));
+    const summary = await bob.wallet.receive();
+    expect([summary.received.map((o) => o.amount), summary.ignored]).toEqual([[9], 2]);
+    // Everything was acked: the junk does not come back, and the payment is not taken twice.
+    const again = await bob.wallet.receive();
+    expect([again.received.length, again.ignored]).toEqual([0, 0]);
+    expect(await settledBalance(bob)).toBe(9);
   });
 });

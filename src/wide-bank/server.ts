@@ -17,6 +17,7 @@ import {
 } from '../core/http/server.js';
 import { BANK_INFO_PATH, BankInfo, type BankRole } from '../core/protocol/bank.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
+import type { MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import { registerMintRoutes } from '../mint/http.js';
@@ -69,6 +70,8 @@ export interface WideBankOptions {
   rateLimit?: ServerOptions['rateLimit'];
   /** The bolt11 backend, named by the operator (no default: the fake one mints for free). */
   lightning: LightningChoice;
+  /** The WAN mailbox's limits (quotas, expiry); default `DEFAULT_MAILBOX_LIMITS`. */
+  mailboxLimits?: Partial<MailboxLimits>;
 }
 
 export interface WideBank {
@@ -159,7 +162,12 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
     registerAccountRoutes(app, { service: new AccountsService({ ledger, keys }) });
     registerReserveRoutes(app, { ledger, keys, unit, onCommitted: (k, a) => value.inc({ operation: k }, a) });
     registerRequestLogRoutes(app, { service: new RequestLogService({ ledger, keys }) });
-    registerMailboxRoutes(app, { store: o.store, serverKey: keys.encryption, network: 'wan' });
+    registerMailboxRoutes(app, {
+      store: o.store,
+      serverKey: keys.encryption,
+      network: 'wan',
+      ...(o.mailboxLimits ? { limits: o.mailboxLimits } : {}),
+    });
     if (o.lightning === 'fake') {
       // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
       // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and

@@ -10,6 +10,7 @@ import * as m003 from './003_lightning_quotes.js';
 import * as m004 from './004_mailbox.js';
 import * as m005 from './005_gateway.js';
 import * as m006 from './006_gateway_operator_jobs.js';
+import * as m007 from './007_mailbox_hardening.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -18,6 +19,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['004_mailbox', m004],
   ['005_gateway', m005],
   ['006_gateway_operator_jobs', m006],
+  ['007_mailbox_hardening', m007],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
