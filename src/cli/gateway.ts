@@ -4,12 +4,12 @@
  * are pino JSON on stderr. The operator token comes from `LANCASH_OPERATOR_TOKEN` or from
  * `DIR/operator.token` (written on first start with `--data DIR`); it is never printed.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { describe } from '../core/errors.js';
+import { describe, isLancashError } from '../core/errors.js';
 import type { Gateway } from '../gateway/server.js';
 import type { StoreConfig } from '../store/index.js';
+import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
 import { runCommand, usage } from './usage.js';
 
 interface GatewayCliOptions {
@@ -24,10 +24,16 @@ interface GatewayCliOptions {
   concurrency: string;
   callTimeoutMs?: string;
   mailboxLimits?: string;
+  inboxAllow: string[];
+  deliveryTimeoutMs: string;
+  deliveryDeadlineMs: string;
+  deliveryConcurrency: string;
+  perInbox: string;
+  secretsKeyFile?: string;
 }
 
 export function registerGateway(program: Command): void {
-  program
+  const cmd = program
     .command('gateway')
     .description('run the gateway: local mint and LAN → WAN intake on the LAN, WAN → LAN intake on the WAN')
     .option('--lan <host:port>', 'LAN listener; port 0 picks a free one')
@@ -38,13 +44,92 @@ export function registerGateway(program: Command): void {
     .option('--currency <code>', 'currency of the deployment (the wide bank’s)', 'EUR')
     .option('--lan-url <url>', 'the local mint’s URL as LAN terminals reach it (default: the LAN listener’s)')
     .option('--retry-cap-ms <ms>', 'longest wait between retries of a job step', '30000')
-    .option('--concurrency <n>', 'jobs driven at once', '16')
-    .option('--call-timeout-ms <ms>', 'per call to the wide bank and per delivery (default 10000)')
+    .option('--concurrency <n>', 'jobs in a money step (issue, receive, payroll) at once', '16')
+    .option('--call-timeout-ms <ms>', 'per call to the wide bank (default 10000)')
+    .option(
+      '--inbox-allow <url>',
+      'an inbox base URL (scheme://host:port[/path]) payments and notices may be delivered to, besides this gateway’s LAN mailbox and the wide bank’s; repeat for more (default: none)',
+      (url: string, all: string[]) => [...all, url],
+      [] as string[],
+    )
+    .option('--delivery-timeout-ms <ms>', 'per delivery call to an inbox', '5000')
+    .option(
+      '--delivery-deadline-ms <ms>',
+      'a payment or notice not delivered within this long is parked for the operator (GET /v1/gateway/operator/parked)',
+      String(6 * 3600_000),
+    )
+    .option('--delivery-concurrency <n>', 'deliveries (payments, notices) at once', '32')
+    .option('--per-inbox <n>', 'deliveries to one inbox or mailbox at once', '8')
     .option(
       '--mailbox-limits <json>',
       'LAN mailbox limits, e.g. {"maxTotalBytes":1073741824} (docs/mailbox.md)',
     )
+    .option(
+      '--secrets-key-file <file>',
+      'key that seals the mint seed and the gateway key in the database (0600 file, ≥ 32 bytes); or LANCASH_SECRETS_KEY',
+    )
     .action((o: GatewayCliOptions) => runCommand('gateway', () => serve(o)));
+  cmd
+    .command('reconcile')
+    .description(
+      'after the gateway refused to start (74003): rebuild the jobs the wide bank answered and the journal lost, from the bank’s records; give the gateway’s --data/--db and --wide-bank',
+    )
+    .action((_o: unknown, c: Command) =>
+      runCommand('gateway reconcile', () => reconcileJournal(c.optsWithGlobals<GatewayCliOptions>())),
+    );
+}
+
+/**
+ * `lancash gateway reconcile` (docs/gateway.md, "Reconciling with the bank"): with the gateway stopped,
+ * rebuilds every job of the bank's request log that the journal lacks, then runs the start-up check;
+ * prints what it rebuilt as JSON. The gateway, started again, finishes the rebuilt jobs.
+ */
+async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
+  if (o.wideBank === undefined) usage('--wide-bank URL is required');
+  if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
+  const [
+    { defaultCurve },
+    { GatewayKeys },
+    { checkAgainstBank, reconcile },
+    { WideBankClient },
+    { Mint },
+    { inThreadCrypto },
+    { openStore, parseStoreUrl },
+  ] = await Promise.all([
+    import('../core/crypto/index.js'),
+    import('../gateway/keys.js'),
+    import('../gateway/reconcile/service.js'),
+    import('../gateway/wide-bank.js'),
+    import('../mint/mint.js'),
+    import('../mint/crypto.js'),
+    import('../store/index.js'),
+  ]);
+  const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
+  const config: StoreConfig = {
+    ...(o.db !== undefined ? parseStoreUrl(o.db) : { dialect: 'sqlite', file: join(o.data!, 'gateway.db') }),
+    ...(secretsKey !== undefined ? { secretsKey } : {}),
+  };
+  const store = await openStore(config);
+  try {
+    const curve = defaultCurve();
+    const keys = await GatewayKeys.load(store);
+    const unit = o.currency.toLowerCase();
+    const mint = await Mint.open({ store, unit, crypto: inThreadCrypto(curve), curve, inputFeePpk: 0 });
+    const bank = await WideBankClient.connect({
+      base: o.wideBank!,
+      holder: keys.encryption,
+      curve,
+      currency: o.currency,
+    });
+    const rebuilt = await reconcile({ store, bank, keys, mint });
+    const check = await checkAgainstBank({ store, bank });
+    process.stdout.write(`${JSON.stringify({ rebuilt, check }, null, 2)}\n`);
+    process.stderr.write(
+      `lancash gateway reconcile: ${rebuilt.length} job(s) rebuilt; start the gateway to finish them, then run lancash audit\n`,
+    );
+  } finally {
+    await store.close();
+  }
 }
 
 async function serve(o: GatewayCliOptions): Promise<void> {
@@ -55,6 +140,24 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   const concurrency = positive(o.concurrency, '--concurrency');
   const callTimeoutMs =
     o.callTimeoutMs === undefined ? undefined : positive(o.callTimeoutMs, '--call-timeout-ms');
+  const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
+  // Before any file is made: the database holds the mint seed, the gateway key and blinding factors.
+  privateUmask();
+  if (o.data !== undefined) privateDataDir(o.data);
+  const delivery = {
+    deliveryTimeoutMs: positive(o.deliveryTimeoutMs, '--delivery-timeout-ms'),
+    deliveryDeadlineMs: positive(o.deliveryDeadlineMs, '--delivery-deadline-ms'),
+  };
+  const deliveryConcurrency = positive(o.deliveryConcurrency, '--delivery-concurrency');
+  const perDestination = positive(o.perInbox, '--per-inbox');
+  const { parseInboxBase } = await import('../gateway/delivery.js');
+  const inboxAllow = o.inboxAllow.map((url) => {
+    try {
+      return parseInboxBase(url);
+    } catch (e) {
+      return usage(e instanceof Error ? e.message : String(e));
+    }
+  });
   // The gateway's modules load here, after the arguments are checked: other commands do not pay for them.
   const [
     { faultsArmed },
@@ -85,9 +188,9 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   if (o.db !== undefined) {
     config = parseStoreUrl(o.db);
   } else {
-    mkdirSync(o.data!, { recursive: true });
     config = { dialect: 'sqlite', file: join(o.data!, 'gateway.db') };
   }
+  if (secretsKey !== undefined) config = { ...config, secretsKey };
   const operatorToken = loadOperatorToken({ env: process.env.LANCASH_OPERATOR_TOKEN, dataDir: o.data });
   const store = await openStore(config);
   let gateway: Gateway;
@@ -100,10 +203,20 @@ async function serve(o: GatewayCliOptions): Promise<void> {
       ...(o.lanUrl !== undefined ? { localMintUrl: o.lanUrl } : {}),
       ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
       ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
-      runner: { concurrency, backoff: exponentialBackoff({ capMs: retryCapMs }) },
+      inboxAllow,
+      ...delivery,
+      runner: {
+        concurrency,
+        deliveryConcurrency,
+        perDestination,
+        backoff: exponentialBackoff({ capMs: retryCapMs }),
+      },
     });
   } catch (err) {
     await store.close();
+    if (isLancashError(err, 'JournalBehindBank') || isLancashError(err, 'BankBehindJournal')) {
+      process.stderr.write(`lancash gateway: refusing to start (${err.code}): ${err.message}\n`);
+    }
     throw err;
   }
   const log = gateway.lan.log;

@@ -45,6 +45,7 @@ export interface ErrorDetails {
   InvalidKeyset: { reason: string };
   DleqInvalid: { index?: number; reason: string };
   CborInvalid: { offset: number; reason: string };
+  InvalidString: { argument: string; reason: string };
   // --- lancash: envelopes and addresses (71xxx) ---
   EnvelopeMalformed: { reason: string };
   EnvelopeOpenFailed: { reason: string };
@@ -54,6 +55,7 @@ export interface ErrorDetails {
   MailboxFull: { limit: 'messages' | 'bytes'; max: number };
   MailboxQuotaExceeded: { limit: 'messages' | 'bytes'; max: number };
   MailboxDepositorLimit: { limit: 'messages' | 'bytes'; max: number };
+  InboxNotAllowed: { address: string; inbox: string };
   // --- lancash: requests and idempotency (72xxx) ---
   IdempotencyConflict: { key: string };
   NotFound: { what: string; id: string };
@@ -65,6 +67,10 @@ export interface ErrorDetails {
   // --- lancash: the gateway (74xxx) ---
   OperatorUnauthorized: { reason: string };
   UpstreamUnavailable: { upstream: string; reason: string };
+  JobNotParked: { id: string; state: string };
+  JournalBehindBank: { missing: string[]; count: number; repair: string };
+  BankBehindJournal: { bankLast: number; expectedAtLeast: number; missing: string[]; repair: string };
+  ReconcileFailed: { request: string; reason: string };
   // --- lancash: wallets (75xxx) ---
   WalletNotInitialized: { reason: string };
   WalletExists: { reason: string };
@@ -75,6 +81,9 @@ export interface ErrorDetails {
   TransferRefused: { transferId: string; code: number; reason: string };
   // --- lancash: server side (79xxx); never a client's fault ---
   StorageUnavailable: { reason: string };
+  SecretsKeyMissing: { secret: string };
+  SecretsKeyWrong: { secret: string };
+  DataDirectoryExposed: { path: string; mode: string; fix: string };
   Internal: { reason: string };
 }
 
@@ -128,6 +137,11 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   InvalidKeyset: { code: 70008, status: 400, title: 'Keyset is malformed' },
   DleqInvalid: { code: 70009, status: 400, title: 'DLEQ proof does not verify' },
   CborInvalid: { code: 70010, status: 400, title: 'CBOR is malformed or outside the accepted subset' },
+  InvalidString: {
+    code: 70011,
+    status: 400,
+    title: 'String is not well-formed Unicode (a lone surrogate)',
+  },
 
   EnvelopeMalformed: { code: 71001, status: 400, title: 'Envelope is malformed' },
   EnvelopeOpenFailed: { code: 71002, status: 400, title: 'Envelope cannot be opened' },
@@ -145,6 +159,11 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
     status: 429,
     title: 'This depositor has too many messages pending in the mailbox, try again later',
   },
+  InboxNotAllowed: {
+    code: 71010,
+    status: 403,
+    title: "The address's inbox URL is not on the gateway's allow-list",
+  },
 
   IdempotencyConflict: {
     code: 72001,
@@ -160,6 +179,19 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
 
   OperatorUnauthorized: { code: 74001, status: 401, title: 'Operator token missing or wrong' },
   UpstreamUnavailable: { code: 74002, status: 503, title: 'The wide bank did not answer, retry later' },
+  JobNotParked: { code: 74008, status: 409, title: 'The job is not parked, so there is nothing to retry' },
+  JournalBehindBank: {
+    code: 74003,
+    status: 503,
+    title: 'The gateway journal is behind the wide bank (restored from an older copy?); reconcile first',
+  },
+  BankBehindJournal: {
+    code: 74004,
+    status: 503,
+    title:
+      'The wide bank lost requests the gateway journal holds (its database restored?); stop and recover it',
+  },
+  ReconcileFailed: { code: 74005, status: 409, title: 'A request at the wide bank cannot be rebuilt here' },
 
   WalletNotInitialized: { code: 75001, status: 404, title: 'No wallet here; run init first' },
   WalletExists: { code: 75002, status: 409, title: 'A wallet already exists here' },
@@ -170,6 +202,14 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   TransferRefused: { code: 75007, status: 400, title: 'The transfer was refused' },
 
   StorageUnavailable: { code: 79001, status: 503, title: 'Storage unavailable, retry later' },
+  // Start-up refusals of a server (issue 8 item 7): never sent to a client, statuses only for completeness.
+  SecretsKeyMissing: {
+    code: 79002,
+    status: 500,
+    title: 'The stored secrets are sealed and no secrets key was given',
+  },
+  SecretsKeyWrong: { code: 79003, status: 500, title: 'The secrets key does not open the stored secrets' },
+  DataDirectoryExposed: { code: 79004, status: 500, title: 'The data directory is readable by other users' },
   Internal: { code: 79999, status: 500, title: 'Internal error' },
 };
 

@@ -192,7 +192,11 @@ export async function auditGateway(o: { gatewayStore: Store; wideBankStore: Stor
     if (refused) {
       differ('request at the bank of a refused job', 0, atBank ? 1 : 0, [jobRow, bankRow]);
     } else if (!before) {
-      differ('request at the bank', 1, atBank ? 1 : 0, [jobRow, bankRow]);
+      // Absent: the bank lost a request it answered (its database restored from an older copy?).
+      differ('request at the bank (else the bank is behind the journal)', 1, atBank ? 1 : 0, [
+        jobRow,
+        bankRow,
+      ]);
     }
     if (atBank && !refused) {
       differ('value moved at the bank', side.sign * j.amount, bankAmount, [jobRow, bankRow]);
@@ -224,7 +228,9 @@ export async function auditGateway(o: { gatewayStore: Store; wideBankStore: Stor
       const ref = key.slice(key.indexOf(':', key.indexOf(':') + 1) + 1);
       const amount = key.startsWith('claim:') ? onReserve(ref, 'deposit') : onReserve(key);
       differences.push({
-        what: 'request of the gateway’s key at the bank with no live job here',
+        // The journal lost a job the bank answered: gateway.db restored from an older copy, or another
+        // process using this key. `lancash gateway reconcile` rebuilds it (docs/gateway.md).
+        what: 'journal behind the wide bank: request of the gateway’s key at the bank with no live job here (run lancash gateway reconcile)',
         expected: 0,
         actual: amount,
         rows: [`bank_requests:${key}`],

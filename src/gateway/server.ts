@@ -33,6 +33,7 @@ import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
 import { createDeliverer } from './delivery.js';
 import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
+import { IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
 import * as jobsRepo from './jobs/repository.js';
 import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
@@ -41,6 +42,7 @@ import { GatewayKeys } from './keys.js';
 import { operatorGuard } from './operator.js';
 import { registerPayrollRoutes } from './payroll/http.js';
 import { operatorJobsFirst, PayrollService, type ReservePort, reserveClient } from './payroll/service.js';
+import { checkAgainstBank } from './reconcile/service.js';
 import { WideBankClient, type WideBankPort } from './wide-bank.js';
 
 export interface GatewayOptions {
@@ -62,10 +64,32 @@ export interface GatewayOptions {
   mailboxLimits?: Partial<MailboxLimits>;
   logger?: Logger | false;
   rateLimit?: ServerOptions['rateLimit'];
-  /** Per call to the wide bank and per delivery; default the client's 10 s. */
+  /** Per call to the wide bank (and per delivery to its mailbox); default the client's 10 s. */
   callTimeoutMs?: number;
-  runner?: { concurrency?: number; backoff?: Backoff; pollMs?: number };
+  /**
+   * Inbox URLs (base URLs: scheme, host, port, optional path) deliveries may go to besides the built-in
+   * mailboxes (this gateway's LAN listener, the wide bank); default none. An address naming any other
+   * inbox is refused at intake (`InboxNotAllowed`, docs/gateway.md "Deliveries").
+   */
+  inboxAllow?: readonly string[];
+  /** Per delivery call to an inbox URL; default 5 s. */
+  deliveryTimeoutMs?: number;
+  /** A payment or notice not delivered within this long is parked for the operator; default 6 h. */
+  deliveryDeadlineMs?: number;
+  /**
+   * `concurrency`: jobs in a money step at once (default 16); `deliveryConcurrency`: deliveries at once
+   * (default 32); `perDestination`: deliveries to one inbox or mailbox at once (default 8).
+   */
+  runner?: {
+    concurrency?: number;
+    deliveryConcurrency?: number;
+    perDestination?: number;
+    backoff?: Backoff;
+    pollMs?: number;
+  };
   maxNoticeAttempts?: number;
+  /** Per-client bounds of job-2 intakes on the WAN (docs/gateway.md "Intake bounds"); default `DEFAULT_INTAKE_LIMITS`. */
+  intakeLimits?: Partial<IntakeLimitsOptions>;
   clock?: () => number;
 }
 
@@ -136,6 +160,10 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
         `the wide bank keeps ${bank.info.currency}, this gateway ${currency}`,
       );
     }
+    // Before anything can move money: the journal must not be behind the bank's record of the reserve
+    // account, nor the bank behind the journal (74003 / 74004; docs/gateway.md, "Reconciling with the bank").
+    const checked = await checkAgainstBank({ store: o.store, bank });
+    lan.log.info(checked, 'journal in step with the wide bank');
 
     let localMintUrl = o.localMintUrl ?? '';
     const info = (listener: 'lan' | 'wan'): GatewayInfo => ({
@@ -153,10 +181,13 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       network: 'lan',
       ...(o.mailboxLimits ? { limits: o.mailboxLimits } : {}),
     });
+    let lanUrl = '';
     const deliverer = createDeliverer({
       wan: (address, envelope) => bank.deposit(address, envelope),
       lan: mailbox,
-      ...(o.callTimeoutMs !== undefined ? { timeoutMs: o.callTimeoutMs } : {}),
+      builtIn: () => ({ lan: [lanUrl, localMintUrl].filter((u) => u !== ''), wan: [bank.base] }),
+      ...(o.inboxAllow !== undefined ? { allow: o.inboxAllow } : {}),
+      ...(o.deliveryTimeoutMs !== undefined ? { timeoutMs: o.deliveryTimeoutMs } : {}),
     });
 
     const finished = new Counter({
@@ -182,6 +213,32 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       },
     });
 
+    new Gauge({
+      name: 'lancash_gateway_jobs_parked',
+      help: 'Jobs whose payment or notice delivery is parked for the operator (GET /v1/gateway/operator/parked)',
+      registers: [lan.metrics],
+      async collect() {
+        this.set(await jobsRepo.countParked(o.store.db));
+      },
+    });
+
+    const dleqChecks = new Counter({
+      name: 'lancash_gateway_intake_dleq_checks_total',
+      help: 'Notes whose NUT-12 DLEQ proof job 2 intakes checked (in the crypto workers)',
+      registers: [lan.metrics],
+    });
+    const limited = new Counter({
+      name: 'lancash_gateway_intake_limited_total',
+      help: 'Job 2 intakes refused 429 by a per-client or total bound, by bound',
+      labelNames: ['bound'],
+      registers: [lan.metrics],
+    });
+    const intakeLimits = new IntakeLimits({
+      ...o.intakeLimits,
+      onLimited: (bound) => limited.inc({ bound }),
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
+
     let runner: JobRunner | undefined;
     const onFinished = (job: { direction: 'lan-to-wan' | 'wan-to-lan'; state: string; amount: number }) => {
       finished.inc({ direction: job.direction, state: job.state });
@@ -198,10 +255,15 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       keys,
       bank,
       deliverer,
+      crypto: o.crypto ?? ownCrypto!,
+      intakeLimits,
+      onDleqChecks: (notes) => dleqChecks.inc(notes),
       localMintUrl: () => localMintUrl,
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.maxNoticeAttempts !== undefined ? { maxNoticeAttempts: o.maxNoticeAttempts } : {}),
+      ...(o.deliveryDeadlineMs !== undefined ? { deliveryDeadlineMs: o.deliveryDeadlineMs } : {}),
       onIntake: (job) => runner?.offer(job),
+      onUnparked: (job) => runner?.offer(job),
       onFinished,
     });
     const reserve = reserveClient({
@@ -228,6 +290,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       jobs: operatorJobsFirst(payroll, jobs),
       store: o.store,
       log: lan.log,
+      routeOf: (address) => deliverer.routeOf(address),
       ...o.runner,
       ...(o.clock ? { clock: o.clock } : {}),
     });
@@ -265,7 +328,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       runner: theRunner,
       info,
       listen: async (lanAt, wanAt) => {
-        const lanUrl = await listen(lan, lanAt);
+        lanUrl = await listen(lan, lanAt);
         if (localMintUrl === '') localMintUrl = lanUrl;
         const wanUrl = await listen(wan, wanAt);
         return { lan: lanUrl, wan: wanUrl };

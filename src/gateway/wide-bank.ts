@@ -4,6 +4,12 @@
  * (`requestIssue` / `requestReceive`, idempotency key = the job's transfer id), the wide mint's keysets
  * (`GET /v1/keys/:id`, cached per id, each id checked against its keys), NUT-07 checkstate and the WAN
  * mailbox. The jobs depend on the `WideBankPort` interface only, so tests can put a flaky bank in.
+ *
+ * Strangers choose the keyset ids and notes job 2 asks about, and the bank rate-limits the gateway as
+ * one client (issue 8), so no stranger may make it ask per note: a keyset id is first looked up in the
+ * bank's keyset LIST (`GET /v1/keysets`, cached, fetched again at most every few seconds, one fetch at
+ * a time), an id not in it is refused at once, and keys are fetched only for listed ids. A note the
+ * bank answered SPENT is remembered (NUT-07: final), so asking about it again costs the bank nothing.
  */
 
 import { Type } from '@sinclair/typebox';
@@ -21,7 +27,9 @@ import {
   getBankInfo,
   type IssueResponse,
   type Receipt,
+  type RequestLogPage,
   requestIssue,
+  requestLog,
   requestOpenAccount,
   requestReceive,
 } from '../core/protocol/bank.js';
@@ -42,9 +50,17 @@ export interface WideBankPort {
   /** The bank's base URL: the mint of wide money, named in the payments of job 1. */
   readonly base: string;
   readonly info: BankInfo;
-  issue(transferId: string, amount: number, outputs: BlindedMessage[]): Promise<IssueResponse>;
+  /** `recovery`: the job's recovery record, kept in the bank's request log (gateway/reconcile). */
+  issue(
+    transferId: string,
+    amount: number,
+    outputs: BlindedMessage[],
+    recovery?: Envelope,
+  ): Promise<IssueResponse>;
   /** Pays notes into the reserve account; the receipt is verified against the bank's receipt key. */
-  receive(transferId: string, proofs: Proof[]): Promise<Receipt>;
+  receive(transferId: string, proofs: Proof[], recovery?: Envelope): Promise<Receipt>;
+  /** A page of the reserve account's request log (entries with `seq > after`). */
+  requests(after: number, limit: number, recovery?: boolean): Promise<RequestLogPage>;
   keyset(id: string): Promise<WideKeyset>;
   /** The active keyset of the deployment's unit: job 1's outputs are made on it. */
   activeKeyset(): Promise<WideKeyset>;
@@ -61,6 +77,7 @@ const KeysetKeysSchema = Type.Object({
   keys: Keys,
 });
 const KeysResponse = Type.Object({ keysets: Type.Array(KeysetKeysSchema) });
+const KeysetsResponse = Type.Object({ keysets: Type.Array(Type.Object({ id: KeysetId })) });
 const CheckStateResponse = Type.Object({
   states: Type.Array(
     Type.Object({
@@ -79,6 +96,10 @@ export interface WideBankClientOptions {
   timeoutMs?: number;
   /** How long the active keyset is trusted before it is fetched again; default 60 s. */
   activeTtlMs?: number;
+  /** How long the bank's keyset list is trusted before it is fetched again; default 60 s. */
+  keysetListTtlMs?: number;
+  /** Least time between two fetches of the keyset list (an id not in it asks for one); default 5 s. */
+  keysetListMinIntervalMs?: number;
   clock?: () => number;
 }
 
@@ -87,6 +108,13 @@ export class WideBankClient implements WideBankPort {
   private readonly peer: BankPeer & { receiptKey: Uint8Array };
   private readonly keysets = new Map<string, Promise<WideKeyset>>();
   private active: { at: number; keyset: Promise<WideKeyset> } | undefined;
+  /** The ids of the bank's keyset list as last fetched. */
+  private listed: { at: number; ids: Set<string> } | undefined;
+  private listFetch: Promise<void> | undefined;
+  private listTriedAt = Number.NEGATIVE_INFINITY;
+  private listError: unknown;
+  /** Ys the bank answered SPENT, oldest first (bounded). */
+  private readonly spent = new Set<string>();
   private readonly clock: () => number;
 
   private constructor(
@@ -126,23 +154,53 @@ export class WideBankClient implements WideBankPort {
     return client;
   }
 
-  issue(transferId: string, amount: number, outputs: BlindedMessage[]): Promise<IssueResponse> {
-    return requestIssue({ bank: this.peer, holder: this.o.holder, transferId, amount, outputs });
+  issue(
+    transferId: string,
+    amount: number,
+    outputs: BlindedMessage[],
+    recovery?: Envelope,
+  ): Promise<IssueResponse> {
+    return requestIssue({
+      bank: this.peer,
+      holder: this.o.holder,
+      transferId,
+      amount,
+      outputs,
+      ...(recovery !== undefined ? { recovery } : {}),
+    });
   }
 
-  receive(transferId: string, proofs: Proof[]): Promise<Receipt> {
+  receive(transferId: string, proofs: Proof[], recovery?: Envelope): Promise<Receipt> {
     return requestReceive({
       bank: this.peer,
       sender: this.o.holder,
       transferId,
       account: bytesToHex(this.o.holder.publicKey),
       proofs,
+      ...(recovery !== undefined ? { recovery } : {}),
     });
   }
 
-  keyset(id: string): Promise<WideKeyset> {
+  requests(after: number, limit: number, recovery?: boolean): Promise<RequestLogPage> {
+    return requestLog({
+      bank: this.peer,
+      holder: this.o.holder,
+      after,
+      limit,
+      ...(recovery !== undefined ? { recovery } : {}),
+    });
+  }
+
+  async keyset(id: string): Promise<WideKeyset> {
     const key = id.toLowerCase();
     let found = this.keysets.get(key);
+    if (found === undefined) {
+      // Only an id the bank lists is worth a call of its own (NUT-02: its keys).
+      if (!(await this.keysetList(key)).has(key)) {
+        return fail('KeysetUnknown', { id }, `the wide bank has no keyset ${id}`);
+      }
+      found = this.keysets.get(key);
+    }
     if (found === undefined) {
       found = this.fetchKeysets(`/v1/keys/${encodeURIComponent(key)}`).then((list) => {
         const ks = list.find((k) => k.id === key);
@@ -180,17 +238,25 @@ export class WideBankClient implements WideBankPort {
   }
 
   async checkState(Ys: string[]): Promise<WideNoteState[]> {
-    const { states } = await call({
-      base: this.base,
-      method: 'POST',
-      path: '/v1/checkstate',
-      body: { Ys },
-      schema: CheckStateResponse,
-      ...this.timeout(),
-    });
-    const byY = new Map(states.map((s) => [s.Y.toLowerCase(), s.state]));
+    const byY = new Map<string, WideNoteState>();
+    const ask = [...new Set(Ys.map((Y) => Y.toLowerCase()))].filter((Y) => !this.spent.has(Y));
+    if (ask.length > 0) {
+      const { states } = await call({
+        base: this.base,
+        method: 'POST',
+        path: '/v1/checkstate',
+        body: { Ys: ask },
+        schema: CheckStateResponse,
+        ...this.timeout(),
+      });
+      for (const s of states) {
+        const Y = s.Y.toLowerCase();
+        byY.set(Y, s.state);
+        if (s.state === 'SPENT') this.rememberSpent(Y);
+      }
+    }
     return Ys.map((Y) => {
-      const state = byY.get(Y.toLowerCase());
+      const state = this.spent.has(Y.toLowerCase()) ? 'SPENT' : byY.get(Y.toLowerCase());
       if (state === undefined) {
         return fail(
           'UpstreamUnavailable',
@@ -204,6 +270,61 @@ export class WideBankClient implements WideBankPort {
 
   async deposit(address: string, envelope: Envelope): Promise<void> {
     await deposit(this.base, address, envelope, this.timeout());
+  }
+
+  /**
+   * The ids of the bank's keyset list. Fetched when none is held or it is older than its TTL, or when
+   * `wanted` is not in it, but at most once per `keysetListMinIntervalMs` and one fetch at a time: an
+   * id refused now stays refused (from the cached list) until the next fetch may run. A failed fetch
+   * leaves the last list in use; with none, the failure is the answer until the next fetch may run.
+   */
+  private async keysetList(wanted: string): Promise<Set<string>> {
+    const now = this.clock();
+    const held = this.listed;
+    const due =
+      held === undefined || now - held.at > (this.o.keysetListTtlMs ?? 60_000) || !held.ids.has(wanted);
+    if (
+      due &&
+      this.listFetch === undefined &&
+      now - this.listTriedAt >= (this.o.keysetListMinIntervalMs ?? 5_000)
+    ) {
+      this.listTriedAt = now;
+      this.listFetch = call({
+        base: this.base,
+        method: 'GET',
+        path: '/v1/keysets',
+        schema: KeysetsResponse,
+        ...this.timeout(),
+      })
+        .then(
+          ({ keysets }) => {
+            this.listed = { at: this.clock(), ids: new Set(keysets.map((k) => k.id.toLowerCase())) };
+            this.listError = undefined;
+          },
+          (e: unknown) => {
+            this.listError = e;
+          },
+        )
+        .finally(() => {
+          this.listFetch = undefined;
+        });
+    }
+    if (this.listFetch !== undefined) await this.listFetch;
+    if (this.listed === undefined) {
+      if (this.listError !== undefined) throw this.listError;
+      return fail(
+        'UpstreamUnavailable',
+        { upstream: this.base, reason: 'keyset list not fetched yet' },
+        'the wide bank’s keyset list is not known yet; retry in a few seconds',
+      );
+    }
+    return this.listed.ids;
+  }
+
+  private rememberSpent(Y: string): void {
+    this.spent.add(Y);
+    // A Set iterates in insertion order: the oldest goes first.
+    if (this.spent.size > MAX_SPENT_REMEMBERED) this.spent.delete(this.spent.values().next().value!);
   }
 
   private async fetchKeysets(path: string): Promise<WideKeyset[]> {
@@ -235,6 +356,9 @@ export class WideBankClient implements WideBankPort {
     return this.o.timeoutMs !== undefined ? { timeoutMs: this.o.timeoutMs } : {};
   }
 }
+
+/** SPENT answers remembered: ~70 bytes each, so a few MB at most. */
+const MAX_SPENT_REMEMBERED = 50_000;
 
 /** Retries `fn` while the outcome is unclear (the bank is down or starting), with a capped backoff. */
 async function untilAnswered<T>(

@@ -143,6 +143,25 @@ export interface BankRequestsTable {
   created_at: number;
 }
 
+/**
+ * Migration 009: the requests a holder made on its own account (issue, receive, claim, payout),
+ * numbered per account in commit order (1, 2, … without gaps): what the gateway checks its journal
+ * against (docs/wide-bank.md, "The request log").
+ */
+export interface BankRequestLogTable {
+  account_id: string;
+  seq: number;
+  /** The request's key in `bank_requests`. */
+  key: string;
+  kind: 'issue' | 'receive' | 'claim' | 'payout';
+  /** The holder's transfer id (issue, receive) or ref (claim, payout). */
+  ref: string;
+  amount: number;
+  /** An envelope the holder sealed to itself (JSON), returned as it came; the bank cannot read it. */
+  recovery: string | null;
+  created_at: number;
+}
+
 /** NUT-04/05/23 `bolt11` quotes of the wide bank's mint; `kind` says which state machine `state` follows. */
 export interface LightningQuotesTable {
   /** NUT-04: random and secret; whoever knows a paid mint quote's id can mint it. */
@@ -212,6 +231,11 @@ export interface GatewayJobsTable {
   kind?: 'transfer' | 'payroll' | 'payout';
   /** Payroll and payout: the operator's reference, unique per kind among jobs not refused; else NULL. */
   ref?: string | null;
+  /**
+   * Migration 008: when the job's delivery (payment or notice) was parked for the operator (unix ms),
+   * else NULL. Absent on insert means NULL.
+   */
+  parked_at?: number | null;
 }
 
 /** Every state change of a job, in order: the history. */
@@ -233,6 +257,7 @@ export interface Database {
   bank_accounts: BankAccountsTable;
   bank_entries: BankEntriesTable;
   bank_requests: BankRequestsTable;
+  bank_request_log: BankRequestLogTable;
   mailbox_inboxes: MailboxInboxesTable;
   mailbox_messages: MailboxMessagesTable;
   mailbox_nonces: MailboxNoncesTable;

@@ -63,6 +63,16 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     response: true,
     created_at: true,
   },
+  bank_request_log: {
+    account_id: true,
+    seq: true,
+    key: true,
+    kind: true,
+    ref: true,
+    amount: true,
+    recovery: true,
+    created_at: true,
+  },
   lightning_quotes: {
     id: true,
     kind: true,
@@ -120,6 +130,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     updated_at: true,
     kind: true,
     ref: true,
+    parked_at: true,
   },
   gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
 };
@@ -128,12 +139,14 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
 const NULLABLE: Record<string, string[]> = {
   mint_proofs: ['mint_proofs.witness'],
   bank_accounts: ['bank_accounts.holder_key'],
+  bank_request_log: ['bank_request_log.recovery'],
   lightning_quotes: ['lightning_quotes.preimage'],
   gateway_jobs: [
     'gateway_jobs.reply_to',
     'gateway_jobs.refusal',
     'gateway_jobs.last_error',
     'gateway_jobs.ref',
+    'gateway_jobs.parked_at',
   ],
 };
 

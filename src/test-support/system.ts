@@ -19,6 +19,8 @@ export interface System {
   lan: string;
   wan: string;
   gateway: Started;
+  /** The wide bank's process (its data under `dir/bank`). */
+  bankProcess: Started;
   /** The gateway's database, opened beside it. */
   gwStore: Store;
   /** The gateway's X25519 key (hex): its reserve account's holder key. */
@@ -71,6 +73,7 @@ export async function startSystem(dir: string, o: SystemOptions = {}): Promise<S
     lan,
     wan,
     gateway,
+    bankProcess: bank,
     gwStore,
     gatewayKey,
     async expectBalanced() {

@@ -42,9 +42,18 @@ export const PublicKeyHex = Type.String({ minLength: 64, maxLength: 64, pattern:
 /** An amount of a request or a receipt: 1 … `MAX_TOTAL` minor units. */
 const RequestAmount = Type.Integer({ minimum: 1, maximum: MAX_TOTAL });
 
+/**
+ * An envelope the holder sealed to itself, riding along with a request on its own account. The bank
+ * keeps it in the request log exactly as it came and gives it back to the holder (`/v1/bank/requests`);
+ * it cannot open it. The gateway puts there what it needs to rebuild the job if its journal is lost
+ * (docs/gateway.md, "Reconciling with the bank"). Not part of the request's hash: a retry may carry a
+ * fresh seal of the same record.
+ */
+const Recovery = Type.Optional(EnvelopeSchema);
+
 /** Inside `bank.issue.request`: wide notes worth `amount`, to be signed against the sender's account. */
 export const IssueRequest = Type.Object(
-  { amount: RequestAmount, outputs: Type.Array(BlindedMessage) },
+  { amount: RequestAmount, outputs: Type.Array(BlindedMessage), recovery: Recovery },
   { additionalProperties: false },
 );
 export type IssueRequest = Static<typeof IssueRequest>;
@@ -55,7 +64,7 @@ export type IssueResponse = Static<typeof IssueResponse>;
 
 /** Inside `bank.receive.request`: wide notes, and the holder key of the account to credit. */
 export const ReceiveRequest = Type.Object(
-  { proofs: Type.Array(Proof), account: PublicKeyHex },
+  { proofs: Type.Array(Proof), account: PublicKeyHex, recovery: Recovery },
   { additionalProperties: false },
 );
 export type ReceiveRequest = Static<typeof ReceiveRequest>;
@@ -194,6 +203,8 @@ export interface IssueCall {
   transferId: string;
   amount: number;
   outputs: BlindedMessage[];
+  /** Sealed by the holder to itself; kept in the bank's request log (see `Recovery`). */
+  recovery?: Envelope;
 }
 
 /** Asks the issue server for notes worth `amount`; returns the signatures from the opened answer. */
@@ -203,7 +214,11 @@ export async function requestIssue(o: IssueCall): Promise<IssueResponse> {
     transferId: o.transferId,
     sender: o.holder,
     recipient: o.bank.encryptionKey,
-    payload: { amount: o.amount, outputs: o.outputs },
+    payload: {
+      amount: o.amount,
+      outputs: o.outputs,
+      ...(o.recovery !== undefined ? { recovery: o.recovery } : {}),
+    },
   });
   const answer = await post(o.bank, BANK_ISSUE_PATH, envelope);
   const res = await openAnswer(o.bank, o.holder, answer, BANK_ISSUE_RESPONSE, IssueResponse);
@@ -221,6 +236,8 @@ export interface ReceiveCall {
   /** Holder key (hex) of the account to credit. */
   account: string;
   proofs: Proof[];
+  /** Sealed by the sender to itself; kept in the request log when the sender is the account's holder. */
+  recovery?: Envelope;
 }
 
 /** Hands notes to the receiving server; returns its receipt, already verified against `bank.receiptKey`. */
@@ -230,7 +247,11 @@ export async function requestReceive(o: ReceiveCall): Promise<Receipt> {
     transferId: o.transferId,
     sender: o.sender,
     recipient: o.bank.encryptionKey,
-    payload: { proofs: o.proofs, account: o.account },
+    payload: {
+      proofs: o.proofs,
+      account: o.account,
+      ...(o.recovery !== undefined ? { recovery: o.recovery } : {}),
+    },
   });
   const answer = await post(o.bank, BANK_RECEIVE_PATH, envelope);
   const { receipt } = await openAnswer(o.bank, o.sender, answer, BANK_RECEIVE_RESPONSE, ReceiveResponse);
@@ -351,7 +372,7 @@ export const ReserveRef = Type.String({ minLength: 1, maxLength: 128 });
 
 /** Inside `bank.deposit.claim.request` and `bank.withdraw.request`. */
 export const ReserveRequest = Type.Object(
-  { ref: ReserveRef, amount: RequestAmount },
+  { ref: ReserveRef, amount: RequestAmount, recovery: Recovery },
   { additionalProperties: false },
 );
 export type ReserveRequest = Static<typeof ReserveRequest>;
@@ -405,6 +426,8 @@ export interface ReserveCall {
   /** The idempotency key, with the holder key: a retry must reuse it with the same amount. */
   ref: string;
   amount: number;
+  /** Sealed by the holder to itself; kept in the bank's request log. */
+  recovery?: Envelope;
 }
 
 /**
@@ -447,7 +470,11 @@ async function reserveCall(
     transferId: reserveTransferId(kind, o.ref),
     sender: o.holder,
     recipient: o.bank.encryptionKey,
-    payload: { ref: o.ref, amount: o.amount },
+    payload: {
+      ref: o.ref,
+      amount: o.amount,
+      ...(o.recovery !== undefined ? { recovery: o.recovery } : {}),
+    },
   });
   const answer = await post(o.bank, path, envelope);
   const { receipt } = await openAnswer(o.bank, o.holder, answer, responseType, ReserveResponse);
@@ -462,4 +489,84 @@ async function reserveCall(
     unclearBody(o.bank, 'receipt does not match the request');
   }
   return receipt;
+}
+
+// ---------------------------------------------------------------- the request log
+
+/**
+ * The holder's own requests on its account (issue, receive into it, deposit claim, payout), as the bank
+ * numbered them: `seq` runs 1, 2, … per account in commit order, without gaps, so `last` is how many
+ * there are. The gateway checks its journal against it at start-up (docs/gateway.md, "Reconciling with
+ * the bank"). Only the holder may read it: the request is an envelope from the holder's key (HPKE auth
+ * mode proves it), the answer is sealed back to it.
+ */
+export const BANK_REQUESTS_LIST = 'bank.requests.list';
+export const BANK_REQUESTS_RESPONSE = 'bank.requests.response';
+export const BANK_REQUESTS_PATH = '/v1/bank/requests';
+
+/** Most entries in one page; with `recovery`, fewer are sent when the records are large. */
+export const MAX_REQUEST_LOG_PAGE = 1000;
+
+/** Inside `bank.requests.list`: entries with `seq > after`, oldest first. */
+export const RequestLogQuery = Type.Object(
+  {
+    after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    limit: Type.Integer({ minimum: 1, maximum: MAX_REQUEST_LOG_PAGE }),
+    /** Also the recovery records (large): only the repair asks for them. */
+    recovery: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type RequestLogQuery = Static<typeof RequestLogQuery>;
+
+export const RequestLogKind = Type.Union([
+  Type.Literal('issue'),
+  Type.Literal('receive'),
+  Type.Literal('claim'),
+  Type.Literal('payout'),
+]);
+export type RequestLogKind = Static<typeof RequestLogKind>;
+
+export const RequestLogEntry = Type.Object({
+  seq: Type.Integer({ minimum: 1 }),
+  kind: RequestLogKind,
+  /** The transfer id (issue, receive) or the ref (claim, payout) the holder sent. */
+  ref: Type.String({ minLength: 1, maxLength: 128 }),
+  amount: Type.Integer({ minimum: 0, maximum: MAX_TOTAL }),
+  /** Unix milliseconds. */
+  at: Type.Integer({ minimum: 0 }),
+  recovery: Type.Optional(EnvelopeSchema),
+});
+export type RequestLogEntry = Static<typeof RequestLogEntry>;
+
+/** Inside `bank.requests.response`. */
+export const RequestLogPage = Type.Object({
+  requests: Type.Array(RequestLogEntry),
+  /** The account's highest `seq` (0 when the holder made no request yet). */
+  last: Type.Integer({ minimum: 0 }),
+});
+export type RequestLogPage = Static<typeof RequestLogPage>;
+
+/** One page of the holder's request log. */
+export async function requestLog(o: {
+  bank: BankPeer;
+  holder: EncryptionKeyPair;
+  after: number;
+  limit: number;
+  recovery?: boolean;
+}): Promise<RequestLogPage> {
+  const query: RequestLogQuery = {
+    after: o.after,
+    limit: o.limit,
+    ...(o.recovery !== undefined ? { recovery: o.recovery } : {}),
+  };
+  const envelope = await sealJson({
+    type: BANK_REQUESTS_LIST,
+    transferId: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
+    sender: o.holder,
+    recipient: o.bank.encryptionKey,
+    payload: query,
+  });
+  const answer = await post(o.bank, BANK_REQUESTS_PATH, envelope);
+  return openAnswer(o.bank, o.holder, answer, BANK_REQUESTS_RESPONSE, RequestLogPage);
 }

@@ -18,8 +18,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { decodeAddress } from '../../core/address/index.js';
-import { bytesToHex, utf8 } from '../../core/bytes.js';
-import { hashToCurve } from '../../core/crypto/nut00.js';
+import { bytesToHex } from '../../core/bytes.js';
 import { openJson } from '../../core/envelope/index.js';
 import { fail, isLancashError, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
@@ -35,10 +34,13 @@ import {
   JobKind,
   TransferStatus,
 } from '../../core/protocol/gateway.js';
+import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
 import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
+import { sealRecovery } from '../reconcile/service.js';
 import { blindedMessages, checkProofsDleq, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
 import type { WideBankPort, WideKeyset } from '../wide-bank.js';
+import type { IntakeLimits } from './intake-limits.js';
 import {
   type Job,
   type JobEvent,
@@ -67,9 +69,25 @@ import {
 export interface JobServiceOptions extends JobServiceBase {
   bank: WideBankPort;
   deliverer: Deliverer;
+  /** Where job 2's DLEQ checks run; default in-thread on `curve`. Servers pass the worker pool. */
+  crypto?: MintCrypto;
+  /** Per-client bounds on WAN intakes (issue 8); without, none. */
+  intakeLimits?: IntakeLimits;
+  /** Notes job 2's intake sends to DLEQ checks (the operator's metric). */
+  onDleqChecks?: (notes: number) => void;
   /** A refusal notice not accepted after this many tries is abandoned; default 20. */
   maxNoticeAttempts?: number;
+  /**
+   * A payment or notice no inbox accepted for this long (from the job's move into delivering, its
+   * refusal, or the operator's retry) is parked for the operator; default `DEFAULT_DELIVERY_DEADLINE_MS`.
+   */
+  deliveryDeadlineMs?: number;
+  /** After the operator's retry made a parked job due again (the runner's cue). */
+  onUnparked?: (job: Job) => void;
 }
+
+/** How long deliveries of one job are tried before it is parked: 6 hours. */
+export const DEFAULT_DELIVERY_DEADLINE_MS = 6 * 3600_000;
 
 /** Nothing to do now. */
 export const IDLE: StepOutcome = { advanced: false };
@@ -91,6 +109,8 @@ export const HistoryEntry = Type.Composite([
     replyTo: Type.Optional(Type.String()),
     notice: Type.String(),
     lastError: Type.Optional(Type.String()),
+    /** Set while the job's delivery is parked for the operator (unix ms). */
+    parkedAt: Type.Optional(Type.Integer()),
     events: Type.Array(
       Type.Object({
         seq: Type.Integer(),
@@ -103,6 +123,25 @@ export const HistoryEntry = Type.Composite([
   }),
 ]);
 export type HistoryEntry = Static<typeof HistoryEntry>;
+
+/** A parked job, as the operator's list shows it. */
+export const ParkedJob = Type.Composite([
+  TransferStatus,
+  Type.Object({
+    kind: JobKind,
+    ref: Type.Optional(Type.String()),
+    destination: Type.String(),
+    replyTo: Type.Optional(Type.String()),
+    /** What waits to be delivered: the payment to the destination, or the notice to `replyTo`. */
+    delivery: Type.Union([Type.Literal('payment'), Type.Literal('notice')]),
+    /** Where it goes: `mailbox:lan`, `mailbox:wan`, an allowed inbox base, or `not allowed`. */
+    route: Type.String(),
+    parkedAt: Type.Integer(),
+    attempts: Type.Integer(),
+    lastError: Type.Optional(Type.String()),
+  }),
+]);
+export type ParkedJob = Static<typeof ParkedJob>;
 
 /**
  * 4xx answers that are not refusals of the job: a rate limit passes; an idempotency conflict says the
@@ -119,11 +158,15 @@ export function isProvenRefusal(e: unknown): e is LancashError {
 export class JobService {
   private readonly clock: () => number;
   private readonly maxNoticeAttempts: number;
+  private readonly deliveryDeadlineMs: number;
   private readonly commit: Commit;
+  private readonly crypto: MintCrypto;
 
   constructor(private readonly o: JobServiceOptions) {
     this.clock = o.clock ?? Date.now;
+    this.crypto = o.crypto ?? inThreadCrypto(o.curve);
     this.maxNoticeAttempts = o.maxNoticeAttempts ?? 20;
+    this.deliveryDeadlineMs = o.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS;
     this.commit = commitOf(o);
   }
 
@@ -133,9 +176,9 @@ export class JobService {
    * Takes in a job request envelope (job 1 on the LAN listener, job 2 on the WAN listener). A replay
    * of an envelope (or a re-sealed copy of the same request) answers the same transfer; the same
    * transfer id from another sender or with another request is refused (409). Refusals before the
-   * commit change nothing.
+   * commit change nothing. `client` (the caller's IP) is what the WAN intake's bounds count by.
    */
-  async intake(direction: Direction, envelope: unknown): Promise<TransferStatus> {
+  async intake(direction: Direction, envelope: unknown, client = ''): Promise<TransferStatus> {
     const { store, keys } = this.o;
     const opened = await openJson({
       envelope,
@@ -151,13 +194,16 @@ export class JobService {
 
     const destination = decodeAddress(req.destination, direction === 'lan-to-wan' ? 'wan' : 'lan');
     if (req.replyTo !== undefined) decodeAddress(req.replyTo);
+    // Issue 8 item 5: an inbox URL the operator did not allow is refused before anything changes.
+    for (const address of [req.destination, req.replyTo])
+      if (address !== undefined) this.o.deliverer.admit(address);
     if (req.proofs.length > this.o.mint.limits.maxInputs) {
       fail('MaxInputsExceeded', { count: req.proofs.length, max: this.o.mint.limits.maxInputs });
     }
     const taken =
       direction === 'lan-to-wan'
         ? await this.takeLocalNotes(req.proofs)
-        : await this.takeWideNotes(req.proofs);
+        : await this.takeWideNotes(req.proofs, client);
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
     const row: repo.JobRow = {
@@ -215,36 +261,55 @@ export class JobService {
    * Job 2: the wide notes are confirmed before anything is journaled: each keyset is the bank's and of
    * our unit, each DLEQ proof verifies against the bank's key (NUT-12), and the bank does not know them
    * as spent or pending (NUT-07). The receiving server checks them again, for good, in step 2.
+   * A stranger chooses these notes (issue 8), so the cheap checks come first (a repeated note, keysets
+   * the bank lists), the curve work runs in the crypto workers as one job, and the client's notes in
+   * intake and the bank calls it causes are bounded (`IntakeLimits`) before the work and the call.
    */
-  private async takeWideNotes(proofs: Proof[]): Promise<Taken> {
-    const { bank, curve, mint } = this.o;
-    const ids = [...new Set(proofs.map((p) => p.id.toLowerCase()))];
+  private async takeWideNotes(proofs: Proof[], client: string): Promise<Taken> {
+    const { bank, curve, mint, intakeLimits } = this.o;
+    // NUT-03: the same secret twice is the same note twice.
+    const seen = new Set<string>();
+    for (const [i, p] of proofs.entries()) {
+      if (seen.has(p.secret)) fail('DuplicateInputs', { index: i }, `proofs[${i}] repeats an earlier note`);
+      seen.add(p.secret);
+    }
+    // One id at a time: the first the bank does not list ends the intake, answered from the cached list.
     const keysets = new Map<string, WideKeyset>();
-    for (const ks of await Promise.all(ids.map((id) => this.upstream(bank.keyset(id)))))
-      keysets.set(ks.id, ks);
-    for (const ks of keysets.values()) {
+    for (const id of new Set(proofs.map((p) => p.id.toLowerCase()))) {
+      const ks = await this.upstream(bank.keyset(id));
       if (ks.unit !== bank.info.unit)
         fail(
           'UnitNotSupported',
           { unit: ks.unit },
           `notes of unit ${ks.unit}, this gateway takes ${bank.info.unit}`,
         );
+      keysets.set(ks.id, ks);
     }
-    checkProofsDleq(curve, proofs, (id) => keysets.get(id.toLowerCase())!);
-    const Ys = proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
-    // NUT-03: the same secret twice is the same note twice.
-    const dup = Ys.findIndex((Y, i) => Ys.indexOf(Y) !== i);
-    if (dup >= 0) fail('DuplicateInputs', { index: dup }, `proofs[${dup}] repeats an earlier note`);
-    const states = await this.upstream(bank.checkState(Ys));
-    const spent = Ys.filter((_, i) => states[i] === 'SPENT');
-    if (spent.length > 0) fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} note(s) already spent`);
-    const pending = Ys.filter((_, i) => states[i] === 'PENDING');
-    if (pending.length > 0) fail('ProofsPending', { Ys: pending }, `${pending.length} note(s) are pending`);
-    const amount = sum(proofs.map((p) => p.amount));
-    return {
-      amount,
-      journal: { wideProofs: proofs, outputs: makeOutputs(curve, mint.keysets.current().id, amount) },
-    };
+    const release = intakeLimits?.admit(client, proofs.length);
+    try {
+      this.o.onDleqChecks?.(proofs.length);
+      const Ys = await checkProofsDleq(this.crypto, proofs, (id) => keysets.get(id.toLowerCase())!);
+      // Y is the note whatever the secret's encoding: two secrets of one Y are one note.
+      const firstOf = new Map<string, number>();
+      for (const [i, Y] of Ys.entries()) {
+        if (firstOf.has(Y)) fail('DuplicateInputs', { index: i }, `proofs[${i}] repeats an earlier note`);
+        firstOf.set(Y, i);
+      }
+      intakeLimits?.bankCall(client);
+      const states = await this.upstream(bank.checkState(Ys));
+      const spent = Ys.filter((_, i) => states[i] === 'SPENT');
+      if (spent.length > 0)
+        fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} note(s) already spent`);
+      const pending = Ys.filter((_, i) => states[i] === 'PENDING');
+      if (pending.length > 0) fail('ProofsPending', { Ys: pending }, `${pending.length} note(s) are pending`);
+      const amount = sum(proofs.map((p) => p.amount));
+      return {
+        amount,
+        journal: { wideProofs: proofs, outputs: makeOutputs(curve, mint.keysets.current().id, amount) },
+      };
+    } finally {
+      release?.();
+    }
   }
 
   private replayed(
@@ -313,7 +378,9 @@ export class JobService {
     const outputs = job.journal.outputs;
     let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
     try {
-      ({ signatures } = await bank.issue(job.id, job.amount, blindedMessages(outputs)));
+      // The recovery record rides along: the bank keeps it, so a lost journal can rebuild this job.
+      const recovery = await sealRecovery(this.o.store, this.o.keys, job);
+      ({ signatures } = await bank.issue(job.id, job.amount, blindedMessages(outputs), recovery));
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault(point(job.direction, 'issue'));
@@ -356,7 +423,8 @@ export class JobService {
     const { bank } = this.o;
     let receipt: Receipt;
     try {
-      receipt = await bank.receive(job.id, job.journal.wideProofs ?? []);
+      const recovery = await sealRecovery(this.o.store, this.o.keys, job);
+      receipt = await bank.receive(job.id, job.journal.wideProofs ?? [], recovery);
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault(point(job.direction, 'receive'));
@@ -438,7 +506,10 @@ export class JobService {
 
   /**
    * Records a step that could not finish: one more attempt, the next one `delayMs(attempts)` from now.
-   * A notice that keeps failing is abandoned after `maxNoticeAttempts`.
+   * A notice that keeps failing is abandoned after `maxNoticeAttempts`. A delivery (payment or notice)
+   * past the delivery deadline, or to an inbox no longer allowed, is parked for the operator instead:
+   * its state and journal stay as they are (the sealed payment too), the runner leaves it alone. Money
+   * steps are never parked: their outcome may be unclear, so they are retried until it is known.
    */
   async failed(id: string, error: unknown, delayMs: (attempt: number) => number): Promise<void> {
     const { store } = this.o;
@@ -473,6 +544,28 @@ export class JobService {
       });
       return;
     }
+    const delivering =
+      row.state === 'delivering' || (TERMINAL_STATES.includes(row.state) && row.notice === 'pending');
+    const notAllowed = isLancashError(error, 'InboxNotAllowed');
+    if (delivering && (notAllowed || now - Number(row.updated_at) >= this.deliveryDeadlineMs)) {
+      const why = notAllowed
+        ? 'its inbox is not allowed'
+        : `not accepted within ${this.deliveryDeadlineMs} ms`;
+      await this.commit(async (trx) => {
+        if (
+          await repo.moveJob(trx, id, from, { active: 0, parked_at: now, attempts, last_error: lastError })
+        ) {
+          await repo.insertEvent(trx, {
+            job_id: id,
+            from_state: row.state,
+            to_state: row.state,
+            at: now,
+            detail: `parked: ${row.state === 'delivering' ? 'payment' : 'notice'} ${why}: ${lastError}`,
+          });
+        }
+      });
+      return;
+    }
     await this.commit((trx) =>
       repo.moveJob(trx, id, from, {
         attempts,
@@ -480,6 +573,61 @@ export class JobService {
         last_error: lastError,
       }),
     );
+  }
+
+  // ---------------------------------------------------------------- parked deliveries (operator)
+
+  /** The parked jobs, parked first first. */
+  async parked(limit = 100): Promise<ParkedJob[]> {
+    return (await repo.parkedJobs(this.o.store.db, limit)).map((r) => {
+      const job = toJob(r);
+      const payment = job.state === 'delivering';
+      let route: string;
+      try {
+        route = this.o.deliverer.routeOf(payment ? job.destination : (job.replyTo ?? ''));
+      } catch {
+        route = 'not allowed';
+      }
+      return {
+        ...toStatus(job),
+        kind: job.kind,
+        ...(job.ref !== null ? { ref: job.ref } : {}),
+        destination: job.destination,
+        ...(job.replyTo !== null ? { replyTo: job.replyTo } : {}),
+        delivery: payment ? ('payment' as const) : ('notice' as const),
+        route,
+        parkedAt: job.parkedAt ?? 0,
+        attempts: job.attempts,
+        ...(job.lastError !== null ? { lastError: job.lastError } : {}),
+      };
+    });
+  }
+
+  /**
+   * The operator's retry of a parked job: due again at once, its delivery deadline counted from now.
+   * Nothing but a retry: the same journaled envelope is delivered (a deposit is idempotent), nothing
+   * else changes, and a job that is not parked (any more) is refused with `JobNotParked`.
+   */
+  async retryParked(id: string): Promise<TransferStatus> {
+    const row = await repo.getJob(this.o.store.db, id);
+    if (row === undefined) fail('NotFound', { what: 'transfer', id }, `no transfer ${id}`);
+    const now = this.clock();
+    const unparked = await this.commit(async (trx) => {
+      if (!(await repo.unpark(trx, id, now))) return false;
+      await repo.insertEvent(trx, {
+        job_id: id,
+        from_state: row.state,
+        to_state: row.state,
+        at: now,
+        detail: 'retried by the operator',
+      });
+      return true;
+    });
+    if (!unparked) fail('JobNotParked', { id, state: row.state }, `transfer ${id} is not parked`);
+    const job = await this.job(id);
+    if (job === undefined) fail('Internal', { reason: `job ${id} vanished` });
+    this.o.onUnparked?.(job);
+    return toStatus(job);
   }
 
   // ---------------------------------------------------------------- reads
@@ -533,6 +681,7 @@ export class JobService {
         ...(job.replyTo !== null ? { replyTo: job.replyTo } : {}),
         notice: job.notice,
         ...(job.lastError !== null ? { lastError: job.lastError } : {}),
+        ...(job.parkedAt !== undefined ? { parkedAt: job.parkedAt } : {}),
         events: events.get(job.id) ?? [],
       };
     });
@@ -579,6 +728,7 @@ export function toJob(r: repo.JobRow): Job {
     lastError: r.last_error,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+    ...(r.parked_at != null ? { parkedAt: Number(r.parked_at) } : {}),
   };
 }
 

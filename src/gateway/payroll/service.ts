@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex } from '../../core/bytes.js';
-import { type EncryptionKeyPair, openJson } from '../../core/envelope/index.js';
+import { type EncryptionKeyPair, type Envelope, openJson } from '../../core/envelope/index.js';
 import { fail, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { sub, toAmount } from '../../core/money.js';
@@ -56,15 +56,16 @@ import {
   sealNotice,
   type Trx,
 } from '../jobs/steps.js';
+import { sealRecovery } from '../reconcile/service.js';
 import { makeOutputs } from '../wallet.js';
 import * as repo from './repository.js';
 
 /** What the operator jobs need of the wide bank: the holder's reserve requests (docs/wide-bank.md). */
 export interface ReservePort {
   /** Claims the operator's deposit `ref` of `amount` into the reserve; the receipt is verified. */
-  claim(ref: string, amount: number): Promise<ReserveReceipt>;
+  claim(ref: string, amount: number, recovery?: Envelope): Promise<ReserveReceipt>;
   /** Withdraws `amount` from the reserve to the outside once per `ref`; the receipt is verified. */
-  withdraw(ref: string, amount: number): Promise<ReserveReceipt>;
+  withdraw(ref: string, amount: number, recovery?: Envelope): Promise<ReserveReceipt>;
 }
 
 /** The reserve requests over HTTP, as the reserve account's holder (the gateway's key pair). */
@@ -73,8 +74,10 @@ export function reserveClient(o: {
   holder: EncryptionKeyPair;
 }): ReservePort {
   return {
-    claim: (ref, amount) => requestDepositClaim({ ...o, ref, amount }),
-    withdraw: (ref, amount) => requestWithdraw({ ...o, ref, amount }),
+    claim: (ref, amount, recovery) =>
+      requestDepositClaim({ ...o, ref, amount, ...(recovery !== undefined ? { recovery } : {}) }),
+    withdraw: (ref, amount, recovery) =>
+      requestWithdraw({ ...o, ref, amount, ...(recovery !== undefined ? { recovery } : {}) }),
   };
 }
 
@@ -275,7 +278,7 @@ export class PayrollService {
     const { reserve } = this.o;
     let receipt: ReserveReceipt;
     try {
-      receipt = await reserve.claim(job.ref, job.amount);
+      receipt = await reserve.claim(job.ref, job.amount, await sealRecovery(this.o.store, this.o.keys, job));
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault('gateway:payroll:after-claim');
@@ -300,7 +303,7 @@ export class PayrollService {
     const op = operation('payout', job.id);
     let receipt: ReserveReceipt;
     try {
-      receipt = await reserve.withdraw(job.ref, job.amount);
+      receipt = await reserve.withdraw(job.ref, job.amount, await sealRecovery(this.o.store, this.o.keys, job));
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault('gateway:payout:after-withdraw');

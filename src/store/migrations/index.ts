@@ -11,6 +11,8 @@ import * as m004 from './004_mailbox.js';
 import * as m005 from './005_gateway.js';
 import * as m006 from './006_gateway_operator_jobs.js';
 import * as m007 from './007_mailbox_hardening.js';
+import * as m008 from './008_gateway_delivery.js';
+import * as m009 from './009_bank_request_log.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -20,6 +22,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['005_gateway', m005],
   ['006_gateway_operator_jobs', m006],
   ['007_mailbox_hardening', m007],
+  ['008_gateway_delivery', m008],
+  ['009_bank_request_log', m009],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

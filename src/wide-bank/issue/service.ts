@@ -19,6 +19,7 @@ import { decode } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
 import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+import { logRequest } from '../request-log/service.js';
 
 export interface IssueServiceOptions {
   mint: Mint;
@@ -69,6 +70,8 @@ export class IssueService {
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitOutputs(trx, prepared, r.key);
         await ledger.postIssue(trx, account.id, req.amount, r.key);
+        const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
+        await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, Date.now());
       });
       if (stored === text) this.o.onIssued?.(req.amount);
       return stored;

@@ -18,6 +18,7 @@ import { decode } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
 import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+import { logRequest } from '../request-log/service.js';
 
 export interface ReceiveServiceOptions {
   mint: Mint;
@@ -76,6 +77,11 @@ export class ReceiveService {
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitInputs(trx, prepared, r.key, 'spent');
         await ledger.postReceive(trx, account.id, prepared.amount, r.key);
+        // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is not.
+        if (sender === req.account) {
+          const logged = { key: r.key, kind: 'receive', ref: opened.transferId, amount: prepared.amount } as const;
+          await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, this.clock());
+        }
       });
       if (stored === text) this.o.onReceived?.(prepared.amount);
       return stored;

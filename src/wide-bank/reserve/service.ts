@@ -24,6 +24,7 @@ import {
 import { decode } from '../../core/protocol/cashu.js';
 import type { BankKeys } from '../keys.js';
 import { type Ledger, type RequestKey, requestHash, type Trx } from '../ledger/service.js';
+import { logRequest } from '../request-log/service.js';
 import * as repo from './repository.js';
 
 export interface ReserveServiceOptions {
@@ -130,7 +131,11 @@ export class ReserveService {
         payload: { receipt },
       });
       const text = JSON.stringify(sealed);
-      const stored = await ledger.once(r, text, apply);
+      const stored = await ledger.once(r, text, async (trx) => {
+        await apply(trx);
+        const logged = { key: r.key, kind: r.kind as 'claim' | 'payout', ref: req.ref, amount: req.amount };
+        await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, this.clock());
+      });
       if (stored === text) this.o.onCommitted?.(kind, req.amount);
       return stored;
     });

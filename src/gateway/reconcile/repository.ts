@@ -1,0 +1,108 @@
+/**
+ * The reconciliation's SQL, and only SQL (docs/gateway.md, "Reconciling with the bank"): the cursor
+ * through which the journal was last found in step with the bank's request log, the jobs a page of
+ * that log names, how many jobs are past their bank call, and the local notes a job holds.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, GatewayJobsTable, MintProofsTable } from '../../store/schema.js';
+
+type Db = Kysely<Database>;
+
+const CURSOR = 'gateway.bank-log-cursor';
+
+/** The last log entry checked: its `seq` and its key (`<kind>:<ref>`), or seq 0 before any. */
+export interface Cursor {
+  seq: number;
+  key: string;
+}
+
+export async function getCursor(db: Db): Promise<Cursor> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', CURSOR).executeTakeFirst();
+  if (row === undefined) return { seq: 0, key: '' };
+  const c = JSON.parse(row.value) as Cursor;
+  return { seq: Number(c.seq), key: String(c.key) };
+}
+
+export async function putCursor(db: Db, c: Cursor): Promise<void> {
+  const value = JSON.stringify(c);
+  await db
+    .insertInto('settings')
+    .values({ key: CURSOR, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
+}
+
+export type JobHead = Pick<GatewayJobsTable, 'id' | 'direction' | 'state'> & {
+  kind: NonNullable<GatewayJobsTable['kind']>;
+  ref: string | null;
+};
+
+/** Transfers by id, and operator jobs (payroll, payout) by ref that are not refused. */
+export async function jobsNamed(db: Db, ids: readonly string[], refs: readonly string[]): Promise<JobHead[]> {
+  const out: JobHead[] = [];
+  const cols = ['id', 'kind', 'ref', 'direction', 'state'] as const;
+  if (ids.length > 0)
+    out.push(
+      ...(await db.selectFrom('gateway_jobs').select(cols).where('id', 'in', ids).execute()).map(head),
+    );
+  if (refs.length > 0) {
+    const rows = await db
+      .selectFrom('gateway_jobs')
+      .select(cols)
+      .where('kind', 'in', ['payroll', 'payout'])
+      .where('ref', 'in', refs)
+      .where('state', '<>', 'refused')
+      .execute();
+    out.push(...rows.map(head));
+  }
+  return out;
+}
+
+function head(r: Pick<GatewayJobsTable, 'id' | 'kind' | 'ref' | 'direction' | 'state'>): JobHead {
+  return { id: r.id, kind: r.kind ?? 'transfer', ref: r.ref ?? null, direction: r.direction, state: r.state };
+}
+
+/** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
+export const PAST_THE_CALL = ['delivering', 'done'] as const;
+
+export async function countPastTheCall(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('gateway_jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', 'in', [...PAST_THE_CALL])
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Every job past its call, keyed as the bank's log names it (`issue:<id>`, `claim:<ref>`, …); the failure path only. */
+export async function keysPastTheCall(db: Db): Promise<{ id: string; key: string }[]> {
+  const rows = await db
+    .selectFrom('gateway_jobs')
+    .select(['id', 'kind', 'ref', 'direction'])
+    .where('state', 'in', [...PAST_THE_CALL])
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    key:
+      r.kind === 'payroll'
+        ? `claim:${r.ref}`
+        : r.kind === 'payout'
+          ? `payout:${r.ref}`
+          : `${r.direction === 'lan-to-wan' ? 'issue' : 'receive'}:${r.id}`,
+  }));
+}
+
+/** The notes the local mint holds (pending) under `operation`, as they were presented. */
+export async function heldNotes(
+  db: Db,
+  operation: string,
+): Promise<Pick<MintProofsTable, 'amount' | 'keyset_id' | 'secret' | 'c' | 'witness'>[]> {
+  const rows = await db
+    .selectFrom('mint_proofs')
+    .select(['amount', 'keyset_id', 'secret', 'c', 'witness'])
+    .where('operation', '=', operation)
+    .orderBy('created_at')
+    .orderBy('y')
+    .execute();
+  return rows.map((r) => ({ ...r, amount: Number(r.amount) }));
+}

@@ -1,0 +1,86 @@
+/**
+ * The holder's request log (docs/wide-bank.md, "The request log"): every issue, receive into its own
+ * account, deposit claim and payout a holder made is numbered in the same transaction as its effect,
+ * with the recovery record the holder sealed to itself; `POST /v1/bank/requests` lists them to the
+ * holder only (the request is an envelope from the holder's key, the answer is sealed back to it). The
+ * gateway compares its journal with it at start-up, so a journal restored from an older copy, or a
+ * bank database that lost requests, is found before any money moves again.
+ */
+import { bytesToHex } from '../../core/bytes.js';
+import { MAX_ENVELOPE_PAYLOAD, openJson, sealJson } from '../../core/envelope/index.js';
+import {
+  BANK_REQUESTS_LIST,
+  BANK_REQUESTS_RESPONSE,
+  type RequestLogEntry,
+  RequestLogQuery,
+} from '../../core/protocol/bank.js';
+import { decode } from '../../core/protocol/cashu.js';
+import type { BankKeys } from '../keys.js';
+import type { Ledger, Trx } from '../ledger/service.js';
+import * as repo from './repository.js';
+
+/** What a request writes to the log; `recovery` as the holder sent it (an envelope), if it did. */
+export interface LoggedRequest {
+  account: string;
+  key: string;
+  kind: repo.LogRow['kind'];
+  ref: string;
+  amount: number;
+  recovery: unknown;
+}
+
+/** Appends `r` to its account's log inside the request's transaction. */
+export function logRequest(trx: Trx, r: LoggedRequest, now: number): Promise<void> {
+  return repo.appendRequest(trx, {
+    account_id: r.account,
+    key: r.key,
+    kind: r.kind,
+    ref: r.ref,
+    amount: r.amount,
+    recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
+    created_at: now,
+  });
+}
+
+/** A page with recovery records stays well inside one answer envelope. */
+const PAGE_BYTES = Math.floor(MAX_ENVELOPE_PAYLOAD / 2);
+
+export class RequestLogService {
+  constructor(private readonly o: { ledger: Ledger; keys: BankKeys }) {}
+
+  /** `POST /v1/bank/requests`: one envelope from the holder in, a sealed page (JSON text) out. */
+  async list(envelope: unknown): Promise<string> {
+    const { ledger, keys } = this.o;
+    const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: BANK_REQUESTS_LIST });
+    const q = decode(RequestLogQuery, opened.payload, 'payload');
+    const account = await ledger.accountOfHolder(bytesToHex(opened.sender));
+    const withRecovery = q.recovery === true;
+    // `last` first: a request that commits meanwhile is then beyond it, never counted but unlisted.
+    const last = await repo.lastSeq(ledger.store.db, account.id);
+    const rows = await repo.page(ledger.store.db, account.id, q.after, q.limit, withRecovery);
+    const requests: RequestLogEntry[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      if (r.seq > last) break;
+      const entry: RequestLogEntry = {
+        seq: r.seq,
+        kind: r.kind,
+        ref: r.ref,
+        amount: r.amount,
+        at: r.created_at,
+        ...(r.recovery !== null ? { recovery: JSON.parse(r.recovery) as RequestLogEntry['recovery'] } : {}),
+      };
+      bytes += (r.recovery?.length ?? 0) + 200;
+      if (requests.length > 0 && bytes > PAGE_BYTES) break;
+      requests.push(entry);
+    }
+    const sealed = await sealJson({
+      type: BANK_REQUESTS_RESPONSE,
+      transferId: opened.transferId,
+      sender: keys.encryption,
+      recipient: opened.sender,
+      payload: { requests, last },
+    });
+    return JSON.stringify(sealed);
+  }
+}
