@@ -1,16 +1,20 @@
 /**
- * Controllers of the jobs. LAN listener: job-1 intake, transfer status (any direction) and the
- * operator's per-terminal history. WAN listener: job-2 intake and the status of WAN → LAN transfers
- * only. Schemas check shapes; `JobService` does the work.
+ * Controllers of the jobs. LAN listener: job-1 intake, transfer status (any direction), and behind
+ * the operator token the per-terminal history and the parked deliveries (list, retry). WAN listener:
+ * job-2 intake and the status of WAN → LAN transfers only. Schemas check shapes; `JobService` does
+ * the work.
  */
 import { Type } from '@sinclair/typebox';
 import { EnvelopeSchema, MAX_CT_CHARS, TransferId } from '../../core/envelope/index.js';
 import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
 import { PublicKeyHex } from '../../core/protocol/bank.js';
 import { JOB1_PATH, JOB2_PATH, TRANSFER_PATH, TransferStatus } from '../../core/protocol/gateway.js';
-import { HistoryEntry, type JobService } from './service.js';
+import { HistoryEntry, type JobService, ParkedJob } from './service.js';
 
 export const HISTORY_PATH = '/v1/gateway/history';
+/** Operator: jobs whose delivery is parked (docs/gateway.md, "Deliveries"). */
+export const PARKED_PATH = '/v1/gateway/operator/parked';
+export const PARKED_RETRY_PATH = '/v1/gateway/operator/parked/:id/retry';
 
 /** An envelope's JSON: `ct` at its largest plus the header fields. */
 const ENVELOPE_BODY_LIMIT = MAX_CT_CHARS + 4096;
@@ -26,12 +30,17 @@ const HistoryQuery = Type.Object(
   { additionalProperties: false },
 );
 const HistoryResponse = Type.Object({ transfers: Type.Array(HistoryEntry) });
+const ParkedQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$' })) },
+  { additionalProperties: false },
+);
+const ParkedResponse = Type.Object({ jobs: Type.Array(ParkedJob) });
 
 function registerIntake(
   app: LancashServer,
   path: string,
   summary: string,
-  handle: (body: unknown) => Promise<TransferStatus>,
+  handle: (body: unknown, client: string) => Promise<TransferStatus>,
 ): void {
   app.post(
     path,
@@ -39,7 +48,7 @@ function registerIntake(
       bodyLimit: ENVELOPE_BODY_LIMIT,
       schema: { summary, body: EnvelopeSchema, response: { 200: TransferStatus, ...refusals } },
     },
-    async (req) => handle(req.body),
+    async (req) => handle(req.body, req.ip),
   );
 }
 
@@ -83,6 +92,32 @@ export function registerLanJobRoutes(
       }),
     }),
   );
+  app.get(
+    PARKED_PATH,
+    {
+      onRequest: async (req) => o.guard(req.headers.authorization),
+      schema: {
+        summary: 'Operator: jobs whose payment or notice no inbox accepted in time, parked first first',
+        querystring: ParkedQuery,
+        response: { 200: ParkedResponse, ...refusals },
+      },
+    },
+    async (req) => ({
+      jobs: await jobs.parked(req.query.limit !== undefined ? Number(req.query.limit) : undefined),
+    }),
+  );
+  app.post(
+    PARKED_RETRY_PATH,
+    {
+      onRequest: async (req) => o.guard(req.headers.authorization),
+      schema: {
+        summary: 'Operator: try a parked job’s delivery again (the same sealed envelope), its deadline anew',
+        params: TransferParams,
+        response: { 200: TransferStatus, ...refusals },
+      },
+    },
+    async (req) => jobs.retryParked(req.params.id),
+  );
 }
 
 export function registerWanJobRoutes(app: LancashServer, o: { jobs: JobService }): void {
@@ -91,7 +126,8 @@ export function registerWanJobRoutes(app: LancashServer, o: { jobs: JobService }
     app,
     JOB2_PATH,
     'Job 2: convert wide notes into local notes for a LAN address (gateway.job2.request)',
-    (body) => jobs.intake('wan-to-lan', body),
+    // Each WAN client (by IP) is bounded in the work and bank calls its intakes cause (intake-limits.ts).
+    (body, client) => jobs.intake('wan-to-lan', body, client),
   );
   app.get(
     TRANSFER_PATH,

@@ -54,6 +54,8 @@ export interface Job {
   lastError: string | null;
   createdAt: number;
   updatedAt: number;
+  /** Set while the job's delivery is parked for the operator (unix ms; docs/gateway.md, "Deliveries"). */
+  parkedAt?: number;
 }
 
 export interface JobEvent {

@@ -65,6 +65,77 @@ export async function dueJobs(db: Db, now: number, limit: number): Promise<strin
   return rows.map((r) => r.id);
 }
 
+/**
+ * The runner's lanes (docs/gateway.md, "The runner"): money steps (a bank call and its journal entry:
+ * `issuing`, `receiving`) and deliveries (a payment in `delivering`, a notice of a finished job).
+ */
+export type Lane = 'money' | 'delivery';
+const MONEY_STATES: JobRow['state'][] = ['issuing', 'receiving'];
+
+/** What the runner needs to place a due job in its lane and, for a delivery, its destination. */
+export type DueRow = Pick<JobRow, 'id' | 'state' | 'notice' | 'destination' | 'reply_to' | 'next_attempt_at'>;
+
+/** Active jobs of `lane` due at `now`, oldest due first, after `after` (a page's last row) when given. */
+export async function dueInLane(
+  db: Db,
+  lane: Lane,
+  now: number,
+  limit: number,
+  after?: { at: number; id: string },
+): Promise<DueRow[]> {
+  let q = db
+    .selectFrom('gateway_jobs')
+    .select(['id', 'state', 'notice', 'destination', 'reply_to', 'next_attempt_at'])
+    .where('active', '=', 1)
+    .where('next_attempt_at', '<=', now)
+    .where('state', lane === 'money' ? 'in' : 'not in', MONEY_STATES);
+  if (after !== undefined) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('next_attempt_at', '>', after.at),
+        eb.and([eb('next_attempt_at', '=', after.at), eb('id', '>', after.id)]),
+      ]),
+    );
+  }
+  return q.orderBy('next_attempt_at').orderBy('id').limit(limit).execute();
+}
+
+/** Parked jobs, parked first first. */
+export async function parkedJobs(db: Db, limit: number): Promise<JobRow[]> {
+  return db
+    .selectFrom('gateway_jobs')
+    .selectAll()
+    .where('parked_at', 'is not', null)
+    .orderBy('parked_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** How many jobs are parked, for metrics. */
+export async function countParked(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('gateway_jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('parked_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Makes a parked job due again (the operator's retry), its delivery deadline counted from `now`;
+ * false when it is not parked (any more).
+ */
+export async function unpark(db: Db, id: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('gateway_jobs')
+    .set({ parked_at: null, active: 1, attempts: 0, next_attempt_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('parked_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 /** When the next active job is due, if any. */
 export async function nextDueAt(db: Db): Promise<number | undefined> {
   const row = await db

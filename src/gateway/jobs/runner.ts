@@ -5,6 +5,13 @@
  * unfinished job is made due at once, so a restart resumes everything (DESIGN §6, invariant 4).
  * Time and backoff are injected, so tests run the same schedule without waiting.
  *
+ * Two lanes with their own bounds, so money never waits behind deliveries (issue 8, item 6): money
+ * steps (`issuing`, `receiving`: a bank call and its journal entry) and deliveries (a payment in
+ * `delivering`, a notice). Within the delivery lane each destination (an inbox URL's base, or a
+ * built-in mailbox; `routeOf`) has at most `perDestination` deliveries at once, so one slow inbox
+ * cannot hold the lane. A job whose step moves it into the other lane goes on in the same run when
+ * that lane has room, else it is left due in the journal for the next look.
+ *
  * A job is read once per run: each step answers the job as it left it, and the next step starts from
  * that. Within the process only the run holding a job (`inflight`) writes its row, and every write is
  * conditional on the state it read, so a job moved by anyone else is seen as a lost race and read again.
@@ -62,8 +69,14 @@ export interface JobStepper {
 export interface JobRunnerOptions {
   jobs: JobStepper;
   store: Store;
-  /** Jobs driven at once; default 16. */
+  /** Jobs in a money step at once; default 16. */
   concurrency?: number;
+  /** Deliveries (payments, notices) at once; default 32. */
+  deliveryConcurrency?: number;
+  /** Deliveries to one destination at once; default 8. */
+  perDestination?: number;
+  /** The destination a delivery to `address` goes to (deliveries to one share its bound); default the address. */
+  routeOf?: (address: string) => string;
   backoff?: Backoff;
   clock?: () => number;
   /** Longest sleep between looks at the journal (a job made due by another process); default 1 s. */
@@ -71,19 +84,41 @@ export interface JobRunnerOptions {
   log?: Pick<Logger, 'warn' | 'error'>;
 }
 
+/** Where a job runs: its lane and, for a delivery, its destination. */
+interface Slot {
+  lane: repo.Lane;
+  route?: string;
+}
+
+/** A job in flight: the slot it holds now (none once it gave it up to wait for the other lane). */
+interface Running {
+  slot: Slot | undefined;
+  work: Promise<void>;
+}
+
+/** Rows of due deliveries read per page, and most pages per look (see `fillDeliveries`). */
+const DELIVERY_PAGE = 256;
+const DELIVERY_PAGES = 4;
+
 export class JobRunner {
-  private readonly concurrency: number;
+  private readonly caps: Record<repo.Lane, number>;
+  private readonly perDestination: number;
+  private readonly routeOf: (address: string) => string;
   private readonly backoff: Backoff;
   private readonly clock: () => number;
   private readonly pollMs: number;
-  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, Running>();
+  private readonly used: Record<repo.Lane, number> = { money: 0, delivery: 0 };
+  private readonly routes = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private pumping: Promise<void> | undefined;
   private again = false;
   private running = false;
 
   constructor(private readonly o: JobRunnerOptions) {
-    this.concurrency = o.concurrency ?? 16;
+    this.caps = { money: o.concurrency ?? 16, delivery: o.deliveryConcurrency ?? 32 };
+    this.perDestination = o.perDestination ?? 8;
+    this.routeOf = o.routeOf ?? ((address) => address);
     this.backoff = o.backoff ?? exponentialBackoff();
     this.clock = o.clock ?? Date.now;
     this.pollMs = o.pollMs ?? 1000;
@@ -104,12 +139,13 @@ export class JobRunner {
   }
 
   /**
-   * A job this process has just taken in, as written: driven at once when there is room, without
-   * reading it back; otherwise the journal is looked at as after any kick.
+   * A job this process has just taken in (or an operator retried), as written: driven at once when its
+   * lane has room, without reading it back; otherwise the journal is looked at as after any kick.
    */
   offer(job: Job): void {
     if (!this.running) return;
-    if (this.inflight.size < this.concurrency && !this.inflight.has(job.id)) this.launch(job.id, job);
+    const slot = this.slotOf(job) ?? { lane: 'money' };
+    if (!this.inflight.has(job.id) && this.hasRoom(slot)) this.launch(job.id, slot, job);
     else this.kick();
   }
 
@@ -119,7 +155,7 @@ export class JobRunner {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await this.pumping;
-    await Promise.all(this.inflight.values());
+    await Promise.all([...this.inflight.values()].map((r) => r.work));
   }
 
   /**
@@ -136,7 +172,7 @@ export class JobRunner {
           const due = await repo.dueJobs(this.o.store.db, this.clock(), 1);
           if (due.length === 0) return;
         } else {
-          await Promise.race(this.inflight.values());
+          await Promise.race([...this.inflight.values()].map((r) => r.work));
         }
       }
     } finally {
@@ -145,7 +181,7 @@ export class JobRunner {
     }
   }
 
-  /** One look at the journal: starts due jobs up to the concurrency bound, then sleeps until the next is due. */
+  /** One look at the journal: starts due jobs up to each lane's bounds, then sleeps until the next is due. */
   private pump(): Promise<void> {
     if (this.pumping !== undefined) {
       this.again = true;
@@ -155,13 +191,18 @@ export class JobRunner {
       try {
         do {
           this.again = false;
-          const room = this.concurrency - this.inflight.size;
-          if (room <= 0 || !this.running) break;
-          const due = await repo.dueJobs(this.o.store.db, this.clock(), room + this.inflight.size);
-          for (const id of due) {
-            if (this.inflight.size >= this.concurrency) break;
-            if (!this.inflight.has(id)) this.launch(id);
+          if (!this.running) break;
+          const now = this.clock();
+          const room = this.caps.money - this.used.money;
+          if (room > 0) {
+            // Jobs in flight may be among the due ones (their row is not rewritten yet): read past them.
+            const due = await repo.dueInLane(this.o.store.db, 'money', now, room + this.inflight.size);
+            for (const row of due) {
+              if (this.used.money >= this.caps.money) break;
+              if (!this.inflight.has(row.id)) this.launch(row.id, { lane: 'money' });
+            }
           }
+          if (this.used.delivery < this.caps.delivery) await this.fillDeliveries(now);
         } while (this.again);
         await this.sleep();
       } catch (err) {
@@ -174,16 +215,44 @@ export class JobRunner {
     return this.pumping;
   }
 
-  private launch(id: string, known?: Job): void {
-    const work = this.work(id, known).finally(() => {
+  /**
+   * Starts due deliveries, oldest first, skipping those whose destination is at its bound: they wait
+   * (due) until one of its deliveries ends. Reads at most `DELIVERY_PAGES` pages a look, so a backlog
+   * to one slow destination costs a bounded read; deliveries found directly after their money step
+   * (`work`) do not need this look at all.
+   */
+  private async fillDeliveries(now: number): Promise<void> {
+    let after: { at: number; id: string } | undefined;
+    for (let page = 0; page < DELIVERY_PAGES; page++) {
+      const rows = await repo.dueInLane(this.o.store.db, 'delivery', now, DELIVERY_PAGE, after);
+      for (const row of rows) {
+        if (this.used.delivery >= this.caps.delivery) return;
+        if (this.inflight.has(row.id)) continue;
+        const slot = this.slotOfRow(row) ?? { lane: 'delivery' };
+        if (this.hasRoom(slot)) this.launch(row.id, slot);
+      }
+      const last = rows.at(-1);
+      if (rows.length < DELIVERY_PAGE || last === undefined) return;
+      after = { at: Number(last.next_attempt_at), id: last.id };
+    }
+  }
+
+  private launch(id: string, slot: Slot, known?: Job): void {
+    this.take(slot);
+    const running: Running = { slot, work: Promise.resolve() };
+    running.work = this.work(id, running, known).finally(() => {
+      if (running.slot !== undefined) this.release(running.slot);
       this.inflight.delete(id);
       this.kick();
     });
-    this.inflight.set(id, work);
+    this.inflight.set(id, running);
   }
 
-  /** Runs a job's steps while they advance, each from the job the last one left; a failing step is recorded for a later retry. */
-  private async work(id: string, first?: Job): Promise<void> {
+  /**
+   * Runs a job's steps while they advance, each from the job the last one left; a failing step is
+   * recorded for a later retry. A job that moved into the other lane goes on when that lane has room.
+   */
+  private async work(id: string, running: Running, first?: Job): Promise<void> {
     let known = first;
     for (let steps = 0; this.running && steps < 32; steps++) {
       let outcome: StepOutcome;
@@ -200,7 +269,65 @@ export class JobRunner {
       }
       if (!outcome.advanced) return;
       known = outcome.job;
+      // Without the job (a lost race) its lane is unknown until read: it stays where it is.
+      const next = known === undefined ? undefined : this.slotOf(known);
+      if (next !== undefined && running.slot !== undefined && !sameSlot(next, running.slot)) {
+        this.release(running.slot);
+        running.slot = undefined;
+        // The move left the job due now: the next look at the journal starts it when there is room.
+        if (!this.hasRoom(next)) return;
+        this.take(next);
+        running.slot = next;
+      }
     }
+  }
+
+  private slotOf(job: Job): Slot | undefined {
+    return this.slotOfRow({
+      state: job.state,
+      notice: job.notice,
+      destination: job.destination,
+      reply_to: job.replyTo,
+    });
+  }
+
+  /** Money steps by state; a payment to its destination; a pending notice to `replyTo`; else nothing to place. */
+  private slotOfRow(
+    row: Pick<repo.DueRow, 'state' | 'notice' | 'destination' | 'reply_to'>,
+  ): Slot | undefined {
+    if (row.state === 'issuing' || row.state === 'receiving') return { lane: 'money' };
+    if (row.state === 'delivering') return { lane: 'delivery', route: this.route(row.destination) };
+    if (row.notice === 'pending' && row.reply_to !== null) {
+      return { lane: 'delivery', route: this.route(row.reply_to) };
+    }
+    return undefined;
+  }
+
+  private route(address: string): string {
+    try {
+      return this.routeOf(address);
+    } catch {
+      // An address that cannot be routed fails at its step; it is bounded like one destination.
+      return 'unroutable';
+    }
+  }
+
+  private hasRoom(slot: Slot): boolean {
+    if (this.used[slot.lane] >= this.caps[slot.lane]) return false;
+    return slot.route === undefined || (this.routes.get(slot.route) ?? 0) < this.perDestination;
+  }
+
+  private take(slot: Slot): void {
+    this.used[slot.lane] += 1;
+    if (slot.route !== undefined) this.routes.set(slot.route, (this.routes.get(slot.route) ?? 0) + 1);
+  }
+
+  private release(slot: Slot): void {
+    this.used[slot.lane] -= 1;
+    if (slot.route === undefined) return;
+    const n = (this.routes.get(slot.route) ?? 1) - 1;
+    if (n <= 0) this.routes.delete(slot.route);
+    else this.routes.set(slot.route, n);
   }
 
   private async sleep(): Promise<void> {
@@ -220,4 +347,8 @@ export class JobRunner {
     }, ms);
     this.timer.unref();
   }
+}
+
+function sameSlot(a: Slot, b: Slot): boolean {
+  return a.lane === b.lane && a.route === b.route;
 }
