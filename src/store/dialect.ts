@@ -17,7 +17,10 @@ export interface Capabilities {
   readonly retryCodes: ReadonlySet<string>;
   /** Driver error codes of a duplicate primary key or unique value. */
   readonly uniqueViolationCodes: ReadonlySet<string>;
-  /** Driver error codes that mean the database is locked or unreachable: retry later, not a bug. */
+  /**
+   * Driver error codes that mean the database is locked, unreachable or out of space: retry later, not
+   * a bug. Every query turns them into `StorageUnavailable` (`outage.ts`).
+   */
   readonly unavailableCodes: ReadonlySet<string>;
   /**
    * SQL run on the migrating connection before migrating, after success and after failure, so two

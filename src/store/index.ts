@@ -9,6 +9,7 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { describe, fail, isLancashError, LancashError } from '../core/errors.js';
 import type { Capabilities, DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
+import { isOutageCode } from './outage.js';
 import { postgres } from './postgres/index.js';
 import type { Database } from './schema.js';
 import { sqlite } from './sqlite/index.js';
@@ -188,7 +189,7 @@ class KyselyStore implements Store {
           }
           throw unavailable(err, `transaction aborted by conflicts ${attempt} times`);
         }
-        if (caps.unavailableCodes.has(code)) throw unavailable(err, 'database busy or unreachable');
+        if (isOutageCode(caps.unavailableCodes, code)) throw unavailable(err, 'database unavailable');
         throw err;
       }
     }

@@ -16,7 +16,8 @@ export const capabilities: Capabilities = {
   retryCodes: new Set(['40001', '40P01']),
   // SQLSTATE unique_violation.
   uniqueViolationCodes: new Set(['23505']),
-  // SQLSTATE class 08 (connection), 57P0x (server shutting down), too_many_connections, and socket errors.
+  // SQLSTATE class 08 (connection), 57P0x (server shutting down), too_many_connections, disk_full,
+  // out_of_memory, io_error, and socket errors.
   unavailableCodes: new Set([
     '08000',
     '08001',
@@ -27,6 +28,10 @@ export const capabilities: Capabilities = {
     '57P02',
     '57P03',
     '53300',
+    '53100',
+    '53200',
+    '58030',
+    'ENOSPC',
     'ECONNREFUSED',
     'ECONNRESET',
     'ETIMEDOUT',

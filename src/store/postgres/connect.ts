@@ -7,7 +7,9 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { safeNumber } from '../integers.js';
+import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
+import { capabilities } from './capabilities.js';
 
 export interface PostgresConfig {
   url: string;
@@ -35,7 +37,12 @@ export function connect(config: PostgresConfig): Kysely<Database> {
   // An idle connection the server drops (restart, DROP DATABASE … FORCE) must not crash the
   // process; the pool replaces it, and queries in flight fail on their own.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingStatements(pool) }) });
+  return new Kysely<Database>({
+    dialect: mappingOutages(
+      new PostgresDialect({ pool: namingStatements(pool) }),
+      capabilities.unavailableCodes,
+    ),
+  });
 }
 
 /** SQL shorter than this is cheap to parse; long texts are multi-row INSERTs. */

@@ -10,6 +10,15 @@ export const capabilities: Capabilities = {
   maxAttempts: 1,
   retryCodes: new Set(),
   uniqueViolationCodes: new Set(['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']),
-  unavailableCodes: new Set(['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY', 'SQLITE_LOCKED']),
+  // Locked by another process, disk full, I/O error (with its extended codes, SQLITE_IOERR_WRITE…).
+  unavailableCodes: new Set([
+    'SQLITE_BUSY',
+    'SQLITE_BUSY_SNAPSHOT',
+    'SQLITE_BUSY_RECOVERY',
+    'SQLITE_LOCKED',
+    'SQLITE_FULL',
+    'SQLITE_IOERR',
+    'ENOSPC',
+  ]),
   migrationLock: { acquire: 'begin immediate', release: 'commit', abort: 'rollback' },
 };

@@ -20,7 +20,9 @@ import {
   type UnknownRow,
 } from 'kysely';
 import { safeNumber } from '../integers.js';
+import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
+import { capabilities } from './capabilities.js';
 
 export interface SqliteConfig {
   /** A file path, or ':memory:' (tests). */
@@ -86,7 +88,10 @@ export function connect(config: SqliteConfig): Kysely<Database> {
     throw err;
   }
   return new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: mappingOutages(
+      new SqliteDialect({ database: withStatementCache(sqlite) }),
+      capabilities.unavailableCodes,
+    ),
     plugins: [new SafeIntegerPlugin()],
   });
 }
