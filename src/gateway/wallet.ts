@@ -3,17 +3,19 @@
  * (wide notes from the issue server in job 1, local notes from its own mint in job 2), journals their
  * secrets and blinding factors `r` before any request leaves, and unblinds the signatures that come
  * back, checking each one's NUT-12 DLEQ proof so that only notes the mint truly signed are passed on.
- * It also checks the DLEQ proofs that travel with the wide notes a WAN terminal hands in.
+ * It also checks the DLEQ proofs that travel with the wide notes a WAN terminal hands in, as one job of
+ * the crypto workers, so a large request never holds the main thread.
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { blindMessage, unblind } from '../core/crypto/nut00.js';
-import { verifyDleq, verifyProofDleq } from '../core/crypto/nut12.js';
+import { verifyDleq } from '../core/crypto/nut12.js';
 import { randomScalar } from '../core/crypto/scalar.js';
 import { fail } from '../core/errors.js';
 import { type Amount, splitAmount } from '../core/money.js';
 import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
+import type { DleqJob, MintCrypto } from '../mint/crypto.js';
 
 /** One output the gateway asked to be signed, with what it needs to unblind the answer. */
 export interface JournalOutput {
@@ -96,16 +98,19 @@ export function unblindChecked(
 
 /**
  * Checks the DLEQ proof carried by each note (NUT-12, Carol's side) against its keyset's key, so a
- * note whose signature the mint never made is refused before anything is journaled.
+ * note whose signature the mint never made is refused before anything is journaled. What is cheap is
+ * checked here first (a key for the amount, a proof at all); the curve work runs as ONE job of
+ * `crypto` (the worker pool on a server). Answers each note's `Y = hash_to_curve(secret)`, hex.
  */
-export function checkProofsDleq(
-  curve: Curve,
+export async function checkProofsDleq(
+  crypto: MintCrypto,
   proofs: readonly Proof[],
   keyset: (id: string) => KeysetKeys,
-): void {
+): Promise<string[]> {
+  const job: DleqJob = { keys: [], notes: { secret: [], C: [], e: [], s: [], r: [], key: [] } };
+  const indexOf = new Map<Uint8Array, number>();
   for (const [i, p] of proofs.entries()) {
-    const ks = keyset(p.id);
-    const K = ks.keys.get(p.amount);
+    const K = keyset(p.id).keys.get(p.amount);
     if (K === undefined) {
       fail(
         'InvalidDenomination',
@@ -114,13 +119,22 @@ export function checkProofsDleq(
       );
     }
     if (p.dleq === undefined) bad(i, 'note carries no DLEQ proof (NUT-12)');
-    const ok = verifyProofDleq(curve, K, utf8(p.secret), hex(p.C, `proofs[${i}].C`, 33), {
-      e: hex(p.dleq.e, `proofs[${i}].dleq.e`, 32),
-      s: hex(p.dleq.s, `proofs[${i}].dleq.s`, 32),
-      r: hex(p.dleq.r, `proofs[${i}].dleq.r`, 32),
-    });
-    if (!ok) bad(i, 'DLEQ proof does not verify');
+    let k = indexOf.get(K);
+    if (k === undefined) {
+      k = job.keys.push(K) - 1;
+      indexOf.set(K, k);
+    }
+    const n = job.notes;
+    n.secret.push(p.secret);
+    n.C.push(p.C);
+    n.e.push(p.dleq.e);
+    n.s.push(p.dleq.s);
+    n.r.push(p.dleq.r);
+    n.key.push(k);
   }
+  const answer = await crypto.verifyDleq(job);
+  if (answer.bad >= 0) bad(answer.bad, answer.reason);
+  return answer.Y;
 }
 
 function bad(index: number, reason: string): never {

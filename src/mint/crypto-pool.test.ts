@@ -1,14 +1,16 @@
 /**
  * The worker pool answers exactly like in-thread crypto, in request order, whether a job goes whole to
- * one worker or in chunks over all of them; a forged input stops the job before any signing.
+ * one worker or in chunks over all of them; a forged input stops the job before any signing. DLEQ jobs
+ * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bytesToHex, utf8 } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
-import { hashToCurve } from '../core/crypto/nut00.js';
+import { blindMessage, hashToCurve, unblind } from '../core/crypto/nut00.js';
+import { createDleq } from '../core/crypto/nut12.js';
 import { randomScalar } from '../core/crypto/scalar.js';
-import { type CryptoJob, inThreadCrypto } from './crypto.js';
+import { type CryptoJob, type DleqJob, inThreadCrypto } from './crypto.js';
 import { createCryptoPool } from './crypto-pool.js';
 
 const curve = defaultCurve();
@@ -35,6 +37,32 @@ function job(ins: number, outs: number, o: { forged?: number[]; invalid?: number
     keys,
     inputs: { secret: inputs.map((x) => x.secret), C: inputs.map((x) => x.C), key: inputs.map((x) => x.key) },
     outputs: { B_: outputs.map((x) => x.B_), key: outputs.map((x) => x.key) },
+  };
+}
+
+/** `count` notes signed with DLEQ proofs under two keys; notes in `forged` carry a proof for another `C`. */
+function dleqJob(count: number, forged: number[] = []): DleqJob {
+  const notes = Array.from({ length: count }, (_, i) => {
+    const k = keys[i % 2]!;
+    const secret = bytesToHex(randomBytes(16));
+    const r = randomScalar();
+    const { B_ } = blindMessage(curve, utf8(secret), r);
+    const C_ = curve.mul(B_, k);
+    const { e, s } = createDleq(curve, k, B_, C_);
+    const C = forged.includes(i) ? curve.mulG(randomScalar()) : unblind(curve, C_, r, curve.mulG(k));
+    return { secret, C: bytesToHex(C), e: bytesToHex(e), s: bytesToHex(s), r: bytesToHex(r), key: i % 2 };
+  });
+  const column = <K extends keyof (typeof notes)[number]>(name: K) => notes.map((n) => n[name]);
+  return {
+    keys: keys.map((k) => curve.mulG(k)),
+    notes: {
+      secret: column('secret'),
+      C: column('C'),
+      e: column('e'),
+      s: column('s'),
+      r: column('r'),
+      key: column('key'),
+    },
   };
 }
 
@@ -67,6 +95,28 @@ describe('crypto pool', () => {
       expect((await pool.run(j)).invalid).toBe(invalid[0]);
       expect((await local.run(j)).invalid).toBe(invalid[0]);
     }
+  });
+
+  it('checks DLEQ proofs like in-thread crypto: Ys in order, the first bad note by index', async () => {
+    const good = [dleqJob(3), dleqJob(300)];
+    for (const j of good) {
+      const answer = await pool.verifyDleq(j);
+      expect(answer).toEqual(await local.verifyDleq(j));
+      expect(answer.bad).toBe(-1);
+      expect(answer.Y).toEqual(j.notes.secret.map((x) => bytesToHex(hashToCurve(curve, utf8(x)))));
+    }
+    for (const forged of [[2], [70, 100], [299]]) {
+      const j = dleqJob(300, forged);
+      expect(await pool.verifyDleq(j)).toMatchObject({
+        bad: forged[0],
+        reason: 'DLEQ proof does not verify',
+      });
+      expect((await local.verifyDleq(j)).bad).toBe(forged[0]);
+    }
+    // A C that is no point is a bad note, not a broken job.
+    const j = dleqJob(5);
+    j.notes.C[4] = NOT_A_POINT;
+    expect(await pool.verifyDleq(j)).toMatchObject({ bad: 4 });
   });
 
   it('refuses work after close', async () => {

@@ -5,18 +5,24 @@
  * instead, in two rounds (every input verified before any output is signed), so one request uses
  * every core and many requests queue fairly. Crypto is pure CPU and holds no database state, so a
  * worker crash loses nothing: its pending calls are rejected and the request fails as a server error
- * before any commit.
+ * before any commit. DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) are spread
+ * the same way.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../core/workers.js';
-import type { CryptoAnswer, CryptoJob, MintCrypto } from './crypto.js';
+import type { CryptoAnswer, CryptoJob, DleqAnswer, DleqJob, MintCrypto } from './crypto.js';
 import type { WorkerReply, WorkerRequest } from './crypto-worker.js';
 
 interface Pending {
-  resolve: (answer: CryptoAnswer) => void;
+  resolve: (answer: CryptoAnswer | DleqAnswer) => void;
   reject: (e: Error) => void;
 }
+
+/** A message for a worker, without its id: a mint's job or a DLEQ job. */
+type Work = { job: CryptoJob } | { dleq: DleqJob };
+/** The answer a kind of work gets. */
+type AnswerOf<W extends Work> = W extends { job: CryptoJob } ? CryptoAnswer : DleqAnswer;
 
 interface Slot {
   worker: Worker;
@@ -59,27 +65,28 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
     return slot;
   });
 
-  function post(job: CryptoJob): Promise<CryptoAnswer> {
+  function post<W extends Work>(work: W): Promise<AnswerOf<W>> {
     if (closed) return Promise.reject(new Error('crypto pool is closed'));
     const id = nextId++;
-    const notes = notesOf(job);
+    const notes = 'job' in work ? notesOf(work.job) : work.dleq.notes.secret.length;
     const slot = slots.reduce((a, b) => (b.queued < a.queued ? b : a));
     slot.queued += notes;
-    return new Promise<CryptoAnswer>((resolve, reject) => {
+    return new Promise<AnswerOf<W>>((resolve, reject) => {
       const done = () => {
         slot.queued -= notes;
       };
       pending.set(id, {
         resolve: (a) => {
           done();
-          resolve(a);
+          // The worker answers each kind of work with its kind of answer (crypto-worker.ts).
+          resolve(a as AnswerOf<W>);
         },
         reject: (e) => {
           done();
           reject(e);
         },
       });
-      const request: WorkerRequest = { id, job };
+      const request: WorkerRequest = { id, ...work };
       slot.worker.postMessage(request);
     });
   }
@@ -88,12 +95,12 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
   async function inChunks(job: CryptoJob): Promise<CryptoAnswer> {
     const answer: CryptoAnswer = { Y: [], forged: -1, invalid: -1, C_: [], e: [], s: [] };
     const ins = job.inputs.secret.length;
-    for (const [from, part] of await chunks(ins, (a, b) => onlyInputs(job, a, b))) {
+    for (const [from, part] of await chunks(ins, (a, b) => ({ job: onlyInputs(job, a, b) }))) {
       if (part.forged >= 0) return { ...answer, forged: from + part.forged };
       answer.Y.push(...part.Y);
     }
     const outs = job.outputs.B_.length;
-    for (const [from, part] of await chunks(outs, (a, b) => onlyOutputs(job, a, b))) {
+    for (const [from, part] of await chunks(outs, (a, b) => ({ job: onlyOutputs(job, a, b) }))) {
       if (part.invalid >= 0) return { ...answer, invalid: from + part.invalid };
       answer.C_.push(...part.C_);
       answer.e.push(...part.e);
@@ -103,25 +110,35 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
   }
 
   /** Posts `count` notes in chunks spread over the workers; answers with their offsets, in order. */
-  function chunks(
+  function chunks<W extends Work>(
     count: number,
-    slice: (from: number, to: number) => CryptoJob,
-  ): Promise<[number, CryptoAnswer][]> {
+    slice: (from: number, to: number) => W,
+  ): Promise<[number, AnswerOf<W>][]> {
     const chunk = Math.max(1, Math.min(CHUNK_MAX, Math.ceil(count / size)));
-    const parts: Promise<[number, CryptoAnswer]>[] = [];
+    const parts: Promise<[number, AnswerOf<W>]>[] = [];
     for (let from = 0; from < count; from += chunk) {
       parts.push(post(slice(from, Math.min(count, from + chunk))).then((a) => [from, a]));
     }
     return Promise.all(parts);
   }
 
+  /** Cut a large job so other requests interleave with it, and any job while a worker idles so that one request uses every core. */
+  const cut = (notes: number) =>
+    notes > WHOLE_MAX || (size > 1 && notes > 1 && slots.some((s) => s.queued === 0));
+
   return {
     run(job) {
-      const notes = notesOf(job);
-      // Cut a large job so other requests interleave with it, and any job while a worker idles so
-      // that one request uses every core; otherwise whole, one round trip.
-      const idle = size > 1 && notes > 1 && slots.some((s) => s.queued === 0);
-      return notes > WHOLE_MAX || idle ? inChunks(job) : post(job);
+      return cut(notesOf(job)) ? inChunks(job) : post({ job });
+    },
+    async verifyDleq(dleq) {
+      const count = dleq.notes.secret.length;
+      if (!cut(count)) return post({ dleq });
+      const answer: DleqAnswer = { Y: [], bad: -1, reason: '' };
+      for (const [from, part] of await chunks(count, (a, b) => ({ dleq: dleqSlice(dleq, a, b) }))) {
+        if (part.bad >= 0) return { ...answer, bad: from + part.bad, reason: part.reason };
+        answer.Y.push(...part.Y);
+      }
+      return answer;
     },
     async close() {
       closed = true;
@@ -149,5 +166,14 @@ function onlyOutputs(job: CryptoJob, from: number, to: number): CryptoJob {
     keys: job.keys,
     inputs: { secret: [], C: [], key: [] },
     outputs: { B_: B_.slice(from, to), key: key.slice(from, to) },
+  };
+}
+
+function dleqSlice(job: DleqJob, from: number, to: number): DleqJob {
+  const { secret, C, e, s, r, key } = job.notes;
+  const cut = <T>(xs: T[]) => xs.slice(from, to);
+  return {
+    keys: job.keys,
+    notes: { secret: cut(secret), C: cut(C), e: cut(e), s: cut(s), r: cut(r), key: cut(key) },
   };
 }

@@ -4,11 +4,13 @@
  * One job function serves both the in-thread implementation (small callers, tests) and the worker pool
  * (servers, all cores; see `crypto-pool.ts`). Jobs are columns of strings and one list of keys, so a
  * job crosses to a worker thread as a handful of arrays instead of two objects per note.
+ * A second kind of job checks the NUT-12 DLEQ proofs notes of ANOTHER mint carry (the gateway's job-2
+ * intake checks the wide bank's notes this way), so that work never runs on a server's main thread.
  */
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { hashToCurve, signBlinded, verifySignature } from '../core/crypto/nut00.js';
-import { createDleq } from '../core/crypto/nut12.js';
+import { createDleq, verifyProofDleqOfY } from '../core/crypto/nut12.js';
 import { fail, isLancashError } from '../core/errors.js';
 
 /** One request's crypto: the private keys it needs once, then per-note columns indexing into them. */
@@ -38,10 +40,32 @@ export interface CryptoAnswer {
   s: string[];
 }
 
+/**
+ * NUT-12 checks of notes a wallet hands over (Carol's side): per note its mint's public key `K` for
+ * the amount, the secret, `C` and the DLEQ proof `(e, s, r)`, all as strings already schema-checked.
+ */
+export interface DleqJob {
+  /** The public keys `K` (compressed points), each once. */
+  keys: Uint8Array[];
+  notes: { secret: string[]; C: string[]; e: string[]; s: string[]; r: string[]; key: number[] };
+}
+
+/** A DLEQ job's outcome; work stops at the first note that fails. */
+export interface DleqAnswer {
+  /** `Y = hash_to_curve(secret)` per note, hex (complete when `bad` is -1). */
+  Y: string[];
+  /** Index of the first note whose proof does not verify (or is not made of points and scalars), or -1. */
+  bad: number;
+  /** Why `bad` failed. */
+  reason: string;
+}
+
 /** What the mint engine needs of crypto; implemented in-thread and by the worker pool. */
 export interface MintCrypto {
   /** Verifies every input, then signs the outputs only if all verified: forged inputs buy no signing work. */
   run(job: CryptoJob): Promise<CryptoAnswer>;
+  /** Checks notes' DLEQ proofs against their mint's keys; answers their `Y`s. */
+  verifyDleq(job: DleqJob): Promise<DleqAnswer>;
   close(): Promise<void>;
 }
 
@@ -80,6 +104,34 @@ export function runJob(curve: Curve, job: CryptoJob): CryptoAnswer {
   return answer;
 }
 
+/** Runs a DLEQ job on `curve`: the one implementation behind every `MintCrypto.verifyDleq`. */
+export function runDleqJob(curve: Curve, job: DleqJob): DleqAnswer {
+  const answer: DleqAnswer = { Y: [], bad: -1, reason: '' };
+  const { secret, C, e, s, r, key } = job.notes;
+  for (let i = 0; i < secret.length; i++) {
+    const K = job.keys[key[i] ?? -1];
+    if (K === undefined) fail('Internal', { reason: `DLEQ job: no key at index ${key[i]}` });
+    let ok: boolean;
+    let Y: Uint8Array;
+    try {
+      Y = hashToCurve(curve, utf8(secret[i]!));
+      // NUT-12: C_ = C + r·K and B_ = Y + r·G must carry the mint's proof that C_ = k·B_.
+      ok = verifyProofDleqOfY(curve, K, Y, hex(C[i], 'C', 33), {
+        e: hex(e[i], 'dleq.e', 32),
+        s: hex(s[i], 'dleq.s', 32),
+        r: hex(r[i], 'dleq.r', 32),
+      });
+    } catch (err) {
+      // A C that is no point, an r that is no scalar: the note is bad, the job is not broken.
+      if (!isLancashError(err)) throw err;
+      return { ...answer, bad: i, reason: err.message };
+    }
+    if (!ok) return { ...answer, bad: i, reason: 'DLEQ proof does not verify' };
+    answer.Y.push(bytesToHex(Y));
+  }
+  return answer;
+}
+
 function keyOf(job: CryptoJob, index: number | undefined): Uint8Array {
   const k = job.keys[index ?? -1];
   if (k === undefined) fail('Internal', { reason: `crypto job: no key at index ${index}` });
@@ -90,6 +142,7 @@ function keyOf(job: CryptoJob, index: number | undefined): Uint8Array {
 export function inThreadCrypto(curve: Curve): MintCrypto {
   return {
     run: async (job) => runJob(curve, job),
+    verifyDleq: async (job) => runDleqJob(curve, job),
     close: async () => {},
   };
 }

@@ -25,7 +25,7 @@ export async function sendJson(
 ): Promise<Answer> {
   let dispatcher: Agent | undefined;
   if (o.from !== undefined) {
-    dispatcher = fromAddress.get(o.from) ?? new Agent({ connect: { localAddress: o.from } });
+    dispatcher = fromAddress.get(o.from) ?? new Agent({ localAddress: o.from });
     fromAddress.set(o.from, dispatcher);
   }
   const res = await request(`${base}${path}`, {
@@ -45,10 +45,11 @@ export function refusalCode(r: Answer): number {
   return r.json.code;
 }
 
-/** The value of a Prometheus counter or gauge (no labels) on `base`'s `/metrics`; undefined when absent. */
+/** A Prometheus counter or gauge on `base`'s `/metrics`, summed over its labels; undefined when absent. */
 export async function metricValue(base: string, name: string): Promise<number | undefined> {
   const res = await request(`${base}/metrics`);
   const text = await res.body.text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  if (lines.length === 0) return undefined;
+  return lines.reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }

@@ -160,10 +160,20 @@ export function verifyProofDleq(
   C: Uint8Array,
   dleq: { e: Uint8Array; s: Uint8Array; r: Uint8Array },
 ): boolean {
+  return verifyProofDleqOfY(curve, K, hashToCurve(curve, secret), C, dleq);
+}
+
+/** As `verifyProofDleq`, for a caller that has `Y = hash_to_curve(secret)` already (it keeps Y). */
+export function verifyProofDleqOfY(
+  curve: Curve,
+  K: Uint8Array,
+  Y: Uint8Array,
+  C: Uint8Array,
+  dleq: { e: Uint8Array; s: Uint8Array; r: Uint8Array },
+): boolean {
   assertPoint(curve, K, 'K');
   assertPoint(curve, C, 'C');
   const r = toScalar(dleq.r, 'r');
-  const Y = hashToCurve(curve, secret);
   const C_ = orInfinity(() => curve.add(C, curve.mul(K, r)));
   const B_ = orInfinity(() => curve.add(Y, curve.mulG(r)));
   if (C_ === undefined || B_ === undefined) return false;

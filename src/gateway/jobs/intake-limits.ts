@@ -1,0 +1,128 @@
+/**
+ * What one WAN client may make the gateway do (issue 8, docs/gateway.md "Intake bounds"). A job-2
+ * intake costs the gateway curve work (a DLEQ check per note, in the crypto workers) and a call to the
+ * wide bank (NUT-07 checkstate), and the bank rate-limits the gateway as ONE client: so each client
+ * (by IP, as the listener sees it) may have only so many notes in intake at once, all clients together
+ * only so many more, and the bank calls intakes cause are drawn from a per-client and a shared token
+ * bucket kept well below the bank's own limit, so the runner's calls always have room. Over a bound
+ * the request is refused with 429 `RateLimited` before the work or the call, and nothing changes.
+ * In memory only: a restart forgets it, as it may.
+ */
+import { fail } from '../../core/errors.js';
+
+export interface IntakeLimitsOptions {
+  /** Notes one client may have in intake at once; at least the largest request. Default 2000. */
+  notesPerClient: number;
+  /** Notes all clients together may have in intake at once. Default 8000. */
+  notesTotal: number;
+  /** Bank calls one client's intakes may cause: a burst, refilled per second. Default 200, 100/s. */
+  bankCallsPerClient: Rate;
+  /** Bank calls all intakes together may cause. Default 500, 300/s (the bank allows 1000/s per client). */
+  bankCallsTotal: Rate;
+  /** Called with the bound that refused a request: for the operator's metrics. */
+  onLimited?: (
+    bound: 'notes-per-client' | 'notes-total' | 'bank-calls-per-client' | 'bank-calls-total',
+  ) => void;
+  clock?: () => number;
+}
+
+export interface Rate {
+  burst: number;
+  perSecond: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: IntakeLimitsOptions = {
+  notesPerClient: 2000,
+  notesTotal: 8000,
+  bankCallsPerClient: { burst: 200, perSecond: 100 },
+  bankCallsTotal: { burst: 500, perSecond: 300 },
+};
+
+/** Buckets kept before the full ones are swept away (a full bucket is as good as none). */
+const SWEEP_AT = 10_000;
+
+export class IntakeLimits {
+  private readonly o: IntakeLimitsOptions;
+  private readonly clock: () => number;
+  private readonly inFlight = new Map<string, number>();
+  private inFlightTotal = 0;
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly total: Bucket;
+
+  constructor(o: Partial<IntakeLimitsOptions> = {}) {
+    this.o = { ...DEFAULT_INTAKE_LIMITS, ...o };
+    this.clock = o.clock ?? Date.now;
+    this.total = { tokens: this.o.bankCallsTotal.burst, at: this.clock() };
+  }
+
+  /**
+   * Takes `notes` into intake for `client`; answers the release, to call once the intake is over.
+   * Throws `RateLimited` when the client's or everyone's notes in intake would pass their bound.
+   */
+  admit(client: string, notes: number): () => void {
+    const mine = this.inFlight.get(client) ?? 0;
+    // A client with nothing in flight may always send one request of any allowed size.
+    if (mine > 0 && mine + notes > this.o.notesPerClient) this.limited('notes-per-client', 1);
+    if (this.inFlightTotal > 0 && this.inFlightTotal + notes > this.o.notesTotal)
+      this.limited('notes-total', 1);
+    this.inFlight.set(client, mine + notes);
+    this.inFlightTotal += notes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlightTotal -= notes;
+      const left = (this.inFlight.get(client) ?? notes) - notes;
+      if (left > 0) this.inFlight.set(client, left);
+      else this.inFlight.delete(client);
+    };
+  }
+
+  /** Takes one bank call for `client`'s intake; throws `RateLimited` when its or the shared bucket is empty. */
+  bankCall(client: string): void {
+    const now = this.clock();
+    const { bankCallsPerClient: per, bankCallsTotal: all } = this.o;
+    let mine = this.buckets.get(client);
+    if (mine === undefined) {
+      if (this.buckets.size >= SWEEP_AT) this.sweep(now);
+      mine = { tokens: per.burst, at: now };
+      this.buckets.set(client, mine);
+    }
+    refill(mine, per, now);
+    refill(this.total, all, now);
+    if (mine.tokens < 1) this.limited('bank-calls-per-client', (1 - mine.tokens) / per.perSecond);
+    if (this.total.tokens < 1) this.limited('bank-calls-total', (1 - this.total.tokens) / all.perSecond);
+    mine.tokens -= 1;
+    this.total.tokens -= 1;
+  }
+
+  private limited(
+    bound: Parameters<NonNullable<IntakeLimitsOptions['onLimited']>>[0],
+    seconds: number,
+  ): never {
+    this.o.onLimited?.(bound);
+    const retryAfterSeconds = Math.max(1, Math.ceil(seconds));
+    return fail(
+      'RateLimited',
+      { retryAfterSeconds },
+      `too many conversions in progress from this client (${bound}); retry in ${retryAfterSeconds} s`,
+    );
+  }
+
+  private sweep(now: number): void {
+    for (const [client, b] of this.buckets) {
+      refill(b, this.o.bankCallsPerClient, now);
+      if (b.tokens >= this.o.bankCallsPerClient.burst) this.buckets.delete(client);
+    }
+  }
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+function refill(b: Bucket, rate: Rate, now: number): void {
+  b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
+  b.at = now;
+}
