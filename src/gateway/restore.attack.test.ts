@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTransfer } from '../core/protocol/gateway.js';
-import { runLancash, startProcess } from '../test-support/process.js';
+import { runLancash, type Started, startProcess } from '../test-support/process.js';
 import { refusalOf } from '../test-support/refusals.js';
 import { type System, startSystem } from '../test-support/system.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
@@ -80,6 +80,8 @@ describe('a gateway database restored from an older copy (issue 8, item 2)', () 
     const gwDb = join(gwData, 'gateway.db');
     const bankDb = join(dir, 'bank', 'wide-bank.db');
     const l = await funded(sys, 300);
+    // Others' local money: the reserve holds more than the notes converted, as in any real deployment.
+    await funded(sys, 500);
 
     await backup(gwDb, join(dir, 'gateway.db.bak'));
     const notes = l.takeAll(sys.lan);
@@ -91,16 +93,30 @@ describe('a gateway database restored from an older copy (issue 8, item 2)', () 
     await sys.gwStore.close();
     restore(join(dir, 'gateway.db.bak'), gwDb);
 
-    // The old code starts and would convert `notes` again: the run is cut short and the test fails here.
-    const refused = await runLancash(gatewayArgs(sys.bank, gwData), { timeoutMs: 45_000 });
-    expect(refused.code, refused.stderr).toBe(1);
-    expect(refused.stdout).not.toContain('listening on');
-    expect(refused.stderr).toContain('refusing to start (74003)');
-    expect(refused.stderr).toContain(`issue:${status.transferId}`);
-    expect(refused.stderr).toContain('lancash gateway reconcile');
-    const wire = JSON.parse(refused.stderr.trim().split('\n').at(-1)!) as {
-      error: { code: number; info: unknown };
-    };
+    // Started again on the old copy. The old code runs, and converts the same local notes a second
+    // time: the bank pays the reserve out twice, which the audit shows, and the test fails here.
+    let started: Started | undefined;
+    let refusal = '';
+    try {
+      started = await startProcess(gatewayArgs(sys.bank, gwData), { listeners: 2, startTimeoutMs: 45_000 });
+    } catch (e) {
+      refusal = (e as Error).message;
+    }
+    if (started !== undefined) {
+      const lan = started.urls[0]!;
+      const twice = await l.sendJob(lan, 'lan-to-wan', { proofs: notes, destination: w.address });
+      const state = (await waitForTransfer(lan, twice.status.transferId)).state;
+      await started.kill();
+      const audit = await runLancash(['audit', '--wide-bank-db', bankDb, '--gateway-db', gwDb]);
+      expect.fail(
+        `the gateway ran on a journal behind the bank; the same notes again: ${state}\n${audit.stderr}`,
+      );
+    }
+    expect(refusal).toContain('exited with 1 before listening');
+    expect(refusal).toContain('refusing to start (74003)');
+    expect(refusal).toContain(`issue:${status.transferId}`);
+    expect(refusal).toContain('lancash gateway reconcile');
+    const wire = JSON.parse(refusal.trim().split('\n').at(-1)!) as { error: { code: number; info: unknown } };
     expect(wire.error).toMatchObject({
       code: 74003,
       info: { missing: [`issue:${status.transferId}`], count: 1 },
