@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { isLancashError } from '../core/errors.js';
 import type { DemoReport, RunningDemo } from '../demo/scenario.js';
+import { privateUmask } from './private-data.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -15,6 +16,8 @@ export function registerDemo(program: Command): void {
     .option('--once', 'run the scenario, print the result and exit')
     .option('--json', 'machine-readable output: one JSON line last')
     .action(async (o: { data: string; once?: boolean; json?: boolean }) => {
+      // The demo's databases hold seeds and keys too (issue 8 item 7): its files are its user's only.
+      privateUmask();
       // The whole system loads here: other commands do not pay for it.
       const [{ money, runDemo }, { setHttpTransport }, { undiciTransport }] = await Promise.all([
         import('../demo/scenario.js'),

@@ -6,7 +6,6 @@
  * from the network can create money. They print JSON.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, fail } from '../core/errors.js';
@@ -14,6 +13,7 @@ import type { BankRole } from '../core/protocol/bank.js';
 import type { StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import type { LightningChoice, WideBank } from '../wide-bank/server.js';
+import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
 import { runCommand, usage } from './usage.js';
 
 /**
@@ -36,6 +36,7 @@ interface ServerCliOptions extends StoreOptions {
   currency: string;
   lightning?: string;
   mailboxLimits?: string;
+  secretsKeyFile?: string;
 }
 
 export function registerWideBank(program: Command): void {
@@ -54,6 +55,10 @@ export function registerWideBank(program: Command): void {
     .option(
       '--mailbox-limits <json>',
       'WAN mailbox limits, e.g. {"maxTotalBytes":1073741824} (docs/mailbox.md)',
+    )
+    .option(
+      '--secrets-key-file <file>',
+      'key that seals the seed and keys in the database (0600 file, ≥ 32 bytes); or LANCASH_SECRETS_KEY',
     )
     .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
 
@@ -116,7 +121,8 @@ async function serve(o: ServerCliOptions): Promise<void> {
   if (!(LIGHTNING_CHOICES as readonly string[]).includes(o.lightning))
     usage(`--lightning: unknown backend ${describe(o.lightning)} (choices: ${choices})`);
   const lightning = o.lightning as LightningChoice;
-  const config = await storeConfig(o);
+  const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
+  const config: StoreConfig = { ...(await storeConfig(o)), ...(secretsKey ? { secretsKey } : {}) };
   const mailboxLimits =
     o.mailboxLimits === undefined
       ? undefined
@@ -160,7 +166,14 @@ async function serve(o: ServerCliOptions): Promise<void> {
   });
   const url = await listen(bank.app, o.listen);
   log.info(
-    { url, roles, currency: bank.info.currency, lightning, dialect: store.dialect },
+    {
+      url,
+      roles,
+      currency: bank.info.currency,
+      lightning,
+      dialect: store.dialect,
+      sealed: secretsKey !== undefined,
+    },
     'wide bank listening',
   );
   process.stdout.write(`listening on ${url}\n`);
@@ -183,8 +196,10 @@ async function withLedger<T>(c: Command, fn: (ledger: Ledger) => Promise<T>): Pr
 
 async function storeConfig(o: StoreOptions): Promise<StoreConfig> {
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
+  // Before any file is made: the database holds the mint seed and the bank's keys.
+  privateUmask();
   if (o.db !== undefined) return (await import('../store/index.js')).parseStoreUrl(o.db);
-  mkdirSync(o.data!, { recursive: true });
+  privateDataDir(o.data!);
   return { dialect: 'sqlite', file: join(o.data!, 'wide-bank.db') };
 }
 

@@ -3,7 +3,7 @@
  * directions, pay on each network, end with every balance as the scenario implies and the audit
  * balanced, and print one JSON line last.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,14 @@ describe('lancash demo --once --json', () => {
     );
     // Payroll 20.00/15.00/10.00 on the LAN, 50.00 minted by each WAN terminal, then the payments.
     expect(available).toEqual({ alice: 21_50, bob: 11_50, carol: 12_01, dave: 44_74, erin: 55_25 });
+    // Its seeds and keys are its user's only (issue 8 item 7): directories 0700, files 0600.
+    const modes = (readdirSync(join(dir, 'demo'), { recursive: true }) as string[]).map((f) => {
+      const st = statSync(join(dir, 'demo', f));
+      return [f, (st.mode & 0o777).toString(8)];
+    });
+    expect(modes.length).toBeGreaterThan(10);
+    for (const [f, mode] of modes)
+      expect([f, mode]).toEqual([f, statSync(join(dir, 'demo', f!)).isDirectory() ? '700' : '600']);
     // A second run starts afresh in the same directory (the demo rebuilds what it made).
     const again = await demo(join(dir, 'demo'));
     expect(again.code, again.stderr).toBe(0);

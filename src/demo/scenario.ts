@@ -253,13 +253,14 @@ function resetDataDir(dataDir: string): string {
     }
     rmSync(dir, { recursive: true, force: true });
   }
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, MARKER), 'made by lancash demo; deleted and rebuilt by the next run\n');
   return dir;
 }
 
+/** A directory for seeds and keys: its owner's only (issue 8 item 7). */
 function mkdir(...parts: string[]): string {
   const p = join(...parts);
-  mkdirSync(p, { recursive: true });
+  mkdirSync(p, { recursive: true, mode: 0o700 });
   return p;
 }

@@ -25,6 +25,8 @@ describe.each(DIALECTS)('group commit on %s', (dialect) => {
         transactions++;
         return store.transaction(fn);
       },
+      secrets: store.secrets,
+      overwriteSecurely: (fn) => store.overwriteSecurely(fn),
       close: () => store.close(),
     };
     group = new GroupCommit(counted);

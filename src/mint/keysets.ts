@@ -1,5 +1,6 @@
 /**
- * The mint's keysets (NUT-01/02): derived from one master seed kept in the database, so every process
+ * The mint's keysets (NUT-01/02): derived from one master seed kept in the database (sealed when the
+ * operator gave a secrets key, `secret-settings.ts`), so every process
  * sharing the database signs with the same keys. Rotation makes a new keyset active; old keysets stay
  * redeemable but never sign again (NUT-02).
  */
@@ -10,6 +11,7 @@ import { randomScalar } from '../core/crypto/scalar.js';
 import { fail } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import * as repo from './repository.js';
+import { loadSecretSetting } from './secret-settings.js';
 
 const SEED_KEY = 'mint.seed';
 
@@ -34,7 +36,7 @@ export class Keysets {
 
   /** Loads the keysets, creating the seed and the first keyset on a fresh database. */
   static async open(store: Store, curve: Curve, opts: KeysetOptions): Promise<Keysets> {
-    const seedHex = await repo.putSettingOnce(store.db, SEED_KEY, bytesToHex(randomScalar()));
+    const seedHex = await loadSecretSetting(store, SEED_KEY, () => bytesToHex(randomScalar()));
     const ks = new Keysets(store, curve, hex(seedHex, SEED_KEY, 32), opts);
     await ks.reload();
     if (ks.byId.size === 0) {

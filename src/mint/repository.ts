@@ -77,6 +77,17 @@ export async function putSettingOnce(db: Db, key: string, value: string): Promis
   return (await getSetting(db, key)) as string;
 }
 
+/** Sets `key` to `value` if it still holds `expected`; false when another writer changed it first. */
+export async function replaceSetting(db: Db, key: string, expected: string, value: string): Promise<boolean> {
+  const r = await db
+    .updateTable('settings')
+    .set({ value })
+    .where('key', '=', key)
+    .where('value', '=', expected)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export async function listKeysets(db: Db): Promise<KeysetRow[]> {
   return (await db
     .selectFrom('mint_keysets')

@@ -27,6 +27,11 @@ export interface Capabilities {
    * processes starting at once on one database migrate one after the other.
    */
   readonly migrationLock: { readonly acquire: string; readonly release: string; readonly abort: string };
+  /**
+   * SQL run on one connection before and after overwriting a secret in place (sealing a plaintext
+   * one), so that no old copy stays in the database's free space or log where the dialect can see to it.
+   */
+  readonly secureOverwrite: { readonly before: readonly string[]; readonly after: readonly string[] };
 }
 
 export interface DialectModule<Config> {

@@ -7,6 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { describe, fail, isLancashError, LancashError } from '../core/errors.js';
+import { SecretBox } from '../core/secret-box.js';
 import type { Capabilities, DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
 import { isOutageCode } from './outage.js';
@@ -17,9 +18,16 @@ import { sqlite } from './sqlite/index.js';
 export type { Capabilities, DialectName } from './dialect.js';
 export type * from './schema.js';
 
-export type StoreConfig =
+export type StoreConfig = (
   | { dialect: 'sqlite'; file: string /* ':memory:' allowed for tests */ }
-  | { dialect: 'postgres'; url: string; poolSize?: number };
+  | { dialect: 'postgres'; url: string; poolSize?: number }
+) & {
+  /**
+   * The operator's key material for secrets at rest (`LANCASH_SECRETS_KEY`, `--secrets-key-file`):
+   * with it the seeds and private keys in `settings` are sealed (`core/secret-box.ts`).
+   */
+  secretsKey?: Uint8Array;
+};
 
 export interface Store {
   readonly dialect: DialectName;
@@ -35,11 +43,20 @@ export interface Store {
    * refused: pass `trx` down instead.
    */
   transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Seals and opens the secrets kept in this database; undefined when no secrets key was given. */
+  readonly secrets: SecretBox | undefined;
+  /**
+   * Runs `fn`, single statements outside any transaction that overwrite a secret in place, so that
+   * no old copy stays readable in the database's free space or log where the dialect can see to it
+   * (SQLite: zeroed freed cells, an emptied WAL; PostgreSQL keeps old row versions until VACUUM).
+   */
+  overwriteSecurely<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 /** Connects, applies the dialect's settings and brings the schema to the latest migration. */
 export async function openStore(config: StoreConfig): Promise<Store> {
+  const secrets = config.secretsKey === undefined ? undefined : SecretBox.fromMaterial(config.secretsKey);
   const { db, capabilities } = connect(config);
   try {
     await sql`select 1`.execute(db).catch((err: unknown) => {
@@ -50,7 +67,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     await db.destroy().catch(() => {});
     throw err;
   }
-  return new KyselyStore(config.dialect, db, capabilities);
+  return new KyselyStore(config.dialect, db, capabilities, secrets);
 }
 
 /**
@@ -160,8 +177,21 @@ class KyselyStore implements Store {
     readonly dialect: DialectName,
     readonly db: Kysely<Database>,
     capabilities: Capabilities,
+    readonly secrets: SecretBox | undefined,
   ) {
     this.#capabilities = capabilities;
+  }
+
+  async overwriteSecurely<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    const { before, after } = this.#capabilities.secureOverwrite;
+    return this.db.connection().execute(async (conn) => {
+      for (const s of before) await sql.raw(s).execute(conn);
+      try {
+        return await fn(conn);
+      } finally {
+        for (const s of after) await sql.raw(s).execute(conn);
+      }
+    });
   }
 
   async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {

@@ -94,6 +94,8 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
     url: fresh.url,
     config: fresh.config,
     transaction: <T>(fn: (trx: Kysely<Database>) => Promise<T>) => store.transaction(fn),
+    secrets: store.secrets,
+    overwriteSecurely: <T>(fn: (db: Kysely<Database>) => Promise<T>) => store.overwriteSecurely(fn),
     close: () => {
       closing ??= store.close().finally(() => fresh.drop());
       return closing;

@@ -1,7 +1,8 @@
 /**
  * The wide bank's long-term keys (DESIGN §3, §4): an X25519 encryption key pair (holders seal requests
  * to it; answers are sealed from it) and an Ed25519 key that signs receipts. Created on first start and
- * kept in the `settings` table, first writer wins, so every process on one database uses the same keys.
+ * kept in the `settings` table (sealed when the operator gave a secrets key, `mint/secret-settings.ts`),
+ * first writer wins, so every process on one database uses the same keys.
  * The private halves are never logged: `toJSON` and `inspect` show the public keys only.
  */
 import { inspect } from 'node:util';
@@ -16,7 +17,7 @@ import {
   signReceipt,
   signReserveReceipt,
 } from '../core/protocol/bank.js';
-import { putSettingOnce } from '../mint/repository.js';
+import { loadSecretSetting } from '../mint/secret-settings.js';
 import type { Store } from '../store/index.js';
 
 const ENCRYPTION_KEY = 'wide-bank.encryption-key';
@@ -33,8 +34,12 @@ export class BankKeys {
 
   /** Loads the keys from the database, creating them on a fresh one. */
   static async load(store: Store): Promise<BankKeys> {
-    const encHex = await putSettingOnce(store.db, ENCRYPTION_KEY, bytesToHex(x25519.utils.randomSecretKey()));
-    const sigHex = await putSettingOnce(store.db, RECEIPT_KEY, bytesToHex(ed25519.utils.randomSecretKey()));
+    const encHex = await loadSecretSetting(store, ENCRYPTION_KEY, () =>
+      bytesToHex(x25519.utils.randomSecretKey()),
+    );
+    const sigHex = await loadSecretSetting(store, RECEIPT_KEY, () =>
+      bytesToHex(ed25519.utils.randomSecretKey()),
+    );
     const encryption = await keyPairFromPrivate(hex(encHex, ENCRYPTION_KEY, 32));
     const secret = hex(sigHex, RECEIPT_KEY, 32);
     return new BankKeys(encryption, secret, ed25519.getPublicKey(secret));

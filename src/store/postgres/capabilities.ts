@@ -42,4 +42,6 @@ export const capabilities: Capabilities = {
     release: `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
     abort: `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
   },
+  // Old row versions stay until VACUUM, and in the WAL archive and backups: the DBA's (docs/storage.md).
+  secureOverwrite: { before: [], after: [] },
 };

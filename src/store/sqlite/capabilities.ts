@@ -21,4 +21,10 @@ export const capabilities: Capabilities = {
     'ENOSPC',
   ]),
   migrationLock: { acquire: 'begin immediate', release: 'commit', abort: 'rollback' },
+  // secure_delete zeroes the cells an UPDATE frees (else the old value stays in the page's free
+  // space); a TRUNCATE checkpoint copies the pages home and empties the WAL, which held old pages.
+  secureOverwrite: {
+    before: ['pragma secure_delete = on'],
+    after: ['pragma secure_delete = off', 'pragma wal_checkpoint(truncate)'],
+  },
 };

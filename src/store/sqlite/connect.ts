@@ -5,7 +5,7 @@
  * Integers are read as bigint and checked into exact numbers (`integers.ts`), like PostgreSQL's int8.
  * Prepared statements are kept per connection (Kysely would prepare every query again).
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
@@ -72,13 +72,36 @@ export function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDataba
   };
 }
 
+/**
+ * The file holds seeds, keys and blinding factors (issue 8 item 7): readable by its owner only. It is
+ * created 0600 before SQLite opens it, since SQLite gives its `-wal` and `-shm` the database file's
+ * mode; an existing file and those two are set 0600 again as a defence.
+ */
+function privateFile(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600)); // an empty file is an empty database
+}
+
+function protect(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (err) {
+      // Gone (no WAL yet), or another user's file that this one may only read: nothing to do here.
+      const code = (err as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw err;
+    }
+  }
+}
+
 export function connect(config: SqliteConfig): Kysely<Database> {
-  if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
+  if (config.file !== ':memory:') privateFile(config.file);
   const sqlite = new BetterSqlite3(config.file);
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold.
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     sqlite.pragma('journal_mode = WAL');
+    if (config.file !== ':memory:') protect(config.file);
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     // Without this, integers past 2^53 would come back silently rounded.
