@@ -6,6 +6,8 @@
  * spelling per value and nothing it cannot represent exactly.
  */
 import { describe, fail } from '../errors.js';
+// An unpaired UTF-16 surrogate; TextEncoder would silently turn it into U+FFFD.
+import { LONE_SURROGATE } from '../unicode.js';
 
 /** What the codec reads and writes. Maps are objects with text keys, in insertion order. */
 export type CborValue = number | string | boolean | null | undefined | Uint8Array | CborValue[] | CborMap;
@@ -49,8 +51,6 @@ const TWO_32 = 2 ** 32;
 // RFC 8949 §3.1: text strings are UTF-8; a leading U+FEFF is content, not a byte order mark.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
-/** An unpaired UTF-16 surrogate; TextEncoder would silently turn it into U+FFFD. */
-const LONE_SURROGATE = /\p{Cs}/u;
 const ASCII = /^\p{ASCII}*$/u;
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { bytesToHex, concatBytes, equalBytes, hex, utf8 } from '../bytes.js';
 import { describe, fail, isLancashError, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
+import { checkWellFormed } from '../unicode.js';
 import { hpkeBackend } from './backend.js';
 import type { HpkeBackend, HpkeBackendName } from './hpke.js';
 import { type EncryptionKeyPair, keyBytes, publicKeyOf } from './keys.js';
@@ -223,12 +224,16 @@ async function sealJsonWith(backend: HpkeBackend, o: SealJsonOptions): Promise<E
 
 async function openJsonWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened<unknown>> {
   const opened = await openWith(backend, o);
+  let text: string;
   let payload: unknown;
   try {
-    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(opened.payload));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(opened.payload);
+    payload = JSON.parse(text);
   } catch {
     fail('EnvelopeMalformed', { reason: 'payload is not UTF-8 JSON' }, 'envelope payload is not UTF-8 JSON');
   }
+  // The payload is JSON from a peer like any HTTP body: lone surrogates would alias notes' secrets.
+  checkWellFormed(payload, 'payload', text);
   return { ...opened, payload };
 }
 

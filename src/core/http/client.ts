@@ -12,6 +12,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { describe, fromWire, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
+import { checkWellFormed } from '../unicode.js';
 
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 /** A peer's answer larger than this is not read to the end (and the outcome is unclear). */
@@ -183,9 +184,10 @@ export async function call(o: CallOptions): Promise<unknown> {
     const value = parseJson(text);
     if (value === undefined)
       throw new UnclearOutcome('body', target, `${status} with a body that is not JSON`, { status });
-    if (o.schema === undefined) return value.json;
     try {
-      return decode(o.schema, value.json, 'response');
+      // A peer's JSON is untrusted like any body: no lone surrogates (`core/unicode.ts`).
+      checkWellFormed(value.json, 'response', text);
+      return o.schema === undefined ? value.json : decode(o.schema, value.json, 'response');
     } catch (err) {
       throw new UnclearOutcome('body', target, `${status} with an unexpected body (${messageOf(err)})`, {
         cause: err,

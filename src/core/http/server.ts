@@ -25,6 +25,7 @@ import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { describe, fail, isLancashError, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
+import { checkWellFormed } from '../unicode.js';
 
 /** A lancash server: Fastify typed with the TypeBox provider, so handlers see decoded bodies. */
 export type LancashServer = FastifyInstance<
@@ -268,7 +269,8 @@ function defaultLogger(name: string): Logger {
 
 /**
  * JSON only, read as bytes: invalid UTF-8 is refused rather than silently replaced (a changed secret
- * is a changed note), and `__proto__` / `constructor.prototype` keys are refused outright.
+ * is a changed note), so are lone surrogates spelled as `\uXXXX` escapes (`InvalidString`, see
+ * `core/unicode.ts`), and `__proto__` / `constructor.prototype` keys are refused outright.
  */
 function installJsonParser(app: LancashServer): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -281,7 +283,15 @@ function installJsonParser(app: LancashServer): void {
     }
     const text = bytes.toString('utf8');
     parseJson(req, text, (err, value) => {
-      if (err === null) done(null, value);
+      if (err === null) {
+        try {
+          checkWellFormed(value, 'body', text);
+        } catch (e) {
+          done(e as Error, undefined);
+          return;
+        }
+        done(null, value);
+      }
       else if (text.length === 0) done(invalid('body', 'a JSON body', 'an empty body'), undefined);
       else if (parsesAsPlainJson(text))
         done(

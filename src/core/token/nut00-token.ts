@@ -9,6 +9,7 @@ import { bytesToHex, hex, utf8 } from '../bytes.js';
 import * as cbor from '../cbor/index.js';
 import { describe, isLancashError, LancashError } from '../errors.js';
 import { decode, Proof } from '../protocol/cashu.js';
+import { checkWellFormed } from '../unicode.js';
 
 /** A token of one mint and one unit: what a wallet hands over. */
 export interface Token {
@@ -185,11 +186,14 @@ function tokenFromV4(decoded: cbor.CborValue, opts: DecodeTokenOptions): Token {
 
 function tokenFromV3(json: Uint8Array): Token {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+    parsed = JSON.parse(text);
   } catch (e) {
     return invalid('V3 body is not JSON', e);
   }
+  checkWellFormed(parsed, 'token', text);
   const root = record(parsed, 'token');
   const entries = array(root.token, 'token.token');
   let mint: unknown;

@@ -1,0 +1,59 @@
+/**
+ * Ill-formed strings at the edge. JSON's `\uXXXX` escapes can spell an unpaired UTF-16 surrogate
+ * (RFC 8259 §8.2 allows the text, leaves its meaning open), which no UTF-8 encoder can represent:
+ * `TextEncoder` turns every one into U+FFFD, so `"\ud800"` and `"\udfff"` are different strings with
+ * the same bytes. A note's identity is the hash of its secret's bytes (NUT-00), so such strings would
+ * alias notes; stored elsewhere they are invalid UTF-8. Every decoder of untrusted JSON (HTTP bodies,
+ * envelope payloads, V3 tokens) refuses them with `InvalidString`; CBOR refuses them by decoding UTF-8
+ * strictly.
+ */
+import { fail } from './errors.js';
+
+/** An unpaired UTF-16 surrogate (a valid pair is one code point, not `Cs`). */
+export const LONE_SURROGATE = /\p{Cs}/u;
+/** A `\u` escape of a surrogate in JSON text; without one, `JSON.parse` cannot produce a lone surrogate. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Throws `InvalidString` naming the first string (value or object key) of a parsed JSON value that
+ * holds a lone surrogate. With `text` (the JSON it was parsed from, already valid UTF-8), values whose
+ * text has no surrogate escape are passed without a walk, the common case. The walk is iterative, so
+ * deeply nested input cannot overflow the stack.
+ */
+export function checkWellFormed(value: unknown, argument: string, text?: string): void {
+  if (text !== undefined && !SURROGATE_ESCAPE.test(text)) return;
+  interface Item {
+    value: unknown;
+    key: string | number | undefined;
+    parent: Item | undefined;
+  }
+  const stack: Item[] = [{ value, key: undefined, parent: undefined }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const v = item.value;
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) refuse(item, v);
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: i, parent: item });
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, child] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(k)) refuse({ value: k, key: '[key]', parent: item }, k, 'key');
+        stack.push({ value: child, key: k, parent: item });
+      }
+    }
+  }
+
+  function refuse(item: Item, s: string, what = 'string'): never {
+    const keys: (string | number)[] = [];
+    for (let at: Item | undefined = item; at?.key !== undefined; at = at.parent) {
+      keys.push(typeof at.key === 'string' && at.key.length > 64 ? `${at.key.slice(0, 61)}...` : at.key);
+    }
+    const path = [argument, ...keys.reverse()].join('.');
+    const index = s.search(LONE_SURROGATE);
+    const unit = s.charCodeAt(index).toString(16).toUpperCase();
+    return fail(
+      'InvalidString',
+      { argument: path, reason: `lone surrogate U+${unit} at index ${index} of the ${what}` },
+      `${path}: ill-formed ${what} (lone surrogate U+${unit} at index ${index}); send well-formed Unicode`,
+    );
+  }
+}
