@@ -29,6 +29,8 @@ interface GatewayCliOptions {
   deliveryDeadlineMs: string;
   deliveryConcurrency: string;
   perInbox: string;
+  wanNotesPerClient: string;
+  wanBankCallsPerClient: string;
   secretsKeyFile?: string;
 }
 
@@ -60,6 +62,16 @@ export function registerGateway(program: Command): void {
     )
     .option('--delivery-concurrency <n>', 'deliveries (payments, notices) at once', '32')
     .option('--per-inbox <n>', 'deliveries to one inbox or mailbox at once', '8')
+    .option(
+      '--wan-notes-per-client <n>',
+      'notes one WAN client (IP) may have in job-2 intake at once',
+      '2000',
+    )
+    .option(
+      '--wan-bank-calls-per-client <n>',
+      'bank calls per second one WAN client’s intakes may cause (bursts of twice that)',
+      '100',
+    )
     .option(
       '--mailbox-limits <json>',
       'LAN mailbox limits, e.g. {"maxTotalBytes":1073741824} (docs/mailbox.md)',
@@ -150,6 +162,11 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   };
   const deliveryConcurrency = positive(o.deliveryConcurrency, '--delivery-concurrency');
   const perDestination = positive(o.perInbox, '--per-inbox');
+  const bankCalls = positive(o.wanBankCallsPerClient, '--wan-bank-calls-per-client');
+  const intakeLimits = {
+    notesPerClient: positive(o.wanNotesPerClient, '--wan-notes-per-client'),
+    bankCallsPerClient: { burst: 2 * bankCalls, perSecond: bankCalls },
+  };
   const { parseInboxBase } = await import('../gateway/delivery.js');
   const inboxAllow = o.inboxAllow.map((url) => {
     try {
@@ -204,6 +221,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
       ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
       ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
       inboxAllow,
+      intakeLimits,
       ...delivery,
       runner: {
         concurrency,
