@@ -193,10 +193,7 @@ export async function auditGateway(o: { gatewayStore: Store; wideBankStore: Stor
       differ('request at the bank of a refused job', 0, atBank ? 1 : 0, [jobRow, bankRow]);
     } else if (!before) {
       // Absent: the bank lost a request it answered (its database restored from an older copy?).
-      differ('request at the bank (else the bank is behind the journal)', 1, atBank ? 1 : 0, [
-        jobRow,
-        bankRow,
-      ]);
+      differ('request at the bank', 1, atBank ? 1 : 0, [jobRow, bankRow]);
     }
     if (atBank && !refused) {
       differ('value moved at the bank', side.sign * j.amount, bankAmount, [jobRow, bankRow]);
