@@ -103,7 +103,7 @@ describe('wide-bank process', () => {
     };
     for (const p of ['/v1/bank/issue', '/v1/bank/receive', '/v1/bank/info', '/v1/swap'])
       expect(doc.paths[p]).toBeDefined();
-    expect(proc.stderr()).toContain('Lightning backend: fake');
+    expect(proc.stderr()).toContain('FAKE LIGHTNING');
   });
 
   it('issues notes against the account and receives them into another, with a verified receipt', async () => {
