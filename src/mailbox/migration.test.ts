@@ -1,0 +1,102 @@
+/**
+ * Migration 007 on a mailbox that already holds messages, on every dialect: pending rows keep their
+ * envelope and get its sha256 as `digest`, tombstones keep their keys with an unknown digest, the
+ * totals row starts at the sum of the inboxes, and the mailbox works on the migrated rows (a replay
+ * of a stored envelope is a duplicate, an ack gives the totals back).
+ */
+import { type Kysely, Migrator } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeAddress } from '../core/address/index.js';
+import { bytesToHex } from '../core/bytes.js';
+import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { MIGRATIONS } from '../store/migrations/index.js';
+import { postgres } from '../store/postgres/index.js';
+import { sqlite } from '../store/sqlite/index.js';
+import { DIALECTS, type FreshDatabase, freshDatabase } from '../test-support/dialects.js';
+import { DRAIN_TYPE, Mailbox } from './service.js';
+
+const BEFORE = MIGRATIONS.findIndex(([name]) => name === '007_mailbox_hardening');
+
+describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
+  let fresh: FreshDatabase | undefined;
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await fresh?.drop();
+  });
+
+  it('copies pending messages with their digest and tombstones without, and sums the totals', async () => {
+    fresh = await freshDatabase(dialect);
+    const config = fresh.config;
+    const old = (config.dialect === 'sqlite'
+      ? sqlite.connect(config)
+      : postgres.connect(config)) as unknown as Kysely<unknown>;
+    const { error } = await new Migrator({
+      db: old,
+      provider: { getMigrations: async () => Object.fromEntries(MIGRATIONS.slice(0, BEFORE)) },
+    }).migrateToLatest();
+    expect(error).toBeUndefined();
+
+    const [owner, sender, server] = await Promise.all([
+      generateEncryptionKeyPair(),
+      generateEncryptionKeyPair(),
+      generateEncryptionKeyPair(),
+    ]);
+    const recipient = bytesToHex(owner.publicKey);
+    const letter = await sealJson({
+      type: 't',
+      transferId: 'p1',
+      sender,
+      recipient: owner.publicKey,
+      payload: {},
+    });
+    const text = JSON.stringify(letter);
+    const db = old as Kysely<Record<string, Record<string, unknown>>>;
+    await db
+      .insertInto('mailbox_inboxes')
+      .values({ recipient, messages: 1, bytes: text.length, last_seq: 2 })
+      .execute();
+    const row = { recipient, sender: letter.sender, created_at: 1 };
+    await db
+      .insertInto('mailbox_messages')
+      .values([
+        { ...row, seq: 1, transfer_id: 'gone', envelope: '', size: 10, acked_at: 5 },
+        { ...row, seq: 2, transfer_id: 'p1', envelope: text, size: text.length, acked_at: 0 },
+      ])
+      .execute();
+    await old.destroy();
+
+    store = await openStore(config);
+    const rows = await store.db
+      .selectFrom('mailbox_messages')
+      .select(['seq', 'digest', 'depositor', 'envelope'])
+      .orderBy('seq')
+      .execute();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ digest: '', depositor: '', envelope: '' });
+    expect(rows[1]!.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[1]!.envelope).toBe(text);
+    expect(await store.db.selectFrom('mailbox_totals').selectAll().execute()).toEqual([
+      { id: 1, messages: 1, bytes: text.length },
+    ]);
+
+    const mailbox = new Mailbox({ store, serverKey: server, network: 'wan', now: () => 1_000 });
+    const address = encodeAddress({ network: 'wan', publicKey: owner.publicKey });
+    expect(await mailbox.deposit(address, letter)).toEqual({ duplicate: true });
+    const drain = (ack: string[], n: string) =>
+      sealJson({
+        type: DRAIN_TYPE,
+        transferId: n,
+        sender: owner,
+        recipient: server.publicKey,
+        payload: { ack, at: 1_000 },
+      }).then((request) => mailbox.drain(address, request));
+    const { messages } = await drain([], 'n1');
+    expect(messages.map((m) => m.id)).toEqual(['2']);
+    await drain(['2'], 'n2');
+    expect(await store.db.selectFrom('mailbox_totals').select(['messages', 'bytes']).execute()).toEqual([
+      { messages: 0, bytes: 0 },
+    ]);
+  });
+});
