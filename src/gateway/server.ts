@@ -42,7 +42,7 @@ import { GatewayKeys } from './keys.js';
 import { operatorGuard } from './operator.js';
 import { registerPayrollRoutes } from './payroll/http.js';
 import { operatorJobsFirst, PayrollService, type ReservePort, reserveClient } from './payroll/service.js';
-import { checkAgainstBank } from './reconcile/service.js';
+import { checkAgainstBank, watchBank } from './reconcile/service.js';
 import { WideBankClient, type WideBankPort } from './wide-bank.js';
 
 export interface GatewayOptions {
@@ -64,6 +64,8 @@ export interface GatewayOptions {
   mailboxLimits?: Partial<MailboxLimits>;
   logger?: Logger | false;
   rateLimit?: ServerOptions['rateLimit'];
+  /** Proxies in front of both listeners whose `X-Forwarded-For` is believed (`--trust-proxy`). */
+  trustProxy?: readonly string[];
   /** Per call to the wide bank (and per delivery to its mailbox); default the client's 10 s. */
   callTimeoutMs?: number;
   /**
@@ -88,6 +90,8 @@ export interface GatewayOptions {
     pollMs?: number;
   };
   maxNoticeAttempts?: number;
+  /** How often the running gateway checks its journal against the bank's request log; default 60 s. */
+  reconcileEveryMs?: number;
   /** Per-client bounds of job-2 intakes on the WAN (docs/gateway.md "Intake bounds"); default `DEFAULT_INTAKE_LIMITS`. */
   intakeLimits?: Partial<IntakeLimitsOptions>;
   clock?: () => number;
@@ -125,10 +129,17 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       openapi: { title: 'lancash gateway', version: VERSION },
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
       ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+      ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     };
     const lan = await createServer({ name: 'gateway-lan', ...common });
     apps.push(lan);
-    const wan = await createServer({ name: 'gateway-wan', ...common });
+    // Operational data stays on the LAN: the WAN listener counts its requests in the LAN's /metrics.
+    const wan = await createServer({
+      name: 'gateway-wan',
+      ...common,
+      operational: false,
+      metrics: lan.metrics,
+    });
     apps.push(wan);
 
     // 1 local = 1 wide: the local mint charges no input fee, so a conversion moves the notes' value.
@@ -316,6 +327,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     }
 
     const theRunner = runner;
+    let watch: { stop(): void } | undefined;
     return {
       lan,
       wan,
@@ -336,9 +348,23 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       start: async () => {
         const resumed = await theRunner.start();
         if (resumed > 0) lan.log.info({ resumed }, 'jobs resumed');
+        watch ??= watchBank({
+          store: o.store,
+          bank,
+          everyMs: o.reconcileEveryMs ?? 60_000,
+          log: lan.log,
+          onBehind: async (e) => {
+            lan.log.error(
+              { err: e.message },
+              'journal and wide bank disagree: the runner stops (no more bank calls)',
+            );
+            await theRunner.stop();
+          },
+        });
         return resumed;
       },
       close: async () => {
+        watch?.stop();
         await theRunner.stop();
         await ownCrypto?.close();
       },

@@ -357,3 +357,41 @@ async function rebuild(
   }
   return { request, job: job.id, amount: job.amount };
 }
+
+/**
+ * The same check while the gateway runs, every `everyMs`: it moves the cursor on (so the next start
+ * reads little), and finds a journal that falls behind while running (another process with this key,
+ * e.g. a copy of the data directory started elsewhere) or a bank restored under a running gateway.
+ * On such a finding `onBehind` runs (the gateway stops its runner: no more bank calls); a bank that
+ * does not answer is only logged, and the next round tries again.
+ */
+export function watchBank(o: {
+  store: Store;
+  bank: WideBankPort;
+  everyMs: number;
+  log: { warn(obj: object, msg: string): void };
+  onBehind: (e: Error) => Promise<void>;
+}): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const round = async () => {
+    try {
+      await checkAgainstBank(o);
+    } catch (e) {
+      if (isLancashError(e, 'JournalBehindBank') || isLancashError(e, 'BankBehindJournal')) {
+        stopped = true;
+        await o.onBehind(e);
+        return;
+      }
+      o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'request log check failed; retrying');
+    }
+    if (!stopped) timer = setTimeout(() => void round(), o.everyMs).unref();
+  };
+  timer = setTimeout(() => void round(), o.everyMs).unref();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The journal against the bank's request log, on every dialect, with a real wide bank and gateway in
+ * this process (docs/gateway.md, "Reconciling with the bank"): jobs the journal lost (their rows and
+ * local effects removed, as an older copy of the database would lack them) are found and named
+ * (74003), rebuilt by `reconcile` from the recovery records the bank keeps, and finished by the runner
+ * with the money delivered once and both audits balanced; a bank that lost requests is refused (74004).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LancashError } from '../../core/errors.js';
+import { DIALECTS } from '../../test-support/dialects.js';
+import { refusalOf } from '../../test-support/refusals.js';
+import { Terminal } from '../../test-support/terminal.js';
+import { auditGateway } from '../audit.js';
+import { finish, startNet, type TestNet } from '../test-fixture.js';
+import { checkAgainstBank, reconcile } from './service.js';
+
+describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect) => {
+  let net: TestNet;
+
+  beforeEach(async () => {
+    net = await startNet(dialect);
+  });
+  afterEach(async () => {
+    expect(await net.audit()).toEqual([]);
+    await net.close();
+  });
+
+  /** Forgets a job as an older copy of the database would: its row, its events, its local effects. */
+  async function forget(id: string, op: string): Promise<void> {
+    const db = net.gwStore.db;
+    await db.deleteFrom('gateway_job_events').where('job_id', '=', id).execute();
+    await db.deleteFrom('gateway_jobs').where('id', '=', id).execute();
+    await db.deleteFrom('mint_proofs').where('operation', '=', op).execute();
+    await db.deleteFrom('mint_signatures').where('operation', '=', op).execute();
+  }
+
+  const audited = () => auditGateway({ gatewayStore: net.gwStore, wideBankStore: net.bankStore });
+
+  it('names lost jobs (74003), rebuilds them from the bank’s records, and they finish once', async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const l = await Terminal.create('lan');
+    const w = await Terminal.create('wan');
+    await w.mintWide(bankUrl, 300);
+    const first = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+    });
+    expect((await finish(net, first.status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    expect(await checkAgainstBank({ store: net.gwStore, bank: gw.bank })).toMatchObject({
+      checked: 1,
+      last: 1,
+    });
+    const w2 = await Terminal.create('wan');
+    const notes = l.takeAll(lanUrl);
+    const job1 = await l.sendJob(lanUrl, 'lan-to-wan', { proofs: notes, destination: w2.address });
+    expect((await finish(net, job1.status.transferId)).state).toBe('done');
+    await w.mintWide(bankUrl, 40);
+    const l2 = await Terminal.create('lan');
+    const job2 = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l2.address,
+    });
+    expect((await finish(net, job2.status.transferId)).state).toBe('done');
+    await forget(job1.status.transferId, `job1:${job1.status.transferId}`);
+    await forget(job2.status.transferId, `job2:${job2.status.transferId}`);
+    expect((await audited()).balanced).toBe(false);
+    // From the cursor (the funding job's entry, checked above and still there), the two entries after
+    // it name no job here.
+    const behind = (await refusalOf(checkAgainstBank({ store: net.gwStore, bank: gw.bank }))) as LancashError;
+    expect(behind.code).toBe(74003);
+    expect(behind.info).toMatchObject({
+      missing: [`issue:${job1.status.transferId}`, `receive:${job2.status.transferId}`],
+      count: 2,
+    });
+    expect(behind.message).toContain('lancash gateway reconcile');
+
+    const rebuilt = await reconcile({ store: net.gwStore, bank: gw.bank, keys: gw.keys, mint: gw.mint });
+    expect(rebuilt).toEqual([
+      { request: `issue:${job1.status.transferId}`, job: job1.status.transferId, amount: 300 },
+      { request: `receive:${job2.status.transferId}`, job: job2.status.transferId, amount: 40 },
+    ]);
+    expect(await reconcile({ store: net.gwStore, bank: gw.bank, keys: gw.keys, mint: gw.mint })).toEqual([]);
+    await checkAgainstBank({ store: net.gwStore, bank: gw.bank });
+    expect((await finish(net, job1.status.transferId)).state).toBe('done');
+    expect((await finish(net, job2.status.transferId)).state).toBe('done');
+
+    // Delivered again, taken once; the restored local notes are spent again.
+    await w2.receive(bankUrl);
+    expect(w2.balance(bankUrl)).toBe(300);
+    await l2.receive(lanUrl);
+    expect(l2.balance(lanUrl)).toBe(40);
+    expect(
+      (await refusalOf(l.sendJob(lanUrl, 'lan-to-wan', { proofs: notes, destination: w2.address }))).code,
+    ).toBe(11001);
+    const audit = await audited();
+    expect(audit.differences).toEqual([]);
+    expect(audit.totals).toMatchObject({ reserve: 40, local: { outstanding: 40 } });
+  });
+
+  it('refuses a bank that lost requests the journal holds (74004), naming the jobs', async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const l = await Terminal.create('lan');
+    const w = await Terminal.create('wan');
+    await w.mintWide(bankUrl, 50);
+    const job2 = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+    });
+    expect((await finish(net, job2.status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    // As a restored bank database would: the request log lost its entry.
+    await net.bankStore.db.deleteFrom('bank_request_log').execute();
+    const behind = (await refusalOf(checkAgainstBank({ store: net.gwStore, bank: gw.bank }))) as LancashError;
+    expect(behind.code).toBe(74004);
+    expect(behind.info).toMatchObject({ bankLast: 0, expectedAtLeast: 1, missing: [job2.status.transferId] });
+    expect(behind.message).toContain('point-in-time recovery');
+  });
+});
