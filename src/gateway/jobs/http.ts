@@ -9,6 +9,7 @@ import { EnvelopeSchema, MAX_CT_CHARS, TransferId } from '../../core/envelope/in
 import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
 import { PublicKeyHex } from '../../core/protocol/bank.js';
 import { JOB1_PATH, JOB2_PATH, TRANSFER_PATH, TransferStatus } from '../../core/protocol/gateway.js';
+import { clientOf } from './intake-limits.js';
 import { HistoryEntry, type JobService, ParkedJob } from './service.js';
 
 export const HISTORY_PATH = '/v1/gateway/history';
@@ -126,8 +127,8 @@ export function registerWanJobRoutes(app: LancashServer, o: { jobs: JobService }
     app,
     JOB2_PATH,
     'Job 2: convert wide notes into local notes for a LAN address (gateway.job2.request)',
-    // Each WAN client (by IP) is bounded in the work and bank calls its intakes cause (intake-limits.ts).
-    (body, client) => jobs.intake('wan-to-lan', body, client),
+    // Each WAN client (by IP, IPv6 by /64) is bounded in the work and bank calls its intakes cause (intake-limits.ts).
+    (body, ip) => jobs.intake('wan-to-lan', body, clientOf(ip)),
   );
   app.get(
     TRANSFER_PATH,
@@ -138,6 +139,7 @@ export function registerWanJobRoutes(app: LancashServer, o: { jobs: JobService }
         response: { 200: TransferStatus, ...refusals },
       },
     },
-    async (req) => jobs.status(req.params.id, 'wan-to-lan'),
+    // Transfers only: a payroll job runs WAN → LAN too, but is the operator's business.
+    async (req) => jobs.status(req.params.id, 'wan-to-lan', 'transfer'),
   );
 }

@@ -2,7 +2,7 @@
  * What one WAN client may make the gateway do (issue 8, docs/gateway.md "Intake bounds"). A job-2
  * intake costs the gateway curve work (a DLEQ check per note, in the crypto workers) and a call to the
  * wide bank (NUT-07 checkstate), and the bank rate-limits the gateway as ONE client: so each client
- * (by IP, as the listener sees it) may have only so many notes in intake at once, all clients together
+ * (by IP as the listener sees it; an IPv6 client by its /64) may have only so many notes in intake at once, all clients together
  * only so many more, and the bank calls intakes cause are drawn from a per-client and a shared token
  * bucket kept well below the bank's own limit, so the runner's calls always have room. Over a bound
  * the request is refused with 429 `RateLimited` before the work or the call, and nothing changes.
@@ -115,6 +115,27 @@ export class IntakeLimits {
       if (b.tokens >= this.o.bankCallsPerClient.burst) this.buckets.delete(client);
     }
   }
+}
+
+/**
+ * The client a request counts for: its IPv4 address, or its IPv6 /64 (a subscriber's usual allocation,
+ * RFC 6177), so that one client does not become 2^64 clients by changing its address.
+ */
+export function clientOf(ip: string): string {
+  const address = ip.split('%')[0]!; // no zone id
+  if (!address.includes(':') || address.includes('.')) return address; // IPv4, IPv4-mapped
+  const [head = '', tail] = address.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return address;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 interface Bucket {
