@@ -10,7 +10,7 @@ import { describe, isLancashError } from '../core/errors.js';
 import type { Gateway } from '../gateway/server.js';
 import type { StoreConfig } from '../store/index.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
-import { runCommand, usage } from './usage.js';
+import { runCommand, usage, usageOf } from './usage.js';
 
 interface GatewayCliOptions {
   lan?: string;
@@ -32,6 +32,7 @@ interface GatewayCliOptions {
   wanNotesPerClient: string;
   wanBankCallsPerClient: string;
   secretsKeyFile?: string;
+  trustProxy?: string;
 }
 
 export function registerGateway(program: Command): void {
@@ -79,6 +80,10 @@ export function registerGateway(program: Command): void {
     .option(
       '--secrets-key-file <file>',
       'key that seals the mint seed and the gateway key in the database (0600 file, ≥ 32 bytes); or LANCASH_SECRETS_KEY',
+    )
+    .option(
+      '--trust-proxy <list>',
+      'comma list of proxy addresses or CIDR blocks whose X-Forwarded-For names the client for rate limits and quotas (default: none; the connection’s address counts)',
     )
     .action((o: GatewayCliOptions) => runCommand('gateway', () => serve(o)));
   cmd
@@ -178,7 +183,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   // The gateway's modules load here, after the arguments are checked: other commands do not pay for them.
   const [
     { faultsArmed },
-    { drainOnSignals },
+    { drainOnSignals, parseTrustedProxies },
     { exponentialBackoff },
     { loadOperatorToken },
     { createGateway },
@@ -199,6 +204,8 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     o.mailboxLimits === undefined
       ? undefined
       : (await import('../mailbox/service.js')).parseMailboxLimits(o.mailboxLimits, '--mailbox-limits');
+  const trustProxy =
+    o.trustProxy === undefined ? undefined : usageOf(() => parseTrustedProxies(o.trustProxy!));
   // The gateway calls the bank and inboxes all day: undici's request costs a third of fetch's CPU.
   setHttpTransport(undiciTransport);
   let config: StoreConfig;
@@ -220,6 +227,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
       ...(o.lanUrl !== undefined ? { localMintUrl: o.lanUrl } : {}),
       ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
       ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
+      ...(trustProxy !== undefined ? { trustProxy } : {}),
       inboxAllow,
       intakeLimits,
       ...delivery,

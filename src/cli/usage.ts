@@ -28,3 +28,13 @@ export async function runCommand(command: string, fn: () => Promise<unknown>): P
     }
   }
 }
+
+/** `parse()`, with a refusal of the value it checks (an option's text) turned into a usage mistake. */
+export function usageOf<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (isLancashError(err)) usage(err.message);
+    throw err;
+  }
+}

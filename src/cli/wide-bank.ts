@@ -14,7 +14,7 @@ import type { StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import type { LightningChoice, WideBank } from '../wide-bank/server.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
-import { runCommand, usage } from './usage.js';
+import { runCommand, usage, usageOf } from './usage.js';
 
 /**
  * The bank's roles (`ALL_ROLES` of `wide-bank/server.ts`, which a test holds this to), named here so
@@ -37,6 +37,8 @@ interface ServerCliOptions extends StoreOptions {
   lightning?: string;
   mailboxLimits?: string;
   secretsKeyFile?: string;
+  trustProxy?: string;
+  metricsListen?: string;
 }
 
 export function registerWideBank(program: Command): void {
@@ -59,6 +61,14 @@ export function registerWideBank(program: Command): void {
     .option(
       '--secrets-key-file <file>',
       'key that seals the seed and keys in the database (0600 file, ≥ 32 bytes); or LANCASH_SECRETS_KEY',
+    )
+    .option(
+      '--trust-proxy <list>',
+      'comma list of proxy addresses or CIDR blocks whose X-Forwarded-For names the client for rate limits and quotas (default: none; the connection’s address counts)',
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      'serve /metrics and /docs/json on this separate (operators’) listener instead of on --listen, e.g. 127.0.0.1:9338',
     )
     .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
 
@@ -130,7 +140,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
   // The bank's modules load here, after the arguments are checked: other commands do not pay for them.
   const [
     { faultsArmed },
-    { drainOnSignals, listen },
+    { createOperatorServer, drainOnSignals, listen, parseHostPort, parseTrustedProxies },
     { openStore },
     { createWideBank, FAKE_LIGHTNING_WARNING },
   ] = await Promise.all([
@@ -139,6 +149,9 @@ async function serve(o: ServerCliOptions): Promise<void> {
     import('../store/index.js'),
     import('../wide-bank/server.js'),
   ]);
+  const trustProxy =
+    o.trustProxy === undefined ? undefined : usageOf(() => parseTrustedProxies(o.trustProxy!));
+  if (o.metricsListen !== undefined) usageOf(() => parseHostPort(o.metricsListen!));
   const store = await openStore(config);
   let bank: WideBank;
   try {
@@ -148,11 +161,16 @@ async function serve(o: ServerCliOptions): Promise<void> {
       roles: roles as BankRole[],
       lightning,
       ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
+      ...(trustProxy !== undefined ? { trustProxy } : {}),
+      // Operational data (traffic, value moved) on the operators' listener only, when there is one.
+      ...(o.metricsListen !== undefined ? { operational: false } : {}),
     });
   } catch (err) {
     await store.close();
     throw err;
   }
+  const ops =
+    o.metricsListen === undefined ? undefined : await createOperatorServer(bank.app, 'wide-bank-ops');
   const log = bank.app.log;
   // Besides the log's warning (createWideBank): a plain line that a person starting it by hand sees.
   if (lightning === 'fake')
@@ -160,11 +178,12 @@ async function serve(o: ServerCliOptions): Promise<void> {
   const armed = faultsArmed();
   if (armed.length > 0)
     log.warn({ faults: armed }, 'LANCASH_FAULT is set: this process will kill itself at these points');
-  drainOnSignals([bank.app], async () => {
+  drainOnSignals(ops === undefined ? [bank.app] : [bank.app, ops], async () => {
     await bank.close();
     await store.close();
   });
   const url = await listen(bank.app, o.listen);
+  const opsUrl = ops === undefined ? undefined : await listen(ops, o.metricsListen!);
   log.info(
     {
       url,
@@ -173,10 +192,12 @@ async function serve(o: ServerCliOptions): Promise<void> {
       lightning,
       dialect: store.dialect,
       sealed: secretsKey !== undefined,
+      ...(opsUrl !== undefined ? { metrics: opsUrl } : {}),
     },
     'wide bank listening',
   );
-  process.stdout.write(`listening on ${url}\n`);
+  // The operators' listener second, so the first line stays the bank's URL.
+  process.stdout.write(`listening on ${url}\n${opsUrl === undefined ? '' : `listening on ${opsUrl}\n`}`);
 }
 
 /** The command's own `--data` / `--db`, or the ones given to `wide-bank` before `account`. */

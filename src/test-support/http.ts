@@ -1,4 +1,5 @@
 /** Test helpers for routes over real HTTP: send JSON, read the JSON answer, expect a 4xx refusal. */
+import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { expect } from 'vitest';
 
@@ -52,4 +53,39 @@ export async function metricValue(base: string, name: string): Promise<number | 
   const lines = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   if (lines.length === 0) return undefined;
   return lines.reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * A client that sends its whole request (a POST of `bodyBytes` bytes of JSON-ish filler with a
+ * `Content-Length`) before it reads anything, as simple scripts and many HTTP/1.1 clients do; then
+ * reads the answer until the server closes. Returns what it could read and the socket error, if any:
+ * a server that closes with unread bytes resets the connection, and the reset discards the answer.
+ */
+export async function postWholeThenRead(
+  base: string,
+  path: string,
+  bodyBytes: number,
+): Promise<{ text: string; error: string | undefined }> {
+  const url = new URL(base);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.pause();
+  let error: string | undefined;
+  socket.on('error', (e: NodeJS.ErrnoException) => {
+    error ??= e.code ?? e.message;
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const head = `POST ${path} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${bodyBytes}\r\n\r\n`;
+  await new Promise<void>((resolve) =>
+    socket.write(Buffer.concat([Buffer.from(head), Buffer.alloc(bodyBytes, 0x20)]), () => resolve()),
+  );
+  let text = '';
+  socket.setEncoding('utf8').on('data', (s: string) => {
+    text += s;
+  });
+  socket.resume();
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { text, error };
 }

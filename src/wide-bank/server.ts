@@ -68,6 +68,10 @@ export interface WideBankOptions {
   limits?: Partial<MintLimits>;
   logger?: Logger | false;
   rateLimit?: ServerOptions['rateLimit'];
+  /** Proxies in front of the bank whose `X-Forwarded-For` is believed (`--trust-proxy`). */
+  trustProxy?: readonly string[];
+  /** Serve `/metrics` and `/docs/json` on the bank's listener; default true (`--metrics-listen` moves them). */
+  operational?: boolean;
   /** The bolt11 backend, named by the operator (no default: the fake one mints for free). */
   lightning: LightningChoice;
   /** The WAN mailbox's limits (quotas, expiry); default `DEFAULT_MAILBOX_LIMITS`. */
@@ -114,6 +118,8 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       openapi: { title: 'lancash wide bank', version: VERSION },
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
       ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+      ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
+      ...(o.operational !== undefined ? { operational: o.operational } : {}),
     });
     const value = new Counter({
       name: 'lancash_bank_value_total',

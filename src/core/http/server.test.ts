@@ -207,7 +207,7 @@ describe('createServer', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toContain('text/plain');
     expect(r.text).toMatch(
-      /http_requests_total\{method="GET",route="\/healthz",status="200",server="test"\} \d+/,
+      /http_requests_total\{server="test",method="GET",route="\/healthz",status="200"\} \d+/,
     );
     expect(r.text).toContain('route="unmatched",status="404"');
     expect(r.text).not.toContain('/nope/123');

@@ -9,7 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP, type Socket } from 'node:net';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -23,7 +23,7 @@ import Fastify, {
 } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { describe, fail, isLancashError, LancashError } from '../errors.js';
+import { describe, type ErrorName, fail, isLancashError, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
 import { checkWellFormed } from '../unicode.js';
 
@@ -55,6 +55,22 @@ export interface ServerOptions {
   /** Default: pino JSON lines on stderr (stdout carries only the `listening on URL` lines). */
   logger?: Logger | false;
   openapi?: { title: string; version: string };
+  /**
+   * Serve `GET /metrics` and `GET /docs/json` here; default true. Listeners that face strangers keep
+   * operational data off (the gateway's WAN listener; the wide bank with `--metrics-listen`).
+   */
+  operational?: boolean;
+  /**
+   * Count this server's requests in another server's registry (labelled `server=<name>`), so one
+   * `/metrics` shows both listeners of a process; default a registry of its own.
+   */
+  metrics?: Registry;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks, `parseTrustedProxies`):
+   * the client address, which the rate limit and per-client quotas key on, is then the first one
+   * not trusted from the right. Default none: the connection's address, whatever headers say.
+   */
+  trustProxy?: readonly string[];
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -62,6 +78,10 @@ export const DEFAULT_RATE_LIMIT = { max: 1000, timeWindowMs: 1000 };
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Below the socket idle timeout, so idle keep-alive connections are closed politely first. */
 const KEEP_ALIVE_TIMEOUT_MS = 10_000;
+/** Longest a socket stays open to drain a request answered before its body was read (nginx: 30 s). */
+const LINGER_MS = 5_000;
+/** Most bytes read and dropped while lingering. */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The wire form of an error, for route schemas (`response: { '4xx': WireErrorSchema }`). */
 export const WireErrorSchema = Type.Object(
@@ -80,6 +100,8 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
     keepAliveTimeout: Math.min(KEEP_ALIVE_TIMEOUT_MS, requestTimeout),
     // One log line per request from our own hook: no bodies, no query strings.
     logController: new LogController({ disableRequestLogging: true }),
+    // proxy-addr's list; never `true`, which would believe any client's X-Forwarded-For.
+    ...(o.trustProxy !== undefined && o.trustProxy.length > 0 ? { trustProxy: [...o.trustProxy] } : {}),
     onProtoPoisoning: 'error' as const,
     onConstructorPoisoning: 'error' as const,
     forceCloseConnections: 'idle' as const,
@@ -96,11 +118,13 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
   installJsonParser(app);
   installValidator(app);
   installErrorHandlers(app);
-  installMetrics(app, o.name);
+  installMetrics(app, o.name, o.metrics);
   // While draining, the last answers close their connection, so `close` does not wait on a
   // client's idle keep-alive socket.
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
     if (!app.server.listening) reply.header('connection', 'close');
+    // Answered before the body was read (413, 401, 429…): see `lingerBeforeClosing`.
+    if (!req.raw.complete) lingerBeforeClosing(req.raw);
   });
 
   // Browser wallets (cashu-ts in a web page) call mints from other origins, so every answer is
@@ -144,12 +168,85 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
     },
     async () => ({ status: 'ok' as const }),
   );
-  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
-    reply.type(app.metrics.contentType);
-    return app.metrics.metrics();
-  });
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  if (o.operational !== false) serveOperational(app, app);
   return app;
+}
+
+/**
+ * `GET /metrics` (the registry of `of`) and `GET /docs/json` (the OpenAPI document of `of`) on `app`:
+ * on `of` itself, or on a separate listener for operators (`createOperatorServer`).
+ */
+function serveOperational(app: LancashServer, of: LancashServer): void {
+  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
+    reply.type(of.metrics.contentType);
+    return of.metrics.metrics();
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => of.swagger());
+}
+
+/**
+ * A listener for operators only (e.g. the wide bank's `--metrics-listen 127.0.0.1:9338`): `/healthz`,
+ * and the `/metrics` and `/docs/json` of `of`, which then serves neither (`operational: false`).
+ */
+export async function createOperatorServer(of: LancashServer, name: string): Promise<LancashServer> {
+  const app = await createServer({ name, logger: of.log as Logger, metrics: of.metrics, operational: false });
+  serveOperational(app, of);
+  return app;
+}
+
+/**
+ * Validates `--trust-proxy` entries: IPv4 or IPv6 addresses, or CIDR blocks of them (`10.0.0.0/8`,
+ * `fd00::/8`). Comma-separated text or a list; empty entries are dropped.
+ */
+export function parseTrustedProxies(list: string | readonly string[]): string[] {
+  const entries = (typeof list === 'string' ? list.split(',') : [...list]).map((e) => e.trim());
+  return entries
+    .filter((e) => e !== '')
+    .map((entry) => {
+      const [address = '', prefix, ...rest] = entry.split('/');
+      const family = isIP(address);
+      const bits = family === 4 ? 32 : 128;
+      const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= bits);
+      if (family === 0 || !prefixOk || rest.length > 0) {
+        fail(
+          'InvalidInput',
+          {
+            argument: 'trust-proxy',
+            expected: 'IP addresses or CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8',
+            received: describe(entry),
+          },
+          `trust-proxy: ${describe(entry)} is not an IP address or CIDR block`,
+        );
+      }
+      return entry;
+    });
+}
+
+/**
+ * An answer sent before the request's body was read (413 first of all) closes the connection. Closing
+ * a socket with unread bytes makes the kernel send a reset, and a client that was still sending, and
+ * reads only afterwards, loses the answer with it. So, as nginx's lingering close does: the rest of
+ * the body is read and dropped, the answer goes out followed by a FIN, and the socket closes when the
+ * client closes its side, after `LINGER_MS` or past `LINGER_MAX_BYTES`, whichever comes first. Node
+ * calls `destroySoon` once the answer is written; this socket's is replaced.
+ */
+function lingerBeforeClosing(req: IncomingMessage): void {
+  const socket = req.socket as Socket & { lancashLinger?: true };
+  if (socket.lancashLinger) return;
+  socket.lancashLinger = true;
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_MAX_BYTES) socket.destroy();
+  });
+  req.resume();
+  socket.destroySoon = () => {
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('end', () => socket.destroy());
+    socket.end();
+  };
 }
 
 /** Binds `host:port` (port 0 picks a free one) and returns the server's base URL, e.g. `http://127.0.0.1:41234`. */
@@ -291,8 +388,7 @@ function installJsonParser(app: LancashServer): void {
           return;
         }
         done(null, value);
-      }
-      else if (text.length === 0) done(invalid('body', 'a JSON body', 'an empty body'), undefined);
+      } else if (text.length === 0) done(invalid('body', 'a JSON body', 'an empty body'), undefined);
       else if (parsesAsPlainJson(text))
         done(
           invalid('body', 'JSON without __proto__ or constructor.prototype keys', 'a forbidden key'),
@@ -331,10 +427,17 @@ function installValidator(app: LancashServer): void {
   });
 }
 
+/** 503s that mean "a dependency is down, retry later". */
+const OUTAGES: ReadonlySet<ErrorName> = new Set<ErrorName>(['UpstreamUnavailable', 'StorageUnavailable']);
+
 function installErrorHandlers(app: LancashServer): void {
   app.setErrorHandler((err, req, reply) => {
     const e = toLancashError(err, req.routeOptions.bodyLimit);
-    if (e.status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+    // An outage of the bank or the database is the operator's news, not a bug: a warning without a
+    // stack (a stack per request buried the log while the bank was down).
+    if (OUTAGES.has(e.kind))
+      req.log.warn({ code: e.code, error: e.kind, detail: e.message }, 'request failed: outage');
+    else if (e.status >= 500) req.log.error({ err, code: e.code }, 'request failed');
     else req.log.info({ code: e.code, error: e.kind }, 'request refused');
     sendError(reply, e);
   });
@@ -347,24 +450,42 @@ function installErrorHandlers(app: LancashServer): void {
   });
 }
 
-/** Default process metrics plus one counter and one histogram of requests by route and status. */
-function installMetrics(app: LancashServer, name: string): void {
-  const registry = new Registry();
-  registry.setDefaultLabels({ server: name });
-  collectDefaultMetrics({ register: registry });
-  const labelNames = ['method', 'route', 'status'] as const;
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route and status',
-    labelNames,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by method, route and status',
-    labelNames,
-    registers: [registry],
-  });
+const HTTP_LABELS = ['server', 'method', 'route', 'status'] as const;
+/** The request counter and histogram of each registry, shared by the servers that report there. */
+const httpMetrics = new WeakMap<
+  Registry,
+  { requests: Counter<(typeof HTTP_LABELS)[number]>; duration: Histogram<(typeof HTTP_LABELS)[number]> }
+>();
+
+/**
+ * Default process metrics plus one counter and one histogram of requests by server, route and status,
+ * in a registry of this server's own, or in `shared` (another listener of the same process).
+ */
+function installMetrics(app: LancashServer, name: string, shared?: Registry): void {
+  const registry = shared ?? new Registry();
+  if (shared === undefined) {
+    registry.setDefaultLabels({ server: name });
+    collectDefaultMetrics({ register: registry });
+  }
+  let http = httpMetrics.get(registry);
+  if (http === undefined) {
+    http = {
+      requests: new Counter({
+        name: 'http_requests_total',
+        help: 'HTTP requests answered, by server, method, route and status',
+        labelNames: HTTP_LABELS,
+        registers: [registry],
+      }),
+      duration: new Histogram({
+        name: 'http_request_duration_seconds',
+        help: 'Time to answer an HTTP request, by server, method, route and status',
+        labelNames: HTTP_LABELS,
+        registers: [registry],
+      }),
+    };
+    httpMetrics.set(registry, http);
+  }
+  const { requests, duration } = http;
   app.decorate('metrics', registry);
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, never the raw URL: unknown paths must not create label values.
@@ -373,8 +494,8 @@ function installMetrics(app: LancashServer, name: string): void {
       route: req.routeOptions.url ?? 'unmatched',
       status: reply.statusCode,
     };
-    requests.inc(labels);
-    duration.observe(labels, reply.elapsedTime / 1000);
+    requests.inc({ server: name, ...labels });
+    duration.observe({ server: name, ...labels }, reply.elapsedTime / 1000);
     req.log.info({ ...labels, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 }

