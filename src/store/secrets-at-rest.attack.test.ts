@@ -25,9 +25,11 @@ import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { getGatewayInfo } from '../core/protocol/gateway.js';
 import { auditGateway } from '../gateway/audit.js';
+import { getSetting } from '../mint/repository.js';
+import { DIALECTS, freshDatabaseUrl } from '../test-support/dialects.js';
 import { killAll, runLancash, type Started, startProcess } from '../test-support/process.js';
 import { auditWideBank } from '../wide-bank/audit.js';
-import { openStore } from './index.js';
+import { openStore, parseStoreUrl } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-secrets-'));
 afterEach(() => killAll());
@@ -233,5 +235,28 @@ describe('secrets at rest are sealed with the operator key', () => {
     const exposed = await runLancash([...bankArgs(data), '--secrets-key-file', open], { timeoutMs: 30_000 });
     expect(exposed.code).toBe(2);
     expect(exposed.stderr).toContain(`chmod 600 '${open}'`);
+  });
+});
+
+describe.runIf(DIALECTS.includes('postgres'))('secrets at rest on PostgreSQL', () => {
+  it('seals the seed and keys with the key, refuses a wrong key or none', async () => {
+    const url = await freshDatabaseUrl('postgres');
+    const args = ['wide-bank', '--lightning', 'none', '--listen', '127.0.0.1:0', '--db', url];
+    const bank = await startProcess(args, { env: { LANCASH_SECRETS_KEY: KEY } });
+    const keysets = await keysetIds(bank.url);
+    await bank.kill();
+    const store = await openStore(parseStoreUrl(url));
+    try {
+      for (const k of ['mint.seed', 'wide-bank.encryption-key', 'wide-bank.receipt-key'])
+        expect(await getSetting(store.db, k)).toMatch(/^enc:v1:/);
+    } finally {
+      await store.close();
+    }
+    const wrong = await runLancash(args, { env: { LANCASH_SECRETS_KEY: WRONG }, timeoutMs: 30_000 });
+    expect([wrong.code, wrong.stderr]).toEqual([1, expect.stringMatching(/"code":79003/)]);
+    const none = await runLancash(args, { timeoutMs: 30_000 });
+    expect([none.code, none.stderr]).toEqual([1, expect.stringMatching(/"code":79002/)]);
+    const again = await startProcess(args, { env: { LANCASH_SECRETS_KEY: KEY } });
+    expect(await keysetIds(again.url)).toEqual(keysets);
   });
 });
