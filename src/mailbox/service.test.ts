@@ -17,7 +17,7 @@ import {
 } from '../core/envelope/index.js';
 import { isLancashError } from '../core/errors.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
-import { DRAIN_TYPE, Mailbox } from './service.js';
+import { DRAIN_TYPE, Mailbox, parseMailboxLimits } from './service.js';
 
 const LETTERS = 6;
 const MAX_MESSAGES = 4;
@@ -143,5 +143,15 @@ describe.each(DIALECTS)('mailbox service on %s (property)', (dialect) => {
     expect(make({ maxMessages: 0 })).toThrow(/limits.maxMessages/);
     expect(make({ maxDrain: 1.5 })).toThrow(/limits.maxDrain/);
     expect(make({ maxDrain: 1000, maxEnvelopeBytes: 64 * 1024 })).toThrow(/maxDrain × maxEnvelopeBytes/);
+  });
+
+  it('reads operator limits from JSON, refusing unknown names, non-positive values and bad JSON', () => {
+    expect(parseMailboxLimits('{"maxTotalBytes":1048576,"maxAgeMs":60000}')).toEqual({
+      maxTotalBytes: 1048576,
+      maxAgeMs: 60000,
+    });
+    for (const bad of ['{"maxTotalBytez":1}', '{"maxAgeMs":0}', '{"maxAgeMs":1.5}', '[]', '{', '"x"']) {
+      expect(() => parseMailboxLimits(bad, '--mailbox-limits')).toThrow(/--mailbox-limits/);
+    }
   });
 });
