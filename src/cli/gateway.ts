@@ -257,7 +257,13 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   });
   const urls = await gateway.listen(o.lan!, o.wan!);
   log.info(
-    { ...urls, wideBank: gateway.bank.base, key: gateway.keys.publicKeyHex, dialect: store.dialect },
+    {
+      ...urls,
+      wideBank: gateway.bank.base,
+      key: gateway.keys.publicKeyHex,
+      dialect: store.dialect,
+      sealed: secretsKey !== undefined,
+    },
     'gateway listening',
   );
   process.stdout.write(`listening on ${urls.lan}\nlistening on ${urls.wan}\n`);
