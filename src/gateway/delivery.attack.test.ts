@@ -14,6 +14,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
+import { DIALECTS } from '../test-support/dialects.js';
 import { type Answer, refusalCode } from '../test-support/http.js';
 import { type InboxServer, startInboxServer } from '../test-support/inbox-server.js';
 import { codeOf } from '../test-support/refusals.js';
@@ -67,7 +68,7 @@ describe('inbox URLs not on the allow-list (SSRF from the WAN into the LAN)', ()
   });
 
   it.each([
-    ['the destination', 'destination'],
+    ['destination', 'destination'],
     ['replyTo', 'replyTo'],
   ] as const)(
     'job 2 whose %s carries a loopback inbox is refused; the server is never called',
@@ -111,85 +112,89 @@ describe('inbox URLs not on the allow-list (SSRF from the WAN into the LAN)', ()
   });
 });
 
-describe('an allowed inbox that never answers: parked after the deadline, retried by the operator', () => {
-  let net: ProcessNet;
-  let inbox: InboxServer;
+describe.each(DIALECTS)(
+  'an allowed inbox that never answers, on %s: parked after the deadline, retried by the operator',
+  (dialect) => {
+    let net: ProcessNet;
+    let inbox: InboxServer;
 
-  beforeAll(async () => {
-    inbox = await startInboxServer({ hang: true });
-    net = await startProcessNet({
-      env: { LANCASH_OPERATOR_TOKEN: TOKEN },
-      retryCapMs: 200,
-      gatewayArgs: [
-        '--inbox-allow',
-        inbox.url,
-        '--delivery-timeout-ms',
-        '200',
-        '--delivery-deadline-ms',
-        '1000',
-      ],
+    beforeAll(async () => {
+      inbox = await startInboxServer({ hang: true });
+      net = await startProcessNet({
+        dialect,
+        env: { LANCASH_OPERATOR_TOKEN: TOKEN },
+        retryCapMs: 200,
+        gatewayArgs: [
+          '--inbox-allow',
+          inbox.url,
+          '--delivery-timeout-ms',
+          '200',
+          '--delivery-deadline-ms',
+          '1000',
+        ],
+      });
     });
-  });
-  afterEach(async () => {
-    expect(await net.audit()).toEqual([]);
-  });
-  afterAll(async () => {
-    await net?.close();
-    await inbox?.close();
-  });
-
-  it('job 2: parked with its payment kept, visible, balanced; a retry delivers the same bytes', async () => {
-    const w = await Terminal.create('wan');
-    const l = await Terminal.create('lan', { inbox: inbox.url });
-    await fundWide(net, [{ terminal: w, amount: 9 }]);
-    const { status } = await w.sendJob(net.wan, 'wan-to-lan', {
-      proofs: w.takeAll(net.bankUrl),
-      destination: l.address,
+    afterEach(async () => {
+      expect(await net.audit()).toEqual([]);
     });
-    const id = status.transferId;
-
-    let parked: Answer = { status: 0, json: undefined };
-    await until(async () => {
-      parked = await operator(net, 'GET', '/v1/gateway/operator/parked');
-      return parked.json?.jobs?.some((j: { transferId: string }) => j.transferId === id) === true;
+    afterAll(async () => {
+      await net?.close();
+      await inbox?.close();
     });
-    expect(parked.status).toBe(200);
-    const job = parked.json.jobs.find((j: { transferId: string }) => j.transferId === id);
-    expect(job).toMatchObject({ state: 'delivering', amount: 9, delivery: 'payment', route: inbox.url });
-    expect(job.parkedAt).toBeTypeOf('number');
-    expect(job.lastError).toMatch(/./);
-    // The sender still sees it on its way; the operator's history and the metrics say parked.
-    expect(await getTransfer(net.wan, id)).toMatchObject({ state: 'delivering' });
-    const history = await operator(net, 'GET', `/v1/gateway/history?terminal=${l.key}`);
-    const entry = history.json.transfers.find((t: { transferId: string }) => t.transferId === id);
-    expect(entry.parkedAt).toBe(job.parkedAt);
-    expect(entry.events.map((e: { detail: string }) => e.detail).join('\n')).toMatch(/^parked/m);
-    const metrics = await (await fetch(`${net.lan}/metrics`)).text();
-    expect(metrics).toMatch(/^lancash_gateway_jobs_parked({[^}]*})? 1$/m);
-    // Parked means left alone: no more calls to the inbox.
-    const tries = inbox.requests.length;
-    expect(tries).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 600));
-    expect(inbox.requests).toHaveLength(tries);
 
-    // The inbox recovers (it now hands deposits to the gateway's own LAN mailbox); the operator retries.
-    inbox.mode({ forward: net.lan });
-    const retried = await operator(net, 'POST', `/v1/gateway/operator/parked/${id}/retry`);
-    expect(retried.status).toBe(200);
-    expect(retried.json).toMatchObject({ transferId: id });
-    expect(await waitForTransfer(net.wan, id)).toMatchObject({ state: 'done', amount: 9 });
-    const bodies = new Set(inbox.requests.map((r) => r.body));
-    expect(bodies.size).toBe(1);
-    const got = await l.receive(net.lan);
-    expect(got.payments.map((p) => p.transferId)).toEqual([id]);
-    expect(l.balance(net.lan)).toBe(9);
+    it('job 2: parked with its payment kept, visible, balanced; a retry delivers the same bytes', async () => {
+      const w = await Terminal.create('wan');
+      const l = await Terminal.create('lan', { inbox: inbox.url });
+      await fundWide(net, [{ terminal: w, amount: 9 }]);
+      const { status } = await w.sendJob(net.wan, 'wan-to-lan', {
+        proofs: w.takeAll(net.bankUrl),
+        destination: l.address,
+      });
+      const id = status.transferId;
 
-    // A job that is not parked (any more) is not retried.
-    const again = await operator(net, 'POST', `/v1/gateway/operator/parked/${id}/retry`);
-    expect(refusalCode(again)).toBe(JOB_NOT_PARKED);
-    expect((await operator(net, 'GET', '/v1/gateway/operator/parked')).json.jobs).toEqual([]);
-  });
-});
+      let parked: Answer = { status: 0, json: undefined };
+      await until(async () => {
+        parked = await operator(net, 'GET', '/v1/gateway/operator/parked');
+        return parked.json?.jobs?.some((j: { transferId: string }) => j.transferId === id) === true;
+      });
+      expect(parked.status).toBe(200);
+      const job = parked.json.jobs.find((j: { transferId: string }) => j.transferId === id);
+      expect(job).toMatchObject({ state: 'delivering', amount: 9, delivery: 'payment', route: inbox.url });
+      expect(job.parkedAt).toBeTypeOf('number');
+      expect(job.lastError).toMatch(/./);
+      // The sender still sees it on its way; the operator's history and the metrics say parked.
+      expect(await getTransfer(net.wan, id)).toMatchObject({ state: 'delivering' });
+      const history = await operator(net, 'GET', `/v1/gateway/history?terminal=${l.key}`);
+      const entry = history.json.transfers.find((t: { transferId: string }) => t.transferId === id);
+      expect(entry.parkedAt).toBe(job.parkedAt);
+      expect(entry.events.map((e: { detail: string }) => e.detail).join('\n')).toMatch(/^parked/m);
+      const metrics = await (await fetch(`${net.lan}/metrics`)).text();
+      expect(metrics).toMatch(/^lancash_gateway_jobs_parked({[^}]*})? 1$/m);
+      // Parked means left alone: no more calls to the inbox.
+      const tries = inbox.requests.length;
+      expect(tries).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(inbox.requests).toHaveLength(tries);
+
+      // The inbox recovers (it now hands deposits to the gateway's own LAN mailbox); the operator retries.
+      inbox.mode({ forward: net.lan });
+      const retried = await operator(net, 'POST', `/v1/gateway/operator/parked/${id}/retry`);
+      expect(retried.status).toBe(200);
+      expect(retried.json).toMatchObject({ transferId: id });
+      expect(await waitForTransfer(net.wan, id)).toMatchObject({ state: 'done', amount: 9 });
+      const bodies = new Set(inbox.requests.map((r) => r.body));
+      expect(bodies.size).toBe(1);
+      const got = await l.receive(net.lan);
+      expect(got.payments.map((p) => p.transferId)).toEqual([id]);
+      expect(l.balance(net.lan)).toBe(9);
+
+      // A job that is not parked (any more) is not retried.
+      const again = await operator(net, 'POST', `/v1/gateway/operator/parked/${id}/retry`);
+      expect(refusalCode(again)).toBe(JOB_NOT_PARKED);
+      expect((await operator(net, 'GET', '/v1/gateway/operator/parked')).json.jobs).toEqual([]);
+    });
+  },
+);
 
 describe('40 jobs to an allowed inbox that never answers do not hold up a legitimate job 2', () => {
   let net: ProcessNet;

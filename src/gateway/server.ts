@@ -292,6 +292,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       keys,
       unit,
       reserve: o.reserve ? o.reserve(reserve) : reserve,
+      admit: (address) => deliverer.admit(address),
       localMintUrl: () => localMintUrl,
       ...(o.clock ? { clock: o.clock } : {}),
       onIntake: (job) => runner?.offer(job),

@@ -3,8 +3,9 @@
  * every due job and never more than `concurrency` at once, resumes jobs scheduled for later at start,
  * schedules a failed step by the backoff and the injected clock (nothing runs before it is due), and
  * `stop` waits for the steps in flight. A run hands each step the job the previous one left, and a job
- * offered at intake starts from the job as written. The backoff is exponential, capped, and its jitter
- * bounded.
+ * offered at intake starts from the job as written. Money steps and deliveries run in lanes of their
+ * own, one destination holds at most `perDestination` deliveries, and a job moved to a busy destination
+ * waits in the journal. The backoff is exponential, capped, and its jitter bounded.
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -211,6 +212,94 @@ describe('JobRunner', () => {
     await runner.stop();
   });
 
+  it('money steps never wait behind deliveries; one destination holds at most `perDestination` of them', async () => {
+    for (let i = 0; i < 6; i++) {
+      await repo.insertJobIfAbsent(store.db, {
+        ...row(`slow${i}`, now),
+        state: 'delivering',
+        destination: 'slow',
+      });
+    }
+    await repo.insertJobIfAbsent(store.db, {
+      ...row('fast', now + 1),
+      state: 'delivering',
+      destination: 'fast',
+    });
+    await repo.insertJobIfAbsent(store.db, row('money', now + 2));
+    let release: () => void = () => {};
+    const hang = new Promise<void>((r) => {
+      release = r;
+    });
+    const started: string[] = [];
+    const finished: string[] = [];
+    const stepper: JobStepper = {
+      async step(id) {
+        started.push(id);
+        if (id.startsWith('slow')) await hang;
+        const state = (await repo.getJob(store.db, id))!.state;
+        await repo.moveJob(store.db, id, { state }, { state: 'done', active: 0 });
+        finished.push(id);
+        return { advanced: false };
+      },
+      failed: async () => {},
+    };
+    const runner = new JobRunner({
+      jobs: stepper,
+      store,
+      clock,
+      concurrency: 1,
+      deliveryConcurrency: 3,
+      perDestination: 2,
+      pollMs: 60_000,
+    });
+    await runner.start();
+    while (!(finished.includes('money') && finished.includes('fast'))) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // The slow destination's two deliveries hang; the third waits although the lane has room.
+    expect(started.filter((id) => id.startsWith('slow'))).toEqual(['slow0', 'slow1']);
+    release();
+    await runner.settle();
+    expect(finished).toHaveLength(8);
+    await runner.stop();
+  });
+
+  it('a job whose money step moves it to a busy destination waits for the journal, then delivers', async () => {
+    await repo.insertJobIfAbsent(store.db, { ...row('busy', now), state: 'delivering', destination: 'd' });
+    await repo.insertJobIfAbsent(store.db, row('m', now + 1));
+    let release: () => void = () => {};
+    const hang = new Promise<void>((r) => {
+      release = r;
+    });
+    const calls: { id: string; state: string | undefined }[] = [];
+    const stepper: JobStepper = {
+      async step(id, known) {
+        const current = known ?? toJobLike(await repo.getJob(store.db, id));
+        calls.push({ id, state: current.state });
+        if (current.state === 'issuing') {
+          await repo.moveJob(store.db, id, { state: 'issuing' }, { state: 'delivering', destination: 'd' });
+          return { advanced: true, job: { ...job(id, 'delivering'), destination: 'd' } };
+        }
+        if (id === 'busy') await hang;
+        await repo.moveJob(store.db, id, { state: 'delivering' }, { state: 'done', active: 0 });
+        return { advanced: false };
+      },
+      failed: async () => {},
+    };
+    const runner = new JobRunner({ jobs: stepper, store, clock, perDestination: 1, pollMs: 60_000 });
+    await runner.start();
+    while (!calls.some((c) => c.id === 'm' && c.state === 'issuing'))
+      await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    // m moved to `delivering` for d, which is at its bound: it did not go on.
+    expect(calls.filter((c) => c.id === 'm').map((c) => c.state)).toEqual(['issuing']);
+    release();
+    await runner.settle();
+    expect(calls.filter((c) => c.id === 'm').map((c) => c.state)).toEqual(['issuing', 'delivering']);
+    expect(await repo.dueJobs(store.db, now + 10, 10)).toEqual([]);
+    await runner.stop();
+  });
+
   it('stop waits for the steps in flight and takes no new work', async () => {
     for (let i = 0; i < 4; i++) await repo.insertJobIfAbsent(store.db, row(`s${i}`, now));
     const s = scripted(store, clock);
@@ -249,3 +338,8 @@ describe('exponentialBackoff', () => {
     );
   });
 });
+
+/** The fields of a journal row a scripted step looks at. */
+function toJobLike(r: repo.JobRow | undefined): { state: string } {
+  return { state: r?.state ?? 'missing' };
+}

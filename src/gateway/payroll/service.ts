@@ -127,6 +127,8 @@ export interface PayrollServiceOptions extends JobServiceBase {
   reserve: ReservePort;
   /** The deployment's Cashu unit. */
   unit: string;
+  /** Refuses an address whose inbox URL deliveries may not go to (`Deliverer.admit`); default none. */
+  admit?: (address: string) => void;
 }
 
 export class PayrollService {
@@ -148,6 +150,7 @@ export class PayrollService {
     const { curve, keys, mint, store } = this.o;
     const req = decode(PayrollRequest, body, 'body');
     const to = decodeAddress(req.to, 'lan');
+    this.o.admit?.(req.to);
     const amount = toAmount(req.amount);
     const requestHash = hashOf(['payroll', req.ref, amount, req.to.toLowerCase(), req.memo ?? null]);
     const existing = await repo.liveJobOfRef(store.db, 'payroll', req.ref);
@@ -182,7 +185,10 @@ export class PayrollService {
     const { keys, mint, store } = this.o;
     const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: PAYOUT_REQUEST });
     const req = decode(PayoutRequest, opened.payload, 'payload');
-    if (req.replyTo !== undefined) decodeAddress(req.replyTo);
+    if (req.replyTo !== undefined) {
+      decodeAddress(req.replyTo);
+      this.o.admit?.(req.replyTo);
+    }
     const id = opened.transferId;
     const sender = bytesToHex(opened.sender);
     const requestHash = hashOf([
