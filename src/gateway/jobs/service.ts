@@ -379,8 +379,9 @@ export class JobService {
     let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
     try {
       // The recovery record rides along: the bank keeps it, so a lost journal can rebuild this job.
-      const recovery = await sealRecovery(this.o.store, this.o.keys, job);
-      ({ signatures } = await bank.issue(job.id, job.amount, blindedMessages(outputs), recovery));
+      const blinded = blindedMessages(outputs);
+      const recovery = await sealRecovery(this.o.store, this.o.keys, job, { outputs: blinded });
+      ({ signatures } = await bank.issue(job.id, job.amount, blinded, recovery));
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault(point(job.direction, 'issue'));
@@ -423,8 +424,9 @@ export class JobService {
     const { bank } = this.o;
     let receipt: Receipt;
     try {
-      const recovery = await sealRecovery(this.o.store, this.o.keys, job);
-      receipt = await bank.receive(job.id, job.journal.wideProofs ?? [], recovery);
+      const proofs = job.journal.wideProofs ?? [];
+      const recovery = await sealRecovery(this.o.store, this.o.keys, job, { proofs });
+      receipt = await bank.receive(job.id, proofs, recovery);
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault(point(job.direction, 'receive'));

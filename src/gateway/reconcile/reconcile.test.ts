@@ -5,14 +5,19 @@
  * (74003), rebuilt by `reconcile` from the recovery records the bank keeps, and finished by the runner
  * with the money delivered once and both audits balanced; a bank that lost requests is refused (74004).
  */
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bytesToHex } from '../../core/bytes.js';
+import { MAX_ENVELOPE_PAYLOAD, sealJson } from '../../core/envelope/index.js';
 import type { LancashError } from '../../core/errors.js';
-import { DIALECTS } from '../../test-support/dialects.js';
+import { DIALECTS, freshStore } from '../../test-support/dialects.js';
 import { refusalOf } from '../../test-support/refusals.js';
 import { Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
+import type { Job } from '../jobs/model.js';
+import { GatewayKeys } from '../keys.js';
 import { finish, startNet, type TestNet } from '../test-fixture.js';
-import { checkAgainstBank, reconcile } from './service.js';
+import { checkAgainstBank, reconcile, sealRecovery } from './service.js';
 
 describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect) => {
   let net: TestNet;
@@ -115,5 +120,66 @@ describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect)
     expect(behind.code).toBe(74004);
     expect(behind.info).toMatchObject({ bankLast: 0, expectedAtLeast: 1, missing: [job2.status.transferId] });
     expect(behind.message).toContain('point-in-time recovery');
+  });
+});
+
+describe('the recovery record', () => {
+  it('of a job 2 of 1000 notes fits beside them in one receive request', async () => {
+    const store = await freshStore('sqlite');
+    try {
+      const keys = await GatewayKeys.load(store);
+      const hexOf = (n: number) => bytesToHex(randomBytes(n));
+      const proofs = Array.from({ length: 1000 }, () => ({
+        amount: 1024,
+        id: `00${hexOf(7)}`,
+        secret: hexOf(32),
+        C: `02${hexOf(32)}`,
+        dleq: { e: hexOf(32), s: hexOf(32), r: hexOf(32) },
+      }));
+      const outputs = Array.from({ length: 20 }, () => ({
+        amount: 1,
+        id: `00${hexOf(7)}`,
+        B_: `02${hexOf(32)}`,
+        secret: hexOf(32),
+        r: hexOf(32),
+      }));
+      const job: Job = {
+        id: hexOf(16),
+        kind: 'transfer',
+        ref: null,
+        direction: 'wan-to-lan',
+        state: 'receiving',
+        senderKey: hexOf(32),
+        requestHash: hexOf(32),
+        destination: 'lan1…',
+        destinationKey: hexOf(32),
+        replyTo: null,
+        amount: 1024 * 1000,
+        journal: { wideProofs: proofs, outputs },
+        notice: 'none',
+        refusal: null,
+        attempts: 0,
+        nextAttemptAt: 0,
+        lastError: null,
+        createdAt: 0,
+        updatedAt: 0,
+      };
+      const recovery = await sealRecovery(store, keys, job, { proofs });
+      expect(recovery).toBeDefined();
+      // The request as the gateway seals it to the bank: it must not be too large to send.
+      await sealJson({
+        type: 'bank.receive.request',
+        transferId: job.id,
+        sender: keys.encryption,
+        recipient: keys.encryption.publicKey,
+        payload: { proofs, account: keys.publicKeyHex, recovery },
+      });
+      // Beside a request that leaves no room, the call goes without one.
+      expect(
+        await sealRecovery(store, keys, job, { proofs, pad: 'x'.repeat(MAX_ENVELOPE_PAYLOAD) }),
+      ).toBeUndefined();
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -22,7 +22,13 @@
  * erased (job 1, payout) or the local notes generated (job 2, payroll), and the payment delivered again.
  */
 import { Type } from '@sinclair/typebox';
-import { type Envelope, openJson, sealJson, TransferId } from '../../core/envelope/index.js';
+import {
+  type Envelope,
+  MAX_ENVELOPE_PAYLOAD,
+  openJson,
+  sealJson,
+  TransferId,
+} from '../../core/envelope/index.js';
 import { fail, isLancashError } from '../../core/errors.js';
 import type { RequestLogEntry, RequestLogPage } from '../../core/protocol/bank.js';
 import { decode, type Proof, Proof as ProofSchema } from '../../core/protocol/cashu.js';
@@ -82,9 +88,18 @@ function holdingOperation(job: Pick<Job, 'id' | 'kind' | 'direction'>): string |
 
 /**
  * The recovery record of a job at its bank call, sealed to the gateway's own key (HPKE auth mode from
- * and to it: only this gateway opens it, and only it can have made it).
+ * and to it: only this gateway opens it, and only it can have made it). Job 2's wide notes go without
+ * their DLEQ proofs (the bank's request hash leaves them out, so the rebuilt job's call is the same
+ * request). Undefined when the record would not fit in one envelope beside `alongside`, the rest of
+ * the request's payload: the call goes without it (the check still finds a lost job; only its repair
+ * is then by hand, 74005).
  */
-export async function sealRecovery(store: Store, keys: GatewayKeys, job: Job): Promise<Envelope> {
+export async function sealRecovery(
+  store: Store,
+  keys: GatewayKeys,
+  job: Job,
+  alongside: unknown = {},
+): Promise<Envelope | undefined> {
   const op = holdingOperation(job);
   const inputs: Proof[] | undefined =
     op === undefined
@@ -96,7 +111,9 @@ export async function sealRecovery(store: Store, keys: GatewayKeys, job: Job): P
           C: n.c,
           ...(n.witness !== null ? { witness: n.witness } : {}),
         }));
-  return sealJson({
+  const wideProofs = job.journal.wideProofs?.map(({ dleq: _, ...p }) => p);
+  const journal = wideProofs === undefined ? job.journal : { ...job.journal, wideProofs };
+  const record = await sealJson({
     type: GATEWAY_RECOVERY,
     transferId: job.id,
     sender: keys.encryption,
@@ -115,12 +132,15 @@ export async function sealRecovery(store: Store, keys: GatewayKeys, job: Job): P
         destination_key: job.destinationKey,
         reply_to: job.replyTo,
         amount: job.amount,
-        journal: JSON.stringify(job.journal),
+        journal: JSON.stringify(journal),
         created_at: job.createdAt,
       },
       ...(inputs !== undefined ? { inputs } : {}),
     },
   });
+  // Room for the outer envelope's own fields; the payload is JSON text, one byte per character here.
+  const size = JSON.stringify(alongside).length + JSON.stringify(record).length + 64;
+  return size <= MAX_ENVELOPE_PAYLOAD ? record : undefined;
 }
 
 /** `<kind>:<ref>`: how the log names an entry, and the cursor its last checked one. */
