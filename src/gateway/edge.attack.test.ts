@@ -21,7 +21,8 @@ import type { Proof } from '../core/protocol/cashu.js';
 import { getGatewayInfo, JOB2_PATH, requestPayroll, TRANSFER_PATH } from '../core/protocol/gateway.js';
 import { postWholeThenRead, sendJson } from '../test-support/http.js';
 import { type System, startSystem } from '../test-support/system.js';
-import { randomId, Terminal } from '../test-support/terminal.js';
+import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
+import { type ProcessNet, startProcessNet } from './process-fixture.js';
 
 /** A wide note of `amount` whose secret ends in U+FFFD: what `\ud800` and `\udfff` both encode to. */
 async function noteEndingInReplacementChar(bank: string, w: Terminal, amount: number): Promise<Proof> {
@@ -165,5 +166,59 @@ describe('edge attack: a trusted proxy', () => {
     // (one window of the limit holds most of them, so their counts differ).
     const remaining = await remainingPerForwardedClient(sys.bank, '/v1/info');
     expect(new Set(remaining).size).toBeGreaterThan(1);
+  });
+});
+
+describe('edge attack: a bank outage does not bury the log', () => {
+  let net: ProcessNet;
+
+  beforeAll(async () => {
+    net = await startProcessNet({ proxy: true, callTimeoutMs: 2_000 });
+  });
+  afterEach(async () => {
+    net.proxy?.plan([]);
+    expect(await net.audit()).toEqual([]);
+  });
+  afterAll(() => net?.close());
+
+  it('answers 503 UpstreamUnavailable and logs it at warn, without a stack, and the same envelope works later', async () => {
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(net.bankUrl, 6);
+    const envelope = await w.sealJob(await getGatewayInfo(net.wan), 'wan-to-lan', {
+      proofs: w.takeAll(net.bankUrl),
+      destination: l.address,
+    });
+    net.proxy!.plan([{ path: '*', fault: 'refuse', times: Number.POSITIVE_INFINITY }]);
+    const logged = net.gateway.stderr().length;
+    for (let i = 0; i < 3; i++) {
+      const r = await sendJson(net.wan, 'POST', JOB2_PATH, envelope);
+      expect(r.status, JSON.stringify(r.json)).toBe(503);
+      expect(r.json.code).toBe(74002);
+    }
+    const lines = net.gateway
+      .stderr()
+      .slice(logged)
+      .split('\n')
+      .filter((line) => line.includes('"code":74002'))
+      .map((line) => JSON.parse(line) as { level: number; err?: unknown; stack?: unknown });
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) {
+      expect(line.level).toBe(40);
+      expect(line.err).toBeUndefined();
+      expect(JSON.stringify(line)).not.toContain('"stack"');
+    }
+    // The bank is back: the same envelope, sent again as a 503 asks, is taken (a connection the
+    // outage left, or its memory of the failed keyset list (5 s), may cost a few more 503s first).
+    net.proxy!.plan([]);
+    let again = await sendJson(net.wan, 'POST', JOB2_PATH, envelope);
+    for (let i = 0; i < 100 && again.status === 503; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      again = await sendJson(net.wan, 'POST', JOB2_PATH, envelope);
+    }
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    expect((await waitForTransfer(net.wan, envelope.transferId)).state).toBe('done');
+    await l.receive(net.lan);
+    expect(l.balance(net.lan)).toBe(6);
   });
 });

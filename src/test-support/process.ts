@@ -19,6 +19,12 @@ export interface StartOptions {
   listeners?: number;
   /** Longest wait for the listening lines; default 30 s (tsx compiles on first start). */
   startTimeoutMs?: number;
+  /**
+   * Largest file the process may write, in bytes (rounded down to 512-byte blocks): the shell's
+   * `ulimit -f` (RLIMIT_FSIZE), so writes past it fail as on a full disk, without root or a small
+   * filesystem. Node ignores SIGXFSZ, so the write fails with EFBIG instead of killing the process.
+   */
+  maxFileBytes?: number;
 }
 
 export interface Started {
@@ -44,7 +50,12 @@ export async function startProcess(args: string[], o: StartOptions = {}): Promis
   const script = o.script ?? 'src/cli/main.ts';
   const wanted = o.listeners ?? 1;
   const command = [script, ...args].join(' ');
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const node = [process.execPath, '--import', 'tsx', script, ...args];
+  const [file, ...argv] =
+    o.maxFileBytes === undefined
+      ? node
+      : ['/bin/sh', '-c', 'ulimit -f "$0" && exec "$@"', String(Math.floor(o.maxFileBytes / 512)), ...node];
+  const proc = spawn(file!, argv, {
     cwd: o.cwd ?? REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
