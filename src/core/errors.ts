@@ -54,7 +54,8 @@ export interface ErrorDetails {
   AddressInvalid: { address: string; reason: string };
   MailboxFull: { limit: 'messages' | 'bytes'; max: number };
   MailboxQuotaExceeded: { limit: 'messages' | 'bytes'; max: number };
-  MailboxDepositorLimit: { limit: 'messages' | 'bytes'; max: number };
+  /** `scope`: the depositor's share across every inbox, or of this one inbox. */
+  MailboxDepositorLimit: { limit: 'messages' | 'bytes'; max: number; scope: 'mailbox' | 'inbox' };
   InboxNotAllowed: { address: string; inbox: string };
   // --- lancash: requests and idempotency (72xxx) ---
   IdempotencyConflict: { key: string };

@@ -162,6 +162,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
       maxTotalBytes: DEFAULT_MAILBOX_LIMITS.maxTotalBytes,
       maxDepositorMessages: DEFAULT_MAILBOX_LIMITS.maxDepositorMessages,
       maxDepositorBytes: DEFAULT_MAILBOX_LIMITS.maxDepositorBytes,
+      maxDepositorInboxPercent: DEFAULT_MAILBOX_LIMITS.maxDepositorInboxPercent,
       maxAgeMs: DEFAULT_MAILBOX_LIMITS.maxAgeMs,
     });
   });
@@ -234,7 +235,8 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
 
   it('refuses a deposit into a full inbox (409 MailboxFull) by count and by bytes, and takes it after an ack', async () => {
     const size = JSON.stringify(await letter('t9', 9)).length;
-    await start({ maxMessages: 3, maxInboxBytes: 10 * size });
+    // These tests deposit from one IP: let it fill the whole inbox (its share is tested below).
+    await start({ maxMessages: 3, maxInboxBytes: 10 * size, maxDepositorInboxPercent: 100 });
     const first = await letter('t1', 1);
     await deposit(base, aliceAddress, first);
     for (const n of [2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
@@ -250,7 +252,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     expect(await deposit(base, aliceAddress, await letter('t4', 4))).toEqual({ duplicate: false });
 
     await app.close();
-    await start({ maxMessages: 100, maxInboxBytes: 4 * size + 10 });
+    await start({ maxMessages: 100, maxInboxBytes: 4 * size + 10, maxDepositorInboxPercent: 100 });
     const big = await letter('t5', 5, alice.publicKey, 200);
     const byBytes = await refusalOf(deposit(base, aliceAddress, big));
     expect(byBytes.info).toEqual({ limit: 'bytes', max: 4 * size + 10 });
@@ -258,7 +260,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   });
 
   it('limits hold exactly under concurrent deposits', async () => {
-    await start({ maxMessages: 5 });
+    await start({ maxMessages: 5, maxDepositorInboxPercent: 100 });
     const letters = await Promise.all(Array.from({ length: 12 }, (_, i) => letter(`c${i}`, i)));
     const results = await Promise.allSettled(letters.map((l) => deposit(base, aliceAddress, l)));
     const ok = results.filter((r) => r.status === 'fulfilled');
@@ -348,7 +350,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     for (const n of [1, 2]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
     const over = await refusalOf(deposit(base, aliceAddress, await letter('t3', 3)));
     expect(over).toMatchObject({ kind: 'MailboxDepositorLimit', status: 429, code: 71008 });
-    expect(over.info).toEqual({ limit: 'messages', max: 2 });
+    expect(over.info).toEqual({ limit: 'messages', max: 2, scope: 'mailbox' });
     // The server's own deposits (the gateway's deliveries into its LAN mailbox) have no depositor share.
     expect(await mailbox.deposit(aliceAddress, await letter('own', 0))).toEqual({ duplicate: false });
     const { messages } = await drainAlice();
@@ -356,6 +358,34 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     expect(await depositors()).toEqual([]);
     expect(await totals()).toEqual({ messages: 0, bytes: 0 });
     expect(await deposit(base, aliceAddress, await letter('t3', 3))).toEqual({ duplicate: false });
+  });
+
+  it('one depositor may fill only its share of an inbox, so the real deliveries still find room', async () => {
+    const size = JSON.stringify(await letter('t9', 9)).length;
+    await start({ maxMessages: 4, maxInboxBytes: 100 * size });
+    for (const n of [1, 2])
+      expect(await mailbox.deposit(aliceAddress, await letter(`j${n}`, n), '203.0.113.7')).toEqual({
+        duplicate: false,
+      });
+    const over = await refusalOf(mailbox.deposit(aliceAddress, await letter('j3', 3), '203.0.113.7'));
+    expect(over).toMatchObject({ kind: 'MailboxDepositorLimit', status: 429 });
+    expect(over.info).toEqual({ limit: 'messages', max: 2, scope: 'inbox' });
+    // Another depositor (and the server's own deposits) still get in, up to the inbox's limit.
+    expect(await mailbox.deposit(aliceAddress, await letter('r1', 1), '198.51.100.1')).toEqual({
+      duplicate: false,
+    });
+    expect(await mailbox.deposit(aliceAddress, await letter('own', 0))).toEqual({ duplicate: false });
+    expect((await refusalOf(mailbox.deposit(aliceAddress, await letter('r2', 2), '198.51.100.1'))).kind).toBe(
+      'MailboxFull',
+    );
+    // By bytes too: half of maxInboxBytes.
+    await app.close();
+    await start({ maxMessages: 100, maxInboxBytes: 5 * size });
+    // Into another (empty) inbox: an envelope of ~3.5 × size, more than half of it.
+    const big = await letter('big', 0, mallory.publicKey, 2 * size);
+    const malloryAddress = encodeAddress({ network: 'lan', publicKey: mallory.publicKey });
+    const byBytes = await refusalOf(mailbox.deposit(malloryAddress, big, '192.0.2.9'));
+    expect(byBytes.info).toEqual({ limit: 'bytes', max: Math.floor(2.5 * size), scope: 'inbox' });
   });
 
   it('expires pending messages after maxAgeMs (injected clock), giving every quota back; a full mailbox sweeps first', async () => {

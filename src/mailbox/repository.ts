@@ -188,6 +188,23 @@ export async function takeDepositorShare(
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
+/** Pending messages and bytes of one depositor in one inbox. */
+export async function pendingOf(
+  db: Db,
+  recipient: string,
+  depositor: string,
+): Promise<{ messages: number; bytes: number }> {
+  const row = await db
+    .selectFrom('mailbox_messages')
+    .select((eb) => [eb.fn.countAll<number>().as('messages'), eb.fn.sum<number>('size').as('bytes')])
+    .where('recipient', '=', recipient)
+    .where('depositor', '=', depositor)
+    .where('acked_at', '=', 0)
+    .executeTakeFirstOrThrow();
+  // count and sum come back as text or bigint on PostgreSQL, and sum of nothing is NULL.
+  return { messages: Number(row.messages), bytes: Number(row.bytes ?? 0) };
+}
+
 /** The counters of a depositor (zero when it has none). */
 export async function depositorCounters(
   db: Db,

@@ -45,6 +45,11 @@ export interface MailboxLimits {
   maxDepositorMessages: number;
   /** Pending envelope bytes one depositor may have across every inbox. */
   maxDepositorBytes: number;
+  /**
+   * The share (percent, 1–100) of one inbox's `maxMessages` and `maxInboxBytes` one depositor may
+   * fill: a single stranger cannot fill an inbox and so hold off the real deliveries until it drains.
+   */
+  maxDepositorInboxPercent: number;
   /** A message nobody acks is deleted this long after its deposit. */
   maxAgeMs: number;
   /** How often the server sweeps expired messages, old tombstones and old nonces. */
@@ -64,6 +69,7 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   maxTotalBytes: 1024 * 1024 * 1024,
   maxDepositorMessages: 10_000,
   maxDepositorBytes: 64 * 1024 * 1024,
+  maxDepositorInboxPercent: 50,
   maxAgeMs: 30 * 24 * 3_600_000,
   sweepIntervalMs: 60_000,
   sweepBatch: 1000,
@@ -158,6 +164,7 @@ export const MailboxInfo = Type.Object({
   maxTotalBytes: Type.Optional(Type.Integer()),
   maxDepositorMessages: Type.Optional(Type.Integer()),
   maxDepositorBytes: Type.Optional(Type.Integer()),
+  maxDepositorInboxPercent: Type.Optional(Type.Integer()),
   maxAgeMs: Type.Optional(Type.Integer()),
 });
 export type MailboxInfo = Static<typeof MailboxInfo>;
@@ -192,6 +199,14 @@ export class Mailbox {
         );
       }
     }
+    if (this.limits.maxDepositorInboxPercent > 100) {
+      const received = String(this.limits.maxDepositorInboxPercent);
+      fail(
+        'InvalidInput',
+        { argument: 'limits.maxDepositorInboxPercent', expected: 'a percentage, 1 to 100', received },
+        `limits.maxDepositorInboxPercent: expected a percentage, 1 to 100, got ${received}`,
+      );
+    }
     if (this.limits.maxDrain * this.limits.maxEnvelopeBytes > MAX_DRAIN_ANSWER_BYTES) {
       const expected = `maxDrain × maxEnvelopeBytes ≤ ${MAX_DRAIN_ANSWER_BYTES}`;
       fail(
@@ -221,6 +236,7 @@ export class Mailbox {
       maxTotalBytes: l.maxTotalBytes,
       maxDepositorMessages: l.maxDepositorMessages,
       maxDepositorBytes: l.maxDepositorBytes,
+      maxDepositorInboxPercent: l.maxDepositorInboxPercent,
       maxAgeMs: l.maxAgeMs,
     };
   }
@@ -299,6 +315,21 @@ export class Mailbox {
         `inbox holds ${inbox.bytes} of ${maxInboxBytes} bytes; this envelope is ${m.size}`,
       );
     }
+    if (m.depositor !== '') {
+      // Counted under the inbox's lock, so concurrent deposits of one depositor see each other.
+      const share = this.limits.maxDepositorInboxPercent / 100;
+      const max = { messages: Math.floor(maxMessages * share), bytes: Math.floor(maxInboxBytes * share) };
+      const has = await repo.pendingOf(trx, m.recipient, m.depositor);
+      const limit =
+        has.messages + 1 > max.messages ? 'messages' : has.bytes + m.size > max.bytes ? 'bytes' : undefined;
+      if (limit !== undefined) {
+        fail(
+          'MailboxDepositorLimit',
+          { limit, max: max[limit], scope: 'inbox' },
+          `this depositor has ${has.messages} messages (${has.bytes} bytes) pending in this inbox; it may fill ${this.limits.maxDepositorInboxPercent}% of it`,
+        );
+      }
+    }
     const seq = inbox.last_seq + 1;
     await repo.setInboxCounters(trx, m.recipient, {
       messages: inbox.messages + 1,
@@ -323,7 +354,7 @@ export class Mailbox {
         const limit = has.messages + 1 > max.messages ? 'messages' : 'bytes';
         fail(
           'MailboxDepositorLimit',
-          { limit, max: max[limit] },
+          { limit, max: max[limit], scope: 'mailbox' },
           `this depositor has ${has.messages} messages (${has.bytes} bytes) pending; its limit is ${max.messages} messages, ${max.bytes} bytes`,
         );
       }

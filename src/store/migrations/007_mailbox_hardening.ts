@@ -6,7 +6,8 @@
  *     `mailbox_messages` is rebuilt (both dialects, one path) and its rows copied with their digest.
  *   - `depositor` (client IP) per message, and counters per depositor and across every inbox
  *     (`mailbox_depositors`, the one-row `mailbox_totals`), so both quotas hold exactly.
- *   - An index on `(acked_at, created_at)` serves the sweep of expired messages and old tombstones.
+ *   - An index on `(acked_at, created_at)` serves the sweep of expired messages and old tombstones,
+ *     one on `(recipient, depositor, acked_at)` a depositor's share of one inbox.
  * No `down` (see 001).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -81,6 +82,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createIndex('mailbox_messages_age_idx')
     .on('mailbox_messages')
     .columns(['acked_at', 'created_at'])
+    .execute();
+  // A depositor's pending messages in one inbox (its share of that inbox).
+  await db.schema
+    .createIndex('mailbox_messages_depositor_idx')
+    .on('mailbox_messages')
+    .columns(['recipient', 'depositor', 'acked_at'])
     .execute();
 
   await db.schema
