@@ -42,7 +42,7 @@ import { GatewayKeys } from './keys.js';
 import { operatorGuard } from './operator.js';
 import { registerPayrollRoutes } from './payroll/http.js';
 import { operatorJobsFirst, PayrollService, type ReservePort, reserveClient } from './payroll/service.js';
-import { checkAgainstBank, watchBank } from './reconcile/service.js';
+import { checkAtStart, watchBank } from './reconcile/service.js';
 import { WideBankClient, type WideBankPort } from './wide-bank.js';
 
 export interface GatewayOptions {
@@ -173,7 +173,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     }
     // Before anything can move money: the journal must not be behind the bank's record of the reserve
     // account, nor the bank behind the journal (74003 / 74004; docs/gateway.md, "Reconciling with the bank").
-    const checked = await checkAgainstBank({ store: o.store, bank });
+    const checked = await checkAtStart({ store: o.store, bank, log: lan.log });
     lan.log.info(checked, 'journal in step with the wide bank');
 
     let localMintUrl = o.localMintUrl ?? '';

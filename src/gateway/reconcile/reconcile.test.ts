@@ -10,13 +10,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../core/bytes.js';
 import { MAX_ENVELOPE_PAYLOAD, sealJson } from '../../core/envelope/index.js';
 import type { LancashError } from '../../core/errors.js';
+import { PAYOUT_REQUEST, requestPayout, requestPayroll } from '../../core/protocol/gateway.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
+import { stateOf } from '../../test-support/notes.js';
 import { refusalOf } from '../../test-support/refusals.js';
-import { Terminal } from '../../test-support/terminal.js';
+import { randomId, Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
 import type { Job } from '../jobs/model.js';
 import { GatewayKeys } from '../keys.js';
-import { finish, startNet, type TestNet } from '../test-fixture.js';
+import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../test-fixture.js';
 import { checkAgainstBank, reconcile, sealRecovery } from './service.js';
 
 describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect) => {
@@ -101,6 +103,43 @@ describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect)
     const audit = await audited();
     expect(audit.differences).toEqual([]);
     expect(audit.totals).toMatchObject({ reserve: 40, local: { outstanding: 40 } });
+  });
+
+  it('rebuilds a lost payroll and a lost payout from their records', async () => {
+    const { lanUrl, gw } = net;
+    const l = await Terminal.create('lan');
+    await net.bank.ledger.deposit(gw.keys.publicKeyHex, 200, 'pay-1');
+    const pay = await requestPayroll({
+      base: lanUrl,
+      operatorToken: OPERATOR_TOKEN,
+      request: { ref: 'pay-1', amount: 200, to: l.address },
+    });
+    expect((await finish(net, pay.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    const proofs = l.takeAll(lanUrl);
+    const envelope = await sealJson({
+      type: PAYOUT_REQUEST,
+      transferId: randomId(),
+      sender: l.pair,
+      recipient: gw.keys.encryption.publicKey,
+      payload: { ref: 'out-1', proofs },
+    });
+    const out = await requestPayout({ base: lanUrl, operatorToken: OPERATOR_TOKEN, envelope });
+    expect((await finish(net, out.transferId)).state).toBe('done');
+
+    await forget(pay.transferId, `payroll:${pay.transferId}`);
+    await forget(out.transferId, `payout:${out.transferId}`);
+    const behind = (await refusalOf(checkAgainstBank({ store: net.gwStore, bank: gw.bank }))) as LancashError;
+    expect(behind.info).toMatchObject({ missing: ['claim:pay-1', 'payout:out-1'] });
+    const rebuilt = await reconcile({ store: net.gwStore, bank: gw.bank, keys: gw.keys, mint: gw.mint });
+    expect(rebuilt.map((r) => [r.request, r.job])).toEqual([
+      ['claim:pay-1', pay.transferId],
+      ['payout:out-1', out.transferId],
+    ]);
+    expect((await finish(net, pay.transferId)).state).toBe('done');
+    expect((await finish(net, out.transferId)).state).toBe('done');
+    expect(await stateOf(lanUrl, proofs)).toEqual(proofs.map(() => 'SPENT'));
+    expect((await audited()).differences).toEqual([]);
   });
 
   it('refuses a bank that lost requests the journal holds (74004), naming the jobs', async () => {

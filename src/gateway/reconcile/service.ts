@@ -30,6 +30,7 @@ import {
   TransferId,
 } from '../../core/envelope/index.js';
 import { fail, isLancashError } from '../../core/errors.js';
+import { isUnclear } from '../../core/http/client.js';
 import type { RequestLogEntry, RequestLogPage } from '../../core/protocol/bank.js';
 import { decode, type Proof, Proof as ProofSchema } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
@@ -223,6 +224,26 @@ export async function checkAgainstBank(o: { store: Store; bank: WideBankPort }):
   if (last < pastTheCall) return bankBehind(store, bank, last, pastTheCall);
   if (lastSeen !== undefined) await repo.putCursor(store.db, { seq: lastSeen.seq, key: keyOf(lastSeen) });
   return { checked, last, pastTheCall };
+}
+
+/**
+ * The start-up check, waiting for the bank while it does not answer (it may restart just then); a
+ * refusal (74003, 74004, or the bank's 4xx) ends the wait.
+ */
+export async function checkAtStart(o: {
+  store: Store;
+  bank: WideBankPort;
+  log: { warn(obj: object, msg: string): void };
+}): Promise<BankCheck> {
+  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await checkAgainstBank(o);
+    } catch (e) {
+      if (!isUnclear(e)) throw e;
+      o.log.warn({ err: e.message, retryInMs: wait }, 'waiting for the wide bank to check the journal');
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 function journalBehind(missing: readonly RequestLogEntry[]): never {
