@@ -79,7 +79,12 @@ export class ReceiveService {
         await ledger.postReceive(trx, account.id, prepared.amount, r.key);
         // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is not.
         if (sender === req.account) {
-          const logged = { key: r.key, kind: 'receive', ref: opened.transferId, amount: prepared.amount } as const;
+          const logged = {
+            key: r.key,
+            kind: 'receive',
+            ref: opened.transferId,
+            amount: prepared.amount,
+          } as const;
           await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, this.clock());
         }
       });
