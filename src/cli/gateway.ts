@@ -24,7 +24,7 @@ interface GatewayCliOptions {
   concurrency: string;
   callTimeoutMs?: string;
   mailboxLimits?: string;
-  inboxAllow: string[];
+  inboxAllow?: string[];
   deliveryTimeoutMs: string;
   deliveryDeadlineMs: string;
   deliveryConcurrency: string;
@@ -52,8 +52,7 @@ export function registerGateway(program: Command): void {
     .option(
       '--inbox-allow <url>',
       'an inbox base URL (scheme://host:port[/path]) payments and notices may be delivered to, besides this gateway’s LAN mailbox and the wide bank’s; repeat for more (default: none)',
-      (url: string, all: string[]) => [...all, url],
-      [] as string[],
+      (url: string, all: string[] | undefined) => [...(all ?? []), url],
     )
     .option('--delivery-timeout-ms <ms>', 'per delivery call to an inbox', '5000')
     .option(
@@ -173,7 +172,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     bankCallsPerClient: { burst: 2 * bankCalls, perSecond: bankCalls },
   };
   const { parseInboxBase } = await import('../gateway/delivery.js');
-  const inboxAllow = o.inboxAllow.map((url) => {
+  const inboxAllow = (o.inboxAllow ?? []).map((url) => {
     try {
       return parseInboxBase(url);
     } catch (e) {
