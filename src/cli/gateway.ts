@@ -262,6 +262,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
       key: gateway.keys.publicKeyHex,
       dialect: store.dialect,
       sealed: secretsKey !== undefined,
+      inboxAllow,
     },
     'gateway listening',
   );
