@@ -105,6 +105,42 @@ describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect)
     expect(audit.totals).toMatchObject({ reserve: 40, local: { outstanding: 40 } });
   });
 
+  it('refuses to rebuild a job whose notes were converted again meanwhile (74005), naming it', async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const fund = async (amount: number) => {
+      const l = await Terminal.create('lan');
+      const w = await Terminal.create('wan');
+      await w.mintWide(bankUrl, amount);
+      const s = await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+      expect((await finish(net, s.status.transferId)).state).toBe('done');
+      await l.receive(lanUrl);
+      return l;
+    };
+    const l = await fund(300);
+    await fund(500);
+    const notes = l.takeAll(lanUrl);
+    const w2 = await Terminal.create('wan');
+    const job1 = await l.sendJob(lanUrl, 'lan-to-wan', { proofs: notes, destination: w2.address });
+    expect((await finish(net, job1.status.transferId)).state).toBe('done');
+    await forget(job1.status.transferId, `job1:${job1.status.transferId}`);
+    // What a gateway without the check did on the old copy: the same notes converted again.
+    const again = await l.sendJob(lanUrl, 'lan-to-wan', { proofs: notes, destination: w2.address });
+    expect((await finish(net, again.status.transferId)).state).toBe('done');
+
+    const failed = await refusalOf(
+      reconcile({ store: net.gwStore, bank: gw.bank, keys: gw.keys, mint: gw.mint }),
+    );
+    expect(failed.code).toBe(74005);
+    expect(failed.info).toMatchObject({ request: `issue:${job1.status.transferId}` });
+    expect(failed.message).toContain('spent by another operation');
+    // The audit names the double payment: the reserve is short by the notes' value.
+    const audit = await audited();
+    expect(audit.balanced).toBe(false);
+    expect(audit.differences.flatMap((d) => d.rows)).toContain(
+      `bank_requests:issue:${gw.keys.publicKeyHex}:${job1.status.transferId}`,
+    );
+  });
+
   it('rebuilds a lost payroll and a lost payout from their records', async () => {
     const { lanUrl, gw } = net;
     const l = await Terminal.create('lan');
