@@ -4,6 +4,7 @@
  * are pino JSON on stderr. The operator token comes from `LANCASH_OPERATOR_TOKEN` or from
  * `DIR/operator.token` (written on first start with `--data DIR`); it is never printed.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, isLancashError } from '../core/errors.js';
@@ -90,6 +91,10 @@ export function registerGateway(program: Command): void {
     .description(
       'after the gateway refused to start (74003): rebuild the jobs the wide bank answered and the journal lost, from the bank’s records; give the gateway’s --data/--db and --wide-bank',
     )
+    .option('--data <dir>', 'the gateway’s data directory (SQLite file <dir>/gateway.db)')
+    .option('--db <url>', 'the gateway’s database URL instead of --data')
+    .option('--wide-bank <url>', "the wide bank's URL")
+    .option('--currency <code>', 'currency of the deployment (the wide bank’s)', 'EUR')
     .action((_o: unknown, c: Command) =>
       runCommand('gateway reconcile', () => reconcileJournal(c.optsWithGlobals<GatewayCliOptions>())),
     );
@@ -103,6 +108,10 @@ export function registerGateway(program: Command): void {
 async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
   if (o.wideBank === undefined) usage('--wide-bank URL is required');
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
+  // A mistyped directory must not become a fresh gateway (a new key, a new account at the bank).
+  if (o.data !== undefined && !existsSync(join(o.data, 'gateway.db'))) {
+    usage(`--data: no gateway database at ${join(o.data, 'gateway.db')}`);
+  }
   const [
     { defaultCurve },
     { GatewayKeys },
