@@ -3,7 +3,8 @@
  * (`mailbox_messages`), used drain nonces (`mailbox_nonces`), and the quotas' counters per depositor
  * (`mailbox_depositors`) and across every inbox (`mailbox_totals`). Every function takes the
  * transaction it runs in; the service decides what runs together. Locks are taken in one order
- * everywhere (messages, inbox, depositors sorted, totals), so transactions never wait in a circle.
+ * everywhere (messages, inbox, depositors sorted, totals shards sorted), so transactions never wait
+ * in a circle (a deposit holds at most one shard, and a shard that refuses it stays unlocked).
  */
 import type { Kysely } from 'kysely';
 import type { Database, MailboxInboxesTable, MailboxMessagesTable } from '../store/schema.js';
@@ -21,27 +22,39 @@ export interface PendingMessage {
 }
 
 /**
- * Creates the inbox row if absent and, either way, writes it, so this transaction holds its row
- * lock until it ends: deposits to one inbox queue here on PostgreSQL (SQLite's BEGIN IMMEDIATE
- * already queues every writer), which is what keeps the limits exact across processes.
+ * Counts one more message of `size` bytes in an inbox (creating its row if absent) and answers the
+ * counters after it, `last_seq` being the new message's id. One statement that writes the row, so
+ * this transaction holds its lock until it ends: deposits to one inbox queue here on PostgreSQL
+ * (SQLite's BEGIN IMMEDIATE already queues every writer), which keeps the limits exact across
+ * processes. The caller checks the limits on the answer and throws (rolls back) when one is passed;
+ * a duplicate gives the message back with `unreserveInboxSlot`.
  */
-export async function lockInbox(db: Db, recipient: string): Promise<InboxCounters> {
-  await db
-    .insertInto('mailbox_inboxes')
-    .values({ recipient, messages: 0, bytes: 0, last_seq: 0 })
-    .onConflict((oc) =>
-      oc.column('recipient').doUpdateSet({ last_seq: (eb) => eb.ref('mailbox_inboxes.last_seq') }),
-    )
-    .execute();
+export async function reserveInboxSlot(db: Db, recipient: string, size: number): Promise<InboxCounters> {
   return db
-    .selectFrom('mailbox_inboxes')
-    .select(['messages', 'bytes', 'last_seq'])
-    .where('recipient', '=', recipient)
+    .insertInto('mailbox_inboxes')
+    .values({ recipient, messages: 1, bytes: size, last_seq: 1 })
+    .onConflict((oc) =>
+      oc.column('recipient').doUpdateSet((eb) => ({
+        messages: eb('mailbox_inboxes.messages', '+', 1),
+        bytes: eb('mailbox_inboxes.bytes', '+', size),
+        last_seq: eb('mailbox_inboxes.last_seq', '+', 1),
+      })),
+    )
+    .returning(['messages', 'bytes', 'last_seq'])
     .executeTakeFirstOrThrow();
 }
 
-export async function setInboxCounters(db: Db, recipient: string, c: InboxCounters): Promise<void> {
-  await db.updateTable('mailbox_inboxes').set(c).where('recipient', '=', recipient).execute();
+/** Undoes `reserveInboxSlot` in the same transaction (the id was never given out, so it is reused). */
+export async function unreserveInboxSlot(db: Db, recipient: string, size: number): Promise<void> {
+  await db
+    .updateTable('mailbox_inboxes')
+    .set((eb) => ({
+      messages: eb('messages', '-', 1),
+      bytes: eb('bytes', '-', size),
+      last_seq: eb('last_seq', '-', 1),
+    }))
+    .where('recipient', '=', recipient)
+    .execute();
 }
 
 /** Adds `messages` and `bytes` (negative to take away) to an inbox's counters. */
@@ -75,6 +88,7 @@ export async function findContent(
   return row?.seq;
 }
 
+/** Stores a message, pending; `shard` is the totals shard it will be charged to (`chargeShard` if another). */
 export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
   await db
     .insertInto('mailbox_messages')
@@ -82,23 +96,54 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
     .execute();
 }
 
-/** What leaving messages freed: in all, and per depositor ('' not counted per depositor). */
-export interface Freed {
-  messages: number;
-  bytes: number;
-  byDepositor: Map<string, { messages: number; bytes: number }>;
+/** Records which totals shard a message was charged to, so its release gives back to that one. */
+export async function chargeShard(db: Db, recipient: string, seq: number, shard: number): Promise<void> {
+  await db
+    .updateTable('mailbox_messages')
+    .set({ shard })
+    .where('recipient', '=', recipient)
+    .where('seq', '=', seq)
+    .execute();
 }
 
-function freedOf(rows: readonly { size: number; depositor: string }[]): Freed {
-  const freed: Freed = { messages: 0, bytes: 0, byDepositor: new Map() };
+/** Rows of `mailbox_totals` (ids 0 … TOTAL_SHARDS − 1); migration 007 creates them. */
+export const TOTAL_SHARDS = 64;
+
+interface Counts {
+  messages: number;
+  bytes: number;
+}
+
+/** What leaving messages freed: in all, per depositor ('' is not counted per depositor) and per totals shard. */
+export interface Freed extends Counts {
+  byDepositor: Map<string, Counts>;
+  byShard: Map<number, Counts>;
+}
+
+export function noneFreed(): Freed {
+  return { messages: 0, bytes: 0, byDepositor: new Map(), byShard: new Map() };
+}
+
+function add<K>(map: Map<K, Counts>, key: K, messages: number, bytes: number): void {
+  const c = map.get(key) ?? { messages: 0, bytes: 0 };
+  map.set(key, { messages: c.messages + messages, bytes: c.bytes + bytes });
+}
+
+/** Adds `more` into `into`. */
+export function addFreed(into: Freed, more: Freed): void {
+  into.messages += more.messages;
+  into.bytes += more.bytes;
+  for (const [d, c] of more.byDepositor) add(into.byDepositor, d, c.messages, c.bytes);
+  for (const [k, c] of more.byShard) add(into.byShard, k, c.messages, c.bytes);
+}
+
+function freedOf(rows: readonly { size: number; depositor: string; shard: number }[]): Freed {
+  const freed = noneFreed();
   for (const r of rows) {
     freed.messages++;
     freed.bytes += r.size;
-    if (r.depositor === '') continue;
-    const d = freed.byDepositor.get(r.depositor) ?? { messages: 0, bytes: 0 };
-    d.messages++;
-    d.bytes += r.size;
-    freed.byDepositor.set(r.depositor, d);
+    add(freed.byShard, Number(r.shard), 1, r.size);
+    if (r.depositor !== '') add(freed.byDepositor, r.depositor, 1, r.size);
   }
   return freed;
 }
@@ -114,27 +159,27 @@ export async function ackMessages(
   seqs: readonly number[],
   now: number,
 ): Promise<Freed> {
-  if (seqs.length === 0) return freedOf([]);
+  if (seqs.length === 0) return noneFreed();
   const rows = await db
     .updateTable('mailbox_messages')
     .set({ envelope: '', acked_at: now })
     .where('recipient', '=', recipient)
     .where('seq', 'in', [...seqs])
     .where('acked_at', '=', 0)
-    .returning(['size', 'depositor'])
+    .returning(['size', 'depositor', 'shard'])
     .execute();
   return freedOf(rows);
 }
 
 /** Deletes the pending messages among `seqs` (expired); those acked meanwhile are skipped. */
 export async function deletePending(db: Db, recipient: string, seqs: readonly number[]): Promise<Freed> {
-  if (seqs.length === 0) return freedOf([]);
+  if (seqs.length === 0) return noneFreed();
   const rows = await db
     .deleteFrom('mailbox_messages')
     .where('recipient', '=', recipient)
     .where('seq', 'in', [...seqs])
     .where('acked_at', '=', 0)
-    .returning(['size', 'depositor'])
+    .returning(['size', 'depositor', 'shard'])
     .execute();
   return freedOf(rows);
 }
@@ -237,40 +282,68 @@ export async function releaseDepositors(db: Db, freed: Freed): Promise<void> {
 }
 
 /**
- * Takes a deposit's share of the mailbox's total quota unless that passes `max`; false (nothing
- * changed) when it would. The deposit's last statement: the one row's lock is held only until commit.
+ * The total quota is kept in TOTAL_SHARDS rows, each with its part of the limits (`shareOf`), so
+ * concurrent deposits lock different rows: one row would make every deposit on PostgreSQL wait for
+ * the one before it to commit. The parts add up to the limits exactly, so the sum never passes them.
+ */
+export function shareOf(shard: number, max: Counts): Counts {
+  const part = (n: number) => Math.floor(n / TOTAL_SHARDS) + (shard < n % TOTAL_SHARDS ? 1 : 0);
+  return { messages: part(max.messages), bytes: part(max.bytes) };
+}
+
+/**
+ * Takes a deposit's share of the total quota in one shard, trying each from `first` on, and answers
+ * the shard it was charged to; undefined (nothing changed) when no shard has room. Each try is one
+ * conditional statement, evaluated under the row's lock; a shard that refuses is not left locked.
+ * After the first refusal one read of the sum stops the search when the whole quota is used.
+ * The deposit's last statements, so the lock is held only until commit.
  */
 export async function takeTotalShare(
   db: Db,
+  first: number,
   size: number,
-  max: { messages: number; bytes: number },
-): Promise<boolean> {
-  const r = await db
-    .updateTable('mailbox_totals')
-    .set((eb) => ({ messages: eb('messages', '+', 1), bytes: eb('bytes', '+', size) }))
-    .where('id', '=', 1)
-    .where((eb) => eb(eb('messages', '+', 1), '<=', max.messages))
-    .where((eb) => eb(eb('bytes', '+', size), '<=', max.bytes))
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  max: Counts,
+): Promise<number | undefined> {
+  for (let i = 0; i < TOTAL_SHARDS; i++) {
+    const shard = (first + i) % TOTAL_SHARDS;
+    const cap = shareOf(shard, max);
+    if (cap.messages < 1 || size > cap.bytes) continue;
+    const r = await db
+      .updateTable('mailbox_totals')
+      .set((eb) => ({ messages: eb('messages', '+', 1), bytes: eb('bytes', '+', size) }))
+      .where('id', '=', shard)
+      .where((eb) => eb(eb('messages', '+', 1), '<=', cap.messages))
+      .where((eb) => eb(eb('bytes', '+', size), '<=', cap.bytes))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return shard;
+    if (i === 0) {
+      // When the mailbox is full (an attack), refuse after one read instead of trying every shard.
+      const sum = await totals(db);
+      if (sum.messages + 1 > max.messages || sum.bytes + size > max.bytes) return undefined;
+    }
+  }
+  return undefined;
 }
 
-export async function totals(db: Db): Promise<{ messages: number; bytes: number }> {
-  return db
-    .selectFrom('mailbox_totals')
-    .select(['messages', 'bytes'])
-    .where('id', '=', 1)
-    .executeTakeFirstOrThrow();
+/** Pending messages and bytes across every inbox (the shards' sum). */
+export async function totals(db: Db): Promise<Counts> {
+  const rows = await db.selectFrom('mailbox_totals').select(['messages', 'bytes']).execute();
+  return rows.reduce((t, r) => ({ messages: t.messages + r.messages, bytes: t.bytes + r.bytes }), {
+    messages: 0,
+    bytes: 0,
+  });
 }
 
-/** Adds `messages` and `bytes` (negative to take away) to the totals row. */
-export async function addToTotals(db: Db, messages: number, bytes: number): Promise<void> {
-  if (messages === 0 && bytes === 0) return;
-  await db
-    .updateTable('mailbox_totals')
-    .set((eb) => ({ messages: eb('messages', '+', messages), bytes: eb('bytes', '+', bytes) }))
-    .where('id', '=', 1)
-    .execute();
+/** Gives back what left (acked, expired) to the totals shards it was charged to, in key order. */
+export async function releaseTotals(db: Db, freed: Freed): Promise<void> {
+  for (const shard of [...freed.byShard.keys()].sort((a, b) => a - b)) {
+    const c = freed.byShard.get(shard)!;
+    await db
+      .updateTable('mailbox_totals')
+      .set((eb) => ({ messages: eb('messages', '-', c.messages), bytes: eb('bytes', '-', c.bytes) }))
+      .where('id', '=', shard)
+      .execute();
+  }
 }
 
 /** Pending messages of an inbox, oldest first, at most `limit`. */

@@ -78,6 +78,8 @@ export interface MailboxMessagesTable {
   digest: string;
   /** Who deposited it (client IP, or IPv6 /64); '' for the server's own deposits and older rows. */
   depositor: string;
+  /** The `mailbox_totals` row (shard) this message is counted in. */
+  shard: number;
   envelope: string;
   size: number;
   created_at: number;
@@ -85,7 +87,7 @@ export interface MailboxMessagesTable {
   acked_at: number;
 }
 
-/** The mailbox's one totals row (`id` = 1): pending messages and bytes across every inbox. */
+/** Pending messages and bytes across every inbox, in shards (`id` 0–63) that add up: see mailbox/repository.ts. */
 export interface MailboxTotalsTable {
   id: number;
   messages: number;

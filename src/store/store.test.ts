@@ -101,6 +101,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     transfer_id: true,
     digest: true,
     depositor: true,
+    shard: true,
     envelope: true,
     size: true,
     created_at: true,
