@@ -1,8 +1,9 @@
 /**
  * Migration 007 on a mailbox that already holds messages, on every dialect: pending rows keep their
- * envelope and get its sha256 as `digest`, tombstones keep their keys with an unknown digest, the
- * totals row starts at the sum of the inboxes, and the mailbox works on the migrated rows (a replay
- * of a stored envelope is a duplicate, an ack gives the totals back).
+ * envelope and get its sha256 as `digest`, tombstones keep their keys with an unknown digest, every
+ * row is copied across page edges, the totals shards start with the pending rows dealt to them, and
+ * the mailbox works on the migrated rows (a replay of a stored envelope is a duplicate, an ack gives
+ * the totals back).
  */
 import { type Kysely, Migrator } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,24 +67,54 @@ describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
         { ...row, seq: 2, transfer_id: 'p1', envelope: text, size: text.length, acked_at: 0 },
       ])
       .execute();
+    // Two more inboxes of 700 pending rows each, one sorting before and one after: the copy goes in
+    // pages of 500, so page edges fall inside an inbox.
+    const BULK = 700;
+    for (const bulk of ['0'.repeat(64), 'f'.repeat(64)]) {
+      for (let from = 1; from <= BULK; from += 100) {
+        const values = Array.from({ length: 100 }, (_, k) => ({
+          recipient: bulk,
+          seq: from + k,
+          sender: letter.sender,
+          transfer_id: `b${from + k}`,
+          envelope: `{"n":${from + k}}`,
+          size: 7,
+          created_at: 1,
+          acked_at: 0,
+        }));
+        await db.insertInto('mailbox_messages').values(values).execute();
+      }
+    }
     await old.destroy();
 
     store = await openStore(config);
+    const copied = await store.db
+      .selectFrom('mailbox_messages')
+      .select((eb) => ['recipient', eb.fn.countAll<number>().as('n')])
+      .groupBy('recipient')
+      .orderBy('recipient')
+      .execute();
+    expect(copied.map((c) => [c.recipient, Number(c.n)])).toEqual([
+      ['0'.repeat(64), BULK],
+      [recipient, 2],
+      ['f'.repeat(64), BULK],
+    ]);
     const rows = await store.db
       .selectFrom('mailbox_messages')
       .select(['seq', 'digest', 'depositor', 'shard', 'envelope'])
+      .where('recipient', '=', recipient)
       .orderBy('seq')
       .execute();
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ digest: '', depositor: '', envelope: '' });
     expect(rows[1]!.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[1]!.envelope).toBe(text);
-    // The pending row is dealt to shard 0, whose counts start with it; the others are empty.
-    expect(rows[1]!.shard).toBe(0);
+    // Pending rows are dealt to the shards in turn: each shard starts with its part, they add up.
     const shards = await store.db.selectFrom('mailbox_totals').selectAll().orderBy('id').execute();
-    expect(shards).toHaveLength(TOTAL_SHARDS);
-    expect(shards[0]).toEqual({ id: 0, messages: 1, bytes: text.length });
-    expect(await totals(store.db)).toEqual({ messages: 1, bytes: text.length });
+    expect(shards.map((r) => r.id)).toEqual(Array.from({ length: TOTAL_SHARDS }, (_, k) => k));
+    const counts = shards.map((r) => r.messages);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    expect(await totals(store.db)).toEqual({ messages: 1 + 2 * BULK, bytes: text.length + 2 * BULK * 7 });
 
     const mailbox = new Mailbox({ store, serverKey: server, network: 'wan', now: () => 1_000 });
     const address = encodeAddress({ network: 'wan', publicKey: owner.publicKey });
@@ -99,6 +130,6 @@ describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
     const { messages } = await drain([], 'n1');
     expect(messages.map((m) => m.id)).toEqual(['2']);
     await drain(['2'], 'n2');
-    expect(await totals(store.db)).toEqual({ messages: 0, bytes: 0 });
+    expect(await totals(store.db)).toEqual({ messages: 2 * BULK, bytes: 2 * BULK * 7 });
   });
 });
