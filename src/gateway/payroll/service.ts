@@ -309,7 +309,11 @@ export class PayrollService {
     const op = operation('payout', job.id);
     let receipt: ReserveReceipt;
     try {
-      receipt = await reserve.withdraw(job.ref, job.amount, await sealRecovery(this.o.store, this.o.keys, job));
+      receipt = await reserve.withdraw(
+        job.ref,
+        job.amount,
+        await sealRecovery(this.o.store, this.o.keys, job),
+      );
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault('gateway:payout:after-withdraw');
