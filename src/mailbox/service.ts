@@ -320,7 +320,11 @@ export class Mailbox {
       );
     }
     const share = this.limits.maxDepositorInboxPercent / 100;
-    const shareMax = { messages: Math.floor(maxMessages * share), bytes: Math.floor(maxInboxBytes * share) };
+    // At least one message, so a one-message inbox still takes a stranger's first envelope.
+    const shareMax = {
+      messages: Math.max(1, Math.floor(maxMessages * share)),
+      bytes: Math.floor(maxInboxBytes * share),
+    };
     // Only an inbox past a share can hold a depositor past it: the count is skipped below that.
     if (m.depositor !== '' && (inbox.messages > shareMax.messages || inbox.bytes > shareMax.bytes)) {
       // Counted under the inbox's lock, so concurrent deposits of one depositor see each other.

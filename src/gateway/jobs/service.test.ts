@@ -409,7 +409,7 @@ async function foreignBank(dialect: DialectName): Promise<{ url: string; close()
     currency: 'USD',
     crypto: inThreadCrypto(curve),
     logger: false,
-    lightning: 'none',
+    lightning: 'fake',
   });
   const url = await listen(wb.app, '127.0.0.1:0');
   return {
