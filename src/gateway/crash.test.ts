@@ -17,7 +17,7 @@ import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
 import { crashGroup, died, hostPort, noticeSent } from '../test-support/crash.js';
 import { stateOf } from '../test-support/notes.js';
-import { type Started, startProcess } from '../test-support/process.js';
+import { type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
@@ -59,15 +59,7 @@ describe('gateway crash at every step', () => {
   let bankStore: Store;
 
   beforeAll(async () => {
-    bank = await startProcess([
-      'wide-bank',
-      '--lightning',
-      'fake',
-      '--listen',
-      '127.0.0.1:0',
-      '--data',
-      bankData,
-    ]);
+    bank = await startProcess(wideBankArgs(bankData));
     bankStore = await openStore({ dialect: 'sqlite', file: join(bankData, 'wide-bank.db') });
   });
   afterAll(async () => {

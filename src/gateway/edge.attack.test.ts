@@ -10,8 +10,7 @@
  *   - A bank outage is logged at warn, without a stack, by the intakes.
  * The wide bank's audit and the reserve against the local money are checked after every test.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import { blindMessage, defaultCurve, randomScalar } from '../core/crypto/index.j
 import type { Proof } from '../core/protocol/cashu.js';
 import { getGatewayInfo, JOB2_PATH, requestPayroll, TRANSFER_PATH } from '../core/protocol/gateway.js';
 import { postWholeThenRead, sendJson } from '../test-support/http.js';
-import { type System, startSystem } from '../test-support/system.js';
+import { type System, systemPerSuite } from '../test-support/system.js';
 import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { type ProcessNet, startProcessNet } from './process-fixture.js';
 
@@ -51,16 +50,10 @@ function aliases(p: Proof): [Proof, Proof] {
 }
 
 describe('edge attack: lone surrogates, WAN operational data, oversize bodies', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lancash-edge-'));
+  const started = systemPerSuite('edge');
   let sys: System;
-
-  beforeAll(async () => {
-    sys = await startSystem(dir);
-  });
-  afterEach(() => sys.expectBalanced());
-  afterAll(async () => {
-    await sys?.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    sys = started();
   });
 
   it('refuses a swap spending one note as two lone-surrogate spellings (400 InvalidString)', async () => {
@@ -99,7 +92,7 @@ describe('edge attack: lone surrogates, WAN operational data, oversize bodies', 
 
   it('serves no metrics, OpenAPI document or payroll status on the WAN listener', async () => {
     const l = await Terminal.create('lan');
-    const operatorToken = readFileSync(join(dir, 'gw', 'operator.token'), 'utf8').trim();
+    const operatorToken = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
     const payroll = await requestPayroll({
       base: sys.lan,
       operatorToken,
@@ -132,16 +125,10 @@ describe('edge attack: lone surrogates, WAN operational data, oversize bodies', 
 });
 
 describe('edge attack: a trusted proxy', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lancash-edge-proxy-'));
+  const started = systemPerSuite('edge-proxy', { gatewayArgs: ['--trust-proxy', '127.0.0.1,::1'] });
   let sys: System;
-
-  beforeAll(async () => {
-    sys = await startSystem(dir, { gatewayArgs: ['--trust-proxy', '127.0.0.1,::1'] });
-  });
-  afterEach(() => sys.expectBalanced());
-  afterAll(async () => {
-    await sys?.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    sys = started();
   });
 
   /** What the rate limit has left for each of 20 clients that a proxy on 127.0.0.1 forwards at once. */

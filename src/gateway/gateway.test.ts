@@ -5,33 +5,27 @@
  * another key, notes taken to the wrong mint, and the operator's history. The wide bank's audit
  * (invariant 1) and the reserve against the local money (invariant 2 at rest) are checked after every test.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../core/bytes.js';
 import { generateEncryptionKeyPair } from '../core/envelope/index.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { codeOf } from '../test-support/refusals.js';
-import { type System, startSystem } from '../test-support/system.js';
+import { type System, systemPerSuite } from '../test-support/system.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
 
 describe('gateway process', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lancash-gw-'));
+  const started = systemPerSuite('gw');
   let sys: System;
   let bankUrl: string;
   let lan: string;
   let wan: string;
 
-  beforeAll(async () => {
-    sys = await startSystem(dir);
+  beforeAll(() => {
+    sys = started();
     ({ bank: bankUrl, lan, wan } = sys);
-  });
-  afterEach(() => sys.expectBalanced());
-  afterAll(async () => {
-    await sys?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints the LAN then the WAN URL; WAN → LAN and LAN → WAN arrive once, at the right mint', async () => {
@@ -142,7 +136,7 @@ describe('gateway process', () => {
     await w.mintWide(bankUrl, 6);
     const j2 = await w.sendJob(wan, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
     await waitForTransfer(wan, j2.status.transferId);
-    const token = readFileSync(join(dir, 'gw', 'operator.token'), 'utf8').trim();
+    const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
     expect(token.length).toBeGreaterThanOrEqual(40);
     const history = (key: string, auth?: string) =>
       request(`${lan}/v1/gateway/history?terminal=${key}`, auth ? { headers: { authorization: auth } } : {});

@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { type Envelope, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { PAYMENT } from '../core/protocol/gateway.js';
-import { killAll, startProcess } from '../test-support/process.js';
-import { type System, startSystem } from '../test-support/system.js';
+import { killAll, startProcess, wideBankArgs } from '../test-support/process.js';
+import { type System, systemPerSuite } from '../test-support/system.js';
 import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { deposit } from './client.js';
 
@@ -37,16 +37,10 @@ async function forged(claimedSender: string, recipient: Uint8Array, transferId: 
 }
 
 describe('mailbox attack: forged deposits under the gateway key', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lancash-mbx-forge-'));
+  const started = systemPerSuite('mbx-forge');
   let sys: System;
-
-  beforeAll(async () => {
-    sys = await startSystem(dir);
-  });
-  afterEach(() => sys.expectBalanced());
-  afterAll(async () => {
-    await sys?.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    sys = started();
   });
 
   it('junk deposited first never blocks the real delivery (job 2 into the LAN mailbox, job 1 into the WAN one)', async () => {
@@ -101,21 +95,7 @@ describe('mailbox attack: mass deposits to random addresses', () => {
 
   beforeAll(async () => {
     const limits = JSON.stringify({ maxDepositorMessages: PER_DEPOSITOR, maxTotalMessages: TOTAL });
-    bank = (
-      await startProcess([
-        'wide-bank',
-        '--lightning',
-        'fake',
-        '--listen',
-        '127.0.0.1:0',
-        '--data',
-        join(dir, 'bank'),
-        '--lightning',
-        'fake',
-        '--mailbox-limits',
-        limits,
-      ])
-    ).url;
+    bank = (await startProcess(wideBankArgs(join(dir, 'bank'), '--mailbox-limits', limits))).url;
   });
   afterAll(async () => {
     await killAll();

@@ -27,7 +27,7 @@ import { getGatewayInfo } from '../core/protocol/gateway.js';
 import { auditGateway } from '../gateway/audit.js';
 import { getSetting } from '../mint/repository.js';
 import { DIALECTS, freshDatabaseUrl } from '../test-support/dialects.js';
-import { killAll, runLancash, type Started, startProcess } from '../test-support/process.js';
+import { killAll, runLancash, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { openStore, parseStoreUrl } from './index.js';
 
@@ -38,20 +38,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const KEY = 'correct horse battery staple, 32+ characters of operator key material';
 const WRONG = 'another operator key, also long enough to be accepted as key material';
 
-const bankArgs = (data: string) => [
-  'wide-bank',
-  '--lightning',
-  'fake',
-  '--listen',
-  '127.0.0.1:0',
-  '--data',
-  data,
-];
 const gatewayArgs = (data: string, bank: string) => [
   'gateway',
   ...['--lan', '127.0.0.1:0', '--wan', '127.0.0.1:0', '--wide-bank', bank, '--data', data],
 ];
-const startBank = (data: string, env: Record<string, string> = {}) => startProcess(bankArgs(data), { env });
+const startBank = (data: string, env: Record<string, string> = {}) =>
+  startProcess(wideBankArgs(data), { env });
 const startGateway = (data: string, bank: string, extra: string[] = [], env: Record<string, string> = {}) =>
   startProcess([...gatewayArgs(data, bank), ...extra], { listeners: 2, env });
 
@@ -105,7 +97,7 @@ describe('data directories are private', () => {
   it('a data directory others can read is refused, naming the chmod to run', async () => {
     const bank = await startBank(join(dir, 'b2-bank'));
     for (const [name, args] of [
-      ['wide-bank', (data: string) => bankArgs(data)],
+      ['wide-bank', (data: string) => wideBankArgs(data)],
       ['gateway', (data: string) => gatewayArgs(data, bank.url)],
     ] as const) {
       const data = join(dir, `exposed-${name}`);
@@ -179,7 +171,7 @@ describe('secrets at rest are sealed with the operator key', () => {
     }
 
     // 3. A wrong key, or none: refused with a clear message, before listening.
-    const wrong = await runLancash(bankArgs(bankData), {
+    const wrong = await runLancash(wideBankArgs(bankData), {
       env: { LANCASH_SECRETS_KEY: WRONG },
       timeoutMs: 30_000,
     });
@@ -187,7 +179,7 @@ describe('secrets at rest are sealed with the operator key', () => {
     expect(wrong.stderr).toMatch(/"code":79003/);
     expect(wrong.stderr).toMatch(/does not open the secrets/);
     expect(wrong.stderr).not.toContain(WRONG.slice(0, 20));
-    const none = await runLancash(bankArgs(bankData), { timeoutMs: 30_000 });
+    const none = await runLancash(wideBankArgs(bankData), { timeoutMs: 30_000 });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/"code":79002/);
     expect(none.stderr).toMatch(/LANCASH_SECRETS_KEY or --secrets-key-file/);
@@ -223,7 +215,7 @@ describe('secrets at rest are sealed with the operator key', () => {
 
   it('refuses key material that is too short, or a key file others can read (usage errors)', async () => {
     const data = join(dir, 'c-short');
-    const short = await runLancash(bankArgs(data), {
+    const short = await runLancash(wideBankArgs(data), {
       env: { LANCASH_SECRETS_KEY: 'short' },
       timeoutMs: 30_000,
     });
@@ -232,7 +224,9 @@ describe('secrets at rest are sealed with the operator key', () => {
     const open = join(dir, 'open.key');
     writeFileSync(open, KEY, { mode: 0o644 });
     chmodSync(open, 0o644);
-    const exposed = await runLancash([...bankArgs(data), '--secrets-key-file', open], { timeoutMs: 30_000 });
+    const exposed = await runLancash([...wideBankArgs(data), '--secrets-key-file', open], {
+      timeoutMs: 30_000,
+    });
     expect(exposed.code).toBe(2);
     expect(exposed.stderr).toContain(`chmod 600 '${open}'`);
   });

@@ -45,6 +45,14 @@ const KILL_GRACE_MS = 10_000;
 
 const running = new Set<Started>();
 
+/**
+ * `lancash wide-bank` on a free loopback port with its data in `data` and the fake Lightning backend
+ * (it mints for nothing: tests only), then `more`.
+ */
+export function wideBankArgs(data: string, ...more: string[]): string[] {
+  return ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', data, ...more];
+}
+
 /** Spawns `node --import tsx SCRIPT ...args` and resolves once it listens. */
 export async function startProcess(args: string[], o: StartOptions = {}): Promise<Started> {
   const script = o.script ?? 'src/cli/main.ts';

@@ -3,16 +3,20 @@
  * their SQLite files opened beside them for the checks every integration test ends with (invariant 1
  * at the wide bank, invariant 2 at rest: the reserve equals the local money outstanding).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { getGatewayInfo } from '../core/protocol/gateway.js';
 import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
-import { killAll, type Started, startProcess } from './process.js';
+import { killAll, type Started, startProcess, wideBankArgs } from './process.js';
 
 export interface System {
+  /** The data directory: the bank's under `bank/`, the gateway's under `gw/`. */
+  dir: string;
   /** The wide bank's URL. */
   bank: string;
   /** The gateway's LAN listener (local mint, LAN mailbox, job 1) and WAN listener (job 2). */
@@ -39,16 +43,7 @@ export interface SystemOptions {
 
 /** A real `lancash wide-bank` and `lancash gateway` on loopback, their data under `dir`. */
 export async function startSystem(dir: string, o: SystemOptions = {}): Promise<System> {
-  const bank = await startProcess([
-    'wide-bank',
-    '--lightning',
-    'fake',
-    '--listen',
-    '127.0.0.1:0',
-    '--data',
-    join(dir, 'bank'),
-    ...(o.bankArgs ?? []),
-  ]);
+  const bank = await startProcess(wideBankArgs(join(dir, 'bank'), ...(o.bankArgs ?? [])));
   const gateway = await startProcess(
     [
       'gateway',
@@ -69,6 +64,7 @@ export async function startSystem(dir: string, o: SystemOptions = {}): Promise<S
   const gwStore = await openStore({ dialect: 'sqlite', file: join(dir, 'gw', 'gateway.db') });
   const gatewayKey = (await getGatewayInfo(lan)).encryptionKey;
   return {
+    dir,
     bank: bank.url,
     lan,
     wan,
@@ -86,5 +82,27 @@ export async function startSystem(dir: string, o: SystemOptions = {}): Promise<S
       await bankStore.close();
       await gwStore.close();
     },
+  };
+}
+
+/**
+ * For a `describe` block: a system started before its tests, in a fresh temporary directory named
+ * after `name`, audited after each test and closed (its directory removed) after all. Call the
+ * answer inside a hook or test to get the running system.
+ */
+export function systemPerSuite(name: string, o: SystemOptions = {}): () => System {
+  const dir = mkdtempSync(join(tmpdir(), `lancash-${name}-`));
+  let sys: System | undefined;
+  beforeAll(async () => {
+    sys = await startSystem(dir, o);
+  });
+  afterEach(() => sys?.expectBalanced());
+  afterAll(async () => {
+    await sys?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (sys === undefined) throw new Error(`the system of ${name} did not start`);
+    return sys;
   };
 }

@@ -15,7 +15,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../store/index.js';
 import { sendJson } from '../test-support/http.js';
-import { killAll, runLancash, startProcess } from '../test-support/process.js';
+import { killAll, runLancash, startProcess, wideBankArgs } from '../test-support/process.js';
 import { auditWideBank } from './audit.js';
 
 const dirs: string[] = [];
@@ -24,17 +24,6 @@ function freshDir(): string {
   dirs.push(dir);
   return dir;
 }
-
-const bankArgs = (data: string, ...more: string[]) => [
-  'wide-bank',
-  '--lightning',
-  'fake',
-  '--listen',
-  '127.0.0.1:0',
-  '--data',
-  data,
-  ...more,
-];
 
 async function expectBalanced(data: string): Promise<void> {
   const store = await openStore({ dialect: 'sqlite', file: join(data, 'wide-bank.db') });
@@ -54,10 +43,10 @@ describe('wide bank edge attack', () => {
   it('answers 503 StorageUnavailable, not 500, when the disk is full; reads still work', async () => {
     const data = freshDir();
     // First start: the database and its migrations, then a clean stop (the WAL is folded back).
-    const first = await startProcess(bankArgs(data));
+    const first = await startProcess(wideBankArgs(data));
     expect(await first.kill()).toBe(0);
     // Again, with room for only a few more pages of write-ahead log.
-    const bank = await startProcess(bankArgs(data), { maxFileBytes: 64 * 1024 });
+    const bank = await startProcess(wideBankArgs(data), { maxFileBytes: 64 * 1024 });
     let refusal: { status: number; json: { code: number; error: string } } | undefined;
     for (let i = 0; i < 200 && refusal === undefined; i++) {
       const r = await sendJson(bank.url, 'POST', '/v1/mint/quote/bolt11', { amount: 1, unit: 'eur' });
@@ -75,7 +64,7 @@ describe('wide bank edge attack', () => {
   it('serves /metrics and /docs/json on --metrics-listen only, and trusts X-Forwarded-For from --trust-proxy', async () => {
     const data = freshDir();
     const bank = await startProcess(
-      bankArgs(data, '--metrics-listen', '127.0.0.1:0', '--trust-proxy', '127.0.0.0/8'),
+      wideBankArgs(data, '--metrics-listen', '127.0.0.1:0', '--trust-proxy', '127.0.0.0/8'),
       { listeners: 2 },
     );
     const [wan, ops] = bank.urls as [string, string];
@@ -111,7 +100,7 @@ describe('wide bank edge attack', () => {
 
   it('refuses a --trust-proxy entry that is not an address or CIDR block (usage, exit 2)', async () => {
     for (const bad of ['true', '10.0.0.0/33', 'proxy.example', '::1/129']) {
-      const run = await runLancash(bankArgs(freshDir(), '--trust-proxy', bad), { timeoutMs: 30_000 });
+      const run = await runLancash(wideBankArgs(freshDir(), '--trust-proxy', bad), { timeoutMs: 30_000 });
       expect([bad, run.code]).toEqual([bad, 2]);
       expect(run.stderr).toContain('trust-proxy');
     }

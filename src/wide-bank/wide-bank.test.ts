@@ -18,7 +18,7 @@ import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store } from '../store/index.js';
 import { cashuTsFlow } from '../test-support/cashu-ts-flow.js';
 import { makeOutputs } from '../test-support/notes.js';
-import { killAll, runLancash, type Started, startProcess } from '../test-support/process.js';
+import { killAll, runLancash, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { auditWideBank } from './audit.js';
 import { Ledger } from './ledger/service.js';
 import {
@@ -45,7 +45,7 @@ describe('wide-bank process', () => {
   let account: string;
 
   beforeAll(async () => {
-    proc = await startProcess(['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', dir]);
+    proc = await startProcess(wideBankArgs(dir));
     bank = await remoteBank(proc.url);
     store = await openStore({ dialect: 'sqlite', file: dbFile });
     ledger = new Ledger(store);
@@ -416,17 +416,7 @@ describe('wide-bank process', () => {
   });
 
   it('a process with only the receive role has no issue route', async () => {
-    const only = await startProcess([
-      'wide-bank',
-      '--lightning',
-      'fake',
-      '--listen',
-      '127.0.0.1:0',
-      '--data',
-      dir,
-      '--roles',
-      'receive',
-    ]);
+    const only = await startProcess(wideBankArgs(dir, '--roles', 'receive'));
     expect((await rawPost(only.url, '/v1/bank/issue', {})).status).toBe(404);
     expect((await rawPost(only.url, '/v1/bank/receive', {})).status).toBe(400);
     expect(await only.kill('SIGTERM')).toBe(0);

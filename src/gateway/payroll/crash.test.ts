@@ -26,7 +26,7 @@ import {
 import { openStore, type Store } from '../../store/index.js';
 import { crashGroup, died, noticeSent } from '../../test-support/crash.js';
 import { stateOf } from '../../test-support/notes.js';
-import { type Started, startProcess } from '../../test-support/process.js';
+import { type Started, startProcess, wideBankArgs } from '../../test-support/process.js';
 import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
 import { auditWideBank } from '../../wide-bank/audit.js';
 import { Ledger } from '../../wide-bank/ledger/service.js';
@@ -47,15 +47,7 @@ describe('payroll and payout: crash at every step', () => {
   let ledger: Ledger;
 
   beforeAll(async () => {
-    bank = await startProcess([
-      'wide-bank',
-      '--lightning',
-      'fake',
-      '--listen',
-      '127.0.0.1:0',
-      '--data',
-      bankData,
-    ]);
+    bank = await startProcess(wideBankArgs(bankData));
     bankStore = await openStore({ dialect: 'sqlite', file: join(bankData, 'wide-bank.db') });
     ledger = new Ledger(bankStore);
   });
