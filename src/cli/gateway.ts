@@ -211,7 +211,9 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   const mailboxLimits =
     o.mailboxLimits === undefined
       ? undefined
-      : (await import('../mailbox/service.js')).parseMailboxLimits(o.mailboxLimits, '--mailbox-limits');
+      : await import('../mailbox/service.js').then((m) =>
+          usageOf(() => m.parseMailboxLimits(o.mailboxLimits!, '--mailbox-limits')),
+        );
   const trustProxy =
     o.trustProxy === undefined ? undefined : usageOf(() => parseTrustedProxies(o.trustProxy!));
   // The gateway calls the bank and inboxes all day: undici's request costs a third of fetch's CPU.

@@ -136,7 +136,9 @@ async function serve(o: ServerCliOptions): Promise<void> {
   const mailboxLimits =
     o.mailboxLimits === undefined
       ? undefined
-      : (await import('../mailbox/service.js')).parseMailboxLimits(o.mailboxLimits, '--mailbox-limits');
+      : await import('../mailbox/service.js').then((m) =>
+          usageOf(() => m.parseMailboxLimits(o.mailboxLimits!, '--mailbox-limits')),
+        );
   // The bank's modules load here, after the arguments are checked: other commands do not pay for them.
   const [
     { faultsArmed },

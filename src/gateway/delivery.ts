@@ -9,7 +9,8 @@
  * URL) or is, exactly, one of the operator's allowed bases (`--inbox-allow`): same scheme, host, port
  * and path, no query, fragment or credentials. Anything else is `InboxNotAllowed`, at intake (the job
  * is refused before anything changes) and again here before every delivery. Deposits are idempotent
- * (sender + transfer id), never follow redirects (the client's rule), and give up after `timeoutMs`.
+ * for the same bytes (the journal keeps the sealed envelope, so every retry sends them), never follow
+ * redirects (the client's rule), and give up after `timeoutMs`.
  */
 import { decodeAddress } from '../core/address/index.js';
 import type { Envelope } from '../core/envelope/index.js';
