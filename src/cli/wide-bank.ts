@@ -36,6 +36,7 @@ interface ServerCliOptions extends StoreOptions {
   currency: string;
   lightning?: string;
   mailboxLimits?: string;
+  mailboxTrusted?: string;
   secretsKeyFile?: string;
   trustProxy?: string;
   metricsListen?: string;
@@ -57,6 +58,10 @@ export function registerWideBank(program: Command): void {
     .option(
       '--mailbox-limits <json>',
       'WAN mailbox limits, e.g. {"maxTotalBytes":1073741824} (docs/mailbox.md)',
+    )
+    .option(
+      '--mailbox-trusted <list>',
+      'comma list of addresses or CIDR blocks (the gateways) whose deposits use the mailbox room kept for deliveries, without depositor quotas',
     )
     .option(
       '--secrets-key-file <file>',
@@ -153,6 +158,8 @@ async function serve(o: ServerCliOptions): Promise<void> {
   ]);
   const trustProxy =
     o.trustProxy === undefined ? undefined : usageOf(() => parseTrustedProxies(o.trustProxy!));
+  const mailboxTrusted =
+    o.mailboxTrusted === undefined ? undefined : usageOf(() => parseTrustedProxies(o.mailboxTrusted!));
   if (o.metricsListen !== undefined) usageOf(() => parseHostPort(o.metricsListen!));
   const store = await openStore(config);
   let bank: WideBank;
@@ -163,6 +170,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
       roles: roles as BankRole[],
       lightning,
       ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
+      ...(mailboxTrusted !== undefined ? { mailboxTrusted } : {}),
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       // Operational data (traffic, value moved) on the operators' listener only, when there is one.
       ...(o.metricsListen !== undefined ? { operational: false } : {}),

@@ -8,13 +8,20 @@
  * trusted proxy the forwarded one), an IPv6 client by its /64 (one host's usual allocation). The
  * routes also sweep expired messages every `sweepIntervalMs` until the server closes.
  */
+import { BlockList, isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { MAX_ADDRESS_CHARS } from '../core/address/index.js';
 import { EnvelopeSchema } from '../core/envelope/index.js';
-import { type LancashServer, WireErrorSchema } from '../core/http/server.js';
+import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { DepositAnswer, DrainAnswer, Mailbox, MailboxInfo, type MailboxOptions } from './service.js';
 
-export type MailboxRoutesOptions = MailboxOptions;
+export interface MailboxRoutesOptions extends MailboxOptions {
+  /**
+   * Clients whose deposits count as the server's own (no depositor quotas, the room kept for
+   * deliveries): IP addresses or CIDR blocks, e.g. the gateway's address at the wide bank.
+   */
+  trustedDepositors?: readonly string[];
+}
 
 const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS }) });
 /** Room for whitespace and field order around an envelope's compact JSON. */
@@ -25,6 +32,12 @@ const BYTES_PER_ACK = 19;
 /** Adds the mailbox routes to a server built by `createServer`; returns the mailbox they serve. */
 export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOptions): Mailbox {
   const mailbox = new Mailbox(o);
+  const trusted = blockListOf(o.trustedDepositors ?? []);
+  const depositor = (ip: string) => {
+    const v4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
+    const at = v4 ?? ip;
+    return trusted.check(at, isIP(at) === 6 ? 'ipv6' : 'ipv4') ? '' : depositorOf(ip);
+  };
   const { maxEnvelopeBytes, maxMessages } = mailbox.limits;
   // The drain payload (acks, max, at) plus the Poly1305 tag, as base64url, plus the envelope's header.
   const drainBodyLimit = Math.ceil(((maxMessages * BYTES_PER_ACK + 96 + 16) * 4) / 3) + BODY_SLACK;
@@ -52,7 +65,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
         response: { 200: DepositAnswer, ...refusals },
       },
     },
-    async (req) => mailbox.deposit(req.params.address, req.body, depositorOf(req.ip)),
+    async (req) => mailbox.deposit(req.params.address, req.body, depositor(req.ip)),
   );
 
   app.post(
@@ -86,6 +99,18 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
   return mailbox;
+}
+
+/** The addresses and CIDR blocks of `list` (checked by `parseTrustedProxies`' rules) as a `BlockList`. */
+export function blockListOf(list: readonly string[]): BlockList {
+  const blocks = new BlockList();
+  for (const entry of parseTrustedProxies(list)) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) blocks.addAddress(address, type);
+    else blocks.addSubnet(address, Number(prefix), type);
+  }
+  return blocks;
 }
 
 /**

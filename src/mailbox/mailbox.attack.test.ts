@@ -15,6 +15,7 @@ import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { type Envelope, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { PAYMENT } from '../core/protocol/gateway.js';
+import { refusalCode, sendJson } from '../test-support/http.js';
 import { killAll, startProcess, wideBankArgs } from '../test-support/process.js';
 import { type System, systemPerSuite } from '../test-support/system.js';
 import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
@@ -86,6 +87,68 @@ describe('mailbox attack: forged deposits under the gateway key', () => {
   });
 });
 
+describe('mailbox attack: strangers from many addresses fill an inbox first', () => {
+  // Ten messages an inbox; strangers may fill 90 % of it together, each at most half. The gateway
+  // delivers into its LAN mailbox itself, and at the bank it is a trusted depositor (127.0.0.1).
+  const limits = JSON.stringify({ maxMessages: 10 });
+  const started = systemPerSuite('mbx-fill', {
+    gatewayArgs: ['--mailbox-limits', limits],
+    bankArgs: ['--mailbox-limits', limits, '--mailbox-trusted', '127.0.0.1'],
+  });
+  let sys: System;
+  beforeAll(() => {
+    sys = started();
+  });
+
+  /** Junk from strangers at 127.0.0.2… into `address`'s inbox at `base`, until every one is refused. */
+  async function fill(base: string, address: string, recipient: Uint8Array): Promise<number> {
+    let stored = 0;
+    for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']) {
+      for (;;) {
+        const junk = await forged(sys.gatewayKey, recipient, randomId());
+        const r = await sendJson(base, 'POST', `/v1/inbox/${address}`, junk, { from });
+        if (r.status !== 200) {
+          expect(refusalCode(r)).toBeOneOf([71006, 71008]);
+          break;
+        }
+        stored++;
+      }
+    }
+    return stored;
+  }
+
+  it('the real delivery still finds room: job 2 into the LAN mailbox, job 1 into the WAN one', async () => {
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    const w2 = await Terminal.create('wan');
+    await w.mintWide(sys.bank, 21);
+
+    expect(await fill(sys.lan, l.address, l.pair.publicKey)).toBe(9);
+    const job2 = await w.sendJob(sys.wan, 'wan-to-lan', {
+      proofs: w.takeAll(sys.bank),
+      destination: l.address,
+    });
+    expect(await waitForTransfer(sys.wan, job2.status.transferId)).toMatchObject({
+      state: 'done',
+      amount: 21,
+    });
+    await l.receive(sys.lan);
+    expect(l.balance(sys.lan)).toBe(21);
+
+    expect(await fill(sys.bank, w2.address, w2.pair.publicKey)).toBe(9);
+    const job1 = await l.sendJob(sys.lan, 'lan-to-wan', {
+      proofs: l.takeAll(sys.lan),
+      destination: w2.address,
+    });
+    expect(await waitForTransfer(sys.lan, job1.status.transferId)).toMatchObject({
+      state: 'done',
+      amount: 21,
+    });
+    await w2.receive(sys.bank);
+    expect(w2.balance(sys.bank)).toBe(21);
+  });
+});
+
 describe('mailbox attack: mass deposits to random addresses', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lancash-mbx-flood-'));
   const PER_DEPOSITOR = 12;
@@ -94,7 +157,11 @@ describe('mailbox attack: mass deposits to random addresses', () => {
   let bank: string;
 
   beforeAll(async () => {
-    const limits = JSON.stringify({ maxDepositorMessages: PER_DEPOSITOR, maxTotalMessages: TOTAL });
+    const limits = JSON.stringify({
+      maxDepositorMessages: PER_DEPOSITOR,
+      maxTotalMessages: TOTAL,
+      strangersPercent: 100,
+    });
     bank = (await startProcess(wideBankArgs(join(dir, 'bank'), '--mailbox-limits', limits))).url;
   });
   afterAll(async () => {

@@ -163,6 +163,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
       maxDepositorMessages: DEFAULT_MAILBOX_LIMITS.maxDepositorMessages,
       maxDepositorBytes: DEFAULT_MAILBOX_LIMITS.maxDepositorBytes,
       maxDepositorInboxPercent: DEFAULT_MAILBOX_LIMITS.maxDepositorInboxPercent,
+      strangersPercent: DEFAULT_MAILBOX_LIMITS.strangersPercent,
       maxAgeMs: DEFAULT_MAILBOX_LIMITS.maxAgeMs,
     });
   });
@@ -236,7 +237,12 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   it('refuses a deposit into a full inbox (409 MailboxFull) by count and by bytes, and takes it after an ack', async () => {
     const size = JSON.stringify(await letter('t9', 9)).length;
     // These tests deposit from one IP: let it fill the whole inbox (its share is tested below).
-    await start({ maxMessages: 3, maxInboxBytes: 10 * size, maxDepositorInboxPercent: 100 });
+    await start({
+      maxMessages: 3,
+      maxInboxBytes: 10 * size,
+      maxDepositorInboxPercent: 100,
+      strangersPercent: 100,
+    });
     const first = await letter('t1', 1);
     await deposit(base, aliceAddress, first);
     for (const n of [2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
@@ -252,7 +258,12 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     expect(await deposit(base, aliceAddress, await letter('t4', 4))).toEqual({ duplicate: false });
 
     await app.close();
-    await start({ maxMessages: 100, maxInboxBytes: 4 * size + 10, maxDepositorInboxPercent: 100 });
+    await start({
+      maxMessages: 100,
+      maxInboxBytes: 4 * size + 10,
+      maxDepositorInboxPercent: 100,
+      strangersPercent: 100,
+    });
     const big = await letter('t5', 5, alice.publicKey, 200);
     const byBytes = await refusalOf(deposit(base, aliceAddress, big));
     expect(byBytes.info).toEqual({ limit: 'bytes', max: 4 * size + 10 });
@@ -260,7 +271,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
   });
 
   it('limits hold exactly under concurrent deposits', async () => {
-    await start({ maxMessages: 5, maxDepositorInboxPercent: 100 });
+    await start({ maxMessages: 5, maxDepositorInboxPercent: 100, strangersPercent: 100 });
     const letters = await Promise.all(Array.from({ length: 12 }, (_, i) => letter(`c${i}`, i)));
     const results = await Promise.allSettled(letters.map((l) => deposit(base, aliceAddress, l)));
     const ok = results.filter((r) => r.status === 'fulfilled');
@@ -322,7 +333,7 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
 
   it('the total quota holds exactly under concurrent deposits to many inboxes (409 MailboxQuotaExceeded)', async () => {
     // 37: more than one message per totals shard for some shards, not for others.
-    await start({ maxTotalMessages: 37 });
+    await start({ maxTotalMessages: 37, strangersPercent: 100 });
     const owners = await Promise.all(Array.from({ length: 60 }, () => generateEncryptionKeyPair()));
     const results = await Promise.allSettled(
       owners.map(async (o, i) =>
@@ -391,7 +402,13 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
 
   it('expires pending messages after maxAgeMs (injected clock), giving every quota back; a full mailbox sweeps first', async () => {
     const day = 24 * 3_600_000;
-    await start({ maxAgeMs: 30 * day, keepAckedMs: day, maxTotalMessages: 3, sweepBatch: 2 });
+    await start({
+      maxAgeMs: 30 * day,
+      keepAckedMs: day,
+      maxTotalMessages: 3,
+      sweepBatch: 2,
+      strangersPercent: 100,
+    });
     for (const n of [1, 2, 3]) await deposit(base, aliceAddress, await letter(`t${n}`, n));
     expect((await refusalOf(deposit(base, aliceAddress, await letter('t4', 4)))).kind).toBe(
       'MailboxQuotaExceeded',

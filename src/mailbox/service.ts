@@ -50,6 +50,13 @@ export interface MailboxLimits {
    * fill: a single stranger cannot fill an inbox and so hold off the real deliveries until it drains.
    */
   maxDepositorInboxPercent: number;
+  /**
+   * The share (percent, 1–100) of each inbox and of the whole mailbox that depositors (strangers,
+   * counted by IP) may fill together. The rest is kept for the server's own deliveries (the gateway's
+   * payments into its LAN mailbox) and for trusted depositors (`trustedDepositors`: the gateway at the
+   * bank), so junk from many addresses delays no real delivery.
+   */
+  strangersPercent: number;
   /** A message nobody acks is deleted this long after its deposit. */
   maxAgeMs: number;
   /** How often the server sweeps expired messages, old tombstones and old nonces. */
@@ -70,6 +77,7 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   maxDepositorMessages: 10_000,
   maxDepositorBytes: 64 * 1024 * 1024,
   maxDepositorInboxPercent: 50,
+  strangersPercent: 90,
   maxAgeMs: 30 * 24 * 3_600_000,
   sweepIntervalMs: 60_000,
   sweepBatch: 1000,
@@ -165,6 +173,7 @@ export const MailboxInfo = Type.Object({
   maxDepositorMessages: Type.Optional(Type.Integer()),
   maxDepositorBytes: Type.Optional(Type.Integer()),
   maxDepositorInboxPercent: Type.Optional(Type.Integer()),
+  strangersPercent: Type.Optional(Type.Integer()),
   maxAgeMs: Type.Optional(Type.Integer()),
 });
 export type MailboxInfo = Static<typeof MailboxInfo>;
@@ -199,13 +208,15 @@ export class Mailbox {
         );
       }
     }
-    if (this.limits.maxDepositorInboxPercent > 100) {
-      const received = String(this.limits.maxDepositorInboxPercent);
-      fail(
-        'InvalidInput',
-        { argument: 'limits.maxDepositorInboxPercent', expected: 'a percentage, 1 to 100', received },
-        `limits.maxDepositorInboxPercent: expected a percentage, 1 to 100, got ${received}`,
-      );
+    for (const name of ['maxDepositorInboxPercent', 'strangersPercent'] as const) {
+      if (this.limits[name] > 100) {
+        const received = String(this.limits[name]);
+        fail(
+          'InvalidInput',
+          { argument: `limits.${name}`, expected: 'a percentage, 1 to 100', received },
+          `limits.${name}: expected a percentage, 1 to 100, got ${received}`,
+        );
+      }
     }
     if (this.limits.maxDrain * this.limits.maxEnvelopeBytes > MAX_DRAIN_ANSWER_BYTES) {
       const expected = `maxDrain × maxEnvelopeBytes ≤ ${MAX_DRAIN_ANSWER_BYTES}`;
@@ -237,6 +248,7 @@ export class Mailbox {
       maxDepositorMessages: l.maxDepositorMessages,
       maxDepositorBytes: l.maxDepositorBytes,
       maxDepositorInboxPercent: l.maxDepositorInboxPercent,
+      strangersPercent: l.strangersPercent,
       maxAgeMs: l.maxAgeMs,
     };
   }
@@ -319,6 +331,23 @@ export class Mailbox {
         `inbox holds ${inbox.bytes - m.size} of ${maxInboxBytes} bytes; this envelope is ${m.size}`,
       );
     }
+    // Strangers together stop short of a full inbox: the rest is room for the real deliveries.
+    const strangers = this.limits.strangersPercent / 100;
+    if (m.depositor !== '') {
+      const cap = {
+        messages: Math.floor(maxMessages * strangers),
+        bytes: Math.floor(maxInboxBytes * strangers),
+      };
+      const limit =
+        inbox.messages > cap.messages ? 'messages' : inbox.bytes > cap.bytes ? 'bytes' : undefined;
+      if (limit !== undefined) {
+        fail(
+          'MailboxFull',
+          { limit, max: cap[limit] },
+          `inbox holds ${inbox.messages - 1} messages (${inbox.bytes - m.size} bytes); deposits from the network may fill ${this.limits.strangersPercent}% of it, the rest is kept for deliveries`,
+        );
+      }
+    }
     const share = this.limits.maxDepositorInboxPercent / 100;
     // At least one message, so a one-message inbox still takes a stranger's first envelope.
     const shareMax = {
@@ -366,7 +395,12 @@ export class Mailbox {
         );
       }
     }
-    const max = { messages: this.limits.maxTotalMessages, bytes: this.limits.maxTotalBytes };
+    // Strangers' deposits together fill `strangersPercent` of the whole mailbox at most.
+    const whole = m.depositor === '' ? 1 : strangers;
+    const max = {
+      messages: Math.max(1, Math.floor(this.limits.maxTotalMessages * whole)),
+      bytes: Math.floor(this.limits.maxTotalBytes * whole),
+    };
     const shard = await repo.takeTotalShare(trx, first, m.size, max);
     if (shard === undefined) {
       const has = await repo.totals(trx);

@@ -76,6 +76,8 @@ export interface WideBankOptions {
   lightning: LightningChoice;
   /** The WAN mailbox's limits (quotas, expiry); default `DEFAULT_MAILBOX_LIMITS`. */
   mailboxLimits?: Partial<MailboxLimits>;
+  /** Depositors (IPs, CIDR blocks) whose deposits count as deliveries: the gateways' addresses. */
+  mailboxTrusted?: readonly string[];
 }
 
 export interface WideBank {
@@ -173,6 +175,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       serverKey: keys.encryption,
       network: 'wan',
       ...(o.mailboxLimits ? { limits: o.mailboxLimits } : {}),
+      ...(o.mailboxTrusted ? { trustedDepositors: o.mailboxTrusted } : {}),
     });
     if (o.lightning === 'fake') {
       // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the

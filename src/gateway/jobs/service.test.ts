@@ -372,7 +372,7 @@ describe.each(DIALECTS)('gateway retries on %s', (dialect) => {
   });
 
   it('a delivery is retried until the inbox takes it (a full mailbox)', async () => {
-    net = await startNet(dialect, { gateway: { mailboxLimits: { maxMessages: 1 } } });
+    net = await startNet(dialect, { gateway: { mailboxLimits: { maxMessages: 1, strangersPercent: 100 } } });
     const { bankUrl, lanUrl, wanUrl, gw } = net;
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
