@@ -12,11 +12,11 @@ import { sealJson } from '../core/envelope/index.js';
 import { UnclearOutcome } from '../core/http/client.js';
 import { PAYOUT_REQUEST, requestPayout, requestPayroll } from '../core/protocol/gateway.js';
 import { DIALECTS } from '../test-support/dialects.js';
+import { finish, OPERATOR_TOKEN, startNet, type TestNet, wrapBank } from '../test-support/gateway-net.js';
 import { runLancash } from '../test-support/process.js';
 import { randomId, Terminal } from '../test-support/terminal.js';
 import { auditGateway, type GatewayAudit } from './audit.js';
 import type { ReservePort } from './payroll/service.js';
-import { finish, OPERATOR_TOKEN, startNet, type TestNet, wrapBank } from './test-fixture.js';
 
 describe.each(DIALECTS)('gateway audit on %s', (dialect) => {
   let net: TestNet;

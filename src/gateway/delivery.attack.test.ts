@@ -15,10 +15,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { DIALECTS } from '../test-support/dialects.js';
-import { type Answer, refusalCode } from '../test-support/http.js';
-import { type InboxServer, startInboxServer } from '../test-support/inbox-server.js';
-import { codeOf } from '../test-support/refusals.js';
-import { Terminal, waitForTransfer } from '../test-support/terminal.js';
 import {
   eachPolitely,
   fundLocal,
@@ -26,7 +22,11 @@ import {
   noteStates,
   type ProcessNet,
   startProcessNet,
-} from './process-fixture.js';
+} from '../test-support/gateway-process.js';
+import { type Answer, refusalCode } from '../test-support/http.js';
+import { type InboxServer, startInboxServer } from '../test-support/inbox-server.js';
+import { codeOf } from '../test-support/refusals.js';
+import { Terminal, waitForTransfer } from '../test-support/terminal.js';
 
 const TOKEN = 'delivery-attack-operator-token';
 const INBOX_NOT_ALLOWED = 71010;

@@ -18,10 +18,10 @@ import { bytesToHex, utf8 } from '../core/bytes.js';
 import { blindMessage, defaultCurve, randomScalar } from '../core/crypto/index.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { getGatewayInfo, JOB2_PATH, requestPayroll, TRANSFER_PATH } from '../core/protocol/gateway.js';
+import { type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { postWholeThenRead, sendJson } from '../test-support/http.js';
 import { type System, systemPerSuite } from '../test-support/system.js';
 import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
-import { type ProcessNet, startProcessNet } from './process-fixture.js';
 
 /** A wide note of `amount` whose secret ends in U+FFFD: what `\ud800` and `\udfff` both encode to. */
 async function noteEndingInReplacementChar(bank: string, w: Terminal, amount: number): Promise<Proof> {

@@ -3,13 +3,12 @@
  * `lancash gateway` processes: 100 WAN → LAN and 100 LAN → WAN, every intake posted at the same time.
  * Every transfer ends `done`; every destination gets exactly its amount in one payment; every
  * sender's notes are spent; the bank holds exactly one issue or receipt per transfer; invariants 1
- * and 2 balance afterwards. Terminals are funded in bulk beforehand (process-fixture.ts).
+ * and 2 balance afterwards. Terminals are funded in bulk beforehand (test-support/gateway-process.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Direction } from '../core/protocol/gateway.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { DIALECTS } from '../test-support/dialects.js';
-import { Terminal } from '../test-support/terminal.js';
 import {
   eachPolitely,
   fundLocal,
@@ -19,7 +18,8 @@ import {
   type ProcessNet,
   postUntilAnswered,
   startProcessNet,
-} from './process-fixture.js';
+} from '../test-support/gateway-process.js';
+import { Terminal } from '../test-support/terminal.js';
 
 const PER_DIRECTION = 100;
 /** Bulk checks at once: well inside the servers' per-address rate limit. */

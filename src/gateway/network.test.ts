@@ -11,7 +11,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BANK_ISSUE_PATH, BANK_RECEIVE_PATH } from '../core/protocol/bank.js';
 import type { FaultKind, FaultRule } from '../test-support/fault-proxy.js';
-import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
 import {
   bankRecordsOf,
   fundLocal,
@@ -19,7 +18,8 @@ import {
   noteStates,
   type ProcessNet,
   startProcessNet,
-} from './process-fixture.js';
+} from '../test-support/gateway-process.js';
+import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
 
 /** The gateway's per-call limit; the proxy's delay is well past it. */
 const CALL_TIMEOUT_MS = 1000;

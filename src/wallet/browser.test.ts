@@ -13,9 +13,9 @@ import { createContext, runInContext } from 'node:vm';
 import { type BuildOptions, type BuildResult, build, transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, REPO_ROOT, type Started, startProcess } from '../test-support/process.js';
+import { curve } from '../test-support/wallet.js';
 import { httpNet } from './http-net.js';
 import { MintClient } from './mint-client.js';
-import { curve } from './test-fixture.js';
 
 /** The browser build a web UI would make: one ESM file, every import resolved into it. */
 const BROWSER: BuildOptions = {

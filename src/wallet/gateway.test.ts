@@ -11,11 +11,17 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
 import { type System, startSystem } from '../test-support/system.js';
+import {
+  Crash,
+  expectNotesSound,
+  newWallet,
+  settledBalance,
+  type TestWallet,
+} from '../test-support/wallet.js';
 import { httpNet } from './http-net.js';
 import { MemoryWalletStore } from './memory-store.js';
 import type { WalletNet } from './net.js';
 import type { SendProgress } from './send.js';
-import { Crash, expectNotesSound, newWallet, settledBalance, type TestWallet } from './test-fixture.js';
 import { Wallet } from './wallet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-gw-'));

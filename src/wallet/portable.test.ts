@@ -33,7 +33,7 @@ function runtimeImports(file: string): string[] {
 }
 
 const coreFiles = readdirSync(WALLET)
-  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'test-fixture.ts')
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
   .map((f) => join(WALLET, f));
 
 /** Every project file reached at run time from `entry`, and the Node-only packages each imports. */

@@ -18,9 +18,6 @@ import { PAYMENT } from '../core/protocol/gateway.js';
 import { decodeToken, encodeTokenV4 } from '../core/token/index.js';
 import { deposit } from '../mailbox/client.js';
 import { killAll, type Started, startProcess } from '../test-support/process.js';
-import { httpNet } from './http-net.js';
-import { terminalKeyPair } from './keys.js';
-import { SqliteWalletStore } from './node/sqlite-store.js';
 import {
   Crash,
   curve,
@@ -28,7 +25,10 @@ import {
   newWallet,
   settledBalance,
   type TestWallet,
-} from './test-fixture.js';
+} from '../test-support/wallet.js';
+import { httpNet } from './http-net.js';
+import { terminalKeyPair } from './keys.js';
+import { SqliteWalletStore } from './node/sqlite-store.js';
 import { Wallet } from './wallet.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-'));

@@ -21,8 +21,6 @@ import { openStore, type Store, type StoreConfig } from '../store/index.js';
 import { DIALECTS, freshDatabaseUrl } from '../test-support/dialects.js';
 import { makeOutputs } from '../test-support/notes.js';
 import { killAll, startProcess } from '../test-support/process.js';
-import { auditWideBank } from './audit.js';
-import { Ledger } from './ledger/service.js';
 import {
   type Holder,
   newHolder,
@@ -31,7 +29,9 @@ import {
   remoteBank,
   sealIssue,
   unblindAll,
-} from './test-fixture.js';
+} from '../test-support/wide-bank.js';
+import { auditWideBank } from './audit.js';
+import { Ledger } from './ledger/service.js';
 
 const curve = defaultCurve();
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wb-crash-'));

@@ -19,8 +19,6 @@ import { openStore, type Store } from '../store/index.js';
 import { cashuTsFlow } from '../test-support/cashu-ts-flow.js';
 import { makeOutputs } from '../test-support/notes.js';
 import { killAll, runLancash, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
-import { auditWideBank } from './audit.js';
-import { Ledger } from './ledger/service.js';
 import {
   type Holder,
   newHolder,
@@ -30,7 +28,9 @@ import {
   remoteBank,
   sealIssue,
   unblindAll,
-} from './test-fixture.js';
+} from '../test-support/wide-bank.js';
+import { auditWideBank } from './audit.js';
+import { Ledger } from './ledger/service.js';
 
 const curve = defaultCurve();
 

@@ -8,10 +8,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnclearOutcome } from '../../core/http/client.js';
 import { DIALECTS } from '../../test-support/dialects.js';
+import { finish, startNet, type TestNet, wrapBank } from '../../test-support/gateway-net.js';
 import { codeOf } from '../../test-support/refusals.js';
 import { Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
-import { finish, startNet, type TestNet, wrapBank } from '../test-fixture.js';
 
 const DEADLINE_MS = 5000;
 

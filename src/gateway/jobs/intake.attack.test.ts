@@ -14,9 +14,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { getGatewayInfo, JOB2_PATH } from '../../core/protocol/gateway.js';
+import {
+  fundWide,
+  journalStates,
+  type ProcessNet,
+  startProcessNet,
+} from '../../test-support/gateway-process.js';
 import { metricValue, refusalCode, sendJson } from '../../test-support/http.js';
 import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
-import { fundWide, journalStates, type ProcessNet, startProcessNet } from '../process-fixture.js';
 
 /** The DLEQ proofs job 2's intake checked, on the gateway's LAN `/metrics`. */
 const DLEQ_CHECKS = 'lancash_gateway_intake_dleq_checks_total';

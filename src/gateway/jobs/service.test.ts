@@ -17,11 +17,18 @@ import { deposit } from '../../mailbox/client.js';
 import { inThreadCrypto } from '../../mint/crypto.js';
 import type { DialectName } from '../../store/index.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
+import {
+  curve,
+  FLAT_BACKOFF,
+  finish,
+  startNet,
+  type TestNet,
+  wrapBank,
+} from '../../test-support/gateway-net.js';
 import { stateOf } from '../../test-support/notes.js';
 import { codeOf } from '../../test-support/refusals.js';
 import { Terminal } from '../../test-support/terminal.js';
 import { createWideBank } from '../../wide-bank/server.js';
-import { curve, FLAT_BACKOFF, finish, startNet, type TestNet, wrapBank } from '../test-fixture.js';
 
 describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
   let net: TestNet;

@@ -22,11 +22,11 @@ import {
   requestPayroll,
 } from '../../core/protocol/gateway.js';
 import { DIALECTS } from '../../test-support/dialects.js';
+import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../../test-support/gateway-net.js';
 import { stateOf } from '../../test-support/notes.js';
 import { codeOf } from '../../test-support/refusals.js';
 import { randomId, Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
-import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../test-fixture.js';
 import type { ReservePort } from './service.js';
 
 describe.each(DIALECTS)('payroll and payout on %s', (dialect) => {

@@ -12,13 +12,13 @@ import { MAX_ENVELOPE_PAYLOAD, sealJson } from '../../core/envelope/index.js';
 import type { LancashError } from '../../core/errors.js';
 import { PAYOUT_REQUEST, requestPayout, requestPayroll } from '../../core/protocol/gateway.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
+import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../../test-support/gateway-net.js';
 import { stateOf } from '../../test-support/notes.js';
 import { refusalOf } from '../../test-support/refusals.js';
 import { randomId, Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
 import type { Job } from '../jobs/model.js';
 import { GatewayKeys } from '../keys.js';
-import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../test-fixture.js';
 import { checkAgainstBank, reconcile, sealRecovery } from './service.js';
 
 describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect) => {

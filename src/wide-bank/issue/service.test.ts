@@ -16,7 +16,6 @@ import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { makeOutputs } from '../../test-support/notes.js';
 import { codeOf } from '../../test-support/refusals.js';
-import { auditWideBank } from '../audit.js';
 import {
   type Holder,
   newHolder,
@@ -25,7 +24,8 @@ import {
   sealReceive,
   type TestBank,
   testBank,
-} from '../test-fixture.js';
+} from '../../test-support/wide-bank.js';
+import { auditWideBank } from '../audit.js';
 
 const curve = defaultCurve();
 

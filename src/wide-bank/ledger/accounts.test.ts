@@ -12,9 +12,9 @@ import { listen } from '../../core/http/server.js';
 import { BANK_ACCOUNT_OPEN, bankPeer, requestOpenAccount } from '../../core/protocol/bank.js';
 import { inThreadCrypto } from '../../mint/crypto.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
+import { newHolder, type TestBank, testBank } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
 import { createWideBank } from '../server.js';
-import { newHolder, type TestBank, testBank } from '../test-fixture.js';
 import { AccountsService } from './accounts.js';
 
 const curve = defaultCurve();

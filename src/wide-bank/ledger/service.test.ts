@@ -10,8 +10,8 @@ import type { LancashError } from '../../core/errors.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { codeOf } from '../../test-support/refusals.js';
+import { newHolder } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
-import { newHolder } from '../test-fixture.js';
 import { FUNDING, Ledger, NOTES_OUTSTANDING } from './service.js';
 
 async function entryCount(store: Store): Promise<number> {

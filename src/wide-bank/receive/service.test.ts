@@ -16,7 +16,6 @@ import { openStore } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { makeOutputs } from '../../test-support/notes.js';
 import { refusalOf } from '../../test-support/refusals.js';
-import { auditWideBank } from '../audit.js';
 import {
   type Holder,
   newHolder,
@@ -27,7 +26,8 @@ import {
   type TestBank,
   testBank,
   unblindAll,
-} from '../test-fixture.js';
+} from '../../test-support/wide-bank.js';
+import { auditWideBank } from '../audit.js';
 
 const curve = defaultCurve();
 

@@ -28,9 +28,9 @@ import {
 import { inThreadCrypto } from '../../mint/crypto.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { refusalOf } from '../../test-support/refusals.js';
+import { rawPost } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
 import { createWideBank, type WideBank } from '../server.js';
-import { rawPost } from '../test-fixture.js';
 import { reserveRequestKey } from './service.js';
 
 const curve = defaultCurve();

@@ -8,15 +8,15 @@
 import { defaultCurve } from '../core/crypto/index.js';
 import { listen } from '../core/http/server.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
+import { exponentialBackoff } from '../gateway/jobs/runner.js';
+import { GatewayKeys } from '../gateway/keys.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../gateway/server.js';
+import { WideBankClient, type WideBankPort } from '../gateway/wide-bank.js';
 import { inThreadCrypto } from '../mint/crypto.js';
 import type { DialectName } from '../store/index.js';
-import { freshStore, type TestStore } from '../test-support/dialects.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { createWideBank, type WideBank } from '../wide-bank/server.js';
-import { exponentialBackoff } from './jobs/runner.js';
-import { GatewayKeys } from './keys.js';
-import { createGateway, type Gateway, type GatewayOptions } from './server.js';
-import { WideBankClient, type WideBankPort } from './wide-bank.js';
+import { freshStore, type TestStore } from './dialects.js';
 
 export const curve = defaultCurve();
 export const OPERATOR_TOKEN = 'test-operator-token';

@@ -32,11 +32,11 @@ import {
 import { type BlindedMessage, type BlindSignature, decode, type Proof } from '../core/protocol/cashu.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
 import type { Store } from '../store/index.js';
-import type { PendingOutput } from '../test-support/notes.js';
-import { IssueService } from './issue/service.js';
-import { BankKeys } from './keys.js';
-import { Ledger } from './ledger/service.js';
-import { ReceiveService } from './receive/service.js';
+import { IssueService } from '../wide-bank/issue/service.js';
+import { BankKeys } from '../wide-bank/keys.js';
+import { Ledger } from '../wide-bank/ledger/service.js';
+import { ReceiveService } from '../wide-bank/receive/service.js';
+import type { PendingOutput } from './notes.js';
 
 export interface Holder {
   pair: EncryptionKeyPair;

@@ -19,15 +19,15 @@ import { sum } from '../core/money.js';
 import { requestIssue } from '../core/protocol/bank.js';
 import { type BlindedMessage, BlindSignature, Keys, type Proof } from '../core/protocol/cashu.js';
 import { type Direction, getGatewayInfo, type TransferStatus } from '../core/protocol/gateway.js';
+import { auditGateway, type GatewayAuditDifference } from '../gateway/audit.js';
 import { type DialectName, openStore, parseStoreUrl, type Store, type StoreConfig } from '../store/index.js';
-import { freshDatabaseUrl } from '../test-support/dialects.js';
-import { type FaultProxy, startFaultProxy } from '../test-support/fault-proxy.js';
-import { type Started, startProcess } from '../test-support/process.js';
-import { randomId, type Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { type AuditDifference, auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
-import { remoteBank } from '../wide-bank/test-fixture.js';
-import { auditGateway, type GatewayAuditDifference } from './audit.js';
+import { freshDatabaseUrl } from './dialects.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { type Started, startProcess } from './process.js';
+import { randomId, type Terminal, waitForTransfer } from './terminal.js';
+import { remoteBank } from './wide-bank.js';
 
 export interface ProcessNetOptions {
   /** Default `sqlite` (a `--data` directory); `postgres` gives each process a fresh database (`--db`). */

@@ -8,12 +8,12 @@ import { expect } from 'vitest';
 import type { Network } from '../core/address/index.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { LancashError } from '../core/errors.js';
-import { httpNet } from './http-net.js';
-import { MemoryWalletStore } from './memory-store.js';
-import { MintClient } from './mint-client.js';
-import type { WalletNet } from './net.js';
-import type { WalletStore } from './store.js';
-import { Wallet, type WalletOptions } from './wallet.js';
+import { httpNet } from '../wallet/http-net.js';
+import { MemoryWalletStore } from '../wallet/memory-store.js';
+import { MintClient } from '../wallet/mint-client.js';
+import type { WalletNet } from '../wallet/net.js';
+import type { WalletStore } from '../wallet/store.js';
+import { Wallet, type WalletOptions } from '../wallet/wallet.js';
 
 export const curve = defaultCurve();
 
