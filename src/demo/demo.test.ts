@@ -3,7 +3,7 @@
  * directions, pay on each network, end with every balance as the scenario implies and the audit
  * balanced, and print one JSON line last.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,15 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** The README's example of `demo --once --json`: the first ```json block after that command. */
+function readmeExample(): unknown {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const after = readme.slice(readme.indexOf('demo --once --json'));
+  const block = /```json\n([^`]*)```/.exec(after)?.[1];
+  if (block === undefined) throw new Error('README.md: no ```json block after `demo --once --json`');
+  return JSON.parse(block);
+}
 
 function demo(dataDir: string): Promise<CliRun> {
   return runLancash(['demo', '--once', '--json', '--data', dataDir], { timeoutMs: 120_000 });
@@ -26,6 +35,10 @@ describe('lancash demo --once --json', () => {
     expect(code, stderr).toBe(0);
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(last.ok).toBe(true);
+    // The README shows the first keys of this line: they must be what the demo really prints.
+    const example = readmeExample() as Record<string, unknown>;
+    expect(last).toMatchObject(example);
+    expect(Object.keys(last).slice(0, Object.keys(example).length)).toEqual(Object.keys(example));
     expect(last.jobs).toEqual({ lanToWan: 2, wanToLan: 2, sameNetwork: 2, payroll: 3 });
     expect(last.audit.balanced).toBe(true);
     const available = Object.fromEntries(
