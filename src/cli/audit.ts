@@ -1,5 +1,5 @@
 /**
- * `lancash audit` (DESIGN §6, §9): recomputes the invariants from the databases, prints one JSON report
+ * `lancash audit` (docs/design.md §6, §9): recomputes the invariants from the databases, prints one JSON report
  * and exits 1 when anything differs (each difference also as one line on stderr, naming its rows and
  * amounts). `--wide-bank-db` checks invariant 1 (the wide bank's ledger against its mint); with
  * `--gateway-db` as well, invariant 2 (the gateway's local money against its reserve account, joined
@@ -13,7 +13,7 @@ import type { Store } from '../store/index.js';
 export function registerAudit(program: Command): void {
   program
     .command('audit')
-    .description('check the invariants of DESIGN §6; prints JSON, exits 1 on any difference')
+    .description('check the invariants of docs/design.md §6; prints JSON, exits 1 on any difference')
     .option(
       '--wide-bank-db <url>',
       "the wide bank's database: postgres://… or a SQLite file (…/wide-bank.db)",

@@ -1,5 +1,5 @@
 /**
- * `lancash gateway` (DESIGN §9): runs the gateway between the LAN and the WAN. It prints
+ * `lancash gateway` (docs/design.md §9): runs the gateway between the LAN and the WAN. It prints
  * `listening on URL` for the LAN listener, then for the WAN listener, as its first stdout lines; logs
  * are pino JSON on stderr. The operator token comes from `LANCASH_OPERATOR_TOKEN` or from
  * `DIR/operator.token` (written on first start with `--data DIR`); it is never printed.

@@ -1,5 +1,5 @@
 /**
- * The `lancash` command line (DESIGN §9): one entry point for every role. Each sub-command lives in
+ * The `lancash` command line (docs/design.md §9): one entry point for every role. Each sub-command lives in
  * its own module and is registered here; this file only wires them together. Registering is cheap:
  * each module imports its role's server, store and crypto inside its action (`lazy.test.ts` checks).
  */

@@ -1,5 +1,5 @@
 /**
- * How a `lancash` command ends on a mistake (DESIGN §9): a usage mistake (a missing or malformed
+ * How a `lancash` command ends on a mistake (docs/design.md §9): a usage mistake (a missing or malformed
  * option) exits 2 with one line naming the command, a refusal prints its wire form on stderr and
  * exits 1; anything else is a bug and propagates.
  */

@@ -1,5 +1,5 @@
 /**
- * `lancash wallet --home DIR …` (DESIGN §9): a terminal on the LAN or the WAN from the command line.
+ * `lancash wallet --home DIR …` (docs/design.md §9): a terminal on the LAN or the WAN from the command line.
  * Human output by default, one JSON document with `--json`. Errors are one line on stderr: exit 1
  * for a refusal (nothing changed), 2 for a usage mistake. Every command but `init`, `address` and
  * `restore` first settles what an earlier run left open (`recover`), so a run killed at any point is

@@ -1,5 +1,5 @@
 /**
- * `lancash wide-bank` (DESIGN §9): runs the wide bank's server, and `lancash wide-bank account …`
+ * `lancash wide-bank` (docs/design.md §9): runs the wide bank's server, and `lancash wide-bank account …`
  * lets an operator open accounts and move money in and out. The account commands act directly on the
  * bank's database (the same `--data` / `--db`), rather than through an admin endpoint: whoever can run
  * them can already read the database, so they add no operator key to guard, and nothing reachable

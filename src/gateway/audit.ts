@@ -1,5 +1,5 @@
 /**
- * Invariant 2 of DESIGN §6, recomputed from the gateway's database and the wide bank's: local money
+ * Invariant 2 of docs/design.md §6, recomputed from the gateway's database and the wide bank's: local money
  * outstanding (+ pending in jobs) = the reserve account's balance ± value in flight, exactly, in minor
  * units (docs/gateway.md, "Invariant 2"). With
  *   L = local value signed − local value spent (pending notes still count),

@@ -1,5 +1,5 @@
 /**
- * Where the gateway's envelopes (payments, notices) go (DESIGN §3): a WAN address's envelope to the
+ * Where the gateway's envelopes (payments, notices) go (docs/design.md §3): a WAN address's envelope to the
  * wide bank's mailbox, a LAN address's to the gateway's own mailbox (a direct call), unless the address
  * carries an inbox URL (a server speaking the mailbox's deposit route, `POST <inbox>/v1/inbox/<address>`).
  *

@@ -1,5 +1,5 @@
 /**
- * The gateway's long-term X25519 key pair (DESIGN §3, §5): terminals seal job requests to it, the
+ * The gateway's long-term X25519 key pair (docs/design.md §3, §5): terminals seal job requests to it, the
  * gateway seals payments and notices from it, and it is the holder key of the gateway's reserve
  * account at the wide bank. Created on first start and kept in `settings`; the private half is never
  * logged (`toJSON` and `inspect` show the public key only).

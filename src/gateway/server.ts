@@ -1,5 +1,5 @@
 /**
- * Assembles a running gateway (DESIGN §1, §5) from options: the local mint on the gateway's database
+ * Assembles a running gateway (docs/design.md §1, §5) from options: the local mint on the gateway's database
  * (worker crypto pool), its X25519 keys, the wide bank (reserve account opened at start-up), the job
  * service and its runner, and two listeners:
  *   - LAN: the local mint's Cashu endpoints, job-1 intake, the LAN mailbox, transfer status, the

@@ -1,5 +1,5 @@
 /**
- * The gateway acting as a wallet (DESIGN §5): it makes the blinded outputs of the notes it asks for
+ * The gateway acting as a wallet (docs/design.md §5): it makes the blinded outputs of the notes it asks for
  * (wide notes from the issue server in job 1, local notes from its own mint in job 2), journals their
  * secrets and blinding factors `r` before any request leaves, and unblinds the signatures that come
  * back, checking each one's NUT-12 DLEQ proof so that only notes the mint truly signed are passed on.

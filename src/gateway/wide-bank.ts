@@ -1,5 +1,5 @@
 /**
- * The gateway's view of the wide bank (DESIGN §4, §5): its published keys (`GET /v1/bank/info`), the
+ * The gateway's view of the wide bank (docs/design.md §4, §5): its published keys (`GET /v1/bank/info`), the
  * reserve account (opened at start-up, holder key = the gateway's key), the issue and receiving servers
  * (`requestIssue` / `requestReceive`, idempotency key = the job's transfer id), the wide mint's keysets
  * (`GET /v1/keys/:id`, cached per id, each id checked against its keys), NUT-07 checkstate and the WAN

@@ -1,5 +1,5 @@
 /**
- * The mailbox (DESIGN §3): the inbox that the wide bank (WAN) and the gateway (LAN) keep for
+ * The mailbox (docs/design.md §3): the inbox that the wide bank (WAN) and the gateway (LAN) keep for
  * terminals that are offline. Anyone may deposit an envelope sealed to a terminal; only the terminal
  * may drain its inbox, by sending an envelope sealed from its own key (HPKE auth mode proves it).
  * The mailbox sees ciphertext only. Delivery is at least once: a message goes only when its owner

@@ -1,6 +1,6 @@
 /**
  * The database's tables as Kysely sees them: one interface per table, the same on SQLite and
- * PostgreSQL. Portable types only (DESIGN §7): amounts and times are BIGINT read back as JS `number`
+ * PostgreSQL. Portable types only (docs/design.md §7): amounts and times are BIGINT read back as JS `number`
  * (unix ms for times), booleans are INTEGER 0/1, keys and curve points are hex TEXT.
  * Migrations in `migrations/` create exactly these; a test checks the two agree.
  */
@@ -29,7 +29,7 @@ export type ProofState = 'pending' | 'spent';
 
 /**
  * The spent AND pending set in one table: its primary key on `y` is what makes a double spend
- * impossible, across processes too (DESIGN §6.3).
+ * impossible, across processes too (docs/design.md §6.3).
  */
 export interface MintProofsTable {
   /** NUT-07: hex of Y = hash_to_curve(secret), the note's identity. */
@@ -59,7 +59,7 @@ export interface MintSignaturesTable {
   created_at: number;
 }
 
-/** Mailbox (DESIGN §3): one row per inbox, keyed by the recipient's X25519 key (hex); counts live messages. */
+/** Mailbox (docs/design.md §3): one row per inbox, keyed by the recipient's X25519 key (hex); counts live messages. */
 export interface MailboxInboxesTable {
   recipient: string;
   messages: number;
@@ -108,7 +108,7 @@ export interface MailboxNoncesTable {
   created_at: number;
 }
 
-/** Wide bank (DESIGN §4): a holder's account, or a system account (`funding`, `notes_outstanding`). */
+/** Wide bank (docs/design.md §4): a holder's account, or a system account (`funding`, `notes_outstanding`). */
 export interface BankAccountsTable {
   id: string;
   kind: 'holder' | 'system';
@@ -197,7 +197,7 @@ export interface LightningQuotesTable {
   updated_at: number;
 }
 
-/** Gateway (DESIGN §5): one conversion job, keyed by the transfer id of the envelope that started it. */
+/** Gateway (docs/design.md §5): one conversion job, keyed by the transfer id of the envelope that started it. */
 export interface GatewayJobsTable {
   id: string;
   direction: 'lan-to-wan' | 'wan-to-lan';

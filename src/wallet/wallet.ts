@@ -1,5 +1,5 @@
 /**
- * A terminal (DESIGN §1): a wallet on the LAN or the WAN, bound to one mint (the gateway's local
+ * A terminal (docs/design.md §1): a wallet on the LAN or the WAN, bound to one mint (the gateway's local
  * mint, or the wide bank), with its seed, its X25519 key and address, and its notes in a
  * `WalletStore`. It composes the operations (send, receive, tokens, Lightning mint, restore) and
  * settles whatever a crash left open (`recover`). Portable: no Node-only import here; storage and

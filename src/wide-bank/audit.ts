@@ -1,5 +1,5 @@
 /**
- * Invariant 1 of DESIGN §6, recomputed from the wide bank's database: funded − withdrawn = Σ holder
+ * Invariant 1 of docs/design.md §6, recomputed from the wide bank's database: funded − withdrawn = Σ holder
  * balances + wide notes outstanding. Concretely, every difference found is listed with what was
  * expected and what is there:
  *   - every transaction's entries sum to 0;

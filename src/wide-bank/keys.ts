@@ -1,5 +1,5 @@
 /**
- * The wide bank's long-term keys (DESIGN §3, §4): an X25519 encryption key pair (holders seal requests
+ * The wide bank's long-term keys (docs/design.md §3, §4): an X25519 encryption key pair (holders seal requests
  * to it; answers are sealed from it) and an Ed25519 key that signs receipts. Created on first start and
  * kept in the `settings` table (sealed when the operator gave a secrets key, `mint/secret-settings.ts`),
  * first writer wins, so every process on one database uses the same keys.

@@ -1,5 +1,5 @@
 /**
- * Assembles a running wide bank (DESIGN §4) from options: the mint engine with the worker crypto pool,
+ * Assembles a running wide bank (docs/design.md §4) from options: the mint engine with the worker crypto pool,
  * the ledger, the bank's keys, and the routes of the roles it plays: the Cashu mint endpoints for
  * wallets, the issue server, the receiving server, `GET /v1/bank/info`, the WAN mailbox and the
  * Lightning quotes. The CLI (`src/cli/wide-bank.ts`) and the tests start it the same way.

@@ -1,5 +1,5 @@
 /**
- * Terminal addresses (DESIGN §3): the human-friendly string a wallet shows so others can send it money.
+ * Terminal addresses (docs/design.md §3): the human-friendly string a wallet shows so others can send it money.
  * bech32m (BIP-350) with the network as the human-readable part (`lan1…`, `wan1…`); the data is a
  * version byte 0, the terminal's 32-byte X25519 encryption key, and optionally its inbox URL.
  */

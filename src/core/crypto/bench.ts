@@ -71,7 +71,7 @@ export async function measureCryptoBound(o: {
   return { perCoreNotesPerSec: notes / elapsed, notes };
 }
 
-/** Arbitrary-point scalar multiplications per second on `curve` (the figure DESIGN §8 compares). */
+/** Arbitrary-point scalar multiplications per second on `curve` (the figure docs/design.md §8 compares). */
 export function measureMulPerSec(curve: Curve, seconds: number): number {
   const k = randomScalar();
   let P = curve.mulG(randomScalar());

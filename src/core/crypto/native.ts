@@ -1,6 +1,6 @@
 /**
  * The fast curve backend: libsecp256k1 through the `secp256k1` package's native binding (~50× noble
- * per scalar multiplication, DESIGN §8), the mint's hot path. It implements the same `Curve` contract
+ * per scalar multiplication, docs/design.md §8), the mint's hot path. It implements the same `Curve` contract
  * as `noble.ts` and is tested against the same vectors and, property by property, against noble.
  */
 import { createRequire } from 'node:module';

@@ -6,7 +6,7 @@
  *
  * Measured on the 2-core dev machine (Node 20, OpenSSL 3.0), 1 KiB, ten runs of 12 s: portable
  * ≈250–590 seal+open/s one at a time and ≈750–920/s with 16 in flight; native ≈2 600/s either way
- * (≈2 400–2 750), of which four X25519 DHs and one key generation are about 60%. DESIGN §8's ≈1 500/s
+ * (≈2 400–2 750), of which four X25519 DHs and one key generation are about 60%. docs/design.md §8's ≈1 500/s
  * for `@hpke/core` was not reproduced.
  */
 

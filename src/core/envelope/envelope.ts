@@ -1,5 +1,5 @@
 /**
- * Envelopes (DESIGN §3): every transfer between parties travels sealed with HPKE (RFC 9180) in auth
+ * Envelopes (docs/design.md §3): every transfer between parties travels sealed with HPKE (RFC 9180) in auth
  * mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, so only the recipient can read it
  * and the recipient learns which key sent it. The AAD binds the message type, both keys and the transfer
  * id, so none of the cleartext header fields can be swapped without the open failing. Inboxes and

@@ -1,5 +1,5 @@
 /**
- * The small interface both HPKE backends implement for envelopes (DESIGN §3): RFC 9180 single-shot auth
+ * The small interface both HPKE backends implement for envelopes (docs/design.md §3): RFC 9180 single-shot auth
  * mode for our one suite, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305. `portable.ts`
  * wraps `@hpke/core` (WebCrypto, so it runs in the browser wallet); `native.ts` is a direct
  * implementation on synchronous `node:crypto` (the servers' hot path). Keys are raw 32-byte X25519

@@ -1,5 +1,5 @@
 /**
- * Long-term X25519 encryption keys (DESIGN §3): every party publishes one public key and seals and opens
+ * Long-term X25519 encryption keys (docs/design.md §3): every party publishes one public key and seals and opens
  * envelopes with the pair. Keys travel as raw 32-byte strings (RFC 7748), which is what addresses carry.
  */
 import { x25519 } from '@noble/curves/ed25519.js';

@@ -1,5 +1,5 @@
 /**
- * Replay refusal for envelopes (DESIGN §3: replaying an envelope changes nothing). An in-memory set of
+ * Replay refusal for envelopes (docs/design.md §3: replaying an envelope changes nothing). An in-memory set of
  * (sender, transfer id) pairs for tests and small callers; the servers keep the same pair under a unique
  * database key instead, so the check holds across processes and restarts.
  */

@@ -1,5 +1,5 @@
 /**
- * The wide bank's own protocol (DESIGN §4), shared by the bank and its callers (the gateway): the
+ * The wide bank's own protocol (docs/design.md §4), shared by the bank and its callers (the gateway): the
  * payloads that travel inside envelopes to the issue server and the receiving server, the signed
  * receipt (the patent's acknowledgement) with its offline check, `GET /v1/bank/info`, and thin typed
  * client calls. Depends on core only, never on the bank's internals.

@@ -1,5 +1,5 @@
 /**
- * The terminals' protocol with the gateway and with each other (DESIGN §3, §5): what a LAN terminal
+ * The terminals' protocol with the gateway and with each other (docs/design.md §3, §5): what a LAN terminal
  * sends to convert local money into wide money (job 1), what a WAN terminal sends for the reverse
  * (job 2), how anyone follows a transfer, the notice a sender gets on a refusal, and the payment
  * envelope in which notes reach a terminal, whether from another terminal or from the gateway.

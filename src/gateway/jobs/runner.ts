@@ -2,7 +2,7 @@
  * The job runner: drives every job that has work (`active = 1`) whose next attempt is due, a bounded
  * number at once, each through its steps until it is finished or has to wait. A step that throws is
  * recorded by the service (`failed`) and tried again after an exponential backoff. At start-up every
- * unfinished job is made due at once, so a restart resumes everything (DESIGN §6, invariant 4).
+ * unfinished job is made due at once, so a restart resumes everything (docs/design.md §6, invariant 4).
  * Time and backoff are injected, so tests run the same schedule without waiting.
  *
  * Two lanes with their own bounds, so money never waits behind deliveries (issue 8, item 6): money

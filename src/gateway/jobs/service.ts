@@ -1,5 +1,5 @@
 /**
- * The conversion jobs (DESIGN §5, docs/gateway.md): durable sagas whose every step writes its effect
+ * The conversion jobs (docs/design.md §5, docs/gateway.md): durable sagas whose every step writes its effect
  * and its journal entry in ONE transaction, so a crash anywhere leaves either the step done and
  * journaled or not done at all, and the runner resumes from the journal.
  *

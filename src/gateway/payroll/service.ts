@@ -1,5 +1,5 @@
 /**
- * The gateway's operator jobs (DESIGN §5, docs/gateway.md "Payroll and payout"): journaled sagas in the
+ * The gateway's operator jobs (docs/design.md §5, docs/gateway.md "Payroll and payout"): journaled sagas in the
  * same job table and runner as the conversions, every step's effect and journal entry in ONE
  * transaction, resumed after a crash.
  *

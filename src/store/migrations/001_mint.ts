@@ -1,6 +1,6 @@
 /**
  * Migration 001: the mint's tables (settings, keysets, the spent/pending set, the signed set).
- * Portable column types only, so the one migration serves SQLite and PostgreSQL alike (DESIGN §7).
+ * Portable column types only, so the one migration serves SQLite and PostgreSQL alike (docs/design.md §7).
  * No `down`: these tables hold money; going back is a restore from backup, never a migration.
  * Text primary keys say NOT NULL explicitly: SQLite lets a non-INTEGER primary key hold NULL.
  */
@@ -24,7 +24,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  // DESIGN §6.3: one primary key over pending and spent notes, so no Y is ever held twice.
+  // docs/design.md §6.3: one primary key over pending and spent notes, so no Y is ever held twice.
   await db.schema
     .createTable('mint_proofs')
     .addColumn('y', 'text', (c) => c.primaryKey().notNull())
@@ -41,7 +41,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('mint_proofs_operation_idx').on('mint_proofs').column('operation').execute();
   await db.schema.createIndex('mint_proofs_state_idx').on('mint_proofs').column('state').execute();
 
-  // DESIGN §6.3: the primary key on B_ refuses signing the same blinded message twice.
+  // docs/design.md §6.3: the primary key on B_ refuses signing the same blinded message twice.
   await db.schema
     .createTable('mint_signatures')
     .addColumn('b_', 'text', (c) => c.primaryKey().notNull())

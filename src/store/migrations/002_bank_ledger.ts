@@ -1,8 +1,8 @@
 /**
- * Migration 002: the wide bank's double-entry ledger (DESIGN §4, §6 invariant 1): accounts, entries,
+ * Migration 002: the wide bank's double-entry ledger (docs/design.md §4, §6 invariant 1): accounts, entries,
  * and the idempotency table that keeps every answer given to a request key. The two system accounts
  * (`funding`, `notes_outstanding`) are created here, so every process finds them. Portable types only
- * (DESIGN §7). No `down` (see 001).
+ * (docs/design.md §7). No `down` (see 001).
  */
 import { type Kysely, sql } from 'kysely';
 

@@ -1,6 +1,6 @@
 /**
  * Migration 003: the wide bank's Lightning quotes (NUT-04/05/23 `bolt11`): one row per mint or melt
- * quote with its state machine. Portable types only (DESIGN §7); times are unix ms. No `down` (see 001).
+ * quote with its state machine. Portable types only (docs/design.md §7); times are unix ms. No `down` (see 001).
  */
 import { type Kysely, sql } from 'kysely';
 

@@ -1,5 +1,5 @@
 /**
- * Migration 004: the mailbox (DESIGN §3) that the wide bank (WAN) and the gateway (LAN) keep for
+ * Migration 004: the mailbox (docs/design.md §3) that the wide bank (WAN) and the gateway (LAN) keep for
  * terminals that are offline. It stores ciphertext only: envelopes as their JSON wire form.
  * One row per inbox holds its counters, so limits hold exactly across processes (its row lock
  * serialises deposits to one inbox); used drain nonces refuse a replayed drain. No `down` (see 001).
@@ -30,7 +30,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('acked_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('mailbox_messages_pk', ['recipient', 'seq'])
-    // DESIGN §3: one envelope (sender + transfer id) is stored once per inbox.
+    // docs/design.md §3: one envelope (sender + transfer id) is stored once per inbox.
     .addUniqueConstraint('mailbox_messages_transfer_uq', ['recipient', 'sender', 'transfer_id'])
     .execute();
 

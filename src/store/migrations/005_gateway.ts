@@ -1,8 +1,8 @@
 /**
- * Migration 005: the gateway's job journal (DESIGN §5, docs/gateway.md). One row per conversion job,
+ * Migration 005: the gateway's job journal (docs/design.md §5, docs/gateway.md). One row per conversion job,
  * keyed by the transfer id of the envelope that started it, holding the job's state and everything a
  * resumed step needs (the journal, JSON); one row per state change in `gateway_job_events`, which is
- * also the per-terminal history. Portable types only (DESIGN §7). No `down` (see 001).
+ * also the per-terminal history. Portable types only (docs/design.md §7). No `down` (see 001).
  */
 import { type Kysely, sql } from 'kysely';
 

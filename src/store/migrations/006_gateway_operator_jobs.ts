@@ -4,7 +4,7 @@
  * default, so every existing row keeps its meaning); `ref` is the operator's reference of a payroll
  * or payout. At most one job per (kind, ref) that has not been refused: the unique index is what stops
  * two racing requests with one ref from both claiming (or withdrawing) at the bank, while a ref whose
- * job the bank refused may be tried again. Portable types only (DESIGN §7). No `down` (see 001).
+ * job the bank refused may be tried again. Portable types only (docs/design.md §7). No `down` (see 001).
  */
 import { type Kysely, sql } from 'kysely';
 

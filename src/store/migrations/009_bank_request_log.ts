@@ -5,7 +5,7 @@
  * recovery record the holder sealed to itself. The gateway pages through its reserve account's log to
  * prove its journal is not behind the bank, and rebuilds lost jobs from the recovery records
  * (docs/gateway.md, "Reconciling with the bank"). Existing requests are numbered here in the order
- * they were made, so the log is complete from the start. Portable types only (DESIGN §7). No `down`.
+ * they were made, so the log is complete from the start. Portable types only (docs/design.md §7). No `down`.
  */
 import { type Kysely, sql } from 'kysely';
 

@@ -1,6 +1,6 @@
 /**
  * PostgreSQL's capabilities: many writers at once, in READ COMMITTED, with the unique constraints
- * and row locks doing the guarding (DESIGN §7: several processes share one database). The database
+ * and row locks doing the guarding (docs/design.md §7: several processes share one database). The database
  * may abort a transaction to break a deadlock or a serialization conflict; such a transaction is
  * run again from the start. Migrations take a session-level advisory lock.
  */

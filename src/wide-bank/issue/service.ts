@@ -1,5 +1,5 @@
 /**
- * The issue server (DESIGN §4): an account holder sends an envelope asking for wide notes worth N with
+ * The issue server (docs/design.md §4): an account holder sends an envelope asking for wide notes worth N with
  * blinded outputs; the bank debits N and blind-signs in ONE transaction and answers in an envelope
  * sealed to the holder. The idempotency key is (holder key, envelope transfer id): the same key
  * returns the byte-identical stored answer forever, also after a restart; the same key with another

@@ -1,5 +1,5 @@
 /**
- * The wide bank's accounts as a double-entry ledger (DESIGN §4, §6 invariant 1). Every posting is one
+ * The wide bank's accounts as a double-entry ledger (docs/design.md §4, §6 invariant 1). Every posting is one
  * balanced set of entries (Σ = 0) written inside the caller's transaction, together with the effect it
  * accounts for (notes signed, notes spent). Two system accounts close the books:
  *   - `funding`: money from and to the outside (operator deposits and withdrawals, Lightning mint and

@@ -1,5 +1,5 @@
 /**
- * The receiving server (DESIGN §4): takes an envelope holding wide notes and the account to credit,
+ * The receiving server (docs/design.md §4): takes an envelope holding wide notes and the account to credit,
  * verifies the notes, marks them spent and credits the account in ONE transaction, and answers with a
  * receipt signed by the bank's receipt key (the patent's acknowledgement), sealed to the sender. The
  * idempotency key is (sender key, envelope transfer id): a replay returns the same sealed receipt. A
