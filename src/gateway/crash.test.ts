@@ -1,5 +1,5 @@
 /**
- * Crash at every step (DESIGN §6, invariant 4), with the real `lancash wide-bank` and `lancash gateway`
+ * Crash at every step (docs/design.md §6, invariant 4), with the real `lancash wide-bank` and `lancash gateway`
  * processes: for each fault point of docs/gateway.md the gateway is started with `LANCASH_FAULT=<point>`,
  * one transfer runs until the process kills itself there, the gateway is restarted without the fault
  * (on the same ports), and the transfer must reach exactly one terminal state with the money delivered

@@ -1,6 +1,6 @@
 /**
  * Real server processes for integration tests: runs `lancash …` from the sources through tsx (no
- * build step), waits for its `listening on URL` line(s) (DESIGN §9), and keeps track of every
+ * build step), waits for its `listening on URL` line(s) (docs/design.md §9), and keeps track of every
  * process so `afterEach(killAll)` leaves no server behind. `runLancash` runs a command that is not
  * a server to completion.
  */

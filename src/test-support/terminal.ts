@@ -1,5 +1,5 @@
 /**
- * A tiny test terminal for the gateway's integration tests (DESIGN §1): a key pair and an address, a
+ * A tiny test terminal for the gateway's integration tests (docs/design.md §1): a key pair and an address, a
  * purse of notes per mint, and the few things a terminal does: make blinded outputs and unblind the
  * answers (NUT-00, keeping the NUT-12 DLEQ proof with `r` so the notes can be checked by their next
  * holder), swap notes at a mint, get wide notes from the wide bank's fake Lightning mint, seal job

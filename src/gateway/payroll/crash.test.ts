@@ -1,5 +1,5 @@
 /**
- * Payroll and payout survive a crash at every step (DESIGN §6, invariant 4), with the real
+ * Payroll and payout survive a crash at every step (docs/design.md §6, invariant 4), with the real
  * `lancash wide-bank` and `lancash gateway` processes: for each fault point of the operator jobs (and
  * the shared delivery and notice steps they end with) the gateway is started with
  * `LANCASH_FAULT=<point>`, the job runs until the process kills itself there, the gateway is restarted
