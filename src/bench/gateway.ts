@@ -48,8 +48,8 @@ import type { Store } from '../store/index.js';
 import { createWideBank, type WideBank } from '../wide-bank/server.js';
 import { type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
 import { round, WARMUP_SECONDS } from './harness.js';
-import type { ScenarioOptions } from './index.js';
 import { cryptoBoundAllCores } from './parallel.js';
+import type { ScenarioOptions } from './scenario.js';
 import { openBenchStore } from './stores.js';
 
 /** Each conversion moves this much: 8 + 2, two notes each way. */

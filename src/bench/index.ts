@@ -4,14 +4,9 @@
  */
 import { gatewayScenario } from './gateway.js';
 import { mintScenario } from './mint.js';
+import type { Scenario } from './scenario.js';
 import { wideBankScenario } from './wide-bank.js';
 
-export interface ScenarioOptions {
-  seconds: number;
-  dialects: string[];
-}
-
-export type Scenario = (o: ScenarioOptions) => Promise<unknown>;
 
 export const SCENARIOS: Record<string, Scenario> = {
   mint: mintScenario,

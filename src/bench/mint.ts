@@ -19,8 +19,8 @@ import {
   WARMUP_SECONDS,
   withBenchMint,
 } from './harness.js';
-import type { ScenarioOptions } from './index.js';
 import { cryptoBoundAllCores } from './parallel.js';
+import type { ScenarioOptions } from './scenario.js';
 
 export async function mintScenario(o: ScenarioOptions): Promise<unknown> {
   // The bound is measured before and after each dialect's swaps and the ratio taken to their mean,

@@ -15,8 +15,8 @@ import { BankKeys } from '../wide-bank/keys.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
 import { ReceiveService } from '../wide-bank/receive/service.js';
 import { BATCH, batchesFor, drive, notesOf, outputsOf, round, withBenchMint } from './harness.js';
-import type { ScenarioOptions } from './index.js';
 import { cryptoBoundAllCores } from './parallel.js';
+import type { ScenarioOptions } from './scenario.js';
 
 export async function wideBankScenario(o: ScenarioOptions): Promise<unknown> {
   const bound = await cryptoBoundAllCores(o.seconds);
