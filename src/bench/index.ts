@@ -7,7 +7,6 @@ import { mintScenario } from './mint.js';
 import type { Scenario } from './scenario.js';
 import { wideBankScenario } from './wide-bank.js';
 
-
 export const SCENARIOS: Record<string, Scenario> = {
   mint: mintScenario,
   'wide-bank': wideBankScenario,
