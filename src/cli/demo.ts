@@ -71,11 +71,11 @@ Running (Ctrl-C stops):
 
 Walkthrough, in another terminal:
   ${w('alice')} balance
-  ${w('alice')} send --to ${t.bob?.address} --amount 100
+  ${w('alice')} send --to ${t.bob?.address} --amount 1.00
   ${w('bob')} receive
-  ${w('bob')} send --to ${t.dave?.address} --amount 250      # LAN → WAN through the gateway
+  ${w('bob')} send --to ${t.dave?.address} --amount 2.50     # LAN → WAN through the gateway
   ${w('dave')} receive
-  ${w('dave')} token send --amount 50                       # a cashuB token for any Cashu wallet
+  ${w('dave')} token send --amount 0.50                     # a cashuB token for any Cashu wallet
   ${w('erin')} history
   npx lancash audit --wide-bank-db ${t.alice ? `${dirOf(t.alice.home)}/wide-bank/wide-bank.db` : ''} --gateway-db ${t.alice ? `${dirOf(t.alice.home)}/gateway/gateway.db` : ''}
 `);

@@ -82,17 +82,17 @@ describe('lancash wallet (real servers)', () => {
       expect(w1.mnemonic.split(' ')).toHaveLength(12);
       expect((await wallet('w1', ['address'])).stdout.trim()).toBe(w1.address);
 
-      expect((await wallet('w1', ['mint', '--amount', '100'])).stdout).toMatch(/^minted 100 eur/);
-      const job2 = await wallet('w1', ['send', '--to', l1.address, '--amount', '60']);
-      expect(job2.stdout).toMatch(/^sent 60 eur to lan1/);
+      expect((await wallet('w1', ['mint', '--amount', '1.00'])).stdout).toMatch(/^minted 1\.00 EUR/);
+      const job2 = await wallet('w1', ['send', '--to', l1.address, '--amount', '0.60']);
+      expect(job2.stdout).toMatch(/^sent 0\.60 EUR to lan1/);
       expect(job2.stderr).toContain('… transfer done');
       expect((await wallet('l1', ['receive'])).stdout).toMatch(
-        /^received 60 eur from gateway \(wan-to-lan\)/,
+        /^received 0\.60 EUR from gateway \(wan-to-lan\)/,
       );
 
-      await json('l1', ['send', '--to', l2.address, '--amount', '25']);
+      await json('l1', ['send', '--to', l2.address, '--amount', '0.25 EUR']);
       expect((await json<{ received: unknown[] }>('l2', ['receive'])).received).toHaveLength(1);
-      expect(await json('l2', ['send', '--to', w2.address, '--amount', '10'])).toMatchObject({
+      expect(await json('l2', ['send', '--to', w2.address, '--amount', '0.1'])).toMatchObject({
         kind: 'gateway',
         state: 'done',
       });
@@ -105,12 +105,16 @@ describe('lancash wallet (real servers)', () => {
         [10, 0],
       ]);
 
-      const { token } = await json<{ token: string }>('w1', ['token', 'send', '--amount', '5']);
+      const { token } = await json<{ token: string }>('w1', ['token', 'send', '--amount', '0.05']);
       expect(await balance('w1')).toMatchObject({ available: 35, pending: 5 });
       const other = new CashuWallet(sys.bank, { unit: 'eur' });
       await other.loadMint();
       expect((await other.receive(token)).reduce((n, p) => n + Number(p.amount), 0)).toBe(5);
       expect(await balance('w1')).toMatchObject({ available: 35, pending: 0 });
+      expect((await wallet('w1', ['balance'])).stdout).toBe('0.35 EUR\n');
+      expect((await wallet('w1', ['history'])).stdout).toMatch(
+        / mint\s+\+1\.00 EUR .* gateway\s+-0\.60 EUR /s,
+      );
       const history = await json<{ kind: string; state: string }[]>('w1', ['history']);
       expect(history.map((o) => [o.kind, o.state])).toEqual([
         ['mint', 'done'],
@@ -136,10 +140,10 @@ describe('lancash wallet (real servers)', () => {
     'a wallet killed mid-send (at every step, and by a signal from outside) is right after the next run',
     async () => {
       const [, b] = await Promise.all([init('crash-a', wan()), init('crash-b', wan())]);
-      await json('crash-a', ['mint', '--amount', '64']);
+      await json('crash-a', ['mint', '--amount', '0.64']);
       let sent = 0;
       for (const point of ['after-reserve', 'after-swap', 'after-journal', 'after-deliver']) {
-        const r = await wallet('crash-a', ['send', '--to', b.address, '--amount', '3'], {
+        const r = await wallet('crash-a', ['send', '--to', b.address, '--amount', '0.03'], {
           LANCASH_FAULT: `wallet:send:${point}`,
         });
         expect(r.signal).toBe('SIGKILL');
@@ -163,7 +167,7 @@ describe('lancash wallet (real servers)', () => {
           '--to',
           b.address,
           '--amount',
-          '7',
+          '0.07',
         ],
         { cwd: REPO_ROOT, stdio: 'ignore' },
       );
@@ -184,19 +188,28 @@ describe('lancash wallet (real servers)', () => {
     'bad input: one line, exit code ≠ 0, nothing changed',
     async () => {
       const [a, b] = await Promise.all([init('bad-a', wan()), init('bad-b', lan())]);
-      await json('bad-a', ['mint', '--amount', '20']);
+      await json('bad-a', ['mint', '--amount', '0.20']);
       const before = { balance: await balance('bad-a'), history: await json('bad-a', ['history']) };
 
       // Checked before the wallet is opened, so these may run side by side.
-      const amounts = ['0', '-1', '1.5', 'ten'].map((n) =>
-        refused('bad-a', ['send', '--to', a.address, `--amount=${n}`]),
+      const amounts = ['0', '-1', '0.005', 'ten', '1e3', '1,000.00', '1.00 USD', '99999999999999999'].map(
+        (n) => refused('bad-a', ['send', '--to', a.address, `--amount=${n}`]),
       );
-      for (const line of await Promise.all(amounts)) expect(line).toMatch(/amount/);
-      expect(await refused('bad-a', ['send', '--to', a.address, '--amount', '21'])).toMatch(
-        /more than the balance 20/,
+      expect(await Promise.all(amounts)).toEqual([
+        'lancash wallet: --amount: the amount must be more than 0.00 EUR',
+        'lancash wallet: --amount: an amount cannot be negative, got "-1"',
+        'lancash wallet: --amount: EUR has 2 decimals, got "0.005"',
+        'lancash wallet: --amount: expected an amount like 12.50 or 12.50 EUR, got "ten"',
+        'lancash wallet: --amount: write the amount in plain digits like 12.50, without an exponent; got "1e3"',
+        'lancash wallet: --amount: write the amount without thousands separators (e.g. 1234.00), got "1,000.00"',
+        'lancash wallet: --amount: this wallet holds EUR, got "1.00 USD"',
+        'lancash wallet: --amount: "99999999999999999" is above the limit of 11258999068426.24 EUR',
+      ]);
+      expect(await refused('bad-a', ['send', '--to', a.address, '--amount', '0.21'])).toMatch(
+        /0\.21 EUR is more than the balance 0\.20 EUR/,
       );
       const typo = `${a.address.slice(0, -1)}${a.address.endsWith('q') ? 'p' : 'q'}`;
-      expect(await refused('bad-a', ['send', '--to', typo, '--amount', '1'])).toMatch(/checksum/);
+      expect(await refused('bad-a', ['send', '--to', typo, '--amount', '0.01'])).toMatch(/checksum/);
       const other = encodeTokenV4({
         mint: 'http://127.0.0.1:9',
         unit: 'eur',
@@ -210,9 +223,11 @@ describe('lancash wallet (real servers)', () => {
       const proxy = await startFaultProxy(sys.wan);
       try {
         await init('bad-c', ['--network', 'wan', '--mint', sys.bank, '--gateway', proxy.url]);
-        await json('bad-c', ['mint', '--amount', '4']);
+        await json('bad-c', ['mint', '--amount', '0.04']);
         proxy.plan([{ path: '*', fault: 'refuse', times: Number.POSITIVE_INFINITY }]);
-        expect(await refused('bad-c', ['send', '--to', b.address, '--amount', '2'])).toMatch(/cannot reach/);
+        expect(await refused('bad-c', ['send', '--to', b.address, '--amount', '0.02'])).toMatch(
+          /cannot reach/,
+        );
         expect(await balance('bad-c')).toEqual({ unit: 'eur', available: 4, pending: 0 });
       } finally {
         await proxy.close();

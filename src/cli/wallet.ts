@@ -1,6 +1,8 @@
 /**
  * `lancash wallet --home DIR …` (docs/design.md §9): a terminal on the LAN or the WAN from the command line.
- * Human output by default, one JSON document with `--json`. Errors are one line on stderr: exit 1
+ * Human output by default, one JSON document with `--json`. People type and read amounts in major
+ * units with the currency's decimals (`--amount 12.50`, `12.50 EUR`); `--json` keeps integer minor
+ * units, as on the wire. Errors are one line on stderr: exit 1
  * for a refusal (nothing changed), 2 for a usage mistake. Every command but `init`, `address` and
  * `restore` first settles what an earlier run left open (`recover`), so a run killed at any point is
  * finished by the next one.
@@ -9,8 +11,9 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeAddress } from '../core/address/index.js';
-import { describe, fail, isLancashError } from '../core/errors.js';
-import { toAmount } from '../core/money.js';
+import { fail, isLancashError } from '../core/errors.js';
+import type { Amount } from '../core/money.js';
+import { formatMajor, formatMoney, parseMoney, unitLabel } from '../core/money-format.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
 import type { Operation, SendProgress, Wallet, WalletOptions } from '../wallet/index.js';
 import type { SqliteWalletStore } from '../wallet/node/sqlite-store.js';
@@ -83,8 +86,8 @@ export function registerWallet(program: Command): void {
       run(c, (g) =>
         withWallet(g, true, async (w) => {
           const b = await w.balance();
-          const pending = b.pending > 0 ? ` (${b.pending} ${b.unit} pending)` : '';
-          out(g, b, `${b.available} ${b.unit}${pending}`);
+          const pending = b.pending > 0 ? ` (${formatMoney(b.pending, b.unit)} pending)` : '';
+          out(g, b, `${formatMoney(b.available, b.unit)}${pending}`);
         }),
       ),
     );
@@ -93,13 +96,13 @@ export function registerWallet(program: Command): void {
     .command('send')
     .description('pay an address: directly on this network, through the gateway to the other')
     .requiredOption('--to <address>', 'the recipient (lan1… or wan1…)')
-    .requiredOption('--amount <n>', 'amount in minor units (e.g. cents)')
+    .requiredOption('--amount <amount>', AMOUNT_HELP)
     .option('--memo <text>', 'a note for the recipient')
     .action((o: { to: string; amount: string; memo?: string }, c: Command) =>
-      run(c, (g) => {
-        // Checked before the wallet is even opened: bad input cannot change anything.
-        const amount = amountArg(o.amount);
+      run(c, async (g) => {
+        // Checked before the wallet is locked or recovered: bad input cannot change anything.
         decodeAddress(o.to);
+        const amount = await amountArg(g, o.amount);
         return withWallet(g, true, async (w) => {
           const op = await w.send({
             to: o.to,
@@ -123,10 +126,10 @@ export function registerWallet(program: Command): void {
           const unit = w.config.unit;
           const lines = [
             ...r.received.map(
-              (op) => `received ${op.amount} ${unit} from ${short(op.counterparty)}${memo(op)}`,
+              (op) => `received ${formatMoney(op.amount, unit)} from ${short(op.counterparty)}${memo(op)}`,
             ),
             ...r.refused.map(
-              (op) => `refused ${op.amount} ${unit} from ${short(op.counterparty)}: ${op.reason}`,
+              (op) => `refused ${formatMoney(op.amount, unit)} from ${short(op.counterparty)}: ${op.reason}`,
             ),
           ];
           const body = { received: r.received.map(view), refused: r.refused.map(view), notices: r.notices };
@@ -152,11 +155,11 @@ export function registerWallet(program: Command): void {
   token
     .command('send')
     .description('make a cashuB token (its notes stay pending until someone redeems it)')
-    .requiredOption('--amount <n>', 'amount in minor units')
+    .requiredOption('--amount <amount>', AMOUNT_HELP)
     .option('--memo <text>', 'a note inside the token')
     .action((o: { amount: string; memo?: string }, c: Command) =>
-      run(c, (g) => {
-        const amount = amountArg(o.amount);
+      run(c, async (g) => {
+        const amount = await amountArg(g, o.amount);
         return withWallet(g, true, async (w) => {
           const { token: t, operation } = await w.tokenSend(amount, o.memo);
           out(g, { token: t, ...view(operation) }, t);
@@ -171,7 +174,7 @@ export function registerWallet(program: Command): void {
       run(c, (g) =>
         withWallet(g, true, async (w) => {
           const op = await w.tokenReceive(t);
-          out(g, view(op), `received ${op.amount} ${w.config.unit}`);
+          out(g, view(op), `received ${formatMoney(op.amount, w.config.unit)}`);
         }),
       ),
     );
@@ -179,10 +182,10 @@ export function registerWallet(program: Command): void {
   wallet
     .command('mint')
     .description('buy new notes over Lightning (WAN; the development backend settles at once)')
-    .requiredOption('--amount <n>', 'amount in minor units')
+    .requiredOption('--amount <amount>', AMOUNT_HELP)
     .action((o: { amount: string }, c: Command) =>
-      run(c, (g) => {
-        const amount = amountArg(o.amount);
+      run(c, async (g) => {
+        const amount = await amountArg(g, o.amount);
         return withWallet(g, true, async (w) => {
           const op = await w.mintFromLightning(amount, {
             onInvoice: (invoice) => {
@@ -302,11 +305,11 @@ async function restore(g: GlobalOptions, o: Partial<InitOptions> & { seed: strin
     }
     const r = await wallet.restore();
     const unit = wallet.config.unit;
-    const pending = r.pending > 0 ? `, ${r.pending} ${unit} pending at the mint` : '';
+    const pending = r.pending > 0 ? `, ${formatMoney(r.pending, unit)} pending at the mint` : '';
     out(
       g,
       { address: wallet.address, ...r, balance: await wallet.balance() },
-      `restored ${r.amount} ${unit} in ${r.unspent} notes${pending}\naddress: ${wallet.address}`,
+      `restored ${formatMoney(r.amount, unit)} in ${r.unspent} notes${pending}\naddress: ${wallet.address}`,
     );
   } finally {
     await store.close();
@@ -316,14 +319,7 @@ async function restore(g: GlobalOptions, o: Partial<InitOptions> & { seed: strin
 
 /** Opens the wallet in the home directory (locked), runs `recover` first when asked, then `fn`. */
 async function withWallet(g: GlobalOptions, recoverFirst: boolean, fn: (w: Wallet) => Promise<void>) {
-  const home = homeOf(g);
-  if (!existsSync(join(home, DB_FILE))) {
-    fail(
-      'WalletNotInitialized',
-      { reason: 'no wallet file' },
-      `no wallet in ${home}; run \`lancash wallet --home ${home} init\` first`,
-    );
-  }
+  const home = walletHome(g);
   const { Wallet, lockHome, SqliteWalletStore, options } = await walletModules();
   const lock = lockHome(home);
   const store = new SqliteWalletStore(join(home, DB_FILE));
@@ -379,7 +375,8 @@ function historyLine(op: Operation, unit: string): string {
   const sign = op.direction === 'in' ? '+' : '-';
   const who = op.counterparty ? `  ${short(op.counterparty)}` : '';
   const why = op.reason && op.state !== 'done' ? `  (${op.reason})` : '';
-  return `${at}  ${op.id}  ${op.kind.padEnd(7)} ${`${sign}${op.amount}`.padStart(8)} ${unit}  ${op.state.padEnd(10)}${who}${memo(op)}${why}`;
+  const amount = `${sign}${formatMajor(op.amount, unit)}`.padStart(10);
+  return `${at}  ${op.id}  ${op.kind.padEnd(7)} ${amount} ${unitLabel(unit)}  ${op.state.padEnd(10)}${who}${memo(op)}${why}`;
 }
 
 /** The outcome of a send, mint or cancel; a refusal or failure exits 1. */
@@ -395,7 +392,7 @@ function report(g: GlobalOptions, op: Operation, unit: string): void {
   const verb: Record<string, string> = { send: 'sent', gateway: 'sent', mint: 'minted', token: 'token' };
   const text =
     op.state === 'done'
-      ? `${verb[op.kind] ?? op.kind} ${op.amount} ${unit}${op.counterparty && op.kind !== 'mint' ? ` to ${short(op.counterparty)}` : ''} (${op.id})`
+      ? `${verb[op.kind] ?? op.kind} ${formatMoney(op.amount, unit)}${op.counterparty && op.kind !== 'mint' ? ` to ${short(op.counterparty)}` : ''} (${op.id})`
       : `${op.kind} ${op.id} is ${op.state}: ${op.reason ?? 'waiting'}; the next command (or \`recover\`) goes on with it`;
   out(g, view(op), text);
 }
@@ -448,16 +445,35 @@ function homeOf(g: GlobalOptions): string {
   return home;
 }
 
-/** `--amount`: a whole number of minor units written in decimal digits, then the money limits. */
-function amountArg(value: string): number {
-  if (!/^[0-9]{1,16}$/.test(value)) {
+/** The home directory of an existing wallet, or `WalletNotInitialized` saying how to make one. */
+function walletHome(g: GlobalOptions): string {
+  const home = homeOf(g);
+  if (!existsSync(join(home, DB_FILE))) {
     fail(
-      'InvalidAmount',
-      { argument: '--amount', expected: 'a whole number of minor units', received: describe(value) },
-      `--amount: expected a whole number of minor units (e.g. 250 for 2.50), got ${describe(value)}`,
+      'WalletNotInitialized',
+      { reason: 'no wallet file' },
+      `no wallet in ${home}; run \`lancash wallet --home ${home} init\` first`,
     );
   }
-  return toAmount(Number(value), { argument: '--amount' });
+  return home;
+}
+
+const AMOUNT_HELP = "amount in the wallet's currency, e.g. 12.50 or 12.50 EUR (at most its decimals)";
+
+/**
+ * `--amount` in major units of the wallet's currency (core/money-format.ts), then the money limits.
+ * Read before the wallet is locked: the unit comes from its config (a read SQLite allows beside a
+ * running command), so a mistyped amount changes nothing and does not wait for the lock.
+ */
+async function amountArg(g: GlobalOptions, value: string): Promise<Amount> {
+  const home = walletHome(g);
+  const { SqliteWalletStore } = await walletModules();
+  const store = new SqliteWalletStore(join(home, DB_FILE));
+  const config = await store.readConfig().finally(() => store.close());
+  if (config === undefined) {
+    fail('WalletNotInitialized', { reason: 'no wallet config' }, `no wallet in ${home}; run init first`);
+  }
+  return parseMoney(value, config.unit, { argument: '--amount' });
 }
 
 /** Runs a command: one line on stderr for any error; exit 2 for usage, 1 for everything else. */

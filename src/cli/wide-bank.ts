@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { describe, fail } from '../core/errors.js';
+import { describe } from '../core/errors.js';
+import { parseMoney } from '../core/money-format.js';
 import type { BankRole } from '../core/protocol/bank.js';
 import type { StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
@@ -95,20 +96,25 @@ export function registerWideBank(program: Command): void {
       .command(name)
       .description(`${what}; the same --ref posts once`)
       .requiredOption('--account <id>', 'account id or holder key')
-      .requiredOption('--amount <n>', 'amount in minor units (e.g. cents)')
+      .requiredOption(
+        '--amount <amount>',
+        'amount in major units, e.g. 12.50 or 12.50 EUR (JSON output: minor units)',
+      )
+      .option('--currency <code>', "the deployment's currency, as given to the server", 'EUR')
       .option('--ref <ref>', 'operator reference, also the idempotency key (default: a fresh one)')
-      .action((o: { account: string; amount: string; ref?: string }, c: Command) =>
-        runCommand('wide-bank', () =>
-          withLedger(c, async (ledger) => {
-            const amount = integerArg(o.amount, '--amount');
+      .action((o: { account: string; amount: string; currency: string; ref?: string }, c: Command) =>
+        runCommand('wide-bank', () => {
+          // Checked before the database is opened: a mistyped amount changes nothing.
+          const amount = parseMoney(o.amount, o.currency, { argument: '--amount' });
+          return withLedger(c, async (ledger) => {
             const ref = o.ref ?? randomUUID();
             const posting =
               name === 'deposit'
                 ? await ledger.deposit(o.account, amount, ref)
                 : await ledger.withdraw(o.account, amount, ref);
             return { ...posting, balance: await ledger.balance(posting.account) };
-          }),
-        ),
+          });
+        }),
       );
   }
   account
@@ -149,7 +155,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
     { faultsArmed },
     { createOperatorServer, drainOnSignals, listen, parseHostPort, parseTrustedProxies },
     { openStore },
-    { createWideBank, FAKE_LIGHTNING_WARNING },
+    { checkCurrency, createWideBank, FAKE_LIGHTNING_WARNING },
   ] = await Promise.all([
     import('../core/faults.js'),
     import('../core/http/server.js'),
@@ -160,7 +166,10 @@ async function serve(o: ServerCliOptions): Promise<void> {
     o.trustProxy === undefined ? undefined : usageOf(() => parseTrustedProxies(o.trustProxy!));
   const mailboxTrusted =
     o.mailboxTrusted === undefined ? undefined : usageOf(() => parseTrustedProxies(o.mailboxTrusted!));
-  if (o.metricsListen !== undefined) usageOf(() => parseHostPort(o.metricsListen!));
+  // Every value checked before the store opens: a malformed one is a usage mistake (exit 2).
+  usageOf(() => parseHostPort(o.listen!), '--listen');
+  if (o.metricsListen !== undefined) usageOf(() => parseHostPort(o.metricsListen!), '--metrics-listen');
+  usageOf(() => checkCurrency(o.currency), '--currency');
   const store = await openStore(config);
   let bank: WideBank;
   try {
@@ -229,18 +238,10 @@ async function storeConfig(o: StoreOptions): Promise<StoreConfig> {
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
   // Before any file is made: the database holds the mint seed and the bank's keys.
   privateUmask();
-  if (o.db !== undefined) return (await import('../store/index.js')).parseStoreUrl(o.db);
+  if (o.db !== undefined) {
+    const { parseStoreUrl } = await import('../store/index.js');
+    return usageOf(() => parseStoreUrl(o.db!), '--db');
+  }
   privateDataDir(o.data!);
   return { dialect: 'sqlite', file: join(o.data!, 'wide-bank.db') };
-}
-
-function integerArg(value: string, argument: string): number {
-  if (!/^[0-9]{1,16}$/.test(value)) {
-    fail(
-      'InvalidAmount',
-      { argument, expected: 'a whole number of minor units', received: describe(value) },
-      `${argument}: expected a whole number of minor units, got ${describe(value)}`,
-    );
-  }
-  return Number(value);
 }

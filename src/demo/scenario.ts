@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { defaultCurve } from '../core/crypto/index.js';
 import { fail } from '../core/errors.js';
 import { listen } from '../core/http/server.js';
+import { formatMoney } from '../core/money-format.js';
 import { getTransfer, requestPayroll } from '../core/protocol/gateway.js';
 import { auditGateway } from '../gateway/audit.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
@@ -133,7 +134,7 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
     // WAN terminals buy wide money with the fake Lightning backend (invoices settle at once).
     for (const t of [dave, erin]) {
       await t.wallet.mintFromLightning(50_00);
-      say(`${t.name} minted 50.00 ${CURRENCY} of wide money through a bolt11 quote`);
+      say(`${t.name} minted ${money(50_00)} of wide money through a bolt11 quote`);
     }
 
     const jobs = { lanToWan: 0, wanToLan: 0, sameNetwork: 0, payroll: 0 };
@@ -237,8 +238,9 @@ async function until(read: () => Promise<string>, ends: string[], what: string):
   fail('Internal', { reason: `${what} did not finish` }, `${what} did not finish within a minute`);
 }
 
+/** Minor units as the demo's reader reads them (`21.50 EUR`), as the wallet CLI prints them. */
 export function money(minor: number): string {
-  return `${(minor / 100).toFixed(2)} ${CURRENCY}`;
+  return formatMoney(minor, CURRENCY);
 }
 
 /** Starts from an empty directory, but only deletes one that a demo made (it carries the marker). */

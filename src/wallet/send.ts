@@ -13,6 +13,7 @@ import { hex } from '../core/bytes.js';
 import { sealJson } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
 import { toAmount } from '../core/money.js';
+import { formatMoney } from '../core/money-format.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import {
   JOB1_PATH,
@@ -159,7 +160,7 @@ async function prepare(
     return fail(
       'InsufficientFunds',
       { requested: amount, available, unit: ctx.config.unit },
-      `amount ${amount} is more than the balance ${available} ${ctx.config.unit}`,
+      `${formatMoney(amount, ctx.config.unit)} is more than the balance ${formatMoney(available, ctx.config.unit)}`,
     );
   }
   const swap = await planSwap(

@@ -358,7 +358,7 @@ describe('wide-bank process', () => {
       '--account',
       h.key,
       '--amount',
-      '25',
+      '0.25',
       '--ref',
       'wire-7',
     ]);
@@ -372,10 +372,23 @@ describe('wide-bank process', () => {
       '--account',
       id,
       '--amount',
-      '26',
+      '0.26',
     ]);
     expect(over.code).toBe(1);
     expect(JSON.parse(over.stderr).error.code).toBe(73002);
+    // Amounts are typed in major units: a third decimal is refused before the database is opened.
+    const mistyped = await runLancash([
+      'wide-bank',
+      'account',
+      'deposit',
+      '--data',
+      dir,
+      '--account',
+      id,
+      '--amount',
+      '0.255',
+    ]);
+    expect([mistyped.code, JSON.parse(mistyped.stderr).error.code]).toEqual([1, 70001]);
     const shown = await runLancash(['wide-bank', 'account', 'show', '--data', dir, '--account', id]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ id, balance: 25, holderKey: h.key });
     const usage = await runLancash(['wide-bank', 'account', 'show']);
