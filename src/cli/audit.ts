@@ -3,12 +3,14 @@
  * and exits 1 when anything differs (each difference also as one line on stderr, naming its rows and
  * amounts). `--wide-bank-db` checks invariant 1 (the wide bank's ledger against its mint); with
  * `--gateway-db` as well, invariant 2 (the gateway's local money against its reserve account, joined
- * with the bank's idempotency table). A usage mistake exits 2.
+ * with the bank's idempotency table). A usage mistake exits 2, among them a SQLite file that does
+ * not exist: opening it would make an empty database, and an empty database balances.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isLancashError } from '../core/errors.js';
 import type { GatewayAudit } from '../gateway/audit.js';
-import type { Store } from '../store/index.js';
+import type { Store, StoreConfig } from '../store/index.js';
+import { runCommand, usage, usageOf } from './usage.js';
 
 export function registerAudit(program: Command): void {
   program
@@ -22,49 +24,53 @@ export function registerAudit(program: Command): void {
       '--gateway-db <url>',
       "the gateway's database (…/gateway.db): checks invariant 2 against --wide-bank-db",
     )
-    .action(async (o: { wideBankDb?: string; gatewayDb?: string }) => {
-      if (o.wideBankDb === undefined) {
-        process.stderr.write(
-          o.gatewayDb === undefined
-            ? 'lancash audit: give --wide-bank-db URL (and --gateway-db URL for the gateway)\n'
-            : 'lancash audit: --gateway-db needs --wide-bank-db URL (the reserve account is in the bank)\n',
-        );
-        process.exitCode = 2;
-        return;
-      }
-      // The audits and the store load here: other commands do not pay for them.
-      const [{ auditGateway }, { openStore, parseStoreUrl }, { auditWideBank }] = await Promise.all([
-        import('../gateway/audit.js'),
-        import('../store/index.js'),
-        import('../wide-bank/audit.js'),
-      ]);
-      const stores: Store[] = [];
-      try {
-        const bankStore = await openStore(parseStoreUrl(o.wideBankDb));
-        stores.push(bankStore);
-        const wideBank = await auditWideBank(bankStore);
-        let gateway: GatewayAudit | undefined;
-        if (o.gatewayDb !== undefined) {
-          const gatewayStore = await openStore(parseStoreUrl(o.gatewayDb));
-          stores.push(gatewayStore);
-          gateway = await auditGateway({ gatewayStore, wideBankStore: bankStore });
-        }
-        const balanced = wideBank.balanced && (gateway?.balanced ?? true);
-        const report = { balanced, wideBank, ...(gateway !== undefined ? { gateway } : {}) };
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        for (const d of [...wideBank.differences, ...(gateway?.differences ?? [])]) {
-          const rows = 'rows' in d ? d.rows : [d.row, d.tx, d.account].filter((r) => r !== undefined);
-          process.stderr.write(
-            `difference: ${d.what}: expected ${d.expected}, actual ${d.actual} (${rows.join(', ')})\n`,
-          );
-        }
-        if (!balanced) process.exitCode = 1;
-      } catch (err) {
-        if (!isLancashError(err)) throw err;
-        process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
-        process.exitCode = 1;
-      } finally {
-        await Promise.all(stores.map((s) => s.close()));
-      }
-    });
+    .action((o: { wideBankDb?: string; gatewayDb?: string }) => runCommand('audit', () => audit(o)));
+}
+
+async function audit(o: { wideBankDb?: string; gatewayDb?: string }): Promise<void> {
+  if (o.wideBankDb === undefined) {
+    usage(
+      o.gatewayDb === undefined
+        ? 'give --wide-bank-db URL (and --gateway-db URL for the gateway)'
+        : '--gateway-db needs --wide-bank-db URL (the reserve account is in the bank)',
+    );
+  }
+  // The audits and the store load here: other commands do not pay for them.
+  const [{ auditGateway }, { openStore, parseStoreUrl }, { auditWideBank }] = await Promise.all([
+    import('../gateway/audit.js'),
+    import('../store/index.js'),
+    import('../wide-bank/audit.js'),
+  ]);
+  const existing = (flag: string, url: string): StoreConfig => {
+    const config = usageOf(() => parseStoreUrl(url), flag);
+    if (config.dialect === 'sqlite' && config.file !== ':memory:' && !existsSync(config.file))
+      usage(`${flag}: no database at ${config.file}`);
+    return config;
+  };
+  const bankConfig = existing('--wide-bank-db', o.wideBankDb);
+  const gatewayConfig = o.gatewayDb === undefined ? undefined : existing('--gateway-db', o.gatewayDb);
+  const stores: Store[] = [];
+  try {
+    const bankStore = await openStore(bankConfig);
+    stores.push(bankStore);
+    const wideBank = await auditWideBank(bankStore);
+    let gateway: GatewayAudit | undefined;
+    if (gatewayConfig !== undefined) {
+      const gatewayStore = await openStore(gatewayConfig);
+      stores.push(gatewayStore);
+      gateway = await auditGateway({ gatewayStore, wideBankStore: bankStore });
+    }
+    const balanced = wideBank.balanced && (gateway?.balanced ?? true);
+    const report = { balanced, wideBank, ...(gateway !== undefined ? { gateway } : {}) };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    for (const d of [...wideBank.differences, ...(gateway?.differences ?? [])]) {
+      const rows = 'rows' in d ? d.rows : [d.row, d.tx, d.account].filter((r) => r !== undefined);
+      process.stderr.write(
+        `difference: ${d.what}: expected ${d.expected}, actual ${d.actual} (${rows.join(', ')})\n`,
+      );
+    }
+    if (!balanced) process.exitCode = 1;
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+  }
 }

@@ -34,7 +34,14 @@ export function registerBench(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const result = await run({ seconds, dialects: o.dialects.split(',').map((d) => d.trim()) });
+      const dialects = o.dialects.split(',').map((d) => d.trim());
+      const unknown = dialects.find((d) => d !== 'sqlite' && d !== 'postgres');
+      if (unknown !== undefined) {
+        console.error(`lancash bench: --dialects: unknown dialect '${unknown}' (known: sqlite, postgres)`);
+        process.exitCode = 2;
+        return;
+      }
+      const result = await run({ seconds, dialects });
       console.log(JSON.stringify(result, null, 2));
     });
 }

@@ -107,6 +107,7 @@ export function registerGateway(program: Command): void {
  */
 async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
   if (o.wideBank === undefined) usage('--wide-bank URL is required');
+  checkBankUrl(o.wideBank);
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
   // A mistyped directory must not become a fresh gateway (a new key, a new account at the bank).
   if (o.data !== undefined && !existsSync(join(o.data, 'gateway.db'))) {
@@ -160,6 +161,7 @@ async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
 async function serve(o: GatewayCliOptions): Promise<void> {
   if (o.lan === undefined || o.wan === undefined) usage('--lan HOST:PORT and --wan HOST:PORT are required');
   if (o.wideBank === undefined) usage('--wide-bank URL is required');
+  checkBankUrl(o.wideBank);
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
   const retryCapMs = positive(o.retryCapMs, '--retry-cap-ms');
   const concurrency = positive(o.concurrency, '--concurrency');
@@ -191,7 +193,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   // The gateway's modules load here, after the arguments are checked: other commands do not pay for them.
   const [
     { faultsArmed },
-    { drainOnSignals, parseTrustedProxies },
+    { drainOnSignals, parseHostPort, parseTrustedProxies },
     { exponentialBackoff },
     { loadOperatorToken },
     { createGateway },
@@ -216,11 +218,14 @@ async function serve(o: GatewayCliOptions): Promise<void> {
         );
   const trustProxy =
     o.trustProxy === undefined ? undefined : usageOf(() => parseTrustedProxies(o.trustProxy!));
+  // Checked before the store opens: a malformed address is a usage mistake (exit 2).
+  usageOf(() => parseHostPort(o.lan!), '--lan');
+  usageOf(() => parseHostPort(o.wan!), '--wan');
   // The gateway calls the bank and inboxes all day: undici's request costs a third of fetch's CPU.
   setHttpTransport(undiciTransport);
   let config: StoreConfig;
   if (o.db !== undefined) {
-    config = parseStoreUrl(o.db);
+    config = usageOf(() => parseStoreUrl(o.db!), '--db');
   } else {
     config = { dialect: 'sqlite', file: join(o.data!, 'gateway.db') };
   }
@@ -280,6 +285,18 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   process.stdout.write(`listening on ${urls.lan}\nlistening on ${urls.wan}\n`);
   // After the lines are out: a job resumed at once may stop the process at a test's fault point.
   await gateway.start();
+}
+
+/** A malformed bank URL is a usage mistake, not a bank to wait for (the gateway retries an unreachable one). */
+function checkBankUrl(value: string): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:')
+    usage(`--wide-bank: expected an http:// or https:// URL, got ${describe(value)}`);
 }
 
 function positive(value: string, argument: string): number {

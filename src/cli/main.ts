@@ -8,6 +8,7 @@ import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
+import { commanderExit, EXIT_CODES } from './usage.js';
 import { registerWallet } from './wallet.js';
 import { registerWideBank } from './wide-bank.js';
 
@@ -15,7 +16,10 @@ export function buildProgram(): Command {
   const program = new Command('lancash')
     .description('Local money on a LAN, wide money on the WAN, and a gateway that converts between them.')
     .version('0.1.0')
-    .showHelpAfterError();
+    // Before the sub-commands are registered: they copy these settings when created.
+    .exitOverride(commanderExit)
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES);
   registerDemo(program);
   registerBench(program);
   registerWideBank(program);

@@ -1,9 +1,27 @@
 /**
- * How a `lancash` command ends on a mistake (docs/design.md §9): a usage mistake (a missing or malformed
- * option) exits 2 with one line naming the command, a refusal prints its wire form on stderr and
- * exits 1; anything else is a bug and propagates.
+ * How a `lancash` command ends on a mistake (docs/design.md §9, docs/operations.md "Exit codes"): a
+ * usage mistake (an unknown, missing or malformed option) exits 2 with one line naming the flag, a
+ * refusal prints its wire form on stderr and exits 1; anything else is a bug and propagates.
  */
+import type { CommanderError } from 'commander';
 import { isLancashError } from '../core/errors.js';
+
+/** The exit codes of every `lancash` command, for `lancash --help` (docs/operations.md says the same). */
+export const EXIT_CODES = `
+Exit codes (every command):
+  0  done (a server: stopped by SIGTERM or SIGINT after draining)
+  1  refused or failed: the request was refused (its error on stderr, JSON with a stable code),
+     an audit found a difference, or a server could not start or stop cleanly
+  2  a usage mistake: an unknown command or option, a missing option or value, a malformed value;
+     nothing was changed`;
+
+/**
+ * commander's own errors (an unknown command or option, a missing option or argument) are usage
+ * mistakes like ours: exit 2, not commander's default 1. Its --help and --version exit 0.
+ */
+export function commanderExit(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+}
 
 /** A mistake in the command line (exit 2), as opposed to a refusal of the request (exit 1). */
 export class UsageError extends Error {}
@@ -12,29 +30,37 @@ export function usage(message: string): never {
   throw new UsageError(message);
 }
 
-/** Runs `lancash <command>`'s work: a usage mistake exits 2, a refusal prints its wire form and exits 1. */
+/**
+ * Runs `lancash <command>`'s work: a usage mistake exits 2, a refusal prints its wire form and exits 1.
+ * It exits at once rather than setting `process.exitCode`: a server whose start failed (its address
+ * taken, say) may still hold its store, timers or a listener open, and must not linger looking alive
+ * to a supervisor. stderr is written synchronously (files and pipes on Linux), so the line is out.
+ */
 export async function runCommand(command: string, fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`lancash ${command}: ${err.message}\n`);
-      process.exitCode = 2;
+      process.exit(2);
     } else if (isLancashError(err)) {
       process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
-      process.exitCode = 1;
+      process.exit(1);
     } else {
       throw err;
     }
   }
 }
 
-/** `parse()`, with a refusal of the value it checks (an option's text) turned into a usage mistake. */
-export function usageOf<T>(parse: () => T): T {
+/**
+ * `parse()`, with a refusal of the value it checks (an option's text) turned into a usage mistake;
+ * `flag` names the option when the parser's message does not.
+ */
+export function usageOf<T>(parse: () => T, flag?: string): T {
   try {
     return parse();
   } catch (err) {
-    if (isLancashError(err)) usage(err.message);
+    if (isLancashError(err)) usage(flag === undefined ? err.message : `${flag}: ${err.message}`);
     throw err;
   }
 }
