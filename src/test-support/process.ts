@@ -15,6 +15,11 @@ export interface StartOptions {
   cwd?: string;
   /** The entry point run with tsx; default the CLI, `src/cli/main.ts` (relative to the repo root or absolute). */
   script?: string;
+  /**
+   * The command to run instead of `node --import tsx SCRIPT`, before `args`: e.g. the built launcher
+   * `[process.execPath, 'bin/lancash.js']`, or a shell script, as an operator runs a server.
+   */
+  command?: string[];
   /** How many `listening on` lines to wait for (the gateway prints two); default 1. */
   listeners?: number;
   /** Longest wait for the listening lines; default 30 s (tsx compiles on first start). */
@@ -57,8 +62,11 @@ export function wideBankArgs(data: string, ...more: string[]): string[] {
 export async function startProcess(args: string[], o: StartOptions = {}): Promise<Started> {
   const script = o.script ?? 'src/cli/main.ts';
   const wanted = o.listeners ?? 1;
-  const command = [script, ...args].join(' ');
-  const node = [process.execPath, '--import', 'tsx', script, ...args];
+  const command = [...(o.command ?? [script]), ...args].join(' ');
+  const node =
+    o.command !== undefined
+      ? [...o.command, ...args]
+      : [process.execPath, '--import', 'tsx', script, ...args];
   const [file, ...argv] =
     o.maxFileBytes === undefined
       ? node
