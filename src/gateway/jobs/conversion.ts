@@ -1,0 +1,312 @@
+/**
+ * The steps of the conversion jobs after intake (docs/design.md §5, docs/gateway.md), each writing its
+ * effect and its journal entry in ONE transaction: job 1 issues the wide notes and erases the local
+ * ones, job 2 has the reserve credited and generates the local notes, both deliver the payment; a
+ * proven refusal ends the job (and seals a notice to `replyTo`, delivered best-effort). A step that
+ * could not finish is recorded by `failed`: retried later, abandoned (notices) or parked (deliveries).
+ * Network calls happen outside transactions; `fault(...)` marks every point a crash test may stop at.
+ */
+import { fail, isLancashError, type LancashError } from '../../core/errors.js';
+import { fault } from '../../core/faults.js';
+import type { Receipt } from '../../core/protocol/bank.js';
+import type { Deliverer } from '../delivery.js';
+import { sealRecovery } from '../reconcile/service.js';
+import { blindedMessages, type KeysetKeys, unblindChecked } from '../wallet.js';
+import type { WideBankPort } from '../wide-bank.js';
+import { type Job, type Journal, point, TERMINAL_STATES } from './model.js';
+import { jobOf } from './reads.js';
+import * as repo from './repository.js';
+import type { StepOutcome } from './runner.js';
+import {
+  type Commit,
+  commitOf,
+  generateLocal,
+  type JobServiceBase,
+  moveJob,
+  refuseJob,
+  sealPayment,
+  type Trx,
+} from './steps.js';
+
+export interface ConversionStepsOptions extends JobServiceBase {
+  bank: WideBankPort;
+  deliverer: Deliverer;
+  /** A refusal notice not accepted after this many tries is abandoned; default 20. */
+  maxNoticeAttempts?: number;
+  /**
+   * A payment or notice no inbox accepted for this long (from the job's move into delivering, its
+   * refusal, or the operator's retry) is parked for the operator; default `DEFAULT_DELIVERY_DEADLINE_MS`.
+   */
+  deliveryDeadlineMs?: number;
+}
+
+/** How long deliveries of one job are tried before it is parked: 6 hours. */
+export const DEFAULT_DELIVERY_DEADLINE_MS = 6 * 3600_000;
+
+/** Nothing to do now. */
+export const IDLE: StepOutcome = { advanced: false };
+
+/** The job moved: the runner runs its next step from `job`, or, when this step lost a race, from the journal. */
+export function advanced(job: Job | undefined): StepOutcome {
+  return job === undefined ? { advanced: true } : { advanced: true, job };
+}
+
+/**
+ * 4xx answers that are not refusals of the job: a rate limit passes; an idempotency conflict says the
+ * bank holds ANOTHER request under this transfer id, so nothing may be released on it (an operator
+ * looks at `last_error`). Both keep the job where it is, retried.
+ */
+const NOT_REFUSALS = new Set(['RateLimited', 'IdempotencyConflict']);
+
+/** A proven refusal of a bank call: a 4xx in the wire form, the bank did nothing and will not. */
+export function isProvenRefusal(e: unknown): e is LancashError {
+  return isLancashError(e) && !NOT_REFUSALS.has(e.kind);
+}
+
+export class ConversionSteps {
+  private readonly clock: () => number;
+  private readonly maxNoticeAttempts: number;
+  private readonly deliveryDeadlineMs: number;
+  private readonly commit: Commit;
+
+  constructor(private readonly o: ConversionStepsOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.maxNoticeAttempts = o.maxNoticeAttempts ?? 20;
+    this.deliveryDeadlineMs = o.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS;
+    this.commit = commitOf(o);
+  }
+
+  /**
+   * Runs the job's next step, from `known` (the job as the previous step of this run left it) or else
+   * from the journal. Throws when the step could not finish (an unclear outcome, an inbox that does not
+   * take the envelope, a bad answer): the runner records it and retries later.
+   */
+  async step(id: string, known?: Job): Promise<StepOutcome> {
+    const job = known ?? (await jobOf(this.o.store.db, id));
+    return job === undefined ? IDLE : this.advance(job);
+  }
+
+  /** The next step of a conversion, and the steps every job ends with (delivery, notice). */
+  advance(job: Job): Promise<StepOutcome> {
+    switch (job.state) {
+      case 'issuing':
+        return this.issue(job);
+      case 'receiving':
+        return this.receive(job);
+      case 'delivering':
+        return this.deliver(job);
+      default:
+        return job.notice === 'pending' ? this.sendNotice(job) : Promise.resolve(IDLE);
+    }
+  }
+
+  /** Job 1, step 2: wide notes from the issue server, then the local notes erased. */
+  private async issue(job: Job): Promise<StepOutcome> {
+    const { bank, curve, mint } = this.o;
+    const outputs = job.journal.outputs;
+    let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
+    try {
+      // The recovery record rides along: the bank keeps it, so a lost journal can rebuild this job.
+      const blinded = blindedMessages(outputs);
+      const recovery = await sealRecovery(this.o.store, this.o.keys, job, { outputs: blinded });
+      ({ signatures } = await bank.issue(job.id, job.amount, blinded, recovery));
+    } catch (e) {
+      if (!isProvenRefusal(e)) throw e;
+      fault(point(job.direction, 'issue'));
+      return this.refuse(job, e, async (trx) => {
+        await mint.releasePending(trx, `job1:${job.id}`);
+      });
+    }
+    fault(point(job.direction, 'issue'));
+    // A bad answer (DLEQ, amounts) is NOT a refusal: the bank may have debited the reserve. The job
+    // stays in `issuing` and the same request is retried; an operator sees `last_error`.
+    const keysets = new Map<string, KeysetKeys>();
+    for (const id of new Set(outputs.map((o) => o.id))) keysets.set(id, await bank.keyset(id));
+    const wideProofs = unblindChecked(curve, outputs, signatures, (id) => keysets.get(id)!);
+    const delivery = await sealPayment(
+      this.o.keys,
+      job,
+      { url: bank.base, unit: this.o.bank.info.unit },
+      wideProofs,
+    );
+    const now = this.clock();
+    const moved = await this.commit(async (trx) => {
+      const journal: Journal = { ...job.journal, wideProofs, delivery };
+      const next = await moveJob(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`);
+      if (next === undefined) return undefined;
+      // The wide notes are confirmed: only now are the local notes erased (spent).
+      const settled = await mint.settlePending(trx, `job1:${job.id}`);
+      if (settled !== (job.journal.inputYs?.length ?? settled)) {
+        fail('Internal', {
+          reason: `job ${job.id}: ${settled} local notes settled, expected ${job.journal.inputYs?.length}`,
+        });
+      }
+      return next;
+    });
+    if (moved) fault(point(job.direction, 'settle'));
+    return advanced(moved);
+  }
+
+  /** Job 2, step 2: the reserve credited (receipt), then local notes generated. */
+  private async receive(job: Job): Promise<StepOutcome> {
+    const { bank } = this.o;
+    let receipt: Receipt;
+    try {
+      const proofs = job.journal.wideProofs ?? [];
+      const recovery = await sealRecovery(this.o.store, this.o.keys, job, { proofs });
+      receipt = await bank.receive(job.id, proofs, recovery);
+    } catch (e) {
+      if (!isProvenRefusal(e)) throw e;
+      fault(point(job.direction, 'receive'));
+      return this.refuse(job, e);
+    }
+    fault(point(job.direction, 'receive'));
+    const moved = await generateLocal(this.o, job, {
+      unit: this.o.bank.info.unit,
+      operation: `job2:${job.id}`,
+      detail: `receipt ${receipt.receivedAt}`,
+      journal: { receipt },
+      clock: this.clock,
+    });
+    if (moved) fault(point(job.direction, 'generate'));
+    return advanced(moved);
+  }
+
+  /** Last step of both jobs: the payment delivered to the destination. */
+  private async deliver(job: Job): Promise<StepOutcome> {
+    const envelope = job.journal.delivery;
+    if (envelope === undefined) fail('Internal', { reason: `job ${job.id} has no payment to deliver` });
+    await this.o.deliverer.deliver(job.destination, envelope);
+    fault(point(job.direction, 'deliver'));
+    const now = this.clock();
+    const moved = await this.commit((trx) => moveJob(trx, job, 'done', now, { active: 0 }, 'delivered'));
+    if (moved) {
+      fault(point(job.direction, 'done'));
+      this.o.onFinished?.(moved);
+    }
+    return advanced(moved);
+  }
+
+  /** Ends a job as refused; `effect` (job 1: release the local notes) commits with it. */
+  private async refuse(
+    job: Job,
+    e: LancashError,
+    effect?: (trx: Trx) => Promise<void>,
+  ): Promise<StepOutcome> {
+    const moved = await refuseJob(this.o, job, e, this.clock(), effect);
+    if (moved) {
+      fault(point(job.direction, 'refuse'));
+      this.o.onFinished?.(moved);
+    }
+    return advanced(moved);
+  }
+
+  /** Best-effort: the refusal notice to `replyTo`, retried up to `maxNoticeAttempts` times. */
+  private async sendNotice(job: Job): Promise<StepOutcome> {
+    if (job.replyTo === null || job.journal.notice === undefined) {
+      fail('Internal', { reason: `job ${job.id} has no notice to send` });
+    }
+    await this.o.deliverer.deliver(job.replyTo, job.journal.notice);
+    fault(point(job.direction, 'notice'));
+    const now = this.clock();
+    const moved = await this.commit(async (trx) => {
+      const ok = await repo.moveJob(
+        trx,
+        job.id,
+        { state: job.state, notice: 'pending' },
+        {
+          notice: 'sent',
+          active: 0,
+          last_error: null,
+        },
+      );
+      if (ok)
+        await repo.insertEvent(trx, {
+          job_id: job.id,
+          from_state: job.state,
+          to_state: job.state,
+          at: now,
+          detail: 'notice delivered',
+        });
+      return ok;
+    });
+    if (moved) fault(point(job.direction, 'notice-sent'));
+    return IDLE;
+  }
+
+  /**
+   * Records a step that could not finish: one more attempt, the next one `delayMs(attempts)` from now.
+   * A notice that keeps failing is abandoned after `maxNoticeAttempts`. A delivery (payment or notice)
+   * past the delivery deadline, or to an inbox no longer allowed, is parked for the operator instead:
+   * its state and journal stay as they are (the sealed payment too), the runner leaves it alone. Money
+   * steps are never parked: their outcome may be unclear, so they are retried until it is known.
+   */
+  async failed(id: string, error: unknown, delayMs: (attempt: number) => number): Promise<void> {
+    const { store } = this.o;
+    const row = await repo.getJob(store.db, id);
+    if (row === undefined || row.active === 0) return;
+    const attempts = row.attempts + 1;
+    const now = this.clock();
+    const lastError = messageOf(error);
+    const from = { state: row.state, notice: row.notice };
+    if (
+      TERMINAL_STATES.includes(row.state) &&
+      row.notice === 'pending' &&
+      attempts >= this.maxNoticeAttempts
+    ) {
+      await this.commit(async (trx) => {
+        if (
+          await repo.moveJob(trx, id, from, {
+            notice: 'abandoned',
+            active: 0,
+            attempts,
+            last_error: lastError,
+          })
+        ) {
+          await repo.insertEvent(trx, {
+            job_id: id,
+            from_state: row.state,
+            to_state: row.state,
+            at: now,
+            detail: `notice abandoned: ${lastError}`,
+          });
+        }
+      });
+      return;
+    }
+    const delivering =
+      row.state === 'delivering' || (TERMINAL_STATES.includes(row.state) && row.notice === 'pending');
+    const notAllowed = isLancashError(error, 'InboxNotAllowed');
+    if (delivering && (notAllowed || now - Number(row.updated_at) >= this.deliveryDeadlineMs)) {
+      const why = notAllowed
+        ? 'its inbox is not allowed'
+        : `not accepted within ${this.deliveryDeadlineMs} ms`;
+      await this.commit(async (trx) => {
+        if (
+          await repo.moveJob(trx, id, from, { active: 0, parked_at: now, attempts, last_error: lastError })
+        ) {
+          await repo.insertEvent(trx, {
+            job_id: id,
+            from_state: row.state,
+            to_state: row.state,
+            at: now,
+            detail: `parked: ${row.state === 'delivering' ? 'payment' : 'notice'} ${why}: ${lastError}`,
+          });
+        }
+      });
+      return;
+    }
+    await this.commit((trx) =>
+      repo.moveJob(trx, id, from, {
+        attempts,
+        next_attempt_at: now + delayMs(attempts),
+        last_error: lastError,
+      }),
+    );
+  }
+}
+
+function messageOf(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
+}

@@ -1,0 +1,247 @@
+/**
+ * The intake of the conversion jobs (docs/gateway.md): the request envelope opened, a replay answered
+ * with the same transfer, the cheap checks first, then the notes taken in (job 1: the local notes held
+ * pending; job 2: the wide notes confirmed against the bank, bounded per client) and the job journaled,
+ * all in ONE transaction. Refusals before the commit change nothing.
+ */
+import { decodeAddress } from '../../core/address/index.js';
+import { bytesToHex } from '../../core/bytes.js';
+import { openJson } from '../../core/envelope/index.js';
+import { fail } from '../../core/errors.js';
+import { fault } from '../../core/faults.js';
+import { isUnclear } from '../../core/http/client.js';
+import { sub, sum } from '../../core/money.js';
+import { decode, type Proof } from '../../core/protocol/cashu.js';
+import {
+  type Direction,
+  JOB1_REQUEST,
+  JOB2_REQUEST,
+  Job1Request,
+  type TransferStatus,
+} from '../../core/protocol/gateway.js';
+import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
+import type { PreparedInputs } from '../../mint/mint.js';
+import type { Deliverer } from '../delivery.js';
+import { checkProofsDleq, makeOutputs } from '../wallet.js';
+import type { WideBankPort, WideKeyset } from '../wide-bank.js';
+import type { IntakeLimits } from './intake-limits.js';
+import { type JobState, type Journal, jobTag, point, toStatus } from './model.js';
+import { toJob } from './reads.js';
+import * as repo from './repository.js';
+import { type Commit, commitOf, freshJobColumns, hashOf, type JobServiceBase, type Trx } from './steps.js';
+
+export interface JobIntakeOptions extends JobServiceBase {
+  bank: WideBankPort;
+  deliverer: Deliverer;
+  /** Where job 2's DLEQ checks run; default in-thread on `curve`. Servers pass the worker pool. */
+  crypto?: MintCrypto;
+  /** Per-client bounds on WAN intakes (issue 8); without, none. */
+  intakeLimits?: IntakeLimits;
+  /** Notes job 2's intake sends to DLEQ checks (the operator's metric). */
+  onDleqChecks?: (notes: number) => void;
+}
+
+/** What an intake takes in: the amount, the first journal, and its effect inside the intake's transaction. */
+interface Taken {
+  amount: number;
+  journal: Journal;
+  commit?: (trx: Trx, operation: string) => Promise<void>;
+}
+
+export class JobIntake {
+  private readonly clock: () => number;
+  private readonly commit: Commit;
+  private readonly crypto: MintCrypto;
+
+  constructor(private readonly o: JobIntakeOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.crypto = o.crypto ?? inThreadCrypto(o.curve);
+    this.commit = commitOf(o);
+  }
+
+  /**
+   * Takes in a job request envelope (job 1 on the LAN listener, job 2 on the WAN listener). A replay
+   * of an envelope (or a re-sealed copy of the same request) answers the same transfer; the same
+   * transfer id from another sender or with another request is refused (409). Refusals before the
+   * commit change nothing. `client` (the caller's IP) is what the WAN intake's bounds count by.
+   */
+  async intake(direction: Direction, envelope: unknown, client = ''): Promise<TransferStatus> {
+    const { store, keys } = this.o;
+    const opened = await openJson({
+      envelope,
+      recipient: keys.encryption,
+      expectedType: direction === 'lan-to-wan' ? JOB1_REQUEST : JOB2_REQUEST,
+    });
+    const req = decode(Job1Request, opened.payload, 'payload');
+    const id = opened.transferId;
+    const senderKey = bytesToHex(opened.sender);
+    const requestHash = hashRequest(direction, req);
+    const existing = await repo.getJob(store.db, id);
+    if (existing !== undefined) return this.replayed(existing, senderKey, requestHash, direction);
+
+    const destination = decodeAddress(req.destination, direction === 'lan-to-wan' ? 'wan' : 'lan');
+    if (req.replyTo !== undefined) decodeAddress(req.replyTo);
+    // Issue 8 item 5: an inbox URL the operator did not allow is refused before anything changes.
+    for (const address of [req.destination, req.replyTo])
+      if (address !== undefined) this.o.deliverer.admit(address);
+    if (req.proofs.length > this.o.mint.limits.maxInputs) {
+      fail('MaxInputsExceeded', { count: req.proofs.length, max: this.o.mint.limits.maxInputs });
+    }
+    const taken =
+      direction === 'lan-to-wan'
+        ? await this.takeLocalNotes(req.proofs)
+        : await this.takeWideNotes(req.proofs, client);
+    const now = this.clock();
+    const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
+    const row: repo.JobRow = {
+      ...freshJobColumns(now),
+      id,
+      direction,
+      state,
+      sender_key: senderKey,
+      request_hash: requestHash,
+      destination: req.destination,
+      destination_key: bytesToHex(destination.publicKey),
+      reply_to: req.replyTo ?? null,
+      amount: taken.amount,
+      journal: JSON.stringify({ ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) }),
+    };
+    const fresh = await this.commit(async (trx) => {
+      // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
+      if (!(await repo.insertJobIfAbsent(trx, row))) return false;
+      await repo.insertEvent(trx, {
+        job_id: id,
+        from_state: 'received',
+        to_state: state,
+        at: now,
+        detail: '',
+      });
+      await taken.commit?.(trx, `${jobTag(direction)}:${id}`);
+      return true;
+    });
+    if (!fresh) {
+      const winner = await repo.getJob(store.db, id);
+      if (winner === undefined) fail('Internal', { reason: `job ${id} vanished` });
+      return this.replayed(winner, senderKey, requestHash, direction);
+    }
+    fault(point(direction, 'intake'));
+    const job = toJob(row);
+    this.o.onIntake?.(job);
+    return toStatus(job);
+  }
+
+  /** Job 1: the local notes are verified now and held pending in the intake's transaction. */
+  private async takeLocalNotes(proofs: Proof[]): Promise<Taken> {
+    const { mint, curve } = this.o;
+    const prepared: PreparedInputs = await mint.prepareInputs(proofs);
+    // 1 local = 1 wide: the local keysets charge no fee (server.ts), so this is the notes' value.
+    const amount = sub(prepared.amount, prepared.fee);
+    const keyset = await this.upstream(this.o.bank.activeKeyset());
+    return {
+      amount,
+      journal: { outputs: makeOutputs(curve, keyset.id, amount), inputYs: [...prepared.Ys] },
+      commit: (trx, operation) => mint.commitInputs(trx, prepared, operation, 'pending'),
+    };
+  }
+
+  /**
+   * Job 2: the wide notes are confirmed before anything is journaled: each keyset is the bank's and of
+   * our unit, each DLEQ proof verifies against the bank's key (NUT-12), and the bank does not know them
+   * as spent or pending (NUT-07). The receiving server checks them again, for good, in step 2.
+   * A stranger chooses these notes (issue 8), so the cheap checks come first (a repeated note, keysets
+   * the bank lists), the curve work runs in the crypto workers as one job, and the client's notes in
+   * intake and the bank calls it causes are bounded (`IntakeLimits`) before the work and the call.
+   */
+  private async takeWideNotes(proofs: Proof[], client: string): Promise<Taken> {
+    const { bank, curve, mint, intakeLimits } = this.o;
+    // NUT-03: the same secret twice is the same note twice.
+    const seen = new Set<string>();
+    for (const [i, p] of proofs.entries()) {
+      if (seen.has(p.secret)) fail('DuplicateInputs', { index: i }, `proofs[${i}] repeats an earlier note`);
+      seen.add(p.secret);
+    }
+    // One id at a time: the first the bank does not list ends the intake, answered from the cached list.
+    const keysets = new Map<string, WideKeyset>();
+    for (const id of new Set(proofs.map((p) => p.id.toLowerCase()))) {
+      const ks = await this.upstream(bank.keyset(id));
+      if (ks.unit !== bank.info.unit)
+        fail(
+          'UnitNotSupported',
+          { unit: ks.unit },
+          `notes of unit ${ks.unit}, this gateway takes ${bank.info.unit}`,
+        );
+      keysets.set(ks.id, ks);
+    }
+    const release = intakeLimits?.admit(client, proofs.length);
+    try {
+      this.o.onDleqChecks?.(proofs.length);
+      const Ys = await checkProofsDleq(this.crypto, proofs, (id) => keysets.get(id.toLowerCase())!);
+      // Y is the note whatever the secret's encoding: two secrets of one Y are one note.
+      const firstOf = new Map<string, number>();
+      for (const [i, Y] of Ys.entries()) {
+        if (firstOf.has(Y)) fail('DuplicateInputs', { index: i }, `proofs[${i}] repeats an earlier note`);
+        firstOf.set(Y, i);
+      }
+      intakeLimits?.bankCall(client);
+      const states = await this.upstream(bank.checkState(Ys));
+      const spent = Ys.filter((_, i) => states[i] === 'SPENT');
+      if (spent.length > 0)
+        fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} note(s) already spent`);
+      const pending = Ys.filter((_, i) => states[i] === 'PENDING');
+      if (pending.length > 0) fail('ProofsPending', { Ys: pending }, `${pending.length} note(s) are pending`);
+      const amount = sum(proofs.map((p) => p.amount));
+      return {
+        amount,
+        journal: { wideProofs: proofs, outputs: makeOutputs(curve, mint.keysets.current().id, amount) },
+      };
+    } finally {
+      release?.();
+    }
+  }
+
+  private replayed(
+    existing: repo.JobRow,
+    senderKey: string,
+    requestHash: string,
+    direction: Direction,
+  ): TransferStatus {
+    if (
+      existing.sender_key !== senderKey ||
+      existing.request_hash !== requestHash ||
+      existing.direction !== direction
+    ) {
+      fail(
+        'IdempotencyConflict',
+        { key: existing.id },
+        `transfer id ${existing.id} was used for another request`,
+      );
+    }
+    return toStatus(toJob(existing));
+  }
+
+  /** A call the intake cannot do without: the bank's refusal passes through, an unclear outcome is a 503. */
+  private async upstream<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if (!isUnclear(e)) throw e;
+      return fail(
+        'UpstreamUnavailable',
+        { upstream: this.o.bank.base, reason: e.message },
+        'the wide bank did not answer; send the same envelope again later',
+      );
+    }
+  }
+}
+
+/** SHA-256 of the request's canonical form (the notes in order), so a re-sealed copy hashes equal. */
+function hashRequest(direction: Direction, r: Job1Request): string {
+  const canonical = [
+    direction,
+    r.destination.toLowerCase(),
+    r.replyTo?.toLowerCase() ?? null,
+    r.memo ?? null,
+    r.proofs.map((p) => [p.amount, p.id.toLowerCase(), p.secret, p.C.toLowerCase()]),
+  ];
+  return hashOf(canonical);
+}

@@ -1,0 +1,132 @@
+/**
+ * The reads of the job journal (docs/gateway.md): a job as the steps see it (`toJob`), a transfer's
+ * status as a listener shows it, and a terminal's history with every state change. Nothing here writes.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { fail } from '../../core/errors.js';
+import { type Direction, JobKind, TransferStatus } from '../../core/protocol/gateway.js';
+import type { Store } from '../../store/index.js';
+import { type Job, type JobEvent, type Journal, toStatus } from './model.js';
+import * as repo from './repository.js';
+
+type Db = Store['db'];
+
+/** One transfer in the per-terminal history. */
+export const HistoryEntry = Type.Composite([
+  TransferStatus,
+  Type.Object({
+    /** transfer (job 1 or 2), payroll or payout; `ref` is a payroll's or payout's reference. */
+    kind: JobKind,
+    ref: Type.Optional(Type.String()),
+    sender: Type.String(),
+    destination: Type.String(),
+    replyTo: Type.Optional(Type.String()),
+    notice: Type.String(),
+    lastError: Type.Optional(Type.String()),
+    /** Set while the job's delivery is parked for the operator (unix ms). */
+    parkedAt: Type.Optional(Type.Integer()),
+    events: Type.Array(
+      Type.Object({
+        seq: Type.Integer(),
+        from: Type.String(),
+        to: Type.String(),
+        at: Type.Integer(),
+        detail: Type.String(),
+      }),
+    ),
+  }),
+]);
+export type HistoryEntry = Static<typeof HistoryEntry>;
+
+/** A job's status; not found when it is not of `direction` (and `kind`), when given. */
+export async function statusOf(
+  db: Db,
+  id: string,
+  direction?: Direction,
+  kind?: JobKind,
+): Promise<TransferStatus> {
+  const row = await repo.getJob(db, id);
+  if (
+    row === undefined ||
+    (direction !== undefined && row.direction !== direction) ||
+    (kind !== undefined && (row.kind ?? 'transfer') !== kind)
+  ) {
+    fail('NotFound', { what: 'transfer', id }, `no transfer ${id}`);
+  }
+  return toStatus(toJob(row));
+}
+
+export async function jobOf(db: Db, id: string): Promise<Job | undefined> {
+  const row = await repo.getJob(db, id);
+  return row === undefined ? undefined : toJob(row);
+}
+
+/** Every conversion a terminal key sent or received, newest first, with its state changes. */
+export async function historyOf(
+  db: Db,
+  key: string,
+  o: { limit?: number; before?: number } = {},
+): Promise<HistoryEntry[]> {
+  const rows = await repo.jobsOfKey(
+    db,
+    key.toLowerCase(),
+    o.limit ?? 100,
+    o.before ?? Number.MAX_SAFE_INTEGER,
+  );
+  const events = new Map<string, JobEvent[]>();
+  for (const e of await repo.eventsOf(
+    db,
+    rows.map((r) => r.id),
+  )) {
+    const list = events.get(e.job_id) ?? [];
+    list.push({
+      seq: Number(e.seq),
+      from: e.from_state,
+      to: e.to_state,
+      at: Number(e.at),
+      detail: e.detail,
+    });
+    events.set(e.job_id, list);
+  }
+  return rows.map((r) => {
+    const job = toJob(r);
+    return {
+      ...toStatus(job),
+      kind: job.kind,
+      ...(job.ref !== null ? { ref: job.ref } : {}),
+      sender: job.senderKey,
+      destination: job.destination,
+      ...(job.replyTo !== null ? { replyTo: job.replyTo } : {}),
+      notice: job.notice,
+      ...(job.lastError !== null ? { lastError: job.lastError } : {}),
+      ...(job.parkedAt !== undefined ? { parkedAt: job.parkedAt } : {}),
+      events: events.get(job.id) ?? [],
+    };
+  });
+}
+
+/** A journal row as the steps see it (numbers as numbers, the JSON columns parsed). */
+export function toJob(r: repo.JobRow): Job {
+  return {
+    id: r.id,
+    kind: r.kind ?? 'transfer',
+    ref: r.ref ?? null,
+    direction: r.direction,
+    state: r.state,
+    senderKey: r.sender_key,
+    requestHash: r.request_hash,
+    destination: r.destination,
+    destinationKey: r.destination_key,
+    replyTo: r.reply_to,
+    amount: Number(r.amount),
+    journal: JSON.parse(r.journal) as Journal,
+    notice: r.notice,
+    refusal: r.refusal === null ? null : (JSON.parse(r.refusal) as Job['refusal']),
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    lastError: r.last_error,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    ...(r.parked_at != null ? { parkedAt: Number(r.parked_at) } : {}),
+  };
+}
