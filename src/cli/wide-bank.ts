@@ -105,7 +105,7 @@ export function registerWideBank(program: Command): void {
       .action((o: { account: string; amount: string; currency: string; ref?: string }, c: Command) =>
         runCommand('wide-bank', () => {
           // Checked before the database is opened: a mistyped amount changes nothing.
-          const amount = parseMoney(o.amount, o.currency, { argument: '--amount' });
+          const amount = usageOf(() => parseMoney(o.amount, o.currency, { argument: '--amount' }));
           return withLedger(c, async (ledger) => {
             const ref = o.ref ?? randomUUID();
             const posting =

@@ -376,7 +376,7 @@ describe('wide-bank process', () => {
     ]);
     expect(over.code).toBe(1);
     expect(JSON.parse(over.stderr).error.code).toBe(73002);
-    // Amounts are typed in major units: a third decimal is refused before the database is opened.
+    // Amounts are typed in major units: a third decimal is a usage mistake, refused before the database opens.
     const mistyped = await runLancash([
       'wide-bank',
       'account',
@@ -388,7 +388,10 @@ describe('wide-bank process', () => {
       '--amount',
       '0.255',
     ]);
-    expect([mistyped.code, JSON.parse(mistyped.stderr).error.code]).toEqual([1, 70001]);
+    expect([mistyped.code, mistyped.stderr]).toEqual([
+      2,
+      'lancash wide-bank: --amount: EUR has 2 decimals, got "0.255"\n',
+    ]);
     const shown = await runLancash(['wide-bank', 'account', 'show', '--data', dir, '--account', id]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ id, balance: 25, holderKey: h.key });
     const usage = await runLancash(['wide-bank', 'account', 'show']);
