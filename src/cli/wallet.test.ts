@@ -193,7 +193,8 @@ describe('lancash wallet (real servers)', () => {
 
       // Checked before the wallet is opened, so these may run side by side.
       const amounts = ['0', '-1', '0.005', 'ten', '1e3', '1,000.00', '1.00 USD', '99999999999999999'].map(
-        (n) => refused('bad-a', ['send', '--to', a.address, `--amount=${n}`]),
+        // A malformed amount is a usage mistake: exit 2 (docs/operations.md, "Exit codes").
+        (n) => refused('bad-a', ['send', '--to', a.address, `--amount=${n}`], 2),
       );
       expect(await Promise.all(amounts)).toEqual([
         'lancash wallet: --amount: the amount must be more than 0.00 EUR',

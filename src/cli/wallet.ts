@@ -17,7 +17,7 @@ import { formatMajor, formatMoney, parseMoney, unitLabel } from '../core/money-f
 import type { TransferStatus } from '../core/protocol/gateway.js';
 import type { Operation, SendProgress, Wallet, WalletOptions } from '../wallet/index.js';
 import type { SqliteWalletStore } from '../wallet/node/sqlite-store.js';
-import { UsageError, usage } from './usage.js';
+import { UsageError, usage, usageOf } from './usage.js';
 
 interface GlobalOptions {
   home?: string;
@@ -473,7 +473,8 @@ async function amountArg(g: GlobalOptions, value: string): Promise<Amount> {
   if (config === undefined) {
     fail('WalletNotInitialized', { reason: 'no wallet config' }, `no wallet in ${home}; run init first`);
   }
-  return parseMoney(value, config.unit, { argument: '--amount' });
+  // A malformed amount is a usage mistake (exit 2); one the balance cannot cover is a refusal (1).
+  return usageOf(() => parseMoney(value, config.unit, { argument: '--amount' }));
 }
 
 /** Runs a command: one line on stderr for any error; exit 2 for usage, 1 for everything else. */
