@@ -22,6 +22,7 @@ const CHEAP = new Set([
   'node:path',
   '../core/errors.js',
   '../core/money.js',
+  '../core/money-format.js',
   '../core/address/index.js',
 ]);
 
