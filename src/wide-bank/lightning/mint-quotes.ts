@@ -1,0 +1,149 @@
+/**
+ * Mint quotes for the `bolt11` method (NUT-04, NUT-23): an invoice to pay, the quote UNPAID → PAID once
+ * the backend says it is paid, then PAID → ISSUED in ONE transaction with the signatures and the
+ * caller's hook, so a race, a crash or a throwing hook never issues twice; a replay gets the same
+ * signatures back.
+ */
+import { fail, isLancashError } from '../../core/errors.js';
+import { sum } from '../../core/money.js';
+import type { BlindedMessage, BlindSignature } from '../../core/protocol/cashu.js';
+import type { PreparedOutputs } from '../../mint/mint.js';
+import type { MintQuoteState, QuoteBook } from './quotes.js';
+import * as repo from './repository.js';
+
+/** NUT-23 `PostMintQuoteBolt11Response`. */
+export interface MintQuoteResponse {
+  quote: string;
+  request: string;
+  amount: number;
+  unit: string;
+  state: MintQuoteState;
+  /** Unix seconds. */
+  expiry: number;
+  /** NUT-04 accounting fields, derived from `state` for a single-payment invoice. */
+  amount_paid: number;
+  amount_issued: number;
+}
+
+export class MintQuotes {
+  constructor(private readonly q: QuoteBook) {}
+
+  async createMintQuote(req: {
+    amount: number;
+    unit: string;
+    description?: string;
+  }): Promise<MintQuoteResponse> {
+    this.q.checkUnit(req.unit);
+    this.q.checkAmount(req.amount);
+    const invoice = await this.q.backend.createInvoice({
+      amount: req.amount,
+      ...(req.description !== undefined ? { memo: req.description } : {}),
+    });
+    const now = this.q.clock();
+    const row = this.q.newRow('mint', {
+      amount: req.amount,
+      request: invoice.request,
+      payment_hash: invoice.paymentHash.toLowerCase(),
+      expires_at: Math.min(invoice.expiry * 1000, now + this.q.ttlMs),
+      now,
+    });
+    await repo.insertQuote(this.q.store.db, row);
+    return mintView(row);
+  }
+
+  async getMintQuote(id: string): Promise<MintQuoteResponse> {
+    return mintView(await this.refreshMint(await this.q.load('mint', id)));
+  }
+
+  /** NUT-04: signs `outputs` worth exactly the quote's amount, once per quote. */
+  async mintTokens(req: { quote: string; outputs: BlindedMessage[] }): Promise<BlindSignature[]> {
+    const row = await this.refreshMint(await this.q.load('mint', req.quote));
+    if (row.state === 'ISSUED') return this.issuedAnswer(row, req.outputs);
+    if (row.state === 'UNPAID') {
+      if (this.q.expired(row)) this.q.refuseExpired(row.id);
+      fail('QuoteNotPaid', { quote: row.id }, `quote ${row.id}: the invoice is not paid yet`);
+    }
+    const total = sum(req.outputs.map((m) => m.amount));
+    if (total !== row.amount) {
+      fail(
+        'TransactionUnbalanced',
+        { inputs: row.amount, outputs: total, fees: 0 },
+        `outputs must sum to the quote amount ${row.amount}, got ${total}`,
+      );
+    }
+    let prepared: PreparedOutputs;
+    try {
+      prepared = await this.q.mint.prepareOutputs(req.outputs);
+    } catch (err) {
+      // A replay that lost the race to its own twin: answer what the twin got (NUT-04 cached responses).
+      if (isLancashError(err, 'OutputsAlreadySigned'))
+        return this.issuedAnswer(await this.q.load('mint', row.id), req.outputs, err);
+      throw err;
+    }
+    try {
+      return await this.q.store.transaction(async (trx) => {
+        const now = this.q.clock();
+        if (!(await repo.transition(trx, { kind: 'mint', id: row.id, from: 'PAID', to: 'ISSUED', now }))) {
+          fail('QuoteAlreadyIssued', { quote: row.id }, `quote ${row.id} has already been issued`);
+        }
+        const signatures = await this.q.mint.commitOutputs(trx, prepared, `mint:${row.id}`);
+        await this.q.o.hooks?.onMinted(trx, { quote: row.id, amount: row.amount });
+        return signatures;
+      });
+    } catch (err) {
+      if (isLancashError(err, 'QuoteAlreadyIssued'))
+        return this.issuedAnswer(await this.q.load('mint', row.id), req.outputs, err);
+      throw err;
+    }
+  }
+
+  /** UNPAID → PAID once the backend says the invoice is paid (also after expiry: the money arrived). */
+  private async refreshMint(row: repo.QuoteRow): Promise<repo.QuoteRow> {
+    if (row.state !== 'UNPAID') return row;
+    if ((await this.q.backend.invoiceState(row.payment_hash)) !== 'PAID') return row;
+    await repo.transition(this.q.store.db, {
+      kind: 'mint',
+      id: row.id,
+      from: 'UNPAID',
+      to: 'PAID',
+      now: this.q.clock(),
+    });
+    return this.q.load('mint', row.id);
+  }
+
+  /**
+   * An ISSUED quote: the same request again gets the same signatures (NUT-04 cached responses; blind
+   * signatures are useless without the wallet's `r`); any other request gets 20002.
+   */
+  private async issuedAnswer(
+    row: repo.QuoteRow,
+    outputs: BlindedMessage[],
+    cause?: unknown,
+  ): Promise<BlindSignature[]> {
+    if (row.state === 'ISSUED' && outputs.length > 0) {
+      const found = await this.q.mint.restore(outputs);
+      if (
+        found.signatures.length === outputs.length &&
+        sum(found.signatures.map((s) => s.amount)) === row.amount
+      ) {
+        return found.signatures;
+      }
+    }
+    if (row.state !== 'ISSUED' && cause !== undefined) throw cause;
+    return fail('QuoteAlreadyIssued', { quote: row.id }, `quote ${row.id} has already been issued`);
+  }
+}
+
+function mintView(row: repo.QuoteRow): MintQuoteResponse {
+  const state = row.state as MintQuoteState;
+  return {
+    quote: row.id,
+    request: row.request,
+    amount: row.amount,
+    unit: row.unit,
+    state,
+    expiry: Math.floor(row.expires_at / 1000),
+    amount_paid: state === 'UNPAID' ? 0 : row.amount,
+    amount_issued: state === 'ISSUED' ? row.amount : 0,
+  };
+}
