@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe } from '../core/errors.js';
-import { parseMoney } from '../core/money-format.js';
+import { parseMoney, unitLabel } from '../core/money-format.js';
 import type { BankRole } from '../core/protocol/bank.js';
-import type { StoreConfig } from '../store/index.js';
+import type { Store, StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import type { LightningChoice, WideBank } from '../wide-bank/server.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
@@ -100,21 +100,22 @@ export function registerWideBank(program: Command): void {
         '--amount <amount>',
         'amount in major units, e.g. 12.50 or 12.50 EUR (JSON output: minor units)',
       )
-      .option('--currency <code>', "the deployment's currency, as given to the server", 'EUR')
+      .option('--currency <code>', "the deployment's currency (default: its mint's unit, else EUR)")
       .option('--ref <ref>', 'operator reference, also the idempotency key (default: a fresh one)')
-      .action((o: { account: string; amount: string; currency: string; ref?: string }, c: Command) =>
-        runCommand('wide-bank', () => {
-          // Checked before the database is opened: a mistyped amount changes nothing.
-          const amount = usageOf(() => parseMoney(o.amount, o.currency, { argument: '--amount' }));
-          return withLedger(c, async (ledger) => {
+      .action((o: { account: string; amount: string; ref?: string }, c: Command) =>
+        runCommand('wide-bank', () =>
+          withLedger(c, async (ledger, store) => {
+            // Checked before anything is posted: a mistyped amount or currency changes nothing.
+            const currency = await deploymentCurrency(store, givenCurrency(c));
+            const amount = usageOf(() => parseMoney(o.amount, currency, { argument: '--amount' }));
             const ref = o.ref ?? randomUUID();
             const posting =
               name === 'deposit'
                 ? await ledger.deposit(o.account, amount, ref)
                 : await ledger.withdraw(o.account, amount, ref);
             return { ...posting, balance: await ledger.balance(posting.account) };
-          });
-        }),
+          }),
+        ),
       );
   }
   account
@@ -220,7 +221,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
 }
 
 /** The command's own `--data` / `--db`, or the ones given to `wide-bank` before `account`. */
-async function withLedger<T>(c: Command, fn: (ledger: Ledger) => Promise<T>): Promise<void> {
+async function withLedger<T>(c: Command, fn: (ledger: Ledger, store: Store) => Promise<T>): Promise<void> {
   const config = await storeConfig(c.optsWithGlobals<StoreOptions>());
   const [{ openStore }, { Ledger }] = await Promise.all([
     import('../store/index.js'),
@@ -228,10 +229,35 @@ async function withLedger<T>(c: Command, fn: (ledger: Ledger) => Promise<T>): Pr
   ]);
   const store = await openStore(config);
   try {
-    process.stdout.write(`${JSON.stringify(await fn(new Ledger(store)), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await fn(new Ledger(store), store), null, 2)}\n`);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The currency an operator's `--amount` is in: the unit of the bank's mint keysets (the server's
+ * `--currency`, lower case), so `--amount 1250` cannot credit a JPY bank 100 times too much. A
+ * `--currency` that is not the mint's is a usage mistake; before the server has ever run, EUR.
+ */
+/**
+ * `--currency` when the operator typed it: `wide-bank` has one too (with a default, for the server),
+ * and commander hands the value to whichever command declares it first.
+ */
+function givenCurrency(c: Command): string | undefined {
+  for (let cmd: Command | null = c; cmd !== null; cmd = cmd.parent) {
+    if (cmd.getOptionValueSource('currency') === 'cli') return cmd.getOptionValue('currency') as string;
+  }
+  return undefined;
+}
+
+async function deploymentCurrency(store: Store, given: string | undefined): Promise<string> {
+  const { listKeysets } = await import('../mint/repository.js');
+  const units = [...new Set((await listKeysets(store.db)).map((k) => k.unit))];
+  if (given !== undefined && units.length > 0 && !units.includes(given.toLowerCase())) {
+    usage(`--currency ${given}: this wide bank's mint holds ${units.map(unitLabel).join(', ')}`);
+  }
+  return given ?? units[0] ?? 'EUR';
 }
 
 async function storeConfig(o: StoreOptions): Promise<StoreConfig> {

@@ -392,6 +392,24 @@ describe('wide-bank process', () => {
       2,
       'lancash wide-bank: --amount: EUR has 2 decimals, got "0.255"\n',
     ]);
+    // The amount is in the mint's currency: another --currency would scale it wrongly, so it is refused.
+    const yen = await runLancash([
+      'wide-bank',
+      'account',
+      'deposit',
+      '--data',
+      dir,
+      '--account',
+      id,
+      '--currency',
+      'JPY',
+      '--amount',
+      '1250',
+    ]);
+    expect([yen.code, yen.stderr]).toEqual([
+      2,
+      "lancash wide-bank: --currency JPY: this wide bank's mint holds EUR\n",
+    ]);
     const shown = await runLancash(['wide-bank', 'account', 'show', '--data', dir, '--account', id]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ id, balance: 25, holderKey: h.key });
     const usage = await runLancash(['wide-bank', 'account', 'show']);
