@@ -90,7 +90,9 @@ describe('formatMoney / parseMoney', () => {
     expect(why('1e3')).toMatch(/plain digits .*without an exponent/);
     expect(why('1.5E2')).toMatch(/without an exponent/);
     expect(why('1,234.50')).toMatch(/without thousands separators/);
-    expect(why('1 234')).toMatch(/without thousands separators|expected an amount/);
+    expect(why('1 234')).toMatch(/without thousands separators/);
+    expect(why("1'234.50")).toMatch(/without thousands separators/);
+    expect(why('12 50')).toMatch(/expected an amount like 12\.50/);
     expect(why('12.50 USD')).toMatch(/holds EUR/);
     expect(why('0')).toMatch(/more than 0\.00 EUR/);
     expect(why('0.00')).toMatch(/more than 0\.00 EUR/);

@@ -89,7 +89,8 @@ export function parseMoney(text: string, unit: string, opts: ParseMoneyOptions =
   }
 
   const m = /^\s*(\S+?)(?:\s+([A-Za-z]+))?\s*$/.exec(text);
-  const number = m?.[1] ?? '';
+  // No unit split off (`1 234`, `12 50`): the separator and junk checks below see the whole text.
+  const number = m?.[1] ?? text.trim();
   if (m?.[2] !== undefined && unitLabel(m[2]) !== label) {
     refuse(`an amount in ${label}`, `this wallet holds ${label}, got ${describe(text)}`);
   }
