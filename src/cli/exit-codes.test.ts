@@ -48,6 +48,21 @@ describe('lancash exit codes', () => {
     ['a malformed bank URL', [...gateway, '--wide-bank', 'bank.example'], '--wide-bank: expected an http://'],
     ['a malformed database URL', ['audit', '--wide-bank-db', 'mysql://db'], '--wide-bank-db: store url'],
     ['an unknown bench scenario', ['bench', 'nope'], "unknown scenario 'nope'"],
+    [
+      'an unknown wallet network',
+      ['wallet', '--home', join(root, 'w'), 'init', '--network', 'moon', '--mint', 'http://127.0.0.1:9'],
+      '--network: expected lan or wan, got "moon"',
+    ],
+    [
+      'a malformed mint URL',
+      ['wallet', '--home', join(root, 'w'), 'init', '--network', 'lan', '--mint', '127.0.0.1:9'],
+      '--mint: expected an http://',
+    ],
+    [
+      'a malformed recipient address',
+      ['wallet', '--home', join(root, 'w'), 'send', '--to', 'lan1x', '--amount', '1'],
+      '--to: address',
+    ],
   ];
 
   it.each(usageMistakes)('%s exits 2 naming the problem', async (_what, args, names) => {

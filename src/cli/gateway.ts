@@ -11,7 +11,7 @@ import { describe, isLancashError } from '../core/errors.js';
 import type { Gateway } from '../gateway/server.js';
 import type { StoreConfig } from '../store/index.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
-import { runCommand, usage, usageOf } from './usage.js';
+import { httpUrlArg, runCommand, usage, usageOf } from './usage.js';
 
 interface GatewayCliOptions {
   lan?: string;
@@ -107,7 +107,7 @@ export function registerGateway(program: Command): void {
  */
 async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
   if (o.wideBank === undefined) usage('--wide-bank URL is required');
-  checkBankUrl(o.wideBank);
+  httpUrlArg(o.wideBank, '--wide-bank');
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
   // A mistyped directory must not become a fresh gateway (a new key, a new account at the bank).
   if (o.data !== undefined && !existsSync(join(o.data, 'gateway.db'))) {
@@ -161,7 +161,7 @@ async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
 async function serve(o: GatewayCliOptions): Promise<void> {
   if (o.lan === undefined || o.wan === undefined) usage('--lan HOST:PORT and --wan HOST:PORT are required');
   if (o.wideBank === undefined) usage('--wide-bank URL is required');
-  checkBankUrl(o.wideBank);
+  httpUrlArg(o.wideBank, '--wide-bank');
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
   const retryCapMs = positive(o.retryCapMs, '--retry-cap-ms');
   const concurrency = positive(o.concurrency, '--concurrency');
@@ -285,18 +285,6 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   process.stdout.write(`listening on ${urls.lan}\nlistening on ${urls.wan}\n`);
   // After the lines are out: a job resumed at once may stop the process at a test's fault point.
   await gateway.start();
-}
-
-/** A malformed bank URL is a usage mistake, not a bank to wait for (the gateway retries an unreachable one). */
-function checkBankUrl(value: string): void {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'http:' && protocol !== 'https:')
-    usage(`--wide-bank: expected an http:// or https:// URL, got ${describe(value)}`);
 }
 
 function positive(value: string, argument: string): number {

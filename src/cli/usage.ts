@@ -64,3 +64,16 @@ export function usageOf<T>(parse: () => T, flag?: string): T {
     throw err;
   }
 }
+
+/** An option that names an http(s) URL: anything else is a usage mistake, not a peer to wait for. */
+export function httpUrlArg(value: string, flag: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:')
+    usage(`${flag}: expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
+  return value;
+}

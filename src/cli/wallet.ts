@@ -17,7 +17,7 @@ import { formatMajor, formatMoney, parseMoney, unitLabel } from '../core/money-f
 import type { TransferStatus } from '../core/protocol/gateway.js';
 import type { Operation, SendProgress, Wallet, WalletOptions } from '../wallet/index.js';
 import type { SqliteWalletStore } from '../wallet/node/sqlite-store.js';
-import { UsageError, usage, usageOf } from './usage.js';
+import { httpUrlArg, UsageError, usage, usageOf } from './usage.js';
 
 interface GlobalOptions {
   home?: string;
@@ -101,7 +101,7 @@ export function registerWallet(program: Command): void {
     .action((o: { to: string; amount: string; memo?: string }, c: Command) =>
       run(c, async (g) => {
         // Checked before the wallet is locked or recovered: bad input cannot change anything.
-        decodeAddress(o.to);
+        usageOf(() => decodeAddress(o.to), '--to');
         const amount = await amountArg(g, o.amount);
         return withWallet(g, true, async (w) => {
           const op = await w.send({
@@ -240,6 +240,7 @@ export function registerWallet(program: Command): void {
 
 async function init(g: GlobalOptions, o: InitOptions): Promise<void> {
   const home = homeOf(g);
+  const checked = initOptions(o); // before the directory is made
   const created = !existsSync(home);
   const dbExisted = existsSync(join(home, DB_FILE));
   const { Wallet, lockHome, SqliteWalletStore, options } = await walletModules();
@@ -249,7 +250,7 @@ async function init(g: GlobalOptions, o: InitOptions): Promise<void> {
   const store = new SqliteWalletStore(join(home, DB_FILE));
   chmodSync(join(home, DB_FILE), 0o600);
   try {
-    const { wallet, mnemonic } = await Wallet.create({ ...options(store), ...initOptions(o) });
+    const { wallet, mnemonic } = await Wallet.create({ ...options(store), ...checked });
     const cfg = wallet.config;
     out(
       g,
@@ -339,7 +340,13 @@ async function withWallet(g: GlobalOptions, recoverFirst: boolean, fn: (w: Walle
   }
 }
 
+/** The options of `init` (and `restore` into an empty directory), checked: a malformed one is a usage mistake. */
 function initOptions(o: InitOptions) {
+  if (o.network !== 'lan' && o.network !== 'wan')
+    usage(`--network: expected lan or wan, got ${JSON.stringify(o.network)}`);
+  httpUrlArg(o.mint, '--mint');
+  if (o.gateway !== undefined) httpUrlArg(o.gateway, '--gateway');
+  if (o.mailbox !== undefined) httpUrlArg(o.mailbox, '--mailbox');
   return {
     network: o.network as 'lan' | 'wan',
     mint: o.mint,
