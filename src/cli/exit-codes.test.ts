@@ -45,6 +45,11 @@ describe('lancash exit codes', () => {
     ],
     ['a malformed LAN address', [...gateway, '--lan', 'lan:x'], '--lan: listen address'],
     ['a bad number', [...gateway, '--concurrency', '0'], '--concurrency: expected a positive whole number'],
+    [
+      'a malformed currency',
+      [...gateway, '--currency', 'E1'],
+      '--currency: currency: expected 2 to 12 letters',
+    ],
     ['a malformed bank URL', [...gateway, '--wide-bank', 'bank.example'], '--wide-bank: expected an http://'],
     ['a malformed database URL', ['audit', '--wide-bank-db', 'mysql://db'], '--wide-bank-db: store url'],
     ['an unknown bench scenario', ['bench', 'nope'], "unknown scenario 'nope'"],

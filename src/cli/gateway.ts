@@ -200,6 +200,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     { openStore, parseStoreUrl },
     { setHttpTransport },
     { undiciTransport },
+    { checkCurrency },
   ] = await Promise.all([
     import('../core/faults.js'),
     import('../core/http/server.js'),
@@ -209,7 +210,9 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     import('../store/index.js'),
     import('../core/http/client.js'),
     import('../core/http/node-transport.js'),
+    import('../wide-bank/server.js'), // the currency's rule; gateway/server.js loads it anyway
   ]);
+  usageOf(() => checkCurrency(o.currency), '--currency');
   const mailboxLimits =
     o.mailboxLimits === undefined
       ? undefined
