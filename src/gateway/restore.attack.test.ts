@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTransfer } from '../core/protocol/gateway.js';
-import { runLancash, type Started, startProcess } from '../test-support/process.js';
+import { gatewayArgs, runLancash, type Started, startProcess } from '../test-support/process.js';
 import { refusalOf } from '../test-support/refusals.js';
 import { type System, startSystem } from '../test-support/system.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
@@ -45,17 +45,8 @@ function restore(copy: string, file: string): void {
   copyFileSync(copy, file);
 }
 
-const gatewayArgs = (bank: string, data: string) => [
-  'gateway',
-  '--lan',
-  '127.0.0.1:0',
-  '--wan',
-  '127.0.0.1:0',
-  '--wide-bank',
-  bank,
-  '--data',
-  data,
-];
+/** The gateway of `sys`'s bank on the data directory `data`. */
+const gatewayOn = (bank: string, data: string) => gatewayArgs(bank, '--data', data);
 
 /** Local notes worth `amount` for a new LAN terminal, through a job 2. */
 async function funded(s: System, amount: number): Promise<Terminal> {
@@ -98,7 +89,7 @@ describe('a gateway database restored from an older copy (issue 8, item 2)', () 
     let started: Started | undefined;
     let refusal = '';
     try {
-      started = await startProcess(gatewayArgs(sys.bank, gwData), { listeners: 2, startTimeoutMs: 45_000 });
+      started = await startProcess(gatewayOn(sys.bank, gwData), { listeners: 2, startTimeoutMs: 45_000 });
     } catch (e) {
       refusal = (e as Error).message;
     }
@@ -134,7 +125,7 @@ describe('a gateway database restored from an older copy (issue 8, item 2)', () 
     expect(JSON.parse(repaired.stdout)).toMatchObject({
       rebuilt: [{ request: `issue:${status.transferId}`, job: status.transferId, amount: 300 }],
     });
-    const gateway = await startProcess(gatewayArgs(sys.bank, gwData), { listeners: 2 });
+    const gateway = await startProcess(gatewayOn(sys.bank, gwData), { listeners: 2 });
     const lan = gateway.urls[0]!;
     expect((await waitForTransfer(lan, status.transferId)).state).toBe('done');
 
@@ -158,7 +149,7 @@ describe('a gateway database restored from an older copy (issue 8, item 2)', () 
     await sys.gateway.kill();
     await backup(bankDb, join(dir, 'wide-bank.db.bak'));
     // One more conversion after the bank's copy was taken.
-    const gateway = await startProcess(gatewayArgs(sys.bank, join(dir, 'gw')), { listeners: 2 });
+    const gateway = await startProcess(gatewayOn(sys.bank, join(dir, 'gw')), { listeners: 2 });
     const lan = gateway.urls[0]!;
     const w = await Terminal.create('wan');
     const { status } = await l.sendJob(lan, 'lan-to-wan', {
@@ -182,7 +173,7 @@ describe('a gateway database restored from an older copy (issue 8, item 2)', () 
     ]);
     expect(bank.url).toBe(sys.bank);
 
-    const refused = await runLancash(gatewayArgs(sys.bank, join(dir, 'gw')), { timeoutMs: 45_000 });
+    const refused = await runLancash(gatewayOn(sys.bank, join(dir, 'gw')), { timeoutMs: 45_000 });
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toContain('refusing to start (74004)');
     expect(refused.stderr).toContain(status.transferId);

@@ -25,7 +25,7 @@ import { type AuditDifference, auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
 import { freshDatabaseUrl } from './dialects.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
-import { type Started, startProcess } from './process.js';
+import { gatewayArgs, type Started, startProcess } from './process.js';
 import { randomId, type Terminal, waitForTransfer } from './terminal.js';
 import { remoteBank } from './wide-bank.js';
 
@@ -105,20 +105,10 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
       ...(o.concurrency !== undefined ? ['--concurrency', String(o.concurrency)] : []),
       ...(o.gatewayArgs ?? []),
     ];
-    const gateway = await startProcess(
-      [
-        'gateway',
-        '--lan',
-        '127.0.0.1:0',
-        '--wan',
-        '127.0.0.1:0',
-        '--wide-bank',
-        gatewayBankUrl,
-        ...gwDb.args,
-        ...tuning,
-      ],
-      { listeners: 2, ...env },
-    );
+    const gateway = await startProcess([...gatewayArgs(gatewayBankUrl), ...gwDb.args, ...tuning], {
+      listeners: 2,
+      ...env,
+    });
     opened.push({ close: () => gateway.kill() });
     const [lan, wan] = gateway.urls as [string, string];
     const bankStore = await openStore(bankDb.config);

@@ -58,6 +58,11 @@ export function wideBankArgs(data: string, ...more: string[]): string[] {
   return ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', data, ...more];
 }
 
+/** `lancash gateway` on two free loopback ports (LAN, then WAN) against the bank at `bank`, then `more`. */
+export function gatewayArgs(bank: string, ...more: string[]): string[] {
+  return ['gateway', '--lan', '127.0.0.1:0', '--wan', '127.0.0.1:0', '--wide-bank', bank, ...more];
+}
+
 /** Spawns `node --import tsx SCRIPT ...args` and resolves once it listens. */
 export async function startProcess(args: string[], o: StartOptions = {}): Promise<Started> {
   const script = o.script ?? 'src/cli/main.ts';

@@ -12,7 +12,7 @@ import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
-import { killAll, type Started, startProcess, wideBankArgs } from './process.js';
+import { gatewayArgs, killAll, type Started, startProcess, wideBankArgs } from './process.js';
 
 export interface System {
   /** The data directory: the bank's under `bank/`, the gateway's under `gw/`. */
@@ -45,18 +45,7 @@ export interface SystemOptions {
 export async function startSystem(dir: string, o: SystemOptions = {}): Promise<System> {
   const bank = await startProcess(wideBankArgs(join(dir, 'bank'), ...(o.bankArgs ?? [])));
   const gateway = await startProcess(
-    [
-      'gateway',
-      '--lan',
-      '127.0.0.1:0',
-      '--wan',
-      '127.0.0.1:0',
-      '--wide-bank',
-      bank.url,
-      '--data',
-      join(dir, 'gw'),
-      ...(o.gatewayArgs ?? []),
-    ],
+    [...gatewayArgs(bank.url, '--data', join(dir, 'gw')), ...(o.gatewayArgs ?? [])],
     { listeners: 2 },
   );
   const [lan, wan] = gateway.urls as [string, string];
@@ -105,4 +94,14 @@ export function systemPerSuite(name: string, o: SystemOptions = {}): () => Syste
     if (sys === undefined) throw new Error(`the system of ${name} did not start`);
     return sys;
   };
+}
+
+/** Invariant 1 of the wide bank whose SQLite data directory is `data` (a bank process alone). */
+export async function expectBankBalanced(data: string): Promise<void> {
+  const store = await openStore({ dialect: 'sqlite', file: join(data, 'wide-bank.db') });
+  try {
+    expect((await auditWideBank(store)).differences).toEqual([]);
+  } finally {
+    await store.close();
+  }
 }

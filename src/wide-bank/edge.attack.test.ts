@@ -13,25 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../store/index.js';
 import { sendJson } from '../test-support/http.js';
 import { killAll, runLancash, startProcess, wideBankArgs } from '../test-support/process.js';
-import { auditWideBank } from './audit.js';
+import { expectBankBalanced } from '../test-support/system.js';
 
 const dirs: string[] = [];
 function freshDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'lancash-bank-edge-'));
   dirs.push(dir);
   return dir;
-}
-
-async function expectBalanced(data: string): Promise<void> {
-  const store = await openStore({ dialect: 'sqlite', file: join(data, 'wide-bank.db') });
-  try {
-    expect((await auditWideBank(store)).differences).toEqual([]);
-  } finally {
-    await store.close();
-  }
 }
 
 describe('wide bank edge attack', () => {
@@ -58,7 +48,7 @@ describe('wide bank edge attack', () => {
     // The process is up and reads are served.
     expect((await sendJson(bank.url, 'GET', '/v1/keysets')).status).toBe(200);
     expect(await bank.kill()).toBe(0);
-    await expectBalanced(data);
+    await expectBankBalanced(data);
   });
 
   it('serves /metrics and /docs/json on --metrics-listen only, and trusts X-Forwarded-For from --trust-proxy', async () => {

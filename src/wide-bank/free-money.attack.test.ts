@@ -10,22 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../store/index.js';
 import { killAll, runLancash, startProcess } from '../test-support/process.js';
-import { auditWideBank } from './audit.js';
+import { expectBankBalanced } from '../test-support/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-free-money-'));
 afterEach(() => killAll());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function expectBalanced(data: string): Promise<void> {
-  const store = await openStore({ dialect: 'sqlite', file: join(data, 'wide-bank.db') });
-  try {
-    expect((await auditWideBank(store)).differences).toEqual([]);
-  } finally {
-    await store.close();
-  }
-}
 
 describe('wide bank: no Lightning backend by default (fail closed)', () => {
   it('refuses to start without --lightning, naming the flag and the choices (exit 2)', async () => {
@@ -77,7 +67,7 @@ describe('wide bank: no Lightning backend by default (fail closed)', () => {
     const state = await request(`${bank.url}/v1/mint/quote/bolt11/${id}`);
     expect(((await state.body.json()) as { state: string }).state).toBe('PAID');
     await bank.kill();
-    await expectBalanced(data);
+    await expectBankBalanced(data);
   });
 
   it('with --lightning none it serves no bolt11 quotes: nothing is minted over Lightning', async () => {
@@ -109,6 +99,6 @@ describe('wide bank: no Lightning backend by default (fail closed)', () => {
     const metrics = await (await request(`${bank.url}/metrics`)).body.text();
     expect(metrics).toMatch(/^lancash_lightning_backend\{backend="none"[^}]*\} 1$/m);
     await bank.kill();
-    await expectBalanced(data);
+    await expectBankBalanced(data);
   });
 });
