@@ -195,6 +195,8 @@ export class Mailbox {
   private readonly store: Store;
   private readonly serverKey: EncryptionKeyPair;
   private readonly now: () => number;
+  /** When a refused deposit last swept (unix ms). */
+  private lastRefusalSweep = Number.NEGATIVE_INFINITY;
   private readonly drainPayload: ReturnType<typeof drainPayloadSchema>;
 
   constructor(o: MailboxOptions) {
@@ -293,9 +295,13 @@ export class Mailbox {
     try {
       return await this.store.transaction((trx) => this.insert(trx, stored, this.now()));
     } catch (e) {
-      // A quota refusal may only be messages past their age that no sweep has reached yet.
-      const quota = isLancashError(e, 'MailboxQuotaExceeded') || isLancashError(e, 'MailboxDepositorLimit');
-      if (!quota || (await this.sweepExpired(this.now())) === 0) throw e;
+      // A full mailbox may only be messages past their age that no sweep has reached yet: sweep once,
+      // at most once a second, so refused strangers cannot make the server sweep for every request.
+      const now = this.now();
+      if (!isLancashError(e, 'MailboxQuotaExceeded') && !isLancashError(e, 'MailboxDepositorLimit')) throw e;
+      if (now - this.lastRefusalSweep < 1000) throw e;
+      this.lastRefusalSweep = now;
+      if ((await this.sweepExpired(now)) === 0) throw e;
       return this.store.transaction((trx) => this.insert(trx, stored, this.now()));
     }
   }
@@ -492,7 +498,11 @@ export class Mailbox {
     return this.store.transaction(async (trx) => {
       const rows = await repo.expiredMessages(trx, now - this.limits.maxAgeMs, this.limits.sweepBatch);
       const byInbox = new Map<string, number[]>();
-      for (const r of rows) byInbox.set(r.recipient, [...(byInbox.get(r.recipient) ?? []), r.seq]);
+      for (const r of rows) {
+        const seqs = byInbox.get(r.recipient);
+        if (seqs === undefined) byInbox.set(r.recipient, [r.seq]);
+        else seqs.push(r.seq);
+      }
       const all = repo.noneFreed();
       // Inbox by inbox in key order (messages, then their inbox row: the order drains take them in).
       for (const recipient of [...byInbox.keys()].sort()) {

@@ -43,13 +43,30 @@ export const PublicKeyHex = Type.String({ minLength: 64, maxLength: 64, pattern:
 const RequestAmount = Type.Integer({ minimum: 1, maximum: MAX_TOTAL });
 
 /**
+ * Longest recovery record the bank keeps (its ciphertext, base64url): any holder may attach one to
+ * every request, so it is bounded well below an envelope, and a page of the log always has room
+ * for one. The gateway's records of ordinary conversions are a few KB; one that does not fit is
+ * left out (`sealRecovery`), and that job is repaired by hand.
+ */
+export const MAX_RECOVERY_CHARS = 384 * 1024;
+
+/** An envelope whose ciphertext is at most `MAX_RECOVERY_CHARS`. */
+function recoverySchema() {
+  const { ct, ...rest } = EnvelopeSchema.properties;
+  return Type.Object(
+    { ...rest, ct: Type.String({ ...ct, maxLength: MAX_RECOVERY_CHARS }) },
+    { additionalProperties: false },
+  );
+}
+
+/**
  * An envelope the holder sealed to itself, riding along with a request on its own account. The bank
  * keeps it in the request log exactly as it came and gives it back to the holder (`/v1/bank/requests`);
  * it cannot open it. The gateway puts there what it needs to rebuild the job if its journal is lost
  * (docs/gateway.md, "Reconciling with the bank"). Not part of the request's hash: a retry may carry a
  * fresh seal of the same record.
  */
-const Recovery = Type.Optional(EnvelopeSchema);
+const Recovery = Type.Optional(recoverySchema());
 
 /** Inside `bank.issue.request`: wide notes worth `amount`, to be signed against the sender's account. */
 export const IssueRequest = Type.Object(
@@ -535,7 +552,7 @@ export const RequestLogEntry = Type.Object({
   amount: Type.Integer({ minimum: 0, maximum: MAX_TOTAL }),
   /** Unix milliseconds. */
   at: Type.Integer({ minimum: 0 }),
-  recovery: Type.Optional(EnvelopeSchema),
+  recovery: Recovery,
 });
 export type RequestLogEntry = Static<typeof RequestLogEntry>;
 

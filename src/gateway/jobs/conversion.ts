@@ -105,10 +105,12 @@ export class ConversionSteps {
     const { bank, curve, mint } = this.o;
     const outputs = job.journal.outputs;
     let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
+    // The recovery record rides along: the bank keeps it, so a lost journal can rebuild this job.
+    // Made before the call: only the bank's own answer may count as a refusal (a local error here,
+    // on a retry after an unclear answer, must never release the local notes).
+    const blinded = blindedMessages(outputs);
+    const recovery = await sealRecovery(this.o.store, this.o.keys, job, { outputs: blinded });
     try {
-      // The recovery record rides along: the bank keeps it, so a lost journal can rebuild this job.
-      const blinded = blindedMessages(outputs);
-      const recovery = await sealRecovery(this.o.store, this.o.keys, job, { outputs: blinded });
       ({ signatures } = await bank.issue(job.id, job.amount, blinded, recovery));
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
@@ -151,9 +153,11 @@ export class ConversionSteps {
   private async receive(job: Job): Promise<StepOutcome> {
     const { bank } = this.o;
     let receipt: Receipt;
+    const proofs = job.journal.wideProofs;
+    // A journal without its notes is a defect for the operator (`last_error`), not the bank's refusal.
+    if (proofs === undefined) fail('Internal', { reason: `job ${job.id} has no wide notes to receive` });
+    const recovery = await sealRecovery(this.o.store, this.o.keys, job, { proofs });
     try {
-      const proofs = job.journal.wideProofs ?? [];
-      const recovery = await sealRecovery(this.o.store, this.o.keys, job, { proofs });
       receipt = await bank.receive(job.id, proofs, recovery);
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;

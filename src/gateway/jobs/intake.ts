@@ -174,6 +174,8 @@ export class JobIntake {
     }
     const release = intakeLimits?.admit(client, proofs.length);
     try {
+      // The client's bank-call budget is charged before its curve work: a client out of budget costs nothing.
+      intakeLimits?.bankCall(client);
       this.o.onDleqChecks?.(proofs.length);
       const Ys = await checkProofsDleq(this.crypto, proofs, (id) => keysets.get(id.toLowerCase())!);
       // Y is the note whatever the secret's encoding: two secrets of one Y are one note.
@@ -182,7 +184,6 @@ export class JobIntake {
         if (firstOf.has(Y)) fail('DuplicateInputs', { index: i }, `proofs[${i}] repeats an earlier note`);
         firstOf.set(Y, i);
       }
-      intakeLimits?.bankCall(client);
       const states = await this.upstream(bank.checkState(Ys));
       const spent = Ys.filter((_, i) => states[i] === 'SPENT');
       if (spent.length > 0)

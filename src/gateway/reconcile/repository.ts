@@ -63,7 +63,7 @@ function head(r: Pick<GatewayJobsTable, 'id' | 'kind' | 'ref' | 'direction' | 's
 }
 
 /** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
-export const PAST_THE_CALL = ['delivering', 'done'] as const;
+const PAST_THE_CALL = ['delivering', 'done'] as const;
 
 export async function countPastTheCall(db: Db): Promise<number> {
   const row = await db

@@ -31,7 +31,7 @@ import {
 } from '../../core/envelope/index.js';
 import { fail, isLancashError } from '../../core/errors.js';
 import { isUnclear } from '../../core/http/client.js';
-import type { RequestLogEntry, RequestLogPage } from '../../core/protocol/bank.js';
+import { MAX_RECOVERY_CHARS, type RequestLogEntry, type RequestLogPage } from '../../core/protocol/bank.js';
 import { decode, type Proof, Proof as ProofSchema } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
@@ -141,7 +141,7 @@ export async function sealRecovery(
   });
   // Room for the outer envelope's own fields; the payload is JSON text, one byte per character here.
   const size = JSON.stringify(alongside).length + JSON.stringify(record).length + 64;
-  return size <= MAX_ENVELOPE_PAYLOAD ? record : undefined;
+  return size <= MAX_ENVELOPE_PAYLOAD && record.ct.length <= MAX_RECOVERY_CHARS ? record : undefined;
 }
 
 /** `<kind>:<ref>`: how the log names an entry, and the cursor its last checked one. */

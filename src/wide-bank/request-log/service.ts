@@ -44,6 +44,8 @@ export function logRequest(trx: Trx, r: LoggedRequest, now: number): Promise<voi
 
 /** A page with recovery records stays well inside one answer envelope. */
 const PAGE_BYTES = Math.floor(MAX_ENVELOPE_PAYLOAD / 2);
+/** Rows one page with recovery records reads at most (≤ 16 × MAX_RECOVERY_CHARS, 6 MiB). */
+const RECOVERY_PAGE = 16;
 
 export class RequestLogService {
   constructor(private readonly o: { ledger: Ledger; keys: BankKeys }) {}
@@ -57,7 +59,9 @@ export class RequestLogService {
     const withRecovery = q.recovery === true;
     // `last` first: a request that commits meanwhile is then beyond it, never counted but unlisted.
     const last = await repo.lastSeq(ledger.store.db, account.id);
-    const rows = await repo.page(ledger.store.db, account.id, q.after, q.limit, withRecovery);
+    // Records are up to MAX_RECOVERY_CHARS each: a page with them reads a few at a time, never 1000.
+    const limit = withRecovery ? Math.min(q.limit, RECOVERY_PAGE) : q.limit;
+    const rows = await repo.page(ledger.store.db, account.id, q.after, limit, withRecovery);
     const requests: RequestLogEntry[] = [];
     let bytes = 0;
     for (const r of rows) {
