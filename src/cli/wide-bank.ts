@@ -15,7 +15,7 @@ import type { Store, StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import type { LightningChoice, WideBank } from '../wide-bank/server.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
-import { runCommand, usage, usageOf } from './usage.js';
+import { httpUrlArg, runCommand, usage, usageOf } from './usage.js';
 
 /**
  * The bank's roles (`ALL_ROLES` of `wide-bank/server.ts`, which a test holds this to), named here so
@@ -41,6 +41,7 @@ interface ServerCliOptions extends StoreOptions {
   secretsKeyFile?: string;
   trustProxy?: string;
   metricsListen?: string;
+  webGateway?: string;
 }
 
 export function registerWideBank(program: Command): void {
@@ -75,6 +76,10 @@ export function registerWideBank(program: Command): void {
     .option(
       '--metrics-listen <host:port>',
       'serve /metrics and /docs/json on this separate (operators’) listener instead of on --listen, e.g. 127.0.0.1:9338',
+    )
+    .option(
+      '--web-gateway <url>',
+      'the gateway’s WAN listener that the web wallet at / uses for payments to LAN addresses (docs/web.md)',
     )
     .action((o: ServerCliOptions) => runCommand('wide-bank', () => serve(o)));
 
@@ -181,6 +186,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
       lightning,
       ...(mailboxLimits !== undefined ? { mailboxLimits } : {}),
       ...(mailboxTrusted !== undefined ? { mailboxTrusted } : {}),
+      ...(o.webGateway !== undefined ? { webGateway: httpUrlArg(o.webGateway, '--web-gateway') } : {}),
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       // Operational data (traffic, value moved) on the operators' listener only, when there is one.
       ...(o.metricsListen !== undefined ? { operational: false } : {}),
@@ -203,6 +209,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
     await store.close();
   });
   const url = await listen(bank.app, o.listen);
+  bank.announce({ url });
   const opsUrl = ops === undefined ? undefined : await listen(ops, o.metricsListen!);
   log.info(
     {

@@ -86,6 +86,7 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
       rateLimit: false,
     });
     const bankUrl = await listen(bank.app, '127.0.0.1:0');
+    bank.announce({ url: bankUrl });
     say(`wide bank (issue + receiving server, Cashu mint, fake Lightning) at ${bankUrl}`);
 
     const gwStore = await openStore({ dialect: 'sqlite', file: join(mkdir(dir, 'gateway'), 'gateway.db') });
@@ -102,6 +103,7 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
     });
     const gw = await gateway.listen('127.0.0.1:0', '127.0.0.1:0');
     await gateway.start();
+    bank.announce({ gateway: gw.wan });
     say(`gateway: LAN listener (local mint) at ${gw.lan}, WAN listener at ${gw.wan}`);
 
     const curve = defaultCurve();

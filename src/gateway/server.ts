@@ -8,6 +8,7 @@
  *     local money is never reachable from the WAN.
  * The CLI (`src/cli/gateway.ts`) and the tests start it the same way.
  */
+
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import type { Curve } from '../core/crypto/curve.js';
@@ -20,6 +21,7 @@ import {
   type ServerOptions,
   WireErrorSchema,
 } from '../core/http/server.js';
+import { serveWebPages } from '../core/http/web.js';
 import { bankPeer } from '../core/protocol/bank.js';
 import { GATEWAY_INFO_PATH, GatewayInfo } from '../core/protocol/gateway.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
@@ -308,6 +310,11 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
     const guard = operatorGuard(o.operatorToken);
+    // The web wallet for LAN terminals at `/`, the operator console at `/operator` (docs/web.md); LAN only.
+    serveWebPages(lan, {
+      pages: { '/': 'wallet', '/operator': 'operator' },
+      config: () => ({ network: 'lan', unit, mint: localMintUrl, mailbox: lanUrl, gateway: lanUrl }),
+    });
     registerLanJobRoutes(lan, { jobs, guard });
     registerPayrollRoutes(lan, { payroll, guard });
     registerWanJobRoutes(wan, { jobs });

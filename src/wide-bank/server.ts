@@ -15,6 +15,7 @@ import {
   type ServerOptions,
   WireErrorSchema,
 } from '../core/http/server.js';
+import { serveWebPages } from '../core/http/web.js';
 import { BANK_INFO_PATH, BankInfo, type BankRole } from '../core/protocol/bank.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
 import type { MailboxLimits } from '../mailbox/service.js';
@@ -78,6 +79,8 @@ export interface WideBankOptions {
   mailboxLimits?: Partial<MailboxLimits>;
   /** Depositors (IPs, CIDR blocks) whose deposits count as deliveries: the gateways' addresses. */
   mailboxTrusted?: readonly string[];
+  /** The gateway's WAN listener that the bank's web wallet offers for payments to LAN addresses (`--web-gateway`). */
+  webGateway?: string;
 }
 
 export interface WideBank {
@@ -86,6 +89,11 @@ export interface WideBank {
   ledger: Ledger;
   keys: BankKeys;
   info: BankInfo;
+  /**
+   * Tells the web wallet (after `listen`) the URL the bank is reached at (its mint and mailbox), and
+   * the gateway's WAN listener when it is known only now.
+   */
+  announce(o: { url?: string; gateway?: string }): void;
   /** Closes what the bank opened itself (the crypto pool); the caller closes the app and the store. */
   close(): Promise<void>;
 }
@@ -170,6 +178,19 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
     registerAccountRoutes(app, { service: new AccountsService({ ledger, keys }) });
     registerReserveRoutes(app, { ledger, keys, unit, onCommitted: (k, a) => value.inc({ operation: k }, a) });
     registerRequestLogRoutes(app, { service: new RequestLogService({ ledger, keys }) });
+    let selfUrl = '';
+    let webGateway = o.webGateway;
+    // The web wallet for WAN terminals (docs/web.md), at `/`.
+    serveWebPages(app, {
+      pages: { '/': 'wallet' },
+      config: () => ({
+        network: 'wan',
+        unit,
+        mint: selfUrl,
+        mailbox: selfUrl,
+        ...(webGateway !== undefined ? { gateway: webGateway } : {}),
+      }),
+    });
     registerMailboxRoutes(app, {
       store: o.store,
       serverKey: keys.encryption,
@@ -205,6 +226,10 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       ledger,
       keys,
       info,
+      announce: (a) => {
+        selfUrl = a.url ?? selfUrl;
+        webGateway = a.gateway ?? webGateway;
+      },
       close: async () => {
         await ownCrypto?.close();
       },
