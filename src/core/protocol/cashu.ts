@@ -5,6 +5,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import { describe, fail } from '../errors.js';
 import { MAX_NOTE_AMOUNT } from '../money.js';
 
@@ -60,7 +61,21 @@ export type Proof = Static<typeof Proof>;
 export const Keys = Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,15}$' }), PointHex);
 export type Keys = Static<typeof Keys>;
 
-const compiled = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
+type Checker = Pick<ReturnType<typeof TypeCompiler.Compile>, 'Check' | 'Errors'>;
+const compiled = new Map<TSchema, Checker>();
+
+/** A compiled checker, or the interpreting one where a page's CSP forbids `new Function` (no 'unsafe-eval'). */
+function checkerOf(schema: TSchema): Checker {
+  try {
+    return TypeCompiler.Compile(schema);
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    return {
+      Check: (v: unknown): v is unknown => Value.Check(schema, v),
+      Errors: (v: unknown) => Value.Errors(schema, v),
+    };
+  }
+}
 
 /**
  * Decodes an untrusted value against a schema or throws `InvalidInput` naming the first bad path.
@@ -69,7 +84,7 @@ const compiled = new Map<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
 export function decode<T extends TSchema>(schema: T, value: unknown, argument = 'body'): Static<T> {
   let check = compiled.get(schema);
   if (!check) {
-    check = TypeCompiler.Compile(schema);
+    check = checkerOf(schema);
     compiled.set(schema, check);
   }
   if (check.Check(value)) return value;
