@@ -34,8 +34,10 @@ import { Mint, type MintLimits } from '../mint/mint.js';
 import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
 import { createDeliverer } from './delivery.js';
+import { GatewayEvents, publishingMoves } from './events.js';
 import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
 import { IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
+import type { Job } from './jobs/model.js';
 import * as jobsRepo from './jobs/repository.js';
 import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
@@ -110,6 +112,8 @@ export interface Gateway {
   /** The operator's payroll and payout jobs. */
   payroll: PayrollService;
   runner: JobRunner;
+  /** Job state changes and reserve points, for the live routes (docs/web.md, "Live updates"). */
+  events: GatewayEvents;
   /** What `GET /v1/gateway/info` answers on each listener. */
   info(listener: 'lan' | 'wan'): GatewayInfo;
   /** Binds the LAN listener, then the WAN listener; returns both URLs. */
@@ -253,6 +257,11 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
     let runner: JobRunner | undefined;
+    const events = new GatewayEvents();
+    const onIntake = (job: Job) => {
+      events.job(job);
+      runner?.offer(job);
+    };
     const onFinished = (job: { direction: 'lan-to-wan' | 'wan-to-lan'; state: string; amount: number }) => {
       finished.inc({ direction: job.direction, state: job.state });
       if (job.state === 'done') converted.inc({ direction: job.direction }, job.amount);
@@ -275,7 +284,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.maxNoticeAttempts !== undefined ? { maxNoticeAttempts: o.maxNoticeAttempts } : {}),
       ...(o.deliveryDeadlineMs !== undefined ? { deliveryDeadlineMs: o.deliveryDeadlineMs } : {}),
-      onIntake: (job) => runner?.offer(job),
+      onIntake,
       onUnparked: (job) => runner?.offer(job),
       onFinished,
     });
@@ -297,11 +306,11 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       admit: (address) => deliverer.admit(address),
       localMintUrl: () => localMintUrl,
       ...(o.clock ? { clock: o.clock } : {}),
-      onIntake: (job) => runner?.offer(job),
+      onIntake,
       onFinished,
     });
     runner = new JobRunner({
-      jobs: operatorJobsFirst(payroll, jobs),
+      jobs: publishingMoves(operatorJobsFirst(payroll, jobs), events),
       store: o.store,
       log: lan.log,
       routeOf: (address) => deliverer.routeOf(address),
@@ -346,6 +355,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       jobs,
       payroll,
       runner: theRunner,
+      events,
       info,
       listen: async (lanAt, wanAt) => {
         lanUrl = await listen(lan, lanAt);
