@@ -12,7 +12,7 @@ import { Wallet as CashuWallet } from '@cashu/cashu-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTokenV4 } from '../core/token/index.js';
 import { startFaultProxy } from '../test-support/fault-proxy.js';
-import { type CliRun, REPO_ROOT, runLancash } from '../test-support/process.js';
+import { type CliRun, lancashCommand, REPO_ROOT, runLancash } from '../test-support/process.js';
 import { type System, startSystem } from '../test-support/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lancash-wallet-cli-'));
@@ -157,9 +157,7 @@ describe('lancash wallet (real servers)', () => {
       const child: ChildProcess = spawn(
         process.execPath,
         [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
+          ...lancashCommand(),
           'wallet',
           '--home',
           join(dir, 'crash-a'),

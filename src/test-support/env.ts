@@ -36,3 +36,18 @@ export function dialectsFromEnv(raw = process.env.LANCASH_TEST_DIALECTS): Dialec
   }
   return ALL_DIALECTS.filter((d) => names.includes(d));
 }
+
+/**
+ * How tests run the `lancash` command in child processes: `dist` (the build, which the global setup
+ * makes fresh first: a second or more faster at each start) or `tsx` (the sources). From
+ * `LANCASH_TEST_RUNTIME`; default `tsx`.
+ */
+export function testRuntime(raw = process.env.LANCASH_TEST_RUNTIME): 'dist' | 'tsx' {
+  if (raw === undefined || raw === '' || raw === 'tsx') return 'tsx';
+  if (raw === 'dist') return 'dist';
+  return fail(
+    'InvalidInput',
+    { argument: 'LANCASH_TEST_RUNTIME', expected: "'dist' or 'tsx'", received: describe(raw) },
+    `LANCASH_TEST_RUNTIME: expected dist or tsx, got ${describe(raw)}`,
+  );
+}

@@ -3,7 +3,10 @@
  * among the dialects under test. With `DATABASE_URL` set, that server is used; otherwise a throwaway
  * one starts (`store/postgres/throwaway.ts`) and is stopped and deleted at the end. Without binaries
  * the postgres dialect is skipped with a loud warning, except under `CI=true`, where the run fails.
+ * With `LANCASH_TEST_RUNTIME=dist` it first builds `dist/`, which the tests' child processes then run.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { fail } from '../core/errors.js';
 import {
@@ -12,10 +15,22 @@ import {
   serverVersion,
   startThrowawayPostgres,
 } from '../store/postgres/throwaway.js';
-import { dialectsFromEnv } from './env.js';
+import { dialectsFromEnv, testRuntime } from './env.js';
+import { REPO_ROOT } from './process.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const none = async (): Promise<void> => {};
+  if (testRuntime() === 'dist') {
+    // Child processes run the build: it must be the sources' (tsc alone; the web pages are not needed).
+    execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: REPO_ROOT,
+        stdio: 'inherit',
+      },
+    );
+  }
   if (!dialectsFromEnv().includes('postgres')) {
     project.provide('lancashPostgres', null);
     return none;

@@ -1,11 +1,12 @@
 /**
- * Real server processes for integration tests: runs `lancash …` from the sources through tsx (no
- * build step), waits for its `listening on URL` line(s) (docs/design.md §9), and keeps track of every
+ * Real server processes for integration tests: runs `lancash …` from the build or the sources
+ * (`lancashCommand`), waits for its `listening on URL` line(s) (docs/design.md §9), and keeps track of every
  * process so `afterEach(killAll)` leaves no server behind. `runLancash` runs a command that is not
  * a server to completion.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { testRuntime } from './env.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -63,15 +64,20 @@ export function gatewayArgs(bank: string, ...more: string[]): string[] {
   return ['gateway', '--lan', '127.0.0.1:0', '--wan', '127.0.0.1:0', '--wide-bank', bank, ...more];
 }
 
-/** Spawns `node --import tsx SCRIPT ...args` and resolves once it listens. */
+/**
+ * The node arguments that run `lancash`: the built `dist/cli/main.js` or the sources through tsx
+ * (`testRuntime()`, env.ts). Relative to `REPO_ROOT`.
+ */
+export function lancashCommand(): string[] {
+  return testRuntime() === 'dist' ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+}
+
+/** Spawns `lancash ...args` (or `node --import tsx SCRIPT ...args`) and resolves once it listens. */
 export async function startProcess(args: string[], o: StartOptions = {}): Promise<Started> {
-  const script = o.script ?? 'src/cli/main.ts';
   const wanted = o.listeners ?? 1;
-  const command = [...(o.command ?? [script]), ...args].join(' ');
-  const node =
-    o.command !== undefined
-      ? [...o.command, ...args]
-      : [process.execPath, '--import', 'tsx', script, ...args];
+  const script = o.script === undefined ? lancashCommand() : ['--import', 'tsx', o.script];
+  const command = [...(o.command ?? script.slice(-1)), ...args].join(' ');
+  const node = o.command !== undefined ? [...o.command, ...args] : [process.execPath, ...script, ...args];
   const [file, ...argv] =
     o.maxFileBytes === undefined
       ? node
@@ -165,7 +171,7 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `lancash …args` from the sources through tsx to completion (a command, not a server). */
+/** Runs `lancash …args` to completion (a command, not a server), as `lancashCommand()` says. */
 export function runLancash(
   args: string[],
   o: { env?: Record<string, string>; timeoutMs?: number } = {},
@@ -173,7 +179,7 @@ export function runLancash(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      [...lancashCommand(), ...args],
       {
         cwd: REPO_ROOT,
         env: { ...process.env, ...o.env },
