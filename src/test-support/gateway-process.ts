@@ -7,6 +7,7 @@
  * number at once, 429s waited out); and the check every test ends with (invariants 1 and 2).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
@@ -44,6 +45,11 @@ export interface ProcessNetOptions {
   env?: Record<string, string>;
   /** More `lancash gateway` arguments (e.g. `--inbox-allow URL`). */
   gatewayArgs?: string[];
+  /**
+   * The bank's web wallet offers the gateway for payments to LAN addresses (`--web-gateway`): the
+   * gateway's WAN listener gets a port picked beforehand, so the bank can start knowing it.
+   */
+  webGateway?: boolean;
 }
 
 export interface ProcessNet {
@@ -91,8 +97,10 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    const wanPort = o.webGateway ? await freePort() : 0;
+    const web = o.webGateway ? ['--web-gateway', `http://127.0.0.1:${wanPort}`] : [];
     const bank = await startProcess(
-      ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', ...bankDb.args],
+      ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', ...bankDb.args, ...web],
       env,
     );
     opened.push({ close: () => bank.kill() });
@@ -104,6 +112,7 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
       ...(o.retryCapMs !== undefined ? ['--retry-cap-ms', String(o.retryCapMs)] : []),
       ...(o.concurrency !== undefined ? ['--concurrency', String(o.concurrency)] : []),
       ...(o.gatewayArgs ?? []),
+      ...(o.webGateway ? ['--wan', `127.0.0.1:${wanPort}`] : []), // the last --wan given counts
     ];
     const gateway = await startProcess([...gatewayArgs(gatewayBankUrl), ...gwDb.args, ...tuning], {
       listeners: 2,
@@ -139,6 +148,18 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
     await close();
     throw err;
   }
+}
+
+/** A loopback port that was free a moment ago (the OS's pick, released at once). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** A terminal and the amount it should get. */
