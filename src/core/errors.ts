@@ -83,6 +83,9 @@ export interface ErrorDetails {
   // --- lancash: server side (79xxx); never a client's fault ---
   StorageUnavailable: { reason: string };
   SecretsKeyMissing: { secret: string };
+  /** The wallet's store is encrypted and no passphrase was given (or this page cannot decrypt). */
+  WalletLocked: { reason: string };
+  PassphraseWrong: { reason: string };
   SecretsKeyWrong: { secret: string };
   DataDirectoryExposed: { path: string; mode: string; fix: string };
   Internal: { reason: string };
@@ -220,6 +223,8 @@ export interface WireError {
   detail: string;
   error: ErrorName;
   info: unknown;
+  WalletLocked: { code: 75008, status: 423, title: 'The wallet is locked; enter its passphrase' },
+  PassphraseWrong: { code: 75009, status: 401, title: 'That passphrase does not open this wallet' },
 }
 
 /**
