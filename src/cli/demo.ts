@@ -1,7 +1,8 @@
 /**
  * `lancash demo` (= `npm start`): runs the whole system on loopback with embedded SQLite, shows both
  * conversion jobs and same-network payments, audits, then keeps serving and prints a walkthrough of
- * CLI commands against the running system. `--once --json` runs the scenario and exits.
+ * CLI commands against the running system, then the web wallet and console URLs and the operator
+ * token (it opens no browser). `--once --json` runs the scenario and exits.
  */
 import type { Command } from 'commander';
 import { isLancashError } from '../core/errors.js';
@@ -78,6 +79,12 @@ Walkthrough, in another terminal:
   ${w('dave')} token send --amount 0.50                     # a cashuB token for any Cashu wallet
   ${w('erin')} history
   npx lancash audit --wide-bank-db ${t.alice ? `${dirOf(t.alice.home)}/wide-bank/wide-bank.db` : ''} --gateway-db ${t.alice ? `${dirOf(t.alice.home)}/gateway/gateway.db` : ''}
+
+In the browser (open these yourself; each browser profile is a new wallet):
+  LAN wallet        ${r.urls.lanWallet}        (a member on the organisation's LAN: pays lan1… and wan1… addresses)
+  WAN wallet        ${r.urls.wanWallet}        (a terminal on the WAN, served by the wide bank)
+  operator console  ${r.urls.console}
+  operator token    ${r.urls.operatorToken}
 `);
 }
 

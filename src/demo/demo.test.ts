@@ -41,6 +41,13 @@ describe('lancash demo --once --json', () => {
     expect(Object.keys(last).slice(0, Object.keys(example).length)).toEqual(Object.keys(example));
     expect(last.jobs).toEqual({ lanToWan: 2, wanToLan: 2, sameNetwork: 2, payroll: 3 });
     expect(last.audit.balanced).toBe(true);
+    // The web: the LAN wallet on the gateway's LAN listener, the WAN wallet on the bank, the console.
+    expect(last.urls).toMatchObject({
+      lanWallet: `${last.urls.gatewayLan}/`,
+      wanWallet: `${last.urls.wideBank}/`,
+      console: `${last.urls.gatewayLan}/operator`,
+      operatorToken: expect.stringMatching(/^[0-9a-f]{48}$/),
+    });
     const available = Object.fromEntries(
       Object.entries(last.balances as Record<string, { available: number }>).map(([k, v]) => [
         k,

@@ -35,7 +35,19 @@ export interface DemoReport {
   jobs: { lanToWan: number; wanToLan: number; sameNetwork: number; payroll: number };
   balances: Record<string, { network: 'lan' | 'wan'; available: number; pending: number }>;
   audit: { balanced: boolean; wideBank: unknown; gateway: unknown };
-  urls: { wideBank: string; gatewayLan: string; gatewayWan: string };
+  /**
+   * Where everything runs. The web wallet is served by the gateway's LAN listener (LAN terminals)
+   * and by the wide bank (WAN terminals); the operator console at `<LAN>/operator` takes the token.
+   */
+  urls: {
+    wideBank: string;
+    gatewayLan: string;
+    gatewayWan: string;
+    lanWallet: string;
+    wanWallet: string;
+    console: string;
+    operatorToken: string;
+  };
   terminals: Record<string, { home: string; address: string; network: 'lan' | 'wan' }>;
 }
 
@@ -216,7 +228,15 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
       jobs,
       balances,
       audit: { balanced, wideBank: wideBankAudit, gateway: gatewayAudit },
-      urls: { wideBank: bankUrl, gatewayLan: gw.lan, gatewayWan: gw.wan },
+      urls: {
+        wideBank: bankUrl,
+        gatewayLan: gw.lan,
+        gatewayWan: gw.wan,
+        lanWallet: `${gw.lan}/`,
+        wanWallet: `${bankUrl}/`,
+        console: `${gw.lan}/operator`,
+        operatorToken,
+      },
       terminals: Object.fromEntries(
         terminals.map((t) => [t.name, { home: t.home, address: t.wallet.address, network: t.network }]),
       ),
