@@ -57,6 +57,7 @@ export interface ErrorDetails {
   /** `scope`: the depositor's share across every inbox, or of this one inbox. */
   MailboxDepositorLimit: { limit: 'messages' | 'bytes'; max: number; scope: 'mailbox' | 'inbox' };
   InboxNotAllowed: { address: string; inbox: string };
+  InboxWatchRefused: { reason: string };
   // --- lancash: requests and idempotency (72xxx) ---
   IdempotencyConflict: { key: string };
   NotFound: { what: string; id: string };
@@ -167,6 +168,11 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
     code: 71010,
     status: 403,
     title: "The address's inbox URL is not on the gateway's allow-list",
+  },
+  InboxWatchRefused: {
+    code: 71011,
+    status: 403,
+    title: "Only the inbox's owner may follow it: send a fresh proof sealed from the owner's key",
   },
 
   IdempotencyConflict: {

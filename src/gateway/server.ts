@@ -43,6 +43,7 @@ import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
 import type { Trx } from './jobs/steps.js';
 import { GatewayKeys } from './keys.js';
+import { registerOperatorEvents, registerTransferEvents } from './live.js';
 import { operatorGuard } from './operator.js';
 import { registerPayrollRoutes } from './payroll/http.js';
 import { operatorJobsFirst, PayrollService, type ReservePort, reserveClient } from './payroll/service.js';
@@ -327,6 +328,10 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     registerLanJobRoutes(lan, { jobs, guard });
     registerPayrollRoutes(lan, { payroll, guard });
     registerWanJobRoutes(wan, { jobs });
+    // Live updates (docs/web.md): the status routes' visibility, the operator's token.
+    registerTransferEvents(lan, { jobs, events });
+    registerTransferEvents(wan, { jobs, events, only: { direction: 'wan-to-lan', kind: 'transfer' } });
+    registerOperatorEvents(lan, { events, guard });
     for (const [app, listener] of [
       [lan, 'lan'],
       [wan, 'wan'],

@@ -10,7 +10,7 @@ import { equalBytes } from '../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, sealJson } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
 import { call } from '../core/http/client.js';
-import { DepositAnswer, DRAIN_TYPE, DrainAnswer, MailboxInfo } from './service.js';
+import { DepositAnswer, DRAIN_TYPE, DrainAnswer, MailboxInfo, WATCH_TYPE } from './service.js';
 
 export interface CallTuning {
   /** Whole call; default the client's 10 s. */
@@ -56,16 +56,31 @@ export function deposit(
   });
 }
 
+/**
+ * The URL of the live events of the owner's inbox (`GET /v1/inbox/:address/events`) with a fresh
+ * proof: a `mailbox.watch` envelope sealed from the owner's key to the mailbox's, used once. Make a new
+ * one for every (re)connection (`subscribe` in `web/ui/live.ts` takes a function for that).
+ */
+export async function inboxEventsUrl(
+  base: string,
+  o: Pick<DrainOptions, 'owner' | 'address' | 'serverKey' | 'nonce' | 'at'>,
+): Promise<string> {
+  checkOwner(o.address, o.owner);
+  const proof = await sealJson({
+    type: WATCH_TYPE,
+    transferId: o.nonce ?? base64urlnopad.encode(crypto.getRandomValues(new Uint8Array(16))),
+    sender: o.owner,
+    recipient: o.serverKey,
+    payload: { at: o.at ?? Date.now() },
+  });
+  const text = base64urlnopad.encode(new TextEncoder().encode(JSON.stringify(proof)));
+  // As `call` joins them: the base may carry a path.
+  return `${base.replace(/\/+$/, '')}/v1/inbox/${inboxPath(o.address)}/events?proof=${text}`;
+}
+
 /** Acks `o.ack` and fetches the pending messages of the owner's inbox, oldest first. */
 export async function drain(base: string, o: DrainOptions): Promise<DrainAnswer> {
-  const address = decodeAddress(o.address);
-  if (!equalBytes(address.publicKey, o.owner.publicKey)) {
-    fail(
-      'InvalidInput',
-      { argument: 'address', expected: "the owner's address", received: 'an address of another key' },
-      "address: expected the owner's address, got an address of another key",
-    );
-  }
+  checkOwner(o.address, o.owner);
   const payload: { ack: string[]; max?: number; at: number } = { ack: [...o.ack], at: o.at ?? Date.now() };
   if (o.max !== undefined) payload.max = o.max;
   const request = await sealJson({
@@ -83,6 +98,16 @@ export async function drain(base: string, o: DrainOptions): Promise<DrainAnswer>
     schema: DrainAnswer,
     ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
   });
+}
+
+function checkOwner(address: string, owner: EncryptionKeyPair): void {
+  if (!equalBytes(decodeAddress(address).publicKey, owner.publicKey)) {
+    fail(
+      'InvalidInput',
+      { argument: 'address', expected: "the owner's address", received: 'an address of another key' },
+      "address: expected the owner's address, got an address of another key",
+    );
+  }
 }
 
 /** The address in its shortest form (no inbox URL): one inbox per key, and a short URL path. */

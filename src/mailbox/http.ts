@@ -4,15 +4,21 @@
  *   GET  /v1/inbox                   the mailbox's network, server key and limits
  *   POST /v1/inbox/:address          deposit an envelope (body: the envelope)
  *   POST /v1/inbox/:address/drain    drain (body: a `mailbox.drain` envelope from the address's key)
+ *   GET  /v1/inbox/:address/events   live `arrived` events for the owner (`?proof=`: a `mailbox.watch`
+ *                                    envelope from the address's key, base64url of its JSON)
  * The depositor a quota counts against is the client's IP as Fastify sees it (`req.ip`, so behind a
  * trusted proxy the forwarded one), an IPv6 client by its /64 (one host's usual allocation). The
  * routes also sweep expired messages every `sweepIntervalMs` until the server closes.
  */
 import { BlockList, isIP } from 'node:net';
+import { base64urlnopad } from '@scure/base';
 import { Type } from '@sinclair/typebox';
-import { MAX_ADDRESS_CHARS } from '../core/address/index.js';
+import { decodeAddress, MAX_ADDRESS_CHARS } from '../core/address/index.js';
+import { bytesToHex } from '../core/bytes.js';
 import { EnvelopeSchema } from '../core/envelope/index.js';
+import { fail } from '../core/errors.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
+import { sseHub, Topics } from '../core/http/sse.js';
 import { DepositAnswer, DrainAnswer, Mailbox, MailboxInfo, type MailboxOptions } from './service.js';
 
 export interface MailboxRoutesOptions extends MailboxOptions {
@@ -28,10 +34,23 @@ const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLeng
 const BODY_SLACK = 1024;
 /** Longest ack entry in a drain payload's JSON: 16 digits, quotes and a comma. */
 const BYTES_PER_ACK = 19;
+/** A `mailbox.watch` proof's JSON is about 330 characters, its base64url about 440. */
+const WatchQuery = Type.Object(
+  { proof: Type.Optional(Type.String({ maxLength: 2048, pattern: '^[A-Za-z0-9_-]*$' })) },
+  { additionalProperties: false },
+);
 
 /** Adds the mailbox routes to a server built by `createServer`; returns the mailbox they serve. */
 export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOptions): Mailbox {
-  const mailbox = new Mailbox(o);
+  // Deposits that stored a new message, by inbox key: what the live streams wait on.
+  const arrivals = new Topics<undefined>();
+  const mailbox = new Mailbox({
+    ...o,
+    onArrived: (recipient) => {
+      o.onArrived?.(recipient);
+      arrivals.publish(recipient, undefined);
+    },
+  });
   const trusted = blockListOf(o.trustedDepositors ?? []);
   const depositor = (ip: string) => {
     const v4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
@@ -81,6 +100,45 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     },
     async (req) => mailbox.drain(req.params.address, req.body),
   );
+
+  // Per client (IP, IPv6 /64: the depositors' rule) and per server, shared with the server's other streams.
+  const streams = sseHub(app, { clientOf: depositorOf });
+  app.get(
+    '/v1/inbox/:address/events',
+    {
+      schema: {
+        summary:
+          "Owner: live `arrived` events of the inbox (text/event-stream), with a fresh proof from the owner's key",
+        params: AddressParams,
+        querystring: WatchQuery,
+        response: refusals,
+      },
+    },
+    async (req, reply) => {
+      // The bounds first: a client over them costs no decryption and no database.
+      const owner = ownerKeyOf(mailbox, req.params.address);
+      const ticket = streams.admit(req.ip, { key: owner, max: mailbox.limits.maxInboxStreams });
+      let arrived = false;
+      let stream: ReturnType<typeof ticket.open> | undefined;
+      // Subscribed before the check reads what is pending, so a deposit in between is not missed.
+      const off = arrivals.subscribe(owner, () => {
+        if (stream === undefined) arrived = true;
+        else stream.send('arrived');
+      });
+      try {
+        const { pending } = await mailbox.checkWatch(req.params.address, proofOf(req.query.proof));
+        stream = ticket.open(reply);
+        stream.onClose(off);
+        if (pending || arrived) stream.send('arrived');
+      } catch (e) {
+        off();
+        ticket.release();
+        throw e;
+      }
+      return reply;
+    },
+  );
+
   // Unref'd: a sweep never keeps a process alive; a sweep that fails is retried at the next tick.
   let sweeping = false;
   const timer = setInterval(() => {
@@ -99,6 +157,27 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
   return mailbox;
+}
+
+/** The inbox key (hex) of `address` on the mailbox's network; `AddressInvalid` otherwise. */
+function ownerKeyOf(mailbox: Mailbox, address: string): string {
+  return bytesToHex(decodeAddress(address, mailbox.network).publicKey);
+}
+
+/** The proof's envelope from its base64url JSON; anything unreadable is refused as not the owner's. */
+function proofOf(text: string | undefined): unknown {
+  if (text === undefined || text === '') {
+    fail('InboxWatchRefused', { reason: 'no proof' }, "not the inbox's owner: no proof (?proof=)");
+  }
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64urlnopad.decode(text)));
+  } catch {
+    return fail(
+      'InboxWatchRefused',
+      { reason: 'the proof is not base64url JSON' },
+      "not the inbox's owner: the proof is not base64url JSON",
+    );
+  }
 }
 
 /** The addresses and CIDR blocks of `list` (checked by `parseTrustedProxies`' rules) as a `BlockList`. */

@@ -23,6 +23,8 @@ import * as repo from './repository.js';
 
 /** The envelope type of a drain request. */
 export const DRAIN_TYPE = 'mailbox.drain';
+/** The envelope type of the proof that opens an inbox's live events (`GET /v1/inbox/:address/events`). */
+export const WATCH_TYPE = 'mailbox.watch';
 
 export interface MailboxLimits {
   /** Largest envelope, as its compact JSON text in bytes. */
@@ -63,6 +65,8 @@ export interface MailboxLimits {
   sweepIntervalMs: number;
   /** Rows one sweep step deletes at most, so a sweep never holds the database for long. */
   sweepBatch: number;
+  /** Live event streams one inbox may have open at once (its owner's pages and devices). */
+  maxInboxStreams: number;
 }
 
 export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
@@ -81,6 +85,7 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   maxAgeMs: 30 * 24 * 3_600_000,
   sweepIntervalMs: 60_000,
   sweepBatch: 1000,
+  maxInboxStreams: 4,
 };
 
 const LimitValue = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -124,6 +129,9 @@ const MAX_DRAIN_ANSWER_BYTES = 12 * 1024 * 1024;
 
 /** A message id: the inbox's sequence number as decimal text (ids are never reused). */
 export const MessageId = Type.String({ minLength: 1, maxLength: 16, pattern: '^[1-9][0-9]{0,15}$' });
+
+/** The payload of a `mailbox.watch` proof: the owner's clock; the envelope's transfer id is a fresh nonce. */
+const WatchPayload = Type.Object({ at: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 
 /** The payload of a `mailbox.drain` envelope. */
 export function drainPayloadSchema(limits: MailboxLimits) {
@@ -187,6 +195,8 @@ export interface MailboxOptions {
   limits?: Partial<MailboxLimits>;
   /** Clock (unix ms); tests move it. */
   now?: () => number;
+  /** After a deposit stored a new message, with the inbox's key (hex): the live events' cue. */
+  onArrived?: (recipient: string) => void;
 }
 
 export class Mailbox {
@@ -198,6 +208,7 @@ export class Mailbox {
   /** When a refused deposit last swept (unix ms). */
   private lastRefusalSweep = Number.NEGATIVE_INFINITY;
   private readonly drainPayload: ReturnType<typeof drainPayloadSchema>;
+  private readonly onArrived: ((recipient: string) => void) | undefined;
 
   constructor(o: MailboxOptions) {
     this.limits = { ...DEFAULT_MAILBOX_LIMITS, ...o.limits };
@@ -232,6 +243,7 @@ export class Mailbox {
     this.serverKey = o.serverKey;
     this.network = o.network;
     this.now = o.now ?? Date.now;
+    this.onArrived = o.onArrived;
     this.drainPayload = drainPayloadSchema(this.limits);
   }
 
@@ -292,6 +304,13 @@ export class Mailbox {
       depositor,
       digest: bytesToHex(sha256(utf8(text))),
     };
+    const answer = await this.insertOrSweep(stored);
+    if (!answer.duplicate) this.onArrived?.(recipient);
+    return answer;
+  }
+
+  /** Stores a deposit; a refusal for lack of room sweeps expired messages once and tries again. */
+  private async insertOrSweep(stored: Stored): Promise<DepositAnswer> {
     try {
       return await this.store.transaction((trx) => this.insert(trx, stored, this.now()));
     } catch (e) {
@@ -471,6 +490,47 @@ export class Mailbox {
         })),
         more: rows.length > max,
       };
+    });
+  }
+
+  /**
+   * Checks the proof that opens the live events of the inbox of `address`: a `mailbox.watch` envelope
+   * sealed from the owner's key to the server's (HPKE auth mode proves the sender), payload `{ at }`
+   * within `drainWindowMs` of the server's clock, its transfer id a nonce used once (the drains' nonce
+   * table), so a proof seen on the wire cannot be used again. Every refusal is `InboxWatchRefused`: a
+   * stranger learns nothing about the inbox. Answers the owner's key (hex) and whether messages are
+   * pending now (the stream's first `arrived`).
+   */
+  async checkWatch(address: string, proof: unknown): Promise<{ owner: string; pending: boolean }> {
+    const owner = this.decodeAddress(address).publicKey;
+    const refuse = (reason: string): never =>
+      fail('InboxWatchRefused', { reason }, `not the inbox's owner: ${reason}`);
+    let opened: Awaited<ReturnType<typeof openJson>>;
+    try {
+      opened = await openJson({
+        envelope: proof,
+        recipient: this.serverKey,
+        expectedSender: owner,
+        expectedType: WATCH_TYPE,
+      });
+    } catch (e) {
+      return refuse(isLancashError(e) ? e.message : 'the proof does not open');
+    }
+    let at: number;
+    try {
+      ({ at } = decode(WatchPayload, opened.payload, 'payload'));
+    } catch {
+      return refuse('the proof carries no time');
+    }
+    const now = this.now();
+    if (Math.abs(at - now) > this.limits.drainWindowMs) {
+      refuse(`the proof is from ${at}, not within ${this.limits.drainWindowMs} ms of ${now}`);
+    }
+    const ownerHex = bytesToHex(owner);
+    return this.store.transaction(async (trx) => {
+      if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) refuse('the proof was used before');
+      const pending = (await repo.pendingMessages(trx, ownerHex, 1)).length > 0;
+      return { owner: ownerHex, pending };
     });
   }
 

@@ -11,7 +11,8 @@ import type { Curve } from '../core/crypto/curve.js';
 import { nobleCurve } from '../core/crypto/noble.js';
 import { describe, fail } from '../core/errors.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
-import { messageOf, reachable, type WalletContext } from './context.js';
+import { inboxEventsUrl } from '../mailbox/client.js';
+import { mailboxOf, messageOf, reachable, type WalletContext } from './context.js';
 import { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
 import { type MintOptions, mintFromLightning, settleMint } from './lightning.js';
 import { MintClient } from './mint-client.js';
@@ -194,6 +195,20 @@ export class Wallet {
   /** Drains the inbox: payments are swapped in, refusals recorded, gateway notices applied. */
   receive(): Promise<ReceiveSummary> {
     return drainInbox(this.ctx, { onNotice: (status, sender) => this.notice(status, sender) });
+  }
+
+  /**
+   * The URL of this inbox's live events (`arrived`) with a fresh proof of ownership, good for one
+   * connection: `subscribe` (web/ui/live.ts) with this method as its URL, then `receive()` on each event.
+   */
+  async inboxEventsUrl(): Promise<string> {
+    const base = mailboxOf(this.ctx);
+    const info = await reachable(base, () => this.ctx.net.mailboxInfo(base));
+    return inboxEventsUrl(base, {
+      owner: this.ctx.keys,
+      address: this.ctx.address,
+      serverKey: hex(info.key, 'mailbox key', 32),
+    });
   }
 
   /** A `cashuB` token worth `amount`; its notes stay pending until the mint says they were redeemed. */

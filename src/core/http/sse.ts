@@ -79,7 +79,7 @@ export class Topics<T> {
 
 /** One open stream. */
 export interface SseStream {
-  /** Sends `event: type` with `data` as JSON (no data line when `data` is undefined). */
+  /** Sends `event: type` with `data` as JSON (an empty data line when `data` is undefined). */
   send(type: string, data?: unknown): void;
   /** Ends the stream (the client may reconnect, or not: it got what it asked for). */
   end(): void;
@@ -231,8 +231,9 @@ class Stream implements SseStream {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(type)) {
       fail('Internal', { reason: `event type ${JSON.stringify(type)} is not a plain name` });
     }
-    // JSON.stringify escapes line breaks inside strings, so `data` is one line.
-    this.write(`event: ${type}\n${data === undefined ? '' : `data: ${JSON.stringify(data)}\n`}\n`);
+    // JSON.stringify escapes line breaks inside strings, so `data` is one line. An event without data
+    // still has its (empty) data line: EventSource dispatches only events that have one.
+    this.write(`event: ${type}\ndata:${data === undefined ? '' : ` ${JSON.stringify(data)}`}\n\n`);
   }
 
   comment(): void {
