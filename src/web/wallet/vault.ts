@@ -1,0 +1,189 @@
+/**
+ * What the wallet pages call about the wallet kept in this browser: is there one, is it encrypted,
+ * create the store of a new one, open it (with its passphrase) and settle what the last visit left
+ * open, hold it in one tab only, erase it. The storage itself is `IdbWalletStore`.
+ *
+ * One tab at a time: `claimWallet` takes a Web Lock (`navigator.locks`), held until the tab closes or
+ * `release()`; another tab gets `{ held: false }` ("this wallet is open in another tab") or, asked to,
+ * takes the wallet over (the first tab's `onLost` runs). Web Locks exist only in a secure context
+ * (https, localhost); a page over plain http on a LAN address asks the other tabs over a
+ * BroadcastChannel instead (a holder answers within `probeMs`), which a frozen tab cannot answer.
+ * Either way the store's own checks keep every commit whole; the claim keeps two tabs from running
+ * the same open operation (a send, its recovery) at once.
+ */
+import { fail } from '../../core/errors.js';
+import { httpNet } from '../../wallet/http-net.js';
+import type { WalletNet } from '../../wallet/net.js';
+import { type RecoverSummary, Wallet } from '../../wallet/wallet.js';
+import { encryptionAvailable, IdbWalletStore, type SetPassphraseOptions, walletDbName } from './idb-store.js';
+
+export { encryptionAvailable, IdbWalletStore };
+
+export interface VaultOptions {
+  /** A named wallet of this browser profile; default the origin's one wallet. */
+  name?: string;
+}
+
+/** Whether a wallet is kept in this browser, and whether it needs a passphrase to open. */
+export function walletHere(o: VaultOptions = {}): Promise<{ exists: boolean; encrypted: boolean }> {
+  return IdbWalletStore.inspect(o.name);
+}
+
+export interface CreateStoreOptions extends VaultOptions, SetPassphraseOptions {
+  /** Encrypts the new wallet at rest; needs a secure context (`encryptionAvailable()`). */
+  passphrase?: string;
+}
+
+/**
+ * An empty store for a new wallet (hand it to `Wallet.create`); `WalletExists` when one is kept here.
+ * What an earlier, unfinished creation left (a passphrase but no wallet) is cleared first.
+ */
+export async function createStore(o: CreateStoreOptions = {}): Promise<IdbWalletStore> {
+  if ((await IdbWalletStore.inspect(o.name)).exists) {
+    fail(
+      'WalletExists',
+      { reason: 'configured' },
+      'a wallet is already kept in this browser; open it instead',
+    );
+  }
+  await IdbWalletStore.erase(o.name);
+  const store = await IdbWalletStore.open(o.name === undefined ? {} : { name: o.name });
+  if (o.passphrase !== undefined) {
+    try {
+      await store.setPassphrase(o.passphrase, o);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+  return store;
+}
+
+export interface OpenWalletOptions extends VaultOptions {
+  /** Needed when the wallet is encrypted. */
+  passphrase?: string;
+  /** Default `httpNet()`; tests pass another. */
+  net?: WalletNet;
+}
+
+export interface OpenedWallet {
+  wallet: Wallet;
+  store: IdbWalletStore;
+  /** What the last visit left open (a send interrupted by closing the tab), settled now where it can be. */
+  recovered: RecoverSummary;
+}
+
+/**
+ * Opens the wallet kept here and runs `recover()`, as the CLI does at every start: a send cut off by a
+ * closed tab or a reload is finished or taken back, nothing lost and nothing spent twice.
+ * `WalletNotInitialized` when there is none, `WalletLocked` / `PassphraseWrong` for the passphrase.
+ */
+export async function openWallet(o: OpenWalletOptions = {}): Promise<OpenedWallet> {
+  const store = await IdbWalletStore.open(o);
+  try {
+    const wallet = await Wallet.open({ store, net: o.net ?? httpNet() });
+    return { wallet, store, recovered: await wallet.recover() };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/** Deletes the wallet kept here, seed and notes. The page asks the person to confirm first. */
+export function eraseWallet(o: VaultOptions = {}): Promise<void> {
+  return IdbWalletStore.erase(o.name);
+}
+
+export interface ClaimOptions extends VaultOptions {
+  /** Take the wallet from the tab that holds it (that tab's `onLost` runs). */
+  takeOver?: boolean;
+  /** This tab lost the wallet to another (that took it over): stop using it. */
+  onLost?: () => void;
+  /** Without Web Locks: how long to wait for a holding tab to answer; default 300 ms. */
+  probeMs?: number;
+}
+
+export type WalletClaim = { held: true; release(): void } | { held: false };
+
+/**
+ * Holds the wallet for this tab: `{ held: false }` when another tab has it open. The page calls this
+ * before `openWallet` and shows "This wallet is open in another tab" (with a "Use it here" button that
+ * claims again with `takeOver`) when it is not held.
+ */
+export function claimWallet(o: ClaimOptions = {}): Promise<WalletClaim> {
+  const name = `${walletDbName(o.name)}:open`;
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  return locks === undefined ? claimByChannel(name, o) : claimByLock(locks, name, o);
+}
+
+function claimByLock(locks: LockManager, name: string, o: ClaimOptions): Promise<WalletClaim> {
+  return new Promise<WalletClaim>((resolve, reject) => {
+    let release = () => {};
+    let granted = false;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    locks
+      .request(name, o.takeOver ? { steal: true } : { ifAvailable: true }, async (lock) => {
+        if (lock === null) return resolve({ held: false });
+        granted = true;
+        resolve({ held: true, release });
+        await held;
+      })
+      .catch((e: unknown) => {
+        // A stolen lock's request rejects with AbortError: another tab took the wallet over.
+        if (granted) o.onLost?.();
+        else reject(e);
+      });
+  });
+}
+
+type Message = { type: 'who' | 'probing' | 'mine' | 'take'; id: string };
+
+/**
+ * Without Web Locks: asks "who has it?" and listens `probeMs` for a holder ("mine"). Two tabs asking
+ * at once both hear each other ("probing"); the one with the smaller id goes ahead, so one wins.
+ */
+function claimByChannel(name: string, o: ClaimOptions): Promise<WalletClaim> {
+  const id = crypto.getRandomValues(new Uint32Array(2)).join('-');
+  const channel = new BroadcastChannel(name);
+  let state: 'probing' | 'held' | 'gone' = 'probing';
+  let yielded = false;
+  const say = (type: Message['type']) => channel.postMessage({ type, id } satisfies Message);
+  channel.onmessage = (event: MessageEvent<Message>) => {
+    const m = event.data;
+    if (state === 'held') {
+      if (m.type === 'who') say('mine');
+      if (m.type === 'take') {
+        state = 'gone';
+        channel.close();
+        o.onLost?.();
+      }
+      return;
+    }
+    if (m.type === 'who') say('probing');
+    // A holder, a take-over, or an earlier-ranked tab asking at the same time: this one stands back.
+    const ahead =
+      m.type === 'mine' || m.type === 'take' || ((m.type === 'who' || m.type === 'probing') && m.id < id);
+    if (ahead && !o.takeOver) yielded = true;
+  };
+  say(o.takeOver ? 'take' : 'who');
+  return new Promise((resolve) => {
+    setTimeout(() => {
+      if (yielded) {
+        state = 'gone';
+        channel.close();
+        return resolve({ held: false });
+      }
+      state = 'held';
+      resolve({
+        held: true,
+        release: () => {
+          if (state !== 'held') return;
+          state = 'gone';
+          channel.close();
+        },
+      });
+    }, o.probeMs ?? 300);
+  });
+}
