@@ -73,6 +73,8 @@ export interface ErrorDetails {
   JournalBehindBank: { missing: string[]; count: number; repair: string };
   BankBehindJournal: { bankLast: number; expectedAtLeast: number; missing: string[]; repair: string };
   ReconcileFailed: { request: string; reason: string };
+  ParkedPaymentNotAbandonable: { id: string };
+  KeysetRotationConflict: { reason: string };
   // --- lancash: wallets (75xxx) ---
   WalletNotInitialized: { reason: string };
   WalletExists: { reason: string };
@@ -202,6 +204,17 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
       'The wide bank lost requests the gateway journal holds (its database restored?); stop and recover it',
   },
   ReconcileFailed: { code: 74005, status: 409, title: 'A request at the wide bank cannot be rebuilt here' },
+  ParkedPaymentNotAbandonable: {
+    code: 74009,
+    status: 409,
+    title: 'A parked payment carries money and cannot be abandoned; retry it instead',
+  },
+  KeysetRotationConflict: {
+    code: 74010,
+    status: 409,
+    title:
+      'Another key rotation happened at the same moment; look at the keysets, then rotate again if needed',
+  },
 
   WalletNotInitialized: { code: 75001, status: 404, title: 'No wallet here; run init first' },
   WalletExists: { code: 75002, status: 409, title: 'A wallet already exists here' },

@@ -18,8 +18,15 @@
  * or generated; its bank request present or absent and of its amount), every local mint operation that
  * is not a job must move value without creating any (a swap), and every bank request of the gateway's
  * key must belong to a live job. Each difference names its rows.
+ *
+ * Two ways to read the bank's side: `auditGateway` reads the wide bank's database (the offline
+ * `lancash gateway audit`); `auditGatewayOverApi` asks the bank, as the reserve account's holder, for
+ * its balance and request log (the operator console's on-demand audit, from inside the gateway, which
+ * has no access to the bank's database). The comparison is the same code; the report of the second
+ * says what it could not check (`checked`, `notChecked`).
  */
 import { type Kysely, sql } from 'kysely';
+import type { BalanceAnswer, RequestLogPage } from '../core/protocol/bank.js';
 import { totals as mintTotals } from '../mint/repository.js';
 import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
@@ -123,29 +130,154 @@ function sideOf(gatewayKey: string, j: AuditJob): { role: JobRole; side: Side } 
   }
 }
 
+/** Local money outstanding: value the local mint signed less value spent (pending notes still count). */
+export async function localMoney(
+  gw: Db,
+): Promise<{ signed: number; spent: number; pending: number; outstanding: number }> {
+  const mint = await mintTotals(gw);
+  return { ...mint, outstanding: mint.signed - mint.spent };
+}
+
+/** The gateway's side of the audit, read before the bank's (a bank effect seen without its local one is in flight). */
+interface GatewaySide {
+  gatewayKey: string | null;
+  local: { signed: number; spent: number; pending: number; outstanding: number };
+  jobs: AuditJob[];
+  ops: Map<string, { signed: number; spent: number; pending: number }>;
+}
+
+/** The bank's side: the reserve account, what moved on it (by ref), and the gateway key's request keys. */
+interface BankSide {
+  account: { id: string; balance: number } | undefined;
+  entries: { ref: string; kind: string; amount: number; row: string }[];
+  requests: Set<string>;
+}
+
+async function gatewaySide(store: Store): Promise<GatewaySide> {
+  const gw = store.db;
+  return {
+    local: await localMoney(gw),
+    gatewayKey: (await GatewayKeys.publicKeyOf(store)) ?? null,
+    jobs: await jobsForAudit(gw),
+    ops: await mintByOperation(gw),
+  };
+}
+
+/** The audit against the wide bank's database (offline: `lancash gateway audit`). */
 export async function auditGateway(o: { gatewayStore: Store; wideBankStore: Store }): Promise<GatewayAudit> {
-  const gw = o.gatewayStore.db;
+  const side = await gatewaySide(o.gatewayStore);
   const bank = o.wideBankStore.db;
+  const row = side.gatewayKey === null ? undefined : await accountByHolderKey(bank, side.gatewayKey);
+  const account = row === undefined ? undefined : { id: row.id, balance: Number(row.balance) };
+  const entries = account === undefined ? [] : await entriesOf(bank, account.id);
+  const requests = account === undefined ? [] : await requestsOf(bank, account.id);
+  return compare(side, {
+    account,
+    entries: entries.map((e) => ({
+      ref: e.ref,
+      kind: e.kind,
+      amount: e.amount,
+      row: `bank_entries:${e.id}`,
+    })),
+    requests: new Set(requests.map((r) => r.key)),
+  });
+}
+
+/** The on-demand audit from inside the gateway: what it checked, and what only the offline audit can. */
+export interface GatewaySideAudit extends GatewayAudit {
+  /** Unix ms of the bank's balance read. */
+  at: number;
+  checked: string[];
+  notChecked: string[];
+}
+
+/** What `auditGatewayOverApi` needs of the bank: the holder's balance and request log. */
+export interface ReserveReader {
+  balance(): Promise<BalanceAnswer>;
+  requests(after: number, limit: number): Promise<RequestLogPage>;
+}
+
+const LOG_PAGE = 1000;
+
+/**
+ * The audit with the bank's side read over its API, as the reserve account's holder: the balance and
+ * the request log's `last` in one read, then the log up to `last`. What each request moved on the
+ * reserve is taken from the log (issue −, receive +, payout −, claim + its deposit); the rest of the
+ * balance (unclaimed deposits, strangers' receives, operators' withdrawals) is one remainder: below 0
+ * is a difference, as in the full audit, but it cannot be split into its rows here.
+ */
+export async function auditGatewayOverApi(o: {
+  gatewayStore: Store;
+  bank: ReserveReader;
+}): Promise<GatewaySideAudit> {
+  const side = await gatewaySide(o.gatewayStore);
+  const balance = await o.bank.balance();
+  const key = side.gatewayKey ?? '';
+  const requests = new Set<string>();
+  const entries: BankSide['entries'] = [];
+  for (let after = 0; after < balance.last; ) {
+    const page = await o.bank.requests(after, LOG_PAGE);
+    const seen = page.requests.filter((r) => r.seq <= balance.last);
+    if (seen.length === 0) break;
+    for (const r of seen) {
+      const bankKey = `${r.kind}:${key}:${r.ref}`;
+      requests.add(bankKey);
+      const row = `bank_request_log:${r.seq}`;
+      if (r.kind === 'claim') entries.push({ ref: r.ref, kind: 'deposit', amount: r.amount, row });
+      else
+        entries.push({
+          ref: bankKey,
+          kind: r.kind,
+          amount: r.kind === 'receive' ? r.amount : -r.amount,
+          row,
+        });
+    }
+    after = seen[seen.length - 1]!.seq;
+  }
+  const logged = entries.reduce((s, e) => s + e.amount, 0);
+  if (balance.balance !== logged) {
+    entries.push({
+      ref: '(not in the request log)',
+      kind: 'other',
+      amount: balance.balance - logged,
+      row: `bank_accounts:${balance.account}`,
+    });
+  }
+  const report = compare(side, {
+    account: { id: balance.account, balance: balance.balance },
+    entries,
+    requests,
+  });
+  return {
+    ...report,
+    at: balance.at,
+    checked: [
+      'invariant 2: the reserve balance at the wide bank against local money outstanding ± value in flight',
+      'every job against the local mint (notes held, erased or generated by its state)',
+      'every job against the reserve account’s request log (present, of its amount) and every logged request against a live job',
+      'every local mint operation that is no job’s moves value without creating any',
+    ],
+    notChecked: [
+      'the reserve’s individual ledger entries: the surplus (deposits not yet claimed, other entries) is one remainder of the balance, not split into its rows',
+      'the wide bank’s own books (invariant 1): run `lancash wide-bank audit` and `lancash gateway audit` with the bank’s database',
+    ],
+  };
+}
+
+/** Invariant 2 and the per-job checks, from both sides (module doc). */
+function compare(g: GatewaySide, b: BankSide): GatewayAudit {
   const differences: GatewayAuditDifference[] = [];
   const inFlight: InFlight[] = [];
-
-  const mint = await mintTotals(gw);
-  const L = mint.signed - mint.spent;
-  const gatewayKey = (await GatewayKeys.publicKeyOf(o.gatewayStore)) ?? null;
-  const account = gatewayKey === null ? undefined : await accountByHolderKey(bank, gatewayKey);
-  const R = account === undefined ? 0 : Number(account.balance);
-  const entries = account === undefined ? [] : await entriesOf(bank, account.id);
-  const requests = new Set(
-    account === undefined ? [] : (await requestsOf(bank, account.id)).map((r) => r.key),
-  );
-  const jobs = await jobsForAudit(gw);
-  const ops = await mintByOperation(gw);
+  const { gatewayKey, jobs, ops, local: mint } = g;
+  const { account, requests } = b;
+  const L = mint.outstanding;
+  const R = account === undefined ? 0 : account.balance;
 
   /** Σ of the reserve's entries under a ref, and the rows. */
   const byRef = new Map<string, { amount: number; rows: string[]; kind: string }[]>();
-  for (const e of entries) {
+  for (const e of b.entries) {
     const list = byRef.get(e.ref) ?? [];
-    list.push({ amount: e.amount, rows: [`bank_entries:${e.id}`], kind: e.kind });
+    list.push({ amount: e.amount, rows: [e.row], kind: e.kind });
     byRef.set(e.ref, list);
   }
   const onReserve = (ref: string, kind?: string) =>
@@ -285,7 +417,7 @@ export async function auditGateway(o: { gatewayStore: Store; wideBankStore: Stor
     totals: {
       gatewayKey,
       reserveAccount: account?.id ?? null,
-      local: { ...mint, outstanding: L },
+      local: { signed: mint.signed, spent: mint.spent, pending: mint.pending, outstanding: L },
       reserve: R,
       inFlight: totalsInFlight,
       surplus: { unclaimedDeposits, other },

@@ -33,6 +33,8 @@ import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
 import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
+import { registerConsoleRoutes } from './console/http.js';
+import { ConsoleService } from './console/service.js';
 import { createDeliverer } from './delivery.js';
 import { GatewayEvents, publishingMoves } from './events.js';
 import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
@@ -99,6 +101,8 @@ export interface GatewayOptions {
   reconcileEveryMs?: number;
   /** Per-client bounds of job-2 intakes on the WAN (docs/gateway.md "Intake bounds"); default `DEFAULT_INTAKE_LIMITS`. */
   intakeLimits?: Partial<IntakeLimitsOptions>;
+  /** The reserve series (operator console): sampling period, default 60 s; least gap after finished jobs, default 1 s. */
+  series?: { everyMs?: number; coalesceMs?: number };
   clock?: () => number;
 }
 
@@ -112,6 +116,8 @@ export interface Gateway {
   jobs: JobService;
   /** The operator's payroll and payout jobs. */
   payroll: PayrollService;
+  /** The operator console's API: summary, reserve series, jobs, audit, keysets. */
+  console: ConsoleService;
   runner: JobRunner;
   /** Job state changes and reserve points, for the live routes (docs/web.md, "Live updates"). */
   events: GatewayEvents;
@@ -263,9 +269,12 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       events.job(job);
       runner?.offer(job);
     };
+    let consoleService: ConsoleService | undefined;
     const onFinished = (job: { direction: 'lan-to-wan' | 'wan-to-lan'; state: string; amount: number }) => {
       finished.inc({ direction: job.direction, state: job.state });
       if (job.state === 'done') converted.inc({ direction: job.direction }, job.amount);
+      // The reserve chart moves right after a conversion or payroll (one sample per second at most).
+      consoleService?.jobFinished();
     };
     // Steps of different jobs that are ready together commit together: one sync of the log for many.
     const commits = new GroupCommit(o.store);
@@ -319,6 +328,19 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       ...(o.clock ? { clock: o.clock } : {}),
     });
 
+    consoleService = new ConsoleService({
+      store: o.store,
+      unit,
+      mint,
+      bank: { balance: () => reserve.balance(), requests: (after, limit) => bank.requests(after, limit) },
+      ...(o.series?.everyMs !== undefined ? { everyMs: o.series.everyMs } : {}),
+      ...(o.series?.coalesceMs !== undefined ? { coalesceMs: o.series.coalesceMs } : {}),
+      onPoint: (point) => events.reserve(point),
+      onError: (e) => lan.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'reserve series'),
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
+    const theConsole = consoleService;
+
     const guard = operatorGuard(o.operatorToken);
     // The web wallet for LAN terminals at `/`, the operator console at `/operator` (docs/web.md); LAN only.
     serveWebPages(lan, {
@@ -327,6 +349,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
     registerLanJobRoutes(lan, { jobs, guard });
     registerPayrollRoutes(lan, { payroll, guard });
+    registerConsoleRoutes(lan, { console: theConsole, guard });
     registerWanJobRoutes(wan, { jobs });
     // Live updates (docs/web.md): the status routes' visibility, the operator's token.
     registerTransferEvents(lan, { jobs, events });
@@ -359,6 +382,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       mailbox,
       jobs,
       payroll,
+      console: theConsole,
       runner: theRunner,
       events,
       info,
@@ -371,6 +395,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       start: async () => {
         const resumed = await theRunner.start();
         if (resumed > 0) lan.log.info({ resumed }, 'jobs resumed');
+        theConsole.start();
         watch ??= watchBank({
           store: o.store,
           bank,
@@ -388,6 +413,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       },
       close: async () => {
         watch?.stop();
+        await theConsole.stop();
         await theRunner.stop();
         await ownCrypto?.close();
       },

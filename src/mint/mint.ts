@@ -124,9 +124,13 @@ export class Mint {
     return preparedInputs(c, await this.runCrypto(c, undefined));
   }
 
-  /** Checks and blind-signs outputs (NUT-00/02/03/12) without writing anything. */
-  async prepareOutputs(outputs: unknown): Promise<PreparedOutputs> {
-    const c = this.checkOutputs(outputs);
+  /**
+   * Checks and blind-signs outputs (NUT-00/02/03/12) without writing anything. `signInactive`: outputs
+   * the caller itself journaled before a rotation (the gateway's jobs in flight) are signed by the
+   * keyset they were made for, which stays redeemable; never for outputs a client sent.
+   */
+  async prepareOutputs(outputs: unknown, o: { signInactive?: boolean } = {}): Promise<PreparedOutputs> {
+    const c = this.checkOutputs(outputs, o.signInactive === true);
     await this.refuseSigned(c);
     return preparedOutputs(c, await this.runCrypto(undefined, c));
   }
@@ -155,7 +159,7 @@ export class Mint {
     };
   }
 
-  private checkOutputs(outputs: unknown): CheckedOutputs {
+  private checkOutputs(outputs: unknown, signInactive = false): CheckedOutputs {
     const msgs = this.decodeList(
       BlindedMessage,
       outputs,
@@ -169,7 +173,8 @@ export class Mint {
     for (const [i, m] of msgs.entries()) {
       const ks = this.keysets.get(m.id);
       // NUT-02: only the active keyset signs.
-      if (!ks.active) fail('KeysetInactive', { id: ks.id }, `outputs[${i}]: keyset ${ks.id} is inactive`);
+      if (!ks.active && !signInactive)
+        fail('KeysetInactive', { id: ks.id }, `outputs[${i}]: keyset ${ks.id} is inactive`);
       this.denomination(ks, m.amount);
       const B_ = m.B_.toLowerCase();
       if (seen.has(B_)) fail('DuplicateOutputs', { index: i, B_ }, `outputs[${i}] repeats an earlier output`);

@@ -164,6 +164,17 @@ export interface BankRequestLogTable {
   created_at: number;
 }
 
+/**
+ * Migration 010: the gateway's reserve series for the operator console (docs/gateway.md, "Operator
+ * API"): the reserve at the wide bank (NULL when the bank did not answer) against local money
+ * outstanding, in minor units, at `at` (unix ms, the key).
+ */
+export interface GatewayReserveSeriesTable {
+  at: number;
+  reserve: number | null;
+  outstanding: number;
+}
+
 /** NUT-04/05/23 `bolt11` quotes of the wide bank's mint; `kind` says which state machine `state` follows. */
 export interface LightningQuotesTable {
   /** NUT-04: random and secret; whoever knows a paid mint quote's id can mint it. */
@@ -267,6 +278,7 @@ export interface Database {
   mailbox_depositors: MailboxDepositorsTable;
   gateway_jobs: GatewayJobsTable;
   gateway_job_events: GatewayJobEventsTable;
+  gateway_reserve_series: GatewayReserveSeriesTable;
 }
 
 export type SettingRow = Selectable<SettingsTable>;

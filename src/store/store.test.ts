@@ -134,6 +134,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     parked_at: true,
   },
   gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
+  gateway_reserve_series: { at: true, reserve: true, outstanding: true },
 };
 
 /** The only columns that may hold NULL. */
@@ -142,6 +143,7 @@ const NULLABLE: Record<string, string[]> = {
   bank_accounts: ['bank_accounts.holder_key'],
   bank_request_log: ['bank_request_log.recovery'],
   lightning_quotes: ['lightning_quotes.preimage'],
+  gateway_reserve_series: ['gateway_reserve_series.reserve'],
   gateway_jobs: [
     'gateway_jobs.reply_to',
     'gateway_jobs.refusal',

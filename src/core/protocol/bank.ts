@@ -508,6 +508,48 @@ async function reserveCall(
   return receipt;
 }
 
+/**
+ * The holder's reserve balance (docs/wide-bank.md, "The reserve"): what the gateway's operator console
+ * charts against local money outstanding, and what its on-demand audit checks. Only the holder may
+ * read it: the request is an envelope from the holder's key (HPKE auth mode proves it), the answer is
+ * sealed back to it.
+ */
+export const BANK_BALANCE_REQUEST = 'bank.balance.request';
+export const BANK_BALANCE_RESPONSE = 'bank.balance.response';
+export const BANK_BALANCE_PATH = '/v1/bank/balance';
+
+/** Inside `bank.balance.request`: nothing; the envelope's sender key names the account. */
+export const BalanceQuery = Type.Object({}, { additionalProperties: false });
+
+/** Inside `bank.balance.response`, read in one transaction with the request log's `last`. */
+export const BalanceAnswer = Type.Object({
+  /** The account id (`acct_…`). */
+  account: Type.String({ minLength: 1, maxLength: 64 }),
+  /** Minor units. */
+  balance: Type.Integer({ minimum: -MAX_TOTAL, maximum: MAX_TOTAL }),
+  /** The account's highest request-log `seq` at the same moment (0 when none). */
+  last: Type.Integer({ minimum: 0 }),
+  /** Unix milliseconds. */
+  at: Type.Integer({ minimum: 0 }),
+});
+export type BalanceAnswer = Static<typeof BalanceAnswer>;
+
+/** The holder's balance, with the request log's `last` read at the same moment. */
+export async function requestBalance(o: {
+  bank: BankPeer;
+  holder: EncryptionKeyPair;
+}): Promise<BalanceAnswer> {
+  const envelope = await sealJson({
+    type: BANK_BALANCE_REQUEST,
+    transferId: bytesToHex(crypto.getRandomValues(new Uint8Array(16))),
+    sender: o.holder,
+    recipient: o.bank.encryptionKey,
+    payload: {},
+  });
+  const answer = await post(o.bank, BANK_BALANCE_PATH, envelope);
+  return openAnswer(o.bank, o.holder, answer, BANK_BALANCE_RESPONSE, BalanceAnswer);
+}
+
 // ---------------------------------------------------------------- the request log
 
 /**

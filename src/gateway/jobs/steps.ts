@@ -173,7 +173,8 @@ export async function generateLocal<J extends Job>(
 ): Promise<J | undefined> {
   const { mint } = o;
   const outputs = job.journal.outputs;
-  const prepared = await mint.prepareOutputs(blindedMessages(outputs));
+  // Outputs journaled before a key rotation keep their keyset (still redeemable), so a rotation never strands a job.
+  const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
   const localProofs = unblindChecked(o.curve, outputs, prepared.signatures, (id) => {
     const ks = mint.keysets.get(id);
     return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };

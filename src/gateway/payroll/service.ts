@@ -25,8 +25,10 @@ import { fail, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { sub, toAmount } from '../../core/money.js';
 import {
+  type BalanceAnswer,
   type BankPeer,
   type ReserveReceipt,
+  requestBalance,
   requestDepositClaim,
   requestWithdraw,
 } from '../../core/protocol/bank.js';
@@ -68,12 +70,18 @@ export interface ReservePort {
   withdraw(ref: string, amount: number, recovery?: Envelope): Promise<ReserveReceipt>;
 }
 
+/** The reserve client, with the holder's balance (the operator console's series and audit). */
+export interface ReserveClient extends ReservePort {
+  balance(): Promise<BalanceAnswer>;
+}
+
 /** The reserve requests over HTTP, as the reserve account's holder (the gateway's key pair). */
 export function reserveClient(o: {
   bank: BankPeer & { receiptKey: Uint8Array };
   holder: EncryptionKeyPair;
-}): ReservePort {
+}): ReserveClient {
   return {
+    balance: () => requestBalance(o),
     claim: (ref, amount, recovery) =>
       requestDepositClaim({ ...o, ref, amount, ...(recovery !== undefined ? { recovery } : {}) }),
     withdraw: (ref, amount, recovery) =>

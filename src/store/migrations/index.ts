@@ -13,6 +13,7 @@ import * as m006 from './006_gateway_operator_jobs.js';
 import * as m007 from './007_mailbox_hardening.js';
 import * as m008 from './008_gateway_delivery.js';
 import * as m009 from './009_bank_request_log.js';
+import * as m010 from './010_gateway_reserve_series.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -24,6 +25,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['007_mailbox_hardening', m007],
   ['008_gateway_delivery', m008],
   ['009_bank_request_log', m009],
+  ['010_gateway_reserve_series', m010],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

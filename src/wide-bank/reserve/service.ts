@@ -14,16 +14,22 @@ import { openJson, sealJson } from '../../core/envelope/index.js';
 import { fail } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import {
+  BANK_BALANCE_REQUEST,
+  BANK_BALANCE_RESPONSE,
   BANK_DEPOSIT_CLAIM_REQUEST,
   BANK_DEPOSIT_CLAIM_RESPONSE,
   BANK_WITHDRAW_REQUEST,
   BANK_WITHDRAW_RESPONSE,
+  type BalanceAnswer,
+  BalanceQuery,
   type ReserveKind,
   ReserveRequest,
 } from '../../core/protocol/bank.js';
 import { decode } from '../../core/protocol/cashu.js';
 import type { BankKeys } from '../keys.js';
+import { accountByHolderKey } from '../ledger/repository.js';
 import { type Ledger, type RequestKey, requestHash, type Trx } from '../ledger/service.js';
+import { lastSeq } from '../request-log/repository.js';
 import { logRequest } from '../request-log/service.js';
 import * as repo from './repository.js';
 
@@ -85,6 +91,39 @@ export class ReserveService {
         await this.o.ledger.postWithdraw(trx, account, req.amount, key);
       };
     });
+  }
+
+  /**
+   * `POST /v1/bank/balance`: the sender's balance and its request log's `last`, read in one
+   * transaction (so an audit that pages the log up to `last` sees the same moment); sealed back to it.
+   */
+  async balance(envelope: unknown): Promise<string> {
+    const { ledger, keys } = this.o;
+    const opened = await openJson({
+      envelope,
+      recipient: keys.encryption,
+      expectedType: BANK_BALANCE_REQUEST,
+    });
+    decode(BalanceQuery, opened.payload, 'payload');
+    const holderKey = bytesToHex(opened.sender);
+    const account = await ledger.accountOfHolder(holderKey);
+    const payload: BalanceAnswer = await ledger.store.transaction(async (trx) => {
+      const row = await accountByHolderKey(trx, holderKey);
+      return {
+        account: account.id,
+        balance: Number(row?.balance ?? 0),
+        last: await lastSeq(trx, account.id),
+        at: this.clock(),
+      };
+    });
+    const sealed = await sealJson({
+      type: BANK_BALANCE_RESPONSE,
+      transferId: opened.transferId,
+      sender: keys.encryption,
+      recipient: opened.sender,
+      payload,
+    });
+    return JSON.stringify(sealed);
   }
 
   /**

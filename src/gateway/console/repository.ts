@@ -1,0 +1,160 @@
+/**
+ * The operator console's SQL, and only SQL: the reserve series (`gateway_reserve_series`, migration
+ * 010), and read-only counts and pages of the job journal and the local mint for the summary, the
+ * jobs list and the keysets (docs/gateway.md, "Operator API").
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database, GatewayJobsTable, GatewayReserveSeriesTable } from '../../store/schema.js';
+
+type Db = Kysely<Database>;
+
+export type PointRow = GatewayReserveSeriesTable;
+
+/** One point; a second sample in the same millisecond replaces the first. */
+export async function insertPoint(db: Db, p: PointRow): Promise<void> {
+  await db
+    .insertInto('gateway_reserve_series')
+    .values(p)
+    .onConflict((oc) => oc.column('at').doUpdateSet({ reserve: p.reserve, outstanding: p.outstanding }))
+    .execute();
+}
+
+/** How many points at or after `since`, and the first one's time (`since` when none). */
+export async function rangeSince(db: Db, since: number): Promise<{ count: number; first: number }> {
+  const row = await db
+    .selectFrom('gateway_reserve_series')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('at').as('first')])
+    .where('at', '>=', since)
+    .executeTakeFirst();
+  return { count: Number(row?.n ?? 0), first: row?.first == null ? since : Number(row.first) };
+}
+
+/**
+ * Points at or after `since`, oldest first; with `bucketMs`, only the last point of each bucket
+ * (`at / bucketMs`, integer division on both dialects), so a long range stays a bounded answer.
+ */
+export async function pointsSince(db: Db, since: number, bucketMs?: number): Promise<PointRow[]> {
+  let q = db.selectFrom('gateway_reserve_series').selectAll().where('at', '>=', since);
+  if (bucketMs !== undefined) {
+    q = q.where(
+      'at',
+      'in',
+      db
+        .selectFrom('gateway_reserve_series')
+        .select((eb) => eb.fn.max('at').as('at'))
+        .where('at', '>=', since)
+        .groupBy(sql`at / ${sql.lit(Math.floor(bucketMs))}`),
+    );
+  }
+  const rows = await q.orderBy('at').execute();
+  return rows.map(toPoint);
+}
+
+/** Keeps only the last point of each `bucketMs` bucket among the points in [from, to). */
+export async function thin(db: Db, from: number, to: number, bucketMs: number): Promise<number> {
+  const keep = db
+    .selectFrom('gateway_reserve_series')
+    .select((eb) => eb.fn.max('at').as('at'))
+    .where('at', '>=', from)
+    .where('at', '<', to)
+    .groupBy(sql`at / ${sql.lit(Math.floor(bucketMs))}`);
+  const r = await db
+    .deleteFrom('gateway_reserve_series')
+    .where('at', '>=', from)
+    .where('at', '<', to)
+    .where('at', 'not in', keep)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** Deletes the points before `before`. */
+export async function dropBefore(db: Db, before: number): Promise<number> {
+  const r = await db.deleteFrom('gateway_reserve_series').where('at', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+function toPoint(r: PointRow): PointRow {
+  return {
+    at: Number(r.at),
+    reserve: r.reserve === null ? null : Number(r.reserve),
+    outstanding: Number(r.outstanding),
+  };
+}
+
+/** Jobs per kind and state, with the oldest one's creation time. */
+export async function jobCounts(db: Db): Promise<
+  {
+    kind: NonNullable<GatewayJobsTable['kind']>;
+    state: GatewayJobsTable['state'];
+    count: number;
+    oldestAt: number;
+  }[]
+> {
+  const rows = await db
+    .selectFrom('gateway_jobs')
+    .select([
+      'kind',
+      'state',
+      (eb) => eb.fn.countAll<number>().as('n'),
+      (eb) => eb.fn.min('created_at').as('oldest'),
+    ])
+    .groupBy(['kind', 'state'])
+    .orderBy('kind')
+    .orderBy('state')
+    .execute();
+  return rows.map((r) => ({
+    kind: r.kind ?? 'transfer',
+    state: r.state,
+    count: Number(r.n),
+    oldestAt: Number(r.oldest),
+  }));
+}
+
+/** The value of the jobs not finished yet (issuing, receiving, delivering). */
+export async function valueInFlight(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('gateway_jobs')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('v'))
+    .where('state', 'not in', ['done', 'refused'])
+    .executeTakeFirstOrThrow();
+  return Number(row.v);
+}
+
+/** Jobs in `state` (or parked), most recently changed first. */
+export async function jobsIn(
+  db: Db,
+  state: GatewayJobsTable['state'] | 'parked' | undefined,
+  limit: number,
+): Promise<GatewayJobsTable[]> {
+  let q = db.selectFrom('gateway_jobs').selectAll();
+  if (state === 'parked') q = q.where('parked_at', 'is not', null);
+  else if (state !== undefined) q = q.where('state', '=', state);
+  return q.orderBy('updated_at', 'desc').orderBy('id').limit(limit).execute();
+}
+
+/** Value the local mint signed and value spent, per keyset. */
+export async function valueByKeyset(db: Db): Promise<Map<string, { signed: number; spent: number }>> {
+  const out = new Map<string, { signed: number; spent: number }>();
+  const of = (id: string) => {
+    let v = out.get(id);
+    if (v === undefined) {
+      v = { signed: 0, spent: 0 };
+      out.set(id, v);
+    }
+    return v;
+  };
+  const signed = await db
+    .selectFrom('mint_signatures')
+    .select(['keyset_id', (eb) => eb.fn.sum<number>('amount').as('v')])
+    .groupBy('keyset_id')
+    .execute();
+  for (const r of signed) of(r.keyset_id).signed = Number(r.v);
+  const spent = await db
+    .selectFrom('mint_proofs')
+    .select(['keyset_id', (eb) => eb.fn.sum<number>('amount').as('v')])
+    .where('state', '=', 'spent')
+    .groupBy('keyset_id')
+    .execute();
+  for (const r of spent) of(r.keyset_id).spent = Number(r.v);
+  return out;
+}
