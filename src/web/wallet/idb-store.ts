@@ -33,7 +33,7 @@ export const DEFAULT_WALLET_DB = 'lancash-wallet';
 /** OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. */
 export const PBKDF2_ITERATIONS = 600_000;
 /** Prepared changes that met a concurrent writer this many times in a row give up with `WalletBusy`. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 16;
 
 type Table = 'meta' | 'notes' | 'operations' | 'seen' | 'counters';
 const TABLES: readonly Table[] = ['meta', 'notes', 'operations', 'seen', 'counters'];
@@ -117,6 +117,9 @@ export class IdbWalletStore implements WalletStore {
     private codec: Codec,
     private readonly hooks: StoreHooks,
   ) {}
+
+  /** The tail of this store's writes (see `write`). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   /**
    * Opens (and creates) the wallet's database. An encrypted one needs `passphrase`: `WalletLocked`
@@ -297,8 +300,17 @@ export class IdbWalletStore implements WalletStore {
     return Promise.all(rows.map(async (r) => (await this.codec.open(table, r)).value));
   }
 
-  /** Prepares a change with the current key material and writes it in one transaction (see the header). */
-  private async write<T>(prepare: (codec: Codec) => Promise<Plan<T>>): Promise<T> {
+  /**
+   * Prepares a change with the current key material and writes it in one transaction (see the header).
+   * This store's own changes run one after another, so they never make each other prepare again.
+   */
+  private write<T>(prepare: (codec: Codec) => Promise<Plan<T>>): Promise<T> {
+    const run = this.queue.then(() => this.attempt(prepare));
+    this.queue = run.catch(ignore);
+    return run;
+  }
+
+  private async attempt<T>(prepare: (codec: Codec) => Promise<Plan<T>>): Promise<T> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const codec = this.codec;
       const plan = await prepare(codec);
