@@ -200,8 +200,8 @@ describe.each(DIALECTS)('operator console API on %s (real processes)', (dialect)
       state: 'done',
       amount: 9,
     });
-    await l.receive(net.lan);
-    expect(new Set(l.notes(net.lan).map((p) => p.id))).toEqual(new Set([rotated.active.id]));
+    const got = await l.receive(net.lan);
+    expect(new Set(got.payments[0]!.proofs.map((p) => p.id))).toEqual(new Set([rotated.active.id]));
 
     const audit = await op<{ balanced: boolean }>('POST', OPERATOR_AUDIT_PATH);
     expect(audit.balanced).toBe(true);
