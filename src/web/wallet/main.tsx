@@ -1,14 +1,6 @@
-/** The web wallet's entry: mounts the app (placeholder until the wallet pages land). */
+/** The web wallet's entry (docs/web.md "The wallet page"): mounts the app. */
 import { render } from 'preact';
-import { formatMoney } from '../../core/money-format.js';
+import { App } from './app.js';
 
-function App() {
-  return (
-    <main>
-      <h1>lancash wallet</h1>
-      <p>{formatMoney(0, 'eur')}</p>
-    </main>
-  );
-}
-
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app');
+if (root) render(<App />, root);

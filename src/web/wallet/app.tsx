@@ -1,0 +1,252 @@
+/**
+ * The wallet page's shell: reads the server's page config, opens the wallet of this browser (settling
+ * what a closed tab left open before the balance is shown), or welcomes a first visit; then the
+ * pages behind hash routes, and the inbox drained live while the page is visible, each arrival
+ * announced in words.
+ */
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { RecoverSummary, Wallet } from '../../wallet/index.js';
+import { ErrorMessage, Message } from '../ui/message.js';
+import { useHashRoute } from '../ui/route.js';
+import type { Arrivals, PageProps } from './context.js';
+import { History } from './history.js';
+import { Home } from './home.js';
+import { Receive } from './receive.js';
+import { Send } from './send.js';
+import { loadPageConfig, openWallet, type PageConfig, serial } from './session.js';
+import { Settings } from './settings.js';
+import { walletStorage } from './storage.js';
+import { Tokens } from './tokens.js';
+import { Welcome } from './welcome.js';
+import { historyLine, receivedSentence } from './words.js';
+
+type State =
+  | { at: 'loading' }
+  | { at: 'broken'; error: unknown }
+  | { at: 'locked'; config: PageConfig; error?: unknown }
+  | { at: 'welcome'; config: PageConfig }
+  | { at: 'open'; config: PageConfig; wallet: Wallet; recovered?: RecoverSummary };
+
+export function App() {
+  const [state, setState] = useState<State>({ at: 'loading' });
+  const [passphrase, setPassphrase] = useState<string | undefined>(undefined);
+
+  const start = useCallback(async (config: PageConfig, pass?: string) => {
+    const storage = walletStorage();
+    if (!(await storage.exists())) return setState({ at: 'welcome', config });
+    if (pass === undefined && (await storage.locked())) return setState({ at: 'locked', config });
+    try {
+      const { wallet, recovered } = await openWallet(pass);
+      setPassphrase(pass);
+      setState({ at: 'open', config, wallet, recovered });
+    } catch (error) {
+      setState(pass === undefined ? { at: 'broken', error } : { at: 'locked', config, error });
+    }
+  }, []);
+
+  useEffect(() => {
+    loadPageConfig().then(start, (error: unknown) => setState({ at: 'broken', error }));
+  }, [start]);
+
+  if (state.at === 'loading') {
+    return (
+      <main>
+        <p role="status">Opening the wallet…</p>
+      </main>
+    );
+  }
+  if (state.at === 'broken') {
+    return (
+      <main>
+        <h1>Wallet</h1>
+        <ErrorMessage error={state.error} />
+      </main>
+    );
+  }
+  if (state.at === 'locked') return <Unlock state={state} unlock={(p) => start(state.config, p)} />;
+  if (state.at === 'welcome') {
+    return (
+      <Welcome
+        config={state.config}
+        onReady={(wallet) => {
+          location.hash = '#/';
+          setState({ at: 'open', config: state.config, wallet });
+        }}
+      />
+    );
+  }
+  return (
+    <Shell
+      config={state.config}
+      wallet={state.wallet}
+      recovered={state.recovered}
+      reopen={() => start(state.config, passphrase)}
+      erased={() => {
+        location.hash = '#/';
+        setState({ at: 'welcome', config: state.config });
+      }}
+    />
+  );
+}
+
+function Unlock({
+  state,
+  unlock,
+}: {
+  state: Extract<State, { at: 'locked' }>;
+  unlock: (passphrase: string) => Promise<void>;
+}) {
+  const [value, setValue] = useState('');
+  const [busy, setBusy] = useState(false);
+  return (
+    <main>
+      <h1>Wallet</h1>
+      <p>This wallet is protected by a passphrase.</p>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          await unlock(value);
+          setBusy(false);
+        }}
+      >
+        <label for="unlock">Passphrase</label>
+        <input
+          id="unlock"
+          type="password"
+          autocomplete="current-password"
+          value={value}
+          onInput={(e) => setValue(e.currentTarget.value)}
+        />
+        {state.error !== undefined && (
+          <Message kind="bad">
+            <p>That passphrase does not open the wallet. Type it again, carefully.</p>
+          </Message>
+        )}
+        <p>
+          <button type="submit" class="primary" disabled={busy}>
+            Open the wallet
+          </button>
+        </p>
+      </form>
+    </main>
+  );
+}
+
+const ROUTES = [
+  ['/', 'Wallet'],
+  ['/send', 'Send'],
+  ['/receive', 'Receive'],
+  ['/tokens', 'Tokens'],
+  ['/history', 'History'],
+  ['/settings', 'Settings'],
+] as const;
+
+/** How often the inbox is drained while the page is visible, until the live inbox events land. */
+const INBOX_EVERY_MS = 2500;
+
+function Shell({
+  config,
+  wallet,
+  recovered,
+  reopen,
+  erased,
+}: {
+  config: PageConfig;
+  wallet: Wallet;
+  recovered: RecoverSummary | undefined;
+  reopen: () => Promise<void>;
+  erased: () => void;
+}) {
+  const route = useHashRoute();
+  const [version, setVersion] = useState(0);
+  const changed = useCallback(() => setVersion((v) => v + 1), []);
+  const [arrivals, setArrivals] = useState<Arrivals>({ received: [] });
+  const [news, setNews] = useState<string[]>([]);
+  const unit = wallet.config.unit;
+
+  useEffect(() => {
+    if (recovered && recovered.settled.length > 0) {
+      setNews(
+        recovered.settled.map((op) => {
+          const l = historyLine(op, unit);
+          return `Settled from your last visit: ${l.what}, ${l.amount}, ${l.state}.`;
+        }),
+      );
+    }
+  }, [recovered, unit]);
+
+  // The inbox, drained live: once at load, then while the page is visible.
+  useEffect(() => {
+    let stopped = false;
+    let running = false;
+    const drain = async () => {
+      if (stopped || running || document.visibilityState !== 'visible') return;
+      running = true;
+      try {
+        const r = await serial(() => wallet.receive());
+        const got = [...r.received, ...r.refused];
+        setArrivals((a) => ({ received: [...got.reverse(), ...a.received], checkedAt: Date.now() }));
+        if (got.length > 0 || r.notices > 0) {
+          setNews((n) => [...got.map((op) => receivedSentence(op, unit)), ...n].slice(0, 5));
+          changed();
+        }
+      } catch (problem) {
+        setArrivals((a) => ({ ...a, checkedAt: Date.now(), problem }));
+      } finally {
+        running = false;
+      }
+    };
+    void drain();
+    const timer = setInterval(drain, INBOX_EVERY_MS);
+    document.addEventListener('visibilitychange', drain);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', drain);
+    };
+  }, [wallet, unit, changed]);
+
+  const props: PageProps = { wallet, config, version, changed };
+  const page = (() => {
+    switch (route) {
+      case '/send':
+        return <Send {...props} />;
+      case '/receive':
+        return <Receive {...props} arrivals={arrivals} />;
+      case '/tokens':
+        return <Tokens {...props} />;
+      case '/history':
+        return <History {...props} />;
+      case '/settings':
+        return <Settings {...props} reopen={reopen} erased={erased} />;
+      default:
+        return <Home {...props} />;
+    }
+  })();
+
+  return (
+    <main>
+      <nav class="tabs" aria-label="Wallet pages">
+        {ROUTES.map(([path, name]) => (
+          <a key={path} href={`#${path}`} aria-current={route === path ? 'page' : undefined}>
+            {name}
+          </a>
+        ))}
+      </nav>
+      <div role="status">
+        {news.length > 0 && (
+          <div class="message ok">
+            {news.map((line, i) => (
+              <p key={i}>{line}</p>
+            ))}
+            <button type="button" onClick={() => setNews([])}>
+              Dismiss
+            </button>
+          </div>
+        )}
+      </div>
+      {page}
+    </main>
+  );
+}
