@@ -63,18 +63,21 @@ export type Keys = Static<typeof Keys>;
 
 type Checker = Pick<ReturnType<typeof TypeCompiler.Compile>, 'Check' | 'Errors'>;
 const compiled = new Map<TSchema, Checker>();
+let evalRefused = false;
 
 /** A compiled checker, or the interpreting one where a page's CSP forbids `new Function` (no 'unsafe-eval'). */
 function checkerOf(schema: TSchema): Checker {
   try {
-    return TypeCompiler.Compile(schema);
+    // Once refused, not tried again: each refusal is also a CSP violation report in the console.
+    if (!evalRefused) return TypeCompiler.Compile(schema);
   } catch (e) {
     if (!(e instanceof EvalError)) throw e;
-    return {
-      Check: (v: unknown): v is unknown => Value.Check(schema, v),
-      Errors: (v: unknown) => Value.Errors(schema, v),
-    };
+    evalRefused = true;
   }
+  return {
+    Check: (v: unknown): v is unknown => Value.Check(schema, v),
+    Errors: (v: unknown) => Value.Errors(schema, v),
+  };
 }
 
 /**
