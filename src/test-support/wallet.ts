@@ -4,6 +4,7 @@
  * "crash" at a named step, and the checks every test ends with: each wallet's unspent notes are
  * unspent at the mint, and none is held twice.
  */
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { expect } from 'vitest';
 import type { Network } from '../core/address/index.js';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -24,7 +25,8 @@ export class Crash extends Error {
   }
 }
 
-export type FaultKind = 'lose-answer' | 'refuse' | 'unreachable';
+/** `no-connection`: the call goes to a closed loopback port, so the transport's connection is really refused. */
+export type FaultKind = 'lose-answer' | 'refuse' | 'unreachable' | 'no-connection';
 type Faultable = 'call' | 'deposit' | 'drain' | 'transfer' | 'gatewayInfo' | 'mailboxInfo';
 
 /** A `WalletNet` whose calls fail on demand: `arm('deposit', 'lose-answer')` for the next call. */
@@ -37,12 +39,15 @@ export class FaultyNet implements WalletNet {
     this.armed.set(`${what}:${pathPart}`, { kind, times });
   }
 
-  private async run<T>(what: Faultable, path: string, fn: () => Promise<T>): Promise<T> {
-    const entry = [...this.armed.entries()].find(
+  private armedFor(what: Faultable, path: string): { kind: FaultKind; times: number } | undefined {
+    return [...this.armed.entries()].find(
       ([key, v]) => v.times > 0 && key.startsWith(`${what}:`) && path.includes(key.slice(what.length + 1)),
-    );
-    if (!entry) return fn();
-    const [, fault] = entry;
+    )?.[1];
+  }
+
+  private async run<T>(what: Faultable, path: string, fn: () => Promise<T>): Promise<T> {
+    const fault = this.armedFor(what, path);
+    if (!fault) return fn();
     fault.times--;
     if (fault.kind === 'unreachable') throw new Error(`injected: ${what} unreachable`);
     if (fault.kind === 'refuse')
@@ -51,7 +56,12 @@ export class FaultyNet implements WalletNet {
     throw new Error(`injected: ${what} answer lost`);
   }
 
-  call: WalletNet['call'] = (o) => this.run('call', o.path, () => this.inner.call(o));
+  call: WalletNet['call'] = (o) => {
+    const entry = this.armedFor('call', o.path);
+    if (entry?.kind !== 'no-connection') return this.run('call', o.path, () => this.inner.call(o));
+    entry.times--;
+    return closedPort().then((base) => this.inner.call({ ...o, base }));
+  };
   mailboxInfo: WalletNet['mailboxInfo'] = (b) => this.run('mailboxInfo', '', () => this.inner.mailboxInfo(b));
   deposit: WalletNet['deposit'] = (b, a, e) => this.run('deposit', '', () => this.inner.deposit(b, a, e));
   drain: WalletNet['drain'] = (b, o) => this.run('drain', '', () => this.inner.drain(b, o));
@@ -73,7 +83,7 @@ export interface TestWallet {
 /** A new terminal on an in-memory store. */
 export async function newWallet(
   mint: string,
-  o: { network?: Network; gateway?: string; mailbox?: string; mnemonic?: string } = {},
+  o: { network?: Network; gateway?: string; mailbox?: string; mnemonic?: string; autoRecover?: boolean } = {},
 ): Promise<TestWallet> {
   const store = new MemoryWalletStore();
   const net = new FaultyNet();
@@ -83,6 +93,8 @@ export async function newWallet(
     net,
     curve,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
+    // Off unless asked: a crash test's wallet must not settle by itself behind the test's back.
+    autoRecover: o.autoRecover ?? false,
     step: (point) => {
       if (point === crashPoint) {
         crashPoint = undefined;
@@ -107,6 +119,7 @@ export async function newWallet(
       crashPoint = point;
     },
     reopen: async () => {
+      t.wallet.close();
       t.wallet = await Wallet.open(options);
       return t.wallet;
     },
@@ -130,4 +143,13 @@ export async function settledBalance(t: TestWallet): Promise<number> {
   const b = await t.wallet.balance();
   expect(b.pending).toBe(0);
   return b.available;
+}
+
+/** A loopback URL nothing listens on (a port just bound and released). */
+async function closedPort(): Promise<string> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
 }

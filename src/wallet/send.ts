@@ -204,6 +204,16 @@ async function swapOut(
 ): Promise<Operation> {
   const plan = op.data.swap!;
   const outcome = await executeSwap(ctx, plan);
+  if (outcome.kind === 'unclear' && outcome.notSent) {
+    // Nothing reached the mint: the notes are free again now, not at the next recover().
+    const reason = `nothing was sent: the mint could not be reached (${outcome.reason})`;
+    await rollBack(ctx, op, reason, { kind: 'not-done', spent: [] });
+    return fail(
+      'PeerUnreachable',
+      { url: ctx.config.mint, reason },
+      `cannot reach the mint at ${ctx.config.mint}; nothing was sent and the balance is unchanged`,
+    );
+  }
   if (outcome.kind === 'unclear') {
     const waiting = advanced(ctx, op, 'prepared', { reason: outcome.reason });
     await ctx.store.commit({ operation: waiting });

@@ -5,6 +5,7 @@
  * signatures it gave our outputs (NUT-09). That is what makes a crash at any point recoverable.
  */
 import { isLancashError, type LancashError } from '../core/errors.js';
+import { isUnclear } from '../core/http/client.js';
 import { splitAmount, sub, toAmount } from '../core/money.js';
 import type { BlindSignature, Proof } from '../core/protocol/cashu.js';
 import { messageOf, type WalletContext } from './context.js';
@@ -14,12 +15,14 @@ import type { NoteState, PlannedOutput, StoredNote, SwapPlan } from './store.js'
 /**
  * How a swap ended: `done` with the new notes (aligned with the plan's outputs); `not-done` (the
  * mint signed nothing; `spent` lists inputs that someone else had spent); `unclear` (inputs pending
- * at the mint, or the mint did not answer): ask again later.
+ * at the mint, or the mint did not answer): ask again later. An `unclear` swap with `notSent` never
+ * reached the mint (no connection could be made): a send may release its inputs at once, while a
+ * receipt still keeps the payment to try again.
  */
 export type SwapOutcome =
   | { kind: 'done'; proofs: Proof[] }
   | { kind: 'not-done'; spent: string[]; refusal?: LancashError }
-  | { kind: 'unclear'; reason: string };
+  | { kind: 'unclear'; reason: string; notSent?: true };
 
 /**
  * Plans a swap of `inputs` into `send` (random secrets, they leave) and the rest, less the input fee,
@@ -51,6 +54,8 @@ export async function executeSwap(ctx: WalletContext, plan: SwapPlan): Promise<S
   try {
     signatures = await ctx.mint.swap(plan.inputs, blindedMessages(plan.keyset, plan.outputs));
   } catch (e) {
+    // No connection to the mint: the swap is not there, and asking after it could not reach it either.
+    if (isUnclear(e) && e.notSent) return { kind: 'unclear', reason: messageOf(e), notSent: true };
     const outcome = await recoverSwap(ctx, plan);
     if (outcome.kind === 'not-done' && isLancashError(e)) return { ...outcome, refusal: e };
     return outcome;

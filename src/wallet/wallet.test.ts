@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet as CashuWallet, getEncodedToken } from '@cashu/cashu-ts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeAddress, encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
@@ -247,6 +247,38 @@ describe('wallet crash safety (real wide bank)', () => {
     expect(await alice.wallet.balance()).toEqual({ unit: 'eur', available: 4, pending: 16 });
     expect((await alice.wallet.recover()).settled.map((o) => o.state)).toEqual(['failed']);
     expect(await settledBalance(alice)).toBe(20);
+  });
+
+  it('a mint that refuses the connection for the swap: the send fails at once and the notes are free (no recover needed)', async () => {
+    const alice = await funded(20);
+    const bob = await funded(0);
+    alice.net.arm('call', 'no-connection', 1, '/v1/swap');
+    const e = await alice.wallet.send({ to: bob.wallet.address, amount: 7 }).catch((x: unknown) => x);
+    expect(isLancashError(e, 'PeerUnreachable')).toBe(true);
+    expect((e as Error).message).toContain('nothing was sent');
+    expect(await alice.wallet.balance()).toEqual({ unit: 'eur', available: 20, pending: 0 });
+    const op = (await alice.store.operations()).find((o) => o.kind === 'send');
+    expect(op).toMatchObject({ state: 'failed', reason: expect.stringContaining('nothing was sent') });
+    expect((await alice.wallet.send({ to: bob.wallet.address, amount: 7 })).state).toBe('done');
+    await bob.wallet.receive();
+    expect([await settledBalance(alice), await settledBalance(bob)]).toEqual([13, 7]);
+  });
+
+  it('settles by itself: a send left prepared by a mint that did not answer is rolled back without recover()', async () => {
+    const alice = await newWallet(bank.url, { autoRecover: true });
+    wallets.push(alice);
+    expect((await alice.wallet.mintFromLightning(20)).state).toBe('done');
+    const bob = await funded(0);
+    alice.net.arm('call', 'unreachable', 2, '/v1/'); // the swap, then the checkstate that asks after it
+    expect((await alice.wallet.send({ to: bob.wallet.address, amount: 7 })).state).toBe('prepared');
+    expect(await alice.wallet.balance()).toEqual({ unit: 'eur', available: 4, pending: 16 });
+    // Nobody calls recover(): the wallet asks the mint again by itself, about a second later.
+    await vi.waitFor(async () => expect((await alice.wallet.balance()).pending).toBe(0), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect(await alice.wallet.balance()).toEqual({ unit: 'eur', available: 20, pending: 0 });
+    alice.wallet.close();
   });
 
   it('a receipt that crashes after its journal is finished by recover and not taken twice', async () => {

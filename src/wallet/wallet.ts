@@ -32,7 +32,17 @@ export interface WalletOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Called at each named step of an operation (crash tests). */
   step?: (point: string) => void;
+  /**
+   * Settle open operations by itself (default true): after an operation is left open (a peer did not
+   * answer) and when a wallet with open operations is opened, `recover()` runs in the background,
+   * again and again with a growing pause (1 s to 5 min) while any stays open. `close()` stops it.
+   */
+  autoRecover?: boolean;
 }
+
+/** Pauses of the background recovery: the first, and the longest it grows to. */
+const AUTO_RECOVER_FIRST_MS = 1000;
+const AUTO_RECOVER_MAX_MS = 5 * 60_000;
 
 export interface CreateOptions extends WalletOptions {
   network: Network;
@@ -61,7 +71,18 @@ export interface RecoverSummary {
 }
 
 export class Wallet {
-  private constructor(private readonly ctx: WalletContext) {}
+  /** Operations started from outside now: a recovery waits until none runs, and they wait for it. */
+  private running = 0;
+  private idle: (() => void)[] = [];
+  private recovering: Promise<RecoverSummary> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private pauseMs = AUTO_RECOVER_FIRST_MS;
+  private closed = false;
+
+  private constructor(
+    private readonly ctx: WalletContext,
+    private readonly autoRecover = true,
+  ) {}
 
   /** Makes a new terminal in an empty store (checking the mint, and the gateway if given); prints nothing. */
   static async create(o: CreateOptions): Promise<{ wallet: Wallet; mnemonic: string }> {
@@ -142,19 +163,24 @@ export class Wallet {
     const curve = o.curve ?? nobleCurve;
     const seed = hex(config.seed, 'seed');
     const keys = await terminalKeyPair(seed);
-    return new Wallet({
-      store: o.store,
-      net: o.net,
-      mint: new MintClient(o.net, config.mint, config.unit, curve),
-      curve,
-      config,
-      seed,
-      keys,
-      address: terminalAddress(config.network, keys),
-      now: o.now ?? Date.now,
-      step: o.step ?? (() => {}),
-      sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    });
+    const wallet = new Wallet(
+      {
+        store: o.store,
+        net: o.net,
+        mint: new MintClient(o.net, config.mint, config.unit, curve),
+        curve,
+        config,
+        seed,
+        keys,
+        address: terminalAddress(config.network, keys),
+        now: o.now ?? Date.now,
+        step: o.step ?? (() => {}),
+        sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      },
+      o.autoRecover ?? true,
+    );
+    wallet.keepSettling(0);
+    return wallet;
   }
 
   get address(): string {
@@ -189,12 +215,14 @@ export class Wallet {
 
   /** Pays an address on this network directly, or on the other network through the gateway. */
   send(o: SendOptions): Promise<Operation> {
-    return send(this.ctx, o);
+    return this.alongside(() => send(this.ctx, o));
   }
 
   /** Drains the inbox: payments are swapped in, refusals recorded, gateway notices applied. */
   receive(): Promise<ReceiveSummary> {
-    return drainInbox(this.ctx, { onNotice: (status, sender) => this.notice(status, sender) });
+    return this.alongside(() =>
+      drainInbox(this.ctx, { onNotice: (status, sender) => this.notice(status, sender) }),
+    );
   }
 
   /**
@@ -213,36 +241,97 @@ export class Wallet {
 
   /** A `cashuB` token worth `amount`; its notes stay pending until the mint says they were redeemed. */
   async tokenSend(amount: number, memo?: string): Promise<{ token: string; operation: Operation }> {
-    const operation = await tokenSend(this.ctx, amount, memo);
+    const operation = await this.alongside(() => tokenSend(this.ctx, amount, memo));
     return { token: operation.data.token!, operation };
   }
 
   tokenReceive(token: string): Promise<Operation> {
-    return tokenReceive(this.ctx, token);
+    return this.alongside(() => tokenReceive(this.ctx, token));
   }
 
   /** New notes over Lightning (NUT-04 `bolt11`). */
   mintFromLightning(amount: number, o?: MintOptions): Promise<Operation> {
-    return mintFromLightning(this.ctx, amount, o);
+    return this.alongside(() => mintFromLightning(this.ctx, amount, o));
   }
 
   /** Finds the notes of this seed at the mint (NUT-09/13) and adds the ones this store lacks. */
   restore(o?: RestoreOptions): Promise<RestoreSummary> {
-    return restoreFromSeed(this.ctx, o);
+    return this.alongside(() => restoreFromSeed(this.ctx, o));
   }
 
   /** Takes back what an open outgoing operation holds (the mint decides who had it first). */
   async cancel(id: string): Promise<Operation> {
     const op = await this.ctx.store.operation(id);
     if (!op) return fail('NotFound', { what: 'operation', id }, `no operation ${id} in this wallet`);
-    return cancel(this.ctx, op);
+    return this.alongside(() => cancel(this.ctx, op));
   }
 
   /**
    * One step on every open operation, from what the mint, the mailbox and the gateway say now. Runs
-   * at every start of the CLI, so a crash at any point is settled by the next command.
+   * at every start of the CLI, so a crash at any point is settled by the next command, and by itself
+   * in the background (`autoRecover`). Never alongside another operation of this wallet: it would
+   * judge a swap still on its way as not done. A call while one runs joins it.
    */
-  async recover(): Promise<RecoverSummary> {
+  recover(): Promise<RecoverSummary> {
+    this.recovering ??= (async () => {
+      try {
+        while (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+        return await this.recoverNow();
+      } finally {
+        this.recovering = undefined;
+      }
+    })();
+    return this.recovering;
+  }
+
+  /** Stops the background recovery; operations already running finish. */
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Runs an operation started from outside: after any recovery running now, then keeps settling. */
+  private async alongside<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.recovering !== undefined) await this.recovering.catch(() => undefined);
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      if (this.running === 0) for (const wake of this.idle.splice(0)) wake();
+      this.keepSettling(AUTO_RECOVER_FIRST_MS);
+    }
+  }
+
+  /**
+   * Schedules a background `recover()` after `ms` when operations are open, pausing longer each time
+   * one stays open. A timer that does not keep a Node process alive (the CLI exits when done).
+   */
+  private keepSettling(ms: number): void {
+    if (!this.autoRecover || this.closed || this.timer !== undefined) return;
+    this.timer = setTimeout(async () => {
+      try {
+        const open = await this.ctx.store.operations({ open: true });
+        if (open.length === 0 || this.closed) {
+          this.pauseMs = AUTO_RECOVER_FIRST_MS;
+          return;
+        }
+        const { open: still } = await this.recover();
+        this.pauseMs =
+          still.length === 0 ? AUTO_RECOVER_FIRST_MS : Math.min(this.pauseMs * 2, AUTO_RECOVER_MAX_MS);
+      } catch {
+        // A store that failed now decides nothing: the next round asks again.
+      } finally {
+        this.timer = undefined;
+      }
+      const open = await this.ctx.store.operations({ open: true }).catch(() => []);
+      if (open.length > 0) this.keepSettling(this.pauseMs);
+    }, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private async recoverNow(): Promise<RecoverSummary> {
     const summary: RecoverSummary = { settled: [], open: [] };
     for (const op of await this.ctx.store.operations({ open: true })) {
       let after = op;

@@ -5,7 +5,7 @@
  * `fetch` and Node's undici, so they cannot drift apart; keep-alive and redirects are checked too.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fail, isLancashError, LancashError } from '../errors.js';
@@ -186,14 +186,29 @@ describe.each([
     expect((e as Error).message).toContain('retry with the same idempotency key');
   });
 
-  it('treats a refused connection as unclear', async () => {
+  it('treats a refused connection as unclear, and knows the request was not sent', async () => {
     const closed = createHttpServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const e = await rejection(get(`http://127.0.0.1:${port}`, '/thing'));
-    expect(e).toMatchObject({ reason: 'network' });
+    expect(isUnclear(e)).toBe(true);
+    expect(e).toMatchObject({ reason: 'network', notSent: true });
+    expect((e as Error).message).toContain('the request was not sent');
     expect((e as UnclearOutcome).cause).toBeDefined();
+  });
+
+  it('does not call a connection cut after it was made "not sent": the peer may have read the request', async () => {
+    const cutter = createNetServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve));
+    const port = (cutter.address() as AddressInfo).port;
+    try {
+      const e = await rejection(get(`http://127.0.0.1:${port}`, '/thing'));
+      expect(e).toMatchObject({ reason: 'network', notSent: false });
+      expect((e as Error).message).toContain('outcome unknown');
+    } finally {
+      await new Promise((resolve) => cutter.close(resolve));
+    }
   });
 });
 

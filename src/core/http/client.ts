@@ -76,16 +76,51 @@ export class UnclearOutcome extends Error {
     readonly reason: UnclearReason,
     readonly target: string,
     message: string,
-    options: { cause?: unknown; status?: number } = {},
+    options: { cause?: unknown; status?: number; notSent?: boolean } = {},
   ) {
-    super(`${target}: ${message}; outcome unknown, retry with the same idempotency key`, {
-      cause: options.cause,
-    });
+    super(
+      options.notSent === true
+        ? `${target}: ${message}; the request was not sent`
+        : `${target}: ${message}; outcome unknown, retry with the same idempotency key`,
+      { cause: options.cause },
+    );
     this.status = options.status;
+    this.notSent = options.notSent === true;
   }
 
   /** The HTTP status, when an answer arrived. */
   readonly status: number | undefined;
+  /**
+   * The transport proved the request never left: no connection could be made (refused, no such
+   * host, no route). The peer did nothing. Callers that do not look at this stay on the safe side.
+   */
+  readonly notSent: boolean;
+}
+
+/**
+ * Errors of the connect phase, before any byte of the request is written (Node's `net`, undici).
+ * A reset or a closed socket is not among them: a request may have gone out on a kept-alive socket.
+ */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Whether `err` (or the errors it wraps: fetch's `TypeError` has the cause) is a connect failure. */
+function neverConnected(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_CONNECTED.has(code)) return true;
+    // AggregateError (happy eyeballs tries several addresses): all of them failed to connect.
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((x) => neverConnected(x))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** True when `e` says the outcome of a call is unknown. */
@@ -175,7 +210,7 @@ export async function call(o: CallOptions): Promise<unknown> {
       timedOut ? 'timeout' : 'network',
       target,
       timedOut ? `no complete answer within ${timeoutMs} ms` : `network error (${messageOf(err)})`,
-      { cause: err },
+      { cause: err, notSent: !timedOut && neverConnected(err) },
     );
   }
 
