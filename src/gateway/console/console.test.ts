@@ -162,6 +162,21 @@ describe.each(DIALECTS)('operator console API on %s (real processes)', (dialect)
     expect(await net.audit()).toEqual([]);
   });
 
+  it('the audit route finds money missing from the reserve, and balances once it is back', async () => {
+    const summary = await op<OperatorSummary>('GET', OPERATOR_SUMMARY_PATH);
+    expect(summary.reserve).toBe(summary.outstanding);
+    // The bank's operator takes 7 out of the reserve behind the gateway's back.
+    await net.ledger.withdraw(net.gatewayKey, 7, `oops-${randomId()}`);
+    type Report = { balanced: boolean; differences: { what: string; expected: number; actual: number }[] };
+    const short = await op<Report>('POST', OPERATOR_AUDIT_PATH);
+    expect(short.balanced).toBe(false);
+    expect(short.differences).toContainEqual(expect.objectContaining({ expected: 0, actual: -7 }));
+    expect((await op<OperatorSummary>('GET', OPERATOR_SUMMARY_PATH)).reserve).toBe(summary.outstanding - 7);
+    await net.ledger.deposit(net.gatewayKey, 7, `back-${randomId()}`);
+    expect((await op<Report>('POST', OPERATOR_AUDIT_PATH)).balanced).toBe(true);
+    expect(await net.audit()).toEqual([]);
+  });
+
   it('key rotation: the old keyset stays redeemable, conversions both ways succeed after it', async () => {
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');

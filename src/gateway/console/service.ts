@@ -221,7 +221,8 @@ export class ConsoleService {
     const db = this.o.store.db;
     const { count, first } = await repo.rangeSince(db, since);
     if (count <= MAX_SERIES_POINTS) return { points: await repo.pointsSince(db, since) };
-    const bucketMs = Math.ceil(Math.max(1, this.clock() - first) / MAX_SERIES_POINTS);
+    // Buckets are aligned to the epoch: a span of n buckets touches at most n + 1 of them.
+    const bucketMs = Math.ceil(Math.max(1, this.clock() - first) / (MAX_SERIES_POINTS - 1));
     return { points: await repo.pointsSince(db, since, bucketMs) };
   }
 
