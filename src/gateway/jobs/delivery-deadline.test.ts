@@ -3,12 +3,14 @@
  * no inbox takes is retried until the deadline, then parked (state and sealed payment kept, the runner
  * leaves it alone, invariant 2 holds), and the operator's retry delivers it; a money step whose bank
  * call stays unclear is never parked, however long it takes. Retrying a job that is not parked is
- * refused (74008), an unknown one is not found (72002).
+ * refused (74008), an unknown one is not found (72002). A parked refusal notice may be abandoned by the
+ * operator (no money moves); a parked payment may not (74009).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { UnclearOutcome } from '../../core/http/client.js';
+import { LancashError } from '../../core/errors.js';
+import { call, UnclearOutcome } from '../../core/http/client.js';
 import { DIALECTS } from '../../test-support/dialects.js';
-import { finish, startNet, type TestNet, wrapBank } from '../../test-support/gateway-net.js';
+import { finish, OPERATOR_TOKEN, startNet, type TestNet, wrapBank } from '../../test-support/gateway-net.js';
 import { codeOf } from '../../test-support/refusals.js';
 import { Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
@@ -107,5 +109,86 @@ describe.each(DIALECTS)('delivery deadline on %s', (dialect) => {
 
     down.receive = false;
     expect((await finish(net, unclear.status.transferId)).state).toBe('done');
+  });
+  it('a parked refusal notice may be abandoned by the operator; a parked payment may not', async () => {
+    const down = { deposit: false, refuse: false };
+    net = await startNet(dialect, {
+      gateway: { deliveryDeadlineMs: DEADLINE_MS },
+      bank: (real) =>
+        wrapBank(real, {
+          deposit: async (...a) => {
+            if (down.deposit)
+              throw new UnclearOutcome('network', 'test deposit', 'the mailbox does not answer');
+            return real.deposit(...a);
+          },
+          receive: async (...a) => {
+            if (down.refuse) throw new LancashError('ProofsAlreadySpent', { Ys: [] }, 'notes already spent');
+            return real.receive(...a);
+          },
+        }),
+    });
+    const { bankUrl, lanUrl, wanUrl, gw, clock } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 4);
+    const funding = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+    });
+    expect((await finish(net, funding.status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+
+    // A job 2 the bank refuses, whose notice to the WAN mailbox nobody takes; and a payment stuck the same way.
+    down.deposit = true;
+    down.refuse = true;
+    await w.mintWide(bankUrl, 3);
+    const refused = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+      replyTo: w.address,
+    });
+    const stuck = await l.sendJob(lanUrl, 'lan-to-wan', {
+      proofs: l.takeAll(lanUrl),
+      destination: w.address,
+    });
+    for (let t = 0; t <= DEADLINE_MS + 2000; t += 1000) {
+      await gw.runner.settle();
+      clock.advance(1000);
+    }
+    await gw.runner.settle();
+    const parked = await gw.jobs.parked();
+    expect(parked.map((p) => [p.transferId, p.delivery]).sort()).toEqual(
+      [
+        [refused.status.transferId, 'notice'],
+        [stuck.status.transferId, 'payment'],
+      ].sort(),
+    );
+
+    const abandon = (id: string, token = OPERATOR_TOKEN) =>
+      call({
+        base: lanUrl,
+        method: 'POST',
+        path: `/v1/gateway/operator/parked/${id}/abandon`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect(await codeOf(abandon(refused.status.transferId, 'wrong'))).toBe(74001);
+    expect(await codeOf(abandon(stuck.status.transferId))).toBe(74009);
+    expect(await abandon(refused.status.transferId)).toMatchObject({ state: 'refused' });
+    expect(await gw.jobs.job(refused.status.transferId)).toMatchObject({
+      notice: 'abandoned',
+      state: 'refused',
+    });
+    expect((await gw.jobs.parked()).map((p) => p.transferId)).toEqual([stuck.status.transferId]);
+    expect(await codeOf(abandon(refused.status.transferId))).toBe(74008);
+    expect(await codeOf(abandon('no-such-transfer'))).toBe(72002);
+    // Left alone from now on, whatever the clock does.
+    clock.advance(60_000);
+    await gw.runner.settle();
+    expect(await gw.jobs.job(refused.status.transferId)).toMatchObject({ notice: 'abandoned' });
+
+    // The payment is retried once the mailbox is back.
+    down.deposit = false;
+    await gw.jobs.retryParked(stuck.status.transferId);
+    expect((await finish(net, stuck.status.transferId)).state).toBe('done');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Controllers of the jobs. LAN listener: job-1 intake, transfer status (any direction), and behind
- * the operator token the per-terminal history and the parked deliveries (list, retry). WAN listener:
+ * the operator token the per-terminal history and the parked deliveries (list, retry, abandon a
+ * notice). WAN listener:
  * job-2 intake and the status of WAN → LAN transfers only. Schemas check shapes; `JobService` does
  * the work.
  */
@@ -16,6 +17,8 @@ export const HISTORY_PATH = '/v1/gateway/history';
 /** Operator: jobs whose delivery is parked (docs/gateway.md, "Deliveries"). */
 export const PARKED_PATH = '/v1/gateway/operator/parked';
 export const PARKED_RETRY_PATH = '/v1/gateway/operator/parked/:id/retry';
+/** Operator: give up on a parked refusal notice (never a payment). */
+export const PARKED_ABANDON_PATH = '/v1/gateway/operator/parked/:id/abandon';
 
 /** An envelope's JSON: `ct` at its largest plus the header fields. */
 const ENVELOPE_BODY_LIMIT = MAX_CT_CHARS + 4096;
@@ -118,6 +121,18 @@ export function registerLanJobRoutes(
       },
     },
     async (req) => jobs.retryParked(req.params.id),
+  );
+  app.post(
+    PARKED_ABANDON_PATH,
+    {
+      onRequest: async (req) => o.guard(req.headers.authorization),
+      schema: {
+        summary: 'Operator: give up on a parked refusal notice (no money moves; a parked payment is refused)',
+        params: TransferParams,
+        response: { 200: TransferStatus, ...refusals },
+      },
+    },
+    async (req) => jobs.abandonParkedNotice(req.params.id),
   );
 }
 

@@ -98,4 +98,36 @@ export class ParkedDeliveries {
     this.o.onUnparked?.(job);
     return toStatus(job);
   }
+
+  /**
+   * The operator gives up on a parked refusal notice (the same end the runner gives a notice after its
+   * last attempt): the job is finished and its money settled, so nothing moves; only the sender is not
+   * told. A parked payment carries money and is refused (`ParkedPaymentNotAbandonable`): retry it.
+   */
+  async abandonNotice(id: string): Promise<TransferStatus> {
+    const row = await repo.getJob(this.o.store.db, id);
+    if (row === undefined) fail('NotFound', { what: 'transfer', id }, `no transfer ${id}`);
+    if (row.parked_at === null || row.parked_at === undefined) {
+      fail('JobNotParked', { id, state: row.state }, `transfer ${id} is not parked`);
+    }
+    if (row.state === 'delivering') {
+      fail('ParkedPaymentNotAbandonable', { id }, `transfer ${id} waits to deliver a payment: retry it`);
+    }
+    const now = this.clock();
+    const abandoned = await this.commit(async (trx) => {
+      if (!(await repo.abandonParkedNotice(trx, id, now))) return false;
+      await repo.insertEvent(trx, {
+        job_id: id,
+        from_state: row.state,
+        to_state: row.state,
+        at: now,
+        detail: 'notice abandoned by the operator',
+      });
+      return true;
+    });
+    if (!abandoned) fail('JobNotParked', { id, state: row.state }, `transfer ${id} is not parked`);
+    const job = await jobOf(this.o.store.db, id);
+    if (job === undefined) fail('Internal', { reason: `job ${id} vanished` });
+    return toStatus(job);
+  }
 }

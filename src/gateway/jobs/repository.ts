@@ -136,6 +136,22 @@ export async function unpark(db: Db, id: string, now: number): Promise<boolean> 
   return Number(r.numUpdatedRows) === 1;
 }
 
+/**
+ * The operator abandons a parked refusal notice: the job (finished, its money settled) stops trying to
+ * tell its sender; false when it is not a parked notice (any more).
+ */
+export async function abandonParkedNotice(db: Db, id: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('gateway_jobs')
+    .set({ parked_at: null, active: 0, notice: 'abandoned', updated_at: now })
+    .where('id', '=', id)
+    .where('parked_at', 'is not', null)
+    .where('notice', '=', 'pending')
+    .where('state', 'in', ['done', 'refused'])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 /** When the next active job is due, if any. */
 export async function nextDueAt(db: Db): Promise<number | undefined> {
   const row = await db

@@ -78,6 +78,11 @@ export class JobService {
     return this.parkedDeliveries.retryParked(id);
   }
 
+  /** `ParkedDeliveries.abandonNotice`: the operator gives up on a parked refusal notice (no money moves). */
+  abandonParkedNotice(id: string): Promise<TransferStatus> {
+    return this.parkedDeliveries.abandonNotice(id);
+  }
+
   /** A transfer's status; not found when it is not of `direction` (and `kind`), when given. */
   status(id: string, direction?: Direction, kind?: JobKind): Promise<TransferStatus> {
     return statusOf(this.o.store.db, id, direction, kind);
