@@ -1,0 +1,153 @@
+/**
+ * The browser wallet's storage in a real browser (Debian chromium, one profile, two tabs of one origin
+ * on 127.0.0.1, a secure context): `vault.ts` bundled as the pages bundle it. One tab at a time through
+ * Web Locks (the second is told, may take the wallet over, and the first learns it lost it; a closed
+ * tab lets go); a passphrase in the real IndexedDB and WebCrypto (600 000 PBKDF2 iterations, timed);
+ * two tabs reserving the same notes at the same moment: each note goes to exactly one of them.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInBrowser, openProfile, type Profile } from '../test-support/browser.js';
+import { REPO_ROOT } from '../test-support/process.js';
+
+let server: Server;
+let origin: string;
+
+beforeAll(async () => {
+  const bundle = await build({
+    absWorkingDir: REPO_ROOT,
+    stdin: {
+      contents: "import * as vault from './src/web/wallet/vault.ts'; globalThis.vault = vault;",
+      resolveDir: REPO_ROOT,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = bundle.outputFiles[0]!.text;
+  server = createServer((req, res) => {
+    if (req.url === '/vault.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    } else {
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          '<!doctype html><html lang="en"><title>vault</title><script type="module" src="/vault.js"></script></html>',
+        );
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+async function tab(profile: Profile, existing?: Page): Promise<Page> {
+  const page = existing ?? (await profile.context.newPage());
+  await page.goto(origin);
+  await page.waitForFunction('typeof globalThis.vault === "object"');
+  return page;
+}
+
+/** Runs `body` (JavaScript, with `vault` in scope) in the page and returns its JSON-able result. */
+function run<T>(page: Page, body: string): Promise<T> {
+  return page.evaluate(`(async () => { const vault = globalThis.vault; ${body} })()`) as Promise<T>;
+}
+
+describeInBrowser('the wallet vault in chromium', () => {
+  it('gives the wallet to one tab at a time', async () => {
+    const profile = await openProfile('desktop');
+    const a = await tab(profile, profile.page);
+    const b = await tab(profile);
+    expect(await run(a, 'return typeof navigator.locks')).toBe('object');
+    const claim = (page: Page, o = '{}') =>
+      run<boolean>(
+        page,
+        `const c = await vault.claimWallet({ ...${o}, onLost: () => { globalThis.lost = true; } });
+        globalThis.claim = c; return c.held;`,
+      );
+    expect(await claim(a)).toBe(true);
+    expect(await claim(b)).toBe(false);
+    expect(await claim(b, '{ takeOver: true }')).toBe(true);
+    await a.waitForFunction('globalThis.lost === true');
+    expect(await claim(a)).toBe(false);
+    // Closing the holding tab lets go of the wallet (once the browser has seen the tab go).
+    await b.close();
+    await a.waitForFunction('navigator.locks.query().then((q) => q.held.length === 0)');
+    expect(await claim(a)).toBe(true);
+    await profile.close();
+  });
+
+  it('keeps the wallet under a passphrase in the real IndexedDB, and each note goes to one tab', async () => {
+    const profile = await openProfile('desktop');
+    const a = await tab(profile, profile.page);
+    const b = await tab(profile);
+    const notes = Array.from({ length: 20 }, (_, i) => ({
+      proof: { amount: 1, id: `01${'ab'.repeat(32)}`, secret: `secret-${i}`, C: `02${'11'.repeat(32)}` },
+      Y: `02${i.toString(16).padStart(64, '0')}`,
+      state: 'unspent',
+      createdAt: i,
+    }));
+    const ms = await run<number>(
+      a,
+      `const started = performance.now();
+      const store = await vault.createStore({ passphrase: 'pass phrase' });
+      const ms = performance.now() - started;
+      await store.writeConfig({ version: 1, network: 'lan', mint: 'http://m', unit: 'eur', seed: '00'.repeat(64), createdAt: 1 });
+      await store.commit({ notes: ${JSON.stringify(notes)} });
+      await store.close();
+      return ms;`,
+    );
+    console.log(
+      `chromium: a new store under a passphrase (PBKDF2-SHA256, 600 000 iterations) in ${Math.round(ms)} ms`,
+    );
+    const code = (page: Page, passphrase: string) =>
+      run<number>(
+        page,
+        `try { await vault.IdbWalletStore.open({ passphrase: ${JSON.stringify(passphrase)} }); return 0; }
+        catch (e) { return e.code; }`,
+      );
+    expect(await run(b, 'return vault.walletHere()')).toEqual({ exists: true, encrypted: true });
+    expect(await run(b, 'try { await vault.IdbWalletStore.open(); } catch (e) { return e.code; }')).toBe(
+      75008,
+    );
+    expect(await code(b, 'wrong')).toBe(75009);
+
+    // Both tabs open the store, then try to reserve every note at the same moment, one at a time.
+    const openStore = "globalThis.store = await vault.IdbWalletStore.open({ passphrase: 'pass phrase' });";
+    await Promise.all([run(a, openStore), run(b, openStore)]);
+    const race = (page: Page, who: string) =>
+      run<string[]>(
+        page,
+        `const got = [];
+        for (let i = 0; i < 20; i++) {
+          try {
+            await globalThis.store.commit({ reserve: { operation: '${who}', secrets: ['secret-' + i] } });
+            got.push('secret-' + i);
+          } catch (e) { if (e.code !== 75005) throw e; }
+        }
+        return got;`,
+      );
+    const [gotA, gotB] = await Promise.all([race(a, 'a'), race(b, 'b')]);
+    expect([...gotA, ...gotB].sort()).toEqual(notes.map((n) => n.proof.secret).sort());
+    const held = await run<[string, string][]>(
+      b,
+      'return (await globalThis.store.notes()).map((n) => [n.proof.secret, n.operation]);',
+    );
+    expect(held.filter(([, op]) => op === 'a').map(([s]) => s)).toEqual(gotA);
+    expect(held.filter(([, op]) => op === 'b').map(([s]) => s)).toEqual(gotB);
+    console.log(
+      `chromium: two tabs reserving 20 notes at once: ${gotA.length} to one, ${gotB.length} to the other`,
+    );
+    await profile.close();
+  });
+});
