@@ -419,6 +419,13 @@ const HMAC_INFO = 'lancash wallet row keys HMAC-SHA256 v1';
 const CHECK = 'lancash wallet passphrase check v1';
 
 class SealedCodec implements Codec {
+  /**
+   * Rows opened or sealed so far, by table and row key: their `rev` and text. A row whose `rev` is
+   * unchanged is the same ciphertext, so reading the wallet again (every balance) decrypts nothing.
+   */
+  private readonly opened = new Map<string, { rev: string; text: string }>();
+  private readonly keys = new Map<string, string>();
+
   constructor(
     readonly epoch: string,
     private readonly aes: CryptoKey,
@@ -428,18 +435,29 @@ class SealedCodec implements Codec {
   async key(table: Table, key: string): Promise<string> {
     // meta's keys (config, crypto) are names, not secrets: their presence says a wallet is here.
     if (table === 'meta') return key;
-    const mac = await crypto.subtle.sign('HMAC', this.mac, bytes(`${table}\u0000${key}`));
-    return bytesToHex(new Uint8Array(mac));
+    const name = `${table}\u0000${key}`;
+    let k = this.keys.get(name);
+    if (k === undefined) {
+      k = bytesToHex(new Uint8Array(await crypto.subtle.sign('HMAC', this.mac, bytes(name))));
+      this.keys.set(name, k);
+    }
+    return k;
   }
 
   async seal(table: Table, key: string, value: unknown): Promise<Row> {
     const k = await this.key(table, key);
-    const { iv, ct } = await encrypt(this.aes, `${table}\u0000${k}`, JSON.stringify({ key, value }));
-    return { k, rev: randomHex(12), iv, ct };
+    const text = JSON.stringify({ key, value });
+    const { iv, ct } = await encrypt(this.aes, `${table}\u0000${k}`, text);
+    const rev = randomHex(12);
+    this.opened.set(`${table}\u0000${k}`, { rev, text });
+    return { k, rev, iv, ct };
   }
 
   async open(table: Table, row: Row): Promise<{ key: string; value: unknown }> {
-    const text = row.iv && row.ct && (await decrypt(this.aes, `${table}\u0000${row.k}`, row.iv, row.ct));
+    const id = `${table}\u0000${row.k}`;
+    const known = this.opened.get(id);
+    let text = known?.rev === row.rev ? known.text : undefined;
+    text ??= row.iv && row.ct && (await decrypt(this.aes, id, row.iv, row.ct));
     if (text === undefined) {
       return fail(
         'WalletLocked',
@@ -447,6 +465,7 @@ class SealedCodec implements Codec {
         'a record of this wallet does not open with this passphrase (changed in another tab?); open the wallet again',
       );
     }
+    this.opened.set(id, { rev: row.rev, text });
     return JSON.parse(text) as { key: string; value: unknown };
   }
 }
