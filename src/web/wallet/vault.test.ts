@@ -1,6 +1,6 @@
 /**
  * The vault the wallet pages call (on fake-indexeddb): is there a wallet, create its store, erase it,
- * one tab at a time (the BroadcastChannel way; Node 20 has no Web Locks), and `openWallet` against a
+ * one tab at a time the BroadcastChannel way (Web Locks are tested in chromium, vault-browser.test.ts), and `openWallet` against a
  * real wide bank: a send cut off mid-way (the tab closed) is settled by the next load, nothing lost
  * and nothing spent twice.
  */
@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusal, storeConfig } from '../../test-support/wallet-store-cases.js';
 import { httpNet } from '../../wallet/http-net.js';
 import { Wallet } from '../../wallet/wallet.js';
-import { claimWallet, createStore, eraseWallet, openWallet, type WalletClaim, walletHere } from './vault.js';
+import {
+  claimWalletByChannel,
+  createStore,
+  eraseWallet,
+  openWallet,
+  type WalletClaim,
+  walletHere,
+} from './vault.js';
 
 let names = 0;
 const fresh = () => `vault-${names++}`;
@@ -42,13 +49,13 @@ describe('vault', () => {
   });
 });
 
-describe('claimWallet without Web Locks', () => {
+describe('claimWallet without Web Locks (a page over plain http)', () => {
   const claims: WalletClaim[] = [];
   afterAll(() => {
     for (const c of claims) if (c.held) c.release();
   });
-  const claim = async (...a: Parameters<typeof claimWallet>) => {
-    const c = await claimWallet(...a);
+  const claim = async (...a: Parameters<typeof claimWalletByChannel>) => {
+    const c = await claimWalletByChannel(...a);
     claims.push(c);
     return c;
   };
