@@ -5,11 +5,11 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './console.css';
-import { Type } from '@sinclair/typebox';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { isLancashError } from '../../core/errors.js';
 import { call } from '../../core/http/client.js';
+import { WEB_CONFIG_PATH, WebConfig } from '../../core/http/web-config.js';
 import { errorSentence } from '../ui/messages.js';
 import { useHashRoute } from '../ui/route.js';
 import { OperatorApi } from './api.js';
@@ -37,19 +37,19 @@ const WHERE_TOKEN =
   'in data/demo/gateway/operator.token): copy it whole and sign in again.';
 const WRONG_TOKEN = `That operator token was not accepted. ${WHERE_TOKEN}`;
 
-const PageConfig = Type.Object({ unit: Type.String() });
-
 function App() {
   const [token, setToken] = useState(loadToken);
   const [signInError, setSignInError] = useState<string | undefined>(undefined);
   const [unit, setUnit] = useState<string | undefined>(undefined);
+  // Without the page config the unit is unknown: amounts are never shown in a guessed currency.
+  const [configError, setConfigError] = useState<string | undefined>(undefined);
   const path = useHashRoute().slice(1);
   const route = PAGES.some((p) => p.path === path) ? path : 'overview';
 
   useEffect(() => {
-    call({ base: location.origin, method: 'GET', path: '/web/config.json', schema: PageConfig }).then(
+    call({ base: location.origin, method: 'GET', path: WEB_CONFIG_PATH, schema: WebConfig }).then(
       (c) => setUnit(c.unit),
-      () => setUnit('eur'),
+      (e: unknown) => setConfigError(errorSentence(e)),
     );
   }, []);
 
@@ -90,7 +90,18 @@ function App() {
           </button>
         )}
       </header>
-      {ctx ? (
+      {configError !== undefined ? (
+        <main>
+          <h1>The console cannot start</h1>
+          <p class="bad" role="alert">
+            It could not read its settings from the gateway. {configError} Then reload the page.
+          </p>
+        </main>
+      ) : token !== undefined && ctx === undefined ? (
+        <main>
+          <p class="muted">Loading…</p>
+        </main>
+      ) : ctx ? (
         <ConsoleContext.Provider value={ctx}>
           <nav class="tabs" aria-label="Console pages">
             {PAGES.map((p) => (
