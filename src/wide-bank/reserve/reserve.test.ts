@@ -3,8 +3,9 @@
  * calls of `core/protocol/bank.ts`: a deposit is claimed exactly once (replays answer the same signed
  * receipt, racing claims record one), unknown refs, other accounts' deposits and wrong amounts are
  * refused changing nothing; a withdrawal moves holder → funding once per ref and is refused when the
- * balance is short; the receipts verify offline and break on any changed field. The wide bank's audit
- * (invariant 1) runs after every test.
+ * balance is short; the receipts verify offline and break on any changed field; the holder reads its
+ * balance with its request log's position, sealed to it alone. The wide bank's audit (invariant 1)
+ * runs after every test.
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import {
   type BankPeer,
   bankPeer,
   type ReserveReceipt,
+  requestBalance,
   requestDepositClaim,
   requestWithdraw,
   signReceipt,
@@ -73,6 +75,19 @@ describe.each(DIALECTS)('reserve requests on %s', (dialect) => {
     requestWithdraw({ bank: peer, holder: who, ref, amount });
   const requestRows = (key: string) =>
     store.db.selectFrom('bank_requests').select(['key', 'kind']).where('key', '=', key).execute();
+
+  it('balance: the holder reads its balance and request-log position; a stranger has no account (73001)', async () => {
+    expect(await requestBalance({ bank: peer, holder })).toMatchObject({ account, balance: 0, last: 0 });
+    await bank.ledger.deposit(account, 500, 'pay-1');
+    await claim('pay-1', 500);
+    await withdraw('out-1', 120);
+    const b = await requestBalance({ bank: peer, holder });
+    expect(b).toMatchObject({ account, balance: 380, last: 2 });
+    expect(b.at).toBeGreaterThan(0);
+    const stranger = await generateEncryptionKeyPair();
+    const refused = await refusalOf(requestBalance({ bank: peer, holder: stranger }));
+    expect(refused.code).toBe(73001);
+  });
 
   it('claims a deposit once: a signed receipt, the same receipt on every replay, no money moved', async () => {
     await bank.ledger.deposit(account, 500, 'payroll-2026-11');
