@@ -333,6 +333,28 @@ describe('IdbWalletStore with a passphrase', () => {
     await second.close();
   });
 
+  it('answers reads made while the passphrase changes with the new key, rightly', async () => {
+    const name = fresh();
+    const setup = await encrypted(name, 'old');
+    await fill(setup);
+    const before = await contents(setup);
+    await setup.close();
+    let during: Promise<unknown> | undefined;
+    const s = await IdbWalletStore.open({
+      name,
+      passphrase: 'old',
+      hooks: {
+        // The re-encryption is prepared and about to be written: reads start now.
+        prepared: async () => {
+          during ??= contents(s);
+        },
+      },
+    });
+    await s.setPassphrase('new', FAST);
+    expect(await during).toEqual(before);
+    await s.close();
+  });
+
   it('refuses an empty passphrase', async () => {
     const s = await IdbWalletStore.open({ name: fresh() });
     expect(await refusal(s.setPassphrase(''))).toBe('InvalidInput');

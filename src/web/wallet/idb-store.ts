@@ -120,6 +120,9 @@ export class IdbWalletStore implements WalletStore {
 
   /** The tail of this store's writes (see `write`). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Reads under way, and a passphrase change under way (see `read`). */
+  private readonly reads = new Set<Promise<unknown>>();
+  private rekeying: Promise<void> = Promise.resolve();
 
   /**
    * Opens (and creates) the wallet's database. An encrypted one needs `passphrase`: `WalletLocked`
@@ -158,8 +161,7 @@ export class IdbWalletStore implements WalletStore {
   }
 
   async readConfig(): Promise<WalletConfig | undefined> {
-    const row = await this.db.get('meta', 'config');
-    return row && ((await this.codec.open('meta', row)).value as WalletConfig);
+    return (await this.one('meta', 'config')) as WalletConfig | undefined;
   }
 
   async writeConfig(config: WalletConfig): Promise<void> {
@@ -197,7 +199,7 @@ export class IdbWalletStore implements WalletStore {
   }
 
   async hasSeen(key: string): Promise<boolean> {
-    return (await this.db.getKey('seen', await this.codec.key('seen', key))) !== undefined;
+    return this.read(async (c) => (await this.db.getKey('seen', await c.key('seen', key))) !== undefined);
   }
 
   async counter(keysetId: string): Promise<number> {
@@ -267,21 +269,32 @@ export class IdbWalletStore implements WalletStore {
     if (passphrase !== undefined) {
       ({ codec: next, row: cryptoRow } = await newSealedCodec(passphrase, o.iterations ?? PBKDF2_ITERATIONS));
     }
-    await this.write(async (c) => {
-      const snapshot = new Map<Table, Map<string, string>>();
-      const put: Plan<void>['put'] = [];
-      for (const table of TABLES) {
-        const rows = await this.db.getAll(table);
-        snapshot.set(table, new Map(rows.map((r) => [r.k, r.rev])));
-        for (const row of rows) {
-          if (table === 'meta' && row.k === 'crypto') continue;
-          const { key, value } = await c.open(table, row);
-          put.push({ table, row: await next.seal(table, key, value) });
-        }
-      }
-      if (cryptoRow) put.push({ table: 'meta', row: cryptoRow });
-      return { expect: [], snapshot, clear: [...TABLES], put, codec: next, result: undefined };
+    let finished = () => {};
+    const before = this.rekeying;
+    this.rekeying = new Promise<void>((resolve) => {
+      finished = resolve;
     });
+    try {
+      await before;
+      await Promise.allSettled([...this.reads]);
+      await this.write(async (c) => {
+        const snapshot = new Map<Table, Map<string, string>>();
+        const put: Plan<void>['put'] = [];
+        for (const table of TABLES) {
+          const rows = await this.db.getAll(table);
+          snapshot.set(table, new Map(rows.map((r) => [r.k, r.rev])));
+          for (const row of rows) {
+            if (table === 'meta' && row.k === 'crypto') continue;
+            const { key, value } = await c.open(table, row);
+            put.push({ table, row: await next.seal(table, key, value) });
+          }
+        }
+        if (cryptoRow) put.push({ table: 'meta', row: cryptoRow });
+        return { expect: [], snapshot, clear: [...TABLES], put, codec: next, result: undefined };
+      });
+    } finally {
+      finished();
+    }
   }
 
   async close(): Promise<void> {
@@ -289,15 +302,34 @@ export class IdbWalletStore implements WalletStore {
   }
 
   /** The value under `key` in `table`, opened. */
-  private async one(table: Table, key: string): Promise<unknown> {
-    const row = await this.db.get(table, await this.codec.key(table, key));
-    return row && (await this.codec.open(table, row)).value;
+  private one(table: Table, key: string): Promise<unknown> {
+    return this.read(async (c) => {
+      const row = await this.db.get(table, await c.key(table, key));
+      return row && (await c.open(table, row)).value;
+    });
   }
 
   /** Every value of `table`, opened. */
-  private async all(table: Table): Promise<unknown[]> {
-    const rows = await this.db.getAll(table);
-    return Promise.all(rows.map(async (r) => (await this.codec.open(table, r)).value));
+  private all(table: Table): Promise<unknown[]> {
+    return this.read(async (c) => {
+      const rows = await this.db.getAll(table);
+      return Promise.all(rows.map(async (r) => (await c.open(table, r)).value));
+    });
+  }
+
+  /**
+   * A read with the current key material. A passphrase change waits for the reads under way and
+   * holds new ones until it is written, so no read mixes the old key with the new rows.
+   */
+  private async read<T>(fn: (codec: Codec) => Promise<T>): Promise<T> {
+    await this.rekeying;
+    const p = fn(this.codec);
+    this.reads.add(p);
+    try {
+      return await p;
+    } finally {
+      this.reads.delete(p);
+    }
   }
 
   /**
