@@ -243,8 +243,9 @@ class Stream implements SseStream {
   end(): void {
     if (this.closed) return;
     this.res.end();
-    // No keep-alive after a stream: the socket goes with it, so a drain does not wait on it.
-    this.res.socket?.end();
+    // No keep-alive after a stream: the socket goes once the end is written (without waiting for
+    // the client's side to close), so a drain does not wait on it.
+    this.res.socket?.destroySoon();
     this.finish();
   }
 

@@ -1,0 +1,122 @@
+/**
+ * An inbox's live events (`GET /v1/inbox/:address/events`) against a real `lancash wide-bank`: the
+ * owner hears `arrived` when a deposit lands (and at once when messages wait already); strangers,
+ * replayed, stale and missing proofs are refused with `InboxWatchRefused` (71011) and learn nothing;
+ * one inbox holds at most `maxInboxStreams` streams (429 past it, a place again once one closes).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hex } from '../core/bytes.js';
+import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
+import { PAYMENT } from '../core/protocol/gateway.js';
+import { killAll, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
+import { openEvents } from '../test-support/sse.js';
+import { randomId, Terminal } from '../test-support/terminal.js';
+import { deposit, inboxEventsUrl, mailboxInfo } from './client.js';
+
+/** A message for `to` from someone (only `to` can open it). */
+async function letterFor(to: Terminal) {
+  return sealJson({
+    type: PAYMENT,
+    transferId: randomId(),
+    sender: await generateEncryptionKeyPair(),
+    recipient: to.pair.publicKey,
+    payload: { hello: true },
+  });
+}
+
+describe('inbox live events', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lancash-inbox-events-'));
+  let bank: Started;
+  let serverKey: Uint8Array;
+  const urlFor = (t: Terminal, o: { at?: number; nonce?: string } = {}) =>
+    inboxEventsUrl(bank.url, { owner: t.pair, address: t.address, serverKey, ...o });
+
+  beforeAll(async () => {
+    bank = await startProcess(wideBankArgs(dir));
+    serverKey = hex((await mailboxInfo(bank.url)).key, 'key', 32);
+  });
+  afterAll(async () => {
+    await killAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tells the owner `arrived` when a deposit lands, and at once when messages already wait', async () => {
+    const owner = await Terminal.create('wan');
+    const stream = await openEvents(await urlFor(owner));
+    expect(stream.status).toBe(200);
+    expect(await deposit(bank.url, owner.address, await letterFor(owner))).toEqual({ duplicate: false });
+    expect(await stream.next()).toEqual({ type: 'arrived', data: undefined });
+    stream.close();
+
+    // A message is pending: a new stream starts with `arrived` (the state resumed on reconnect).
+    const again = await openEvents(await urlFor(owner));
+    expect(await again.next()).toEqual({ type: 'arrived', data: undefined });
+    again.close();
+    expect((await owner.drainInbox(bank.url)).map((m) => m.payload)).toEqual([{ hello: true }]);
+  });
+
+  it('refuses anyone but the owner with InboxWatchRefused (71011), and never the same proof twice', async () => {
+    const owner = await Terminal.create('wan');
+    const stranger = await Terminal.create('wan');
+    // The stranger's own key, sealed for the owner's address.
+    const forged = await inboxEventsUrl(bank.url, {
+      owner: stranger.pair,
+      address: stranger.address,
+      serverKey,
+    });
+    const ownerPath = `/v1/inbox/${owner.address}/events`;
+    const strangerAsOwner = forged.replace(`/v1/inbox/${stranger.address}/events`, ownerPath);
+    const url = await urlFor(owner);
+    const stale = await urlFor(owner, { at: Date.now() - 3_600_000 });
+    const cases: [string, string][] = [
+      ['a stranger’s proof', strangerAsOwner],
+      ['no proof', `${bank.url}${ownerPath}`],
+      ['a proof that is not base64url JSON', `${bank.url}${ownerPath}?proof=bm90IGpzb24`],
+      ['an hour-old proof', stale],
+    ];
+    for (const [what, target] of cases) {
+      const r = await openEvents(target);
+      expect([what, r.status, r.refusal?.code]).toEqual([what, 403, 71011]);
+    }
+    const first = await openEvents(url);
+    expect(first.status).toBe(200);
+    first.close();
+    const replay = await openEvents(url);
+    expect([replay.status, replay.refusal?.code, replay.refusal?.detail]).toEqual([
+      403,
+      71011,
+      "not the inbox's owner: the proof was used before",
+    ]);
+  });
+
+  it('holds at most maxInboxStreams (4) streams per inbox: 429 past it, a place again once one closes', async () => {
+    const owner = await Terminal.create('wan');
+    const open = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await openEvents(await urlFor(owner));
+      expect(s.status).toBe(200);
+      open.push(s);
+    }
+    const over = await openEvents(await urlFor(owner));
+    expect([over.status, over.refusal?.error]).toEqual([429, 'RateLimited']);
+    // Another inbox of the same client is not held by this one's bound.
+    const other = await Terminal.create('wan');
+    const elsewhere = await openEvents(await urlFor(other));
+    expect(elsewhere.status).toBe(200);
+    elsewhere.close();
+
+    open.shift()?.close();
+    // The server sees the close when the socket does; ask until it has (each try a fresh proof).
+    let status = 429;
+    for (let tries = 0; status === 429 && tries < 200; tries++) {
+      const s = await openEvents(await urlFor(owner));
+      status = s.status;
+      s.close();
+    }
+    expect(status).toBe(200);
+    for (const s of open) s.close();
+  });
+});
