@@ -69,6 +69,7 @@ describeInBrowser('the wallet vault in chromium', () => {
     const a = await tab(profile, profile.page);
     const b = await tab(profile);
     expect(await run(a, 'return typeof navigator.locks')).toBe('object');
+    expect(typeof (await run(a, 'return vault.requestPersistence()'))).toBe('boolean');
     const claim = (page: Page, o = '{}') =>
       run<boolean>(
         page,

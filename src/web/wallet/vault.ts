@@ -94,6 +94,22 @@ export function eraseWallet(o: VaultOptions = {}): Promise<void> {
   return IdbWalletStore.erase(o.name);
 }
 
+/**
+ * Asks the browser to keep this origin's storage under disk pressure (`navigator.storage.persist()`):
+ * without it IndexedDB is "best effort" and may be evicted, notes and all. True when granted (Chrome
+ * grants it quietly to a site in use, Firefox asks the person); false where it is refused or missing.
+ * The page calls it when a wallet is created or opened; the seed words stay the backup either way.
+ */
+export async function requestPersistence(): Promise<boolean> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (typeof storage?.persist !== 'function') return false;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return false;
+  }
+}
+
 export interface ClaimOptions extends VaultOptions {
   /** Take the wallet from the tab that holds it (that tab's `onLost` runs). */
   takeOver?: boolean;
