@@ -60,7 +60,15 @@ export function ReserveChart(props: { points: readonly ReservePoint[]; unit: str
             },
           ],
           axes: [
-            axis,
+            {
+              ...axis,
+              space: 60,
+              // Times only: uPlot's two-line date labels collide at phone width; the caption says the span.
+              values: (_u, ticks) =>
+                ticks.map((t) =>
+                  new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+                ),
+            },
             { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => `${t} ${unitLabel(unit)}`) },
           ],
           legend: { live: true },
@@ -93,7 +101,8 @@ export function ReserveChart(props: { points: readonly ReservePoint[]; unit: str
     <figure class="chart">
       <div ref={box} role="img" aria-label={props.label} />
       <figcaption class="muted">
-        Reserve at the bank (solid) and local money outstanding (dashed), {unitLabel(unit)}.
+        Reserve at the bank (solid) and local money outstanding (dashed), {unitLabel(unit)}, over the last
+        day.
       </figcaption>
     </figure>
   );

@@ -34,7 +34,7 @@ const PAGES = [
 /** Where the token is, for every message that asks for it. */
 const WHERE_TOKEN =
   'It is in the file operator.token in the gateway’s data directory (the demo prints it at start, and keeps it ' +
-  'in data/demo/gateway/operator.token): copy it whole and sign in again.';
+  'in data/demo/gateway/operator.token): copy it whole and paste it here.';
 const WRONG_TOKEN = `That operator token was not accepted. ${WHERE_TOKEN}`;
 
 function App() {

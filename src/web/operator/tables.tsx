@@ -49,6 +49,8 @@ export function JobTable(props: {
   unit: string;
   now: number;
   reason?: (j: JobRow) => string;
+  /** Jobs whose delivery is parked (they stay `delivering` in the journal). */
+  parked?: ReadonlySet<string>;
 }) {
   return (
     <table class="stack">
@@ -68,9 +70,11 @@ export function JobTable(props: {
         {props.jobs.map((j) => (
           <tr key={j.transferId}>
             <td data-label="Job">
-              {kindWords(j.kind, j.direction)}
-              <div class="mono muted small" title="Job id">
-                {j.transferId}
+              <div>
+                {kindWords(j.kind, j.direction)}
+                <div class="mono muted small" title="Job id">
+                  {j.transferId}
+                </div>
               </div>
             </td>
             <td data-label="Amount" class="num amount">
@@ -82,7 +86,7 @@ export function JobTable(props: {
             <td data-label={props.reason ? 'When' : 'State and age'}>
               {props.reason
                 ? formatTime(j.updatedAt)
-                : `${stateWords(j.state, j.kind)}, ${formatAge(j.createdAt, props.now)} old`}
+                : `${props.parked?.has(j.transferId) ? 'parked, waiting for your retry' : stateWords(j.state, j.kind)}, ${formatAge(j.createdAt, props.now)} old`}
             </td>
             {props.reason && <td data-label="Why">{props.reason(j)}</td>}
           </tr>

@@ -92,9 +92,9 @@ const parked: ParkedJob = {
 };
 
 describe('parked jobs', () => {
-  it('say what waits, where it goes and the last answer', () => {
+  it('say what waits and where it goes', () => {
     expect(parkedSentence(parked, 'eur')).toBe(
-      'The payment of 20.00 EUR to lan1qqqqqqqq…qqqqqq waits: no inbox accepted it in time (4 attempts). It goes through the LAN mailbox. Last answer: inbox full.',
+      'The payment of 20.00 EUR to lan1qqqqqqqq…qqqqqq waits: no inbox accepted it in time (4 attempts). It goes through the LAN mailbox.',
     );
   });
   it('retrying a payment says it cannot be paid twice', () => {

@@ -99,10 +99,9 @@ export function stateWords(state: string, kind?: string): string {
   }
 }
 
-/** A parked job: what waits, for whom, and why, in one sentence. */
+/** A parked job: what waits, for whom, and where it goes (the raw last error is shown apart). */
 export function parkedSentence(p: ParkedJob, unit: string): string {
   const attempts = plural(p.attempts, 'attempt', 'attempts');
-  const last = p.lastError ? ` Last answer: ${p.lastError}.` : '';
   const route =
     p.route === 'not allowed'
       ? " The address's own inbox is not on the gateway's allow-list."
@@ -113,7 +112,7 @@ export function parkedSentence(p: ParkedJob, unit: string): string {
     p.delivery === 'payment'
       ? `The payment of ${formatMoney(p.amount, unit)} to ${shortAddress(p.destination)} waits: no inbox accepted it in time (${attempts}).`
       : `The notice to ${shortAddress(p.replyTo ?? '?')} that this ${formatMoney(p.amount, unit)} ${kindWords(p.kind, p.direction).toLowerCase()} ${p.state === 'refused' ? 'was refused' : 'is done'} waits (${attempts}).`;
-  return `${what}${route}${last}`;
+  return `${what}${route}`;
 }
 
 /** What "Retry" does to a parked job, said before it is done. */

@@ -23,6 +23,8 @@ export function JobsPage() {
   const parked = useLoad((c) => c.api.parked());
   const refused = useLoad((c) => c.api.jobs('refused', 50));
   const flying = useLoad(async (c) => (await Promise.all(IN_FLIGHT.map((s) => c.api.jobs(s, 100)))).flat());
+  /** What the last retry did: said here, since the retried job leaves the parked list. */
+  const [notice, setNotice] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   const refresh = () => {
     setNow(Date.now());
     parked.reload();
@@ -43,11 +45,23 @@ export function JobsPage() {
           A payment or notice that no inbox accepted before the delivery deadline waits here, sealed, until
           you try it again.
         </p>
+        {notice && (
+          <Message kind={notice.ok ? 'ok' : 'bad'}>
+            <p>{notice.text}</p>
+          </Message>
+        )}
         <Loading loaded={parked} empty="Nothing is parked.">
           {(jobs) => (
             <ul class="plain">
               {jobs.map((p) => (
-                <ParkedItem key={p.transferId} job={p} onDone={refresh} />
+                <ParkedItem
+                  key={p.transferId}
+                  job={p}
+                  onDone={(text) => {
+                    setNotice({ ok: true, text });
+                    refresh();
+                  }}
+                />
               ))}
             </ul>
           )}
@@ -66,6 +80,7 @@ export function JobsPage() {
             <JobTable
               caption="Jobs in flight, by state and age"
               jobs={[...jobs].sort((a, b) => a.createdAt - b.createdAt)}
+              parked={new Set((parked.value ?? []).map((p) => p.transferId))}
               unit={unit}
               now={now}
             />
@@ -106,24 +121,22 @@ function Loading<T extends unknown[]>(props: {
   return <>{props.children(value)}</>;
 }
 
-function ParkedItem(props: { job: ParkedJob; onDone: () => void }) {
+function ParkedItem(props: { job: ParkedJob; onDone: (said: string) => void }) {
   const c = useConsole();
   const p = props.job;
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
   const retry = async () => {
     setBusy(true);
     try {
       const s = await c.api.retryParked(p.transferId);
-      setResult({
-        ok: true,
-        text: `Tried again: the ${kindWords(p.kind, p.direction).toLowerCase()} is ${stateWords(s.state, p.kind)}. If no inbox takes it in time, it comes back here.`,
-      });
       setAsking(false);
-      props.onDone();
+      props.onDone(
+        `Tried again: the ${p.delivery} of the ${formatMoney(p.amount, c.unit)} ${kindWords(p.kind, p.direction).toLowerCase()} is on its way again (${stateWords(s.state, p.kind)}). If no inbox takes it in time, it comes back to this list.`,
+      );
     } catch (e) {
-      setResult({ ok: false, text: c.say(e) });
+      setError(c.say(e));
     } finally {
       setBusy(false);
     }
@@ -138,9 +151,15 @@ function ParkedItem(props: { job: ParkedJob; onDone: () => void }) {
       </p>
       <p>{parkedSentence(p, c.unit)}</p>
       <p class="mono muted small">Job {p.transferId}</p>
-      {result && (
-        <Message kind={result.ok ? 'ok' : 'bad'}>
-          <p>{result.text}</p>
+      {p.lastError && (
+        <details>
+          <summary>The last answer, as the gateway recorded it</summary>
+          <p class="mono small">{p.lastError}</p>
+        </details>
+      )}
+      {error && (
+        <Message kind="bad">
+          <p>{error}</p>
         </Message>
       )}
       {asking ? (
