@@ -96,7 +96,7 @@ export function OverviewPage() {
         </p>
       )}
       <section class="card" aria-labelledby="figures">
-        <h2 id="figures">Reserve and local money</h2>
+        <h2 id="figures">Local money and its backing</h2>
         {sentence ? (
           <>
             <p
