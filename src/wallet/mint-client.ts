@@ -88,14 +88,18 @@ export class MintClient {
     return [...new Set((await this.keysetEntries()).map((k) => k.unit))];
   }
 
-  private async keysetEntries(): Promise<Static<typeof KeysetEntry>[]> {
-    this.entries ??= (await this.request('GET', '/v1/keysets', KeysetsAnswer)).keysets;
+  /** The mint's keyset list, read again when `fresh` (the mint may have rotated its keys since). */
+  private async keysetEntries(fresh = false): Promise<Static<typeof KeysetEntry>[]> {
+    if (fresh || this.entries === undefined) {
+      this.entries = (await this.request('GET', '/v1/keysets', KeysetsAnswer)).keysets;
+    }
     return this.entries;
   }
 
   /** The keyset new outputs go to: active, of the wallet's unit, the cheapest to spend. */
   async activeKeyset(): Promise<Keyset> {
-    const active = (await this.keysetEntries())
+    // Asked each time: a wallet open across a rotation (a browser tab) must not make outputs the mint refuses.
+    const active = (await this.keysetEntries(true))
       .filter((k) => k.active && k.unit === this.unit)
       .sort((a, b) => (a.input_fee_ppk ?? 0) - (b.input_fee_ppk ?? 0));
     const first = active[0];
@@ -119,7 +123,10 @@ export class MintClient {
   async keyset(id: string): Promise<Keyset> {
     const known = this.keysets.get(id);
     if (known) return known;
-    const entry = (await this.keysetEntries()).find((k) => k.id === id);
+    // An id not in the list read earlier may be a keyset made since (a rotation): read the list again.
+    const entry =
+      (await this.keysetEntries()).find((k) => k.id === id) ??
+      (await this.keysetEntries(true)).find((k) => k.id === id);
     if (!entry || entry.unit !== this.unit) {
       return fail('KeysetUnknown', { id }, `keyset ${id} is not a ${this.unit} keyset of ${this.url}`);
     }

@@ -241,7 +241,9 @@ describe('wallet crash safety (real wide bank)', () => {
   it('an unreachable mint during the swap leaves the send prepared; recover rolls it back', async () => {
     const alice = await funded(20);
     const bob = await funded(0);
-    alice.net.arm('call', 'unreachable', 2, '/v1/'); // the swap, then the checkstate that asks after it
+    // The swap, then the checkstate that asks after it.
+    alice.net.arm('call', 'unreachable', 1, '/v1/swap');
+    alice.net.arm('call', 'unreachable', 1, '/v1/checkstate');
     const op = await alice.wallet.send({ to: bob.wallet.address, amount: 7 });
     expect(op.state).toBe('prepared');
     expect(await alice.wallet.balance()).toEqual({ unit: 'eur', available: 4, pending: 16 });
@@ -269,7 +271,9 @@ describe('wallet crash safety (real wide bank)', () => {
     wallets.push(alice);
     expect((await alice.wallet.mintFromLightning(20)).state).toBe('done');
     const bob = await funded(0);
-    alice.net.arm('call', 'unreachable', 2, '/v1/'); // the swap, then the checkstate that asks after it
+    // The swap, then the checkstate that asks after it.
+    alice.net.arm('call', 'unreachable', 1, '/v1/swap');
+    alice.net.arm('call', 'unreachable', 1, '/v1/checkstate');
     expect((await alice.wallet.send({ to: bob.wallet.address, amount: 7 })).state).toBe('prepared');
     expect(await alice.wallet.balance()).toEqual({ unit: 'eur', available: 4, pending: 16 });
     // Nobody calls recover(): the wallet asks the mint again by itself, about a second later.
