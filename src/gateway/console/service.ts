@@ -27,6 +27,8 @@ const THINNING: readonly [number, number, number][] = [
   [30 * DAY, 400 * DAY, HOUR],
 ];
 const KEEP_MS = 400 * DAY;
+/** The summary waits this long for the bank's balance, then answers `reserve: null` (a console polls it). */
+const SUMMARY_BANK_WAIT_MS = 3000;
 /** Most points one series answer carries; a longer range is answered one point per bucket. */
 export const MAX_SERIES_POINTS = 2000;
 
@@ -201,7 +203,7 @@ export class ConsoleService {
   async summary(): Promise<OperatorSummary> {
     const db = this.o.store.db;
     const [reserve, local, inFlight, jobs] = await Promise.all([
-      this.reserve(),
+      within(this.reserve(), SUMMARY_BANK_WAIT_MS, null),
       localMoney(db),
       repo.valueInFlight(db),
       repo.jobCounts(db),
@@ -315,5 +317,18 @@ export class ConsoleService {
       inputFeePpk: k.inputFeePpk,
       outstanding: v.signed - v.spent,
     };
+  }
+}
+
+/** `p`'s value, or `otherwise` when it takes longer than `ms` (`p` runs on, unobserved). */
+async function within<T, U>(p: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<U>((resolve) => {
+    timer = setTimeout(() => resolve(otherwise), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
