@@ -6,7 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { formatMoney } from '../../../core/money-format.js';
-import { Confirm } from '../../ui/confirm.js';
+import { Confirm, useFocusAfter } from '../../ui/confirm.js';
 import { Message } from '../../ui/message.js';
 import { reasonOf } from '../../ui/messages.js';
 import { formatTime } from '../../ui/time.js';
@@ -125,6 +125,7 @@ function ParkedItem(props: { job: ParkedJob; onDone: (said: string) => void }) {
   const c = useConsole();
   const p = props.job;
   const [asking, setAsking] = useState(false);
+  const opener = useFocusAfter(asking);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const retry = async () => {
@@ -173,7 +174,7 @@ function ParkedItem(props: { job: ParkedJob; onDone: (said: string) => void }) {
           <p>{retrySentence(p, c.unit)}</p>
         </Confirm>
       ) : (
-        <button type="button" onClick={() => setAsking(true)}>
+        <button type="button" ref={opener} onClick={() => setAsking(true)}>
           Retry…
         </button>
       )}

@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { formatMoney } from '../../../core/money-format.js';
-import { Confirm } from '../../ui/confirm.js';
+import { Confirm, useFocusAfter } from '../../ui/confirm.js';
 import { Message } from '../../ui/message.js';
 import { useConsole, useLoad } from '../context.js';
 
@@ -12,6 +12,7 @@ export function KeysetsPage() {
   const c = useConsole();
   const keysets = useLoad((c) => c.api.keysets());
   const [asking, setAsking] = useState(false);
+  const opener = useFocusAfter(asking);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   const rotate = async () => {
@@ -92,7 +93,7 @@ export function KeysetsPage() {
           </p>
         </Confirm>
       ) : (
-        <button type="button" onClick={() => setAsking(true)}>
+        <button type="button" ref={opener} onClick={() => setAsking(true)}>
           Rotate the keyset…
         </button>
       )}

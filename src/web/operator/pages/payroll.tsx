@@ -3,13 +3,13 @@
  * reserve under a reference. The confirmation says exactly that before anything is sent; then the
  * job is followed to its end. Payouts need the notes of a LAN terminal, sealed by it: the page says how.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { decodeAddress } from '../../../core/address/index.js';
 import { isUnclear } from '../../../core/http/client.js';
 import { formatMoney, parseMoney } from '../../../core/money-format.js';
 import { decode } from '../../../core/protocol/cashu.js';
 import { type OperatorJobStatus, TRANSFER_PATH, TransferStatus } from '../../../core/protocol/gateway.js';
-import { Confirm } from '../../ui/confirm.js';
+import { Confirm, useFocusAfter } from '../../ui/confirm.js';
 import { subscribe } from '../../ui/live.js';
 import { Message } from '../../ui/message.js';
 import { reasonOf } from '../../ui/messages.js';
@@ -31,6 +31,7 @@ export function PayrollPage() {
   const [memo, setMemo] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [review, setReview] = useState<Request | undefined>(undefined);
+  const opener = useFocusAfter(review !== undefined);
   const [busy, setBusy] = useState(false);
   const [job, setJob] = useState<
     { request: Request; status: TransferStatus | OperatorJobStatus } | undefined
@@ -156,7 +157,7 @@ export function PayrollPage() {
             </Confirm>
           ) : (
             <div class="row">
-              <button type="submit" class="primary">
+              <button type="submit" class="primary" ref={opener}>
                 Review the payroll
               </button>
             </div>
@@ -173,6 +174,9 @@ function Follow(props: { request: Request; first: TransferStatus; onAnother: () 
   const c = useConsole();
   const [status, setStatus] = useState(props.first);
   const [trouble, setTrouble] = useState<string | undefined>(undefined);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The form is gone: focus moves to what replaced it.
+  useEffect(() => heading.current?.focus(), []);
   const ended = status.state === 'done' || status.state === 'refused';
   const id = status.transferId;
   useEffect(() => {
@@ -199,7 +203,7 @@ function Follow(props: { request: Request; first: TransferStatus; onAnother: () 
   const o = { unit: c.unit, to: props.request.to, ref: props.request.ref };
   return (
     <section aria-labelledby="payroll-job">
-      <h2 id="payroll-job">
+      <h2 id="payroll-job" tabIndex={-1} ref={heading}>
         {formatMoney(props.request.amount, c.unit)} to {shortAddress(props.request.to)}
       </h2>
       <Message kind={status.state === 'done' ? 'ok' : status.state === 'refused' ? 'bad' : 'info'}>
