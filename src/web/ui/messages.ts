@@ -99,6 +99,18 @@ const WORDS: Partial<Record<ErrorName, (detail: string, info: unknown) => Explai
     what: 'The wallet is busy with another payment.',
     next: 'Wait until it ends, then try again.',
   }),
+  WalletLocked: () => ({
+    what: 'The wallet is locked with a passphrase.',
+    next: 'Type its passphrase to open it.',
+  }),
+  PassphraseWrong: () => ({
+    what: 'That passphrase does not open this wallet.',
+    next: 'Type it again, carefully (capital letters count). Without it, restore the wallet from its seed words.',
+  }),
+  InboxWatchRefused: () => ({
+    what: 'The mailbox refused to announce new payments to this page.',
+    next: 'Payments still arrive: the wallet checks the inbox every few seconds instead.',
+  }),
   KeysetInactive: () => ({
     what: 'The bank has changed its keys since this money was made.',
     next: 'Reload the page and try again.',

@@ -5,6 +5,7 @@
  * announced in words.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { isLancashError } from '../../core/errors.js';
 import type { RecoverSummary, Wallet } from '../../wallet/index.js';
 import { ErrorMessage, Message } from '../ui/message.js';
 import { useHashRoute } from '../ui/route.js';
@@ -13,7 +14,7 @@ import { History } from './history.js';
 import { Home } from './home.js';
 import { Receive } from './receive.js';
 import { Send } from './send.js';
-import { loadPageConfig, openWallet, type PageConfig, serial } from './session.js';
+import { loadPageConfig, openWallet, type PageConfig, serial, watchInbox } from './session.js';
 import { Settings } from './settings.js';
 import { walletStorage } from './storage.js';
 import { Tokens } from './tokens.js';
@@ -23,6 +24,7 @@ import { historyLine, receivedSentence } from './words.js';
 type State =
   | { at: 'loading' }
   | { at: 'broken'; error: unknown }
+  | { at: 'elsewhere'; config: PageConfig; lost: boolean }
   | { at: 'locked'; config: PageConfig; error?: unknown }
   | { at: 'welcome'; config: PageConfig }
   | { at: 'open'; config: PageConfig; wallet: Wallet; recovered?: RecoverSummary };
@@ -31,21 +33,32 @@ export function App() {
   const [state, setState] = useState<State>({ at: 'loading' });
   const [passphrase, setPassphrase] = useState<string | undefined>(undefined);
 
-  const start = useCallback(async (config: PageConfig, pass?: string) => {
+  const start = useCallback(async (config: PageConfig, pass?: string, takeOver = false) => {
     const storage = walletStorage();
-    if (!(await storage.exists())) return setState({ at: 'welcome', config });
-    if (pass === undefined && (await storage.locked())) return setState({ at: 'locked', config });
     try {
+      // One tab at a time: two tabs must not run the same open send or its recovery at once.
+      const held = await storage.claim({
+        takeOver,
+        onLost: () => setState({ at: 'elsewhere', config, lost: true }),
+      });
+      if (!held) return setState({ at: 'elsewhere', config, lost: false });
+      const here = await storage.inspect();
+      if (!here.exists) return setState({ at: 'welcome', config });
+      if (pass === undefined && here.encrypted) return setState({ at: 'locked', config });
       const { wallet, recovered } = await openWallet(pass);
       setPassphrase(pass);
       setState({ at: 'open', config, wallet, recovered });
     } catch (error) {
-      setState(pass === undefined ? { at: 'broken', error } : { at: 'locked', config, error });
+      const wrongPass = isLancashError(error, 'PassphraseWrong') || isLancashError(error, 'WalletLocked');
+      setState(wrongPass ? { at: 'locked', config, error } : { at: 'broken', error });
     }
   }, []);
 
   useEffect(() => {
-    loadPageConfig().then(start, (error: unknown) => setState({ at: 'broken', error }));
+    loadPageConfig().then(
+      (config) => start(config),
+      (error: unknown) => setState({ at: 'broken', error }),
+    );
   }, [start]);
 
   if (state.at === 'loading') {
@@ -60,6 +73,24 @@ export function App() {
       <main>
         <h1>Wallet</h1>
         <ErrorMessage error={state.error} />
+      </main>
+    );
+  }
+  if (state.at === 'elsewhere') {
+    return (
+      <main>
+        <h1>Wallet</h1>
+        <Message kind="info">
+          <p>
+            {state.lost
+              ? 'This wallet was opened in another tab, so this tab stopped using it.'
+              : 'This wallet is open in another tab of this browser.'}
+          </p>
+          <p>A wallet is used in one tab at a time, so that no payment runs twice.</p>
+        </Message>
+        <button type="button" class="primary" onClick={() => start(state.config, passphrase, true)}>
+          Use it here
+        </button>
       </main>
     );
   }
@@ -80,6 +111,8 @@ export function App() {
       config={state.config}
       wallet={state.wallet}
       recovered={state.recovered}
+      passphrase={passphrase}
+      passphraseChanged={setPassphrase}
       reopen={() => start(state.config, passphrase)}
       erased={() => {
         location.hash = '#/';
@@ -118,11 +151,7 @@ function Unlock({
           value={value}
           onInput={(e) => setValue(e.currentTarget.value)}
         />
-        {state.error !== undefined && (
-          <Message kind="bad">
-            <p>That passphrase does not open the wallet. Type it again, carefully.</p>
-          </Message>
-        )}
+        {state.error !== undefined && <ErrorMessage error={state.error} />}
         <p>
           <button type="submit" class="primary" disabled={busy}>
             Open the wallet
@@ -142,21 +171,22 @@ const ROUTES = [
   ['/settings', 'Settings'],
 ] as const;
 
-/** How often the inbox is drained while the page is visible, until the live inbox events land. */
-const INBOX_EVERY_MS = 2500;
-
 function Shell({
   config,
   wallet,
   recovered,
   reopen,
   erased,
+  passphrase,
+  passphraseChanged,
 }: {
   config: PageConfig;
   wallet: Wallet;
   recovered: RecoverSummary | undefined;
   reopen: () => Promise<void>;
   erased: () => void;
+  passphrase: string | undefined;
+  passphraseChanged: (p: string | undefined) => void;
 }) {
   const route = useHashRoute();
   const [version, setVersion] = useState(0);
@@ -176,15 +206,15 @@ function Shell({
     }
   }, [recovered, unit]);
 
-  // The inbox, drained live: once at load, then while the page is visible.
+  // The inbox, drained live: once at load, then on each arrival the mailbox announces.
   useEffect(() => {
-    let stopped = false;
-    let running = false;
-    const drain = async () => {
-      if (stopped || running || document.visibilityState !== 'visible') return;
-      running = true;
+    const stop = new AbortController();
+    let running: Promise<void> | undefined;
+    let again = false;
+    const drainOnce = async () => {
       try {
         const r = await serial(() => wallet.receive());
+        if (stop.signal.aborted) return;
         const got = [...r.received, ...r.refused];
         setArrivals((a) => ({ received: [...got.reverse(), ...a.received], checkedAt: Date.now() }));
         if (got.length > 0 || r.notices > 0) {
@@ -192,19 +222,26 @@ function Shell({
           changed();
         }
       } catch (problem) {
-        setArrivals((a) => ({ ...a, checkedAt: Date.now(), problem }));
-      } finally {
-        running = false;
+        if (!stop.signal.aborted) setArrivals((a) => ({ ...a, checkedAt: Date.now(), problem }));
       }
     };
-    void drain();
-    const timer = setInterval(drain, INBOX_EVERY_MS);
-    document.addEventListener('visibilitychange', drain);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-      document.removeEventListener('visibilitychange', drain);
+    // One drain at a time; an arrival announced during one drains once more after it.
+    const drain = async (): Promise<void> => {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        do {
+          again = false;
+          await drainOnce();
+        } while (again && !stop.signal.aborted);
+      })();
+      await running;
+      running = undefined;
     };
+    watchInbox(wallet, drain, stop.signal);
+    return () => stop.abort();
   }, [wallet, unit, changed]);
 
   const props: PageProps = { wallet, config, version, changed };
@@ -219,7 +256,15 @@ function Shell({
       case '/history':
         return <History {...props} />;
       case '/settings':
-        return <Settings {...props} reopen={reopen} erased={erased} />;
+        return (
+          <Settings
+            {...props}
+            reopen={reopen}
+            erased={erased}
+            passphrase={passphrase}
+            passphraseChanged={passphraseChanged}
+          />
+        );
       default:
         return <Home {...props} />;
     }

@@ -176,6 +176,27 @@ export class IdbWalletStore implements WalletStore {
     });
   }
 
+  /**
+   * Keeps the seed words beside the config (which holds only the seed they make), sealed like every
+   * row, so the page can show them again after a confirmation (Settings).
+   */
+  async writeWords(words: string): Promise<void> {
+    await this.write(async (c) => {
+      const row = await this.db.get('meta', 'words');
+      return {
+        expect: [{ table: 'meta', k: 'words', rev: row?.rev }],
+        put: [{ table: 'meta', row: await c.seal('meta', 'words', words) }],
+        result: undefined,
+      };
+    });
+  }
+
+  /** The seed words kept by `writeWords`, if any. */
+  async readWords(): Promise<string | undefined> {
+    const row = await this.db.get('meta', 'words');
+    return row && ((await this.codec.open('meta', row)).value as string);
+  }
+
   async notes(q: NoteQuery = {}): Promise<StoredNote[]> {
     const notes = (await this.all('notes')) as StoredNote[];
     return notes

@@ -16,7 +16,9 @@ import {
   type RestoreSummary,
   Wallet,
   type WalletOptions,
+  type WalletStore,
 } from '../../wallet/index.js';
+import { subscribe } from '../ui/live.js';
 import { savedGateway, walletStorage, withGateway } from './storage.js';
 
 export type PageConfig = WebConfig;
@@ -45,16 +47,15 @@ export function gatewayOf(config: PageConfig): string | undefined {
   return savedGateway() ?? config.gateway;
 }
 
-/** Options every `Wallet` of the page is opened with. */
-async function options(passphrase?: string): Promise<WalletOptions> {
-  const store = await walletStorage().open(passphrase);
+/** What every `Wallet` of the page is opened with: its store (gateway as chosen) and the network. */
+function options(store: WalletStore): WalletOptions {
   return { store: withGateway(store, savedGateway()), net: httpNet() };
 }
 
 /** Opens the wallet kept in this browser and settles what an earlier visit left open. */
 export function openWallet(passphrase?: string): Promise<{ wallet: Wallet; recovered: RecoverSummary }> {
   return serial(async () => {
-    const wallet = await Wallet.open(await options(passphrase));
+    const wallet = await Wallet.open(options(await walletStorage().open(passphrase)));
     const recovered = await wallet.recover();
     return { wallet, recovered };
   });
@@ -65,7 +66,7 @@ export function createWallet(config: PageConfig, words: string, passphrase?: str
   return serial(async () => {
     const gateway = gatewayOf(config);
     const { wallet } = await Wallet.create({
-      ...(await options(passphrase)),
+      ...options(await walletStorage().create(passphrase)),
       network: config.network as Network,
       mint: config.mint,
       mailbox: config.mailbox,
@@ -73,7 +74,7 @@ export function createWallet(config: PageConfig, words: string, passphrase?: str
       unit: config.unit,
       mnemonic: words,
     });
-    await walletStorage().saveWords?.(words);
+    await walletStorage().saveWords(words);
     return wallet;
   });
 }
@@ -91,12 +92,15 @@ export function restoreWallet(
   })();
 }
 
+/** How often an open operation is looked at without live events, and with them (a safety net). */
 const FOLLOW_EVERY_MS = 1500;
+const FOLLOW_LIVE_EVERY_MS = 10_000;
 
 /**
  * Follows an open operation (a transfer with the gateway, a payment not yet delivered) until it ends
  * or `signal` aborts: one `recover` step at a time, as the CLI's next command would take it, each
- * reported to `onUpdate`. Until the live helper's transfer events land, it asks every 1.5 s.
+ * reported to `onUpdate`. A transfer is stepped on each of the gateway's live `status` events
+ * (`GET /v1/gateway/transfers/:id/events`), with a slow poll beside them in case the stream is cut.
  */
 export async function followOperation(
   wallet: Wallet,
@@ -104,15 +108,83 @@ export async function followOperation(
   onUpdate: (op: Operation) => void,
   signal: AbortSignal,
 ): Promise<Operation | undefined> {
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
-    if (signal.aborted) return undefined;
+  const inner = new AbortController();
+  const stop = () => inner.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  let last = await wallet.operation(id);
+  const ended = (op: Operation | undefined) =>
+    op === undefined || op.state === 'done' || op.state === 'failed';
+  const step = async () => {
+    if (inner.signal.aborted) return;
     await serial(() => wallet.recover()).catch(() => undefined);
     const op = await wallet.operation(id);
-    if (op === undefined || signal.aborted) return op;
-    onUpdate(op);
-    if (op.state === 'done' || op.state === 'failed') return op;
+    if (inner.signal.aborted) return;
+    last = op;
+    if (op) onUpdate(op);
+    if (ended(op)) inner.abort();
+  };
+  const gateway = last?.kind === 'gateway' ? last.data.deliverTo : undefined;
+  const live =
+    gateway === undefined
+      ? undefined
+      : subscribe(`${gateway}/v1/gateway/transfers/${encodeURIComponent(id)}/events`, {
+          signal: inner.signal,
+          onEvent: (type) => {
+            if (type === 'status') void step();
+          },
+        }).catch(() => undefined);
+  while (!inner.signal.aborted && !ended(last)) {
+    await pause(live === undefined ? FOLLOW_EVERY_MS : FOLLOW_LIVE_EVERY_MS, inner.signal);
+    await step();
   }
+  inner.abort();
+  await live;
+  signal.removeEventListener('abort', stop);
+  return signal.aborted ? undefined : last;
+}
+
+/**
+ * Drains the inbox whenever money may have arrived: once now, on each live `arrived` event of the
+ * mailbox (`GET /v1/inbox/:address/events`, a fresh proof of ownership per connection), on each
+ * reconnection (what arrived while cut off), and when the page becomes visible again. When the
+ * mailbox refuses live events for good, it asks every 2.5 s while the page is visible instead.
+ */
+export function watchInbox(wallet: Wallet, drain: () => Promise<void>, signal: AbortSignal): void {
+  const visible = () => document.visibilityState === 'visible';
+  const onVisible = () => {
+    if (visible()) void drain();
+  };
+  document.addEventListener('visibilitychange', onVisible);
+  signal.addEventListener('abort', () => document.removeEventListener('visibilitychange', onVisible), {
+    once: true,
+  });
+  void drain();
+  subscribe(() => wallet.inboxEventsUrl(), {
+    signal,
+    onOpen: () => void drain(),
+    onEvent: (type) => {
+      if (type === 'arrived') void drain();
+    },
+  }).catch(async () => {
+    while (!signal.aborted) {
+      await pause(INBOX_POLL_MS, signal);
+      if (visible() && !signal.aborted) await drain();
+    }
+  });
+}
+
+const INBOX_POLL_MS = 2500;
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**

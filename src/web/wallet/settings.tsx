@@ -20,14 +20,21 @@ export function Settings({
   version,
   reopen,
   erased,
-}: PageProps & { reopen: () => Promise<void>; erased: () => void }) {
+  passphrase,
+  passphraseChanged,
+}: PageProps & {
+  reopen: () => Promise<void>;
+  erased: () => void;
+  passphrase: string | undefined;
+  passphraseChanged: (p: string | undefined) => void;
+}) {
   const unit = wallet.config.unit;
   const balance = useAsync(() => wallet.balance(), [wallet, version]);
   return (
     <section aria-labelledby="settings-title">
       <h1 id="settings-title">Settings</h1>
       <GatewaySetting config={config} unit={unit} current={wallet.config.gateway} reopen={reopen} />
-      <PassphraseSetting />
+      <PassphraseSetting passphrase={passphrase} changed={passphraseChanged} />
       <SeedWords />
       <h2>Erase this wallet</h2>
       <EraseWallet
@@ -117,48 +124,62 @@ function GatewaySetting({
   );
 }
 
-function PassphraseSetting() {
+function PassphraseSetting({
+  passphrase,
+  changed,
+}: {
+  passphrase: string | undefined;
+  changed: (p: string | undefined) => void;
+}) {
   const storage = walletStorage();
-  const locked = useAsync(() => storage.locked(), []);
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [done, setDone] = useState('');
-  const setPassphrase = storage.setPassphrase;
-  if (setPassphrase === undefined) {
+  if (!storage.canEncrypt()) {
     return (
       <>
         <h2>Passphrase</h2>
-        <p class="muted">This build keeps the wallet in memory only, so there is nothing to encrypt.</p>
+        <p class="muted">
+          {storage.persistent
+            ? 'A passphrase needs a secure connection (https, or this computer itself); this page has none.'
+            : 'This browser keeps the wallet in memory only, so there is nothing to encrypt.'}
+        </p>
       </>
     );
   }
-  const has = locked?.value === true;
+  const has = passphrase !== undefined;
   const save = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
     setDone('');
-    if (next !== repeat) {
-      setDone('');
-      setError(new Error('mismatch'));
-      return;
-    }
+    if (has && current !== passphrase)
+      return setProblem('The current passphrase is not the one this wallet has.');
+    if (next !== repeat) return setProblem('The two new passphrases differ: type the same one twice.');
+    if (!has && next === '') return setProblem('Type a passphrase to set.');
+    setProblem('');
+    setBusy(true);
     try {
-      await setPassphrase(has ? current : undefined, next === '' ? undefined : next);
+      const value = next === '' ? undefined : next;
+      await storage.setPassphrase(value);
+      changed(value);
       setDone(
-        next === ''
+        value === undefined
           ? 'The passphrase is removed: the wallet opens without one in this browser.'
-          : 'The passphrase is set: the wallet asks for it each time it opens.',
+          : 'The passphrase is set: the wallet is stored encrypted and asks for it each time it opens.',
       );
       setCurrent('');
       setNext('');
       setRepeat('');
     } catch (err) {
       setError(err);
+    } finally {
+      setBusy(false);
     }
   };
-  const mismatch = error instanceof Error && error.message === 'mismatch';
   return (
     <>
       <h2>Passphrase</h2>
@@ -196,14 +217,16 @@ function PassphraseSetting() {
           value={repeat}
           onInput={(e) => setRepeat(e.currentTarget.value)}
         />
-        {mismatch && <p class="bad">The two new passphrases differ: type the same one twice.</p>}
-        {error !== undefined && !mismatch && <ErrorMessage error={error} />}
+        {problem && <p class="bad">{problem}</p>}
+        {error !== undefined && <ErrorMessage error={error} />}
         {done && (
           <Message kind="ok">
             <p>{done}</p>
           </Message>
         )}
-        <button type="submit">{has ? 'Change the passphrase' : 'Set the passphrase'}</button>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Encrypting…' : has ? 'Change the passphrase' : 'Set the passphrase'}
+        </button>
       </form>
     </>
   );
@@ -212,7 +235,7 @@ function PassphraseSetting() {
 function SeedWords() {
   const storage = walletStorage();
   const [step, setStep] = useState<'hidden' | 'confirm' | 'shown'>('hidden');
-  const words = useAsync(async () => (step === 'shown' ? storage.words?.() : undefined), [step]);
+  const words = useAsync(async () => (step === 'shown' ? storage.words() : undefined), [step]);
   return (
     <>
       <h2>Seed words</h2>

@@ -1,44 +1,112 @@
 /**
- * Where the browser wallet keeps its notes and keys: one function, `walletStorage()`, so switching
- * from the in-memory store to the IndexedDB store (the storage helper's `idb-store.ts` / `vault.ts`)
- * is one line. Also the page's own settings (the gateway URL chosen in Settings), kept in
- * `localStorage` because they are not secret and not money.
+ * Where the browser wallet keeps its notes and keys, as the pages need it: one function,
+ * `walletStorage()`, over the IndexedDB vault (`vault.ts`, `idb-store.ts`; `memoryStorage()` is the
+ * drop-in that keeps nothing, for a browser without IndexedDB). Also the page's own setting (the
+ * gateway URL chosen in Settings), kept in `localStorage` because it is neither secret nor money.
  */
 import { MemoryWalletStore, type WalletConfig, type WalletStore } from '../../wallet/index.js';
+import {
+  claimWallet,
+  createStore,
+  encryptionAvailable,
+  eraseWallet,
+  IdbWalletStore,
+  walletHere,
+} from './vault.js';
 
 /** The browser's wallet storage, as the pages need it. */
 export interface WalletStorage {
-  /** Whether a wallet exists in this browser. */
-  exists(): Promise<boolean>;
-  /** Whether the wallet at rest needs a passphrase to open. */
-  locked(): Promise<boolean>;
-  /** The store of the wallet, opened with its passphrase when it has one. */
+  /** Whether the wallet survives a reload (the page warns when it does not). */
+  readonly persistent: boolean;
+  /** Whether a passphrase can be set here (WebCrypto exists only in a secure context). */
+  canEncrypt(): boolean;
+  /** Whether a wallet exists in this browser, and whether it needs a passphrase to open. */
+  inspect(): Promise<{ exists: boolean; encrypted: boolean }>;
+  /** An empty store for a new wallet, encrypted with `passphrase` when given. */
+  create(passphrase?: string): Promise<WalletStore>;
+  /** The store of the wallet kept here, opened with its passphrase when it has one. */
   open(passphrase?: string): Promise<WalletStore>;
-  /** Sets or changes the passphrase (undefined: no passphrase). */
-  setPassphrase?: (current: string | undefined, next: string | undefined) => Promise<void>;
-  /** Keeps the seed words (the wallet itself keeps only the seed they make), to show them again. */
-  saveWords?: (words: string) => Promise<void>;
+  /** Sets, changes or removes (undefined) the passphrase of the open store. */
+  setPassphrase(next: string | undefined): Promise<void>;
+  /** Keeps the seed words (the wallet keeps only the seed they make), to show them again. */
+  saveWords(words: string): Promise<void>;
   /** The seed words kept by `saveWords`, if any. */
-  words?: () => Promise<string | undefined>;
+  words(): Promise<string | undefined>;
+  /** Holds the wallet for this tab; false when another tab has it (unless `takeOver`). */
+  claim(o: { takeOver?: boolean; onLost: () => void }): Promise<boolean>;
   /** Erases the wallet: its notes, keys and history. */
   erase(): Promise<void>;
 }
 
-/** In memory until the IndexedDB store lands: nothing survives a reload. */
-function memoryStorage(): WalletStorage {
+const CLAIM_RETRIES = 8;
+const CLAIM_RETRY_MS = 250;
+
+/** The IndexedDB vault of `vault.ts`: the wallet survives reloads, encrypted with a passphrase if set. */
+function idbStorage(): WalletStorage {
+  let store: IdbWalletStore | undefined;
+  let release: (() => void) | undefined;
+  const opened = (): IdbWalletStore => {
+    if (store === undefined) throw new Error('the wallet is not open');
+    return store;
+  };
+  return {
+    persistent: true,
+    canEncrypt: encryptionAvailable,
+    inspect: () => walletHere(),
+    create: async (passphrase) => {
+      store = await createStore(passphrase === undefined ? {} : { passphrase });
+      return store;
+    },
+    open: async (passphrase) => {
+      await store?.close();
+      store = await IdbWalletStore.open(passphrase === undefined ? {} : { passphrase });
+      return store;
+    },
+    setPassphrase: (next) => opened().setPassphrase(next),
+    saveWords: (words) => opened().writeWords(words),
+    words: () => opened().readWords(),
+    claim: async ({ takeOver, onLost }) => {
+      release?.();
+      // A reload's new page can ask before the old one has let go: ask again for a moment first.
+      for (let attempt = 0; ; attempt++) {
+        const claim = await claimWallet({ ...(takeOver ? { takeOver } : {}), onLost });
+        release = claim.held ? claim.release : undefined;
+        if (claim.held || attempt >= CLAIM_RETRIES) return claim.held;
+        await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
+      }
+    },
+    erase: async () => {
+      await store?.close();
+      store = undefined;
+      await eraseWallet();
+    },
+  };
+}
+
+/** Keeps nothing across a reload: for a browser without IndexedDB. */
+export function memoryStorage(): WalletStorage {
   let store: MemoryWalletStore | undefined;
   let kept: string | undefined;
   return {
-    saveWords: async (words) => {
-      kept = words;
+    persistent: false,
+    canEncrypt: () => false,
+    inspect: async () => ({ exists: (await store?.readConfig()) !== undefined, encrypted: false }),
+    create: async () => {
+      store = new MemoryWalletStore();
+      return store;
     },
-    words: async () => kept,
-    exists: async () => (await store?.readConfig()) !== undefined,
-    locked: async () => false,
     open: async () => {
       store ??= new MemoryWalletStore();
       return store;
     },
+    setPassphrase: async () => {
+      throw new Error('this storage cannot encrypt');
+    },
+    saveWords: async (words) => {
+      kept = words;
+    },
+    words: async () => kept,
+    claim: async () => true,
     erase: async () => {
       store = undefined;
       kept = undefined;
@@ -50,12 +118,9 @@ let chosen: WalletStorage | undefined;
 
 /** The one switch between storages. */
 export function walletStorage(): WalletStorage {
-  chosen ??= memoryStorage();
+  chosen ??= typeof indexedDB === 'undefined' ? memoryStorage() : idbStorage();
   return chosen;
 }
-
-/** Whether the storage keeps the wallet across reloads (the page warns when it does not). */
-export const PERSISTENT = false;
 
 const GATEWAY_KEY = 'lancash.wallet.gateway';
 

@@ -9,7 +9,7 @@ import { newMnemonic, type RestoreSummary, seedFromMnemonic, type Wallet } from 
 import { ErrorMessage, Message } from '../ui/message.js';
 import { pickPositions, splitWords, wrongPositions } from './seed-check.js';
 import { createWallet, type PageConfig, restoreWallet } from './session.js';
-import { PERSISTENT } from './storage.js';
+import { walletStorage } from './storage.js';
 import { networkWords } from './words.js';
 
 type Step =
@@ -30,7 +30,12 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
   const passProblem =
     passphrase !== repeat ? 'The two passphrases differ: type the same one twice.' : undefined;
 
-  const passFields = (
+  const passFields = !walletStorage().canEncrypt() ? (
+    <p class="muted">
+      A passphrase needs a secure connection (https, or this computer itself); this page has none, so the
+      wallet is stored unencrypted in this browser.
+    </p>
+  ) : (
     <fieldset class="card">
       <legend>Optional: protect the wallet in this browser</legend>
       <p class="muted">
@@ -65,7 +70,7 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
           This wallet holds money of your organisation's bank on the {networkWords(config.network)}. There is
           no wallet in this browser yet.
         </p>
-        {!PERSISTENT && (
+        {!walletStorage().persistent && (
           <Message kind="info">
             <p>
               This build keeps the wallet only while the page is open: write your seed words down to restore

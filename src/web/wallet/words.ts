@@ -88,7 +88,7 @@ export function planSend(
     value: {
       network,
       viaGateway: true,
-      sentence: `Send ${money} to ${who} on the ${networkName(network)}, converted by your organisation's gateway.`,
+      sentence: `Send ${money} to ${who} on the ${networkName(network)}, converted by ${wallet.network === 'lan' ? 'your' : 'the'} organisation's gateway.`,
     },
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * The page's storage helpers: the seed words kept beside the wallet (sealed with the passphrase like
+ * every row, and re-sealed when it changes), and the gateway chosen in Settings laid over the config.
+ */
+import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
+import { describe, expect, it } from 'vitest';
+import { storeConfig } from '../../test-support/wallet-store-cases.js';
+import { MemoryWalletStore } from '../../wallet/index.js';
+import { IdbWalletStore, walletDbName } from './idb-store.js';
+import { withGateway } from './storage.js';
+
+const WORDS = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
+
+describe('seed words in the IndexedDB store', () => {
+  it('are kept, sealed under the passphrase, and survive its change', async () => {
+    const store = await IdbWalletStore.open({ name: 'words-1' });
+    expect(await store.readWords()).toBeUndefined();
+    await store.setPassphrase('first', { iterations: 1000 });
+    await store.writeWords(WORDS);
+    expect(await store.readWords()).toBe(WORDS);
+
+    const raw = await openDB(walletDbName('words-1'));
+    const rows = JSON.stringify(await raw.getAll('meta'), (_k, v) => (v instanceof Uint8Array ? [...v] : v));
+    raw.close();
+    expect(rows).not.toContain('abandon');
+
+    await store.setPassphrase('second', { iterations: 1000 });
+    await store.close();
+    await expect(IdbWalletStore.open({ name: 'words-1', passphrase: 'first' })).rejects.toThrow();
+    const again = await IdbWalletStore.open({ name: 'words-1', passphrase: 'second' });
+    expect(await again.readWords()).toBe(WORDS);
+    await again.close();
+  });
+
+  it('are readable in a wallet without a passphrase (control: the raw row holds them)', async () => {
+    const store = await IdbWalletStore.open({ name: 'words-2' });
+    await store.writeWords(WORDS);
+    const raw = await openDB(walletDbName('words-2'));
+    expect(JSON.stringify(await raw.getAll('meta'))).toContain('abandon');
+    raw.close();
+    await store.close();
+  });
+});
+
+describe('withGateway', () => {
+  it('lays the chosen gateway over the config, and passes everything else through', async () => {
+    const inner = new MemoryWalletStore();
+    await inner.writeConfig({ ...storeConfig, gateway: 'http://server-gw' });
+    expect((await withGateway(inner, 'http://mine').readConfig())?.gateway).toBe('http://mine');
+    expect(withGateway(inner, undefined)).toBe(inner);
+    await withGateway(inner, 'http://mine').reserveCounters('k', 3);
+    expect(await inner.counter('k')).toBe(3);
+  });
+});
