@@ -11,7 +11,7 @@ import { describe, isLancashError } from '../core/errors.js';
 import type { Gateway } from '../gateway/server.js';
 import type { StoreConfig } from '../store/index.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
-import { httpUrlArg, runCommand, usage, usageOf } from './usage.js';
+import { httpUrlArg, listenOrRefuse, runCommand, usage, usageOf } from './usage.js';
 
 interface GatewayCliOptions {
   lan?: string;
@@ -131,10 +131,20 @@ async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
     import('../store/index.js'),
   ]);
   const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
-  const config: StoreConfig = {
-    ...(o.db !== undefined ? parseStoreUrl(o.db) : { dialect: 'sqlite', file: join(o.data!, 'gateway.db') }),
-    ...(secretsKey !== undefined ? { secretsKey } : {}),
-  };
+  const given: StoreConfig =
+    o.db !== undefined
+      ? usageOf(() => parseStoreUrl(o.db!), '--db')
+      : { dialect: 'sqlite', file: join(o.data!, 'gateway.db') };
+  if (
+    o.db !== undefined &&
+    given.dialect === 'sqlite' &&
+    given.file !== ':memory:' &&
+    !existsSync(given.file)
+  )
+    usage(`--db: no gateway database at ${given.file}`);
+  const config: StoreConfig = { ...given, ...(secretsKey !== undefined ? { secretsKey } : {}) };
+  // The journal holds blinding factors: a WAL file SQLite makes beside it is its user's only too.
+  privateUmask();
   const store = await openStore(config);
   try {
     const curve = defaultCurve();
@@ -273,7 +283,9 @@ async function serve(o: GatewayCliOptions): Promise<void> {
     await gateway.close();
     await store.close();
   });
-  const urls = await gateway.listen(o.lan!, o.wan!);
+  const urls = await listenOrRefuse({ '--lan': o.lan!, '--wan': o.wan! }, () =>
+    gateway.listen(o.lan!, o.wan!),
+  );
   log.info(
     {
       ...urls,

@@ -46,6 +46,9 @@ export async function runCommand(command: string, fn: () => Promise<unknown>): P
     } else if (isLancashError(err)) {
       process.stderr.write(`${JSON.stringify({ error: err.toWire() })}\n`);
       process.exit(1);
+    } else if (err instanceof ListenRefused) {
+      process.stderr.write(`lancash ${command}: ${err.message}\n`);
+      process.exit(1);
     } else {
       throw err;
     }
@@ -76,4 +79,45 @@ export function httpUrlArg(value: string, flag: string): string {
   if (protocol !== 'http:' && protocol !== 'https:')
     usage(`${flag}: expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
   return value;
+}
+
+/**
+ * A server could not take an address it was given (in use, not this machine's, a privileged port):
+ * the operator's to fix, not a bug, so one plain line and exit 1 (not 2: the command line may be
+ * right and the other server the one to stop).
+ */
+export class ListenRefused extends Error {}
+
+/** What the system's refusal to listen means for the operator, by its errno code. */
+const LISTEN_REFUSALS: Record<string, (address: string, flag: string) => string> = {
+  EADDRINUSE: (address, flag) =>
+    `${address} is already in use: stop the other server or choose another ${flag} port`,
+  EADDRNOTAVAIL: (address, flag) =>
+    `${address} is not an address of this machine: give ${flag} one of its own (0.0.0.0 for all of them)`,
+  EACCES: (address, flag) =>
+    `${address}: not permitted to listen there (ports below 1024 need privileges): choose another ${flag} port`,
+};
+
+/**
+ * Runs a server's `listen` step, with `flags` mapping each listen flag to the HOST:PORT it was given.
+ * An address the system refuses becomes a `ListenRefused` naming the address and its flag, instead
+ * of Node's stack trace.
+ */
+export async function listenOrRefuse<T>(flags: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { address?: unknown; port?: unknown };
+    const refusal = e.code === undefined ? undefined : LISTEN_REFUSALS[e.code];
+    if (refusal === undefined || e.syscall !== 'listen' || typeof e.port !== 'number') throw err;
+    const host = typeof e.address === 'string' ? e.address : '';
+    const address = `${host.includes(':') ? `[${host}]` : host}:${e.port}`;
+    const given = Object.entries(flags);
+    // The same port on two listeners (--lan and --wan) is told apart by the host the system names.
+    const flag =
+      given.find(([, hostPort]) => hostPort === address || hostPort === `${host}:${e.port}`)?.[0] ??
+      given.find(([, hostPort]) => hostPort.endsWith(`:${e.port}`))?.[0] ??
+      'listen';
+    throw new ListenRefused(refusal(address, flag));
+  }
 }

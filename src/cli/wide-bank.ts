@@ -6,6 +6,7 @@
  * from the network can create money. They print JSON.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe } from '../core/errors.js';
@@ -15,7 +16,7 @@ import type { Store, StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import type { LightningChoice, WideBank } from '../wide-bank/server.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
-import { httpUrlArg, runCommand, usage, usageOf } from './usage.js';
+import { httpUrlArg, listenOrRefuse, runCommand, usage, usageOf } from './usage.js';
 
 /**
  * The bank's roles (`ALL_ROLES` of `wide-bank/server.ts`, which a test holds this to), named here so
@@ -208,9 +209,12 @@ async function serve(o: ServerCliOptions): Promise<void> {
     await bank.close();
     await store.close();
   });
-  const url = await listen(bank.app, o.listen);
+  const url = await listenOrRefuse({ '--listen': o.listen }, () => listen(bank.app, o.listen!));
   bank.announce({ url });
-  const opsUrl = ops === undefined ? undefined : await listen(ops, o.metricsListen!);
+  const opsUrl =
+    ops === undefined
+      ? undefined
+      : await listenOrRefuse({ '--metrics-listen': o.metricsListen! }, () => listen(ops, o.metricsListen!));
   log.info(
     {
       url,
@@ -229,7 +233,7 @@ async function serve(o: ServerCliOptions): Promise<void> {
 
 /** The command's own `--data` / `--db`, or the ones given to `wide-bank` before `account`. */
 async function withLedger<T>(c: Command, fn: (ledger: Ledger, store: Store) => Promise<T>): Promise<void> {
-  const config = await storeConfig(c.optsWithGlobals<StoreOptions>());
+  const config = await storeConfig(c.optsWithGlobals<StoreOptions>(), 'existing');
   const [{ openStore }, { Ledger }] = await Promise.all([
     import('../store/index.js'),
     import('../wide-bank/ledger/service.js'),
@@ -267,13 +271,32 @@ async function deploymentCurrency(store: Store, given: string | undefined): Prom
   return given ?? units[0] ?? 'EUR';
 }
 
-async function storeConfig(o: StoreOptions): Promise<StoreConfig> {
+/**
+ * The store of `--data` or `--db`. The server makes its database on the first start; the operator's
+ * `account` commands want an `existing` one: a mistyped directory must not become a new, empty bank
+ * (with a mint seed of its own) that the operator then credits. A PostgreSQL database must exist
+ * already (lancash never creates one), so only its tables would be new.
+ */
+async function storeConfig(o: StoreOptions, want: 'existing' | 'create' = 'create'): Promise<StoreConfig> {
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
+  if (want === 'existing' && o.data !== undefined && !existsSync(join(o.data, 'wide-bank.db'))) {
+    usage(
+      `--data: no wide bank in ${o.data} (there is no wide-bank.db): give the directory the bank runs with (lancash wide-bank --data DIR), or start the bank once first`,
+    );
+  }
   // Before any file is made: the database holds the mint seed and the bank's keys.
   privateUmask();
   if (o.db !== undefined) {
     const { parseStoreUrl } = await import('../store/index.js');
-    return usageOf(() => parseStoreUrl(o.db!), '--db');
+    const config = usageOf(() => parseStoreUrl(o.db!), '--db');
+    if (
+      want === 'existing' &&
+      config.dialect === 'sqlite' &&
+      config.file !== ':memory:' &&
+      !existsSync(config.file)
+    )
+      usage(`--db: no database at ${config.file}`);
+    return config;
   }
   privateDataDir(o.data!);
   return { dialect: 'sqlite', file: join(o.data!, 'wide-bank.db') };
