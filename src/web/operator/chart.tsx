@@ -7,16 +7,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { currencyDecimals, formatMoney, unitLabel } from '../../core/money-format.js';
 import type { ReservePoint } from './api.js';
-
-/** The points as uPlot's columns: seconds, reserve, outstanding (major units; null where unknown). */
-export function chartColumns(points: readonly ReservePoint[], unit: string): uPlot.AlignedData {
-  const scale = 10 ** currencyDecimals(unit);
-  return [
-    points.map((p) => p.at / 1000),
-    points.map((p) => (p.reserve === null ? null : p.reserve / scale)),
-    points.map((p) => p.outstanding / scale),
-  ];
-}
+import { chartColumns } from './series.js';
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';

@@ -11,6 +11,7 @@ import { formatTime } from '../../ui/time.js';
 import { OPERATOR_EVENTS_PATH, ReservePoint, type Summary } from '../api.js';
 import { ReserveChart } from '../chart.js';
 import { useConsole } from '../context.js';
+import { appendPoint } from '../series.js';
 import { JobsByState } from '../tables.js';
 import { balanceSentence } from '../words.js';
 
@@ -34,10 +35,7 @@ export function OverviewPage() {
 
   useEffect(() => {
     const stop = new AbortController();
-    const add = (p: ReservePoint) =>
-      setPoints((ps) =>
-        ps.length > 0 && ps[ps.length - 1]!.at >= p.at ? ps : [...ps, p].slice(-MAX_POINTS),
-      );
+    const add = (p: ReservePoint) => setPoints((ps) => appendPoint(ps, p, MAX_POINTS));
     const read = async () => {
       try {
         const s = await c.api.summary();
