@@ -69,8 +69,13 @@ function Report(props: { at: number; report: AuditReport; unit: string }) {
           {m(t.local.outstanding)}
           {t.surplus &&
             t.surplus.unclaimedDeposits !== 0 &&
-            `, deposits not yet issued as payroll ${m(t.surplus.unclaimedDeposits)}`}
-          {t.surplus && t.surplus.other !== 0 && `, other money in the reserve ${m(t.surplus.other)}`}
+            `, plus deposits not yet issued as payroll ${m(t.surplus.unclaimedDeposits)}`}
+          {t.surplus &&
+            t.surplus.other > 0 &&
+            `, plus money paid into the reserve from outside ${m(t.surplus.other)}`}
+          {t.surplus &&
+            t.surplus.other < 0 &&
+            `, less money taken out of the reserve outside the gateway ${m(-t.surplus.other)}`}
           {r.inFlight && r.inFlight.length > 0 && `, and ${r.inFlight.length} jobs in flight`}. {t.jobs}{' '}
           {t.jobs === 1 ? 'job' : 'jobs'} checked.
         </p>
