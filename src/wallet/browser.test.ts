@@ -4,6 +4,8 @@
  * builtin is reachable, and the bundle then runs in a `node:vm` context that holds only web globals,
  * against a real wide bank: a wallet mints over fake Lightning, pays a second wallet through the
  * mailbox, and the second receives. The mint then confirms every note either wallet holds is unspent.
+ * It runs twice: once in a secure context, and once as a page on an insecure origin (plain http to a
+ * LAN address), whose `crypto` has `getRandomValues` and no `subtle`.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,6 +67,7 @@ const SCENARIO = `async (W, mint) => {
   const got = await bob.wallet.receive();
   const unspent = async (t) => (await t.store.notes()).filter((n) => n.state === 'unspent').map((n) => n.Y);
   return JSON.stringify({
+    subtle: typeof crypto.subtle,
     nodeGlobals: [typeof process, typeof Buffer, typeof require, typeof global, typeof setImmediate],
     minted: [minted.state, minted.amount],
     sent: [sent.state, sent.amount],
@@ -80,8 +83,9 @@ const SCENARIO = `async (W, mint) => {
  * would return host arrays (failing the page's `instanceof`), and the host's WebCrypto refuses the
  * page's `ArrayBuffer`s (it accepts views from any realm). So the page gets an encoder that copies
  * into its own arrays and a `crypto` that hands its buffers over as views; all else is the host's.
+ * With `secure: false` it is a page on an insecure origin: `crypto.subtle` is undefined there.
  */
-function newPage(): object {
+function newPage({ secure }: { secure: boolean }): object {
   const page = createContext({
     fetch,
     TextDecoder,
@@ -94,11 +98,11 @@ function newPage(): object {
     structuredClone,
     atob,
     btoa,
-    host: { encoder: new TextEncoder(), crypto },
+    host: { encoder: new TextEncoder(), crypto, secure },
   });
   runInContext(
     `{
-      const { encoder, crypto } = host;
+      const { encoder, crypto, secure } = host;
       delete globalThis.host;
       globalThis.TextEncoder = class TextEncoder {
         get encoding() { return 'utf-8'; }
@@ -116,11 +120,9 @@ function newPage(): object {
             ? (...args) => crypto.subtle[name](...args.map(arg))
             : undefined,
       });
-      globalThis.crypto = {
-        subtle,
-        getRandomValues: (a) => crypto.getRandomValues(a),
-        randomUUID: () => crypto.randomUUID(),
-      };
+      globalThis.crypto = secure
+        ? { subtle, getRandomValues: (a) => crypto.getRandomValues(a), randomUUID: () => crypto.randomUUID() }
+        : { getRandomValues: (a) => crypto.getRandomValues(a) };
     }`,
     page,
   );
@@ -143,13 +145,9 @@ describe('the wallet bundled for the browser', () => {
     expect(
       inputs.filter((f) => /\/node\/|node-transport|crypto\/native|crypto\/backend|undici/.test(f)),
     ).toEqual([]);
-    // @hpke/common's fallback when `globalThis.crypto` is missing: inside try, after that check, so
-    // esbuild leaves it; a browser (and the run below) never takes it. Anything else here fails.
-    expect(leftExternal(built)).toEqual([
-      'node_modules/@hpke/common/esm/src/algorithm.js → dynamic-import crypto',
-      'node_modules/@hpke/common/esm/src/utils/misc.js → dynamic-import crypto',
-      'node_modules/@hpke/common/esm/src/utils/misc.js → dynamic-import crypto',
-    ]);
+    // Nothing left to load at run time; HPKE is pure JavaScript (the noble libraries), no WebCrypto.
+    expect(leftExternal(built)).toEqual([]);
+    expect(inputs.filter((f) => f.includes('@hpke/'))).toEqual([]);
   });
 
   it.each([
@@ -184,37 +182,45 @@ describe('the bundled wallet in a page (vm context with web globals only)', () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('mints over fake Lightning, pays a second wallet through the mailbox, and the second receives', async () => {
-    // The ESM bundle as a classic script (only its closing `export {…}` changes), since vm scripts
-    // cannot be modules without a Node flag.
-    const script = await transform(built.outputFiles[0]!.text, {
-      format: 'iife',
-      globalName: 'lancashWallet',
-    });
-    const page = newPage();
-    const W = runInContext(`${script.code}\nlancashWallet`, page, { filename: 'wallet.bundle.js' });
-    const run = runInContext(`(${SCENARIO})`, page) as (w: unknown, mint: string) => Promise<string>;
+  it.each([
+    ['a secure context', true],
+    ['an insecure origin (no crypto.subtle)', false],
+  ])(
+    'in %s: mints over fake Lightning, pays a second wallet through the mailbox, and the second receives',
+    async (_where, secure) => {
+      // The ESM bundle as a classic script (only its closing `export {…}` changes), since vm scripts
+      // cannot be modules without a Node flag.
+      const script = await transform(built.outputFiles[0]!.text, {
+        format: 'iife',
+        globalName: 'lancashWallet',
+      });
+      const page = newPage({ secure });
+      const W = runInContext(`${script.code}\nlancashWallet`, page, { filename: 'wallet.bundle.js' });
+      const run = runInContext(`(${SCENARIO})`, page) as (w: unknown, mint: string) => Promise<string>;
 
-    const out = JSON.parse(await run(W, bank.url)) as {
-      nodeGlobals: string[];
-      minted: unknown[];
-      sent: unknown[];
-      received: unknown[][];
-      balances: unknown[];
-      Ys: string[];
-    };
+      const out = JSON.parse(await run(W, bank.url)) as {
+        subtle: string;
+        nodeGlobals: string[];
+        minted: unknown[];
+        sent: unknown[];
+        received: unknown[][];
+        balances: unknown[];
+        Ys: string[];
+      };
 
-    expect(out.nodeGlobals).toEqual(Array(5).fill('undefined'));
-    expect(out.minted).toEqual(['done', 100]);
-    expect(out.sent).toEqual(['done', 37]);
-    expect(out.received).toEqual([['done', 37, 'from the page']]);
-    expect(out.balances).toEqual([
-      { unit: 'eur', available: 63, pending: 0 },
-      { unit: 'eur', available: 37, pending: 0 },
-    ]);
-    // Checked from outside the page: the notes both wallets hold are real and unspent at the mint.
-    expect(out.Ys.length).toBeGreaterThan(1);
-    const states = await new MintClient(httpNet(), bank.url, 'eur', curve).checkState(out.Ys);
-    expect(states).toEqual(out.Ys.map(() => 'UNSPENT'));
-  });
+      expect(out.subtle).toBe(secure ? 'object' : 'undefined');
+      expect(out.nodeGlobals).toEqual(Array(5).fill('undefined'));
+      expect(out.minted).toEqual(['done', 100]);
+      expect(out.sent).toEqual(['done', 37]);
+      expect(out.received).toEqual([['done', 37, 'from the page']]);
+      expect(out.balances).toEqual([
+        { unit: 'eur', available: 63, pending: 0 },
+        { unit: 'eur', available: 37, pending: 0 },
+      ]);
+      // Checked from outside the page: the notes both wallets hold are real and unspent at the mint.
+      expect(out.Ys.length).toBeGreaterThan(1);
+      const states = await new MintClient(httpNet(), bank.url, 'eur', curve).checkState(out.Ys);
+      expect(states).toEqual(out.Ys.map(() => 'UNSPENT'));
+    },
+  );
 });

@@ -1,6 +1,6 @@
 /**
  * Which HPKE backend envelopes use: native (`node:crypto`) when the runtime has it, else portable
- * (`@hpke/core`, the browser wallet's). Chosen once, on first use, so every caller in the process agrees;
+ * (pure JavaScript on the noble libraries, the browser wallet's). Chosen once, on first use, so every caller in the process agrees;
  * `setEnvelopeBackend` forces one (tests, or an operator comparing them).
  */
 import { nativeOrPortable } from '../native-or-portable.js';

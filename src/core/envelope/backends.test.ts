@@ -1,27 +1,65 @@
 /**
  * The two HPKE backends side by side: what one seals the other opens, and refuses once tampered with,
- * on random payloads; both reproduce RFC 9180 Appendix A.2.3 and refuse low-order keys; the native one
- * is also checked step by step (AuthDecap, KeySchedule).
+ * on random payloads; both reproduce RFC 9180 Appendix A.2.3 step by step (AuthDecap, KeySchedule) and
+ * whole, and refuse low-order keys. `@hpke/core` (WebCrypto) is the independent reference: each backend
+ * opens what it sealed and the other way round. The portable one runs with no `crypto.subtle` at all.
  */
 import { execFile } from 'node:child_process';
 import * as nodeCrypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
+import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256, type SenderContextParams } from '@hpke/core';
 import { base64urlnopad } from '@scure/base';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
 import { isLancashError } from '../errors.js';
 import { hpkeBackend, loadNativeHpke } from './backend.js';
-import type { HpkeBackendName } from './hpke.js';
+import type { HpkeBackend, HpkeBackendName } from './hpke.js';
 import { type EncryptionKeyPair, envelopeSuite, keyPairFromPrivate } from './index.js';
 import { publicKeyOf } from './keys.js';
 import { buildNativeHpke } from './native.js';
+import { portableHpke } from './portable.js';
+import type { SuiteHpke } from './rfc9180.js';
 
 const native = loadNativeHpke();
 it('loads the native backend (node:crypto with X25519 and ChaCha20-Poly1305)', () => {
   expect(native, 'node:crypto must provide the native HPKE backend for these tests').toBeDefined();
 });
 const BACKENDS: HpkeBackendName[] = ['portable', 'native'];
+const STEPWISE: Record<HpkeBackendName, SuiteHpke> = {
+  portable: portableHpke(),
+  native: buildNativeHpke(nodeCrypto),
+};
+
+/** RFC 9180 SealAuth/OpenAuth by `@hpke/core` (WebCrypto), the reference the backends are held to. */
+function referenceHpke(): Pick<HpkeBackend, 'sealAuth' | 'openAuth'> {
+  const suite = new CipherSuite({
+    kem: new DhkemX25519HkdfSha256(),
+    kdf: new HkdfSha256(),
+    aead: new Chacha20Poly1305(),
+  });
+  const pair = async (p: EncryptionKeyPair) => ({
+    privateKey: await suite.kem.deserializePrivateKey(p.privateKey),
+    publicKey: await suite.kem.deserializePublicKey(p.publicKey),
+  });
+  return {
+    async sealAuth({ pkR, sender, info, aad, pt, ikmE }) {
+      const recipientPublicKey = await suite.kem.deserializePublicKey(pkR);
+      const params: SenderContextParams = { recipientPublicKey, senderKey: await pair(sender), info };
+      // `ekm` is @hpke/core's testing hook; it runs DeriveKeyPair (RFC 9180 §7.1.3) on the bytes.
+      if (ikmE !== undefined) params.ekm = ikmE;
+      const sealed = await suite.seal(params, pt, aad);
+      return { enc: new Uint8Array(sealed.enc), ct: new Uint8Array(sealed.ct) };
+    },
+    async openAuth({ enc, recipient, pkS, info, aad, ct }) {
+      const recipientKey = await pair(recipient);
+      const senderPublicKey = await suite.kem.deserializePublicKey(pkS);
+      return new Uint8Array(await suite.open({ recipientKey, enc, senderPublicKey, info }, ct, aad));
+    },
+  };
+}
+const reference = referenceHpke();
 
 /** The hex fields of `rfc9180-a23.json` this file uses. */
 interface AuthVector {
@@ -57,38 +95,41 @@ describe('RFC 9180 Appendix A.2.3 (auth mode, X25519, HKDF-SHA256, ChaCha20-Poly
     expect(bytesToHex(publicKeyOf(S.privateKey))).toBe(v.pkSm);
   });
 
-  it('native: AuthDecap gives shared_secret, KeySchedule gives key and base_nonce', () => {
-    const shared_secret = native!.authDecap(hex(v.enc, 'enc', 32), R, S.publicKey);
+  it.each(BACKENDS)('%s: AuthDecap gives shared_secret, KeySchedule gives key and base_nonce', (name) => {
+    const shared_secret = STEPWISE[name].authDecap(hex(v.enc, 'enc', 32), R, S.publicKey);
     expect(bytesToHex(shared_secret)).toBe(v.shared_secret);
-    const { key, base_nonce } = native!.keySchedule(shared_secret, info);
+    const { key, base_nonce } = STEPWISE[name].keySchedule(shared_secret, info);
     expect(bytesToHex(key)).toBe(v.key);
     expect(bytesToHex(base_nonce)).toBe(v.base_nonce);
     // RFC 9180 §5.2: sequence number 0 uses base_nonce itself.
     expect(v.encryption.nonce).toBe(v.base_nonce);
   });
 
-  it.each(BACKENDS)('%s: SealAuth from ikmE gives enc and the first ct; OpenAuth gives pt', async (name) => {
-    const backend = hpkeBackend(name);
-    const sealed = await backend.sealAuth({
-      pkR: R.publicKey,
-      sender: S,
-      info,
-      aad,
-      pt,
-      ikmE: hex(v.ikmE, 'ikmE'),
-    });
-    expect(bytesToHex(sealed.enc)).toBe(v.enc);
-    expect(bytesToHex(sealed.ct)).toBe(v.encryption.ct);
-    const opened = await backend.openAuth({
-      enc: sealed.enc,
-      recipient: R,
-      pkS: S.publicKey,
-      info,
-      aad,
-      ct: sealed.ct,
-    });
-    expect(bytesToHex(opened)).toBe(v.encryption.pt);
-  });
+  const named = [...BACKENDS.map((n) => [n, hpkeBackend(n)] as const), ['@hpke/core', reference] as const];
+  it.each(named)(
+    '%s: SealAuth from ikmE gives enc and the first ct; OpenAuth gives pt',
+    async (_, backend) => {
+      const sealed = await backend.sealAuth({
+        pkR: R.publicKey,
+        sender: S,
+        info,
+        aad,
+        pt,
+        ikmE: hex(v.ikmE, 'ikmE'),
+      });
+      expect(bytesToHex(sealed.enc)).toBe(v.enc);
+      expect(bytesToHex(sealed.ct)).toBe(v.encryption.ct);
+      const opened = await backend.openAuth({
+        enc: sealed.enc,
+        recipient: R,
+        pkS: S.publicKey,
+        info,
+        aad,
+        ct: sealed.ct,
+      });
+      expect(bytesToHex(opened)).toBe(v.encryption.pt);
+    },
+  );
 
   it.each(BACKENDS)('%s: refuses low-order keys as pkR, enc and pkS', async (name) => {
     const backend = hpkeBackend(name);
@@ -226,5 +267,86 @@ describe('interop', () => {
       });
       expect(bytesToHex((await to.open({ envelope, recipient: b })).payload)).toBe(bytesToHex(payload));
     }
+  });
+});
+
+describe('@hpke/core as the reference', () => {
+  it.each(BACKENDS)(
+    '%s: opens what @hpke/core sealed and @hpke/core opens what it sealed, any info, aad and pt',
+    async (name) => {
+      const backend = hpkeBackend(name);
+      const [a, b] = await Promise.all([
+        keyPairFromPrivate(new Uint8Array(32).fill(0x55)),
+        keyPairFromPrivate(new Uint8Array(32).fill(0x66)),
+      ]);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uint8Array({ maxLength: 1500 }),
+          fc.uint8Array({ maxLength: 64 }),
+          fc.uint8Array({ maxLength: 64 }),
+          fc.nat(),
+          async (p, i, ad, bit) => {
+            const args = { pkR: b.publicKey, sender: a, info: i, aad: ad, pt: p };
+            const fromUs = await backend.sealAuth(args);
+            const fromRef = await reference.sealAuth(args);
+            const opening = { recipient: b, pkS: a.publicKey, info: i, aad: ad };
+            expect(await reference.openAuth({ ...opening, ...fromUs })).toEqual(p);
+            expect(await backend.openAuth({ ...opening, ...fromRef })).toEqual(p);
+            const ct = fromRef.ct.slice();
+            const at = bit % (ct.length * 8);
+            ct[at >> 3]! ^= 1 << (at & 7);
+            await expect(backend.openAuth({ ...opening, enc: fromRef.enc, ct })).rejects.toThrow();
+          },
+        ),
+        { numRuns: 25 },
+      );
+    },
+  );
+});
+
+describe('portable backend on an insecure origin', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('seals and opens with no crypto.subtle, its only randomness from getRandomValues', async () => {
+    const [a, b] = await Promise.all([
+      keyPairFromPrivate(new Uint8Array(32).fill(0x77)),
+      keyPairFromPrivate(new Uint8Array(32).fill(0x88)),
+    ]);
+    const drawn: number[] = [];
+    // What a browser offers over plain http to a LAN address: getRandomValues, and `subtle` undefined.
+    vi.stubGlobal('crypto', {
+      getRandomValues: (array: Uint8Array): Uint8Array => {
+        drawn.push(array.byteLength);
+        return nodeCrypto.webcrypto.getRandomValues(array);
+      },
+    });
+    const portable = portableHpke();
+    const args = { pkR: b.publicKey, sender: a, info: utf8('i'), aad: utf8('a'), pt: utf8('no subtle') };
+    const sealed = await portable.sealAuth(args);
+    const opened = await portable.openAuth({
+      ...sealed,
+      recipient: b,
+      pkS: a.publicKey,
+      info: args.info,
+      aad: args.aad,
+    });
+    expect(new TextDecoder().decode(opened)).toBe('no subtle');
+    // The seal's ephemeral key came from getRandomValues (noble also draws there to blind its
+    // fixed-base multiplication).
+    expect(drawn[0]).toBe(32);
+    // The stub is what it says: the WebCrypto reference cannot seal under it.
+    await expect(referenceHpke().sealAuth(args)).rejects.toThrow();
+    vi.unstubAllGlobals();
+    expect(
+      await hpkeBackend('native').openAuth({
+        ...sealed,
+        recipient: b,
+        pkS: a.publicKey,
+        info: args.info,
+        aad: args.aad,
+      }),
+    ).toEqual(args.pt);
   });
 });

@@ -4,7 +4,7 @@
  * and the recipient learns which key sent it. The AAD binds the message type, both keys and the transfer
  * id, so none of the cleartext header fields can be swapped without the open failing. Inboxes and
  * mailboxes only ever hold the JSON wire form below. The HPKE work itself goes to one of two backends
- * (`hpke.ts`): native node:crypto on Node, `@hpke/core` in the browser; both give the same wire form.
+ * (`hpke.ts`): native node:crypto on Node, pure JavaScript (noble) in the browser; both give the same wire form.
  */
 import { base64urlnopad } from '@scure/base';
 import { type Static, Type } from '@sinclair/typebox';
@@ -101,7 +101,7 @@ export function envelopeSuite(name: HpkeBackendName): EnvelopeSuite {
 
 /**
  * Seals `payload` to `recipient` from `sender`, on the process's backend (`hpkeBackend()`): native
- * node:crypto on Node, `@hpke/core` elsewhere.
+ * node:crypto on Node, the portable noble one elsewhere.
  */
 export function seal(o: SealOptions): Promise<Envelope> {
   return sealWith(hpkeBackend(), o);

@@ -1,9 +1,10 @@
 /**
  * The small interface both HPKE backends implement for envelopes (docs/design.md §3): RFC 9180 single-shot auth
- * mode for our one suite, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305. `portable.ts`
- * wraps `@hpke/core` (WebCrypto, so it runs in the browser wallet); `native.ts` is a direct
- * implementation on synchronous `node:crypto` (the servers' hot path). Keys are raw 32-byte X25519
- * strings; `enc` is the 32-byte ephemeral public key, `ct` the ciphertext followed by its 16-byte tag.
+ * mode for our one suite, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, written once in
+ * `rfc9180.ts`. `portable.ts` runs it on the noble libraries (pure JavaScript, no `crypto.subtle`, so it
+ * runs in the browser wallet on any origin); `native.ts` on synchronous `node:crypto` (the servers' hot
+ * path). Keys are raw 32-byte X25519 strings; `enc` is the 32-byte ephemeral public key, `ct` the
+ * ciphertext followed by its 16-byte tag.
  */
 import type { BackendName } from '../native-or-portable.js';
 import type { EncryptionKeyPair } from './keys.js';

@@ -1,55 +1,42 @@
 /**
- * The portable HPKE backend: `@hpke/core` with its WebCrypto X25519 KEM and `@hpke/chacha20poly1305`.
- * Runs wherever WebCrypto has X25519 (the browser wallet, Node); every DH and HKDF step is an async
- * WebCrypto call, which on Node waits on libuv's thread pool, so servers use `native.ts` instead.
+ * The portable HPKE backend (the browser wallet's): the suite of `rfc9180.ts` in pure JavaScript on the
+ * audited noble libraries, X25519 from `@noble/curves`, HMAC-SHA256 from `@noble/hashes`,
+ * ChaCha20-Poly1305 from `@noble/ciphers`. It needs nothing of WebCrypto but `getRandomValues`, so the
+ * wallet sends and receives on an insecure origin too (plain http to a gateway's LAN address), where
+ * browsers leave `crypto.subtle` undefined. Checked against RFC 9180 Appendix A.2.3, `native.ts` and,
+ * in the tests, `@hpke/core`.
  */
-import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
-import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256, type SenderContextParams } from '@hpke/core';
-import type { HpkeBackend } from './hpke.js';
-import type { EncryptionKeyPair } from './keys.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { keyBytes } from './keys.js';
+import { refuseLowOrder, type SuiteHpke, suiteHpke } from './rfc9180.js';
 
-type HpkeKey = SenderContextParams['recipientPublicKey'];
-interface HpkeKeyPair {
-  privateKey: HpkeKey;
-  publicKey: HpkeKey;
-}
-
-/** A portable backend with its own cache of imported key pairs (imported keys belong to their KEM). */
-export function portableHpke(): HpkeBackend {
-  const suite = new CipherSuite({
-    kem: new DhkemX25519HkdfSha256(),
-    kdf: new HkdfSha256(),
-    aead: new Chacha20Poly1305(),
-  });
-  const imported = new WeakMap<EncryptionKeyPair, Promise<HpkeKeyPair>>();
-
-  function importPair(pair: EncryptionKeyPair): Promise<HpkeKeyPair> {
-    const cached = imported.get(pair);
-    if (cached) return cached;
-    const keys = (async () => ({
-      privateKey: await suite.kem.deserializePrivateKey(pair.privateKey),
-      publicKey: await suite.kem.deserializePublicKey(pair.publicKey),
-    }))();
-    keys.catch(() => imported.delete(pair));
-    imported.set(pair, keys);
-    return keys;
-  }
-
-  return {
+/** A portable backend (no state to share: keys stay raw bytes, so there is nothing to import). */
+export function portableHpke(): SuiteHpke {
+  return suiteHpke<Uint8Array>({
     name: 'portable',
-    async sealAuth({ pkR, sender, info, aad, pt, ikmE }) {
-      const senderKey = await importPair(sender);
-      const recipientPublicKey = await suite.kem.deserializePublicKey(pkR);
-      const params: SenderContextParams = { recipientPublicKey, senderKey, info };
-      // `ekm` is @hpke/core's testing hook; it runs DeriveKeyPair (RFC 9180 §7.1.3) on the bytes.
-      if (ikmE !== undefined) params.ekm = ikmE;
-      const sealed = await suite.seal(params, pt, aad);
-      return { enc: new Uint8Array(sealed.enc), ct: new Uint8Array(sealed.ct) };
+    hmac(key, ...parts) {
+      const h = hmac.create(sha256, key);
+      for (const part of parts) h.update(part);
+      return h.digest();
     },
-    async openAuth({ enc, recipient, pkS, info, aad, ct }) {
-      const recipientKey = await importPair(recipient);
-      const senderPublicKey = await suite.kem.deserializePublicKey(pkS);
-      return new Uint8Array(await suite.open({ recipientKey, enc, senderPublicKey, info }, ct, aad));
+    // crypto.getRandomValues, which browsers offer on insecure origins too.
+    randomSecret: () => x25519.utils.randomSecretKey(),
+    pairKey: (pair) => pair.privateKey,
+    ephemeral: (sk) => ({ skE: sk, enc: x25519.getPublicKey(sk) }),
+    dh(sk, pk, argument) {
+      keyBytes(pk, argument); // a wrong length is its own error, not a low-order key
+      try {
+        return x25519.getSharedSecret(sk, pk);
+      } catch {
+        // noble refuses the low-order points before the ladder (RFC 7748 §6.1 allows either).
+        return refuseLowOrder(argument);
+      }
     },
-  };
+    seal: (key, nonce, aad, pt) => chacha20poly1305(key, nonce, aad).encrypt(pt),
+    // decrypt() throws when the tag does not verify, and then returns no plaintext.
+    open: (key, nonce, aad, ct) => chacha20poly1305(key, nonce, aad).decrypt(ct),
+  });
 }
