@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatMoney, unitLabel } from '../../core/money-format.js';
 import type { Operation } from '../../wallet/index.js';
+import { useStepFocus } from '../ui/focus.js';
 import { ErrorMessage, Message } from '../ui/message.js';
 import { useAsync } from '../ui/use-async.js';
 import type { PageProps } from './context.js';
@@ -29,6 +30,7 @@ export function Send({ wallet, version, changed }: PageProps) {
   const [problems, setProblems] = useState<{ to?: string; amount?: string }>({});
   const [error, setError] = useState<unknown>(undefined);
   const abort = useRef<AbortController | undefined>(undefined);
+  const section = useStepFocus<HTMLElement>(step.at);
   useEffect(() => () => abort.current?.abort(), []);
 
   const review = (e: Event) => {
@@ -91,10 +93,12 @@ export function Send({ wallet, version, changed }: PageProps) {
 
   if (step.at === 'confirm') {
     return (
-      <section aria-labelledby="send-title">
+      <section aria-labelledby="send-title" ref={section}>
         <h1 id="send-title">Send</h1>
         <div class="card">
-          <h2>Check before sending</h2>
+          <h2 data-focus tabIndex={-1}>
+            Check before sending
+          </h2>
           <p>
             <strong>{step.plan.sentence}</strong>
           </p>
@@ -121,10 +125,10 @@ export function Send({ wallet, version, changed }: PageProps) {
   if (step.at === 'sending') {
     const transfer = step.op?.data.transfer?.state;
     return (
-      <section aria-labelledby="send-title">
+      <section aria-labelledby="send-title" ref={section}>
         <h1 id="send-title">Send</h1>
         <Message kind="info">
-          <p>
+          <p data-focus tabIndex={-1}>
             <strong>Sending…</strong> {step.plan.sentence}
           </p>
           <p>
@@ -145,10 +149,12 @@ export function Send({ wallet, version, changed }: PageProps) {
   if (step.at === 'ended') {
     const outcome = sendOutcome(step.op, unit);
     return (
-      <section aria-labelledby="send-title">
+      <section aria-labelledby="send-title" ref={section}>
         <h1 id="send-title">Send</h1>
         <Message kind={outcome.ok ? 'ok' : 'bad'}>
-          <p>{outcome.text}</p>
+          <p data-focus tabIndex={-1}>
+            {outcome.text}
+          </p>
         </Message>
         <div class="row">
           <button
@@ -169,8 +175,10 @@ export function Send({ wallet, version, changed }: PageProps) {
   }
 
   return (
-    <section aria-labelledby="send-title">
-      <h1 id="send-title">Send</h1>
+    <section aria-labelledby="send-title" ref={section}>
+      <h1 id="send-title" data-focus tabIndex={-1}>
+        Send
+      </h1>
       <p class="muted">
         You can spend {balance?.value ? formatMoney(balance.value.available, unit) : '…'}.{' '}
         {gateway === undefined

@@ -11,6 +11,7 @@ import {
   encryptionAvailable,
   eraseWallet,
   IdbWalletStore,
+  requestPersistence,
   walletHere,
 } from './vault.js';
 
@@ -55,11 +56,14 @@ function idbStorage(): WalletStorage {
     inspect: () => walletHere(),
     create: async (passphrase) => {
       store = await createStore(passphrase === undefined ? {} : { passphrase });
+      // Asked, not awaited: the browser may keep the wallet from eviction; it answers when it likes.
+      void requestPersistence();
       return store;
     },
     open: async (passphrase) => {
       await store?.close();
       store = await IdbWalletStore.open(passphrase === undefined ? {} : { passphrase });
+      void requestPersistence();
       return store;
     },
     setPassphrase: (next) => opened().setPassphrase(next),

@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { formatMoney, unitLabel } from '../../core/money-format.js';
 import type { Operation } from '../../wallet/index.js';
 import { CopyButton } from '../ui/copy.js';
+import { useStepFocus } from '../ui/focus.js';
 import { ErrorMessage, Message } from '../ui/message.js';
 import { QrCode } from '../ui/qr.js';
 import type { PageProps } from './context.js';
@@ -30,6 +31,7 @@ export function Tokens({ wallet, changed }: PageProps) {
   const [redeeming, setRedeeming] = useState(false);
   const [redeemed, setRedeemed] = useState<Operation | undefined>(undefined);
   const [redeemError, setRedeemError] = useState<unknown>(undefined);
+  const section = useStepFocus<HTMLElement>(making.at);
   const preview = pasted.trim() === '' ? undefined : previewToken(pasted, { mint, unit });
 
   const review = (e: Event) => {
@@ -92,7 +94,7 @@ export function Tokens({ wallet, changed }: PageProps) {
   };
 
   return (
-    <section aria-labelledby="tokens-title">
+    <section aria-labelledby="tokens-title" ref={section}>
       <h1 id="tokens-title">Tokens</h1>
       <p class="muted">
         A cashu token is money written as text: whoever has it can redeem it into their wallet. Hand it over
@@ -142,7 +144,7 @@ export function Tokens({ wallet, changed }: PageProps) {
       )}
       {making.at === 'confirm' && (
         <div class="card">
-          <p>
+          <p data-focus tabIndex={-1}>
             <strong>Make a token worth {formatMoney(making.amount, unit)}.</strong> The amount leaves your
             balance now; whoever redeems the token gets it. Until then you can take it back here.
           </p>
@@ -164,7 +166,7 @@ export function Tokens({ wallet, changed }: PageProps) {
       {making.at === 'made' && (
         <div class="card">
           <Message kind="ok">
-            <p>
+            <p data-focus tabIndex={-1}>
               Token made: {formatMoney(making.op.amount, unit)} left your balance. Give the token to the
               person you are paying.
             </p>

@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { formatMoney } from '../../core/money-format.js';
 import { newMnemonic, type RestoreSummary, seedFromMnemonic, type Wallet } from '../../wallet/index.js';
+import { useStepFocus } from '../ui/focus.js';
 import { ErrorMessage, Message } from '../ui/message.js';
 import { pickPositions, splitWords, wrongPositions } from './seed-check.js';
 import { createWallet, type PageConfig, restoreWallet } from './session.js';
@@ -21,6 +22,7 @@ type Step =
 
 export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: Wallet) => void }) {
   const [step, setStep] = useState<Step>({ at: 'choose' });
+  const main = useStepFocus<HTMLElement>(step.at);
   const [passphrase, setPassphrase] = useState('');
   const [repeat, setRepeat] = useState('');
   const [busy, setBusy] = useState(false);
@@ -64,8 +66,10 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
 
   if (step.at === 'choose') {
     return (
-      <main>
-        <h1>Welcome to your lancash wallet</h1>
+      <main ref={main}>
+        <h1 data-focus tabIndex={-1}>
+          Welcome to your lancash wallet
+        </h1>
         <p>
           This wallet holds money of your organisation's bank on the {networkWords(config.network)}. There is
           no wallet in this browser yet.
@@ -96,8 +100,10 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
 
   if (step.at === 'words') {
     return (
-      <main>
-        <h1>Your seed words</h1>
+      <main ref={main}>
+        <h1 data-focus tabIndex={-1}>
+          Your seed words
+        </h1>
         <p>
           Write these 12 words down on paper, in order, and keep them safe. They are the only way to get this
           wallet back if this browser is lost. <strong>They are shown only now.</strong> Anyone who has them
@@ -152,8 +158,10 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
       }
     };
     return (
-      <main>
-        <h1>Check your seed words</h1>
+      <main ref={main}>
+        <h1 data-focus tabIndex={-1}>
+          Check your seed words
+        </h1>
         <p>Type these words from what you wrote down, to make sure they are right.</p>
         <form onSubmit={submit}>
           {step.positions.map((p) => (
@@ -211,8 +219,10 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
       }
     };
     return (
-      <main>
-        <h1>Restore a wallet</h1>
+      <main ref={main}>
+        <h1 data-focus tabIndex={-1}>
+          Restore a wallet
+        </h1>
         <p>
           Type the seed words you wrote down when the wallet was created. The wallet then asks the bank which
           money belongs to them.
@@ -250,8 +260,10 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
   const { found, wallet } = step;
   const unit = wallet.config.unit;
   return (
-    <main>
-      <h1>Wallet restored</h1>
+    <main ref={main}>
+      <h1 data-focus tabIndex={-1}>
+        Wallet restored
+      </h1>
       <Message kind="ok">
         <p>
           {found.unspent > 0
