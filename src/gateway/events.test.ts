@@ -112,7 +112,7 @@ describe('gateway live events', () => {
   });
 
   it('refuses the operator stream without the token, before anything else', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }] as Record<string, string>[]) {
       const r = await openEvents(`${net.lan}${OPERATOR_EVENTS_PATH}`, headers);
       expect([r.status, r.refusal?.code]).toEqual([401, 74001]);
     }

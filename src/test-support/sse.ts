@@ -3,6 +3,7 @@
  * events parsed by the pages' own `SseParser` (web/ui/live.ts) and handed out one by one, so a test
  * waits for the next event (or the end) instead of for a time. A refusal is kept as its wire body.
  */
+import { type Dispatcher, fetch } from 'undici';
 import { type SseMessage, SseParser } from '../web/ui/live.js';
 
 export interface EventReader {
@@ -18,11 +19,17 @@ export interface EventReader {
   close(): void;
 }
 
-export async function openEvents(url: string, headers: Record<string, string> = {}): Promise<EventReader> {
+/** Opens `url`'s stream; `dispatcher`: e.g. an undici `Agent` bound to another loopback address (another client). */
+export async function openEvents(
+  url: string,
+  headers: Record<string, string> = {},
+  dispatcher?: Dispatcher,
+): Promise<EventReader> {
   const abort = new AbortController();
   const res = await fetch(url, {
     headers: { accept: 'text/event-stream', ...headers },
     signal: abort.signal,
+    ...(dispatcher !== undefined ? { dispatcher } : {}),
   });
   if (res.status !== 200 || res.body === null) {
     const refusal = (await res.json().catch(() => undefined)) as EventReader['refusal'];

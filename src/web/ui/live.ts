@@ -113,7 +113,6 @@ export async function subscribe(
       const res = await doFetch(target, {
         headers: { accept: 'text/event-stream', ...o.headers },
         signal: o.signal,
-        cache: 'no-store',
       });
       if (res.status === 204) return; // the server says: nothing more to follow
       if (!res.ok || res.body === null) {
