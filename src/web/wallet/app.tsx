@@ -194,6 +194,8 @@ function Shell({
   const [arrivals, setArrivals] = useState<Arrivals>({ received: [] });
   const [news, setNews] = useState<string[]>([]);
   const unit = wallet.config.unit;
+  // A wallet replaced (reopened, erased, taken by another tab) stops settling in the background.
+  useEffect(() => () => wallet.close(), [wallet]);
 
   useEffect(() => {
     if (recovered && recovered.settled.length > 0) {
