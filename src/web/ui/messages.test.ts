@@ -27,7 +27,7 @@ describe('explainError', () => {
   it('says a server did not answer for a network failure, and that nothing was sent', () => {
     expect(
       explainError(new LancashError('PeerUnreachable', { url: 'http://x', reason: 'down' })).next,
-    ).toMatch(/^Nothing was sent\./);
+    ).toMatch(/^Nothing was sent and nothing changed\./);
     expect(explainError(new TypeError('Failed to fetch')).what).toBe('The server did not answer.');
   });
 

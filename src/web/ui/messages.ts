@@ -14,7 +14,7 @@ export interface Explained {
   next: string;
 }
 
-const TRY_LATER = 'Nothing was sent. Wait a minute and try again.';
+const TRY_LATER = 'Nothing was sent and nothing changed. Wait a minute and try again.';
 const ASK_OPERATOR = "If it keeps happening, tell your organisation's operator.";
 
 /** The sentences of each error name; `detail` is the error's own message, for the few that need it. */

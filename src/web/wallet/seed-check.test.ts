@@ -1,6 +1,6 @@
 /** The seed-word check of wallet creation. */
 import { describe, expect, it } from 'vitest';
-import { pickPositions, splitWords, wrongPositions } from './seed-check.js';
+import { mismatchSentence, pickPositions, splitWords, wrongPositions } from './seed-check.js';
 
 describe('pickPositions', () => {
   it('picks distinct positions in range, ascending', () => {
@@ -28,6 +28,11 @@ describe('wrongPositions', () => {
 
   it('names each position that does not match, and an empty answer', () => {
     expect(wrongPositions(words, { 2: 'able', 5: 'above', 9: '' })).toEqual([2, 9]);
+  });
+
+  it('names the mismatched positions in a sentence', () => {
+    expect(mismatchSentence([7])).toBe('Word 7 does not match what was shown.');
+    expect(mismatchSentence([2, 7, 9])).toBe('Words 2, 7 and 9 do not match what was shown.');
   });
 
   it('splits typed words on any whitespace', () => {

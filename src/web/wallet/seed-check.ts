@@ -28,3 +28,10 @@ export function wrongPositions(words: string, answers: Readonly<Record<number, s
     .filter((p) => (answers[p] ?? '').trim().toLowerCase() !== list[p - 1])
     .sort((a, b) => a - b);
 }
+
+/** The mismatch in words: "Word 7 does not match", "Words 2, 7 and 9 do not match". */
+export function mismatchSentence(wrong: readonly number[]): string {
+  if (wrong.length === 1) return `Word ${wrong[0]} does not match what was shown.`;
+  const list = `${wrong.slice(0, -1).join(', ')} and ${wrong[wrong.length - 1]}`;
+  return `Words ${list} do not match what was shown.`;
+}

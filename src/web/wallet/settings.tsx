@@ -97,7 +97,7 @@ function GatewaySetting({
         {config.gateway ? <span class="mono">{config.gateway}</span> : 'none'}
         {savedGateway() ? '; you chose another one.' : '.'}
       </p>
-      <form onSubmit={save}>
+      <form onSubmit={save} noValidate>
         <label for="gateway">Gateway URL</label>
         <input
           id="gateway"

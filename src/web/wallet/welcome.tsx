@@ -8,7 +8,7 @@ import { formatMoney } from '../../core/money-format.js';
 import { newMnemonic, type RestoreSummary, seedFromMnemonic, type Wallet } from '../../wallet/index.js';
 import { useStepFocus } from '../ui/focus.js';
 import { ErrorMessage, Message } from '../ui/message.js';
-import { pickPositions, splitWords, wrongPositions } from './seed-check.js';
+import { mismatchSentence, pickPositions, splitWords, wrongPositions } from './seed-check.js';
 import { createWallet, type PageConfig, restoreWallet } from './session.js';
 import { walletStorage } from './storage.js';
 import { networkWords } from './words.js';
@@ -141,7 +141,7 @@ export function Welcome({ config, onReady }: { config: PageConfig; onReady: (w: 
       if (wrong.length > 0) {
         setError(undefined);
         setCheckProblem(
-          `Word ${wrong.join(' and ')} does not match what was shown. Look at what you wrote down, or go back to see the words again.`,
+          `${mismatchSentence(wrong)} Look at what you wrote down, or go back to see the words again.`,
         );
         return;
       }
