@@ -23,6 +23,8 @@ export interface StartOptions {
   command?: string[];
   /** How many `listening on` lines to wait for (the gateway prints two); default 1. */
   listeners?: number;
+  /** Instead of `listening on` lines, a stdout line that says the process is ready (the demo prints none). */
+  ready?: RegExp;
   /** Longest wait for the listening lines; default 30 s (tsx compiles on first start). */
   startTimeoutMs?: number;
   /**
@@ -34,7 +36,7 @@ export interface StartOptions {
 }
 
 export interface Started {
-  /** From the first `listening on URL` line. */
+  /** From the first `listening on URL` line ('' when started with `ready`). */
   url: string;
   /** Every `listening on URL` line, in order. */
   urls: string[];
@@ -115,11 +117,12 @@ export async function startProcess(args: string[], o: StartOptions = {}): Promis
       void started.kill('SIGKILL');
       reject(
         new Error(
-          `${command}: no ${wanted} "listening on" line(s) within ${o.startTimeoutMs ?? 30_000} ms\n${err}`,
+          `${command}: no ${o.ready ?? `${wanted} "listening on" line(s)`} within ${o.startTimeoutMs ?? 30_000} ms\n${err}`,
         ),
       );
     }, o.startTimeoutMs ?? 30_000);
     let partial = '';
+    let ready = false;
     proc.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       partial += s;
@@ -128,8 +131,9 @@ export async function startProcess(args: string[], o: StartOptions = {}): Promis
       for (const line of lines) {
         const m = LISTENING.exec(line);
         if (m && urls.length < wanted) urls.push(m[1]!);
+        if (o.ready?.test(line)) ready = true;
       }
-      if (urls.length >= wanted) {
+      if (o.ready === undefined ? urls.length >= wanted : ready) {
         clearTimeout(timer);
         resolve();
       }
@@ -139,7 +143,7 @@ export async function startProcess(args: string[], o: StartOptions = {}): Promis
       reject(new Error(`${command} exited with ${code} before listening\n${err}`));
     });
   });
-  started.url = urls[0]!;
+  started.url = urls[0] ?? '';
   return started;
 }
 
