@@ -1,15 +1,16 @@
 /**
- * Speed of envelopes (seal + open of one payload) on the two HPKE backends: portable (`@hpke/core`,
- * WebCrypto) and native (`node:crypto`). Serves `lancash bench` and the choice of backend in
- * `backend.ts`. WebCrypto calls run on libuv's thread pool, so the portable figure with several
- * envelopes in flight is the one a busy server would see; the native backend works on the calling thread.
+ * Speed of envelopes (seal + open of one payload) on the two HPKE backends: portable (pure JavaScript
+ * on the noble libraries, the browser wallet's) and native (`node:crypto`). Serves `lancash bench` and
+ * the choice of backend in `backend.ts`. Both work on the calling thread, so more envelopes in
+ * flight at once add no speed.
  *
- * Measured on the 2-core dev machine (Node 20, OpenSSL 3.0), 1 KiB, ten runs of 12 s: portable
- * ≈250–590 seal+open/s one at a time and ≈750–920/s with 16 in flight; native ≈2 600/s either way
- * (≈2 400–2 750), of which four X25519 DHs and one key generation are about 60%. docs/design.md §8's ≈1 500/s
- * for `@hpke/core` was not reproduced.
+ * Measured on the 2-core dev machine (Node 20, OpenSSL 3.0), 1 KiB: native ≈2 600/s (≈2 400–2 750,
+ * ten runs of 12 s), of which four X25519 DHs and one key generation are about 60%; portable ≈200/s of
+ * CPU time (≈5 ms a seal + open: four noble X25519 DHs at ≈1.1 ms and one public key at ≈0.45 ms).
+ * `@hpke/core` (WebCrypto, portable until WebCrypto was dropped for pages on plain http) did
+ * ≈250–590/s one at a time and ≈750–920/s with 16 in flight on libuv's thread pool. docs/design.md
+ * §8's ≈1 500/s for `@hpke/core` was not reproduced.
  */
-
 import { envelopeSuite } from './envelope.js';
 import type { HpkeBackendName } from './hpke.js';
 import { generateEncryptionKeyPair } from './keys.js';

@@ -62,6 +62,20 @@ const KEM_SUITE = concatBytes(utf8('KEM'), i2osp2(KEM_ID));
 const HPKE_SUITE = concatBytes(utf8('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(AEAD_ID));
 const HPKE_V1 = utf8('HPKE-v1');
 const EMPTY = new Uint8Array(0);
+// The labels of RFC 9180 §4.1, §5.1 and §7.1.3, encoded once rather than on every call.
+const labels = <L extends string>(...names: L[]) =>
+  Object.fromEntries(names.map((l) => [l, utf8(l)])) as Record<L, Uint8Array>;
+const LABEL = labels(
+  'eae_prk',
+  'shared_secret',
+  'psk_id_hash',
+  'info_hash',
+  'secret',
+  'key',
+  'base_nonce',
+  'dkp_prk',
+  'sk',
+);
 
 /** Throws `InvalidInput` for a low-order X25519 key given as `argument`. */
 export function refuseLowOrder(argument: string): never {
@@ -88,10 +102,15 @@ export function suiteHpke<K>(p: SuitePrimitives<K>): SuiteHpke {
     return okm.subarray(0, L);
   }
   // RFC 9180 §4: LabeledExtract and LabeledExpand, domain-separated by "HPKE-v1" and the suite_id.
-  const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array) =>
-    extract(salt, concatBytes(HPKE_V1, suite, utf8(label), ikm));
-  const labeledExpand = (suite: Uint8Array, prk: Uint8Array, label: string, info: Uint8Array, L: number) =>
-    expand(prk, concatBytes(i2osp2(L), HPKE_V1, suite, utf8(label), info), L);
+  const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: Uint8Array, ikm: Uint8Array) =>
+    extract(salt, concatBytes(HPKE_V1, suite, label, ikm));
+  const labeledExpand = (
+    suite: Uint8Array,
+    prk: Uint8Array,
+    label: Uint8Array,
+    info: Uint8Array,
+    L: number,
+  ) => expand(prk, concatBytes(i2osp2(L), HPKE_V1, suite, label, info), L);
 
   function dh(sk: K, pk: Uint8Array, argument: string): Uint8Array {
     const z = p.dh(sk, pk, argument);
@@ -105,8 +124,8 @@ export function suiteHpke<K>(p: SuitePrimitives<K>): SuiteHpke {
 
   // RFC 9180 §4.1 ExtractAndExpand.
   function extractAndExpand(dhBytes: Uint8Array, kem_context: Uint8Array): Uint8Array {
-    const eae_prk = labeledExtract(KEM_SUITE, EMPTY, 'eae_prk', dhBytes);
-    return labeledExpand(KEM_SUITE, eae_prk, 'shared_secret', kem_context, N_SECRET);
+    const eae_prk = labeledExtract(KEM_SUITE, EMPTY, LABEL.eae_prk, dhBytes);
+    return labeledExpand(KEM_SUITE, eae_prk, LABEL.shared_secret, kem_context, N_SECRET);
   }
 
   // RFC 9180 §5.1: key_schedule_context = mode ‖ psk_id_hash ‖ info_hash depends on info alone (psk_id
@@ -114,8 +133,8 @@ export function suiteHpke<K>(p: SuitePrimitives<K>): SuiteHpke {
   let lastContext: { info: Uint8Array; key_schedule_context: Uint8Array } | undefined;
   function contextOf(info: Uint8Array): Uint8Array {
     if (lastContext === undefined || !equalBytes(lastContext.info, info)) {
-      const psk_id_hash = labeledExtract(HPKE_SUITE, EMPTY, 'psk_id_hash', EMPTY);
-      const info_hash = labeledExtract(HPKE_SUITE, EMPTY, 'info_hash', info);
+      const psk_id_hash = labeledExtract(HPKE_SUITE, EMPTY, LABEL.psk_id_hash, EMPTY);
+      const info_hash = labeledExtract(HPKE_SUITE, EMPTY, LABEL.info_hash, info);
       const key_schedule_context = concatBytes(new Uint8Array([MODE_AUTH]), psk_id_hash, info_hash);
       lastContext = { info: info.slice(), key_schedule_context };
     }
@@ -125,18 +144,18 @@ export function suiteHpke<K>(p: SuitePrimitives<K>): SuiteHpke {
   // RFC 9180 §5.1 KeySchedule with mode_auth, psk = "" and psk_id = "" (no exporter: single-shot).
   function keySchedule(shared_secret: Uint8Array, info: Uint8Array) {
     const key_schedule_context = contextOf(info);
-    const secret = labeledExtract(HPKE_SUITE, shared_secret, 'secret', EMPTY);
+    const secret = labeledExtract(HPKE_SUITE, shared_secret, LABEL.secret, EMPTY);
     return {
-      key: labeledExpand(HPKE_SUITE, secret, 'key', key_schedule_context, N_K),
-      base_nonce: labeledExpand(HPKE_SUITE, secret, 'base_nonce', key_schedule_context, N_N),
+      key: labeledExpand(HPKE_SUITE, secret, LABEL.key, key_schedule_context, N_K),
+      base_nonce: labeledExpand(HPKE_SUITE, secret, LABEL.base_nonce, key_schedule_context, N_N),
     };
   }
 
   // RFC 9180 §7.1.3 DeriveKeyPair for X25519 (tests only), else GenerateKeyPair.
   function ephemeral(ikmE: Uint8Array | undefined): { skE: K; enc: Uint8Array } {
     if (ikmE === undefined) return p.ephemeral(p.randomSecret());
-    const dkp_prk = labeledExtract(KEM_SUITE, EMPTY, 'dkp_prk', ikmE);
-    return p.ephemeral(labeledExpand(KEM_SUITE, dkp_prk, 'sk', EMPTY, N_SK));
+    const dkp_prk = labeledExtract(KEM_SUITE, EMPTY, LABEL.dkp_prk, ikmE);
+    return p.ephemeral(labeledExpand(KEM_SUITE, dkp_prk, LABEL.sk, EMPTY, N_SK));
   }
 
   // RFC 9180 §4.1 AuthDecap: dh = DH(skR, pkE) ‖ DH(skR, pkS); kem_context = enc ‖ pkR ‖ pkS.
