@@ -12,7 +12,14 @@ import { ErrorMessage, Message } from '../ui/message.js';
 import { useAsync } from '../ui/use-async.js';
 import type { PageProps } from './context.js';
 import { followOperation, serial } from './session.js';
-import { planSend, readAmount, type SendPlan, sendOutcome, transferStageWords } from './words.js';
+import {
+  checkRecipient,
+  planSend,
+  readAmount,
+  type SendPlan,
+  sendOutcome,
+  transferStageWords,
+} from './words.js';
 
 type Step =
   | { at: 'form' }
@@ -37,23 +44,17 @@ export function Send({ wallet, version, changed }: PageProps) {
     e.preventDefault();
     setError(undefined);
     const amount = readAmount(amountText, unit);
-    const plan = planSend({ network, unit, gateway }, to, amount.ok ? amount.value : 1);
+    const recipient = checkRecipient({ network, unit, gateway }, to);
     const next: { to?: string; amount?: string } = {};
-    if (!plan.ok) next.to = plan.message;
+    if (!recipient.ok) next.to = recipient.message;
     if (!amount.ok) next.amount = amount.message;
     else if (balance?.value && amount.value > balance.value.available)
       next.amount = `That is more than you can spend now (${formatMoney(balance.value.available, unit)}).`;
     setProblems(next);
-    if (!plan.ok || !amount.ok || next.amount) return;
-    const confirmed = planSend({ network, unit, gateway }, to, amount.value);
-    if (confirmed.ok)
-      setStep({
-        at: 'confirm',
-        to: to.trim(),
-        amount: amount.value,
-        memo: memo.trim(),
-        plan: confirmed.value,
-      });
+    if (next.to !== undefined || next.amount !== undefined || !amount.ok) return;
+    const plan = planSend({ network, unit, gateway }, to, amount.value);
+    if (plan.ok)
+      setStep({ at: 'confirm', to: to.trim(), amount: amount.value, memo: memo.trim(), plan: plan.value });
   };
 
   const send = async (s: Extract<Step, { at: 'confirm' }>) => {

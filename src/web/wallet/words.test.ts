@@ -5,6 +5,7 @@ import { ERRORS } from '../../core/errors.js';
 import { encodeTokenV4 } from '../../core/token/index.js';
 import type { Operation } from '../../wallet/index.js';
 import {
+  checkRecipient,
   historyLines,
   planSend,
   previewToken,
@@ -72,6 +73,14 @@ describe('planSend', () => {
       `Send 2.50 EUR to ${shortAddress(wan)} on the WAN, converted by your organisation's gateway.`,
     );
     expect(p.ok && p.value.viaGateway).toBe(true);
+  });
+
+  it('checks the recipient alone (before the amount is known)', () => {
+    expect(checkRecipient(wallet, ` ${wan}`)).toEqual({
+      ok: true,
+      value: { address: wan, network: 'wan', viaGateway: true },
+    });
+    expect(checkRecipient({ network: 'wan', unit: 'eur' }, wan).ok).toBe(true);
   });
 
   it('refuses the other network without a gateway, and a bad address, in words', () => {

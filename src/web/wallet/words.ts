@@ -46,15 +46,17 @@ export interface SendPlan {
   sentence: string;
 }
 
+type SendingWallet = { network: Network; unit: string; gateway?: string | undefined };
+
 /**
- * What sending `amount` to `to` from a wallet on `from` will do, in words, or why it cannot be done
- * (checked before anything is reserved: a wrong address or a missing gateway changes nothing).
+ * Where a typed address leads from this wallet: its network and whether the gateway converts, or why
+ * it cannot be paid (checked before anything is reserved: a wrong address or a missing gateway
+ * changes nothing).
  */
-export function planSend(
-  wallet: { network: Network; unit: string; gateway?: string | undefined },
+export function checkRecipient(
+  wallet: SendingWallet,
   to: string,
-  amount: number,
-): Checked<SendPlan> {
+): Checked<{ address: string; network: Network; viaGateway: boolean }> {
   const address = to.trim();
   if (address === '')
     return { ok: false, message: 'Paste the recipient’s address (it starts with lan1 or wan1).' };
@@ -64,33 +66,27 @@ export function planSend(
   } catch (e) {
     return { ok: false, message: errorSentence(e) };
   }
-  const money = formatMoney(amount, wallet.unit);
-  const who = shortAddress(address);
-  if (network === wallet.network) {
-    const where = network === 'lan' ? 'inside the organisation' : 'on the wide network';
-    return {
-      ok: true,
-      value: {
-        network,
-        viaGateway: false,
-        sentence: `Send ${money} to ${who} on the ${networkName(network)} (${where}), straight to their inbox.`,
-      },
-    };
-  }
-  if (wallet.gateway === undefined) {
+  if (network !== wallet.network && wallet.gateway === undefined) {
     return {
       ok: false,
       message: `That address is on the ${networkName(network)} and this wallet has no gateway to reach it. Set the gateway in Settings, or ask the recipient for a ${networkName(wallet.network)} address.`,
     };
   }
-  return {
-    ok: true,
-    value: {
-      network,
-      viaGateway: true,
-      sentence: `Send ${money} to ${who} on the ${networkName(network)}, converted by ${wallet.network === 'lan' ? 'your' : 'the'} organisation's gateway.`,
-    },
-  };
+  return { ok: true, value: { address, network, viaGateway: network !== wallet.network } };
+}
+
+/** What sending `amount` to `to` will do, as the confirmation states it, or why it cannot be done. */
+export function planSend(wallet: SendingWallet, to: string, amount: number): Checked<SendPlan> {
+  const recipient = checkRecipient(wallet, to);
+  if (!recipient.ok) return recipient;
+  const { address, network, viaGateway } = recipient.value;
+  const money = formatMoney(amount, wallet.unit);
+  const who = shortAddress(address);
+  const where = network === 'lan' ? 'inside the organisation' : 'on the wide network';
+  const sentence = viaGateway
+    ? `Send ${money} to ${who} on the ${networkName(network)}, converted by ${wallet.network === 'lan' ? 'your' : 'the'} organisation's gateway.`
+    : `Send ${money} to ${who} on the ${networkName(network)} (${where}), straight to their inbox.`;
+  return { ok: true, value: { network, viaGateway, sentence } };
 }
 
 /** Where a transfer through the gateway stands, for the live progress of a send. */
