@@ -71,20 +71,18 @@ describe('README.md, top to bottom, every command as printed', () => {
   const ports = new Map<string, string>();
   const servers: { printed: string; started: Started }[] = [];
 
-  /** Runs one printed line (already substituted) in the shell, to completion. */
-  const sh = (line: string): Promise<CliRun> =>
+  /** Runs a command to completion. */
+  const exec = (file: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliRun> =>
     new Promise((resolve) => {
-      execFile(
-        '/bin/sh',
-        ['-c', `${NPX}\n${line}`],
-        { cwd, env: { ...process.env, ...ENV } },
-        (e, stdout, stderr) => {
-          const err = e as (Error & { code?: unknown; signal?: string }) | null;
-          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
-          resolve({ code, signal: err?.signal ?? null, stdout, stderr });
-        },
-      );
+      execFile(file, args, o, (e, stdout, stderr) => {
+        const err = e as (Error & { code?: unknown; signal?: string }) | null;
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+        resolve({ code, signal: err?.signal ?? null, stdout, stderr });
+      });
     });
+  /** Runs one printed line (already substituted) in the shell, to completion. */
+  const sh = (line: string) =>
+    exec('/bin/sh', ['-c', `${NPX}\n${line}`], { cwd, env: { ...process.env, ...ENV } });
 
   /** The line with the README's fixed ports and address placeholders replaced (doc comment). */
   async function substitute(printed: string): Promise<string> {
@@ -180,21 +178,9 @@ describe('README.md, top to bottom, every command as printed', () => {
   }, 90_000);
 
   it('npx lancash in the checkout runs its bin/lancash.js (offline: nothing is fetched)', async () => {
-    const run = await new Promise<CliRun>((resolve) => {
-      execFile(
-        'npx',
-        ['lancash', '--version'],
-        { cwd: REPO_ROOT, env: { ...process.env, npm_config_offline: 'true' } },
-        (e, stdout, stderr) => {
-          const err = e as (Error & { code?: unknown }) | null;
-          resolve({
-            code: err === null ? 0 : typeof err.code === 'number' ? err.code : null,
-            signal: null,
-            stdout,
-            stderr,
-          });
-        },
-      );
+    const run = await exec('npx', ['lancash', '--version'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, npm_config_offline: 'true' },
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe(PACKAGE.version);
