@@ -62,7 +62,7 @@ export interface Profile {
   width: Width;
   context: BrowserContext;
   page: Page;
-  /** Uncaught page errors and Content-Security-Policy violations seen so far, in order. */
+  /** Uncaught page errors and Content-Security-Policy violations seen so far in any tab, in order. */
   problems: string[];
   close(): Promise<void>;
 }
@@ -81,12 +81,18 @@ export async function openProfile(width: Width): Promise<Profile> {
     args: ARGS,
     ...SIZES[width],
   });
+  // Generous: chromium shares two cores with the servers and the rest of the suite.
+  context.setDefaultTimeout(60_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && m.text().includes('Content Security Policy')) problems.push(m.text());
-  });
+  const watch = (p: Page) => {
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && m.text().includes('Content Security Policy')) problems.push(m.text());
+    });
+  };
+  watch(page);
+  context.on('page', watch);
   const profile: Profile = {
     width,
     context,

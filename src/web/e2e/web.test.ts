@@ -230,6 +230,7 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
       await page.getByRole('button', { name: 'Open the wallet' }).click();
       await expect.poll(() => balanceOf(page), MOVE).toBe('6.00 EUR');
       expect(await addressOf(page)).toBe(aliceAddress);
+      expect(fresh.problems).toEqual([]);
       await fresh.close();
     },
     SLOW,
@@ -274,6 +275,7 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
       await payroll.getByRole('button', { name: 'Run the audit' }).click();
       await payroll.getByText('Balanced', { exact: true }).waitFor({ timeout: MOVE.timeout });
       await inspect(payroll, 'console-audit-balanced');
+      expect(op.problems).toEqual([]);
       await op.close();
     },
     SLOW,
@@ -306,6 +308,7 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
           await page.getByRole('heading', { name: title, exact: true }).waitFor();
           await inspect(page, `console-${route}`);
         }
+        expect(op.problems).toEqual([]);
         await op.close();
       }
       // The WAN wallet, served by the wide bank: its welcome page.
