@@ -12,7 +12,7 @@ import { ErrorMessage, Message } from '../ui/message.js';
 import { QrCode } from '../ui/qr.js';
 import type { PageProps } from './context.js';
 import { serial } from './session.js';
-import { previewToken, readAmount } from './words.js';
+import { cancelOutcome, previewToken, readAmount } from './words.js';
 
 type Making =
   | { at: 'form' }
@@ -62,13 +62,7 @@ export function Tokens({ wallet, changed }: PageProps) {
       const after = await serial(() => wallet.cancel(op.id));
       setMakeError(undefined);
       setMaking({ at: 'form' });
-      setTakenBack(
-        after.state === 'failed'
-          ? `The token was not redeemed yet: ${formatMoney(op.amount, unit)} is back in your balance, and the token is worth nothing now.`
-          : after.state === 'done'
-            ? `The token had already been redeemed by someone: ${formatMoney(op.amount, unit)} is theirs.`
-            : 'The bank did not answer; the wallet finishes taking the token back by itself and the history shows when.',
-      );
+      setTakenBack(cancelOutcome(after, unit).text);
     } catch (err) {
       setMakeError(err);
       setMaking({ at: 'made', token: op.data.token ?? '', op });

@@ -5,6 +5,7 @@ import { ERRORS } from '../../core/errors.js';
 import { encodeTokenV4 } from '../../core/token/index.js';
 import type { Operation } from '../../wallet/index.js';
 import {
+  cancelOutcome,
   checkRecipient,
   historyLines,
   planSend,
@@ -128,6 +129,23 @@ describe('history and outcomes', () => {
       '2.50 EUR was not sent. The gateway does not deliver to that address’s inbox. Your money came back to your balance. Check the address and try again.',
     );
     expect(historyLines([refused], 'eur')[0]?.note).toMatch(/came back/);
+  });
+
+  it('offers to take back an open token or payment, not a transfer the gateway has', () => {
+    const [token, following, done] = historyLines(
+      [
+        op({ id: 't', createdAt: 3, kind: 'token', state: 'issued' }),
+        op({ id: 'g', createdAt: 2, kind: 'gateway', state: 'following' }),
+        op({ id: 'd', createdAt: 1, state: 'done' }),
+      ],
+      'eur',
+    );
+    expect([token?.cancellable, following?.cancellable, done?.cancellable]).toEqual([true, false, false]);
+    expect(cancelOutcome(op({ kind: 'token', state: 'failed' }), 'eur')).toEqual({
+      ok: true,
+      text: 'The token was taken back: 2.50 EUR is in your balance again.',
+    });
+    expect(cancelOutcome(op({ kind: 'token', state: 'done' }), 'eur').ok).toBe(false);
   });
 
   it('says a send that is still open goes on by itself', () => {

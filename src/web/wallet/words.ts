@@ -151,6 +151,8 @@ export interface HistoryLine {
   state: string;
   /** Set when it failed or is waiting: the reason in words. */
   note?: string;
+  /** An open token or payment that can still be taken back (`wallet.cancel`), as the CLI's `cancel`. */
+  cancellable: boolean;
 }
 
 export function historyLine(op: Operation, unit: string): HistoryLine {
@@ -179,11 +181,16 @@ export function historyLine(op: Operation, unit: string): HistoryLine {
     amount: `${sign}${formatMoney(op.amount, unit)}`,
     state:
       op.state === 'failed' && op.direction === 'out' ? 'not sent, money returned' : stateWords(op.state),
+    // A transfer the gateway has (`following`) ends done or refused on its own; the core refuses to cancel it.
+    cancellable:
+      op.direction === 'out' &&
+      (op.state === 'issued' || op.state === 'delivering' || op.state === 'posting'),
   };
   if (op.kind === 'token' && op.state === 'failed') line.state = 'taken back';
   if (op.state === 'failed' && op.kind === 'gateway' && op.data.transfer?.state === 'refused')
     line.note = refusalSentence(op.data.transfer.refusal);
-  else if (op.reason && op.state !== 'done') line.note = op.reason;
+  // A token taken back says so in its state; its reason would only repeat it.
+  else if (op.reason && op.state !== 'done' && line.state !== 'taken back') line.note = op.reason;
   return line;
 }
 
@@ -215,6 +222,20 @@ export function sendOutcome(op: Operation, unit: string): { ok: boolean; text: s
   return {
     ok: true,
     text: `${money} is on its way to ${who}. The wallet goes on with it by itself, even after a reload; the history shows when it ends.`,
+  };
+}
+
+/** What taking back an open operation did (`wallet.cancel`): the mint decides who had the notes first. */
+export function cancelOutcome(op: Operation, unit: string): { ok: boolean; text: string } {
+  const money = formatMoney(op.amount, unit);
+  const what = op.kind === 'token' ? 'The token' : 'The payment';
+  if (op.state === 'failed')
+    return { ok: true, text: `${what} was taken back: ${money} is in your balance again.` };
+  if (op.state === 'done')
+    return { ok: false, text: `${what} had already been collected: ${money} went to the other side.` };
+  return {
+    ok: true,
+    text: 'The bank did not answer yet; the wallet finishes taking it back by itself and the history shows when.',
   };
 }
 
