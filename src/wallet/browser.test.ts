@@ -4,8 +4,8 @@
  * builtin is reachable, and the bundle then runs in a `node:vm` context that holds only web globals,
  * against a real wide bank: a wallet mints over fake Lightning, pays a second wallet through the
  * mailbox, and the second receives. The mint then confirms every note either wallet holds is unspent.
- * It runs twice: once in a secure context, and once as a page on an insecure origin (plain http to a
- * LAN address), whose `crypto` has `getRandomValues` and no `subtle`.
+ * It runs in a secure context and as a page on an insecure origin (plain http to a LAN address), whose
+ * `crypto` has `getRandomValues` and no `subtle`; then in Debian's chromium on such an origin.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createContext, runInContext } from 'node:vm';
 import { type BuildOptions, type BuildResult, build, transform } from 'esbuild';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, describeInBrowser } from '../test-support/browser.js';
 import { killAll, REPO_ROOT, type Started, startProcess } from '../test-support/process.js';
 import { curve } from '../test-support/wallet.js';
 import { httpNet } from './http-net.js';
@@ -170,57 +172,81 @@ describe('the wallet bundled for the browser', () => {
   });
 });
 
-describe('the bundled wallet in a page (vm context with web globals only)', () => {
+describe('the bundled wallet in a page', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lancash-browser-'));
   let bank: Started;
+  // The ESM bundle as a classic script (only its closing `export {…}` changes), since vm scripts
+  // cannot be modules without a Node flag; it defines `lancashWallet`.
+  let classic: string;
 
   beforeAll(async () => {
     bank = await startProcess(['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', '--data', dir]);
+    classic = (await transform(built.outputFiles[0]!.text, { format: 'iife', globalName: 'lancashWallet' }))
+      .code;
   });
   afterAll(async () => {
     await killAll();
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The scenario's outcome: both wallets paid, and the mint (asked from outside) holds their notes unspent. */
+  async function expectPaid(json: string, subtle: 'object' | 'undefined'): Promise<void> {
+    const out = JSON.parse(json) as {
+      subtle: string;
+      nodeGlobals: string[];
+      minted: unknown[];
+      sent: unknown[];
+      received: unknown[][];
+      balances: unknown[];
+      Ys: string[];
+    };
+    expect(out.subtle).toBe(subtle);
+    expect(out.nodeGlobals).toEqual(Array(5).fill('undefined'));
+    expect(out.minted).toEqual(['done', 100]);
+    expect(out.sent).toEqual(['done', 37]);
+    expect(out.received).toEqual([['done', 37, 'from the page']]);
+    expect(out.balances).toEqual([
+      { unit: 'eur', available: 63, pending: 0 },
+      { unit: 'eur', available: 37, pending: 0 },
+    ]);
+    expect(out.Ys.length).toBeGreaterThan(1);
+    const states = await new MintClient(httpNet(), bank.url, 'eur', curve).checkState(out.Ys);
+    expect(states).toEqual(out.Ys.map(() => 'UNSPENT'));
+  }
+
   it.each([
     ['a secure context', true],
     ['an insecure origin (no crypto.subtle)', false],
   ])(
-    'in %s: mints over fake Lightning, pays a second wallet through the mailbox, and the second receives',
+    'in a vm context with web globals only, %s: mints over fake Lightning, pays a second wallet through the mailbox, and the second receives',
     async (_where, secure) => {
-      // The ESM bundle as a classic script (only its closing `export {…}` changes), since vm scripts
-      // cannot be modules without a Node flag.
-      const script = await transform(built.outputFiles[0]!.text, {
-        format: 'iife',
-        globalName: 'lancashWallet',
-      });
       const page = newPage({ secure });
-      const W = runInContext(`${script.code}\nlancashWallet`, page, { filename: 'wallet.bundle.js' });
+      const W = runInContext(`${classic}\nlancashWallet`, page, { filename: 'wallet.bundle.js' });
       const run = runInContext(`(${SCENARIO})`, page) as (w: unknown, mint: string) => Promise<string>;
-
-      const out = JSON.parse(await run(W, bank.url)) as {
-        subtle: string;
-        nodeGlobals: string[];
-        minted: unknown[];
-        sent: unknown[];
-        received: unknown[][];
-        balances: unknown[];
-        Ys: string[];
-      };
-
-      expect(out.subtle).toBe(secure ? 'object' : 'undefined');
-      expect(out.nodeGlobals).toEqual(Array(5).fill('undefined'));
-      expect(out.minted).toEqual(['done', 100]);
-      expect(out.sent).toEqual(['done', 37]);
-      expect(out.received).toEqual([['done', 37, 'from the page']]);
-      expect(out.balances).toEqual([
-        { unit: 'eur', available: 63, pending: 0 },
-        { unit: 'eur', available: 37, pending: 0 },
-      ]);
-      // Checked from outside the page: the notes both wallets hold are real and unspent at the mint.
-      expect(out.Ys.length).toBeGreaterThan(1);
-      const states = await new MintClient(httpNet(), bank.url, 'eur', curve).checkState(out.Ys);
-      expect(states).toEqual(out.Ys.map(() => 'UNSPENT'));
+      await expectPaid(await run(W, bank.url), secure ? 'object' : 'undefined');
     },
   );
+
+  describeInBrowser("in Debian's chromium", () => {
+    it('on an insecure origin (plain http to a name other than localhost): the same scenario', async () => {
+      // `lan.test` resolves to the bank's 127.0.0.1 but, not being localhost, is not a secure context:
+      // the page stands for the wallet served by a gateway at a LAN address.
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP lan.test 127.0.0.1'],
+      });
+      try {
+        const page = await browser.newPage();
+        const origin = `http://lan.test:${new URL(bank.url).port}`;
+        await page.goto(`${origin}/`);
+        expect(await page.evaluate('[isSecureContext, typeof crypto.subtle]')).toEqual([false, 'undefined']);
+        // Through the DevTools protocol, which the page's CSP (no inline scripts) does not govern.
+        await page.evaluate(classic);
+        await expectPaid(await page.evaluate(`(${SCENARIO})(lancashWallet, location.origin)`), 'undefined');
+      } finally {
+        await browser.close();
+      }
+    }, 120_000);
+  });
 });
