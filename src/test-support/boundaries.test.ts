@@ -23,6 +23,12 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 const DEV_ONLY = new Set(
   Object.keys(pkg.devDependencies ?? {}).filter((name) => !(name in (pkg.dependencies ?? {}))),
 );
+/**
+ * The web pages (`src/web/`) are bundled by Vite at build time (`npm run build`, run by `prepare`):
+ * these dev dependencies end up inside `dist/web/` and are never loaded at run time.
+ */
+const WEB = join(SRC, 'web');
+const BUNDLED_INTO_PAGES = new Set(['preact', 'idb', 'uplot', 'uqr']);
 
 /**
  * `text` with its comments blanked out, and the contents of every string, template and regex literal
@@ -94,6 +100,7 @@ function testCodeReason(file: string, spec: string): string | undefined {
     return undefined;
   }
   const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+  if (BUNDLED_INTO_PAGES.has(name) && file.startsWith(WEB + sep)) return undefined;
   return DEV_ONLY.has(name) ? `the dev dependency ${name}` : undefined;
 }
 
@@ -101,7 +108,7 @@ function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return path === TEST_SUPPORT ? [] : walk(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
+    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.test.ts') ? [path] : [];
   });
 }
 
@@ -127,6 +134,11 @@ describe('production code does not depend on test code', () => {
   it('the dev-only packages are read from package.json', () => {
     for (const name of ['vitest', 'fast-check', '@cashu/cashu-ts']) expect(DEV_ONLY.has(name)).toBe(true);
     for (const name of ['fastify', 'kysely']) expect(DEV_ONLY.has(name)).toBe(false);
+    // The pages' libraries are dev dependencies, allowed only under src/web/ (bundled at build time).
+    for (const name of BUNDLED_INTO_PAGES) expect(DEV_ONLY.has(name)).toBe(true);
+    expect(testCodeReason(join(WEB, 'wallet', 'x.ts'), 'preact/hooks')).toBeUndefined();
+    expect(testCodeReason(join(SRC, 'gateway', 'x.ts'), 'preact/hooks')).toBe('the dev dependency preact');
+    expect(testCodeReason(join(WEB, 'wallet', 'x.tsx'), 'vitest')).toBe('the dev dependency vitest');
   });
 
   it('catches every form of reference, and not one in a comment or a string', () => {
