@@ -1,12 +1,15 @@
 /**
  * The gateway's live routes against real processes (a wide bank, a fault proxy, a gateway): a
  * transfer's events arrive in order on the WAN listener and the stream ends at the terminal state,
- * the operator's stream sees the same changes as `job` events, the WAN listener hides LAN → WAN
+ * the operator's stream sees the same changes as `job` events, the destination's LAN inbox stream
+ * hears `arrived` when the payment is delivered, the WAN listener hides LAN → WAN
  * transfers as its status route does, and SIGTERM with streams open drains and exits 0.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hex } from '../core/bytes.js';
 import { BANK_RECEIVE_PATH } from '../core/protocol/bank.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
+import { inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
 import { type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { openEvents } from '../test-support/sse.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
@@ -36,6 +39,12 @@ describe('gateway live events', () => {
     net.proxy!.plan([{ path: BANK_RECEIVE_PATH, fault: 'refuse', times: Number.POSITIVE_INFINITY }]);
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
+    // The destination follows its LAN inbox: the gateway's delivery is an `arrived` there.
+    const serverKey = hex((await mailboxInfo(net.lan)).key, 'key', 32);
+    const inbox = await openEvents(
+      await inboxEventsUrl(net.lan, { owner: l.pair, address: l.address, serverKey }),
+    );
+    expect(inbox.status).toBe(200);
     await w.mintWide(net.bankUrl, 25);
     const { status } = await w.sendJob(net.wan, 'wan-to-lan', {
       proofs: w.takeAll(net.bankUrl),
@@ -76,6 +85,8 @@ describe('gateway live events', () => {
       const again = await openEvents(eventsOf(base, id));
       expect(await again.rest()).toEqual([{ type: 'status', data: rest.at(-1)?.data }]);
     }
+    expect(await inbox.next()).toEqual({ type: 'arrived', data: undefined });
+    inbox.close();
     await l.receive(net.lan);
     expect(l.balance(net.lan)).toBe(25);
   });

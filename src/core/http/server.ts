@@ -119,6 +119,7 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
   installValidator(app);
   installErrorHandlers(app);
   installMetrics(app, o.name, o.metrics);
+  closeSilentConnectionsOnClose(app);
   // While draining, the last answers close their connection, so `close` does not wait on a
   // client's idle keep-alive socket.
   app.addHook('onSend', async (req, reply) => {
@@ -170,6 +171,24 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
   );
   if (o.operational !== false) serveOperational(app, app);
   return app;
+}
+
+/**
+ * A connection that has not sent a byte yet (a browser's or undici's spare one, opened ahead of a
+ * request) is not idle to Node, so `close` would wait for it until the client gives up (seconds, or
+ * past the drain's grace). While closing, such sockets are destroyed: no request is lost, none began.
+ */
+function closeSilentConnectionsOnClose(app: LancashServer): void {
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // Callback style, answered at once: an async hook would put the listener's close a tick later.
+  app.addHook('preClose', (done) => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+    done();
+  });
 }
 
 /**

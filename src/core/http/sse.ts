@@ -114,9 +114,11 @@ export class SseHub {
     this.limits = { ...DEFAULT_SSE_LIMITS, ...o.limits };
     this.clientOf = o.clientOf;
     // Before the server stops accepting and waits for requests in flight: a stream never ends on its own.
-    app.addHook('preClose', async () => {
+    // Callback style, answered at once, so the listener's close is not put off by a tick.
+    app.addHook('preClose', (done) => {
       this.closing = true;
       for (const s of [...this.open]) s.end();
+      done();
     });
   }
 
