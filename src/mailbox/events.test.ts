@@ -10,11 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hex } from '../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
+import { isLancashError } from '../core/errors.js';
 import { PAYMENT } from '../core/protocol/gateway.js';
+import { DIALECTS, freshStore } from '../test-support/dialects.js';
 import { killAll, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { openEvents } from '../test-support/sse.js';
 import { randomId, Terminal } from '../test-support/terminal.js';
 import { deposit, inboxEventsUrl, mailboxInfo } from './client.js';
+import { Mailbox } from './service.js';
 
 /** A message for `to` from someone (only `to` can open it). */
 async function letterFor(to: Terminal) {
@@ -118,5 +121,48 @@ describe('inbox live events', () => {
     }
     expect(status).toBe(200);
     for (const s of open) s.close();
+  });
+});
+
+/** The proof from an events URL, as the route reads it. */
+function proofIn(url: string): unknown {
+  const text = new URL(url).searchParams.get('proof') ?? '';
+  return JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+}
+
+describe.each(DIALECTS)('inbox watch proofs on %s', (dialect) => {
+  it('opens for the owner once per proof, says what is pending, and tells each new message', async () => {
+    const store = await freshStore(dialect);
+    try {
+      const server = await generateEncryptionKeyPair();
+      const arrivals: string[] = [];
+      const mailbox = new Mailbox({
+        store,
+        serverKey: server,
+        network: 'wan',
+        onArrived: (recipient) => arrivals.push(recipient),
+      });
+      const owner = await Terminal.create('wan');
+      const proof = () =>
+        inboxEventsUrl('http://mailbox', {
+          owner: owner.pair,
+          address: owner.address,
+          serverKey: server.publicKey,
+        });
+      expect(await mailbox.checkWatch(owner.address, proofIn(await proof()))).toEqual({
+        owner: owner.key,
+        pending: false,
+      });
+      const letter = await letterFor(owner);
+      expect(await mailbox.deposit(owner.address, letter, '10.0.0.1')).toEqual({ duplicate: false });
+      expect(await mailbox.deposit(owner.address, letter, '10.0.0.1')).toEqual({ duplicate: true });
+      expect(arrivals).toEqual([owner.key]); // a replayed deposit stores nothing and tells nothing
+      const used = proofIn(await proof());
+      expect((await mailbox.checkWatch(owner.address, used)).pending).toBe(true);
+      const again = await mailbox.checkWatch(owner.address, used).catch((e: unknown) => e);
+      expect(isLancashError(again, 'InboxWatchRefused')).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 });
