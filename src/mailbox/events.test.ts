@@ -91,7 +91,7 @@ describe('inbox live events', () => {
     expect([replay.status, replay.refusal?.code, replay.refusal?.detail]).toEqual([
       403,
       71011,
-      "not the inbox's owner: the proof was used before",
+      'cannot follow this inbox: the proof was used before',
     ]);
   });
 

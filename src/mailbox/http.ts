@@ -167,7 +167,7 @@ function ownerKeyOf(mailbox: Mailbox, address: string): string {
 /** The proof's envelope from its base64url JSON; anything unreadable is refused as not the owner's. */
 function proofOf(text: string | undefined): unknown {
   if (text === undefined || text === '') {
-    fail('InboxWatchRefused', { reason: 'no proof' }, "not the inbox's owner: no proof (?proof=)");
+    fail('InboxWatchRefused', { reason: 'no proof' }, 'cannot follow this inbox: no proof (?proof=)');
   }
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64urlnopad.decode(text)));
@@ -175,7 +175,7 @@ function proofOf(text: string | undefined): unknown {
     return fail(
       'InboxWatchRefused',
       { reason: 'the proof is not base64url JSON' },
-      "not the inbox's owner: the proof is not base64url JSON",
+      'cannot follow this inbox: the proof is not base64url JSON',
     );
   }
 }

@@ -504,7 +504,7 @@ export class Mailbox {
   async checkWatch(address: string, proof: unknown): Promise<{ owner: string; pending: boolean }> {
     const owner = this.decodeAddress(address).publicKey;
     const refuse = (reason: string): never =>
-      fail('InboxWatchRefused', { reason }, `not the inbox's owner: ${reason}`);
+      fail('InboxWatchRefused', { reason }, `cannot follow this inbox: ${reason}`);
     let opened: Awaited<ReturnType<typeof openJson>>;
     try {
       opened = await openJson({
