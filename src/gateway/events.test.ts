@@ -67,13 +67,21 @@ describe('gateway live events', () => {
 
     // The operator saw the intake and both moves of this job, in order.
     const jobs: unknown[] = [];
-    while (jobs.length < 3) {
+    const reserves: unknown[] = [];
+    // Then the reserve sampler's point after the finished job (the console's chart moves live).
+    while (jobs.length < 3 || reserves.length === 0) {
       const e = await ops.next();
       if (e === undefined) break;
       const data = e.data as { transferId?: string };
       if (e.type === 'job' && data.transferId === id) jobs.push(e.data);
+      if (e.type === 'reserve' && jobs.length === 3) reserves.push(e.data);
     }
     ops.close();
+    expect(reserves[0]).toEqual({
+      at: expect.any(Number),
+      reserve: expect.any(Number),
+      outstanding: expect.any(Number),
+    });
     expect(jobs).toEqual([
       { transferId: id, kind: 'transfer', state: 'receiving', amount: 25 },
       { transferId: id, kind: 'transfer', state: 'delivering', amount: 25 },
