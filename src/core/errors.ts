@@ -83,12 +83,12 @@ export interface ErrorDetails {
   WalletBusy: { reason: string };
   PeerUnreachable: { url: string; reason: string };
   TransferRefused: { transferId: string; code: number; reason: string };
-  // --- lancash: server side (79xxx); never a client's fault ---
-  StorageUnavailable: { reason: string };
-  SecretsKeyMissing: { secret: string };
   /** The wallet's store is encrypted and no passphrase was given (or this page cannot decrypt). */
   WalletLocked: { reason: string };
   PassphraseWrong: { reason: string };
+  // --- lancash: server side (79xxx); never a client's fault ---
+  StorageUnavailable: { reason: string };
+  SecretsKeyMissing: { secret: string };
   SecretsKeyWrong: { secret: string };
   DataDirectoryExposed: { path: string; mode: string; fix: string };
   Internal: { reason: string };
@@ -223,6 +223,8 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   WalletBusy: { code: 75005, status: 409, title: 'The wallet is in use by another process' },
   PeerUnreachable: { code: 75006, status: 503, title: 'A server the wallet needs did not answer' },
   TransferRefused: { code: 75007, status: 400, title: 'The transfer was refused' },
+  WalletLocked: { code: 75008, status: 423, title: 'The wallet is locked; enter its passphrase' },
+  PassphraseWrong: { code: 75009, status: 401, title: 'That passphrase does not open this wallet' },
 
   StorageUnavailable: { code: 79001, status: 503, title: 'Storage unavailable, retry later' },
   // Start-up refusals of a server (issue 8 item 7): never sent to a client, statuses only for completeness.
@@ -242,8 +244,6 @@ export interface WireError {
   detail: string;
   error: ErrorName;
   info: unknown;
-  WalletLocked: { code: 75008, status: 423, title: 'The wallet is locked; enter its passphrase' },
-  PassphraseWrong: { code: 75009, status: 401, title: 'That passphrase does not open this wallet' },
 }
 
 /**
