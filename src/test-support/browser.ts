@@ -85,14 +85,14 @@ export async function openProfile(width: Width): Promise<Profile> {
   context.setDefaultTimeout(60_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
-  const watch = (p: Page) => {
-    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && m.text().includes('Content Security Policy')) problems.push(m.text());
-    });
-  };
+  const watch = (p: Page) => p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   watch(page);
   context.on('page', watch);
+  // CSP violations as the page itself hears them (chromium's console text of them varies by version).
+  await context.exposeBinding(CSP_BINDING, (_source, text: unknown) => {
+    problems.push(`CSP violation: ${String(text)}`);
+  });
+  await context.addInitScript(CSP_LISTENER);
   const profile: Profile = {
     width,
     context,
@@ -107,6 +107,17 @@ export async function openProfile(width: Width): Promise<Profile> {
   open.add(profile);
   return profile;
 }
+
+const CSP_BINDING = '__lancashCspViolation';
+/**
+ * Runs in every page before its scripts (through the DevTools protocol, so the CSP does not stop it).
+ * A blocked `eval` is left out: the schema decoder tries to compile once and then interprets, by
+ * design (`core/protocol/cashu.ts`, the pages' CSP has no 'unsafe-eval').
+ */
+const CSP_LISTENER = `addEventListener('securitypolicyviolation', (e) => {
+  if (e.blockedURI === 'eval') return;
+  globalThis.${CSP_BINDING}(e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber);
+});`;
 
 export const SCREENSHOTS = join(REPO_ROOT, 'artifacts', 'screenshots');
 
