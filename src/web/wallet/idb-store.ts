@@ -191,10 +191,9 @@ export class IdbWalletStore implements WalletStore {
     });
   }
 
-  /** The seed words kept by `writeWords`, if any. */
+  /** The seed words kept by `writeWords`, if any (a guarded read: it waits for a passphrase change). */
   async readWords(): Promise<string | undefined> {
-    const row = await this.db.get('meta', 'words');
-    return row && ((await this.codec.open('meta', row)).value as string);
+    return (await this.one('meta', 'words')) as string | undefined;
   }
 
   async notes(q: NoteQuery = {}): Promise<StoredNote[]> {

@@ -33,6 +33,29 @@ describe('seed words in the IndexedDB store', () => {
     await again.close();
   });
 
+  it('read while the passphrase changes, wait for the change (as every read of the store does)', async () => {
+    const setup = await IdbWalletStore.open({ name: 'words-3' });
+    await setup.setPassphrase('old', { iterations: 1000 });
+    await setup.writeWords(WORDS);
+    await setup.close();
+    const order: string[] = [];
+    let during: Promise<void> | undefined;
+    const store = await IdbWalletStore.open({
+      name: 'words-3',
+      passphrase: 'old',
+      // The re-encryption is prepared and about to be written: a read starts now.
+      hooks: {
+        prepared: async () => {
+          during ??= store.readWords().then((w) => void order.push(`read ${w === WORDS}`));
+        },
+      },
+    });
+    await store.setPassphrase('new', { iterations: 1000 }).then(() => order.push('changed'));
+    await during;
+    expect(order).toEqual(['changed', 'read true']);
+    await store.close();
+  });
+
   it('are readable in a wallet without a passphrase (control: the raw row holds them)', async () => {
     const store = await IdbWalletStore.open({ name: 'words-2' });
     await store.writeWords(WORDS);
