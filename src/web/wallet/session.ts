@@ -145,11 +145,16 @@ export async function followOperation(
 
 /**
  * Drains the inbox whenever money may have arrived: once now, on each live `arrived` event of the
- * mailbox (`GET /v1/inbox/:address/events`, a fresh proof of ownership per connection), on each
- * reconnection (what arrived while cut off), and when the page becomes visible again. When the
- * mailbox refuses live events for good, it asks every 2.5 s while the page is visible instead.
+ * mailbox (`GET /v1/inbox/:address/events`, a fresh proof of ownership per connection), and when the
+ * page becomes visible again. A (re)connection itself drains nothing: the mailbox's first event on
+ * it is `arrived` when anything waits, what came while cut off included. When the mailbox refuses
+ * live events for good, it asks every 2.5 s while the page is visible instead.
  */
-export function watchInbox(wallet: Wallet, drain: () => Promise<void>, signal: AbortSignal): void {
+export function watchInbox(
+  wallet: Pick<Wallet, 'inboxEventsUrl'>,
+  drain: () => Promise<void>,
+  signal: AbortSignal,
+): void {
   const visible = () => document.visibilityState === 'visible';
   const onVisible = () => {
     if (visible()) void drain();
@@ -161,7 +166,6 @@ export function watchInbox(wallet: Wallet, drain: () => Promise<void>, signal: A
   void drain();
   subscribe(() => wallet.inboxEventsUrl(), {
     signal,
-    onOpen: () => void drain(),
     onEvent: (type) => {
       if (type === 'arrived') void drain();
     },
