@@ -1,7 +1,8 @@
 /**
  * The page's wallet session: the server's page config, the wallet opened on the browser's storage
- * (settling what a closed tab left open, as every CLI command does first), and one queue that runs
- * the wallet's operations one at a time, as the CLI's home lock does between processes.
+ * (through `vault.ts` `openWallet`, settling what a closed tab left open, as every CLI command does
+ * first), and one queue that runs the wallet's operations one at a time, as the CLI's home lock does
+ * between processes.
  */
 import type { Network } from '../../core/address/index.js';
 import { fail } from '../../core/errors.js';
@@ -12,7 +13,6 @@ import {
   httpNet,
   normalizeMintUrl,
   type Operation,
-  type RecoverSummary,
   type RestoreSummary,
   Wallet,
   type WalletOptions,
@@ -20,6 +20,7 @@ import {
 } from '../../wallet/index.js';
 import { subscribe } from '../ui/live.js';
 import { savedGateway, walletStorage, withGateway } from './storage.js';
+import { type OpenedWallet, openWallet as openOnStore } from './vault.js';
 
 export type PageConfig = WebConfig;
 
@@ -52,13 +53,12 @@ function options(store: WalletStore): WalletOptions {
   return { store: withGateway(store, savedGateway()), net: httpNet() };
 }
 
-/** Opens the wallet kept in this browser and settles what an earlier visit left open. */
-export function openWallet(passphrase?: string): Promise<{ wallet: Wallet; recovered: RecoverSummary }> {
-  return serial(async () => {
-    const wallet = await Wallet.open(options(await walletStorage().open(passphrase)));
-    const recovered = await wallet.recover();
-    return { wallet, recovered };
-  });
+/**
+ * Opens the wallet kept in this browser (its storage, with the gateway chosen in Settings) through
+ * `vault.ts`'s `openWallet`, which settles what an earlier visit left open.
+ */
+export function openWallet(passphrase?: string): Promise<OpenedWallet> {
+  return serial(async () => openOnStore(options(await walletStorage().open(passphrase))));
 }
 
 /** Makes the wallet of `words` on this server's mint (the words were already shown and checked). */

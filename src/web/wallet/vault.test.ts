@@ -1,18 +1,22 @@
 /**
  * The vault the wallet pages call (on fake-indexeddb): is there a wallet, create its store, erase it,
- * one tab at a time the BroadcastChannel way (Web Locks are tested in chromium, vault-browser.test.ts), and `openWallet` against a
- * real wide bank: a send cut off mid-way (the tab closed) is settled by the next load, nothing lost
- * and nothing spent twice.
+ * one tab at a time the BroadcastChannel way (Web Locks are tested in chromium, vault-browser.test.ts),
+ * and `openWallet`, the pages' one open path (`session.ts` goes through it), against a real wide bank:
+ * a send cut off mid-way (the tab closed) is settled by the next load, nothing lost and nothing spent
+ * twice, and the load says what it settled.
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusal, storeConfig } from '../../test-support/wallet-store-cases.js';
 import { httpNet } from '../../wallet/http-net.js';
 import { Wallet } from '../../wallet/wallet.js';
+import * as session from './session.js';
+import { walletStorage } from './storage.js';
 import {
   claimWalletByChannel,
   createStore,
   eraseWallet,
+  IdbWalletStore,
   openWallet,
   type WalletClaim,
   walletHere,
@@ -43,9 +47,10 @@ describe('vault', () => {
     const store = await createStore({ name, passphrase: 'pw', iterations: 1000 });
     await store.writeConfig(storeConfig);
     await store.close();
-    expect(await refusal(openWallet({ name }))).toBe('WalletLocked');
-    expect(await refusal(openWallet({ name, passphrase: 'wrong' }))).toBe('PassphraseWrong');
-    expect(await refusal(openWallet({ name: fresh() }))).toBe('WalletNotInitialized');
+    expect(await refusal(IdbWalletStore.open({ name }))).toBe('WalletLocked');
+    expect(await refusal(IdbWalletStore.open({ name, passphrase: 'wrong' }))).toBe('PassphraseWrong');
+    const empty = await IdbWalletStore.open({ name: fresh() });
+    expect(await refusal(openWallet({ store: empty }))).toBe('WalletNotInitialized');
   });
 });
 
@@ -147,17 +152,51 @@ describe('openWallet (real wide bank)', () => {
     await expect(alice.wallet.send({ to: bob.wallet.address, amount: 15 })).rejects.toThrow(/tab closed/);
     await alice.store.close();
 
-    const next = await openWallet({ name: alice.name, passphrase: 'alice pw' });
+    const load = async () => {
+      const store = await IdbWalletStore.open({ name: alice.name, passphrase: 'alice pw' });
+      return { store, ...(await openWallet({ store })) };
+    };
+    const next = await load();
     expect(next.recovered.open).toEqual([]);
     expect(next.recovered.settled.map((op) => op.kind)).toEqual(['send']);
     await bob.wallet.receive();
     expect(await next.wallet.balance()).toEqual({ unit: 'eur', available: expected, pending: 0 });
     expect(await bob.wallet.balance()).toEqual({ unit: 'eur', available: 40 - expected, pending: 0 });
     // Loading again finds nothing left to settle.
+    next.wallet.close();
     await next.store.close();
-    const third = await openWallet({ name: alice.name, passphrase: 'alice pw' });
+    const third = await load();
     expect(third.recovered).toEqual({ settled: [], open: [] });
+    third.wallet.close();
     await third.store.close();
+    await bob.store.close();
+  });
+
+  it('is the page’s open path too: session.ts opens the browser’s wallet through it and reports what it settled', async () => {
+    // The page's storage keeps the origin's one wallet (no name); it is made here as the page makes it.
+    const store = await createStore({});
+    let cut = true;
+    const { wallet } = await Wallet.create({
+      store,
+      net: httpNet(),
+      network: 'wan',
+      mint: bank,
+      autoRecover: false,
+      step: (point) => {
+        if (cut && point === 'wallet:send:after-swap') throw new Error('tab closed');
+      },
+    });
+    expect((await wallet.mintFromLightning(30)).state).toBe('done');
+    const bob = await browserWallet(0);
+    await expect(wallet.send({ to: bob.wallet.address, amount: 10 })).rejects.toThrow(/tab closed/);
+    cut = false;
+    await store.close();
+
+    const page = await session.openWallet();
+    expect(page.recovered.settled.map((op) => [op.kind, op.state])).toEqual([['send', 'failed']]);
+    expect(await page.wallet.balance()).toEqual({ unit: 'eur', available: 30, pending: 0 });
+    page.wallet.close();
+    await walletStorage().erase();
     await bob.store.close();
   });
 });

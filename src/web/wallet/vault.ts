@@ -1,7 +1,8 @@
 /**
  * What the wallet pages call about the wallet kept in this browser: is there one, is it encrypted,
- * create the store of a new one, open it (with its passphrase) and settle what the last visit left
- * open, hold it in one tab only, erase it. The storage itself is `IdbWalletStore`.
+ * create the store of a new one, open the wallet on its store and settle what the last visit left
+ * open (`openWallet`, the pages' one open path), hold it in one tab only, erase it. The storage
+ * itself is `IdbWalletStore`.
  *
  * One tab at a time: `claimWallet` takes a Web Lock (`navigator.locks`), held until the tab closes or
  * `release()`; another tab gets `{ held: false }` ("this wallet is open in another tab") or, asked to,
@@ -14,6 +15,7 @@
 import { fail } from '../../core/errors.js';
 import { httpNet } from '../../wallet/http-net.js';
 import type { WalletNet } from '../../wallet/net.js';
+import type { WalletStore } from '../../wallet/store.js';
 import { type RecoverSummary, Wallet } from '../../wallet/wallet.js';
 import { encryptionAvailable, IdbWalletStore, type SetPassphraseOptions, walletDbName } from './idb-store.js';
 
@@ -59,32 +61,37 @@ export async function createStore(o: CreateStoreOptions = {}): Promise<IdbWallet
   return store;
 }
 
-export interface OpenWalletOptions extends VaultOptions {
-  /** Needed when the wallet is encrypted. */
-  passphrase?: string;
+export interface OpenWalletOptions {
+  /**
+   * The wallet's store, already opened with its passphrase (`IdbWalletStore.open`, which refuses with
+   * `WalletLocked` / `PassphraseWrong`); the page opens it through `walletStorage()` (`storage.ts`).
+   */
+  store: WalletStore;
   /** Default `httpNet()`; tests pass another. */
   net?: WalletNet;
 }
 
 export interface OpenedWallet {
   wallet: Wallet;
-  store: IdbWalletStore;
   /** What the last visit left open (a send interrupted by closing the tab), settled now where it can be. */
   recovered: RecoverSummary;
 }
 
 /**
- * Opens the wallet kept here and runs `recover()`, as the CLI does at every start: a send cut off by a
- * closed tab or a reload is finished or taken back, nothing lost and nothing spent twice.
- * `WalletNotInitialized` when there is none, `WalletLocked` / `PassphraseWrong` for the passphrase.
+ * The one way the pages open a wallet: `Wallet.open` on its store, then `recover()`, as the CLI does at
+ * every start: a send cut off by a closed tab or a reload is finished or taken back, nothing lost and
+ * nothing spent twice. The core would also settle it by itself in the background (`autoRecover`); this
+ * explicit run comes first and its summary is what the page reports ("Settled from your last visit").
+ * `WalletNotInitialized` when the store holds no wallet; the store is closed when opening fails.
  */
-export async function openWallet(o: OpenWalletOptions = {}): Promise<OpenedWallet> {
-  const store = await IdbWalletStore.open(o);
+export async function openWallet(o: OpenWalletOptions): Promise<OpenedWallet> {
+  let wallet: Wallet | undefined;
   try {
-    const wallet = await Wallet.open({ store, net: o.net ?? httpNet() });
-    return { wallet, store, recovered: await wallet.recover() };
+    wallet = await Wallet.open({ store: o.store, net: o.net ?? httpNet() });
+    return { wallet, recovered: await wallet.recover() };
   } catch (e) {
-    await store.close();
+    wallet?.close();
+    await o.store.close();
     throw e;
   }
 }
