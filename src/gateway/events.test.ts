@@ -9,11 +9,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hex } from '../core/bytes.js';
 import { BANK_RECEIVE_PATH } from '../core/protocol/bank.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
+import { OPERATOR_EVENTS_PATH } from '../core/protocol/operator.js';
 import { inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
 import { type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { openEvents } from '../test-support/sse.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
-import { OPERATOR_EVENTS_PATH } from './live.js';
 
 const TOKEN = 'live-events-operator-token';
 const operator = { authorization: `Bearer ${TOKEN}` };

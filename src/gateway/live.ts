@@ -7,6 +7,7 @@
  *                                          `reserve` on every point the reserve sampler records
  * Every stream counts against the listener's bounds (`core/http/sse.ts`), taken before any work.
  */
+
 import { Type } from '@sinclair/typebox';
 import { TransferId } from '../core/envelope/index.js';
 import { type LancashServer, WireErrorSchema } from '../core/http/server.js';
@@ -18,12 +19,12 @@ import {
   type TransferState,
   type TransferStatus,
 } from '../core/protocol/gateway.js';
+import { OPERATOR_EVENTS_PATH } from '../core/protocol/operator.js';
 import type { GatewayEvents } from './events.js';
 import { clientOf } from './jobs/intake-limits.js';
 import type { JobService } from './jobs/service.js';
 
 export const TRANSFER_EVENTS_PATH = `${TRANSFER_PATH}/events`;
-export const OPERATOR_EVENTS_PATH = '/v1/gateway/operator/events';
 
 const refusals = { '4xx': WireErrorSchema };
 const TransferParams = Type.Object({ id: TransferId });

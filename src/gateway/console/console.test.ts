@@ -10,10 +10,6 @@ import type { TSchema } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../core/http/client.js';
 import { requestPayroll } from '../../core/protocol/gateway.js';
-import { DIALECTS } from '../../test-support/dialects.js';
-import { type ProcessNet, startProcessNet } from '../../test-support/gateway-process.js';
-import { codeOf } from '../../test-support/refusals.js';
-import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
 import {
   OPERATOR_AUDIT_PATH,
   OPERATOR_JOBS_PATH,
@@ -21,8 +17,16 @@ import {
   OPERATOR_ROTATE_PATH,
   OPERATOR_SERIES_PATH,
   OPERATOR_SUMMARY_PATH,
-} from './http.js';
-import type { OperatorJob, OperatorKeysets, OperatorSummary, ReservePoint, RotateAnswer } from './service.js';
+  type OperatorJob,
+  type OperatorKeysets,
+  type OperatorSummary,
+  type ReservePoint,
+  type RotateAnswer,
+} from '../../core/protocol/operator.js';
+import { DIALECTS } from '../../test-support/dialects.js';
+import { type ProcessNet, startProcessNet } from '../../test-support/gateway-process.js';
+import { codeOf } from '../../test-support/refusals.js';
+import { randomId, Terminal, waitForTransfer } from '../../test-support/terminal.js';
 
 const TOKEN = 'console-test-operator-token';
 

@@ -7,21 +7,21 @@
 import { Type } from '@sinclair/typebox';
 import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
 import {
-  type ConsoleService,
+  AuditAnswer,
   JobListState,
-  OperatorJob,
+  JobsAnswer,
+  OPERATOR_AUDIT_PATH,
+  OPERATOR_JOBS_PATH,
+  OPERATOR_KEYSETS_PATH,
+  OPERATOR_ROTATE_PATH,
+  OPERATOR_SERIES_PATH,
+  OPERATOR_SUMMARY_PATH,
   OperatorKeysets,
   OperatorSummary,
-  ReservePoint,
   RotateAnswer,
-} from './service.js';
-
-export const OPERATOR_SUMMARY_PATH = '/v1/gateway/operator/summary';
-export const OPERATOR_SERIES_PATH = '/v1/gateway/operator/series';
-export const OPERATOR_JOBS_PATH = '/v1/gateway/operator/jobs';
-export const OPERATOR_AUDIT_PATH = '/v1/gateway/operator/audit';
-export const OPERATOR_KEYSETS_PATH = '/v1/gateway/operator/keysets';
-export const OPERATOR_ROTATE_PATH = '/v1/gateway/operator/keysets/rotate';
+  SeriesAnswer,
+} from '../../core/protocol/operator.js';
+import type { ConsoleService } from './service.js';
 
 const refusals = { '4xx': WireErrorSchema, '5xx': WireErrorSchema };
 /** Query values arrive as text; they are checked as text and converted here. */
@@ -29,7 +29,6 @@ const SeriesQuery = Type.Object(
   { since: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$' })) },
   { additionalProperties: false },
 );
-const SeriesAnswer = Type.Object({ points: Type.Array(ReservePoint) });
 const JobsQuery = Type.Object(
   {
     state: Type.Optional(JobListState),
@@ -37,57 +36,6 @@ const JobsQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const JobsAnswer = Type.Object({ jobs: Type.Array(OperatorJob) });
-
-const Difference = Type.Object({
-  what: Type.String(),
-  expected: Type.Integer(),
-  actual: Type.Integer(),
-  rows: Type.Array(Type.String()),
-});
-/** `GatewaySideAudit` (gateway/audit.ts). */
-const AuditAnswer = Type.Object({
-  balanced: Type.Boolean(),
-  at: Type.Integer(),
-  differences: Type.Array(Difference),
-  inFlight: Type.Array(
-    Type.Object({
-      job: Type.String(),
-      kind: Type.Union([
-        Type.Literal('job1'),
-        Type.Literal('job2'),
-        Type.Literal('payroll'),
-        Type.Literal('payout'),
-      ]),
-      state: Type.String(),
-      correction: Type.Integer(),
-      bankRow: Type.String(),
-    }),
-  ),
-  totals: Type.Object({
-    gatewayKey: Type.Union([Type.String(), Type.Null()]),
-    reserveAccount: Type.Union([Type.String(), Type.Null()]),
-    local: Type.Object({
-      signed: Type.Integer(),
-      spent: Type.Integer(),
-      pending: Type.Integer(),
-      outstanding: Type.Integer(),
-    }),
-    reserve: Type.Integer(),
-    inFlight: Type.Object({
-      job1: Type.Integer(),
-      job2: Type.Integer(),
-      payroll: Type.Integer(),
-      payout: Type.Integer(),
-    }),
-    surplus: Type.Object({ unclaimedDeposits: Type.Integer(), other: Type.Integer() }),
-    expectedReserve: Type.Integer(),
-    jobs: Type.Integer(),
-  }),
-  /** What this audit checked from inside the gateway, and what needs the bank's database. */
-  checked: Type.Array(Type.String()),
-  notChecked: Type.Array(Type.String()),
-});
 
 export function registerConsoleRoutes(
   app: LancashServer,

@@ -8,10 +8,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnclearOutcome } from '../../core/http/client.js';
 import type { BalanceAnswer } from '../../core/protocol/bank.js';
+import type { ReservePoint } from '../../core/protocol/operator.js';
 import { Mint } from '../../mint/mint.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import * as repo from './repository.js';
-import { ConsoleService, MAX_SERIES_POINTS, type ReservePoint } from './service.js';
+import { ConsoleService, MAX_SERIES_POINTS } from './service.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

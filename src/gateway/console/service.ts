@@ -8,11 +8,18 @@
  * Series policy (bounded table): every point of the last day; one per minute from a day to 30 days
  * old; one per hour from 30 to 400 days; nothing older. At most about 86 400 + 41 760 + 8 880 rows.
  */
-import { type Static, Type } from '@sinclair/typebox';
 import { fail } from '../../core/errors.js';
 import { isUnclear } from '../../core/http/client.js';
 import type { BalanceAnswer, RequestLogPage } from '../../core/protocol/bank.js';
-import { Direction, JobKind, TransferState } from '../../core/protocol/gateway.js';
+import type {
+  JobListState,
+  OperatorJob,
+  OperatorKeyset,
+  OperatorKeysets,
+  OperatorSummary,
+  ReservePoint,
+  RotateAnswer,
+} from '../../core/protocol/operator.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import { auditGatewayOverApi, type GatewaySideAudit, localMoney } from '../audit.js';
@@ -31,72 +38,6 @@ const KEEP_MS = 400 * DAY;
 const SUMMARY_BANK_WAIT_MS = 3000;
 /** Most points one series answer carries; a longer range is answered one point per bucket. */
 export const MAX_SERIES_POINTS = 2000;
-
-export const ReservePoint = Type.Object({
-  at: Type.Integer({ minimum: 0 }),
-  /** Minor units; null when the bank did not answer. */
-  reserve: Type.Union([Type.Integer(), Type.Null()]),
-  outstanding: Type.Integer(),
-});
-export type ReservePoint = Static<typeof ReservePoint>;
-
-/** Job states as the journal has them, and `parked` (a delivery waiting for the operator, in any state). */
-export const JobListState = Type.Union([TransferState, Type.Literal('parked')]);
-export type JobListState = Static<typeof JobListState>;
-
-export const OperatorSummary = Type.Object({
-  unit: Type.String(),
-  at: Type.Integer({ minimum: 0 }),
-  /** The reserve account's balance at the wide bank (minor units); null when the bank did not answer. */
-  reserve: Type.Union([Type.Integer(), Type.Null()]),
-  /** Local money outstanding: signed − spent at the local mint (minor units). */
-  outstanding: Type.Integer(),
-  /** The value of the jobs not finished yet (issuing, receiving, delivering), minor units. */
-  inFlight: Type.Integer({ minimum: 0 }),
-  /** Per kind and state, with the oldest one's creation time (parked jobs: `GET …/parked`). */
-  jobs: Type.Array(
-    Type.Object({
-      kind: JobKind,
-      state: TransferState,
-      count: Type.Integer({ minimum: 0 }),
-      oldestAt: Type.Integer({ minimum: 0 }),
-    }),
-  ),
-});
-export type OperatorSummary = Static<typeof OperatorSummary>;
-
-export const OperatorJob = Type.Object({
-  transferId: Type.String(),
-  kind: JobKind,
-  direction: Direction,
-  state: TransferState,
-  amount: Type.Integer(),
-  destination: Type.String(),
-  createdAt: Type.Integer(),
-  updatedAt: Type.Integer(),
-  /** Refused: why, in plain words; parked: what waits and why. */
-  reason: Type.Optional(Type.String()),
-  /** Refused: the stable error code. */
-  code: Type.Optional(Type.Integer()),
-});
-export type OperatorJob = Static<typeof OperatorJob>;
-
-export const OperatorKeyset = Type.Object({
-  id: Type.String(),
-  unit: Type.String(),
-  /** Only the active keyset signs; the others stay redeemable. */
-  active: Type.Boolean(),
-  inputFeePpk: Type.Integer(),
-  /** Value signed under the keyset less value spent (minor units). */
-  outstanding: Type.Integer(),
-});
-export type OperatorKeyset = Static<typeof OperatorKeyset>;
-
-export const OperatorKeysets = Type.Object({ active: Type.String(), keysets: Type.Array(OperatorKeyset) });
-export type OperatorKeysets = Static<typeof OperatorKeysets>;
-
-export const RotateAnswer = Type.Object({ previous: Type.String(), active: OperatorKeyset });
-export type RotateAnswer = Static<typeof RotateAnswer>;
 
 export interface ConsoleOptions {
   store: Store;

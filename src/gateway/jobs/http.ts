@@ -10,15 +10,16 @@ import { EnvelopeSchema, MAX_CT_CHARS, TransferId } from '../../core/envelope/in
 import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
 import { PublicKeyHex } from '../../core/protocol/bank.js';
 import { JOB1_PATH, JOB2_PATH, TRANSFER_PATH, TransferStatus } from '../../core/protocol/gateway.js';
+import {
+  HISTORY_PATH,
+  HistoryAnswer,
+  PARKED_ABANDON_PATH,
+  PARKED_PATH,
+  PARKED_RETRY_PATH,
+  ParkedAnswer,
+} from '../../core/protocol/operator.js';
 import { clientOf } from './intake-limits.js';
-import { HistoryEntry, type JobService, ParkedJob } from './service.js';
-
-export const HISTORY_PATH = '/v1/gateway/history';
-/** Operator: jobs whose delivery is parked (docs/gateway.md, "Deliveries"). */
-export const PARKED_PATH = '/v1/gateway/operator/parked';
-export const PARKED_RETRY_PATH = '/v1/gateway/operator/parked/:id/retry';
-/** Operator: give up on a parked refusal notice (never a payment). */
-export const PARKED_ABANDON_PATH = '/v1/gateway/operator/parked/:id/abandon';
+import type { JobService } from './service.js';
 
 /** An envelope's JSON: `ct` at its largest plus the header fields. */
 const ENVELOPE_BODY_LIMIT = MAX_CT_CHARS + 4096;
@@ -33,12 +34,10 @@ const HistoryQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const HistoryResponse = Type.Object({ transfers: Type.Array(HistoryEntry) });
 const ParkedQuery = Type.Object(
   { limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$' })) },
   { additionalProperties: false },
 );
-const ParkedResponse = Type.Object({ jobs: Type.Array(ParkedJob) });
 
 function registerIntake(
   app: LancashServer,
@@ -86,7 +85,7 @@ export function registerLanJobRoutes(
       schema: {
         summary: 'Operator: every conversion a terminal key sent or received, newest first',
         querystring: HistoryQuery,
-        response: { 200: HistoryResponse, ...refusals },
+        response: { 200: HistoryAnswer, ...refusals },
       },
     },
     async (req) => ({
@@ -103,7 +102,7 @@ export function registerLanJobRoutes(
       schema: {
         summary: 'Operator: jobs whose payment or notice no inbox accepted in time, parked first first',
         querystring: ParkedQuery,
-        response: { 200: ParkedResponse, ...refusals },
+        response: { 200: ParkedAnswer, ...refusals },
       },
     },
     async (req) => ({

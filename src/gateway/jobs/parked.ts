@@ -3,33 +3,14 @@
  * within the delivery deadline waits, journaled and sealed, until the operator lists it and retries it.
  * The runner parks them (`ConversionSteps.failed`); this only lists and unparks.
  */
-import { type Static, Type } from '@sinclair/typebox';
 import { fail } from '../../core/errors.js';
-import { JobKind, TransferStatus } from '../../core/protocol/gateway.js';
+import type { TransferStatus } from '../../core/protocol/gateway.js';
+import type { ParkedJob } from '../../core/protocol/operator.js';
 import type { Deliverer } from '../delivery.js';
 import { type Job, toStatus } from './model.js';
 import { jobOf, toJob } from './reads.js';
 import * as repo from './repository.js';
 import { type Commit, commitOf, type JobServiceBase } from './steps.js';
-
-/** A parked job, as the operator's list shows it. */
-export const ParkedJob = Type.Composite([
-  TransferStatus,
-  Type.Object({
-    kind: JobKind,
-    ref: Type.Optional(Type.String()),
-    destination: Type.String(),
-    replyTo: Type.Optional(Type.String()),
-    /** What waits to be delivered: the payment to the destination, or the notice to `replyTo`. */
-    delivery: Type.Union([Type.Literal('payment'), Type.Literal('notice')]),
-    /** Where it goes: `mailbox:lan`, `mailbox:wan`, an allowed inbox base, or `not allowed`. */
-    route: Type.String(),
-    parkedAt: Type.Integer(),
-    attempts: Type.Integer(),
-    lastError: Type.Optional(Type.String()),
-  }),
-]);
-export type ParkedJob = Static<typeof ParkedJob>;
 
 export interface ParkedDeliveriesOptions extends Pick<JobServiceBase, 'store' | 'commit' | 'clock'> {
   deliverer: Deliverer;

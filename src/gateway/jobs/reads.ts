@@ -2,41 +2,14 @@
  * The reads of the job journal (docs/gateway.md): a job as the steps see it (`toJob`), a transfer's
  * status as a listener shows it, and a terminal's history with every state change. Nothing here writes.
  */
-import { type Static, Type } from '@sinclair/typebox';
 import { fail } from '../../core/errors.js';
-import { type Direction, JobKind, TransferStatus } from '../../core/protocol/gateway.js';
+import type { Direction, JobKind, TransferStatus } from '../../core/protocol/gateway.js';
+import type { HistoryEntry } from '../../core/protocol/operator.js';
 import type { Store } from '../../store/index.js';
 import { type Job, type JobEvent, type Journal, toStatus } from './model.js';
 import * as repo from './repository.js';
 
 type Db = Store['db'];
-
-/** One transfer in the per-terminal history. */
-export const HistoryEntry = Type.Composite([
-  TransferStatus,
-  Type.Object({
-    /** transfer (job 1 or 2), payroll or payout; `ref` is a payroll's or payout's reference. */
-    kind: JobKind,
-    ref: Type.Optional(Type.String()),
-    sender: Type.String(),
-    destination: Type.String(),
-    replyTo: Type.Optional(Type.String()),
-    notice: Type.String(),
-    lastError: Type.Optional(Type.String()),
-    /** Set while the job's delivery is parked for the operator (unix ms). */
-    parkedAt: Type.Optional(Type.Integer()),
-    events: Type.Array(
-      Type.Object({
-        seq: Type.Integer(),
-        from: Type.String(),
-        to: Type.String(),
-        at: Type.Integer(),
-        detail: Type.String(),
-      }),
-    ),
-  }),
-]);
-export type HistoryEntry = Static<typeof HistoryEntry>;
 
 /** A job's status; not found when it is not of `direction` (and `kind`), when given. */
 export async function statusOf(

@@ -21,16 +21,16 @@
  * operator's parked deliveries) and `reads.ts` (status, history, a row as a `Job`).
  */
 import type { Direction, JobKind, TransferStatus } from '../../core/protocol/gateway.js';
+import type { HistoryEntry, ParkedJob } from '../../core/protocol/operator.js';
 import { ConversionSteps, type ConversionStepsOptions } from './conversion.js';
 import { JobIntake, type JobIntakeOptions } from './intake.js';
 import type { Job } from './model.js';
-import { ParkedDeliveries, type ParkedDeliveriesOptions, type ParkedJob } from './parked.js';
-import { type HistoryEntry, historyOf, jobOf, statusOf } from './reads.js';
+import { ParkedDeliveries, type ParkedDeliveriesOptions } from './parked.js';
+import { historyOf, jobOf, statusOf } from './reads.js';
 import type { StepOutcome } from './runner.js';
 
 export { advanced, DEFAULT_DELIVERY_DEADLINE_MS, IDLE, isProvenRefusal } from './conversion.js';
-export { ParkedJob } from './parked.js';
-export { HistoryEntry, toJob } from './reads.js';
+export { toJob } from './reads.js';
 
 export interface JobServiceOptions extends JobIntakeOptions, ConversionStepsOptions {
   /** After the operator's retry made a parked job due again (the runner's cue). */
