@@ -7,7 +7,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { currencyDecimals, formatMoney, unitLabel } from '../../core/money-format.js';
 import type { ReservePoint } from './api.js';
-import { chartColumns } from './series.js';
+import { chartColumns, timeTickLabels } from './series.js';
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
@@ -53,12 +53,9 @@ export function ReserveChart(props: { points: readonly ReservePoint[]; unit: str
           axes: [
             {
               ...axis,
-              space: 60,
-              // Times only: uPlot's two-line date labels collide at phone width; the caption says the span.
-              values: (_u, ticks) =>
-                ticks.map((t) =>
-                  new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
-                ),
+              space: 70,
+              // As fine as the ticks' spacing (seconds over a short span), one line; the caption says the span.
+              values: (_u, ticks, _axis, _space, incr) => timeTickLabels(ticks, incr),
             },
             { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => `${t} ${unitLabel(unit)}`) },
           ],
