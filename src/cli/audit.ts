@@ -64,7 +64,8 @@ async function audit(o: { wideBankDb?: string; gatewayDb?: string }): Promise<vo
     const report = { balanced, wideBank, ...(gateway !== undefined ? { gateway } : {}) };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     for (const d of [...wideBank.differences, ...(gateway?.differences ?? [])]) {
-      const rows = 'rows' in d ? d.rows : [d.row, d.tx, d.account].filter((r) => r !== undefined);
+      const own = 'row' in d || 'tx' in d || 'account' in d ? [d.row, d.tx, d.account] : [];
+      const rows = [...own, ...(d.rows ?? [])].filter((r) => r !== undefined);
       process.stderr.write(
         `difference: ${d.what}: expected ${d.expected}, actual ${d.actual} (${rows.join(', ')})\n`,
       );

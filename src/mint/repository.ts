@@ -102,8 +102,29 @@ export async function insertKeyset(db: Db, row: KeysetRow, o: { ifAbsent: boolea
   await (o.ifAbsent ? q.onConflict((oc) => oc.doNothing()) : q).execute();
 }
 
-export async function deactivateKeysets(db: Db): Promise<void> {
+/**
+ * Makes every keyset inactive and schedules the retirement of those that had none scheduled (the one
+ * active until now, and any rotated out before migration 011) at `retiresAt`.
+ */
+export async function deactivateKeysets(db: Db, retiresAt: number): Promise<void> {
   await db.updateTable('mint_keysets').set({ active: 0 }).where('active', '=', 1).execute();
+  await db
+    .updateTable('mint_keysets')
+    .set({ retires_at: retiresAt })
+    .where('retires_at', 'is', null)
+    .execute();
+}
+
+/** The signing state of these keysets as committed now (a rotation by another process included). */
+export async function keysetStates(
+  db: Db,
+  ids: readonly string[],
+): Promise<Pick<KeysetRow, 'id' | 'active' | 'retires_at'>[]> {
+  return db
+    .selectFrom('mint_keysets')
+    .select(['id', 'active', 'retires_at'])
+    .where('id', 'in', ids)
+    .execute();
 }
 
 /**
@@ -242,4 +263,111 @@ export async function totals(db: Db): Promise<{ signed: number; spent: number; p
     .execute();
   const of = (s: ProofState) => Number(byState.find((r) => r.state === s)?.v ?? 0);
   return { signed: Number(signed.v), spent: of('spent'), pending: of('pending') };
+}
+
+// --- for the audit (read only) ---
+
+/** Value signed, spent and pending per operation, and Σ input_fee_ppk of its inputs (NUT-02). */
+export async function valueByOperation(
+  db: Db,
+): Promise<{ operation: string; signed: number; spent: number; pending: number; feePpk: number }[]> {
+  const out = new Map<
+    string,
+    { operation: string; signed: number; spent: number; pending: number; feePpk: number }
+  >();
+  const of = (operation: string) => {
+    let v = out.get(operation);
+    if (v === undefined) {
+      v = { operation, signed: 0, spent: 0, pending: 0, feePpk: 0 };
+      out.set(operation, v);
+    }
+    return v;
+  };
+  const signed = await db
+    .selectFrom('mint_signatures')
+    .select(['operation', (eb) => eb.fn.sum<number>('amount').as('v')])
+    .groupBy('operation')
+    .execute();
+  for (const r of signed) of(r.operation).signed = Number(r.v);
+  const proofs = await db
+    .selectFrom('mint_proofs as p')
+    .leftJoin('mint_keysets as k', 'k.id', 'p.keyset_id')
+    .select([
+      'p.operation',
+      'p.state',
+      (eb) => eb.fn.sum<number>('p.amount').as('v'),
+      (eb) => eb.fn.coalesce(eb.fn.sum<number>('k.input_fee_ppk'), eb.lit(0)).as('ppk'),
+    ])
+    .groupBy(['p.operation', 'p.state'])
+    .execute();
+  for (const r of proofs) {
+    const v = of(r.operation);
+    if (r.state === 'spent') v.spent += Number(r.v);
+    else v.pending += Number(r.v);
+    v.feePpk += Number(r.ppk);
+  }
+  return [...out.values()];
+}
+
+/** The signatures of one operation (to name the rows of an operation that does not balance). */
+export async function signaturesOf(
+  db: Db,
+  operation: string,
+): Promise<Pick<SignatureRow, 'b_' | 'amount' | 'created_at'>[]> {
+  return db
+    .selectFrom('mint_signatures')
+    .select(['b_', 'amount', 'created_at'])
+    .where('operation', '=', operation)
+    .orderBy('b_')
+    .execute();
+}
+
+/** Every note held pending: few (melts and jobs in flight), so read whole. */
+export async function pendingProofs(db: Db): Promise<Pick<ProofRow, 'y' | 'amount' | 'operation'>[]> {
+  return db
+    .selectFrom('mint_proofs')
+    .select(['y', 'amount', 'operation'])
+    .where('state', '=', 'pending')
+    .orderBy('y')
+    .execute();
+}
+
+/** Signature rows whose C_ another row also has (one blinded message signs to one C_). */
+export async function repeatedSignatures(db: Db): Promise<Pick<SignatureRow, 'b_' | 'c_' | 'amount'>[]> {
+  return db
+    .selectFrom('mint_signatures')
+    .select(['b_', 'c_', 'amount'])
+    .where('c_', 'in', (eb) =>
+      eb
+        .selectFrom('mint_signatures')
+        .select('c_')
+        .groupBy('c_')
+        .having((h) => h.fn.countAll(), '>', 1),
+    )
+    .orderBy('c_')
+    .orderBy('b_')
+    .execute();
+}
+
+/** How many notes were signed, and how many spent or pending, per keyset and amount. */
+export async function countsByKeysetAmount(db: Db): Promise<{ signed: CountRow[]; held: CountRow[] }> {
+  const signed = await db
+    .selectFrom('mint_signatures')
+    .select(['keyset_id', 'amount', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['keyset_id', 'amount'])
+    .execute();
+  const held = await db
+    .selectFrom('mint_proofs')
+    .select(['keyset_id', 'amount', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['keyset_id', 'amount'])
+    .execute();
+  const rows = (rs: typeof signed) =>
+    rs.map((r) => ({ keyset: r.keyset_id, amount: Number(r.amount), count: Number(r.n) }));
+  return { signed: rows(signed), held: rows(held) };
+}
+
+export interface CountRow {
+  keyset: string;
+  amount: number;
+  count: number;
 }

@@ -11,17 +11,33 @@
  *   - `funding` + Σ every other balance = 0 (what came in from outside is held somewhere).
  * A row that is in an unbalanced transaction AND on an account whose balance disagrees with its entries
  * is named by its id: that is where a tampered entry shows.
+ *
+ * Row by row (issue 12 item 4), so that a change that keeps those sums balanced is still named:
+ *   - per mint operation, what it moved at the mint against what the ledger booked for it on
+ *     `notes_outstanding` (an issue, a receive, a bolt11 mint or melt under `quote:<id>`); a swap books
+ *     nothing, so NUT-03 `Σ inputs − fee = Σ outputs` is recomputed for each swap from its rows;
+ *   - per Lightning quote, its state against its notes: an ISSUED mint quote has signatures of exactly
+ *     its amount, an UNPAID or PAID one none (set back to PAID, it could be minted again); a melt quote
+ *     holds its inputs pending while PENDING, has them spent once PAID, and holds nothing while UNPAID;
+ *   - the mint's own rows (`mint/audit.ts`): notes pending where nothing holds notes pending, copied
+ *     signature rows, more notes spent than signed per keyset and amount, keyset rows against their ids
+ *     (the fee a keyset was created with).
+ * What this proves and what it cannot is in the report itself (`proves`, `cannotProve`).
  */
+import { mintIntegrity, signaturesToName, valueByOperation } from '../mint/audit.js';
 import { totals as mintTotals } from '../mint/repository.js';
 import type { Store } from '../store/index.js';
 import * as repo from './ledger/repository.js';
 import { FUNDING, NOTES_OUTSTANDING } from './ledger/service.js';
+import { quoteById, quotesPastUnpaid } from './lightning/repository.js';
 
 export interface AuditDifference {
   /** One of these names what differs. */
   row?: string;
   account?: string;
   tx?: string;
+  /** The rows of a row-by-row check: `mint_proofs:<Y>`, `mint_signatures:<B_>`, `lightning_quotes:<id>`, … */
+  rows?: string[];
   expected: number;
   actual: number;
   what: string;
@@ -30,6 +46,10 @@ export interface AuditDifference {
 export interface WideBankAudit {
   balanced: boolean;
   differences: AuditDifference[];
+  /** What a balanced report proves about this database. */
+  proves: string[];
+  /** What it cannot prove, whatever it says. */
+  cannotProve: string[];
   totals: {
     funding: number;
     notesOutstanding: number;
@@ -104,10 +124,20 @@ export async function auditWideBank(store: Store): Promise<WideBankAudit> {
     });
   }
 
+  const ops = await byOperation(store);
+  differences.push(...ops.differences);
+  const integrity = await mintIntegrity(store, {
+    // Only a melt being paid holds notes pending at the wide bank.
+    mayHoldPending: (op) => ops.pendingMelts.has(op),
+  });
+  differences.push(...integrity.differences);
+
   const holders = accounts.filter((a) => a.kind === 'holder');
   return {
     balanced: differences.length === 0,
     differences,
+    proves: PROVES,
+    cannotProve: [...CANNOT_PROVE, ...integrity.notChecked.map((n) => `not checked: ${n}`)],
     totals: {
       funding,
       notesOutstanding,
@@ -117,3 +147,136 @@ export async function auditWideBank(store: Store): Promise<WideBankAudit> {
     },
   };
 }
+
+const PROVES = [
+  'invariant 1: funded − withdrawn = Σ holder balances + notes outstanding, every account against its entries, every transaction balanced',
+  'every mint operation against the ledger: an issue, a receive, a bolt11 mint or melt moved at the mint exactly what the ledger booked for it on notes_outstanding',
+  'every swap balanced by its own rows (NUT-03: Σ inputs − fee = Σ outputs, the fee from the keysets)',
+  'every Lightning quote against its notes: an ISSUED mint quote signed exactly its amount, a PAID or UNPAID one nothing; a melt quote holds, spends or holds nothing by its state',
+  'no note pending outside a melt being paid; no signature row copied (one C_ per row); per keyset and amount, no more notes spent than signed',
+  'every keyset row derives its NUT-02 id from the seed: its fee, unit and keys are the ones it was created with',
+];
+
+const CANNOT_PROVE = [
+  'a consistent forgery: rows changed together so that every sum and every per-operation check still holds (e.g. an issue and its ledger entries both raised, with a holder debited to match) is not seen; nothing here chains the rows, so the audit has no record of an earlier state to compare with',
+  'that a deleted row existed: a deleted swap (its inputs, its outputs) or a deleted operation with its ledger entries leaves nothing behind',
+  'which note a deleted spent note was: only its operation and its value are named (a note cannot be linked to its blind signature)',
+  'that the notes outstanding are really held by someone: a lost or burnt note still counts as outstanding',
+  'the Lightning backend: that a PAID mint quote’s invoice was really paid, or a melt really paid out',
+];
+
+/** Each mint operation against the ledger, and each Lightning quote against its notes (module doc). */
+async function byOperation(
+  store: Store,
+): Promise<{ differences: AuditDifference[]; pendingMelts: Set<string> }> {
+  const db = store.db;
+  const differences: AuditDifference[] = [];
+  const ops = await valueByOperation(db);
+  const booked = await repo.sumsByRef(db, NOTES_OUTSTANDING);
+  const entryRows = async (ref: string) =>
+    (await repo.entryIdsOfRef(db, NOTES_OUTSTANDING, ref)).map((id) => `bank_entries:${id}`);
+  const seenRefs = new Set<string>();
+  const none = { signed: 0, spent: 0, pending: 0, fee: 0 };
+
+  for (const [op, v] of ops) {
+    const kind = op.slice(0, op.indexOf(':'));
+    if (!['swap', 'mint', 'melt', 'issue', 'receive'].includes(kind)) {
+      differences.push({
+        what: `mint operation ${op} of no kind the wide bank makes`,
+        expected: 0,
+        actual: v.signed - v.spent - v.pending,
+        rows: [`mint_signatures:operation=${op}`, `mint_proofs:operation=${op}`],
+      });
+      continue;
+    }
+    // Pending notes are still outstanding: the ledger books a melt when it completes.
+    const moved = v.signed - v.spent + (kind === 'swap' ? v.fee : 0);
+    const ref =
+      kind === 'swap' ? undefined : kind === 'mint' || kind === 'melt' ? `quote:${op.slice(5)}` : op;
+    if (ref !== undefined) seenRefs.add(ref);
+    const expected = ref === undefined ? 0 : (booked.get(ref) ?? 0);
+    if (moved === expected) continue;
+    differences.push({
+      what:
+        ref === undefined
+          ? `swap ${op}: Σ outputs − Σ inputs + fee ${v.fee} (NUT-03: Σ inputs − fee = Σ outputs)`
+          : `${op}: value signed − value spent at the mint against the ledger’s notes_outstanding entries for ${ref}`,
+      expected,
+      actual: moved,
+      rows: [
+        `mint_signatures:operation=${op}`,
+        `mint_proofs:operation=${op}`,
+        ...(ref === undefined ? [] : await entryRows(ref)),
+        ...(await signaturesToName(db, op, moved - expected)),
+      ],
+    });
+  }
+  for (const [ref, amount] of booked) {
+    if (seenRefs.has(ref) || amount === 0) continue;
+    differences.push({
+      what: `ledger entries on notes_outstanding for ${ref}, under which the mint moved no notes`,
+      expected: 0,
+      actual: amount,
+      rows: await entryRows(ref),
+    });
+  }
+
+  // Quotes: every one past UNPAID, and any other an operation names.
+  const quotes = new Map((await quotesPastUnpaid(db)).map((q) => [q.id, q]));
+  for (const op of ops.keys()) {
+    const id = op.startsWith('mint:') || op.startsWith('melt:') ? op.slice(5) : undefined;
+    if (id === undefined || quotes.has(id)) continue;
+    const q = await quoteById(db, id);
+    if (q !== undefined) quotes.set(id, q);
+    else {
+      differences.push({
+        what: `mint operation ${op} of a Lightning quote that does not exist`,
+        expected: 0,
+        actual: (ops.get(op) ?? none).signed,
+        rows: [`lightning_quotes:${id}`, `mint_signatures:operation=${op}`, `mint_proofs:operation=${op}`],
+      });
+    }
+  }
+  const pendingMelts = new Set<string>();
+  for (const q of quotes.values()) {
+    const op = `${q.kind}:${q.id}`;
+    const v = ops.get(op) ?? none;
+    const other = ops.get(`${q.kind === 'mint' ? 'melt' : 'mint'}:${q.id}`);
+    const rows = [
+      `lightning_quotes:${q.id}`,
+      `mint_signatures:operation=${op}`,
+      `mint_proofs:operation=${op}`,
+    ];
+    const differ = (what: string, expected: number, actual: number, more: string[] = []) => {
+      if (expected !== actual)
+        differences.push({
+          what: `${q.kind} quote ${q.id} (${q.state}): ${what}`,
+          expected,
+          actual,
+          rows: [...rows, ...more],
+        });
+    };
+    if (other !== undefined)
+      differ(`notes under the other kind’s operation`, 0, other.signed + other.spent + other.pending);
+    if (q.kind === 'mint') {
+      const issued = q.state === 'ISSUED';
+      differ(
+        issued
+          ? 'value signed against the quote’s amount'
+          : 'value signed for a quote not ISSUED (it can be minted again)',
+        issued ? Number(q.amount) : 0,
+        v.signed,
+        await entryRows(`quote:${q.id}`),
+      );
+      differ('notes spent or pending under a mint quote', 0, v.spent + v.pending);
+    } else {
+      if (q.state === 'PENDING') pendingMelts.add(op);
+      const inputs = Number(q.inputs_amount);
+      differ('inputs held pending', q.state === 'PENDING' ? inputs : 0, v.pending);
+      differ('inputs spent', q.state === 'PAID' ? inputs : 0, v.spent);
+      if (q.state !== 'PAID') differ('change signed before the melt was paid', 0, v.signed);
+    }
+  }
+  return { differences, pendingMelts };
+}
+

@@ -139,3 +139,26 @@ export async function entriesOfTransactions(db: Db, txIds: readonly string[]): P
   }
   return out;
 }
+
+/** Σ of an account's entries per ref (the audit's view of what each operation moved). */
+export async function sumsByRef(db: Db, accountId: string): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('bank_entries')
+    .select(['ref', (eb) => eb.fn.sum<number>('amount').as('total')])
+    .where('account_id', '=', accountId)
+    .groupBy('ref')
+    .execute();
+  return new Map(rows.map((r) => [r.ref, Number(r.total)]));
+}
+
+/** The ids of an account's entries under one ref. */
+export async function entryIdsOfRef(db: Db, accountId: string, ref: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('bank_entries')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('ref', '=', ref)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => r.id);
+}

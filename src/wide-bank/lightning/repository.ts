@@ -75,3 +75,13 @@ export async function pendingMelts(db: Db): Promise<string[]> {
     .execute();
   return rows.map((r) => r.id);
 }
+
+/** For the audit: every quote that is not UNPAID (the ones that moved or hold notes). */
+export async function quotesPastUnpaid(db: Db): Promise<QuoteRow[]> {
+  return db.selectFrom('lightning_quotes').selectAll().where('state', '<>', 'UNPAID').orderBy('id').execute();
+}
+
+/** For the audit: a quote by id, of either kind. */
+export async function quoteById(db: Db, id: string): Promise<QuoteRow | undefined> {
+  return db.selectFrom('lightning_quotes').selectAll().where('id', '=', id).executeTakeFirst();
+}
