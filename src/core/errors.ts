@@ -27,6 +27,8 @@ export interface ErrorDetails {
   MaxOutputsExceeded: { count: number; max: number };
   KeysetUnknown: { id: string };
   KeysetInactive: { id: string };
+  /** `retiredAt`: unix ms when its grace period ended. */
+  KeysetExpired: { id: string; retiredAt: number };
   QuoteNotPaid: { quote: string };
   QuoteAlreadyIssued: { quote: string };
   LightningPaymentFailed: { quote: string; reason: string };
@@ -126,6 +128,7 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   MaxOutputsExceeded: { code: 11015, status: 400, title: 'Max outputs exceeded' },
   KeysetUnknown: { code: 12001, status: 400, title: 'Keyset is not known' },
   KeysetInactive: { code: 12002, status: 400, title: 'Keyset is inactive, cannot sign messages' },
+  KeysetExpired: { code: 12003, status: 400, title: 'Keyset has expired' },
   QuoteNotPaid: { code: 20001, status: 400, title: 'Quote request is not paid' },
   QuoteAlreadyIssued: { code: 20002, status: 400, title: 'Quote has already been issued' },
   LightningPaymentFailed: { code: 20004, status: 400, title: 'Lightning payment failed' },

@@ -18,7 +18,7 @@ import { bytesToHex } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { keysetIdV1, keysetIdV2, parseKeys } from '../core/crypto/nut02.js';
 import type { EncryptionKeyPair, Envelope } from '../core/envelope/index.js';
-import { fail } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 import { call, isUnclear } from '../core/http/client.js';
 import {
   type BankInfo,
@@ -167,6 +167,11 @@ export class WideBankClient implements WideBankPort {
       amount,
       outputs,
       ...(recovery !== undefined ? { recovery } : {}),
+    }).catch((e: unknown) => {
+      // The bank signs outputs of a rotated keyset until it retires it; a refusal of the keyset means
+      // the cached active one is old: the next intake reads it again instead of waiting out the TTL.
+      if (isLancashError(e, 'KeysetInactive') || isLancashError(e, 'KeysetExpired')) this.active = undefined;
+      throw e;
     });
   }
 

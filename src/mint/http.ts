@@ -97,12 +97,15 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
   app.get(
     '/v1/keys',
     { schema: { summary: 'NUT-01 keys of the active keysets', response: { 200: KeysResponse } } },
-    async (): Promise<Static<typeof KeysResponse>> => ({
-      keysets: mint.keysets
-        .all()
-        .filter((ks) => ks.active)
-        .map(keysOf),
-    }),
+    async (): Promise<Static<typeof KeysResponse>> => {
+      await mint.keysets.fresh();
+      return {
+        keysets: mint.keysets
+          .all()
+          .filter((ks) => ks.active)
+          .map(keysOf),
+      };
+    },
   );
 
   app.get(
@@ -112,19 +115,24 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
         params: KeysetParams,
       }),
     },
-    async (req): Promise<Static<typeof KeysResponse>> => ({
-      keysets: [keysOf(mint.keysets.get(req.params.keyset_id))],
-    }),
+    async (req): Promise<Static<typeof KeysResponse>> => {
+      await mint.keysets.fresh();
+      return { keysets: [keysOf(mint.keysets.get(req.params.keyset_id))] };
+    },
   );
 
   app.get(
     '/v1/keysets',
     { schema: { summary: 'NUT-02 every keyset, active or not', response: { 200: KeysetsResponse } } },
-    async (): Promise<Static<typeof KeysetsResponse>> => ({
-      keysets: mint.keysets
-        .all()
-        .map((ks) => ({ id: ks.id, unit: ks.unit, active: ks.active, input_fee_ppk: ks.inputFeePpk })),
-    }),
+    async (): Promise<Static<typeof KeysetsResponse>> => {
+      // NUT-02: `active: false` for rotated keysets (still redeemed until retired, never signed with).
+      await mint.keysets.fresh();
+      return {
+        keysets: mint.keysets
+          .all()
+          .map((ks) => ({ id: ks.id, unit: ks.unit, active: ks.active, input_fee_ppk: ks.inputFeePpk })),
+      };
+    },
   );
 
   app.post(

@@ -2,7 +2,9 @@
  * The mint's keysets (NUT-01/02): derived from one master seed kept in the database (sealed when the
  * operator gave a secrets key, `secret-settings.ts`), so every process
  * sharing the database signs with the same keys. Rotation makes a new keyset active; old keysets stay
- * redeemable but never sign again (NUT-02).
+ * redeemable but never sign again (NUT-02), until their grace period ends and they are retired (inputs
+ * refused, Cashu 12003). Each process reads the rows again at most `reloadMs` after its last read, so a
+ * rotation made by another process (or the CLI) is seen within that time (docs/mint.md, "Key rotation").
  */
 import { bytesToHex, hex } from '../core/bytes.js';
 import type { Curve } from '../core/crypto/curve.js';
@@ -20,19 +22,44 @@ export interface KeysetOptions {
   /** Amounts 2^0 … 2^(maxOrder−1); 32 covers every note up to `MAX_NOTE_AMOUNT`. */
   maxOrder?: number;
   inputFeePpk?: number;
+  /** How long the rows read are trusted before a request reads them again; default `KEYSET_RELOAD_MS`. */
+  reloadMs?: number;
+  clock?: () => number;
+}
+
+/** Every process sees another's rotation within this time (one small SELECT per second at most). */
+export const KEYSET_RELOAD_MS = 1000;
+
+/** The grace period when the operator names none: a week, for wallets opened now and then. */
+export const DEFAULT_GRACE_MS = 7 * 24 * 3600_000;
+
+export interface RotateOptions {
+  /**
+   * How long the keysets made inactive stay redeemable; 0 retires them at once (a compromised key).
+   * Default `DEFAULT_GRACE_MS`.
+   */
+  graceMs?: number;
+  inputFeePpk?: number;
 }
 
 export class Keysets {
   private byId = new Map<string, MintKeyset>();
   private active!: MintKeyset;
   private nextIndex = 0;
+  /** Unix ms from which a keyset's inputs are refused; absent: never. */
+  private retiring = new Map<string, number>();
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private loading: Promise<void> | undefined;
+  private readonly clock: () => number;
 
   private constructor(
     private readonly store: Store,
     private readonly curve: Curve,
     private readonly seed: Uint8Array,
     private readonly opts: KeysetOptions,
-  ) {}
+  ) {
+    this.clock = opts.clock ?? Date.now;
+  }
 
   /** Loads the keysets, creating the seed and the first keyset on a fresh database. */
   static async open(store: Store, curve: Curve, opts: KeysetOptions): Promise<Keysets> {
@@ -49,6 +76,7 @@ export class Keysets {
 
   /** Re-reads keyset rows (another process may have rotated). */
   async reload(): Promise<void> {
+    const at = this.clock();
     const rows = await repo.listKeysets(this.store.db);
     const next = new Map<string, MintKeyset>();
     let active: MintKeyset | undefined;
@@ -70,17 +98,41 @@ export class Keysets {
       if (current.active) active = current;
     }
     this.byId = next;
+    this.retiring = new Map(
+      rows.flatMap((r) => (r.retires_at === null ? [] : [[r.id, Number(r.retires_at)]])),
+    );
+    this.loadedAt = at;
     this.nextIndex = Math.max(-1, ...rows.map((r) => r.derivation_index)) + 1;
     if (active) this.active = active;
   }
 
-  /** Makes a fresh keyset the only active one; the old ones keep redeeming. */
-  async rotate(o: { inputFeePpk?: number } = {}): Promise<MintKeyset> {
+  /** Reads the rows again when the last read is older than `reloadMs` (one read for concurrent callers). */
+  async fresh(): Promise<void> {
+    if (this.clock() - this.loadedAt < (this.opts.reloadMs ?? KEYSET_RELOAD_MS)) return;
+    this.loading ??= this.reload().finally(() => {
+      this.loading = undefined;
+    });
+    await this.loading;
+  }
+
+  /**
+   * Makes a fresh keyset the only active one; the old ones keep redeeming for `graceMs`, then are
+   * retired.
+   */
+  async rotate(o: RotateOptions = {}): Promise<MintKeyset> {
+    const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0) {
+      fail(
+        'InvalidInput',
+        { argument: 'graceMs', expected: 'a non-negative integer', received: String(graceMs) },
+        `the grace period must be a non-negative number of milliseconds, got ${graceMs}`,
+      );
+    }
     await this.reload();
     const row = this.row(this.nextIndex, true, o.inputFeePpk);
     // One transaction: a concurrent rotation hits the unique derivation index and rolls back whole.
     await this.store.transaction(async (trx) => {
-      await repo.deactivateKeysets(trx);
+      await repo.deactivateKeysets(trx, row.created_at + graceMs);
       await repo.insertKeyset(trx, row, { ifAbsent: false });
     });
     await this.reload();
@@ -93,6 +145,17 @@ export class Keysets {
 
   current(): MintKeyset {
     return this.active;
+  }
+
+  /** When `id` is (or was) retired, unix ms; undefined when it is not scheduled to be. */
+  retiresAt(id: string): number | undefined {
+    return this.retiring.get(id.toLowerCase());
+  }
+
+  /** Whether `id`'s notes are refused at `now` (its grace period is over). */
+  retired(id: string, now = this.clock()): boolean {
+    const at = this.retiresAt(id);
+    return at !== undefined && now >= at;
   }
 
   /** The keyset with this id, or `KeysetUnknown` (NUT-02). */
@@ -120,7 +183,8 @@ export class Keysets {
       input_fee_ppk: fee,
       derivation_index: derivationIndex,
       max_order: maxOrder,
-      created_at: Date.now(),
+      created_at: this.clock(),
+      retires_at: null,
     };
   }
 }

@@ -139,6 +139,68 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
     expect(again.keysets.current().id).toBe(fresh.id);
   });
 
+  describe('key rotation with a grace period (docs/mint.md, "Key rotation")', () => {
+    /** A mint on the same database with its own clock: another process, or a later moment. */
+    const clock = { now: 1_000_000 };
+    const at = () => Mint.open({ store, unit: 'eur', curve, clock: () => clock.now });
+
+    it('redeems the old keyset during the grace period, then refuses its notes with 12003', async () => {
+      const m = await at();
+      const old = m.keysets.current();
+      const [early, late] = [await issue(curve, m, [4]), await issue(curve, m, [4])];
+      const fresh = await m.keysets.rotate({ graceMs: 3_600_000 });
+      expect(m.keysets.retiresAt(old.id)).toBe(clock.now + 3_600_000);
+      expect(m.keysets.retiresAt(fresh.id)).toBeUndefined();
+      const to = (id: string) => makeOutputs(curve, id, [4]).map((o) => o.message);
+      // During the grace: inputs accepted, outputs of the old keyset refused (12002).
+      expect(await codeOf(m.swap(early, to(old.id)))).toBe(12002);
+      await expect(m.swap(early, to(fresh.id))).resolves.toHaveLength(1);
+      clock.now += 3_600_000;
+      const before = await snapshot(store);
+      expect(await codeOf(m.swap(late, to(fresh.id)))).toBe(12003);
+      expect(await codeOf(m.prepareInputs(late))).toBe(12003);
+      // Outputs a gateway journaled on it are not signed either, once it is retired.
+      expect(await codeOf(m.prepareOutputs(to(old.id), { signInactive: true }))).toBe(12003);
+      expect(await snapshot(store)).toEqual(before);
+    });
+
+    it('another process on the database sees a rotation within a second and signs with the new keyset', async () => {
+      const a = await at();
+      const b = await at();
+      const old = a.keysets.current();
+      const notes = await issue(curve, a, [2, 2]);
+      const fresh = await b.keysets.rotate({ graceMs: 60_000 });
+      // Within the second, `a` still holds its last read; after it, the new keyset is the active one.
+      clock.now += 1_000;
+      await expect(
+        a.swap(
+          [notes[0]!],
+          makeOutputs(curve, fresh.id, [2]).map((o) => o.message),
+        ),
+      ).resolves.toHaveLength(1);
+      expect(a.keysets.current().id).toBe(fresh.id);
+      expect(
+        await codeOf(
+          a.swap(
+            [notes[1]!],
+            makeOutputs(curve, old.id, [2]).map((o) => o.message),
+          ),
+        ),
+      ).toBe(12002);
+    });
+
+    it('a keyset retired by another process since the checks signs nothing (checked at commit)', async () => {
+      const a = await at();
+      const b = await at();
+      const old = a.keysets.current();
+      const prepared = await a.prepareOutputs(makeOutputs(curve, old.id, [8]).map((o) => o.message));
+      await b.keysets.rotate({ graceMs: 0 });
+      const before = await snapshot(store);
+      expect(await codeOf(store.transaction((trx) => a.commitOutputs(trx, prepared, 'late')))).toBe(12003);
+      expect(await snapshot(store)).toEqual(before);
+    });
+  });
+
   describe('refuses every bad request with a typed code and writes nothing', () => {
     const cases: [string, number, (notes: Proof[]) => [unknown, unknown]][] = [
       ['no inputs', 70006, () => [[], outputsFor([1]).map((o) => o.message)]],

@@ -114,12 +114,14 @@ export class Mint {
     const keysets = await Keysets.open(opts.store, curve, {
       unit: opts.unit,
       ...(opts.inputFeePpk !== undefined ? { inputFeePpk: opts.inputFeePpk } : {}),
+      ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
     });
     return new Mint(opts.store, keysets, opts.crypto ?? inThreadCrypto(curve), opts);
   }
 
   /** Checks and verifies inputs (NUT-00/02/03) without writing anything. */
   async prepareInputs(inputs: unknown): Promise<PreparedInputs> {
+    await this.keysets.fresh();
     const c = this.checkInputs(inputs);
     return preparedInputs(c, await this.runCrypto(c, undefined));
   }
@@ -127,9 +129,11 @@ export class Mint {
   /**
    * Checks and blind-signs outputs (NUT-00/02/03/12) without writing anything. `signInactive`: outputs
    * the caller itself journaled before a rotation (the gateway's jobs in flight) are signed by the
-   * keyset they were made for, which stays redeemable; never for outputs a client sent.
+   * keyset they were made for, which stays redeemable until it is retired; never for outputs a client
+   * sent to a Cashu endpoint.
    */
   async prepareOutputs(outputs: unknown, o: { signInactive?: boolean } = {}): Promise<PreparedOutputs> {
+    await this.keysets.fresh();
     const c = this.checkOutputs(outputs, o.signInactive === true);
     await this.refuseSigned(c);
     return preparedOutputs(c, await this.runCrypto(undefined, c));
@@ -141,6 +145,7 @@ export class Mint {
     const seen = new Set<string>();
     for (const [i, p] of proofs.entries()) {
       const ks = this.keysets.get(p.id); // NUT-02: inputs of an unknown keyset are refused
+      this.refuseRetired(ks, `inputs[${i}]`);
       this.denomination(ks, p.amount);
       // NUT-03: the same secret twice is the same note twice (identical Y).
       if (seen.has(p.secret)) fail('DuplicateInputs', { index: i }, `inputs[${i}] repeats an earlier input`);
@@ -172,6 +177,7 @@ export class Mint {
     const seen = new Set<string>();
     for (const [i, m] of msgs.entries()) {
       const ks = this.keysets.get(m.id);
+      this.refuseRetired(ks, `outputs[${i}]`);
       // NUT-02: only the active keyset signs.
       if (!ks.active && !signInactive)
         fail('KeysetInactive', { id: ks.id }, `outputs[${i}]: keyset ${ks.id} is inactive`);
@@ -259,9 +265,17 @@ export class Mint {
     fail('ProofsPending', { Ys: held.map((h) => h.y) }, `${held.length} input(s) are pending`);
   }
 
-  /** Records prepared signatures under `operation` inside the caller's transaction; returns them. */
+  /**
+   * Records prepared signatures under `operation` inside the caller's transaction; returns them.
+   * A keyset retired since the checks (another process's rotation with no grace) refuses them here,
+   * from the rows as committed: no signature of a retired keyset is ever given.
+   */
   async commitOutputs(trx: Trx, p: PreparedOutputs, operation: string): Promise<BlindSignature[]> {
     const now = this.clock();
+    const ids = [...new Set(p.rows.map((r) => r.keyset_id))];
+    for (const k of await repo.keysetStates(trx, ids)) {
+      if (k.retires_at !== null && now >= Number(k.retires_at)) this.expired(k.id, Number(k.retires_at));
+    }
     const n = await repo.insertSignatures(trx, this.store.dialect, p.rows, { operation, created_at: now });
     if (n !== p.rows.length) {
       this.alreadySigned(
@@ -283,6 +297,7 @@ export class Mint {
     outputs: unknown,
     operation = `swap:${randomUUID()}`,
   ): Promise<BlindSignature[]> {
+    await this.keysets.fresh();
     const ins = this.checkInputs(inputs);
     const outs = this.checkOutputs(outputs);
     // NUT-03: inputs and outputs share one unit; NUT-02: inputs = outputs + fees.
@@ -424,6 +439,20 @@ export class Mint {
     const unit = units[0] ?? this.unit;
     if (unit !== this.unit) fail('UnitNotSupported', { unit });
     return unit;
+  }
+
+  /** Cashu 12003: the keyset's grace period is over; its notes are neither redeemed nor signed. */
+  private refuseRetired(ks: MintKeyset, argument: string): void {
+    const at = this.keysets.retiresAt(ks.id);
+    if (at !== undefined && this.clock() >= at) this.expired(ks.id, at, argument);
+  }
+
+  private expired(id: string, retiredAt: number, argument?: string): never {
+    return fail(
+      'KeysetExpired',
+      { id, retiredAt },
+      `${argument === undefined ? '' : `${argument}: `}keyset ${id} was retired at ${new Date(retiredAt).toISOString()}; its notes are no longer redeemed`,
+    );
   }
 
   private alreadySigned(B_s: string[]): never {

@@ -4,7 +4,7 @@
  * (unix ms for times), booleans are INTEGER 0/1, keys and curve points are hex TEXT.
  * Migrations in `migrations/` create exactly these; a test checks the two agree.
  */
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Process-wide settings, e.g. the mint's master seed (hex). */
 export interface SettingsTable {
@@ -23,6 +23,8 @@ export interface MintKeysetsTable {
   /** Denominations are 2^0 … 2^(max_order-1). */
   max_order: number;
   created_at: number;
+  /** Unix ms from which inputs of this keyset are refused (Cashu 12003); null: never (migration 011). */
+  retires_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type ProofState = 'pending' | 'spent';

@@ -22,6 +22,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     derivation_index: true,
     max_order: true,
     created_at: true,
+    retires_at: true,
   },
   mint_proofs: {
     y: true,
@@ -139,6 +140,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
 
 /** The only columns that may hold NULL. */
 const NULLABLE: Record<string, string[]> = {
+  mint_keysets: ['mint_keysets.retires_at'],
   mint_proofs: ['mint_proofs.witness'],
   bank_accounts: ['bank_accounts.holder_key'],
   bank_request_log: ['bank_request_log.recovery'],

@@ -323,6 +323,38 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
     SLOW,
   );
 
+  it(
+    'both pages name their icon (chromium asks for no /favicon.ico) and load without a console error',
+    async () => {
+      const fresh = await openProfile('desktop');
+      const { page } = fresh;
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`${page.url()}: ${m.text()}`);
+      });
+      for (const [url, ready] of [
+        [`${net.lan}/`, page.getByRole('button', { name: 'Create a new wallet' })],
+        [`${net.lan}/operator`, page.getByLabel('Operator token')],
+        [`${net.bankUrl}/`, page.getByRole('button', { name: 'Create a new wallet' })],
+      ] as const) {
+        await page.goto(url);
+        await ready.waitFor();
+        // Without a declared icon chromium asks for /favicon.ico: a 404 and a console error each load.
+        const icon = await page.evaluate(`(async () => {
+          const href = document.querySelector('link[rel~="icon"]')?.href;
+          if (!href) return 'no icon declared';
+          const r = await fetch(href);
+          return r.status + ' ' + r.headers.get('content-type');
+        })()`);
+        expect(icon, url).toBe('200 image/svg+xml');
+      }
+      expect(errors).toEqual([]);
+      expect(fresh.problems).toEqual([]);
+      await fresh.close();
+    },
+    SLOW,
+  );
+
   it('the databases agree: invariant 1 at the bank, invariant 2 at the gateway', async () => {
     expect(await net.audit()).toEqual([]);
   });

@@ -51,7 +51,9 @@ export class IssueService {
     };
     const answer = await ledger.settle(r, async () => {
       // No balance check before signing: the conditional debit inside the transaction is the guard.
-      const prepared = await mint.prepareOutputs(req.outputs);
+      // A holder's outputs journaled before a rotation (a gateway's job 1) are still signed by their
+      // keyset until it is retired, so no job is refused for a rotation it did not see (docs/mint.md).
+      const prepared = await mint.prepareOutputs(req.outputs, { signInactive: true });
       if (prepared.amount !== req.amount) {
         fail(
           'TransactionUnbalanced',
