@@ -324,6 +324,66 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
   );
 
   it(
+    'the Jobs page offers Abandon for a parked notice only, says what it does first, and asks the gateway',
+    async () => {
+      const op = await openProfile('desktop');
+      const { page } = op;
+      // A parked payment and a parked refusal notice, as the gateway lists them (making them for real
+      // takes a mailbox down past the delivery deadline: src/gateway/jobs/delivery-deadline.test.ts).
+      const job = (transferId: string, delivery: 'payment' | 'notice') => ({
+        transferId,
+        direction: 'wan-to-lan',
+        state: delivery === 'payment' ? 'delivering' : 'refused',
+        amount: 3_00,
+        createdAt: Date.now() - 60_000,
+        updatedAt: Date.now() - 30_000,
+        kind: 'transfer',
+        destination: bobAddress,
+        ...(delivery === 'notice' ? { replyTo: daveAddress } : {}),
+        delivery,
+        route: 'mailbox:wan',
+        parkedAt: Date.now() - 30_000,
+        attempts: 5,
+      });
+      let parked = [job('parked-payment', 'payment'), job('parked-notice', 'notice')];
+      const abandoned: string[] = [];
+      const json = (body: unknown) => ({ contentType: 'application/json', body: JSON.stringify(body) });
+      await page.route(
+        (u) => u.pathname === '/v1/gateway/operator/parked',
+        (route) => route.fulfill(json({ jobs: parked })),
+      );
+      await page.route(
+        (u) => u.pathname.endsWith('/abandon'),
+        (route) => {
+          const id = decodeURIComponent(route.request().url().split('/').at(-2) ?? '');
+          abandoned.push(id);
+          const [gone] = parked.filter((p) => p.transferId === id);
+          parked = parked.filter((p) => p.transferId !== id);
+          return route.fulfill(json(gone));
+        },
+      );
+      await signIn(page, 'jobs');
+      await page.getByRole('heading', { name: 'Jobs', exact: true }).waitFor();
+      const item = (id: string) => page.getByRole('listitem').filter({ hasText: `Job ${id}` });
+      await item('parked-notice').waitFor();
+      expect(await item('parked-payment').getByRole('button', { name: 'Abandon…' }).count()).toBe(0);
+      await item('parked-notice').getByRole('button', { name: 'Abandon…' }).click();
+      const confirm = page.getByRole('region', { name: 'Abandon this notice?' });
+      expect(await confirm.textContent()).toContain(
+        'the sender is not told again by the gateway. No money moves',
+      );
+      await inspect(page, 'console-jobs-abandon-confirm');
+      await confirm.getByRole('button', { name: 'Abandon the notice' }).click();
+      await page.getByText(/^Abandoned: the notice about the 3\.00 EUR WAN → LAN transfer/).waitFor();
+      expect(abandoned).toEqual(['parked-notice']);
+      await item('parked-notice').waitFor({ state: 'detached' });
+      expect(op.problems).toEqual([]);
+      await op.close();
+    },
+    SLOW,
+  );
+
+  it(
     'both pages name their icon (chromium asks for no /favicon.ico) and load without a console error',
     async () => {
       const fresh = await openProfile('desktop');

@@ -28,6 +28,7 @@ import {
   type OperatorKeyset,
   OperatorKeysets,
   OperatorSummary,
+  PARKED_ABANDON_PATH,
   PARKED_PATH,
   PARKED_RETRY_PATH,
   ParkedAnswer,
@@ -103,6 +104,11 @@ export class OperatorApi {
 
   retryParked(id: string): Promise<TransferStatus> {
     return this.post(PARKED_RETRY_PATH.replace(':id', encodeURIComponent(id)), TransferStatus);
+  }
+
+  /** Gives up on a parked notice (no money moves; the sender is not told). A parked payment: 74009. */
+  abandonParked(id: string): Promise<TransferStatus> {
+    return this.post(PARKED_ABANDON_PATH.replace(':id', encodeURIComponent(id)), TransferStatus);
   }
 
   async history(key: string, limit = 100): Promise<HistoryEntry[]> {

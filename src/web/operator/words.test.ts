@@ -4,7 +4,10 @@ import { encodeAddress } from '../../core/address/index.js';
 import { reasonOf } from '../ui/messages.js';
 import type { ParkedJob, Summary } from './api.js';
 import {
+  abandonedSentence,
+  abandonSentence,
   balanceSentence,
+  canAbandon,
   differenceSentence,
   parkedSentence,
   payrollProgress,
@@ -109,6 +112,22 @@ describe('parked jobs', () => {
     );
     expect(parkedSentence(notice, 'eur')).toMatch(
       /^The notice to wan1abc that this 20\.00 EUR payroll was refused waits/,
+    );
+  });
+  it('only a notice may be abandoned; abandoning says the sender is not told and no money moves', () => {
+    const notice = {
+      ...parked,
+      kind: 'transfer' as const,
+      state: 'refused' as const,
+      delivery: 'notice' as const,
+      replyTo: 'wan1abc',
+    };
+    expect([canAbandon(parked), canAbandon(notice)]).toEqual([false, true]);
+    expect(abandonSentence(notice, 'eur')).toBe(
+      "Stop trying to tell wan1abc that this 20.00 EUR WAN → LAN transfer was refused: the sender is not told again by the gateway. No money moves: the job is finished and its money settled already. The job leaves this list and stays in the terminal's history.",
+    );
+    expect(abandonedSentence(notice, 'eur')).toBe(
+      'Abandoned: the notice about the 20.00 EUR WAN → LAN transfer will not be sent, so its sender is not told. No money moved.',
     );
   });
 });

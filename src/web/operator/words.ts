@@ -79,6 +79,12 @@ export function kindWords(kind: string, direction?: string): string {
   }
 }
 
+/** `kindWords` inside a sentence: `payroll`, `WAN → LAN transfer` (the networks keep their capitals). */
+export function kindInSentence(kind: string, direction?: string): string {
+  const w = kindWords(kind, direction);
+  return /^[A-Z][a-z]/.test(w) ? w.charAt(0).toLowerCase() + w.slice(1) : w;
+}
+
 /** Where a job stands, in words (the states of docs/gateway.md). */
 export function stateWords(state: string, kind?: string): string {
   switch (state) {
@@ -111,7 +117,7 @@ export function parkedSentence(p: ParkedJob, unit: string): string {
   const what =
     p.delivery === 'payment'
       ? `The payment of ${formatMoney(p.amount, unit)} to ${shortAddress(p.destination)} waits: no inbox accepted it in time (${attempts}).`
-      : `The notice to ${shortAddress(p.replyTo ?? '?')} that this ${formatMoney(p.amount, unit)} ${kindWords(p.kind, p.direction).toLowerCase()} ${p.state === 'refused' ? 'was refused' : 'is done'} waits (${attempts}).`;
+      : `The notice to ${shortAddress(p.replyTo ?? '?')} that this ${formatMoney(p.amount, unit)} ${kindInSentence(p.kind, p.direction)} ${p.state === 'refused' ? 'was refused' : 'is done'} waits (${attempts}).`;
   return `${what}${route}`;
 }
 
@@ -127,6 +133,26 @@ export function retrySentence(p: ParkedJob, unit: string): string {
     `Try again to deliver the notice about this ${formatMoney(p.amount, unit)} job to ${shortAddress(p.replyTo ?? '?')}. ` +
     'A notice moves no money; if no inbox takes it before the delivery deadline, it is parked here again.'
   );
+}
+
+/** Only a parked notice may be abandoned: a parked payment carries money (the gateway refuses, 74009). */
+export function canAbandon(p: Pick<ParkedJob, 'delivery'>): boolean {
+  return p.delivery === 'notice';
+}
+
+/** What "Abandon" does to a parked notice, said before it is done. */
+export function abandonSentence(p: ParkedJob, unit: string): string {
+  const outcome = p.state === 'refused' ? 'was refused' : 'is done';
+  return (
+    `Stop trying to tell ${shortAddress(p.replyTo ?? '?')} that this ${formatMoney(p.amount, unit)} ${kindInSentence(p.kind, p.direction)} ${outcome}: ` +
+    'the sender is not told again by the gateway. No money moves: the job is finished and its money settled already. ' +
+    "The job leaves this list and stays in the terminal's history."
+  );
+}
+
+/** What abandoning a parked notice did, said after. */
+export function abandonedSentence(p: ParkedJob, unit: string): string {
+  return `Abandoned: the notice about the ${formatMoney(p.amount, unit)} ${kindInSentence(p.kind, p.direction)} will not be sent, so its sender is not told. No money moved.`;
 }
 
 /** A refused job's reason in words, from its stable code when the console knows it. */

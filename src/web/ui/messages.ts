@@ -123,6 +123,14 @@ const WORDS: Partial<Record<ErrorName, (detail: string, info: unknown) => Explai
     what: 'The operator token is missing or wrong.',
     next: 'Type the operator token again (the demo prints it).',
   }),
+  JobNotParked: () => ({
+    what: 'This job is not parked any more: it was retried or abandoned already.',
+    next: 'Refresh the list to see where it stands.',
+  }),
+  ParkedPaymentNotAbandonable: () => ({
+    what: 'This parked delivery is a payment: it carries money, so it cannot be abandoned.',
+    next: 'Retry it instead: the same sealed payment is sent, so it cannot be paid twice.',
+  }),
   NotFound: () => ({ what: 'The server does not know this.', next: ASK_OPERATOR }),
   PayloadTooLarge: () => ({ what: 'This is too large to send in one go.', next: 'Send a smaller amount.' }),
 };

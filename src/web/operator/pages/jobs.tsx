@@ -1,7 +1,7 @@
 /**
- * Jobs: parked deliveries with the one safe action (retry the same sealed delivery, after a
- * confirmation saying what it does), refused jobs with their reasons in words, and the jobs in flight
- * by state and age.
+ * Jobs: parked deliveries with the actions that are safe, each after a confirmation saying what it
+ * does (retry the same sealed delivery; abandon a notice, never a payment), refused jobs with their
+ * reasons in words, and the jobs in flight by state and age.
  */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
@@ -13,7 +13,17 @@ import { formatTime } from '../../ui/time.js';
 import type { JobRow, ParkedJob } from '../api.js';
 import { useConsole, useLoad } from '../context.js';
 import { JobTable } from '../tables.js';
-import { kindWords, parkedSentence, refusedJobSentence, retrySentence, stateWords } from '../words.js';
+import {
+  abandonedSentence,
+  abandonSentence,
+  canAbandon,
+  kindInSentence,
+  kindWords,
+  parkedSentence,
+  refusedJobSentence,
+  retrySentence,
+  stateWords,
+} from '../words.js';
 
 const IN_FLIGHT = ['issuing', 'receiving', 'delivering'] as const;
 
@@ -23,7 +33,7 @@ export function JobsPage() {
   const parked = useLoad((c) => c.api.parked());
   const refused = useLoad((c) => c.api.jobs('refused', 50));
   const flying = useLoad(async (c) => (await Promise.all(IN_FLIGHT.map((s) => c.api.jobs(s, 100)))).flat());
-  /** What the last retry did: said here, since the retried job leaves the parked list. */
+  /** What the last retry or abandon did: said here, since the job leaves the parked list. */
   const [notice, setNotice] = useState<{ ok: boolean; text: string } | undefined>(undefined);
   const refresh = () => {
     setNow(Date.now());
@@ -43,7 +53,8 @@ export function JobsPage() {
         <h2 id="parked">Parked deliveries</h2>
         <p class="muted">
           A payment or notice that no inbox accepted before the delivery deadline waits here, sealed, until
-          you try it again.
+          you try it again. A notice (telling a sender how a transfer ended) may also be abandoned; a payment
+          may not.
         </p>
         {notice && (
           <Message kind={notice.ok ? 'ok' : 'bad'}>
@@ -124,24 +135,34 @@ function Loading<T extends unknown[]>(props: {
 function ParkedItem(props: { job: ParkedJob; onDone: (said: string) => void }) {
   const c = useConsole();
   const p = props.job;
-  const [asking, setAsking] = useState(false);
-  const opener = useFocusAfter(asking);
+  /** The action whose confirmation is open: retry (any parked job) or abandon (a notice only). */
+  const [asking, setAsking] = useState<'retry' | 'abandon' | undefined>(undefined);
+  const retryOpener = useFocusAfter(asking === 'retry');
+  const abandonOpener = useFocusAfter(asking === 'abandon');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
-  const retry = async () => {
+  const act = async (action: () => Promise<string>) => {
     setBusy(true);
     try {
-      const s = await c.api.retryParked(p.transferId);
-      setAsking(false);
-      props.onDone(
-        `Tried again: the ${p.delivery} of the ${formatMoney(p.amount, c.unit)} ${kindWords(p.kind, p.direction).toLowerCase()} is on its way again (${stateWords(s.state, p.kind)}). If no inbox takes it in time, it comes back to this list.`,
-      );
+      const said = await action();
+      setAsking(undefined);
+      props.onDone(said);
     } catch (e) {
       setError(c.say(e));
     } finally {
       setBusy(false);
     }
   };
+  const retry = () =>
+    act(async () => {
+      const s = await c.api.retryParked(p.transferId);
+      return `Tried again: the ${p.delivery} of the ${formatMoney(p.amount, c.unit)} ${kindInSentence(p.kind, p.direction)} is on its way again (${stateWords(s.state, p.kind)}). If no inbox takes it in time, it comes back to this list.`;
+    });
+  const abandon = () =>
+    act(async () => {
+      await c.api.abandonParked(p.transferId);
+      return abandonedSentence(p, c.unit);
+    });
   return (
     <li>
       <p>
@@ -163,20 +184,37 @@ function ParkedItem(props: { job: ParkedJob; onDone: (said: string) => void }) {
           <p>{error}</p>
         </Message>
       )}
-      {asking ? (
+      {asking === 'retry' ? (
         <Confirm
           title={p.delivery === 'payment' ? 'Retry this payment?' : 'Retry this notice?'}
           confirmLabel="Retry the delivery"
           busy={busy}
           onConfirm={retry}
-          onCancel={() => setAsking(false)}
+          onCancel={() => setAsking(undefined)}
         >
           <p>{retrySentence(p, c.unit)}</p>
         </Confirm>
+      ) : asking === 'abandon' ? (
+        <Confirm
+          title="Abandon this notice?"
+          confirmLabel="Abandon the notice"
+          busy={busy}
+          onConfirm={abandon}
+          onCancel={() => setAsking(undefined)}
+        >
+          <p>{abandonSentence(p, c.unit)}</p>
+        </Confirm>
       ) : (
-        <button type="button" ref={opener} onClick={() => setAsking(true)}>
-          Retry…
-        </button>
+        <div class="row">
+          <button type="button" ref={retryOpener} onClick={() => setAsking('retry')}>
+            Retry…
+          </button>
+          {canAbandon(p) && (
+            <button type="button" ref={abandonOpener} onClick={() => setAsking('abandon')}>
+              Abandon…
+            </button>
+          )}
+        </div>
       )}
     </li>
   );
