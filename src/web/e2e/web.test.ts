@@ -264,6 +264,12 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
       await payroll.getByRole('button', { name: 'Issue another payroll' }).waitFor({ timeout: MOVE.timeout });
       await inspect(payroll, 'console-payroll-done');
       await expect.poll(() => balanceOf(bob.page), MOVE).toBe('9.00 EUR');
+      // Bob's history says where it came from: the organisation's gateway, not a bare "the gateway".
+      await go(bob.page, '/history');
+      await bob.page
+        .getByText(/^Received from your organisation’s gateway \(payroll, or a payment from the WAN\)/)
+        .first()
+        .waitFor();
 
       // The open overview follows live: 5.00 more reserve, 5.00 more local money, and a new chart.
       const after = { reserve: before.reserve + 5_00, outstanding: before.outstanding + 5_00 };

@@ -7,6 +7,7 @@ import type { Operation } from '../../wallet/index.js';
 import {
   cancelOutcome,
   checkRecipient,
+  historyLine,
   historyLines,
   planSend,
   previewToken,
@@ -158,10 +159,22 @@ describe('history and outcomes', () => {
     });
   });
 
-  it('announces money received, from the gateway too', () => {
+  it('announces money the gateway delivers as what it is: payroll or a WAN payment into the LAN, a member out of it', () => {
+    const payroll = op({
+      kind: 'receive',
+      direction: 'in',
+      counterparty: 'gateway (wan-to-lan)',
+      memo: 'May salary',
+    });
+    expect(receivedSentence(payroll, 'eur')).toBe(
+      'You received 2.50 EUR from your organisation’s gateway (payroll, or a payment from the WAN) — “May salary”.',
+    );
+    expect(historyLine(payroll, 'eur').what).toBe(
+      'Received from your organisation’s gateway (payroll, or a payment from the WAN) — “May salary”',
+    );
     expect(
-      receivedSentence(op({ kind: 'receive', direction: 'in', counterparty: 'gateway (wan-to-lan)' }), 'eur'),
-    ).toBe('You received 2.50 EUR from the gateway, from the WAN.');
+      receivedSentence(op({ kind: 'receive', direction: 'in', counterparty: 'gateway (lan-to-wan)' }), 'eur'),
+    ).toBe('You received 2.50 EUR from a member of the organisation, through its gateway (from the LAN).');
   });
 });
 
