@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { describe, isLancashError } from '../core/errors.js';
 import type { Gateway } from '../gateway/server.js';
 import type { StoreConfig } from '../store/index.js';
+import { registerKeysetCommands } from './keysets.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
 import { httpUrlArg, listenOrRefuse, runCommand, usage, usageOf } from './usage.js';
 
@@ -98,39 +99,23 @@ export function registerGateway(program: Command): void {
     .action((_o: unknown, c: Command) =>
       runCommand('gateway reconcile', () => reconcileJournal(c.optsWithGlobals<GatewayCliOptions>())),
     );
+  registerKeysetCommands(cmd, {
+    command: 'gateway',
+    store: async (c) => existingStore(c.optsWithGlobals<GatewayCliOptions>()),
+  });
 }
 
 /**
- * `lancash gateway reconcile` (docs/gateway.md, "Reconciling with the bank"): with the gateway stopped,
- * rebuilds every job of the bank's request log that the journal lacks, then runs the start-up check;
- * prints what it rebuilt as JSON. The gateway, started again, finishes the rebuilt jobs.
+ * The gateway's database for an operator's command, which must exist: a mistyped directory must not
+ * become a fresh gateway (a new key, a new account at the bank, a new local mint).
  */
-async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
-  if (o.wideBank === undefined) usage('--wide-bank URL is required');
-  httpUrlArg(o.wideBank, '--wide-bank');
+async function existingStore(o: GatewayCliOptions): Promise<StoreConfig> {
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
-  // A mistyped directory must not become a fresh gateway (a new key, a new account at the bank).
   if (o.data !== undefined && !existsSync(join(o.data, 'gateway.db'))) {
     usage(`--data: no gateway database at ${join(o.data, 'gateway.db')}`);
   }
-  const [
-    { defaultCurve },
-    { GatewayKeys },
-    { checkAgainstBank, reconcile },
-    { WideBankClient },
-    { Mint },
-    { inThreadCrypto },
-    { openStore, parseStoreUrl },
-  ] = await Promise.all([
-    import('../core/crypto/index.js'),
-    import('../gateway/keys.js'),
-    import('../gateway/reconcile/service.js'),
-    import('../gateway/wide-bank.js'),
-    import('../mint/mint.js'),
-    import('../mint/crypto.js'),
-    import('../store/index.js'),
-  ]);
   const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
+  const { parseStoreUrl } = await import('../store/index.js');
   const given: StoreConfig =
     o.db !== undefined
       ? usageOf(() => parseStoreUrl(o.db!), '--db')
@@ -142,9 +127,37 @@ async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
     !existsSync(given.file)
   )
     usage(`--db: no gateway database at ${given.file}`);
-  const config: StoreConfig = { ...given, ...(secretsKey !== undefined ? { secretsKey } : {}) };
   // The journal holds blinding factors: a WAL file SQLite makes beside it is its user's only too.
   privateUmask();
+  return { ...given, ...(secretsKey !== undefined ? { secretsKey } : {}) };
+}
+
+/**
+ * `lancash gateway reconcile` (docs/gateway.md, "Reconciling with the bank"): with the gateway stopped,
+ * rebuilds every job of the bank's request log that the journal lacks, then runs the start-up check;
+ * prints what it rebuilt as JSON. The gateway, started again, finishes the rebuilt jobs.
+ */
+async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
+  if (o.wideBank === undefined) usage('--wide-bank URL is required');
+  httpUrlArg(o.wideBank, '--wide-bank');
+  const config = await existingStore(o);
+  const [
+    { defaultCurve },
+    { GatewayKeys },
+    { checkAgainstBank, reconcile },
+    { WideBankClient },
+    { Mint },
+    { inThreadCrypto },
+    { openStore },
+  ] = await Promise.all([
+    import('../core/crypto/index.js'),
+    import('../gateway/keys.js'),
+    import('../gateway/reconcile/service.js'),
+    import('../gateway/wide-bank.js'),
+    import('../mint/mint.js'),
+    import('../mint/crypto.js'),
+    import('../store/index.js'),
+  ]);
   const store = await openStore(config);
   try {
     const curve = defaultCurve();

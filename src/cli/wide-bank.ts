@@ -15,6 +15,7 @@ import type { BankRole } from '../core/protocol/bank.js';
 import type { Store, StoreConfig } from '../store/index.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import type { LightningChoice, WideBank } from '../wide-bank/server.js';
+import { registerKeysetCommands } from './keysets.js';
 import { privateDataDir, privateUmask, secretsKeyMaterial } from './private-data.js';
 import { httpUrlArg, listenOrRefuse, runCommand, usage, usageOf } from './usage.js';
 
@@ -133,6 +134,14 @@ export function registerWideBank(program: Command): void {
         withLedger<unknown>(c, (ledger) => (o.account ? ledger.account(o.account) : ledger.accounts())),
       ),
     );
+  registerKeysetCommands(cmd, {
+    command: 'wide-bank',
+    store: async (c) => {
+      const o = c.optsWithGlobals<StoreOptions & { secretsKeyFile?: string }>();
+      const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
+      return { ...(await storeConfig(o, 'existing')), ...(secretsKey ? { secretsKey } : {}) };
+    },
+  });
 }
 
 async function serve(o: ServerCliOptions): Promise<void> {

@@ -8,7 +8,8 @@
  * Strangers choose the keyset ids and notes job 2 asks about, and the bank rate-limits the gateway as
  * one client (issue 8), so no stranger may make it ask per note: a keyset id is first looked up in the
  * bank's keyset LIST (`GET /v1/keysets`, cached, fetched again at most every few seconds, one fetch at
- * a time), an id not in it is refused at once, and keys are fetched only for listed ids. A note the
+ * a time), an id not in it may wait for the next fetch (a keyset the bank made since: a rotation) and is
+ * refused when that does not list it either, and keys are fetched only for listed ids. A note the
  * bank answered SPENT is remembered (NUT-07: final), so asking about it again costs the bank nothing.
  */
 
@@ -101,6 +102,8 @@ export interface WideBankClientOptions {
   /** Least time between two fetches of the keyset list (an id not in it asks for one); default 5 s. */
   keysetListMinIntervalMs?: number;
   clock?: () => number;
+  /** Waits `ms` (an unlisted id waiting for the next list fetch); default a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class WideBankClient implements WideBankPort {
@@ -111,6 +114,10 @@ export class WideBankClient implements WideBankPort {
   /** The ids of the bank's keyset list as last fetched. */
   private listed: { at: number; ids: Set<string> } | undefined;
   private listFetch: Promise<void> | undefined;
+  /** The coming fetch waits out `keysetListMinIntervalMs` first (asked for by an unlisted id). */
+  private listFetchDelayed = false;
+  /** When an unlisted id last made a fetch wait out the interval: at most once per list TTL. */
+  private delayedAt = Number.NEGATIVE_INFINITY;
   private listTriedAt = Number.NEGATIVE_INFINITY;
   private listError: unknown;
   /** Ys the bank answered SPENT, oldest first (bounded). */
@@ -279,42 +286,31 @@ export class WideBankClient implements WideBankPort {
 
   /**
    * The ids of the bank's keyset list. Fetched when none is held or it is older than its TTL, or when
-   * `wanted` is not in it, but at most once per `keysetListMinIntervalMs` and one fetch at a time: an
-   * id refused now stays refused (from the cached list) until the next fetch may run. A failed fetch
-   * leaves the last list in use; with none, the failure is the answer until the next fetch may run.
+   * `wanted` is not in it, but at most once per `keysetListMinIntervalMs` and one fetch at a time. An
+   * unlisted id waits for the next fetch the interval allows (one fetch for every id waiting), so a
+   * keyset the bank made just after the last fetch (a rotation) is found, not refused; an id that fetch
+   * does not list either is refused. Such a wait happens at most once per list TTL (rotations are rare;
+   * strangers' made-up ids must not hold intakes for seconds each): otherwise an unlisted id is refused
+   * from the cached list until the next fetch may run. A failed fetch leaves the last list in use; with
+   * none, the failure is the answer.
    */
   private async keysetList(wanted: string): Promise<Set<string>> {
     const now = this.clock();
     const held = this.listed;
-    const due =
-      held === undefined || now - held.at > (this.o.keysetListTtlMs ?? 60_000) || !held.ids.has(wanted);
-    if (
-      due &&
-      this.listFetch === undefined &&
-      now - this.listTriedAt >= (this.o.keysetListMinIntervalMs ?? 5_000)
-    ) {
-      this.listTriedAt = now;
-      this.listFetch = call({
-        base: this.base,
-        method: 'GET',
-        path: '/v1/keysets',
-        schema: KeysetsResponse,
-        ...this.timeout(),
-      })
-        .then(
-          ({ keysets }) => {
-            this.listed = { at: this.clock(), ids: new Set(keysets.map((k) => k.id.toLowerCase())) };
-            this.listError = undefined;
-          },
-          (e: unknown) => {
-            this.listError = e;
-          },
-        )
-        .finally(() => {
-          this.listFetch = undefined;
-        });
+    const unlisted = held === undefined || !held.ids.has(wanted);
+    const due = unlisted || now - held.at > (this.o.keysetListTtlMs ?? 60_000);
+    if (due && this.listFetch === undefined) {
+      const wait = this.listTriedAt + (this.o.keysetListMinIntervalMs ?? 5_000) - now;
+      if (wait <= 0) this.listFetch = this.fetchList();
+      else if (unlisted && now - this.delayedAt >= (this.o.keysetListTtlMs ?? 60_000)) {
+        this.delayedAt = now;
+        this.listFetchDelayed = true;
+        const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+        this.listFetch = sleep(wait).then(() => this.fetchList());
+      }
     }
-    if (this.listFetch !== undefined) await this.listFetch;
+    // A listed id does not wait out the interval for a refresh another id asked for.
+    if (this.listFetch !== undefined && (unlisted || !this.listFetchDelayed)) await this.listFetch;
     if (this.listed === undefined) {
       if (this.listError !== undefined) throw this.listError;
       return fail(
@@ -324,6 +320,31 @@ export class WideBankClient implements WideBankPort {
       );
     }
     return this.listed.ids;
+  }
+
+  /** One fetch of the keyset list; its outcome is kept in `listed` / `listError`. */
+  private fetchList(): Promise<void> {
+    this.listTriedAt = this.clock();
+    return call({
+      base: this.base,
+      method: 'GET',
+      path: '/v1/keysets',
+      schema: KeysetsResponse,
+      ...this.timeout(),
+    })
+      .then(
+        ({ keysets }) => {
+          this.listed = { at: this.clock(), ids: new Set(keysets.map((k) => k.id.toLowerCase())) };
+          this.listError = undefined;
+        },
+        (e: unknown) => {
+          this.listError = e;
+        },
+      )
+      .finally(() => {
+        this.listFetch = undefined;
+        this.listFetchDelayed = false;
+      });
   }
 
   private rememberSpent(Y: string): void {

@@ -60,11 +60,15 @@ export interface ProcessNet {
   proxy: FaultProxy | undefined;
   bank: Started;
   gateway: Started;
+  /** The gateway's database as its command line names it (`--data DIR` or `--db URL`): for a second process. */
+  gatewayDbArgs: string[];
   /** The gateway's LAN and WAN listeners. */
   lan: string;
   wan: string;
   bankStore: Store;
   gwStore: Store;
+  /** The bank's database as its command line names it (`--data DIR` or `--db URL`): operator commands. */
+  bankDbArgs: string[];
   /** The bank's ledger on its database (the operator's side: deposits, withdrawals, balances). */
   ledger: Ledger;
   /** The gateway's key: its reserve account's holder key. */
@@ -132,10 +136,12 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
       proxy,
       bank,
       gateway,
+      gatewayDbArgs: gwDb.args,
       lan,
       wan,
       bankStore,
       gwStore,
+      bankDbArgs: bankDb.args,
       ledger,
       gatewayKey,
       audit: async () => [
