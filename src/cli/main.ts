@@ -8,6 +8,7 @@ import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
+import { registerSoak } from './soak.js';
 import { commanderExit, EXIT_CODES } from './usage.js';
 import { registerWallet } from './wallet.js';
 import { registerWideBank } from './wide-bank.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerGateway(program);
   registerWallet(program);
   registerAudit(program);
+  registerSoak(program);
   return program;
 }
 

@@ -1,0 +1,69 @@
+/**
+ * `lancash soak` (`npm run soak -- --minutes N`): real servers, mixed traffic from worker processes,
+ * ~1 % faults between gateway and bank, kill -9 of each server at seeded moments, then a check of
+ * every unit (src/soak/run.ts). Prints one JSON report; exits 1 on any difference, 2 on a usage mistake.
+ */
+import { randomInt } from 'node:crypto';
+import type { Command } from 'commander';
+import { runCommand, usage } from './usage.js';
+
+interface SoakCliOptions {
+  minutes: string;
+  seed?: string;
+  dialect: string;
+  pgUrl?: string;
+  workers: string;
+  dir?: string;
+  json?: boolean;
+}
+
+export function registerSoak(program: Command): void {
+  program
+    .command('soak')
+    .description(
+      'soak and chaos: traffic with faults and kills against real servers, then a check to the unit (JSON)',
+    )
+    .option('--minutes <n>', 'minutes of traffic (then the run settles and checks)', '10')
+    .option('--seed <n>', 'seed of every random draw (default: a fresh one, printed in the report)')
+    .option('--dialect <name>', 'sqlite or postgres', 'sqlite')
+    .option(
+      '--pg-url <url>',
+      'postgres: a server URL where two fresh databases are made (postgres://user@host/postgres)',
+    )
+    .option('--workers <n>', 'traffic worker processes (3 LAN and 3 WAN wallets each)', '3')
+    .option('--dir <dir>', 'where data and logs go (default: a fresh temporary directory)')
+    .option('--json', 'no progress lines: the JSON report alone, on one line')
+    .action((o: SoakCliOptions) => runCommand('soak', () => soak(o)));
+}
+
+async function soak(o: SoakCliOptions): Promise<void> {
+  const minutes = Number(o.minutes);
+  if (!(minutes > 0 && minutes <= 24 * 60))
+    usage(`--minutes must be a number above 0, at most 1440, got '${o.minutes}'`);
+  const seed = o.seed === undefined ? randomInt(1, 2 ** 31) : Number(o.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) usage(`--seed must be a whole number, got '${o.seed}'`);
+  if (o.dialect !== 'sqlite' && o.dialect !== 'postgres')
+    usage(`--dialect: sqlite or postgres, got '${o.dialect}'`);
+  if (o.dialect === 'postgres' && o.pgUrl === undefined) usage('--dialect postgres needs --pg-url URL');
+  const workers = Number(o.workers);
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 32))
+    usage(`--workers must be 1 to 32, got '${o.workers}'`);
+  const { runSoak } = await import('../soak/run.js');
+  const databases =
+    o.dialect === 'postgres'
+      ? await (await import('../soak/postgres.js')).freshDatabases(o.pgUrl!, seed)
+      : undefined;
+  const say = o.json ? undefined : (line: string) => process.stderr.write(`soak: ${line}\n`);
+  const report = await runSoak({
+    minutes,
+    seed,
+    dialect: o.dialect,
+    workers,
+    ...(databases ? { databases } : {}),
+    ...(o.dir !== undefined ? { dir: o.dir } : {}),
+    ...(say ? { say } : {}),
+  });
+  process.stdout.write(`${o.json ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
+  for (const d of report.differences) process.stderr.write(`difference: ${d}\n`);
+  if (!report.ok) process.exitCode = 1;
+}
