@@ -4,12 +4,15 @@
  * amounts). `--wide-bank-db` checks invariant 1 (the wide bank's ledger against its mint); with
  * `--gateway-db` as well, invariant 2 (the gateway's local money against its reserve account, joined
  * with the bank's idempotency table). A usage mistake exits 2, among them a SQLite file that does
- * not exist: opening it would make an empty database, and an empty database balances.
+ * not exist: opening it would make an empty database, and an empty database balances. The keysets
+ * are checked against their ids with the mint's seed: a sealed seed needs the secrets key
+ * (`--secrets-key-file` or `LANCASH_SECRETS_KEY`), else the report lists that check as not done.
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { GatewayAudit } from '../gateway/audit.js';
 import type { Store, StoreConfig } from '../store/index.js';
+import { secretsKeyMaterial } from './private-data.js';
 import { runCommand, usage, usageOf } from './usage.js';
 
 export function registerAudit(program: Command): void {
@@ -24,10 +27,20 @@ export function registerAudit(program: Command): void {
       '--gateway-db <url>',
       "the gateway's database (…/gateway.db): checks invariant 2 against --wide-bank-db",
     )
-    .action((o: { wideBankDb?: string; gatewayDb?: string }) => runCommand('audit', () => audit(o)));
+    .option(
+      '--secrets-key-file <file>',
+      'the key the seeds are sealed with (or LANCASH_SECRETS_KEY): to check the keysets against their ids',
+    )
+    .action((o: AuditOptions) => runCommand('audit', () => audit(o)));
 }
 
-async function audit(o: { wideBankDb?: string; gatewayDb?: string }): Promise<void> {
+interface AuditOptions {
+  wideBankDb?: string;
+  gatewayDb?: string;
+  secretsKeyFile?: string;
+}
+
+async function audit(o: AuditOptions): Promise<void> {
   if (o.wideBankDb === undefined) {
     usage(
       o.gatewayDb === undefined
@@ -41,11 +54,12 @@ async function audit(o: { wideBankDb?: string; gatewayDb?: string }): Promise<vo
     import('../store/index.js'),
     import('../wide-bank/audit.js'),
   ]);
+  const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
   const existing = (flag: string, url: string): StoreConfig => {
     const config = usageOf(() => parseStoreUrl(url), flag);
     if (config.dialect === 'sqlite' && config.file !== ':memory:' && !existsSync(config.file))
       usage(`${flag}: no database at ${config.file}`);
-    return config;
+    return secretsKey === undefined ? config : { ...config, secretsKey };
   };
   const bankConfig = existing('--wide-bank-db', o.wideBankDb);
   const gatewayConfig = o.gatewayDb === undefined ? undefined : existing('--gateway-db', o.gatewayDb);

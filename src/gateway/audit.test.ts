@@ -294,4 +294,56 @@ describe.each(DIALECTS)('gateway audit on %s', (dialect) => {
     const usage = await runLancash(['audit', '--gateway-db', net.gwStore.url]);
     expect(usage.code).toBe(2);
   });
+
+  it("names the local mint's own rows: a swap's note flipped to pending, a copied signature, a keyset's fee", async () => {
+    const { ids } = await oneOfEach();
+    for (const id of Object.values(ids)) expect((await finish(net, id)).state).toBe('done');
+    const gw = net.gwStore.db;
+    // 1. A note spent by a swap set back to pending: the row and its amount.
+    const note = await gw
+      .selectFrom('mint_proofs')
+      .selectAll()
+      .where('operation', 'like', 'swap:%')
+      .executeTakeFirstOrThrow();
+    await gw.updateTable('mint_proofs').set({ state: 'pending' }).where('y', '=', note.y).execute();
+    expect((await audit()).differences).toContainEqual(
+      expect.objectContaining({
+        expected: 0,
+        actual: note.amount,
+        rows: expect.arrayContaining([`mint_proofs:${note.y}`]),
+      }),
+    );
+    await gw.updateTable('mint_proofs').set({ state: 'spent' }).where('y', '=', note.y).execute();
+    // 2. A signature row copied under another B_: both rows.
+    const sig = await gw
+      .selectFrom('mint_signatures')
+      .selectAll()
+      .where('operation', '=', `job2:${ids.job2}`)
+      .executeTakeFirstOrThrow();
+    const b_ = `03${'ab'.repeat(32)}`;
+    await gw
+      .insertInto('mint_signatures')
+      .values({ ...sig, b_ })
+      .execute();
+    expect((await audit()).differences).toContainEqual(
+      expect.objectContaining({
+        expected: 1,
+        actual: 2,
+        rows: [`mint_signatures:${sig.b_}`, `mint_signatures:${b_}`].sort(),
+      }),
+    );
+    await gw.deleteFrom('mint_signatures').where('b_', '=', b_).execute();
+    // 3. A keyset's fee changed: the fee its id commits to, and the one it shows.
+    const ks = await gw.selectFrom('mint_keysets').selectAll().executeTakeFirstOrThrow();
+    await gw.updateTable('mint_keysets').set({ input_fee_ppk: 250 }).where('id', '=', ks.id).execute();
+    const a = await audit();
+    expect(a.differences).toContainEqual(
+      expect.objectContaining({ expected: ks.input_fee_ppk, actual: 250, rows: [`mint_keysets:${ks.id}`] }),
+    );
+    await gw
+      .updateTable('mint_keysets')
+      .set({ input_fee_ppk: ks.input_fee_ppk })
+      .where('id', '=', ks.id)
+      .execute();
+  });
 });

@@ -15,6 +15,7 @@ import { defaultCurve } from '../core/crypto/index.js';
 import { requestIssue, requestReceive } from '../core/protocol/bank.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store } from '../store/index.js';
+import { DIALECTS, type FreshDatabase, freshDatabase } from '../test-support/dialects.js';
 import { makeOutputs } from '../test-support/notes.js';
 import { killAll, runLancash, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { newHolder, type RemoteBank, rawPost, remoteBank, unblindAll } from '../test-support/wide-bank.js';
@@ -23,9 +24,11 @@ import { Ledger } from './ledger/service.js';
 
 const curve = defaultCurve();
 
-describe('wide bank audit: tampered rows are named with their amounts', () => {
+describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with their amounts', (dialect) => {
   const dir = mkdtempSync(join(tmpdir(), 'lancash-tamper-'));
-  const dbFile = join(dir, 'wide-bank.db');
+  let fresh: FreshDatabase | undefined;
+  /** The database as `lancash audit --wide-bank-db` takes it. */
+  let dbUrl = join(dir, 'wide-bank.db');
   let proc: Started;
   let bank: RemoteBank;
   let store: Store;
@@ -67,9 +70,24 @@ describe('wide bank audit: tampered rows are named with their amounts', () => {
   }
 
   beforeAll(async () => {
-    proc = await startProcess(wideBankArgs(dir));
+    if (dialect === 'sqlite') {
+      proc = await startProcess(wideBankArgs(dir));
+      store = await openStore({ dialect: 'sqlite', file: dbUrl });
+    } else {
+      fresh = await freshDatabase(dialect);
+      dbUrl = fresh.url;
+      proc = await startProcess([
+        'wide-bank',
+        '--lightning',
+        'fake',
+        '--listen',
+        '127.0.0.1:0',
+        '--db',
+        dbUrl,
+      ]);
+      store = await openStore(fresh.config);
+    }
     bank = await remoteBank(proc.url);
-    store = await openStore({ dialect: 'sqlite', file: dbFile });
     const ledger = new Ledger(store);
     const holder = await newHolder();
     const account = (await ledger.openAccount(holder.key)).id;
@@ -156,6 +174,7 @@ describe('wide bank audit: tampered rows are named with their amounts', () => {
   afterAll(async () => {
     await killAll();
     await store?.close();
+    await fresh?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -238,7 +257,7 @@ describe('wide bank audit: tampered rows are named with their amounts', () => {
     try {
       await expectNamed([`mint_proofs:${note.y}`], { expected: 0, actual: note.amount });
       // `lancash audit` exits 1 and prints the row on stderr.
-      const cli = await runLancash(['audit', '--wide-bank-db', dbFile]);
+      const cli = await runLancash(['audit', '--wide-bank-db', dbUrl]);
       expect(cli.code, cli.stderr).toBe(1);
       expect(cli.stderr).toContain(`mint_proofs:${note.y}`);
       expect(JSON.parse(cli.stdout).wideBank.proves.length).toBeGreaterThan(0);

@@ -279,4 +279,3 @@ async function byOperation(
   }
   return { differences, pendingMelts };
 }
-
