@@ -195,8 +195,8 @@ describe.each(DIALECTS.filter((d) => d === 'postgres'))(
         const old = await activeId(two.url);
         const t = await Terminal.create('wan');
         await t.mintWide(two.url, 5);
-        const at = Date.now();
         const r = json<Rotated>(await runLancash(['wide-bank', 'keyset', 'rotate', '--db', url]));
+        const at = Date.now();
         expect(r.previous).toBe(old);
         await untilActive(one.url, r.active.id);
         await untilActive(two.url, r.active.id);

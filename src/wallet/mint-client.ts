@@ -66,6 +66,9 @@ export const BATCH = 100;
 export class MintClient {
   private entries: Static<typeof KeysetEntry>[] | undefined;
   private readonly keysets = new Map<string, Keyset>();
+  private lastActive: string | undefined;
+  /** How often the active keyset of the wallet's unit was seen to change (a rotation): notes to renew. */
+  rotationsSeen = 0;
 
   constructor(
     private readonly net: WalletNet,
@@ -92,8 +95,18 @@ export class MintClient {
   private async keysetEntries(fresh = false): Promise<Static<typeof KeysetEntry>[]> {
     if (fresh || this.entries === undefined) {
       this.entries = (await this.request('GET', '/v1/keysets', KeysetsAnswer)).keysets;
+      const active = this.entries.find((k) => k.active && k.unit === this.unit)?.id;
+      if (this.lastActive !== undefined && active !== undefined && active !== this.lastActive)
+        this.rotationsSeen++;
+      if (active !== undefined) this.lastActive = active;
     }
     return this.entries;
+  }
+
+  /** The ids of the wallet unit's keysets the mint no longer signs with (NUT-02 `active: false`), read now. */
+  async inactiveKeysetIds(): Promise<Set<string>> {
+    const list = await this.keysetEntries(true);
+    return new Set(list.filter((k) => !k.active && k.unit === this.unit).map((k) => k.id));
   }
 
   /** The keyset new outputs go to: active, of the wallet's unit, the cheapest to spend. */

@@ -8,8 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { call } from '../core/http/client.js';
+import { runLancash } from '../test-support/process.js';
 import { systemPerSuite } from '../test-support/system.js';
-import { expectNotesSound, newWallet, settledBalance } from '../test-support/wallet.js';
+import { curve, expectNotesSound, newWallet, settledBalance } from '../test-support/wallet.js';
+import { Wallet } from './wallet.js';
 
 const system = systemPerSuite('wallet-rotation');
 
@@ -42,5 +44,44 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
     expect(await settledBalance(l2)).toBe(25);
     expect((await l.wallet.send({ to: w.wallet.address, amount: 5 })).state).toBe('done');
     for (const t of [w, l, l2]) await expectNotesSound(t);
+  });
+
+  it('renews notes of a rotated-out keyset by itself when it opens, so their retirement loses nothing', async () => {
+    const sys = system();
+    const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
+    expect((await w.wallet.mintFromLightning(30)).state).toBe('done');
+    const l = await newWallet(sys.lan, { network: 'lan', gateway: sys.lan });
+    expect((await w.wallet.send({ to: l.wallet.address, amount: 20 })).state).toBe('done');
+    await l.wallet.receive();
+    const gw = ['--data', join(sys.dir, 'gw')];
+    // A short grace (18 s) so the test sees the retirement; the default is a week.
+    const rotated = await runLancash(['gateway', 'keyset', 'rotate', '--grace', '0.005', ...gw]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { previous, active } = JSON.parse(rotated.stdout) as { previous: string; active: { id: string } };
+    const ids = async () => new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+    expect(await ids()).toEqual(new Set([previous]));
+
+    // Opened again (a restart, a browser tab loaded): the background pass renews the old notes.
+    l.wallet.close();
+    l.wallet = await Wallet.open({ store: l.store, net: l.net, curve, autoRecover: true });
+    while ((await ids()).has(previous)) await new Promise((r) => setTimeout(r, 100));
+    expect(await ids()).toEqual(new Set([active.id]));
+    expect(await settledBalance(l)).toBe(20);
+    const renewal = (await l.wallet.history()).find((op) => op.kind === 'refresh');
+    expect(renewal).toMatchObject({ state: 'done', amount: 20 });
+
+    // Once the old keyset is retired its notes are refused (12003); the renewed ones still pay.
+    const listed = async () =>
+      JSON.parse((await runLancash(['gateway', 'keyset', 'list', ...gw])).stdout) as {
+        id: string;
+        state: string;
+      }[];
+    while ((await listed()).find((k) => k.id === previous)?.state !== 'retired') {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect((await l.wallet.send({ to: w.wallet.address, amount: 15 })).state).toBe('done');
+    await w.wallet.receive();
+    l.wallet.close();
+    for (const t of [w, l]) await expectNotesSound(t);
   });
 });

@@ -56,7 +56,8 @@ export interface SwapPlan {
   outputs: PlannedOutput[];
 }
 
-export type OperationKind = 'send' | 'gateway' | 'token' | 'receive' | 'mint' | 'watch';
+/** `refresh`: notes of a keyset the mint rotated out, swapped into its active keyset (refresh.ts). */
+export type OperationKind = 'send' | 'gateway' | 'token' | 'receive' | 'mint' | 'watch' | 'refresh';
 
 /**
  * Where an operation stands. `prepared`: inputs reserved and the swap journaled, nothing has left;

@@ -18,8 +18,10 @@ import { type MintOptions, mintFromLightning, settleMint } from './lightning.js'
 import { MintClient } from './mint-client.js';
 import type { WalletNet } from './net.js';
 import { drainInbox, finishReceive, normalizeMintUrl, type ReceiveSummary, tokenReceive } from './receive.js';
+import { refreshNotes } from './refresh.js';
 import { type RestoreOptions, type RestoreSummary, restoreFromSeed } from './restore.js';
 import { applyStatus, cancel, resumeOutgoing, type SendOptions, send, tokenSend } from './send.js';
+import { rollBack } from './settle.js';
 import type { Operation, WalletConfig, WalletStore } from './store.js';
 import { TERMINAL_STATES } from './store.js';
 
@@ -78,6 +80,8 @@ export class Wallet {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pauseMs = AUTO_RECOVER_FIRST_MS;
   private closed = false;
+  /** The mint's rotations already answered by renewing notes; -1: not yet since the wallet opened. */
+  private renewedFor = -1;
 
   private constructor(
     private readonly ctx: WalletContext,
@@ -313,7 +317,9 @@ export class Wallet {
     this.timer = setTimeout(async () => {
       try {
         const open = await this.ctx.store.operations({ open: true });
-        if (open.length === 0 || this.closed) {
+        // Once after opening, and after a rotation the mint client saw: notes of old keysets to renew.
+        const renew = this.renewedFor !== this.ctx.mint.rotationsSeen;
+        if ((open.length === 0 && !renew) || this.closed) {
           this.pauseMs = AUTO_RECOVER_FIRST_MS;
           return;
         }
@@ -337,6 +343,8 @@ export class Wallet {
       let after = op;
       try {
         if (op.kind === 'receive') after = await finishReceive(this.ctx, op, true);
+        else if (op.kind === 'refresh')
+          after = await rollBack(this.ctx, op, 'renewal interrupted; settled as the mint says');
         else if (op.kind === 'mint') after = await settleMint(this.ctx, op, 0);
         else after = await resumeOutgoing(this.ctx, op);
       } catch (e) {
@@ -344,6 +352,16 @@ export class Wallet {
         after = { ...op, reason: messageOf(e) };
       }
       (TERMINAL_STATES.includes(after.state) ? summary.settled : summary.open).push(after);
+    }
+    // Notes of keysets the mint rotated out, renewed before the mint retires them (docs/mint.md).
+    const seen = this.ctx.mint.rotationsSeen;
+    try {
+      const renewed = await refreshNotes(this.ctx);
+      if (renewed !== undefined)
+        (TERMINAL_STATES.includes(renewed.state) ? summary.settled : summary.open).push(renewed);
+      this.renewedFor = seen;
+    } catch {
+      // A refusal or a store failure decides nothing: the next recovery tries again.
     }
     return summary;
   }

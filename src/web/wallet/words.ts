@@ -178,9 +178,12 @@ export function historyLine(op: Operation, unit: string): HistoryLine {
         return 'Bought over Lightning';
       case 'watch':
         return 'Found by a restore';
+      case 'refresh':
+        return 'Money renewed: the bank changed its keys';
     }
   })();
-  const sign = op.direction === 'in' ? '+' : '−';
+  // A renewal moves no money in or out: its amount carries no sign.
+  const sign = op.kind === 'refresh' ? '' : op.direction === 'in' ? '+' : '−';
   const line: HistoryLine = {
     id: op.id,
     at: op.createdAt,
