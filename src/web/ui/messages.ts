@@ -115,6 +115,10 @@ const WORDS: Partial<Record<ErrorName, (detail: string, info: unknown) => Explai
     what: 'The bank has changed its keys since this money was made.',
     next: 'Reload the page and try again.',
   }),
+  KeysetExpired: () => ({
+    what: 'This money was made with keys the bank has retired, and it no longer takes it.',
+    next: 'Ask the bank’s operator: a wallet renews such money when it opens, within the weeks the bank allows.',
+  }),
   KeysetUnknown: () => ({
     what: 'The bank does not know the keys of this money.',
     next: 'It may come from another bank. Ask the sender.',
