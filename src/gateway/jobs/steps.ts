@@ -10,13 +10,14 @@ import { bytesToHex, utf8 } from '../../core/bytes.js';
 import type { Curve } from '../../core/crypto/curve.js';
 import { type Envelope, sealJson } from '../../core/envelope/index.js';
 import type { LancashError } from '../../core/errors.js';
+import { sum } from '../../core/money.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, PAYMENT, type Payment } from '../../core/protocol/gateway.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import type { GatewayKeys } from '../keys.js';
-import { blindedMessages, unblindChecked } from '../wallet.js';
+import { blindedMessages, makeOutputs, unblindChecked } from '../wallet.js';
 import { type Job, type JobState, type Journal, toStatus } from './model.js';
 import * as repo from './repository.js';
 
@@ -172,8 +173,14 @@ export async function generateLocal<J extends Job>(
   },
 ): Promise<J | undefined> {
   const { mint } = o;
-  const outputs = job.journal.outputs;
-  // Outputs journaled before a key rotation keep their keyset (still redeemable), so a rotation never strands a job.
+  let outputs = job.journal.outputs;
+  // Outputs journaled before a key rotation keep their keyset (still redeemable), so a rotation never
+  // strands a job. Once that keyset is retired (a rotation with no grace while the job waited) the mint
+  // never signed them: fresh ones on the active keyset take their place, journaled with the notes.
+  await mint.keysets.fresh();
+  if (outputs.some((x) => mint.keysets.retired(x.id))) {
+    outputs = makeOutputs(o.curve, mint.keysets.current().id, sum(outputs.map((x) => x.amount)));
+  }
   const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
   const localProofs = unblindChecked(o.curve, outputs, prepared.signatures, (id) => {
     const ks = mint.keysets.get(id);
@@ -182,7 +189,7 @@ export async function generateLocal<J extends Job>(
   const delivery = await sealPayment(o.keys, job, { url: o.localMintUrl(), unit: step.unit }, localProofs);
   const now = step.clock();
   return commitOf(o)(async (trx) => {
-    const journal: J['journal'] = { ...job.journal, ...step.journal, localProofs, delivery };
+    const journal: J['journal'] = { ...job.journal, ...step.journal, outputs, localProofs, delivery };
     const moved = await moveJob(trx, job, 'delivering', now, { journal }, step.detail);
     if (moved !== undefined) await mint.commitOutputs(trx, prepared, step.operation);
     return moved;
