@@ -24,6 +24,7 @@ interface GatewayCliOptions {
   lanUrl?: string;
   retryCapMs: string;
   concurrency: string;
+  leaseMs: string;
   callTimeoutMs?: string;
   mailboxLimits?: string;
   inboxAllow?: string[];
@@ -50,6 +51,11 @@ export function registerGateway(program: Command): void {
     .option('--lan-url <url>', 'the local mint’s URL as LAN terminals reach it (default: the LAN listener’s)')
     .option('--retry-cap-ms <ms>', 'longest wait between retries of a job step', '30000')
     .option('--concurrency <n>', 'jobs in a money step (issue, receive, payroll) at once', '16')
+    .option(
+      '--lease-ms <ms>',
+      'PostgreSQL (several gateway processes on one database): how long a job stays with a process that stopped renewing its lease',
+      '5000',
+    )
     .option('--call-timeout-ms <ms>', 'per call to the wide bank (default 10000)')
     .option(
       '--inbox-allow <url>',
@@ -159,7 +165,10 @@ async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
     import('../store/index.js'),
   ]);
   const store = await openStore(config);
+  let journalLock: { release(): void } | undefined;
   try {
+    // The repair writes the journal: never beside a running gateway on the same SQLite file.
+    journalLock = await holdJournal(config);
     const curve = defaultCurve();
     const keys = await GatewayKeys.load(store);
     const unit = o.currency.toLowerCase();
@@ -178,7 +187,18 @@ async function reconcileJournal(o: GatewayCliOptions): Promise<void> {
     );
   } finally {
     await store.close();
+    journalLock?.release();
   }
+}
+
+/**
+ * SQLite: holds the journal's lock for this process (a second process on the file is refused, 74016);
+ * PostgreSQL: nothing to hold, processes share the journal under job leases.
+ */
+async function holdJournal(config: StoreConfig): Promise<{ release(): void } | undefined> {
+  if (config.dialect !== 'sqlite' || config.file === ':memory:') return undefined;
+  const { holdSqliteJournal } = await import('../gateway/jobs/lease.js');
+  return holdSqliteJournal(config.file);
 }
 
 async function serve(o: GatewayCliOptions): Promise<void> {
@@ -188,6 +208,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   if ((o.data === undefined) === (o.db === undefined)) usage('give exactly one of --data DIR or --db URL');
   const retryCapMs = positive(o.retryCapMs, '--retry-cap-ms');
   const concurrency = positive(o.concurrency, '--concurrency');
+  const leaseMs = positive(o.leaseMs, '--lease-ms');
   const callTimeoutMs =
     o.callTimeoutMs === undefined ? undefined : positive(o.callTimeoutMs, '--call-timeout-ms');
   const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
@@ -259,7 +280,10 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   const operatorToken = loadOperatorToken({ env: process.env.LANCASH_OPERATOR_TOKEN, dataDir: o.data });
   const store = await openStore(config);
   let gateway: Gateway;
+  let journalLock: { release(): void } | undefined;
   try {
+    // A SQLite journal is one process's (docs/gateway.md, "Running several gateway processes").
+    journalLock = await holdJournal(config);
     gateway = await createGateway({
       store,
       currency: o.currency,
@@ -276,12 +300,18 @@ async function serve(o: GatewayCliOptions): Promise<void> {
         concurrency,
         deliveryConcurrency,
         perDestination,
+        leaseMs,
         backoff: exponentialBackoff({ capMs: retryCapMs }),
       },
     });
   } catch (err) {
     await store.close();
-    if (isLancashError(err, 'JournalBehindBank') || isLancashError(err, 'BankBehindJournal')) {
+    journalLock?.release();
+    if (
+      isLancashError(err, 'JournalBehindBank') ||
+      isLancashError(err, 'BankBehindJournal') ||
+      isLancashError(err, 'GatewayRunning')
+    ) {
       process.stderr.write(`lancash gateway: refusing to start (${err.code}): ${err.message}\n`);
     }
     throw err;
@@ -295,6 +325,7 @@ async function serve(o: GatewayCliOptions): Promise<void> {
   drainOnSignals([gateway.lan, gateway.wan], async () => {
     await gateway.close();
     await store.close();
+    journalLock?.release();
   });
   const urls = await listenOrRefuse({ '--lan': o.lan!, '--wan': o.wan! }, () =>
     gateway.listen(o.lan!, o.wan!),

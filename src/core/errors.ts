@@ -77,6 +77,8 @@ export interface ErrorDetails {
   ReconcileFailed: { request: string; reason: string };
   ParkedPaymentNotAbandonable: { id: string };
   KeysetRotationConflict: { reason: string };
+  /** `database`: the SQLite journal another gateway process holds. */
+  GatewayRunning: { database: string };
   // --- lancash: wallets (75xxx) ---
   WalletNotInitialized: { reason: string };
   WalletExists: { reason: string };
@@ -217,6 +219,11 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
     status: 409,
     title:
       'Another key rotation happened at the same moment; look at the keysets, then rotate again if needed',
+  },
+  GatewayRunning: {
+    code: 74016,
+    status: 409,
+    title: 'Another gateway process runs on this SQLite database; a SQLite gateway is one process',
   },
 
   WalletNotInitialized: { code: 75001, status: 404, title: 'No wallet here; run init first' },

@@ -37,8 +37,10 @@ import { registerConsoleRoutes } from './console/http.js';
 import { ConsoleService } from './console/service.js';
 import { createDeliverer } from './delivery.js';
 import { GatewayEvents, publishingMoves } from './events.js';
+import { JournalFollower } from './jobs/follow.js';
 import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
 import { IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
+import { DEFAULT_LEASE_MS, leaseOwnerName } from './jobs/lease.js';
 import type { Job } from './jobs/model.js';
 import * as jobsRepo from './jobs/repository.js';
 import { type Backoff, JobRunner } from './jobs/runner.js';
@@ -95,6 +97,11 @@ export interface GatewayOptions {
     perDestination?: number;
     backoff?: Backoff;
     pollMs?: number;
+    /**
+     * How long a job's lease holds unless renewed (PostgreSQL, where several processes may share the
+     * journal; renewed every third of it): a killed process's jobs are taken over after this; default 5 s.
+     */
+    leaseMs?: number;
   };
   maxNoticeAttempts?: number;
   /** How often the running gateway checks its journal against the bank's request log; default 60 s. */
@@ -276,6 +283,14 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       // The reserve chart moves right after a conversion or payroll (one sample per second at most).
       consoleService?.jobFinished();
     };
+    // On PostgreSQL several gateway processes may share the journal: each job runs under a lease
+    // (docs/gateway.md, "Running several gateway processes"). SQLite is one process per file.
+    const { leaseMs, ...runnerOptions } = o.runner ?? {};
+    const lease =
+      o.store.dialect === 'postgres'
+        ? { owner: leaseOwnerName(), ttlMs: leaseMs ?? DEFAULT_LEASE_MS }
+        : undefined;
+    const leaseOwner = lease !== undefined ? { leaseOwner: lease.owner } : {};
     // Steps of different jobs that are ready together commit together: one sync of the log for many.
     const commits = new GroupCommit(o.store);
     const commit = <T>(write: (trx: Trx) => Promise<T>): Promise<T> => commits.run(write);
@@ -297,6 +312,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       onIntake,
       onUnparked: (job) => runner?.offer(job),
       onFinished,
+      ...leaseOwner,
     });
     const reserve = reserveClient({
       bank: {
@@ -318,13 +334,15 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       ...(o.clock ? { clock: o.clock } : {}),
       onIntake,
       onFinished,
+      ...leaseOwner,
     });
     runner = new JobRunner({
       jobs: publishingMoves(operatorJobsFirst(payroll, jobs), events),
       store: o.store,
       log: lan.log,
       routeOf: (address) => deliverer.routeOf(address),
-      ...o.runner,
+      ...runnerOptions,
+      ...(lease !== undefined ? { lease } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
     });
 
@@ -373,6 +391,9 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
 
     const theRunner = runner;
     let watch: { stop(): void } | undefined;
+    // Several processes: the live routes also show the job changes the other processes make.
+    const follower =
+      lease !== undefined ? new JournalFollower({ store: o.store, events, log: lan.log }) : undefined;
     return {
       lan,
       wan,
@@ -396,6 +417,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
         const resumed = await theRunner.start();
         if (resumed > 0) lan.log.info({ resumed }, 'jobs resumed');
         theConsole.start();
+        follower?.start();
         watch ??= watchBank({
           store: o.store,
           bank,
@@ -413,6 +435,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       },
       close: async () => {
         watch?.stop();
+        await follower?.stop();
         await theConsole.stop();
         await theRunner.stop();
         await ownCrypto?.close();

@@ -251,6 +251,13 @@ export interface GatewayJobsTable {
    * else NULL. Absent on insert means NULL.
    */
   parked_at?: number | null;
+  /**
+   * Migration 012: the gateway process that holds the job's lease (it alone drives the job and commits
+   * its steps), until `lease_until` (unix ms, the database's clock); NULL when nobody holds it. Absent
+   * on insert means NULL. PostgreSQL only: a SQLite gateway (one process) leaves them NULL.
+   */
+  lease_owner?: string | null;
+  lease_until?: number | null;
 }
 
 /** Every state change of a job, in order: the history. */

@@ -133,6 +133,8 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     kind: true,
     ref: true,
     parked_at: true,
+    lease_owner: true,
+    lease_until: true,
   },
   gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
   gateway_reserve_series: { at: true, reserve: true, outstanding: true },
@@ -152,6 +154,8 @@ const NULLABLE: Record<string, string[]> = {
     'gateway_jobs.last_error',
     'gateway_jobs.ref',
     'gateway_jobs.parked_at',
+    'gateway_jobs.lease_owner',
+    'gateway_jobs.lease_until',
   ],
 };
 

@@ -134,7 +134,8 @@ export class ConversionSteps {
     const now = this.clock();
     const moved = await this.commit(async (trx) => {
       const journal: Journal = { ...job.journal, wideProofs, delivery };
-      const next = await moveJob(trx, job, 'delivering', now, { journal }, `${wideProofs.length} wide notes`);
+      const detail = `${wideProofs.length} wide notes`;
+      const next = await moveJob(trx, job, 'delivering', now, { journal }, detail, this.o.leaseOwner);
       if (next === undefined) return undefined;
       // The wide notes are confirmed: only now are the local notes erased (spent).
       const settled = await mint.settlePending(trx, `job1:${job.id}`);
@@ -183,7 +184,9 @@ export class ConversionSteps {
     await this.o.deliverer.deliver(job.destination, envelope);
     fault(point(job.direction, 'deliver'));
     const now = this.clock();
-    const moved = await this.commit((trx) => moveJob(trx, job, 'done', now, { active: 0 }, 'delivered'));
+    const moved = await this.commit((trx) =>
+      moveJob(trx, job, 'done', now, { active: 0 }, 'delivered', this.o.leaseOwner),
+    );
     if (moved) {
       fault(point(job.direction, 'done'));
       this.o.onFinished?.(moved);
@@ -217,7 +220,7 @@ export class ConversionSteps {
       const ok = await repo.moveJob(
         trx,
         job.id,
-        { state: job.state, notice: 'pending' },
+        { state: job.state, notice: 'pending', lease: this.o.leaseOwner },
         {
           notice: 'sent',
           active: 0,
@@ -252,7 +255,7 @@ export class ConversionSteps {
     const attempts = row.attempts + 1;
     const now = this.clock();
     const lastError = messageOf(error);
-    const from = { state: row.state, notice: row.notice };
+    const from = { state: row.state, notice: row.notice, lease: this.o.leaseOwner };
     if (
       TERMINAL_STATES.includes(row.state) &&
       row.notice === 'pending' &&

@@ -26,17 +26,19 @@ export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
 }
 
 /**
- * Changes a job that is in `from` (state and notice), with `patch`; returns false (and changes nothing)
- * when the job has moved on meanwhile.
+ * Changes a job that is in `from` (state and notice, and held under the lease `from.lease` when given),
+ * with `patch`; returns false (and changes nothing) when the job has moved on meanwhile, or another
+ * process has taken its lease.
  */
 export async function moveJob(
   db: Db,
   id: string,
-  from: { state: JobRow['state']; notice?: JobRow['notice'] },
+  from: { state: JobRow['state']; notice?: JobRow['notice']; lease?: string | undefined },
   patch: Partial<Omit<JobRow, 'id'>>,
 ): Promise<boolean> {
   let q = db.updateTable('gateway_jobs').set(patch).where('id', '=', id).where('state', '=', from.state);
   if (from.notice !== undefined) q = q.where('notice', '=', from.notice);
+  if (from.lease !== undefined) q = q.where('lease_owner', '=', from.lease);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
@@ -50,6 +52,100 @@ export async function insertEvent(db: Db, e: Omit<EventRow, 'seq'>): Promise<voi
   await sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
     values (${e.job_id}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${e.job_id}),
       ${e.from_state}, ${e.to_state}, ${e.at}, ${e.detail})`.execute(db);
+}
+
+/**
+ * A lease on a job (PostgreSQL, several gateway processes; docs/gateway.md, "Running several gateway
+ * processes"): `owner` names the process, `ttlMs` how long a claim or renewal holds, counted on the
+ * database's clock so that the processes' own clocks never have to agree.
+ */
+export interface Lease {
+  owner: string;
+  ttlMs: number;
+}
+
+/** The database's clock in unix ms (PostgreSQL; the lease columns are written only there). */
+const DB_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/** Nobody holds the job's lease, it has lapsed, or `owner` holds it. */
+function claimable(owner: string) {
+  return sql<boolean>`(lease_until is null or lease_until < ${DB_NOW} or lease_owner = ${owner})`;
+}
+
+/**
+ * Claims up to `limit` due money-lane jobs whose lease is free or lapsed, oldest due first, for
+ * `lease.owner`: rows another process is claiming at this instant are skipped (`SKIP LOCKED`), so
+ * processes looking together take disjoint jobs. Rows `owner` still holds are not claimed again.
+ */
+export async function claimDueMoney(db: Db, now: number, limit: number, lease: Lease): Promise<DueRow[]> {
+  const { rows } = await sql<DueRow>`update gateway_jobs
+    set lease_owner = ${lease.owner}, lease_until = ${DB_NOW} + ${lease.ttlMs}
+    where id in (
+      select id from gateway_jobs
+      where active = 1 and next_attempt_at <= ${now} and state in (${sql.join(MONEY_STATES)})
+        and (lease_until is null or lease_until < ${DB_NOW})
+      order by next_attempt_at, id
+      limit ${limit}
+      for update skip locked)
+    returning id, state, notice, destination, reply_to, next_attempt_at`.execute(db);
+  return rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at) || (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Claims one active job for `lease.owner` when its lease is free, lapsed or already `owner`'s; answers
+ * the job's state and last change as claimed, or undefined when another process holds it (or it is
+ * no longer active).
+ */
+export async function claimJob(
+  db: Db,
+  id: string,
+  lease: Lease,
+): Promise<Pick<JobRow, 'state' | 'updated_at'> | undefined> {
+  const { rows } = await sql<Pick<JobRow, 'state' | 'updated_at'>>`update gateway_jobs
+    set lease_owner = ${lease.owner}, lease_until = ${DB_NOW} + ${lease.ttlMs}
+    where id = ${id} and active = 1 and ${claimable(lease.owner)}
+    returning state, updated_at`.execute(db);
+  return rows[0];
+}
+
+/** Extends `owner`'s leases on `ids` by `ttlMs` from now; answers how many it still held. */
+export async function renewLeases(db: Db, ids: readonly string[], lease: Lease): Promise<number> {
+  if (ids.length === 0) return 0;
+  const r = await db
+    .updateTable('gateway_jobs')
+    .set({ lease_until: sql<number>`${DB_NOW} + ${lease.ttlMs}` })
+    .where('lease_owner', '=', lease.owner)
+    .where('id', 'in', [...ids])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Gives up `owner`'s lease on the job (its run ended), so any process may take it at once. */
+export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
+  await db
+    .updateTable('gateway_jobs')
+    .set({ lease_owner: null, lease_until: null })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .execute();
+}
+
+/** A job's row as the live routes show a change: no journal. */
+export type ChangedRow = Pick<
+  JobRow,
+  'id' | 'kind' | 'direction' | 'state' | 'amount' | 'refusal' | 'created_at' | 'updated_at'
+>;
+
+/** Jobs changed at or after `since` (unix ms, the movers' clocks), oldest change first. */
+export async function changedSince(db: Db, since: number, limit: number): Promise<ChangedRow[]> {
+  return db
+    .selectFrom('gateway_jobs')
+    .select(['id', 'kind', 'direction', 'state', 'amount', 'refusal', 'created_at', 'updated_at'])
+    .where('updated_at', '>=', since)
+    .orderBy('updated_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }
 
 /** Ids of active jobs due at `now`, oldest due first. */
@@ -82,6 +178,8 @@ export async function dueInLane(
   now: number,
   limit: number,
   after?: { at: number; id: string },
+  /** With leases: only jobs whose lease is free or lapsed (none another process, or this one, holds). */
+  leased?: boolean,
 ): Promise<DueRow[]> {
   let q = db
     .selectFrom('gateway_jobs')
@@ -89,6 +187,7 @@ export async function dueInLane(
     .where('active', '=', 1)
     .where('next_attempt_at', '<=', now)
     .where('state', lane === 'money' ? 'in' : 'not in', MONEY_STATES);
+  if (leased) q = q.where(sql<boolean>`(lease_until is null or lease_until < ${DB_NOW})`);
   if (after !== undefined) {
     q = q.where((eb) =>
       eb.or([

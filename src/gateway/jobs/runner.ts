@@ -15,11 +15,21 @@
  * A job is read once per run: each step answers the job as it left it, and the next step starts from
  * that. Within the process only the run holding a job (`inflight`) writes its row, and every write is
  * conditional on the state it read, so a job moved by anyone else is seen as a lost race and read again.
+ *
+ * With `lease` (PostgreSQL, several processes on one journal; docs/gateway.md, "Running several
+ * gateway processes") a run first holds the job's lease in the database: money jobs are claimed in
+ * batches (`FOR UPDATE SKIP LOCKED`), a delivery or an offered job one by one; leases of the jobs in
+ * flight are renewed every third of their time and given up when the run ends, and every step's commit
+ * requires the lease (the services' `leaseOwner`). A process that dies leaves its leases to lapse:
+ * another process takes its jobs within the lease's time and a look at the journal. A run whose step
+ * lost its race ends there (its lease may be another's now): the next look reads the job again.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../../store/index.js';
 import type { Job } from './model.js';
 import * as repo from './repository.js';
+
+export type { Lease } from './repository.js';
 
 /** How long to wait before attempt `attempt` (1 = the first retry). */
 export interface Backoff {
@@ -81,6 +91,8 @@ export interface JobRunnerOptions {
   clock?: () => number;
   /** Longest sleep between looks at the journal (a job made due by another process); default 1 s. */
   pollMs?: number;
+  /** Hold each job's lease while it runs (several processes on one PostgreSQL journal); default none. */
+  lease?: repo.Lease;
   log?: Pick<Logger, 'warn' | 'error'>;
 }
 
@@ -94,6 +106,8 @@ interface Slot {
 interface Running {
   slot: Slot | undefined;
   work: Promise<void>;
+  /** With leases: the run holds the job's lease (it gives it up when it ends). */
+  held: boolean;
 }
 
 /** Rows of due deliveries read per page, and most pages per look (see `fillDeliveries`). */
@@ -114,6 +128,7 @@ export class JobRunner {
   private pumping: Promise<void> | undefined;
   private again = false;
   private running = false;
+  private renewer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: JobRunnerOptions) {
     this.caps = { money: o.concurrency ?? 16, delivery: o.deliveryConcurrency ?? 32 };
@@ -128,8 +143,22 @@ export class JobRunner {
   async start(): Promise<number> {
     const resumed = await repo.resumeAll(this.o.store.db, this.clock());
     this.running = true;
+    const lease = this.o.lease;
+    if (lease !== undefined && this.renewer === undefined) {
+      this.renewer = setInterval(() => void this.renew(lease), Math.max(1, Math.floor(lease.ttlMs / 3)));
+      this.renewer.unref();
+    }
     this.kick();
     return resumed;
+  }
+
+  /** Extends the leases of the jobs in flight; a failure is logged (commits check the lease anyway). */
+  private async renew(lease: repo.Lease): Promise<void> {
+    try {
+      await repo.renewLeases(this.o.store.db, [...this.inflight.keys()], lease);
+    } catch (err) {
+      this.o.log?.warn({ err }, 'job runner: cannot renew the leases of the jobs in flight');
+    }
   }
 
   /** Looks for due work now (after an intake, or when a test moved the clock). */
@@ -156,6 +185,8 @@ export class JobRunner {
     this.timer = undefined;
     await this.pumping;
     await Promise.all([...this.inflight.values()].map((r) => r.work));
+    clearInterval(this.renewer);
+    this.renewer = undefined;
   }
 
   /**
@@ -194,7 +225,13 @@ export class JobRunner {
           if (!this.running) break;
           const now = this.clock();
           const room = this.caps.money - this.used.money;
-          if (room > 0) {
+          if (room > 0 && this.o.lease !== undefined) {
+            // Claimed here, so each is launched; a job in flight holds its lease and is not among them.
+            const claimed = await repo.claimDueMoney(this.o.store.db, now, room, this.o.lease);
+            for (const row of claimed) {
+              if (!this.inflight.has(row.id)) this.launch(row.id, { lane: 'money' }, undefined, true);
+            }
+          } else if (room > 0) {
             // Jobs in flight may be among the due ones (their row is not rewritten yet): read past them.
             const due = await repo.dueInLane(this.o.store.db, 'money', now, room + this.inflight.size);
             for (const row of due) {
@@ -224,7 +261,8 @@ export class JobRunner {
   private async fillDeliveries(now: number): Promise<void> {
     let after: { at: number; id: string } | undefined;
     for (let page = 0; page < DELIVERY_PAGES; page++) {
-      const rows = await repo.dueInLane(this.o.store.db, 'delivery', now, DELIVERY_PAGE, after);
+      const leased = this.o.lease !== undefined;
+      const rows = await repo.dueInLane(this.o.store.db, 'delivery', now, DELIVERY_PAGE, after, leased);
       for (const row of rows) {
         if (this.used.delivery >= this.caps.delivery) return;
         if (this.inflight.has(row.id)) continue;
@@ -237,23 +275,60 @@ export class JobRunner {
     }
   }
 
-  private launch(id: string, slot: Slot, known?: Job): void {
+  /** Starts a run of job `id` in `slot`; `claimed`: its lease is held already (leases only). */
+  private launch(id: string, slot: Slot, known?: Job, claimed = false): void {
     this.take(slot);
-    const running: Running = { slot, work: Promise.resolve() };
-    running.work = this.work(id, running, known).finally(() => {
+    const running: Running = { slot, work: Promise.resolve(), held: claimed };
+    const lease = this.o.lease;
+    running.work = this.work(id, running, known, claimed).finally(async () => {
       if (running.slot !== undefined) this.release(running.slot);
       this.inflight.delete(id);
+      // Out of `inflight` first: from here on no renewal extends the lease this run gives up.
+      if (lease !== undefined && running.held) {
+        await repo.releaseLease(this.o.store.db, id, lease.owner).catch((err: unknown) => {
+          this.o.log?.warn({ job: id, err }, 'job runner: cannot give up a lease; it lapses by itself');
+        });
+      }
       this.kick();
     });
     this.inflight.set(id, running);
   }
 
   /**
+   * Holds job `id`'s lease for this run (leases only): false when another process holds it. An offered
+   * job (`known`) that changed before the claim is read again instead.
+   */
+  private async hold(
+    id: string,
+    lease: repo.Lease,
+    known: Job | undefined,
+  ): Promise<Job | undefined | false> {
+    const now = await repo.claimJob(this.o.store.db, id, lease);
+    if (now === undefined) return false;
+    const same =
+      known !== undefined && now.state === known.state && Number(now.updated_at) === known.updatedAt;
+    return same ? known : undefined;
+  }
+
+  /**
    * Runs a job's steps while they advance, each from the job the last one left; a failing step is
    * recorded for a later retry. A job that moved into the other lane goes on when that lane has room.
+   * With leases, a job not `claimed` yet is claimed first (without, its first step starts at once).
    */
-  private async work(id: string, running: Running, first?: Job): Promise<void> {
+  private async work(id: string, running: Running, first: Job | undefined, claimed: boolean): Promise<void> {
     let known = first;
+    const lease = this.o.lease;
+    if (lease !== undefined && !claimed) {
+      try {
+        const held = await this.hold(id, lease, first);
+        if (held === false) return;
+        running.held = true;
+        known = held;
+      } catch (err) {
+        this.o.log?.warn({ job: id, err }, 'job runner: cannot claim a job; the next look tries again');
+        return;
+      }
+    }
     for (let steps = 0; this.running && steps < 32; steps++) {
       let outcome: StepOutcome;
       try {
@@ -268,6 +343,8 @@ export class JobRunner {
         return;
       }
       if (!outcome.advanced) return;
+      // With leases a lost race may mean a lost lease: the run ends, and the next look reads the job.
+      if (outcome.job === undefined && this.o.lease !== undefined) return;
       known = outcome.job;
       // Without the job (a lost race) its lane is unknown until read: it stays where it is.
       const next = known === undefined ? undefined : this.slotOf(known);

@@ -49,6 +49,13 @@ export interface JobServiceBase {
   /** The local mint's URL as LAN terminals reach it: named in the payments of local notes. */
   localMintUrl: () => string;
   clock?: () => number;
+  /**
+   * This process's name in job leases, when several processes may share the journal (PostgreSQL):
+   * every step's commit then also requires that the job's lease is still this process's, so a process
+   * that lost a job to another (its lease lapsed) changes nothing (docs/gateway.md, "Running several
+   * gateway processes"). Undefined: the only process (SQLite), no lease is checked.
+   */
+  leaseOwner?: string;
   /** After a new job's intake committed, with the job as written (the runner's cue). */
   onIntake?: (job: Job) => void;
   /** Once, when a job is finished (which step that is, the service says). */
@@ -87,9 +94,10 @@ export function commitOf(o: { store: Store; commit?: Commit }): Commit {
 }
 
 /**
- * Moves the job from its current state to `to` with its event. Answers the job as it now is in the
- * journal (the runner carries it to the next step instead of reading it again), or undefined when the
- * job had moved already (nothing changed).
+ * Moves the job from its current state to `to` with its event, if it is still held under `lease` (the
+ * process's `leaseOwner`; undefined: none checked). Answers the job as it now is in the journal (the
+ * runner carries it to the next step instead of reading it again), or undefined when the job had
+ * moved already or its lease is another's (nothing changed).
  */
 export async function moveJob<J extends Job>(
   trx: Trx,
@@ -98,12 +106,13 @@ export async function moveJob<J extends Job>(
   now: number,
   patch: MovePatch & { journal?: J['journal'] },
   detail: string,
+  lease: string | undefined,
 ): Promise<J | undefined> {
   const { journal, refusal, notice, active } = patch;
   const ok = await repo.moveJob(
     trx,
     job.id,
-    { state: job.state },
+    { state: job.state, lease },
     {
       state: to,
       ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
@@ -143,7 +152,7 @@ export function sealPayment(
     unit: mint.unit,
     proofs,
     ...(job.journal.memo !== undefined ? { memo: job.journal.memo } : {}),
-    via: { gateway: keys.publicKeyHex, direction: job.direction },
+    via: { gateway: keys.publicKeyHex, direction: job.direction, kind: job.kind },
   };
   return sealJson({
     type: PAYMENT,
@@ -190,7 +199,7 @@ export async function generateLocal<J extends Job>(
   const now = step.clock();
   return commitOf(o)(async (trx) => {
     const journal: J['journal'] = { ...job.journal, ...step.journal, outputs, localProofs, delivery };
-    const moved = await moveJob(trx, job, 'delivering', now, { journal }, step.detail);
+    const moved = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
     if (moved !== undefined) await mint.commitOutputs(trx, prepared, step.operation);
     return moved;
   });
@@ -213,7 +222,7 @@ export async function sealNotice(keys: GatewayKeys, job: Job): Promise<Envelope 
  * Answers the refused job, or undefined when it had moved already (nothing changed).
  */
 export async function refuseJob<J extends Job>(
-  o: { store: Store; keys: GatewayKeys; commit?: Commit },
+  o: { store: Store; keys: GatewayKeys; commit?: Commit; leaseOwner?: string },
   job: J,
   e: LancashError,
   now: number,
@@ -228,7 +237,7 @@ export async function refuseJob<J extends Job>(
       notice: notice === undefined ? ('none' as const) : ('pending' as const),
       active: notice === undefined ? 0 : 1,
     };
-    const moved = await moveJob(trx, job, 'refused', now, patch, `${e.code} ${e.message}`);
+    const moved = await moveJob(trx, job, 'refused', now, patch, `${e.code} ${e.message}`, o.leaseOwner);
     if (moved !== undefined) await effect?.(trx);
     return moved;
   });

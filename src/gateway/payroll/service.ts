@@ -344,7 +344,7 @@ export class PayrollService {
         notice: notice === undefined ? ('none' as const) : ('pending' as const),
         active: notice === undefined ? 0 : 1,
       };
-      const next = await moveJob(trx, job, 'done', now, patch, `withdrawn ${job.ref}`);
+      const next = await moveJob(trx, job, 'done', now, patch, `withdrawn ${job.ref}`, this.o.leaseOwner);
       if (next === undefined) return undefined;
       // The bank paid out: only now are the local notes erased (spent).
       const settled = await mint.settlePending(trx, op);

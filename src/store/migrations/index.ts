@@ -15,6 +15,7 @@ import * as m008 from './008_gateway_delivery.js';
 import * as m009 from './009_bank_request_log.js';
 import * as m010 from './010_gateway_reserve_series.js';
 import * as m011 from './011_mint_keyset_retirement.js';
+import * as m012 from './012_gateway_job_leases.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -28,6 +29,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['009_bank_request_log', m009],
   ['010_gateway_reserve_series', m010],
   ['011_mint_keyset_retirement', m011],
+  ['012_gateway_job_leases', m012],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
