@@ -127,9 +127,9 @@ async function take(
     mint: payment.mint,
     unit: payment.unit,
     transferId: opened.transferId,
-    // The sender's address on this network (its key); a conversion names the gateway and direction.
+    // The sender's address on this network (its key); the gateway's payment names its direction, or payroll.
     counterparty: payment.via
-      ? `gateway (${payment.via.direction})`
+      ? `gateway (${payment.via.kind === 'payroll' ? 'payroll' : payment.via.direction})`
       : encodeAddress({ network: ctx.config.network, publicKey: opened.sender }),
     seen,
     ...(payment.memo === undefined ? {} : { memo: payment.memo }),

@@ -84,14 +84,27 @@ export type Notice = Static<typeof Notice>;
  * Inside `lancash.payment`: notes for the recipient, who swaps them at once at `mint` so the payer
  * cannot spend them again. `transferId` of the envelope dedupes a delivery that arrives twice.
  */
+/** Which saga a job follows: a conversion (job 1 or 2), or an operator's payroll or payout. */
+export const JobKind = Type.Union([
+  Type.Literal('transfer'),
+  Type.Literal('payroll'),
+  Type.Literal('payout'),
+]);
+export type JobKind = Static<typeof JobKind>;
+
 export const Payment = Type.Object(
   {
     mint: Type.String({ minLength: 1, maxLength: 512 }),
     unit: Type.String({ minLength: 1, maxLength: 32 }),
     proofs: Type.Array(Proof, { minItems: 1 }),
     memo: Memo,
-    /** Set by the gateway: the conversion this payment completes. */
-    via: Type.Optional(Type.Object({ gateway: PublicKeyHex, direction: Direction })),
+    /**
+     * Set by the gateway: the job this payment completes (its direction, and since `kind` was added,
+     * whether it is a conversion or the organisation's payroll; older wallets ignore the field).
+     */
+    via: Type.Optional(
+      Type.Object({ gateway: PublicKeyHex, direction: Direction, kind: Type.Optional(JobKind) }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -138,14 +151,6 @@ export const PAYOUT_REQUEST = 'gateway.payout.request';
 /** On the LAN listener, behind the operator token. */
 export const PAYROLL_PATH = '/v1/gateway/operator/payroll';
 export const PAYOUT_PATH = '/v1/gateway/operator/payout';
-
-/** Which saga a job follows: a conversion (job 1 or 2), or an operator's payroll or payout. */
-export const JobKind = Type.Union([
-  Type.Literal('transfer'),
-  Type.Literal('payroll'),
-  Type.Literal('payout'),
-]);
-export type JobKind = Static<typeof JobKind>;
 
 /** The operator's reference of a payroll (the wide bank's deposit `--ref`) or of a payout. */
 export const OperatorRef = Type.String({ minLength: 1, maxLength: 128 });

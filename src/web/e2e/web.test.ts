@@ -267,7 +267,7 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
       // Bob's history says where it came from: the organisation's gateway, not a bare "the gateway".
       await go(bob.page, '/history');
       await bob.page
-        .getByText(/^Received from your organisation’s gateway \(payroll, or a payment from the WAN\)/)
+        .getByText(/^Received from your organisation \(payroll\)/)
         .first()
         .waitFor();
 

@@ -163,15 +163,16 @@ describe('history and outcomes', () => {
     const payroll = op({
       kind: 'receive',
       direction: 'in',
-      counterparty: 'gateway (wan-to-lan)',
+      counterparty: 'gateway (payroll)',
       memo: 'May salary',
     });
     expect(receivedSentence(payroll, 'eur')).toBe(
-      'You received 2.50 EUR from your organisation’s gateway (payroll, or a payment from the WAN) — “May salary”.',
+      'You received 2.50 EUR from your organisation (payroll) — “May salary”.',
     );
-    expect(historyLine(payroll, 'eur').what).toBe(
-      'Received from your organisation’s gateway (payroll, or a payment from the WAN) — “May salary”',
-    );
+    expect(historyLine(payroll, 'eur').what).toBe('Received from your organisation (payroll) — “May salary”');
+    expect(
+      receivedSentence(op({ kind: 'receive', direction: 'in', counterparty: 'gateway (wan-to-lan)' }), 'eur'),
+    ).toBe('You received 2.50 EUR from someone on the WAN, through your organisation’s gateway.');
     expect(
       receivedSentence(op({ kind: 'receive', direction: 'in', counterparty: 'gateway (lan-to-wan)' }), 'eur'),
     ).toBe('You received 2.50 EUR from a member of the organisation, through its gateway (from the LAN).');

@@ -130,17 +130,18 @@ export function stateWords(state: OperationState): string {
 }
 
 /**
- * The other party of an operation, in words. Money the gateway delivers names only its direction
- * (`gateway (wan-to-lan)`, from the payment's `via`): into the LAN it is the organisation's payroll
- * or a payment from someone on the WAN, which the payment does not tell apart; out of the LAN it is
- * a member of the organisation paying.
+ * The other party of an operation, in words. Money the gateway delivers names payroll
+ * (`gateway (payroll)`) or the conversion's direction (`gateway (wan-to-lan)`, from the payment's
+ * `via`): into the LAN it is a payment from someone on the WAN; out of the LAN it is a member of the
+ * organisation paying.
  */
 export function counterpartyWords(op: Operation): string {
   const c = op.counterparty;
   if (c === undefined) return '';
+  if (c === 'gateway (payroll)') return 'your organisation (payroll)';
   if (c.startsWith('gateway ('))
     return c.includes('wan-to-lan')
-      ? 'your organisation’s gateway (payroll, or a payment from the WAN)'
+      ? 'someone on the WAN, through your organisation’s gateway'
       : 'a member of the organisation, through its gateway (from the LAN)';
   if (c.startsWith('token from ')) return 'a token';
   if (op.kind === 'token' || op.kind === 'mint') return 'a token';
