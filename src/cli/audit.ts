@@ -7,8 +7,9 @@
  * not exist: opening it would make an empty database, and an empty database balances. The keysets
  * are checked against their ids with the mint's seed: a sealed seed needs the secrets key
  * (`--secrets-key-file` or `LANCASH_SECRETS_KEY`), else the report lists that check as not done.
+ * `--since FILE` gives an earlier report (or its `checkpoint`): the rows frozen by then are compared.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { GatewayAudit } from '../gateway/audit.js';
 import type { Store, StoreConfig } from '../store/index.js';
@@ -31,6 +32,10 @@ export function registerAudit(program: Command): void {
       '--secrets-key-file <file>',
       'the key the seeds are sealed with (or LANCASH_SECRETS_KEY): to check the keysets against their ids',
     )
+    .option(
+      '--since <file>',
+      "an earlier audit's JSON report (or its checkpoint): the rows written by then must be unchanged",
+    )
     .action((o: AuditOptions) => runCommand('audit', () => audit(o)));
 }
 
@@ -38,6 +43,7 @@ interface AuditOptions {
   wideBankDb?: string;
   gatewayDb?: string;
   secretsKeyFile?: string;
+  since?: string;
 }
 
 async function audit(o: AuditOptions): Promise<void> {
@@ -49,11 +55,29 @@ async function audit(o: AuditOptions): Promise<void> {
     );
   }
   // The audits and the store load here: other commands do not pay for them.
-  const [{ auditGateway }, { openStore, parseStoreUrl }, { auditWideBank }] = await Promise.all([
-    import('../gateway/audit.js'),
-    import('../store/index.js'),
-    import('../wide-bank/audit.js'),
-  ]);
+  const [{ auditGateway }, { openStore, parseStoreUrl }, { auditWideBank }, { Checkpoint }, { decode }] =
+    await Promise.all([
+      import('../gateway/audit.js'),
+      import('../store/index.js'),
+      import('../wide-bank/audit.js'),
+      import('../wide-bank/checkpoint/checkpoint.js'),
+      import('../core/protocol/cashu.js'),
+    ]);
+  const since = o.since === undefined ? undefined : readCheckpoint(o.since);
+  function readCheckpoint(file: string) {
+    if (!existsSync(file)) usage(`--since: no file ${file}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      usage(`--since: ${file} is not JSON (give the report lancash audit printed)`);
+    }
+    const inReport =
+      typeof json === 'object' && json !== null && 'wideBank' in json
+        ? (json as { wideBank?: { checkpoint?: unknown } }).wideBank?.checkpoint
+        : undefined;
+    return usageOf(() => decode(Checkpoint, inReport ?? json, 'checkpoint'), '--since');
+  }
   const secretsKey = secretsKeyMaterial(o.secretsKeyFile);
   const existing = (flag: string, url: string): StoreConfig => {
     const config = usageOf(() => parseStoreUrl(url), flag);
@@ -67,7 +91,7 @@ async function audit(o: AuditOptions): Promise<void> {
   try {
     const bankStore = await openStore(bankConfig);
     stores.push(bankStore);
-    const wideBank = await auditWideBank(bankStore);
+    const wideBank = await auditWideBank(bankStore, since === undefined ? {} : { since });
     let gateway: GatewayAudit | undefined;
     if (gatewayConfig !== undefined) {
       const gatewayStore = await openStore(gatewayConfig);

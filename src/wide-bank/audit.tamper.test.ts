@@ -6,7 +6,7 @@
  * after each test must be clean again. The last test mints a quote set back to PAID a second time.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -19,7 +19,8 @@ import { DIALECTS, type FreshDatabase, freshDatabase } from '../test-support/dia
 import { makeOutputs } from '../test-support/notes.js';
 import { killAll, runLancash, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { newHolder, type RemoteBank, rawPost, remoteBank, unblindAll } from '../test-support/wide-bank.js';
-import { type AuditDifference, auditWideBank } from './audit.js';
+import { type AuditDifference, type AuditOptions, auditWideBank } from './audit.js';
+import { CHECKPOINT_MARGIN_MS } from './checkpoint/checkpoint.js';
 import { Ledger } from './ledger/service.js';
 
 const curve = defaultCurve();
@@ -179,8 +180,12 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
   });
 
   /** The audit fails with a difference naming every one of `rows` and the amounts. */
-  async function expectNamed(rows: string[], amounts: { expected: number; actual: number }) {
-    const audit = await auditWideBank(store);
+  async function expectNamed(
+    rows: string[],
+    amounts: { expected: number; actual: number },
+    o: AuditOptions = {},
+  ) {
+    const audit = await auditWideBank(store, o);
     expect(audit.balanced).toBe(false);
     const named = (d: AuditDifference) => [d.row, d.tx, d.account, ...(d.rows ?? [])];
     const found = audit.differences.find(
@@ -305,6 +310,62 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
       await expectNamed([`mint_keysets:${ks.id}`], { expected: 0, actual: 100 });
     } finally {
       await store.db.updateTable('mint_keysets').set({ input_fee_ppk: 0 }).where('id', '=', ks.id).execute();
+    }
+  });
+
+  it('misses a consistent forgery (a deposit raised on both legs) by itself, and names its tables against an earlier checkpoint', async () => {
+    // A checkpoint that covers all the traffic (the audit leaves the last minute to the next one).
+    const earlier = await auditWideBank(store, { clock: () => Date.now() + CHECKPOINT_MARGIN_MS + 1000 });
+    expect(earlier.checkpoint.tables.mint_signatures!.rows).toBeGreaterThan(0);
+    // The forger raises the holder's deposit of 100 to 150 on both legs: money from nothing, balanced.
+    const entries = await store.db
+      .selectFrom('bank_entries')
+      .selectAll()
+      .where('kind', '=', 'deposit')
+      .execute();
+    expect(entries.map((e) => e.amount).sort()).toEqual([-100, 100]);
+    /** The forgery on, or undone. */
+    const forge = async (on: boolean) => {
+      for (const e of entries) {
+        const delta = Math.sign(e.amount) * 50;
+        await store.db
+          .updateTable('bank_entries')
+          .set({ amount: on ? e.amount + delta : e.amount })
+          .where('id', '=', e.id)
+          .execute();
+        await store.db
+          .updateTable('bank_accounts')
+          .set((eb) => ({ balance: eb('balance', '+', on ? delta : -delta) }))
+          .where('id', '=', e.account_id)
+          .execute();
+      }
+    };
+    await forge(true);
+    try {
+      expect((await auditWideBank(store)).differences).toEqual([]);
+      const audit = await auditWideBank(store, { since: earlier.checkpoint });
+      expect(audit.proves.join(' ')).toContain(earlier.checkpoint.hash);
+      await expectNamed(
+        [`bank_entries:written-by=${earlier.checkpoint.at}`],
+        {
+          expected: earlier.checkpoint.tables.bank_entries!.value,
+          actual: earlier.checkpoint.tables.bank_entries!.value + 50,
+        },
+        { since: earlier.checkpoint },
+      );
+      // lancash audit --since the earlier report: exit 1, the tables named.
+      const file = join(dir, 'earlier-report.json');
+      writeFileSync(file, JSON.stringify({ balanced: true, wideBank: earlier }));
+      const cli = await runLancash(['audit', '--wide-bank-db', dbUrl, '--since', file]);
+      expect(cli.code, cli.stderr).toBe(1);
+      expect(cli.stderr).toContain(`bank_entries:written-by=${earlier.checkpoint.at}`);
+      // A checkpoint edited to match the forgery does not hash to its own hash.
+      const edited = structuredClone(earlier.checkpoint);
+      edited.tables.bank_entries!.value += 50;
+      const self = await auditWideBank(store, { since: edited });
+      expect(self.differences.map((d) => d.rows)).toContainEqual(['checkpoint']);
+    } finally {
+      await forge(false);
     }
   });
 

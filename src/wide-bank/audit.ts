@@ -22,11 +22,19 @@
  *   - the mint's own rows (`mint/audit.ts`): notes pending where nothing holds notes pending, copied
  *     signature rows, more notes spent than signed per keyset and amount, keyset rows against their ids
  *     (the fee a keyset was created with).
- * What this proves and what it cannot is in the report itself (`proves`, `cannotProve`).
+ * What this proves and what it cannot is in the report itself (`proves`, `cannotProve`). Each report
+ * also carries a checkpoint of the rows that can no longer change (`checkpoint/checkpoint.ts`); given
+ * an earlier report's checkpoint (`since`), any of those rows changed since is named by its table.
  */
 import { mintIntegrity, signaturesToName, valueByOperation } from '../mint/audit.js';
 import { totals as mintTotals } from '../mint/repository.js';
 import type { Store } from '../store/index.js';
+import {
+  CHECKPOINT_MARGIN_MS,
+  type Checkpoint,
+  sinceCheckpoint,
+  takeCheckpoint,
+} from './checkpoint/checkpoint.js';
 import * as repo from './ledger/repository.js';
 import { FUNDING, NOTES_OUTSTANDING } from './ledger/service.js';
 import { quoteById, quotesPastUnpaid } from './lightning/repository.js';
@@ -50,6 +58,8 @@ export interface WideBankAudit {
   proves: string[];
   /** What it cannot prove, whatever it says. */
   cannotProve: string[];
+  /** The frozen rows as of a minute ago: keep it (or its `hash`) where the bank cannot write, give it back with `since`. */
+  checkpoint: Checkpoint;
   totals: {
     funding: number;
     notesOutstanding: number;
@@ -59,9 +69,16 @@ export interface WideBankAudit {
   };
 }
 
-export async function auditWideBank(store: Store): Promise<WideBankAudit> {
+export interface AuditOptions {
+  /** An earlier report's checkpoint: its rows are recomputed and compared. */
+  since?: Checkpoint;
+  clock?: () => number;
+}
+
+export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise<WideBankAudit> {
   const db = store.db;
   const differences: AuditDifference[] = [];
+  const checkpoint = await takeCheckpoint(db, (o.clock ?? Date.now)() - CHECKPOINT_MARGIN_MS);
 
   const unbalanced = await repo.unbalancedTransactions(db);
   for (const t of unbalanced) {
@@ -131,13 +148,28 @@ export async function auditWideBank(store: Store): Promise<WideBankAudit> {
     mayHoldPending: (op) => ops.pendingMelts.has(op),
   });
   differences.push(...integrity.differences);
+  if (o.since !== undefined) differences.push(...(await sinceCheckpoint(db, o.since)));
 
   const holders = accounts.filter((a) => a.kind === 'holder');
   return {
     balanced: differences.length === 0,
     differences,
-    proves: PROVES,
-    cannotProve: [...CANNOT_PROVE, ...integrity.notChecked.map((n) => `not checked: ${n}`)],
+    proves: [
+      ...PROVES,
+      ...(o.since === undefined
+        ? []
+        : [
+            `the rows that can no longer change, written by ${new Date(o.since.at).toISOString()}, are as they were in the checkpoint ${o.since.hash}`,
+          ]),
+    ],
+    cannotProve: [
+      ...CANNOT_PROVE,
+      o.since === undefined
+        ? 'that no row changed since an earlier audit: give its report (lancash audit --since FILE) to compare its checkpoint'
+        : `that no row written after ${new Date(o.since.at).toISOString()} was forged consistently, nor that the checkpoint given is the one that audit printed (keep it where the bank cannot write)`,
+      ...integrity.notChecked.map((n) => `not checked: ${n}`),
+    ],
+    checkpoint,
     totals: {
       funding,
       notesOutstanding,
@@ -158,8 +190,8 @@ const PROVES = [
 ];
 
 const CANNOT_PROVE = [
-  'a consistent forgery: rows changed together so that every sum and every per-operation check still holds (e.g. an issue and its ledger entries both raised, with a holder debited to match) is not seen; nothing here chains the rows, so the audit has no record of an earlier state to compare with',
-  'that a deleted row existed: a deleted swap (its inputs, its outputs) or a deleted operation with its ledger entries leaves nothing behind',
+  'a consistent forgery: rows changed together so that every sum and every per-operation check still holds (e.g. an issue and its ledger entries both raised, with a holder debited to match) is not seen by these checks; only against an earlier checkpoint, and only for rows written before it',
+  'that a deleted row existed: a deleted swap (its inputs, its outputs) or a deleted operation with its ledger entries leaves nothing behind, unless an earlier checkpoint covers it',
   'which note a deleted spent note was: only its operation and its value are named (a note cannot be linked to its blind signature)',
   'that the notes outstanding are really held by someone: a lost or burnt note still counts as outstanding',
   'the Lightning backend: that a PAID mint quote’s invoice was really paid, or a melt really paid out',
