@@ -3,10 +3,16 @@
  * journal table: two processes claiming at once take disjoint jobs; a job another holds cannot be
  * claimed, renewed, given up or moved by anyone else; a lapsed lease is taken over, and the old
  * holder's commit then changes nothing. A runner with a lease takes over the job of a holder that died
- * (no more renewals) once its lease lapses, and steps it once. PostgreSQL only: SQLite is one process.
+ * (no more renewals) once its lease lapses, and steps it once. With the real steps: a gateway whose
+ * lease is taken while its bank call is out commits nothing (the local notes stay held, nothing
+ * journaled), and the new holder finishes the job with one request at the bank and one payment.
+ * PostgreSQL only: SQLite is one process.
  */
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
+import { finish, startNet, type TestNet, wrapBank } from '../../test-support/gateway-net.js';
+import { randomId, Terminal } from '../../test-support/terminal.js';
 import * as repo from './repository.js';
 import { JobRunner, type StepOutcome } from './runner.js';
 
@@ -131,5 +137,86 @@ describe.skipIf(!DIALECTS.includes('postgres'))('job leases on postgres', () => 
     expect(steps).toEqual([{ id: 'x', owner: B.owner }]);
     // The run ended and gave the lease up.
     expect(await repo.getJob(store.db, 'x')).toMatchObject({ lease_owner: null, lease_until: null });
+  });
+});
+
+describe.skipIf(!DIALECTS.includes('postgres'))('a step whose lease was taken, on postgres', () => {
+  let net: TestNet | undefined;
+
+  afterEach(async () => {
+    if (net !== undefined) expect(await net.audit()).toEqual([]);
+    await net?.close();
+    net = undefined;
+  });
+
+  it('commits nothing; the new holder finishes the job once', async () => {
+    /** The job whose lease another process takes while this one's issue call is out. */
+    let steal: string | undefined;
+    const retried: { state: string; journaled: boolean; held: number }[] = [];
+    const started = await startNet('postgres', {
+      bank: (real) =>
+        wrapBank(real, {
+          issue: async (...a) => {
+            const [id] = a;
+            const db = started.gwStore.db;
+            if (steal === id) {
+              steal = undefined;
+              await sql`update gateway_jobs set lease_owner = 'another/1/x',
+                lease_until = (extract(epoch from clock_timestamp()) * 1000)::bigint + 500
+                where id = ${id}`.execute(db);
+            } else {
+              const r = await repo.getJob(db, id);
+              const held = await db
+                .selectFrom('mint_proofs')
+                .select('y')
+                .where('operation', '=', `job1:${id}`)
+                .where('state', '=', 'pending')
+                .execute();
+              if (r !== undefined && r.direction === 'lan-to-wan') {
+                retried.push({
+                  state: r.state,
+                  journaled: (JSON.parse(r.journal) as { wideProofs?: unknown }).wideProofs !== undefined,
+                  held: held.length,
+                });
+              }
+            }
+            return real.issue(...a);
+          },
+        }),
+    });
+    net = started;
+    const { bankUrl, lanUrl, wanUrl } = started;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 20);
+    const j2 = await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+    expect((await finish(started, j2.status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    const proofs = l.takeAll(lanUrl);
+
+    const id = randomId();
+    steal = id;
+    const w2 = await Terminal.create('wan');
+    await l.sendJob(lanUrl, 'lan-to-wan', { proofs, destination: w2.address, transferId: id });
+    expect((await finish(started, id)).state).toBe('done');
+
+    // The first holder's commit did nothing: the new holder found the job where intake left it.
+    expect(steal).toBeUndefined();
+    expect(retried).toEqual([{ state: 'issuing', journaled: false, held: proofs.length }]);
+    const requests = await started.bankStore.db.selectFrom('bank_requests').select(['key', 'kind']).execute();
+    expect(requests.filter((r) => r.key.endsWith(id)).map((r) => r.kind)).toEqual(['issue']);
+    const events = await started.gwStore.db
+      .selectFrom('gateway_job_events')
+      .select('to_state')
+      .where('job_id', '=', id)
+      .orderBy('seq')
+      .execute();
+    expect(events.map((e) => e.to_state)).toEqual(['issuing', 'delivering', 'done']);
+    const messages = await w2.drainInbox(bankUrl);
+    expect(messages.map((m) => m.transferId)).toEqual([id]);
+    await w2.accept(messages[0]!);
+    expect(w2.balance(bankUrl)).toBe(20);
+    expect(await started.reserve()).toBe(0);
+    expect(await started.localOutstanding()).toBe(0);
   });
 });
