@@ -8,14 +8,16 @@
  *   - a note of a keyset the mint does not have;
  *   - a keyset row that no longer matches the NUT-02 v2 id it was created with, which commits to its
  *     keys, unit and `input_fee_ppk`: a changed fee is named with the fee the id commits to. This needs
- *     the seed: with a sealed seed and no secrets key it is listed as not checked.
+ *     the seed: with a sealed seed and no secrets key it is listed as not checked;
+ *   - with the seed too, every signature row against the keys: C_ = k·B_ for its keyset and amount (a
+ *     row whose amount was raised is named with the amount its C_ really signs).
  * And per operation, the value it moved: NUT-03's `Σ inputs − fee = Σ outputs` is recomputed for each
  * swap from its rows (`valueOf`), and `signaturesToName` picks the rows an unbalanced operation's
  * excess can be.
  */
 
 import type { Kysely } from 'kysely';
-import { hex } from '../core/bytes.js';
+import { bytesToHex, hex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { deriveKeyset } from '../core/crypto/keyset.js';
 import { keysetIdV2 } from '../core/crypto/nut02.js';
@@ -26,6 +28,9 @@ import * as repo from './repository.js';
 
 /** The settings row of the mint's seed (`keysets.ts`). */
 const SEED_SETTING = 'mint.seed';
+
+/** Signature rows read and verified at a time. */
+const SIGNATURE_PAGE = 2000;
 
 /** Fees searched for the one a keyset's id commits to: NUT-02 fees are parts per thousand of a unit. */
 const MAX_FEE_PPK_SEARCHED = 100_000;
@@ -149,6 +154,7 @@ export async function mintIntegrity(
     notChecked.push(seed);
   } else {
     const curve = defaultCurve();
+    const keys = new Map<string, ReadonlyMap<number, Uint8Array>>();
     for (const k of keysets) {
       const derived = deriveKeyset(curve, {
         seed,
@@ -157,6 +163,7 @@ export async function mintIntegrity(
         maxOrder: k.max_order,
         inputFeePpk: Number(k.input_fee_ppk),
       });
+      keys.set(k.id, derived.privateKeys);
       if (derived.id === k.id) continue;
       let committed: number | undefined;
       for (let fee = 0; fee <= MAX_FEE_PPK_SEARCHED && committed === undefined; fee++) {
@@ -178,8 +185,41 @@ export async function mintIntegrity(
             },
       );
     }
+    differences.push(...(await verifySignatures(db, keys)));
   }
   return { differences, notChecked };
+}
+
+/** Every signature row against the private keys: C_ = k·B_ for its keyset and amount. */
+async function verifySignatures(
+  db: Kysely<Database>,
+  keys: ReadonlyMap<string, ReadonlyMap<number, Uint8Array>>,
+): Promise<MintDifference[]> {
+  const curve = defaultCurve();
+  const out: MintDifference[] = [];
+  for (let after = ''; ; ) {
+    const page = await repo.signaturesPage(db, after, SIGNATURE_PAGE);
+    if (page.length === 0) break;
+    after = page[page.length - 1]!.b_;
+    for (const s of page) {
+      const amount = Number(s.amount);
+      const ofKeyset = keys.get(s.keyset_id);
+      const B_ = /^[0-9a-f]{66}$/.test(s.b_) ? hex(s.b_, 'B_', 33) : undefined;
+      const signs = (k: Uint8Array | undefined) =>
+        B_ !== undefined && k !== undefined && curve.isPoint(B_) && bytesToHex(curve.mul(B_, k)) === s.c_;
+      if (signs(ofKeyset?.get(amount))) continue;
+      // The amount its C_ really signs, if any: a raised amount shows what it was.
+      const real = [...(ofKeyset?.entries() ?? [])].find(([, k]) => signs(k))?.[0];
+      out.push({
+        what: `signature row whose C_ is not the mint’s signature of its B_ for ${amount} in keyset ${s.keyset_id}${real === undefined ? '' : ` (it signs ${real})`}`,
+        expected: real ?? 0,
+        actual: amount,
+        rows: [`mint_signatures:${s.b_}`],
+      });
+    }
+    if (page.length < SIGNATURE_PAGE) break;
+  }
+  return out;
 }
 
 /** The seed, read without writing anything; or why it cannot be read. */

@@ -371,3 +371,18 @@ export interface CountRow {
   amount: number;
   count: number;
 }
+
+/** Signature rows in `b_` order after `after`, `limit` at a time (the audit verifies each). */
+export async function signaturesPage(
+  db: Db,
+  after: string,
+  limit: number,
+): Promise<Pick<SignatureRow, 'b_' | 'amount' | 'keyset_id' | 'c_'>[]> {
+  return db
+    .selectFrom('mint_signatures')
+    .select(['b_', 'amount', 'keyset_id', 'c_'])
+    .where('b_', '>', after)
+    .orderBy('b_')
+    .limit(limit)
+    .execute();
+}

@@ -252,6 +252,21 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
     }
   });
 
+  it('names a signature row whose amount was raised, with the amount its C_ really signs', async () => {
+    const sig = await store.db
+      .selectFrom('mint_signatures')
+      .selectAll()
+      .where('operation', '=', issueOp)
+      .where('amount', '=', 4)
+      .executeTakeFirstOrThrow();
+    await store.db.updateTable('mint_signatures').set({ amount: 8 }).where('b_', '=', sig.b_).execute();
+    try {
+      await expectNamed([`mint_signatures:${sig.b_}`], { expected: 4, actual: 8 });
+    } finally {
+      await store.db.updateTable('mint_signatures').set({ amount: 4 }).where('b_', '=', sig.b_).execute();
+    }
+  });
+
   it('names a spent note flipped to pending, with its amount', async () => {
     const note = await store.db
       .selectFrom('mint_proofs')

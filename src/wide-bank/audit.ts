@@ -187,6 +187,7 @@ const PROVES = [
   'every Lightning quote against its notes: an ISSUED mint quote signed exactly its amount, a PAID or UNPAID one nothing; a melt quote holds, spends or holds nothing by its state',
   'no note pending outside a melt being paid; no signature row copied (one C_ per row); per keyset and amount, no more notes spent than signed',
   'every keyset row derives its NUT-02 id from the seed: its fee, unit and keys are the ones it was created with',
+  'every signature row is the mint’s own signature of its B_ for its amount and keyset (C_ = k·B_, with the keys from the seed)',
 ];
 
 const CANNOT_PROVE = [
