@@ -53,10 +53,14 @@ export function registerKeysetCommands(parent: Command, o: KeysetCommandsOptions
     )
     .option(
       '--grace <hours>',
-      'hours the old keysets stay redeemable (wallets swap their notes meanwhile); 0 retires them at once, for a key that leaked',
+      'hours the old keysets stay redeemable (wallets renew their notes when they open); 0 retires them at once, for a key that leaked',
       String(DEFAULT_GRACE_HOURS),
     )
-    .option('--input-fee-ppk <n>', 'NUT-02 input fee of the new keyset, parts per thousand', '0')
+    .option(
+      '--input-fee-ppk <n>',
+      'NUT-02 input fee of the new keyset, parts per thousand (only 0 until fees are accounted)',
+      '0',
+    )
     .action((opts: { grace: string; inputFeePpk: string }, c: Command) =>
       runCommand(`${o.command} keyset rotate`, async () => {
         // Checked before the database opens: a mistyped value changes nothing.
