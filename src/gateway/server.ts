@@ -393,7 +393,9 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     let watch: { stop(): void } | undefined;
     // Several processes: the live routes also show the job changes the other processes make.
     const follower =
-      lease !== undefined ? new JournalFollower({ store: o.store, events, log: lan.log }) : undefined;
+      lease !== undefined
+        ? new JournalFollower({ store: o.store, events, leaseOwner: lease.owner, log: lan.log })
+        : undefined;
     return {
       lan,
       wan,

@@ -6,7 +6,9 @@
  * follows a transfer another process drives. A change this process published already (same job, same
  * state) is not published again; a job that passed through several states between two looks shows
  * the last one. Changes are looked for from a little before the last one seen, so a mover whose clock
- * runs behind by up to `overlapMs` is not missed.
+ * runs behind by up to `overlapMs` is not missed. This process's own changes are left out twice over:
+ * jobs it holds the lease of are not read, and a change is read only once it is `SETTLE_MS` old, by
+ * when this process has published its own (an intake publishes right after its commit).
  */
 import type { JobKind, TransferStatus } from '../../core/protocol/gateway.js';
 import type { Store } from '../../store/index.js';
@@ -16,6 +18,8 @@ import * as repo from './repository.js';
 export interface JournalFollowerOptions {
   store: Store;
   events: GatewayEvents;
+  /** This process's lease owner: jobs it holds are its own changes, published already. */
+  leaseOwner: string;
   /** How often the journal is read; default 1 s. */
   everyMs?: number;
   /** How far back each look reaches before the last change seen; default 3 s. */
@@ -23,6 +27,8 @@ export interface JournalFollowerOptions {
   log?: { warn(obj: object, msg: string): void };
 }
 
+/** How old a change must be before a look publishes it (this process publishes its own at once). */
+const SETTLE_MS = 250;
 /** Rows read per look at most (a busier second is read on over the next looks). */
 const PAGE = 1000;
 /** Jobs whose last published state is remembered; older ones are forgotten first. */
@@ -61,7 +67,9 @@ export class JournalFollower {
   /** One look at the journal: publishes every change not published yet. Never throws. */
   async look(): Promise<void> {
     try {
-      const rows = await repo.changedSince(this.o.store.db, this.since, PAGE);
+      // A change younger than `SETTLE_MS` may be this process's own, its publication not yet made.
+      const until = Date.now() - SETTLE_MS;
+      const rows = await repo.changedSince(this.o.store.db, this.since, until, PAGE, this.o.leaseOwner);
       for (const row of rows) {
         if (this.published.get(row.id) === row.state) continue;
         const refusal =

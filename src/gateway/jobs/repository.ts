@@ -136,12 +136,23 @@ export type ChangedRow = Pick<
   'id' | 'kind' | 'direction' | 'state' | 'amount' | 'refusal' | 'created_at' | 'updated_at'
 >;
 
-/** Jobs changed at or after `since` (unix ms, the movers' clocks), oldest change first. */
-export async function changedSince(db: Db, since: number, limit: number): Promise<ChangedRow[]> {
+/**
+ * Jobs changed from `since` to `until` (unix ms, the movers' clocks), oldest change first, but none
+ * whose lease `notOwner` holds (its own changes, which that process has seen already).
+ */
+export async function changedSince(
+  db: Db,
+  since: number,
+  until: number,
+  limit: number,
+  notOwner: string,
+): Promise<ChangedRow[]> {
   return db
     .selectFrom('gateway_jobs')
     .select(['id', 'kind', 'direction', 'state', 'amount', 'refusal', 'created_at', 'updated_at'])
     .where('updated_at', '>=', since)
+    .where('updated_at', '<=', until)
+    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '<>', notOwner)]))
     .orderBy('updated_at')
     .orderBy('id')
     .limit(limit)
