@@ -116,7 +116,7 @@ export function registerMintRoutes(app: LancashServer, o: MintRoutesOptions): vo
       }),
     },
     async (req): Promise<Static<typeof KeysResponse>> => {
-      await mint.keysets.fresh();
+      await mint.keysets.fresh([req.params.keyset_id]);
       return { keysets: [keysOf(mint.keysets.get(req.params.keyset_id))] };
     },
   );

@@ -30,6 +30,9 @@ export interface KeysetOptions {
 /** Every process sees another's rotation within this time (one small SELECT per second at most). */
 export const KEYSET_RELOAD_MS = 1000;
 
+/** Least time between two reads asked for by an unknown keyset id. */
+export const UNKNOWN_RELOAD_MS = 100;
+
 /** The grace period when the operator names none: a week, for wallets opened now and then. */
 export const DEFAULT_GRACE_MS = 7 * 24 * 3600_000;
 
@@ -106,9 +109,19 @@ export class Keysets {
     if (active) this.active = active;
   }
 
-  /** Reads the rows again when the last read is older than `reloadMs` (one read for concurrent callers). */
-  async fresh(): Promise<void> {
-    if (this.clock() - this.loadedAt < (this.opts.reloadMs ?? KEYSET_RELOAD_MS)) return;
+  /**
+   * Reads the rows again when the last read is older than `reloadMs`, or when one of `ids` is not
+   * known and the last read is older than `UNKNOWN_RELOAD_MS` (a keyset another process made since:
+   * a wallet may bring its notes here at once; made-up ids cost at most one read per that time). One
+   * read serves every caller waiting for it.
+   */
+  async fresh(ids: readonly unknown[] = []): Promise<void> {
+    const age = this.clock() - this.loadedAt;
+    if (age < (this.opts.reloadMs ?? KEYSET_RELOAD_MS)) {
+      if (age < UNKNOWN_RELOAD_MS) return;
+      const known = (id: unknown) => typeof id !== 'string' || this.byId.has(id.toLowerCase());
+      if (ids.every(known)) return;
+    }
     this.loading ??= this.reload().finally(() => {
       this.loading = undefined;
     });

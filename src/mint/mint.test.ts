@@ -189,6 +189,30 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
       ).toBe(12002);
     });
 
+    it('notes of a keyset another process just made are taken at once (an unknown id reads the rows again)', async () => {
+      const a = await at();
+      const b = await at();
+      await b.keysets.rotate({ graceMs: 60_000 });
+      const fresh = await issue(curve, b, [4]);
+      // Well within `a`'s one-second reload: the unknown id makes it read again (at most every 100 ms).
+      clock.now += 100;
+      const sigs = await a.swap(
+        fresh,
+        makeOutputs(curve, fresh[0]!.id, [4]).map((o) => o.message),
+      );
+      expect(sigs.map((s) => s.id)).toEqual([fresh[0]!.id]);
+      // Made-up ids cost no read within those 100 ms: refused from what `a` holds.
+      const bogus = `01${'ab'.repeat(32)}`;
+      expect(
+        await codeOf(
+          a.swap(
+            fresh.map((p) => ({ ...p, id: bogus })),
+            [],
+          ),
+        ),
+      ).toBe(12001);
+    });
+
     it('a keyset retired by another process since the checks signs nothing (checked at commit)', async () => {
       const a = await at();
       const b = await at();

@@ -121,7 +121,7 @@ export class Mint {
 
   /** Checks and verifies inputs (NUT-00/02/03) without writing anything. */
   async prepareInputs(inputs: unknown): Promise<PreparedInputs> {
-    await this.keysets.fresh();
+    await this.keysets.fresh(idsOf(inputs));
     const c = this.checkInputs(inputs);
     return preparedInputs(c, await this.runCrypto(c, undefined));
   }
@@ -133,7 +133,7 @@ export class Mint {
    * sent to a Cashu endpoint.
    */
   async prepareOutputs(outputs: unknown, o: { signInactive?: boolean } = {}): Promise<PreparedOutputs> {
-    await this.keysets.fresh();
+    await this.keysets.fresh(idsOf(outputs));
     const c = this.checkOutputs(outputs, o.signInactive === true);
     await this.refuseSigned(c);
     return preparedOutputs(c, await this.runCrypto(undefined, c));
@@ -297,7 +297,7 @@ export class Mint {
     outputs: unknown,
     operation = `swap:${randomUUID()}`,
   ): Promise<BlindSignature[]> {
-    await this.keysets.fresh();
+    await this.keysets.fresh([...idsOf(inputs), ...idsOf(outputs)]);
     const ins = this.checkInputs(inputs);
     const outs = this.checkOutputs(outputs);
     // NUT-03: inputs and outputs share one unit; NUT-02: inputs = outputs + fees.
@@ -493,6 +493,14 @@ function toBlindSignature(
   r: Pick<repo.SignatureRow, 'amount' | 'keyset_id' | 'c_' | 'dleq_e' | 'dleq_s'>,
 ): BlindSignature {
   return { amount: r.amount, id: r.keyset_id, C_: r.c_, dleq: { e: r.dleq_e, s: r.dleq_s } };
+}
+
+/** The keyset ids a request names, read before it is decoded (anything else is left to the checks). */
+function idsOf(list: unknown): unknown[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((v: unknown) =>
+    typeof v === 'object' && v !== null ? (v as { id?: unknown }).id : undefined,
+  );
 }
 
 /** NUT-10: a well-known secret is a JSON array `[kind, {...}]`; this mint enforces no conditions, so it refuses them. */
