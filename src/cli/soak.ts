@@ -44,25 +44,39 @@ async function soak(o: SoakCliOptions): Promise<void> {
   if (!Number.isSafeInteger(seed) || seed < 0) usage(`--seed must be a whole number, got '${o.seed}'`);
   if (o.dialect !== 'sqlite' && o.dialect !== 'postgres')
     usage(`--dialect: sqlite or postgres, got '${o.dialect}'`);
-  if (o.dialect === 'postgres' && o.pgUrl === undefined) usage('--dialect postgres needs --pg-url URL');
   const workers = Number(o.workers);
   if (!(Number.isInteger(workers) && workers >= 1 && workers <= 32))
     usage(`--workers must be 1 to 32, got '${o.workers}'`);
   const { runSoak } = await import('../soak/run.js');
-  const databases =
-    o.dialect === 'postgres'
-      ? await (await import('../soak/postgres.js')).freshDatabases(o.pgUrl!, seed)
-      : undefined;
   const say = o.json ? undefined : (line: string) => process.stderr.write(`soak: ${line}\n`);
-  const report = await runSoak({
-    minutes,
-    seed,
-    dialect: o.dialect,
-    workers,
-    ...(databases ? { databases } : {}),
-    ...(o.dir !== undefined ? { dir: o.dir } : {}),
-    ...(say ? { say } : {}),
-  });
+  // PostgreSQL without --pg-url: a throwaway server of the installed binaries, as the bench uses.
+  let pgUrl = o.pgUrl;
+  let stopPostgres: (() => Promise<void>) | undefined;
+  if (o.dialect === 'postgres' && pgUrl === undefined) {
+    const { startThrowawayPostgres } = await import('../store/postgres/throwaway.js');
+    const server = await startThrowawayPostgres({ durable: true });
+    pgUrl = server.adminUrl;
+    stopPostgres = server.stop;
+    say?.(`PostgreSQL ${server.version} (throwaway, durable) on port ${server.port}`);
+  }
+  let report: Awaited<ReturnType<typeof runSoak>>;
+  try {
+    const databases =
+      o.dialect === 'postgres' && pgUrl !== undefined
+        ? await (await import('../soak/postgres.js')).freshDatabases(pgUrl, seed)
+        : undefined;
+    report = await runSoak({
+      minutes,
+      seed,
+      dialect: o.dialect,
+      workers,
+      ...(databases ? { databases } : {}),
+      ...(o.dir !== undefined ? { dir: o.dir } : {}),
+      ...(say ? { say } : {}),
+    });
+  } finally {
+    await stopPostgres?.();
+  }
   process.stdout.write(`${o.json ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
   for (const d of report.differences) process.stderr.write(`difference: ${d}\n`);
   if (!report.ok) process.exitCode = 1;

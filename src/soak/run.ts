@@ -380,10 +380,26 @@ async function runChaos(
     const t0 = performance.now();
     await server.kill9();
     await sleep(random.int(200, 2000));
-    await server.start();
+    await restart(server);
     const downMs = Math.round(performance.now() - t0);
     kills.push({ process: k.name, atSecond: round1(k.at / 1000), downMs });
     say(`kill -9 ${k.name} at ${round1(k.at / 1000)} s; back after ${downMs} ms (pid ${server.pid})`);
+  }
+}
+
+/** Starts `server` again, as a supervisor would: three tries, 2 s apart, then the soak fails. */
+async function restart(server: ServerProcess): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await server.start();
+    } catch (e) {
+      if (attempt >= 3) {
+        fail('Internal', {
+          reason: `soak: ${server.name} did not restart: ${e instanceof Error ? e.message : String(e)}`,
+        });
+      }
+      await sleep(2000);
+    }
   }
 }
 

@@ -141,9 +141,9 @@ describe('lancash soak, a short run', () => {
     const run = await runLancash(['soak', '--minutes', '0']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--minutes must be a number above 0');
-    const pg = await runLancash(['soak', '--dialect', 'postgres']);
-    expect(pg.code).toBe(2);
-    expect(pg.stderr).toContain('--dialect postgres needs --pg-url URL');
+    const dialect = await runLancash(['soak', '--dialect', 'mysql']);
+    expect(dialect.code).toBe(2);
+    expect(dialect.stderr).toContain("--dialect: sqlite or postgres, got 'mysql'");
   });
 
   it(
