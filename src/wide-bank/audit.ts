@@ -156,6 +156,7 @@ export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise
     differences,
     proves: [
       ...PROVES,
+      ...(integrity.notChecked.length === 0 ? PROVES_WITH_SEED : []),
       ...(o.since === undefined
         ? []
         : [
@@ -186,12 +187,16 @@ const PROVES = [
   'every swap balanced by its own rows (NUT-03: Σ inputs − fee = Σ outputs, the fee from the keysets)',
   'every Lightning quote against its notes: an ISSUED mint quote signed exactly its amount, a PAID or UNPAID one nothing; a melt quote holds, spends or holds nothing by its state',
   'no note pending outside a melt being paid; no signature row copied (one C_ per row); per keyset and amount, no more notes spent than signed',
+];
+
+/** What the checks that need the mint's seed prove (listed as not checked when it cannot be read). */
+const PROVES_WITH_SEED = [
   'every keyset row derives its NUT-02 id from the seed: its fee, unit and keys are the ones it was created with',
   'every signature row is the mint’s own signature of its B_ for its amount and keyset (C_ = k·B_, with the keys from the seed)',
 ];
 
 const CANNOT_PROVE = [
-  'a consistent forgery: rows changed together so that every sum and every per-operation check still holds (e.g. an issue and its ledger entries both raised, with a holder debited to match) is not seen by these checks; only against an earlier checkpoint, and only for rows written before it',
+  'a consistent forgery: rows changed together so that every sum and every per-operation check still holds (e.g. an operator’s deposit raised on both legs, with both balances to match; or, by someone who can read the seed, an issue with genuine new signatures and its ledger entries) is not seen by these checks; only against an earlier checkpoint, and only for rows written before it',
   'that a deleted row existed: a deleted swap (its inputs, its outputs) or a deleted operation with its ledger entries leaves nothing behind, unless an earlier checkpoint covers it',
   'which note a deleted spent note was: only its operation and its value are named (a note cannot be linked to its blind signature)',
   'that the notes outstanding are really held by someone: a lost or burnt note still counts as outstanding',
