@@ -33,6 +33,13 @@ export const KEYSET_RELOAD_MS = 1000;
 /** Least time between two reads asked for by an unknown keyset id. */
 export const UNKNOWN_RELOAD_MS = 100;
 
+/**
+ * How long after a rotation the keyset it replaced still signs a client's outputs: a wallet that read
+ * the keyset list from a process still on its last read (up to `KEYSET_RELOAD_MS`) made its outputs on
+ * it, and must not be refused for that. The keyset stays redeemable long after, so nothing is at risk.
+ */
+export const ROTATION_OVERLAP_MS = 2 * KEYSET_RELOAD_MS;
+
 /** The grace period when the operator names none: a week, for wallets opened now and then. */
 export const DEFAULT_GRACE_MS = 7 * 24 * 3600_000;
 
@@ -52,6 +59,8 @@ export class Keysets {
   /** Unix ms from which a keyset's inputs are refused; absent: never. */
   private retiring = new Map<string, number>();
   private loadedAt = Number.NEGATIVE_INFINITY;
+  /** The keyset the active one replaced, and when (the active row's `created_at`). */
+  private replaced: { id: string; at: number } | undefined;
   private loading: Promise<void> | undefined;
   private readonly clock: () => number;
 
@@ -105,6 +114,14 @@ export class Keysets {
       rows.flatMap((r) => (r.retires_at === null ? [] : [[r.id, Number(r.retires_at)]])),
     );
     this.loadedAt = at;
+    const activeRow = rows.find((r) => r.active === 1);
+    const before = rows
+      .filter((r) => activeRow !== undefined && r.derivation_index < activeRow.derivation_index)
+      .at(-1);
+    this.replaced =
+      activeRow === undefined || before === undefined
+        ? undefined
+        : { id: before.id, at: Number(activeRow.created_at) };
     this.nextIndex = Math.max(-1, ...rows.map((r) => r.derivation_index)) + 1;
     if (active) this.active = active;
   }
@@ -163,6 +180,17 @@ export class Keysets {
   /** When `id` is (or was) retired, unix ms; undefined when it is not scheduled to be. */
   retiresAt(id: string): number | undefined {
     return this.retiring.get(id.toLowerCase());
+  }
+
+  /** Whether inactive `id` still signs a client's outputs at `now`: it was replaced a moment ago. */
+  inOverlap(id: string, now = this.clock()): boolean {
+    const r = this.replaced;
+    return (
+      r !== undefined &&
+      r.id === id.toLowerCase() &&
+      now - r.at < ROTATION_OVERLAP_MS &&
+      !this.retired(id, now)
+    );
   }
 
   /** Whether `id`'s notes are refused at `now` (its grace period is over). */

@@ -15,6 +15,7 @@ import { DIALECTS, freshDatabaseUrl, freshStore } from '../test-support/dialects
 import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
 import { codeOf } from '../test-support/refusals.js';
 import { createCryptoPool } from './crypto-pool.js';
+import { ROTATION_OVERLAP_MS } from './keysets.js';
 import { Mint } from './mint.js';
 
 const curve = defaultCurve();
@@ -117,6 +118,8 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
   it('keeps old keysets redeemable after rotation but never signs with them', async () => {
     const old = mint.keysets.current();
     const notes = await issue(curve, mint, [4]);
+    // Twice: the keyset a rotation replaced still signs for a moment (ROTATION_OVERLAP_MS), older ones never.
+    await mint.keysets.rotate();
     const fresh = await mint.keysets.rotate();
     expect(fresh.id).not.toBe(old.id);
     expect(mint.keysets.get(old.id).active).toBe(false);
@@ -147,14 +150,21 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
     it('redeems the old keyset during the grace period, then refuses its notes with 12003', async () => {
       const m = await at();
       const old = m.keysets.current();
-      const [early, late] = [await issue(curve, m, [4]), await issue(curve, m, [4])];
+      const [early, mid, late] = [
+        await issue(curve, m, [4]),
+        await issue(curve, m, [4]),
+        await issue(curve, m, [4]),
+      ];
       const fresh = await m.keysets.rotate({ graceMs: 3_600_000 });
       expect(m.keysets.retiresAt(old.id)).toBe(clock.now + 3_600_000);
       expect(m.keysets.retiresAt(fresh.id)).toBeUndefined();
       const to = (id: string) => makeOutputs(curve, id, [4]).map((o) => o.message);
-      // During the grace: inputs accepted, outputs of the old keyset refused (12002).
-      expect(await codeOf(m.swap(early, to(old.id)))).toBe(12002);
-      await expect(m.swap(early, to(fresh.id))).resolves.toHaveLength(1);
+      // For a moment the replaced keyset still signs a client's outputs (made from a stale list).
+      expect((await m.swap(early, to(old.id))).map((sig) => sig.id)).toEqual([old.id]);
+      // After it, during the grace: inputs accepted, outputs of the old keyset refused (12002).
+      clock.now += ROTATION_OVERLAP_MS;
+      expect(await codeOf(m.swap(mid, to(old.id)))).toBe(12002);
+      await expect(m.swap(mid, to(fresh.id))).resolves.toHaveLength(1);
       clock.now += 3_600_000;
       const before = await snapshot(store);
       expect(await codeOf(m.swap(late, to(fresh.id)))).toBe(12003);
@@ -179,6 +189,7 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
         ),
       ).resolves.toHaveLength(1);
       expect(a.keysets.current().id).toBe(fresh.id);
+      clock.now += ROTATION_OVERLAP_MS;
       expect(
         await codeOf(
           a.swap(

@@ -178,8 +178,8 @@ export class Mint {
     for (const [i, m] of msgs.entries()) {
       const ks = this.keysets.get(m.id);
       this.refuseRetired(ks, `outputs[${i}]`);
-      // NUT-02: only the active keyset signs.
-      if (!ks.active && !signInactive)
+      // NUT-02: only the active keyset signs (and, for a moment after a rotation, the one it replaced).
+      if (!ks.active && !signInactive && !this.keysets.inOverlap(ks.id, this.clock()))
         fail('KeysetInactive', { id: ks.id }, `outputs[${i}]: keyset ${ks.id} is inactive`);
       this.denomination(ks, m.amount);
       const B_ = m.B_.toLowerCase();
