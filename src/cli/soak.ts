@@ -13,6 +13,7 @@ interface SoakCliOptions {
   dialect: string;
   pgUrl?: string;
   workers: string;
+  gateways: string;
   dir?: string;
   json?: boolean;
 }
@@ -31,6 +32,11 @@ export function registerSoak(program: Command): void {
       'postgres: a server URL where two fresh databases are made (postgres://user@host/postgres)',
     )
     .option('--workers <n>', 'traffic worker processes (3 LAN and 3 WAN wallets each)', '3')
+    .option(
+      '--gateways <n>',
+      'gateway processes on the one database, behind a balancer (above 1: postgres)',
+      '1',
+    )
     .option('--dir <dir>', 'where data and logs go (default: a fresh temporary directory)')
     .option('--json', 'no progress lines: the JSON report alone, on one line')
     .action((o: SoakCliOptions) => runCommand('soak', () => soak(o)));
@@ -47,6 +53,11 @@ async function soak(o: SoakCliOptions): Promise<void> {
   const workers = Number(o.workers);
   if (!(Number.isInteger(workers) && workers >= 1 && workers <= 32))
     usage(`--workers must be 1 to 32, got '${o.workers}'`);
+  const gateways = Number(o.gateways);
+  if (!(Number.isInteger(gateways) && gateways >= 1 && gateways <= 8))
+    usage(`--gateways must be 1 to 8, got '${o.gateways}'`);
+  if (gateways > 1 && o.dialect !== 'postgres')
+    usage('--gateways above 1 needs --dialect postgres (SQLite is one process)');
   const { runSoak } = await import('../soak/run.js');
   const say = o.json ? undefined : (line: string) => process.stderr.write(`soak: ${line}\n`);
   // PostgreSQL without --pg-url: a throwaway server of the installed binaries, as the bench uses.
@@ -70,6 +81,7 @@ async function soak(o: SoakCliOptions): Promise<void> {
       seed,
       dialect: o.dialect,
       workers,
+      gateways,
       ...(databases ? { databases } : {}),
       ...(o.dir !== undefined ? { dir: o.dir } : {}),
       ...(say ? { say } : {}),

@@ -17,6 +17,7 @@ import { fail } from '../core/errors.js';
 import { formatMoney } from '../core/money-format.js';
 import { getGatewayInfo, requestPayroll } from '../core/protocol/gateway.js';
 import { openStore, type StoreConfig } from '../store/index.js';
+import { startBalancer } from './balancer.js';
 import { auditFacts, checkSoak, type JournalFacts, readJournal } from './check.js';
 import { type FaultKind, type FaultRule, startFaultProxy } from './fault-proxy.js';
 import {
@@ -37,6 +38,8 @@ export interface SoakOptions {
   /** PostgreSQL: one database URL per role (bank, gateway), each fresh. */
   databases?: { bank: string; gateway: string };
   workers?: number;
+  /** Gateway processes on the one database (PostgreSQL only beyond 1), behind a round-robin balancer. */
+  gateways?: number;
   walletsPerWorker?: { lan: number; wan: number };
   /** Where data and logs go; default a fresh temporary directory. */
   dir?: string;
@@ -76,7 +79,8 @@ export interface SoakReport {
   };
   jobs: Record<string, number>;
   audit: { balanced: boolean; differences: string[] };
-  exitCodes: { gateway: number | null; wideBank: number | null };
+  /** Each server's exit code on the final SIGTERM (0: drained cleanly). */
+  exitCodes: Record<string, number | null>;
   /** Last errors the workers saw (a peer down during a kill, …): expected, for reading. */
   sampleErrors: string[];
   differences: string[];
@@ -150,27 +154,47 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       ...(fault === 'delay' ? { ms: DELAY_MS } : {}),
     }));
   proxy.plan([...faulty('/v1/bank/*'), ...faulty('/v1/inbox/*', 'POST')]);
-  const gateway = new ServerProcess(
-    'gateway',
-    [
-      'gateway',
-      '--lan',
-      '127.0.0.1:0',
-      '--wan',
-      '127.0.0.1:0',
-      '--wide-bank',
-      proxy.url,
-      ...dbArgs('gateway'),
-      '--retry-cap-ms',
-      '5000',
-    ],
-    2,
-    join(logDir, 'gateway.log'),
-    { LANCASH_OPERATOR_TOKEN: operatorToken },
+  const gatewayCount = o.gateways ?? 1;
+  if (gatewayCount > 1 && o.dialect !== 'postgres') {
+    fail('InvalidInput', {
+      argument: 'gateways',
+      expected: 'postgres for more than one',
+      received: o.dialect,
+    });
+  }
+  // Several processes are one gateway behind a balancer, whose LAN URL every process names.
+  const balancers = gatewayCount > 1 ? { lan: await startBalancer(), wan: await startBalancer() } : undefined;
+  const gateways = Array.from(
+    { length: gatewayCount },
+    (_, i) =>
+      new ServerProcess(
+        gatewayCount > 1 ? `gateway-${i}` : 'gateway',
+        [
+          'gateway',
+          '--lan',
+          '127.0.0.1:0',
+          '--wan',
+          '127.0.0.1:0',
+          '--wide-bank',
+          proxy.url,
+          ...dbArgs('gateway'),
+          '--retry-cap-ms',
+          '5000',
+          ...(balancers ? ['--lan-url', balancers.lan.url] : []),
+        ],
+        2,
+        join(logDir, `${gatewayCount > 1 ? `gateway-${i}` : 'gateway'}.log`),
+        { LANCASH_OPERATOR_TOKEN: operatorToken },
+      ),
   );
-  await gateway.start();
-  const [lan, wan] = gateway.urls as [string, string];
-  say(`gateway LAN ${lan}, WAN ${wan} (pid ${gateway.pid}); the bank behind the fault proxy ${proxy.url}`);
+  for (const g of gateways) await g.start();
+  balancers?.lan.setUpstreams(gateways.map((g) => g.urls[0]!));
+  balancers?.wan.setUpstreams(gateways.map((g) => g.urls[1]!));
+  const lan = balancers?.lan.url ?? gateways[0]!.urls[0]!;
+  const wan = balancers?.wan.url ?? gateways[0]!.urls[1]!;
+  say(
+    `${gatewayCount} gateway process(es): LAN ${lan}, WAN ${wan} (pid ${gateways.map((g) => g.pid).join(', ')}); the bank behind the fault proxy ${proxy.url}`,
+  );
   const gatewayKey = (await getGatewayInfo(lan)).encryptionKey;
   const gwStore = await openStore(storeOf('gateway'));
 
@@ -180,7 +204,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let payrollAccepted = 0;
   let trafficSeconds = 0;
   let settleStarted = 0;
-  let exitCodes: SoakReport['exitCodes'] = { gateway: null, wideBank: null };
+  const exitCodes: SoakReport['exitCodes'] = {};
   let journal: JournalFacts | undefined;
   let reports: Extract<FromWorker, { type: 'report' }>[] = [];
   let unsettled = 0;
@@ -233,7 +257,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const trafficMs = o.minutes * 60_000;
     const trafficFrom = performance.now();
     const deadline = trafficFrom + trafficMs;
-    const chaos = runChaos(random.fork(), trafficMs, trafficFrom, { gateway, 'wide-bank': bank }, kills, say);
+    const chaos = runChaos(
+      random.fork(),
+      trafficMs,
+      trafficFrom,
+      { gateway: gateways, 'wide-bank': [bank] },
+      kills,
+      say,
+    );
     const payrolls = (async () => {
       const pr = random.fork();
       for (let i = 0; performance.now() < deadline; i++) {
@@ -261,8 +292,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   } finally {
     await Promise.all(workers.map((w) => w.end()));
     await gwStore.close();
-    exitCodes = { gateway: await gateway.stop(), wideBank: await bank.stop() };
+    for (const g of gateways) exitCodes[g.name] = await g.stop();
+    exitCodes['wide-bank'] = await bank.stop();
     await proxy.close();
+    await balancers?.lan.close();
+    await balancers?.wan.close();
   }
   const audit = await runLancashCommand(
     ['audit', '--wide-bank-db', auditArg('bank'), '--gateway-db', auditArg('gateway')],
@@ -321,7 +355,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     processes: {
       workers: workers.length,
       wallets: { lan: perWorker.lan * workers.length, wan: perWorker.wan * workers.length },
-      gateways: 1,
+      gateways: gatewayCount,
       banks: 1,
     },
     operations,
@@ -364,7 +398,7 @@ async function runChaos(
   random: Random,
   trafficMs: number,
   from: number,
-  servers: Record<string, ServerProcess>,
+  servers: Record<string, ServerProcess[]>,
   kills: SoakReport['kills'],
   say: (line: string) => void,
 ): Promise<void> {
@@ -376,14 +410,15 @@ async function runChaos(
     .sort((a, b) => a.at - b.at);
   for (const k of plan) {
     await sleep(Math.max(0, from + k.at - performance.now()));
-    const server = servers[k.name]!;
+    // One of that kind's processes (of several gateways, any one).
+    const server = random.pick(servers[k.name]!);
     const t0 = performance.now();
     await server.kill9();
     await sleep(random.int(200, 2000));
     await restart(server);
     const downMs = Math.round(performance.now() - t0);
-    kills.push({ process: k.name, atSecond: round1(k.at / 1000), downMs });
-    say(`kill -9 ${k.name} at ${round1(k.at / 1000)} s; back after ${downMs} ms (pid ${server.pid})`);
+    kills.push({ process: server.name, atSecond: round1(k.at / 1000), downMs });
+    say(`kill -9 ${server.name} at ${round1(k.at / 1000)} s; back after ${downMs} ms (pid ${server.pid})`);
   }
 }
 

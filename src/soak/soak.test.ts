@@ -144,6 +144,9 @@ describe('lancash soak, a short run', () => {
     const dialect = await runLancash(['soak', '--dialect', 'mysql']);
     expect(dialect.code).toBe(2);
     expect(dialect.stderr).toContain("--dialect: sqlite or postgres, got 'mysql'");
+    const gateways = await runLancash(['soak', '--gateways', '2']);
+    expect(gateways.code).toBe(2);
+    expect(gateways.stderr).toContain('--gateways above 1 needs --dialect postgres');
   });
 
   it(
