@@ -8,10 +8,11 @@
  */
 import { fail, isLancashError, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
+import { toAmount } from '../../core/money.js';
 import type { Receipt } from '../../core/protocol/bank.js';
 import type { Deliverer } from '../delivery.js';
 import { sealRecovery } from '../reconcile/service.js';
-import { blindedMessages, type KeysetKeys, unblindChecked } from '../wallet.js';
+import { blindedMessages, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
 import type { WideBankPort } from '../wide-bank.js';
 import { type Job, type Journal, point, TERMINAL_STATES } from './model.js';
 import { jobOf } from './reads.js';
@@ -114,6 +115,10 @@ export class ConversionSteps {
       ({ signatures } = await bank.issue(job.id, job.amount, blinded, recovery));
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
+      if (isLancashError(e, 'KeysetExpired') || isLancashError(e, 'KeysetInactive')) {
+        const renewed = await this.renewOutputs(job);
+        if (renewed !== undefined) return renewed;
+      }
       fault(point(job.direction, 'issue'));
       return this.refuse(job, e, async (trx) => {
         await mint.releasePending(trx, `job1:${job.id}`);
@@ -148,6 +153,24 @@ export class ConversionSteps {
     });
     if (moved) fault(point(job.direction, 'settle'));
     return advanced(moved);
+  }
+
+  /**
+   * Job 1's wide outputs refused for their keyset (the bank retired it since they were journaled: a
+   * rotation with no grace): the bank signed none of them (a retired keyset is refused at its commit
+   * too), so fresh outputs on its active keyset are journaled in their place and the step runs again,
+   * instead of refusing the job. Undefined when they already are on that keyset (not a rotation).
+   */
+  private async renewOutputs(job: Job): Promise<StepOutcome | undefined> {
+    const keyset = await this.o.bank.activeKeyset();
+    if (job.journal.outputs.every((x) => x.id === keyset.id)) return undefined;
+    const outputs = makeOutputs(this.o.curve, keyset.id, toAmount(job.amount));
+    const journal: Journal = { ...job.journal, outputs };
+    const detail = `wide outputs renewed on keyset ${keyset.id}`;
+    const now = this.clock();
+    return advanced(
+      await this.commit((trx) => moveJob(trx, job, 'issuing', now, { journal }, detail, this.o.leaseOwner)),
+    );
   }
 
   /** Job 2, step 2: the reserve credited (receipt), then local notes generated. */
