@@ -133,6 +133,19 @@ export interface BankEntriesTable {
   /** What the posting answers to: a request key, a quote id, an operator's reference. */
   ref: string;
   created_at: number;
+  /**
+   * Migration 013: the posting's link in the ledger's hash chain, and its hash (the same on every
+   * entry of the posting); NULL on entries written before the chain. Absent on insert means NULL.
+   */
+  chain_seq?: number | null;
+  chain_hash?: string | null;
+}
+
+/** Migration 013: the head of the ledger's hash chain (one row, `id` 1): the last link's number and hash. */
+export interface BankChainTable {
+  id: number;
+  seq: number;
+  hash: string;
 }
 
 /** Idempotency: the answer given to a request key, kept forever and replayed byte for byte. */
@@ -278,6 +291,7 @@ export interface Database {
   lightning_quotes: LightningQuotesTable;
   bank_accounts: BankAccountsTable;
   bank_entries: BankEntriesTable;
+  bank_chain: BankChainTable;
   bank_requests: BankRequestsTable;
   bank_request_log: BankRequestLogTable;
   mailbox_inboxes: MailboxInboxesTable;

@@ -55,7 +55,10 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     kind: true,
     ref: true,
     created_at: true,
+    chain_seq: true,
+    chain_hash: true,
   },
+  bank_chain: { id: true, seq: true, hash: true },
   bank_requests: {
     key: true,
     kind: true,
@@ -145,6 +148,7 @@ const NULLABLE: Record<string, string[]> = {
   mint_keysets: ['mint_keysets.retires_at'],
   mint_proofs: ['mint_proofs.witness'],
   bank_accounts: ['bank_accounts.holder_key'],
+  bank_entries: ['bank_entries.chain_seq', 'bank_entries.chain_hash'],
   bank_request_log: ['bank_request_log.recovery'],
   lightning_quotes: ['lightning_quotes.preimage'],
   gateway_reserve_series: ['gateway_reserve_series.reserve'],

@@ -21,6 +21,7 @@ import { killAll, runLancash, type Started, startProcess, wideBankArgs } from '.
 import { newHolder, type RemoteBank, rawPost, remoteBank, unblindAll } from '../test-support/wide-bank.js';
 import { type AuditDifference, type AuditOptions, auditWideBank } from './audit.js';
 import { CHECKPOINT_MARGIN_MS } from './checkpoint/checkpoint.js';
+import { CHAIN_GENESIS, linkHash } from './ledger/chain.js';
 import { Ledger } from './ledger/service.js';
 
 const curve = defaultCurve();
@@ -328,10 +329,11 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
     }
   });
 
-  it('misses a consistent forgery (a deposit raised on both legs) by itself, and names its tables against an earlier checkpoint', async () => {
+  it('names a consistent forgery (a deposit raised on both legs) by the hash chain; rehashed, against an earlier checkpoint', async () => {
     // A checkpoint that covers all the traffic (the audit leaves the last minute to the next one).
     const earlier = await auditWideBank(store, { clock: () => Date.now() + CHECKPOINT_MARGIN_MS + 1000 });
     expect(earlier.checkpoint.tables.mint_signatures!.rows).toBeGreaterThan(0);
+    expect(earlier.chain.links).toBeGreaterThan(3);
     // The forger raises the holder's deposit of 100 to 150 on both legs: money from nothing, balanced.
     const entries = await store.db
       .selectFrom('bank_entries')
@@ -355,9 +357,34 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
           .execute();
       }
     };
+    /** What an intruder who knows the chain does next: every link and the head hashed again. */
+    const rehash = async () => {
+      let prev = CHAIN_GENESIS;
+      const all = await store.db.selectFrom('bank_entries').selectAll().orderBy('chain_seq').execute();
+      const links = new Map<number, typeof all>();
+      for (const e of all) links.set(Number(e.chain_seq), [...(links.get(Number(e.chain_seq)) ?? []), e]);
+      for (const [seq, list] of links) {
+        prev = linkHash(prev, seq, list);
+        await store.db
+          .updateTable('bank_entries')
+          .set({ chain_hash: prev })
+          .where('chain_seq', '=', seq)
+          .execute();
+      }
+      await store.db.updateTable('bank_chain').set({ hash: prev }).where('id', '=', 1).execute();
+    };
+    const link = Number(entries[0]!.chain_seq);
     await forge(true);
     try {
+      // Not rehashed: the chain names the posting's entries.
+      await expectNamed(
+        entries.map((e) => `bank_entries:${e.id}`),
+        { expected: 1, actual: 0 },
+      );
+      // Rehashed: every check passes by itself ...
+      await rehash();
       expect((await auditWideBank(store)).differences).toEqual([]);
+      // ... but not against the earlier checkpoint: the table and the rewritten chain are named.
       const audit = await auditWideBank(store, { since: earlier.checkpoint });
       expect(audit.proves.join(' ')).toContain(earlier.checkpoint.hash);
       await expectNamed(
@@ -368,6 +395,14 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
         },
         { since: earlier.checkpoint },
       );
+      await expectNamed(
+        [`bank_entries:chain_seq=${earlier.chain.links}`, 'bank_chain:1'],
+        { expected: 1, actual: 0 },
+        {
+          since: earlier.checkpoint,
+        },
+      );
+      expect(link).toBeLessThanOrEqual(earlier.chain.links);
       // lancash audit --since the earlier report: exit 1, the tables named.
       const file = join(dir, 'earlier-report.json');
       writeFileSync(file, JSON.stringify({ balanced: true, wideBank: earlier }));
@@ -381,6 +416,7 @@ describe.each(DIALECTS)('wide bank audit on %s: tampered rows are named with the
       expect(self.differences.map((d) => d.rows)).toContainEqual(['checkpoint']);
     } finally {
       await forge(false);
+      await rehash();
     }
   });
 

@@ -35,6 +35,7 @@ import {
   sinceCheckpoint,
   takeCheckpoint,
 } from './checkpoint/checkpoint.js';
+import { auditChain } from './ledger/chain-audit.js';
 import * as repo from './ledger/repository.js';
 import { FUNDING, NOTES_OUTSTANDING } from './ledger/service.js';
 import { quoteById, quotesPastUnpaid } from './lightning/repository.js';
@@ -60,6 +61,8 @@ export interface WideBankAudit {
   cannotProve: string[];
   /** The frozen rows as of a minute ago: keep it (or its `hash`) where the bank cannot write, give it back with `since`. */
   checkpoint: Checkpoint;
+  /** The ledger's hash chain: its links and head, and the entries written before it (outside it). */
+  chain: { links: number; head: string; unchained: number };
   totals: {
     funding: number;
     notesOutstanding: number;
@@ -148,6 +151,8 @@ export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise
     mayHoldPending: (op) => ops.pendingMelts.has(op),
   });
   differences.push(...integrity.differences);
+  const chain = await auditChain(db);
+  differences.push(...chain.differences);
   if (o.since !== undefined) differences.push(...(await sinceCheckpoint(db, o.since)));
 
   const holders = accounts.filter((a) => a.kind === 'holder');
@@ -156,6 +161,7 @@ export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise
     differences,
     proves: [
       ...PROVES,
+      PROVES_CHAIN,
       ...(integrity.notChecked.length === 0 ? PROVES_WITH_SEED : []),
       ...(o.since === undefined
         ? []
@@ -169,8 +175,14 @@ export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise
         ? 'that no row changed since an earlier audit: give its report (lancash audit --since FILE) to compare its checkpoint'
         : `that no row written after ${new Date(o.since.at).toISOString()} was forged consistently, nor that the checkpoint given is the one that audit printed (keep it where the bank cannot write)`,
       ...integrity.notChecked.map((n) => `not checked: ${n}`),
+      ...(chain.unchained > 0
+        ? [
+            `the ${chain.unchained} ledger entries written before the hash chain (migration 013) are outside it`,
+          ]
+        : []),
     ],
     checkpoint,
+    chain: { links: chain.head.seq, head: chain.head.hash, unchained: chain.unchained },
     totals: {
       funding,
       notesOutstanding,
@@ -189,6 +201,10 @@ const PROVES = [
   'no note pending outside a melt being paid; no signature row copied (one C_ per row); per keyset and amount, no more notes spent than signed',
 ];
 
+/** What the ledger's hash chain proves (migration 013). */
+const PROVES_CHAIN =
+  'every ledger entry in the hash chain is as it was written: no entry changed, added or deleted in a link unless every later link and the head were recomputed';
+
 /** What the checks that need the mint's seed prove (listed as not checked when it cannot be read). */
 const PROVES_WITH_SEED = [
   'every keyset row derives its NUT-02 id from the seed: its fee, unit and keys are the ones it was created with',
@@ -196,7 +212,7 @@ const PROVES_WITH_SEED = [
 ];
 
 const CANNOT_PROVE = [
-  'a consistent forgery: rows changed together so that every sum and every per-operation check still holds (e.g. an operator’s deposit raised on both legs, with both balances to match; or, by someone who can read the seed, an issue with genuine new signatures and its ledger entries) is not seen by these checks; only against an earlier checkpoint, and only for rows written before it',
+  'a consistent forgery by someone who also recomputes the ledger’s hash chain: rows changed together so that every sum and every per-operation check still holds (e.g. an operator’s deposit raised on both legs, with both balances to match, and every later link rehashed; or, by someone who can read the seed, an issue with genuine new signatures) is seen only against an earlier checkpoint kept outside the bank, and only for rows written before it',
   'that a deleted row existed: a deleted swap (its inputs, its outputs) or a deleted operation with its ledger entries leaves nothing behind, unless an earlier checkpoint covers it',
   'which note a deleted spent note was: only its operation and its value are named (a note cannot be linked to its blind signature)',
   'that the notes outstanding are really held by someone: a lost or burnt note still counts as outstanding',

@@ -16,6 +16,7 @@ import * as m009 from './009_bank_request_log.js';
 import * as m010 from './010_gateway_reserve_series.js';
 import * as m011 from './011_mint_keyset_retirement.js';
 import * as m012 from './012_gateway_job_leases.js';
+import * as m013 from './013_bank_chain.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -30,6 +31,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['010_gateway_reserve_series', m010],
   ['011_mint_keyset_retirement', m011],
   ['012_gateway_job_leases', m012],
+  ['013_bank_chain', m013],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.js';
+import { linkHashAt } from '../ledger/chain-audit.js';
+import { chainHead } from '../ledger/repository.js';
 import { CHECKPOINT_TABLES, type CheckpointTable, frozenRows } from './repository.js';
 
 /** Rows younger than this are left to the next checkpoint: their transaction may still be committing. */
@@ -28,6 +30,10 @@ export const Checkpoint = Type.Object({
   /** Rows written at or before this time (unix ms) are in it. */
   at: Type.Integer({ minimum: 0 }),
   tables: Type.Record(Type.String(), TableDigest),
+  /** The ledger's hash chain head when the checkpoint was taken: its link must keep this hash. */
+  chain: Type.Optional(
+    Type.Object({ seq: Type.Integer({ minimum: 0 }), hash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+  ),
   /** SHA-256 of the tables' hashes in order: the one value to keep where the bank cannot write. */
   hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
 });
@@ -44,7 +50,8 @@ export interface CheckpointDifference {
 export async function takeCheckpoint(db: Kysely<Database>, at: number): Promise<Checkpoint> {
   const tables: Checkpoint['tables'] = {};
   for (const table of CHECKPOINT_TABLES) tables[table] = digest(await frozenRows(db, table, at));
-  return { at, tables, hash: overall(tables) };
+  const chain = await chainHead(db);
+  return { at, tables, ...(chain !== undefined ? { chain } : {}), hash: overall(tables, chain) };
 }
 
 /** The earlier checkpoint against the same rows now: one difference per table that changed. */
@@ -53,7 +60,7 @@ export async function sinceCheckpoint(
   earlier: Checkpoint,
 ): Promise<CheckpointDifference[]> {
   const at = new Date(earlier.at).toISOString();
-  if (overall(earlier.tables) !== earlier.hash) {
+  if (overall(earlier.tables, earlier.chain) !== earlier.hash) {
     return [
       {
         what: `the checkpoint of ${at} given does not hash to its own hash: it was edited`,
@@ -65,6 +72,17 @@ export async function sinceCheckpoint(
   }
   const now = await takeCheckpoint(db, earlier.at);
   const out: CheckpointDifference[] = [];
+  if (earlier.chain !== undefined && earlier.chain.seq > 0) {
+    const hash = await linkHashAt(db, earlier.chain.seq);
+    if (hash !== earlier.chain.hash) {
+      out.push({
+        what: `ledger hash chain: link ${earlier.chain.seq} no longer has the hash the checkpoint of ${at} recorded (${earlier.chain.hash}): the chain was rewritten up to there`,
+        expected: 1,
+        actual: 0,
+        rows: [`bank_entries:chain_seq=${earlier.chain.seq}`, 'bank_chain:1'],
+      });
+    }
+  }
   for (const table of CHECKPOINT_TABLES) {
     const before = earlier.tables[table];
     const after = now.tables[table]!;
@@ -96,8 +114,9 @@ function digest(rows: { key: string; columns: unknown[]; value: number }[]): {
   return { rows: rows.length, value, hash: h.digest('hex') };
 }
 
-function overall(tables: Checkpoint['tables']): string {
+function overall(tables: Checkpoint['tables'], chain?: { seq: number; hash: string }): string {
   const h = createHash('sha256');
+  if (chain !== undefined) h.update(`chain:${chain.seq}:${chain.hash}\n`);
   for (const table of CHECKPOINT_TABLES satisfies readonly CheckpointTable[]) {
     const t = tables[table];
     h.update(`${table}:${t?.rows ?? 0}:${t?.value ?? 0}:${t?.hash ?? ''}\n`);

@@ -162,3 +162,53 @@ export async function entryIdsOfRef(db: Db, accountId: string, ref: string): Pro
     .execute();
   return rows.map((r) => r.id);
 }
+
+// --- the hash chain (migration 013) ---
+
+/**
+ * Takes the next link number: the head's `seq` + 1, and the previous link's hash. The UPDATE holds
+ * the head's row until the transaction ends, so links are numbered one at a time across processes.
+ */
+export async function advanceChain(db: Db): Promise<{ seq: number; prev: string } | undefined> {
+  const row = await db
+    .updateTable('bank_chain')
+    .set((eb) => ({ seq: eb('seq', '+', 1) }))
+    .where('id', '=', 1)
+    .returning(['seq', 'hash'])
+    .executeTakeFirst();
+  return row === undefined ? undefined : { seq: Number(row.seq), prev: row.hash };
+}
+
+export async function setChainHead(db: Db, hash: string): Promise<void> {
+  await db.updateTable('bank_chain').set({ hash }).where('id', '=', 1).execute();
+}
+
+export async function chainHead(db: Db): Promise<{ seq: number; hash: string } | undefined> {
+  const row = await db
+    .selectFrom('bank_chain')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
+}
+
+/** The chained entries of links `after` + 1 … `after` + `links`, in link order. */
+export async function chainedEntries(db: Db, after: number, links: number): Promise<EntryRow[]> {
+  return db
+    .selectFrom('bank_entries')
+    .selectAll()
+    .where('chain_seq', '>', after)
+    .where('chain_seq', '<=', after + links)
+    .orderBy('chain_seq')
+    .execute();
+}
+
+/** How many entries were written before the chain (no link). */
+export async function unchainedEntries(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('bank_entries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('chain_seq', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

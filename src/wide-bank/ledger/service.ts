@@ -19,6 +19,7 @@ import { fail, isLancashError } from '../../core/errors.js';
 import { type Amount, toAmount } from '../../core/money.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
+import { linkHash } from './chain.js';
 import * as repo from './repository.js';
 
 export type Trx = Kysely<Database>;
@@ -283,18 +284,24 @@ export class Ledger {
       fail('Internal', { reason: `posting ${kind} ${ref} does not balance` });
     }
     const now = this.clock();
+    const entries = legs.map((l) => ({
+      id: randomUUID(),
+      tx_id: tx,
+      account_id: l.account,
+      amount: l.amount,
+      kind,
+      ref,
+      created_at: now,
+    }));
+    // The posting is the chain's next link (migration 013): numbered under the head's row lock.
+    const link = await repo.advanceChain(trx);
+    if (link === undefined) fail('Internal', { reason: 'the ledger has no hash chain head (migration 013)' });
+    const hash = linkHash(link.prev, link.seq, entries);
     await repo.insertEntries(
       trx,
-      legs.map((l) => ({
-        id: randomUUID(),
-        tx_id: tx,
-        account_id: l.account,
-        amount: l.amount,
-        kind,
-        ref,
-        created_at: now,
-      })),
+      entries.map((e) => ({ ...e, chain_seq: link.seq, chain_hash: hash })),
     );
+    await repo.setChainHead(trx, hash);
     const ordered = [...legs].sort(
       (x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account),
     );
