@@ -208,8 +208,12 @@ export async function finishReceive(ctx: WalletContext, op: Operation, resume: b
   let outcome = resume ? await recoverSwap(ctx, plan) : await executeSwap(ctx, plan);
   if (resume && outcome.kind === 'not-done' && outcome.spent.length === 0)
     outcome = await executeSwap(ctx, plan);
-  if (outcome.kind === 'unclear') {
-    const waiting = advanced(ctx, op, 'prepared', { reason: outcome.reason });
+  // Not done, nothing spent and nobody refused (the call failed, the mint says the notes are still
+  // unspent): the payment is still ours to take; it stays open and the next recovery swaps again.
+  const unrefused = outcome.kind === 'not-done' && outcome.spent.length === 0 && !outcome.refusal;
+  if (outcome.kind === 'unclear' || unrefused) {
+    const reason = outcome.kind === 'unclear' ? outcome.reason : 'the swap did not happen; it is tried again';
+    const waiting = advanced(ctx, op, 'prepared', { reason });
     await ctx.store.commit({ operation: waiting });
     return waiting;
   }

@@ -285,6 +285,18 @@ describe('wallet crash safety (real wide bank)', () => {
     alice.wallet.close();
   });
 
+  it('a receipt whose swap call fails (the notes still unspent, nobody refused) stays open and is taken on recover', async () => {
+    const alice = await funded(20);
+    const bob = await funded(0);
+    expect((await alice.wallet.send({ to: bob.wallet.address, amount: 8 })).state).toBe('done');
+    bob.net.arm('call', 'unreachable', 1, '/v1/swap'); // the receipt's swap only; the checkstate answers
+    const first = await bob.wallet.receive();
+    expect(first.refused).toEqual([]);
+    expect(first.received.map((o) => o.state)).toEqual(['prepared']);
+    expect((await bob.wallet.recover()).settled.map((o) => o.state)).toEqual(['done']);
+    expect([await settledBalance(alice), await settledBalance(bob)]).toEqual([12, 8]);
+  });
+
   it('a receipt that crashes after its journal is finished by recover and not taken twice', async () => {
     const alice = await funded(30);
     const bob = await funded(0);
