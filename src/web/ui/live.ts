@@ -183,7 +183,8 @@ function delay(n: number, baseMs: number, capMs: number, random: () => number): 
   return Math.round(plain * (0.8 + 0.4 * random()));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);

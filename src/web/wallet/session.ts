@@ -18,7 +18,7 @@ import {
   type WalletOptions,
   type WalletStore,
 } from '../../wallet/index.js';
-import { subscribe } from '../ui/live.js';
+import { sleep, subscribe } from '../ui/live.js';
 import { savedGateway, walletStorage, withGateway } from './storage.js';
 import { type OpenedWallet, openWallet as openOnStore } from './vault.js';
 
@@ -134,7 +134,7 @@ export async function followOperation(
           },
         }).catch(() => undefined);
   while (!inner.signal.aborted && !ended(last)) {
-    await pause(live === undefined ? FOLLOW_EVERY_MS : FOLLOW_LIVE_EVERY_MS, inner.signal);
+    await sleep(live === undefined ? FOLLOW_EVERY_MS : FOLLOW_LIVE_EVERY_MS, inner.signal);
     await step();
   }
   inner.abort();
@@ -171,25 +171,13 @@ export function watchInbox(
     },
   }).catch(async () => {
     while (!signal.aborted) {
-      await pause(INBOX_POLL_MS, signal);
+      await sleep(INBOX_POLL_MS, signal);
       if (visible() && !signal.aborted) await drain();
     }
   });
 }
 
 const INBOX_POLL_MS = 2500;
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Checks a gateway URL before the page uses it: it answers and converts this wallet's unit. Returns
