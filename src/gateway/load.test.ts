@@ -10,14 +10,15 @@ import type { Direction } from '../core/protocol/gateway.js';
 import { getGatewayInfo, getTransfer } from '../core/protocol/gateway.js';
 import { DIALECTS } from '../test-support/dialects.js';
 import {
+  bankRequestsOf,
   eachPolitely,
   fundLocal,
   fundWide,
   journalStates,
-  noteStates,
   type ProcessNet,
   postUntilAnswered,
   startProcessNet,
+  unspentSenders,
 } from '../test-support/gateway-process.js';
 import { Terminal } from '../test-support/terminal.js';
 
@@ -116,24 +117,15 @@ describe.each(DIALECTS)('gateway under load on %s', (dialect) => {
     expect(got).toEqual(transfers.map((t, i) => ({ transfers: [ids[i]], balance: t.amount })));
 
     // Every sender's notes are spent where they were issued.
-    const spent = await eachPolitely(transfers, AT_ONCE, async (t) => {
-      const states = await noteStates(t.direction === 'wan-to-lan' ? net.bankUrl : net.lan, t.proofs);
-      return states.every((s) => s === 'SPENT');
-    });
-    expect(spent.filter((ok) => !ok)).toEqual([]);
+    expect(await unspentSenders(net, transfers)).toEqual([]);
 
     // One issue (job 1) or one receipt (job 2) per transfer at the bank, and no other request.
-    const requests = await net.bankStore.db
-      .selectFrom('bank_requests')
-      .select(['key', 'kind'])
-      .where('key', 'like', `%:${net.gatewayKey}:%`)
-      .execute();
-    const kindOf = new Map(requests.map((r) => [r.key.slice(r.key.lastIndexOf(':') + 1), r.kind]));
-    expect(transfers.map((_, i) => kindOf.get(ids[i]!))).toEqual(
-      transfers.map((t) => (t.direction === 'wan-to-lan' ? 'receive' : 'issue')),
+    const requests = await bankRequestsOf(net);
+    expect(ids.map((id) => requests.kinds.get(id))).toEqual(
+      transfers.map((t) => [t.direction === 'wan-to-lan' ? 'receive' : 'issue']),
     );
     // The funding job 2s are the only other requests of the gateway.
-    expect(requests.length - ids.length).toBeLessThanOrEqual(1);
+    expect(requests.keys.length - ids.length).toBeLessThanOrEqual(1);
     expect(await net.audit()).toEqual([]);
   });
 });

@@ -16,15 +16,16 @@ import { getGatewayInfo, PAYMENT } from '../core/protocol/gateway.js';
 import { OPERATOR_EVENTS_PATH } from '../core/protocol/operator.js';
 import { DIALECTS } from '../test-support/dialects.js';
 import {
+  bankRequestsOf,
   eachPolitely,
   fundLocal,
   fundWide,
   journalStates,
-  noteStates,
   type ProcessNet,
   politely,
   postUntilAnswered,
   startProcessNet,
+  unspentSenders,
 } from '../test-support/gateway-process.js';
 import { gatewayArgs, runLancash, type Started, startProcess } from '../test-support/process.js';
 import { openEvents } from '../test-support/sse.js';
@@ -196,33 +197,18 @@ describe.skipIf(!DIALECTS.includes('postgres'))('two gateway processes on one Po
     expect(got).toEqual(transfers.map((t, i) => ({ transfers: [ids[i]], balance: t.amount })));
 
     // Every sender's notes are spent where they were issued.
-    const spent = await eachPolitely(transfers, AT_ONCE, async (t) => {
-      const s = await noteStates(t.direction === 'wan-to-lan' ? net.bankUrl : net.lan, t.proofs);
-      return s.every((x) => x === 'SPENT');
-    });
-    expect(spent.filter((ok) => !ok)).toEqual([]);
+    expect(await unspentSenders(net, transfers)).toEqual([]);
 
     // The bank: one request per transfer, of its kind, one entry in the request log, one transaction.
-    const requests = await net.bankStore.db
-      .selectFrom('bank_requests')
-      .select(['key', 'kind'])
-      .where('key', 'like', `%:${net.gatewayKey}:%`)
-      .execute();
-    const kinds = new Map<string, string[]>();
-    for (const r of requests) {
-      const id = r.key.slice(r.key.lastIndexOf(':') + 1);
-      kinds.set(id, [...(kinds.get(id) ?? []), r.kind]);
-    }
-    expect(ids.map((id) => kinds.get(id))).toEqual(
+    const requests = await bankRequestsOf(net);
+    expect(ids.map((id) => requests.kinds.get(id))).toEqual(
       transfers.map((t) => [t.direction === 'wan-to-lan' ? 'receive' : 'issue']),
     );
     const log = await net.bankStore.db.selectFrom('bank_request_log').select(['kind', 'ref']).execute();
     const logged = new Map<string, number>();
     for (const e of log) logged.set(e.ref, (logged.get(e.ref) ?? 0) + 1);
     expect(ids.map((id) => logged.get(id))).toEqual(ids.map(() => 1));
-    const keys = requests
-      .filter((r) => ids.includes(r.key.slice(r.key.lastIndexOf(':') + 1)))
-      .map((r) => r.key);
+    const keys = requests.keys.filter((k) => ids.includes(k.slice(k.lastIndexOf(':') + 1)));
     const entries = await net.bankStore.db
       .selectFrom('bank_entries')
       .select(['ref', 'tx_id'])

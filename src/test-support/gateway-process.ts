@@ -383,3 +383,35 @@ export async function noteStates(mint: string, proofs: readonly Proof[]): Promis
   });
   return states.map((s) => s.state);
 }
+
+/**
+ * Indexes of the conversions whose sender's notes are not all SPENT where they were issued (the wide
+ * bank for job 2, the local mint for job 1): after a load, the list must be empty.
+ */
+export async function unspentSenders(
+  net: ProcessNet,
+  transfers: readonly { direction: Direction; proofs: readonly Proof[] }[],
+): Promise<number[]> {
+  const spent = await eachPolitely(transfers, 8, async (t) => {
+    const states = await noteStates(t.direction === 'wan-to-lan' ? net.bankUrl : net.lan, t.proofs);
+    return states.every((s) => s === 'SPENT');
+  });
+  return spent.flatMap((ok, i) => (ok ? [] : [i]));
+}
+
+/** The gateway's requests at the bank (`bank_requests`): their kinds by transfer id, and all of them. */
+export async function bankRequestsOf(
+  net: ProcessNet,
+): Promise<{ kinds: Map<string, string[]>; keys: string[] }> {
+  const requests = await net.bankStore.db
+    .selectFrom('bank_requests')
+    .select(['key', 'kind'])
+    .where('key', 'like', `%:${net.gatewayKey}:%`)
+    .execute();
+  const kinds = new Map<string, string[]>();
+  for (const r of requests) {
+    const id = r.key.slice(r.key.lastIndexOf(':') + 1);
+    kinds.set(id, [...(kinds.get(id) ?? []), r.kind]);
+  }
+  return { kinds, keys: requests.map((r) => r.key) };
+}
