@@ -35,6 +35,10 @@ export interface ErrorDetails {
   QuotePending: { quote: string };
   InvoiceAlreadyPaid: { quote: string };
   QuoteExpired: { quote: string };
+  /** NUT-20: the quote carries a pubkey and the request's signature is missing or does not verify. */
+  MintQuoteSignatureInvalid: { quote: string; reason: string };
+  /** NUT-20: a pubkey is required (or the one given is not a compressed secp256k1 point). */
+  MintQuotePubkeyRequired: { reason: string };
   // --- lancash: malformed input (70xxx) ---
   InvalidInput: { argument: string; expected: string; received: string };
   InvalidAmount: { argument: string; expected: string; received: string };
@@ -137,6 +141,8 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   QuotePending: { code: 20005, status: 400, title: 'Quote is pending' },
   InvoiceAlreadyPaid: { code: 20006, status: 400, title: 'Invoice already paid' },
   QuoteExpired: { code: 20007, status: 400, title: 'Quote is expired' },
+  MintQuoteSignatureInvalid: { code: 20008, status: 400, title: 'Signature for mint request invalid' },
+  MintQuotePubkeyRequired: { code: 20009, status: 400, title: 'Pubkey required for mint quote' },
 
   InvalidInput: { code: 70000, status: 400, title: 'Request is malformed' },
   InvalidAmount: { code: 70001, status: 400, title: 'Amount is not a valid amount' },
