@@ -52,6 +52,13 @@ export interface ErrorDetails {
   DleqInvalid: { index?: number; reason: string };
   CborInvalid: { offset: number; reason: string };
   InvalidString: { argument: string; reason: string };
+  /** NUT-10/11/14: a well-known secret lancash cannot enforce as written (the note is unspendable). */
+  ConditionMalformed: { argument: string; reason: string };
+  WitnessMalformed: { argument: string; reason: string };
+  /** Worst-case Schnorr verifications a request's witnesses could cost, over the bound. */
+  SignatureChecksExceeded: { checks: number; max: number };
+  /** NUT-11: SIG_ALL inputs are spent only by a swap or melt, whose outputs the signatures cover. */
+  SigAllNotAllowed: { reason: string };
   // --- lancash: envelopes and addresses (71xxx) ---
   EnvelopeMalformed: { reason: string };
   EnvelopeOpenFailed: { reason: string };
@@ -159,6 +166,22 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
     code: 70011,
     status: 400,
     title: 'String is not well-formed Unicode (a lone surrogate)',
+  },
+  ConditionMalformed: {
+    code: 70020,
+    status: 400,
+    title: 'Spending condition (NUT-10 secret) is malformed; the note cannot be spent',
+  },
+  WitnessMalformed: { code: 70021, status: 400, title: 'Witness is malformed or missing' },
+  SignatureChecksExceeded: {
+    code: 70022,
+    status: 400,
+    title: 'Too many signature checks in one request; send fewer locked notes at once',
+  },
+  SigAllNotAllowed: {
+    code: 70023,
+    status: 400,
+    title: 'SIG_ALL notes can only be spent by a swap or melt at the mint; swap them first',
   },
 
   EnvelopeMalformed: { code: 71001, status: 400, title: 'Envelope is malformed' },
