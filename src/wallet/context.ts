@@ -6,6 +6,7 @@ import { base64urlnopad } from '@scure/base';
 import type { Curve } from '../core/crypto/curve.js';
 import type { EncryptionKeyPair } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
+import type { LockKeyPair } from './keys.js';
 import type { MintClient } from './mint-client.js';
 import type { WalletNet } from './net.js';
 import type { WalletConfig, WalletStore } from './store.js';
@@ -20,6 +21,8 @@ export interface WalletContext {
   seed: Uint8Array;
   /** The terminal's X25519 key pair. */
   keys: EncryptionKeyPair;
+  /** The terminal's secp256k1 key pair: notes delivered to it are P2PK-locked to its public key. */
+  lock: LockKeyPair;
   address: string;
   now(): number;
   /**

@@ -5,7 +5,14 @@
  */
 export type { WalletContext } from './context.js';
 export { type HttpNetOptions, httpNet } from './http-net.js';
-export { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
+export {
+  type LockKeyPair,
+  newMnemonic,
+  seedFromMnemonic,
+  terminalAddress,
+  terminalKeyPair,
+  terminalLockKey,
+} from './keys.js';
 export type { MintOptions } from './lightning.js';
 export { MemoryWalletStore } from './memory-store.js';
 export type { InboxMessage, WalletNet } from './net.js';

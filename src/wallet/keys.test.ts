@@ -1,9 +1,11 @@
 /** A terminal's keys derive from its words alone, and bad words are refused without being echoed. */
+
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { describe, expect, it } from 'vitest';
 import { decodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { isLancashError } from '../core/errors.js';
-import { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
+import { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair, terminalLockKey } from './keys.js';
 
 describe('terminal keys', () => {
   it('give the same seed, key pair and address for the same words, however they are spaced', async () => {
@@ -15,10 +17,30 @@ describe('terminal keys', () => {
     expect(a).toHaveLength(64);
     const [ka, kb] = [await terminalKeyPair(a), await terminalKeyPair(b)];
     expect(bytesToHex(ka.publicKey)).toBe(bytesToHex(kb.publicKey));
-    const address = terminalAddress('lan', ka);
-    expect(decodeAddress(address)).toEqual({ network: 'lan', publicKey: ka.publicKey });
-    const other = await terminalKeyPair(seedFromMnemonic(newMnemonic()));
+    const [la, lb] = [terminalLockKey(a), terminalLockKey(b)];
+    expect(bytesToHex(la.publicKey)).toBe(bytesToHex(lb.publicKey));
+    expect(bytesToHex(la.publicKey)).toBe(bytesToHex(secp256k1.getPublicKey(la.privateKey, true)));
+    const address = terminalAddress('lan', ka, la);
+    expect(decodeAddress(address)).toEqual({
+      network: 'lan',
+      publicKey: ka.publicKey,
+      lockKey: la.publicKey,
+    });
+    const seed2 = seedFromMnemonic(newMnemonic());
+    const other = await terminalKeyPair(seed2);
     expect(bytesToHex(other.publicKey)).not.toBe(bytesToHex(ka.publicKey));
+    expect(bytesToHex(terminalLockKey(seed2).publicKey)).not.toBe(bytesToHex(la.publicKey));
+  });
+
+  it('derive the lock key from the seed with its own HKDF info, fixed for ever (a restored wallet keeps it)', () => {
+    // A known seed gives a known key: changing the derivation would strand notes locked to the old one.
+    const seed = new Uint8Array(64).fill(7);
+    const lock = terminalLockKey(seed);
+    expect(lock.publicKey).toHaveLength(33);
+    expect(secp256k1.utils.isValidSecretKey(lock.privateKey)).toBe(true);
+    expect(bytesToHex(lock.publicKey)).toBe(
+      '023f4bb8f49e01ae3cd9a924c2481d8a53ca868e709e842f4a336a985c0a6e81eb',
+    );
   });
 
   it('refuses words that are not a BIP39 mnemonic, naming how many arrived but not which', () => {

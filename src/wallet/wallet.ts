@@ -13,7 +13,7 @@ import { describe, fail } from '../core/errors.js';
 import type { TransferStatus } from '../core/protocol/gateway.js';
 import { inboxEventsUrl } from '../mailbox/client.js';
 import { mailboxOf, messageOf, reachable, type WalletContext } from './context.js';
-import { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair } from './keys.js';
+import { newMnemonic, seedFromMnemonic, terminalAddress, terminalKeyPair, terminalLockKey } from './keys.js';
 import { type MintOptions, mintFromLightning, settleMint } from './lightning.js';
 import { MintClient } from './mint-client.js';
 import type { WalletNet } from './net.js';
@@ -167,6 +167,7 @@ export class Wallet {
     const curve = o.curve ?? nobleCurve;
     const seed = hex(config.seed, 'seed');
     const keys = await terminalKeyPair(seed);
+    const lock = terminalLockKey(seed);
     const wallet = new Wallet(
       {
         store: o.store,
@@ -176,7 +177,8 @@ export class Wallet {
         config,
         seed,
         keys,
-        address: terminalAddress(config.network, keys),
+        lock,
+        address: terminalAddress(config.network, keys, lock),
         now: o.now ?? Date.now,
         step: o.step ?? (() => {}),
         sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

@@ -1,8 +1,11 @@
 /**
  * Terminal addresses (docs/design.md §3): the human-friendly string a wallet shows so others can send it money.
  * bech32m (BIP-350) with the network as the human-readable part (`lan1…`, `wan1…`); the data is a
- * version byte 0, the terminal's 32-byte X25519 encryption key, and optionally its inbox URL.
+ * version byte, the terminal's 32-byte X25519 encryption key, in version 1 its 33-byte compressed
+ * secp256k1 key that deliveries are P2PK-locked to (NUT-11), and optionally its inbox URL. Version 0
+ * (no lock key) stays readable: deliveries to such an address are not locked.
  */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bech32m } from '@scure/base';
 import { describe, fail } from '../errors.js';
 
@@ -12,19 +15,35 @@ export interface Address {
   network: Network;
   /** X25519 encryption public key, 32 bytes: envelopes to this terminal are sealed to it. */
   publicKey: Uint8Array;
+  /**
+   * secp256k1 public key, 33 bytes compressed (version 1): notes delivered to this terminal are
+   * P2PK-locked to it. Absent (version 0): deliveries stay unlocked.
+   */
+  lockKey?: Uint8Array;
   /** Where the terminal takes envelopes itself (http or https); absent when it uses a mailbox. */
   inbox?: string;
 }
 
 /** Why `decodeAddress` refused a string. */
-export type AddressProblem = 'prefix' | 'case' | 'checksum' | 'version' | 'length' | 'url' | 'network';
+export type AddressProblem =
+  | 'prefix'
+  | 'case'
+  | 'checksum'
+  | 'version'
+  | 'length'
+  | 'key'
+  | 'url'
+  | 'network';
 
-export const ADDRESS_VERSION = 0;
+/** The version written when the address carries a lock key; without one, version 0 (the first format). */
+export const ADDRESS_VERSION = 1;
 export const MAX_INBOX_BYTES = 512;
 const KEY_BYTES = 32;
+const LOCK_KEY_BYTES = 33;
 const NETWORKS: readonly Network[] = ['lan', 'wan'];
-/** hrp + "1" + data (version, key and the longest inbox, 5 bits a character) + 6 checksum characters. */
-export const MAX_ADDRESS_CHARS = 3 + 1 + Math.ceil(((1 + KEY_BYTES + MAX_INBOX_BYTES) * 8) / 5) + 6;
+/** hrp + "1" + data (version, both keys and the longest inbox, 5 bits a character) + 6 checksum characters. */
+export const MAX_ADDRESS_CHARS =
+  3 + 1 + Math.ceil(((1 + KEY_BYTES + LOCK_KEY_BYTES + MAX_INBOX_BYTES) * 8) / 5) + 6;
 
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -35,20 +54,25 @@ export function encodeAddress(a: Address): string {
   if (!(a.publicKey instanceof Uint8Array) || a.publicKey.length !== KEY_BYTES) {
     bad('publicKey', `${KEY_BYTES} bytes`, a.publicKey);
   }
+  if (a.lockKey !== undefined && !isLockKey(a.lockKey)) {
+    bad('lockKey', `a ${LOCK_KEY_BYTES}-byte compressed secp256k1 point`, a.lockKey);
+  }
   const inbox = a.inbox === undefined ? new Uint8Array(0) : encoder.encode(a.inbox);
   const problem = a.inbox === undefined ? undefined : inboxProblem(a.inbox, inbox.length);
   if (problem !== undefined) bad('inbox', problem, a.inbox);
-  const data = new Uint8Array(1 + KEY_BYTES + inbox.length);
-  data[0] = ADDRESS_VERSION;
+  const lock = a.lockKey ?? new Uint8Array(0);
+  const data = new Uint8Array(1 + KEY_BYTES + lock.length + inbox.length);
+  data[0] = a.lockKey === undefined ? 0 : ADDRESS_VERSION;
   data.set(a.publicKey, 1);
-  data.set(inbox, 1 + KEY_BYTES);
+  data.set(lock, 1 + KEY_BYTES);
+  data.set(inbox, 1 + KEY_BYTES + lock.length);
   // BIP-173's 90-character limit is for segwit; an inbox URL needs more room.
   return bech32m.encode(a.network, bech32m.toWords(data), false);
 }
 
 /**
  * Decodes an address string (all lowercase or all uppercase, as bech32 allows). Throws `AddressInvalid`
- * whose `reason` names the problem: prefix, case, checksum, version, length, url or network.
+ * whose `reason` names the problem: prefix, case, checksum, version, length, key, url or network.
  */
 export function decodeAddress(s: unknown, expectedNetwork?: Network): Address {
   if (typeof s !== 'string') return refuse(describe(s), 'prefix', `expected a string, got ${describe(s)}`);
@@ -67,13 +91,22 @@ export function decodeAddress(s: unknown, expectedNetwork?: Network): Address {
   // BIP-173: the 5-bit groups must pad to whole bytes with zero bits.
   const data = bech32m.fromWordsUnsafe(decoded.words);
   if (!data) return refuse(s, 'length', 'data does not fill whole bytes');
-  if (data.length === 0 || data[0] !== ADDRESS_VERSION) {
-    return refuse(s, 'version', `version ${data[0] ?? 'missing'} is not ${ADDRESS_VERSION}`);
+  const version = data[0];
+  if (version !== 0 && version !== ADDRESS_VERSION) {
+    return refuse(s, 'version', `version ${version ?? 'missing'} is not 0 or ${ADDRESS_VERSION}`);
   }
-  if (data.length < 1 + KEY_BYTES)
-    return refuse(s, 'length', `key is ${data.length - 1} bytes, not ${KEY_BYTES}`);
+  const keysEnd = 1 + KEY_BYTES + (version === 0 ? 0 : LOCK_KEY_BYTES);
+  if (data.length < keysEnd) {
+    const expected = version === 0 ? `${KEY_BYTES}` : `${KEY_BYTES} + ${LOCK_KEY_BYTES}`;
+    return refuse(s, 'length', `keys are ${data.length - 1} bytes, not ${expected}`);
+  }
   const address: Address = { network, publicKey: data.slice(1, 1 + KEY_BYTES) };
-  const inboxBytes = data.subarray(1 + KEY_BYTES);
+  if (version === ADDRESS_VERSION) {
+    const lockKey = data.slice(1 + KEY_BYTES, keysEnd);
+    if (!isLockKey(lockKey)) return refuse(s, 'key', 'lock key is not a compressed secp256k1 point');
+    address.lockKey = lockKey;
+  }
+  const inboxBytes = data.subarray(keysEnd);
   if (inboxBytes.length > 0) {
     let inbox: string;
     try {
@@ -89,6 +122,18 @@ export function decodeAddress(s: unknown, expectedNetwork?: Network): Address {
     return refuse(s, 'network', `is a ${network} address, expected ${expectedNetwork}`);
   }
   return address;
+}
+
+/** Whether `key` is a 33-byte compressed secp256k1 point (on the curve, not the point at infinity). */
+function isLockKey(key: unknown): key is Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== LOCK_KEY_BYTES) return false;
+  if (key[0] !== 2 && key[0] !== 3) return false;
+  try {
+    secp256k1.Point.fromBytes(key).assertValidity();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What is wrong with an inbox URL, or undefined when it is fine. */

@@ -7,6 +7,7 @@
  * Portable: its client calls go through `call` (standard `fetch`), so a browser wallet imports it too.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { MAX_ADDRESS_CHARS } from '../address/index.js';
 import { TransferId } from '../envelope/index.js';
 import { call } from '../http/client.js';
 import { MAX_TOTAL } from '../money.js';
@@ -28,7 +29,7 @@ export const GATEWAY_INFO_PATH = '/v1/gateway/info';
 export const TRANSFER_PATH = '/v1/gateway/transfers/:id';
 
 /** A terminal address (`lan1…` / `wan1…`, bech32m); decoded with `core/address`. */
-const Address = Type.String({ minLength: 8, maxLength: 900 });
+const Address = Type.String({ minLength: 8, maxLength: MAX_ADDRESS_CHARS });
 const Memo = Type.Optional(Type.String({ maxLength: 256 }));
 
 /**
@@ -73,6 +74,13 @@ export const TransferStatus = Type.Object({
   updatedAt: Type.Integer({ minimum: 0 }),
   /** On `refused`: the stable error code and the reason. */
   refusal: Type.Optional(Type.Object({ code: Type.Integer(), detail: Type.String() })),
+  /**
+   * NUT-02 input fee the sender's notes paid on top of `amount` (absent: none): job 1, the local
+   * mint's (the organisation's income); job 2, the wide bank's (kept when the reserve is credited).
+   * `amount` is converted 1:1; the destination's own receive swap pays its mint's fee, as any Cashu
+   * receive does (docs/gateway.md, "Fees").
+   */
+  inputFee: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOTAL })),
 });
 export type TransferStatus = Static<typeof TransferStatus>;
 
