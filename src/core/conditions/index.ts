@@ -1,0 +1,17 @@
+/**
+ * NUT-10 spending conditions (NUT-11 P2PK, NUT-14 HTLC): secrets and witnesses (`secret.ts`), signing
+ * (`sign.ts`), the mints' checks (`verify.ts`). Portable: noble only.
+ */
+export {
+  CONDITION_LIMITS,
+  type ConditionKind,
+  type ConditionOptions,
+  type ConditionTags,
+  htlcSecret,
+  type ParsedWitness,
+  p2pkSecret,
+  parseWellKnownSecret,
+  parseWitness,
+  type SigFlag,
+  type WellKnownSecret,
+} from './secret.js';
