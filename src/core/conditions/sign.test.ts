@@ -158,6 +158,8 @@ describe('NUT-11 signing: what this module signs', () => {
     expect(two.signatures).toHaveLength(2);
     expect(two.signatures[0]).toBe(signatures(one)[0]);
     expect(verifies(two.signatures[1]!, secret, p2pkPublicKey(bob))).toBe(true);
+    // A witness kept as an object (as cashu-ts keeps it before sending) is read the same.
+    expect(signatures(p2pkWitness({ secret, witness: JSON.parse(one) }, bob))).toHaveLength(2);
 
     const htlc = JSON.parse(p2pkWitness({ secret }, [alice, bob], { preimage: SECRET_ONE }));
     expect(Object.keys(htlc)).toEqual(['preimage', 'signatures']);
@@ -221,6 +223,7 @@ describe('NUT-11 signing: what this module signs', () => {
     expect(kind(() => signWitness(secret, new Uint8Array(31)))).toBe('InvalidScalar');
     expect(kind(() => p2pkWitness({ secret }, alice, { preimage: 'abc' }))).toBe('InvalidHex');
     expect(kind(() => p2pkWitness({ secret, witness: '{' }, alice))).toBe('InvalidInput');
+    expect(kind(() => p2pkWitness({ secret, witness: 7 }, alice))).toBe('InvalidInput');
     expect(kind(() => xOnly(`04${G.slice(2)}`))).toBe('InvalidPoint');
     expect(kind(() => signSigAll([], [], alice))).toBe('EmptyRequest');
   });

@@ -8,7 +8,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hex, utf8 } from '../bytes.js';
 import { toScalar } from '../crypto/scalar.js';
-import { fail } from '../errors.js';
+import { describe, fail } from '../errors.js';
 
 /** A secp256k1 private key: 32 bytes, or their 64-character hex. */
 export type PrivateKey = Uint8Array | string;
@@ -23,7 +23,7 @@ export interface Witness {
 export interface SignedInput {
   secret: string;
   C: string;
-  witness?: string;
+  witness?: unknown;
 }
 
 /** The part of an output the SIG_ALL message covers (NUT-11: `amount` and `B_`). */
@@ -67,21 +67,26 @@ export function signWitness(message: string, privateKey: PrivateKey, auxRand?: U
 
 /**
  * The signatures and preimage already in a witness, so another signer can add theirs (multisig is
- * signed one party at a time). Lenient on purpose: this reads the spender's own witness, not a
- * stranger's; the mint's strict reading is in `verify.ts`.
+ * signed one party at a time). The witness is the JSON string of the wire, or the object some
+ * clients (cashu-ts) keep before sending. Lenient on purpose: this reads the spender's own witness,
+ * not a stranger's; the mint's strict reading is `parseWitness` in `secret.ts`.
  */
-function existingWitness(witness: string | undefined): Witness {
-  if (witness === undefined || witness === '') return { signatures: [] };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(witness);
-  } catch {
+function existingWitness(witness: unknown): Witness {
+  if (witness === undefined || witness === null || witness === '') return { signatures: [] };
+  let parsed: unknown = witness;
+  if (typeof witness === 'string') {
+    try {
+      parsed = JSON.parse(witness);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null)
     return fail('InvalidInput', {
       argument: 'witness',
-      expected: 'the JSON of a P2PK or HTLC witness',
-      received: 'not JSON',
+      expected: 'a P2PK or HTLC witness (JSON object)',
+      received: describe(witness),
     });
-  }
   const w = parsed as { signatures?: unknown; preimage?: unknown };
   const signatures = Array.isArray(w.signatures)
     ? w.signatures.filter((s): s is string => typeof s === 'string')
@@ -107,7 +112,7 @@ const asList = (keys: PrivateKey | readonly PrivateKey[]): readonly PrivateKey[]
  * earlier preimage is kept when none is given. Returns the witness JSON.
  */
 export function p2pkWitness(
-  proof: { secret: string; witness?: string },
+  proof: { secret: string; witness?: unknown },
   privateKeys: PrivateKey | readonly PrivateKey[],
   o: { message?: string; preimage?: string } = {},
 ): string {
@@ -128,11 +133,11 @@ export function htlcHash(preimage: string): string {
  * SIG_INPUTS (NUT-11): every proof signed on its own secret by each of `privateKeys` (add `preimage`
  * for HTLC proofs). Returns new proofs; the given ones are unchanged.
  */
-export function signInputs<P extends { secret: string; witness?: string }>(
+export function signInputs<P extends { secret: string; witness?: unknown }>(
   proofs: readonly P[],
   privateKeys: PrivateKey | readonly PrivateKey[],
   o: { preimage?: string } = {},
-): (P & { witness: string })[] {
+): (Omit<P, 'witness'> & { witness: string })[] {
   return proofs.map((p) => ({ ...p, witness: p2pkWitness(p, privateKeys, o) }));
 }
 
@@ -163,7 +168,7 @@ export function signSigAll<P extends SignedInput>(
   outputs: readonly SignedOutput[],
   privateKeys: PrivateKey | readonly PrivateKey[],
   o: { quoteId?: string; preimage?: string } = {},
-): (P & { witness?: string })[] {
+): (Omit<P, 'witness'> & { witness?: string })[] {
   const [first, ...rest] = inputs;
   if (first === undefined) return fail('EmptyRequest', { argument: 'inputs' });
   const message = sigAllMessage(inputs, outputs, o.quoteId);
@@ -171,5 +176,10 @@ export function signSigAll<P extends SignedInput>(
     message,
     ...(o.preimage !== undefined ? { preimage: o.preimage } : {}),
   });
-  return [{ ...first, witness }, ...rest];
+  // The others travel as they came, a witness object (as cashu-ts keeps them) in its wire form.
+  const wire = (p: P) =>
+    p.witness === undefined || typeof p.witness === 'string'
+      ? (p as Omit<P, 'witness'> & { witness?: string })
+      : { ...p, witness: JSON.stringify(p.witness) };
+  return [{ ...first, witness }, ...rest.map(wire)];
 }
