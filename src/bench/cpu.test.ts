@@ -7,6 +7,7 @@ describe('bench cpu accounting', () => {
     const at = (main: number, others: [number, number][], children: number): CpuSample => ({
       threads: new Map([[process.pid, main], ...others]),
       children,
+      apart: 0,
     });
     // Thread 3 appears meanwhile; thread 4 (10 ms) is the least busy, so it is "other".
     const a = at(

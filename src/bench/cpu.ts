@@ -13,8 +13,10 @@ const TICK_MS = 10;
 export interface CpuSample {
   /** CPU milliseconds by thread id; the main thread's id is the process id. */
   threads: Map<number, number>;
-  /** CPU milliseconds of the processes descended from this one. */
+  /** CPU milliseconds of the processes descended from this one (less those of `apart`). */
   children: number;
+  /** CPU milliseconds of the processes descended from the `apart` pids given (a load driver), themselves included. */
+  apart: number;
 }
 
 /** µs of CPU per note by part, over a window between two samples. */
@@ -41,7 +43,8 @@ function stat(path: string): { ms: number; ppid: number } | undefined {
   return { ms: (Number(f[11]) + Number(f[12])) * TICK_MS, ppid: Number(f[1]) };
 }
 
-export function sampleCpu(): CpuSample | undefined {
+/** `apart`: pids whose process trees are counted apart from `children` (e.g. the bench's load driver). */
+export function sampleCpu(apart: readonly number[] = []): CpuSample | undefined {
   let tids: string[];
   try {
     tids = readdirSync('/proc/self/task');
@@ -60,16 +63,20 @@ export function sampleCpu(): CpuSample | undefined {
     if (s) procs.set(Number(pid), s);
   }
   let children = 0;
+  let aside = 0;
   for (const [pid, s] of procs) {
     if (pid === process.pid) continue;
+    let kept = apart.includes(pid);
     for (let up = s.ppid, depth = 0; up > 1 && depth < 16; up = procs.get(up)?.ppid ?? 0, depth++) {
+      if (apart.includes(up)) kept = true;
       if (up === process.pid) {
-        children += s.ms;
+        if (kept) aside += s.ms;
+        else children += s.ms;
         break;
       }
     }
   }
-  return { threads, children };
+  return { threads, children, apart: aside };
 }
 
 export function cpuPerNote(

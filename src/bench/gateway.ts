@@ -1,120 +1,119 @@
 /**
- * `bench gateway`: conversions/s and latency (intake → `done`) of job 1 (LAN → WAN) and job 2
- * (WAN → LAN), both driven at once with several in flight, through a wide bank and a gateway in this
- * process talking HTTP over loopback (as terminals and the two servers do), on each dialect. Printed
- * next to the mint's crypto bound on all cores and the envelope backend's seal+open rate, both
- * measured in the same run, and with the median time of each journaled stage (where the time goes).
+ * `bench gateway`: conversions/s, latency and CPU time per conversion of job 1 (LAN → WAN) and job 2
+ * (WAN → LAN), both at once, on each dialect, against the in-run bound: the unavoidable crypto of the
+ * same conversions (`conversion-crypto.ts`) on all cores with no I/O, measured just before and after.
+ *
+ * Traffic: amounts drawn log-uniformly from 1 to 10⁴ minor units (1 to 14 notes; `traffic.ts`), the
+ * load driven from a separate process over HTTP (`gateway-driver.ts`: undici, several conversions in
+ * flight per direction), paying a dozen terminals per direction whose inboxes drain on every live
+ * `arrived` event. The wide bank and the gateway run in this process (so `--cpu-prof` on it profiles
+ * them both), each on its own listeners and database.
  *
  * Everything a terminal does is prepared before the clock starts: job 2's wide notes come from the
  * issue server (a funded holder account), job 1's local notes from the local mint against a deposit
  * into the reserve (the operator's payroll), and every request is sealed to the gateway in advance.
- * Each conversion pays a fresh destination address (so no inbox fills up). Conversions run for a
- * warm-up second before the clock starts (JIT compilation, schema compilers, connection pools), and
- * only those finished inside the timed window count: a long-running gateway's steady state. CPU time
- * per conversion (main thread, crypto workers, other threads, the database server) is read from /proc
- * over the window: unlike conversions per second it barely moves when other programs load the machine.
+ * Conversions run for a warm-up second before the clock starts, and only those drained inside the
+ * timed window count. CPU time per conversion (main thread, crypto workers, other threads, the
+ * database server; the driver apart) is read from /proc over the window: unlike conversions per second
+ * it barely moves when other programs load the machine, and its ratio to the bound is the figure.
+ *
+ * `--rows N` first fills the books (`books.ts`): N spent notes at each mint and N finished jobs in the
+ * journal, written by bulk SQL, so the same figures show whether cost stays flat as the books grow.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { encodeAddress, type Network } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
-import { measureEnvelopes } from '../core/envelope/bench.js';
-import {
-  type EncryptionKeyPair,
-  type Envelope,
-  generateEncryptionKeyPair,
-  sealJson,
-} from '../core/envelope/index.js';
+import { type Envelope, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
-import { call, fetchTransport, setHttpTransport } from '../core/http/client.js';
+import { fetchTransport, setHttpTransport } from '../core/http/client.js';
 import { undiciTransport } from '../core/http/node-transport.js';
 import { listen } from '../core/http/server.js';
-import type { Amount } from '../core/money.js';
+import { type Amount, splitAmount, sum } from '../core/money.js';
 import { bankPeer, requestIssue } from '../core/protocol/bank.js';
 import type { Proof } from '../core/protocol/cashu.js';
-import {
-  type Direction,
-  JOB1_PATH,
-  JOB1_REQUEST,
-  JOB2_PATH,
-  JOB2_REQUEST,
-  TransferStatus,
-} from '../core/protocol/gateway.js';
+import { type Direction, JOB1_REQUEST, JOB2_REQUEST } from '../core/protocol/gateway.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { blindedMessages, type KeysetKeys, makeOutputs, unblindChecked } from '../gateway/wallet.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import type { Store } from '../store/index.js';
 import { createWideBank, type WideBank } from '../wide-bank/server.js';
+import { fillBooks } from './books.js';
 import { type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
+import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './gateway-driver.js';
 import { round, WARMUP_SECONDS } from './harness.js';
-import { cryptoBoundAllCores } from './parallel.js';
+import { conversionBoundAllCores } from './parallel.js';
 import type { ScenarioOptions } from './scenario.js';
 import { openBenchStore } from './stores.js';
+import { drawAmounts, MAX_AMOUNT, notesOf } from './traffic.js';
 
-/** Each conversion moves this much: 8 + 2, two notes each way. */
-const AMOUNT = 10 as Amount;
-const NOTES_PER_CONVERSION = 2;
-/** Conversions in flight per direction. */
+/** Conversions in flight per direction (the driver's). */
 const IN_FLIGHT = 8;
+/** Destination terminals per direction (each holds one live stream: under the servers' per-client bound). */
+const TERMINALS = 12;
 /** Conversions prepared per direction and second; the run stops early (and says so) if they run out. */
-const PREPARED_PER_SECOND = 150;
+const PREPARED_PER_SECOND = 120;
 /** Most outputs one issue request or one signing batch may carry (the mint's default limit). */
 const MAX_OUTPUTS = 1000;
-/** How often the journal is read for finished conversions. */
-const POLL_MS = 5;
+
+type Bound = Awaited<ReturnType<typeof conversionBoundAllCores>>;
 
 export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
-  const bound = await cryptoBoundAllCores(o.seconds);
-  const envelopes = await measureEnvelopes(Math.min(o.seconds, 4));
+  const count = Math.ceil((o.seconds + WARMUP_SECONDS) * PREPARED_PER_SECOND);
+  // One draw per direction and conversion; the bound runs the same amounts.
+  const amounts = drawAmounts(2 * count);
+  const first = await conversionBoundAllCores(o.seconds, amounts);
+  const bounds: Bound[] = [first];
   const results: Record<string, unknown> = {};
   // HTTP calls as `lancash gateway` makes them: on undici's request rather than fetch.
   setHttpTransport(undiciTransport);
   try {
-    for (const dialect of o.dialects) results[dialect] = await conversions(dialect, o.seconds);
+    for (const dialect of o.dialects) {
+      const r = await conversions(dialect, o.seconds, amounts, o.rows ?? 0);
+      const before = bounds[bounds.length - 1]!;
+      const after = await conversionBoundAllCores(o.seconds, amounts);
+      bounds.push(after);
+      const boundCpu = (before.cpuUsPerConversion + after.cpuUsPerConversion) / 2;
+      results[dialect] = {
+        ...r,
+        boundCpuUsPerConversion: Math.round(boundCpu),
+        // CPU per conversion over the bound's: what the gateway costs beyond its own crypto, whatever the load.
+        ...(r.cpuUsPerConversion ? { cpuRatioToBound: round(r.cpuUsPerConversion.total / boundCpu, 2) } : {}),
+      };
+    }
   } finally {
     setHttpTransport(fetchTransport);
   }
   return {
     scenario: 'gateway',
-    cores: bound.cores,
-    amountPerConversion: AMOUNT,
-    notesPerConversion: NOTES_PER_CONVERSION,
-    inFlightPerDirection: IN_FLIGHT,
-    cryptoBound: {
-      what: 'hash_to_curve + verify + blind-sign + DLEQ per note, native backend, all cores',
-      notesPerSec: Math.round(bound.notesPerSec),
+    cores: first.cores,
+    amounts: {
+      from: 1,
+      to: MAX_AMOUNT,
+      draw: 'log-uniform',
+      meanNotesPerConversion: round(first.notesPerConversion, 2),
     },
-    envelopes: {
-      what: `seal+open of ${envelopes.payloadBytes} B per second, by backend × envelopes in flight`,
-      ...Object.fromEntries(
-        envelopes.results.map((r) => [`${r.backend}×${r.concurrency}`, r.sealOpenPerSecond]),
-      ),
+    inFlightPerDirection: IN_FLIGHT,
+    terminalsPerDirection: TERMINALS,
+    rows: o.rows ?? 0,
+    bound: {
+      what: 'the unavoidable crypto of one conversion (envelopes, curve and receipt operations; conversion-crypto.ts), all cores, no I/O',
+      conversionsPerSec: bounds.map((b) => Math.round(b.conversionsPerSec)),
+      cpuUsPerConversion: bounds.map((b) => b.cpuUsPerConversion),
     },
     ...results,
   };
 }
 
 interface Prepared {
-  direction: Direction;
-  envelope: Envelope;
+  work: DriverWork[];
+  terminals: Record<Direction, DriverTerminal[]>;
 }
 
-/** How a conversion ended, by the gateway's journal. */
-interface End {
-  state: string;
-  /** The gateway's clock (unix ms) at the move. */
-  at: number;
-}
-
-interface Finished {
-  direction: Direction;
-  /** Client clock (unix ms) when the intake was posted. */
-  postedAt: number;
-  id: string;
-}
-
-async function conversions(dialect: string, seconds: number) {
+async function conversions(dialect: string, seconds: number, amounts: readonly Amount[], rows: number) {
   const bankDb = await openBenchStore(dialect);
   const gwDb = await openBenchStore(dialect);
   const workers = availableParallelism();
@@ -122,6 +121,7 @@ async function conversions(dialect: string, seconds: number) {
   const curve = defaultCurve();
   let bank: WideBank | undefined;
   let gw: Gateway | undefined;
+  let driver: ChildProcess | undefined;
   try {
     bank = await createWideBank({
       store: bankDb.store,
@@ -141,79 +141,59 @@ async function conversions(dialect: string, seconds: number) {
       curve,
       logger: false,
       rateLimit: false,
+      // Full books are not backed by bank requests: the request-log check waits beyond the run.
+      ...(rows > 0 ? { reconcileEveryMs: 86_400_000 } : {}),
     });
+    const books =
+      rows > 0
+        ? await fillBooks({
+            bank: bankDb.store,
+            gateway: gwDb.store,
+            keysets: { bank: bank.mint.keysets.current().id, gateway: gw.mint.keysets.current().id },
+            rows,
+          })
+        : undefined;
     const urls = await gw.listen('127.0.0.1:0', '127.0.0.1:0');
     await gw.start();
-    const count = Math.ceil((seconds + WARMUP_SECONDS) * PREPARED_PER_SECOND);
-    const work = await prepare(bank, bankUrl, gw, count);
+    const prepared = await prepare(bank, bankUrl, gw, amounts);
 
-    const finished: (Finished & { doneAt: number })[] = [];
-    const waiting = new Map<string, (end: End) => void>();
-    const poller = pollJournal(gwDb.store, waiting);
-    const queues: Record<Direction, Prepared[]> = {
-      'lan-to-wan': work.filter((w) => w.direction === 'lan-to-wan'),
-      'wan-to-lan': work.filter((w) => w.direction === 'wan-to-lan'),
-    };
-    let ranOut = false;
-    let lastAt = 0;
-    const from = performance.now() + WARMUP_SECONDS * 1000;
-    const deadline = from + seconds * 1000;
-    const cpu: Partial<Record<'open' | 'close', CpuSample | undefined>> = {};
-    const edges = (['open', 'close'] as const).map(
-      (edge) =>
-        new Promise<void>((resolve) =>
-          setTimeout(
-            () => {
-              cpu[edge] = sampleCpu();
-              resolve();
-            },
-            (edge === 'open' ? from : deadline) - performance.now(),
-          ),
-        ),
-    );
-    const drive = async (direction: Direction) => {
-      const queue = queues[direction];
-      while (performance.now() < deadline) {
-        const next = queue.pop();
-        if (next === undefined) {
-          ranOut = true;
-          return;
-        }
-        const postedAt = Date.now();
-        const status = await call({
-          base: direction === 'lan-to-wan' ? urls.lan : urls.wan,
-          method: 'POST',
-          path: direction === 'lan-to-wan' ? JOB1_PATH : JOB2_PATH,
-          body: next.envelope,
-          schema: TransferStatus,
-        });
-        const end = await new Promise<End>((resolve) => waiting.set(status.transferId, resolve));
-        if (end.state !== 'done')
-          fail('Internal', { reason: `conversion ${status.transferId} was ${end.state}` });
-        const at = performance.now();
-        if (at < from || at > deadline) continue;
-        finished.push({ direction, postedAt, id: status.transferId, doneAt: end.at });
-        lastAt = at;
-      }
-    };
-    await Promise.all(
-      (['lan-to-wan', 'wan-to-lan'] as const).flatMap((d) =>
-        Array.from({ length: IN_FLIGHT }, () => drive(d)),
-      ),
-    );
-    await Promise.all(edges);
-    // The window: warm-up end to deadline, or to the last conversion when the prepared ones ran out.
-    const elapsed = ((ranOut ? lastAt : deadline) - from) / 1000;
-    poller.stop();
+    driver = forkDriver();
+    const d = driver;
+    const samples: Partial<Record<'open' | 'close', CpuSample | undefined>> = {};
+    const result = await new Promise<Extract<DriverMessage, { kind: 'result' }>>((resolve, reject) => {
+      d.on('message', (m: DriverMessage) => {
+        if (m.kind === 'ready') {
+          const start: DriverStart = {
+            kind: 'start',
+            urls,
+            mailboxes: { 'lan-to-wan': bankUrl, 'wan-to-lan': urls.lan },
+            terminals: prepared.terminals,
+            work: prepared.work,
+            seconds,
+            warmupSeconds: WARMUP_SECONDS,
+            inFlight: IN_FLIGHT,
+          };
+          d.send(start);
+        } else if (m.kind === 'edge') samples[m.edge] = sampleCpu(d.pid === undefined ? [] : [d.pid]);
+        else if (m.kind === 'result') resolve(m);
+        else reject(new Error(`bench driver: ${m.message}`));
+      });
+      d.once('exit', (code) => reject(new Error(`bench driver exited (${code}) without a result`)));
+    });
+    const finished = result.finished;
+    const elapsed = result.seconds;
     const stages = await stageTimes(gwDb.store, finished);
-    // CPU µs per conversion (either direction) by part, when /proc could be read.
-    const cpuUs = cpuPerNote(cpu.open, cpu.close, finished.length, workers);
+    const cpuUs = cpuPerNote(samples.open, samples.close, finished.length, workers);
+    const driverUs =
+      samples.open && samples.close && finished.length > 0
+        ? Math.round(((samples.close.apart - samples.open.apart) * 1000) / finished.length)
+        : undefined;
     const per = (direction: Direction) => {
       const mine = finished.filter((f) => f.direction === direction);
-      const latency = mine.map((f) => f.doneAt - f.postedAt).sort((a, b) => a - b);
+      const latency = mine.map((f) => f.drainedAt - f.postedAt).sort((a, b) => a - b);
       return {
         conversionsPerSec: round(mine.length / elapsed, 1),
-        notesPerSec: round((mine.length * NOTES_PER_CONVERSION) / elapsed, 1),
+        notesPerSec: round(sum(mine.map((f) => f.notes)) / elapsed, 1),
         conversions: mine.length,
         latencyMs: { p50: quantile(latency, 0.5), p99: quantile(latency, 0.99), max: latency.at(-1) ?? 0 },
         stagesMsP50: stages[direction],
@@ -221,20 +201,26 @@ async function conversions(dialect: string, seconds: number) {
     };
     return {
       server: bankDb.description,
+      ...(books ? { books } : {}),
       warmupSeconds: WARMUP_SECONDS,
       seconds: round(elapsed, 2),
-      ...(ranOut ? { note: `prepared conversions ran out before ${seconds} s` } : {}),
+      ...(result.ranOut ? { note: `prepared conversions ran out before ${seconds} s` } : {}),
+      conversionsPerSec: round(finished.length / elapsed, 1),
+      meanNotesPerConversion: round(sum(finished.map((f) => f.notes)) / Math.max(1, finished.length), 2),
       ...(cpuUs ? { cpuUsPerConversion: cpuUs } : {}),
+      ...(driverUs !== undefined ? { driverCpuUsPerConversion: driverUs } : {}),
+      drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
       job1: {
-        what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox)',
+        what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox, drained)',
         ...per('lan-to-wan'),
       },
       job2: {
-        what: 'WAN → LAN (wide notes in, local notes delivered to the LAN mailbox)',
+        what: 'WAN → LAN (wide notes in, local notes delivered to the LAN mailbox, drained)',
         ...per('wan-to-lan'),
       },
     };
   } finally {
+    if (driver?.exitCode === null) driver.kill();
     await gw?.close();
     await Promise.all([gw?.lan.close(), gw?.wan.close(), bank?.app.close()]);
     await bank?.close();
@@ -244,112 +230,130 @@ async function conversions(dialect: string, seconds: number) {
   }
 }
 
+/** The driver process: from dist/ plain JS; under the test runner TypeScript through tsx's loader. */
+function forkDriver(): ChildProcess {
+  const ts = import.meta.url.endsWith('.ts');
+  const path = fileURLToPath(new URL(`./gateway-driver.${ts ? 'ts' : 'js'}`, import.meta.url));
+  // Its own flags: a `--cpu-prof` of the servers' process is not passed on.
+  return fork(path, [], {
+    execArgv: ts ? ['--import', 'tsx'] : ['--enable-source-maps'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
 /**
- * `count` sealed requests per direction. Job 2's: wide notes from the issue server to a funded holder
- * account. Job 1's: local notes signed by the local mint against the same value deposited into the
- * reserve, so the local money is covered (invariant 2) and job 1's issue requests are honoured.
+ * Sealed requests for `amounts` (the first half job 1, the second job 2), each paying one of
+ * `TERMINALS` terminals per direction in turn. Job 2's notes: wide notes from the issue server to a
+ * funded holder account. Job 1's: local notes signed by the local mint against the same value
+ * deposited into the reserve, so the local money is covered (invariant 2) and job 1's issues honoured.
  */
-async function prepare(bank: WideBank, bankUrl: string, gw: Gateway, count: number): Promise<Prepared[]> {
+async function prepare(
+  bank: WideBank,
+  bankUrl: string,
+  gw: Gateway,
+  amounts: readonly Amount[],
+): Promise<Prepared> {
   const curve = defaultCurve();
-  const total = AMOUNT * count;
+  const half = Math.floor(amounts.length / 2);
+  const job1 = amounts.slice(0, half);
+  const job2 = amounts.slice(half, 2 * half);
   const holder = await generateEncryptionKeyPair();
   const { id } = await bank.ledger.openAccount(holder.publicKey);
-  await bank.ledger.deposit(id, total, `bench-holder-${bytesToHex(randomBytes(8))}`);
-  await bank.ledger.deposit(gw.keys.publicKeyHex, total, `bench-payroll-${bytesToHex(randomBytes(8))}`);
-  // Each conversion's notes: AMOUNT split into powers of two.
-  const outputsFor = (keysetId: string, n: number) =>
-    Array.from({ length: n }, () => makeOutputs(curve, keysetId, AMOUNT)).flat();
+  await bank.ledger.deposit(id, sum(job2) as Amount, `bench-holder-${bytesToHex(randomBytes(8))}`);
+  await bank.ledger.deposit(
+    gw.keys.publicKeyHex,
+    sum(job1) as Amount,
+    `bench-payroll-${bytesToHex(randomBytes(8))}`,
+  );
   const wideKeyset = await gw.bank.activeKeyset();
   const peer = bankPeer(bankUrl, bank.info);
-  const wide = await inBatches(count, async (n) => {
-    const outputs = outputsFor(wideKeyset.id, n);
+  const wide = await inBatches(job2, async (batch) => {
+    const outputs = batch.flatMap((a) => makeOutputs(curve, wideKeyset.id, a));
     const { signatures } = await requestIssue({
       bank: peer,
       holder,
       transferId: bytesToHex(randomBytes(16)),
-      amount: AMOUNT * n,
+      amount: sum(batch),
       outputs: blindedMessages(outputs),
     });
     return unblindChecked(curve, outputs, signatures, () => wideKeyset);
   });
   const localKeyset = gw.mint.keysets.current();
   const localKeys: KeysetKeys = { id: localKeyset.id, unit: localKeyset.unit, keys: localKeyset.publicKeys };
-  const local = await inBatches(count, async (n) => {
-    const outputs = outputsFor(localKeyset.id, n);
+  const local = await inBatches(job1, async (batch) => {
+    const outputs = batch.flatMap((a) => makeOutputs(curve, localKeyset.id, a));
     const prepared = await gw.mint.prepareOutputs(blindedMessages(outputs));
     const signatures = await gw.mint.store.transaction((trx) =>
       gw.mint.commitOutputs(trx, prepared, `bench-payroll:${bytesToHex(randomBytes(8))}`),
     );
     return unblindChecked(curve, outputs, signatures, () => localKeys);
   });
+  const terminals = {
+    'lan-to-wan': await makeTerminals('wan'),
+    'wan-to-lan': await makeTerminals('lan'),
+  };
   const sender = await generateEncryptionKeyPair();
   const gatewayKey = gw.keys.encryption.publicKey;
-  const seal = async (direction: Direction, proofs: Proof[]): Promise<Prepared> => ({
-    direction,
-    envelope: await sealJson({
+  const seal = async (direction: Direction, proofs: Proof[], i: number): Promise<DriverWork> => {
+    const terminal = i % TERMINALS;
+    const envelope: Envelope = await sealJson({
       type: direction === 'lan-to-wan' ? JOB1_REQUEST : JOB2_REQUEST,
       transferId: bytesToHex(randomBytes(16)),
       sender,
       recipient: gatewayKey,
-      payload: { proofs, destination: await freshAddress(direction === 'lan-to-wan' ? 'wan' : 'lan') },
-    }),
-  });
-  const work: Prepared[] = [];
-  for (let i = 0; i < count; i++) {
-    work.push(
-      await seal('lan-to-wan', local.slice(i * NOTES_PER_CONVERSION, (i + 1) * NOTES_PER_CONVERSION)),
-    );
-    work.push(await seal('wan-to-lan', wide.slice(i * NOTES_PER_CONVERSION, (i + 1) * NOTES_PER_CONVERSION)));
+      payload: { proofs, destination: terminals[direction][terminal]!.address },
+    });
+    return { direction, envelope, terminal, notes: proofs.length };
+  };
+  const work: DriverWork[] = [];
+  for (let i = 0; i < half; i++) {
+    work.push(await seal('lan-to-wan', local[i]!, i));
+    work.push(await seal('wan-to-lan', wide[i]!, i));
   }
-  return work;
+  return { work, terminals };
 }
 
-/** Notes for `count` conversions, made `make(n)` at a time for n conversions within the output limit. */
-async function inBatches(count: number, make: (n: number) => Promise<Proof[]>): Promise<Proof[]> {
-  const per = Math.floor(MAX_OUTPUTS / NOTES_PER_CONVERSION);
-  const out: Proof[] = [];
-  for (let done = 0; done < count; done += per) out.push(...(await make(Math.min(per, count - done))));
-  if (out.length !== count * NOTES_PER_CONVERSION) {
-    fail('Internal', { reason: `${out.length} notes for ${count} conversions` });
+/** The notes of each amount (split into powers of two), made `make(batch)` for batches within the output limit. */
+async function inBatches(
+  amounts: readonly Amount[],
+  make: (batch: Amount[]) => Promise<Proof[]>,
+): Promise<Proof[][]> {
+  const out: Proof[][] = [];
+  let batch: Amount[] = [];
+  let outputs = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const proofs = await make(batch);
+    let at = 0;
+    for (const a of batch) {
+      const n = notesOf(a);
+      out.push(proofs.slice(at, at + n));
+      at += n;
+    }
+    if (at !== proofs.length) fail('Internal', { reason: `${proofs.length} notes for ${at} outputs` });
+    batch = [];
+    outputs = 0;
+  };
+  for (const a of amounts) {
+    const n = splitAmount(a).length;
+    if (outputs + n > MAX_OUTPUTS) await flush();
+    batch.push(a);
+    outputs += n;
   }
+  await flush();
   return out;
 }
 
-async function freshAddress(network: Network): Promise<string> {
-  const pair: EncryptionKeyPair = await generateEncryptionKeyPair();
-  return encodeAddress({ network, publicKey: pair.publicKey });
-}
-
-/**
- * Reads the journal every `POLL_MS` for the waiting transfers that reached a terminal state and
- * resolves each with its state and `updated_at` (the gateway's clock at the move, the same clock as
- * the client's here), so the latency does not depend on the polling interval.
- */
-function pollJournal(store: Store, waiting: Map<string, (end: End) => void>): { stop(): void } {
-  let stopped = false;
-  void (async () => {
-    while (!stopped) {
-      const ids = [...waiting.keys()];
-      if (ids.length > 0) {
-        const rows = await store.db
-          .selectFrom('gateway_jobs')
-          .select(['id', 'state', 'updated_at'])
-          .where('id', 'in', ids)
-          .where('state', 'in', ['done', 'refused'])
-          .execute();
-        for (const r of rows) {
-          waiting.get(r.id)?.({ state: r.state, at: Number(r.updated_at) });
-          waiting.delete(r.id);
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-  })();
-  return {
-    stop: () => {
-      stopped = true;
-    },
-  };
+async function makeTerminals(network: Network): Promise<DriverTerminal[]> {
+  return Promise.all(
+    Array.from({ length: TERMINALS }, async () => {
+      const pair = await generateEncryptionKeyPair();
+      return {
+        address: encodeAddress({ network, publicKey: pair.publicKey }),
+        privateKey: bytesToHex(pair.privateKey),
+      };
+    }),
+  );
 }
 
 /**
@@ -359,7 +363,7 @@ function pollJournal(store: Store, waiting: Map<string, (end: End) => void>): { 
  */
 async function stageTimes(
   store: Store,
-  finished: readonly Finished[],
+  finished: readonly { id: string; postedAt: number }[],
 ): Promise<Record<Direction, Record<string, number>>> {
   const postedAt = new Map(finished.map((f) => [f.id, f.postedAt]));
   const samples: Record<Direction, Record<string, number[]>> = { 'lan-to-wan': {}, 'wan-to-lan': {} };

@@ -5,6 +5,8 @@
 export interface ScenarioOptions {
   seconds: number;
   dialects: string[];
+  /** Rows of finished history to put in the books first (spent notes, finished jobs); scenarios that fill books say so. */
+  rows?: number;
 }
 
 export type Scenario = (o: ScenarioOptions) => Promise<unknown>;

@@ -1,0 +1,233 @@
+/**
+ * The load driver of `bench gateway`, a separate process (forked by `gateway.ts`) so that the load's
+ * own work (HTTP client, JSON) is not counted as the servers' and the servers see their traffic over
+ * loopback as from terminals. It posts the prepared, sealed conversion requests (job 1 to the
+ * gateway's LAN listener, job 2 to its WAN listener) with several in flight per direction, and plays
+ * the destination terminals: each watches its inbox's live events (LAN: the gateway's mailbox, WAN:
+ * the wide bank's) and drains on every `arrived`, acking what it took, so no inbox fills up. A
+ * conversion ends when its payment is drained; the latency is from its post to then.
+ * It tells the parent when the timed window opens and closes (the parent samples CPU time then) and
+ * answers every conversion that ended inside the window.
+ */
+import { request } from 'undici';
+import { hex } from '../core/bytes.js';
+import { type EncryptionKeyPair, type Envelope, keyPairFromPrivate } from '../core/envelope/index.js';
+import { call, setHttpTransport } from '../core/http/client.js';
+import { undiciTransport } from '../core/http/node-transport.js';
+import { type Direction, JOB1_PATH, JOB2_PATH, TransferStatus } from '../core/protocol/gateway.js';
+import { drain, inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
+
+export interface DriverWork {
+  direction: Direction;
+  envelope: Envelope;
+  /** Index of the destination terminal among `terminals[direction]`. */
+  terminal: number;
+  notes: number;
+}
+
+export interface DriverTerminal {
+  address: string;
+  /** X25519 private key, hex: the terminal drains its own inbox. */
+  privateKey: string;
+}
+
+export interface DriverStart {
+  kind: 'start';
+  urls: { lan: string; wan: string };
+  /** Where each direction's payments are drained: the gateway's LAN listener, the wide bank. */
+  mailboxes: Record<Direction, string>;
+  terminals: Record<Direction, DriverTerminal[]>;
+  work: DriverWork[];
+  seconds: number;
+  warmupSeconds: number;
+  inFlight: number;
+}
+
+export interface DriverFinished {
+  direction: Direction;
+  id: string;
+  notes: number;
+  /** Unix ms (the machine's clock, as the gateway's journal). */
+  postedAt: number;
+  drainedAt: number;
+}
+
+export type DriverMessage =
+  | { kind: 'ready' }
+  | { kind: 'edge'; edge: 'open' | 'close' }
+  | { kind: 'result'; finished: DriverFinished[]; ranOut: boolean; seconds: number; drains: number }
+  | { kind: 'error'; message: string };
+
+const send = (m: DriverMessage) => process.send?.(m);
+
+/** One terminal: a live-events stream on its inbox, draining on every event, until `stop`. */
+class Terminal {
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private ack: string[] = [];
+  private readonly abort = new AbortController();
+  drains = 0;
+
+  constructor(
+    private readonly base: string,
+    private readonly address: string,
+    private readonly owner: EncryptionKeyPair,
+    private readonly serverKey: Uint8Array,
+    private readonly onPayment: (transferId: string) => void,
+  ) {}
+
+  async watch(): Promise<void> {
+    const url = await inboxEventsUrl(this.base, {
+      owner: this.owner,
+      address: this.address,
+      serverKey: this.serverKey,
+    });
+    const res = await request(url, { method: 'GET', signal: this.abort.signal });
+    if (res.statusCode !== 200)
+      throw new Error(`inbox events: HTTP ${res.statusCode} ${await res.body.text()}`);
+    void (async () => {
+      try {
+        for await (const chunk of res.body) if (String(chunk).includes('event: arrived')) this.kick();
+      } catch {
+        // stopped
+      }
+    })();
+  }
+
+  private kick(): void {
+    if (this.draining !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.draining = (async () => {
+      try {
+        do {
+          this.again = false;
+          let more = true;
+          while (more) {
+            const answer = await drain(this.base, {
+              owner: this.owner,
+              address: this.address,
+              serverKey: this.serverKey,
+              ack: this.ack,
+            });
+            this.drains++;
+            this.ack = answer.messages.map((m) => m.id);
+            for (const m of answer.messages) this.onPayment(m.envelope.transferId);
+            more = answer.more;
+          }
+        } while (this.again);
+      } catch (e) {
+        send({ kind: 'error', message: `drain: ${(e as Error).message}` });
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+}
+
+async function run(o: DriverStart): Promise<void> {
+  setHttpTransport(undiciTransport);
+  const waiting = new Map<string, (at: number) => void>();
+  const arrivedEarly = new Map<string, number>();
+  const onPayment = (id: string) => {
+    const at = Date.now();
+    const w = waiting.get(id);
+    if (w === undefined) arrivedEarly.set(id, at);
+    else {
+      waiting.delete(id);
+      w(at);
+    }
+  };
+  const terminals: Terminal[] = [];
+  const byDirection = {} as Record<Direction, Terminal[]>;
+  for (const direction of ['lan-to-wan', 'wan-to-lan'] as const) {
+    const base = o.mailboxes[direction];
+    const info = await mailboxInfo(base);
+    const serverKey = hex(info.key, 'key', 32);
+    byDirection[direction] = [];
+    for (const t of o.terminals[direction]) {
+      const owner = await keyPairFromPrivate(hex(t.privateKey, 'privateKey', 32));
+      const terminal = new Terminal(base, t.address, owner, serverKey, onPayment);
+      await terminal.watch();
+      terminals.push(terminal);
+      byDirection[direction].push(terminal);
+    }
+  }
+  const queues: Record<Direction, DriverWork[]> = {
+    'lan-to-wan': o.work.filter((w) => w.direction === 'lan-to-wan'),
+    'wan-to-lan': o.work.filter((w) => w.direction === 'wan-to-lan'),
+  };
+  const finished: DriverFinished[] = [];
+  let ranOut = false;
+  let lastAt = 0;
+  const from = performance.now() + o.warmupSeconds * 1000;
+  const deadline = from + o.seconds * 1000;
+  const edges = [
+    setTimeout(() => send({ kind: 'edge', edge: 'open' }), from - performance.now()),
+    setTimeout(() => send({ kind: 'edge', edge: 'close' }), deadline - performance.now()),
+  ];
+  const drive = async (direction: Direction) => {
+    const queue = queues[direction];
+    while (performance.now() < deadline) {
+      const next = queue.pop();
+      if (next === undefined) {
+        ranOut = true;
+        return;
+      }
+      const id = next.envelope.transferId;
+      const drained = new Promise<number>((resolve) => {
+        const early = arrivedEarly.get(id);
+        if (early !== undefined) resolve(early);
+        else waiting.set(id, resolve);
+      });
+      const postedAt = Date.now();
+      const status = await call({
+        base: direction === 'lan-to-wan' ? o.urls.lan : o.urls.wan,
+        method: 'POST',
+        path: direction === 'lan-to-wan' ? JOB1_PATH : JOB2_PATH,
+        body: next.envelope,
+        schema: TransferStatus,
+      });
+      if (status.state === 'refused')
+        throw new Error(`conversion ${id} was refused: ${status.refusal?.detail}`);
+      const drainedAt = await drained;
+      const at = performance.now();
+      if (at < from || at > deadline) continue;
+      finished.push({ direction, id, notes: next.notes, postedAt, drainedAt });
+      lastAt = at;
+    }
+  };
+  await Promise.all(
+    (['lan-to-wan', 'wan-to-lan'] as const).flatMap((d) =>
+      Array.from({ length: o.inFlight }, () => drive(d)),
+    ),
+  );
+  if (ranOut) for (const t of edges) clearTimeout(t);
+  if (ranOut) send({ kind: 'edge', edge: 'close' });
+  else await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - performance.now())));
+  for (const t of terminals) t.stop();
+  const drains = terminals.reduce((n, t) => n + t.drains, 0);
+  send({
+    kind: 'result',
+    finished,
+    ranOut,
+    seconds: ((ranOut ? lastAt : deadline) - from) / 1000,
+    drains,
+  });
+}
+
+process.once('message', (m: DriverStart) => {
+  run(m).then(
+    () => process.disconnect(),
+    (e: unknown) => {
+      send({ kind: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      process.disconnect();
+    },
+  );
+});
+send({ kind: 'ready' });
