@@ -3,11 +3,15 @@
  * (wide notes from the issue server in job 1, local notes from its own mint in job 2), journals their
  * secrets and blinding factors `r` before any request leaves, and unblinds the signatures that come
  * back, checking each one's NUT-12 DLEQ proof so that only notes the mint truly signed are passed on.
+ * Outputs for a destination whose address carries a lock key get NUT-11 P2PK secrets locked to it, so
+ * the notes are the destination's alone from the moment they exist (docs/gateway.md, "Locked deliveries").
  * It also checks the DLEQ proofs that travel with the wide notes a WAN terminal hands in, as one job of
  * the crypto workers, so a large request never holds the main thread.
  */
 import { randomBytes } from 'node:crypto';
+import { decodeAddress } from '../core/address/index.js';
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
+import { p2pkSecret } from '../core/conditions/index.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { blindMessage, unblind } from '../core/crypto/nut00.js';
 import { verifyDleq } from '../core/crypto/nut12.js';
@@ -36,15 +40,32 @@ export interface KeysetKeys {
   keys: ReadonlyMap<number, Uint8Array>;
 }
 
-/** Outputs worth `amount` on `keysetId`, split into powers of two (NUT-00), fresh secrets and `r`. */
-export function makeOutputs(curve: Curve, keysetId: string, amount: Amount): JournalOutput[] {
+/**
+ * Outputs worth `amount` on `keysetId`, split into powers of two (NUT-00), fresh secrets and `r`.
+ * With `lockKey` (a destination's 33-byte secp256k1 key) every secret is a NUT-11 P2PK secret locked
+ * to it (SIG_INPUTS, a random nonce): only that key's signature spends the notes.
+ */
+export function makeOutputs(
+  curve: Curve,
+  keysetId: string,
+  amount: Amount,
+  lockKey?: Uint8Array,
+): JournalOutput[] {
   return splitAmount(amount).map((a) => {
     // NUT-00: a random secret; 32 bytes of hex, as Cashu wallets make them.
-    const secret = bytesToHex(randomBytes(32));
+    const secret =
+      lockKey === undefined
+        ? bytesToHex(randomBytes(32))
+        : p2pkSecret({ pubkey: bytesToHex(lockKey), sigflag: 'SIG_INPUTS' });
     const r = randomScalar();
     const { B_ } = blindMessage(curve, utf8(secret), r);
     return { amount: a, id: keysetId, B_: bytesToHex(B_), secret, r: bytesToHex(r) };
   });
+}
+
+/** The lock key of a destination address: version 1 carries one; version 0 none (deliveries unlocked). */
+export function lockKeyOf(address: string): Uint8Array | undefined {
+  return decodeAddress(address).lockKey;
 }
 
 /** The blinded messages of journaled outputs, as a mint reads them. */

@@ -16,6 +16,7 @@ import {
   PointHex,
   type Proof,
 } from '../core/protocol/cashu.js';
+import { MINT_INFO_PATH, MintInfoNuts, P2pkSupport } from '../core/protocol/mint-info.js';
 import type { WalletNet } from './net.js';
 
 const Unit = Type.String({ minLength: 1, maxLength: 32 });
@@ -69,6 +70,7 @@ export class MintClient {
   private lastActive: string | undefined;
   /** How often the active keyset of the wallet's unit was seen to change (a rotation): notes to renew. */
   rotationsSeen = 0;
+  private readonly p2pk = new P2pkSupport(() => this.request('GET', MINT_INFO_PATH, MintInfoNuts));
 
   constructor(
     private readonly net: WalletNet,
@@ -84,6 +86,11 @@ export class MintClient {
     body?: unknown,
   ): Promise<Static<S>> {
     return this.net.call({ base: this.url, method, path, schema, ...(body === undefined ? {} : { body }) });
+  }
+
+  /** Whether the mint says it enforces NUT-11 P2PK (NUT-06): only then are payments locked. */
+  enforcesP2pk(): Promise<boolean> {
+    return this.p2pk.supported();
   }
 
   /** NUT-02 keysets of every unit the mint has (the wallet picks its unit at `init`). */

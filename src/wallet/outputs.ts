@@ -28,10 +28,17 @@ export function deterministicOutputs(
   });
 }
 
-/** Outputs with fresh random secrets, for notes that leave the wallet. */
-export function randomOutputs(curve: Curve, amounts: readonly number[]): PlannedOutput[] {
+/**
+ * Outputs with fresh random secrets, for notes that leave the wallet; `secretOf` makes each secret
+ * instead (a NUT-11 P2PK secret with its own random nonce, for a locked payment).
+ */
+export function randomOutputs(
+  curve: Curve,
+  amounts: readonly number[],
+  secretOf: () => string = () => bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
+): PlannedOutput[] {
   return amounts.map((amount) => {
-    const secret = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+    const secret = secretOf();
     return planned(curve, amount, secret, randomScalar(), 'send');
   });
 }

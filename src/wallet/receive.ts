@@ -2,8 +2,9 @@
  * Money arriving: the terminal drains its inbox at its network's mailbox, opens each envelope,
  * and swaps the notes of every `lancash.payment` at its mint at once, so the payer cannot spend them
  * again. A payment is journaled (its notes and the planned swap) before the message is acked, so a
- * crash loses nothing; transfer ids already seen are skipped. Notes of another mint or unit are
- * refused and recorded. `cashuB` tokens take the same path.
+ * crash loses nothing; transfer ids already seen are skipped. Notes of another mint or unit, or locked
+ * to another key, are refused and recorded; notes locked to this terminal's key (NUT-11) are signed for
+ * in the swap (`locks.ts`). `cashuB` tokens take the same path.
  */
 import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex, hex } from '../core/bytes.js';
@@ -15,6 +16,7 @@ import { decode } from '../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, Notice, PAYMENT, Payment, type TransferStatus } from '../core/protocol/gateway.js';
 import { decodeToken } from '../core/token/index.js';
 import { mailboxOf, messageOf, newId, type WalletContext } from './context.js';
+import { lockRefusal } from './locks.js';
 import type { InboxMessage } from './net.js';
 import { advanced } from './settle.js';
 import type { Operation } from './store.js';
@@ -158,7 +160,8 @@ interface Incoming {
 
 /**
  * Journals incoming notes with the swap that makes them the wallet's, then swaps. Notes of another
- * mint or unit, or of a keyset the mint does not list for the unit, are refused without a swap.
+ * mint or unit, of a keyset the mint does not list for the unit, or locked to a key that is not this
+ * wallet's, are refused without a swap.
  */
 async function accept(ctx: WalletContext, incoming: Incoming): Promise<Operation> {
   const amount = sum(incoming.proofs.map((p) => p.amount));
@@ -180,6 +183,8 @@ async function accept(ctx: WalletContext, incoming: Incoming): Promise<Operation
     if (!isLancashError(e)) throw e;
     return refused(messageOf(e));
   }
+  const locked = lockRefusal(incoming.proofs, ctx.lock);
+  if (locked !== undefined) return refused(locked);
   const at = ctx.now();
   const op: Operation = {
     id: newId(),

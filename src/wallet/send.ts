@@ -26,6 +26,7 @@ import {
 } from '../core/protocol/gateway.js';
 import { encodeTokenV4 } from '../core/token/index.js';
 import { mailboxOf, messageOf, newId, reachable, type WalletContext } from './context.js';
+import type { Lock } from './locks.js';
 import { selectNotes } from './select.js';
 import { advanced, heldNotes, reclaim, rollBack, settleByState } from './settle.js';
 import type { Operation, OperationData, OperationKind, OperationState } from './store.js';
@@ -74,7 +75,14 @@ export async function send(ctx: WalletContext, o: SendOptions): Promise<Operatio
         `the inbox at ${deliverTo} is on the ${inbox.network} network, not ${destination.network}`,
       );
     }
-    let op = await prepare(ctx, 'send', amount, o.to, { deliverTo, address: o.to }, memo);
+    // Locked deliveries: to an address with a lock key, the notes are spendable by the recipient's key
+    // (and ours, so an undelivered payment can still be taken back), by nobody who merely sees them.
+    // Only at a mint that enforces NUT-11 (NUT-06): elsewhere locked notes could be lost or open to all.
+    const lock =
+      destination.lockKey !== undefined && (await ctx.mint.enforcesP2pk())
+        ? { to: destination.lockKey, from: ctx.lock.publicKey }
+        : undefined;
+    let op = await prepare(ctx, 'send', amount, o.to, { deliverTo, address: o.to }, memo, lock);
     op = await swapOut(ctx, op, 'delivering', async (proofs) => ({
       envelope: await sealJson({
         type: PAYMENT,
@@ -145,6 +153,7 @@ async function prepare(
   counterparty: string,
   data: OperationData,
   memo: { memo?: string },
+  lock?: Lock,
 ): Promise<Operation> {
   const unspent = await ctx.store.notes({ state: 'unspent' });
   const candidates = await Promise.all(
@@ -167,6 +176,7 @@ async function prepare(
     ctx,
     chosen.map((c) => c.note.proof),
     amount,
+    lock,
   );
   const id = newId();
   const at = ctx.now();

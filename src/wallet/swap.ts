@@ -9,6 +9,7 @@ import { isUnclear } from '../core/http/client.js';
 import { splitAmount, sub, toAmount } from '../core/money.js';
 import type { BlindSignature, Proof } from '../core/protocol/cashu.js';
 import { messageOf, type WalletContext } from './context.js';
+import { type Lock, lockedSecret, withWitnesses } from './locks.js';
 import { blindedMessages, deterministicOutputs, noteY, randomOutputs, unblindOutputs } from './outputs.js';
 import type { NoteState, PlannedOutput, StoredNote, SwapPlan } from './store.js';
 
@@ -25,11 +26,16 @@ export type SwapOutcome =
   | { kind: 'unclear'; reason: string; notSent?: true };
 
 /**
- * Plans a swap of `inputs` into `send` (random secrets, they leave) and the rest, less the input fee,
- * as notes the wallet keeps (NUT-13 secrets from counters reserved durably here, before any output
- * can reach the mint).
+ * Plans a swap of `inputs` into `send` (random secrets, they leave; P2PK secrets locked by `lock`
+ * when given) and the rest, less the input fee, as notes the wallet keeps (NUT-13 secrets from
+ * counters reserved durably here, before any output can reach the mint).
  */
-export async function planSwap(ctx: WalletContext, inputs: Proof[], send: number): Promise<SwapPlan> {
+export async function planSwap(
+  ctx: WalletContext,
+  inputs: Proof[],
+  send: number,
+  lock?: Lock,
+): Promise<SwapPlan> {
   const keyset = await ctx.mint.activeKeyset();
   const value = toAmount(
     inputs.reduce((n, p) => n + p.amount, 0),
@@ -40,7 +46,13 @@ export async function planSwap(ctx: WalletContext, inputs: Proof[], send: number
   const keepAmounts = splitAmount(keep);
   const first = keepAmounts.length ? await ctx.store.reserveCounters(keyset.id, keepAmounts.length) : 0;
   const outputs: PlannedOutput[] = [
-    ...(send > 0 ? randomOutputs(ctx.curve, splitAmount(toAmount(send))) : []),
+    ...(send > 0
+      ? randomOutputs(
+          ctx.curve,
+          splitAmount(toAmount(send)),
+          lock === undefined ? undefined : () => lockedSecret(lock),
+        )
+      : []),
     ...deterministicOutputs(ctx.curve, ctx.seed, keyset.id, first, keepAmounts),
   ];
   // NUT-03: outputs in ascending amount order, so their order tells nothing about which are kept.
@@ -48,11 +60,15 @@ export async function planSwap(ctx: WalletContext, inputs: Proof[], send: number
   return { keyset: keyset.id, inputs, outputs };
 }
 
-/** Sends a journaled swap; on a refusal or a lost answer, asks the mint what happened. */
+/**
+ * Sends a journaled swap (inputs locked to this wallet's key signed as they leave); on a refusal or a
+ * lost answer, asks the mint what happened.
+ */
 export async function executeSwap(ctx: WalletContext, plan: SwapPlan): Promise<SwapOutcome> {
   let signatures: Awaited<ReturnType<typeof ctx.mint.swap>>;
   try {
-    signatures = await ctx.mint.swap(plan.inputs, blindedMessages(plan.keyset, plan.outputs));
+    const inputs = withWitnesses(plan.inputs, ctx.lock);
+    signatures = await ctx.mint.swap(inputs, blindedMessages(plan.keyset, plan.outputs));
   } catch (e) {
     // No connection to the mint: the swap is not there, and asking after it could not reach it either.
     if (isUnclear(e) && e.notSent) return { kind: 'unclear', reason: messageOf(e), notSent: true };

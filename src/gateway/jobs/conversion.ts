@@ -12,6 +12,7 @@ import { toAmount } from '../../core/money.js';
 import type { Receipt } from '../../core/protocol/bank.js';
 import type { Deliverer } from '../delivery.js';
 import { sealRecovery } from '../reconcile/service.js';
+import { relockKey } from '../locks.js';
 import { blindedMessages, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
 import type { WideBankPort } from '../wide-bank.js';
 import { type Job, type Journal, point, TERMINAL_STATES } from './model.js';
@@ -164,7 +165,8 @@ export class ConversionSteps {
   private async renewOutputs(job: Job): Promise<StepOutcome | undefined> {
     const keyset = await this.o.bank.activeKeyset();
     if (job.journal.outputs.every((x) => x.id === keyset.id)) return undefined;
-    const outputs = makeOutputs(this.o.curve, keyset.id, toAmount(job.amount));
+    const lock = relockKey(job.destination, job.journal.outputs);
+    const outputs = makeOutputs(this.o.curve, keyset.id, toAmount(job.amount), lock);
     const journal: Journal = { ...job.journal, outputs };
     const detail = `wide outputs renewed on keyset ${keyset.id}`;
     const now = this.clock();

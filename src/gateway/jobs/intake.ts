@@ -24,6 +24,7 @@ import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
 import { checkProofsDleq, makeOutputs } from '../wallet.js';
 import type { WideBankPort, WideKeyset } from '../wide-bank.js';
+import { deliveryLock } from '../locks.js';
 import type { IntakeLimits } from './intake-limits.js';
 import { type JobState, type Journal, jobTag, point, toStatus } from './model.js';
 import { toJob } from './reads.js';
@@ -89,8 +90,12 @@ export class JobIntake {
     }
     const taken =
       direction === 'lan-to-wan'
-        ? await this.takeLocalNotes(req.proofs)
-        : await this.takeWideNotes(req.proofs, client);
+        ? await this.takeLocalNotes(req.proofs, await deliveryLock(req.destination, this.o.bank.base))
+        : await this.takeWideNotes(
+            req.proofs,
+            client,
+            await deliveryLock(req.destination, this.o.localMintUrl()),
+          );
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
     const row: repo.JobRow = {
@@ -130,8 +135,11 @@ export class JobIntake {
     return toStatus(job);
   }
 
-  /** Job 1: the local notes are verified now and held pending in the intake's transaction. */
-  private async takeLocalNotes(proofs: Proof[]): Promise<Taken> {
+  /**
+   * Job 1: the local notes are verified now and held pending in the intake's transaction; the wide
+   * outputs are locked to the destination's key when its address carries one.
+   */
+  private async takeLocalNotes(proofs: Proof[], lockKey: Uint8Array | undefined): Promise<Taken> {
     const { mint, curve } = this.o;
     const prepared: PreparedInputs = await mint.prepareInputs(proofs);
     // 1 local = 1 wide: the local keysets charge no fee (server.ts), so this is the notes' value.
@@ -139,7 +147,7 @@ export class JobIntake {
     const keyset = await this.upstream(this.o.bank.activeKeyset());
     return {
       amount,
-      journal: { outputs: makeOutputs(curve, keyset.id, amount), inputYs: [...prepared.Ys] },
+      journal: { outputs: makeOutputs(curve, keyset.id, amount, lockKey), inputYs: [...prepared.Ys] },
       commit: (trx, operation) => mint.commitInputs(trx, prepared, operation, 'pending'),
     };
   }
@@ -152,7 +160,11 @@ export class JobIntake {
    * the bank lists), the curve work runs in the crypto workers as one job, and the client's notes in
    * intake and the bank calls it causes are bounded (`IntakeLimits`) before the work and the call.
    */
-  private async takeWideNotes(proofs: Proof[], client: string): Promise<Taken> {
+  private async takeWideNotes(
+    proofs: Proof[],
+    client: string,
+    lockKey: Uint8Array | undefined,
+  ): Promise<Taken> {
     const { bank, curve, mint, intakeLimits } = this.o;
     // NUT-03: the same secret twice is the same note twice.
     const seen = new Set<string>();
@@ -193,7 +205,10 @@ export class JobIntake {
       const amount = sum(proofs.map((p) => p.amount));
       return {
         amount,
-        journal: { wideProofs: proofs, outputs: makeOutputs(curve, mint.keysets.current().id, amount) },
+        journal: {
+          wideProofs: proofs,
+          outputs: makeOutputs(curve, mint.keysets.current().id, amount, lockKey),
+        },
       };
     } finally {
       release?.();

@@ -17,6 +17,7 @@ import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import type { GatewayKeys } from '../keys.js';
+import { relockKey } from '../locks.js';
 import { blindedMessages, makeOutputs, unblindChecked } from '../wallet.js';
 import { type Job, type JobState, type Journal, toStatus } from './model.js';
 import * as repo from './repository.js';
@@ -188,7 +189,9 @@ export async function generateLocal<J extends Job>(
   // never signed them: fresh ones on the active keyset take their place, journaled with the notes.
   await mint.keysets.fresh();
   if (outputs.some((x) => mint.keysets.retired(x.id))) {
-    outputs = makeOutputs(o.curve, mint.keysets.current().id, sum(outputs.map((x) => x.amount)));
+    const amount = sum(outputs.map((x) => x.amount));
+    const lock = relockKey(job.destination, outputs);
+    outputs = makeOutputs(o.curve, mint.keysets.current().id, amount, lock);
   }
   const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
   const localProofs = unblindChecked(o.curve, outputs, prepared.signatures, (id) => {

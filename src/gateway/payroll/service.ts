@@ -59,6 +59,7 @@ import {
   type Trx,
 } from '../jobs/steps.js';
 import { sealRecovery } from '../reconcile/service.js';
+import { deliveryLock } from '../locks.js';
 import { makeOutputs } from '../wallet.js';
 import * as repo from './repository.js';
 
@@ -164,7 +165,13 @@ export class PayrollService {
     const existing = await repo.liveJobOfRef(store.db, 'payroll', req.ref);
     if (existing !== undefined) return same(existing, 'payroll', keys.publicKeyHex, requestHash);
     const journal: OperatorJournal = {
-      outputs: makeOutputs(curve, mint.keysets.current().id, amount),
+      // Locked to the employee's key when its address carries one, as job 2's notes are.
+      outputs: makeOutputs(
+        curve,
+        mint.keysets.current().id,
+        amount,
+        await deliveryLock(req.to, this.o.localMintUrl()),
+      ),
       ...(req.memo !== undefined ? { memo: req.memo } : {}),
     };
     return this.admit(
