@@ -22,9 +22,9 @@ import {
 import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
 import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
+import { deliveryLock } from '../locks.js';
 import { checkProofsDleq, makeOutputs } from '../wallet.js';
 import type { WideBankPort, WideKeyset } from '../wide-bank.js';
-import { deliveryLock } from '../locks.js';
 import type { IntakeLimits } from './intake-limits.js';
 import { type JobState, type Journal, jobTag, point, toStatus } from './model.js';
 import { toJob } from './reads.js';

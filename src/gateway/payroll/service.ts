@@ -58,8 +58,8 @@ import {
   sealNotice,
   type Trx,
 } from '../jobs/steps.js';
-import { sealRecovery } from '../reconcile/service.js';
 import { deliveryLock } from '../locks.js';
+import { sealRecovery } from '../reconcile/service.js';
 import { makeOutputs } from '../wallet.js';
 import * as repo from './repository.js';
 
