@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { fail } from '../core/errors.js';
+import { MAX_INPUT_FEE_PPK } from '../core/fees.js';
 import type { Store, StoreConfig } from '../store/index.js';
 import { runCommand, usage } from './usage.js';
 
@@ -58,15 +59,15 @@ export function registerKeysetCommands(parent: Command, o: KeysetCommandsOptions
     )
     .option(
       '--input-fee-ppk <n>',
-      'NUT-02 input fee of the new keyset, parts per thousand (only 0 until fees are accounted)',
+      `NUT-02 input fee of the new keyset: parts per thousand of a minor unit per note spent, 0 to ${MAX_INPUT_FEE_PPK} (a request pays ceil(Σ / 1000))`,
       '0',
     )
     .action((opts: { grace: string; inputFeePpk: string }, c: Command) =>
       runCommand(`${o.command} keyset rotate`, async () => {
         // Checked before the database opens: a mistyped value changes nothing.
         const graceMs = graceOf(opts.grace);
-        feeOf(opts.inputFeePpk);
-        await withStore(o, c, (store) => rotate(store, graceMs));
+        const inputFeePpk = feeOf(opts.inputFeePpk);
+        await withStore(o, c, (store) => rotate(store, graceMs, inputFeePpk));
       }),
     );
 }
@@ -80,18 +81,17 @@ export function graceOf(text: string): number {
 }
 
 /**
- * `--input-fee-ppk N`: the mint engine charges a keyset's fee (NUT-02), but the deployment's
- * accounting does not yet (a received note credits its whole value, 1 local = 1 wide): a fee the
- * ledger ignores would move value the audits cannot see, so only 0 is taken until fees are accounted.
+ * `--input-fee-ppk N`: the new keyset's NUT-02 fee, a whole number from 0 to `MAX_INPUT_FEE_PPK`. Every
+ * check of both mints counts it, and the books account it (docs/wide-bank.md and docs/gateway.md, "Fees").
  */
-function feeOf(text: string): void {
-  if (!/^\d+$/.test(text.trim()))
-    usage(`--input-fee-ppk: expected a whole number of parts per thousand, got ${text}`);
-  if (Number(text) !== 0) {
+export function feeOf(text: string): number {
+  const n = /^\d{1,9}$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(n >= 0 && n <= MAX_INPUT_FEE_PPK)) {
     usage(
-      `--input-fee-ppk ${text}: this deployment's accounting charges no input fee yet (the bank credits and the gateway converts a note's whole value), so a keyset with a fee cannot be honoured; rotate with 0`,
+      `--input-fee-ppk: expected a whole number of parts per thousand from 0 to ${MAX_INPUT_FEE_PPK} (1000 = one minor unit per note spent), got ${text}`,
     );
   }
+  return n;
 }
 
 async function withStore(
@@ -140,7 +140,7 @@ function listing(rs: Awaited<ReturnType<typeof rows>>, now: number): KeysetListi
   });
 }
 
-async function rotate(store: Store, graceMs: number) {
+async function rotate(store: Store, graceMs: number, inputFeePpk: number) {
   const before = await rows(store);
   const current = before.find((r) => r.active === 1) ?? before[before.length - 1]!;
   const [{ defaultCurve }, { Keysets }, { isUniqueViolation }] = await Promise.all([
@@ -155,7 +155,7 @@ async function rotate(store: Store, graceMs: number) {
   });
   let fresh: { id: string };
   try {
-    fresh = await keysets.rotate({ graceMs, inputFeePpk: 0 });
+    fresh = await keysets.rotate({ graceMs, inputFeePpk });
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
     // Another rotation committed first (the unique derivation index): nothing of this one stayed.
@@ -172,7 +172,8 @@ async function rotate(store: Store, graceMs: number) {
     previous: current.id,
     active: after.find((k) => k.id === fresh.id),
     said:
-      `keyset ${fresh.id} signs from now on (every server process within a second); ` +
+      `keyset ${fresh.id} signs from now on (every server process within a second)` +
+      (inputFeePpk === 0 ? '; ' : ` and charges an input fee of ${inputFeePpk} ppk per note spent; `) +
       (until === undefined
         ? 'no old keyset was active'
         : graceMs === 0

@@ -5,9 +5,12 @@
  *   L = local value signed − local value spent (pending notes still count),
  *   R = the reserve account's balance at the wide bank,
  * it checks
- *   R = L − job 1 issued at the bank, not settled here   + job 2 credited at the bank, not generated here
+ *   R = L + F − job 1 issued at the bank, not settled here   + job 2 credited at the bank, not generated here
  *         + payroll claimed at the bank, not generated here − payout withdrawn at the bank, not settled here
  *         + surplus,
+ * where F is the local mint's NUT-02 input fees collected (its swaps', and those of the local notes
+ * finished job 1s and payouts erased): value out of circulation whose backing stays in the reserve as
+ * the organisation's income (docs/gateway.md, "Fees"),
  * where "at the bank" is read from the bank's idempotency table (`bank_requests`) under the job's
  * request key, and the surplus is what reached the reserve outside the gateway's books: deposits not
  * (yet) claimed by a payroll, plus any other entry (a stranger's receive into the reserve, minus an
@@ -73,7 +76,12 @@ export interface GatewayAudit {
     reserve: number;
     inFlight: { job1: number; job2: number; payroll: number; payout: number };
     surplus: { unclaimedDeposits: number; other: number };
-    /** L ± in flight + surplus: what the reserve must hold. */
+    /**
+     * NUT-02 input fees the local mint kept (docs/gateway.md, "Fees"): on swaps, and on the local notes
+     * of finished job 1s and payouts; their backing stays in the reserve as the organisation's income.
+     */
+    fees: { swaps: number; conversions: number; collected: number };
+    /** L + fees collected ± in flight + surplus: what the reserve must hold. */
     expectedReserve: number;
     jobs: number;
   };
@@ -305,11 +313,13 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
     jobs.filter((j) => j.state !== 'refused').map((j) => sideOf(gatewayKey ?? '', j).side.bankKey),
   );
   const totalsInFlight = { job1: 0, job2: 0, payroll: 0, payout: 0 };
+  // NUT-02 input fees the local mint kept: value out of circulation whose backing stays in the reserve.
+  const fees = { swaps: 0, conversions: 0 };
   for (const j of jobs) {
     const { role, side } = sideOf(gatewayKey ?? '', j);
     const jobRow = `gateway_jobs:${j.id}`;
     const bankRow = `bank_requests:${side.bankKey}`;
-    const local = ops.get(side.operation) ?? { signed: 0, spent: 0, pending: 0 };
+    const local = ops.get(side.operation) ?? { signed: 0, spent: 0, pending: 0, fee: 0 };
     ops.delete(side.operation);
     const refused = j.state === 'refused';
     // A refused job's key may be held by a later live job of the same ref: the bank row is that one's.
@@ -329,8 +339,12 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
     // before the bank's answer; erased or generated after it; untouched once refused.
     const before = j.state === side.pending;
     if (side.sign < 0) {
-      differ('local notes held pending', before ? j.amount : 0, local.pending, [jobRow, ...localRows]);
-      differ('local notes erased', before || refused ? 0 : j.amount, local.spent, [jobRow, ...localRows]);
+      // The notes held or erased are the job's amount plus the local input fee their sender paid.
+      const held = j.amount + local.fee;
+      differ('local notes held pending', before ? held : 0, local.pending, [jobRow, ...localRows]);
+      differ('local notes erased', before || refused ? 0 : held, local.spent, [jobRow, ...localRows]);
+      // Erased: the fee stays in the reserve as the organisation's income ("Fees").
+      if (!before && !refused) fees.conversions += local.fee;
     } else {
       differ('local notes generated', before || refused ? 0 : j.amount, local.signed, [jobRow, ...localRows]);
     }
@@ -351,8 +365,10 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
     }
   }
 
-  // Local mint operations that are no job's: swaps, which move value and create none (less their fee).
+  // Local mint operations that are no job's: swaps, which move value and create none (less their fee,
+  // which stays in the reserve as the organisation's income).
   for (const [op, v] of ops) {
+    fees.swaps += v.fee;
     if (v.signed !== v.spent + v.pending - v.fee) {
       differences.push({
         what: `local mint operation ${op}: value signed against value spent less the input fee ${v.fee} (a swap creates no value)`,
@@ -399,20 +415,28 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
     }
   }
   const surplus = unclaimedDeposits + other;
-  if (surplus < 0) {
+  const feesCollected = fees.swaps + fees.conversions;
+  // The operator may take the fee income out of the reserve (a direct withdrawal), never more.
+  if (surplus + feesCollected < 0) {
     differences.push({
-      what: 'reserve surplus below 0: money left the reserve outside payouts while it backed local money',
-      expected: 0,
+      what: 'reserve surplus below minus the local fees collected: money left the reserve outside payouts while it backed local money',
+      expected: -feesCollected,
       actual: surplus,
       rows: outflows,
     });
   }
 
   const expectedReserve =
-    L + totalsInFlight.job1 + totalsInFlight.job2 + totalsInFlight.payroll + totalsInFlight.payout + surplus;
+    L +
+    feesCollected +
+    totalsInFlight.job1 +
+    totalsInFlight.job2 +
+    totalsInFlight.payroll +
+    totalsInFlight.payout +
+    surplus;
   if (R !== expectedReserve) {
     differences.push({
-      what: 'reserve balance against local money outstanding ± in flight + surplus (invariant 2)',
+      what: 'reserve balance against local money outstanding + local fees collected ± in flight + surplus (invariant 2)',
       expected: expectedReserve,
       actual: R,
       rows: [
@@ -438,6 +462,7 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
       reserve: R,
       inFlight: totalsInFlight,
       surplus: { unclaimedDeposits, other },
+      fees: { ...fees, collected: feesCollected },
       expectedReserve,
       jobs: jobs.length,
     },

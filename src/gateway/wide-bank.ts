@@ -58,8 +58,11 @@ export interface WideBankPort {
     outputs: BlindedMessage[],
     recovery?: Envelope,
   ): Promise<IssueResponse>;
-  /** Pays notes into the reserve account; the receipt is verified against the bank's receipt key. */
-  receive(transferId: string, proofs: Proof[], recovery?: Envelope): Promise<Receipt>;
+  /**
+   * Pays notes into the reserve account; the receipt is verified against the bank's receipt key and
+   * must state `credit` (the notes' value less the bank's NUT-02 input fee; default: their value).
+   */
+  receive(transferId: string, proofs: Proof[], recovery?: Envelope, credit?: number): Promise<Receipt>;
   /** A page of the reserve account's request log (entries with `seq > after`). */
   requests(after: number, limit: number, recovery?: boolean): Promise<RequestLogPage>;
   keyset(id: string): Promise<WideKeyset>;
@@ -182,7 +185,7 @@ export class WideBankClient implements WideBankPort {
     });
   }
 
-  receive(transferId: string, proofs: Proof[], recovery?: Envelope): Promise<Receipt> {
+  receive(transferId: string, proofs: Proof[], recovery?: Envelope, credit?: number): Promise<Receipt> {
     return requestReceive({
       bank: this.peer,
       sender: this.o.holder,
@@ -190,6 +193,7 @@ export class WideBankClient implements WideBankPort {
       account: bytesToHex(this.o.holder.publicKey),
       proofs,
       ...(recovery !== undefined ? { recovery } : {}),
+      ...(credit !== undefined ? { credit } : {}),
     });
   }
 

@@ -48,6 +48,12 @@ export interface MintOptions {
   limits?: Partial<MintLimits>;
   inputFeePpk?: number;
   clock?: () => number;
+  /**
+   * NUT-02: books the input fee a swap keeps (value leaving circulation), inside the swap's own
+   * transaction; only called when the fee is above 0. The wide bank posts it to its ledger; the
+   * gateway's audit reads its local fees from the mint's rows instead (docs/gateway.md, "Fees").
+   */
+  onSwapFee?: (trx: Trx, operation: string, fee: Amount) => Promise<void>;
 }
 
 /** Inputs that passed every check and whose signatures verify; nothing is written yet. */
@@ -96,6 +102,7 @@ export class Mint {
   private readonly commits: GroupCommit;
   /** Swaps past their checks and not yet queued for commit: the commits on their way. */
   private swapsInCrypto = 0;
+  private readonly onSwapFee: MintOptions['onSwapFee'];
 
   private constructor(
     readonly store: Store,
@@ -104,6 +111,7 @@ export class Mint {
     opts: MintOptions,
   ) {
     this.unit = opts.unit;
+    this.onSwapFee = opts.onSwapFee;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.clock = opts.clock ?? Date.now;
     this.commits = new GroupCommit(store, { lingerMs: COMMIT_LINGER_MS, coming: () => this.swapsInCrypto });
@@ -322,6 +330,7 @@ export class Mint {
     const signed = preparedOutputs(outs, answer);
     return this.commits.run(async (trx) => {
       await this.commitInputs(trx, verified, operation, 'spent');
+      if (verified.fee > 0) await this.onSwapFee?.(trx, operation, verified.fee);
       return this.commitOutputs(trx, signed, operation);
     });
   }

@@ -4,7 +4,7 @@
  * rotate` while conversions run both ways; none is refused, all end done, both audits balance. A note
  * of a retired keyset is refused with Cashu 12003 at both mints; two wide-bank processes on one
  * PostgreSQL database both sign with the new keyset once one rotation committed. The operator
- * commands refuse a missing database and a fee they cannot honour (exit 2).
+ * commands refuse a missing database and a fee out of bounds (exit 2).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -233,10 +233,14 @@ describe('the keyset commands refuse what they cannot do (exit 2, nothing made)'
     expect(run.stdout).toBe('');
   });
 
-  it('a non-zero --input-fee-ppk and a malformed --grace are refused before the database opens', async () => {
-    const fee = await runLancash(['wide-bank', 'keyset', 'rotate', '--input-fee-ppk', '100', '--data', root]);
-    expect(fee.code, fee.stderr).toBe(2);
-    expect(fee.stderr).toContain('charges no input fee yet');
+  it('an --input-fee-ppk out of bounds and a malformed --grace are refused before the database opens', async () => {
+    for (const bad of ['10001', '1.5', 'ten']) {
+      const fee = await runLancash(['wide-bank', 'keyset', 'rotate', '--input-fee-ppk', bad, '--data', root]);
+      expect(fee.code, fee.stderr).toBe(2);
+      expect(fee.stderr).toContain(
+        '--input-fee-ppk: expected a whole number of parts per thousand from 0 to 10000',
+      );
+    }
     const grace = await runLancash(['gateway', 'keyset', 'rotate', '--grace', 'soon', '--data', root]);
     expect(grace.code, grace.stderr).toBe(2);
     expect(grace.stderr).toContain('--grace');

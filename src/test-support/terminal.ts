@@ -50,7 +50,13 @@ interface Pending {
 
 const KeysResponse = Type.Object({
   keysets: Type.Array(
-    Type.Object({ id: Type.String(), unit: Type.String(), active: Type.Boolean(), keys: Keys }),
+    Type.Object({
+      id: Type.String(),
+      unit: Type.String(),
+      active: Type.Boolean(),
+      input_fee_ppk: Type.Optional(Type.Integer({ minimum: 0 })),
+      keys: Keys,
+    }),
   ),
 });
 const SwapResponse = Type.Object({ signatures: Type.Array(BlindSignature) });
@@ -80,7 +86,10 @@ export interface JobOptions {
 
 export class Terminal {
   private readonly purse = new Map<string, Proof[]>();
-  private readonly keysets = new Map<string, { unit: string; keys: Map<number, Uint8Array> }>();
+  private readonly keysets = new Map<
+    string,
+    { unit: string; keys: Map<number, Uint8Array>; feePpk: number }
+  >();
   /** Payments already swapped (sender + transfer id): a delivery that arrives twice counts once. */
   private readonly seen = new Set<string>();
 
@@ -125,10 +134,10 @@ export class Terminal {
     return all;
   }
 
-  /** Swaps `proofs` at `mint` for fresh notes of the same total (the mint charges no fee here). */
+  /** Swaps `proofs` at `mint` for fresh notes of their total less their NUT-02 input fee. */
   async swap(mint: string, proofs: readonly Proof[]): Promise<Proof[]> {
     const keysetId = await this.activeKeyset(mint);
-    const outputs = this.outputs(keysetId, sum(proofs.map((p) => p.amount)));
+    const outputs = this.outputs(keysetId, sum(proofs.map((p) => p.amount)) - (await this.fee(mint, proofs)));
     const { signatures } = await call({
       base: mint,
       method: 'POST',
@@ -283,6 +292,13 @@ export class Terminal {
     return proofs;
   }
 
+  /** NUT-02: the input fee of spending `proofs` at `mint`, ceil(Σ input_fee_ppk / 1000). */
+  async fee(mint: string, proofs: readonly Proof[]): Promise<number> {
+    let ppk = 0;
+    for (const p of proofs) ppk += (await this.keyset(mint, p.id)).feePpk;
+    return Math.ceil(ppk / 1000);
+  }
+
   private async activeKeyset(mint: string): Promise<string> {
     const { keysets } = await call({ base: mint, method: 'GET', path: '/v1/keys', schema: KeysResponse });
     const active = keysets.find((k) => k.active);
@@ -290,11 +306,15 @@ export class Terminal {
     this.keysets.set(`${norm(mint)} ${active.id}`, {
       unit: active.unit,
       keys: parseKeys(active.keys, this.curve),
+      feePpk: active.input_fee_ppk ?? 0,
     });
     return active.id;
   }
 
-  private async keyset(mint: string, id: string): Promise<{ unit: string; keys: Map<number, Uint8Array> }> {
+  private async keyset(
+    mint: string,
+    id: string,
+  ): Promise<{ unit: string; keys: Map<number, Uint8Array>; feePpk: number }> {
     const cached = this.keysets.get(`${norm(mint)} ${id}`);
     if (cached !== undefined) return cached;
     const { keysets } = await call({
@@ -304,7 +324,7 @@ export class Terminal {
       schema: KeysResponse,
     });
     const ks = keysets[0]!;
-    const entry = { unit: ks.unit, keys: parseKeys(ks.keys, this.curve) };
+    const entry = { unit: ks.unit, keys: parseKeys(ks.keys, this.curve), feePpk: ks.input_fee_ppk ?? 0 };
     this.keysets.set(`${norm(mint)} ${id}`, entry);
     return entry;
   }

@@ -60,8 +60,16 @@ export interface TestBank {
 
 /** The bank's services on `store`, crypto in-thread. Two of these on one database act like two processes. */
 export async function testBank(store: Store, curve: Curve, limits?: Partial<MintLimits>): Promise<TestBank> {
-  const mint = await Mint.open({ store, unit: 'eur', curve, ...(limits ? { limits } : {}) });
   const ledger = new Ledger(store);
+  const mint = await Mint.open({
+    store,
+    unit: 'eur',
+    curve,
+    onSwapFee: async (trx, op, fee) => {
+      await ledger.postFee(trx, fee, op);
+    },
+    ...(limits ? { limits } : {}),
+  });
   const keys = await BankKeys.load(store);
   return {
     store,

@@ -14,8 +14,9 @@
  *
  * Row by row (issue 12 item 4), so that a change that keeps those sums balanced is still named:
  *   - per mint operation, what it moved at the mint against what the ledger booked for it on
- *     `notes_outstanding` (an issue, a receive, a bolt11 mint or melt under `quote:<id>`); a swap books
- *     nothing, so NUT-03 `Σ inputs − fee = Σ outputs` is recomputed for each swap from its rows;
+ *     `notes_outstanding` (an issue, a receive with its input fee, a bolt11 mint or melt under
+ *     `quote:<id>`); NUT-03 `Σ inputs − fee = Σ outputs` is recomputed for each swap from its rows, and
+ *     the fee it kept must be booked under the swap's operation (docs/wide-bank.md, "Fees");
  *   - per Lightning quote, its state against its notes: an ISSUED mint quote has signatures of exactly
  *     its amount, an UNPAID or PAID one none (set back to PAID, it could be minted again); a melt quote
  *     holds its inputs pending while PENDING, has them spent once PAID, and holds nothing while UNPAID;
@@ -196,7 +197,7 @@ export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise
 const PROVES = [
   'invariant 1: funded − withdrawn = Σ holder balances + notes outstanding, every account against its entries, every transaction balanced',
   'every mint operation against the ledger: an issue, a receive, a bolt11 mint or melt moved at the mint exactly what the ledger booked for it on notes_outstanding',
-  'every swap balanced by its own rows (NUT-03: Σ inputs − fee = Σ outputs, the fee from the keysets)',
+  'every swap balanced by its own rows (NUT-03: Σ inputs − fee = Σ outputs, the fee from the keysets), and the input fee it kept booked to funding under its operation',
   'every Lightning quote against its notes: an ISSUED mint quote signed exactly its amount, a PAID or UNPAID one nothing; a melt quote holds, spends or holds nothing by its state',
   'no note pending outside a melt being paid; no signature row copied (one C_ per row); per keyset and amount, no more notes spent than signed',
 ];
@@ -244,23 +245,43 @@ async function byOperation(
       continue;
     }
     // Pending notes are still outstanding: the ledger books a melt when it completes.
-    const moved = v.signed - v.spent + (kind === 'swap' ? v.fee : 0);
-    const ref =
-      kind === 'swap' ? undefined : kind === 'mint' || kind === 'melt' ? `quote:${op.slice(5)}` : op;
-    if (ref !== undefined) seenRefs.add(ref);
-    const expected = ref === undefined ? 0 : (booked.get(ref) ?? 0);
+    const moved = v.signed - v.spent;
+    const ref = kind === 'mint' || kind === 'melt' ? `quote:${op.slice(5)}` : op;
+    seenRefs.add(ref);
+    const expected = booked.get(ref) ?? 0;
+    if (kind === 'swap') {
+      // NUT-03 from the swap's own rows (the fee from the keysets), then its fee as the ledger booked it.
+      if (moved + v.fee !== 0) {
+        differences.push({
+          what: `swap ${op}: Σ outputs − Σ inputs + fee ${v.fee} (NUT-03: Σ inputs − fee = Σ outputs)`,
+          expected: 0,
+          actual: moved + v.fee,
+          rows: [
+            `mint_signatures:operation=${op}`,
+            `mint_proofs:operation=${op}`,
+            ...(await signaturesToName(db, op, moved + v.fee)),
+          ],
+        });
+      }
+      if (expected !== -v.fee) {
+        differences.push({
+          what: `swap ${op}: the input fee it kept against the ledger’s fee entries on notes_outstanding`,
+          expected: -v.fee,
+          actual: expected,
+          rows: [`mint_proofs:operation=${op}`, ...(await entryRows(ref))],
+        });
+      }
+      continue;
+    }
     if (moved === expected) continue;
     differences.push({
-      what:
-        ref === undefined
-          ? `swap ${op}: Σ outputs − Σ inputs + fee ${v.fee} (NUT-03: Σ inputs − fee = Σ outputs)`
-          : `${op}: value signed − value spent at the mint against the ledger’s notes_outstanding entries for ${ref}`,
+      what: `${op}: value signed − value spent at the mint against the ledger’s notes_outstanding entries for ${ref}`,
       expected,
       actual: moved,
       rows: [
         `mint_signatures:operation=${op}`,
         `mint_proofs:operation=${op}`,
-        ...(ref === undefined ? [] : await entryRows(ref)),
+        ...(await entryRows(ref)),
         ...(await signaturesToName(db, op, moved - expected)),
       ],
     });

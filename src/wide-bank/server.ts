@@ -105,16 +105,20 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
   const ownCrypto = o.crypto === undefined ? createCryptoPool() : undefined;
   try {
     const crypto = o.crypto ?? ownCrypto!;
-    // The wide bank charges no input fee: a received note credits its whole value (receive/service.ts).
+    const ledger = new Ledger(o.store);
+    // A keyset's NUT-02 input fee is set by its rotation (`lancash wide-bank keyset rotate
+    // --input-fee-ppk`); what a swap keeps is booked in the swap's transaction (docs/wide-bank.md, "Fees").
     const mint = await Mint.open({
       store: o.store,
       unit,
       crypto,
       inputFeePpk: 0,
+      onSwapFee: async (trx, operation, fee) => {
+        await ledger.postFee(trx, fee, operation);
+      },
       ...(o.curve ? { curve: o.curve } : {}),
       ...(o.limits ? { limits: o.limits } : {}),
     });
-    const ledger = new Ledger(o.store);
     const keys = await BankKeys.load(o.store);
     const info: BankInfo = {
       encryptionKey: keys.encryptionKeyHex,

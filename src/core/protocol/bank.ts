@@ -255,6 +255,8 @@ export interface ReceiveCall {
   proofs: Proof[];
   /** Sealed by the sender to itself; kept in the request log when the sender is the account's holder. */
   recovery?: Envelope;
+  /** The credit the receipt must state: the notes' value less their NUT-02 input fee (default: no fee). */
+  credit?: number;
 }
 
 /** Hands notes to the receiving server; returns its receipt, already verified against `bank.receiptKey`. */
@@ -273,7 +275,8 @@ export async function requestReceive(o: ReceiveCall): Promise<Receipt> {
   const answer = await post(o.bank, BANK_RECEIVE_PATH, envelope);
   const { receipt } = await openAnswer(o.bank, o.sender, answer, BANK_RECEIVE_RESPONSE, ReceiveResponse);
   if (!verifyReceipt(receipt, o.bank.receiptKey)) unclearBody(o.bank, 'receipt signature does not verify');
-  const expected = sum(o.proofs.map((p) => p.amount));
+  // The receipt states the credit: the notes' value less the input fee the bank keeps.
+  const expected = o.credit ?? sum(o.proofs.map((p) => p.amount));
   if (
     receipt.transferId !== o.transferId ||
     receipt.account !== o.account ||

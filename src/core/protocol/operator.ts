@@ -185,6 +185,8 @@ export const AuditAnswer = Type.Object({
       payout: Type.Integer(),
     }),
     surplus: Type.Object({ unclaimedDeposits: Type.Integer(), other: Type.Integer() }),
+    /** NUT-02 input fees the local mint kept (docs/gateway.md, "Fees"), backed in the reserve. */
+    fees: Type.Object({ swaps: Type.Integer(), conversions: Type.Integer(), collected: Type.Integer() }),
     expectedReserve: Type.Integer(),
     jobs: Type.Integer(),
   }),

@@ -184,7 +184,8 @@ export class ConversionSteps {
     if (proofs === undefined) fail('Internal', { reason: `job ${job.id} has no wide notes to receive` });
     const recovery = await sealRecovery(this.o.store, this.o.keys, job, { proofs });
     try {
-      receipt = await bank.receive(job.id, proofs, recovery);
+      // The reserve is credited the notes' value less the bank's input fee: exactly the job's amount.
+      receipt = await bank.receive(job.id, proofs, recovery, job.amount);
     } catch (e) {
       if (!isProvenRefusal(e)) throw e;
       fault(point(job.direction, 'receive'));

@@ -9,8 +9,9 @@ import { bytesToHex } from '../../core/bytes.js';
 import { openJson } from '../../core/envelope/index.js';
 import { fail } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
+import { amountAfterFee, feeOfPpk } from '../../core/fees.js';
 import { isUnclear } from '../../core/http/client.js';
-import { sub, sum } from '../../core/money.js';
+import { sum } from '../../core/money.js';
 import { decode, type Proof } from '../../core/protocol/cashu.js';
 import {
   type Direction,
@@ -142,12 +143,17 @@ export class JobIntake {
   private async takeLocalNotes(proofs: Proof[], lockKey: Uint8Array | undefined): Promise<Taken> {
     const { mint, curve } = this.o;
     const prepared: PreparedInputs = await mint.prepareInputs(proofs);
-    // 1 local = 1 wide: the local keysets charge no fee (server.ts), so this is the notes' value.
-    const amount = sub(prepared.amount, prepared.fee);
+    // The LAN sender pays the local mint's input fee (the organisation's fee income, docs/gateway.md,
+    // "Fees"): 1 local = 1 wide for what is left, which is exactly what the bank issues.
+    const amount = amountAfterFee(prepared.amount, prepared.fee);
     const keyset = await this.upstream(this.o.bank.activeKeyset());
     return {
       amount,
-      journal: { outputs: makeOutputs(curve, keyset.id, amount, lockKey), inputYs: [...prepared.Ys] },
+      journal: {
+        outputs: makeOutputs(curve, keyset.id, amount, lockKey),
+        inputYs: [...prepared.Ys],
+        ...(prepared.fee > 0 ? { inputFee: prepared.fee } : {}),
+      },
       commit: (trx, operation) => mint.commitInputs(trx, prepared, operation, 'pending'),
     };
   }
@@ -202,12 +208,16 @@ export class JobIntake {
         fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} note(s) already spent`);
       const pending = Ys.filter((_, i) => states[i] === 'PENDING');
       if (pending.length > 0) fail('ProofsPending', { Ys: pending }, `${pending.length} note(s) are pending`);
-      const amount = sum(proofs.map((p) => p.amount));
+      // The WAN sender pays the bank's input fee on these notes (it keeps it when the receiving server
+      // takes them): the reserve is credited, and job 2 generates, exactly what is left.
+      const fee = feeOfPpk(proofs.reduce((n, p) => n + keysets.get(p.id.toLowerCase())!.inputFeePpk, 0));
+      const amount = amountAfterFee(sum(proofs.map((p) => p.amount)), fee);
       return {
         amount,
         journal: {
           wideProofs: proofs,
           outputs: makeOutputs(curve, mint.keysets.current().id, amount, lockKey),
+          ...(fee > 0 ? { inputFee: fee } : {}),
         },
       };
     } finally {

@@ -17,6 +17,8 @@ export const TERMINAL_STATES: readonly JobState[] = ['done', 'refused'];
 /** Everything a later step needs, written in the same transaction as the step that produced it. */
 export interface Journal {
   memo?: string;
+  /** NUT-02 input fee the sender's notes paid on top of the job's amount (absent: none). */
+  inputFee?: number;
   /** Outputs the gateway asked to be signed: wide (job 1, issue server) or local (job 2, its mint). */
   outputs: JournalOutput[];
   /** Job 1: the NUT-07 `Y`s of the local notes held pending under `job1:<id>`. */
@@ -127,5 +129,8 @@ export function toStatus(job: Job): TransferStatus {
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     ...(job.refusal !== null ? { refusal: job.refusal } : {}),
+    ...(job.journal.inputFee !== undefined && job.journal.inputFee > 0
+      ? { inputFee: job.journal.inputFee }
+      : {}),
   };
 }

@@ -23,7 +23,8 @@ import { bytesToHex } from '../../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, openJson } from '../../core/envelope/index.js';
 import { fail, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
-import { sub, toAmount } from '../../core/money.js';
+import { amountAfterFee } from '../../core/fees.js';
+import { toAmount } from '../../core/money.js';
 import {
   type BalanceAnswer,
   type BankPeer,
@@ -217,11 +218,12 @@ export class PayrollService {
       (await jobsRepo.getJob(store.db, id)) ?? (await repo.liveJobOfRef(store.db, 'payout', req.ref));
     if (existing !== undefined) return same(existing, 'payout', sender, requestHash);
     const prepared = await mint.prepareInputs(req.proofs);
-    // 1 local = 1 wide: the local keysets charge no fee (server.ts), so this is the notes' value.
-    const amount = sub(prepared.amount, prepared.fee);
+    // The payer pays the local input fee, as a LAN sender of job 1 does (docs/gateway.md, "Fees").
+    const amount = amountAfterFee(prepared.amount, prepared.fee);
     const journal: OperatorJournal = {
       outputs: [],
       inputYs: [...prepared.Ys],
+      ...(prepared.fee > 0 ? { inputFee: prepared.fee } : {}),
       ...(req.memo !== undefined ? { memo: req.memo } : {}),
     };
     return this.admit(

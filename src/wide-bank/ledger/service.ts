@@ -27,7 +27,7 @@ export type Trx = Kysely<Database>;
 export const FUNDING = 'funding';
 export const NOTES_OUTSTANDING = 'notes_outstanding';
 
-export type EntryKind = 'deposit' | 'withdraw' | 'issue' | 'receive' | 'minted' | 'melted';
+export type EntryKind = 'deposit' | 'withdraw' | 'issue' | 'receive' | 'minted' | 'melted' | 'fee';
 
 export interface Account {
   id: string;
@@ -162,6 +162,18 @@ export class Ledger {
   postMelted(trx: Trx, amount: number, ref: string): Promise<string> {
     const a = toAmount(amount);
     return this.post(trx, 'melted', ref, [
+      { account: NOTES_OUTSTANDING, amount: -a, covered: false },
+      { account: FUNDING, amount: a, covered: false },
+    ]);
+  }
+
+  /**
+   * NUT-02 input fee the mint kept on a swap or a receive (notes_outstanding → funding): value that
+   * leaves circulation as the bank's income, booked like a melt's `kept` (docs/wide-bank.md, "Fees").
+   */
+  postFee(trx: Trx, amount: number, ref: string): Promise<string> {
+    const a = toAmount(amount);
+    return this.post(trx, 'fee', ref, [
       { account: NOTES_OUTSTANDING, amount: -a, covered: false },
       { account: FUNDING, amount: a, covered: false },
     ]);

@@ -3,11 +3,13 @@
  * verifies the notes, marks them spent and credits the account in ONE transaction, and answers with a
  * receipt signed by the bank's receipt key (the patent's acknowledgement), sealed to the sender. The
  * idempotency key is (sender key, envelope transfer id): a replay returns the same sealed receipt. A
- * note already spent is refused naming the notes (11001 with their `Y`s); nothing is credited.
+ * note already spent is refused naming the notes (11001 with their `Y`s); nothing is credited. The
+ * credit is the notes' value less their NUT-02 input fee, which the bank keeps (docs/wide-bank.md, "Fees").
  */
 import { bytesToHex } from '../../core/bytes.js';
 import { openJson, sealJson } from '../../core/envelope/index.js';
 import { fault } from '../../core/faults.js';
+import { amountAfterFee } from '../../core/fees.js';
 import {
   BANK_RECEIVE_REQUEST,
   BANK_RECEIVE_RESPONSE,
@@ -56,12 +58,14 @@ export class ReceiveService {
     };
     const answer = await ledger.settle(r, async () => {
       const prepared = await mint.prepareInputs(req.proofs);
-      // The wide bank's keysets charge no input fee (server.ts), so the notes' value is the credit.
+      // NUT-02: the account is credited the notes' value less their input fee, which the bank keeps
+      // (booked to funding); the receipt states the credit (docs/wide-bank.md, "Fees").
+      const credit = amountAfterFee(prepared.amount, prepared.fee);
       const receipt = keys.signReceipt({
         v: 1,
         transferId: opened.transferId,
         account: req.account,
-        amount: prepared.amount,
+        amount: credit,
         unit: prepared.unit,
         Ys: [...prepared.Ys],
         receivedAt: this.clock(),
@@ -76,19 +80,20 @@ export class ReceiveService {
       const text = JSON.stringify(sealed);
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitInputs(trx, prepared, r.key, 'spent');
-        await ledger.postReceive(trx, account.id, prepared.amount, r.key);
+        await ledger.postReceive(trx, account.id, credit, r.key);
+        if (prepared.fee > 0) await ledger.postFee(trx, prepared.fee, r.key);
         // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is not.
         if (sender === req.account) {
           const logged = {
             key: r.key,
             kind: 'receive',
             ref: opened.transferId,
-            amount: prepared.amount,
+            amount: credit,
           } as const;
           await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, this.clock());
         }
       });
-      if (stored === text) this.o.onReceived?.(prepared.amount);
+      if (stored === text) this.o.onReceived?.(credit);
       return stored;
     });
     fault('wide-bank:receive:after-commit');
