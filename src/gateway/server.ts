@@ -162,7 +162,8 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
     apps.push(wan);
 
-    // 1 local = 1 wide: the local mint charges no input fee, so a conversion moves the notes' value.
+    // A keyset's input fee is set by its rotation; conversions take it from the sender's notes and the
+    // audit counts the local fees from the mint's rows (docs/gateway.md, "Fees").
     const mint = await Mint.open({
       store: o.store,
       unit,
