@@ -42,6 +42,7 @@ import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
 import { IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
 import { DEFAULT_LEASE_MS, leaseOwnerName } from './jobs/lease.js';
 import type { Job } from './jobs/model.js';
+import { DEFAULT_PRUNE_AFTER_MS, DEFAULT_PRUNE_EVERY_MS, startPruning } from './jobs/prune.js';
 import * as jobsRepo from './jobs/repository.js';
 import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
@@ -106,6 +107,11 @@ export interface GatewayOptions {
   maxNoticeAttempts?: number;
   /** How often the running gateway checks its journal against the bank's request log; default 60 s. */
   reconcileEveryMs?: number;
+  /**
+   * Pruning of finished jobs' bulk (jobs/prune.ts): after `afterMs` (default 7 days), a round every
+   * `everyMs` (default 1 h); `false`: never.
+   */
+  pruning?: { afterMs?: number; everyMs?: number } | false;
   /** Per-client bounds of job-2 intakes on the WAN (docs/gateway.md "Intake bounds"); default `DEFAULT_INTAKE_LIMITS`. */
   intakeLimits?: Partial<IntakeLimitsOptions>;
   /** The reserve series (operator console): sampling period, default 60 s; least gap after finished jobs, default 1 s. */
@@ -392,6 +398,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
 
     const theRunner = runner;
     let watch: { stop(): void } | undefined;
+    let pruner: { stop(): Promise<void> } | undefined;
     // Several processes: the live routes also show the job changes the other processes make.
     const follower =
       lease !== undefined
@@ -434,10 +441,20 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
             await theRunner.stop();
           },
         });
+        if (o.pruning !== false) {
+          pruner ??= startPruning({
+            store: o.store,
+            afterMs: o.pruning?.afterMs ?? DEFAULT_PRUNE_AFTER_MS,
+            everyMs: o.pruning?.everyMs ?? DEFAULT_PRUNE_EVERY_MS,
+            clock: o.clock ?? Date.now,
+            log: lan.log,
+          });
+        }
         return resumed;
       },
       close: async () => {
         watch?.stop();
+        await pruner?.stop();
         await follower?.stop();
         await theConsole.stop();
         await theRunner.stop();

@@ -271,6 +271,11 @@ export interface GatewayJobsTable {
    */
   lease_owner?: string | null;
   lease_until?: number | null;
+  /**
+   * Migration 018: when the finished job's bulk (outputs, notes, sealed envelopes) was pruned from its
+   * journal (unix ms), else NULL (docs/gateway.md, "Pruning finished jobs"). Absent on insert means NULL.
+   */
+  pruned_at?: number | null;
 }
 
 /** Every state change of a job, in order: the history. */

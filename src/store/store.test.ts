@@ -138,6 +138,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     parked_at: true,
     lease_owner: true,
     lease_until: true,
+    pruned_at: true,
   },
   gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
   gateway_reserve_series: { at: true, reserve: true, outstanding: true },
@@ -160,6 +161,7 @@ const NULLABLE: Record<string, string[]> = {
     'gateway_jobs.parked_at',
     'gateway_jobs.lease_owner',
     'gateway_jobs.lease_until',
+    'gateway_jobs.pruned_at',
   ],
 };
 

@@ -316,3 +316,48 @@ export async function countByState(db: Db): Promise<{ state: JobRow['state']; n:
     .execute();
   return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
 }
+
+/** A finished job whose bulk may be pruned, as the pruning reads it (`prunable`). */
+export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'journal' | 'updated_at'>;
+
+/**
+ * The oldest finished jobs last changed before `before` and not pruned yet, at most `limit`: `done`, or
+ * `refused` with no notice left to deliver (`none`, `sent`), never active nor parked. The first two
+ * conditions are the partial index's (migration 018), so the look stays cheap on a large journal.
+ */
+export async function prunable(db: Db, before: number, limit: number): Promise<PrunableRow[]> {
+  return db
+    .selectFrom('gateway_jobs')
+    .select(['id', 'state', 'journal', 'updated_at'])
+    .where('active', '=', 0)
+    .where('pruned_at', 'is', null)
+    .where('updated_at', '<', before)
+    .where('parked_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('state', '=', 'done'),
+        eb.and([eb('state', '=', 'refused'), eb('notice', 'in', ['none', 'sent'])]),
+      ]),
+    )
+    .orderBy('updated_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Replaces a finished job's journal by `journal` and marks it pruned at `now`, if it is still as read
+ * (same state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone.
+ * `updated_at` stays: nothing a reader of the job's state or history sees has changed.
+ */
+export async function pruneJob(db: Db, row: PrunableRow, journal: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('gateway_jobs')
+    .set({ journal, pruned_at: now })
+    .where('id', '=', row.id)
+    .where('state', '=', row.state)
+    .where('updated_at', '=', row.updated_at)
+    .where('active', '=', 0)
+    .where('pruned_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}

@@ -17,6 +17,7 @@ import * as m010 from './010_gateway_reserve_series.js';
 import * as m011 from './011_mint_keyset_retirement.js';
 import * as m012 from './012_gateway_job_leases.js';
 import * as m013 from './013_bank_chain.js';
+import * as m018 from './018_gateway_job_pruning.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -32,6 +33,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['011_mint_keyset_retirement', m011],
   ['012_gateway_job_leases', m012],
   ['013_bank_chain', m013],
+  ['018_gateway_job_pruning', m018],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
