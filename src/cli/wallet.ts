@@ -74,9 +74,11 @@ export function registerWallet(program: Command): void {
 
   wallet
     .command('address')
-    .description("print this terminal's address")
+    .description("print this terminal's address (--json: also its P2PK lock key, for NUT-11 tokens)")
     .action((_o, c: Command) =>
-      run(c, (g) => withWallet(g, false, async (w) => out(g, { address: w.address }, w.address))),
+      run(c, (g) =>
+        withWallet(g, false, async (w) => out(g, { address: w.address, lockKey: w.lockKey }, w.address)),
+      ),
     );
 
   wallet

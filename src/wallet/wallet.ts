@@ -193,6 +193,14 @@ export class Wallet {
     return this.ctx.address;
   }
 
+  /**
+   * The terminal's P2PK lock key (33-byte compressed, hex), also in its address: a Cashu wallet that
+   * locks a token to it (NUT-11) pays this terminal alone.
+   */
+  get lockKey(): string {
+    return bytesToHex(this.ctx.lock.publicKey);
+  }
+
   get config(): Readonly<Omit<WalletConfig, 'seed'>> {
     const { seed: _seed, ...rest } = this.ctx.config;
     return rest;
