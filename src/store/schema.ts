@@ -219,6 +219,8 @@ export interface LightningQuotesTable {
   outputs: string;
   /** melt: JSON of the NUT-08 change signatures given. */
   change: string;
+  /** mint: the NUT-20 compressed public key (hex) whose signature alone mints the quote; NULL: unlocked. */
+  pubkey: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -94,6 +94,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     input_fee: true,
     outputs: true,
     change: true,
+    pubkey: true,
     created_at: true,
     updated_at: true,
   },
@@ -151,7 +152,7 @@ const NULLABLE: Record<string, string[]> = {
   bank_accounts: ['bank_accounts.holder_key'],
   bank_entries: ['bank_entries.chain_seq', 'bank_entries.chain_hash'],
   bank_request_log: ['bank_request_log.recovery'],
-  lightning_quotes: ['lightning_quotes.preimage'],
+  lightning_quotes: ['lightning_quotes.preimage', 'lightning_quotes.pubkey'],
   gateway_reserve_series: ['gateway_reserve_series.reserve'],
   gateway_jobs: [
     'gateway_jobs.reply_to',

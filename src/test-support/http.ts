@@ -7,6 +7,8 @@ export interface Answer {
   status: number;
   // biome-ignore lint/suspicious/noExplicitAny: tests read untyped JSON answers field by field
   json: any;
+  /** The body as it arrived (to compare replies byte for byte). */
+  text?: string;
 }
 
 /** One connection pool per local address, so a test can play several clients on one machine. */
@@ -36,7 +38,7 @@ export async function sendJson(
     body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
-  return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
+  return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text), text };
 }
 
 /** Expects a refusal (a 4xx; a 2xx or a 5xx fails the test) and returns its Cashu/lancash code. */

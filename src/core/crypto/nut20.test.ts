@@ -10,6 +10,7 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '../bytes.js';
 import {
+  isMintQuotePubkey,
   legacyMintQuoteMessage,
   mintQuoteKey,
   mintQuoteMessage,
@@ -120,5 +121,17 @@ describe('NUT-20 sign and verify', () => {
     expect(verifyMintQuote('02'.padEnd(66, 'f'), 'q1', outputs, sig)).toBe(false);
     expect(verifyMintQuote('nothex', 'q1', outputs, sig)).toBe(false);
     expect(verifyMintQuote(pubkey, 'q1', [{ amount: 1, B_: 'xyz' }], sig)).toBe(false);
+  });
+});
+
+describe('NUT-20 quote pubkeys', () => {
+  it('accepts compressed points only', () => {
+    expect(isMintQuotePubkey(V1.pubkey)).toBe(true);
+    expect(isMintQuotePubkey(V1.pubkey.toUpperCase())).toBe(true);
+    expect(isMintQuotePubkey(`04${V1.pubkey.slice(2)}`)).toBe(false);
+    // x = 5 is not on secp256k1.
+    expect(isMintQuotePubkey(`02${'0'.repeat(63)}5`)).toBe(false);
+    expect(isMintQuotePubkey(V1.pubkey.slice(0, 64))).toBe(false);
+    expect(isMintQuotePubkey('')).toBe(false);
   });
 });

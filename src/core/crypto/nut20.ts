@@ -78,6 +78,17 @@ export function mintQuotePubkey(privateKey: Uint8Array): string {
   return bytesToHex(secp256k1.getPublicKey(privateKey, true));
 }
 
+/** NUT-20: a quote's `pubkey` is a compressed secp256k1 point, 33 bytes in hex. */
+export function isMintQuotePubkey(pubkey: string): boolean {
+  if (!/^0[23][0-9a-fA-F]{64}$/.test(pubkey)) return false;
+  try {
+    secp256k1.Point.fromHex(pubkey.toLowerCase()).assertValidity();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whether `signature` (hex) by the quote's compressed `pubkey` signs the request, in the current or
  * the earlier message form: at most two Schnorr verifications. Malformed hex or points answer false.

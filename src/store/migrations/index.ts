@@ -17,6 +17,7 @@ import * as m010 from './010_gateway_reserve_series.js';
 import * as m011 from './011_mint_keyset_retirement.js';
 import * as m012 from './012_gateway_job_leases.js';
 import * as m013 from './013_bank_chain.js';
+import * as m015 from './015_mint_quote_pubkey.js';
 import * as m018 from './018_gateway_job_pruning.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
@@ -33,6 +34,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['011_mint_keyset_retirement', m011],
   ['012_gateway_job_leases', m012],
   ['013_bank_chain', m013],
+  ['015_mint_quote_pubkey', m015],
   ['018_gateway_job_pruning', m018],
 ];
 

@@ -26,6 +26,8 @@ const MintQuoteRequest = Type.Object({
   unit: Unit,
   // BOLT #11: the `d` field holds at most 639 bytes; the service refuses longer UTF-8.
   description: Type.Optional(Type.String({ maxLength: 639 })),
+  // NUT-20: checked by the service, so a wrong key gets Cashu's 20009 rather than a schema error.
+  pubkey: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
 });
 /** NUT-23 `PostMintQuoteBolt11Response`. */
 const MintQuoteResponse = Type.Object({
@@ -37,6 +39,7 @@ const MintQuoteResponse = Type.Object({
   expiry: Expiry,
   amount_paid: Type.Integer(),
   amount_issued: Type.Integer(),
+  pubkey: Type.Optional(Type.String()),
 });
 const MintResponse = Type.Object({ signatures: Type.Array(BlindSignature) });
 
@@ -86,6 +89,8 @@ export function registerLightningRoutes(app: LancashServer, o: LightningRoutesOp
   const MintRequest = Type.Object({
     quote: QuoteId,
     outputs: Type.Array(BlindedMessage, { maxItems: maxOutputs }),
+    // NUT-20: a malformed signature is refused by the service with 20008, like a wrong one.
+    signature: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
   });
   const MeltRequest = Type.Object({
     quote: QuoteId,

@@ -147,7 +147,10 @@ export class QuoteBook {
   /** A fresh UNPAID quote row with a random id, to insert. */
   newRow(
     kind: repo.QuoteKind,
-    f: Pick<repo.QuoteRow, 'amount' | 'request' | 'payment_hash' | 'expires_at'> & { now: number },
+    f: Pick<repo.QuoteRow, 'amount' | 'request' | 'payment_hash' | 'expires_at'> & {
+      now: number;
+      pubkey?: string;
+    },
   ): repo.QuoteRow {
     return {
       // NUT-04: random and secret, never derived from the invoice.
@@ -167,6 +170,7 @@ export class QuoteBook {
       input_fee: 0,
       outputs: '[]',
       change: '[]',
+      pubkey: f.pubkey ?? null,
       created_at: f.now,
       updated_at: f.now,
     };

@@ -10,11 +10,11 @@
  */
 import type { BlindedMessage, BlindSignature, Proof } from '../../core/protocol/cashu.js';
 import { type MeltQuoteResponse, MeltQuotes } from './melt-quotes.js';
-import { type MintQuoteResponse, MintQuotes } from './mint-quotes.js';
+import { type MintQuoteResponse, MintQuotes, type MintRequest } from './mint-quotes.js';
 import { type LightningOptions, QuoteBook } from './quotes.js';
 
 export { MAX_BLANK_OUTPUTS, type MeltQuoteResponse } from './melt-quotes.js';
-export type { MintQuoteResponse } from './mint-quotes.js';
+export type { MintQuoteResponse, MintRequest } from './mint-quotes.js';
 export type {
   LightningHooks,
   LightningOptions,
@@ -40,7 +40,12 @@ export class LightningService {
     this.maxAmount = quotes.maxAmount;
   }
 
-  createMintQuote(req: { amount: number; unit: string; description?: string }): Promise<MintQuoteResponse> {
+  createMintQuote(req: {
+    amount: number;
+    unit: string;
+    description?: string;
+    pubkey?: string | null;
+  }): Promise<MintQuoteResponse> {
     return this.mints.createMintQuote(req);
   }
 
@@ -49,7 +54,7 @@ export class LightningService {
   }
 
   /** NUT-04: signs `outputs` worth exactly the quote's amount, once per quote. */
-  mintTokens(req: { quote: string; outputs: BlindedMessage[] }): Promise<BlindSignature[]> {
+  mintTokens(req: MintRequest): Promise<BlindSignature[]> {
     return this.mints.mintTokens(req);
   }
 
