@@ -93,10 +93,20 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
 
   /** Both rounds cut into chunks over the workers; signing starts only once every input verified. */
   async function inChunks(job: CryptoJob): Promise<CryptoAnswer> {
-    const answer: CryptoAnswer = { Y: [], forged: -1, invalid: -1, C_: [], e: [], s: [] };
+    const answer: CryptoAnswer = {
+      Y: [],
+      forged: -1,
+      locked: -1,
+      lockReason: '',
+      invalid: -1,
+      C_: [],
+      e: [],
+      s: [],
+    };
     const ins = job.inputs.secret.length;
     for (const [from, part] of await chunks(ins, (a, b) => ({ job: onlyInputs(job, a, b) }))) {
       if (part.forged >= 0) return { ...answer, forged: from + part.forged };
+      if (part.locked >= 0) return { ...answer, locked: from + part.locked, lockReason: part.lockReason };
       answer.Y.push(...part.Y);
     }
     const outs = job.outputs.B_.length;
@@ -152,10 +162,15 @@ function notesOf(job: CryptoJob): number {
 }
 
 function onlyInputs(job: CryptoJob, from: number, to: number): CryptoJob {
-  const { secret, C, key } = job.inputs;
+  const { secret, C, key, lock } = job.inputs;
   return {
     keys: job.keys,
-    inputs: { secret: secret.slice(from, to), C: C.slice(from, to), key: key.slice(from, to) },
+    inputs: {
+      secret: secret.slice(from, to),
+      C: C.slice(from, to),
+      key: key.slice(from, to),
+      ...(lock !== undefined ? { lock: lock.slice(from, to) } : {}),
+    },
     outputs: { B_: [], key: [] },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The mint's crypto work as one job per request: verify the inputs (NUT-00 `C == k·hash_to_curve(secret)`)
  * and, only when every input verified, sign the outputs (NUT-00 `C_ = k·B_` plus the NUT-12 DLEQ proof).
+ * Inputs locked by NUT-11/14 spending conditions carry their Schnorr work (`LockCheck`) in the same job.
  * One job function serves both the in-thread implementation (small callers, tests) and the worker pool
  * (servers, all cores; see `crypto-pool.ts`). Jobs are columns of strings and one list of keys, so a
  * job crosses to a worker thread as a handful of arrays instead of two objects per note.
@@ -8,6 +9,7 @@
  * intake checks the wide bank's notes this way), so that work never runs on a server's main thread.
  */
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
+import { checkLock, type LockCheck } from '../core/conditions/verify.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { hashToCurve, signBlinded, verifySignature } from '../core/crypto/nut00.js';
 import { createDleq, verifyProofDleqOfY } from '../core/crypto/nut12.js';
@@ -17,8 +19,11 @@ import { fail, isLancashError } from '../core/errors.js';
 export interface CryptoJob {
   /** The keysets' private keys for the notes' amounts, each once. */
   keys: Uint8Array[];
-  /** Inputs to verify: secret, `C` (compressed point hex, already schema-checked), index into `keys`. */
-  inputs: { secret: string[]; C: string[]; key: number[] };
+  /**
+   * Inputs to verify: secret, `C` (compressed point hex, already schema-checked), index into `keys`;
+   * `lock`: per input, the NUT-11/14 Schnorr work its spending condition needs (null: none).
+   */
+  inputs: { secret: string[]; C: string[]; key: number[]; lock?: (LockCheck | null)[] };
   /** Outputs to sign: `B_` (compressed point hex, already schema-checked), index into `keys`. */
   outputs: { B_: string[]; key: number[] };
 }
@@ -32,6 +37,9 @@ export interface CryptoAnswer {
   Y: string[];
   /** Index of the first input whose signature does not verify, or -1. */
   forged: number;
+  /** Index of the first input whose spending condition is not met, or -1; `lockReason` says why. */
+  locked: number;
+  lockReason: string;
   /** Index of the first `B_` that is not a point on the curve, or -1. */
   invalid: number;
   /** `C_`, `e`, `s` per output, hex (complete when `forged` and `invalid` are -1). */
@@ -71,14 +79,31 @@ export interface MintCrypto {
 
 /** Runs `job` on `curve`: the one implementation behind every `MintCrypto`. */
 export function runJob(curve: Curve, job: CryptoJob): CryptoAnswer {
-  const answer: CryptoAnswer = { Y: [], forged: -1, invalid: -1, C_: [], e: [], s: [] };
-  const { secret, C } = job.inputs;
+  const answer: CryptoAnswer = {
+    Y: [],
+    forged: -1,
+    locked: -1,
+    lockReason: '',
+    invalid: -1,
+    C_: [],
+    e: [],
+    s: [],
+  };
+  const { secret, C, lock } = job.inputs;
   for (let i = 0; i < secret.length; i++) {
     // NUT-00: a note's identity is Y = hash_to_curve(secret), its encoding never counts.
     const Y = hashToCurve(curve, utf8(secret[i]!));
     // k·Y is always a valid point, so equal bytes also prove that C is one.
     if (!verifySignature(curve, keyOf(job, job.inputs.key[i]), Y, hex(C[i], `inputs[${i}].C`, 33))) {
       answer.forged = i;
+      return answer;
+    }
+    // NUT-11/14: a locked input's witness is checked here too, before any output is signed.
+    const l = lock?.[i];
+    const refused = l ? checkLock(curve, l) : undefined;
+    if (refused !== undefined) {
+      answer.locked = i;
+      answer.lockReason = refused;
       return answer;
     }
     answer.Y.push(bytesToHex(Y));

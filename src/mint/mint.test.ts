@@ -302,8 +302,8 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
         (n) => [[{ ...n[0]!, id: 'nothex' }, n[1]], outputsFor([4, 8]).map((o) => o.message)],
       ],
       [
-        'NUT-10 locked secret',
-        10001,
+        'malformed NUT-10 secret',
+        70020,
         (n) => [
           [{ ...n[0]!, secret: '["P2PK",{"nonce":"00","data":"02"}]' }, n[1]],
           outputsFor([4, 8]).map((o) => o.message),

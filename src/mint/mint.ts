@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { hex } from '../core/bytes.js';
+import { type LockCheck, planLocks, type SpendContext } from '../core/conditions/verify.js';
 import type { Curve } from '../core/crypto/curve.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
@@ -74,8 +75,13 @@ export interface PreparedOutputs {
   readonly rows: readonly repo.NewSignature[];
 }
 
+/** Where inputs are spent, for NUT-11 SIG_ALL: a swap's outputs, a melt's blank outputs and quote id. */
+export type SpendOf = Omit<SpendContext, 'now'>;
+
 interface CheckedInputs {
   proofs: Proof[];
+  /** NUT-11/14: per input, the Schnorr work its spending condition needs (null: none). */
+  locks: (LockCheck | null)[];
   keysets: MintKeyset[];
   unit: string;
   amount: Amount;
@@ -127,10 +133,14 @@ export class Mint {
     return new Mint(opts.store, keysets, opts.crypto ?? inThreadCrypto(curve), opts);
   }
 
-  /** Checks and verifies inputs (NUT-00/02/03) without writing anything. */
-  async prepareInputs(inputs: unknown): Promise<PreparedInputs> {
+  /**
+   * Checks and verifies inputs (NUT-00/02/03, NUT-10/11/14 spending conditions) without writing
+   * anything. `spend`: the melt whose outputs and quote id SIG_ALL inputs sign; without it (inputs
+   * spent with no outputs at this mint) SIG_ALL inputs are refused.
+   */
+  async prepareInputs(inputs: unknown, spend?: SpendOf): Promise<PreparedInputs> {
     await this.keysets.fresh(idsOf(inputs));
-    const c = this.checkInputs(inputs);
+    const c = this.withLocks(this.checkInputs(inputs), spend);
     return preparedInputs(c, await this.runCrypto(c, undefined));
   }
 
@@ -158,18 +168,24 @@ export class Mint {
       // NUT-03: the same secret twice is the same note twice (identical Y).
       if (seen.has(p.secret)) fail('DuplicateInputs', { index: i }, `inputs[${i}] repeats an earlier input`);
       seen.add(p.secret);
-      if (isSpendingCondition(p.secret)) {
-        fail('ProofVerificationFailed', { index: i, reason: 'NUT-10 spending conditions are not supported' });
-      }
       keysets.push(ks);
     }
     return {
       proofs,
+      locks: [],
       keysets,
       unit: this.oneUnit(keysets),
       amount: sum(proofs.map((p) => p.amount)),
       fee: Math.ceil(sum(keysets.map((k) => k.inputFeePpk)) / 1000) as Amount,
     };
+  }
+
+  /**
+   * NUT-10/11/14: the inputs' spending conditions checked structurally (secrets, witnesses, SIG_ALL
+   * over `spend`, bounds); the signatures they need verify later, in the crypto job.
+   */
+  private withLocks(c: CheckedInputs, spend: SpendOf | undefined): CheckedInputs {
+    return { ...c, locks: planLocks(c.proofs, { ...spend, now: Math.floor(this.clock() / 1000) }) };
   }
 
   private checkOutputs(outputs: unknown, signInactive = false): CheckedOutputs {
@@ -235,6 +251,7 @@ export class Mint {
         secret: proofs.map((p) => p.secret),
         C: proofs.map((p) => p.C),
         key: proofs.map((p, i) => keyIndex(inKeysets[i]!, p.amount)),
+        ...(ins?.locks.some((l) => l !== null) ? { lock: ins.locks } : {}),
       },
       outputs: { B_: msgs.map((m) => m.B_), key: msgs.map((m, i) => keyIndex(outKeysets[i]!, m.amount)) },
     });
@@ -244,6 +261,14 @@ export class Mint {
         'ProofVerificationFailed',
         { index: i, reason: 'signature does not verify' },
         `inputs[${i}]: signature does not verify`,
+      );
+    }
+    if (answer.locked >= 0) {
+      const i = answer.locked;
+      fail(
+        'ProofVerificationFailed',
+        { index: i, reason: answer.lockReason },
+        `inputs[${i}]: ${answer.lockReason}`,
       );
     }
     if (answer.invalid >= 0)
@@ -306,8 +331,10 @@ export class Mint {
     operation = `swap:${randomUUID()}`,
   ): Promise<BlindSignature[]> {
     await this.keysets.fresh([...idsOf(inputs), ...idsOf(outputs)]);
-    const ins = this.checkInputs(inputs);
+    const checked = this.checkInputs(inputs);
     const outs = this.checkOutputs(outputs);
+    // NUT-11: SIG_ALL inputs sign this swap's outputs.
+    const ins = this.withLocks(checked, { outputs: outs.msgs });
     // NUT-03: inputs and outputs share one unit; NUT-02: inputs = outputs + fees.
     if (ins.unit !== outs.unit) fail('UnitMismatch', { inputUnit: ins.unit, outputUnit: outs.unit });
     if (ins.amount !== outs.amount + ins.fee) {
@@ -510,15 +537,4 @@ function idsOf(list: unknown): unknown[] {
   return list.map((v: unknown) =>
     typeof v === 'object' && v !== null ? (v as { id?: unknown }).id : undefined,
   );
-}
-
-/** NUT-10: a well-known secret is a JSON array `[kind, {...}]`; this mint enforces no conditions, so it refuses them. */
-function isSpendingCondition(secret: string): boolean {
-  if (!secret.startsWith('[')) return false;
-  try {
-    const v: unknown = JSON.parse(secret);
-    return Array.isArray(v) && typeof v[0] === 'string';
-  } catch {
-    return false;
-  }
 }

@@ -98,7 +98,8 @@ export class MeltQuotes {
   }): Promise<MeltQuoteResponse> {
     const row = await this.q.load('melt', req.quote);
     this.refuseNotUnpaid(row);
-    const ins = await this.q.mint.prepareInputs(req.inputs);
+    // NUT-11: SIG_ALL inputs of a melt sign its blank outputs as sent and the quote id.
+    const ins = await this.q.mint.prepareInputs(req.inputs, { outputs: req.outputs ?? [], quote: req.quote });
     if (ins.unit !== row.unit) fail('UnitMismatch', { inputUnit: ins.unit, outputUnit: row.unit });
     const needed = row.amount + row.fee_reserve;
     // NUT-05: inputs less their fees cover the amount plus the fee reserve.
