@@ -475,6 +475,13 @@ function nut06(unit: string, pubkey: string): object {
     version: `lancash/${VERSION}`,
     description: `Local money on this LAN, 1:1 with wide ${unit}; convert at /v1/gateway/lan-to-wan`,
     pubkey,
-    nuts: { '7': { supported: true }, '9': { supported: true }, '12': { supported: true } },
+    nuts: {
+      '7': { supported: true },
+      '9': { supported: true },
+      '10': { supported: true },
+      '11': { supported: true },
+      '12': { supported: true },
+      '14': { supported: true },
+    },
   };
 }

@@ -257,7 +257,10 @@ function nut06(unit: string, lightning: LightningChoice): object {
         : { '4': { methods: [], disabled: true }, '5': { methods: [], disabled: true } }),
       '7': { supported: true },
       '9': { supported: true },
+      '10': { supported: true },
+      '11': { supported: true },
       '12': { supported: true },
+      '14': { supported: true },
     },
   };
 }

@@ -15,3 +15,13 @@ export {
   type SigFlag,
   type WellKnownSecret,
 } from './secret.js';
+export {
+  checkLock,
+  type LockCheck,
+  type LockedInput,
+  type LockPath,
+  lockCost,
+  MAX_SCHNORR_CHECKS,
+  planLocks,
+  type SpendContext,
+} from './verify.js';
