@@ -106,6 +106,13 @@ export function registerWallet(program: Command): void {
         usageOf(() => decodeAddress(o.to), '--to');
         const amount = await amountArg(g, o.amount);
         return withWallet(g, true, async (w) => {
+          // Said before anything moves: the NUT-02 input fees this send costs on top of the amount.
+          const fee = await w.sendFee(o.to, amount);
+          if (fee !== undefined && fee > 0 && !g.json) {
+            process.stderr.write(
+              `sending ${formatMoney(amount, w.config.unit)} plus the fee ${formatMoney(fee, w.config.unit)} (the mints' input fees)\n`,
+            );
+          }
           const op = await w.send({
             to: o.to,
             amount,
@@ -128,7 +135,8 @@ export function registerWallet(program: Command): void {
           const unit = w.config.unit;
           const lines = [
             ...r.received.map(
-              (op) => `received ${formatMoney(op.amount, unit)} from ${short(op.counterparty)}${memo(op)}`,
+              (op) =>
+                `received ${formatMoney(op.amount, unit)}${feeText(op, unit)} from ${short(op.counterparty)}${memo(op)}`,
             ),
             ...r.refused.map(
               (op) => `refused ${formatMoney(op.amount, unit)} from ${short(op.counterparty)}: ${op.reason}`,
@@ -176,7 +184,7 @@ export function registerWallet(program: Command): void {
       run(c, (g) =>
         withWallet(g, true, async (w) => {
           const op = await w.tokenReceive(t);
-          out(g, view(op), `received ${formatMoney(op.amount, w.config.unit)}`);
+          out(g, view(op), `received ${formatMoney(op.amount, w.config.unit)}${feeText(op, w.config.unit)}`);
         }),
       ),
     );
@@ -374,6 +382,7 @@ function view(op: Operation) {
     ...(op.reason === undefined ? {} : { reason: op.reason }),
     ...(op.transferId === undefined ? {} : { transferId: op.transferId }),
     ...(op.data.transfer === undefined ? {} : { transfer: op.data.transfer }),
+    ...(op.data.fee === undefined ? {} : { fee: op.data.fee }),
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,
   };
@@ -385,7 +394,16 @@ function historyLine(op: Operation, unit: string): string {
   const who = op.counterparty ? `  ${short(op.counterparty)}` : '';
   const why = op.reason && op.state !== 'done' ? `  (${op.reason})` : '';
   const amount = `${sign}${formatMajor(op.amount, unit)}`.padStart(10);
-  return `${at}  ${op.id}  ${op.kind.padEnd(7)} ${amount} ${unitLabel(unit)}  ${op.state.padEnd(10)}${who}${memo(op)}${why}`;
+  return `${at}  ${op.id}  ${op.kind.padEnd(7)} ${amount} ${unitLabel(unit)}  ${op.state.padEnd(10)}${who}${memo(op)}${feeText(op, unit)}${why}`;
+}
+
+/** NUT-02 input fees the operation paid, named with their amount (nothing without a fee). */
+function feeText(op: Operation, unit: string): string {
+  const fee = op.data.fee ?? 0;
+  if (fee <= 0) return '';
+  return op.direction === 'in'
+    ? ` (fee ${formatMoney(fee, unit)} paid out of it)`
+    : ` (fee ${formatMoney(fee, unit)})`;
 }
 
 /** The outcome of a send, mint or cancel; a refusal or failure exits 1. */
@@ -401,7 +419,7 @@ function report(g: GlobalOptions, op: Operation, unit: string): void {
   const verb: Record<string, string> = { send: 'sent', gateway: 'sent', mint: 'minted', token: 'token' };
   const text =
     op.state === 'done'
-      ? `${verb[op.kind] ?? op.kind} ${formatMoney(op.amount, unit)}${op.counterparty && op.kind !== 'mint' ? ` to ${short(op.counterparty)}` : ''} (${op.id})`
+      ? `${verb[op.kind] ?? op.kind} ${formatMoney(op.amount, unit)}${op.counterparty && op.kind !== 'mint' ? ` to ${short(op.counterparty)}` : ''}${feeText(op, unit)} (${op.id})`
       : `${op.kind} ${op.id} is ${op.state}: ${op.reason ?? 'waiting'}; the next command (or \`recover\`) goes on with it`;
   out(g, view(op), text);
 }

@@ -4,7 +4,7 @@
  * is what is left of the notes' value once it is paid (docs/gateway.md and docs/wide-bank.md, "Fees").
  */
 import { fail } from './errors.js';
-import { type Amount, sub } from './money.js';
+import { type Amount, splitAmount, sub } from './money.js';
 
 /** The highest `input_fee_ppk` an operator may give a keyset: 10 minor units per note spent. */
 export const MAX_INPUT_FEE_PPK = 10_000;
@@ -24,4 +24,25 @@ export function amountAfterFee(value: Amount, fee: Amount): Amount {
     );
   }
   return sub(value, fee);
+}
+
+/**
+ * Notes (powers of two, ascending) whose value less their own input fee at `ppk` is exactly `amount`:
+ * what a sender hands to a receiver that charges the fee of the notes it takes (the gateway's intake),
+ * as few as can do it. n notes cost `feeOfPpk(n · ppk)`, and a total T is n powers of two exactly when
+ * popcount(T) ≤ n ≤ T, so the smallest such n is found by counting up; splitting the largest note in
+ * two adds one note. Without a fee this is `splitAmount(amount)`.
+ */
+export function notesAfterFee(amount: Amount, ppk: number): Amount[] {
+  for (let n = 1; ; n++) {
+    const total = amount + feeOfPpk(n * ppk);
+    const notes = splitAmount(total as Amount);
+    if (notes.length > n || n > total) continue;
+    while (notes.length < n) {
+      notes.sort((a, b) => b - a);
+      const half = (notes[0]! / 2) as Amount;
+      notes.splice(0, 1, half, half);
+    }
+    return notes.sort((a, b) => a - b);
+  }
 }

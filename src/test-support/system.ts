@@ -1,13 +1,15 @@
 /**
  * The whole system as real processes: a `lancash wide-bank` and a `lancash gateway` on loopback ports,
  * their SQLite files opened beside them for the checks every integration test ends with (invariant 1
- * at the wide bank, invariant 2 at rest: the reserve equals the local money outstanding).
+ * at the wide bank, invariant 2 at rest: the reserve equals the local money outstanding plus the local
+ * mint's input fees collected).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { getGatewayInfo } from '../core/protocol/gateway.js';
+import { auditGateway } from '../gateway/audit.js';
 import { totals } from '../mint/repository.js';
 import { openStore, type Store } from '../store/index.js';
 import { auditWideBank } from '../wide-bank/audit.js';
@@ -64,7 +66,11 @@ export async function startSystem(dir: string, o: SystemOptions = {}): Promise<S
     async expectBalanced() {
       expect((await auditWideBank(bankStore)).differences).toEqual([]);
       const local = await totals(gwStore.db);
-      expect(await new Ledger(bankStore).balance(gatewayKey)).toBe(local.signed - local.spent);
+      // The local mint's NUT-02 fees collected stay in the reserve (docs/gateway.md, "Fees").
+      const { fees } = (await auditGateway({ gatewayStore: gwStore, wideBankStore: bankStore })).totals;
+      expect(await new Ledger(bankStore).balance(gatewayKey)).toBe(
+        local.signed - local.spent + fees.collected,
+      );
     },
     async close() {
       await killAll();

@@ -11,6 +11,7 @@ import { bytesToHex, hex } from '../core/bytes.js';
 import { openJson } from '../core/envelope/index.js';
 import { describe, ERRORS, fail, isLancashError } from '../core/errors.js';
 import { sum } from '../core/money.js';
+import { formatMoney } from '../core/money-format.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { decode } from '../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, Notice, PAYMENT, Payment, type TransferStatus } from '../core/protocol/gateway.js';
@@ -185,6 +186,13 @@ async function accept(ctx: WalletContext, incoming: Incoming): Promise<Operation
   }
   const locked = lockRefusal(incoming.proofs, ctx.lock);
   if (locked !== undefined) return refused(locked);
+  // NUT-02: the receive swap pays the notes' input fee out of them; notes worth no more are refused.
+  const fee = await ctx.mint.fee(incoming.proofs);
+  if (amount <= fee) {
+    return refused(
+      `notes worth ${formatMoney(amount, ctx.config.unit)} do not cover the mint’s input fee ${formatMoney(fee, ctx.config.unit)}`,
+    );
+  }
   const at = ctx.now();
   const op: Operation = {
     id: newId(),
@@ -233,7 +241,12 @@ export async function finishReceive(ctx: WalletContext, op: Operation, resume: b
     return failed;
   }
   const got = outcome.proofs.reduce((n, p) => n + p.amount, 0);
-  const { reason: _reason, ...done } = advanced(ctx, op, 'done', { amount: got });
+  // The history shows what arrived (`amount`) and the input fee the swap paid out of the notes.
+  const fee = sum(plan.inputs.map((p) => p.amount)) - got;
+  const { reason: _reason, ...done } = advanced(ctx, op, 'done', {
+    amount: got,
+    ...(fee > 0 ? { data: { ...op.data, fee } } : {}),
+  });
   await ctx.store.commit({ notes: toStored(ctx, outcome.proofs, 'unspent'), operation: done });
   return done;
 }

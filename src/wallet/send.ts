@@ -12,7 +12,8 @@ import { decodeAddress } from '../core/address/index.js';
 import { hex } from '../core/bytes.js';
 import { sealJson } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
-import { toAmount } from '../core/money.js';
+import { notesAfterFee } from '../core/fees.js';
+import { type Amount, sum, toAmount } from '../core/money.js';
 import { formatMoney } from '../core/money-format.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import {
@@ -27,7 +28,7 @@ import {
 import { encodeTokenV4 } from '../core/token/index.js';
 import { mailboxOf, messageOf, newId, reachable, type WalletContext } from './context.js';
 import type { Lock } from './locks.js';
-import { selectNotes } from './select.js';
+import { inputFee, selectNotes } from './select.js';
 import { advanced, heldNotes, reclaim, rollBack, settleByState } from './settle.js';
 import type { Operation, OperationData, OperationKind, OperationState } from './store.js';
 import { withState } from './store.js';
@@ -125,6 +126,8 @@ export async function send(ctx: WalletContext, o: SendOptions): Promise<Operatio
     o.to,
     { deliverTo: gateway, address: o.to, gatewayKey: info.encryptionKey },
     memo,
+    undefined,
+    await intakeNotes(ctx, amount),
   );
   op = await swapOut(ctx, op, 'posting', async (proofs) => ({
     envelope: await sealJson({
@@ -145,7 +148,43 @@ export async function send(ctx: WalletContext, o: SendOptions): Promise<Operatio
   return op;
 }
 
-/** Reserves notes worth `amount` (plus the swap's fee) and journals the swap, before anything leaves. */
+/**
+ * The notes a transfer hands to the gateway: their value less the intake's input fee on them (the
+ * wallet's own mint's active keyset) is exactly `amount`, which the gateway converts 1:1.
+ */
+async function intakeNotes(ctx: WalletContext, amount: number): Promise<Amount[]> {
+  return notesAfterFee(toAmount(amount), (await ctx.mint.activeKeyset()).inputFeePpk);
+}
+
+/** The notes held now, each with its keyset's input fee (for selection). */
+async function candidatesOf(ctx: WalletContext) {
+  const unspent = await ctx.store.notes({ state: 'unspent' });
+  return Promise.all(
+    unspent.map(async (note) => ({
+      note,
+      amount: note.proof.amount,
+      feePpk: (await ctx.mint.keyset(note.proof.id)).inputFeePpk,
+    })),
+  );
+}
+
+/**
+ * The NUT-02 input fees sending `amount` to `to` would cost now (told before the send): the swap's
+ * on the notes it would spend, plus, to the other network, the gateway intake's on the notes sent.
+ * Undefined when the balance does not cover it. The recipient's own receive swap is theirs to pay.
+ */
+export async function sendFee(ctx: WalletContext, to: string, amount: number): Promise<number | undefined> {
+  const value = toAmount(amount);
+  const viaGateway = decodeAddress(to).network !== ctx.config.network;
+  const sent = viaGateway ? sum(await intakeNotes(ctx, value)) : value;
+  const chosen = selectNotes(await candidatesOf(ctx), sent);
+  return chosen === undefined ? undefined : inputFee(chosen) + (sent - value);
+}
+
+/**
+ * Reserves notes worth `amount` (plus the swap's fee) and journals the swap, before anything leaves.
+ * `sendNotes`: the exact notes to send when they must also pay a fee (a transfer's, `intakeNotes`).
+ */
 async function prepare(
   ctx: WalletContext,
   kind: OperationKind,
@@ -154,30 +193,29 @@ async function prepare(
   data: OperationData,
   memo: { memo?: string },
   lock?: Lock,
+  sendNotes?: readonly Amount[],
 ): Promise<Operation> {
-  const unspent = await ctx.store.notes({ state: 'unspent' });
-  const candidates = await Promise.all(
-    unspent.map(async (note) => ({
-      note,
-      amount: note.proof.amount,
-      feePpk: (await ctx.mint.keyset(note.proof.id)).inputFeePpk,
-    })),
-  );
-  const chosen = selectNotes(candidates, amount);
+  const candidates = await candidatesOf(ctx);
+  const sent = sendNotes === undefined ? amount : sum(sendNotes);
+  const chosen = selectNotes(candidates, sent);
   if (!chosen) {
-    const available = unspent.reduce((n, x) => n + x.proof.amount, 0);
+    const available = candidates.reduce((n, x) => n + x.amount, 0);
+    // Enough for the amount but not for the input fees it costs: say so, it is not obvious.
+    const fees = available >= amount ? ' with the mint’s input fees' : '';
     return fail(
       'InsufficientFunds',
       { requested: amount, available, unit: ctx.config.unit },
-      `${formatMoney(amount, ctx.config.unit)} is more than the balance ${formatMoney(available, ctx.config.unit)}`,
+      `${formatMoney(amount, ctx.config.unit)}${fees} is more than the balance ${formatMoney(available, ctx.config.unit)}`,
     );
   }
   const swap = await planSwap(
     ctx,
     chosen.map((c) => c.note.proof),
-    amount,
+    sendNotes ?? amount,
     lock,
   );
+  // What the send costs beyond `amount`: its own swap's fee, and the fee the sent notes pay on intake.
+  const fee = inputFee(chosen) + (sent - amount);
   const id = newId();
   const at = ctx.now();
   const op: Operation = {
@@ -191,7 +229,7 @@ async function prepare(
     updatedAt: at,
     counterparty,
     ...memo,
-    data: { ...data, swap },
+    data: { ...data, swap, ...(fee > 0 ? { fee } : {}) },
   };
   await ctx.store.commit({
     reserve: { operation: id, secrets: chosen.map((c) => c.note.proof.secret) },

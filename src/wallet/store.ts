@@ -94,6 +94,11 @@ export interface OperationData {
   transfer?: { state: string; refusal?: { code: number; detail: string } };
   /** The swap that takes the notes back, journaled before it is sent. */
   reclaim?: SwapPlan;
+  /**
+   * NUT-02 input fees the operation pays, minor units (absent: none): a send's own swap, plus for a
+   * transfer the gateway intake's fee on the notes sent; a receipt's swap (taken from what arrived).
+   */
+  fee?: number;
 }
 
 export interface Operation {

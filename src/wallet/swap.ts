@@ -6,7 +6,7 @@
  */
 import { isLancashError, type LancashError } from '../core/errors.js';
 import { isUnclear } from '../core/http/client.js';
-import { splitAmount, sub, toAmount } from '../core/money.js';
+import { type Amount, splitAmount, sub, toAmount } from '../core/money.js';
 import type { BlindSignature, Proof } from '../core/protocol/cashu.js';
 import { messageOf, type WalletContext } from './context.js';
 import { type Lock, lockedSecret, withWitnesses } from './locks.js';
@@ -28,30 +28,32 @@ export type SwapOutcome =
 /**
  * Plans a swap of `inputs` into `send` (random secrets, they leave; P2PK secrets locked by `lock`
  * when given) and the rest, less the input fee, as notes the wallet keeps (NUT-13 secrets from
- * counters reserved durably here, before any output can reach the mint).
+ * counters reserved durably here, before any output can reach the mint). `send` is an amount, or the
+ * exact notes to send (e.g. notes that also pay the gateway intake's input fee, `notesAfterFee`).
  */
 export async function planSwap(
   ctx: WalletContext,
   inputs: Proof[],
-  send: number,
+  send: number | readonly Amount[],
   lock?: Lock,
 ): Promise<SwapPlan> {
+  const sendNotes = typeof send === 'number' ? (send > 0 ? splitAmount(toAmount(send)) : []) : send;
   const keyset = await ctx.mint.activeKeyset();
   const value = toAmount(
     inputs.reduce((n, p) => n + p.amount, 0),
     { argument: 'inputs' },
   );
   const fee = toAmount(await ctx.mint.fee(inputs), { argument: 'fee', allowZero: true });
-  const keep = sub(sub(value, fee), toAmount(send, { argument: 'amount', allowZero: true }));
+  const sent = toAmount(
+    sendNotes.reduce((n, a) => n + a, 0),
+    { argument: 'amount', allowZero: true },
+  );
+  const keep = sub(sub(value, fee), sent);
   const keepAmounts = splitAmount(keep);
   const first = keepAmounts.length ? await ctx.store.reserveCounters(keyset.id, keepAmounts.length) : 0;
   const outputs: PlannedOutput[] = [
-    ...(send > 0
-      ? randomOutputs(
-          ctx.curve,
-          splitAmount(toAmount(send)),
-          lock === undefined ? undefined : () => lockedSecret(lock),
-        )
+    ...(sendNotes.length > 0
+      ? randomOutputs(ctx.curve, sendNotes, lock === undefined ? undefined : () => lockedSecret(lock))
       : []),
     ...deterministicOutputs(ctx.curve, ctx.seed, keyset.id, first, keepAmounts),
   ];

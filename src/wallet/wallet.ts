@@ -20,7 +20,7 @@ import type { WalletNet } from './net.js';
 import { drainInbox, finishReceive, normalizeMintUrl, type ReceiveSummary, tokenReceive } from './receive.js';
 import { refreshNotes } from './refresh.js';
 import { type RestoreOptions, type RestoreSummary, restoreFromSeed } from './restore.js';
-import { applyStatus, cancel, resumeOutgoing, type SendOptions, send, tokenSend } from './send.js';
+import { applyStatus, cancel, resumeOutgoing, type SendOptions, send, sendFee, tokenSend } from './send.js';
 import { rollBack } from './settle.js';
 import type { Operation, WalletConfig, WalletStore } from './store.js';
 import { TERMINAL_STATES } from './store.js';
@@ -225,6 +225,14 @@ export class Wallet {
 
   operation(id: string): Promise<Operation | undefined> {
     return this.ctx.store.operation(id);
+  }
+
+  /**
+   * The NUT-02 input fees `send({ to, amount })` would cost now, in minor units, to state before the
+   * send (0 without fees); undefined when the balance does not cover the amount with them.
+   */
+  sendFee(to: string, amount: number): Promise<number | undefined> {
+    return sendFee(this.ctx, to, amount);
   }
 
   /** Pays an address on this network directly, or on the other network through the gateway. */

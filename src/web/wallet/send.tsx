@@ -14,6 +14,7 @@ import type { PageProps } from './context.js';
 import { followOperation, serial } from './session.js';
 import {
   checkRecipient,
+  feeSentence,
   planSend,
   readAmount,
   type SendPlan,
@@ -23,7 +24,7 @@ import {
 
 type Step =
   | { at: 'form' }
-  | { at: 'confirm'; to: string; amount: number; memo: string; plan: SendPlan }
+  | { at: 'confirm'; to: string; amount: number; memo: string; plan: SendPlan; fee: number }
   | { at: 'sending'; plan: SendPlan; op?: Operation }
   | { at: 'ended'; op: Operation };
 
@@ -40,7 +41,7 @@ export function Send({ wallet, version, changed }: PageProps) {
   const section = useStepFocus<HTMLElement>(step.at);
   useEffect(() => () => abort.current?.abort(), []);
 
-  const review = (e: Event) => {
+  const review = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
     const amount = readAmount(amountText, unit);
@@ -53,8 +54,22 @@ export function Send({ wallet, version, changed }: PageProps) {
     setProblems(next);
     if (next.to !== undefined || next.amount !== undefined || !amount.ok) return;
     const plan = planSend({ network, unit, gateway }, to, amount.value);
-    if (plan.ok)
-      setStep({ at: 'confirm', to: to.trim(), amount: amount.value, memo: memo.trim(), plan: plan.value });
+    if (!plan.ok) return;
+    // The input fees the send costs now (NUT-02), stated with the amount before anything happens.
+    let fee: number | undefined;
+    try {
+      fee = await wallet.sendFee(to.trim(), amount.value);
+    } catch (err) {
+      setError(err);
+      return;
+    }
+    if (fee === undefined) {
+      setProblems({
+        amount: `That and the mint’s input fees are more than you can spend now (${formatMoney(balance?.value?.available ?? 0, unit)}).`,
+      });
+      return;
+    }
+    setStep({ at: 'confirm', to: to.trim(), amount: amount.value, memo: memo.trim(), plan: plan.value, fee });
   };
 
   const send = async (s: Extract<Step, { at: 'confirm' }>) => {
@@ -103,6 +118,7 @@ export function Send({ wallet, version, changed }: PageProps) {
           <p>
             <strong>{step.plan.sentence}</strong>
           </p>
+          {step.fee > 0 && <p>{feeSentence(step.fee, unit, step.plan.viaGateway)}</p>}
           <p class="mono muted">{step.to}</p>
           {step.memo !== '' && <p>With the note “{step.memo}”.</p>}
           <p class="muted">

@@ -75,6 +75,27 @@ export function checkRecipient(
   return { ok: true, value: { address, network, viaGateway: network !== wallet.network } };
 }
 
+/**
+ * The NUT-02 input fee a send costs on top of its amount, as the confirmation states it (undefined
+ * without a fee): the mint's fee for the notes the send spends, and through the gateway the intake's
+ * fee on the notes it takes, so the destination gets exactly the amount.
+ */
+export function feeSentence(fee: number, unit: string, viaGateway: boolean): string | undefined {
+  if (fee <= 0) return undefined;
+  return viaGateway
+    ? `Plus the fee ${formatMoney(fee, unit)} (the mints’ input fees, so the gateway converts exactly the amount).`
+    : `Plus the fee ${formatMoney(fee, unit)} (the mint’s input fee for the notes this send spends).`;
+}
+
+/** The fee an operation paid, after its description (nothing without a fee). */
+function feeWords(op: Operation, unit: string): string {
+  const fee = op.data.fee ?? 0;
+  if (fee <= 0) return '';
+  return op.direction === 'in'
+    ? ` (fee ${formatMoney(fee, unit)} paid out of it)`
+    : ` (fee ${formatMoney(fee, unit)})`;
+}
+
 /** What sending `amount` to `to` will do, as the confirmation states it, or why it cannot be done. */
 export function planSend(wallet: SendingWallet, to: string, amount: number): Checked<SendPlan> {
   const recipient = checkRecipient(wallet, to);
@@ -188,7 +209,7 @@ export function historyLine(op: Operation, unit: string): HistoryLine {
   const line: HistoryLine = {
     id: op.id,
     at: op.createdAt,
-    what: op.memo ? `${what} — “${op.memo}”` : what,
+    what: `${op.memo ? `${what} — “${op.memo}”` : what}${feeWords(op, unit)}`,
     amount: `${sign}${formatMoney(op.amount, unit)}`,
     state:
       op.state === 'failed' && op.direction === 'out' ? 'not sent, money returned' : stateWords(op.state),
