@@ -6,18 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bytesToHex, hex, utf8 } from '../core/bytes.js';
+import { bytesToHex, utf8 } from '../core/bytes.js';
 import { htlcSecret, p2pkSecret } from '../core/conditions/secret.js';
 import { htlcHash, p2pkPublicKey, p2pkWitness, signSigAll } from '../core/conditions/sign.js';
 import { MAX_SCHNORR_CHECKS } from '../core/conditions/verify.js';
 import { defaultCurve } from '../core/crypto/index.js';
-import { blindMessage, hashToCurve, unblind } from '../core/crypto/nut00.js';
-import { randomScalar } from '../core/crypto/scalar.js';
+import { hashToCurve } from '../core/crypto/nut00.js';
 import { ERRORS } from '../core/errors.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import type { Store } from '../store/index.js';
 import { DIALECTS, freshStore } from '../test-support/dialects.js';
-import { makeOutputs } from '../test-support/notes.js';
+import { issueSecrets, makeOutputs } from '../test-support/notes.js';
 import { codeOf, refusalOf } from '../test-support/refusals.js';
 import type { MintCrypto } from './crypto.js';
 import { createCryptoPool } from './crypto-pool.js';
@@ -39,24 +38,6 @@ async function rowCounts(store: Store): Promise<{ proofs: number; signatures: nu
       ).n,
     );
   return { proofs: await count('mint_proofs'), signatures: await count('mint_signatures') };
-}
-
-/** Notes of `amount` whose secrets are the given ones, blind-signed as any issued note is. */
-async function issueWith(mint: Mint, secrets: readonly string[], amount = 4): Promise<Proof[]> {
-  const id = mint.keysets.current().id;
-  const outs = secrets.map((secret) => {
-    const r = randomScalar();
-    return { secret, r, message: { amount, id, B_: bytesToHex(blindMessage(curve, utf8(secret), r).B_) } };
-  });
-  const prepared = await mint.prepareOutputs(outs.map((o) => o.message));
-  const sigs = await mint.store.transaction((trx) =>
-    mint.commitOutputs(trx, prepared, `test-issue:${bytesToHex(randomBytes(8))}`),
-  );
-  return outs.map((o, i) => {
-    const K = mint.keysets.current().publicKeys.get(amount)!;
-    const C = unblind(curve, hex(sigs[i]!.C_, 'C_', 33), o.r, K);
-    return { amount, id, secret: o.secret, C: bytesToHex(C) };
-  });
 }
 
 const signed = (p: Proof, signers: string[], o: { preimage?: string } = {}): Proof => ({
@@ -93,7 +74,7 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
   }
 
   it('P2PK: the right key spends; a wrong key or no witness is refused; checkstate shows the witness', async () => {
-    const [note] = await issueWith(mint, [p2pkSecret({ pubkey: pub[0]! })]);
+    const [note] = await issueSecrets(curve, mint, [p2pkSecret({ pubkey: pub[0]! })]);
     expect(await refusedCode([note])).toBe(code('ProofVerificationFailed'));
     expect(await refusedCode([signed(note!, [keys[1]!])])).toBe(code('ProofVerificationFailed'));
     const spend = signed(note!, [keys[0]!]);
@@ -104,7 +85,7 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
 
   it('multisig 2-of-3: one signature is refused, two distinct keys spend', async () => {
     const secret = p2pkSecret({ pubkey: pub[0]!, pubkeys: [pub[1]!, pub[2]!], n_sigs: 2 });
-    const [note] = await issueWith(mint, [secret]);
+    const [note] = await issueSecrets(curve, mint, [secret]);
     expect(await refusedCode([signed(note!, [keys[2]!])])).toBe(code('ProofVerificationFailed'));
     expect(await refusedCode([signed(note!, [keys[2]!, keys[2]!])])).toBe(code('ProofVerificationFailed'));
     await expect(mint.swap([signed(note!, [keys[2]!, keys[0]!])], outputs([4]))).resolves.toHaveLength(1);
@@ -114,7 +95,7 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
     const locktime = Math.floor(now / 1000) + 3600;
     const secret = () =>
       p2pkSecret({ pubkey: pub[0]!, locktime, refund: [pub[1]!, pub[2]!], n_sigs_refund: 2 });
-    const [a, b] = await issueWith(mint, [secret(), secret()]);
+    const [a, b] = await issueSecrets(curve, mint, [secret(), secret()]);
     expect(await refusedCode([signed(a!, [keys[1]!, keys[2]!])])).toBe(code('ProofVerificationFailed'));
     await expect(mint.swap([signed(b!, [keys[0]!])], outputs([4]))).resolves.toHaveLength(1);
     now += 3601 * 1000;
@@ -124,7 +105,9 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
 
   it('HTLC: the right preimage (and the pubkey signature) spends; a wrong preimage is refused', async () => {
     const preimage = bytesToHex(randomBytes(32));
-    const [note] = await issueWith(mint, [htlcSecret({ hash: htlcHash(preimage), pubkeys: [pub[0]!] })]);
+    const [note] = await issueSecrets(curve, mint, [
+      htlcSecret({ hash: htlcHash(preimage), pubkeys: [pub[0]!] }),
+    ]);
     const wrong = signed(note!, [keys[0]!], { preimage: bytesToHex(randomBytes(32)) });
     expect((await refusalOf(mint.swap([wrong], outputs([4])))).info).toMatchObject({
       reason: 'the preimage does not match the hash lock',
@@ -137,7 +120,7 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
 
   it('SIG_ALL: signs the swap’s outputs; other outputs are refused; no outputs at all is refused', async () => {
     const secret = () => p2pkSecret({ pubkey: pub[0]!, sigflag: 'SIG_ALL' });
-    const notes = await issueWith(mint, [secret(), secret()]);
+    const notes = await issueSecrets(curve, mint, [secret(), secret()]);
     const outs = outputs([8]);
     const ins = signSigAll(notes, outs, keys[0]!);
     expect(await refusedCode(ins, outputs([8]))).toBe(code('ProofVerificationFailed'));
@@ -147,9 +130,26 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
     await expect(mint.swap(ins, outs)).resolves.toHaveLength(1);
   });
 
+  it('prepare/commit (receiving server, gateway intake): a signed P2PK note is taken, its witness kept; SIG_ALL is refused', async () => {
+    const [note, sigAll] = await issueSecrets(curve, mint, [
+      p2pkSecret({ pubkey: pub[0]! }),
+      p2pkSecret({ pubkey: pub[0]!, sigflag: 'SIG_ALL' }),
+    ]);
+    expect(await codeOf(mint.prepareInputs([note]))).toBe(code('ProofVerificationFailed'));
+    const spend = signed(note!, [keys[0]!]);
+    const prepared = await mint.prepareInputs([spend]);
+    await store.transaction((trx) => mint.commitInputs(trx, prepared, 'receive-1', 'spent'));
+    expect(await mint.checkState(prepared.Ys)).toEqual([
+      { Y: prepared.Ys[0], state: 'SPENT', witness: spend.witness },
+    ]);
+    const r = await refusalOf(mint.prepareInputs([signed(sigAll!, [keys[0]!])]));
+    expect(r.code).toBe(code('SigAllNotAllowed'));
+    expect(r.message).toMatch(/swap/);
+  });
+
   it('hostile secrets and witnesses: a 4xx with a stable code, nothing written, no crypto', async () => {
-    const [locked] = await issueWith(mint, [p2pkSecret({ pubkey: pub[0]! })]);
-    const [plain] = await issueWith(mint, [bytesToHex(randomBytes(32))]);
+    const [locked] = await issueSecrets(curve, mint, [p2pkSecret({ pubkey: pub[0]! })]);
+    const [plain] = await issueSecrets(curve, mint, [bytesToHex(randomBytes(32))]);
     const sig = 'ab'.repeat(64);
     const notPoint = `02${'0'.repeat(63)}5`; // x = 5 has no y on secp256k1
     const cases: [string, unknown, number][] = [
@@ -188,7 +188,7 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
       expect(await refusedCode([input]), name).toBe(expected);
     }
     // A locking key that is no point: the secret was blind-signed, its lock can never open.
-    const [bad] = await issueWith(mint, [p2pkSecret({ pubkey: pub[0]!, pubkeys: [notPoint] })]);
+    const [bad] = await issueSecrets(curve, mint, [p2pkSecret({ pubkey: pub[0]!, pubkeys: [notPoint] })]);
     const r = await refusalOf(mint.swap([signed(bad!, [keys[0]!])], outputs([4])));
     expect(r.code).toBe(code('ProofVerificationFailed'));
     expect(r.status).toBe(400);
@@ -196,7 +196,8 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
     // refused before any crypto.
     const many = Array.from({ length: 12 }, () => p2pkPublicKey(bytesToHex(randomBytes(32))));
     const n = Math.ceil(MAX_SCHNORR_CHECKS / (16 * 13)) + 1;
-    const heavy = await issueWith(
+    const heavy = await issueSecrets(
+      curve,
       mint,
       Array.from({ length: n }, () => p2pkSecret({ pubkey: pub[0]!, pubkeys: many })),
     );
@@ -208,7 +209,7 @@ describe.each(DIALECTS)('spending conditions on %s', (dialect) => {
     pool = createCryptoPool({ size: 2 });
     mint = await Mint.open({ store, unit: 'eur', curve, crypto: pool, clock: () => now });
     const secrets = Array.from({ length: 6 }, () => p2pkSecret({ pubkey: pub[3]! }));
-    const notes = await issueWith(mint, secrets);
+    const notes = await issueSecrets(curve, mint, secrets);
     const good = notes.map((p) => signed(p, [keys[3]!]));
     const bad = [...good.slice(0, 5), signed(notes[5]!, [keys[0]!])];
     const r = await refusalOf(mint.swap(bad, outputs([8, 8, 8])));

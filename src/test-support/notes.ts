@@ -1,7 +1,7 @@
 /**
  * Test wallet helpers: make blinded outputs, unblind signatures into proofs, and mint fresh notes into
  * a mint the way an issuer does (prepare + commit in one transaction), so mint tests start from real
- * notes; ask a running mint for notes' NUT-07 states.
+ * notes (with random secrets, or given ones); ask a running mint for notes' NUT-07 states.
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
@@ -47,6 +47,28 @@ export function toProofs(
 /** Issues fresh notes of the given amounts, as an issuer that has accounted for the value would. */
 export async function issue(curve: Curve, mint: Mint, amounts: readonly number[]): Promise<Proof[]> {
   const outputs = makeOutputs(curve, mint.keysets.current().id, amounts);
+  const prepared = await mint.prepareOutputs(outputs.map((o) => o.message));
+  const sigs = await mint.store.transaction((trx) =>
+    mint.commitOutputs(trx, prepared, `test-issue:${randomUUID()}`),
+  );
+  return toProofs(curve, mint, outputs, sigs);
+}
+
+/**
+ * Issues notes of `amount` whose secrets are the given ones (NUT-10 locked secrets, say), blind-signed
+ * as any issued note is: the mint cannot see what it signs.
+ */
+export async function issueSecrets(
+  curve: Curve,
+  mint: Mint,
+  secrets: readonly string[],
+  amount = 4,
+): Promise<Proof[]> {
+  const id = mint.keysets.current().id;
+  const outputs = secrets.map((secret) => {
+    const r = randomScalar();
+    return { secret, r, message: { amount, id, B_: bytesToHex(blindMessage(curve, utf8(secret), r).B_) } };
+  });
   const prepared = await mint.prepareOutputs(outputs.map((o) => o.message));
   const sigs = await mint.store.transaction((trx) =>
     mint.commitOutputs(trx, prepared, `test-issue:${randomUUID()}`),
