@@ -51,13 +51,23 @@ export async function withBenchMint<T>(
   }
 }
 
-/** `BATCH` unspent notes of 1 signed directly with the keyset's key (C = k·Y), costing the mint nothing. */
-export function notesOf(curve: Curve, ks: MintKeyset): Proof[] {
+/**
+ * `BATCH` unspent notes of 1 signed directly with the keyset's key (C = k·Y), costing the mint nothing:
+ * random secrets, or `locked` ones (P2PK secrets with their witnesses, `lockedSecret()`), whose
+ * signatures do not depend on the keyset, so one set serves every dialect's mint.
+ */
+export function notesOf(
+  curve: Curve,
+  ks: MintKeyset,
+  locked?: readonly { secret: string; witness: string }[],
+): Proof[] {
   const k = ks.privateKeys.get(1);
   if (k === undefined) fail('Internal', { reason: `keyset ${ks.id} has no key for amount 1` });
-  return Array.from({ length: BATCH }, () => {
-    const secret = bytesToHex(randomBytes(32));
-    return { amount: 1, id: ks.id, secret, C: bytesToHex(curve.mul(hashToCurve(curve, utf8(secret)), k)) };
+  return Array.from({ length: locked?.length ?? BATCH }, (_, i) => {
+    const l = locked?.[i];
+    const secret = l?.secret ?? bytesToHex(randomBytes(32));
+    const C = bytesToHex(curve.mul(hashToCurve(curve, utf8(secret)), k));
+    return { amount: 1, id: ks.id, secret, C, ...(l ? { witness: l.witness } : {}) };
   });
 }
 

@@ -1,11 +1,16 @@
 /**
  * The mint's crypto ceiling, for the bench harness: how many notes one core can put through the
  * per-note crypto of a swap (hash_to_curve of the input, its signature check, the output's blind
- * signature and its DLEQ) on the native backend. Not a test: nothing here asserts a speed.
+ * signature and its DLEQ) on the native backend; for P2PK-locked inputs (NUT-11 SIG_INPUTS, one key)
+ * also the input's BIP-340 verification, as the mint's workers run it (`checkLock`). Not a test:
+ * nothing here asserts a speed.
  * For the multi-core bound, run `measureCryptoBound` (or `prepareCryptoWork` + `cryptoWork`) in one
  * worker thread per core and add the results.
  */
 import { bytesToHex, utf8 } from '../bytes.js';
+import { p2pkSecret } from '../conditions/secret.js';
+import { p2pkPublicKey, signWitness } from '../conditions/sign.js';
+import { checkLock, type LockCheck, planLocks } from '../conditions/verify.js';
 import { fail } from '../errors.js';
 import type { Curve } from './curve.js';
 import { loadNativeCurve } from './native.js';
@@ -13,11 +18,14 @@ import { blindMessage, hashToCurve, signBlinded, verifySignature } from './nut00
 import { createDleq } from './nut12.js';
 import { randomScalar } from './scalar.js';
 
-/** One prepared batch: a mint key and, per note, an input (secret, C) and an output B_. */
+/**
+ * One prepared batch: a mint key and, per note, an input (secret, C) and an output B_; `lock`, the
+ * Schnorr work of a locked input's witness.
+ */
 export interface CryptoWork {
   readonly curve: Curve;
   readonly k: Uint8Array;
-  readonly notes: readonly { secret: Uint8Array; C: Uint8Array; B_: Uint8Array }[];
+  readonly notes: readonly { secret: Uint8Array; C: Uint8Array; B_: Uint8Array; lock?: LockCheck }[];
 }
 
 function nativeCurve(): Curve {
@@ -27,15 +35,34 @@ function nativeCurve(): Curve {
   );
 }
 
-/** Builds `batch` valid notes under a fresh random key (untimed set-up). */
-export function prepareCryptoWork(batch: number, curve: Curve = nativeCurve()): CryptoWork {
+/**
+ * A P2PK secret (NUT-11 SIG_INPUTS, locked to one fresh key) and its witness: one signature on the
+ * secret by that key, as a receiving wallet sends it.
+ */
+export function lockedSecret(): { secret: string; witness: string } {
+  const key = randomScalar();
+  const secret = p2pkSecret({ pubkey: p2pkPublicKey(key) });
+  return { secret, witness: JSON.stringify({ signatures: [signWitness(secret, key)] }) };
+}
+
+/** Builds `batch` valid notes under a fresh random key (untimed set-up); `locked`: P2PK-locked inputs. */
+export function prepareCryptoWork(
+  batch: number,
+  curve: Curve = nativeCurve(),
+  o: { locked?: boolean } = {},
+): CryptoWork {
   const k = randomScalar();
   const notes = Array.from({ length: batch }, () => {
-    // A NUT-00 secret is a hex string; the note's Y hashes its UTF-8 bytes.
-    const secret = utf8(bytesToHex(randomScalar()));
+    // A NUT-00 secret is a hex string (a NUT-10 one is JSON); the note's Y hashes its UTF-8 bytes.
+    const locked = o.locked ? lockedSecret() : undefined;
+    const secret = utf8(locked?.secret ?? bytesToHex(randomScalar()));
     const C = signBlinded(curve, k, hashToCurve(curve, secret));
     const { B_ } = blindMessage(curve, utf8(bytesToHex(randomScalar())), randomScalar());
-    return { secret, C, B_ };
+    if (locked === undefined) return { secret, C, B_ };
+    // The structural half (parsing, the digest) runs on the mint's main thread, outside this bound.
+    const [lock] = planLocks([{ ...locked, C: bytesToHex(C) }], { now: Math.floor(Date.now() / 1000) });
+    if (!lock) return fail('Internal', { reason: 'bench: a locked note planned no lock' });
+    return { secret, C, B_, lock };
   });
   return { curve, k, notes };
 }
@@ -46,6 +73,8 @@ export function cryptoWork(work: CryptoWork): number {
   for (const note of work.notes) {
     const Y = hashToCurve(curve, note.secret);
     if (!verifySignature(curve, k, Y, note.C)) fail('Internal', { reason: 'bench note failed to verify' });
+    if (note.lock && checkLock(curve, note.lock) !== undefined)
+      fail('Internal', { reason: 'bench lock failed' });
     const C_ = signBlinded(curve, k, note.B_);
     createDleq(curve, k, note.B_, C_);
   }
@@ -54,12 +83,14 @@ export function cryptoWork(work: CryptoWork): number {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Runs `cryptoWork` on the native backend, one core, for about `seconds`; notes per second. */
-export async function measureCryptoBound(o: {
-  seconds: number;
-  batch: number;
-}): Promise<{ perCoreNotesPerSec: number; notes: number }> {
-  const work = prepareCryptoWork(o.batch);
+/**
+ * Runs `cryptoWork` over `work` (prepared by `prepareCryptoWork`, untimed, beforehand: a caller that
+ * counts CPU time leaves the set-up out) for about `seconds` on one core; notes per second.
+ */
+export async function measureCryptoBound(
+  work: CryptoWork,
+  o: { seconds: number },
+): Promise<{ perCoreNotesPerSec: number; notes: number }> {
   const start = performance.now();
   const deadline = start + o.seconds * 1000;
   let notes = 0;
