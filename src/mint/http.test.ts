@@ -6,12 +6,14 @@
 import { getEncodedToken, Wallet } from '@cashu/cashu-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../core/bytes.js';
+import { p2pkSecret } from '../core/conditions/secret.js';
+import { p2pkPublicKey, signInputs } from '../core/conditions/sign.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { createServer, type LancashServer, listen } from '../core/http/server.js';
 import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
 import { freshStore, type TestStore } from '../test-support/dialects.js';
 import { refusalCode, sendJson } from '../test-support/http.js';
-import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
+import { issue, issueSecrets, makeOutputs, toProofs } from '../test-support/notes.js';
 import { registerMintRoutes } from './http.js';
 import { Mint } from './mint.js';
 
@@ -184,6 +186,40 @@ describe('mint HTTP routes', () => {
     expect(huge.json.code).toBe(72004);
     expect((await send('POST', '/v1/checkstate', { Ys: ['x'.repeat(100_000)] })).status).toBe(413);
     expect((await send('POST', '/v1/restore', { outputs: 'nope' })).json.info.argument).toBe('body.outputs');
+  });
+
+  it('refuses hostile NUT-10/11/14 input with 4xx and a stable code, nothing written', async () => {
+    const key = bytesToHex(new Uint8Array(32).fill(7));
+    const [locked, spare] = await issueSecrets(curve, mint, [
+      p2pkSecret({ pubkey: p2pkPublicKey(key) }),
+      bytesToHex(new Uint8Array(32).fill(9)),
+    ]);
+    const out = messages(outputsFor([4]));
+    const sig = 'ab'.repeat(64);
+    const rows = async () => (await store.db.selectFrom('mint_proofs').select('y').execute()).length;
+    const before = await rows();
+    const cases: [string, unknown, number][] = [
+      ['no witness', locked, 10001],
+      ['malformed secret', { ...spare, secret: '["HTLC",{"nonce":"n","data":"00"}]' }, 70020],
+      ['witness not JSON', { ...locked, witness: '{' }, 70021],
+      [
+        '10^4 signatures',
+        { ...locked, witness: JSON.stringify({ signatures: Array(10_000).fill(sig) }) },
+        72004,
+      ],
+      [
+        'no Schnorr signature',
+        { ...locked, witness: JSON.stringify({ signatures: ['ff'.repeat(64)] }) },
+        10001,
+      ],
+    ];
+    for (const [name, input, code] of cases) {
+      const r = await send('POST', '/v1/swap', { inputs: [input], outputs: out });
+      expect([r.status, r.json.code], name).toEqual([code === 72004 ? 413 : 400, code]);
+    }
+    expect(await rows()).toBe(before);
+    const spent = signInputs([locked!], key);
+    expect((await send('POST', '/v1/swap', { inputs: spent, outputs: out })).status).toBe(200);
   });
 
   it('describes every mint route in the OpenAPI document', async () => {
