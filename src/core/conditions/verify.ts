@@ -52,7 +52,8 @@ export interface LockCheck {
 
 /**
  * Worst-case Schnorr verifications one request may cost (every signature tried against every key).
- * A valid witness costs about one per signature; 2048 is ~3 s of one core in noble at worst.
+ * A valid witness costs about one per signature; 2048 on the workers' native curve (two libsecp256k1
+ * multiplications each, `crypto/bip340.ts`) is a fraction of a second of one core at worst.
  */
 export const MAX_SCHNORR_CHECKS = 2048;
 
