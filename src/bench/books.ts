@@ -1,9 +1,10 @@
 /**
  * Full books for `bench gateway --rows N`, written fast by bulk SQL (one INSERT … SELECT over a
  * generated series per table, never by converting): N spent notes and N signatures at the wide bank's
- * mint and at the gateway's local mint, and N finished conversions in the gateway's journal (each `done`
- * with its three events and a journal of a five-note conversion's size, bulk included, as before any
- * pruning).
+ * mint and at the gateway's local mint, and N finished conversions in the gateway's journal, each `done`
+ * with its three events, 30 days old and pruned as the gateway's policy leaves it (`jobs/prune.ts`:
+ * the bulk of a five-note conversion's journal gone, about 6 KB a row; unpruned, a million rows would
+ * be about 6 GB).
  *
  * The rows carry amount 0, so every sum the mint audits take is unchanged; but they are not backed by
  * bank requests, so the gateway's audit and its check against the bank's request log would name them:
@@ -13,6 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { bytesToHex } from '../core/bytes.js';
+import type { Envelope } from '../core/envelope/index.js';
+import type { Journal } from '../gateway/jobs/model.js';
+import { slimJournal } from '../gateway/jobs/prune.js';
 import type { Store } from '../store/index.js';
 
 export interface Books {
@@ -22,7 +26,7 @@ export interface Books {
 }
 
 /** A finished conversion's journal as the runner leaves it: five notes' outputs, notes and the sealed payment. */
-function sampleJournal(): string {
+function sampleJournal(): Journal {
   const h = (n: number) => bytesToHex(randomBytes(n));
   const notes = [1, 2, 4, 8, 16];
   const proof = (a: number) => ({
@@ -32,12 +36,19 @@ function sampleJournal(): string {
     C: `02${h(32)}`,
     dleq: { e: h(32), s: h(32), r: h(32) },
   });
-  return JSON.stringify({
+  return {
     outputs: notes.map((a) => ({ amount: a, id: `00${h(7)}`, B_: `02${h(32)}`, secret: h(32), r: h(32) })),
     inputYs: notes.map(() => `02${h(32)}`),
     wideProofs: notes.map(proof),
-    delivery: { v: 1, type: 'lancash.payment', transferId: h(16), sender: h(32), enc: h(32), ct: h(1500) },
-  });
+    delivery: {
+      v: 1,
+      type: 'lancash.payment',
+      transferId: h(16),
+      sender: h(32),
+      enc: h(32),
+      ct: h(1500),
+    } as unknown as Envelope,
+  };
 }
 
 /** Series 1..n as rows `i` (SQLite: a recursive CTE; PostgreSQL: generate_series). */
@@ -64,16 +75,16 @@ async function fillMint(store: Store, rows: number, keysetId: string, now: numbe
     FROM (${series(store, rows)}) AS n`.execute(store.db);
 }
 
-/** N finished conversions, half each way, of 1 to 10⁴ minor units, a day old, with their three events each. */
+/** N finished conversions, half each way, of 1 to 10⁴ minor units, 30 days old and pruned, with their three events each. */
 async function fillJournal(store: Store, rows: number, now: number): Promise<void> {
-  const at = now - 86_400_000;
-  const journal = sampleJournal();
+  const at = now - 30 * 86_400_000;
+  const journal = JSON.stringify(slimJournal(sampleJournal()));
   const id = sql`'books' || i`;
   await sql`INSERT INTO gateway_jobs (id, direction, state, active, sender_key, request_hash, destination, destination_key,
-      reply_to, amount, journal, notice, refusal, attempts, next_attempt_at, last_error, created_at, updated_at)
+      reply_to, amount, journal, notice, refusal, attempts, next_attempt_at, last_error, created_at, updated_at, pruned_at)
     SELECT ${id}, CASE WHEN i % 2 = 0 THEN 'lan-to-wan' ELSE 'wan-to-lan' END, 'done', 0, ${hex66(store, 'aa')},
       ${hex66(store, 'bb')}, 'books-destination-' || (i % 1000), ${hex66(store, 'cc')}, NULL, 1 + i % 10000, ${journal}, 'none', NULL, 0,
-      ${at}, NULL, ${at}, ${at}
+      ${at}, NULL, ${at}, ${at}, ${at + 7 * 86_400_000}
     FROM (${series(store, rows)}) AS n`.execute(store.db);
   const steps: [number, string, string][] = [
     [1, 'received', 'issuing'],

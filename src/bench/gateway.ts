@@ -160,6 +160,8 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
     driver = forkDriver();
     const d = driver;
     const samples: Partial<Record<'open' | 'close', CpuSample | undefined>> = {};
+    // The window on the monotonic clock in µs, as a `--cpu-prof` profile's timestamps count.
+    const window: Partial<Record<'open' | 'close', number>> = {};
     const result = await new Promise<Extract<DriverMessage, { kind: 'result' }>>((resolve, reject) => {
       d.on('message', (m: DriverMessage) => {
         if (m.kind === 'ready') {
@@ -174,8 +176,10 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
             inFlight: IN_FLIGHT,
           };
           d.send(start);
-        } else if (m.kind === 'edge') samples[m.edge] = sampleCpu(d.pid === undefined ? [] : [d.pid]);
-        else if (m.kind === 'result') resolve(m);
+        } else if (m.kind === 'edge') {
+          samples[m.edge] = sampleCpu(d.pid === undefined ? [] : [d.pid]);
+          window[m.edge] = Number(process.hrtime.bigint() / 1000n);
+        } else if (m.kind === 'result') resolve(m);
         else reject(new Error(`bench driver: ${m.message}`));
       });
       d.once('exit', (code) => reject(new Error(`bench driver exited (${code}) without a result`)));
@@ -210,6 +214,7 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
       ...(cpuUs ? { cpuUsPerConversion: cpuUs } : {}),
       ...(driverUs !== undefined ? { driverCpuUsPerConversion: driverUs } : {}),
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
+      ...(process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? { profileWindowUs: window } : {}),
       job1: {
         what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox, drained)',
         ...per('lan-to-wan'),
