@@ -157,8 +157,10 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
   };
 }
 
+/** A job's weight in notes; a locked input's Schnorr signatures each weigh about one note more. */
 function notesOf(job: CryptoJob): number {
-  return job.inputs.secret.length + job.outputs.B_.length;
+  const sigs = job.inputs.lock?.reduce((n, l) => n + (l?.signatures.length ?? 0), 0) ?? 0;
+  return job.inputs.secret.length + job.outputs.B_.length + sigs;
 }
 
 function onlyInputs(job: CryptoJob, from: number, to: number): CryptoJob {
