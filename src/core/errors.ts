@@ -76,6 +76,7 @@ export interface ErrorDetails {
   NotFound: { what: string; id: string };
   RateLimited: { retryAfterSeconds: number };
   PayloadTooLarge: { limit: number };
+  SubscriptionLimit: { limit: 'connections' | 'subscriptions' | 'filters'; max: number };
   // --- lancash: accounts and the wide bank (73xxx) ---
   AccountUnknown: { account: string };
   InsufficientBalance: { account: string; requested: number };
@@ -219,6 +220,7 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   NotFound: { code: 72002, status: 404, title: 'Not found' },
   RateLimited: { code: 72003, status: 429, title: 'Too many requests' },
   PayloadTooLarge: { code: 72004, status: 413, title: 'Request body too large' },
+  SubscriptionLimit: { code: 72035, status: 429, title: 'Too many live subscriptions (NUT-17)' },
 
   AccountUnknown: { code: 73001, status: 404, title: 'Account is not known' },
   InsufficientBalance: { code: 73002, status: 400, title: 'Account balance is too low' },

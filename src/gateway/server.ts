@@ -31,6 +31,7 @@ import { createCryptoPool } from '../mint/crypto-pool.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
+import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
 import { registerConsoleRoutes } from './console/http.js';
@@ -39,7 +40,7 @@ import { createDeliverer } from './delivery.js';
 import { GatewayEvents, publishingMoves } from './events.js';
 import { JournalFollower } from './jobs/follow.js';
 import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
-import { IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
+import { clientOf, IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
 import { DEFAULT_LEASE_MS, leaseOwnerName } from './jobs/lease.js';
 import type { Job } from './jobs/model.js';
 import { DEFAULT_PRUNE_AFTER_MS, DEFAULT_PRUNE_EVERY_MS, startPruning } from './jobs/prune.js';
@@ -213,6 +214,8 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     });
 
     registerMintRoutes(lan, { mint, info: () => nut06(unit, keys.publicKeyHex) });
+    // NUT-17 `GET /v1/ws`: live states of local notes (the local mint has no bolt11 quotes).
+    await registerSubscriptions(lan, { mint, clientOf });
     const mailbox = registerMailboxRoutes(lan, {
       store: o.store,
       serverKey: keys.encryption,
@@ -482,6 +485,7 @@ function nut06(unit: string, pubkey: string): object {
       '11': { supported: true },
       '12': { supported: true },
       '14': { supported: true },
+      '17': nut17Info(unit, ['proof_state']),
     },
   };
 }

@@ -25,6 +25,7 @@ describe.each(DIALECTS)('group commit on %s', (dialect) => {
         transactions++;
         return store.transaction(fn);
       },
+      afterCommit: (db, fn) => store.afterCommit(db, fn),
       secrets: store.secrets,
       overwriteSecurely: (fn) => store.overwriteSecurely(fn),
       close: () => store.close(),

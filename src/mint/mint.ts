@@ -14,6 +14,7 @@ import { defaultCurve } from '../core/crypto/index.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
 import { NOT_ON_CURVE } from '../core/crypto/point.js';
 import { fail } from '../core/errors.js';
+import { Topics } from '../core/http/sse.js';
 import { type Amount, sum } from '../core/money.js';
 import { BlankMessage, BlindedMessage, type BlindSignature, decode, Proof } from '../core/protocol/cashu.js';
 import type { Store } from '../store/index.js';
@@ -100,9 +101,18 @@ interface CheckedOutputs {
 /** NUT-07 states. */
 export type NoteState = 'UNSPENT' | 'PENDING' | 'SPENT';
 
+/**
+ * What changed, published after the commit by `Mint.changes` (NUT-17 subscriptions listen): by
+ * subscription kind, the ids whose state may have changed (`proof_state`: `Y`s; quote kinds: quote
+ * ids). A hint only: listeners read the state again, so a hint for a write that rolled back costs a read.
+ */
+export type ChangeKind = 'proof_state' | 'bolt11_mint_quote' | 'bolt11_melt_quote';
+
 export class Mint {
   readonly unit: string;
   readonly limits: MintLimits;
+  /** State changes, published once committed (see `ChangeKind`); quote services publish here too. */
+  readonly changes = new Topics<readonly string[]>();
   private readonly clock: () => number;
   /** Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. */
   private readonly commits: GroupCommit;
@@ -288,7 +298,10 @@ export class Mint {
       created_at: now,
       updated_at: now,
     });
-    if (n === p.rows.length) return;
+    if (n === p.rows.length) {
+      this.changed(trx, 'proof_state', p.Ys);
+      return;
+    }
     // The rows this statement just inserted are visible here too: name only the notes held by others.
     const all = await repo.proofStates(trx, this.store.dialect, p.Ys);
     const others = all.filter((h) => h.operation !== operation);
@@ -408,12 +421,21 @@ export class Mint {
 
   /** Marks an operation's pending inputs spent (e.g. a gateway job once the wide notes are confirmed). */
   async settlePending(trx: Trx, operation: string): Promise<number> {
-    return repo.settleProofs(trx, operation, this.clock());
+    const Ys = await repo.settleProofs(trx, operation, this.clock());
+    this.changed(trx, 'proof_state', Ys);
+    return Ys.length;
   }
 
   /** Releases an operation's pending inputs, which become spendable again (a proven refusal). */
   async releasePending(trx: Trx, operation: string): Promise<number> {
-    return repo.releaseProofs(trx, operation);
+    const Ys = await repo.releaseProofs(trx, operation);
+    this.changed(trx, 'proof_state', Ys);
+    return Ys.length;
+  }
+
+  /** Publishes `ids` of `kind` on `changes` once what `db` wrote is committed (nothing when empty). */
+  changed(db: Trx, kind: ChangeKind, ids: readonly string[]): void {
+    if (ids.length > 0) this.store.afterCommit(db, () => this.changes.publish(kind, ids));
   }
 
   /** Value signed, spent and pending, for the audit. */

@@ -202,25 +202,27 @@ export async function proofStates(
   );
 }
 
-/** Moves an operation's pending proofs to spent; returns how many moved. */
-export async function settleProofs(db: Db, operation: string, now: number): Promise<number> {
-  const r = await db
+/** Moves an operation's pending proofs to spent; returns their `Y`s. */
+export async function settleProofs(db: Db, operation: string, now: number): Promise<string[]> {
+  const rows = await db
     .updateTable('mint_proofs')
     .set({ state: 'spent', updated_at: now })
     .where('operation', '=', operation)
     .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+    .returning('y')
+    .execute();
+  return rows.map((r) => r.y);
 }
 
-/** Forgets an operation's pending proofs (they are unspent again); returns how many. */
-export async function releaseProofs(db: Db, operation: string): Promise<number> {
-  const r = await db
+/** Forgets an operation's pending proofs (they are unspent again); returns their `Y`s. */
+export async function releaseProofs(db: Db, operation: string): Promise<string[]> {
+  const rows = await db
     .deleteFrom('mint_proofs')
     .where('operation', '=', operation)
     .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(r.numDeletedRows);
+    .returning('y')
+    .execute();
+  return rows.map((r) => r.y);
 }
 
 export async function signaturesFor(

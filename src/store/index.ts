@@ -43,6 +43,13 @@ export interface Store {
    * refused: pass `trx` down instead.
    */
   transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once what `db` wrote is committed: after the commit of the transaction `db` belongs to
+   * (never, if it rolls back or runs again), or at once when `db` is the store's own handle (its
+   * statements commit as they run). For effects outside the database, e.g. telling live subscribers
+   * (NUT-17) that states changed; `fn` runs synchronously and its errors are swallowed.
+   */
+  afterCommit(db: Kysely<Database>, fn: () => void): void;
   /** Seals and opens the secrets kept in this database; undefined when no secrets key was given. */
   readonly secrets: SecretBox | undefined;
   /**
@@ -171,6 +178,8 @@ class KyselyStore implements Store {
   readonly #capabilities: Capabilities;
   /** Set while this store runs a transaction's `fn`, to refuse nesting (it would deadlock SQLite). */
   readonly #inside = new AsyncLocalStorage<true>();
+  /** What runs after the commit of each open transaction, by its connection (`afterCommit`). */
+  readonly #afterCommit = new WeakMap<Kysely<Database>, (() => void)[]>();
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -225,16 +234,31 @@ class KyselyStore implements Store {
     }
   }
 
+  afterCommit(db: Kysely<Database>, fn: () => void): void {
+    const queued = this.#afterCommit.get(db);
+    if (queued !== undefined) queued.push(fn);
+    else runQuietly(fn);
+  }
+
   async #once<T>(conn: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    await sql.raw(this.#capabilities.beginWrite).execute(conn);
+    const queued: (() => void)[] = [];
+    this.#afterCommit.set(conn, queued);
     try {
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
+      await sql.raw(this.#capabilities.beginWrite).execute(conn);
+      let result: T;
+      try {
+        result = await fn(conn);
+        await sql`commit`.execute(conn);
+      } catch (err) {
+        // After a failed commit the transaction may already be gone; the error that matters is `err`.
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw err;
+      }
+      this.#afterCommit.delete(conn);
+      for (const f of queued) runQuietly(f);
       return result;
-    } catch (err) {
-      // After a failed commit the transaction may already be gone; the error that matters is `err`.
-      await sql`rollback`.execute(conn).catch(() => {});
-      throw err;
+    } finally {
+      this.#afterCommit.delete(conn);
     }
   }
 
@@ -249,6 +273,15 @@ function driverCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** An after-commit effect's failure is its own business: the commit happened. */
+function runQuietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // nothing to undo
+  }
 }
 
 function messageOf(err: unknown): string {

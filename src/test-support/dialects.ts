@@ -94,6 +94,7 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
     url: fresh.url,
     config: fresh.config,
     transaction: <T>(fn: (trx: Kysely<Database>) => Promise<T>) => store.transaction(fn),
+    afterCommit: (db, fn) => store.afterCommit(db, fn),
     secrets: store.secrets,
     overwriteSecurely: <T>(fn: (db: Kysely<Database>) => Promise<T>) => store.overwriteSecurely(fn),
     close: () => {

@@ -17,12 +17,14 @@ import {
 } from '../core/http/server.js';
 import { serveWebPages } from '../core/http/web.js';
 import { BANK_INFO_PATH, BankInfo, type BankRole } from '../core/protocol/bank.js';
-import { registerMailboxRoutes } from '../mailbox/http.js';
+import { depositorOf, registerMailboxRoutes } from '../mailbox/http.js';
 import type { MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
+import type { SubscriptionKind } from '../mint/subscriptions.js';
+import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
 import { registerIssueRoutes } from './issue/http.js';
 import { IssueService } from './issue/service.js';
@@ -32,6 +34,7 @@ import { registerAccountRoutes } from './ledger/http.js';
 import { Ledger } from './ledger/service.js';
 import { createFakeLightning } from './lightning/fake.js';
 import { lightningNuts, registerLightningRoutes } from './lightning/http.js';
+import { quoteSources } from './lightning/subscriptions.js';
 import { registerReceiveRoutes } from './receive/http.js';
 import { ReceiveService } from './receive/service.js';
 import { registerRequestLogRoutes } from './request-log/http.js';
@@ -150,7 +153,9 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       registers: [app.metrics],
     }).set({ backend: o.lightning }, 1);
     if (o.lightning === 'fake') app.log.warn(FAKE_LIGHTNING_WARNING);
-    registerMintRoutes(app, { mint, info: () => nut06(unit, o.lightning) });
+    // NUT-17 kinds served, known once the routes are in (below).
+    let subscriptionKinds: readonly SubscriptionKind[] = [];
+    registerMintRoutes(app, { mint, info: () => nut06(unit, o.lightning, subscriptionKinds) });
     if (roles.includes('issue')) {
       const service = new IssueService({
         mint,
@@ -202,6 +207,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       ...(o.mailboxLimits ? { limits: o.mailboxLimits } : {}),
       ...(o.mailboxTrusted ? { trustedDepositors: o.mailboxTrusted } : {}),
     });
+    let quotes: ReturnType<typeof quoteSources> | undefined;
     if (o.lightning === 'fake') {
       // NUT-04/05 bolt11: value minted or melted moves between funding and notes outstanding in the
       // same transaction. A melt takes `amount + kept` out of circulation (`kept`: input fees and
@@ -222,7 +228,15 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       });
       const resumed = await lightning.resumePendingMelts();
       if (resumed.paid + resumed.failed + resumed.pending > 0) app.log.info(resumed, 'melts resumed');
+      quotes = quoteSources(lightning);
     }
+    // NUT-17 `GET /v1/ws`: live states of notes, and of bolt11 quotes when the bank serves them.
+    const subscriptions = await registerSubscriptions(app, {
+      mint,
+      clientOf: depositorOf,
+      ...(quotes !== undefined ? { extra: quotes } : {}),
+    });
+    subscriptionKinds = subscriptions.kinds;
 
     return {
       app,
@@ -245,7 +259,11 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
 }
 
 /** NUT-06 `GET /v1/info`; without a backend, NUT-04/05 are listed as disabled (NUT-06 "disabled"). */
-function nut06(unit: string, lightning: LightningChoice): object {
+function nut06(
+  unit: string,
+  lightning: LightningChoice,
+  subscriptionKinds: readonly SubscriptionKind[],
+): object {
   const description = 'Wide money on the WAN: issue server, receiving server and Cashu mint';
   return {
     name: 'lancash wide bank',
@@ -261,6 +279,7 @@ function nut06(unit: string, lightning: LightningChoice): object {
       '11': { supported: true },
       '12': { supported: true },
       '14': { supported: true },
+      ...(subscriptionKinds.length > 0 ? { '17': nut17Info(unit, subscriptionKinds) } : {}),
     },
   };
 }

@@ -117,7 +117,7 @@ export class MeltQuotes {
     try {
       await this.q.store.transaction(async (trx) => {
         const now = this.q.clock();
-        const moved = await repo.transition(
+        const moved = await this.q.transition(
           trx,
           // The attempt number is read before the transaction; matching it keeps each key to one attempt.
           {
@@ -212,7 +212,7 @@ export class MeltQuotes {
     const returned = change?.amount ?? 0;
     await this.q.store.transaction(async (trx) => {
       const now = this.q.clock();
-      const moved = await repo.transition(
+      const moved = await this.q.transition(
         trx,
         // Only the attempt this outcome belongs to: a stale check must not settle a newer attempt.
         { kind: 'melt', id: row.id, from: 'PENDING', to: 'PAID', now, attempt: row.attempt },
@@ -259,7 +259,7 @@ export class MeltQuotes {
   /** FAILED: the inputs are spendable again and the quote UNPAID, in ONE transaction. */
   private async release(row: repo.QuoteRow): Promise<void> {
     await this.q.store.transaction(async (trx) => {
-      const moved = await repo.transition(
+      const moved = await this.q.transition(
         trx,
         {
           kind: 'melt',

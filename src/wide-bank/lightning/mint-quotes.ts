@@ -106,7 +106,7 @@ export class MintQuotes {
     try {
       return await this.q.store.transaction(async (trx) => {
         const now = this.q.clock();
-        if (!(await repo.transition(trx, { kind: 'mint', id: row.id, from: 'PAID', to: 'ISSUED', now }))) {
+        if (!(await this.q.transition(trx, { kind: 'mint', id: row.id, from: 'PAID', to: 'ISSUED', now }))) {
           fail('QuoteAlreadyIssued', { quote: row.id }, `quote ${row.id} has already been issued`);
         }
         const signatures = await this.q.mint.commitOutputs(trx, prepared, `mint:${row.id}`);
@@ -149,7 +149,7 @@ export class MintQuotes {
   private async refreshMint(row: repo.QuoteRow): Promise<repo.QuoteRow> {
     if (row.state !== 'UNPAID') return row;
     if ((await this.q.backend.invoiceState(row.payment_hash)) !== 'PAID') return row;
-    await repo.transition(this.q.store.db, {
+    await this.q.transition(this.q.store.db, {
       kind: 'mint',
       id: row.id,
       from: 'UNPAID',

@@ -110,6 +110,20 @@ export class QuoteBook {
     }
   }
 
+  /**
+   * `repo.transition`; when it moved the quote, NUT-17 subscribers hear of it once `db`'s transaction
+   * commits (`Mint.changes`).
+   */
+  async transition(
+    db: Trx,
+    q: Parameters<typeof repo.transition>[1],
+    set?: Parameters<typeof repo.transition>[2],
+  ): Promise<boolean> {
+    const moved = await repo.transition(db, q, set);
+    if (moved) this.mint.changed(db, q.kind === 'mint' ? 'bolt11_mint_quote' : 'bolt11_melt_quote', [q.id]);
+    return moved;
+  }
+
   /** The quote, or 404. */
   async load(kind: repo.QuoteKind, id: string, db: Trx = this.store.db): Promise<repo.QuoteRow> {
     const row = await repo.getQuote(db, kind, id);
