@@ -1,15 +1,17 @@
 /**
  * NUT-11/14 signing against the spec's vectors (`../shared/vectors/nut11.json`): the SIG_ALL messages
  * and their hashes, every signature of every valid vector verifying on the message this module builds,
- * and what this module signs verifying (and failing on another message or key). The mint's verdicts
- * on the same vectors are `verify.test.ts`'s.
+ * and what this module signs verifying (and failing on another message or key), also under the mint's
+ * own rules (`planLocks` + `checkLock`). The mint's verdicts on the vectors are `verify.test.ts`'s.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
+import { nobleCurve } from '../crypto/noble.js';
 import { isLancashError } from '../errors.js';
+import { htlcSecret, p2pkSecret, parseWellKnownSecret } from './secret.js';
 import {
   encodeWitness,
   htlcHash,
@@ -22,6 +24,7 @@ import {
   signWitness,
   xOnly,
 } from './sign.js';
+import { checkLock, planLocks } from './verify.js';
 
 interface VProof {
   amount: number;
@@ -54,11 +57,8 @@ const vectors = (
 
 /** Every key a vector's secret names (`data` when P2PK, `pubkeys`, `refund`), as x-only hex. */
 function keysOf(secret: string): string[] {
-  const [kind, body] = JSON.parse(secret) as [string, { data: string; tags?: string[][] }];
-  const tagged = (body.tags ?? [])
-    .filter((t) => t[0] === 'pubkeys' || t[0] === 'refund')
-    .flatMap((t) => t.slice(1));
-  return [...(kind === 'P2PK' ? [body.data] : []), ...tagged].map(xOnly);
+  const s = parseWellKnownSecret(secret)!;
+  return [...(s.kind === 'P2PK' ? [s.data] : []), ...s.tags.pubkeys, ...s.tags.refund].map(xOnly);
 }
 
 const signatures = (witness: string | undefined): string[] =>
@@ -226,5 +226,64 @@ describe('NUT-11 signing: what this module signs', () => {
     expect(kind(() => p2pkWitness({ secret, witness: 7 }, alice))).toBe('InvalidInput');
     expect(kind(() => xOnly(`04${G.slice(2)}`))).toBe('InvalidPoint');
     expect(kind(() => signSigAll([], [], alice))).toBe('EmptyRequest');
+  });
+});
+
+describe("what this module signs, the mint's rules accept (verify.ts)", () => {
+  const now = Math.floor(Date.now() / 1000);
+  const C = G;
+  /** The mint's verdict on `inputs` (and `outputs`, for SIG_ALL): undefined when every lock opens. */
+  const verdict = (
+    inputs: readonly { secret: string; C: string; witness?: string }[],
+    ctx: { outputs?: { amount: number; B_: string }[]; quote?: string } = {},
+  ): string | undefined => {
+    for (const l of planLocks(inputs, { now, ...ctx })) {
+      const refused = l === null ? undefined : checkLock(nobleCurve, l);
+      if (refused !== undefined) return refused;
+    }
+    return undefined;
+  };
+
+  it('SIG_INPUTS and 2-of-2 multisig: accepted with the keys, refused with one or another key', () => {
+    const secret = p2pkSecret({ pubkey: p2pkPublicKey(alice) });
+    expect(verdict(signInputs([{ secret, C }], alice))).toBeUndefined();
+    expect(verdict(signInputs([{ secret, C }], bob))).toMatch(/not enough valid signatures/);
+    const two = p2pkSecret({ pubkey: p2pkPublicKey(alice), pubkeys: [p2pkPublicKey(bob)], n_sigs: 2 });
+    expect(verdict(signInputs([{ secret: two, C }], [alice, bob]))).toBeUndefined();
+    expect(verdict(signInputs([{ secret: two, C }], alice))).toMatch(/not enough valid signatures/);
+    // Signed one party at a time, as co-signers do.
+    expect(verdict(signInputs(signInputs([{ secret: two, C }], alice), bob))).toBeUndefined();
+  });
+
+  it('SIG_ALL for a swap and a melt: accepted over the outputs and quote signed, refused over others', () => {
+    const o = { pubkey: p2pkPublicKey(alice), sigflag: 'SIG_ALL' as const };
+    const inputs = [
+      { secret: p2pkSecret(o), C },
+      { secret: p2pkSecret(o), C },
+    ];
+    const outputs = [
+      { amount: 1, B_: G },
+      { amount: 2, B_: G },
+    ];
+    const swap = signSigAll(inputs, outputs, alice);
+    expect(verdict(swap, { outputs })).toBeUndefined();
+    expect(verdict(swap, { outputs: [...outputs].reverse() })).toMatch(/not enough valid signatures/);
+    const melt = signSigAll(inputs, outputs, alice, { quoteId: 'q1' });
+    expect(verdict(melt, { outputs, quote: 'q1' })).toBeUndefined();
+    expect(verdict(melt, { outputs, quote: 'q2' })).toMatch(/not enough valid signatures/);
+  });
+
+  it('HTLC: the preimage and the lock key open it; locktime passed, the refund key alone does', () => {
+    const hash = htlcHash(SECRET_ONE);
+    const secret = htlcSecret({ hash, pubkeys: [p2pkPublicKey(alice)] });
+    expect(verdict(signInputs([{ secret, C }], alice, { preimage: SECRET_ONE }))).toBeUndefined();
+    expect(verdict(signInputs([{ secret, C }], bob, { preimage: SECRET_ONE }))).toMatch(/not enough/);
+    const refundable = htlcSecret({
+      hash,
+      pubkeys: [p2pkPublicKey(alice)],
+      locktime: now - 60,
+      refund: [p2pkPublicKey(bob)],
+    });
+    expect(verdict(signInputs([{ secret: refundable, C }], bob))).toBeUndefined();
   });
 });
