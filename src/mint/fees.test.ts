@@ -13,6 +13,7 @@ import type { KeysetListing } from '../cli/keysets.js';
 import { call } from '../core/http/client.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { auditGateway } from '../gateway/audit.js';
+import { localFeesCollected } from '../gateway/console/repository.js';
 import { DIALECTS } from '../test-support/dialects.js';
 import {
   fundLocal,
@@ -24,6 +25,7 @@ import {
 import { runLancash } from '../test-support/process.js';
 import { refusalOf } from '../test-support/refusals.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
+import { createFakeLightning } from '../wide-bank/lightning/fake.js';
 
 const BANK_PPK = 1000; // one cent per wide note spent
 const LOCAL_PPK = 400; // one cent per 1 to 2 local notes, two per 3 to 5, …
@@ -162,6 +164,41 @@ describe.each(DIALECTS)('input fees on both mints, real processes, on %s', (dial
     expect(await net.audit()).toEqual(before);
   });
 
+  it('cashu-ts melts with notes of the fee keyset: an unpaid fee refused (11005), then paid, change right', async () => {
+    const base = net.bankUrl;
+    const wallet = new Wallet(base, { unit: 'eur' });
+    await wallet.loadMint();
+    const old = wan.funded[3]!.takeAll(base);
+    const proofs = await wallet.receive(old.map(({ id, amount, secret, C }) => ({ id, amount, secret, C })));
+    const { request } = await createFakeLightning().createInvoice({ amount: 21 });
+    const quote = await wallet.createMeltQuoteBolt11(request);
+    const needed = 21 + Number(quote.fee_reserve);
+    // Notes worth exactly amount + fee reserve leave nothing for their input fee: refused, nothing held.
+    const exact = await wallet.send(needed, proofs);
+    expect(total(exact.send)).toBe(needed);
+    const unpaid = await refusalOf(
+      call({
+        base,
+        method: 'POST',
+        path: '/v1/melt/bolt11',
+        body: {
+          quote: quote.quote,
+          inputs: exact.send.map(({ id, amount, secret, C }) => ({ id, amount: Number(amount), secret, C })),
+        },
+        schema: Type.Unknown(),
+      }),
+    );
+    expect(unpaid.code).toBe(11005);
+    expect(await noteStates(base, exact.send as unknown as Proof[])).toEqual(exact.send.map(() => 'UNSPENT'));
+    // With the fee included, the melt is paid and the change is the rest, to the unit.
+    const paying = await wallet.send(needed, [...exact.keep, ...exact.send], { includeFees: true });
+    const fee = feeOf(paying.send.length, BANK_PPK);
+    const melt = await wallet.meltProofsBolt11(quote, paying.send);
+    expect(melt.quote.state).toBe('PAID');
+    expect(total(melt.change)).toBe(total(paying.send) - fee - 21); // the fake Lightning charges nothing
+    expect(await net.audit()).toEqual([]);
+  });
+
   it('conversions both ways with fee-bearing keysets: exact amounts, the fee stated, audits balanced', async () => {
     const from = await Terminal.create('wan');
     const to = await Terminal.create('lan');
@@ -213,6 +250,8 @@ describe.each(DIALECTS)('input fees on both mints, real processes, on %s', (dial
     // The local fees kept: job 1's and the destination's receive swap (wallet swaps are swaps too).
     expect(after.totals.fees.conversions - before.totals.fees.conversions).toBe(localFee);
     expect(after.totals.fees.swaps - before.totals.fees.swaps).toBeGreaterThanOrEqual(receiveFee);
+    // The operator console's summary reads the same figure from the local mint alone.
+    expect(await localFeesCollected(net.gwStore.db)).toBe(after.totals.fees.collected);
     expect(after.totals.reserve).toBe(
       after.totals.local.outstanding + after.totals.fees.collected + after.totals.surplus.unclaimedDeposits,
     );

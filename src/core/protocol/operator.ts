@@ -41,6 +41,11 @@ export const OperatorSummary = Type.Object({
   reserve: Type.Union([Type.Integer(), Type.Null()]),
   /** Local money outstanding: signed − spent at the local mint (minor units). */
   outstanding: Type.Integer(),
+  /**
+   * NUT-02 input fees the local mint collected (minor units; docs/gateway.md, "Fees"): out of
+   * circulation, their backing stays in the reserve, so at rest reserve = outstanding + fees.
+   */
+  fees: Type.Optional(Type.Integer({ minimum: 0 })),
   /** The value of the jobs not finished yet (issuing, receiving, delivering), minor units. */
   inFlight: Type.Integer({ minimum: 0 }),
   /** Per kind and state, with the oldest one's creation time (parked jobs: `GET …/parked`). */

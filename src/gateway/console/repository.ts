@@ -110,6 +110,27 @@ export async function jobCounts(db: Db): Promise<
   }));
 }
 
+/**
+ * NUT-02 input fees the local mint collected (docs/gateway.md, "Fees"): per operation whose notes are
+ * all spent, ceil(Σ input_fee_ppk of its notes / 1000), summed; the gateway audit's `fees.collected`.
+ * Only notes of keysets with a fee are read, so a mint without fees reads nothing.
+ */
+export async function localFeesCollected(db: Db): Promise<number> {
+  const rows = await db
+    .selectFrom('mint_proofs as p')
+    .innerJoin('mint_keysets as k', 'k.id', 'p.keyset_id')
+    .where('k.input_fee_ppk', '>', 0)
+    .select([
+      'p.operation',
+      (eb) => eb.fn.sum<number>('k.input_fee_ppk').as('ppk'),
+      (eb) =>
+        eb.fn.sum<number>(eb.case().when('p.state', '=', 'pending').then(1).else(0).end()).as('pending'),
+    ])
+    .groupBy('p.operation')
+    .execute();
+  return rows.reduce((n, r) => n + (Number(r.pending) > 0 ? 0 : Math.ceil(Number(r.ppk) / 1000)), 0);
+}
+
 /** The value of the jobs not finished yet (issuing, receiving, delivering). */
 export async function valueInFlight(db: Db): Promise<number> {
   const row = await db

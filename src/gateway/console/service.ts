@@ -143,9 +143,10 @@ export class ConsoleService {
 
   async summary(): Promise<OperatorSummary> {
     const db = this.o.store.db;
-    const [reserve, local, inFlight, jobs] = await Promise.all([
+    const [reserve, local, fees, inFlight, jobs] = await Promise.all([
       within(this.reserve(), SUMMARY_BANK_WAIT_MS, null),
       localMoney(db),
+      repo.localFeesCollected(db),
       repo.valueInFlight(db),
       repo.jobCounts(db),
     ]);
@@ -154,6 +155,7 @@ export class ConsoleService {
       at: this.clock(),
       reserve,
       outstanding: local.outstanding,
+      fees,
       inFlight,
       jobs,
     };

@@ -35,6 +35,24 @@ describe('balanceSentence', () => {
       balanced: true,
     });
   });
+  it('counts the local input fees collected as backed by the reserve (docs/gateway.md, "Fees")', () => {
+    expect(
+      balanceSentence({ unit: 'eur', reserve: 4503, outstanding: 4500, fees: 3, inFlight: 0, jobs: none }),
+    ).toEqual({
+      text: 'Reserve 45.03 EUR = local money outstanding 45.00 EUR + fees collected 0.03 EUR: balanced',
+      balanced: true,
+    });
+    const short = balanceSentence({
+      unit: 'eur',
+      reserve: 4500,
+      outstanding: 4500,
+      fees: 3,
+      inFlight: 0,
+      jobs: none,
+    });
+    expect(short.balanced).toBe(false);
+    expect(short.text).toMatch(/holds 0\.03 EUR less/);
+  });
   it('names the difference and the value and number of jobs in flight', () => {
     const s = balanceSentence({ unit: 'eur', reserve: 5000, outstanding: 4500, inFlight: 700, jobs: two });
     expect(s.balanced).toBe(false);

@@ -28,7 +28,9 @@ export function jobsInFlight(jobs: Summary['jobs']): number {
  * The reserve at the bank against the local money outstanding, as one sentence, and whether it is
  * balanced (null when the reserve is unknown). `inFlight` is the value of the unfinished jobs.
  */
-export function balanceSentence(s: Pick<Summary, 'unit' | 'reserve' | 'outstanding' | 'inFlight' | 'jobs'>): {
+export function balanceSentence(
+  s: Pick<Summary, 'unit' | 'reserve' | 'outstanding' | 'inFlight' | 'jobs'> & { fees?: number | undefined },
+): {
   text: string;
   balanced: boolean | null;
 } {
@@ -42,14 +44,21 @@ export function balanceSentence(s: Pick<Summary, 'unit' | 'reserve' | 'outstandi
       balanced: null,
     };
   }
-  if (s.reserve === s.outstanding) {
+  // The local mint's input fees collected stay in the reserve as the organisation's income.
+  const fees = s.fees ?? 0;
+  const backed = s.outstanding + fees;
+  const owed =
+    fees > 0
+      ? `local money outstanding ${m(s.outstanding)} + fees collected ${m(fees)}`
+      : `local money outstanding ${m(s.outstanding)}`;
+  if (s.reserve === backed) {
     const tail = count > 0 ? ` (${flying})` : '';
     return {
-      text: `Reserve ${m(s.reserve)} = local money outstanding ${m(s.outstanding)}: balanced${tail}`,
+      text: `Reserve ${m(s.reserve)} = ${owed}: balanced${tail}`,
       balanced: true,
     };
   }
-  const diff = s.reserve - s.outstanding;
+  const diff = s.reserve - backed;
   const more = diff > 0;
   const why =
     count > 0
@@ -58,7 +67,7 @@ export function balanceSentence(s: Pick<Summary, 'unit' | 'reserve' | 'outstandi
         ? 'with no job in flight: a deposit not yet issued as payroll, or money paid into the reserve from outside. Run the audit to see which.'
         : 'with no job in flight: run the audit now.';
   return {
-    text: `Reserve ${m(s.reserve)}, local money outstanding ${m(s.outstanding)}: the reserve holds ${m(Math.abs(diff))} ${more ? 'more' : 'less'}, ${why}`,
+    text: `Reserve ${m(s.reserve)}, ${owed}: the reserve holds ${m(Math.abs(diff))} ${more ? 'more' : 'less'}, ${why}`,
     balanced: false,
   };
 }
