@@ -156,6 +156,8 @@ describe('noble and native agree', () => {
 
   it('bench work runs on both and counts its notes', () => {
     for (const curve of BACKENDS) expect(cryptoWork(prepareCryptoWork(2, curve))).toBe(2);
+    // P2PK-locked inputs: their witnesses verify too.
+    for (const curve of BACKENDS) expect(cryptoWork(prepareCryptoWork(2, curve, { locked: true }))).toBe(2);
   });
 });
 

@@ -4,8 +4,8 @@
  * signature and its DLEQ) on the native backend; for P2PK-locked inputs (NUT-11 SIG_INPUTS, one key)
  * also the input's BIP-340 verification, as the mint's workers run it (`checkLock`). Not a test:
  * nothing here asserts a speed.
- * For the multi-core bound, run `measureCryptoBound` (or `prepareCryptoWork` + `cryptoWork`) in one
- * worker thread per core and add the results.
+ * For the multi-core bound, run `prepareCryptoWork` then `measureCryptoBound` in one worker thread
+ * per core and add the results.
  */
 import { bytesToHex, utf8 } from '../bytes.js';
 import { p2pkSecret } from '../conditions/secret.js';
