@@ -31,6 +31,7 @@ import { createCryptoPool } from '../mint/crypto-pool.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
+import { nut19, SWAP_CACHED } from '../mint/nuts.js';
 import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
@@ -213,7 +214,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       ...(listener === 'lan' && localMintUrl !== '' ? { localMint: localMintUrl } : {}),
     });
 
-    registerMintRoutes(lan, { mint, info: () => nut06(unit, keys.publicKeyHex) });
+    registerMintRoutes(lan, { mint, info: () => nut06(unit) });
     // NUT-17 `GET /v1/ws`: live states of local notes (the local mint has no bolt11 quotes).
     await registerSubscriptions(lan, { mint, clientOf });
     const mailbox = registerMailboxRoutes(lan, {
@@ -472,19 +473,24 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
 }
 
 /** NUT-06 `GET /v1/info` of the local mint. */
-function nut06(unit: string, pubkey: string): object {
+function nut06(unit: string): object {
   return {
     name: 'lancash local mint',
     version: `lancash/${VERSION}`,
     description: `Local money on this LAN, 1:1 with wide ${unit}; convert at /v1/gateway/lan-to-wan`,
-    pubkey,
+    // No NUT-06 `pubkey`: wallets read it as a secp256k1 key, and the gateway's key is X25519
+    // (served as `encryptionKey` by /v1/gateway/info).
     nuts: {
+      // NUT-06: no minting or melting here (local money comes from conversions): listed as disabled.
+      '4': { methods: [], disabled: true },
+      '5': { methods: [], disabled: true },
       '7': { supported: true },
       '9': { supported: true },
       '10': { supported: true },
       '11': { supported: true },
       '12': { supported: true },
       '14': { supported: true },
+      '19': nut19([SWAP_CACHED]),
       '17': nut17Info(unit, ['proof_state']),
     },
   };

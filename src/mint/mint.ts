@@ -13,7 +13,7 @@ import type { Curve } from '../core/crypto/curve.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import type { MintKeyset } from '../core/crypto/keyset.js';
 import { NOT_ON_CURVE } from '../core/crypto/point.js';
-import { fail } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 import { Topics } from '../core/http/sse.js';
 import { type Amount, sum } from '../core/money.js';
 import { BlankMessage, BlindedMessage, type BlindSignature, decode, Proof } from '../core/protocol/cashu.js';
@@ -363,11 +363,87 @@ export class Mint {
     try {
       await this.refuseSigned(outs);
       answer = await this.runCrypto(ins, outs);
+    } catch (err) {
+      // NUT-19: the same swap again finds its outputs signed; it gets the answer it got before.
+      if (isLancashError(err, 'OutputsAlreadySigned')) return this.replayedSwap(ins, outs, err);
+      throw err;
     } finally {
       this.swapsInCrypto--;
     }
     const verified = preparedInputs(ins, answer);
     const signed = preparedOutputs(outs, answer);
+    try {
+      return await this.swapCommit(verified, signed, operation);
+    } catch (err) {
+      // A twin of this very swap committed first (a client's retry racing its original).
+      if (isLancashError(err, 'ProofsAlreadySpent') || isLancashError(err, 'OutputsAlreadySigned'))
+        return this.swapAnswered(verified.Ys, outs, err);
+      throw err;
+    }
+  }
+
+  /**
+   * NUT-19 for swaps, from what the database holds (nothing is written): a swap whose outputs are
+   * signed answers the signatures it got, if its inputs verify again (only their holder can replay)
+   * and the inputs and outputs are exactly one earlier swap's, all its inputs spent by it and all its
+   * outputs signed by it with the same amounts and keysets. Anything else keeps its refusal.
+   */
+  private async replayedSwap(
+    ins: CheckedInputs,
+    outs: CheckedOutputs,
+    refusal: unknown,
+  ): Promise<BlindSignature[]> {
+    const answer = await this.runCrypto(ins, undefined);
+    return this.swapAnswered(answer.Y, outs, refusal);
+  }
+
+  private async swapAnswered(
+    Ys: readonly string[],
+    outs: CheckedOutputs,
+    refusal: unknown,
+  ): Promise<BlindSignature[]> {
+    const { db, dialect } = this.store;
+    const byB_ = new Map((await repo.signaturesFor(db, dialect, outs.B_s)).map((s) => [s.b_, s]));
+    const rows = outs.B_s.map((B_) => byB_.get(B_));
+    const operation = rows[0]?.operation;
+    const signedHere = rows.every(
+      (r, i) =>
+        r !== undefined &&
+        r.operation === operation &&
+        r.amount === outs.msgs[i]!.amount &&
+        r.keyset_id === outs.keysets[i]!.id,
+    );
+    if (operation === undefined || !signedHere) throw refusal;
+    if (!(await this.heldExactlyBy(Ys, operation, { signatures: rows.length }))) throw refusal;
+    return rows.map((r) => toBlindSignature(r!));
+  }
+
+  /**
+   * NUT-19 replays: whether `Ys` are exactly the inputs `operation` spent (or holds pending, with
+   * `pending`), and, when given, it signed exactly `signatures` outputs.
+   */
+  async heldExactlyBy(
+    Ys: readonly string[],
+    operation: string,
+    o: { pending?: boolean; signatures?: number } = {},
+  ): Promise<boolean> {
+    const { db, dialect } = this.store;
+    const held = await repo.proofStates(db, dialect, Ys);
+    const size = await repo.operationSize(db, operation);
+    const states = o.pending === true ? ['spent', 'pending'] : ['spent'];
+    return (
+      held.length === Ys.length &&
+      held.every((h) => states.includes(h.state) && h.operation === operation) &&
+      size.proofs === Ys.length &&
+      (o.signatures === undefined || size.signatures === o.signatures)
+    );
+  }
+
+  private swapCommit(
+    verified: PreparedInputs,
+    signed: PreparedOutputs,
+    operation: string,
+  ): Promise<BlindSignature[]> {
     return this.commits.run(async (trx) => {
       await this.commitInputs(trx, verified, operation, 'spent');
       if (verified.fee > 0) await this.onSwapFee?.(trx, operation, verified.fee);

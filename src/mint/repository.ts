@@ -324,6 +324,21 @@ export async function signaturesOf(
     .execute();
 }
 
+/** How many notes an operation spent or holds and how many outputs it signed (NUT-19 replays match it whole). */
+export async function operationSize(
+  db: Db,
+  operation: string,
+): Promise<{ proofs: number; signatures: number }> {
+  const count = (table: 'mint_proofs' | 'mint_signatures') =>
+    db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('operation', '=', operation)
+      .executeTakeFirstOrThrow();
+  const [proofs, signatures] = await Promise.all([count('mint_proofs'), count('mint_signatures')]);
+  return { proofs: Number(proofs.n), signatures: Number(signatures.n) };
+}
+
 /** Every note held pending: few (melts and jobs in flight), so read whole. */
 export async function pendingProofs(db: Db): Promise<Pick<ProofRow, 'y' | 'amount' | 'operation'>[]> {
   return db

@@ -23,6 +23,7 @@ import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
+import { nut19, SWAP_CACHED } from '../mint/nuts.js';
 import type { SubscriptionKind } from '../mint/subscriptions.js';
 import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
@@ -33,7 +34,7 @@ import { AccountsService } from './ledger/accounts.js';
 import { registerAccountRoutes } from './ledger/http.js';
 import { Ledger } from './ledger/service.js';
 import { createFakeLightning } from './lightning/fake.js';
-import { lightningNuts, registerLightningRoutes } from './lightning/http.js';
+import { LIGHTNING_CACHED, lightningNuts, registerLightningRoutes } from './lightning/http.js';
 import { quoteSources } from './lightning/subscriptions.js';
 import { registerReceiveRoutes } from './receive/http.js';
 import { ReceiveService } from './receive/service.js';
@@ -279,6 +280,7 @@ function nut06(
       '11': { supported: true },
       '12': { supported: true },
       '14': { supported: true },
+      '19': nut19([SWAP_CACHED, ...(lightning === 'fake' ? LIGHTNING_CACHED : [])]),
       ...(subscriptionKinds.length > 0 ? { '17': nut17Info(unit, subscriptionKinds) } : {}),
     },
   };

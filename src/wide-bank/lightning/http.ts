@@ -63,7 +63,10 @@ const MeltQuoteResponse = Type.Object({
 });
 export type LightningRoutesOptions = LightningOptions;
 
-/** The NUT-06 `/v1/info` entries for this mint's `bolt11` support (NUT-04, 05, 08), for the role's info body. */
+/** The bolt11 routes that answer an identical replay with the identical body (NUT-19; mint-quotes.ts, melt-quotes.ts). */
+export const LIGHTNING_CACHED = ['POST /v1/mint/bolt11', 'POST /v1/melt/bolt11'] as const;
+
+/** The NUT-06 `/v1/info` entries for this mint's `bolt11` support (NUT-04, 05, 08, 20), for the role's info body. */
 export function lightningNuts(o: {
   unit: string;
   minAmount?: number;
@@ -79,6 +82,8 @@ export function lightningNuts(o: {
     '4': { methods: [{ ...method, description: true }], disabled: false },
     '5': { methods: [method], disabled: false },
     '8': { supported: true },
+    // NUT-20: a quote asked for with a pubkey mints only with its signature (mint-quotes.ts).
+    '20': { supported: true },
   };
 }
 

@@ -97,6 +97,7 @@ export class MeltQuotes {
     outputs?: BlindedMessage[];
   }): Promise<MeltQuoteResponse> {
     const row = await this.q.load('melt', req.quote);
+    if (row.state === 'PAID' || row.state === 'PENDING') return this.replayedMelt(row, req);
     this.refuseNotUnpaid(row);
     // NUT-11: SIG_ALL inputs of a melt sign its blank outputs as sent and the quote id.
     const ins = await this.q.mint.prepareInputs(req.inputs, { outputs: req.outputs ?? [], quote: req.quote });
@@ -154,6 +155,37 @@ export class MeltQuotes {
       }),
     );
     return this.resolve(pending, result, true);
+  }
+
+  /**
+   * NUT-19: the same melt again (a wallet's retry after a lost answer) gets the quote as it stands in
+   * the database (no backend call; `GET` the quote to have a PENDING one checked), when its blank outputs are the ones this quote's payment recorded and its
+   * inputs verify again and are exactly the ones it holds (only their holder can replay). Anything
+   * else keeps its refusal (20005 pending, 20006 paid); nothing is written.
+   */
+  private async replayedMelt(
+    row: repo.QuoteRow,
+    req: { quote: string; inputs: Proof[]; outputs?: BlindedMessage[] },
+  ): Promise<MeltQuoteResponse> {
+    const recorded = JSON.parse(row.outputs) as BlindedMessage[];
+    const blanks = req.outputs ?? [];
+    const sameBlanks =
+      blanks.length === recorded.length &&
+      blanks.every(
+        (m, i) => m.id === recorded[i]!.id && m.B_.toLowerCase() === recorded[i]!.B_.toLowerCase(),
+      );
+    if (sameBlanks) {
+      let Ys: readonly string[] | undefined;
+      try {
+        Ys = (await this.q.mint.prepareInputs(req.inputs, { outputs: blanks, quote: req.quote })).Ys;
+      } catch (err) {
+        if (!isLancashError(err)) throw err;
+      }
+      if (Ys !== undefined && (await this.q.mint.heldExactlyBy(Ys, operation(row.id), { pending: true })))
+        return meltView(row);
+    }
+    this.refuseNotUnpaid(row);
+    return meltView(row);
   }
 
   /**
