@@ -16,6 +16,22 @@ export {
   type WellKnownSecret,
 } from './secret.js';
 export {
+  encodeWitness,
+  htlcHash,
+  messageDigest,
+  type PrivateKey,
+  p2pkPublicKey,
+  p2pkWitness,
+  type SignedInput,
+  type SignedOutput,
+  sigAllMessage,
+  signInputs,
+  signSigAll,
+  signWitness,
+  type Witness,
+  xOnly,
+} from './sign.js';
+export {
   checkLock,
   type LockCheck,
   type LockedInput,
