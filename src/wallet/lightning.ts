@@ -3,8 +3,10 @@
  * an invoice, and once it is paid the mint signs the wallet's outputs. The outputs (NUT-13, from
  * reserved counters) are journaled with the quote before the mint is asked, so an answer lost in a
  * crash is found again with NUT-09 restore. The wide bank's fake backend counts an invoice as paid
- * at once.
+ * at once. Each quote is locked (NUT-20) to a key derived from the seed with its own counter, so
+ * whoever learns the quote id cannot mint it; the journal keeps only the counter.
  */
+import { mintQuoteKey, mintQuotePubkey, signMintQuote } from '../core/crypto/nut20.js';
 import { isLancashError } from '../core/errors.js';
 import { splitAmount, toAmount } from '../core/money.js';
 import { messageOf, newId, type WalletContext } from './context.js';
@@ -12,6 +14,9 @@ import { blindedMessages, deterministicOutputs, unblindOutputs } from './outputs
 import { advanced } from './settle.js';
 import type { Operation } from './store.js';
 import { signedOutputs, toStored } from './swap.js';
+
+/** The counter (beside the keysets' NUT-13 counters) of the NUT-20 quote keys. */
+const NUT20_COUNTER = 'nut20';
 
 export interface MintOptions {
   /** How long to wait for the invoice to be paid; default 60 s. */
@@ -27,7 +32,8 @@ export async function mintFromLightning(
   o: MintOptions = {},
 ): Promise<Operation> {
   const value = toAmount(amount);
-  const quote = await ctx.mint.mintQuote(value);
+  const quoteKey = await ctx.store.reserveCounters(NUT20_COUNTER, 1);
+  const quote = await ctx.mint.mintQuote(value, mintQuotePubkey(mintQuoteKey(ctx.seed, quoteKey)));
   const keyset = await ctx.mint.activeKeyset();
   const amounts = splitAmount(value);
   const first = await ctx.store.reserveCounters(keyset.id, amounts.length);
@@ -43,6 +49,7 @@ export async function mintFromLightning(
     counterparty: ctx.config.mint,
     data: {
       quote: quote.quote,
+      quoteKey,
       swap: {
         keyset: keyset.id,
         inputs: [],
@@ -71,7 +78,11 @@ export async function settleMint(ctx: WalletContext, op: Operation, waitMs: numb
       const quote = await ctx.mint.getMintQuote(quoteId);
       if (quote.state === 'PAID') {
         try {
-          const signatures = await ctx.mint.mint(quoteId, blindedMessages(plan.keyset, plan.outputs));
+          const outputs = blindedMessages(plan.keyset, plan.outputs);
+          const key = op.data.quoteKey;
+          const signature =
+            key === undefined ? undefined : signMintQuote(mintQuoteKey(ctx.seed, key), quoteId, outputs);
+          const signatures = await ctx.mint.mint(quoteId, outputs, signature);
           const keyset = await ctx.mint.keyset(plan.keyset);
           return finish(ctx, op, unblindOutputs(ctx.curve, keyset, plan.outputs, signatures));
         } catch (e) {

@@ -221,17 +221,22 @@ export class MintClient {
     return this.request('POST', '/v1/restore', RestoreAnswer, { outputs: request });
   }
 
-  /** NUT-04/23: a `bolt11` quote for new notes worth `amount`. */
-  mintQuote(amount: number): Promise<MintQuote> {
-    return this.request('POST', '/v1/mint/quote/bolt11', MintQuote, { amount, unit: this.unit });
+  /** NUT-04/23: a `bolt11` quote for new notes worth `amount`; NUT-20: locked to `pubkey` when given. */
+  mintQuote(amount: number, pubkey?: string): Promise<MintQuote> {
+    return this.request('POST', '/v1/mint/quote/bolt11', MintQuote, {
+      amount,
+      unit: this.unit,
+      ...(pubkey !== undefined ? { pubkey } : {}),
+    });
   }
 
   getMintQuote(quote: string): Promise<MintQuote> {
     return this.request('GET', `/v1/mint/quote/bolt11/${encodeURIComponent(quote)}`, MintQuote);
   }
 
-  /** NUT-04: signatures on `outputs` for a paid quote. */
-  async mint(quote: string, outputs: readonly BlindedMessage[]) {
-    return (await this.request('POST', '/v1/mint/bolt11', SignaturesAnswer, { quote, outputs })).signatures;
+  /** NUT-04: signatures on `outputs` for a paid quote; `signature`: NUT-20's, for a locked quote. */
+  async mint(quote: string, outputs: readonly BlindedMessage[], signature?: string) {
+    const body = { quote, outputs, ...(signature !== undefined ? { signature } : {}) };
+    return (await this.request('POST', '/v1/mint/bolt11', SignaturesAnswer, body)).signatures;
   }
 }

@@ -90,6 +90,8 @@ export interface OperationData {
   gatewayKey?: string;
   token?: string;
   quote?: string;
+  /** NUT-20: the counter of the seed-derived key the mint quote is locked to (`mintQuoteKey`). */
+  quoteKey?: number;
   /** The gateway's last answer about the transfer. */
   transfer?: { state: string; refusal?: { code: number; detail: string } };
   /** The swap that takes the notes back, journaled before it is sent. */

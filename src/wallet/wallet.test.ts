@@ -9,9 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet as CashuWallet, getEncodedToken } from '@cashu/cashu-ts';
+import { mnemonicToSeedSync } from '@scure/bip39';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeAddress, encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
+import { mintQuoteKey, mintQuotePubkey } from '../core/crypto/nut20.js';
 import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { isLancashError } from '../core/errors.js';
 import { PAYMENT } from '../core/protocol/gateway.js';
@@ -100,6 +103,28 @@ describe('wallet on the WAN (real wide bank)', () => {
       ['send', 'out', 37, 'done'],
       ['receive', 'in', 12, 'done'],
     ]);
+  });
+
+  it('locks each mint quote to its own key from the seed (NUT-20); the journal keeps only the counter', async () => {
+    const t = await funded(0);
+    const seed = mnemonicToSeedSync(t.mnemonic);
+    const ops = [await t.wallet.mintFromLightning(4), await t.wallet.mintFromLightning(5)];
+    const pubkeys: string[] = [];
+    for (const op of ops) {
+      expect(op.state).toBe('done');
+      const quote = (await (
+        await request(`${bank.url}/v1/mint/quote/bolt11/${op.data.quote}`)
+      ).body.json()) as {
+        pubkey?: string;
+        state: string;
+      };
+      expect(quote.state).toBe('ISSUED');
+      expect(quote.pubkey).toBe(mintQuotePubkey(mintQuoteKey(seed, op.data.quoteKey!)));
+      pubkeys.push(quote.pubkey!);
+    }
+    expect(ops.map((o) => o.data.quoteKey)).toEqual([0, 1]);
+    expect(new Set(pubkeys).size).toBe(2);
+    expect(await settledBalance(t)).toBe(9);
   });
 
   it('sends a cashuB token that another terminal redeems; the sender sees it settle', async () => {
