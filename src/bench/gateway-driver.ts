@@ -12,7 +12,7 @@
 import { request } from 'undici';
 import { hex } from '../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, keyPairFromPrivate } from '../core/envelope/index.js';
-import { call, setHttpTransport } from '../core/http/client.js';
+import { call, isUnclear, setHttpTransport } from '../core/http/client.js';
 import { undiciTransport } from '../core/http/node-transport.js';
 import { type Direction, JOB1_PATH, JOB2_PATH, TransferStatus } from '../core/protocol/gateway.js';
 import { drain, inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
@@ -55,10 +55,23 @@ export interface DriverFinished {
 export type DriverMessage =
   | { kind: 'ready' }
   | { kind: 'edge'; edge: 'open' | 'close' }
-  | { kind: 'result'; finished: DriverFinished[]; ranOut: boolean; seconds: number; drains: number }
+  | {
+      kind: 'result';
+      finished: DriverFinished[];
+      ranOut: boolean;
+      seconds: number;
+      drains: number;
+      /** Posts made again after an unclear outcome (no answer within the client's 10 s). */
+      retries: number;
+    }
   | { kind: 'error'; message: string };
 
-const send = (m: DriverMessage) => process.send?.(m);
+const send = (m: DriverMessage) => {
+  if (process.connected) process.send?.(m);
+};
+
+/** Posts of one request at most, as a terminal retries an unclear outcome with the same envelope. */
+const TRIES = 5;
 
 /** One terminal: a live-events stream on its inbox, draining on every event, until `stop`. */
 class Terminal {
@@ -165,6 +178,7 @@ async function run(o: DriverStart): Promise<void> {
   const finished: DriverFinished[] = [];
   let ranOut = false;
   let lastAt = 0;
+  let retries = 0;
   const from = performance.now() + o.warmupSeconds * 1000;
   const deadline = from + o.seconds * 1000;
   const edges = [
@@ -186,13 +200,22 @@ async function run(o: DriverStart): Promise<void> {
         else waiting.set(id, resolve);
       });
       const postedAt = Date.now();
-      const status = await call({
-        base: direction === 'lan-to-wan' ? o.urls.lan : o.urls.wan,
-        method: 'POST',
-        path: direction === 'lan-to-wan' ? JOB1_PATH : JOB2_PATH,
-        body: next.envelope,
-        schema: TransferStatus,
-      });
+      let status: TransferStatus | undefined;
+      for (let tries = 1; status === undefined; tries++) {
+        try {
+          status = await call({
+            base: direction === 'lan-to-wan' ? o.urls.lan : o.urls.wan,
+            method: 'POST',
+            path: direction === 'lan-to-wan' ? JOB1_PATH : JOB2_PATH,
+            body: next.envelope,
+            schema: TransferStatus,
+          });
+        } catch (e) {
+          // A terminal posts the same envelope again: the gateway answers the same transfer.
+          if (!isUnclear(e) || tries >= TRIES) throw e;
+          retries++;
+        }
+      }
       if (status.state === 'refused')
         throw new Error(`conversion ${id} was refused: ${status.refusal?.detail}`);
       const drainedAt = await drained;
@@ -218,6 +241,7 @@ async function run(o: DriverStart): Promise<void> {
     ranOut,
     seconds: ((ranOut ? lastAt : deadline) - from) / 1000,
     drains,
+    retries,
   });
 }
 

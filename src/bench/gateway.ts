@@ -214,6 +214,7 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
       ...(cpuUs ? { cpuUsPerConversion: cpuUs } : {}),
       ...(driverUs !== undefined ? { driverCpuUsPerConversion: driverUs } : {}),
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
+      ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
       ...(process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? { profileWindowUs: window } : {}),
       job1: {
         what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox, drained)',
