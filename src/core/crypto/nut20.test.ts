@@ -9,6 +9,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { mnemonicToSeedSync } from '@scure/bip39';
 import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '../bytes.js';
+import type { Curve } from './curve.js';
+import { loadNativeCurve } from './native.js';
+import { nobleCurve } from './noble.js';
 import {
   isMintQuotePubkey,
   legacyMintQuoteMessage,
@@ -60,6 +63,39 @@ const DERIVATION = {
     '02b8709bfce17c10f1864f5218844533ae60930d52089669b317d8b5f474eec071',
   ],
 };
+
+/** The verifiers: noble's own BIP-340, and `bip340.ts` on each curve backend (native when it loads). */
+const native = loadNativeCurve();
+const VERIFIERS: [string, Curve | undefined][] = [
+  ['noble schnorr', undefined],
+  ['noble curve', nobleCurve],
+  ...(native ? [['native curve', native] as [string, Curve]] : []),
+];
+
+describe.each(VERIFIERS)('NUT-20 verification with %s', (_name, curve) => {
+  for (const c of load()) {
+    it(`earlier message form: ${c.description}`, () => {
+      const { quote, outputs, signature } = c.request;
+      expect(verifyMintQuote(c.pubkey, quote, outputs, signature, curve)).toBe(c.expected_valid);
+    });
+  }
+
+  it('current message form (Cashu_MintQuoteSig_v1)', () => {
+    expect(verifyMintQuote(V1.pubkey, V1.quote, V1.outputs, V1.signature, curve)).toBe(true);
+    expect(verifyMintQuote(V1.pubkey, `${V1.quote}x`, V1.outputs, V1.signature, curve)).toBe(false);
+  });
+
+  it('a signature verifies for its quote and outputs only; malformed input answers false', () => {
+    const key = mintQuoteKey(mnemonicToSeedSync(DERIVATION.mnemonic), 3);
+    const pubkey = mintQuotePubkey(key);
+    const sig = signMintQuote(key, 'q1', V1.outputs);
+    expect(verifyMintQuote(pubkey, 'q1', V1.outputs, sig, curve)).toBe(true);
+    expect(verifyMintQuote(pubkey, 'q1', [V1.outputs[1]!, V1.outputs[0]!], sig, curve)).toBe(false);
+    expect(verifyMintQuote(pubkey, 'q1', V1.outputs, 'ff'.repeat(64), curve)).toBe(false);
+    expect(verifyMintQuote(`02${'0'.repeat(63)}5`, 'q1', V1.outputs, sig, curve)).toBe(false);
+    expect(verifyMintQuote(pubkey, 'q1', V1.outputs, 'zz', curve)).toBe(false);
+  });
+});
 
 describe('NUT-20 vectors', () => {
   for (const c of load()) {
