@@ -57,6 +57,16 @@ describe.each(DIALECTS)('NUT-19 replays on %s', (dialect) => {
     expect(await books()).toEqual(before);
   });
 
+  it('swap: two identical requests at once both get the one answer', async () => {
+    for (let round = 0; round < 5; round++) {
+      const inputs = await issue(curve, mint, [2, 1]);
+      const body = { inputs, outputs: outputsOf([1, 1, 1]) };
+      const [a, b] = await Promise.all([send('/v1/swap', body), send('/v1/swap', body)]);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(b.text).toBe(a.text);
+    }
+  });
+
   it('swap: a request that is not the same keeps its refusal', async () => {
     const inputs = await issue(curve, mint, [4, 1]);
     const outputs = outputsOf([1, 2, 2]);
