@@ -153,6 +153,11 @@ export class SubscriptionHub {
     return this.peers.size;
   }
 
+  /** Filters watched (or being read for a new subscription) over all connections. */
+  get filters(): number {
+    return this.filterCount;
+  }
+
   /** Throws `SubscriptionLimit` when the client at `ip` may not open one more connection; no side effect. */
   checkRoom(ip: string): void {
     if (this.closed) fail('RateLimited', { retryAfterSeconds: 1 }, 'the server is closing');

@@ -224,6 +224,10 @@ describe.each([wideBank, localMint])('NUT-17 with cashu-ts on $name', (m) => {
       );
     for (let i = 0; i < 8; i++) await expect.poll(another).toBe('open');
     expect(await another()).toBe('upgrade refused: 429');
+    const metrics = await (await request(`${m.url()}/metrics`)).body.text();
+    expect(
+      Number(/lancash_subscriptions_open\{[^}]*"connections"[^}]*\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(8);
     open.pop()!.close();
     await expect.poll(another).toBe('open');
     for (const s of open) s.close();

@@ -11,6 +11,7 @@
  */
 import fastifyWebsocket from '@fastify/websocket';
 import { Type } from '@sinclair/typebox';
+import { Gauge } from 'prom-client';
 import type { RawData, WebSocket } from 'ws';
 import { isLancashError, LancashError } from '../core/errors.js';
 import type { LancashServer } from '../core/http/server.js';
@@ -60,6 +61,17 @@ export async function registerSubscriptionRoute(app: LancashServer, hub: Subscri
       done();
     },
     errorHandler: (_err, ws) => ws.terminate(),
+  });
+
+  new Gauge({
+    name: 'lancash_subscriptions_open',
+    help: 'NUT-17: open WebSocket connections and the filters they watch, by what',
+    labelNames: ['what'],
+    registers: [app.metrics],
+    collect() {
+      this.set({ what: 'connections' }, hub.size);
+      this.set({ what: 'filters' }, hub.filters);
+    },
   });
 
   app.get(
