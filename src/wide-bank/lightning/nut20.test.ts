@@ -127,6 +127,12 @@ describe.each(DIALECTS)('NUT-20 signed mint quotes on %s', (dialect) => {
       signature: signMintQuote(key, quote, swapped),
     });
     expect(refusalCode(r)).toBe(20008);
+    // Oversized: refused by the schema before any work (70000), or by the body limit.
+    for (const signature of ['ab'.repeat(5000), ['ab'.repeat(64)], 7]) {
+      const big = await send('POST', '/v1/mint/bolt11', { quote, outputs, signature });
+      expect(big.status).toBeGreaterThanOrEqual(400);
+      expect(big.status).toBeLessThan(500);
+    }
     expect(minted.length).toBe(before);
     await untouched(quote, outputs);
     // The owner can still mint it.
