@@ -8,14 +8,14 @@
  *   gateway  open the intake envelope ............................. 1 open
  *            local mint checks each note: hash_to_curve + k·Y ...... n × (h2c + mul)
  *            blinds each wide output: hash_to_curve + r·G .......... n × (h2c + mulG)
- *            seals the issue request ............................... 1 seal
+ *            seals its recovery record (to itself) and the request . 2 seals
  *   bank     opens it; signs each output k·B_ with its DLEQ; seals . 1 open, n × (mul + DLEQ), 1 seal
  *   gateway  opens the answer; checks each DLEQ and unblinds ....... 1 open, n × (verify DLEQ + mul)
  *            seals the payment to the destination .................. 1 seal
  * Job 2 (WAN → LAN)
  *   gateway  open the intake envelope; each note's DLEQ (Carol) .... 1 open, n × (h2c + verify DLEQ)
  *            blinds each local output .............................. n × (h2c + mulG)
- *            seals the receive request ............................. 1 seal
+ *            seals its recovery record (to itself) and the request . 2 seals
  *   bank     opens it; checks each note; signs the receipt; seals .. 1 open, n × (h2c + mul), Ed25519 sign, 1 seal
  *   gateway  opens the answer; verifies the receipt ................ 1 open, Ed25519 verify
  *            local mint signs each output with its DLEQ ............ n × (mul + DLEQ)
@@ -120,10 +120,18 @@ export async function conversionCrypto(
   inputs: ReturnType<typeof makeNotes>,
 ): Promise<void> {
   const n = inputs.length;
-  // Intake (open), bank request and answer (seal + open each), payment (seal): three envelopes' worth.
+  // Intake (open), bank request and answer (seal + open each), payment (seal): three envelopes' worth;
+  // and the recovery record the gateway seals to itself (kept by the bank, opened only in a repair).
   await envelope(c.terminal, c.gateway, n);
   await envelope(c.gateway, c.bank, n);
   await envelope(c.bank, c.gateway, n);
+  await sealJson({
+    type: 'bench',
+    transferId: bytesToHex(randomBytes(16)),
+    sender: c.gateway,
+    recipient: c.gateway.publicKey,
+    payload: { notes: Array.from({ length: n }, () => NOTE_JSON) },
+  });
   for (const p of inputs) {
     if (direction === 'lan-to-wan') {
       if (!verifySignature(c.curve, c.k, hashToCurve(c.curve, p.secret), p.C))
