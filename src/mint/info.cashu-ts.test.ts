@@ -7,6 +7,10 @@
  * - NUT-20 with `@cashu/cashu-ts` 4 as the client at the wide bank: a valid, a missing and a wrong
  *   signature.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type MintOperationError, Wallet } from '@cashu/cashu-ts';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -19,6 +23,7 @@ import type { Proof } from '../core/protocol/cashu.js';
 import { fundLocal, type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { sendJson } from '../test-support/http.js';
 import { makeOutputs, stateOf } from '../test-support/notes.js';
+import { type Started, startProcess } from '../test-support/process.js';
 import { Terminal } from '../test-support/terminal.js';
 import { cachedRoutes, isCashuRoute, promisedRoutes, type Route } from './nuts.js';
 
@@ -26,11 +31,25 @@ const curve = defaultCurve();
 const total = (ps: readonly { amount: unknown }[]) => ps.reduce((n, p) => n + Number(p.amount), 0);
 
 let net: ProcessNet;
+/** A wide bank with no Lightning backend (`--lightning none`): NUT-04/05 disabled. */
+let unlit: Started;
+const unlitData = mkdtempSync(join(tmpdir(), 'lancash-unlit-'));
 beforeAll(async () => {
   net = await startProcessNet();
+  unlit = await startProcess([
+    'wide-bank',
+    '--lightning',
+    'none',
+    '--listen',
+    '127.0.0.1:0',
+    '--data',
+    unlitData,
+  ]);
 }, 120_000);
 afterAll(async () => {
+  await unlit?.kill();
   await net?.close();
+  rmSync(unlitData, { recursive: true, force: true });
 });
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
@@ -103,10 +122,17 @@ const localMint: MintUnderTest = {
   },
 };
 
+const bankWithoutLightning: MintUnderTest = {
+  name: 'the wide bank without Lightning',
+  url: () => unlit.url,
+  docs: () => unlit.url,
+  funded: () => Promise.reject(new Error('no bolt11 here')),
+};
+
 const SUPPORTED_ONLY = ['7', '8', '9', '10', '11', '12', '14', '20'];
 const KNOWN_COMMANDS = ['bolt11_mint_quote', 'bolt11_melt_quote', 'proof_state'];
 
-describe.each([wideBank, localMint])('GET /v1/info tells the truth on $name', (m) => {
+describe.each([wideBank, bankWithoutLightning, localMint])('GET /v1/info tells the truth on $name', (m) => {
   let info: Record<string, unknown>;
   let nuts: Record<string, unknown>;
   let served: Route[];
