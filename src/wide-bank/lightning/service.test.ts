@@ -388,8 +388,10 @@ describe.each(DIALECTS)('lightning quotes on %s', (dialect) => {
       const results = await Promise.allSettled(
         Array.from({ length: 10 }, (_, i) => ln.meltTokens({ quote: quotes[i % 2]!.quote, inputs })),
       );
-      const paid = results.filter((r) => r.status === 'fulfilled');
-      expect(paid).toHaveLength(1);
+      // One request wins; its repeats (the same quote and inputs) are answered that quote (NUT-19).
+      const paid = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(paid.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(paid.map((p) => p.quote)).size).toBe(1);
       for (const r of results) {
         if (r.status === 'rejected') expect([11001, 11002, 20005, 20006]).toContain(r.reason.code);
       }
