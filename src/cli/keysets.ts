@@ -59,14 +59,13 @@ export function registerKeysetCommands(parent: Command, o: KeysetCommandsOptions
     )
     .option(
       '--input-fee-ppk <n>',
-      `NUT-02 input fee of the new keyset: parts per thousand of a minor unit per note spent, 0 to ${MAX_INPUT_FEE_PPK} (a request pays ceil(Σ / 1000))`,
-      '0',
+      `NUT-02 input fee of the new keyset: parts per thousand of a minor unit per note spent, 0 to ${MAX_INPUT_FEE_PPK} (a request pays ceil(Σ / 1000)); default: the active keyset's`,
     )
-    .action((opts: { grace: string; inputFeePpk: string }, c: Command) =>
+    .action((opts: { grace: string; inputFeePpk?: string }, c: Command) =>
       runCommand(`${o.command} keyset rotate`, async () => {
         // Checked before the database opens: a mistyped value changes nothing.
         const graceMs = graceOf(opts.grace);
-        const inputFeePpk = feeOf(opts.inputFeePpk);
+        const inputFeePpk = opts.inputFeePpk === undefined ? undefined : feeOf(opts.inputFeePpk);
         await withStore(o, c, (store) => rotate(store, graceMs, inputFeePpk));
       }),
     );
@@ -140,7 +139,7 @@ function listing(rs: Awaited<ReturnType<typeof rows>>, now: number): KeysetListi
   });
 }
 
-async function rotate(store: Store, graceMs: number, inputFeePpk: number) {
+async function rotate(store: Store, graceMs: number, inputFeePpk: number | undefined) {
   const before = await rows(store);
   const current = before.find((r) => r.active === 1) ?? before[before.length - 1]!;
   const [{ defaultCurve }, { Keysets }, { isUniqueViolation }] = await Promise.all([
@@ -153,9 +152,9 @@ async function rotate(store: Store, graceMs: number, inputFeePpk: number) {
     maxOrder: current.max_order,
     inputFeePpk: 0,
   });
-  let fresh: { id: string };
+  let fresh: { id: string; inputFeePpk: number };
   try {
-    fresh = await keysets.rotate({ graceMs, inputFeePpk });
+    fresh = await keysets.rotate({ graceMs, ...(inputFeePpk === undefined ? {} : { inputFeePpk }) });
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
     // Another rotation committed first (the unique derivation index): nothing of this one stayed.
@@ -173,7 +172,9 @@ async function rotate(store: Store, graceMs: number, inputFeePpk: number) {
     active: after.find((k) => k.id === fresh.id),
     said:
       `keyset ${fresh.id} signs from now on (every server process within a second)` +
-      (inputFeePpk === 0 ? '; ' : ` and charges an input fee of ${inputFeePpk} ppk per note spent; `) +
+      (fresh.inputFeePpk === 0
+        ? '; '
+        : ` and charges an input fee of ${fresh.inputFeePpk} ppk per note spent; `) +
       (until === undefined
         ? 'no old keyset was active'
         : graceMs === 0

@@ -256,4 +256,12 @@ describe.each(DIALECTS)('input fees on both mints, real processes, on %s', (dial
       after.totals.local.outstanding + after.totals.fees.collected + after.totals.surplus.unclaimedDeposits,
     );
   });
+
+  it('a rotation without --input-fee-ppk keeps the active keyset’s fee', async () => {
+    const run = await runLancash(['gateway', 'keyset', 'rotate', '--grace', '1', ...net.gatewayDbArgs]);
+    expect(run.code, run.stderr).toBe(0);
+    const rotated = JSON.parse(run.stdout) as { active: KeysetListing; said: string };
+    expect(rotated.active.inputFeePpk).toBe(LOCAL_PPK);
+    expect(rotated.said).toContain(`input fee of ${LOCAL_PPK} ppk`);
+  });
 });

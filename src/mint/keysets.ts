@@ -49,6 +49,7 @@ export interface RotateOptions {
    * Default `DEFAULT_GRACE_MS`.
    */
   graceMs?: number;
+  /** NUT-02 fee of the new keyset; default the active keyset's (a rotation changes keys, not prices). */
   inputFeePpk?: number;
 }
 
@@ -159,7 +160,7 @@ export class Keysets {
       );
     }
     await this.reload();
-    const row = this.row(this.nextIndex, true, o.inputFeePpk);
+    const row = this.row(this.nextIndex, true, o.inputFeePpk ?? this.current().inputFeePpk);
     // One transaction: a concurrent rotation hits the unique derivation index and rolls back whole.
     await this.store.transaction(async (trx) => {
       await repo.deactivateKeysets(trx, row.created_at + graceMs);
