@@ -25,6 +25,7 @@ import {
 import { runLancash } from '../test-support/process.js';
 import { refusalOf } from '../test-support/refusals.js';
 import { Terminal, waitForTransfer } from '../test-support/terminal.js';
+import { auditWideBank } from '../wide-bank/audit.js';
 import { createFakeLightning } from '../wide-bank/lightning/fake.js';
 
 const BANK_PPK = 1000; // one cent per wide note spent
@@ -255,6 +256,46 @@ describe.each(DIALECTS)('input fees on both mints, real processes, on %s', (dial
     expect(after.totals.reserve).toBe(
       after.totals.local.outstanding + after.totals.fees.collected + after.totals.surplus.unclaimedDeposits,
     );
+
+    // The fee income may leave the reserve (the operator's withdrawal), one cent more may not.
+    const reserve = after.totals.reserveAccount!;
+    await net.ledger.withdraw(reserve, after.totals.fees.collected, `fees-${Date.now()}`);
+    expect(await net.audit()).toEqual([]);
+    await net.ledger.withdraw(reserve, 1, `more-${Date.now()}`);
+    const short = await auditGateway({ gatewayStore: net.gwStore, wideBankStore: net.bankStore });
+    expect(short.differences.map((d) => d.what)).toContain(
+      'reserve surplus below minus the local fees collected: money left the reserve outside payouts while it backed local money',
+    );
+    await net.ledger.deposit(reserve, 1, `back-${Date.now()}`);
+    expect(await net.audit()).toEqual([]);
+  });
+
+  it('the bank’s audit names a swap whose kept fee is not booked under it (tampered ref), then balances', async () => {
+    const db = net.bankStore.db;
+    const entry = await db
+      .selectFrom('bank_entries')
+      .select(['tx_id', 'ref', 'amount'])
+      .where('kind', '=', 'fee')
+      .where('ref', 'like', 'swap:%')
+      .where('amount', '<', 0)
+      .executeTakeFirstOrThrow();
+    // Every sum still holds (the posting moved whole); only the link to its swap is gone.
+    await db.updateTable('bank_entries').set({ ref: 'elsewhere' }).where('tx_id', '=', entry.tx_id).execute();
+    try {
+      const { differences } = await auditWideBank(net.bankStore);
+      expect(differences).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            what: `swap ${entry.ref}: the input fee it kept against the ledger’s fee entries on notes_outstanding`,
+            expected: Number(entry.amount),
+            actual: 0,
+          }),
+        ]),
+      );
+    } finally {
+      await db.updateTable('bank_entries').set({ ref: entry.ref }).where('tx_id', '=', entry.tx_id).execute();
+    }
+    expect(await net.audit()).toEqual([]);
   });
 
   it('a rotation without --input-fee-ppk keeps the active keyset’s fee', async () => {
