@@ -31,7 +31,7 @@ import { createCryptoPool } from '../mint/crypto-pool.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
-import { nut19, SWAP_CACHED } from '../mint/nuts.js';
+import { engineNuts, NO_MINT_OR_MELT } from '../mint/nuts.js';
 import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
@@ -482,15 +482,8 @@ function nut06(unit: string): object {
     // (served as `encryptionKey` by /v1/gateway/info).
     nuts: {
       // NUT-06: no minting or melting here (local money comes from conversions): listed as disabled.
-      '4': { methods: [], disabled: true },
-      '5': { methods: [], disabled: true },
-      '7': { supported: true },
-      '9': { supported: true },
-      '10': { supported: true },
-      '11': { supported: true },
-      '12': { supported: true },
-      '14': { supported: true },
-      '19': nut19([SWAP_CACHED]),
+      ...NO_MINT_OR_MELT,
+      ...engineNuts(),
       '17': nut17Info(unit, ['proof_state']),
     },
   };

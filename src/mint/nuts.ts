@@ -96,3 +96,26 @@ export function nut19(routes: readonly Route[]): {
 
 /** The swap answers a replay from the database (`Mint.swap`), on both mints. */
 export const SWAP_CACHED: Route = 'POST /v1/swap';
+
+/** NUT-04/05 on a mint that serves no such method (NUT-06 `disabled`). */
+export const NO_MINT_OR_MELT = {
+  '4': { methods: [], disabled: true },
+  '5': { methods: [], disabled: true },
+} as const;
+
+/**
+ * The NUT-06 entries of what every server with `registerMintRoutes` serves through the engine, the
+ * same on both mints: checkstate, restore, spending conditions, DLEQ proofs, and NUT-19 for the swap
+ * plus the server's other `cached` routes. Each mint's info adds what only it registers.
+ */
+export function engineNuts(cached: readonly Route[] = []): Record<string, object> {
+  return {
+    '7': { supported: true },
+    '9': { supported: true },
+    '10': { supported: true },
+    '11': { supported: true },
+    '12': { supported: true },
+    '14': { supported: true },
+    '19': nut19([SWAP_CACHED, ...cached]),
+  };
+}

@@ -23,7 +23,7 @@ import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
-import { nut19, SWAP_CACHED } from '../mint/nuts.js';
+import { engineNuts, NO_MINT_OR_MELT } from '../mint/nuts.js';
 import type { SubscriptionKind } from '../mint/subscriptions.js';
 import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
@@ -271,16 +271,8 @@ function nut06(
     version: `lancash/${VERSION}`,
     description: lightning === 'fake' ? `${FAKE_LIGHTNING_WARNING}. ${description}` : description,
     nuts: {
-      ...(lightning === 'fake'
-        ? lightningNuts({ unit })
-        : { '4': { methods: [], disabled: true }, '5': { methods: [], disabled: true } }),
-      '7': { supported: true },
-      '9': { supported: true },
-      '10': { supported: true },
-      '11': { supported: true },
-      '12': { supported: true },
-      '14': { supported: true },
-      '19': nut19([SWAP_CACHED, ...(lightning === 'fake' ? LIGHTNING_CACHED : [])]),
+      ...(lightning === 'fake' ? lightningNuts({ unit }) : NO_MINT_OR_MELT),
+      ...engineNuts(lightning === 'fake' ? LIGHTNING_CACHED : []),
       ...(subscriptionKinds.length > 0 ? { '17': nut17Info(unit, subscriptionKinds) } : {}),
     },
   };
