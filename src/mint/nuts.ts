@@ -3,6 +3,7 @@
  * method, NUT-17's WebSocket, NUT-19's cached endpoints), and which served routes are Cashu's at all.
  * The `/v1/info` truth test of both mints checks the info against the routes a server registers with
  * these, so an advertised NUT without its routes, or a Cashu route no advertised NUT names, fails it.
+ * Also the NUT-06 entries both mints share (`engineNuts`), so the two infos are built from one place.
  */
 
 /** A route as `METHOD /path`, path parameters written `{name}` (OpenAPI's form). */
