@@ -23,6 +23,7 @@ const CHEAP = new Set([
   '../core/errors.js',
   '../core/money.js',
   '../core/money-format.js',
+  '../core/fees.js',
   '../core/address/index.js',
 ]);
 
