@@ -402,30 +402,45 @@ export class Mint {
     outs: CheckedOutputs,
     refusal: unknown,
   ): Promise<BlindSignature[]> {
+    const signed = await this.signedExactlyBy(outs.msgs);
+    if (signed === undefined || !(await this.heldExactlyBy(Ys, signed.operation))) throw refusal;
+    return signed.signatures;
+  }
+
+  /**
+   * NUT-19 replays: the signatures, in request order, when every output was signed by one operation
+   * (`operation` when given) with the same amount and keyset, and that operation signed exactly these
+   * outputs; otherwise undefined.
+   */
+  async signedExactlyBy(
+    outputs: readonly BlindedMessage[],
+    operation?: string,
+  ): Promise<{ operation: string; signatures: BlindSignature[] } | undefined> {
     const { db, dialect } = this.store;
-    const byB_ = new Map((await repo.signaturesFor(db, dialect, outs.B_s)).map((s) => [s.b_, s]));
-    const rows = outs.B_s.map((B_) => byB_.get(B_));
-    const operation = rows[0]?.operation;
-    const signedHere = rows.every(
+    const B_s = outputs.map((m) => m.B_.toLowerCase());
+    const byB_ = new Map((await repo.signaturesFor(db, dialect, B_s)).map((s) => [s.b_, s]));
+    const rows = B_s.map((B_) => byB_.get(B_));
+    const op = operation ?? rows[0]?.operation;
+    const same = rows.every(
       (r, i) =>
         r !== undefined &&
-        r.operation === operation &&
-        r.amount === outs.msgs[i]!.amount &&
-        r.keyset_id === outs.keysets[i]!.id,
+        r.operation === op &&
+        r.amount === outputs[i]!.amount &&
+        r.keyset_id === outputs[i]!.id,
     );
-    if (operation === undefined || !signedHere) throw refusal;
-    if (!(await this.heldExactlyBy(Ys, operation, { signatures: rows.length }))) throw refusal;
-    return rows.map((r) => toBlindSignature(r!));
+    if (op === undefined || outputs.length === 0 || !same) return undefined;
+    if ((await repo.operationSize(db, op)).signatures !== rows.length) return undefined;
+    return { operation: op, signatures: rows.map((r) => toBlindSignature(r!)) };
   }
 
   /**
    * NUT-19 replays: whether `Ys` are exactly the inputs `operation` spent (or holds pending, with
-   * `pending`), and, when given, it signed exactly `signatures` outputs.
+   * `pending`).
    */
   async heldExactlyBy(
     Ys: readonly string[],
     operation: string,
-    o: { pending?: boolean; signatures?: number } = {},
+    o: { pending?: boolean } = {},
   ): Promise<boolean> {
     const { db, dialect } = this.store;
     const held = await repo.proofStates(db, dialect, Ys);
@@ -434,8 +449,7 @@ export class Mint {
     return (
       held.length === Ys.length &&
       held.every((h) => states.includes(h.state) && h.operation === operation) &&
-      size.proofs === Ys.length &&
-      (o.signatures === undefined || size.signatures === o.signatures)
+      size.proofs === Ys.length
     );
   }
 

@@ -108,6 +108,18 @@ describe.each(DIALECTS)('NUT-19 replays on %s', (dialect) => {
     expect(again.text).toBe(first.text);
     expect(await books()).toEqual(before);
     expect(refusalCode(await send('/v1/mint/bolt11', { ...body, outputs: outputsOf([1, 2]) }))).toBe(20002);
+    // Outputs another operation signed (a swap), worth the quote's amount: not this quote's answer.
+    const swapOutputs = outputsOf([1, 2]);
+    const swapped = await send('/v1/swap', {
+      inputs: await issue(curve, mint, [2, 1]),
+      outputs: swapOutputs,
+    });
+    expect(swapped.status).toBe(200);
+    expect(refusalCode(await send('/v1/mint/bolt11', { ...body, outputs: swapOutputs }))).toBe(20002);
+    // A part of the quote's own outputs: refused too.
+    expect(refusalCode(await send('/v1/mint/bolt11', { ...body, outputs: body.outputs.slice(1) }))).toBe(
+      20002,
+    );
   });
 
   it('melt (bolt11): the same request again answers the same body; other inputs or blanks are refused', async () => {

@@ -169,16 +169,13 @@ export class MintQuotes {
     req: MintRequest,
     cause?: unknown,
   ): Promise<BlindSignature[]> {
-    const { outputs } = req;
-    if (row.state === 'ISSUED' && outputs.length > 0) {
-      const found = await this.q.mint.restore(outputs);
-      if (
-        found.signatures.length === outputs.length &&
-        sum(found.signatures.map((s) => s.amount)) === row.amount
-      ) {
+    if (row.state === 'ISSUED') {
+      // Exactly the outputs this quote's mint signed, nothing else (NUT-19).
+      const signed = await this.q.mint.signedExactlyBy(req.outputs, `mint:${row.id}`);
+      if (signed !== undefined) {
         // A locked quote's replay carries the same signature as the request it repeats.
         this.checkSignature(row, req);
-        return found.signatures;
+        return signed.signatures;
       }
     }
     if (row.state !== 'ISSUED' && cause !== undefined) throw cause;
