@@ -337,6 +337,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       commit,
       mint,
       curve,
+      crypto: o.crypto ?? ownCrypto!,
       keys,
       unit,
       reserve: o.reserve ? o.reserve(reserve) : reserve,

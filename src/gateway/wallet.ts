@@ -10,16 +10,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { decodeAddress } from '../core/address/index.js';
-import { bytesToHex, hex, utf8 } from '../core/bytes.js';
+import { bytesToHex, utf8 } from '../core/bytes.js';
 import { p2pkSecret } from '../core/conditions/index.js';
 import type { Curve } from '../core/crypto/curve.js';
-import { blindMessage, unblind } from '../core/crypto/nut00.js';
-import { verifyDleq } from '../core/crypto/nut12.js';
+import { blindMessage } from '../core/crypto/nut00.js';
 import { randomScalar } from '../core/crypto/scalar.js';
 import { fail } from '../core/errors.js';
 import { type Amount, splitAmount } from '../core/money.js';
 import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
-import type { DleqJob, MintCrypto } from '../mint/crypto.js';
+import {
+  type DleqJob,
+  type MintCrypto,
+  runUnblindJob,
+  type UnblindAnswer,
+  type UnblindJob,
+} from '../mint/crypto.js';
 
 /** One output the gateway asked to be signed, with what it needs to unblind the answer. */
 export interface JournalOutput {
@@ -77,6 +82,7 @@ export function blindedMessages(outputs: readonly JournalOutput[]): BlindedMessa
  * Unblinds the mint's signatures of `outputs` (NUT-00 C = C_ − r·K) after checking that each one
  * answers its output (amount, keyset) and that its DLEQ proof verifies (NUT-12); the notes keep the
  * proof with `r`, so their next holder can check them too. Throws `DleqInvalid` naming the index.
+ * In-thread on `curve`; a server uses `unblindInPool`, which does the same off the main thread.
  */
 export function unblindChecked(
   curve: Curve,
@@ -84,6 +90,30 @@ export function unblindChecked(
   signatures: readonly BlindSignature[],
   keyset: (id: string) => KeysetKeys,
 ): Proof[] {
+  const job = unblindJob(outputs, signatures, keyset);
+  return unblindedProofs(outputs, signatures, runUnblindJob(curve, job));
+}
+
+/**
+ * `unblindChecked` with the curve work as ONE job of `crypto` (the worker pool on a server): what is
+ * cheap (counts, amounts, keysets, a proof at all) is checked here first.
+ */
+export async function unblindInPool(
+  crypto: MintCrypto,
+  outputs: readonly JournalOutput[],
+  signatures: readonly BlindSignature[],
+  keyset: (id: string) => KeysetKeys,
+): Promise<Proof[]> {
+  const job = unblindJob(outputs, signatures, keyset);
+  return unblindedProofs(outputs, signatures, await crypto.unblind(job));
+}
+
+/** The cheap checks of a mint's answer, then its curve work as one job (each key once). */
+function unblindJob(
+  outputs: readonly JournalOutput[],
+  signatures: readonly BlindSignature[],
+  keyset: (id: string) => KeysetKeys,
+): UnblindJob {
   if (signatures.length !== outputs.length) {
     fail(
       'DleqInvalid',
@@ -91,7 +121,9 @@ export function unblindChecked(
       `${signatures.length} signatures for ${outputs.length} outputs`,
     );
   }
-  return outputs.map((o, i) => {
+  const job: UnblindJob = { keys: [], outputs: { B_: [], r: [], C_: [], e: [], s: [], key: [] } };
+  const indexOf = new Map<Uint8Array, number>();
+  for (const [i, o] of outputs.entries()) {
     const s = signatures[i]!;
     if (s.amount !== o.amount || s.id.toLowerCase() !== o.id.toLowerCase()) {
       bad(i, `signature is for ${s.amount} on ${s.id}, the output asked ${o.amount} on ${o.id}`);
@@ -99,20 +131,38 @@ export function unblindChecked(
     const K = keyset(o.id).keys.get(o.amount);
     if (K === undefined) bad(i, `keyset ${o.id} has no key for ${o.amount}`);
     if (s.dleq === undefined) bad(i, 'signature carries no DLEQ proof');
-    const C_ = hex(s.C_, `signatures[${i}].C_`, 33);
-    const r = hex(o.r, `outputs[${i}].r`, 32);
-    // NUT-12: the mint proves C_ = k·B_ for the k behind K, so the note is good without asking it.
-    const e = hex(s.dleq.e, `signatures[${i}].dleq.e`, 32);
-    const sc = hex(s.dleq.s, `signatures[${i}].dleq.s`, 32);
-    if (!verifyDleq(curve, K, hex(o.B_, `outputs[${i}].B_`, 33), C_, e, sc))
-      bad(i, 'DLEQ proof does not verify');
-    const C = unblind(curve, C_, r, K);
+    let k = indexOf.get(K);
+    if (k === undefined) {
+      k = job.keys.push(K) - 1;
+      indexOf.set(K, k);
+    }
+    const x = job.outputs;
+    x.B_.push(o.B_);
+    x.r.push(o.r);
+    x.C_.push(s.C_);
+    x.e.push(s.dleq.e);
+    x.s.push(s.dleq.s);
+    x.key.push(k);
+  }
+  return job;
+}
+
+/** The notes of checked outputs; throws `DleqInvalid` for the first output that failed. */
+function unblindedProofs(
+  outputs: readonly JournalOutput[],
+  signatures: readonly BlindSignature[],
+  answer: UnblindAnswer,
+): Proof[] {
+  if (answer.bad >= 0) bad(answer.bad, answer.reason);
+  return outputs.map((o, i) => {
+    const s = signatures[i]!;
     return {
       amount: o.amount,
       id: s.id,
       secret: o.secret,
-      C: bytesToHex(C),
-      dleq: { e: s.dleq.e, s: s.dleq.s, r: o.r },
+      C: answer.C[i]!,
+      // Checked in `unblindJob`: every signature carries its proof.
+      dleq: { e: s.dleq!.e, s: s.dleq!.s, r: o.r },
     };
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The worker pool answers exactly like in-thread crypto, in request order, whether a job goes whole to
  * one worker or in chunks over all of them; a forged input stops the job before any signing. DLEQ jobs
- * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies.
+ * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies;
+ * and unblind jobs (a mint's signatures of our outputs): the unblinded `C`s, the first bad one by index.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { defaultCurve } from '../core/crypto/index.js';
 import { blindMessage, hashToCurve, unblind } from '../core/crypto/nut00.js';
 import { createDleq } from '../core/crypto/nut12.js';
 import { randomScalar } from '../core/crypto/scalar.js';
-import { type CryptoJob, type DleqJob, inThreadCrypto } from './crypto.js';
+import { type CryptoJob, type DleqJob, inThreadCrypto, type UnblindJob } from './crypto.js';
 import { createCryptoPool } from './crypto-pool.js';
 
 const curve = defaultCurve();
@@ -66,6 +67,34 @@ function dleqJob(count: number, forged: number[] = []): DleqJob {
   };
 }
 
+/** `count` outputs signed with DLEQ proofs under two keys, and the notes they unblind to; `forged` carry another mint's `C_`. */
+function unblindJob(count: number, forged: number[] = []): { job: UnblindJob; C: string[] } {
+  const outs = Array.from({ length: count }, (_, i) => {
+    const k = keys[i % 2]!;
+    const r = randomScalar();
+    const { B_ } = blindMessage(curve, utf8(bytesToHex(randomBytes(16))), r);
+    const C_ = curve.mul(B_, forged.includes(i) ? randomScalar() : k);
+    const { e, s } = createDleq(curve, k, B_, C_);
+    const C = unblind(curve, C_, r, curve.mulG(k));
+    return { B_, r, C_, e, s, C, key: i % 2 };
+  });
+  const column = (name: 'B_' | 'r' | 'C_' | 'e' | 's') => outs.map((o) => bytesToHex(o[name]));
+  return {
+    job: {
+      keys: keys.map((k) => curve.mulG(k)),
+      outputs: {
+        B_: column('B_'),
+        r: column('r'),
+        C_: column('C_'),
+        e: column('e'),
+        s: column('s'),
+        key: outs.map((o) => o.key),
+      },
+    },
+    C: outs.map((o) => bytesToHex(o.C)),
+  };
+}
+
 describe('crypto pool', () => {
   it('answers like in-thread crypto, in order, whole or in chunks, small and large', async () => {
     // The first job finds both workers idle and is cut; the others queue behind it and go whole;
@@ -117,6 +146,24 @@ describe('crypto pool', () => {
     const j = dleqJob(5);
     j.notes.C[4] = NOT_A_POINT;
     expect(await pool.verifyDleq(j)).toMatchObject({ bad: 4 });
+  });
+
+  it('checks and unblinds signatures like in-thread crypto: Cs in order, the first bad one by index', async () => {
+    for (const count of [3, 300]) {
+      const { job: j, C } = unblindJob(count);
+      const answer = await pool.unblind(j);
+      expect(answer).toEqual({ C, bad: -1, reason: '' });
+      expect(await local.unblind(j)).toEqual(answer);
+    }
+    for (const forged of [[0], [70, 100], [299]]) {
+      const { job: j } = unblindJob(300, forged);
+      expect(await pool.unblind(j)).toMatchObject({ bad: forged[0], reason: 'DLEQ proof does not verify' });
+      expect((await local.unblind(j)).bad).toBe(forged[0]);
+    }
+    // A C_ that is no point is a bad output, not a broken job.
+    const { job: j } = unblindJob(5);
+    j.outputs.C_[3] = NOT_A_POINT;
+    expect(await pool.unblind(j)).toMatchObject({ bad: 3 });
   });
 
   it('refuses work after close', async () => {

@@ -5,24 +5,36 @@
  * instead, in two rounds (every input verified before any output is signed), so one request uses
  * every core and many requests queue fairly. Crypto is pure CPU and holds no database state, so a
  * worker crash loses nothing: its pending calls are rejected and the request fails as a server error
- * before any commit. DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) are spread
- * the same way.
+ * before any commit. DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) and
+ * unblind jobs (signatures of the gateway's own outputs, checked and unblinded) are spread the same way.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../core/workers.js';
-import type { CryptoAnswer, CryptoJob, DleqAnswer, DleqJob, MintCrypto } from './crypto.js';
+import type {
+  CryptoAnswer,
+  CryptoJob,
+  DleqAnswer,
+  DleqJob,
+  MintCrypto,
+  UnblindAnswer,
+  UnblindJob,
+} from './crypto.js';
 import type { WorkerReply, WorkerRequest } from './crypto-worker.js';
 
 interface Pending {
-  resolve: (answer: CryptoAnswer | DleqAnswer) => void;
+  resolve: (answer: CryptoAnswer | DleqAnswer | UnblindAnswer) => void;
   reject: (e: Error) => void;
 }
 
-/** A message for a worker, without its id: a mint's job or a DLEQ job. */
-type Work = { job: CryptoJob } | { dleq: DleqJob };
+/** A message for a worker, without its id: a mint's job, a DLEQ job or an unblind job. */
+type Work = { job: CryptoJob } | { dleq: DleqJob } | { unblind: UnblindJob };
 /** The answer a kind of work gets. */
-type AnswerOf<W extends Work> = W extends { job: CryptoJob } ? CryptoAnswer : DleqAnswer;
+type AnswerOf<W extends Work> = W extends { job: CryptoJob }
+  ? CryptoAnswer
+  : W extends { dleq: DleqJob }
+    ? DleqAnswer
+    : UnblindAnswer;
 
 interface Slot {
   worker: Worker;
@@ -68,7 +80,12 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
   function post<W extends Work>(work: W): Promise<AnswerOf<W>> {
     if (closed) return Promise.reject(new Error('crypto pool is closed'));
     const id = nextId++;
-    const notes = 'job' in work ? notesOf(work.job) : work.dleq.notes.secret.length;
+    const notes =
+      'job' in work
+        ? notesOf(work.job)
+        : 'dleq' in work
+          ? work.dleq.notes.secret.length
+          : work.unblind.outputs.B_.length;
     const slot = slots.reduce((a, b) => (b.queued < a.queued ? b : a));
     slot.queued += notes;
     return new Promise<AnswerOf<W>>((resolve, reject) => {
@@ -150,6 +167,16 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
       }
       return answer;
     },
+    async unblind(unblind) {
+      const count = unblind.outputs.B_.length;
+      if (!cut(count)) return post({ unblind });
+      const answer: UnblindAnswer = { C: [], bad: -1, reason: '' };
+      for (const [from, part] of await chunks(count, (a, b) => ({ unblind: unblindSlice(unblind, a, b) }))) {
+        if (part.bad >= 0) return { ...answer, bad: from + part.bad, reason: part.reason };
+        answer.C.push(...part.C);
+      }
+      return answer;
+    },
     async close() {
       closed = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -192,5 +219,14 @@ function dleqSlice(job: DleqJob, from: number, to: number): DleqJob {
   return {
     keys: job.keys,
     notes: { secret: cut(secret), C: cut(C), e: cut(e), s: cut(s), r: cut(r), key: cut(key) },
+  };
+}
+
+function unblindSlice(job: UnblindJob, from: number, to: number): UnblindJob {
+  const { B_, r, C_, e, s, key } = job.outputs;
+  const cut = <T>(xs: T[]) => xs.slice(from, to);
+  return {
+    keys: job.keys,
+    outputs: { B_: cut(B_), r: cut(r), C_: cut(C_), e: cut(e), s: cut(s), key: cut(key) },
   };
 }

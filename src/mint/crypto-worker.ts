@@ -1,7 +1,7 @@
 /**
- * Worker-thread side of the crypto pool: runs `runJob` (a mint's job) or `runDleqJob` (notes' DLEQ
- * proofs) on the native curve.
- * Messages: `{ id, job } | { id, dleq }` in, `{ id, answer } | { id, error }` out.
+ * Worker-thread side of the crypto pool: runs `runJob` (a mint's job), `runDleqJob` (notes' DLEQ
+ * proofs) or `runUnblindJob` (a mint's signatures of our outputs) on the native curve.
+ * Messages: `{ id, job } | { id, dleq } | { id, unblind }` in, `{ id, answer } | { id, error }` out.
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -12,11 +12,25 @@ import {
   type DleqJob,
   runDleqJob,
   runJob,
+  runUnblindJob,
+  type UnblindAnswer,
+  type UnblindJob,
 } from './crypto.js';
 
-export type WorkerRequest = { id: number; job: CryptoJob } | { id: number; dleq: DleqJob };
+export type WorkerRequest =
+  | { id: number; job: CryptoJob }
+  | { id: number; dleq: DleqJob }
+  | { id: number; unblind: UnblindJob };
 
-export type WorkerReply = { id: number; answer: CryptoAnswer | DleqAnswer } | { id: number; error: string };
+export type WorkerReply =
+  | { id: number; answer: CryptoAnswer | DleqAnswer | UnblindAnswer }
+  | { id: number; error: string };
+
+function answerOf(msg: WorkerRequest): CryptoAnswer | DleqAnswer | UnblindAnswer {
+  if ('job' in msg) return runJob(curve, msg.job);
+  if ('dleq' in msg) return runDleqJob(curve, msg.dleq);
+  return runUnblindJob(curve, msg.unblind);
+}
 
 const curve = defaultCurve();
 const port = parentPort;
@@ -25,7 +39,7 @@ if (!port) throw new Error('crypto-worker must run in a worker thread');
 port.on('message', (msg: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    reply = { id: msg.id, answer: 'job' in msg ? runJob(curve, msg.job) : runDleqJob(curve, msg.dleq) };
+    reply = { id: msg.id, answer: answerOf(msg) };
   } catch (e) {
     reply = { id: msg.id, error: e instanceof Error ? e.message : String(e) };
   }

@@ -7,12 +7,14 @@
  * job crosses to a worker thread as a handful of arrays instead of two objects per note.
  * A second kind of job checks the NUT-12 DLEQ proofs notes of ANOTHER mint carry (the gateway's job-2
  * intake checks the wide bank's notes this way), so that work never runs on a server's main thread.
+ * A third kind checks and unblinds the signatures a mint gave the gateway for its own outputs (NUT-12
+ * DLEQ on the blinded form, then NUT-00 C = C_ − r·K), off the main thread for the same reason.
  */
 import { bytesToHex, hex, utf8 } from '../core/bytes.js';
 import { checkLock, type LockCheck } from '../core/conditions/verify.js';
 import type { Curve } from '../core/crypto/curve.js';
-import { hashToCurve, signBlinded, verifySignature } from '../core/crypto/nut00.js';
-import { createDleq, verifyProofDleqOfY } from '../core/crypto/nut12.js';
+import { hashToCurve, signBlinded, unblind, verifySignature } from '../core/crypto/nut00.js';
+import { createDleq, verifyDleq, verifyProofDleqOfY } from '../core/crypto/nut12.js';
 import { fail, isLancashError } from '../core/errors.js';
 
 /** One request's crypto: the private keys it needs once, then per-note columns indexing into them. */
@@ -68,12 +70,35 @@ export interface DleqAnswer {
   reason: string;
 }
 
+/**
+ * Signatures a mint gave for a wallet's outputs (Alice's side): per output the mint's public key `K`
+ * for its amount, `B_`, the blinding factor `r`, the signature `C_` and its DLEQ proof `(e, s)`, all
+ * hex strings (the mint's answer is untrusted: a bad one fails the output, not the job).
+ */
+export interface UnblindJob {
+  /** The public keys `K` (compressed points), each once. */
+  keys: Uint8Array[];
+  outputs: { B_: string[]; r: string[]; C_: string[]; e: string[]; s: string[]; key: number[] };
+}
+
+/** An unblind job's outcome; work stops at the first output that fails. */
+export interface UnblindAnswer {
+  /** The unblinded `C` per output, hex (complete when `bad` is -1). */
+  C: string[];
+  /** Index of the first output whose proof does not verify (or is not made of points and scalars), or -1. */
+  bad: number;
+  /** Why `bad` failed. */
+  reason: string;
+}
+
 /** What the mint engine needs of crypto; implemented in-thread and by the worker pool. */
 export interface MintCrypto {
   /** Verifies every input, then signs the outputs only if all verified: forged inputs buy no signing work. */
   run(job: CryptoJob): Promise<CryptoAnswer>;
   /** Checks notes' DLEQ proofs against their mint's keys; answers their `Y`s. */
   verifyDleq(job: DleqJob): Promise<DleqAnswer>;
+  /** Checks the DLEQ proofs of a mint's signatures of our outputs and unblinds them; answers the `C`s. */
+  unblind(job: UnblindJob): Promise<UnblindAnswer>;
   close(): Promise<void>;
 }
 
@@ -157,6 +182,35 @@ export function runDleqJob(curve: Curve, job: DleqJob): DleqAnswer {
   return answer;
 }
 
+/** Runs an unblind job on `curve`: the one implementation behind every `MintCrypto.unblind`. */
+export function runUnblindJob(curve: Curve, job: UnblindJob): UnblindAnswer {
+  const answer: UnblindAnswer = { C: [], bad: -1, reason: '' };
+  const { B_, r, C_, e, s, key } = job.outputs;
+  for (let i = 0; i < B_.length; i++) {
+    const K = job.keys[key[i] ?? -1];
+    if (K === undefined) fail('Internal', { reason: `unblind job: no key at index ${key[i]}` });
+    try {
+      const C_i = hex(C_[i], `signatures[${i}].C_`, 33);
+      // NUT-12: the mint proves C_ = k·B_ for the k behind K, so the note is good without asking it.
+      const ok = verifyDleq(
+        curve,
+        K,
+        hex(B_[i], `outputs[${i}].B_`, 33),
+        C_i,
+        hex(e[i], `signatures[${i}].dleq.e`, 32),
+        hex(s[i], `signatures[${i}].dleq.s`, 32),
+      );
+      if (!ok) return { ...answer, bad: i, reason: 'DLEQ proof does not verify' };
+      answer.C.push(bytesToHex(unblind(curve, C_i, hex(r[i], `outputs[${i}].r`, 32), K)));
+    } catch (err) {
+      // A C_ that is no point, an e that is no hex: the output is bad, the job is not broken.
+      if (!isLancashError(err)) throw err;
+      return { ...answer, bad: i, reason: err.message };
+    }
+  }
+  return answer;
+}
+
 function keyOf(job: CryptoJob, index: number | undefined): Uint8Array {
   const k = job.keys[index ?? -1];
   if (k === undefined) fail('Internal', { reason: `crypto job: no key at index ${index}` });
@@ -168,6 +222,7 @@ export function inThreadCrypto(curve: Curve): MintCrypto {
   return {
     run: async (job) => runJob(curve, job),
     verifyDleq: async (job) => runDleqJob(curve, job),
+    unblind: async (job) => runUnblindJob(curve, job),
     close: async () => {},
   };
 }

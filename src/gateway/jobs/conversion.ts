@@ -10,10 +10,11 @@ import { fail, isLancashError, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { toAmount } from '../../core/money.js';
 import type { Receipt } from '../../core/protocol/bank.js';
+import type { MintCrypto } from '../../mint/crypto.js';
 import type { Deliverer } from '../delivery.js';
 import { relockKey } from '../locks.js';
 import { sealRecovery } from '../reconcile/service.js';
-import { blindedMessages, type KeysetKeys, makeOutputs, unblindChecked } from '../wallet.js';
+import { blindedMessages, type KeysetKeys, makeOutputs, unblindInPool } from '../wallet.js';
 import type { WideBankPort } from '../wide-bank.js';
 import { type Job, type Journal, point, TERMINAL_STATES } from './model.js';
 import { jobOf } from './reads.js';
@@ -22,6 +23,7 @@ import type { StepOutcome } from './runner.js';
 import {
   type Commit,
   commitOf,
+  cryptoOf,
   generateLocal,
   type JobServiceBase,
   moveJob,
@@ -70,8 +72,10 @@ export class ConversionSteps {
   private readonly maxNoticeAttempts: number;
   private readonly deliveryDeadlineMs: number;
   private readonly commit: Commit;
+  private readonly crypto: MintCrypto;
 
   constructor(private readonly o: ConversionStepsOptions) {
+    this.crypto = cryptoOf(o);
     this.clock = o.clock ?? Date.now;
     this.maxNoticeAttempts = o.maxNoticeAttempts ?? 20;
     this.deliveryDeadlineMs = o.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS;
@@ -104,7 +108,7 @@ export class ConversionSteps {
 
   /** Job 1, step 2: wide notes from the issue server, then the local notes erased. */
   private async issue(job: Job): Promise<StepOutcome> {
-    const { bank, curve, mint } = this.o;
+    const { bank, mint } = this.o;
     const outputs = job.journal.outputs;
     let signatures: Awaited<ReturnType<WideBankPort['issue']>>['signatures'];
     // The recovery record rides along: the bank keeps it, so a lost journal can rebuild this job.
@@ -130,7 +134,7 @@ export class ConversionSteps {
     // stays in `issuing` and the same request is retried; an operator sees `last_error`.
     const keysets = new Map<string, KeysetKeys>();
     for (const id of new Set(outputs.map((o) => o.id))) keysets.set(id, await bank.keyset(id));
-    const wideProofs = unblindChecked(curve, outputs, signatures, (id) => keysets.get(id)!);
+    const wideProofs = await unblindInPool(this.crypto, outputs, signatures, (id) => keysets.get(id)!);
     const delivery = await sealPayment(
       this.o.keys,
       job,

@@ -20,7 +20,7 @@ import {
   Job1Request,
   type TransferStatus,
 } from '../../core/protocol/gateway.js';
-import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
+import type { MintCrypto } from '../../mint/crypto.js';
 import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
 import { deliveryLock } from '../locks.js';
@@ -30,13 +30,19 @@ import type { IntakeLimits } from './intake-limits.js';
 import { type JobState, type Journal, jobTag, point, toStatus } from './model.js';
 import { toJob } from './reads.js';
 import * as repo from './repository.js';
-import { type Commit, commitOf, freshJobColumns, hashOf, type JobServiceBase, type Trx } from './steps.js';
+import {
+  type Commit,
+  commitOf,
+  cryptoOf,
+  freshJobColumns,
+  hashOf,
+  type JobServiceBase,
+  type Trx,
+} from './steps.js';
 
 export interface JobIntakeOptions extends JobServiceBase {
   bank: WideBankPort;
   deliverer: Deliverer;
-  /** Where job 2's DLEQ checks run; default in-thread on `curve`. Servers pass the worker pool. */
-  crypto?: MintCrypto;
   /** Per-client bounds on WAN intakes (issue 8); without, none. */
   intakeLimits?: IntakeLimits;
   /** Notes job 2's intake sends to DLEQ checks (the operator's metric). */
@@ -57,7 +63,7 @@ export class JobIntake {
 
   constructor(private readonly o: JobIntakeOptions) {
     this.clock = o.clock ?? Date.now;
-    this.crypto = o.crypto ?? inThreadCrypto(o.curve);
+    this.crypto = cryptoOf(o);
     this.commit = commitOf(o);
   }
 

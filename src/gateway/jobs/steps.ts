@@ -13,12 +13,13 @@ import type { LancashError } from '../../core/errors.js';
 import { sum } from '../../core/money.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, PAYMENT, type Payment } from '../../core/protocol/gateway.js';
+import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import type { GatewayKeys } from '../keys.js';
 import { relockKey } from '../locks.js';
-import { blindedMessages, makeOutputs, unblindChecked } from '../wallet.js';
+import { blindedMessages, makeOutputs, unblindInPool } from '../wallet.js';
 import { type Job, type JobState, type Journal, toStatus } from './model.js';
 import * as repo from './repository.js';
 
@@ -46,6 +47,11 @@ export interface JobServiceBase {
   /** The local mint (on the gateway's database). */
   mint: Mint;
   curve: Curve;
+  /**
+   * Where the curve work on notes runs (job 2's DLEQ checks, the checks and unblinding of signed
+   * outputs); default in-thread on `curve`. Servers pass the worker pool, so it never holds the main thread.
+   */
+  crypto?: MintCrypto;
   keys: GatewayKeys;
   /** The local mint's URL as LAN terminals reach it: named in the payments of local notes. */
   localMintUrl: () => string;
@@ -87,6 +93,11 @@ export function freshJobColumns(now: number): FreshJobColumns {
     created_at: now,
     updated_at: now,
   };
+}
+
+/** Where a service's curve work on notes runs: `o.crypto`, else in-thread on `o.curve`. */
+export function cryptoOf(o: { curve: Curve; crypto?: MintCrypto }): MintCrypto {
+  return o.crypto ?? inThreadCrypto(o.curve);
 }
 
 /** The transaction a service's steps commit in: `o.commit`, else one of their own. */
@@ -194,7 +205,7 @@ export async function generateLocal<J extends Job>(
     outputs = makeOutputs(o.curve, mint.keysets.current().id, amount, lock);
   }
   const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
-  const localProofs = unblindChecked(o.curve, outputs, prepared.signatures, (id) => {
+  const localProofs = await unblindInPool(cryptoOf(o), outputs, prepared.signatures, (id) => {
     const ks = mint.keysets.get(id);
     return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
   });
