@@ -30,7 +30,6 @@ import {
   ReceiveResponse,
 } from '../core/protocol/bank.js';
 import { type BlindedMessage, type BlindSignature, decode, type Proof } from '../core/protocol/cashu.js';
-import { GroupCommit } from '../mint/group-commit.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
 import type { Store } from '../store/index.js';
 import { IssueService } from '../wide-bank/issue/service.js';
@@ -61,9 +60,7 @@ export interface TestBank {
 
 /** The bank's services on `store`, crypto in-thread. Two of these on one database act like two processes. */
 export async function testBank(store: Store, curve: Curve, limits?: Partial<MintLimits>): Promise<TestBank> {
-  // As the bank wires it (server.ts): requests ready together share one commit, each in its savepoint.
-  const commits = new GroupCommit(store);
-  const ledger = new Ledger(store, undefined, { commit: (write) => commits.run(write) });
+  const ledger = new Ledger(store);
   const mint = await Mint.open({
     store,
     unit: 'eur',

@@ -21,7 +21,6 @@ import { depositorOf, registerMailboxRoutes } from '../mailbox/http.js';
 import type { MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
-import { GroupCommit } from '../mint/group-commit.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
 import { engineNuts, NO_MINT_OR_MELT } from '../mint/nuts.js';
@@ -110,10 +109,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
   const ownCrypto = o.crypto === undefined ? createCryptoPool() : undefined;
   try {
     const crypto = o.crypto ?? ownCrypto!;
-    // Requests ready together (issues, receives, claims, payouts) share one commit, each in its own
-    // savepoint: SQLite syncs once per group, and a refused request rolls back alone.
-    const commits = new GroupCommit(o.store);
-    const ledger = new Ledger(o.store, undefined, { commit: (write) => commits.run(write) });
+    const ledger = new Ledger(o.store);
     // A keyset's NUT-02 input fee is set by its rotation (`lancash wide-bank keyset rotate
     // --input-fee-ppk`); what a swap keeps is booked in the swap's transaction (docs/wide-bank.md, "Fees").
     const mint = await Mint.open({

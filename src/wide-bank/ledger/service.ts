@@ -70,24 +70,11 @@ export function requestHash(canonical: unknown): string {
   return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
 }
 
-/** Runs `write` in one transaction (it must touch the database only through `trx`: it may run again). */
-export type Commit = <T>(write: (trx: Trx) => Promise<T>) => Promise<T>;
-
 export class Ledger {
-  private readonly commit: Commit;
-
-  /**
-   * `o.commit`: how a request's effect and stored answer commit (`once`); default a transaction of
-   * their own. The bank passes a `GroupCommit`, so requests ready together share one commit, each in
-   * its own savepoint: a refused request rolls back alone, as in its own transaction.
-   */
   constructor(
     readonly store: Store,
     private readonly clock: () => number = Date.now,
-    o: { commit?: Commit } = {},
-  ) {
-    this.commit = o.commit ?? ((write) => store.transaction(write));
-  }
+  ) {}
 
   /** Opens the account of a holder key, or returns the one already open for it (several processes may race). */
   async openAccount(holderKey: string | Uint8Array): Promise<Account & { created: boolean }> {
@@ -211,7 +198,7 @@ export class Ledger {
    * wait on its primary key and then get its stored answer, having changed nothing.
    */
   async once(r: RequestKey, answer: string, apply: (trx: Trx) => Promise<void>): Promise<string> {
-    const stored = await this.commit(async (trx) => {
+    const stored = await this.store.transaction(async (trx) => {
       const fresh = await repo.insertRequestIfAbsent(trx, {
         key: r.key,
         kind: r.kind,
