@@ -110,7 +110,10 @@ function checkOwner(address: string, owner: EncryptionKeyPair): void {
   }
 }
 
-/** The address in its shortest form (no inbox URL): one inbox per key, and a short URL path. */
+/**
+ * The address in its shortest form (version 0: no lock key, no inbox URL): one inbox per key (the
+ * mailbox reads only the X25519 key), and a URL path within the servers' 100-character parameters.
+ */
 function inboxPath(address: string): string {
   const { network, publicKey } = decodeAddress(address);
   return encodeAddress({ network, publicKey });

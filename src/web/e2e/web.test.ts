@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeAddress, encodeAddress } from '../../core/address/index.js';
 import {
   describeInBrowser,
   inspect,
@@ -198,7 +199,9 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
       const reached = new Promise<void>((resolve) => {
         held = resolve;
       });
-      const delivery = (u: URL) => u.pathname === `/v1/inbox/${bobAddress}`;
+      // The mailbox path names the inbox by its short form (version 0: the X25519 key alone).
+      const { network, publicKey } = decodeAddress(bobAddress);
+      const delivery = (u: URL) => u.pathname === `/v1/inbox/${encodeAddress({ network, publicKey })}`;
       await page.route(delivery, async (route) => {
         if (route.request().method() !== 'POST') return route.continue();
         held(); // never answered: the reload abandons it
