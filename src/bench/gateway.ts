@@ -209,6 +209,7 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
       warmupSeconds: WARMUP_SECONDS,
       seconds: round(elapsed, 2),
       ...(result.ranOut ? { note: `prepared conversions ran out before ${seconds} s` } : {}),
+      ...(finished.length === 0 ? { note: 'no conversion was drained inside the timed window' } : {}),
       conversionsPerSec: round(finished.length / elapsed, 1),
       meanNotesPerConversion: round(sum(finished.map((f) => f.notes)) / Math.max(1, finished.length), 2),
       ...(cpuUs ? { cpuUsPerConversion: cpuUs } : {}),
