@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet as CashuWallet } from '@cashu/cashu-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAddress } from '../core/address/index.js';
+import { hex } from '../core/bytes.js';
 import { encodeTokenV4 } from '../core/token/index.js';
 import { startFaultProxy } from '../test-support/fault-proxy.js';
 import { type CliRun, lancashCommand, REPO_ROOT, runLancash } from '../test-support/process.js';
@@ -81,6 +83,10 @@ describe('lancash wallet (real servers)', () => {
       ]);
       expect(w1.mnemonic.split(' ')).toHaveLength(12);
       expect((await wallet('w1', ['address'])).stdout.trim()).toBe(w1.address);
+      // --json also names the P2PK lock key the version-1 address carries (for NUT-11 tokens).
+      const shown = await json<{ address: string; lockKey: string }>('w1', ['address']);
+      expect(shown.address).toBe(w1.address);
+      expect(hex(shown.lockKey, 'lockKey', 33)).toEqual(decodeAddress(w1.address).lockKey);
 
       expect((await wallet('w1', ['mint', '--amount', '1.00'])).stdout).toMatch(/^minted 1\.00 EUR/);
       const job2 = await wallet('w1', ['send', '--to', l1.address, '--amount', '0.60']);
