@@ -203,7 +203,9 @@ describe('locked deliveries (real processes)', () => {
     const proofs = await opened(sent.data.envelope!, b);
     expectLockedTo(proofs, b, [a]);
     await expectUnstealable(sys.bank, proofs, thief);
-    await b.wallet.receive();
+    const got = await b.wallet.receive();
+    // History names the sender by the address it shows (its lock key read from the payment's locks).
+    expect(got.received.map((o) => [o.amount, o.counterparty])).toEqual([[8, a.wallet.address]]);
     expect(await settledBalance(b)).toBe(8);
     await expectOnlyPlainNotes(b);
 

@@ -6,7 +6,7 @@ import { htlcSecret, p2pkSecret, parseWellKnownSecret, parseWitness } from '../c
 import { messageDigest, xOnly } from '../core/conditions/sign.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { terminalLockKey } from './keys.js';
-import { lockedSecret, lockRefusal, lockStatus, withWitnesses } from './locks.js';
+import { lockedSecret, lockRefusal, lockStatus, senderLockKey, withWitnesses } from './locks.js';
 
 const me = terminalLockKey(new Uint8Array(64).fill(1));
 const other = terminalLockKey(new Uint8Array(64).fill(2));
@@ -52,6 +52,22 @@ describe('locked deliveries (wallet)', () => {
     const notes = [note('cd'.repeat(32)), note(lockedSecret({ to: other.publicKey }))];
     expect(lockRefusal(notes, me)).toMatch(/another key/);
     expect(lockRefusal([note(lockedSecret({ to: me.publicKey }))], me)).toBeUndefined();
+  });
+
+  it("names the sender's lock key only when every note is a 1-of-2 lock to this wallet with the same other key", () => {
+    const third = terminalLockKey(new Uint8Array(64).fill(3));
+    const from = (k: typeof other) => note(lockedSecret({ to: me.publicKey, from: k.publicKey }));
+    expect(senderLockKey([from(other), from(other)], me)).toEqual({ lockKey: other.publicKey });
+    expect(senderLockKey([from(other), from(third)], me)).toEqual({});
+    expect(senderLockKey([from(other), note('ab'.repeat(32))], me)).toEqual({});
+    expect(senderLockKey([note(lockedSecret({ to: me.publicKey }))], me)).toEqual({});
+    expect(senderLockKey([note(lockedSecret({ to: third.publicKey, from: other.publicKey }))], me)).toEqual(
+      {},
+    );
+    // A well-formed key that is no point of the curve names nobody.
+    const offCurve = `02${'00'.repeat(31)}05`;
+    expect(senderLockKey([note(p2pkSecret({ pubkey: hexOf(me), pubkeys: [offCurve] }))], me)).toEqual({});
+    expect(senderLockKey([], me)).toEqual({});
   });
 
   it('signs only the inputs locked to its key, with a BIP-340 signature on the secret', () => {

@@ -4,7 +4,8 @@
  * terminal's key are recognised and, in every swap, signed (SIG_INPUTS witness) with it; notes locked
  * to another key are refused before anything is journaled.
  */
-import { bytesToHex } from '../core/bytes.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hex } from '../core/bytes.js';
 import { p2pkSecret, parseWellKnownSecret, type WellKnownSecret } from '../core/conditions/index.js';
 import { signInputs } from '../core/conditions/sign.js';
 import { isLancashError } from '../core/errors.js';
@@ -30,6 +31,15 @@ export function lockedSecret(lock: Lock): string {
     sigflag: 'SIG_INPUTS',
     ...(lock.from === undefined ? {} : { pubkeys: [bytesToHex(lock.from)] }),
   });
+}
+
+function isPoint(key: Uint8Array): boolean {
+  try {
+    secp256k1.Point.fromBytes(key).assertValidity();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How a note's secret binds it: `plain` (NUT-00), `mine` (this key can spend it alone), or why not. */
@@ -67,6 +77,31 @@ export function lockRefusal(proofs: readonly Proof[], lock: LockKeyPair): string
     if (status.kind === 'refused') return status.reason;
   }
   return undefined;
+}
+
+/**
+ * The sender's lock key a same-network payment names: the one other key of every note's 1-of-2 lock
+ * to this wallet (`lockedSecret`), the same in all of them and a valid point; `{}` otherwise (plain
+ * notes, or anything else), so the sender is shown by its X25519 key alone (a version-0 address).
+ */
+export function senderLockKey(proofs: readonly Proof[], lock: LockKeyPair): { lockKey?: Uint8Array } {
+  const mine = bytesToHex(lock.publicKey);
+  let other: string | undefined;
+  for (const p of proofs) {
+    let w: WellKnownSecret | undefined;
+    try {
+      w = parseWellKnownSecret(p.secret);
+    } catch {
+      return {};
+    }
+    if (w === undefined || w.kind !== 'P2PK' || w.data !== mine || w.tags.pubkeys.length !== 1) return {};
+    const key = w.tags.pubkeys[0]!;
+    if (other !== undefined && other !== key) return {};
+    other = key;
+  }
+  if (other === undefined) return {};
+  const lockKey = hex(other, 'pubkeys', 33);
+  return isPoint(lockKey) ? { lockKey } : {};
 }
 
 /**

@@ -17,7 +17,7 @@ import { decode } from '../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, Notice, PAYMENT, Payment, type TransferStatus } from '../core/protocol/gateway.js';
 import { decodeToken } from '../core/token/index.js';
 import { mailboxOf, messageOf, newId, type WalletContext } from './context.js';
-import { lockRefusal } from './locks.js';
+import { lockRefusal, senderLockKey } from './locks.js';
 import type { InboxMessage } from './net.js';
 import { advanced } from './settle.js';
 import type { Operation } from './store.js';
@@ -130,10 +130,15 @@ async function take(
     mint: payment.mint,
     unit: payment.unit,
     transferId: opened.transferId,
-    // The sender's address on this network (its key); the gateway's payment names its direction, or payroll.
+    // The sender's address on this network (its key, and the lock key its payment names, so history
+    // shows the address the sender shows); the gateway's payment names its direction, or payroll.
     counterparty: payment.via
       ? `gateway (${payment.via.kind === 'payroll' ? 'payroll' : payment.via.direction})`
-      : encodeAddress({ network: ctx.config.network, publicKey: opened.sender }),
+      : encodeAddress({
+          network: ctx.config.network,
+          publicKey: opened.sender,
+          ...senderLockKey(payment.proofs, ctx.lock),
+        }),
     seen,
     ...(payment.memo === undefined ? {} : { memo: payment.memo }),
   };
