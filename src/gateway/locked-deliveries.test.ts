@@ -216,6 +216,11 @@ describe('locked deliveries (real processes)', () => {
     expect(await settledBalance(a)).toBe(12);
     expect((await b.wallet.receive()).received).toEqual([]);
     await expectOnlyPlainNotes(a);
+
+    // Paying oneself: locked to the one key, taken in as any payment.
+    expect((await a.wallet.send({ to: a.wallet.address, amount: 2 })).state).toBe('done');
+    expect((await a.wallet.receive()).received.map((o) => [o.state, o.amount])).toEqual([['done', 2]]);
+    expect(await settledBalance(a)).toBe(12);
   });
 
   it('a cashuB token that cashu-ts locked to the lock key is redeemed by that wallet alone', async () => {

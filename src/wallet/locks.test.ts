@@ -26,6 +26,9 @@ describe('locked deliveries (wallet)', () => {
     expect(w.tags.n_sigs).toBeUndefined();
     const alone = parseWellKnownSecret(lockedSecret({ to: me.publicKey }))!;
     expect(alone.tags.pubkeys).toEqual([]);
+    // Paying oneself names the key once (a key twice in a pathway is malformed, NUT-11).
+    const self = parseWellKnownSecret(lockedSecret({ to: me.publicKey, from: me.publicKey }))!;
+    expect(self).toMatchObject({ data: hexOf(me), tags: { pubkeys: [] } });
     // A fresh nonce each time: two notes of one payment never share a secret.
     expect(lockedSecret({ to: me.publicKey })).not.toBe(lockedSecret({ to: me.publicKey }));
   });

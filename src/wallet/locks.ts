@@ -26,10 +26,13 @@ export interface Lock {
  * NUT-11 "Locktime MultiSig"), so nobody else who sees the note can spend it.
  */
 export function lockedSecret(lock: Lock): string {
+  const to = bytesToHex(lock.to);
+  const from = lock.from === undefined ? undefined : bytesToHex(lock.from);
+  // Paying oneself: one key (NUT-11 refuses a key twice in a pathway).
   return p2pkSecret({
-    pubkey: bytesToHex(lock.to),
+    pubkey: to,
     sigflag: 'SIG_INPUTS',
-    ...(lock.from === undefined ? {} : { pubkeys: [bytesToHex(lock.from)] }),
+    ...(from === undefined || from === to ? {} : { pubkeys: [from] }),
   });
 }
 
