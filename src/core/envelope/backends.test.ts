@@ -209,6 +209,76 @@ describe('native backend and Node 20 key generation', () => {
   }, 60_000);
 });
 
+describe('native backend: imported public keys', () => {
+  /** A native backend on node:crypto that counts the JWK imports of each public key, by its `x`. */
+  function counting(cacheSize?: number) {
+    const imports = new Map<string, number>();
+    const counted = new Proxy(nodeCrypto, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'createPublicKey') return value;
+        return (arg: Parameters<typeof nodeCrypto.createPublicKey>[0]) => {
+          const key =
+            typeof arg === 'object' && 'format' in arg && arg.format === 'jwk' ? arg.key : undefined;
+          const x = typeof key === 'object' && !Buffer.isBuffer(key) ? key.x : undefined;
+          if (x !== undefined) imports.set(x, (imports.get(x) ?? 0) + 1);
+          return nodeCrypto.createPublicKey(arg);
+        };
+      },
+    });
+    const x = (pk: Uint8Array) => Buffer.from(pk).toString('base64url');
+    return {
+      hpke: buildNativeHpke(counted, cacheSize),
+      imported: (pk: Uint8Array) => imports.get(x(pk)) ?? 0,
+    };
+  }
+  const pairs = async () => {
+    const [s, a, b, c] = await Promise.all(
+      [0x51, 0x52, 0x53, 0x54].map((b) => keyPairFromPrivate(new Uint8Array(32).fill(b))),
+    );
+    if (s === undefined || a === undefined || b === undefined || c === undefined) throw new Error('pairs');
+    return [s, a, b, c] as const;
+  };
+  const e = utf8('');
+
+  it('imports a recurring recipient and sender once, every enc afresh, and still opens', async () => {
+    const [s, r] = await pairs();
+    const { hpke, imported } = counting();
+    const sealed = [];
+    for (let i = 0; i < 3; i++)
+      sealed.push(await hpke.sealAuth({ pkR: r.publicKey, sender: s, info: e, aad: e, pt: utf8(`m${i}`) }));
+    expect(imported(r.publicKey)).toBe(1);
+    for (const [i, { enc, ct }] of sealed.entries()) {
+      expect(await hpke.openAuth({ enc, recipient: r, pkS: s.publicKey, info: e, aad: e, ct })).toEqual(
+        utf8(`m${i}`),
+      );
+      expect(imported(enc)).toBe(1); // fresh each seal, never cached
+    }
+    expect(imported(s.publicKey)).toBe(1);
+    expect(new Set(sealed.map((x) => bytesToHex(x.enc))).size).toBe(3);
+  });
+
+  it('keeps at most its bound of keys, evicting the least recently used', async () => {
+    const [s, a, b, c] = await pairs();
+    const { hpke, imported } = counting(2);
+    const seal = (r: EncryptionKeyPair) =>
+      hpke.sealAuth({ pkR: r.publicKey, sender: s, info: e, aad: e, pt: e });
+    const steps: [EncryptionKeyPair, number][] = [
+      [a, 1],
+      [b, 1],
+      [a, 1], // a hit, now the most recently used
+      [c, 1], // evicts b, not a
+      [a, 1],
+      [b, 2],
+    ];
+    for (const [r, expected] of steps) {
+      await seal(r);
+      expect(imported(r.publicKey)).toBe(expected);
+    }
+    expect(imported(c.publicKey)).toBe(1);
+  });
+});
+
 describe('interop', () => {
   const alice = keyPairFromPrivate(new Uint8Array(32).fill(0x11));
   const bob = keyPairFromPrivate(new Uint8Array(32).fill(0x22));

@@ -222,12 +222,15 @@ async function sealJsonWith(backend: HpkeBackend, o: SealJsonOptions): Promise<E
   return sealWith(backend, { ...o, payload: utf8(text) });
 }
 
+/** One decoder for every payload: a whole-input `decode` keeps no state between calls. */
+const UTF8_FATAL = new TextDecoder('utf-8', { fatal: true });
+
 async function openJsonWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened<unknown>> {
   const opened = await openWith(backend, o);
   let text: string;
   let payload: unknown;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(opened.payload);
+    text = UTF8_FATAL.decode(opened.payload);
     payload = JSON.parse(text);
   } catch {
     fail('EnvelopeMalformed', { reason: 'payload is not UTF-8 JSON' }, 'envelope payload is not UTF-8 JSON');

@@ -29,27 +29,42 @@ const privateKeyOn = (c: Crypto, sk: Uint8Array): KeyObject =>
     format: 'jwk',
   });
 
+/**
+ * How many peers' imported public keys a backend keeps (≈ 9 µs saved per import; senders and recipients
+ * are chosen by clients, so the cache is bounded and evicts the least recently used).
+ */
+export const PUBLIC_KEY_CACHE = 1024;
+
 /** A Uint8Array view of a Buffer, so callers and tests see the same type from both backends. */
 const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 /** The backend on `c` (exported for tests, which pass an instrumented `node:crypto`). */
-export function buildNativeHpke(c: Crypto): NativeHpke {
+export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): NativeHpke {
   const privateKeys = new WeakMap<EncryptionKeyPair, KeyObject>();
+  // Keyed by the key's exact bytes (as the JWK's `x`); a Map iterates in insertion order, so
+  // re-inserting on a hit makes the first entry the least recently used.
+  const publicKeys = new Map<string, KeyObject>();
 
   const privateKey = (sk: Uint8Array): KeyObject => privateKeyOn(c, sk);
-  const publicKey = (pk: Uint8Array): KeyObject =>
-    c.createPublicKey({
-      key: {
-        kty: 'OKP',
-        crv: 'X25519',
-        x: Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString('base64url'),
-      },
-      format: 'jwk',
-    });
+  const importPublic = (x: string): KeyObject =>
+    c.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+  function publicKey(pk: Uint8Array, recurs: boolean): KeyObject {
+    const x = Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString('base64url');
+    if (!recurs) return importPublic(x);
+    let k = publicKeys.get(x);
+    if (k === undefined) {
+      k = importPublic(x);
+      if (publicKeys.size >= cacheSize) publicKeys.delete(publicKeys.keys().next().value as string);
+    } else {
+      publicKeys.delete(x);
+    }
+    publicKeys.set(x, k);
+    return k;
+  }
   const rawPublic = (pk: KeyObject): Uint8Array =>
     plain(Buffer.from(pk.export({ format: 'jwk' }).x ?? '', 'base64url'));
 
-  return suiteHpke<KeyObject>({
+  return suiteHpke<KeyObject, KeyObject>({
     name: 'native',
     hmac(key, ...parts) {
       const h = c.createHmac('sha256', key);
@@ -73,7 +88,8 @@ export function buildNativeHpke(c: Crypto): NativeHpke {
       const skE = privateKey(sk);
       return { skE, enc: rawPublic(c.createPublicKey(skE)) };
     },
-    dh: (sk, pk) => plain(c.diffieHellman({ privateKey: sk, publicKey: publicKey(pk) })),
+    publicKey: (pk, _argument, recurs) => publicKey(pk, recurs),
+    dh: (sk, pk) => plain(c.diffieHellman({ privateKey: sk, publicKey: pk })),
     seal(key, nonce, aad, pt) {
       const cipher = c.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: N_T });
       cipher.setAAD(aad, { plaintextLength: pt.length });

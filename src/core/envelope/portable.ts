@@ -15,7 +15,7 @@ import { refuseLowOrder, type SuiteHpke, suiteHpke } from './rfc9180.js';
 
 /** A portable backend (no state to share: keys stay raw bytes, so there is nothing to import). */
 export function portableHpke(): SuiteHpke {
-  return suiteHpke<Uint8Array>({
+  return suiteHpke<Uint8Array, Uint8Array>({
     name: 'portable',
     hmac(key, ...parts) {
       const h = hmac.create(sha256, key);
@@ -26,8 +26,9 @@ export function portableHpke(): SuiteHpke {
     randomSecret: () => x25519.utils.randomSecretKey(),
     pairKey: (pair) => pair.privateKey,
     ephemeral: (sk) => ({ skE: sk, enc: x25519.getPublicKey(sk) }),
+    // A wrong length is its own error, not a low-order key.
+    publicKey: (pk, argument) => keyBytes(pk, argument),
     dh(sk, pk, argument) {
-      keyBytes(pk, argument); // a wrong length is its own error, not a low-order key
       try {
         return x25519.getSharedSecret(sk, pk);
       } catch {
