@@ -36,6 +36,9 @@ describe('locked deliveries (wallet)', () => {
   it('takes plain notes and notes its key alone can spend; refuses the rest, saying why', () => {
     expect(lockStatus('ab'.repeat(32), me)).toEqual({ kind: 'plain' });
     expect(lockStatus(lockedSecret({ to: me.publicKey }), me)).toEqual({ kind: 'mine' });
+    // BIP-340 keys are x-only: a lock to the same x with the other parity byte is this wallet's too.
+    const flipped = hexOf(me).replace(/^0[23]/, (p) => (p === '02' ? '03' : '02'));
+    expect(lockStatus(p2pkSecret({ pubkey: flipped }), me)).toEqual({ kind: 'mine' });
     // The sender's side of a 1-of-2 lock: its reclaim signs too.
     expect(lockStatus(lockedSecret({ to: other.publicKey, from: me.publicKey }), me)).toEqual({
       kind: 'mine',

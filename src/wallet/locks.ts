@@ -51,8 +51,10 @@ export type LockStatus = { kind: 'plain' } | { kind: 'mine' } | { kind: 'refused
 /** Whether `key` (compressed hex) alone can spend a note with this P2PK secret as this wallet signs it (SIG_INPUTS). */
 function spendableBy(w: WellKnownSecret, key: string): boolean {
   if (w.kind !== 'P2PK' || w.tags.sigflag !== 'SIG_INPUTS') return false;
-  const keys = [w.data, ...w.tags.pubkeys].map((k) => k.toLowerCase());
-  return keys.includes(key) && (w.tags.n_sigs ?? 1) <= 1;
+  // BIP-340 keys are x-only: a lock to 02||x or 03||x is opened by the same signature (NUT-11 compares x).
+  const x = key.slice(2).toLowerCase();
+  const keys = [w.data, ...w.tags.pubkeys].map((k) => k.slice(2).toLowerCase());
+  return keys.includes(x) && (w.tags.n_sigs ?? 1) <= 1;
 }
 
 /** The lock status of one secret for the holder of `lock`. */
