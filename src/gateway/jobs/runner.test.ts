@@ -5,9 +5,12 @@
  * `stop` waits for the steps in flight. A run hands each step the job the previous one left, and a job
  * offered at intake starts from the job as written. Money steps and deliveries run in lanes of their
  * own, one destination holds at most `perDestination` deliveries, and a job moved to a busy destination
- * waits in the journal. The backoff is exponential, capped, and its jitter bounded.
+ * waits in the journal. A run that ends with nothing left waiting does not look at the journal again,
+ * and work left waiting for room starts as runs end, without the timer. The backoff is exponential,
+ * capped, and its jitter bounded.
  */
 import fc from 'fast-check';
+import type { KyselyPlugin } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshStore, type TestStore } from '../../test-support/dialects.js';
 import type { Job } from './model.js';
@@ -298,6 +301,42 @@ describe('JobRunner', () => {
     expect(calls.filter((c) => c.id === 'm').map((c) => c.state)).toEqual(['issuing', 'delivering']);
     expect(await repo.dueJobs(store.db, now + 10, 10)).toEqual([]);
     await runner.stop();
+  });
+
+  it('a run that ends looks at the journal again only when work waits; waiting work starts as runs end', async () => {
+    let queries = 0;
+    const counter: KyselyPlugin = {
+      transformQuery: (args) => {
+        queries++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    // The runner's own reads are counted; the stepper writes through the plain store.
+    const counted: TestStore = Object.create(store, { db: { value: store.db.withPlugin(counter) } });
+    for (let i = 0; i < 5; i++) await repo.insertJobIfAbsent(store.db, row(`q${i}`, now));
+    const s = scripted(store, clock);
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 1));
+    };
+    const roomy = new JobRunner({ jobs: s.stepper, store: counted, clock, pollMs: 60_000 });
+    await roomy.start();
+    // The first look (synchronous SQLite under promises) is over before any step's timer fires.
+    await new Promise((r) => setImmediate(r));
+    const firstLook = queries;
+    while ((await repo.dueJobs(store.db, now, 10)).length > 0) await turns(1);
+    await turns(20);
+    // Every due job started at the first look: their ends find nothing waiting and read nothing.
+    expect(s.steps.filter((id) => id < 'q5')).toHaveLength(5);
+    expect(queries).toBe(firstLook);
+    await roomy.stop();
+    // One at a time and the timer far away: each end starts the next waiting job.
+    for (let i = 5; i < 8; i++) await repo.insertJobIfAbsent(store.db, row(`q${i}`, now));
+    const narrow = new JobRunner({ jobs: s.stepper, store: counted, clock, concurrency: 1, pollMs: 60_000 });
+    await narrow.start();
+    while ((await repo.dueJobs(store.db, now, 10)).length > 0) await turns(1);
+    expect(s.steps.filter((id) => id >= 'q5')).toHaveLength(3);
+    await narrow.stop();
   });
 
   it('stop waits for the steps in flight and takes no new work', async () => {

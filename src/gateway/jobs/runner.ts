@@ -12,6 +12,11 @@
  * cannot hold the lane. A job whose step moves it into the other lane goes on in the same run when
  * that lane has room, else it is left due in the journal for the next look.
  *
+ * A run that ends looks at the journal again only when due work may wait there unstarted (a look left
+ * some for lack of room, a job was left due for the other lane, a step failed): otherwise the look
+ * finds nothing new, and each finished conversion paid three queries for it. Jobs made due by other
+ * processes are found by the timer, within `pollMs`.
+ *
  * A job is read once per run: each step answers the job as it left it, and the next step starts from
  * that. Within the process only the run holding a job (`inflight`) writes its row, and every write is
  * conditional on the state it read, so a job moved by anyone else is seen as a lost race and read again.
@@ -108,6 +113,8 @@ interface Running {
   work: Promise<void>;
   /** With leases: the run holds the job's lease (it gives it up when it ends). */
   held: boolean;
+  /** The run ends with its job still due (no room, a retry, out of steps): its end looks for it. */
+  leftDue: boolean;
 }
 
 /** Rows of due deliveries read per page, and most pages per look (see `fillDeliveries`). */
@@ -129,6 +136,10 @@ export class JobRunner {
   private again = false;
   private running = false;
   private renewer: NodeJS.Timeout | undefined;
+  /** Whether due work may wait in the journal that no run started (see the file's comment). */
+  private waiting = true;
+  /** Runs ended so far: a look that left work waiting looks again if one ended meanwhile (room freed). */
+  private ended = 0;
 
   constructor(private readonly o: JobRunnerOptions) {
     this.caps = { money: o.concurrency ?? 16, delivery: o.deliveryConcurrency ?? 32 };
@@ -223,23 +234,35 @@ export class JobRunner {
         do {
           this.again = false;
           if (!this.running) break;
+          const ended = this.ended;
+          this.waiting = false;
           const now = this.clock();
           const room = this.caps.money - this.used.money;
-          if (room > 0 && this.o.lease !== undefined) {
+          if (room <= 0) this.waiting = true;
+          else if (this.o.lease !== undefined) {
             // Claimed here, so each is launched; a job in flight holds its lease and is not among them.
             const claimed = await repo.claimDueMoney(this.o.store.db, now, room, this.o.lease);
             for (const row of claimed) {
               if (!this.inflight.has(row.id)) this.launch(row.id, { lane: 'money' }, undefined, true);
             }
-          } else if (room > 0) {
+            if (claimed.length >= room) this.waiting = true;
+          } else {
             // Jobs in flight may be among the due ones (their row is not rewritten yet): read past them.
-            const due = await repo.dueInLane(this.o.store.db, 'money', now, room + this.inflight.size);
+            const limit = room + this.inflight.size;
+            const due = await repo.dueInLane(this.o.store.db, 'money', now, limit);
             for (const row of due) {
-              if (this.used.money >= this.caps.money) break;
+              if (this.used.money >= this.caps.money) {
+                this.waiting = true;
+                break;
+              }
               if (!this.inflight.has(row.id)) this.launch(row.id, { lane: 'money' });
             }
+            if (due.length >= limit) this.waiting = true;
           }
           if (this.used.delivery < this.caps.delivery) await this.fillDeliveries(now);
+          else this.waiting = true;
+          // Work left waiting while a run ended (its room freed) is looked for again at once.
+          if (this.waiting && this.ended !== ended) this.again = true;
         } while (this.again);
         await this.sleep();
       } catch (err) {
@@ -264,21 +287,26 @@ export class JobRunner {
       const leased = this.o.lease !== undefined;
       const rows = await repo.dueInLane(this.o.store.db, 'delivery', now, DELIVERY_PAGE, after, leased);
       for (const row of rows) {
-        if (this.used.delivery >= this.caps.delivery) return;
+        if (this.used.delivery >= this.caps.delivery) {
+          this.waiting = true;
+          return;
+        }
         if (this.inflight.has(row.id)) continue;
         const slot = this.slotOfRow(row) ?? { lane: 'delivery' };
         if (this.hasRoom(slot)) this.launch(row.id, slot);
+        else this.waiting = true;
       }
       const last = rows.at(-1);
       if (rows.length < DELIVERY_PAGE || last === undefined) return;
       after = { at: Number(last.next_attempt_at), id: last.id };
     }
+    this.waiting = true;
   }
 
   /** Starts a run of job `id` in `slot`; `claimed`: its lease is held already (leases only). */
   private launch(id: string, slot: Slot, known?: Job, claimed = false): void {
     this.take(slot);
-    const running: Running = { slot, work: Promise.resolve(), held: claimed };
+    const running: Running = { slot, work: Promise.resolve(), held: claimed, leftDue: false };
     const lease = this.o.lease;
     running.work = this.work(id, running, known, claimed).finally(async () => {
       if (running.slot !== undefined) this.release(running.slot);
@@ -289,7 +317,9 @@ export class JobRunner {
           this.o.log?.warn({ job: id, err }, 'job runner: cannot give up a lease; it lapses by itself');
         });
       }
-      this.kick();
+      this.ended++;
+      // After the lease is given up: a look while this run still held it could not start the job.
+      if (this.waiting || running.leftDue) this.kick();
     });
     this.inflight.set(id, running);
   }
@@ -321,11 +351,16 @@ export class JobRunner {
     if (lease !== undefined && !claimed) {
       try {
         const held = await this.hold(id, lease, first);
-        if (held === false) return;
+        if (held === false) {
+          // Held elsewhere: maybe by this process's previous run of it, still giving its lease up.
+          this.leftDue(running);
+          return;
+        }
         running.held = true;
         known = held;
       } catch (err) {
         this.o.log?.warn({ job: id, err }, 'job runner: cannot claim a job; the next look tries again');
+        this.leftDue(running);
         return;
       }
     }
@@ -340,11 +375,16 @@ export class JobRunner {
         } catch (again) {
           this.o.log?.error({ job: id, err: again }, 'cannot record a failed job step');
         }
+        // Its retry is due later: the look after this run arms the timer for it.
+        this.leftDue(running);
         return;
       }
       if (!outcome.advanced) return;
       // With leases a lost race may mean a lost lease: the run ends, and the next look reads the job.
-      if (outcome.job === undefined && this.o.lease !== undefined) return;
+      if (outcome.job === undefined && this.o.lease !== undefined) {
+        this.leftDue(running);
+        return;
+      }
       known = outcome.job;
       // Without the job (a lost race) its lane is unknown until read: it stays where it is.
       const next = known === undefined ? undefined : this.slotOf(known);
@@ -352,11 +392,21 @@ export class JobRunner {
         this.release(running.slot);
         running.slot = undefined;
         // The move left the job due now: the next look at the journal starts it when there is room.
-        if (!this.hasRoom(next)) return;
+        if (!this.hasRoom(next)) {
+          this.leftDue(running);
+          return;
+        }
         this.take(next);
         running.slot = next;
       }
     }
+    // Out of steps (or stopping) while the job still advances: it is due, for the next look.
+    this.leftDue(running);
+  }
+
+  private leftDue(running: Running): void {
+    running.leftDue = true;
+    this.waiting = true;
   }
 
   private slotOf(job: Job): Slot | undefined {
