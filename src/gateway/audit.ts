@@ -42,6 +42,7 @@ import { accountByHolderKey } from '../wide-bank/ledger/repository.js';
 import { entriesOf, requestsOf } from '../wide-bank/reserve/repository.js';
 import { reserveRequestKey } from '../wide-bank/reserve/service.js';
 import { GatewayKeys } from './keys.js';
+import { pastTheCallAgainstRows } from './reconcile/repository.js';
 
 export interface GatewayAuditDifference {
   what: string;
@@ -160,6 +161,8 @@ interface GatewaySide {
   jobs: AuditJob[];
   ops: Map<string, { signed: number; spent: number; pending: number; fee: number }>;
   integrity: MintIntegrity;
+  /** The running count of jobs past their bank call (migration 019) and the rows' count. */
+  pastTheCall: { running: number; rows: number };
 }
 
 /** The bank's side: the reserve account, what moved on it (by ref), and the gateway key's request keys. */
@@ -180,6 +183,7 @@ async function gatewaySide(store: Store): Promise<GatewaySide> {
     integrity: await mintIntegrity(store, {
       mayHoldPending: (op) => op.startsWith('job1:') || op.startsWith('payout:'),
     }),
+    pastTheCall: await pastTheCallAgainstRows(gw),
   };
 }
 
@@ -449,6 +453,14 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
   }
 
   differences.push(...g.integrity.differences);
+  if (g.pastTheCall.running !== g.pastTheCall.rows) {
+    differences.push({
+      what: 'running count of jobs past their bank call (gateway_job_totals) against the journal’s rows: one of them was changed outside the gateway',
+      expected: g.pastTheCall.rows,
+      actual: g.pastTheCall.running,
+      rows: ['gateway_job_totals', 'gateway_jobs:state=delivering,done'],
+    });
+  }
 
   return {
     balanced: differences.length === 0,

@@ -10,7 +10,9 @@
  *     keys, unit and `input_fee_ppk`: a changed fee is named with the fee the id commits to. This needs
  *     the seed: with a sealed seed and no secrets key it is listed as not checked;
  *   - with the seed too, every signature row against the keys: C_ = k·B_ for its keyset and amount (a
- *     row whose amount was raised is named with the amount its C_ really signs).
+ *     row whose amount was raised is named with the amount its C_ really signs);
+ *   - the running totals (`mint_totals`, what the operator console reads) against the sums of the rows
+ *     they stand for: value signed, spent and pending.
  * And per operation, the value it moved: NUT-03's `Σ inputs − fee = Σ outputs` is recomputed for each
  * swap from its rows (`valueOf`), and `signaturesToName` picks the rows an unbalanced operation's
  * excess can be.
@@ -150,6 +152,18 @@ export async function mintIntegrity(
         rows,
       });
     }
+  }
+
+  // The running totals (migration 019) the console reads against the rows they stand for.
+  const t = await repo.totalsAgainstRows(db);
+  for (const k of ['signed', 'spent', 'pending'] as const) {
+    if (t.running[k] === t.rows[k]) continue;
+    differences.push({
+      what: `running total of value ${k} (mint_totals) against the sum of its rows: one of them was changed outside the mint`,
+      expected: t.rows[k],
+      actual: t.running[k],
+      rows: ['mint_totals', k === 'signed' ? 'mint_signatures' : `mint_proofs:state=${k}`],
+    });
   }
 
   const seed = await readSeed(store);

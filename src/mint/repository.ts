@@ -3,10 +3,11 @@
  * signed set (`mint_signatures`, keyed by `B_`). Double-spend and double-sign safety come from those
  * primary keys, so they hold across processes sharing one PostgreSQL, not from any lock in JS.
  */
-import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
 import type { DialectName } from '../store/index.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
+import { SHARDS, shardFor } from '../store/shards.js';
 
 type Db = Kysely<Database>;
 
@@ -137,12 +138,15 @@ export async function insertProofs(
   rows: readonly NewProof[],
   batch: ProofBatch,
 ): Promise<number> {
-  return insertBatched(db, dialect, rows, batch, PROOF_COLUMNS, PROOF_BATCH_COLUMNS, (values) =>
+  const n = await insertBatched(db, dialect, rows, batch, PROOF_COLUMNS, PROOF_BATCH_COLUMNS, (values) =>
     db
       .insertInto('mint_proofs')
       .values(values)
       .onConflict((oc) => oc.column('y').doNothing()),
   );
+  // A partial insert is always refused by its caller (the transaction or savepoint rolls back).
+  if (n === rows.length) await addTotals(db, { [batch.state]: sumOf(rows) });
+  return n;
 }
 
 /** Signatures that are new (`ON CONFLICT DO NOTHING`); returns how many were inserted. */
@@ -152,12 +156,21 @@ export async function insertSignatures(
   rows: readonly NewSignature[],
   batch: SignatureBatch,
 ): Promise<number> {
-  return insertBatched(db, dialect, rows, batch, SIGNATURE_COLUMNS, SIGNATURE_BATCH_COLUMNS, (values) =>
-    db
-      .insertInto('mint_signatures')
-      .values(values)
-      .onConflict((oc) => oc.column('b_').doNothing()),
+  const n = await insertBatched(
+    db,
+    dialect,
+    rows,
+    batch,
+    SIGNATURE_COLUMNS,
+    SIGNATURE_BATCH_COLUMNS,
+    (values) =>
+      db
+        .insertInto('mint_signatures')
+        .values(values)
+        .onConflict((oc) => oc.column('b_').doNothing()),
   );
+  if (n === rows.length) await addTotals(db, { signed: sumOf(rows) });
+  return n;
 }
 
 /** One INSERT per `ROWS_PER_INSERT` rows, each row's own columns then the batch's; rows inserted. */
@@ -209,8 +222,10 @@ export async function settleProofs(db: Db, operation: string, now: number): Prom
     .set({ state: 'spent', updated_at: now })
     .where('operation', '=', operation)
     .where('state', '=', 'pending')
-    .returning('y')
+    .returning(['y', 'amount'])
     .execute();
+  const v = sumOf(rows);
+  await addTotals(db, { spent: v, pending: -v });
   return rows.map((r) => r.y);
 }
 
@@ -220,8 +235,9 @@ export async function releaseProofs(db: Db, operation: string): Promise<string[]
     .deleteFrom('mint_proofs')
     .where('operation', '=', operation)
     .where('state', '=', 'pending')
-    .returning('y')
+    .returning(['y', 'amount'])
     .execute();
+  await addTotals(db, { pending: -sumOf(rows) });
   return rows.map((r) => r.y);
 }
 
@@ -252,7 +268,72 @@ async function selectIn<T>(
   return out;
 }
 
-/** Totals for the audit: value ever signed, value spent, value pending. */
+/** Shards of `mint_totals` (migration 019; store/shards.ts). */
+export const TOTAL_SHARDS = SHARDS;
+
+type Totals = { signed: number; spent: number; pending: number };
+
+function sumOf(rows: readonly { amount: number | string | bigint }[]): number {
+  let v = 0;
+  for (const r of rows) v += Number(r.amount);
+  return v;
+}
+
+/** Adds to the running totals, inside the caller's transaction (the one that wrote the rows). */
+async function addTotals(db: Db, d: Partial<Totals>): Promise<void> {
+  const signed = d.signed ?? 0;
+  const spent = d.spent ?? 0;
+  const pending = d.pending ?? 0;
+  if (signed === 0 && spent === 0 && pending === 0) return;
+  await db
+    .updateTable('mint_totals')
+    .set((eb) => ({
+      signed: eb('signed', '+', signed),
+      spent: eb('spent', '+', spent),
+      pending: eb('pending', '+', pending),
+    }))
+    .where('id', '=', shardFor(db, 'mint_totals'))
+    .execute();
+}
+
+/**
+ * Value signed, spent and pending from the running totals: a read of `TOTAL_SHARDS` rows, whatever
+ * the size of the books (the operator console's figures). The audit sums the tables (`totals`).
+ */
+export async function runningTotals(db: Db): Promise<Totals> {
+  const rows = await db.selectFrom('mint_totals').select(['signed', 'spent', 'pending']).execute();
+  const out: Totals = { signed: 0, spent: 0, pending: 0 };
+  for (const r of rows) {
+    out.signed += Number(r.signed);
+    out.spent += Number(r.spent);
+    out.pending += Number(r.pending);
+  }
+  return out;
+}
+
+/**
+ * The running totals and the sums of the rows, read by one statement (so one snapshot on both
+ * dialects, even while the mint writes): the audit's check that `mint_totals` was kept right.
+ */
+export async function totalsAgainstRows(db: Db): Promise<{ running: Totals; rows: Totals }> {
+  const { rows } = await sql<Record<string, string | number | bigint | null>>`
+    select
+      (select sum(amount) from mint_signatures) as rows_signed,
+      (select sum(amount) from mint_proofs where state = 'spent') as rows_spent,
+      (select sum(amount) from mint_proofs where state = 'pending') as rows_pending,
+      (select sum(signed) from mint_totals) as running_signed,
+      (select sum(spent) from mint_totals) as running_spent,
+      (select sum(pending) from mint_totals) as running_pending
+  `.execute(db);
+  const r = rows[0] ?? {};
+  const n = (k: string) => Number(r[k] ?? 0);
+  return {
+    running: { signed: n('running_signed'), spent: n('running_spent'), pending: n('running_pending') },
+    rows: { signed: n('rows_signed'), spent: n('rows_spent'), pending: n('rows_pending') },
+  };
+}
+
+/** Totals for the audit, summed from the rows: value ever signed, value spent, value pending. */
 export async function totals(db: Db): Promise<{ signed: number; spent: number; pending: number }> {
   const signed = await db
     .selectFrom('mint_signatures')

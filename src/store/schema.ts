@@ -61,6 +61,17 @@ export interface MintSignaturesTable {
   created_at: number;
 }
 
+/**
+ * Running totals of the mint's books in shards (migration 019): value signed, spent and pending is
+ * the sum over the rows, kept in the transactions that write `mint_signatures` and `mint_proofs`.
+ */
+export interface MintTotalsTable {
+  id: number;
+  signed: number;
+  spent: number;
+  pending: number;
+}
+
 /** Mailbox (docs/design.md §3): one row per inbox, keyed by the recipient's X25519 key (hex); counts live messages. */
 export interface MailboxInboxesTable {
   recipient: string;
@@ -281,6 +292,12 @@ export interface GatewayJobsTable {
 }
 
 /** Every state change of a job, in order: the history. */
+/** Jobs past their bank call (`delivering` or `done`), in shards (migration 019): summed on read. */
+export interface GatewayJobTotalsTable {
+  id: number;
+  past_the_call: number;
+}
+
 export interface GatewayJobEventsTable {
   job_id: string;
   seq: number;
@@ -295,6 +312,7 @@ export interface Database {
   mint_keysets: MintKeysetsTable;
   mint_proofs: MintProofsTable;
   mint_signatures: MintSignaturesTable;
+  mint_totals: MintTotalsTable;
   lightning_quotes: LightningQuotesTable;
   bank_accounts: BankAccountsTable;
   bank_entries: BankEntriesTable;
@@ -308,6 +326,7 @@ export interface Database {
   mailbox_depositors: MailboxDepositorsTable;
   gateway_jobs: GatewayJobsTable;
   gateway_job_events: GatewayJobEventsTable;
+  gateway_job_totals: GatewayJobTotalsTable;
   gateway_reserve_series: GatewayReserveSeriesTable;
 }
 

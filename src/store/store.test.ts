@@ -46,6 +46,8 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     operation: true,
     created_at: true,
   },
+  mint_totals: { id: true, signed: true, spent: true, pending: true },
+  gateway_job_totals: { id: true, past_the_call: true },
   bank_accounts: { id: true, kind: true, holder_key: true, balance: true, created_at: true },
   bank_entries: {
     id: true,

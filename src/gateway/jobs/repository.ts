@@ -1,10 +1,13 @@
 /**
  * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`). State changes are
  * conditional (`WHERE state = <from>`): the row lock and the WHERE clause decide, so a step that lost a
- * race changes nothing and its transaction is rolled back by the caller.
+ * race changes nothing and its transaction is rolled back by the caller. Every insert and state
+ * change also keeps the count of jobs past their bank call (`gateway_job_totals`, migration 019) in the
+ * same transaction.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
+import { shardFor } from '../../store/shards.js';
 
 type Db = Kysely<Database>;
 
@@ -18,7 +21,34 @@ export async function insertJobIfAbsent(db: Db, row: JobRow): Promise<boolean> {
     .values(row)
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  const inserted = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  if (inserted) await countInserted(db, row.state);
+  return inserted;
+}
+
+/** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
+export const PAST_THE_CALL: readonly JobRow['state'][] = ['delivering', 'done'];
+const isPast = (s: JobRow['state']) => PAST_THE_CALL.includes(s);
+
+/** Adds to the count of jobs past their bank call, in the caller's transaction (one shard of it). */
+async function addPastTheCall(db: Db, delta: number): Promise<void> {
+  if (delta === 0) return;
+  await db
+    .updateTable('gateway_job_totals')
+    .set((eb) => ({ past_the_call: eb('past_the_call', '+', delta) }))
+    .where('id', '=', shardFor(db, 'gateway_job_totals'))
+    .execute();
+}
+
+/** A job just inserted in `state` is counted if it is past its call (call in the insert's transaction). */
+export async function countInserted(db: Db, state: JobRow['state']): Promise<void> {
+  if (isPast(state)) await addPastTheCall(db, 1);
+}
+
+/** Jobs past their bank call, from the running count (a few rows, whatever the journal's size). */
+export async function pastTheCall(db: Db): Promise<number> {
+  const rows = await db.selectFrom('gateway_job_totals').select('past_the_call').execute();
+  return rows.reduce((n, r) => n + Number(r.past_the_call), 0);
 }
 
 export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
@@ -40,7 +70,11 @@ export async function moveJob(
   if (from.notice !== undefined) q = q.where('notice', '=', from.notice);
   if (from.lease !== undefined) q = q.where('lease_owner', '=', from.lease);
   const r = await q.executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  const moved = Number(r.numUpdatedRows) === 1;
+  if (moved && patch.state !== undefined) {
+    await addPastTheCall(db, (isPast(patch.state) ? 1 : 0) - (isPast(from.state) ? 1 : 0));
+  }
+  return moved;
 }
 
 /**

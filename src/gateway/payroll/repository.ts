@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, GatewayJobsTable } from '../../store/schema.js';
+import { countInserted } from '../jobs/repository.js';
 
 type Db = Kysely<Database>;
 
@@ -22,7 +23,9 @@ export async function insertOperatorJob(db: Db, row: GatewayJobsTable): Promise<
     // No conflict target: any unique constraint (the id, or the live (kind, ref)) makes it do nothing.
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  const inserted = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  if (inserted) await countInserted(db, row.state);
+  return inserted;
 }
 
 /** The job of `kind` holding `ref` that is not refused, if any (at most one, by the unique index). */

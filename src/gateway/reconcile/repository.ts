@@ -3,8 +3,9 @@
  * through which the journal was last found in step with the bank's request log, the jobs a page of
  * that log names, how many jobs are past their bank call, and the local notes a job holds.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database, GatewayJobsTable, MintProofsTable } from '../../store/schema.js';
+import { PAST_THE_CALL } from '../jobs/repository.js';
 
 type Db = Kysely<Database>;
 
@@ -62,9 +63,10 @@ function head(r: Pick<GatewayJobsTable, 'id' | 'kind' | 'ref' | 'direction' | 's
   return { id: r.id, kind: r.kind ?? 'transfer', ref: r.ref ?? null, direction: r.direction, state: r.state };
 }
 
-/** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
-const PAST_THE_CALL = ['delivering', 'done'] as const;
-
+/**
+ * Jobs past their bank call, counted from the rows: O(journal), so only the audit and the failure path
+ * read it; the periodic check reads the running count (`jobs/repository.ts` `pastTheCall`).
+ */
 export async function countPastTheCall(db: Db): Promise<number> {
   const row = await db
     .selectFrom('gateway_jobs')
@@ -72,6 +74,22 @@ export async function countPastTheCall(db: Db): Promise<number> {
     .where('state', 'in', [...PAST_THE_CALL])
     .executeTakeFirst();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * The running count of jobs past their call and the count of the rows, read by one statement (one
+ * snapshot on both dialects, even while jobs move): the audit's check of `gateway_job_totals`.
+ */
+export async function pastTheCallAgainstRows(db: Db): Promise<{ running: number; rows: number }> {
+  const { rows } = await sql<{
+    running: string | number | bigint | null;
+    counted: string | number | bigint | null;
+  }>`
+    select
+      (select sum(past_the_call) from gateway_job_totals) as running,
+      (select count(*) from gateway_jobs where state in (${sql.join([...PAST_THE_CALL])})) as counted
+  `.execute(db);
+  return { running: Number(rows[0]?.running ?? 0), rows: Number(rows[0]?.counted ?? 0) };
 }
 
 /** Every job past its call, keyed as the bank's log names it (`issue:<id>`, `claim:<ref>`, …); the failure path only. */

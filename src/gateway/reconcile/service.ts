@@ -11,8 +11,10 @@
  *   - the log must hold at least one entry per job past its bank call, and still hold the entry the
  *     journal last checked (the cursor). Otherwise the bank lost requests it answered: its database was
  *     restored. The gateway refuses to start (74004): the bank must be recovered to its latest state.
- * The check reads only the log entries after the cursor and counts jobs by state, so start-up stays
- * cheap on a big journal; the cursor moves on once every entry checked names its job.
+ * The check reads only the log entries after the cursor and the running count of jobs past their
+ * call (`gateway_job_totals`, kept in the transactions that move jobs; migration 019), so start-up and
+ * the check every minute stay cheap however big the journal grows; the cursor moves on once every entry
+ * checked names its job. The audit compares the running count with the rows.
  *
  * The recovery record: with each bank call a job seals to the gateway's own key what its intake wrote
  * (the job row, and for job 1 and payouts the local notes it holds). The bank stores it beside the
@@ -191,7 +193,7 @@ export interface BankCheck {
 export async function checkAgainstBank(o: { store: Store; bank: WideBankPort }): Promise<BankCheck> {
   const { store, bank } = o;
   // Counted before the bank is read: a job that passes its call meanwhile is in the bank's log already.
-  const pastTheCall = await repo.countPastTheCall(store.db);
+  const pastTheCall = await jobsRepo.pastTheCall(store.db);
   const cursor = await repo.getCursor(store.db);
   let after = cursor.seq;
   let page: RequestLogPage;

@@ -19,6 +19,7 @@ import * as m012 from './012_gateway_job_leases.js';
 import * as m013 from './013_bank_chain.js';
 import * as m015 from './015_mint_quote_pubkey.js';
 import * as m018 from './018_gateway_job_pruning.js';
+import * as m019 from './019_running_totals.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -36,6 +37,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['013_bank_chain', m013],
   ['015_mint_quote_pubkey', m015],
   ['018_gateway_job_pruning', m018],
+  ['019_running_totals', m019],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
