@@ -15,6 +15,7 @@ import { DIALECTS, freshStore } from '../../test-support/dialects.js';
 import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../../test-support/gateway-net.js';
 import { stateOf } from '../../test-support/notes.js';
 import { refusalOf } from '../../test-support/refusals.js';
+import { totalsFromRows } from '../../test-support/running-totals.js';
 import { randomId, Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
 import type { Job } from '../jobs/model.js';
@@ -39,6 +40,7 @@ describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect)
     await db.deleteFrom('gateway_jobs').where('id', '=', id).execute();
     await db.deleteFrom('mint_proofs').where('operation', '=', op).execute();
     await db.deleteFrom('mint_signatures').where('operation', '=', op).execute();
+    await totalsFromRows(db);
   }
 
   const audited = () => auditGateway({ gatewayStore: net.gwStore, wideBankStore: net.bankStore });
