@@ -6,13 +6,13 @@
  * mailboxes only ever hold the JSON wire form below. The HPKE work itself goes to one of two backends
  * (`hpke.ts`): native node:crypto on Node, pure JavaScript (noble) in the browser; both give the same wire form.
  */
-import { base64urlnopad } from '@scure/base';
 import { type Static, Type } from '@sinclair/typebox';
 import { bytesToHex, concatBytes, equalBytes, hex, utf8 } from '../bytes.js';
 import { describe, fail, isLancashError, LancashError } from '../errors.js';
 import { decode } from '../protocol/cashu.js';
 import { checkWellFormed } from '../unicode.js';
 import { hpkeBackend } from './backend.js';
+import { decodeBase64url, encodeBase64url } from './base64url.js';
 import type { HpkeBackend, HpkeBackendName } from './hpke.js';
 import { type EncryptionKeyPair, keyBytes, publicKeyOf } from './keys.js';
 import type { ReplayGuard } from './replay.js';
@@ -166,8 +166,8 @@ async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope>
     transferId,
     sender: bytesToHex(o.sender.publicKey),
     recipient: bytesToHex(recipient),
-    enc: base64urlnopad.encode(sealed.enc),
-    ct: base64urlnopad.encode(sealed.ct),
+    enc: encodeBase64url(sealed.enc),
+    ct: encodeBase64url(sealed.ct),
   };
 }
 
@@ -291,7 +291,7 @@ function parseEnvelope(value: unknown): Envelope {
 
 function base64Field(value: string, field: string): Uint8Array {
   try {
-    return base64urlnopad.decode(value);
+    return decodeBase64url(value);
   } catch {
     return malformed(`${field} is not canonical base64url`);
   }
