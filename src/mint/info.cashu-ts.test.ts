@@ -21,10 +21,11 @@ import { defaultCurve } from '../core/crypto/index.js';
 import { isMintQuotePubkey, mintQuotePubkey } from '../core/crypto/nut20.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { fundLocal, type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
-import { sendJson } from '../test-support/http.js';
+import { refusalCode, sendJson } from '../test-support/http.js';
 import { makeOutputs, stateOf } from '../test-support/notes.js';
 import { type Started, startProcess } from '../test-support/process.js';
 import { Terminal } from '../test-support/terminal.js';
+import { createFakeLightning } from '../wide-bank/lightning/fake.js';
 import { cachedRoutes, isCashuRoute, promisedRoutes, type Route } from './nuts.js';
 
 const curve = defaultCurve();
@@ -189,6 +190,24 @@ describe.each([wideBank, bankWithoutLightning, localMint])('GET /v1/info tells t
       const e = nuts['19'] as { ttl: unknown; cached_endpoints: { method: string; path: string }[] };
       expect(e.ttl === null || Number.isSafeInteger(e.ttl)).toBe(true);
       expect(e.cached_endpoints.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('NUT-04/05 amount limits are the ones the quotes keep', async () => {
+    const limits = (n: string) =>
+      (nuts[n] as { methods: { unit: string; min_amount: number; max_amount: number }[] }).methods;
+    for (const { unit: u, min_amount: min, max_amount: max } of limits('4')) {
+      const quote = (amount: number) =>
+        sendJson(m.url(), 'POST', '/v1/mint/quote/bolt11', { amount, unit: u });
+      expect((await quote(min)).status).toBe(200);
+      expect((await quote(max)).status).toBe(200);
+      expect(refusalCode(await quote(min - 1))).toBe(11006);
+      expect(refusalCode(await quote(max + 1))).toBe(11006);
+    }
+    for (const { unit: u, max_amount: max } of limits('5')) {
+      const { request: invoice } = await createFakeLightning().createInvoice({ amount: max + 1 });
+      const r = await sendJson(m.url(), 'POST', '/v1/melt/quote/bolt11', { request: invoice, unit: u });
+      expect(refusalCode(r)).toBe(11006);
     }
   });
 
