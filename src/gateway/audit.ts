@@ -42,7 +42,7 @@ import { accountByHolderKey } from '../wide-bank/ledger/repository.js';
 import { entriesOf, requestsOf } from '../wide-bank/reserve/repository.js';
 import { reserveRequestKey } from '../wide-bank/reserve/service.js';
 import { GatewayKeys } from './keys.js';
-import { pastTheCallAgainstRows } from './reconcile/repository.js';
+import { finishedAgainstRows, pastTheCallAgainstRows } from './reconcile/repository.js';
 
 export interface GatewayAuditDifference {
   what: string;
@@ -163,6 +163,8 @@ interface GatewaySide {
   integrity: MintIntegrity;
   /** The running count of jobs past their bank call (migration 019) and the rows' count. */
   pastTheCall: { running: number; rows: number };
+  /** The running counts of finished jobs per state and kind (migration 020) and the rows' counts. */
+  finished: { state: string; kind: string; running: number; rows: number }[];
 }
 
 /** The bank's side: the reserve account, what moved on it (by ref), and the gateway key's request keys. */
@@ -184,6 +186,7 @@ async function gatewaySide(store: Store): Promise<GatewaySide> {
       mayHoldPending: (op) => op.startsWith('job1:') || op.startsWith('payout:'),
     }),
     pastTheCall: await pastTheCallAgainstRows(gw),
+    finished: await finishedAgainstRows(gw),
   };
 }
 
@@ -459,6 +462,15 @@ function compare(g: GatewaySide, b: BankSide): GatewayAudit {
       expected: g.pastTheCall.rows,
       actual: g.pastTheCall.running,
       rows: ['gateway_job_totals', 'gateway_jobs:state=delivering,done'],
+    });
+  }
+  for (const f of g.finished) {
+    if (f.running === f.rows) continue;
+    differences.push({
+      what: `running count of ${f.kind} jobs ${f.state} (gateway_job_totals) against the journal’s rows: one of them was changed outside the gateway`,
+      expected: f.rows,
+      actual: f.running,
+      rows: ['gateway_job_totals', `gateway_jobs:state=${f.state},kind=${f.kind}`],
     });
   }
 

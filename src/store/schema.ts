@@ -296,6 +296,19 @@ export interface GatewayJobsTable {
 export interface GatewayJobTotalsTable {
   id: number;
   past_the_call: number;
+  /** Migration 020: finished jobs per state and kind, and the oldest one's `created_at` (NULL: none). */
+  done_transfer: number;
+  done_payroll: number;
+  done_payout: number;
+  refused_transfer: number;
+  refused_payroll: number;
+  refused_payout: number;
+  oldest_done_transfer: number | null;
+  oldest_done_payroll: number | null;
+  oldest_done_payout: number | null;
+  oldest_refused_transfer: number | null;
+  oldest_refused_payroll: number | null;
+  oldest_refused_payout: number | null;
 }
 
 export interface GatewayJobEventsTable {

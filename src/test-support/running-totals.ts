@@ -4,6 +4,7 @@
  * (shard 0 holds the sums, the others zero), as the migration's backfill does.
  */
 import { type Kysely, sql } from 'kysely';
+import { FINISHED, JOB_KINDS } from '../gateway/jobs/repository.js';
 import type { Database } from '../store/schema.js';
 
 export async function totalsFromRows(db: Kysely<Database>): Promise<void> {
@@ -15,4 +16,15 @@ export async function totalsFromRows(db: Kysely<Database>): Promise<void> {
   );
   await sql`update gateway_job_totals set past_the_call = case when id = 0 then
       (select count(*) from gateway_jobs where state in ('delivering', 'done')) else 0 end`.execute(db);
+  // Migration 020: finished jobs per state and kind, with the oldest's creation.
+  for (const state of FINISHED) {
+    for (const kind of JOB_KINDS) {
+      const count = sql.ref(`${state}_${kind}`);
+      const oldest = sql.ref(`oldest_${state}_${kind}`);
+      const of = sql`from gateway_jobs where state = ${state} and coalesce(kind, 'transfer') = ${kind}`;
+      await sql`update gateway_job_totals set
+          ${count} = case when id = 0 then (select count(*) ${of}) else 0 end,
+          ${oldest} = case when id = 0 then (select min(created_at) ${of}) else null end`.execute(db);
+    }
+  }
 }

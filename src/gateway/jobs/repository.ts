@@ -2,8 +2,8 @@
  * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`). State changes are
  * conditional (`WHERE state = <from>`): the row lock and the WHERE clause decide, so a step that lost a
  * race changes nothing and its transaction is rolled back by the caller. Every insert and state
- * change also keeps the count of jobs past their bank call (`gateway_job_totals`, migration 019) in the
- * same transaction.
+ * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
+ * bank call (migration 019), finished jobs per state and kind with the oldest's creation (020).
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
@@ -22,7 +22,7 @@ export async function insertJobIfAbsent(db: Db, row: JobRow): Promise<boolean> {
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   const inserted = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
-  if (inserted) await countInserted(db, row.state);
+  if (inserted) await countInserted(db, row);
   return inserted;
 }
 
@@ -30,19 +30,52 @@ export async function insertJobIfAbsent(db: Db, row: JobRow): Promise<boolean> {
 export const PAST_THE_CALL: readonly JobRow['state'][] = ['delivering', 'done'];
 const isPast = (s: JobRow['state']) => PAST_THE_CALL.includes(s);
 
-/** Adds to the count of jobs past their bank call, in the caller's transaction (one shard of it). */
-async function addPastTheCall(db: Db, delta: number): Promise<void> {
-  if (delta === 0) return;
-  await db
-    .updateTable('gateway_job_totals')
-    .set((eb) => ({ past_the_call: eb('past_the_call', '+', delta) }))
-    .where('id', '=', shardFor(db, 'gateway_job_totals'))
-    .execute();
+/** The states a job never leaves; counted per kind by the running totals (migration 020). */
+export const FINISHED = ['done', 'refused'] as const;
+export type FinishedState = (typeof FINISHED)[number];
+export type JobKind = NonNullable<JobRow['kind']>;
+export const JOB_KINDS: readonly JobKind[] = ['transfer', 'payroll', 'payout'];
+const isFinished = (s: JobRow['state']): s is FinishedState => s === 'done' || s === 'refused';
+
+/** A change to the running totals: jobs past the call, and one finished (or unfinished) job. */
+interface TotalsDelta {
+  past: number;
+  finished?: { state: FinishedState; kind: JobKind; delta: 1 | -1; createdAt: number };
 }
 
-/** A job just inserted in `state` is counted if it is past its call (call in the insert's transaction). */
-export async function countInserted(db: Db, state: JobRow['state']): Promise<void> {
-  if (isPast(state)) await addPastTheCall(db, 1);
+/** Adds `d` to the running totals, in the caller's transaction (one shard, one statement). */
+async function addTotals(db: Db, d: TotalsDelta): Promise<void> {
+  const sets = [];
+  if (d.past !== 0) sets.push(sql`past_the_call = past_the_call + ${d.past}`);
+  const f = d.finished;
+  if (f !== undefined) {
+    const count = sql.ref(`${f.state}_${f.kind}`);
+    sets.push(sql`${count} = ${count} + ${f.delta}`);
+    // Finished jobs never leave their state, so the oldest only ever moves back in time.
+    const oldest = sql.ref(`oldest_${f.state}_${f.kind}`);
+    const at = f.createdAt;
+    if (f.delta > 0)
+      sets.push(
+        sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
+      );
+  }
+  if (sets.length === 0) return;
+  await sql`update gateway_job_totals set ${sql.join(sets)} where id = ${shardFor(db, 'gateway_job_totals')}`.execute(
+    db,
+  );
+}
+
+/** A job just inserted is counted in the running totals (call in the insert's transaction). */
+export async function countInserted(
+  db: Db,
+  row: Pick<JobRow, 'state' | 'kind' | 'created_at'>,
+): Promise<void> {
+  await addTotals(db, {
+    past: isPast(row.state) ? 1 : 0,
+    ...(isFinished(row.state)
+      ? { finished: { state: row.state, kind: row.kind ?? 'transfer', delta: 1, createdAt: row.created_at } }
+      : {}),
+  });
 }
 
 /** Jobs past their bank call, from the running count (a few rows, whatever the journal's size). */
@@ -69,12 +102,28 @@ export async function moveJob(
   let q = db.updateTable('gateway_jobs').set(patch).where('id', '=', id).where('state', '=', from.state);
   if (from.notice !== undefined) q = q.where('notice', '=', from.notice);
   if (from.lease !== undefined) q = q.where('lease_owner', '=', from.lease);
-  const r = await q.executeTakeFirst();
-  const moved = Number(r.numUpdatedRows) === 1;
-  if (moved && patch.state !== undefined) {
-    await addPastTheCall(db, (isPast(patch.state) ? 1 : 0) - (isPast(from.state) ? 1 : 0));
+  const to = patch.state;
+  if (to === undefined || isFinished(to) === isFinished(from.state)) {
+    const r = await q.executeTakeFirst();
+    const moved = Number(r.numUpdatedRows) === 1;
+    if (moved && to !== undefined)
+      await addTotals(db, { past: (isPast(to) ? 1 : 0) - (isPast(from.state) ? 1 : 0) });
+    return moved;
   }
-  return moved;
+  // Finishing (or, never in practice, leaving a finished state): the totals need the job's kind.
+  const r = await q.returning(['kind', 'created_at']).executeTakeFirst();
+  if (r === undefined) return false;
+  const finished = isFinished(to) ? to : (from.state as FinishedState);
+  await addTotals(db, {
+    past: (isPast(to) ? 1 : 0) - (isPast(from.state) ? 1 : 0),
+    finished: {
+      state: finished,
+      kind: r.kind ?? 'transfer',
+      delta: isFinished(to) ? 1 : -1,
+      createdAt: Number(r.created_at),
+    },
+  });
+  return true;
 }
 
 /**

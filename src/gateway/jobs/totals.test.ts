@@ -1,16 +1,36 @@
 /**
- * The running count of jobs past their bank call (`gateway_job_totals`, migration 019), on each
- * dialect: inserts and state changes keep it equal to the rows' count (concurrent moves included), a
- * move that lost its race or a rolled-back transaction leaves it as it was, and the request-log check's
- * audit reads both in one statement so a change to either side shows.
+ * The running totals of the job journal (`gateway_job_totals`), on each dialect: the count of jobs past
+ * their bank call (migration 019) and the finished jobs per state and kind with the oldest's creation
+ * (020). Inserts and state changes keep them equal to the rows' (concurrent moves included), a move that
+ * lost its race or a rolled-back transaction leaves them as they were, the audit reads both sides in one
+ * statement so a change to either shows, the console's summary reads them, and migration 020 sums the
+ * finished jobs of books that already exist.
  */
+import { type Kysely, Migrator } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
-import { pastTheCallAgainstRows } from '../reconcile/repository.js';
+import { openStore, type Store } from '../../store/index.js';
+import { MIGRATIONS } from '../../store/migrations/index.js';
+import { postgres } from '../../store/postgres/index.js';
+import { sqlite } from '../../store/sqlite/index.js';
+import {
+  DIALECTS,
+  type FreshDatabase,
+  freshDatabase,
+  freshStore,
+  type TestStore,
+} from '../../test-support/dialects.js';
+import { jobCounts } from '../console/repository.js';
+import { finishedAgainstRows, pastTheCallAgainstRows } from '../reconcile/repository.js';
 import * as repo from './repository.js';
 
-function row(id: string, state: repo.JobRow['state'] = 'issuing'): repo.JobRow {
+function row(
+  id: string,
+  state: repo.JobRow['state'] = 'issuing',
+  kind: repo.JobKind = 'transfer',
+  created_at = 0,
+): repo.JobRow {
   return {
+    kind,
     id,
     direction: 'lan-to-wan',
     state,
@@ -27,7 +47,7 @@ function row(id: string, state: repo.JobRow['state'] = 'issuing'): repo.JobRow {
     attempts: 0,
     next_attempt_at: 0,
     last_error: null,
-    created_at: 0,
+    created_at,
     updated_at: 0,
   };
 }
@@ -81,5 +101,137 @@ describe.each(DIALECTS)('jobs past their bank call on %s', (dialect) => {
     // A row changed outside the gateway: the two sides differ.
     await store.db.updateTable('gateway_jobs').set({ state: 'issuing' }).where('id', '=', 'c').execute();
     expect(await both()).toEqual({ running: 32, rows: 31 });
+  });
+});
+
+/** The finished counts that differ from zero, `state kind: running/rows`. */
+async function finished(db: Store['db']): Promise<string[]> {
+  const all = await finishedAgainstRows(db);
+  return all
+    .filter((f) => f.running !== 0 || f.rows !== 0)
+    .map((f) => `${f.state} ${f.kind}: ${f.running}/${f.rows}`);
+}
+
+describe.each(DIALECTS)('finished jobs per state and kind on %s', (dialect) => {
+  let store: TestStore;
+  beforeEach(async () => {
+    store = await freshStore(dialect);
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const move = (id: string, from: repo.JobRow['state'], to: repo.JobRow['state']) =>
+    store.transaction((trx) => repo.moveJob(trx, id, { state: from }, { state: to }));
+
+  it('follow inserts and moves; not a lost race or a rollback; the summary reads them', async () => {
+    await store.transaction(async (trx) => {
+      await repo.insertJobIfAbsent(trx, row('a', 'issuing', 'transfer', 50));
+      await repo.insertJobIfAbsent(trx, row('b', 'receiving', 'payout', 40));
+      await repo.insertJobIfAbsent(trx, row('c', 'done', 'payroll', 30));
+      await repo.insertJobIfAbsent(trx, row('c', 'done', 'payroll', 30));
+      await repo.insertJobIfAbsent(trx, row('d', 'issuing', 'transfer', 20));
+    });
+    expect(await finished(store.db)).toEqual(['done payroll: 1/1']);
+    expect(await move('a', 'issuing', 'delivering')).toBe(true);
+    expect(await move('a', 'delivering', 'done')).toBe(true);
+    // Lost race: `a` is done already.
+    expect(await move('a', 'delivering', 'done')).toBe(false);
+    expect(await move('b', 'receiving', 'refused')).toBe(true);
+    expect(await finished(store.db)).toEqual([
+      'done transfer: 1/1',
+      'done payroll: 1/1',
+      'refused payout: 1/1',
+    ]);
+    await expect(
+      store.transaction(async (trx) => {
+        await repo.moveJob(trx, 'd', { state: 'issuing' }, { state: 'refused' });
+        throw new Error('crash before commit');
+      }),
+    ).rejects.toThrow('crash before commit');
+    expect(await finished(store.db)).toEqual([
+      'done transfer: 1/1',
+      'done payroll: 1/1',
+      'refused payout: 1/1',
+    ]);
+
+    // Many finished at once, each in its own transaction; the oldest is the earliest created.
+    const ids = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    for (const [i, id] of ids.entries()) {
+      await store.transaction((trx) =>
+        repo.insertJobIfAbsent(trx, row(id, 'delivering', 'transfer', 100 + i)),
+      );
+    }
+    await Promise.all(ids.map((id) => move(id, 'delivering', 'done')));
+    expect(await finished(store.db)).toEqual([
+      'done transfer: 21/21',
+      'done payroll: 1/1',
+      'refused payout: 1/1',
+    ]);
+
+    expect(await jobCounts(store.db)).toEqual([
+      { kind: 'payout', state: 'refused', count: 1, oldestAt: 40 },
+      { kind: 'payroll', state: 'done', count: 1, oldestAt: 30 },
+      { kind: 'transfer', state: 'done', count: 21, oldestAt: 50 },
+      { kind: 'transfer', state: 'issuing', count: 1, oldestAt: 20 },
+    ]);
+
+    // Either side changed outside the gateway: the audit's read shows the difference.
+    await store.db.updateTable('gateway_jobs').set({ state: 'refused' }).where('id', '=', 'c').execute();
+    expect(await finished(store.db)).toEqual([
+      'done transfer: 21/21',
+      'done payroll: 1/0',
+      'refused payroll: 0/1',
+      'refused payout: 1/1',
+    ]);
+    await store.db
+      .updateTable('gateway_job_totals')
+      .set((eb) => ({ refused_payout: eb('refused_payout', '+', 5) }))
+      .where('id', '=', 0)
+      .execute();
+    expect(await finished(store.db)).toContain('refused payout: 6/1');
+  });
+});
+
+const BEFORE = MIGRATIONS.findIndex(([name]) => name === '020_job_finished_totals');
+
+describe.each(DIALECTS)('migration 020 on %s', (dialect) => {
+  let fresh: FreshDatabase | undefined;
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await fresh?.drop();
+  });
+
+  it('counts the finished jobs that exist, with the oldest of each', async () => {
+    fresh = await freshDatabase(dialect);
+    const config = fresh.config;
+    const old = (config.dialect === 'sqlite'
+      ? sqlite.connect(config)
+      : postgres.connect(config)) as unknown as Kysely<unknown>;
+    const { error } = await new Migrator({
+      db: old,
+      provider: { getMigrations: async () => Object.fromEntries(MIGRATIONS.slice(0, BEFORE)) },
+    }).migrateToLatest();
+    expect(error).toBeUndefined();
+    const db = old as Kysely<Record<string, Record<string, unknown>>>;
+    await db
+      .insertInto('gateway_jobs')
+      .values([
+        { ...row('j1', 'done', 'transfer', 7), request_hash: 'j1' },
+        { ...row('j2', 'done', 'transfer', 5), request_hash: 'j2' },
+        { ...row('j3', 'refused', 'payroll', 9), request_hash: 'j3', ref: 'r' },
+        { ...row('j4', 'issuing', 'payout', 3), request_hash: 'j4', ref: 'p' },
+      ])
+      .execute();
+    await old.destroy();
+
+    store = await openStore(config);
+    expect(await finished(store.db)).toEqual(['done transfer: 2/2', 'refused payroll: 1/1']);
+    expect(await jobCounts(store.db)).toEqual([
+      { kind: 'payout', state: 'issuing', count: 1, oldestAt: 3 },
+      { kind: 'payroll', state: 'refused', count: 1, oldestAt: 9 },
+      { kind: 'transfer', state: 'done', count: 2, oldestAt: 5 },
+    ]);
   });
 });

@@ -24,7 +24,7 @@ export async function insertOperatorJob(db: Db, row: GatewayJobsTable): Promise<
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   const inserted = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
-  if (inserted) await countInserted(db, row.state);
+  if (inserted) await countInserted(db, row);
   return inserted;
 }
 

@@ -1,11 +1,12 @@
 /**
  * The reconciliation's SQL, and only SQL (docs/gateway.md, "Reconciling with the bank"): the cursor
  * through which the journal was last found in step with the bank's request log, the jobs a page of
- * that log names, how many jobs are past their bank call, and the local notes a job holds.
+ * that log names, how many jobs are past their bank call (and finished, against the running totals),
+ * and the local notes a job holds.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database, GatewayJobsTable, MintProofsTable } from '../../store/schema.js';
-import { PAST_THE_CALL } from '../jobs/repository.js';
+import { FINISHED, type FinishedState, JOB_KINDS, type JobKind, PAST_THE_CALL } from '../jobs/repository.js';
 
 type Db = Kysely<Database>;
 
@@ -90,6 +91,25 @@ export async function pastTheCallAgainstRows(db: Db): Promise<{ running: number;
       (select count(*) from gateway_jobs where state in (${sql.join([...PAST_THE_CALL])})) as counted
   `.execute(db);
   return { running: Number(rows[0]?.running ?? 0), rows: Number(rows[0]?.counted ?? 0) };
+}
+
+/**
+ * The running counts of finished jobs per state and kind (migration 020) and the rows' counts, read by
+ * one statement like `pastTheCallAgainstRows`: the audit's check of the console's figures.
+ */
+export async function finishedAgainstRows(
+  db: Db,
+): Promise<{ state: FinishedState; kind: JobKind; running: number; rows: number }[]> {
+  const pairs = FINISHED.flatMap((state) => JOB_KINDS.map((kind) => ({ state, kind })));
+  const cols = pairs.flatMap(({ state, kind }, i) => [
+    sql`(select sum(${sql.ref(`${state}_${kind}`)}) from gateway_job_totals) as ${sql.ref(`r${i}`)}`,
+    sql`(select count(*) from gateway_jobs where state = ${state} and coalesce(kind, 'transfer') = ${kind}) as ${sql.ref(`c${i}`)}`,
+  ]);
+  const { rows } = await sql<
+    Record<string, string | number | bigint | null>
+  >`select ${sql.join(cols)}`.execute(db);
+  const r = rows[0] ?? {};
+  return pairs.map((p, i) => ({ ...p, running: Number(r[`r${i}`] ?? 0), rows: Number(r[`c${i}`] ?? 0) }));
 }
 
 /** Every job past its call, keyed as the bank's log names it (`issue:<id>`, `claim:<ref>`, …); the failure path only. */
