@@ -165,6 +165,15 @@ export async function mintIntegrity(
       rows: ['mint_totals', k === 'signed' ? 'mint_signatures' : `mint_proofs:state=${k}`],
     });
   }
+  const fees = await repo.feesAgainstRows(db);
+  if (fees.running !== fees.rows) {
+    differences.push({
+      what: 'running total of input fees collected (mint_totals) against the fees of the spent notes: one of them was changed outside the mint',
+      expected: fees.rows,
+      actual: fees.running,
+      rows: ['mint_totals', 'mint_proofs:state=spent', 'mint_keysets:input_fee_ppk'],
+    });
+  }
 
   const seed = await readSeed(store);
   if (typeof seed === 'string') {

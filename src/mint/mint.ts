@@ -292,12 +292,13 @@ export class Mint {
    */
   async commitInputs(trx: Trx, p: PreparedInputs, operation: string, state: repo.ProofState): Promise<void> {
     const now = this.clock();
-    const n = await repo.insertProofs(trx, this.store.dialect, p.rows, {
-      state,
-      operation,
-      created_at: now,
-      updated_at: now,
-    });
+    const n = await repo.insertProofs(
+      trx,
+      this.store.dialect,
+      p.rows,
+      { state, operation, created_at: now, updated_at: now },
+      p.fee,
+    );
     if (n === p.rows.length) {
       this.changed(trx, 'proof_state', p.Ys);
       return;
@@ -511,7 +512,8 @@ export class Mint {
 
   /** Marks an operation's pending inputs spent (e.g. a gateway job once the wide notes are confirmed). */
   async settlePending(trx: Trx, operation: string): Promise<number> {
-    const Ys = await repo.settleProofs(trx, operation, this.clock());
+    const ppk = new Map(this.keysets.all().map((k) => [k.id.toLowerCase(), k.inputFeePpk]));
+    const Ys = await repo.settleProofs(trx, operation, this.clock(), (id) => ppk.get(id.toLowerCase()));
     this.changed(trx, 'proof_state', Ys);
     return Ys.length;
   }

@@ -137,6 +137,8 @@ export async function insertProofs(
   dialect: DialectName,
   rows: readonly NewProof[],
   batch: ProofBatch,
+  /** NUT-02: the inputs' fee, collected once they are spent (now, or when settled: `settleProofs`). */
+  fee = 0,
 ): Promise<number> {
   const n = await insertBatched(db, dialect, rows, batch, PROOF_COLUMNS, PROOF_BATCH_COLUMNS, (values) =>
     db
@@ -145,7 +147,9 @@ export async function insertProofs(
       .onConflict((oc) => oc.column('y').doNothing()),
   );
   // A partial insert is always refused by its caller (the transaction or savepoint rolls back).
-  if (n === rows.length) await addTotals(db, { [batch.state]: sumOf(rows) });
+  if (n === rows.length) {
+    await addTotals(db, { [batch.state]: sumOf(rows), fees: batch.state === 'spent' ? fee : 0 });
+  }
   return n;
 }
 
@@ -215,17 +219,42 @@ export async function proofStates(
   );
 }
 
-/** Moves an operation's pending proofs to spent; returns their `Y`s. */
-export async function settleProofs(db: Db, operation: string, now: number): Promise<string[]> {
+/**
+ * Moves an operation's pending proofs to spent; returns their `Y`s. Their NUT-02 fee is collected now:
+ * `ppkOf` answers a keyset's input_fee_ppk from the mint's memory (a keyset's fee never changes), or
+ * undefined for one it has not loaded (another process made it), read here then.
+ */
+export async function settleProofs(
+  db: Db,
+  operation: string,
+  now: number,
+  ppkOf: (keysetId: string) => number | undefined,
+): Promise<string[]> {
   const rows = await db
     .updateTable('mint_proofs')
     .set({ state: 'spent', updated_at: now })
     .where('operation', '=', operation)
     .where('state', '=', 'pending')
-    .returning(['y', 'amount'])
+    .returning(['y', 'amount', 'keyset_id'])
     .execute();
   const v = sumOf(rows);
-  await addTotals(db, { spent: v, pending: -v });
+  let ppk = 0;
+  const unknown: string[] = [];
+  for (const r of rows) {
+    const p = ppkOf(r.keyset_id);
+    if (p === undefined) unknown.push(r.keyset_id);
+    else ppk += p;
+  }
+  if (unknown.length > 0) {
+    const known = await db
+      .selectFrom('mint_keysets')
+      .select(['id', 'input_fee_ppk'])
+      .where('id', 'in', unknown)
+      .execute();
+    const of = new Map(known.map((k) => [k.id, Number(k.input_fee_ppk)]));
+    for (const id of unknown) ppk += of.get(id) ?? 0;
+  }
+  await addTotals(db, { spent: v, pending: -v, fees: Math.ceil(ppk / 1000) });
   return rows.map((r) => r.y);
 }
 
@@ -279,18 +308,20 @@ function sumOf(rows: readonly { amount: number | string | bigint }[]): number {
   return v;
 }
 
-/** Adds to the running totals, inside the caller's transaction (the one that wrote the rows). */
-async function addTotals(db: Db, d: Partial<Totals>): Promise<void> {
+/** Adds to the running totals (and the fees collected, migration 020), inside the caller's transaction. */
+async function addTotals(db: Db, d: Partial<Totals & { fees: number }>): Promise<void> {
   const signed = d.signed ?? 0;
   const spent = d.spent ?? 0;
   const pending = d.pending ?? 0;
-  if (signed === 0 && spent === 0 && pending === 0) return;
+  const fees = d.fees ?? 0;
+  if (signed === 0 && spent === 0 && pending === 0 && fees === 0) return;
   await db
     .updateTable('mint_totals')
     .set((eb) => ({
       signed: eb('signed', '+', signed),
       spent: eb('spent', '+', spent),
       pending: eb('pending', '+', pending),
+      ...(fees !== 0 ? { fees: eb('fees', '+', fees) } : {}),
     }))
     .where('id', '=', shardFor(db, 'mint_totals'))
     .execute();
@@ -331,6 +362,34 @@ export async function totalsAgainstRows(db: Db): Promise<{ running: Totals; rows
     running: { signed: n('running_signed'), spent: n('running_spent'), pending: n('running_pending') },
     rows: { signed: n('rows_signed'), spent: n('rows_spent'), pending: n('rows_pending') },
   };
+}
+
+/** NUT-02 input fees collected, from the running total (a read of `TOTAL_SHARDS` rows; migration 020). */
+export async function runningFees(db: Db): Promise<number> {
+  const rows = await db.selectFrom('mint_totals').select('fees').execute();
+  return rows.reduce((n, r) => n + Number(r.fees), 0);
+}
+
+/**
+ * The running fees and the fees the rows say were collected, read by one statement (the audit's
+ * check): per operation whose notes are all spent, ceil(Σ input_fee_ppk of its notes / 1000), summed.
+ * Only notes of keysets with a fee are read, so a mint without fees reads nothing.
+ */
+export async function feesAgainstRows(db: Db): Promise<{ running: number; rows: number }> {
+  const { rows } = await sql<{
+    running: string | number | bigint | null;
+    counted: string | number | bigint | null;
+  }>`
+    select
+      (select sum(fees) from mint_totals) as running,
+      (select sum(f) from (
+        select case when sum(case when p.state = 'pending' then 1 else 0 end) > 0 then 0
+          else (cast(sum(k.input_fee_ppk) as bigint) + 999) / 1000 end as f
+        from mint_proofs p join mint_keysets k on k.id = p.keyset_id
+        where k.input_fee_ppk > 0
+        group by p.operation) per_operation) as counted
+  `.execute(db);
+  return { running: Number(rows[0]?.running ?? 0), rows: Number(rows[0]?.counted ?? 0) };
 }
 
 /** Totals for the audit, summed from the rows: value ever signed, value spent, value pending. */

@@ -18,7 +18,7 @@ import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
 import { codeOf } from '../test-support/refusals.js';
 import { mintIntegrity } from './audit.js';
 import { Mint } from './mint.js';
-import { runningTotals, TOTAL_SHARDS, totals } from './repository.js';
+import { feesAgainstRows, runningFees, runningTotals, TOTAL_SHARDS, totals } from './repository.js';
 
 const curve = defaultCurve();
 const anyPending = { mayHoldPending: () => true };
@@ -138,6 +138,91 @@ describe.each(DIALECTS)('mint running totals on %s', (dialect) => {
     );
     await store.db.insertInto('mint_proofs').values(row).execute();
     expect((await mintIntegrity(store, anyPending)).differences).toEqual([]);
+  });
+});
+
+describe.each(DIALECTS)('input fees collected (running total) on %s', (dialect) => {
+  let store: Store;
+  let mint: Mint;
+
+  beforeEach(async () => {
+    store = await freshStore(dialect);
+    mint = await Mint.open({ store, unit: 'eur', curve, inputFeePpk: 400 });
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  const outputsFor = (amounts: number[]) => makeOutputs(curve, mint.keysets.current().id, amounts);
+  /** The running fees equal the rows', and are `expected`. */
+  const fees = async (expected: number) => {
+    expect(await feesAgainstRows(store.db)).toEqual({ running: expected, rows: expected });
+    expect(await runningFees(store.db)).toBe(expected);
+  };
+
+  it('follow swaps and settled inputs; not refusals, releases or rollbacks; the row checks name a change', async () => {
+    const notes = await issue(curve, mint, [4, 4, 4, 8, 8]);
+    await fees(0);
+    // Two inputs at 400 ppk: ceil(800 / 1000) = 1 kept.
+    await mint.swap(
+      notes.slice(0, 2),
+      outputsFor([4, 2, 1]).map((o) => o.message),
+    );
+    await fees(1);
+    // The same notes again: refused, nothing moves.
+    expect(
+      await codeOf(
+        mint.swap(
+          notes.slice(0, 2),
+          outputsFor([4, 2, 1]).map((o) => o.message),
+        ),
+      ),
+    ).toBe(11001);
+    await fees(1);
+
+    // Held pending (no fee yet), released (none), held again and settled (collected then).
+    const held = await mint.prepareInputs([notes[2]!]);
+    await store.transaction((trx) => mint.commitInputs(trx, held, 'job-1', 'pending'));
+    await fees(1);
+    await store.transaction((trx) => mint.releasePending(trx, 'job-1'));
+    await fees(1);
+    await store.transaction((trx) => mint.commitInputs(trx, held, 'job-2', 'pending'));
+    await store.transaction((trx) => mint.settlePending(trx, 'job-2'));
+    await fees(2);
+    // Settled again (a step retried): nothing left pending, no second fee.
+    await store.transaction((trx) => mint.settlePending(trx, 'job-2'));
+    await fees(2);
+
+    // Spent in a transaction that then fails: neither the rows nor the fees stay.
+    const spent = await mint.prepareInputs([notes[3]!]);
+    await expect(
+      store.transaction(async (trx) => {
+        await mint.commitInputs(trx, spent, 'op-crash', 'spent');
+        throw new Error('crash before commit');
+      }),
+    ).rejects.toThrow('crash before commit');
+    await fees(2);
+
+    // Concurrent swaps, one note each.
+    await Promise.all(
+      [notes[3]!, notes[4]!].map((n) =>
+        mint.swap(
+          [n],
+          outputsFor([4, 2, 1]).map((o) => o.message),
+        ),
+      ),
+    );
+    await fees(4);
+    expect((await mintIntegrity(store, anyPending)).differences).toEqual([]);
+
+    await store.db
+      .updateTable('mint_totals')
+      .set((eb) => ({ fees: eb('fees', '+', 3) }))
+      .where('id', '=', 5)
+      .execute();
+    expect((await mintIntegrity(store, anyPending)).differences).toEqual([
+      expect.objectContaining({ expected: 4, actual: 7, rows: expect.arrayContaining(['mint_totals']) }),
+    ]);
   });
 });
 

@@ -70,6 +70,8 @@ export interface MintTotalsTable {
   signed: number;
   spent: number;
   pending: number;
+  /** Migration 020: NUT-02 input fees collected (operations whose inputs are all spent). */
+  fees: number;
 }
 
 /** Mailbox (docs/design.md §3): one row per inbox, keyed by the recipient's X25519 key (hex); counts live messages. */

@@ -46,7 +46,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     operation: true,
     created_at: true,
   },
-  mint_totals: { id: true, signed: true, spent: true, pending: true },
+  mint_totals: { id: true, signed: true, spent: true, pending: true, fees: true },
   gateway_job_totals: {
     id: true,
     past_the_call: true,

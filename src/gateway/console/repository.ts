@@ -4,6 +4,7 @@
  * jobs list and the keysets (docs/gateway.md, "Operator API").
  */
 import { type Kysely, sql } from 'kysely';
+import { runningFees } from '../../mint/repository.js';
 import type { Database, GatewayJobsTable, GatewayReserveSeriesTable } from '../../store/schema.js';
 import { FINISHED, JOB_KINDS } from '../jobs/repository.js';
 
@@ -131,24 +132,12 @@ export async function jobCounts(db: Db): Promise<
 }
 
 /**
- * NUT-02 input fees the local mint collected (docs/gateway.md, "Fees"): per operation whose notes are
- * all spent, ceil(Σ input_fee_ppk of its notes / 1000), summed; the gateway audit's `fees.collected`.
- * Only notes of keysets with a fee are read, so a mint without fees reads nothing.
+ * NUT-02 input fees the local mint collected (docs/gateway.md, "Fees"), from the mint's running total
+ * (migration 020): per operation whose notes are all spent, ceil(Σ input_fee_ppk of its notes / 1000),
+ * summed. The audit sums the rows (the gateway audit's `fees.collected`) and compares.
  */
 export async function localFeesCollected(db: Db): Promise<number> {
-  const rows = await db
-    .selectFrom('mint_proofs as p')
-    .innerJoin('mint_keysets as k', 'k.id', 'p.keyset_id')
-    .where('k.input_fee_ppk', '>', 0)
-    .select([
-      'p.operation',
-      (eb) => eb.fn.sum<number>('k.input_fee_ppk').as('ppk'),
-      (eb) =>
-        eb.fn.sum<number>(eb.case().when('p.state', '=', 'pending').then(1).else(0).end()).as('pending'),
-    ])
-    .groupBy('p.operation')
-    .execute();
-  return rows.reduce((n, r) => n + (Number(r.pending) > 0 ? 0 : Math.ceil(Number(r.ppk) / 1000)), 0);
+  return runningFees(db);
 }
 
 /** The value of the jobs not finished yet (issuing, receiving, delivering), through their partial index (020). */

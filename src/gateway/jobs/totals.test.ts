@@ -4,10 +4,11 @@
  * (020). Inserts and state changes keep them equal to the rows' (concurrent moves included), a move that
  * lost its race or a rolled-back transaction leaves them as they were, the audit reads both sides in one
  * statement so a change to either shows, the console's summary reads them, and migration 020 sums the
- * finished jobs of books that already exist.
+ * finished jobs (and the local mint's fees collected) of books that already exist.
  */
 import { type Kysely, Migrator } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { feesAgainstRows } from '../../mint/repository.js';
 import { openStore, type Store } from '../../store/index.js';
 import { MIGRATIONS } from '../../store/migrations/index.js';
 import { postgres } from '../../store/postgres/index.js';
@@ -193,7 +194,7 @@ describe.each(DIALECTS)('finished jobs per state and kind on %s', (dialect) => {
   });
 });
 
-const BEFORE = MIGRATIONS.findIndex(([name]) => name === '020_job_finished_totals');
+const BEFORE = MIGRATIONS.findIndex(([name]) => name === '020_summary_totals');
 
 describe.each(DIALECTS)('migration 020 on %s', (dialect) => {
   let fresh: FreshDatabase | undefined;
@@ -224,9 +225,29 @@ describe.each(DIALECTS)('migration 020 on %s', (dialect) => {
         { ...row('j4', 'issuing', 'payout', 3), request_hash: 'j4', ref: 'p' },
       ])
       .execute();
+    // Fees: operation `a` spent (2 × 600 ppk: 2), `b` still pending (none yet), `c` at a keyset without a fee.
+    const keyset = { unit: 'eur', active: 1, derivation_index: 0, max_order: 32, created_at: 1 };
+    await db
+      .insertInto('mint_keysets')
+      .values([
+        { ...keyset, id: 'kf', input_fee_ppk: 600 },
+        { ...keyset, id: 'k0', input_fee_ppk: 0, derivation_index: 1 },
+      ])
+      .execute();
+    const proof = { amount: 4, secret: 's', c: 'c', witness: null, created_at: 1, updated_at: 1 };
+    await db
+      .insertInto('mint_proofs')
+      .values([
+        { ...proof, y: 'y1', keyset_id: 'kf', state: 'spent', operation: 'a' },
+        { ...proof, y: 'y2', keyset_id: 'kf', state: 'spent', operation: 'a' },
+        { ...proof, y: 'y3', keyset_id: 'kf', state: 'pending', operation: 'b' },
+        { ...proof, y: 'y4', keyset_id: 'k0', state: 'spent', operation: 'c' },
+      ])
+      .execute();
     await old.destroy();
 
     store = await openStore(config);
+    expect(await feesAgainstRows(store.db)).toEqual({ running: 2, rows: 2 });
     expect(await finished(store.db)).toEqual(['done transfer: 2/2', 'refused payroll: 1/1']);
     expect(await jobCounts(store.db)).toEqual([
       { kind: 'payout', state: 'issuing', count: 1, oldestAt: 3 },

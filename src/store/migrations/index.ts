@@ -20,7 +20,7 @@ import * as m013 from './013_bank_chain.js';
 import * as m015 from './015_mint_quote_pubkey.js';
 import * as m018 from './018_gateway_job_pruning.js';
 import * as m019 from './019_running_totals.js';
-import * as m020 from './020_job_finished_totals.js';
+import * as m020 from './020_summary_totals.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -39,7 +39,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['015_mint_quote_pubkey', m015],
   ['018_gateway_job_pruning', m018],
   ['019_running_totals', m019],
-  ['020_job_finished_totals', m020],
+  ['020_summary_totals', m020],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
