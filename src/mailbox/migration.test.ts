@@ -5,20 +5,15 @@
  * the mailbox works on the migrated rows (a replay of a stored envelope is a duplicate, an ack gives
  * the totals back).
  */
-import { type Kysely, Migrator } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { MIGRATIONS } from '../store/migrations/index.js';
-import { postgres } from '../store/postgres/index.js';
-import { sqlite } from '../store/sqlite/index.js';
 import { DIALECTS, type FreshDatabase, freshDatabase } from '../test-support/dialects.js';
+import { migratedUpTo } from '../test-support/older-database.js';
 import { TOTAL_SHARDS, totals } from './repository.js';
 import { DRAIN_TYPE, Mailbox } from './service.js';
-
-const BEFORE = MIGRATIONS.findIndex(([name]) => name === '007_mailbox_hardening');
 
 describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
   let fresh: FreshDatabase | undefined;
@@ -31,14 +26,7 @@ describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
   it('copies pending messages with their digest and tombstones without, and sums the totals', async () => {
     fresh = await freshDatabase(dialect);
     const config = fresh.config;
-    const old = (config.dialect === 'sqlite'
-      ? sqlite.connect(config)
-      : postgres.connect(config)) as unknown as Kysely<unknown>;
-    const { error } = await new Migrator({
-      db: old,
-      provider: { getMigrations: async () => Object.fromEntries(MIGRATIONS.slice(0, BEFORE)) },
-    }).migrateToLatest();
-    expect(error).toBeUndefined();
+    const db = await migratedUpTo(config, '007_mailbox_hardening');
 
     const [owner, sender, server] = await Promise.all([
       generateEncryptionKeyPair(),
@@ -54,7 +42,6 @@ describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
       payload: {},
     });
     const text = JSON.stringify(letter);
-    const db = old as Kysely<Record<string, Record<string, unknown>>>;
     await db
       .insertInto('mailbox_inboxes')
       .values({ recipient, messages: 1, bytes: text.length, last_seq: 2 })
@@ -85,7 +72,7 @@ describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
         await db.insertInto('mailbox_messages').values(values).execute();
       }
     }
-    await old.destroy();
+    await db.destroy();
 
     store = await openStore(config);
     const copied = await store.db

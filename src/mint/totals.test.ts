@@ -5,16 +5,13 @@
  * sums of the rows and name a change on either side; the migration sums books that already exist
  * (and counts the journal's jobs past their bank call).
  */
-import { type Kysely, Migrator } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCurve } from '../core/crypto/index.js';
 import { pastTheCallAgainstRows } from '../gateway/reconcile/repository.js';
 import { openStore, type Store } from '../store/index.js';
-import { MIGRATIONS } from '../store/migrations/index.js';
-import { postgres } from '../store/postgres/index.js';
-import { sqlite } from '../store/sqlite/index.js';
 import { DIALECTS, type FreshDatabase, freshDatabase, freshStore } from '../test-support/dialects.js';
 import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
+import { migratedUpTo } from '../test-support/older-database.js';
 import { codeOf } from '../test-support/refusals.js';
 import { mintIntegrity } from './audit.js';
 import { Mint } from './mint.js';
@@ -226,8 +223,6 @@ describe.each(DIALECTS)('input fees collected (running total) on %s', (dialect) 
   });
 });
 
-const BEFORE = MIGRATIONS.findIndex(([name]) => name === '019_running_totals');
-
 describe.each(DIALECTS)('migration 019 on %s', (dialect) => {
   let fresh: FreshDatabase | undefined;
   let store: Store | undefined;
@@ -239,15 +234,7 @@ describe.each(DIALECTS)('migration 019 on %s', (dialect) => {
   it('sums the books that exist into the running totals', async () => {
     fresh = await freshDatabase(dialect);
     const config = fresh.config;
-    const old = (config.dialect === 'sqlite'
-      ? sqlite.connect(config)
-      : postgres.connect(config)) as unknown as Kysely<unknown>;
-    const { error } = await new Migrator({
-      db: old,
-      provider: { getMigrations: async () => Object.fromEntries(MIGRATIONS.slice(0, BEFORE)) },
-    }).migrateToLatest();
-    expect(error).toBeUndefined();
-    const db = old as Kysely<Record<string, Record<string, unknown>>>;
+    const db = await migratedUpTo(config, '019_running_totals');
     const sig = { keyset_id: 'k', c_: 'c', dleq_e: 'e', dleq_s: 's', operation: 'op', created_at: 1 };
     await db
       .insertInto('mint_signatures')
@@ -289,7 +276,7 @@ describe.each(DIALECTS)('migration 019 on %s', (dialect) => {
       .insertInto('gateway_jobs')
       .values([job('j1', 'done'), job('j2', 'delivering'), job('j3', 'issuing'), job('j4', 'refused')])
       .execute();
-    await old.destroy();
+    await db.destroy();
 
     store = await openStore(config);
     expect(await pastTheCallAgainstRows(store.db)).toEqual({ running: 2, rows: 2 });

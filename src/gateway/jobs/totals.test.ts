@@ -6,13 +6,9 @@
  * statement so a change to either shows, the console's summary reads them, and migration 020 sums the
  * finished jobs (and the local mint's fees collected) of books that already exist.
  */
-import { type Kysely, Migrator } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { feesAgainstRows } from '../../mint/repository.js';
 import { openStore, type Store } from '../../store/index.js';
-import { MIGRATIONS } from '../../store/migrations/index.js';
-import { postgres } from '../../store/postgres/index.js';
-import { sqlite } from '../../store/sqlite/index.js';
 import {
   DIALECTS,
   type FreshDatabase,
@@ -20,6 +16,7 @@ import {
   freshStore,
   type TestStore,
 } from '../../test-support/dialects.js';
+import { migratedUpTo } from '../../test-support/older-database.js';
 import { jobCounts } from '../console/repository.js';
 import { finishedAgainstRows, pastTheCallAgainstRows } from '../reconcile/repository.js';
 import * as repo from './repository.js';
@@ -194,8 +191,6 @@ describe.each(DIALECTS)('finished jobs per state and kind on %s', (dialect) => {
   });
 });
 
-const BEFORE = MIGRATIONS.findIndex(([name]) => name === '020_summary_totals');
-
 describe.each(DIALECTS)('migration 020 on %s', (dialect) => {
   let fresh: FreshDatabase | undefined;
   let store: Store | undefined;
@@ -207,15 +202,7 @@ describe.each(DIALECTS)('migration 020 on %s', (dialect) => {
   it('counts the finished jobs that exist, with the oldest of each', async () => {
     fresh = await freshDatabase(dialect);
     const config = fresh.config;
-    const old = (config.dialect === 'sqlite'
-      ? sqlite.connect(config)
-      : postgres.connect(config)) as unknown as Kysely<unknown>;
-    const { error } = await new Migrator({
-      db: old,
-      provider: { getMigrations: async () => Object.fromEntries(MIGRATIONS.slice(0, BEFORE)) },
-    }).migrateToLatest();
-    expect(error).toBeUndefined();
-    const db = old as Kysely<Record<string, Record<string, unknown>>>;
+    const db = await migratedUpTo(config, '020_summary_totals');
     await db
       .insertInto('gateway_jobs')
       .values([
@@ -244,7 +231,7 @@ describe.each(DIALECTS)('migration 020 on %s', (dialect) => {
         { ...proof, y: 'y4', keyset_id: 'k0', state: 'spent', operation: 'c' },
       ])
       .execute();
-    await old.destroy();
+    await db.destroy();
 
     store = await openStore(config);
     expect(await feesAgainstRows(store.db)).toEqual({ running: 2, rows: 2 });
