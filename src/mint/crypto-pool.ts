@@ -20,6 +20,7 @@ import type {
   UnblindAnswer,
   UnblindJob,
 } from './crypto.js';
+import { emptyAnswer } from './crypto.js';
 import type { WorkerReply, WorkerRequest } from './crypto-worker.js';
 
 interface Pending {
@@ -110,16 +111,7 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
 
   /** Both rounds cut into chunks over the workers; signing starts only once every input verified. */
   async function inChunks(job: CryptoJob): Promise<CryptoAnswer> {
-    const answer: CryptoAnswer = {
-      Y: [],
-      forged: -1,
-      locked: -1,
-      lockReason: '',
-      invalid: -1,
-      C_: [],
-      e: [],
-      s: [],
-    };
+    const answer = emptyAnswer();
     const ins = job.inputs.secret.length;
     for (const [from, part] of await chunks(ins, (a, b) => ({ job: onlyInputs(job, a, b) }))) {
       if (part.forged >= 0) return { ...answer, forged: from + part.forged };

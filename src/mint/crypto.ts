@@ -102,18 +102,14 @@ export interface MintCrypto {
   close(): Promise<void>;
 }
 
+/** A `CryptoAnswer` with nothing refused and nothing computed yet. */
+export function emptyAnswer(): CryptoAnswer {
+  return { Y: [], forged: -1, locked: -1, lockReason: '', invalid: -1, C_: [], e: [], s: [] };
+}
+
 /** Runs `job` on `curve`: the one implementation behind every `MintCrypto`. */
 export function runJob(curve: Curve, job: CryptoJob): CryptoAnswer {
-  const answer: CryptoAnswer = {
-    Y: [],
-    forged: -1,
-    locked: -1,
-    lockReason: '',
-    invalid: -1,
-    C_: [],
-    e: [],
-    s: [],
-  };
+  const answer = emptyAnswer();
   const { secret, C, lock } = job.inputs;
   for (let i = 0; i < secret.length; i++) {
     // NUT-00: a note's identity is Y = hash_to_curve(secret), its encoding never counts.
@@ -159,8 +155,7 @@ export function runDleqJob(curve: Curve, job: DleqJob): DleqAnswer {
   const answer: DleqAnswer = { Y: [], bad: -1, reason: '' };
   const { secret, C, e, s, r, key } = job.notes;
   for (let i = 0; i < secret.length; i++) {
-    const K = job.keys[key[i] ?? -1];
-    if (K === undefined) fail('Internal', { reason: `DLEQ job: no key at index ${key[i]}` });
+    const K = keyOf(job, key[i]);
     let ok: boolean;
     let Y: Uint8Array;
     try {
@@ -187,8 +182,7 @@ export function runUnblindJob(curve: Curve, job: UnblindJob): UnblindAnswer {
   const answer: UnblindAnswer = { C: [], bad: -1, reason: '' };
   const { B_, r, C_, e, s, key } = job.outputs;
   for (let i = 0; i < B_.length; i++) {
-    const K = job.keys[key[i] ?? -1];
-    if (K === undefined) fail('Internal', { reason: `unblind job: no key at index ${key[i]}` });
+    const K = keyOf(job, key[i]);
     try {
       const C_i = hex(C_[i], `signatures[${i}].C_`, 33);
       // NUT-12: the mint proves C_ = k·B_ for the k behind K, so the note is good without asking it.
@@ -211,7 +205,7 @@ export function runUnblindJob(curve: Curve, job: UnblindJob): UnblindAnswer {
   return answer;
 }
 
-function keyOf(job: CryptoJob, index: number | undefined): Uint8Array {
+function keyOf(job: { keys: Uint8Array[] }, index: number | undefined): Uint8Array {
   const k = job.keys[index ?? -1];
   if (k === undefined) fail('Internal', { reason: `crypto job: no key at index ${index}` });
   return k;
