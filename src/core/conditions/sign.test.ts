@@ -4,11 +4,10 @@
  * and what this module signs verifying (and failing on another message or key), also under the mint's
  * own rules (`planLocks` + `checkLock`). The mint's verdicts on the vectors are `verify.test.ts`'s.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
+import { nut11Vectors as vectors } from '../../test-support/nut11-vectors.js';
 import { nobleCurve } from '../crypto/noble.js';
 import { isLancashError } from '../errors.js';
 import { htlcSecret, p2pkSecret, parseWellKnownSecret } from './secret.js';
@@ -25,35 +24,6 @@ import {
   xOnly,
 } from './sign.js';
 import { checkLock, planLocks } from './verify.js';
-
-interface VProof {
-  amount: number;
-  id: string;
-  secret: string;
-  C: string;
-  witness?: string;
-}
-interface VOutput {
-  amount: number;
-  id: string;
-  B_: string;
-}
-interface VRequest {
-  inputs: VProof[];
-  outputs: VOutput[];
-  quote?: string;
-}
-interface Nut11 {
-  proofs: { name: string; expected_valid?: boolean; proof: VProof }[];
-  sig_all_msg_to_sign: { name: string; request: VRequest; msg_to_sign: string; msg_hash_hex: string }[];
-  sig_all_requests: { name: string; expected_valid: boolean; request: VRequest }[];
-}
-
-const vectors = (
-  JSON.parse(readFileSync(resolve(process.cwd(), '../shared/vectors/nut11.json'), 'utf8')) as {
-    cases: Nut11;
-  }
-).cases;
 
 /** Every key a vector's secret names (`data` when P2PK, `pubkeys`, `refund`), as x-only hex. */
 function keysOf(secret: string): string[] {

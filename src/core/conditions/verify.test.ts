@@ -4,39 +4,16 @@
  * (multisig thresholds, locktime and refund, HTLC preimage, SIG_ALL outputs, bounds, invalid points),
  * with property tests where an invariant exists.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { nut11Vectors as vectors } from '../../test-support/nut11-vectors.js';
 import { nobleCurve } from '../crypto/noble.js';
 import { type ErrorName, isLancashError } from '../errors.js';
 import { htlcSecret, p2pkSecret } from './secret.js';
 import { htlcHash, messageDigest, p2pkPublicKey, p2pkWitness, sigAllMessage, signSigAll } from './sign.js';
 import { checkLock, type LockedInput, MAX_SCHNORR_CHECKS, planLocks, type SpendContext } from './verify.js';
-
-interface VProof {
-  amount: number;
-  id: string;
-  secret: string;
-  C: string;
-  witness?: string;
-}
-interface VRequest {
-  inputs: VProof[];
-  outputs: { amount: number; id: string; B_: string }[];
-  quote?: string;
-}
-const vectors = (
-  JSON.parse(readFileSync(resolve(process.cwd(), '../shared/vectors/nut11.json'), 'utf8')) as {
-    cases: {
-      proofs: { name: string; expected_valid?: boolean; proof: VProof }[];
-      sig_all_msg_to_sign: { name: string; request: VRequest; msg_hash_hex: string }[];
-      sig_all_requests: { name: string; expected_valid: boolean; request: VRequest }[];
-    };
-  }
-).cases;
 
 const NOW = Math.floor(Date.now() / 1000);
 
