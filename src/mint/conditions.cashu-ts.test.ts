@@ -11,18 +11,22 @@ import {
   type Proof as CashuProof,
   createHTLCHash,
   getEncodedToken,
-  type MintOperationError,
   P2PKBuilder,
-  Wallet,
+  type Wallet,
 } from '@cashu/cashu-ts';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { p2pkPublicKey, signInputs, signSigAll } from '../core/conditions/sign.js';
+import {
+  cashuWallet,
+  fundedAtBank,
+  fundedAtLocalMint,
+  cashuRefusal as refusal,
+} from '../test-support/cashu-ts-mints.js';
 import { DIALECTS } from '../test-support/dialects.js';
-import { fundLocal, type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
-import { Terminal } from '../test-support/terminal.js';
+import { type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { createFakeLightning } from '../wide-bank/lightning/fake.js';
 
 const total = (ps: readonly { amount: unknown }[]) => ps.reduce((n, p) => n + Number(p.amount), 0);
@@ -31,18 +35,6 @@ const total = (ps: readonly { amount: unknown }[]) => ps.reduce((n, p) => n + Nu
 function keyPair(): { priv: string; pub: string } {
   const priv = bytesToHex(schnorr.utils.randomSecretKey());
   return { priv, pub: p2pkPublicKey(priv) };
-}
-
-/** The Cashu error code of a refused call (cashu-ts throws `MintOperationError` for the mint's 4xx). */
-async function refusal(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as Partial<MintOperationError>;
-    if (typeof err.code === 'number' && typeof err.status === 'number' && err.status < 500) return err.code;
-    throw e;
-  }
-  throw new Error('expected the mint to refuse');
 }
 
 /**
@@ -60,33 +52,16 @@ interface MintUnderTest {
 
 let net: ProcessNet;
 
-async function cashuWallet(url: string): Promise<Wallet> {
-  const wallet = new Wallet(url, { unit: 'eur' });
-  await wallet.loadMint();
-  return wallet;
-}
-
 const wideBank: MintUnderTest = {
   name: 'the wide bank',
   url: () => net.bankUrl,
-  async funded(amount) {
-    const wallet = await cashuWallet(net.bankUrl);
-    const quote = await wallet.createMintQuoteBolt11(amount);
-    return { wallet, proofs: await wallet.mintProofsBolt11(amount, quote.quote) };
-  },
+  funded: (amount) => fundedAtBank(net, amount),
 };
 
 const localMint: MintUnderTest = {
   name: "the gateway's local mint",
   url: () => net.lan,
-  async funded(amount) {
-    const holder = await Terminal.create('lan');
-    await fundLocal(net, await Terminal.create('wan'), await Terminal.create('lan'), [
-      { terminal: holder, amount },
-    ]);
-    const wallet = await cashuWallet(net.lan);
-    return { wallet, proofs: await wallet.receive(holder.takeAll(net.lan)) };
-  },
+  funded: (amount) => fundedAtLocalMint(net, amount),
 };
 
 describe.each(DIALECTS)('spending conditions with cashu-ts, real processes on %s', (dialect) => {

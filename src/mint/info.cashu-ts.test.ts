@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type MintOperationError, Wallet } from '@cashu/cashu-ts';
+import { Wallet } from '@cashu/cashu-ts';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { request } from 'undici';
@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { defaultCurve } from '../core/crypto/index.js';
 import { isMintQuotePubkey, mintQuotePubkey } from '../core/crypto/nut20.js';
 import type { Proof } from '../core/protocol/cashu.js';
+import { cashuRefusal as refusal } from '../test-support/cashu-ts-mints.js';
 import { fundLocal, type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { refusalCode, sendJson } from '../test-support/http.js';
 import { makeOutputs, stateOf } from '../test-support/notes.js';
@@ -246,18 +247,6 @@ describe.each([wideBank, localMint])('NUT-19 on $name: an identical swap replay'
     expect(await stateOf(m.url(), inputs)).toEqual(inputs.map(() => 'SPENT'));
   });
 });
-
-/** The Cashu error code of a refused call (cashu-ts throws `MintOperationError` for the mint's 4xx). */
-async function refusal(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as Partial<MintOperationError>;
-    if (typeof err.code === 'number' && typeof err.status === 'number' && err.status < 500) return err.code;
-    throw e;
-  }
-  throw new Error('expected the mint to refuse');
-}
 
 describe('NUT-20 with cashu-ts at the wide bank', () => {
   it('a locked quote mints with a valid signature only; a missing or wrong one is refused (20008)', async () => {

@@ -11,13 +11,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Proof as CashuProof, getEncodedToken, Wallet } from '@cashu/cashu-ts';
+import { type Proof as CashuProof, getEncodedToken, type Wallet } from '@cashu/cashu-ts';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cashuWallet, fundedAtBank, fundedAtLocalMint } from '../test-support/cashu-ts-mints.js';
 import { DIALECTS, freshDatabaseUrl } from '../test-support/dialects.js';
-import { fundLocal, type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
+import { type ProcessNet, startProcessNet } from '../test-support/gateway-process.js';
 import { startProcess, wideBankArgs } from '../test-support/process.js';
-import { Terminal } from '../test-support/terminal.js';
 import { openRaw, type RawSocket, type Received, useWebSocketsInCashuTs } from '../test-support/ws.js';
 import { createFakeLightning } from '../wide-bank/lightning/fake.js';
 
@@ -43,12 +43,6 @@ afterAll(async () => {
     );
   }
 });
-
-async function cashuWallet(url: string): Promise<Wallet> {
-  const wallet = new Wallet(url, { unit: 'eur' });
-  await wallet.loadMint();
-  return wallet;
-}
 
 /** Calls `change` and resolves once `notified` has been called; records the delay as `what`. */
 async function timed(what: string, change: () => Promise<unknown>, notified: Promise<number>): Promise<void> {
@@ -87,25 +81,14 @@ const wideBank: MintUnderTest = {
   name: 'the wide bank',
   url: () => net.bankUrl,
   kinds: ['bolt11_mint_quote', 'bolt11_melt_quote', 'proof_state'],
-  async funded(amount) {
-    const wallet = await cashuWallet(net.bankUrl);
-    const quote = await wallet.createMintQuoteBolt11(amount);
-    return { wallet, proofs: await wallet.mintProofsBolt11(amount, quote.quote) };
-  },
+  funded: (amount) => fundedAtBank(net, amount),
 };
 
 const localMint: MintUnderTest = {
   name: "the gateway's local mint",
   url: () => net.lan,
   kinds: ['proof_state'],
-  async funded(amount) {
-    const holder = await Terminal.create('lan');
-    await fundLocal(net, await Terminal.create('wan'), await Terminal.create('lan'), [
-      { terminal: holder, amount },
-    ]);
-    const wallet = await cashuWallet(net.lan);
-    return { wallet, proofs: await wallet.receive(holder.takeAll(net.lan)) };
-  },
+  funded: (amount) => fundedAtLocalMint(net, amount),
 };
 
 const isMessage = (r: Received): r is Extract<Received, { type: 'message' }> => r.type === 'message';
