@@ -7,9 +7,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCurve } from '../core/crypto/index.js';
+import type { JobRow } from '../gateway/jobs/repository.js';
 import { pastTheCallAgainstRows } from '../gateway/reconcile/repository.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, type FreshDatabase, freshDatabase, freshStore } from '../test-support/dialects.js';
+import { jobRow } from '../test-support/jobs.js';
 import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
 import { migratedUpTo } from '../test-support/older-database.js';
 import { codeOf } from '../test-support/refusals.js';
@@ -252,25 +254,15 @@ describe.each(DIALECTS)('migration 019 on %s', (dialect) => {
         { ...proof, y: 'y2', amount: 2, state: 'pending', operation: 'b' },
       ])
       .execute();
-    const job = (id: string, state: string) => ({
-      id,
-      direction: 'lan-to-wan',
-      state,
-      active: 0,
-      sender_key: 'aa',
-      request_hash: id,
-      destination: 'wan1…',
-      destination_key: 'cc',
-      reply_to: null,
-      amount: 1,
-      journal: '{}',
-      notice: 'none',
-      refusal: null,
-      attempts: 0,
-      next_attempt_at: 0,
-      last_error: null,
-      created_at: 0,
-      updated_at: 0,
+    const job = (id: string, state: JobRow['state']) => ({
+      ...jobRow(id, {
+        state,
+        active: 0,
+        sender_key: 'aa',
+        request_hash: id,
+        destination_key: 'cc',
+        journal: '{}',
+      }),
     });
     await db
       .insertInto('gateway_jobs')

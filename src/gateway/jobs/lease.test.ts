@@ -12,32 +12,12 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { finish, startNet, type TestNet, wrapBank } from '../../test-support/gateway-net.js';
+import { jobRow } from '../../test-support/jobs.js';
 import { randomId, Terminal } from '../../test-support/terminal.js';
 import * as repo from './repository.js';
 import { JobRunner, type StepOutcome } from './runner.js';
 
-function row(id: string): repo.JobRow {
-  return {
-    id,
-    direction: 'lan-to-wan',
-    state: 'issuing',
-    active: 1,
-    sender_key: 'aa'.repeat(32),
-    request_hash: 'bb'.repeat(32),
-    destination: 'wan1…',
-    destination_key: 'cc'.repeat(32),
-    reply_to: null,
-    amount: 1,
-    journal: '{"outputs":[]}',
-    notice: 'none',
-    refusal: null,
-    attempts: 0,
-    next_attempt_at: 0,
-    last_error: null,
-    created_at: 0,
-    updated_at: 0,
-  };
-}
+const row = (id: string) => jobRow(id);
 
 const A = { owner: 'host/1/a', ttlMs: 60_000 };
 const B = { owner: 'host/2/b', ttlMs: 60_000 };

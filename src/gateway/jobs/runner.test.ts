@@ -13,32 +13,12 @@ import fc from 'fast-check';
 import type { KyselyPlugin } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshStore, type TestStore } from '../../test-support/dialects.js';
+import { jobRow } from '../../test-support/jobs.js';
 import type { Job } from './model.js';
 import * as repo from './repository.js';
 import { exponentialBackoff, JobRunner, type JobStepper, type StepOutcome } from './runner.js';
 
-function row(id: string, nextAttemptAt: number): repo.JobRow {
-  return {
-    id,
-    direction: 'lan-to-wan',
-    state: 'issuing',
-    active: 1,
-    sender_key: 'aa'.repeat(32),
-    request_hash: 'bb'.repeat(32),
-    destination: 'wan1…',
-    destination_key: 'cc'.repeat(32),
-    reply_to: null,
-    amount: 1,
-    journal: '{"outputs":[]}',
-    notice: 'none',
-    refusal: null,
-    attempts: 0,
-    next_attempt_at: nextAttemptAt,
-    last_error: null,
-    created_at: 0,
-    updated_at: 0,
-  };
-}
+const row = (id: string, nextAttemptAt: number) => jobRow(id, { next_attempt_at: nextAttemptAt });
 
 /** The job of `row(id, 0)` as a step would carry it, in `state`. */
 function job(id: string, state: Job['state']): Job {

@@ -16,6 +16,7 @@ import {
   freshStore,
   type TestStore,
 } from '../../test-support/dialects.js';
+import { jobRow } from '../../test-support/jobs.js';
 import { migratedUpTo } from '../../test-support/older-database.js';
 import { jobCounts } from '../console/repository.js';
 import { finishedAgainstRows, pastTheCallAgainstRows } from '../reconcile/repository.js';
@@ -27,27 +28,7 @@ function row(
   kind: repo.JobKind = 'transfer',
   created_at = 0,
 ): repo.JobRow {
-  return {
-    kind,
-    id,
-    direction: 'lan-to-wan',
-    state,
-    active: 1,
-    sender_key: 'aa'.repeat(32),
-    request_hash: 'bb'.repeat(32),
-    destination: 'wan1…',
-    destination_key: 'cc'.repeat(32),
-    reply_to: null,
-    amount: 1,
-    journal: '{}',
-    notice: 'none',
-    refusal: null,
-    attempts: 0,
-    next_attempt_at: 0,
-    last_error: null,
-    created_at,
-    updated_at: 0,
-  };
+  return jobRow(id, { kind, state, created_at, journal: '{}' });
 }
 
 describe.each(DIALECTS)('jobs past their bank call on %s', (dialect) => {
