@@ -387,15 +387,18 @@ export class Mint {
    * NUT-19 for swaps, from what the database holds (nothing is written): a swap whose outputs are
    * signed answers the signatures it got, if its inputs verify again (only their holder can replay)
    * and the inputs and outputs are exactly one earlier swap's, all its inputs spent by it and all its
-   * outputs signed by it with the same amounts and keysets. Anything else keeps its refusal.
+   * outputs signed by it with the same amounts and keysets. Anything else keeps its refusal. The
+   * outputs' rows are read first, so a request that is no replay is refused before any crypto.
    */
   private async replayedSwap(
     ins: CheckedInputs,
     outs: CheckedOutputs,
     refusal: unknown,
   ): Promise<BlindSignature[]> {
+    const signed = await this.signedExactlyBy(outs.msgs);
+    if (signed === undefined) throw refusal;
     const answer = await this.runCrypto(ins, undefined);
-    return this.swapAnswered(answer.Y, outs, refusal);
+    return this.heldAnswer(answer.Y, signed, refusal);
   }
 
   private async swapAnswered(
@@ -403,7 +406,14 @@ export class Mint {
     outs: CheckedOutputs,
     refusal: unknown,
   ): Promise<BlindSignature[]> {
-    const signed = await this.signedExactlyBy(outs.msgs);
+    return this.heldAnswer(Ys, await this.signedExactlyBy(outs.msgs), refusal);
+  }
+
+  private async heldAnswer(
+    Ys: readonly string[],
+    signed: { operation: string; signatures: BlindSignature[] } | undefined,
+    refusal: unknown,
+  ): Promise<BlindSignature[]> {
     if (signed === undefined || !(await this.heldExactlyBy(Ys, signed.operation))) throw refusal;
     return signed.signatures;
   }
