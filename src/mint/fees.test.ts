@@ -15,6 +15,7 @@ import type { Proof } from '../core/protocol/cashu.js';
 import { auditGateway } from '../gateway/audit.js';
 import { localFeesCollected } from '../gateway/console/repository.js';
 import { DIALECTS } from '../test-support/dialects.js';
+import { rotateToFee } from '../test-support/fee-keyset.js';
 import {
   fundLocal,
   fundWide,
@@ -33,12 +34,6 @@ const LOCAL_PPK = 400; // one cent per 1 to 2 local notes, two per 3 to 5, …
 
 const total = (ps: readonly { amount: unknown }[]) => ps.reduce((n, p) => n + Number(p.amount), 0);
 const feeOf = (notes: number, ppk: number) => Math.ceil((notes * ppk) / 1000);
-
-const Keysets = Type.Object({
-  keysets: Type.Array(
-    Type.Object({ id: Type.String(), active: Type.Boolean(), input_fee_ppk: Type.Integer() }),
-  ),
-});
 
 describe.each(DIALECTS)('input fees on both mints, real processes, on %s', (dialect) => {
   let net: ProcessNet;
@@ -65,31 +60,17 @@ describe.each(DIALECTS)('input fees on both mints, real processes, on %s', (dial
       ['wide-bank', BANK_PPK, wan, net.bankUrl],
       ['gateway', LOCAL_PPK, lan, net.lan],
     ] as const) {
-      const run = await runLancash([
+      const { rotated, listed } = await rotateToFee(
         role,
-        'keyset',
-        'rotate',
-        '--grace',
-        '1',
-        '--input-fee-ppk',
-        String(ppk),
-        ...(role === 'wide-bank' ? net.bankDbArgs : net.gatewayDbArgs),
-      ]);
-      expect(run.code, run.stderr).toBe(0);
-      const rotated = JSON.parse(run.stdout) as { active: KeysetListing; said: string };
+        role === 'wide-bank' ? net.bankDbArgs : net.gatewayDbArgs,
+        ppk,
+        url,
+      );
       expect(rotated.active.inputFeePpk).toBe(ppk);
       expect(rotated.said).toContain(`input fee of ${ppk} ppk`);
       side.keyset = rotated.active.id;
       // Every server process reads the keysets within a second; NUT-02 lists the fee.
-      for (;;) {
-        const { keysets } = await call({ base: url, method: 'GET', path: '/v1/keysets', schema: Keysets });
-        const active = keysets.find((k) => k.active);
-        if (active?.id === side.keyset) {
-          expect(active.input_fee_ppk).toBe(ppk);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      expect(listed.input_fee_ppk).toBe(ppk);
     }
   });
   afterAll(async () => {

@@ -8,11 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Type } from '@sinclair/typebox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { feeOfPpk } from '../core/fees.js';
-import { call } from '../core/http/client.js';
-import { runLancash } from '../test-support/process.js';
+import { rotateToFee } from '../test-support/fee-keyset.js';
 import { type System, startSystem } from '../test-support/system.js';
 import { expectNotesSound, newWallet, settledBalance, type TestWallet } from '../test-support/wallet.js';
 import { historyLine } from '../web/wallet/words.js';
@@ -25,32 +23,6 @@ let sys: System;
 const wallets: TestWallet[] = [];
 let wan: TestWallet;
 let lan: TestWallet;
-
-const Keysets = Type.Object({
-  keysets: Type.Array(Type.Object({ id: Type.String(), active: Type.Boolean() })),
-});
-
-async function rotate(role: 'wide-bank' | 'gateway', data: string, ppk: number, mint: string): Promise<void> {
-  const run = await runLancash([
-    role,
-    'keyset',
-    'rotate',
-    '--grace',
-    '1',
-    '--input-fee-ppk',
-    String(ppk),
-    '--data',
-    data,
-  ]);
-  expect(run.code, run.stderr).toBe(0);
-  const id = (JSON.parse(run.stdout) as { active: { id: string } }).active.id;
-  // Every server process reads the keysets within a second.
-  for (;;) {
-    const { keysets } = await call({ base: mint, method: 'GET', path: '/v1/keysets', schema: Keysets });
-    if (keysets.find((k) => k.active)?.id === id) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function wallet(network: 'wan' | 'lan'): Promise<TestWallet> {
   const t =
@@ -69,8 +41,8 @@ beforeAll(async () => {
   expect((await wan.wallet.mintFromLightning(300)).state).toBe('done');
   expect((await wan.wallet.send({ to: lan.wallet.address, amount: 150 })).state).toBe('done');
   await lan.wallet.receive();
-  await rotate('wide-bank', join(dir, 'bank'), BANK_PPK, sys.bank);
-  await rotate('gateway', join(dir, 'gw'), LOCAL_PPK, sys.lan);
+  await rotateToFee('wide-bank', ['--data', join(dir, 'bank')], BANK_PPK, sys.bank);
+  await rotateToFee('gateway', ['--data', join(dir, 'gw')], LOCAL_PPK, sys.lan);
 });
 afterEach(async () => {
   for (const t of wallets) await expectNotesSound(t);
