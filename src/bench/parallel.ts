@@ -21,28 +21,9 @@ export async function cryptoBoundAllCores(
   const cores = availableParallelism();
   const workers: Worker[] = [];
   try {
-    const ready = Array.from({ length: cores }, () => {
-      const w = spawnWorker(import.meta.url, 'bound-worker', {
-        workerData: { seconds, locked: o.locked ?? false },
-      });
-      workers.push(w);
-      return new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-      });
-    });
-    await Promise.all(ready);
+    await spawnReady(workers, cores, 'bound-worker', { seconds, locked: o.locked ?? false });
     const cpu = process.cpuUsage();
-    const perCore = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<CoreResult>((resolve, reject) => {
-            w.once('message', resolve);
-            w.once('error', reject);
-            w.postMessage('go');
-          }),
-      ),
-    );
+    const perCore = await goAll<CoreResult>(workers);
     const used = process.cpuUsage(cpu);
     const notes = perCore.reduce((n, r) => n + r.notes, 0);
     return {
@@ -73,27 +54,10 @@ export async function conversionBoundAllCores(
   const cores = availableParallelism();
   const workers: Worker[] = [];
   try {
-    const ready = Array.from({ length: cores }, () => {
-      const w = spawnWorker(import.meta.url, 'conversion-bound-worker', { workerData: { seconds, amounts } });
-      workers.push(w);
-      return new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-      });
-    });
-    await Promise.all(ready);
+    await spawnReady(workers, cores, 'conversion-bound-worker', { seconds, amounts });
     const cpu = process.cpuUsage();
     const from = performance.now();
-    const done = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<{ conversions: number; notes: number }>((resolve, reject) => {
-            w.once('message', resolve);
-            w.once('error', reject);
-            w.postMessage('go');
-          }),
-      ),
-    );
+    const done = await goAll<{ conversions: number; notes: number }>(workers);
     const elapsed = (performance.now() - from) / 1000;
     const used = process.cpuUsage(cpu);
     const conversions = done.reduce((n, r) => n + r.conversions, 0);
@@ -107,4 +71,38 @@ export async function conversionBoundAllCores(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/** Spawns `cores` workers named `name` into `workers` (so the caller terminates them); resolves once each has loaded. */
+async function spawnReady(
+  workers: Worker[],
+  cores: number,
+  name: string,
+  workerData: unknown,
+): Promise<void> {
+  const ready = Array.from({ length: cores }, () => {
+    const w = spawnWorker(import.meta.url, name, { workerData });
+    workers.push(w);
+    return answerOf<unknown>(w);
+  });
+  await Promise.all(ready);
+}
+
+/** Starts every worker at once; answers each one's result, in order. */
+function goAll<R>(workers: readonly Worker[]): Promise<R[]> {
+  return Promise.all(
+    workers.map((w) => {
+      const answer = answerOf<R>(w);
+      w.postMessage('go');
+      return answer;
+    }),
+  );
+}
+
+/** The worker's next message, or its error. */
+function answerOf<R>(w: Worker): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
 }
