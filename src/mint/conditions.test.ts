@@ -16,6 +16,7 @@ import { ERRORS } from '../core/errors.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import type { Store } from '../store/index.js';
 import { DIALECTS, freshStore } from '../test-support/dialects.js';
+import { mintRowCounts as rowCounts } from '../test-support/mint-rows.js';
 import { issueSecrets, makeOutputs } from '../test-support/notes.js';
 import { codeOf, refusalOf } from '../test-support/refusals.js';
 import type { MintCrypto } from './crypto.js';
@@ -26,19 +27,6 @@ const curve = defaultCurve();
 const keys = Array.from({ length: 4 }, () => bytesToHex(randomBytes(32)));
 const pub = keys.map((k) => p2pkPublicKey(k));
 const code = (name: keyof typeof ERRORS) => ERRORS[name].code;
-
-async function rowCounts(store: Store): Promise<{ proofs: number; signatures: number }> {
-  const count = async (t: 'mint_proofs' | 'mint_signatures') =>
-    Number(
-      (
-        await store.db
-          .selectFrom(t)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  return { proofs: await count('mint_proofs'), signatures: await count('mint_signatures') };
-}
 
 const signed = (p: Proof, signers: string[], o: { preimage?: string } = {}): Proof => ({
   ...p,

@@ -12,6 +12,7 @@ import { isLancashError, type LancashError } from '../core/errors.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshDatabaseUrl, freshStore } from '../test-support/dialects.js';
+import { mintRowCounts as snapshot } from '../test-support/mint-rows.js';
 import { issue, makeOutputs, toProofs } from '../test-support/notes.js';
 import { codeOf } from '../test-support/refusals.js';
 import { createCryptoPool } from './crypto-pool.js';
@@ -19,20 +20,6 @@ import { ROTATION_OVERLAP_MS } from './keysets.js';
 import { Mint } from './mint.js';
 
 const curve = defaultCurve();
-
-/** Row counts of the mint's value tables: a refused request must leave them as they were. */
-async function snapshot(store: Store): Promise<{ proofs: number; signatures: number }> {
-  const count = async (t: 'mint_proofs' | 'mint_signatures') =>
-    Number(
-      (
-        await store.db
-          .selectFrom(t)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  return { proofs: await count('mint_proofs'), signatures: await count('mint_signatures') };
-}
 
 describe.each(DIALECTS)('mint engine on %s', (dialect) => {
   let store: Store;
