@@ -5,20 +5,19 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { FINISHED, JOB_KINDS } from '../gateway/jobs/repository.js';
+import { pastTheCallAgainstRows } from '../gateway/reconcile/repository.js';
+import { feesAgainstRows, totals } from '../mint/repository.js';
 import type { Database } from '../store/schema.js';
 
 export async function totalsFromRows(db: Kysely<Database>): Promise<void> {
-  await sql`update mint_totals set
-      signed = case when id = 0 then (select coalesce(sum(amount), 0) from mint_signatures) else 0 end,
-      spent = case when id = 0 then (select coalesce(sum(amount), 0) from mint_proofs where state = 'spent') else 0 end,
-      pending = case when id = 0 then (select coalesce(sum(amount), 0) from mint_proofs where state = 'pending') else 0 end,
-      fees = case when id = 0 then (select coalesce(sum(f), 0) from (
-        select case when sum(case when p.state = 'pending' then 1 else 0 end) > 0 then 0
-          else (cast(sum(k.input_fee_ppk) as bigint) + 999) / 1000 end as f
-        from mint_proofs p join mint_keysets k on k.id = p.keyset_id
-        where k.input_fee_ppk > 0 group by p.operation) per_operation) else 0 end`.execute(db);
-  await sql`update gateway_job_totals set past_the_call = case when id = 0 then
-      (select count(*) from gateway_jobs where state in ('delivering', 'done')) else 0 end`.execute(db);
+  // The rows' sums as the audit reads them (mint/repository.ts, gateway/reconcile/repository.ts).
+  const { signed, spent, pending } = await totals(db);
+  const fees = (await feesAgainstRows(db)).rows;
+  const past = (await pastTheCallAgainstRows(db)).rows;
+  const first = (v: number) => sql`case when id = 0 then cast(${v} as bigint) else 0 end`;
+  await sql`update mint_totals set signed = ${first(signed)}, spent = ${first(spent)},
+      pending = ${first(pending)}, fees = ${first(fees)}`.execute(db);
+  await sql`update gateway_job_totals set past_the_call = ${first(past)}`.execute(db);
   // Migration 020: finished jobs per state and kind, with the oldest's creation.
   for (const state of FINISHED) {
     for (const kind of JOB_KINDS) {
