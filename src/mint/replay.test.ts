@@ -6,23 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCurve } from '../core/crypto/index.js';
-import { createServer, type LancashServer, listen } from '../core/http/server.js';
 import type { Proof } from '../core/protocol/cashu.js';
-import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { DIALECTS } from '../test-support/dialects.js';
 import { refusalCode, sendJson } from '../test-support/http.js';
+import { startLightningMint } from '../test-support/lightning-mint.js';
 import { issue, makeOutputs, stateOf } from '../test-support/notes.js';
 import { createFakeLightning } from '../wide-bank/lightning/fake.js';
-import { lightningNuts, registerLightningRoutes } from '../wide-bank/lightning/http.js';
-import { registerMintRoutes } from './http.js';
-import { Mint } from './mint.js';
+import type { Mint } from './mint.js';
 
 const curve = defaultCurve();
 
 describe.each(DIALECTS)('NUT-19 replays on %s', (dialect) => {
-  let store: TestStore;
   let mint: Mint;
-  let app: LancashServer;
   let base: string;
+  let close: () => Promise<void>;
 
   const send = (path: string, body: unknown) => sendJson(base, 'POST', path, body);
   const outputsOf = (amounts: number[]) =>
@@ -31,17 +28,9 @@ describe.each(DIALECTS)('NUT-19 replays on %s', (dialect) => {
   const books = () => mint.totals();
 
   beforeAll(async () => {
-    store = await freshStore(dialect);
-    mint = await Mint.open({ store, unit: 'eur', curve });
-    app = await createServer({ name: 'wide-bank', logger: false, rateLimit: false });
-    registerMintRoutes(app, { mint, info: () => ({ nuts: lightningNuts({ unit: 'eur' }) }) });
-    registerLightningRoutes(app, { mint, store, unit: 'eur', backend: createFakeLightning() });
-    base = await listen(app, '127.0.0.1:0');
+    ({ mint, base, close } = await startLightningMint(dialect));
   });
-  afterAll(async () => {
-    await app.close();
-    await store.close();
-  });
+  afterAll(() => close());
 
   it('swap: the same request again answers the same body and writes nothing', async () => {
     const inputs = await issue(curve, mint, [4, 1]);

@@ -11,23 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../core/bytes.js';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { legacyMintQuoteMessage, mintQuotePubkey, signMintQuote } from '../../core/crypto/nut20.js';
-import { createServer, type LancashServer, listen } from '../../core/http/server.js';
-import { registerMintRoutes } from '../../mint/http.js';
-import { Mint } from '../../mint/mint.js';
-import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
+import type { Mint } from '../../mint/mint.js';
+import { DIALECTS } from '../../test-support/dialects.js';
 import { refusalCode, sendJson } from '../../test-support/http.js';
+import { startLightningMint } from '../../test-support/lightning-mint.js';
 import { makeOutputs } from '../../test-support/notes.js';
-import { createFakeLightning } from './fake.js';
-import { lightningNuts, registerLightningRoutes } from './http.js';
 import type { MintedEvent } from './service.js';
 
 const curve = defaultCurve();
 
 describe.each(DIALECTS)('NUT-20 signed mint quotes on %s', (dialect) => {
-  let store: TestStore;
   let mint: Mint;
-  let app: LancashServer;
   let base: string;
+  let close: () => Promise<void>;
   const minted: MintedEvent[] = [];
   const key = randomBytes(32);
   const pubkey = mintQuotePubkey(key);
@@ -35,23 +31,12 @@ describe.each(DIALECTS)('NUT-20 signed mint quotes on %s', (dialect) => {
   const send = (method: 'GET' | 'POST', path: string, body?: unknown) => sendJson(base, method, path, body);
 
   beforeAll(async () => {
-    store = await freshStore(dialect);
-    mint = await Mint.open({ store, unit: 'eur', curve });
-    app = await createServer({ name: 'wide-bank', logger: false, rateLimit: false });
-    registerMintRoutes(app, { mint, info: () => ({ nuts: lightningNuts({ unit: 'eur' }) }) });
-    registerLightningRoutes(app, {
-      mint,
-      store,
-      unit: 'eur',
-      backend: createFakeLightning(),
-      hooks: { onMinted: async (_trx, e) => void minted.push(e), onMelted: async () => {} },
-    });
-    base = await listen(app, '127.0.0.1:0');
+    ({ mint, base, close } = await startLightningMint(dialect, {
+      onMinted: async (_trx, e) => void minted.push(e),
+      onMelted: async () => {},
+    }));
   });
-  afterAll(async () => {
-    await app.close();
-    await store.close();
-  });
+  afterAll(() => close());
 
   /** A paid quote locked to `pubkey`, and outputs worth its amount. */
   const lockedQuote = async (amounts = [1, 4]) => {
