@@ -7,11 +7,8 @@
  * version-0 address still receives, unlocked; a sender still takes back a payment its inbox refused;
  * a cashu-ts token locked to a wallet's lock key is redeemed by it alone.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Wallet as CashuWallet, getEncodedToken, P2PKBuilder } from '@cashu/cashu-ts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { decodeAddress, encodeAddress } from '../core/address/index.js';
 import { bytesToHex, hex } from '../core/bytes.js';
 import { parseWellKnownSecret } from '../core/conditions/index.js';
@@ -23,7 +20,7 @@ import { sum } from '../core/money.js';
 import { decode, type Proof } from '../core/protocol/cashu.js';
 import { Payment } from '../core/protocol/gateway.js';
 import { encodeTokenV4 } from '../core/token/index.js';
-import { type System, startSystem } from '../test-support/system.js';
+import { systemPerSuite } from '../test-support/system.js';
 import {
   curve,
   expectNotesSound,
@@ -36,15 +33,14 @@ import { noteY } from '../wallet/outputs.js';
 import { jobOf } from './jobs/reads.js';
 import { blindedMessages, makeOutputs } from './wallet.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lancash-locked-'));
-let sys: System;
+const sys = systemPerSuite('locked');
 const wallets: TestWallet[] = [];
 
 async function wallet(network: 'lan' | 'wan', amount = 0): Promise<TestWallet> {
   const t =
     network === 'wan'
-      ? await newWallet(sys.bank, { network: 'wan', gateway: sys.wan })
-      : await newWallet(sys.lan, { network: 'lan', gateway: sys.lan });
+      ? await newWallet(sys().bank, { network: 'wan', gateway: sys().wan })
+      : await newWallet(sys().lan, { network: 'lan', gateway: sys().lan });
   wallets.push(t);
   if (amount > 0) expect((await t.wallet.mintFromLightning(amount)).state).toBe('done');
   return t;
@@ -125,21 +121,14 @@ async function expectOnlyPlainNotes(t: TestWallet): Promise<void> {
     expect(n.proof.secret.startsWith('[')).toBe(false);
 }
 
-beforeAll(async () => {
-  sys = await startSystem(dir);
-});
+// Registered after systemPerSuite's audit, so it runs before it (after-hooks run in reverse).
 afterEach(async () => {
   for (const t of wallets.splice(0)) await expectNotesSound(t);
-  await sys.expectBalanced();
-});
-afterAll(async () => {
-  await sys?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('locked deliveries (real processes)', () => {
   it('both mints list NUT-11, so deliveries are locked', async () => {
-    for (const base of [sys.bank, sys.lan]) {
+    for (const base of [sys().bank, sys().lan]) {
       const info = await call<{ nuts: Record<string, { supported?: boolean }> }>({
         base,
         method: 'GET',
@@ -155,19 +144,19 @@ describe('locked deliveries (real processes)', () => {
     const thief = await wallet('lan');
     const op = await w.wallet.send({ to: l.wallet.address, amount: 30 });
     expect(op).toMatchObject({ kind: 'gateway', state: 'done' });
-    const job = (await jobOf(sys.gwStore.db, op.id))!;
+    const job = (await jobOf(sys().gwStore.db, op.id))!;
     expect(job.direction).toBe('wan-to-lan');
     const journaled = job.journal.localProofs!;
     expectLockedTo(journaled, l);
     const sealed = await opened(job.journal.delivery!, l);
     expect(sealed).toEqual(journaled);
-    await expectUnstealable(sys.lan, sealed, thief);
+    await expectUnstealable(sys().lan, sealed, thief);
 
     const got = await l.wallet.receive();
     expect(got.received.map((o) => [o.state, o.amount])).toEqual([['done', 30]]);
     expect(await settledBalance(l)).toBe(30);
     await expectOnlyPlainNotes(l);
-    const restored = await newWallet(sys.lan, { network: 'lan', gateway: sys.lan, mnemonic: l.mnemonic });
+    const restored = await newWallet(sys().lan, { network: 'lan', gateway: sys().lan, mnemonic: l.mnemonic });
     wallets.push(restored);
     await restored.wallet.restore();
     expect(await settledBalance(restored)).toBe(30);
@@ -182,11 +171,11 @@ describe('locked deliveries (real processes)', () => {
     const thief = await wallet('wan');
     const op = await l.wallet.send({ to: dest.wallet.address, amount: 12 });
     expect(op).toMatchObject({ kind: 'gateway', state: 'done' });
-    const job = (await jobOf(sys.gwStore.db, op.id))!;
+    const job = (await jobOf(sys().gwStore.db, op.id))!;
     expect(job.direction).toBe('lan-to-wan');
     expectLockedTo(job.journal.wideProofs!, dest);
     expect(await opened(job.journal.delivery!, dest)).toEqual(job.journal.wideProofs);
-    await expectUnstealable(sys.bank, job.journal.wideProofs!, thief);
+    await expectUnstealable(sys().bank, job.journal.wideProofs!, thief);
 
     const got = await dest.wallet.receive();
     expect(got.received.map((o) => [o.state, o.amount])).toEqual([['done', 12]]);
@@ -202,7 +191,7 @@ describe('locked deliveries (real processes)', () => {
     expect(sent.state).toBe('done');
     const proofs = await opened(sent.data.envelope!, b);
     expectLockedTo(proofs, b, [a]);
-    await expectUnstealable(sys.bank, proofs, thief);
+    await expectUnstealable(sys().bank, proofs, thief);
     const got = await b.wallet.receive();
     // History names the sender by the address it shows (its lock key read from the payment's locks).
     expect(got.received.map((o) => [o.amount, o.counterparty])).toEqual([[8, a.wallet.address]]);
@@ -226,13 +215,13 @@ describe('locked deliveries (real processes)', () => {
   it('a cashuB token that cashu-ts locked to the lock key is redeemed by that wallet alone', async () => {
     const dest = await wallet('wan');
     const thief = await wallet('wan');
-    const cashu = new CashuWallet(sys.bank, { unit: 'eur' });
+    const cashu = new CashuWallet(sys().bank, { unit: 'eur' });
     await cashu.loadMint();
     const quote = await cashu.createMintQuoteBolt11(16);
     const proofs = await cashu.mintProofsBolt11(16, quote.quote);
     const lock = new P2PKBuilder().addLockPubkey(dest.wallet.lockKey).toOptions();
     const { send } = await cashu.ops.send(10, proofs).asP2PK(lock).run();
-    const token = getEncodedToken({ mint: sys.bank, unit: 'eur', proofs: send });
+    const token = getEncodedToken({ mint: sys().bank, unit: 'eur', proofs: send });
     await expect(thief.wallet.tokenReceive(token)).rejects.toMatchObject({
       message: expect.stringContaining('locked to another key'),
     });
@@ -258,7 +247,7 @@ describe('locked deliveries (real processes)', () => {
 
     const job2 = await a.wallet.send({ to: v0(l), amount: 4 });
     expect(job2.state).toBe('done');
-    const job = (await jobOf(sys.gwStore.db, job2.id))!;
+    const job = (await jobOf(sys().gwStore.db, job2.id))!;
     for (const p of job.journal.localProofs!) expect(parseWellKnownSecret(p.secret)).toBeUndefined();
     await l.wallet.receive();
     expect(await settledBalance(l)).toBe(4);
