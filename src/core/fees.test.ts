@@ -33,6 +33,19 @@ describe('input fees (NUT-02)', () => {
     expect(notesAfterFee(13 as Amount, 0)).toEqual(splitAmount(13 as Amount));
   });
 
+  it("a mint's input fee above the operators' bound is refused, not searched (a hostile keyset list)", () => {
+    for (const ppk of [MAX_INPUT_FEE_PPK + 1, 1e15, 1e20, -1, 0.5]) {
+      expect(() => notesAfterFee(1 as Amount, ppk)).toThrow(
+        expect.objectContaining({
+          code: 70000,
+          info: expect.objectContaining({ argument: 'input_fee_ppk' }),
+        }),
+      );
+    }
+    const atBound = notesAfterFee(1 as Amount, MAX_INPUT_FEE_PPK);
+    expect(atBound.reduce((n, x) => n + x, 0) - feeOfPpk(atBound.length * MAX_INPUT_FEE_PPK)).toBe(1);
+  });
+
   it('property: powers of two, value less their own fee exactly the amount, no fewer notes possible', () => {
     fc.assert(
       fc.property(

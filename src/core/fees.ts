@@ -34,6 +34,15 @@ export function amountAfterFee(value: Amount, fee: Amount): Amount {
  * two adds one note. Without a fee this is `splitAmount(amount)`.
  */
 export function notesAfterFee(amount: Amount, ppk: number): Amount[] {
+  // The ppk comes from the mint's keyset list: one past the operators' bound would make the search
+  // below build ever larger note lists (a hostile mint hangs or crashes the wallet), so it is refused.
+  if (!Number.isSafeInteger(ppk) || ppk < 0 || ppk > MAX_INPUT_FEE_PPK) {
+    fail('InvalidInput', {
+      argument: 'input_fee_ppk',
+      expected: `an integer from 0 to ${MAX_INPUT_FEE_PPK}`,
+      received: String(ppk),
+    });
+  }
   for (let n = 1; ; n++) {
     const total = amount + feeOfPpk(n * ppk);
     const notes = splitAmount(total as Amount);
