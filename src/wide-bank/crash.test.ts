@@ -19,6 +19,7 @@ import { requestIssue, requestReceive } from '../core/protocol/bank.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { openStore, type Store, type StoreConfig } from '../store/index.js';
 import { DIALECTS, freshDatabaseUrl } from '../test-support/dialects.js';
+import { rotateToFee } from '../test-support/fee-keyset.js';
 import { makeOutputs } from '../test-support/notes.js';
 import { killAll, startProcess } from '../test-support/process.js';
 import {
@@ -155,6 +156,47 @@ describe('wide-bank process crashes after commit', () => {
     expect(again).toEqual(receipt);
     expect(receipt.amount).toBe(18);
     expect(await ledger.balance(payee.key)).toBe(18);
+  });
+
+  it('receive with an input fee: the retry after a restart credits the notes less their fee once, the fee booked once', async () => {
+    const data = join(dir, 'receive-fee');
+    const first = await start(data, 'wide-bank:receive:after-commit');
+    const { ledger } = await storeAt({ dialect: 'sqlite', file: join(data, 'wide-bank.db') });
+    // One minor unit per note spent (NUT-02): two notes worth 18 credit 16.
+    const { listed } = await rotateToFee('wide-bank', ['--data', data], 1000, first.url);
+    const payer = await funded(ledger, 20);
+    const payee = await newHolder();
+    await ledger.openAccount(payee.key);
+    let bank = await remoteBank(first.url);
+    const outs = makeOutputs(curve, listed.id, [2, 16]);
+    const { signatures } = await requestIssue({
+      bank: bank.peer,
+      holder: payer.pair,
+      transferId: randomUUID(),
+      amount: 18,
+      outputs: outs.map((o) => o.message),
+    });
+    const proofs = unblindAll(curve, bank.K, outs, signatures);
+    const call = () =>
+      requestReceive({
+        bank: bank.peer,
+        sender: payer.pair,
+        transferId: 'crash-fee',
+        account: payee.key,
+        proofs,
+        credit: 16,
+      });
+    expect(isUnclear(await call().catch((e: unknown) => e))).toBe(true);
+    await first.kill();
+    expect(await ledger.balance(payee.key)).toBe(16);
+
+    const second = await start(data);
+    bank = await remoteBank(second.url);
+    const receipt = await call();
+    expect(await call()).toEqual(receipt);
+    expect(receipt.amount).toBe(16);
+    expect(await ledger.balance(payee.key)).toBe(16);
+    // The audit after the test checks the fee against the ledger's fee entries.
   });
 });
 
