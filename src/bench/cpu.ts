@@ -17,6 +17,8 @@ export interface CpuSample {
   children: number;
   /** CPU milliseconds of the processes descended from the `apart` pids given (a load driver), themselves included. */
   apart: number;
+  /** CPU milliseconds of the `own` pids given themselves, all their threads (a server forked as its own process); their descendants count in `children`. */
+  own?: number;
 }
 
 /** µs of CPU per note by part, over a window between two samples. */
@@ -26,8 +28,10 @@ export interface CpuPerNote {
   workers: number;
   /** Every other thread: V8's compiler and garbage collector helpers, libuv. */
   other: number;
-  /** Processes this one started (the throwaway PostgreSQL server). */
+  /** Processes this one started (the throwaway PostgreSQL servers). */
   database: number;
+  /** The wide bank in its own process (all its threads), when the bench forked it so. */
+  bank?: number;
   total: number;
 }
 
@@ -43,8 +47,12 @@ function stat(path: string): { ms: number; ppid: number } | undefined {
   return { ms: (Number(f[11]) + Number(f[12])) * TICK_MS, ppid: Number(f[1]) };
 }
 
-/** `apart`: pids whose process trees are counted apart from `children` (e.g. the bench's load driver). */
-export function sampleCpu(apart: readonly number[] = []): CpuSample | undefined {
+/**
+ * `apart`: pids whose process trees are counted apart from `children` (e.g. the bench's load driver).
+ * `own`: pids counted by themselves in `own` (a server in its own process), their descendants (its
+ * database server) still in `children`.
+ */
+export function sampleCpu(apart: readonly number[] = [], own?: readonly number[]): CpuSample | undefined {
   let tids: string[];
   try {
     tids = readdirSync('/proc/self/task');
@@ -64,8 +72,13 @@ export function sampleCpu(apart: readonly number[] = []): CpuSample | undefined 
   }
   let children = 0;
   let aside = 0;
+  let mine = 0;
   for (const [pid, s] of procs) {
     if (pid === process.pid) continue;
+    if (own?.includes(pid)) {
+      mine += s.ms;
+      continue;
+    }
     let kept = apart.includes(pid);
     for (let up = s.ppid, depth = 0; up > 1 && depth < 16; up = procs.get(up)?.ppid ?? 0, depth++) {
       if (apart.includes(up)) kept = true;
@@ -76,7 +89,7 @@ export function sampleCpu(apart: readonly number[] = []): CpuSample | undefined 
       }
     }
   }
-  return { threads, children, apart: aside };
+  return { threads, children, apart: aside, ...(own ? { own: mine } : {}) };
 }
 
 export function cpuPerNote(
@@ -93,11 +106,13 @@ export function cpuPerNote(
   const busiest = others.slice(0, workers).reduce((n, t) => n + t.ms, 0);
   const rest = others.slice(workers).reduce((n, t) => n + t.ms, 0);
   const database = Math.max(0, b.children - a.children); // a process that ended meanwhile took its time along
+  const bank = a.own !== undefined && b.own !== undefined ? b.own - a.own : undefined;
   return {
     main: us(main),
     workers: us(busiest),
     other: us(rest),
     database: us(database),
-    total: us(main + busiest + rest + database),
+    ...(bank !== undefined ? { bank: us(bank) } : {}),
+    total: us(main + busiest + rest + database + (bank ?? 0)),
   };
 }

@@ -2,12 +2,17 @@
  * The load driver of `bench gateway`, a separate process (forked by `gateway.ts`) so that the load's
  * own work (HTTP client, JSON) is not counted as the servers' and the servers see their traffic over
  * loopback as from terminals. It posts the prepared, sealed conversion requests (job 1 to the
- * gateway's LAN listener, job 2 to its WAN listener) with several in flight per direction, and plays
- * the destination terminals: each watches its inbox's live events (LAN: the gateway's mailbox, WAN:
- * the wide bank's) and drains on every `arrived`, acking what it took, so no inbox fills up. A
- * conversion ends when its payment is drained; the latency is from its post to then.
- * It tells the parent when the timed window opens and closes (the parent samples CPU time then) and
- * answers every conversion that ended inside the window.
+ * gateway's LAN listener, job 2 to its WAN listener), and plays the destination terminals: each
+ * watches its inbox's live events (LAN: the gateway's mailbox, WAN: the wide bank's) and drains on
+ * every `arrived`, acking what it took, so no inbox fills up. A conversion ends when its payment is
+ * drained; the latency is from its post to then.
+ *
+ * Two loops: closed (`inFlight` conversions per direction, the next posted when one ends: the most
+ * the servers do) and open (`rate` arrivals a second per direction on a Poisson schedule drawn in
+ * advance, posted whether or not earlier ones ended, as independent terminals do: queueing shows in
+ * the latency). It tells the parent when the timed window opens and closes (the parent samples CPU
+ * time then) and answers every conversion that ended inside the window; in the open loop also the
+ * latency of every conversion posted inside it, waited for after the window closes.
  */
 import { request } from 'undici';
 import { hex } from '../core/bytes.js';
@@ -16,6 +21,7 @@ import { call, isUnclear, setHttpTransport } from '../core/http/client.js';
 import { undiciTransport } from '../core/http/node-transport.js';
 import { type Direction, JOB1_PATH, JOB2_PATH, TransferStatus } from '../core/protocol/gateway.js';
 import { drain, inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
+import { latencySummary, poissonArrivals } from './arrivals.js';
 
 export interface DriverWork {
   direction: Direction;
@@ -40,7 +46,22 @@ export interface DriverStart {
   work: DriverWork[];
   seconds: number;
   warmupSeconds: number;
+  /** Closed loop: conversions in flight per direction. */
   inFlight: number;
+  /** Open loop instead: arrivals a second per direction (Poisson). */
+  rate?: number;
+}
+
+/** The open loop's figures, over the conversions posted inside the timed window. */
+export interface DriverOpenLoop {
+  /** Posted inside the window, per direction. */
+  posted: Record<Direction, number>;
+  /** Their latencies, ms (post → drained), of those drained before the wait after the window ran out. */
+  latencies: Record<Direction, number[]>;
+  /** Posted inside the window but not drained within `UNDRAINED_AFTER_MS` of its end. */
+  undrained: Record<Direction, number>;
+  /** How late the driver posted against its schedule, ms (its own event loop's delay). */
+  lateMs: { p50: number; p99: number; max: number };
 }
 
 export interface DriverFinished {
@@ -63,6 +84,7 @@ export type DriverMessage =
       drains: number;
       /** Posts made again after an unclear outcome (no answer within the client's 10 s). */
       retries: number;
+      open?: DriverOpenLoop;
     }
   | { kind: 'error'; message: string };
 
@@ -72,6 +94,11 @@ const send = (m: DriverMessage) => {
 
 /** Posts of one request at most, as a terminal retries an unclear outcome with the same envelope. */
 const TRIES = 5;
+/** The open loop's wait, after the window, for the conversions posted inside it. */
+const UNDRAINED_AFTER_MS = 30_000;
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One terminal: a live-events stream on its inbox, draining on every event, until `stop`. */
 class Terminal {
@@ -185,7 +212,42 @@ async function run(o: DriverStart): Promise<void> {
     setTimeout(() => send({ kind: 'edge', edge: 'open' }), from - performance.now()),
     setTimeout(() => send({ kind: 'edge', edge: 'close' }), deadline - performance.now()),
   ];
-  const drive = async (direction: Direction) => {
+  /** Posts one conversion (again after an unclear outcome) and waits for its payment to be drained. */
+  const convert = async (direction: Direction, next: DriverWork) => {
+    const id = next.envelope.transferId;
+    const drained = new Promise<number>((resolve) => {
+      const early = arrivedEarly.get(id);
+      if (early !== undefined) resolve(early);
+      else waiting.set(id, resolve);
+    });
+    const postedAt = Date.now();
+    let status: TransferStatus | undefined;
+    for (let tries = 1; status === undefined; tries++) {
+      try {
+        status = await call({
+          base: direction === 'lan-to-wan' ? o.urls.lan : o.urls.wan,
+          method: 'POST',
+          path: direction === 'lan-to-wan' ? JOB1_PATH : JOB2_PATH,
+          body: next.envelope,
+          schema: TransferStatus,
+        });
+      } catch (e) {
+        // A terminal posts the same envelope again: the gateway answers the same transfer.
+        if (!isUnclear(e) || tries >= TRIES) throw e;
+        retries++;
+      }
+    }
+    if (status.state === 'refused')
+      throw new Error(`conversion ${id} was refused: ${status.refusal?.detail}`);
+    const drainedAt = await drained;
+    const at = performance.now();
+    if (at >= from && at <= deadline) {
+      finished.push({ direction, id, notes: next.notes, postedAt, drainedAt });
+      lastAt = at;
+    }
+    return drainedAt - postedAt;
+  };
+  const closed = async (direction: Direction) => {
     const queue = queues[direction];
     while (performance.now() < deadline) {
       const next = queue.pop();
@@ -193,46 +255,59 @@ async function run(o: DriverStart): Promise<void> {
         ranOut = true;
         return;
       }
-      const id = next.envelope.transferId;
-      const drained = new Promise<number>((resolve) => {
-        const early = arrivedEarly.get(id);
-        if (early !== undefined) resolve(early);
-        else waiting.set(id, resolve);
-      });
-      const postedAt = Date.now();
-      let status: TransferStatus | undefined;
-      for (let tries = 1; status === undefined; tries++) {
-        try {
-          status = await call({
-            base: direction === 'lan-to-wan' ? o.urls.lan : o.urls.wan,
-            method: 'POST',
-            path: direction === 'lan-to-wan' ? JOB1_PATH : JOB2_PATH,
-            body: next.envelope,
-            schema: TransferStatus,
-          });
-        } catch (e) {
-          // A terminal posts the same envelope again: the gateway answers the same transfer.
-          if (!isUnclear(e) || tries >= TRIES) throw e;
-          retries++;
-        }
-      }
-      if (status.state === 'refused')
-        throw new Error(`conversion ${id} was refused: ${status.refusal?.detail}`);
-      const drainedAt = await drained;
-      const at = performance.now();
-      if (at < from || at > deadline) continue;
-      finished.push({ direction, id, notes: next.notes, postedAt, drainedAt });
-      lastAt = at;
+      await convert(direction, next);
     }
+  };
+  const open: DriverOpenLoop = {
+    posted: { 'lan-to-wan': 0, 'wan-to-lan': 0 },
+    latencies: { 'lan-to-wan': [], 'wan-to-lan': [] },
+    undrained: { 'lan-to-wan': 0, 'wan-to-lan': 0 },
+    lateMs: { p50: 0, p99: 0, max: 0 },
+  };
+  const late: number[] = [];
+  const opened = async (direction: Direction, rate: number) => {
+    const queue = queues[direction];
+    const t0 = performance.now();
+    const running: Promise<void>[] = [];
+    let failure: unknown;
+    for (const at of poissonArrivals(rate, deadline - t0)) {
+      const wait = t0 + at - performance.now();
+      if (wait > 0) await sleep(wait);
+      const now = performance.now();
+      late.push(now - t0 - at);
+      const next = queue.pop();
+      if (next === undefined) {
+        ranOut = true;
+        break;
+      }
+      const inWindow = now >= from && now <= deadline;
+      if (inWindow) open.posted[direction]++;
+      running.push(
+        convert(direction, next).then(
+          (ms) => {
+            if (inWindow) open.latencies[direction].push(ms);
+          },
+          (e: unknown) => {
+            failure ??= e;
+          },
+        ),
+      );
+    }
+    const all = Promise.all(running);
+    await Promise.race([all, sleep(Math.max(0, deadline - performance.now()) + UNDRAINED_AFTER_MS)]);
+    if (failure !== undefined) throw failure;
+    open.undrained[direction] = open.posted[direction] - open.latencies[direction].length;
   };
   await Promise.all(
     (['lan-to-wan', 'wan-to-lan'] as const).flatMap((d) =>
-      Array.from({ length: o.inFlight }, () => drive(d)),
+      o.rate !== undefined ? [opened(d, o.rate)] : Array.from({ length: o.inFlight }, () => closed(d)),
     ),
   );
+  const lateMs = latencySummary(late);
+  open.lateMs = { p50: round1(lateMs.p50), p99: round1(lateMs.p99), max: round1(lateMs.max) };
   if (ranOut) for (const t of edges) clearTimeout(t);
   if (ranOut) send({ kind: 'edge', edge: 'close' });
-  else await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - performance.now())));
+  else await sleep(Math.max(0, deadline - performance.now()));
   for (const t of terminals) t.stop();
   const drains = terminals.reduce((n, t) => n + t.drains, 0);
   send({
@@ -242,6 +317,7 @@ async function run(o: DriverStart): Promise<void> {
     seconds: ((ranOut ? lastAt : deadline) - from) / 1000,
     drains,
     retries,
+    ...(o.rate !== undefined ? { open } : {}),
   });
 }
 

@@ -6,24 +6,29 @@
  * Traffic: amounts drawn log-uniformly from 1 to 10⁴ minor units (1 to 14 notes; `traffic.ts`), the
  * load driven from a separate process over HTTP (`gateway-driver.ts`: undici, several conversions in
  * flight per direction), paying a dozen terminals per direction whose inboxes drain on every live
- * `arrived` event. The wide bank and the gateway run in this process (so `--cpu-prof` on it profiles
- * them both), each on its own listeners and database.
+ * `arrived` event. The wide bank runs in this process beside the gateway (so `--cpu-prof` on it
+ * profiles them both), or with `--bank-process` in its own, as deployed (`bank-side.ts`); each has its
+ * own listeners and database.
+ *
+ * Two loops per dialect: closed (`IN_FLIGHT` conversions per direction, the next posted when one ends:
+ * the most the servers do), then open at half the closed loop's throughput (or `--rate N` a second per
+ * direction): Poisson arrivals from the driver whatever the servers do, so queueing shows in the
+ * latency as for real terminals (the issue's "p99 under 100 ms at half that load").
  *
  * Everything a terminal does is prepared before the clock starts: job 2's wide notes come from the
  * issue server (a funded holder account), job 1's local notes from the local mint against a deposit
  * into the reserve (the operator's payroll), and every request is sealed to the gateway in advance.
- * Conversions run for a warm-up second before the clock starts, and only those drained inside the
- * timed window count. CPU time per conversion (main thread, crypto workers, other threads, the
- * database server; the driver apart) is read from /proc over the window: unlike conversions per second
- * it barely moves when other programs load the machine, and its ratio to the bound is the figure.
+ * Conversions run for a warm-up (`--warmup`) before the clock starts, and only those drained inside
+ * the timed window count. CPU time per conversion (main thread, crypto workers, other threads, the
+ * database servers, the bank's own process; the driver apart) is read from /proc over the window:
+ * unlike conversions per second it barely moves when other programs load the machine, and its ratio
+ * to the bound is the figure.
  *
  * `--rows N` first fills the books (`books.ts`): N spent notes at each mint and N finished jobs in the
  * journal, written by bulk SQL, so the same figures show whether cost stays flat as the books grow.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { encodeAddress, type Network } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -31,7 +36,6 @@ import { type Envelope, generateEncryptionKeyPair, sealJson } from '../core/enve
 import { fail } from '../core/errors.js';
 import { fetchTransport, setHttpTransport } from '../core/http/client.js';
 import { undiciTransport } from '../core/http/node-transport.js';
-import { listen } from '../core/http/server.js';
 import { type Amount, splitAmount, sum } from '../core/money.js';
 import { bankPeer, requestIssue } from '../core/protocol/bank.js';
 import type { Proof } from '../core/protocol/cashu.js';
@@ -40,9 +44,10 @@ import { createGateway, type Gateway } from '../gateway/server.js';
 import { blindedMessages, type KeysetKeys, makeOutputs, unblindChecked } from '../gateway/wallet.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import type { Store } from '../store/index.js';
-import { createWideBank, type WideBank } from '../wide-bank/server.js';
+import { latencySummary, quantile } from './arrivals.js';
+import { type BankSide, forkBank, forkModule, openBank } from './bank-side.js';
 import { fillBooks } from './books.js';
-import { type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
+import { type CpuPerNote, type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
 import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './gateway-driver.js';
 import { round, WARMUP_SECONDS } from './harness.js';
 import { conversionBoundAllCores } from './parallel.js';
@@ -50,19 +55,25 @@ import type { ScenarioOptions } from './scenario.js';
 import { openBenchStore } from './stores.js';
 import { drawAmounts, MAX_AMOUNT, notesOf } from './traffic.js';
 
-/** Conversions in flight per direction (the driver's). */
+/** Conversions in flight per direction (the driver's closed loop). */
 const IN_FLIGHT = 8;
 /** Destination terminals per direction (each holds one live stream: under the servers' per-client bound). */
 const TERMINALS = 12;
 /** Conversions prepared per direction and second; the run stops early (and says so) if they run out. */
 const PREPARED_PER_SECOND = 120;
+/** The open loop's conversions prepared beyond its rate's mean (a Poisson count's spread is its root). */
+const OPEN_MARGIN = 1.25;
 /** Most outputs one issue request or one signing batch may carry (the mint's default limit). */
 const MAX_OUTPUTS = 1000;
+/** Where the wide bank runs unless `--bank-process` or `--no-bank-process` says. */
+const BANK_PROCESS_DEFAULT = false;
 
 type Bound = Awaited<ReturnType<typeof conversionBoundAllCores>>;
 
 export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
-  const count = Math.ceil((o.seconds + WARMUP_SECONDS) * PREPARED_PER_SECOND);
+  const warmup = o.warmupSeconds ?? WARMUP_SECONDS;
+  const bankProcess = o.bankProcess ?? BANK_PROCESS_DEFAULT;
+  const count = Math.ceil((o.seconds + warmup) * PREPARED_PER_SECOND);
   // One draw per direction and conversion; the bound runs the same amounts.
   const amounts = drawAmounts(2 * count);
   const first = await conversionBoundAllCores(o.seconds, amounts);
@@ -72,16 +83,26 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
   setHttpTransport(undiciTransport);
   try {
     for (const dialect of o.dialects) {
-      const r = await conversions(dialect, o.seconds, amounts, o.rows ?? 0);
+      const r = await conversions(dialect, {
+        seconds: o.seconds,
+        warmup,
+        amounts,
+        rows: o.rows ?? 0,
+        rate: o.rate ?? 'half',
+        bankProcess,
+      });
       const before = bounds[bounds.length - 1]!;
       const after = await conversionBoundAllCores(o.seconds, amounts);
       bounds.push(after);
       const boundCpu = (before.cpuUsPerConversion + after.cpuUsPerConversion) / 2;
+      // CPU per conversion over the bound's: what the gateway costs beyond its own crypto, whatever the load.
+      const ratio = (cpu: CpuPerNote | undefined) =>
+        cpu ? { cpuRatioToBound: round(cpu.total / boundCpu, 2) } : {};
       results[dialect] = {
-        ...r,
+        ...r.closed,
         boundCpuUsPerConversion: Math.round(boundCpu),
-        // CPU per conversion over the bound's: what the gateway costs beyond its own crypto, whatever the load.
-        ...(r.cpuUsPerConversion ? { cpuRatioToBound: round(r.cpuUsPerConversion.total / boundCpu, 2) } : {}),
+        ...ratio(r.closed.cpuUsPerConversion),
+        ...(r.open ? { openLoop: { ...r.open, ...ratio(r.open.cpuUsPerConversion) } } : {}),
       };
     }
   } finally {
@@ -99,6 +120,13 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
     inFlightPerDirection: IN_FLIGHT,
     terminalsPerDirection: TERMINALS,
     rows: o.rows ?? 0,
+    bank: bankProcess
+      ? 'its own process (its CPU counted in the total, as cpuUsPerConversion.bank)'
+      : 'in the bench process, beside the gateway (one event loop)',
+    openLoop:
+      o.rate === 'none'
+        ? 'not run'
+        : `Poisson arrivals at ${typeof o.rate === 'number' ? `${o.rate}/s` : 'half the closed loop’s conversions/s'} per direction, after the closed loop, on the same servers`,
     bound: {
       what: 'the unavoidable crypto of one conversion (envelopes, curve and receipt operations; conversion-crypto.ts), all cores, no I/O',
       conversionsPerSec: bounds.map((b) => Math.round(b.conversionsPerSec)),
@@ -113,52 +141,105 @@ interface Prepared {
   terminals: Record<Direction, DriverTerminal[]>;
 }
 
-async function conversions(dialect: string, seconds: number, amounts: readonly Amount[], rows: number) {
-  const bankDb = await openBenchStore(dialect);
+/** What one dialect's runs share: the servers, up and warm after the first run. */
+interface Servers {
+  bank: BankSide;
+  gw: Gateway;
+  gwStore: Store;
+  urls: { lan: string; wan: string };
+  workers: number;
+  seconds: number;
+  warmup: number;
+}
+
+async function conversions(
+  dialect: string,
+  o: {
+    seconds: number;
+    warmup: number;
+    amounts: readonly Amount[];
+    rows: number;
+    rate: number | 'half' | 'none';
+    bankProcess: boolean;
+  },
+) {
   const gwDb = await openBenchStore(dialect);
   const workers = availableParallelism();
   const pool = createCryptoPool({ size: workers });
   const curve = defaultCurve();
-  let bank: WideBank | undefined;
+  let bank: BankSide | undefined;
   let gw: Gateway | undefined;
-  let driver: ChildProcess | undefined;
   try {
-    bank = await createWideBank({
-      store: bankDb.store,
-      currency: 'EUR',
-      crypto: pool,
-      lightning: 'none', // reserves are funded through accounts
-      curve,
-      logger: false,
-      rateLimit: false,
-    });
-    const bankUrl = await listen(bank.app, '127.0.0.1:0');
+    bank = o.bankProcess ? await forkBank(dialect) : await openBank(dialect, pool, curve);
     gw = await createGateway({
       store: gwDb.store,
       currency: 'EUR',
-      wideBank: bankUrl,
+      wideBank: bank.url,
       crypto: pool,
       curve,
       logger: false,
       rateLimit: false,
       // Full books are not backed by bank requests: the request-log check waits beyond the run.
-      ...(rows > 0 ? { reconcileEveryMs: 86_400_000 } : {}),
+      ...(o.rows > 0 ? { reconcileEveryMs: 86_400_000 } : {}),
     });
     const books =
-      rows > 0
+      o.rows > 0
         ? await fillBooks({
-            bank: bankDb.store,
+            bank: bank.fillBooks,
             gateway: gwDb.store,
-            keysets: { bank: bank.mint.keysets.current().id, gateway: gw.mint.keysets.current().id },
-            rows,
+            keyset: gw.mint.keysets.current().id,
+            rows: o.rows,
           })
         : undefined;
     const urls = await gw.listen('127.0.0.1:0', '127.0.0.1:0');
     await gw.start();
-    const prepared = await prepare(bank, bankUrl, gw, amounts);
+    const servers: Servers = {
+      bank,
+      gw,
+      gwStore: gwDb.store,
+      urls,
+      workers,
+      seconds: o.seconds,
+      warmup: o.warmup,
+    };
+    const closed = await measure(servers, await prepare(bank, gw, o.amounts), {});
+    const rate = o.rate === 'half' ? closed.conversionsPerSec / 4 : o.rate;
+    let open: Awaited<ReturnType<typeof measure>> | undefined;
+    if (rate !== 'none' && rate > 0) {
+      const perDirection = Math.ceil((o.seconds + o.warmup) * rate * OPEN_MARGIN) + 20;
+      open = await measure(servers, await prepare(bank, gw, drawAmounts(2 * perDirection)), {
+        rate: round(rate, 1),
+      });
+    }
+    return {
+      closed: {
+        server: bank.description,
+        ...(books ? { books } : {}),
+        warmupSeconds: o.warmup,
+        ...closed,
+      },
+      open,
+    };
+  } finally {
+    await gw?.close();
+    await Promise.all([gw?.lan.close(), gw?.wan.close()]);
+    await bank?.close();
+    await pool.close();
+    await gwDb.close();
+  }
+}
 
-    driver = forkDriver();
+/**
+ * One timed run of the driver over `prepared` on `s`'s servers: the closed loop, or the open one at
+ * `rate` conversions a second per direction. Conversions/s and CPU count those drained inside the
+ * window; the open loop's latencies are those of the conversions posted inside it.
+ */
+async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) {
+  const driver = forkModule('gateway-driver');
+  try {
     const d = driver;
+    const apart = d.pid === undefined ? [] : [d.pid];
+    const own = s.bank.pid === undefined ? undefined : [s.bank.pid];
     const samples: Partial<Record<'open' | 'close', CpuSample | undefined>> = {};
     // The window on the monotonic clock in µs, as a `--cpu-prof` profile's timestamps count.
     const window: Partial<Record<'open' | 'close', number>> = {};
@@ -167,48 +248,57 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
         if (m.kind === 'ready') {
           const start: DriverStart = {
             kind: 'start',
-            urls,
-            mailboxes: { 'lan-to-wan': bankUrl, 'wan-to-lan': urls.lan },
+            urls: s.urls,
+            mailboxes: { 'lan-to-wan': s.bank.url, 'wan-to-lan': s.urls.lan },
             terminals: prepared.terminals,
             work: prepared.work,
-            seconds,
-            warmupSeconds: WARMUP_SECONDS,
+            seconds: s.seconds,
+            warmupSeconds: s.warmup,
             inFlight: IN_FLIGHT,
+            ...(loop.rate !== undefined ? { rate: loop.rate } : {}),
           };
           d.send(start);
         } else if (m.kind === 'edge') {
-          samples[m.edge] = sampleCpu(d.pid === undefined ? [] : [d.pid]);
+          samples[m.edge] = sampleCpu(apart, own);
           window[m.edge] = Number(process.hrtime.bigint() / 1000n);
         } else if (m.kind === 'result') resolve(m);
         else reject(new Error(`bench driver: ${m.message}`));
       });
       d.once('exit', (code) => reject(new Error(`bench driver exited (${code}) without a result`)));
     });
-    const finished = result.finished;
+    const { finished, open } = result;
     const elapsed = result.seconds;
-    const stages = await stageTimes(gwDb.store, finished);
-    const cpuUs = cpuPerNote(samples.open, samples.close, finished.length, workers);
+    const stages = await stageTimes(s.gwStore, finished);
+    const cpuUs = cpuPerNote(samples.open, samples.close, finished.length, s.workers);
     const driverUs =
       samples.open && samples.close && finished.length > 0
         ? Math.round(((samples.close.apart - samples.open.apart) * 1000) / finished.length)
         : undefined;
     const per = (direction: Direction) => {
       const mine = finished.filter((f) => f.direction === direction);
-      const latency = mine.map((f) => f.drainedAt - f.postedAt).sort((a, b) => a - b);
       return {
+        ...(open ? { offeredPerSec: round(open.posted[direction] / elapsed, 1) } : {}),
         conversionsPerSec: round(mine.length / elapsed, 1),
         notesPerSec: round(sum(mine.map((f) => f.notes)) / elapsed, 1),
         conversions: mine.length,
-        latencyMs: { p50: quantile(latency, 0.5), p99: quantile(latency, 0.99), max: latency.at(-1) ?? 0 },
+        // Closed loop: the conversions drained inside the window; open: those posted inside it.
+        latencyMs: latencySummary(
+          open ? open.latencies[direction] : mine.map((f) => f.drainedAt - f.postedAt),
+        ),
+        ...(open && open.undrained[direction] > 0 ? { undrainedAfter30s: open.undrained[direction] } : {}),
         stagesMsP50: stages[direction],
       };
     };
     return {
-      server: bankDb.description,
-      ...(books ? { books } : {}),
-      warmupSeconds: WARMUP_SECONDS,
+      ...(open
+        ? {
+            what: 'open loop: Poisson arrivals at a fixed rate per direction, whatever the servers do; latency of the conversions posted inside the window',
+            offeredPerSecPerDirection: loop.rate,
+            driverLateMs: open.lateMs,
+          }
+        : {}),
       seconds: round(elapsed, 2),
-      ...(result.ranOut ? { note: `prepared conversions ran out before ${seconds} s` } : {}),
+      ...(result.ranOut ? { note: `prepared conversions ran out before ${s.seconds} s` } : {}),
       ...(finished.length === 0 ? { note: 'no conversion was drained inside the timed window' } : {}),
       conversionsPerSec: round(finished.length / elapsed, 1),
       meanNotesPerConversion: round(sum(finished.map((f) => f.notes)) / Math.max(1, finished.length), 2),
@@ -227,25 +317,8 @@ async function conversions(dialect: string, seconds: number, amounts: readonly A
       },
     };
   } finally {
-    if (driver?.exitCode === null) driver.kill();
-    await gw?.close();
-    await Promise.all([gw?.lan.close(), gw?.wan.close(), bank?.app.close()]);
-    await bank?.close();
-    await pool.close();
-    await gwDb.close();
-    await bankDb.close();
+    if (driver.exitCode === null) driver.kill();
   }
-}
-
-/** The driver process: from dist/ plain JS; under the test runner TypeScript through tsx's loader. */
-function forkDriver(): ChildProcess {
-  const ts = import.meta.url.endsWith('.ts');
-  const path = fileURLToPath(new URL(`./gateway-driver.${ts ? 'ts' : 'js'}`, import.meta.url));
-  // Its own flags: a `--cpu-prof` of the servers' process is not passed on.
-  return fork(path, [], {
-    execArgv: ts ? ['--import', 'tsx'] : ['--enable-source-maps'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
 }
 
 /**
@@ -254,26 +327,21 @@ function forkDriver(): ChildProcess {
  * funded holder account. Job 1's: local notes signed by the local mint against the same value
  * deposited into the reserve, so the local money is covered (invariant 2) and job 1's issues honoured.
  */
-async function prepare(
-  bank: WideBank,
-  bankUrl: string,
-  gw: Gateway,
-  amounts: readonly Amount[],
-): Promise<Prepared> {
+async function prepare(bank: BankSide, gw: Gateway, amounts: readonly Amount[]): Promise<Prepared> {
   const curve = defaultCurve();
   const half = Math.floor(amounts.length / 2);
   const job1 = amounts.slice(0, half);
   const job2 = amounts.slice(half, 2 * half);
   const holder = await generateEncryptionKeyPair();
-  const { id } = await bank.ledger.openAccount(holder.publicKey);
-  await bank.ledger.deposit(id, sum(job2) as Amount, `bench-holder-${bytesToHex(randomBytes(8))}`);
-  await bank.ledger.deposit(
-    gw.keys.publicKeyHex,
-    sum(job1) as Amount,
-    `bench-payroll-${bytesToHex(randomBytes(8))}`,
-  );
+  await bank.fund({
+    holder: bytesToHex(holder.publicKey),
+    holderAmount: sum(job2) as Amount,
+    gateway: gw.keys.publicKeyHex,
+    payrollAmount: sum(job1) as Amount,
+    tag: bytesToHex(randomBytes(8)),
+  });
   const wideKeyset = await gw.bank.activeKeyset();
-  const peer = bankPeer(bankUrl, bank.info);
+  const peer = bankPeer(bank.url, bank.info);
   const wide = await inBatches(job2, async (batch) => {
     const outputs = batch.flatMap((a) => makeOutputs(curve, wideKeyset.id, a));
     const { signatures } = await requestIssue({
@@ -404,10 +472,4 @@ async function stageTimes(
       ]),
     );
   return { 'lan-to-wan': medians('lan-to-wan'), 'wan-to-lan': medians('wan-to-lan') };
-}
-
-/** The q-quantile of sorted values (nearest rank). */
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }

@@ -7,6 +7,12 @@ export interface ScenarioOptions {
   dialects: string[];
   /** Rows of finished history to put in the books first (spent notes, finished jobs); scenarios that fill books say so. */
   rows?: number;
+  /** Untimed seconds before the window (gateway; default the harness's `WARMUP_SECONDS`). */
+  warmupSeconds?: number;
+  /** Gateway: the open loop's arrivals a second per direction, `half` the closed loop's throughput (default), or `none`. */
+  rate?: number | 'half' | 'none';
+  /** Gateway: the wide bank in its own process rather than the bench's (default: the scenario's). */
+  bankProcess?: boolean;
 }
 
 export type Scenario = (o: ScenarioOptions) => Promise<unknown>;

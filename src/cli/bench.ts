@@ -23,8 +23,27 @@ export function registerBench(program: Command): void {
       'gateway: spent notes at each mint and finished jobs in the journal first, e.g. 1e6',
       '0',
     )
+    .option('--warmup <s>', 'gateway: untimed seconds before the window (default 1)')
+    .option(
+      '--rate <n>',
+      "gateway: the open loop's conversions/s per direction, 'half' the closed loop's, or 'none'",
+      'half',
+    )
+    .option('--bank-process', 'gateway: the wide bank in its own process, as deployed')
+    .option('--no-bank-process', 'gateway: the wide bank in the bench process (for --cpu-prof)')
     .action(
-      async (arg: string, o: { scenario?: string; seconds: string; dialects: string; rows: string }) => {
+      async (
+        arg: string,
+        o: {
+          scenario?: string;
+          seconds: string;
+          dialects: string;
+          rows: string;
+          warmup?: string;
+          rate: string;
+          bankProcess?: boolean;
+        },
+      ) => {
         const name = o.scenario ?? arg;
         const run = SCENARIO_NAMES.includes(name)
           ? (await import('../bench/index.js')).SCENARIOS[name]
@@ -53,7 +72,28 @@ export function registerBench(program: Command): void {
           process.exitCode = 2;
           return;
         }
-        const result = await run({ seconds, dialects, rows });
+        const warmup = o.warmup === undefined ? undefined : Number(o.warmup);
+        if (warmup !== undefined && !(warmup >= 0 && warmup <= 600)) {
+          console.error(`lancash bench: --warmup must be a number from 0 to 600, got '${o.warmup}'`);
+          process.exitCode = 2;
+          return;
+        }
+        const rate = o.rate === 'half' || o.rate === 'none' ? o.rate : Number(o.rate);
+        if (typeof rate === 'number' && !(rate > 0 && rate <= 10_000)) {
+          console.error(
+            `lancash bench: --rate must be half, none or a number from 0 to 1e4, got '${o.rate}'`,
+          );
+          process.exitCode = 2;
+          return;
+        }
+        const result = await run({
+          seconds,
+          dialects,
+          rows,
+          rate,
+          ...(warmup !== undefined ? { warmupSeconds: warmup } : {}),
+          ...(o.bankProcess !== undefined ? { bankProcess: o.bankProcess } : {}),
+        });
         console.log(JSON.stringify(result, null, 2));
       },
     );
