@@ -1,4 +1,5 @@
 /** CPU accounting for the benches: parts split as documented, and a live sample finds this thread. */
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
 
@@ -35,6 +36,41 @@ describe('bench cpu accounting', () => {
       total: 1810,
     });
     expect(cpuPerNote(a, undefined, 1000, 2)).toBeUndefined();
+  });
+
+  it('counts a server in its own process as its own part of the total', () => {
+    const at = (main: number, own: number | undefined): CpuSample => ({
+      threads: new Map([[process.pid, main]]),
+      children: 0,
+      apart: 0,
+      ...(own !== undefined ? { own } : {}),
+    });
+    expect(cpuPerNote(at(0, 100), at(400, 700), 100, 2)).toEqual({
+      main: 4000,
+      workers: 0,
+      other: 0,
+      database: 0,
+      bank: 6000,
+      total: 10_000,
+    });
+    // Without the sample of the bank's process, no part is made up.
+    expect(cpuPerNote(at(0, undefined), at(400, undefined), 100, 2)).not.toHaveProperty('bank');
+  });
+
+  it.runIf(process.platform === 'linux')('samples a forked server by its pid as its own part', async () => {
+    // The child burns 200 ms of its own CPU, says so, then idles until killed.
+    const burn =
+      'const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };' +
+      "while (u() < 200); process.stdout.write('ready'); setInterval(() => {}, 1000);";
+    const child = spawn(process.execPath, ['-e', burn], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      const s = sampleCpu([], [child.pid!]);
+      expect(s?.own).toBeGreaterThanOrEqual(150);
+      expect(sampleCpu()?.own).toBeUndefined();
+    } finally {
+      child.kill();
+    }
   });
 
   it.runIf(process.platform === 'linux')('samples this process on Linux', () => {
