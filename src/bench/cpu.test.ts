@@ -73,6 +73,24 @@ describe('bench cpu accounting', () => {
     }
   });
 
+  it.runIf(process.platform === 'linux')(
+    'keeps the time of a grandchild that ended, through its parent that reaped it',
+    async () => {
+      // As PostgreSQL's backends end under the postmaster: the shell reaps a child that burned 200 ms.
+      const burn =
+        'const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; }; while (u() < 200);';
+      const shell = spawn('sh', ['-c', `"${process.execPath}" -e '${burn}'; echo ready; exec sleep 30`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise((resolve) => shell.stdout.once('data', resolve));
+        expect(sampleCpu()?.children).toBeGreaterThanOrEqual(150);
+      } finally {
+        shell.kill();
+      }
+    },
+  );
+
   it.runIf(process.platform === 'linux')('samples this process on Linux', () => {
     const s = sampleCpu();
     expect(s?.threads.has(process.pid)).toBe(true);

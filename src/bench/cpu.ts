@@ -13,7 +13,7 @@ const TICK_MS = 10;
 export interface CpuSample {
   /** CPU milliseconds by thread id; the main thread's id is the process id. */
   threads: Map<number, number>;
-  /** CPU milliseconds of the processes descended from this one (less those of `apart`). */
+  /** CPU milliseconds of the processes descended from this one (less those of `apart`), with the children they reaped. */
   children: number;
   /** CPU milliseconds of the processes descended from the `apart` pids given (a load driver), themselves included. */
   apart: number;
@@ -35,8 +35,11 @@ export interface CpuPerNote {
   total: number;
 }
 
-/** utime + stime in ms and the parent pid from a /proc stat line (the command may hold spaces). */
-function stat(path: string): { ms: number; ppid: number } | undefined {
+/**
+ * From a /proc stat line (the command may hold spaces): utime + stime in ms, cutime + cstime (the
+ * children it has reaped, e.g. PostgreSQL's postmaster its backends) and the parent pid.
+ */
+function stat(path: string): { ms: number; reaped: number; ppid: number } | undefined {
   let line: string;
   try {
     line = readFileSync(path, 'utf8');
@@ -44,7 +47,8 @@ function stat(path: string): { ms: number; ppid: number } | undefined {
     return undefined; // the thread or process ended meanwhile
   }
   const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  return { ms: (Number(f[11]) + Number(f[12])) * TICK_MS, ppid: Number(f[1]) };
+  const ticks = (...i: number[]) => i.reduce((n, k) => n + Number(f[k]), 0) * TICK_MS;
+  return { ms: ticks(11, 12), reaped: ticks(13, 14), ppid: Number(f[1]) };
 }
 
 /**
@@ -64,7 +68,7 @@ export function sampleCpu(apart: readonly number[] = [], own?: readonly number[]
     const s = stat(`/proc/self/task/${tid}/stat`);
     if (s) threads.set(Number(tid), s.ms);
   }
-  const procs = new Map<number, { ms: number; ppid: number }>();
+  const procs = new Map<number, { ms: number; reaped: number; ppid: number }>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const s = stat(`/proc/${pid}/stat`);
@@ -83,8 +87,10 @@ export function sampleCpu(apart: readonly number[] = [], own?: readonly number[]
     for (let up = s.ppid, depth = 0; up > 1 && depth < 16; up = procs.get(up)?.ppid ?? 0, depth++) {
       if (apart.includes(up)) kept = true;
       if (up === process.pid) {
-        if (kept) aside += s.ms;
-        else children += s.ms;
+        // With what it reaped: a backend that ended inside the window (the pool's idle timeout)
+        // took its time along from its own line to its parent's, not out of the count.
+        if (kept) aside += s.ms + s.reaped;
+        else children += s.ms + s.reaped;
         break;
       }
     }
@@ -105,7 +111,7 @@ export function cpuPerNote(
   const others = spent.filter((t) => t.tid !== process.pid).sort((x, y) => y.ms - x.ms);
   const busiest = others.slice(0, workers).reduce((n, t) => n + t.ms, 0);
   const rest = others.slice(workers).reduce((n, t) => n + t.ms, 0);
-  const database = Math.max(0, b.children - a.children); // a process that ended meanwhile took its time along
+  const database = Math.max(0, b.children - a.children); // one this process reaped meanwhile took its time along
   const bank = a.own !== undefined && b.own !== undefined ? b.own - a.own : undefined;
   return {
     main: us(main),
