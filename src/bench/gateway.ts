@@ -34,7 +34,7 @@ import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { type Envelope, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
-import { fetchTransport, setHttpTransport } from '../core/http/client.js';
+import { fetchTransport, isUnclear, setHttpTransport } from '../core/http/client.js';
 import { undiciTransport } from '../core/http/node-transport.js';
 import { type Amount, splitAmount, sum } from '../core/money.js';
 import { bankPeer, requestIssue } from '../core/protocol/bank.js';
@@ -65,6 +65,8 @@ const PREPARED_PER_SECOND = 120;
 const OPEN_MARGIN = 1.25;
 /** Most outputs one issue request or one signing batch may carry (the mint's default limit). */
 const MAX_OUTPUTS = 1000;
+/** Asks of one prepared issue request at most. */
+const ISSUE_TRIES = 5;
 /** Where the wide bank runs unless `--bank-process` or `--no-bank-process` says. */
 const BANK_PROCESS_DEFAULT = false;
 
@@ -344,14 +346,23 @@ async function prepare(bank: BankSide, gw: Gateway, amounts: readonly Amount[]):
   const peer = bankPeer(bank.url, bank.info);
   const wide = await inBatches(job2, async (batch) => {
     const outputs = batch.flatMap((a) => makeOutputs(curve, wideKeyset.id, a));
-    const { signatures } = await requestIssue({
+    const request = {
       bank: peer,
       holder,
       transferId: bytesToHex(randomBytes(16)),
       amount: sum(batch),
       outputs: blindedMessages(outputs),
-    });
-    return unblindChecked(curve, outputs, signatures, () => wideKeyset);
+    };
+    // A loaded machine can take longer than a call's 10 s to sign a full batch: ask again with the
+    // same transfer id (idempotent), as a holder would.
+    for (let tries = 1; ; tries++) {
+      try {
+        const { signatures } = await requestIssue(request);
+        return unblindChecked(curve, outputs, signatures, () => wideKeyset);
+      } catch (e) {
+        if (!isUnclear(e) || tries >= ISSUE_TRIES) throw e;
+      }
+    }
   });
   const localKeyset = gw.mint.keysets.current();
   const localKeys: KeysetKeys = { id: localKeyset.id, unit: localKeyset.unit, keys: localKeyset.publicKeys };
