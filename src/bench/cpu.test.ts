@@ -43,7 +43,7 @@ describe('bench cpu accounting', () => {
       threads: new Map([[process.pid, main]]),
       children: 0,
       apart: 0,
-      ...(own !== undefined ? { own } : {}),
+      ...(own !== undefined ? { own, ownMain: own / 2 } : {}),
     });
     expect(cpuPerNote(at(0, 100), at(400, 700), 100, 2)).toEqual({
       main: 4000,
@@ -51,6 +51,7 @@ describe('bench cpu accounting', () => {
       other: 0,
       database: 0,
       bank: 6000,
+      bankMain: 3000,
       total: 10_000,
     });
     // Without the sample of the bank's process, no part is made up.
@@ -67,6 +68,7 @@ describe('bench cpu accounting', () => {
       await new Promise((resolve) => child.stdout.once('data', resolve));
       const s = sampleCpu([], [child.pid!]);
       expect(s?.own).toBeGreaterThanOrEqual(150);
+      expect(s?.ownMain).toBeGreaterThanOrEqual(100);
       expect(sampleCpu()?.own).toBeUndefined();
     } finally {
       child.kill();

@@ -19,6 +19,8 @@ export interface CpuSample {
   apart: number;
   /** CPU milliseconds of the `own` pids given themselves, all their threads (a server forked as its own process); their descendants count in `children`. */
   own?: number;
+  /** Of which their main threads'. */
+  ownMain?: number;
 }
 
 /** µs of CPU per note by part, over a window between two samples. */
@@ -32,6 +34,8 @@ export interface CpuPerNote {
   database: number;
   /** The wide bank in its own process (all its threads), when the bench forked it so. */
   bank?: number;
+  /** Of which its main thread (its event loop). */
+  bankMain?: number;
   total: number;
 }
 
@@ -77,10 +81,12 @@ export function sampleCpu(apart: readonly number[] = [], own?: readonly number[]
   let children = 0;
   let aside = 0;
   let mine = 0;
+  let mineMain = 0;
   for (const [pid, s] of procs) {
     if (pid === process.pid) continue;
     if (own?.includes(pid)) {
       mine += s.ms;
+      mineMain += stat(`/proc/${pid}/task/${pid}/stat`)?.ms ?? 0;
       continue;
     }
     let kept = apart.includes(pid);
@@ -95,7 +101,7 @@ export function sampleCpu(apart: readonly number[] = [], own?: readonly number[]
       }
     }
   }
-  return { threads, children, apart: aside, ...(own ? { own: mine } : {}) };
+  return { threads, children, apart: aside, ...(own ? { own: mine, ownMain: mineMain } : {}) };
 }
 
 export function cpuPerNote(
@@ -118,7 +124,7 @@ export function cpuPerNote(
     workers: us(busiest),
     other: us(rest),
     database: us(database),
-    ...(bank !== undefined ? { bank: us(bank) } : {}),
+    ...(bank !== undefined ? { bank: us(bank), bankMain: us((b.ownMain ?? 0) - (a.ownMain ?? 0)) } : {}),
     total: us(main + busiest + rest + database + (bank ?? 0)),
   };
 }
