@@ -125,7 +125,7 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
     bank: bankProcess
       ? 'its own process (its CPU counted in the total, as cpuUsPerConversion.bank)'
       : 'in the bench process, beside the gateway (one event loop)',
-    openLoop:
+    openLoopRate:
       o.rate === 'none'
         ? 'not run'
         : `Poisson arrivals at ${typeof o.rate === 'number' ? `${o.rate}/s` : 'half the closed loop’s conversions/s'} per direction, after the closed loop, on the same servers`,
