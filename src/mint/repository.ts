@@ -5,6 +5,7 @@
  */
 import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
+import { allColumns } from '../store/columns.js';
 import type { DialectName } from '../store/index.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 import { SHARDS, shardFor } from '../store/shards.js';
@@ -28,6 +29,18 @@ const PROOF_COLUMNS = ['y', 'amount', 'keyset_id', 'secret', 'c', 'witness'] as 
 const PROOF_BATCH_COLUMNS = ['state', 'operation', 'created_at', 'updated_at'] as const;
 const SIGNATURE_COLUMNS = ['b_', 'amount', 'keyset_id', 'c_', 'dleq_e', 'dleq_s'] as const;
 const SIGNATURE_BATCH_COLUMNS = ['operation', 'created_at'] as const;
+// Whole rows by name, not `*`, so PostgreSQL may prepare the statements (store/columns.ts).
+const KEYSET_ROW = allColumns<KeysetRow>()([
+  'id',
+  'unit',
+  'active',
+  'input_fee_ppk',
+  'derivation_index',
+  'max_order',
+  'created_at',
+  'retires_at',
+]);
+const SIGNATURE_ROW = allColumns<SignatureRow>()([...SIGNATURE_COLUMNS, ...SIGNATURE_BATCH_COLUMNS]);
 
 /** Rows per INSERT statement: below SQLite's and PostgreSQL's bound-parameter limits for 10 columns. */
 const ROWS_PER_INSERT = 500;
@@ -90,11 +103,7 @@ export async function replaceSetting(db: Db, key: string, expected: string, valu
 }
 
 export async function listKeysets(db: Db): Promise<KeysetRow[]> {
-  return (await db
-    .selectFrom('mint_keysets')
-    .selectAll()
-    .orderBy('derivation_index')
-    .execute()) as KeysetRow[];
+  return db.selectFrom('mint_keysets').select(KEYSET_ROW).orderBy('derivation_index').execute();
 }
 
 /** Inserts a keyset; with `ifAbsent`, a taken id or derivation index is left as it is instead of failing. */
@@ -276,7 +285,7 @@ export async function signaturesFor(
   B_s: readonly string[],
 ): Promise<SignatureRow[]> {
   return selectIn(db, dialect, 'signatures', B_s, (part) =>
-    db.selectFrom('mint_signatures').selectAll().where('b_', 'in', part),
+    db.selectFrom('mint_signatures').select(SIGNATURE_ROW).where('b_', 'in', part),
   );
 }
 

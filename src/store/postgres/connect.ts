@@ -1,7 +1,7 @@
 /**
  * Opens a PostgreSQL pool (pg) for one store. int8 (and numeric, e.g. `sum(bigint)`) come back as
  * exact JS numbers through a per-pool type parser, so amounts read the same as on SQLite and the
- * process-global pg parsers stay untouched. Long INSERTs that repeat run as named (server-side
+ * process-global pg parsers stay untouched. Statements that repeat run as named (server-side
  * prepared) statements.
  */
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
@@ -45,44 +45,108 @@ export function connect(config: PostgresConfig): Kysely<Database> {
   });
 }
 
-/** SQL shorter than this is cheap to parse; long texts are multi-row INSERTs. */
-const NAME_MIN_LENGTH = 1000;
-/** Named statements per pool at most; each connection prepares each one at most once. */
-const NAMED_MAX = 64;
+/**
+ * Distinct statements a pool names at most (each connection prepares a name the first time it runs
+ * it); past that, new texts run unnamed. The code has a few hundred statement shapes; IN lists of
+ * every length and multi-row INSERTs of every size add some.
+ */
+const NAMED_MAX = 2000;
+/** Texts seen once and not named yet, at most; cleared when full (they only wait for a second sight). */
+const SEEN_MAX = 4 * NAMED_MAX;
+
+/** Statements that are planned: the only ones worth naming (not BEGIN, COMMIT, SAVEPOINT, SET, DDL…). */
+const PLANNED = /^\s*(?:select|insert|update|delete|with)\b/i;
+/**
+ * A `*` in a select list or RETURNING (`select *`, `select "t".*`, `returning *`, `, *`), not
+ * `count(*)` nor a product. A named statement fixes its result columns: once a migration adds a
+ * column under a running process, it fails with "cached plan must not change result type".
+ */
+const STAR = /(?:\bselect|\bdistinct|\breturning|,)\s*(?:(?:"[^"]*"|\w+)\s*\.\s*)?\*/i;
+
+/** Whether a statement may run as a named statement: planned, with its result columns listed. */
+export function nameable(text: string): boolean {
+  return PLANNED.test(text) && !STAR.test(text);
+}
+
+/** SQLSTATE feature_not_supported as a named statement's result type changed under it (a migration). */
+function stalePlan(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return (
+    code === '0A000' &&
+    typeof message === 'string' &&
+    message.includes('cached plan must not change result type')
+  );
+}
+
+/** pg's transaction status of a client as of its last ReadyForQuery: 'I' idle, 'T' in one, 'E' failed one. */
+function transactionStatus(client: pg.PoolClient): unknown {
+  return (client as unknown as { _txStatus?: unknown })._txStatus;
+}
 
 /**
- * The pool, with long INSERTs (without RETURNING) that run a second time sent as named statements:
- * PostgreSQL then parses and plans a 64-row INSERT once per connection instead of on every execution
- * (~0.4 ms of server CPU each, a quarter of running it). Only INSERTs without RETURNING, whose
- * result never has rows, so a schema change cannot trip a cached result type. Bounded per pool.
+ * The pool, with every planned statement that runs a second time sent as a named (server-side
+ * prepared) statement: PostgreSQL then parses and plans it once per connection (or reuses a generic
+ * plan) instead of on every execution; a keyed SELECT costs ≈ 40 % of its CPU unnamed
+ * (docs/performance.md). Not named: transaction control and other unplanned statements, and any
+ * statement with `*` in its result columns, which a migration adding a column would break. Should a
+ * named statement's result type change all the same (a column's type changed), its text gets a fresh
+ * name, so each connection prepares it again, and the statement runs again if no transaction was
+ * open (the failed one did nothing); inside a transaction the error ends it, as any other would.
  */
 export function namingStatements(pool: pg.Pool): PostgresPool {
   const seen = new Set<string>();
   const names = new Map<string, string>();
+  /** Texts that are never named, so each is tested once; bounded like `seen`. */
+  const unnamed = new Set<string>();
+  let made = 0;
   const nameFor = (text: string): string | undefined => {
     const known = names.get(text);
-    if (known !== undefined || text.length < NAME_MIN_LENGTH || names.size >= NAMED_MAX) return known;
-    if (!/^insert\b/i.test(text) || /\breturning\b/i.test(text)) return undefined;
+    if (known !== undefined || unnamed.has(text) || names.size >= NAMED_MAX) return known;
     if (!seen.has(text)) {
-      if (seen.size >= 4 * NAMED_MAX) seen.clear();
-      seen.add(text);
+      if (!nameable(text)) {
+        if (unnamed.size >= SEEN_MAX) unnamed.clear();
+        unnamed.add(text);
+      } else {
+        if (seen.size >= SEEN_MAX) seen.clear();
+        seen.add(text);
+      }
       return undefined;
     }
     seen.delete(text);
-    const name = `lancash_${names.size}`;
+    const name = `lancash_${made++}`;
     names.set(text, name);
     return name;
+  };
+  /** A fresh name for `text` unless another connection already gave it one. */
+  const renamed = (text: string, stale: string): string => {
+    if (names.get(text) === stale) names.set(text, `lancash_${made++}`);
+    return names.get(text) ?? stale;
   };
   // Kysely keeps one connection object per client, so each client gets one wrapper.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let w = wrappers.get(client);
     if (w === undefined) {
+      const named = (name: string, text: string, values: readonly unknown[] | undefined) =>
+        client.query({ name, text, values: [...(values ?? [])] });
       // A Cursor (Kysely's streams) passes through untouched, as every SQL text that is not named.
       const query = (q: unknown, values?: readonly unknown[]): unknown => {
         const name = typeof q === 'string' ? nameFor(q) : undefined;
-        if (name !== undefined) return client.query({ name, text: q as string, values: [...(values ?? [])] });
-        return (client.query as (q: unknown, values?: readonly unknown[]) => unknown).call(client, q, values);
+        if (name === undefined) {
+          return (client.query as (q: unknown, values?: readonly unknown[]) => unknown).call(
+            client,
+            q,
+            values,
+          );
+        }
+        const text = q as string;
+        return named(name, text, values).catch((err: unknown) => {
+          if (!stalePlan(err)) throw err;
+          const fresh = renamed(text, name);
+          if (transactionStatus(client) !== 'I') throw err;
+          return named(fresh, text, values);
+        });
       };
       w = {
         query: query as PostgresPoolClient['query'],
