@@ -8,7 +8,7 @@
 import type * as NodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { EncryptionKeyPair } from './keys.js';
-import { N_SK, N_T, type SuiteHpke, suiteHpke } from './rfc9180.js';
+import { N_SK, N_T, type SuiteHpke, type SuitePrimitives, suiteHpke } from './rfc9180.js';
 
 type Crypto = typeof NodeCrypto;
 
@@ -38,7 +38,10 @@ export const PUBLIC_KEY_CACHE = 1024;
 /** A Uint8Array view of a Buffer, so callers and tests see the same type from both backends. */
 const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-/** The backend on `c` (exported for tests, which pass an instrumented `node:crypto`). */
+/**
+ * The backend on `c` (exported for tests, which pass an instrumented `node:crypto`); `cacheSize` bounds
+ * both the peers' imported public keys and each pair's static DH outputs (`rfc9180.ts`).
+ */
 export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): NativeHpke {
   const privateKeys = new WeakMap<EncryptionKeyPair, KeyObject>();
   // Keyed by the key's exact bytes (as the JWK's `x`); a Map iterates in insertion order, so
@@ -64,7 +67,7 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
   const rawPublic = (pk: KeyObject): Uint8Array =>
     plain(Buffer.from(pk.export({ format: 'jwk' }).x ?? '', 'base64url'));
 
-  return suiteHpke<KeyObject, KeyObject>({
+  const primitives: SuitePrimitives<KeyObject, KeyObject> = {
     name: 'native',
     hmac(key, ...parts) {
       const h = c.createHmac('sha256', key);
@@ -102,7 +105,8 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
       // final() throws when the tag does not verify; the text update() gave is then discarded.
       return plain(Buffer.concat([decipher.update(ct.subarray(0, ct.length - N_T)), decipher.final()]));
     },
-  });
+  };
+  return suiteHpke(primitives, cacheSize);
 }
 
 /** True when `c` has everything this backend calls (Node has; a stripped OpenSSL might not). */
