@@ -1,8 +1,9 @@
 /**
  * The native HPKE backend: the suite of `rfc9180.ts` (RFC 9180 single-shot auth mode,
  * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305) on synchronous `node:crypto` (X25519,
- * HMAC-SHA256, chacha20-poly1305), the servers' hot path: a seal + open is five X25519 operations and
- * fourteen HMACs on the calling thread, where WebCrypto would send each through libuv's thread pool.
+ * HMAC-SHA256, chacha20-poly1305), the servers' hot path: a seal + open between recurring peers is
+ * three X25519 operations (the static-static DHs are kept, `rfc9180.ts`) and fourteen HMACs on the
+ * calling thread, where WebCrypto would send each through libuv's thread pool.
  * Checked against RFC 9180 Appendix A.2.3 and, both ways, against `portable.ts` and `@hpke/core`.
  */
 import type * as NodeCrypto from 'node:crypto';
