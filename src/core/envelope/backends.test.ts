@@ -141,6 +141,9 @@ describe('RFC 9180 Appendix A.2.3 (auth mode, X25519, HKDF-SHA256, ChaCha20-Poly
         backend.openAuth({ enc: u, recipient: R, pkS: S.publicKey, info, aad, ct }),
       ).rejects.toThrow();
       await expect(backend.openAuth({ enc, recipient: R, pkS: u, info, aad, ct })).rejects.toThrow();
+      // A refused static DH is not kept: the same key is refused again, sealing and opening.
+      await expect(backend.sealAuth({ pkR: u, sender: S, info, aad, pt })).rejects.toThrow();
+      await expect(backend.openAuth({ enc, recipient: R, pkS: u, info, aad, ct })).rejects.toThrow();
     }
   });
 });
@@ -210,12 +213,22 @@ describe('native backend and Node 20 key generation', () => {
 });
 
 describe('native backend: imported public keys', () => {
-  /** A native backend on node:crypto that counts the JWK imports of each public key, by its `x`. */
+  /**
+   * A native backend on node:crypto that counts the JWK imports of each public key, by its `x`, and
+   * the X25519 operations.
+   */
   function counting(cacheSize?: number) {
     const imports = new Map<string, number>();
+    let dhs = 0;
     const counted = new Proxy(nodeCrypto, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
+        if (prop === 'diffieHellman') {
+          return (arg: Parameters<typeof nodeCrypto.diffieHellman>[0]) => {
+            dhs++;
+            return nodeCrypto.diffieHellman(arg);
+          };
+        }
         if (prop !== 'createPublicKey') return value;
         return (arg: Parameters<typeof nodeCrypto.createPublicKey>[0]) => {
           const key =
@@ -230,6 +243,7 @@ describe('native backend: imported public keys', () => {
     return {
       hpke: buildNativeHpke(counted, cacheSize),
       imported: (pk: Uint8Array) => imports.get(x(pk)) ?? 0,
+      dhs: () => dhs,
     };
   }
   const pairs = async () => {
@@ -276,6 +290,46 @@ describe('native backend: imported public keys', () => {
       expect(imported(r.publicKey)).toBe(expected);
     }
     expect(imported(c.publicKey)).toBe(1);
+  });
+
+  it("computes a pair's static DH with a recurring peer once, sealing and opening", async () => {
+    const [s, r] = await pairs();
+    const { hpke, dhs } = counting();
+    const sealed = [];
+    for (let i = 0; i < 3; i++)
+      sealed.push(await hpke.sealAuth({ pkR: r.publicKey, sender: s, info: e, aad: e, pt: utf8(`m${i}`) }));
+    expect(dhs()).toBe(3 + 1); // DH(skE, pkR) each seal, DH(skS, pkR) once
+    for (const [i, { enc, ct }] of sealed.entries()) {
+      expect(await hpke.openAuth({ enc, recipient: r, pkS: s.publicKey, info: e, aad: e, ct })).toEqual(
+        utf8(`m${i}`),
+      );
+    }
+    expect(dhs()).toBe(4 + 3 + 1); // DH(skR, enc) each open, DH(skR, pkS) once
+    // Another sender to the same recipient is another static DH, and still authenticates as itself.
+    const [, , other] = await pairs();
+    const { enc, ct } = await hpke.sealAuth({ pkR: r.publicKey, sender: other, info: e, aad: e, pt: e });
+    await expect(
+      hpke.openAuth({ enc, recipient: r, pkS: s.publicKey, info: e, aad: e, ct }),
+    ).rejects.toThrow();
+    expect(await hpke.openAuth({ enc, recipient: r, pkS: other.publicKey, info: e, aad: e, ct })).toEqual(e);
+  });
+
+  it('keeps at most its bound of static DH outputs per pair, evicting the least recently used', async () => {
+    const [s, a, b, c] = await pairs();
+    const { hpke, dhs } = counting(2);
+    const steps: [EncryptionKeyPair, number][] = [
+      [a, 2],
+      [b, 2],
+      [a, 1], // a hit, now the most recently used
+      [c, 2], // evicts b, not a
+      [a, 1],
+      [b, 2],
+    ];
+    for (const [r, expected] of steps) {
+      const before = dhs();
+      await hpke.sealAuth({ pkR: r.publicKey, sender: s, info: e, aad: e, pt: e });
+      expect(dhs() - before).toBe(expected);
+    }
   });
 });
 

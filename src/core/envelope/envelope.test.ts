@@ -151,6 +151,23 @@ describe.each(BACKENDS)('%s backend', (backend) => {
     });
 
     it('binds each header field in the AAD without ambiguity', () => {
+      // The exact bytes are wire format: envelopes already sealed must keep opening.
+      expect(
+        bytesToHex(
+          envelopeAad(
+            'gateway.payment',
+            new Uint8Array(32).fill(0xaa),
+            new Uint8Array(32).fill(0xbb),
+            'T-1_x',
+          ),
+        ),
+      ).toBe(
+        '00136c616e636173682d656e76656c6f70652d7631000f676174657761792e7061796d656e740020' +
+          'aa'.repeat(32) +
+          '0020' +
+          'bb'.repeat(32) +
+          '0005542d315f78',
+      );
       const k = alice.publicKey;
       expect(bytesToHex(envelopeAad('ab', k, k, 'c'))).not.toBe(bytesToHex(envelopeAad('a', k, k, 'bc')));
       expect(bytesToHex(envelopeAad('t', alice.publicKey, bob.publicKey, 'x'))).not.toBe(

@@ -1,14 +1,15 @@
 /**
  * The native HPKE backend: the suite of `rfc9180.ts` (RFC 9180 single-shot auth mode,
  * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305) on synchronous `node:crypto` (X25519,
- * HMAC-SHA256, chacha20-poly1305), the servers' hot path: a seal + open is five X25519 operations and
- * fourteen HMACs on the calling thread, where WebCrypto would send each through libuv's thread pool.
+ * HMAC-SHA256, chacha20-poly1305), the servers' hot path: a seal + open between recurring peers is
+ * three X25519 operations (the static-static DHs are kept, `rfc9180.ts`) and fourteen HMACs on the
+ * calling thread, where WebCrypto would send each through libuv's thread pool.
  * Checked against RFC 9180 Appendix A.2.3 and, both ways, against `portable.ts` and `@hpke/core`.
  */
 import type * as NodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { EncryptionKeyPair } from './keys.js';
-import { N_SK, N_T, type SuiteHpke, suiteHpke } from './rfc9180.js';
+import { N_SK, N_T, type SuiteHpke, type SuitePrimitives, suiteHpke } from './rfc9180.js';
 
 type Crypto = typeof NodeCrypto;
 
@@ -38,7 +39,10 @@ export const PUBLIC_KEY_CACHE = 1024;
 /** A Uint8Array view of a Buffer, so callers and tests see the same type from both backends. */
 const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-/** The backend on `c` (exported for tests, which pass an instrumented `node:crypto`). */
+/**
+ * The backend on `c` (exported for tests, which pass an instrumented `node:crypto`); `cacheSize` bounds
+ * both the peers' imported public keys and each pair's static DH outputs (`rfc9180.ts`).
+ */
 export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): NativeHpke {
   const privateKeys = new WeakMap<EncryptionKeyPair, KeyObject>();
   // Keyed by the key's exact bytes (as the JWK's `x`); a Map iterates in insertion order, so
@@ -64,7 +68,7 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
   const rawPublic = (pk: KeyObject): Uint8Array =>
     plain(Buffer.from(pk.export({ format: 'jwk' }).x ?? '', 'base64url'));
 
-  return suiteHpke<KeyObject, KeyObject>({
+  const primitives: SuitePrimitives<KeyObject, KeyObject> = {
     name: 'native',
     hmac(key, ...parts) {
       const h = c.createHmac('sha256', key);
@@ -102,7 +106,8 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
       // final() throws when the tag does not verify; the text update() gave is then discarded.
       return plain(Buffer.concat([decipher.update(ct.subarray(0, ct.length - N_T)), decipher.final()]));
     },
-  });
+  };
+  return suiteHpke(primitives, cacheSize);
 }
 
 /** True when `c` has everything this backend calls (Node has; a stripped OpenSSL might not). */

@@ -6,7 +6,7 @@
  * AEAD): `native.ts` on `node:crypto` for the servers, `portable.ts` on the noble libraries for the
  * browser wallet, which may run where WebCrypto's `crypto.subtle` is missing (plain http on a LAN).
  */
-import { concatBytes, equalBytes, utf8 } from '../bytes.js';
+import { bytesToHex, concatBytes, equalBytes, utf8 } from '../bytes.js';
 import { fail } from '../errors.js';
 import type { HpkeBackend, HpkeBackendName } from './hpke.js';
 import type { EncryptionKeyPair } from './keys.js';
@@ -91,8 +91,15 @@ export function refuseLowOrder(argument: string): never {
   );
 }
 
-/** The suite's HPKE on `p`'s primitives. */
-export function suiteHpke<K, P>(p: SuitePrimitives<K, P>): SuiteHpke {
+/**
+ * How many peers' static-static DH outputs each long-term pair keeps (≈ 36 µs of X25519 saved per
+ * seal or open, native; ≈ 1.1 ms portable). Peers are chosen by clients, so the cache is bounded and
+ * evicts the least recently used.
+ */
+export const STATIC_DH_CACHE = 1024;
+
+/** The suite's HPKE on `p`'s primitives; `staticDhCache` bounds the static DH outputs kept per pair. */
+export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC_DH_CACHE): SuiteHpke {
   const { hmac } = p;
 
   // RFC 5869 HKDF-Extract and HKDF-Expand with HMAC-SHA256 (an empty salt is HashLen zeros to HMAC).
@@ -125,6 +132,29 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>): SuiteHpke {
     // RFC 9180 §7.1.4 / RFC 7748 §6.1: an all-zero DH output means a low-order public key; refuse it.
     // (OpenSSL 3 and noble already refuse such keys; the check keeps the rule from resting on that.)
     if (any === 0) refuseLowOrder(argument);
+    return z;
+  }
+
+  // Auth mode's second DH, DH(skS, pkR) when sealing and DH(skR, pkS) when opening, joins two long-term
+  // keys, so it is the same every time one pair meets one peer: kept per pair (held weakly, like the
+  // pair's imported key) and per peer key's exact bytes. Only a DH that passed the all-zero check is kept.
+  const staticShared = new WeakMap<EncryptionKeyPair, Map<string, Uint8Array>>();
+  function staticDh(pair: EncryptionKeyPair, pk: Uint8Array, key: () => P, argument: string): Uint8Array {
+    let byPeer = staticShared.get(pair);
+    if (byPeer === undefined) {
+      byPeer = new Map();
+      staticShared.set(pair, byPeer);
+    }
+    const id = bytesToHex(pk);
+    let z = byPeer.get(id);
+    if (z === undefined) {
+      z = dh(p.pairKey(pair), key(), argument);
+      // A Map iterates in insertion order: re-inserting on a hit makes the first entry the least recent.
+      if (byPeer.size >= staticDhCache) byPeer.delete(byPeer.keys().next().value as string);
+    } else {
+      byPeer.delete(id);
+    }
+    byPeer.set(id, z);
     return z;
   }
 
@@ -169,7 +199,7 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>): SuiteHpke {
     const skR = p.pairKey(recipient);
     const dhBytes = concatBytes(
       dh(skR, p.publicKey(enc, 'enc', false), 'enc'),
-      dh(skR, p.publicKey(pkS, 'pkS', true), 'pkS'),
+      staticDh(recipient, pkS, () => p.publicKey(pkS, 'pkS', true), 'pkS'),
     );
     return extractAndExpand(dhBytes, concatBytes(enc, recipient.publicKey, pkS));
   }
@@ -183,7 +213,10 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>): SuiteHpke {
       // RFC 9180 §4.1 AuthEncap: dh = DH(skE, pkR) ‖ DH(skS, pkR); kem_context = enc ‖ pkR ‖ pkS.
       const { skE, enc } = ephemeral(ikmE);
       const pkRKey = p.publicKey(pkR, 'pkR', true);
-      const dhBytes = concatBytes(dh(skE, pkRKey, 'pkR'), dh(p.pairKey(sender), pkRKey, 'pkR'));
+      const dhBytes = concatBytes(
+        dh(skE, pkRKey, 'pkR'),
+        staticDh(sender, pkR, () => pkRKey, 'pkR'),
+      );
       const shared_secret = extractAndExpand(dhBytes, concatBytes(enc, pkR, sender.publicKey));
       const { key, base_nonce } = keySchedule(shared_secret, info);
       // RFC 9180 §5.2: the single-shot message has seq 0, so its nonce is base_nonce.
