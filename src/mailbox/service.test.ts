@@ -3,7 +3,7 @@
  * deposits (new, replayed, into a full inbox) and drains (acking random subsets of what the last
  * answer held, random page sizes), the answers are the model's pending messages oldest first, and
  * the inbox counters always equal the count and bytes of what is pending, and the mailbox's totals
- * the sum of every inbox's.
+ * the sum of every inbox's. Writes that arrive together share one transaction.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
   sealJson,
 } from '../core/envelope/index.js';
 import { isLancashError } from '../core/errors.js';
+import type { Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
 import { totals } from './repository.js';
 import { DRAIN_TYPE, Mailbox, parseMailboxLimits } from './service.js';
@@ -131,6 +132,70 @@ describe.each(DIALECTS)('mailbox service on %s (property)', (dialect) => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it('deposits and drains that arrive together share one transaction; a refused one changes nothing', async () => {
+    let transactions = 0;
+    const counting: Store = {
+      dialect: store.dialect,
+      db: store.db,
+      secrets: store.secrets,
+      transaction: (fn) => {
+        transactions++;
+        return store.transaction(fn);
+      },
+      afterCommit: (db, fn) => store.afterCommit(db, fn),
+      overwriteSecurely: (fn) => store.overwriteSecurely(fn),
+      // The test's store is closed by `afterAll`.
+      close: async () => {},
+    };
+    const owner = await generateEncryptionKeyPair();
+    const address = encodeAddress({ network: 'wan', publicKey: owner.publicKey });
+    const mailbox = new Mailbox({
+      store: counting,
+      serverKey: server,
+      network: 'wan',
+      limits: { maxMessages: 2 },
+      now: () => clock,
+    });
+    const letters = await Promise.all(
+      [0, 1, 2].map((i) =>
+        sealJson({
+          type: 'test.letter',
+          transferId: `g${i}`,
+          sender,
+          recipient: owner.publicKey,
+          payload: { i },
+        }),
+      ),
+    );
+    const drainRequest = await sealJson({
+      type: DRAIN_TYPE,
+      transferId: 'group-drain',
+      sender: owner,
+      recipient: server.publicKey,
+      payload: { ack: [], at: clock },
+    });
+    // Queued in one turn of the event loop (a deposit's checks before its write are synchronous):
+    // one group, in arrival order.
+    const outcomes = await Promise.all(
+      letters.map((l) => mailbox.deposit(address, l).catch((e: unknown) => e)),
+    );
+    expect(transactions).toBe(1);
+    expect(outcomes.slice(0, 2)).toEqual([{ duplicate: false }, { duplicate: false }]);
+    expect(isLancashError(outcomes[2], 'MailboxFull')).toBe(true);
+    const answer = await mailbox.drain(address, drainRequest);
+    expect(answer.messages.map((m) => m.envelope.transferId)).toEqual(['g0', 'g1']);
+    // The refused deposit rolled back alone: the counters hold the two stored letters.
+    const counters = await store.db
+      .selectFrom('mailbox_inboxes')
+      .select(['messages', 'bytes'])
+      .where('recipient', '=', bytesToHex(owner.publicKey))
+      .executeTakeFirstOrThrow();
+    expect(counters).toEqual({
+      messages: 2,
+      bytes: JSON.stringify(letters[0]).length + JSON.stringify(letters[1]).length,
+    });
   });
 
   it('refuses limits that are not positive integers or that make a drain answer too large', () => {

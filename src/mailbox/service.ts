@@ -17,6 +17,7 @@ import { bytesToHex, utf8 } from '../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, EnvelopeSchema, openJson } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
 import { decode } from '../core/protocol/cashu.js';
+import { GroupCommit } from '../mint/group-commit.js';
 import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
 import * as repo from './repository.js';
@@ -197,6 +198,11 @@ export interface MailboxOptions {
   now?: () => number;
   /** After a deposit stored a new message, with the inbox's key (hex): the live events' cue. */
   onArrived?: (recipient: string) => void;
+  /**
+   * Runs one deposit's or drain's writes as one transaction, or as one savepoint of a transaction
+   * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own.
+   */
+  commit?: <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
 }
 
 export class Mailbox {
@@ -209,6 +215,11 @@ export class Mailbox {
   private lastRefusalSweep = Number.NEGATIVE_INFINITY;
   private readonly drainPayload: ReturnType<typeof drainPayloadSchema>;
   private readonly onArrived: ((recipient: string) => void) | undefined;
+  /**
+   * Deposits and drains that arrive together share a commit, each in its own savepoint (a refused
+   * one rolls back alone): one sync of the log for several, where each used to pay its own.
+   */
+  private readonly commit: <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
 
   constructor(o: MailboxOptions) {
     this.limits = { ...DEFAULT_MAILBOX_LIMITS, ...o.limits };
@@ -244,6 +255,11 @@ export class Mailbox {
     this.network = o.network;
     this.now = o.now ?? Date.now;
     this.onArrived = o.onArrived;
+    if (o.commit !== undefined) this.commit = o.commit;
+    else {
+      const group = new GroupCommit(o.store);
+      this.commit = (write) => group.run(write);
+    }
     this.drainPayload = drainPayloadSchema(this.limits);
   }
 
@@ -312,7 +328,7 @@ export class Mailbox {
   /** Stores a deposit; a refusal for lack of room sweeps expired messages once and tries again. */
   private async insertOrSweep(stored: Stored): Promise<DepositAnswer> {
     try {
-      return await this.store.transaction((trx) => this.insert(trx, stored, this.now()));
+      return await this.commit((trx) => this.insert(trx, stored, this.now()));
     } catch (e) {
       // A full mailbox may only be messages past their age that no sweep has reached yet: sweep once,
       // at most once a second, so refused strangers cannot make the server sweep for every request.
@@ -321,7 +337,7 @@ export class Mailbox {
       if (now - this.lastRefusalSweep < 1000) throw e;
       this.lastRefusalSweep = now;
       if ((await this.sweepExpired(now)) === 0) throw e;
-      return this.store.transaction((trx) => this.insert(trx, stored, this.now()));
+      return this.commit((trx) => this.insert(trx, stored, this.now()));
     }
   }
 
@@ -469,7 +485,7 @@ export class Mailbox {
     }
     const ownerHex = bytesToHex(owner);
     const max = payload.max ?? this.limits.maxDrain;
-    return this.store.transaction(async (trx) => {
+    return this.commit(async (trx) => {
       // A nonce is accepted only with `at` ≥ now − window, so keeping it 2 × window covers every replay.
       if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) {
         fail(

@@ -187,7 +187,15 @@ export async function call(o: CallOptions): Promise<unknown> {
   if (o.body !== undefined) headers['content-type'] = 'application/json';
   if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
   const timeoutMs = o.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
+  // A timer cleared when the call ends, not `AbortSignal.timeout`: that one's timer outlives the call
+  // by the whole timeout (10 s of live timers and signals at a few hundred calls a second), and
+  // costs twice the CPU a call.
+  const abort = new AbortController();
+  const signal = abort.signal;
+  const timer = setTimeout(
+    () => abort.abort(new DOMException('the call timed out', 'TimeoutError')),
+    timeoutMs,
+  );
   const send = o.transport ?? processTransport;
 
   let status: number;
@@ -212,6 +220,8 @@ export async function call(o: CallOptions): Promise<unknown> {
       timedOut ? `no complete answer within ${timeoutMs} ms` : `network error (${messageOf(err)})`,
       { cause: err, notSent: !timedOut && neverConnected(err) },
     );
+  } finally {
+    clearTimeout(timer);
   }
 
   if (status >= 200 && status < 300) {
@@ -241,18 +251,27 @@ export async function call(o: CallOptions): Promise<unknown> {
   });
 }
 
+/** Decodes whole answers only (never `stream: true`), so one serves every call. */
+const utf8Decoder = new TextDecoder();
+
 async function readCapped(body: AsyncIterable<Uint8Array>, target: string): Promise<string> {
-  // Streaming decode: a multi-byte character may straddle two chunks.
-  const decoder = new TextDecoder();
-  let text = '';
+  // The bytes first, decoded once at the end: a multi-byte character may straddle two chunks.
+  const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > MAX_RESPONSE_BYTES)
       throw new UnclearOutcome('body', target, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
-    text += decoder.decode(chunk, { stream: true });
+    chunks.push(chunk);
   }
-  return text + decoder.decode();
+  if (chunks.length === 1) return utf8Decoder.decode(chunks[0]);
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return utf8Decoder.decode(all);
 }
 
 function parseJson(text: string): { json: unknown } | undefined {
