@@ -29,17 +29,24 @@ export interface LoggedRequest {
   recovery: unknown;
 }
 
-/** Appends `r` to its account's log inside the request's transaction. */
-export function logRequest(trx: Trx, r: LoggedRequest, now: number): Promise<void> {
-  return repo.appendRequest(trx, {
-    account_id: r.account,
-    key: r.key,
-    kind: r.kind,
-    ref: r.ref,
-    amount: r.amount,
-    recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
-    created_at: now,
-  });
+/**
+ * Appends `r` to its account's log inside the request's transaction. `accountLocked`: this
+ * transaction has already updated the account's row (its posting), which orders the log's numbers.
+ */
+export function logRequest(trx: Trx, r: LoggedRequest, now: number, accountLocked = false): Promise<void> {
+  return repo.appendRequest(
+    trx,
+    {
+      account_id: r.account,
+      key: r.key,
+      kind: r.kind,
+      ref: r.ref,
+      amount: r.amount,
+      recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
+      created_at: now,
+    },
+    accountLocked,
+  );
 }
 
 /** A page with recovery records stays well inside one answer envelope. */
