@@ -62,13 +62,13 @@ export class RequestLogService {
     const { ledger, keys } = this.o;
     const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: BANK_REQUESTS_LIST });
     const q = decode(RequestLogQuery, opened.payload, 'payload');
-    const account = await ledger.accountOfHolder(bytesToHex(opened.sender));
+    const account = await ledger.accountIdOfHolder(bytesToHex(opened.sender));
     const withRecovery = q.recovery === true;
     // `last` first: a request that commits meanwhile is then beyond it, never counted but unlisted.
-    const last = await repo.lastSeq(ledger.store.db, account.id);
+    const last = await repo.lastSeq(ledger.store.db, account);
     // Records are up to MAX_RECOVERY_CHARS each: a page with them reads a few at a time, never 1000.
     const limit = withRecovery ? Math.min(q.limit, RECOVERY_PAGE) : q.limit;
-    const rows = await repo.page(ledger.store.db, account.id, q.after, limit, withRecovery);
+    const rows = await repo.page(ledger.store.db, account, q.after, limit, withRecovery);
     const requests: RequestLogEntry[] = [];
     let bytes = 0;
     for (const r of rows) {
