@@ -41,12 +41,12 @@ export class IssueService {
     // Auth mode proves the sender key, so the account is the one opened for that key.
     const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: BANK_ISSUE_REQUEST });
     const holder = bytesToHex(opened.sender);
-    const account = await ledger.accountOfHolder(holder);
+    const account = await ledger.accountIdOfHolder(holder);
     const req = decode(IssueRequestSchema, opened.payload, 'payload');
     const r: RequestKey = {
       key: `issue:${holder}:${opened.transferId}`,
       kind: 'issue',
-      account: account.id,
+      account,
       requestHash: requestHash(canonical(req)),
     };
     const answer = await ledger.settle(r, async () => {
@@ -71,9 +71,12 @@ export class IssueService {
       const text = JSON.stringify(sealed);
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitOutputs(trx, prepared, r.key);
-        await ledger.postIssue(trx, account.id, req.amount, r.key);
         const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
-        await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, Date.now());
+        // Logged while the debit holds the account's row, before the rows all postings share are taken.
+        await ledger.postIssue(trx, account, req.amount, r.key, {
+          beforeShared: (t) =>
+            logRequest(t, { ...logged, account, recovery: req.recovery }, Date.now(), true),
+        });
       });
       if (stored === text) this.o.onIssued?.(req.amount);
       return stored;

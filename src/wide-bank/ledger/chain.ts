@@ -19,11 +19,21 @@ export interface ChainedEntry {
   created_at: number;
 }
 
-export function linkHash(prev: string, seq: number, entries: readonly ChainedEntry[]): string {
-  const rows = [...entries]
+/** A link's entries in the canonical form its hash covers: sorted by id, each as an array of its columns. */
+export type LinkRow = [string, string, string, number, string, string, number];
+
+export function linkRows(entries: readonly ChainedEntry[]): LinkRow[] {
+  return [...entries]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((e) => [e.id, e.tx_id, e.account_id, Number(e.amount), e.kind, e.ref, Number(e.created_at)]);
+}
+
+/**
+ * SHA-256 hex of the UTF-8 text `["<prev>",<seq>,<JSON of linkRows>]` (no spaces): the ledger's
+ * PostgreSQL statement that appends a link (`appendLinkInServer`) builds the same text in SQL.
+ */
+export function linkHash(prev: string, seq: number, entries: readonly ChainedEntry[]): string {
   return createHash('sha256')
-    .update(JSON.stringify([prev, seq, rows]))
+    .update(JSON.stringify([prev, seq, linkRows(entries)]))
     .digest('hex');
 }

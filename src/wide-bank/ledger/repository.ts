@@ -3,7 +3,7 @@
  * change only through `debitIfCovered` (a conditional UPDATE: the row lock and the WHERE clause decide,
  * so two processes can never both spend the last cent) and `adjustBalance`; never read-then-write.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { BankAccountsTable, BankEntriesTable, BankRequestsTable, Database } from '../../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -25,12 +25,20 @@ export async function insertAccountIfAbsent(db: Db, row: AccountRow): Promise<bo
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
+/** Named columns, not `*`: a repeated statement can then be prepared (a new column never changes its result). */
+const ACCOUNT_COLUMNS = ['id', 'kind', 'holder_key', 'balance', 'created_at'] as const;
+const REQUEST_COLUMNS = ['key', 'kind', 'account_id', 'request_hash', 'response', 'created_at'] as const;
+
 export async function accountById(db: Db, id: string): Promise<AccountRow | undefined> {
-  return db.selectFrom('bank_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('bank_accounts').select(ACCOUNT_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
 export async function accountByHolderKey(db: Db, holderKey: string): Promise<AccountRow | undefined> {
-  return db.selectFrom('bank_accounts').selectAll().where('holder_key', '=', holderKey).executeTakeFirst();
+  return db
+    .selectFrom('bank_accounts')
+    .select(ACCOUNT_COLUMNS)
+    .where('holder_key', '=', holderKey)
+    .executeTakeFirst();
 }
 
 export async function listAccounts(db: Db): Promise<AccountRow[]> {
@@ -77,7 +85,7 @@ export async function adjustBalance(db: Db, id: string, delta: number): Promise<
 }
 
 export async function getRequest(db: Db, key: string): Promise<RequestRow | undefined> {
-  return db.selectFrom('bank_requests').selectAll().where('key', '=', key).executeTakeFirst();
+  return db.selectFrom('bank_requests').select(REQUEST_COLUMNS).where('key', '=', key).executeTakeFirst();
 }
 
 /**
@@ -177,6 +185,28 @@ export async function advanceChain(db: Db): Promise<{ seq: number; prev: string 
     .returning(['seq', 'hash'])
     .executeTakeFirst();
   return row === undefined ? undefined : { seq: Number(row.seq), prev: row.hash };
+}
+
+/**
+ * PostgreSQL only: the next link in ONE statement, computed in the server: the head advances (its row
+ * lock held until the transaction ends, so links are numbered one at a time across processes), its new
+ * hash is SHA-256 of `["<prev>",<seq>,<rows>]` exactly as `linkHash` hashes it (`rows` = the JSON of
+ * `linkRows`), and the entries are inserted from the same JSON with the link's number and hash. One
+ * round trip under the head's lock instead of three (advance, entries, hash). Returns the entries
+ * inserted: none when the head row is missing.
+ */
+export async function appendLinkInServer(db: Db, rows: string): Promise<number> {
+  const r = await sql<{ chain_seq: string }>`with head as (
+      update bank_chain
+         set seq = seq + 1,
+             hash = encode(sha256(convert_to('["' || hash || '",' || (seq + 1)::text || ',' || ${rows}::text || ']', 'UTF8')), 'hex')
+       where id = 1
+   returning seq, hash)
+    insert into bank_entries (id, tx_id, account_id, amount, kind, ref, created_at, chain_seq, chain_hash)
+    select r->>0, r->>1, r->>2, (r->>3)::bigint, r->>4, r->>5, (r->>6)::bigint, head.seq, head.hash
+      from head, json_array_elements(${rows}::json) as r
+    returning chain_seq`.execute(db);
+  return r.rows.length;
 }
 
 export async function setChainHead(db: Db, hash: string): Promise<void> {

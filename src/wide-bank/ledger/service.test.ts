@@ -12,6 +12,7 @@ import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialect
 import { codeOf } from '../../test-support/refusals.js';
 import { newHolder } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
+import { auditChain } from './chain-audit.js';
 import { FUNDING, Ledger, NOTES_OUTSTANDING } from './service.js';
 
 async function entryCount(store: Store): Promise<number> {
@@ -58,6 +59,28 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
     expect((await ledger.account(opened[0]!.id)).holderKey).toBe(h.key);
     expect(await codeOf(ledger.openAccount('zz'))).toBe(70002);
     expect(await codeOf(ledger.account('acct_nope'))).toBe(73001);
+  });
+
+  it('answers the account id of a holder key (cached after the first look-up), AccountUnknown for none', async () => {
+    const h = await newHolder();
+    expect(await codeOf(ledger.accountIdOfHolder(h.key))).toBe(73001);
+    const { id } = await ledger.openAccount(h.key);
+    expect(await ledger.accountIdOfHolder(h.key)).toBe(id);
+    expect(await ledger.accountIdOfHolder(h.key.toUpperCase())).toBe(id);
+  });
+
+  it('a receive with its fee is two links locked in one order; each recomputes from the one before', async () => {
+    const h = await newHolder();
+    const { id } = await ledger.openAccount(h.key);
+    const before = await auditChain(store.db);
+    await store.transaction((trx) => ledger.postReceive(trx, id, 7, 'r1', { fee: 2 }));
+    await store.transaction((trx) => ledger.postReceive(trx, id, 5, 'r2'));
+    const chain = await auditChain(store.db);
+    expect(chain.differences).toEqual([]);
+    expect(chain.head.seq).toBe(before.head.seq + 3);
+    expect(await ledger.balance(id)).toBe(12);
+    expect((await ledger.account(FUNDING)).balance).toBe(2);
+    expect((await ledger.account(NOTES_OUTSTANDING)).balance).toBe(-14);
   });
 
   it('posts deposits and withdrawals as balanced pairs; the same ref posts once', async () => {

@@ -19,7 +19,7 @@ import { fail, isLancashError } from '../../core/errors.js';
 import { type Amount, toAmount } from '../../core/money.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
-import { linkHash } from './chain.js';
+import { linkHash, linkRows } from './chain.js';
 import * as repo from './repository.js';
 
 export type Trx = Kysely<Database>;
@@ -57,6 +57,16 @@ export interface RequestKey {
   requestHash: string;
 }
 
+/** What a posting may do while it holds only its holder's row (see `post`). */
+export interface PostOptions {
+  /**
+   * Runs after the holder's balance is updated (its row locked) and before the shared rows (system
+   * accounts, chain head) are taken: work that needs the holder's lock, e.g. the request log, then
+   * does not lengthen the hold of the rows every posting waits for.
+   */
+  beforeShared?: (trx: Trx) => Promise<void>;
+}
+
 interface Leg {
   account: string;
   /** Signed: + credit, − debit. */
@@ -70,7 +80,21 @@ export function requestHash(canonical: unknown): string {
   return bytesToHex(sha256(utf8(JSON.stringify(canonical))));
 }
 
+/** One balanced posting: its own transaction id and link in the chain. */
+interface Draft {
+  kind: EntryKind;
+  ref: string;
+  legs: readonly Leg[];
+  tx: string;
+}
+
+/** Holder keys whose account ids are remembered (an id never changes: the map only saves a lookup). */
+const MAX_CACHED_IDS = 10_000;
+
 export class Ledger {
+  /** Account id by holder key: the binding is written once (`openAccount`) and never changes. */
+  private readonly idsByHolder = new Map<string, string>();
+
   constructor(
     readonly store: Store,
     private readonly clock: () => number = Date.now,
@@ -104,6 +128,17 @@ export class Ledger {
     return row ? toAccount(row) : unknown(holderKey);
   }
 
+  /** The id of the account opened for a holder key (hex), looked up once per process; `AccountUnknown` otherwise. */
+  async accountIdOfHolder(holderKey: string): Promise<string> {
+    const key = holderKey.toLowerCase();
+    const cached = this.idsByHolder.get(key);
+    if (cached !== undefined) return cached;
+    const { id } = await this.accountOfHolder(key);
+    if (this.idsByHolder.size >= MAX_CACHED_IDS) this.idsByHolder.clear();
+    this.idsByHolder.set(key, id);
+    return id;
+  }
+
   async accounts(): Promise<Account[]> {
     return (await repo.listAccounts(this.store.db)).map(toAccount);
   }
@@ -123,21 +158,42 @@ export class Ledger {
   }
 
   /** Notes issued against a holder's account (holder → notes_outstanding). */
-  postIssue(trx: Trx, account: string, amount: number, ref: string): Promise<string> {
+  postIssue(trx: Trx, account: string, amount: number, ref: string, o: PostOptions = {}): Promise<string> {
     const a = toAmount(amount);
-    return this.post(trx, 'issue', ref, [
-      { account, amount: -a, covered: true },
-      { account: NOTES_OUTSTANDING, amount: a, covered: false },
-    ]);
+    return this.post(
+      trx,
+      'issue',
+      ref,
+      [
+        { account, amount: -a, covered: true },
+        { account: NOTES_OUTSTANDING, amount: a, covered: false },
+      ],
+      o,
+    );
   }
 
-  /** Notes received into a holder's account (notes_outstanding → holder). */
-  postReceive(trx: Trx, account: string, amount: number, ref: string): Promise<string> {
+  /**
+   * Notes received into a holder's account (notes_outstanding → holder), and their NUT-02 input fee
+   * when `fee` > 0 as a second posting like `postFee` (notes_outstanding → funding). Both in one call,
+   * so their rows are locked in the one global order (see `postAll`).
+   */
+  async postReceive(
+    trx: Trx,
+    account: string,
+    amount: number,
+    ref: string,
+    o: PostOptions & { fee?: number } = {},
+  ): Promise<string> {
     const a = toAmount(amount);
-    return this.post(trx, 'receive', ref, [
-      { account: NOTES_OUTSTANDING, amount: -a, covered: false },
-      { account, amount: a, covered: false },
-    ]);
+    const drafts = [
+      draft('receive', ref, [
+        { account: NOTES_OUTSTANDING, amount: -a, covered: false },
+        { account, amount: a, covered: false },
+      ]),
+    ];
+    if (o.fee !== undefined && o.fee > 0) drafts.push(draft('fee', ref, feeLegs(toAmount(o.fee))));
+    await this.postAll(trx, drafts, o);
+    return drafts[0]!.tx;
   }
 
   /** A holder's own withdrawal to the outside, e.g. the gateway's payout (holder → funding, must be covered). */
@@ -172,11 +228,7 @@ export class Ledger {
    * leaves circulation as the bank's income, booked like a melt's `kept` (docs/wide-bank.md, "Fees").
    */
   postFee(trx: Trx, amount: number, ref: string): Promise<string> {
-    const a = toAmount(amount);
-    return this.post(trx, 'fee', ref, [
-      { account: NOTES_OUTSTANDING, amount: -a, covered: false },
-      { account: FUNDING, amount: a, covered: false },
-    ]);
+    return this.post(trx, 'fee', ref, feeLegs(toAmount(amount)));
   }
 
   /**
@@ -222,8 +274,8 @@ export class Ledger {
    * the balance, signed the outputs, spent the notes) gives way to the duplicate's stored answer.
    */
   async settle(r: RequestKey, run: () => Promise<string>): Promise<string> {
-    const stored = await this.answered(r);
-    if (stored !== undefined) return stored;
+    // No read of the stored answer first (a round trip on every request): a repeat is refused by its
+    // effect (outputs signed, notes spent, the key's row taken in `once`) and answered below.
     try {
       return await run();
     } catch (e) {
@@ -274,50 +326,46 @@ export class Ledger {
           ];
     const answer = await this.settle(r, () =>
       this.once(r, JSON.stringify(posting), async (trx) => {
-        await this.post(trx, kind, ref, legs, posting.tx);
+        await this.post(trx, kind, ref, legs, {}, posting.tx);
       }),
     );
     return JSON.parse(answer) as Posting;
   }
 
-  /**
-   * Writes one balanced posting. Balances are updated last and in a fixed order (holder, then system
-   * accounts by id): row locks are then held only until the commit, and two postings never wait on
-   * each other in a cycle.
-   */
+  /** Writes one balanced posting (see `postAll`); returns its transaction id. */
   private async post(
     trx: Trx,
     kind: EntryKind,
     ref: string,
     legs: readonly Leg[],
+    o: PostOptions = {},
     tx: string = randomUUID(),
   ): Promise<string> {
-    if (legs.reduce((s, l) => s + l.amount, 0) !== 0) {
-      fail('Internal', { reason: `posting ${kind} ${ref} does not balance` });
+    await this.postAll(trx, [{ kind, ref, legs, tx }], o);
+    return tx;
+  }
+
+  /**
+   * Writes balanced postings, each one link of the hash chain (migration 013). Rows are locked in one
+   * global order, holders first (by id), then the system accounts (by id), then the chain head: the
+   * rows every posting shares are taken last and held only until the commit, and no two transactions
+   * wait on each other in a cycle (a transaction posts once, or all its postings in one call).
+   */
+  private async postAll(trx: Trx, drafts: readonly Draft[], o: PostOptions): Promise<void> {
+    for (const d of drafts) {
+      if (d.legs.reduce((s, l) => s + l.amount, 0) !== 0) {
+        fail('Internal', { reason: `posting ${d.kind} ${d.ref} does not balance` });
+      }
     }
-    const now = this.clock();
-    const entries = legs.map((l) => ({
-      id: randomUUID(),
-      tx_id: tx,
-      account_id: l.account,
-      amount: l.amount,
-      kind,
-      ref,
-      created_at: now,
-    }));
-    // The posting is the chain's next link (migration 013): numbered under the head's row lock.
-    const link = await repo.advanceChain(trx);
-    if (link === undefined) fail('Internal', { reason: 'the ledger has no hash chain head (migration 013)' });
-    const hash = linkHash(link.prev, link.seq, entries);
-    await repo.insertEntries(
-      trx,
-      entries.map((e) => ({ ...e, chain_seq: link.seq, chain_hash: hash })),
-    );
-    await repo.setChainHead(trx, hash);
-    const ordered = [...legs].sort(
-      (x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account),
-    );
+    const ordered = drafts
+      .flatMap((d) => d.legs)
+      .sort((x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account));
+    let shared = false;
     for (const l of ordered) {
+      if (!shared && lockOrder(l.account) === 1) {
+        shared = true;
+        await o.beforeShared?.(trx);
+      }
       if (l.covered && l.amount < 0) {
         if (!(await repo.debitIfCovered(trx, l.account, -l.amount))) {
           if ((await repo.accountById(trx, l.account)) === undefined) unknown(l.account);
@@ -331,8 +379,54 @@ export class Ledger {
         unknown(l.account);
       }
     }
-    return tx;
+    if (!shared) await o.beforeShared?.(trx);
+    const now = this.clock();
+    for (const d of drafts) {
+      const entries = d.legs.map((l) => ({
+        id: randomUUID(),
+        tx_id: d.tx,
+        account_id: l.account,
+        amount: l.amount,
+        kind: d.kind,
+        ref: d.ref,
+        created_at: now,
+      }));
+      await this.appendLink(trx, entries);
+    }
   }
+
+  /** The entries as the chain's next link, numbered and hashed under the head's row lock. */
+  private async appendLink(trx: Trx, entries: readonly repo.EntryRow[]): Promise<void> {
+    if (this.store.dialect === 'postgres') {
+      // One round trip under the head's lock: the server hashes the link (`linkHash`'s text).
+      const n = await repo.appendLinkInServer(trx, JSON.stringify(linkRows(entries)));
+      if (n !== entries.length) noChain();
+      return;
+    }
+    const link = (await repo.advanceChain(trx)) ?? noChain();
+    const hash = linkHash(link.prev, link.seq, entries);
+    await repo.insertEntries(
+      trx,
+      entries.map((e) => ({ ...e, chain_seq: link.seq, chain_hash: hash })),
+    );
+    await repo.setChainHead(trx, hash);
+  }
+}
+
+function draft(kind: EntryKind, ref: string, legs: readonly Leg[]): Draft {
+  return { kind, ref, legs, tx: randomUUID() };
+}
+
+/** A NUT-02 input fee kept by the bank: notes_outstanding → funding. */
+function feeLegs(a: Amount): Leg[] {
+  return [
+    { account: NOTES_OUTSTANDING, amount: -a, covered: false },
+    { account: FUNDING, amount: a, covered: false },
+  ];
+}
+
+function noChain(): never {
+  return fail('Internal', { reason: 'the ledger has no hash chain head (migration 013)' });
 }
 
 function lockOrder(account: string): number {

@@ -19,7 +19,7 @@ import {
 import { decode } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
-import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+import { type Ledger, type RequestKey, requestHash, type Trx } from '../ledger/service.js';
 import { logRequest } from '../request-log/service.js';
 
 export interface ReceiveServiceOptions {
@@ -49,11 +49,11 @@ export class ReceiveService {
     });
     const sender = bytesToHex(opened.sender);
     const req = decode(ReceiveRequestSchema, opened.payload, 'payload');
-    const account = await ledger.accountOfHolder(req.account);
+    const account = await ledger.accountIdOfHolder(req.account);
     const r: RequestKey = {
       key: `receive:${sender}:${opened.transferId}`,
       kind: 'receive',
-      account: account.id,
+      account,
       requestHash: requestHash(canonical(req)),
     };
     const answer = await ledger.settle(r, async () => {
@@ -80,18 +80,18 @@ export class ReceiveService {
       const text = JSON.stringify(sealed);
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitInputs(trx, prepared, r.key, 'spent');
-        await ledger.postReceive(trx, account.id, credit, r.key);
-        if (prepared.fee > 0) await ledger.postFee(trx, prepared.fee, r.key);
-        // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is not.
-        if (sender === req.account) {
-          const logged = {
-            key: r.key,
-            kind: 'receive',
-            ref: opened.transferId,
-            amount: credit,
-          } as const;
-          await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, this.clock());
-        }
+        // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is
+        // not. Logged while the credit holds the account's row, before the rows all postings share.
+        const logged = { key: r.key, kind: 'receive', ref: opened.transferId, amount: credit } as const;
+        await ledger.postReceive(trx, account, credit, r.key, {
+          fee: prepared.fee,
+          ...(sender === req.account
+            ? {
+                beforeShared: (t: Trx) =>
+                  logRequest(t, { ...logged, account, recovery: req.recovery }, this.clock(), true),
+              }
+            : {}),
+        });
       });
       if (stored === text) this.o.onReceived?.(credit);
       return stored;

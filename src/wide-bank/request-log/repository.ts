@@ -12,12 +12,13 @@ export type LogRow = BankRequestLogTable;
 
 /**
  * Appends a request to its account's log, inside the request's own transaction. The account row is
- * locked first (a no-op update; issue, receive and payout hold it already from their posting), so
- * the next `seq` is read and written by one transaction at a time: numbers follow commit order and
- * leave no gap, on PostgreSQL (READ COMMITTED sees the previous holder's commit) as on SQLite.
+ * locked first (a no-op update, skipped when `accountLocked`: issue and receive hold it already from
+ * their posting's balance update), so the next `seq` is read and written by one transaction at a
+ * time: numbers follow commit order and leave no gap, on PostgreSQL (READ COMMITTED: this statement's
+ * snapshot is taken after the lock, so it sees the previous holder's commit) as on SQLite.
  */
-export async function appendRequest(db: Db, row: Omit<LogRow, 'seq'>): Promise<void> {
-  await adjustBalance(db, row.account_id, 0);
+export async function appendRequest(db: Db, row: Omit<LogRow, 'seq'>, accountLocked = false): Promise<void> {
+  if (!accountLocked) await adjustBalance(db, row.account_id, 0);
   await sql`insert into bank_request_log (account_id, seq, key, kind, ref, amount, recovery, created_at)
     values (${row.account_id},
             (select coalesce(max(seq), 0) + 1 from bank_request_log where account_id = ${row.account_id}),

@@ -29,17 +29,24 @@ export interface LoggedRequest {
   recovery: unknown;
 }
 
-/** Appends `r` to its account's log inside the request's transaction. */
-export function logRequest(trx: Trx, r: LoggedRequest, now: number): Promise<void> {
-  return repo.appendRequest(trx, {
-    account_id: r.account,
-    key: r.key,
-    kind: r.kind,
-    ref: r.ref,
-    amount: r.amount,
-    recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
-    created_at: now,
-  });
+/**
+ * Appends `r` to its account's log inside the request's transaction. `accountLocked`: this
+ * transaction has already updated the account's row (its posting), which orders the log's numbers.
+ */
+export function logRequest(trx: Trx, r: LoggedRequest, now: number, accountLocked = false): Promise<void> {
+  return repo.appendRequest(
+    trx,
+    {
+      account_id: r.account,
+      key: r.key,
+      kind: r.kind,
+      ref: r.ref,
+      amount: r.amount,
+      recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
+      created_at: now,
+    },
+    accountLocked,
+  );
 }
 
 /** A page with recovery records stays well inside one answer envelope. */
@@ -55,13 +62,13 @@ export class RequestLogService {
     const { ledger, keys } = this.o;
     const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: BANK_REQUESTS_LIST });
     const q = decode(RequestLogQuery, opened.payload, 'payload');
-    const account = await ledger.accountOfHolder(bytesToHex(opened.sender));
+    const account = await ledger.accountIdOfHolder(bytesToHex(opened.sender));
     const withRecovery = q.recovery === true;
     // `last` first: a request that commits meanwhile is then beyond it, never counted but unlisted.
-    const last = await repo.lastSeq(ledger.store.db, account.id);
+    const last = await repo.lastSeq(ledger.store.db, account);
     // Records are up to MAX_RECOVERY_CHARS each: a page with them reads a few at a time, never 1000.
     const limit = withRecovery ? Math.min(q.limit, RECOVERY_PAGE) : q.limit;
-    const rows = await repo.page(ledger.store.db, account.id, q.after, limit, withRecovery);
+    const rows = await repo.page(ledger.store.db, account, q.after, limit, withRecovery);
     const requests: RequestLogEntry[] = [];
     let bytes = 0;
     for (const r of rows) {

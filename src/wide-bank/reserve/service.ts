@@ -144,15 +144,15 @@ export class ReserveService {
     });
     const holderKey = bytesToHex(opened.sender);
     const req = decode(ReserveRequest, opened.payload, 'payload');
-    const account = await ledger.accountOfHolder(holderKey);
+    const account = await ledger.accountIdOfHolder(holderKey);
     const r: RequestKey = {
       key: reserveRequestKey(kind, holderKey, req.ref),
       kind: kind === 'claim' ? 'claim' : 'payout',
-      account: account.id,
-      requestHash: requestHash([kind, account.id, req.ref, req.amount]),
+      account,
+      requestHash: requestHash([kind, account, req.ref, req.amount]),
     };
     const answer = await ledger.settle(r, async () => {
-      const apply = await prepare(account.id, req, r.key);
+      const apply = await prepare(account, req, r.key);
       const receipt = keys.signReserveReceipt({
         v: 1,
         kind,
@@ -173,7 +173,7 @@ export class ReserveService {
       const stored = await ledger.once(r, text, async (trx) => {
         await apply(trx);
         const logged = { key: r.key, kind: r.kind as 'claim' | 'payout', ref: req.ref, amount: req.amount };
-        await logRequest(trx, { ...logged, account: account.id, recovery: req.recovery }, this.clock());
+        await logRequest(trx, { ...logged, account, recovery: req.recovery }, this.clock());
       });
       if (stored === text) this.o.onCommitted?.(kind, req.amount);
       return stored;
