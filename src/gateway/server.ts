@@ -283,9 +283,9 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
 
     let runner: JobRunner | undefined;
     const events = new GatewayEvents();
-    const onIntake = (job: Job) => {
+    const onIntake = (job: Job, leased?: boolean) => {
       events.job(job);
-      runner?.offer(job);
+      runner?.offer(job, leased);
     };
     let consoleService: ConsoleService | undefined;
     const onFinished = (job: { direction: 'lan-to-wan' | 'wan-to-lan'; state: string; amount: number }) => {
@@ -302,6 +302,8 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
         ? { owner: leaseOwnerName(), ttlMs: leaseMs ?? DEFAULT_LEASE_MS }
         : undefined;
     const leaseOwner = lease !== undefined ? { leaseOwner: lease.owner } : {};
+    // A conversion's intake writes its job held by this process: the runner is offered it leased.
+    const intakeLease = lease !== undefined ? { leaseMs: lease.ttlMs } : {};
     // Steps of different jobs that are ready together commit together: one sync of the log for many.
     const commits = new GroupCommit(o.store);
     const commit = <T>(write: (trx: Trx) => Promise<T>): Promise<T> => commits.run(write);
@@ -324,6 +326,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       onUnparked: (job) => runner?.offer(job),
       onFinished,
       ...leaseOwner,
+      ...intakeLease,
     });
     const reserve = reserveClient({
       bank: {

@@ -1,7 +1,9 @@
 /**
  * Group commit on every dialect: writes queued together share one transaction, a refused write rolls
  * back alone, a database error reaches only the write that caused it, and outcomes follow arrival order.
+ * A group sends no savepoints unless a write is refused (then it runs again savepointed).
  */
+import { type KyselyPlugin, RawNode } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fail, isLancashError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
@@ -66,8 +68,54 @@ describe.each(DIALECTS)('group commit on %s', (dialect) => {
     expect(a).toEqual({ status: 'fulfilled', value: 1 });
     expect(b.status === 'rejected' && isLancashError(b.reason, 'InvalidInput')).toBe(true);
     expect(c).toEqual({ status: 'fulfilled', value: 1 });
-    expect(transactions).toBe(1);
+    expect(transactions).toBe(2); // the plain group, rolled back; then savepointed
     expect(await keys()).toEqual(['k1', 'k3']);
+  });
+
+  it('a group runs without savepoints; a refusal runs it again savepointed, and the next group too', async () => {
+    const savepoints: string[] = [];
+    // Sees every statement the writes' transactions send (`sql` text included), on their connection.
+    const spy: KyselyPlugin = {
+      transformQuery: ({ node }) => {
+        if (RawNode.is(node) && node.sqlFragments.join('').includes('savepoint')) savepoints.push('s');
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    const spied = new GroupCommit({
+      ...counted,
+      transaction: (fn) => counted.transaction((trx) => fn(trx.withPlugin(spy))),
+    });
+    const runs = new Map<string, number>();
+    const write = (key: string, refuse = false) =>
+      spied.run(async (trx) => {
+        runs.set(key, (runs.get(key) ?? 0) + 1);
+        await trx.insertInto('settings').values({ key, value: 'v' }).execute();
+        if (refuse) fail('InvalidInput', { argument: 'test', expected: 'nothing', received: key });
+        return key;
+      });
+    await Promise.all([write('k1'), write('k2')]);
+    expect(savepoints).toEqual([]);
+    expect(transactions).toBe(1);
+
+    const [a, b, c] = await Promise.allSettled([write('k3'), write('k4', true), write('k5')]);
+    expect([a.status, b.status, c.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // k3 ran in the plain group (rolled back) and again savepointed; k5 only savepointed.
+    expect(Object.fromEntries(runs)).toMatchObject({ k3: 2, k4: 2, k5: 1 });
+    expect(transactions).toBe(3);
+    expect(savepoints.length).toBeGreaterThan(0);
+
+    // After a refusal the next group is savepointed from the start: each write runs once.
+    savepoints.length = 0;
+    await Promise.all([write('k6'), write('k7')]);
+    expect(savepoints.length).toBeGreaterThan(0);
+    expect(transactions).toBe(4);
+    // A group without refusals goes back to plain.
+    savepoints.length = 0;
+    await Promise.all([write('k8'), write('k9')]);
+    expect(savepoints).toEqual([]);
+    expect([...runs.values()].reduce((x, y) => x + y)).toBe(11);
+    expect(await keys()).toEqual(['k1', 'k2', 'k3', 'k5', 'k6', 'k7', 'k8', 'k9']);
   });
 
   it('a database error reaches only its own write: the others run again alone and commit', async () => {

@@ -118,9 +118,12 @@ export class JobIntake {
       amount: taken.amount,
       journal: JSON.stringify({ ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) }),
     };
+    const { leaseOwner, leaseMs } = this.o;
+    const lease =
+      leaseOwner !== undefined && leaseMs !== undefined ? { owner: leaseOwner, ttlMs: leaseMs } : undefined;
     const fresh = await this.commit(async (trx) => {
       // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
-      if (!(await repo.insertJobIfAbsent(trx, row))) return false;
+      if (!(await repo.insertJobIfAbsent(trx, row, lease))) return false;
       await repo.insertEvent(trx, {
         job_id: id,
         from_state: 'received',
@@ -138,7 +141,7 @@ export class JobIntake {
     }
     fault(point(direction, 'intake'));
     const job = toJob(row);
-    this.o.onIntake?.(job);
+    this.o.onIntake?.(job, lease !== undefined);
     return toStatus(job);
   }
 

@@ -8,14 +8,16 @@
  * journaled), and the new holder finishes the job with one request at the bank and one payment.
  * PostgreSQL only: SQLite is one process.
  */
-import { sql } from 'kysely';
+import { type KyselyPlugin, RawNode, sql, UpdateQueryNode } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { finish, startNet, type TestNet, wrapBank } from '../../test-support/gateway-net.js';
 import { jobRow } from '../../test-support/jobs.js';
 import { randomId, Terminal } from '../../test-support/terminal.js';
+import { jobOf } from './reads.js';
 import * as repo from './repository.js';
 import { JobRunner, type StepOutcome } from './runner.js';
+import { moveJob } from './steps.js';
 
 const row = (id: string) => jobRow(id);
 
@@ -117,6 +119,89 @@ describe.skipIf(!DIALECTS.includes('postgres'))('job leases on postgres', () => 
     expect(steps).toEqual([{ id: 'x', owner: B.owner }]);
     // The run ended and gave the lease up.
     expect(await repo.getJob(store.db, 'x')).toMatchObject({ lease_owner: null, lease_until: null });
+  });
+
+  it('a renewal skips the rows a step holds instead of waiting for them', async () => {
+    for (const id of ['held', 'free']) {
+      await repo.insertJobIfAbsent(store.db, row(id));
+      await repo.claimJob(store.db, id, A);
+    }
+    let renewed: number | undefined;
+    // A step's transaction holds `held`'s row while the renewal runs: the renewal must not wait for it.
+    await store.transaction(async (trx) => {
+      await repo.moveJob(trx, 'held', { state: 'issuing', lease: A.owner }, { attempts: 1 });
+      renewed = await repo.renewLeases(store.db, ['held', 'free'], A);
+    });
+    expect(renewed).toBe(1);
+    expect(await repo.renewLeases(store.db, ['held', 'free'], A)).toBe(2);
+  });
+
+  it("a job born leased at intake is its owner's; a move that settles it gives the lease up", async () => {
+    await repo.insertJobIfAbsent(store.db, row('born'), A);
+    expect((await repo.getJob(store.db, 'born'))?.lease_owner).toBe(A.owner);
+    expect(await repo.claimJob(store.db, 'born', B)).toBeUndefined();
+    expect(await repo.claimDueMoney(store.db, 1, 10, B)).toEqual([]);
+    const job = (await jobOf(store.db, 'born'))!;
+    // A move that leaves work to do keeps the lease; the one that settles the job gives it up.
+    const next = (await moveJob(store.db, job, 'delivering', 1, {}, 'x', A.owner))!;
+    expect((await repo.getJob(store.db, 'born'))?.lease_owner).toBe(A.owner);
+    expect(await moveJob(store.db, next, 'done', 2, { active: 0 }, 'y', A.owner)).toBeDefined();
+    expect(await repo.getJob(store.db, 'born')).toMatchObject({ lease_owner: null, lease_until: null });
+  });
+
+  it('a runner drives a job offered leased without claiming it, and gives up no lease a settling write gave up', async () => {
+    await repo.insertJobIfAbsent(store.db, row('offered'), B);
+    const leaseCalls: string[] = [];
+    // Sees the runner's lease statements: the one-job claim (`claimJob`) and the release.
+    const spy: KyselyPlugin = {
+      transformQuery: ({ node }) => {
+        if (RawNode.is(node) && node.sqlFragments.join('').includes('returning state, updated_at'))
+          leaseCalls.push('claim');
+        if (UpdateQueryNode.is(node) && JSON.stringify(node.updates).includes('"lease_owner"'))
+          leaseCalls.push('release');
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    const owners: (string | null | undefined)[] = [];
+    const runner = new JobRunner({
+      store: { ...store, db: store.db.withPlugin(spy) } as TestStore,
+      lease: B,
+      pollMs: 20,
+      jobs: {
+        async step(id, known): Promise<StepOutcome> {
+          if (known === undefined || known.state !== 'issuing') return { advanced: false };
+          owners.push((await repo.getJob(store.db, id))?.lease_owner);
+          return {
+            advanced: true,
+            job: await moveJob(store.db, known, 'done', 5, { active: 0 }, 'z', B.owner),
+          };
+        },
+        failed: async () => {},
+      },
+    });
+    await runner.start();
+    runner.offer((await jobOf(store.db, 'offered'))!, true);
+    await runner.settle();
+    await runner.stop();
+    expect(owners).toEqual([B.owner]);
+    expect(leaseCalls).toEqual([]);
+    expect(await repo.getJob(store.db, 'offered')).toMatchObject({ state: 'done', lease_owner: null });
+  });
+
+  it('a job offered leased that the runner cannot start has its lease given up at once', async () => {
+    await repo.insertJobIfAbsent(store.db, row('later'), B);
+    const runner = new JobRunner({
+      store,
+      lease: B,
+      jobs: { step: async () => ({ advanced: false }), failed: async () => {} },
+    });
+    // Not running: it cannot start the job, so any process may take it at once.
+    runner.offer((await jobOf(store.db, 'later'))!, true);
+    for (let i = 0; i < 100 && (await repo.getJob(store.db, 'later'))?.lease_owner !== null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await repo.claimJob(store.db, 'later', A)).toMatchObject({ state: 'issuing' });
   });
 });
 

@@ -14,6 +14,14 @@ export type NoticeState = GatewayJobsTable['notice'];
 
 export const TERMINAL_STATES: readonly JobState[] = ['done', 'refused'];
 
+/**
+ * A job in state `state` with notice `notice` has nothing left to run: finished, no notice pending.
+ * Its last move gives up the job's lease in the same write (`steps.ts` `moveJob`), so its run need not.
+ */
+export function settled(state: JobState, notice: NoticeState): boolean {
+  return TERMINAL_STATES.includes(state) && notice !== 'pending';
+}
+
 /** Everything a later step needs, written in the same transaction as the step that produced it. */
 export interface Journal {
   memo?: string;

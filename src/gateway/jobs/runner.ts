@@ -23,15 +23,16 @@
  *
  * With `lease` (PostgreSQL, several processes on one journal; docs/gateway.md, "Running several
  * gateway processes") a run first holds the job's lease in the database: money jobs are claimed in
- * batches (`FOR UPDATE SKIP LOCKED`), a delivery or an offered job one by one; leases of the jobs in
- * flight are renewed every third of their time and given up when the run ends, and every step's commit
- * requires the lease (the services' `leaseOwner`). A process that dies leaves its leases to lapse:
+ * batches (`FOR UPDATE SKIP LOCKED`), a delivery or an offered job one by one, and a job its intake
+ * wrote held by this process (`offer`'s `leased`) not at all; leases of the jobs in flight are renewed
+ * every third of their time and given up when the run ends (by the step's own write when it left the
+ * job settled), and every step's commit requires the lease (the services' `leaseOwner`). A process that dies leaves its leases to lapse:
  * another process takes its jobs within the lease's time and a look at the journal. A run whose step
  * lost its race ends there (its lease may be another's now): the next look reads the job again.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../../store/index.js';
-import type { Job } from './model.js';
+import { type Job, settled } from './model.js';
 import * as repo from './repository.js';
 
 export type { Lease } from './repository.js';
@@ -181,12 +182,17 @@ export class JobRunner {
   /**
    * A job this process has just taken in (or an operator retried), as written: driven at once when its
    * lane has room, without reading it back; otherwise the journal is looked at as after any kick.
+   * `leased`: the intake wrote the job held by this process (leases only), so its run claims nothing;
+   * a job it cannot start now has its lease given up, for whichever process looks first.
    */
-  offer(job: Job): void {
-    if (!this.running) return;
+  offer(job: Job, leased = false): void {
+    const lease = leased ? this.o.lease : undefined;
     const slot = this.slotOf(job) ?? { lane: 'money' };
-    if (!this.inflight.has(job.id) && this.hasRoom(slot)) this.launch(job.id, slot, job);
-    else this.kick();
+    if (this.running && !this.inflight.has(job.id) && this.hasRoom(slot)) {
+      this.launch(job.id, slot, job, lease !== undefined);
+    } else if (lease !== undefined) {
+      void this.giveUp(job.id, lease).then(() => this.kick());
+    } else this.kick();
   }
 
   /** Stops taking new work and waits for the steps in flight. */
@@ -312,16 +318,19 @@ export class JobRunner {
       if (running.slot !== undefined) this.release(running.slot);
       this.inflight.delete(id);
       // Out of `inflight` first: from here on no renewal extends the lease this run gives up.
-      if (lease !== undefined && running.held) {
-        await repo.releaseLease(this.o.store.db, id, lease.owner).catch((err: unknown) => {
-          this.o.log?.warn({ job: id, err }, 'job runner: cannot give up a lease; it lapses by itself');
-        });
-      }
+      if (lease !== undefined && running.held) await this.giveUp(id, lease);
       this.ended++;
       // After the lease is given up: a look while this run still held it could not start the job.
       if (this.waiting || running.leftDue) this.kick();
     });
     this.inflight.set(id, running);
+  }
+
+  /** Gives up this process's lease on job `id`; a failure is logged (the lease lapses by itself). */
+  private async giveUp(id: string, lease: repo.Lease): Promise<void> {
+    await repo.releaseLease(this.o.store.db, id, lease.owner).catch((err: unknown) => {
+      this.o.log?.warn({ job: id, err }, 'job runner: cannot give up a lease; it lapses by itself');
+    });
   }
 
   /**
@@ -386,6 +395,8 @@ export class JobRunner {
         return;
       }
       known = outcome.job;
+      // A job left settled gave its lease up in the step's own write: the run has none to give up.
+      if (known !== undefined && settled(known.state, known.notice)) running.held = false;
       // Without the job (a lost race) its lane is unknown until read: it stays where it is.
       const next = known === undefined ? undefined : this.slotOf(known);
       if (next !== undefined && running.slot !== undefined && !sameSlot(next, running.slot)) {

@@ -20,7 +20,7 @@ import type { Database } from '../../store/schema.js';
 import type { GatewayKeys } from '../keys.js';
 import { relockKey } from '../locks.js';
 import { blindedMessages, makeOutputs, unblindInPool } from '../wallet.js';
-import { type Job, type JobState, type Journal, toStatus } from './model.js';
+import { type Job, type JobState, type Journal, settled, toStatus } from './model.js';
 import * as repo from './repository.js';
 
 export type Trx = import('kysely').Kysely<Database>;
@@ -63,8 +63,16 @@ export interface JobServiceBase {
    * gateway processes"). Undefined: the only process (SQLite), no lease is checked.
    */
   leaseOwner?: string;
-  /** After a new job's intake committed, with the job as written (the runner's cue). */
-  onIntake?: (job: Job) => void;
+  /**
+   * With `leaseOwner`: a new conversion job is written already held by this process for this long, so
+   * its runner (`onIntake`'s `leased`) drives it without a claim of its own. Undefined: born unleased.
+   */
+  leaseMs?: number;
+  /**
+   * After a new job's intake committed, with the job as written (the runner's cue); `leased`: the job
+   * was written held by this process (`leaseMs`), which then must drive it or give the lease up.
+   */
+  onIntake?: (job: Job, leased?: boolean) => void;
   /** Once, when a job is finished (which step that is, the service says). */
   onFinished?: (job: Pick<Job, 'id' | 'direction' | 'state' | 'amount'>) => void;
 }
@@ -107,9 +115,11 @@ export function commitOf(o: { store: Store; commit?: Commit }): Commit {
 
 /**
  * Moves the job from its current state to `to` with its event, if it is still held under `lease` (the
- * process's `leaseOwner`; undefined: none checked). Answers the job as it now is in the journal (the
- * runner carries it to the next step instead of reading it again), or undefined when the job had
- * moved already or its lease is another's (nothing changed).
+ * process's `leaseOwner`; undefined: none checked). A move that leaves the job `settled` (nothing left
+ * to run) gives the lease up in the same write, so the run ends without a commit of its own for it.
+ * Answers the job as it now is in the journal (the runner carries it to the next step instead of
+ * reading it again), or undefined when the job had moved already or its lease is another's (nothing
+ * changed).
  */
 export async function moveJob<J extends Job>(
   trx: Trx,
@@ -135,6 +145,9 @@ export async function moveJob<J extends Job>(
       next_attempt_at: now,
       last_error: null,
       updated_at: now,
+      ...(lease !== undefined && settled(to, notice ?? job.notice)
+        ? { lease_owner: null, lease_until: null }
+        : {}),
     },
   );
   if (!ok) return undefined;
