@@ -217,8 +217,13 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     registerMintRoutes(lan, { mint, info: () => nut06(unit) });
     // NUT-17 `GET /v1/ws`: live states of local notes (the local mint has no bolt11 quotes).
     await registerSubscriptions(lan, { mint, clientOf });
+    // Steps of different jobs, and the LAN mailbox's deposits and drains, that are ready together
+    // commit together: one sync of the log for many, each write still refused alone (`GroupCommit`).
+    const commits = new GroupCommit(o.store);
+    const commit = <T>(write: (trx: Trx) => Promise<T>): Promise<T> => commits.run(write);
     const mailbox = registerMailboxRoutes(lan, {
       store: o.store,
+      commit,
       serverKey: keys.encryption,
       network: 'lan',
       ...(o.mailboxLimits ? { limits: o.mailboxLimits } : {}),
@@ -304,9 +309,6 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     const leaseOwner = lease !== undefined ? { leaseOwner: lease.owner } : {};
     // A conversion's intake writes its job held by this process: the runner is offered it leased.
     const intakeLease = lease !== undefined ? { leaseMs: lease.ttlMs } : {};
-    // Steps of different jobs that are ready together commit together: one sync of the log for many.
-    const commits = new GroupCommit(o.store);
-    const commit = <T>(write: (trx: Trx) => Promise<T>): Promise<T> => commits.run(write);
     const jobs = new JobService({
       store: o.store,
       commit,

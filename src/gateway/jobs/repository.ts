@@ -6,6 +6,7 @@
  * bank call (migration 019), finished jobs per state and kind with the oldest's creation (020).
  */
 import { type Kysely, sql } from 'kysely';
+import { allColumns } from '../../store/columns.js';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
 import { shardFor } from '../../store/shards.js';
 
@@ -92,8 +93,36 @@ export async function pastTheCall(db: Db): Promise<number> {
   return rows.reduce((n, r) => n + Number(r.past_the_call), 0);
 }
 
+/** A job's whole row, by listed columns so PostgreSQL prepares this hot read (`store/columns.ts`). */
+const JOB_ROW = allColumns<JobRow>()([
+  'id',
+  'direction',
+  'state',
+  'active',
+  'sender_key',
+  'request_hash',
+  'destination',
+  'destination_key',
+  'reply_to',
+  'amount',
+  'journal',
+  'notice',
+  'refusal',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'created_at',
+  'updated_at',
+  'kind',
+  'ref',
+  'parked_at',
+  'lease_owner',
+  'lease_until',
+  'pruned_at',
+]);
+
 export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
-  return db.selectFrom('gateway_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('gateway_jobs').select(JOB_ROW).where('id', '=', id).executeTakeFirst();
 }
 
 /**
