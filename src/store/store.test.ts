@@ -300,6 +300,8 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
   });
 
   it('refuses a transaction nested in another of the same store instead of deadlocking', async () => {
+    // The tests' default (vitest.config.ts): without it this would hang on SQLite, not fail.
+    expect(process.env.LANCASH_CHECK_NESTING).toBe('1');
     const err = await caught(store.transaction(() => store.transaction(async () => 1)));
     expect(isLancashError(err, 'Internal')).toBe(true);
   });
