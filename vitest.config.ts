@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Every store in the tests, and in the processes they start, refuses nested transactions.
+    env: { LANCASH_CHECK_NESTING: '1' },
   },
 });

@@ -27,7 +27,19 @@ export type StoreConfig = (
    * with it the seeds and private keys in `settings` are sealed (`core/secret-box.ts`).
    */
   secretsKey?: Uint8Array;
+  /**
+   * Refuse `transaction` called inside another transaction's `fn` (see `Store.transaction`). Tracking
+   * that needs an AsyncLocalStorage, and on Node 20 one in use puts promise hooks on every promise of
+   * the process (an awaited call then costs ~285 ns instead of ~115 ns), so it is a check for tests
+   * and development: default `LANCASH_CHECK_NESTING=1` in the environment, which the test runner sets
+   * for every test and the processes they start. Nesting is a fixed property of the code, not of the
+   * data, so the tests that run each transaction's code path find it.
+   */
+  checkNesting?: boolean;
 };
+
+/** Whether stores check for nested transactions when their config does not say (`checkNesting`). */
+const CHECK_NESTING_BY_DEFAULT = process.env.LANCASH_CHECK_NESTING === '1';
 
 export interface Store {
   readonly dialect: DialectName;
@@ -39,8 +51,9 @@ export interface Store {
    * or a deadlock (40001/40P01) `fn` runs again from the start, so `fn` must only touch the database
    * through `trx` (and keep any other effects until it returns). After a statement fails, rethrow:
    * PostgreSQL refuses every further statement of that transaction (SQLite would carry on), so code
-   * that catches and continues works on one database only. Calling `transaction` inside `fn` is
-   * refused: pass `trx` down instead.
+   * that catches and continues works on one database only. Never call `transaction` inside `fn`
+   * (pass `trx` down): it would deadlock SQLite and commit apart on PostgreSQL; the tests refuse it
+   * (`StoreConfig.checkNesting`).
    */
   transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /**
@@ -74,7 +87,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     await db.destroy().catch(() => {});
     throw err;
   }
-  return new KyselyStore(config.dialect, db, capabilities, secrets);
+  const checkNesting = config.checkNesting ?? CHECK_NESTING_BY_DEFAULT;
+  return new KyselyStore(config.dialect, db, capabilities, secrets, checkNesting);
 }
 
 /**
@@ -176,8 +190,11 @@ async function migrate(db: Kysely<Database>, capabilities: Capabilities): Promis
 
 class KyselyStore implements Store {
   readonly #capabilities: Capabilities;
-  /** Set while this store runs a transaction's `fn`, to refuse nesting (it would deadlock SQLite). */
-  readonly #inside = new AsyncLocalStorage<true>();
+  /**
+   * Set while this store runs a transaction's `fn`, to refuse nesting (it would deadlock SQLite);
+   * undefined when not checked (`StoreConfig.checkNesting`).
+   */
+  readonly #inside: AsyncLocalStorage<true> | undefined;
   /** What runs after the commit of each open transaction, by its connection (`afterCommit`). */
   readonly #afterCommit = new WeakMap<Kysely<Database>, (() => void)[]>();
   #closing: Promise<void> | undefined;
@@ -187,8 +204,10 @@ class KyselyStore implements Store {
     readonly db: Kysely<Database>,
     capabilities: Capabilities,
     readonly secrets: SecretBox | undefined,
+    checkNesting: boolean,
   ) {
     this.#capabilities = capabilities;
+    this.#inside = checkNesting ? new AsyncLocalStorage<true>() : undefined;
   }
 
   async overwriteSecurely<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -204,7 +223,8 @@ class KyselyStore implements Store {
   }
 
   async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    if (this.#inside.getStore()) {
+    const inside = this.#inside;
+    if (inside?.getStore()) {
       fail(
         'Internal',
         { reason: 'nested store.transaction' },
@@ -216,7 +236,9 @@ class KyselyStore implements Store {
       try {
         return await this.db
           .connection()
-          .execute((conn) => this.#inside.run(true, () => this.#once(conn, fn)));
+          .execute((conn) =>
+            inside === undefined ? this.#once(conn, fn) : inside.run(true, () => this.#once(conn, fn)),
+          );
       } catch (err) {
         const code = driverCode(err);
         if (code === undefined || isLancashError(err)) throw err;

@@ -1,8 +1,8 @@
-/** `safeNumber`: database integers become exact numbers or an error, never a rounded number. */
+/** `safeNumber`, `withinSafeRange`: database integers become exact numbers or an error, never a rounded number. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
-import { safeNumber } from './integers.js';
+import { safeNumber, withinSafeRange } from './integers.js';
 
 function refused(value: bigint | string): boolean {
   try {
@@ -33,5 +33,18 @@ describe('safeNumber', () => {
 
   it.each(['1.5', '12.00', 'NaN', '', '1e3', ' 1', '0x10'])('refuses the text %j', (text) => {
     expect(refused(text)).toBe(true);
+  });
+
+  it('withinSafeRange: every safe integer passes, every double an int64 beyond it becomes is refused', () => {
+    fc.assert(fc.property(fc.maxSafeInteger(), (n) => withinSafeRange(n, 'v') === n));
+    const beyond = fc.oneof(
+      fc.bigInt({ min: BigInt(Number.MAX_SAFE_INTEGER) + 1n, max: 2n ** 63n - 1n }),
+      fc.bigInt({ min: -(2n ** 63n), max: BigInt(Number.MIN_SAFE_INTEGER) - 1n }),
+    );
+    fc.assert(
+      fc.property(beyond, (b) => {
+        expect(() => withinSafeRange(Number(b), 'v')).toThrow(/2\^53/);
+      }),
+    );
   });
 });

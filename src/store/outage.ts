@@ -35,12 +35,16 @@ export function asOutage(err: unknown, listed: ReadonlySet<string>): unknown {
 
 /** `dialect` with its outages turned into `StorageUnavailable` (see the file comment). */
 export function mappingOutages(dialect: Dialect, listed: ReadonlySet<string>): Dialect {
+  const rethrow = (err: unknown): never => {
+    throw asOutage(err, listed);
+  };
   // A thunk: some drivers throw synchronously (better-sqlite3 under Kysely's SQLite connection).
-  const map = async <T>(run: () => Promise<T>): Promise<T> => {
+  // Not an async function: this runs for every statement, and one `then` is the cheaper wrapper.
+  const map = <T>(run: () => Promise<T>): Promise<T> => {
     try {
-      return await run();
+      return run().then(undefined, rethrow);
     } catch (err) {
-      throw asOutage(err, listed);
+      return Promise.reject(asOutage(err, listed));
     }
   };
   return {

@@ -2,24 +2,14 @@
  * Opens a SQLite file (better-sqlite3, one connection per store) with the pragmas money needs:
  * WAL so readers never block the writer, `synchronous=FULL` so every commit is on disk when it
  * returns, `busy_timeout` so writers from other processes queue, `foreign_keys` on.
- * Integers are read as bigint and checked into exact numbers (`integers.ts`), like PostgreSQL's int8.
+ * Integers are read as numbers and refused beyond ±(2^53 − 1) (`integers.ts`), like PostgreSQL's int8.
  * Prepared statements are kept per connection (Kysely would prepare every query again).
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import {
-  Kysely,
-  type KyselyPlugin,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type QueryResult,
-  type RootOperationNode,
-  type SqliteDatabase,
-  SqliteDialect,
-  type UnknownRow,
-} from 'kysely';
-import { safeNumber } from '../integers.js';
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, type UnknownRow } from 'kysely';
+import { withinSafeRange } from '../integers.js';
 import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
 import { capabilities } from './capabilities.js';
@@ -32,41 +22,70 @@ export interface SqliteConfig {
 /** How long a writer waits for another process's write lock before giving up. */
 export const BUSY_TIMEOUT_MS = 5_000;
 
-/** Turns the bigints better-sqlite3 returns (safe-integer mode) into exact numbers. */
-class SafeIntegerPlugin implements KyselyPlugin {
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    for (const row of args.result.rows) {
-      for (const column in row) {
-        const value = row[column];
-        if (typeof value === 'bigint') row[column] = safeNumber(value, column);
-      }
-    }
-    return args.result;
-  }
-}
-
 /** Prepared statements kept per connection, least recently used dropped first. */
 const STATEMENT_CACHE_SIZE = 128;
 
 /**
+ * A statement whose rows are checked for integers beyond ±(2^53 − 1): better-sqlite3 reads INTEGER
+ * as a double (its bigint mode costs a BigInt per value and a conversion back), and such a value
+ * must fail, not come back rounded (`withinSafeRange`). The schema has no REAL column.
+ */
+function checkingIntegers(stmt: BetterSqlite3.Statement): SqliteStatement {
+  return {
+    reader: stmt.reader,
+    all: (parameters) => {
+      const rows = stmt.all(parameters as unknown[]) as UnknownRow[];
+      for (const row of rows) checkRow(row);
+      return rows;
+    },
+    run: (parameters) => stmt.run(parameters as unknown[]),
+    *iterate(parameters) {
+      for (const row of stmt.iterate(parameters as unknown[]) as IterableIterator<UnknownRow>) {
+        yield checkRow(row);
+      }
+    },
+  };
+}
+
+function checkRow(row: UnknownRow): UnknownRow {
+  for (const column in row) {
+    const value = row[column];
+    if (typeof value === 'number') withinSafeRange(value, column);
+  }
+  return row;
+}
+
+/**
  * The connection with its prepared statements kept by SQL text: Kysely prepares every query anew,
  * and preparing a 64-row INSERT costs ~90 µs, about a tenth of running it. A statement still being
- * iterated is busy, so that query gets a fresh one.
+ * iterated is busy, so that query gets a fresh one. Recency is a counter per entry rather than the
+ * Map's order, so a hit is one lookup.
  */
 export function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, BetterSqlite3.Statement>();
+  const cache = new Map<string, { stmt: BetterSqlite3.Statement; checked: SqliteStatement; used: number }>();
+  let clock = 0;
   return {
     prepare(sql: string) {
-      let stmt = cache.get(sql);
-      if (stmt === undefined || stmt.busy) stmt = sqlite.prepare(sql);
-      cache.delete(sql); // re-inserted last: the Map's order is the recency order
-      cache.set(sql, stmt);
-      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      return stmt;
+      const hit = cache.get(sql);
+      if (hit !== undefined && !hit.stmt.busy) {
+        hit.used = ++clock;
+        return hit.checked;
+      }
+      const stmt = sqlite.prepare(sql);
+      const entry = { stmt, checked: checkingIntegers(stmt), used: ++clock };
+      cache.set(sql, entry);
+      if (cache.size > STATEMENT_CACHE_SIZE) {
+        let oldest: string | undefined;
+        let min = Number.POSITIVE_INFINITY;
+        for (const [key, e] of cache) {
+          if (e.used < min) {
+            min = e.used;
+            oldest = key;
+          }
+        }
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      return entry.checked;
     },
     close: () => sqlite.close(),
   };
@@ -104,8 +123,6 @@ export function connect(config: SqliteConfig): Kysely<Database> {
     if (config.file !== ':memory:') protect(config.file);
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    // Without this, integers past 2^53 would come back silently rounded.
-    sqlite.defaultSafeIntegers(true);
   } catch (err) {
     sqlite.close();
     throw err;
@@ -115,6 +132,5 @@ export function connect(config: SqliteConfig): Kysely<Database> {
       new SqliteDialect({ database: withStatementCache(sqlite) }),
       capabilities.unavailableCodes,
     ),
-    plugins: [new SafeIntegerPlugin()],
   });
 }

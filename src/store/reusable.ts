@@ -1,0 +1,55 @@
+/**
+ * Statements built once and run many times with new values. Kysely builds and compiles every query
+ * anew (builder objects, frozen nodes, the compiler's walk: several µs a statement, the largest part
+ * of the store layer's CPU after the driver itself); a repository's hottest statements can be
+ * declared with `reusable` instead, and then cost a parameter array. The SQL stays in the repository.
+ */
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import { LancashError } from '../core/errors.js';
+import type { Database } from './schema.js';
+
+/** Stands for the i-th argument while the statement is built; never reaches a database. */
+class Placeholder {
+  constructor(readonly index: number) {}
+}
+
+/**
+ * `build`, compiled once per database (dialect) with placeholders for its arguments, then run with
+ * the arguments of each call; resolves to the rows. `build` must use its arguments only as values
+ * (in `where`, `set`, `values`…): not in JS logic, not as lists (`in`) or row counts, which shape the
+ * SQL text; a build that does not pass every argument into the statement is refused.
+ */
+export function reusable<A extends readonly unknown[], R>(
+  build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
+): (db: Kysely<Database>, ...args: A) => Promise<R[]> {
+  // By the database's adapter: a store's own handle and its transactions' connections share it.
+  const compiled = new WeakMap<object, { query: CompiledQuery<R>; slots: (number | undefined)[] }>();
+  return async (db, ...args) => {
+    const executor = db.getExecutor();
+    let entry = compiled.get(executor.adapter);
+    if (entry === undefined) {
+      entry = compile(db, build, args.length);
+      compiled.set(executor.adapter, entry);
+    }
+    const { query, slots } = entry;
+    const parameters = slots.map((slot, i) => (slot === undefined ? query.parameters[i] : args[slot]));
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows;
+  };
+}
+
+function compile<A extends readonly unknown[], R>(
+  db: Kysely<Database>,
+  build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
+  arity: number,
+): { query: CompiledQuery<R>; slots: (number | undefined)[] } {
+  const placeholders = Array.from({ length: arity }, (_, i) => new Placeholder(i));
+  const query = build(db, ...(placeholders as unknown as A)).compile();
+  const slots = query.parameters.map((p) => (p instanceof Placeholder ? p.index : undefined));
+  const unused = placeholders.filter((p) => !slots.includes(p.index));
+  if (unused.length > 0) {
+    const reason = `reusable statement: argument ${unused.map((p) => p.index).join(', ')} is not a value of the statement`;
+    throw new LancashError('Internal', { reason }, reason);
+  }
+  return { query, slots };
+}
