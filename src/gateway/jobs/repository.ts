@@ -5,8 +5,9 @@
  * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
  * bank call (migration 019), finished jobs per state and kind with the oldest's creation (020).
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { allColumns } from '../../store/columns.js';
+import { reusable } from '../../store/reusable.js';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
 import { shardFor } from '../../store/shards.js';
 
@@ -54,24 +55,57 @@ interface TotalsDelta {
 
 /** Adds `d` to the running totals, in the caller's transaction (one shard, one statement). */
 async function addTotals(db: Db, d: TotalsDelta): Promise<void> {
-  const sets = [];
-  if (d.past !== 0) sets.push(sql`past_the_call = past_the_call + ${d.past}`);
+  const shard = shardFor(db, 'gateway_job_totals');
   const f = d.finished;
-  if (f !== undefined) {
-    const count = sql.ref(`${f.state}_${f.kind}`);
-    sets.push(sql`${count} = ${count} + ${f.delta}`);
-    // Finished jobs never leave their state, so the oldest only ever moves back in time.
-    const oldest = sql.ref(`oldest_${f.state}_${f.kind}`);
-    const at = f.createdAt;
-    if (f.delta > 0)
-      sets.push(
-        sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
-      );
+  if (f === undefined) {
+    if (d.past !== 0) await addPast(db, d.past, shard);
+    return;
   }
-  if (sets.length === 0) return;
-  await sql`update gateway_job_totals set ${sql.join(sets)} where id = ${shardFor(db, 'gateway_job_totals')}`.execute(
-    db,
-  );
+  const args = [...(d.past !== 0 ? [d.past] : []), f.delta, ...(f.delta > 0 ? [f.createdAt] : []), shard];
+  await totalsUpdate(d.past !== 0, f.state, f.kind, f.delta > 0)(db, ...args);
+}
+
+/** The hottest totals update (a job's step past, or back from, its bank call), compiled once. */
+const addPast = reusable((db, past: number, shard: number) => ({
+  compile: () =>
+    sql`update gateway_job_totals set past_the_call = past_the_call + ${past} where id = ${shard}`.compile(
+      db,
+    ),
+}));
+
+/**
+ * The totals update of a job finishing (or, never in practice, unfinishing), compiled once per shape:
+ * whether `past` changes, the state and kind's columns, whether the oldest can move (at most 24). Its
+ * arguments, in order: the past delta (when it changes), the count's delta, the creation (when the
+ * oldest can move), the shard.
+ */
+const totalsShapes = new Map<string, (db: Db, ...values: number[]) => Promise<unknown[]>>();
+function totalsUpdate(withPast: boolean, state: FinishedState, kind: JobKind, up: boolean) {
+  const key = `${withPast} ${state} ${kind} ${up}`;
+  let run = totalsShapes.get(key);
+  if (run === undefined) {
+    const count = sql.ref(`${state}_${kind}`);
+    const oldest = sql.ref(`oldest_${state}_${kind}`);
+    run = reusable((db, ...values: number[]) => {
+      let i = 0;
+      const sets: RawBuilder<unknown>[] = [];
+      if (withPast) sets.push(sql`past_the_call = past_the_call + ${values[i++]}`);
+      sets.push(sql`${count} = ${count} + ${values[i++]}`);
+      if (up) {
+        // Finished jobs never leave their state, so the oldest only ever moves back in time.
+        const at = values[i++];
+        sets.push(
+          sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
+        );
+      }
+      const shard = values[i++];
+      return {
+        compile: () => sql`update gateway_job_totals set ${sql.join(sets)} where id = ${shard}`.compile(db),
+      };
+    });
+    totalsShapes.set(key, run);
+  }
+  return run;
 }
 
 /** A job just inserted is counted in the running totals (call in the insert's transaction). */
@@ -121,8 +155,12 @@ const JOB_ROW = allColumns<JobRow>()([
   'pruned_at',
 ]);
 
+const jobById = reusable((db, id: string) =>
+  db.selectFrom('gateway_jobs').select(JOB_ROW).where('id', '=', id),
+);
+
 export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
-  return db.selectFrom('gateway_jobs').select(JOB_ROW).where('id', '=', id).executeTakeFirst();
+  return (await jobById(db, id))[0];
 }
 
 /**
@@ -166,13 +204,20 @@ export async function moveJob(
 /**
  * Appends an event to a job's history, numbered after its last one in the same statement (call after
  * `moveJob`, whose row lock orders the sequence). Written as SQL: Kysely takes longer to build this
- * subquery (≈100 µs and more) than the database takes to run it.
+ * subquery (≈100 µs and more) than the database takes to run it; compiled once (`reusable`).
  */
 export async function insertEvent(db: Db, e: Omit<EventRow, 'seq'>): Promise<void> {
-  await sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
-    values (${e.job_id}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${e.job_id}),
-      ${e.from_state}, ${e.to_state}, ${e.at}, ${e.detail})`.execute(db);
+  await eventInsert(db, e.job_id, e.from_state, e.to_state, e.at, e.detail);
 }
+
+const eventInsert = reusable(
+  (db, jobId: string, fromState: string, toState: string, at: number, detail: string) => ({
+    compile: () =>
+      sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+    values (${jobId}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${jobId}),
+      ${fromState}, ${toState}, ${at}, ${detail})`.compile(db),
+  }),
+);
 
 /**
  * A lease on a job (PostgreSQL, several gateway processes; docs/gateway.md, "Running several gateway
