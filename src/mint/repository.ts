@@ -7,6 +7,7 @@ import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
 import { allColumns } from '../store/columns.js';
 import type { DialectName } from '../store/index.js';
+import { reusable } from '../store/reusable.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 import { SHARDS, shardFor } from '../store/shards.js';
 
@@ -239,13 +240,7 @@ export async function settleProofs(
   now: number,
   ppkOf: (keysetId: string) => number | undefined,
 ): Promise<string[]> {
-  const rows = await db
-    .updateTable('mint_proofs')
-    .set({ state: 'spent', updated_at: now })
-    .where('operation', '=', operation)
-    .where('state', '=', 'pending')
-    .returning(['y', 'amount', 'keyset_id'])
-    .execute();
+  const rows = await spendPending(db, now, operation);
   const v = sumOf(rows);
   let ppk = 0;
   const unknown: string[] = [];
@@ -267,17 +262,29 @@ export async function settleProofs(
   return rows.map((r) => r.y);
 }
 
-/** Forgets an operation's pending proofs (they are unspent again); returns their `Y`s. */
-export async function releaseProofs(db: Db, operation: string): Promise<string[]> {
-  const rows = await db
-    .deleteFrom('mint_proofs')
+const spendPending = reusable((db, now: number, operation: string) =>
+  db
+    .updateTable('mint_proofs')
+    .set({ state: 'spent', updated_at: now })
     .where('operation', '=', operation)
     .where('state', '=', 'pending')
-    .returning(['y', 'amount'])
-    .execute();
+    .returning(['y', 'amount', 'keyset_id']),
+);
+
+/** Forgets an operation's pending proofs (they are unspent again); returns their `Y`s. */
+export async function releaseProofs(db: Db, operation: string): Promise<string[]> {
+  const rows = await releasePending(db, operation);
   await addTotals(db, { pending: -sumOf(rows) });
   return rows.map((r) => r.y);
 }
+
+const releasePending = reusable((db, operation: string) =>
+  db
+    .deleteFrom('mint_proofs')
+    .where('operation', '=', operation)
+    .where('state', '=', 'pending')
+    .returning(['y', 'amount']),
+);
 
 export async function signaturesFor(
   db: Db,
@@ -324,17 +331,34 @@ async function addTotals(db: Db, d: Partial<Totals & { fees: number }>): Promise
   const pending = d.pending ?? 0;
   const fees = d.fees ?? 0;
   if (signed === 0 && spent === 0 && pending === 0 && fees === 0) return;
-  await db
+  const shard = shardFor(db, 'mint_totals');
+  if (fees === 0) await addToTotals(db, signed, spent, pending, shard);
+  else await addToTotalsAndFees(db, signed, spent, pending, fees, shard);
+}
+
+/** The running-totals update, compiled once (`reusable`): several a swap; the fees only when collected. */
+const addToTotals = reusable((db, signed: number, spent: number, pending: number, shard: number) =>
+  db
     .updateTable('mint_totals')
     .set((eb) => ({
       signed: eb('signed', '+', signed),
       spent: eb('spent', '+', spent),
       pending: eb('pending', '+', pending),
-      ...(fees !== 0 ? { fees: eb('fees', '+', fees) } : {}),
     }))
-    .where('id', '=', shardFor(db, 'mint_totals'))
-    .execute();
-}
+    .where('id', '=', shard),
+);
+const addToTotalsAndFees = reusable(
+  (db, signed: number, spent: number, pending: number, fees: number, shard: number) =>
+    db
+      .updateTable('mint_totals')
+      .set((eb) => ({
+        signed: eb('signed', '+', signed),
+        spent: eb('spent', '+', spent),
+        pending: eb('pending', '+', pending),
+        fees: eb('fees', '+', fees),
+      }))
+      .where('id', '=', shard),
+);
 
 /**
  * Value signed, spent and pending from the running totals: a read of `TOTAL_SHARDS` rows, whatever
