@@ -4,6 +4,7 @@
  * so two processes can never both spend the last cent) and `adjustBalance`; never read-then-write.
  */
 import { type Kysely, sql } from 'kysely';
+import { reusable } from '../../store/reusable.js';
 import type { BankAccountsTable, BankEntriesTable, BankRequestsTable, Database } from '../../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -25,21 +26,28 @@ export async function insertAccountIfAbsent(db: Db, row: AccountRow): Promise<bo
   return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
 }
 
-/** Named columns, not `*`: a repeated statement can then be prepared (a new column never changes its result). */
+/**
+ * Named columns, not `*`: a repeated statement can then be prepared (a new column never changes its
+ * result). The hot statements below are compiled once (`store/reusable.ts`): each runs about once a transfer.
+ */
 const ACCOUNT_COLUMNS = ['id', 'kind', 'holder_key', 'balance', 'created_at'] as const;
 const REQUEST_COLUMNS = ['key', 'kind', 'account_id', 'request_hash', 'response', 'created_at'] as const;
 
 export async function accountById(db: Db, id: string): Promise<AccountRow | undefined> {
-  return db.selectFrom('bank_accounts').select(ACCOUNT_COLUMNS).where('id', '=', id).executeTakeFirst();
+  return (await accountOfId(db, id))[0];
 }
 
+const accountOfId = reusable((db, id: string) =>
+  db.selectFrom('bank_accounts').select(ACCOUNT_COLUMNS).where('id', '=', id),
+);
+
 export async function accountByHolderKey(db: Db, holderKey: string): Promise<AccountRow | undefined> {
-  return db
-    .selectFrom('bank_accounts')
-    .select(ACCOUNT_COLUMNS)
-    .where('holder_key', '=', holderKey)
-    .executeTakeFirst();
+  return (await accountOfHolder(db, holderKey))[0];
 }
+
+const accountOfHolder = reusable((db, holderKey: string) =>
+  db.selectFrom('bank_accounts').select(ACCOUNT_COLUMNS).where('holder_key', '=', holderKey),
+);
 
 export async function listAccounts(db: Db): Promise<AccountRow[]> {
   return db
@@ -65,28 +73,39 @@ export async function insertEntries(db: Db, rows: readonly EntryRow[]): Promise<
  * PostgreSQL re-checks the WHERE clause on the newest row version after waiting for its lock.
  */
 export async function debitIfCovered(db: Db, id: string, amount: number): Promise<boolean> {
-  const r = await db
+  return (await debit(db, id, amount)).length === 1;
+}
+
+// `returning`: a reusable statement answers rows, and the row tells whether the update happened.
+const debit = reusable((db, id: string, amount: number) =>
+  db
     .updateTable('bank_accounts')
     .set((eb) => ({ balance: eb('balance', '-', amount) }))
     .where('id', '=', id)
     .where('balance', '>=', amount)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
+    .returning('id'),
+);
 
 /** `balance = balance + delta` (delta may be negative); returns whether the account exists. */
 export async function adjustBalance(db: Db, id: string, delta: number): Promise<boolean> {
-  const r = await db
+  return (await adjust(db, id, delta)).length === 1;
+}
+
+const adjust = reusable((db, id: string, delta: number) =>
+  db
     .updateTable('bank_accounts')
     .set((eb) => ({ balance: eb('balance', '+', delta) }))
     .where('id', '=', id)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
+    .returning('id'),
+);
 
 export async function getRequest(db: Db, key: string): Promise<RequestRow | undefined> {
-  return db.selectFrom('bank_requests').select(REQUEST_COLUMNS).where('key', '=', key).executeTakeFirst();
+  return (await requestOfKey(db, key))[0];
 }
+
+const requestOfKey = reusable((db, key: string) =>
+  db.selectFrom('bank_requests').select(REQUEST_COLUMNS).where('key', '=', key),
+);
 
 /**
  * Inserts unless the key exists; returns whether it was inserted. On PostgreSQL a concurrent insert of
