@@ -4,6 +4,9 @@
  * this runtime has `node:crypto` and the part's own known-answer check passes on it, else the portable
  * one; the choice is made once, on first use, so every caller in the process agrees.
  */
+// The native halves are typed against Node's own types, also when the browser build type-checks them
+// (they are never loaded there: the choice above finds no `node:crypto`).
+/// <reference types="node" />
 import type * as NodeCrypto from 'node:crypto';
 import { fail } from './errors.js';
 

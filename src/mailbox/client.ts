@@ -10,7 +10,7 @@ import { equalBytes } from '../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, sealJson } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
 import { call } from '../core/http/client.js';
-import { DepositAnswer, DRAIN_TYPE, DrainAnswer, MailboxInfo, WATCH_TYPE } from './service.js';
+import { DepositAnswer, DRAIN_TYPE, DrainAnswer, MailboxInfo, WATCH_TYPE } from './protocol.js';
 
 export interface CallTuning {
   /** Whole call; default the client's 10 s. */

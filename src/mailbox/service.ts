@@ -14,18 +14,31 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
 import { type Address, decodeAddress, type Network } from '../core/address/index.js';
 import { bytesToHex, utf8 } from '../core/bytes.js';
-import { type EncryptionKeyPair, type Envelope, EnvelopeSchema, openJson } from '../core/envelope/index.js';
+import { type EncryptionKeyPair, type Envelope, openJson } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
 import { decode } from '../core/protocol/cashu.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
+import {
+  type DepositAnswer,
+  DRAIN_TYPE,
+  type DrainAnswer,
+  type MailboxInfo,
+  MessageId,
+  WATCH_TYPE,
+} from './protocol.js';
 import * as repo from './repository.js';
 
-/** The envelope type of a drain request. */
-export const DRAIN_TYPE = 'mailbox.drain';
-/** The envelope type of the proof that opens an inbox's live events (`GET /v1/inbox/:address/events`). */
-export const WATCH_TYPE = 'mailbox.watch';
+export {
+  DepositAnswer,
+  DRAIN_TYPE,
+  DrainAnswer,
+  MailboxInfo,
+  MessageId,
+  StoredMessage,
+  WATCH_TYPE,
+} from './protocol.js';
 
 export interface MailboxLimits {
   /** Largest envelope, as its compact JSON text in bytes. */
@@ -128,9 +141,6 @@ export interface SweepResult {
 /** Drain answers stay well below the HTTP client's 16 MiB answer cap. */
 const MAX_DRAIN_ANSWER_BYTES = 12 * 1024 * 1024;
 
-/** A message id: the inbox's sequence number as decimal text (ids are never reused). */
-export const MessageId = Type.String({ minLength: 1, maxLength: 16, pattern: '^[1-9][0-9]{0,15}$' });
-
 /** The payload of a `mailbox.watch` proof: the owner's clock; the envelope's transfer id is a fresh nonce. */
 const WatchPayload = Type.Object({ at: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 
@@ -149,43 +159,6 @@ export function drainPayloadSchema(limits: MailboxLimits) {
   );
 }
 export type DrainPayload = Static<ReturnType<typeof drainPayloadSchema>>;
-
-export const StoredMessage = Type.Object({ id: MessageId, envelope: EnvelopeSchema });
-export type StoredMessage = Static<typeof StoredMessage>;
-
-export const DrainAnswer = Type.Object({
-  /** Pending messages, oldest first. */
-  messages: Type.Array(StoredMessage),
-  /** True when more messages are pending than this answer holds. */
-  more: Type.Boolean(),
-});
-export type DrainAnswer = Static<typeof DrainAnswer>;
-
-export const DepositAnswer = Type.Object({
-  /** True when these exact bytes (same sender, transfer id and content) were stored before: nothing changed. */
-  duplicate: Type.Boolean(),
-});
-export type DepositAnswer = Static<typeof DepositAnswer>;
-
-export const MailboxInfo = Type.Object({
-  network: Type.Union([Type.Literal('lan'), Type.Literal('wan')]),
-  /** The server's X25519 public key (hex): drain envelopes are sealed to it. */
-  key: Type.String(),
-  maxEnvelopeBytes: Type.Integer(),
-  maxMessages: Type.Integer(),
-  maxInboxBytes: Type.Integer(),
-  maxDrain: Type.Integer(),
-  drainWindowMs: Type.Integer(),
-  // Optional: mailboxes from before issue 8 do not tell them.
-  maxTotalMessages: Type.Optional(Type.Integer()),
-  maxTotalBytes: Type.Optional(Type.Integer()),
-  maxDepositorMessages: Type.Optional(Type.Integer()),
-  maxDepositorBytes: Type.Optional(Type.Integer()),
-  maxDepositorInboxPercent: Type.Optional(Type.Integer()),
-  strangersPercent: Type.Optional(Type.Integer()),
-  maxAgeMs: Type.Optional(Type.Integer()),
-});
-export type MailboxInfo = Static<typeof MailboxInfo>;
 
 export interface MailboxOptions {
   store: Store;
