@@ -274,8 +274,11 @@ export class Ledger {
    * the balance, signed the outputs, spent the notes) gives way to the duplicate's stored answer.
    */
   async settle(r: RequestKey, run: () => Promise<string>): Promise<string> {
-    // No read of the stored answer first (a round trip on every request): a repeat is refused by its
-    // effect (outputs signed, notes spent, the key's row taken in `once`) and answered below.
+    // A repeat is answered from the stored row before any work: without this read it would be refused
+    // only by its effect, after `run`'s crypto (a receive verifies every note first), so a replayed
+    // envelope would cost the bank a whole request's curve work each time.
+    const stored = await this.answered(r);
+    if (stored !== undefined) return stored;
     try {
       return await run();
     } catch (e) {

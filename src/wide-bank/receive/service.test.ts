@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { isLancashError, type LancashError } from '../../core/errors.js';
 import { receiptMessage, verifyReceipt } from '../../core/protocol/bank.js';
@@ -101,6 +101,20 @@ describe.each(DIALECTS)('receive service on %s', (dialect) => {
     expect(await bank.receive.receive(env)).toBe(answer);
     expect(await bank.receive.receive(await send(proofs, 'receive-1'))).toBe(answer);
     expect(await bank.ledger.balance(payeeAccount)).toBe(10);
+  });
+
+  it('answers a replayed receive from the stored row, verifying none of its notes again', async () => {
+    const proofs = await notes([4, 16]);
+    const env = await send(proofs, 'receive-replayed');
+    const answer = await bank.receive.receive(env);
+    const verify = vi.spyOn(bank.mint, 'prepareInputs');
+    try {
+      // A captured envelope sent again must not buy a whole request's curve work at the bank.
+      expect(await bank.receive.receive(env)).toBe(answer);
+      expect(verify).not.toHaveBeenCalled();
+    } finally {
+      verify.mockRestore();
+    }
   });
 
   it('refuses notes already spent naming them (11001), crediting nothing', async () => {
