@@ -5,7 +5,7 @@
  * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
  * bank call (migration 019), finished jobs per state and kind with the oldest's creation (020).
  */
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { allColumns } from '../../store/columns.js';
 import { reusable } from '../../store/reusable.js';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
@@ -61,8 +61,19 @@ async function addTotals(db: Db, d: TotalsDelta): Promise<void> {
     if (d.past !== 0) await addPast(db, d.past, shard);
     return;
   }
-  const args = [...(d.past !== 0 ? [d.past] : []), f.delta, ...(f.delta > 0 ? [f.createdAt] : []), shard];
-  await totalsUpdate(d.past !== 0, f.state, f.kind, f.delta > 0)(db, ...args);
+  // Once a job (it finishes): built each time, its columns named by state and kind.
+  const sets = [];
+  if (d.past !== 0) sets.push(sql`past_the_call = past_the_call + ${d.past}`);
+  const count = sql.ref(`${f.state}_${f.kind}`);
+  sets.push(sql`${count} = ${count} + ${f.delta}`);
+  // Finished jobs never leave their state, so the oldest only ever moves back in time.
+  const oldest = sql.ref(`oldest_${f.state}_${f.kind}`);
+  const at = f.createdAt;
+  if (f.delta > 0)
+    sets.push(
+      sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
+    );
+  await sql`update gateway_job_totals set ${sql.join(sets)} where id = ${shard}`.execute(db);
 }
 
 /** The hottest totals update (a job's step past, or back from, its bank call), compiled once. */
@@ -72,41 +83,6 @@ const addPast = reusable((db, past: number, shard: number) => ({
       db,
     ),
 }));
-
-/**
- * The totals update of a job finishing (or, never in practice, unfinishing), compiled once per shape:
- * whether `past` changes, the state and kind's columns, whether the oldest can move (at most 24). Its
- * arguments, in order: the past delta (when it changes), the count's delta, the creation (when the
- * oldest can move), the shard.
- */
-const totalsShapes = new Map<string, (db: Db, ...values: number[]) => Promise<unknown[]>>();
-function totalsUpdate(withPast: boolean, state: FinishedState, kind: JobKind, up: boolean) {
-  const key = `${withPast} ${state} ${kind} ${up}`;
-  let run = totalsShapes.get(key);
-  if (run === undefined) {
-    const count = sql.ref(`${state}_${kind}`);
-    const oldest = sql.ref(`oldest_${state}_${kind}`);
-    run = reusable((db, ...values: number[]) => {
-      let i = 0;
-      const sets: RawBuilder<unknown>[] = [];
-      if (withPast) sets.push(sql`past_the_call = past_the_call + ${values[i++]}`);
-      sets.push(sql`${count} = ${count} + ${values[i++]}`);
-      if (up) {
-        // Finished jobs never leave their state, so the oldest only ever moves back in time.
-        const at = values[i++];
-        sets.push(
-          sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
-        );
-      }
-      const shard = values[i++];
-      return {
-        compile: () => sql`update gateway_job_totals set ${sql.join(sets)} where id = ${shard}`.compile(db),
-      };
-    });
-    totalsShapes.set(key, run);
-  }
-  return run;
-}
 
 /** A job just inserted is counted in the running totals (call in the insert's transaction). */
 export async function countInserted(
