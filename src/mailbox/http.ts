@@ -19,7 +19,8 @@ import { EnvelopeSchema } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { sseHub, Topics } from '../core/http/sse.js';
-import { DepositAnswer, DrainAnswer, Mailbox, MailboxInfo, type MailboxOptions } from './service.js';
+import { DepositAnswer, DrainAnswer, MailboxInfo } from './protocol.js';
+import { Mailbox, type MailboxOptions } from './service.js';
 
 export interface MailboxRoutesOptions extends MailboxOptions {
   /**

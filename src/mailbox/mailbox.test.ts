@@ -23,8 +23,9 @@ import { type FaultProxy, startFaultProxy } from '../test-support/fault-proxy.js
 import { refusalOf } from '../test-support/refusals.js';
 import { type DrainOptions, deposit, drain, mailboxInfo } from './client.js';
 import { depositorOf, registerMailboxRoutes } from './http.js';
+import { DRAIN_TYPE } from './protocol.js';
 import { totals as totalsOf } from './repository.js';
-import { DEFAULT_MAILBOX_LIMITS, DRAIN_TYPE, type Mailbox, type MailboxLimits } from './service.js';
+import { DEFAULT_MAILBOX_LIMITS, type Mailbox, type MailboxLimits } from './service.js';
 
 interface Raw {
   status: number;

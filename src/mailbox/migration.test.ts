@@ -12,8 +12,9 @@ import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, type FreshDatabase, freshDatabase } from '../test-support/dialects.js';
 import { migratedUpTo } from '../test-support/older-database.js';
+import { DRAIN_TYPE } from './protocol.js';
 import { TOTAL_SHARDS, totals } from './repository.js';
-import { DRAIN_TYPE, Mailbox } from './service.js';
+import { Mailbox } from './service.js';
 
 describe.each(DIALECTS)('migration 007 on %s', (dialect) => {
   let fresh: FreshDatabase | undefined;

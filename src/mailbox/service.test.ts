@@ -18,8 +18,9 @@ import {
 import { isLancashError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { DRAIN_TYPE } from './protocol.js';
 import { totals } from './repository.js';
-import { DRAIN_TYPE, Mailbox, parseMailboxLimits } from './service.js';
+import { Mailbox, parseMailboxLimits } from './service.js';
 
 const LETTERS = 6;
 const MAX_MESSAGES = 4;

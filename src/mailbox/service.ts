@@ -30,16 +30,6 @@ import {
 } from './protocol.js';
 import * as repo from './repository.js';
 
-export {
-  DepositAnswer,
-  DRAIN_TYPE,
-  DrainAnswer,
-  MailboxInfo,
-  MessageId,
-  StoredMessage,
-  WATCH_TYPE,
-} from './protocol.js';
-
 export interface MailboxLimits {
   /** Largest envelope, as its compact JSON text in bytes. */
   maxEnvelopeBytes: number;
