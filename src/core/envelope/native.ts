@@ -8,6 +8,7 @@
  */
 import type * as NodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { lruGet } from '../lru.js';
 import type { EncryptionKeyPair } from './keys.js';
 import { N_SK, N_T, type SuiteHpke, type SuitePrimitives, suiteHpke } from './rfc9180.js';
 
@@ -45,8 +46,7 @@ const plain = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, 
  */
 export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): NativeHpke {
   const privateKeys = new WeakMap<EncryptionKeyPair, KeyObject>();
-  // Keyed by the key's exact bytes (as the JWK's `x`); a Map iterates in insertion order, so
-  // re-inserting on a hit makes the first entry the least recently used.
+  // Keyed by the key's exact bytes (as the JWK's `x`), least recently used dropped first (`lruGet`).
   const publicKeys = new Map<string, KeyObject>();
 
   const privateKey = (sk: Uint8Array): KeyObject => privateKeyOn(c, sk);
@@ -55,15 +55,7 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
   function publicKey(pk: Uint8Array, recurs: boolean): KeyObject {
     const x = Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString('base64url');
     if (!recurs) return importPublic(x);
-    let k = publicKeys.get(x);
-    if (k === undefined) {
-      k = importPublic(x);
-      if (publicKeys.size >= cacheSize) publicKeys.delete(publicKeys.keys().next().value as string);
-    } else {
-      publicKeys.delete(x);
-    }
-    publicKeys.set(x, k);
-    return k;
+    return lruGet(publicKeys, x, cacheSize, () => importPublic(x));
   }
   const rawPublic = (pk: KeyObject): Uint8Array =>
     plain(Buffer.from(pk.export({ format: 'jwk' }).x ?? '', 'base64url'));

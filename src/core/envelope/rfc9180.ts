@@ -8,6 +8,7 @@
  */
 import { bytesToHex, concatBytes, equalBytes, utf8 } from '../bytes.js';
 import { fail } from '../errors.js';
+import { lruGet } from '../lru.js';
 import type { HpkeBackend, HpkeBackendName } from './hpke.js';
 import type { EncryptionKeyPair } from './keys.js';
 
@@ -145,17 +146,7 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC
       byPeer = new Map();
       staticShared.set(pair, byPeer);
     }
-    const id = bytesToHex(pk);
-    let z = byPeer.get(id);
-    if (z === undefined) {
-      z = dh(p.pairKey(pair), key(), argument);
-      // A Map iterates in insertion order: re-inserting on a hit makes the first entry the least recent.
-      if (byPeer.size >= staticDhCache) byPeer.delete(byPeer.keys().next().value as string);
-    } else {
-      byPeer.delete(id);
-    }
-    byPeer.set(id, z);
-    return z;
+    return lruGet(byPeer, bytesToHex(pk), staticDhCache, () => dh(p.pairKey(pair), key(), argument));
   }
 
   // RFC 9180 §4.1 ExtractAndExpand.
