@@ -3,7 +3,8 @@
  * WAL so readers never block the writer, `synchronous=FULL` so every commit is on disk when it
  * returns, `busy_timeout` so writers from other processes queue, `foreign_keys` on.
  * Integers are read as numbers and refused beyond ±(2^53 − 1) (`integers.ts`), like PostgreSQL's int8.
- * Prepared statements are kept per connection (Kysely would prepare every query again).
+ * Prepared statements are kept per connection (Kysely would prepare every query again). WAL
+ * checkpoints run on a worker thread (`checkpointer.ts`), not in a commit on the event loop.
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,6 +14,7 @@ import { withinSafeRange } from '../integers.js';
 import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
 import { capabilities } from './capabilities.js';
+import { attachCheckpointer, type Checkpointing } from './checkpointer.js';
 
 export interface SqliteConfig {
   /** A file path, or ':memory:' (tests). */
@@ -30,7 +32,11 @@ const STATEMENT_CACHE_SIZE = 128;
  * as a double (its bigint mode costs a BigInt per value and a conversion back), and such a value
  * must fail, not come back rounded (`withinSafeRange`). The schema has no REAL column.
  */
-function checkingIntegers(stmt: BetterSqlite3.Statement): SqliteStatement {
+function checkingIntegers(
+  stmt: BetterSqlite3.Statement,
+  sqlite: BetterSqlite3.Database,
+  checkpointing: Checkpointing | undefined,
+): SqliteStatement {
   return {
     reader: stmt.reader,
     all: (parameters) => {
@@ -38,7 +44,15 @@ function checkingIntegers(stmt: BetterSqlite3.Statement): SqliteStatement {
       for (const row of rows) checkRow(row);
       return rows;
     },
-    run: (parameters) => stmt.run(parameters as unknown[]),
+    run:
+      checkpointing === undefined
+        ? (parameters) => stmt.run(parameters as unknown[])
+        : (parameters) => {
+            const result = stmt.run(parameters as unknown[]);
+            // Outside a transaction after a run: a commit, or a write that committed by itself.
+            if (!sqlite.inTransaction) checkpointing.committed();
+            return result;
+          },
     *iterate(parameters) {
       for (const row of stmt.iterate(parameters as unknown[]) as IterableIterator<UnknownRow>) {
         yield checkRow(row);
@@ -61,7 +75,10 @@ function checkRow(row: UnknownRow): UnknownRow {
  * iterated is busy, so that query gets a fresh one. Recency is a counter per entry rather than the
  * Map's order, so a hit is one lookup.
  */
-export function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+export function withStatementCache(
+  sqlite: BetterSqlite3.Database,
+  checkpointing?: Checkpointing,
+): SqliteDatabase {
   const cache = new Map<string, { stmt: BetterSqlite3.Statement; checked: SqliteStatement; used: number }>();
   let clock = 0;
   return {
@@ -72,7 +89,7 @@ export function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDataba
         return hit.checked;
       }
       const stmt = sqlite.prepare(sql);
-      const entry = { stmt, checked: checkingIntegers(stmt), used: ++clock };
+      const entry = { stmt, checked: checkingIntegers(stmt, sqlite, checkpointing), used: ++clock };
       cache.set(sql, entry);
       if (cache.size > STATEMENT_CACHE_SIZE) {
         let oldest: string | undefined;
@@ -116,21 +133,34 @@ function protect(file: string): void {
 export function connect(config: SqliteConfig): Kysely<Database> {
   if (config.file !== ':memory:') privateFile(config.file);
   const sqlite = new BetterSqlite3(config.file);
+  let checkpointing: Checkpointing | undefined;
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold.
     sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    sqlite.pragma('journal_mode = WAL');
+    const wal = sqlite.pragma('journal_mode = WAL', { simple: true }) === 'wal'; // not for ':memory:'
     if (config.file !== ':memory:') protect(config.file);
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
+    if (wal) checkpointing = attachCheckpointer(sqlite, config.file, { busyTimeoutMs: BUSY_TIMEOUT_MS });
   } catch (err) {
     sqlite.close();
     throw err;
   }
-  return new Kysely<Database>({
-    dialect: mappingOutages(
-      new SqliteDialect({ database: withStatementCache(sqlite) }),
-      capabilities.unavailableCodes,
-    ),
-  });
+  const dialect = new SqliteDialect({ database: withStatementCache(sqlite, checkpointing) });
+  if (checkpointing !== undefined) {
+    const detach = checkpointing.detach;
+    const createDriver = dialect.createDriver.bind(dialect);
+    dialect.createDriver = () => {
+      const driver = createDriver();
+      const destroy = driver.destroy.bind(driver);
+      // The worker's connection closes first: once the store is closed no connection of this process
+      // holds the file (a restore may replace it), and the store's, the last, checkpoints the WAL away.
+      driver.destroy = async () => {
+        await detach();
+        await destroy();
+      };
+      return driver;
+    };
+  }
+  return new Kysely<Database>({ dialect: mappingOutages(dialect, capabilities.unavailableCodes) });
 }
