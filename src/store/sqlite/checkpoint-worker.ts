@@ -22,6 +22,21 @@ export interface CheckpointWorkerData {
   busyTimeoutMs: number;
 }
 
+/** Passes of one checkpoint at most, each copying the frames committed during the one before. */
+const MAX_PASSES = 4;
+
+interface CheckpointPass {
+  /** Frames in the WAL. */
+  log: number;
+  /** Of which copied into the database file. */
+  checkpointed: number;
+}
+
+function passive(db: BetterSqlite3.Database): CheckpointPass {
+  const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointPass[];
+  return { log: row?.log ?? 0, checkpointed: row?.checkpointed ?? 0 };
+}
+
 const { busyTimeoutMs } = workerData as CheckpointWorkerData;
 const port = parentPort!;
 const connections = new Map<number, BetterSqlite3.Database>();
@@ -61,17 +76,15 @@ port.on('message', (m: CheckpointRequest) => {
     return;
   }
   try {
-    // PASSIVE copies what no reader still needs and never waits for a lock or blocks the writer.
-    const [row] = connection(m.id, m.file).pragma('wal_checkpoint(PASSIVE)') as {
-      log: number;
-      checkpointed: number;
-    }[];
-    port.postMessage({
-      kind: 'done',
-      id: m.id,
-      log: row?.log ?? 0,
-      checkpointed: row?.checkpointed ?? 0,
-    } satisfies CheckpointReply);
+    const db = connection(m.id, m.file);
+    let pass: CheckpointPass;
+    let passes = 0;
+    // PASSIVE copies what no reader still needs and never waits for a lock or blocks the writer. The
+    // WAL starts over (is overwritten, not grown: a cheaper fsync per commit) only at a write that
+    // finds every frame copied, so while commits arrived during a pass, copy those too.
+    do pass = passive(db);
+    while (pass.checkpointed < pass.log && ++passes < MAX_PASSES);
+    port.postMessage({ kind: 'done', id: m.id, ...pass } satisfies CheckpointReply);
   } catch (e) {
     close(m.id);
     port.postMessage({ kind: 'failed', id: m.id, message: (e as Error).message } satisfies CheckpointReply);
