@@ -29,6 +29,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { encodeAddress, type Network } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -67,6 +68,8 @@ const OPEN_MARGIN = 1.25;
 const MAX_OUTPUTS = 1000;
 /** Asks of one prepared issue request at most. */
 const ISSUE_TRIES = 5;
+/** The event-loop delay monitor's timer, ms: a stall shorter than this may go unseen. */
+const LOOP_DELAY_RESOLUTION_MS = 5;
 /** Where the wide bank runs unless `--bank-process` or `--no-bank-process` says. */
 const BANK_PROCESS_DEFAULT = false;
 
@@ -238,6 +241,9 @@ async function conversions(
  */
 async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) {
   const driver = forkModule('gateway-driver');
+  // How late the bench process's event loop (the gateway's, and the bank's in this process) ran its
+  // timers over the window: what a stall of that loop adds to every conversion waiting on it.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   try {
     const d = driver;
     const apart = d.pid === undefined ? [] : [d.pid];
@@ -261,6 +267,8 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
           };
           d.send(start);
         } else if (m.kind === 'edge') {
+          if (m.edge === 'open') loopDelay.enable();
+          else loopDelay.disable();
           samples[m.edge] = sampleCpu(apart, own);
           window[m.edge] = Number(process.hrtime.bigint() / 1000n);
         } else if (m.kind === 'result') resolve(m);
@@ -307,6 +315,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       ...(cpuUs ? { cpuUsPerConversion: cpuUs } : {}),
       ...(driverUs !== undefined ? { driverCpuUsPerConversion: driverUs } : {}),
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
+      eventLoopDelayMs: lateness(loopDelay),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
       ...(process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? { profileWindowUs: window } : {}),
       job1: {
@@ -319,8 +328,15 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       },
     };
   } finally {
+    loopDelay.disable();
     if (driver.exitCode === null) driver.kill();
   }
+}
+
+/** The monitor's intervals (ns) as lateness beyond its timer's period, ms. */
+function lateness(h: IntervalHistogram): { p50: number; p99: number; max: number } {
+  const ms = (ns: number) => round(Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS), 1);
+  return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
 }
 
 /**
