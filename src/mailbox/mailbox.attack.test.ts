@@ -6,9 +6,10 @@
  *   - Mass deposits to random addresses: refused after the per-depositor and the global quota with
  *     their stable codes, and the database stops growing.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
@@ -170,16 +171,20 @@ describe('mailbox attack: mass deposits to random addresses', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Bytes of the bank's SQLite database with its write-ahead log. */
+  /**
+   * Bytes of the bank's SQLite database as SQLite counts them: its pages, in the file or still in the
+   * write-ahead log. (The files' sizes would move with checkpoints, which copy WAL pages into the file
+   * without shrinking the WAL.)
+   */
   function dbBytes(): number {
-    const file = join(dir, 'bank', 'wide-bank.db');
-    let n = statSync(file).size;
+    const db = new BetterSqlite3(join(dir, 'bank', 'wide-bank.db'), { readonly: true });
     try {
-      n += statSync(`${file}-wal`).size;
-    } catch {
-      // no WAL file: nothing to add
+      return (
+        Number(db.pragma('page_count', { simple: true })) * Number(db.pragma('page_size', { simple: true }))
+      );
+    } finally {
+      db.close();
     }
-    return n;
   }
 
   /** Deposits ~60 KB to a fresh random address from `source` (a loopback address); answers the status and code. */
