@@ -1,11 +1,48 @@
 /**
  * Byte helpers for untrusted input: hex decoding that names the argument, the expected length and what
- * arrived (the noble-hashes `abytes` habit), constant-time comparison, UTF-8.
+ * arrived (the noble-hashes `abytes` habit), constant-time comparison, UTF-8, and hex encoding on
+ * Node's native codec where there is one (the servers' hot path) or noble's (the browser).
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes, bytesToHex as portableBytesToHex } from '@noble/hashes/utils.js';
 import { describe, fail } from './errors.js';
 
-export { bytesToHex };
+/** What of Node's Buffer lancash uses, typed here so the browser build needs no Node types. */
+export interface NodeBytes extends Uint8Array {
+  toString(encoding?: 'base64url' | 'hex'): string;
+}
+export interface NodeBufferClass {
+  from(data: string, encoding: 'base64url' | 'hex'): NodeBytes;
+  from(data: ArrayBufferLike, byteOffset: number, length: number): NodeBytes;
+}
+
+/** Node's Buffer when it is there and codes hex and base64url as Node does (a browser polyfill may not). */
+function findNodeBuffer(): NodeBufferClass | undefined {
+  const B = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
+  try {
+    const bytes = new Uint8Array([1, 2, 3, 255, 239]);
+    const view = B?.from(bytes.buffer, 0, bytes.length);
+    const ok =
+      view !== undefined &&
+      view.toString('hex') === '010203ffef' &&
+      view.toString('base64url') === 'AQID_-8' &&
+      B?.from('AQID_-8', 'base64url').join() === bytes.join();
+    return ok ? B : undefined;
+  } catch {
+    return undefined;
+  }
+}
+/** Node's Buffer, or undefined in a browser: the one check every native codec here rests on. */
+export const nodeBuffer = findNodeBuffer();
+
+/**
+ * Lowercase hex of `bytes`. Node's codec makes the string in one piece; noble's, by appending two
+ * characters at a time, allocated ≈ 1 KB of intermediate strings for 33 bytes (the crypto workers' and
+ * envelopes' largest allocation, issue 11).
+ */
+export const bytesToHex: (bytes: Uint8Array) => string =
+  nodeBuffer === undefined
+    ? portableBytesToHex
+    : (bytes) => nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
 

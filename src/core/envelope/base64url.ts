@@ -5,31 +5,9 @@
  * encoding of its bytes, so an envelope decodes the same on either path.
  */
 import { base64urlnopad } from '@scure/base';
+import { nodeBuffer } from '../bytes.js';
 
-/** What of Node's Buffer this file uses, typed here so the browser build needs no Node types. */
-interface NodeBytes extends Uint8Array {
-  toString(encoding?: 'base64url'): string;
-}
-interface NodeBufferClass {
-  from(data: string, encoding: 'base64url'): NodeBytes;
-  from(data: ArrayBufferLike, byteOffset: number, length: number): NodeBytes;
-}
-
-/** Node's Buffer when it is there and codes base64url as Node does (a browser polyfill may not). */
-function nodeBuffer(): NodeBufferClass | undefined {
-  const B = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
-  try {
-    const bytes = new Uint8Array([1, 2, 3, 255, 239]);
-    const ok =
-      B !== undefined &&
-      B.from(bytes.buffer, 0, bytes.length).toString('base64url') === 'AQID_-8' &&
-      B.from('AQID_-8', 'base64url').join() === bytes.join();
-    return ok ? B : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const B = nodeBuffer();
+const B = nodeBuffer;
 
 export const encodeBase64url = (bytes: Uint8Array): string =>
   B === undefined
