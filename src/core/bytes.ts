@@ -44,27 +44,26 @@ export const bytesToHex: (bytes: Uint8Array) => string =
     ? portableBytesToHex
     : (bytes) => nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
-const HEX = /^(?:[0-9a-f]{2})*$/;
+// Either case, tested on the text as it came (no lowercased copy): noble's decoder reads both.
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Decodes lowercase or uppercase hex of exactly `length` bytes (any even length when omitted). */
 export function hex(value: unknown, argument: string, length?: number): Uint8Array {
+  if (typeof value !== 'string') notHex(value, argument, length, false);
+  if (!HEX.test(value) || (length !== undefined && value.length !== 2 * length)) {
+    notHex(value, argument, length, true);
+  }
+  return hexToBytes(value);
+}
+
+/** `hex`'s refusal; its words are built only here (every decode built them before). */
+function notHex(value: unknown, argument: string, length: number | undefined, got: boolean): never {
   const expected = length === undefined ? 'hex' : `hex of ${length} bytes`;
-  if (typeof value !== 'string') {
-    fail(
-      'InvalidHex',
-      { argument, expected, received: describe(value) },
-      `${argument}: expected ${expected}`,
-    );
-  }
-  const lower = value.toLowerCase();
-  if (!HEX.test(lower) || (length !== undefined && lower.length !== 2 * length)) {
-    fail(
-      'InvalidHex',
-      { argument, expected, received: describe(value) },
-      `${argument}: expected ${expected}, got ${describe(value)}`,
-    );
-  }
-  return hexToBytes(lower);
+  return fail(
+    'InvalidHex',
+    { argument, expected, received: describe(value) },
+    got ? `${argument}: expected ${expected}, got ${describe(value)}` : `${argument}: expected ${expected}`,
+  );
 }
 
 /** Compares two byte arrays in time independent of where they differ. */
