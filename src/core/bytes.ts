@@ -1,33 +1,69 @@
 /**
  * Byte helpers for untrusted input: hex decoding that names the argument, the expected length and what
- * arrived (the noble-hashes `abytes` habit), constant-time comparison, UTF-8.
+ * arrived (the noble-hashes `abytes` habit), constant-time comparison, UTF-8, and hex encoding on
+ * Node's native codec where there is one (the servers' hot path) or noble's (the browser).
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes, bytesToHex as portableBytesToHex } from '@noble/hashes/utils.js';
 import { describe, fail } from './errors.js';
 
-export { bytesToHex };
+/** What of Node's Buffer lancash uses, typed here so the browser build needs no Node types. */
+export interface NodeBytes extends Uint8Array {
+  toString(encoding?: 'base64url' | 'hex'): string;
+}
+export interface NodeBufferClass {
+  from(data: string, encoding: 'base64url' | 'hex'): NodeBytes;
+  from(data: ArrayBufferLike, byteOffset: number, length: number): NodeBytes;
+}
 
-const HEX = /^(?:[0-9a-f]{2})*$/;
+/** Node's Buffer when it is there and codes hex and base64url as Node does (a browser polyfill may not). */
+function findNodeBuffer(): NodeBufferClass | undefined {
+  const B = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
+  try {
+    const bytes = new Uint8Array([1, 2, 3, 255, 239]);
+    const view = B?.from(bytes.buffer, 0, bytes.length);
+    const ok =
+      view !== undefined &&
+      view.toString('hex') === '010203ffef' &&
+      view.toString('base64url') === 'AQID_-8' &&
+      B?.from('AQID_-8', 'base64url').join() === bytes.join();
+    return ok ? B : undefined;
+  } catch {
+    return undefined;
+  }
+}
+/** Node's Buffer, or undefined in a browser: the one check every native codec here rests on. */
+export const nodeBuffer = findNodeBuffer();
+
+/**
+ * Lowercase hex of `bytes`. Node's codec makes the string in one piece; noble's, by appending two
+ * characters at a time, allocated ≈ 1 KB of intermediate strings for 33 bytes (the crypto workers' and
+ * envelopes' largest allocation, issue 11).
+ */
+export const bytesToHex: (bytes: Uint8Array) => string =
+  nodeBuffer === undefined
+    ? portableBytesToHex
+    : (bytes) => nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+// Either case, tested on the text as it came (no lowercased copy): noble's decoder reads both.
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Decodes lowercase or uppercase hex of exactly `length` bytes (any even length when omitted). */
 export function hex(value: unknown, argument: string, length?: number): Uint8Array {
+  if (typeof value !== 'string') notHex(value, argument, length, false);
+  if (!HEX.test(value) || (length !== undefined && value.length !== 2 * length)) {
+    notHex(value, argument, length, true);
+  }
+  return hexToBytes(value);
+}
+
+/** `hex`'s refusal; its words are built only here (every decode built them before). */
+function notHex(value: unknown, argument: string, length: number | undefined, got: boolean): never {
   const expected = length === undefined ? 'hex' : `hex of ${length} bytes`;
-  if (typeof value !== 'string') {
-    fail(
-      'InvalidHex',
-      { argument, expected, received: describe(value) },
-      `${argument}: expected ${expected}`,
-    );
-  }
-  const lower = value.toLowerCase();
-  if (!HEX.test(lower) || (length !== undefined && lower.length !== 2 * length)) {
-    fail(
-      'InvalidHex',
-      { argument, expected, received: describe(value) },
-      `${argument}: expected ${expected}, got ${describe(value)}`,
-    );
-  }
-  return hexToBytes(lower);
+  return fail(
+    'InvalidHex',
+    { argument, expected, received: describe(value) },
+    got ? `${argument}: expected ${expected}, got ${describe(value)}` : `${argument}: expected ${expected}`,
+  );
 }
 
 /** Compares two byte arrays in time independent of where they differ. */

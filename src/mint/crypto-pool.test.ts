@@ -3,9 +3,11 @@
  * one worker or in chunks over all of them; a forged input stops the job before any signing. DLEQ jobs
  * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies;
  * and unblind jobs (a mint's signatures of our outputs): the unblinded `C`s, the first bad one by index.
+ * Jobs posted in one turn travel to each worker as one message.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { bytesToHex, utf8 } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { blindMessage, hashToCurve, unblind } from '../core/crypto/nut00.js';
@@ -164,6 +166,28 @@ describe('crypto pool', () => {
     const { job: j } = unblindJob(5);
     j.outputs.C_[3] = NOT_A_POINT;
     expect(await pool.unblind(j)).toMatchObject({ bad: 3 });
+  });
+
+  it('sends each worker the jobs of one turn as one message, and answers each job its own', async () => {
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      // Eight jobs of all three kinds in one turn; the first finds the workers idle and is cut.
+      const runs = [job(3, 4), job(2, 2), job(1, 3)];
+      const dleqs = [dleqJob(4), dleqJob(2)];
+      const unblinds = [unblindJob(4), unblindJob(3), unblindJob(1)];
+      const answers = await Promise.all([
+        Promise.all(runs.map((j) => pool.run(j))),
+        Promise.all(dleqs.map((j) => pool.verifyDleq(j))),
+        Promise.all(unblinds.map((u) => pool.unblind(u.job))),
+      ]);
+      // The cut job's second round (its outputs, after every input verified) is a later turn's.
+      expect(sent.mock.calls.length).toBeLessThanOrEqual(4);
+      expect(answers[0]).toEqual(await Promise.all(runs.map((j) => local.run(j))));
+      expect(answers[1]).toEqual(await Promise.all(dleqs.map((j) => local.verifyDleq(j))));
+      expect(answers[2].map((a) => a.C)).toEqual(unblinds.map((u) => u.C));
+    } finally {
+      sent.mockRestore();
+    }
   });
 
   it('refuses work after close', async () => {

@@ -7,6 +7,9 @@
  * worker crash loses nothing: its pending calls are rejected and the request fails as a server error
  * before any commit. DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) and
  * unblind jobs (signatures of the gateway's own outputs, checked and unblinded) are spread the same way.
+ * Jobs are assigned to a worker when posted but sent once a turn of the event loop: every job a turn
+ * gave one worker goes in one message, and comes back in one (a busy server posts several jobs a turn;
+ * each message costs the main thread its serialisation and wakes a worker).
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -41,6 +44,8 @@ interface Slot {
   worker: Worker;
   /** Notes sent and not answered yet: the measure of how busy the worker is. */
   queued: number;
+  /** Jobs assigned this turn, not sent yet. */
+  outbox: WorkerRequest[];
 }
 
 /** Notes a job may have and still go whole to one worker (a 64-in, 64-out swap does). */
@@ -61,13 +66,15 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
 
   const slots: Slot[] = Array.from({ length: size }, () => {
     const worker = spawnWorker(import.meta.url, 'crypto-worker');
-    const slot: Slot = { worker, queued: 0 };
-    worker.on('message', (msg: WorkerReply) => {
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      if ('error' in msg) p.reject(new Error(`crypto worker: ${msg.error}`));
-      else p.resolve(msg.answer);
+    const slot: Slot = { worker, queued: 0, outbox: [] };
+    worker.on('message', (replies: WorkerReply[]) => {
+      for (const msg of replies) {
+        const p = pending.get(msg.id);
+        if (!p) continue;
+        pending.delete(msg.id);
+        if ('error' in msg) p.reject(new Error(`crypto worker: ${msg.error}`));
+        else p.resolve(msg.answer);
+      }
     });
     worker.on('error', (e) => {
       for (const [id, p] of pending) {
@@ -105,8 +112,23 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
         },
       });
       const request: WorkerRequest = { id, ...work };
-      slot.worker.postMessage(request);
+      slot.outbox.push(request);
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
     });
+  }
+
+  /** Sends each worker the jobs this turn gave it, as one message. */
+  let flushing = false;
+  function flush() {
+    flushing = false;
+    for (const slot of slots) {
+      if (slot.outbox.length === 0) continue;
+      slot.worker.postMessage(slot.outbox);
+      slot.outbox = [];
+    }
   }
 
   /** Both rounds cut into chunks over the workers; signing starts only once every input verified. */

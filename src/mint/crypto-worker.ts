@@ -1,7 +1,8 @@
 /**
  * Worker-thread side of the crypto pool: runs `runJob` (a mint's job), `runDleqJob` (notes' DLEQ
  * proofs) or `runUnblindJob` (a mint's signatures of our outputs) on the native curve.
- * Messages: `{ id, job } | { id, dleq } | { id, unblind }` in, `{ id, answer } | { id, error }` out.
+ * Messages: a list of `{ id, job } | { id, dleq } | { id, unblind }` in (the jobs one turn of the
+ * pool's event loop gave this worker), the list of their `{ id, answer } | { id, error }` out, in order.
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -36,12 +37,14 @@ const curve = defaultCurve();
 const port = parentPort;
 if (!port) throw new Error('crypto-worker must run in a worker thread');
 
-port.on('message', (msg: WorkerRequest) => {
-  let reply: WorkerReply;
+function replyTo(msg: WorkerRequest): WorkerReply {
   try {
-    reply = { id: msg.id, answer: answerOf(msg) };
+    return { id: msg.id, answer: answerOf(msg) };
   } catch (e) {
-    reply = { id: msg.id, error: e instanceof Error ? e.message : String(e) };
+    return { id: msg.id, error: e instanceof Error ? e.message : String(e) };
   }
-  port.postMessage(reply);
+}
+
+port.on('message', (msgs: WorkerRequest[]) => {
+  port.postMessage(msgs.map(replyTo));
 });

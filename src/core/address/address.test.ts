@@ -134,6 +134,19 @@ describe('addresses', () => {
     );
   });
 
+  it('gives every caller its own copy of a decoded address', () => {
+    const s = encodeAddress({ network: 'lan', publicKey: key, lockKey: lock, inbox: 'http://10.0.0.2/in' });
+    const first = decodeAddress(s);
+    first.publicKey.fill(0);
+    first.lockKey?.fill(0);
+    expect(decodeAddress(s)).toEqual({
+      network: 'lan',
+      publicKey: key,
+      lockKey: lock,
+      inbox: 'http://10.0.0.2/in',
+    });
+  });
+
   it('refuses the other network when one is expected', () => {
     const s = encodeAddress({ network: 'wan', publicKey: key });
     expect(decodeAddress(s).network).toBe('wan');

@@ -4,6 +4,7 @@
  * as `noble.ts` and is tested against the same vectors and, property by property, against noble.
  */
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type { Curve } from './curve.js';
 import { AT_INFINITY, assertEncoding, encodingProblem, invalidPoint, NOT_ON_CURVE } from './point.js';
 import { toScalar } from './scalar.js';
@@ -81,14 +82,78 @@ function build(lib: Secp256k1Binding): Curve {
   };
 }
 
+/**
+ * The package's compiled addon under its JavaScript wrapper: each call writes into `output` and
+ * answers 0, or the number of the step that failed. It parses points by their length and refuses a
+ * scalar that is not 32 bytes itself.
+ */
+interface Secp256k1Addon {
+  publicKeyVerify(P: Uint8Array): number;
+  publicKeyCreate(output: Uint8Array, k: Uint8Array): number;
+  publicKeyTweakMul(output: Uint8Array, P: Uint8Array, k: Uint8Array): number;
+  publicKeyTweakAdd(output: Uint8Array, P: Uint8Array, t: Uint8Array): number;
+  publicKeyCombine(output: Uint8Array, Ps: Uint8Array[]): number;
+  publicKeyNegate(output: Uint8Array, P: Uint8Array): number;
+  publicKeyConvert(output: Uint8Array, P: Uint8Array): number;
+}
+
+/**
+ * `Secp256k1Binding` straight on the addon. The wrapper builds its error messages (template strings,
+ * a `join` of the allowed lengths) on every call, failed or not: about a quarter of what the crypto
+ * workers allocated. Every input here has passed this file's checks (`toScalar`, `assertEncoding`)
+ * first; a failed step throws a plain Error, which `build` names as before.
+ */
+function onAddon(addon: Secp256k1Addon): Secp256k1Binding {
+  const out = (status: number, output: Uint8Array): Uint8Array => {
+    if (status !== 0) throw new Error(`libsecp256k1 step ${status} failed`);
+    return output;
+  };
+  const space = (compressed: boolean) => new Uint8Array(compressed ? 33 : 65);
+  return {
+    publicKeyVerify: (P) => addon.publicKeyVerify(P) === 0,
+    publicKeyCreate(k, c) {
+      const o = space(c);
+      return out(addon.publicKeyCreate(o, k), o);
+    },
+    publicKeyTweakMul(P, k, c) {
+      const o = space(c);
+      return out(addon.publicKeyTweakMul(o, P, k), o);
+    },
+    publicKeyTweakAdd(P, t, c) {
+      const o = space(c);
+      return out(addon.publicKeyTweakAdd(o, P, t), o);
+    },
+    publicKeyCombine(Ps, c) {
+      const o = space(c);
+      return out(addon.publicKeyCombine(o, Ps), o);
+    },
+    publicKeyNegate(P, c) {
+      const o = space(c);
+      return out(addon.publicKeyNegate(o, P), o);
+    },
+    publicKeyConvert(P, c) {
+      const o = space(c);
+      return out(addon.publicKeyConvert(o, P), o);
+    },
+  };
+}
+
+/** The addon as the package itself loads it (`bindings.js`: node-gyp-build from its own folder). */
+function loadAddon(): Secp256k1Addon {
+  const pkg = createRequire(import.meta.url).resolve('secp256k1/package.json');
+  const nodeGypBuild = createRequire(pkg)('node-gyp-build') as (dir: string) => {
+    Secp256k1: new () => Secp256k1Addon;
+  };
+  return new (nodeGypBuild(dirname(pkg)).Secp256k1)();
+}
+
 let loaded: { curve: Curve | undefined } | undefined;
 
 /** The libsecp256k1 backend, or undefined when the native binding cannot load on this machine. */
 export function loadNativeCurve(): Curve | undefined {
   if (loaded === undefined) {
     try {
-      const require = createRequire(import.meta.url);
-      loaded = { curve: build(require('secp256k1/bindings') as Secp256k1Binding) };
+      loaded = { curve: build(onAddon(loadAddon())) };
     } catch {
       loaded = { curve: undefined };
     }

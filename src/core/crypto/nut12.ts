@@ -13,10 +13,23 @@ import { addMod, bytesToNumber, mulMod, N, numberToBytes32, toScalar } from './s
 
 const NONCE_DOMAIN = utf8('Cashu_DLEQ_R_v1');
 
+const HEX_DIGITS = utf8('0123456789abcdef');
+
 /** The challenge over points already in uncompressed form. */
 function challenge(uncompressed: Uint8Array[]): Uint8Array {
-  // NUT-12 hash_e: SHA256 of the concatenated 130-character lowercase hex of each uncompressed point.
-  return sha256(utf8(uncompressed.map(bytesToHex).join('')));
+  // NUT-12 hash_e: SHA256 of the concatenated 130-character lowercase hex of each uncompressed point,
+  // written as ASCII straight into one array (no string per point, none joined, none encoded again).
+  let size = 0;
+  for (const P of uncompressed) size += 2 * P.length;
+  const text = new Uint8Array(size);
+  let at = 0;
+  for (const P of uncompressed) {
+    for (let i = 0; i < P.length; i++) {
+      text[at++] = HEX_DIGITS[P[i]! >> 4]!;
+      text[at++] = HEX_DIGITS[P[i]! & 15]!;
+    }
+  }
+  return sha256(text);
 }
 
 /** NUT-12 hash_e(R1, R2, K, C_) over compressed points (decompressed with noble; any backend agrees). */

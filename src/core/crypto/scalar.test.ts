@@ -75,6 +75,21 @@ describe('numberToBytes32 / bytesToNumber', () => {
     );
   });
 
+  it('read and write big-endian, as the hex text of the same bytes does, at any length and offset', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), fc.nat(9), (bytes, offset) => {
+        const view = new Uint8Array(bytes.length + offset).subarray(offset);
+        view.set(bytes);
+        expect(bytesToNumber(view)).toBe(bytes.length === 0 ? 0n : BigInt(`0x${bytesToHex(bytes)}`));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), (n) => {
+        expect(bytesToHex(numberToBytes32(n))).toBe(n.toString(16).padStart(64, '0'));
+      }),
+    );
+  });
+
   it('refuses values outside [0, 2^256)', () => {
     expect(
       isLancashError(

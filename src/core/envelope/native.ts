@@ -95,8 +95,11 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
       const decipher = c.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: N_T });
       decipher.setAuthTag(ct.subarray(ct.length - N_T));
       decipher.setAAD(aad, { plaintextLength: ct.length - N_T });
-      // final() throws when the tag does not verify; the text update() gave is then discarded.
-      return plain(Buffer.concat([decipher.update(ct.subarray(0, ct.length - N_T)), decipher.final()]));
+      // final() throws when the tag does not verify; the text update() gave is then discarded. A
+      // stream cipher's final() gives no more text, so the text is not copied again.
+      const text = decipher.update(ct.subarray(0, ct.length - N_T));
+      const rest = decipher.final();
+      return plain(rest.length === 0 ? text : Buffer.concat([text, rest]));
     },
   };
   return suiteHpke(primitives, cacheSize);

@@ -68,20 +68,29 @@ const KEM_SUITE = concatBytes(utf8('KEM'), i2osp2(KEM_ID));
 const HPKE_SUITE = concatBytes(utf8('HPKE'), i2osp2(KEM_ID), i2osp2(KDF_ID), i2osp2(AEAD_ID));
 const HPKE_V1 = utf8('HPKE-v1');
 const EMPTY = new Uint8Array(0);
-// The labels of RFC 9180 §4.1, §5.1 and §7.1.3, encoded once rather than on every call.
-const labels = <L extends string>(...names: L[]) =>
-  Object.fromEntries(names.map((l) => [l, utf8(l)])) as Record<L, Uint8Array>;
-const LABEL = labels(
-  'eae_prk',
-  'shared_secret',
-  'psk_id_hash',
-  'info_hash',
-  'secret',
-  'key',
-  'base_nonce',
-  'dkp_prk',
-  'sk',
-);
+/** HKDF-Expand's first block counter, T(1) = HMAC(PRK, info ‖ 0x01) (RFC 5869 §2.3). */
+const ONE = new Uint8Array([1]);
+
+/**
+ * The fixed head of a labeled input (RFC 9180 §4), built once instead of on every call: LabeledExtract
+ * hashes "HPKE-v1" ‖ suite_id ‖ label ‖ ikm, LabeledExpand I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖
+ * info; the head and the variable parts go to the HMAC as separate parts, so nothing is concatenated.
+ */
+const extractHead = (suite: Uint8Array, label: string) => concatBytes(HPKE_V1, suite, utf8(label));
+const expandHead = (suite: Uint8Array, label: string, L: number) =>
+  concatBytes(i2osp2(L), HPKE_V1, suite, utf8(label));
+// The labels of RFC 9180 §4.1, §5.1 and §7.1.3 with their suites (and output lengths).
+const HEAD = {
+  eae_prk: extractHead(KEM_SUITE, 'eae_prk'),
+  shared_secret: expandHead(KEM_SUITE, 'shared_secret', N_SECRET),
+  psk_id_hash: extractHead(HPKE_SUITE, 'psk_id_hash'),
+  info_hash: extractHead(HPKE_SUITE, 'info_hash'),
+  secret: extractHead(HPKE_SUITE, 'secret'),
+  key: expandHead(HPKE_SUITE, 'key', N_K),
+  base_nonce: expandHead(HPKE_SUITE, 'base_nonce', N_N),
+  dkp_prk: extractHead(KEM_SUITE, 'dkp_prk'),
+  sk: expandHead(KEM_SUITE, 'sk', N_SK),
+};
 
 /** Throws `InvalidInput` for a low-order X25519 key given as `argument`. */
 export function refuseLowOrder(argument: string): never {
@@ -103,27 +112,16 @@ export const STATIC_DH_CACHE = 1024;
 export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC_DH_CACHE): SuiteHpke {
   const { hmac } = p;
 
-  // RFC 5869 HKDF-Extract and HKDF-Expand with HMAC-SHA256 (an empty salt is HashLen zeros to HMAC).
-  const extract = (salt: Uint8Array, ikm: Uint8Array): Uint8Array => hmac(salt, ikm);
-  function expand(prk: Uint8Array, info: Uint8Array, L: number): Uint8Array {
-    const okm = new Uint8Array(Math.ceil(L / N_H) * N_H);
-    let t: Uint8Array = EMPTY;
-    for (let i = 1; (i - 1) * N_H < L; i++) {
-      t = hmac(prk, t, info, new Uint8Array([i]));
-      okm.set(t, (i - 1) * N_H);
-    }
-    return okm.subarray(0, L);
+  // RFC 9180 §4 LabeledExtract and LabeledExpand over RFC 5869 HKDF-Extract and HKDF-Expand with
+  // HMAC-SHA256 (an empty salt is HashLen zeros to HMAC); `head` is the label's fixed part (`HEAD`),
+  // `ikm` and `info` the variable parts in order. Every length this suite asks is one block or less.
+  const labeledExtract = (head: Uint8Array, salt: Uint8Array, ...ikm: Uint8Array[]): Uint8Array =>
+    hmac(salt, head, ...ikm);
+  function labeledExpand(head: Uint8Array, prk: Uint8Array, L: number, ...info: Uint8Array[]): Uint8Array {
+    if (L > N_H) fail('Internal', { reason: `HKDF-Expand of ${L} bytes: this suite needs one block` });
+    const t = hmac(prk, head, ...info, ONE);
+    return L === N_H ? t : t.subarray(0, L);
   }
-  // RFC 9180 §4: LabeledExtract and LabeledExpand, domain-separated by "HPKE-v1" and the suite_id.
-  const labeledExtract = (suite: Uint8Array, salt: Uint8Array, label: Uint8Array, ikm: Uint8Array) =>
-    extract(salt, concatBytes(HPKE_V1, suite, label, ikm));
-  const labeledExpand = (
-    suite: Uint8Array,
-    prk: Uint8Array,
-    label: Uint8Array,
-    info: Uint8Array,
-    L: number,
-  ) => expand(prk, concatBytes(i2osp2(L), HPKE_V1, suite, label, info), L);
 
   function dh(sk: K, pk: P, argument: string): Uint8Array {
     const z = p.dh(sk, pk, argument);
@@ -149,10 +147,13 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC
     return lruGet(byPeer, bytesToHex(pk), staticDhCache, () => dh(p.pairKey(pair), key(), argument));
   }
 
-  // RFC 9180 §4.1 ExtractAndExpand.
-  function extractAndExpand(dhBytes: Uint8Array, kem_context: Uint8Array): Uint8Array {
-    const eae_prk = labeledExtract(KEM_SUITE, EMPTY, LABEL.eae_prk, dhBytes);
-    return labeledExpand(KEM_SUITE, eae_prk, LABEL.shared_secret, kem_context, N_SECRET);
+  // RFC 9180 §4.1 ExtractAndExpand, dh = dh1 ‖ dh2 and kem_context = enc ‖ pkR ‖ pkS given in parts.
+  function extractAndExpand(
+    dh: [Uint8Array, Uint8Array],
+    kem_context: [Uint8Array, Uint8Array, Uint8Array],
+  ): Uint8Array {
+    const eae_prk = labeledExtract(HEAD.eae_prk, EMPTY, ...dh);
+    return labeledExpand(HEAD.shared_secret, eae_prk, N_SECRET, ...kem_context);
   }
 
   // RFC 9180 §5.1: key_schedule_context = mode ‖ psk_id_hash ‖ info_hash depends on info alone (psk_id
@@ -160,8 +161,8 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC
   let lastContext: { info: Uint8Array; key_schedule_context: Uint8Array } | undefined;
   function contextOf(info: Uint8Array): Uint8Array {
     if (lastContext === undefined || !equalBytes(lastContext.info, info)) {
-      const psk_id_hash = labeledExtract(HPKE_SUITE, EMPTY, LABEL.psk_id_hash, EMPTY);
-      const info_hash = labeledExtract(HPKE_SUITE, EMPTY, LABEL.info_hash, info);
+      const psk_id_hash = labeledExtract(HEAD.psk_id_hash, EMPTY, EMPTY);
+      const info_hash = labeledExtract(HEAD.info_hash, EMPTY, info);
       const key_schedule_context = concatBytes(new Uint8Array([MODE_AUTH]), psk_id_hash, info_hash);
       lastContext = { info: info.slice(), key_schedule_context };
     }
@@ -171,28 +172,30 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC
   // RFC 9180 §5.1 KeySchedule with mode_auth, psk = "" and psk_id = "" (no exporter: single-shot).
   function keySchedule(shared_secret: Uint8Array, info: Uint8Array) {
     const key_schedule_context = contextOf(info);
-    const secret = labeledExtract(HPKE_SUITE, shared_secret, LABEL.secret, EMPTY);
+    const secret = labeledExtract(HEAD.secret, shared_secret, EMPTY);
     return {
-      key: labeledExpand(HPKE_SUITE, secret, LABEL.key, key_schedule_context, N_K),
-      base_nonce: labeledExpand(HPKE_SUITE, secret, LABEL.base_nonce, key_schedule_context, N_N),
+      key: labeledExpand(HEAD.key, secret, N_K, key_schedule_context),
+      base_nonce: labeledExpand(HEAD.base_nonce, secret, N_N, key_schedule_context),
     };
   }
 
   // RFC 9180 §7.1.3 DeriveKeyPair for X25519 (tests only), else GenerateKeyPair.
   function ephemeral(ikmE: Uint8Array | undefined): { skE: K; enc: Uint8Array } {
     if (ikmE === undefined) return p.ephemeral(p.randomSecret());
-    const dkp_prk = labeledExtract(KEM_SUITE, EMPTY, LABEL.dkp_prk, ikmE);
-    return p.ephemeral(labeledExpand(KEM_SUITE, dkp_prk, LABEL.sk, EMPTY, N_SK));
+    const dkp_prk = labeledExtract(HEAD.dkp_prk, EMPTY, ikmE);
+    return p.ephemeral(labeledExpand(HEAD.sk, dkp_prk, N_SK, EMPTY));
   }
 
   // RFC 9180 §4.1 AuthDecap: dh = DH(skR, pkE) ‖ DH(skR, pkS); kem_context = enc ‖ pkR ‖ pkS.
   function authDecap(enc: Uint8Array, recipient: EncryptionKeyPair, pkS: Uint8Array): Uint8Array {
     const skR = p.pairKey(recipient);
-    const dhBytes = concatBytes(
-      dh(skR, p.publicKey(enc, 'enc', false), 'enc'),
-      staticDh(recipient, pkS, () => p.publicKey(pkS, 'pkS', true), 'pkS'),
+    return extractAndExpand(
+      [
+        dh(skR, p.publicKey(enc, 'enc', false), 'enc'),
+        staticDh(recipient, pkS, () => p.publicKey(pkS, 'pkS', true), 'pkS'),
+      ],
+      [enc, recipient.publicKey, pkS],
     );
-    return extractAndExpand(dhBytes, concatBytes(enc, recipient.publicKey, pkS));
   }
 
   return {
@@ -204,11 +207,10 @@ export function suiteHpke<K, P>(p: SuitePrimitives<K, P>, staticDhCache = STATIC
       // RFC 9180 §4.1 AuthEncap: dh = DH(skE, pkR) ‖ DH(skS, pkR); kem_context = enc ‖ pkR ‖ pkS.
       const { skE, enc } = ephemeral(ikmE);
       const pkRKey = p.publicKey(pkR, 'pkR', true);
-      const dhBytes = concatBytes(
-        dh(skE, pkRKey, 'pkR'),
-        staticDh(sender, pkR, () => pkRKey, 'pkR'),
+      const shared_secret = extractAndExpand(
+        [dh(skE, pkRKey, 'pkR'), staticDh(sender, pkR, () => pkRKey, 'pkR')],
+        [enc, pkR, sender.publicKey],
       );
-      const shared_secret = extractAndExpand(dhBytes, concatBytes(enc, pkR, sender.publicKey));
       const { key, base_nonce } = keySchedule(shared_secret, info);
       // RFC 9180 §5.2: the single-shot message has seq 0, so its nonce is base_nonce.
       return { enc, ct: p.seal(key, base_nonce, aad, pt) };
