@@ -105,7 +105,7 @@ export class JobIntake {
           );
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
-    const row: repo.JobRow = {
+    const row: repo.IntakeRow = {
       ...freshJobColumns(now),
       id,
       direction,
@@ -123,14 +123,7 @@ export class JobIntake {
       leaseOwner !== undefined && leaseMs !== undefined ? { owner: leaseOwner, ttlMs: leaseMs } : undefined;
     const fresh = await this.commit(async (trx) => {
       // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
-      if (!(await repo.insertJobIfAbsent(trx, row, lease))) return false;
-      await repo.insertEvent(trx, {
-        job_id: id,
-        from_state: 'received',
-        to_state: state,
-        at: now,
-        detail: '',
-      });
+      if (!(await repo.insertIntake(trx, row, '', lease))) return false;
       await taken.commit?.(trx, `${jobTag(direction)}:${id}`);
       return true;
     });

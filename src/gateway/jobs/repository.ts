@@ -121,6 +121,82 @@ export async function countInserted(
   });
 }
 
+/** The columns a conversion's intake writes (the others take their defaults: a `transfer`, unleased). */
+const INTAKE_COLUMNS = [
+  'id',
+  'direction',
+  'state',
+  'sender_key',
+  'request_hash',
+  'destination',
+  'destination_key',
+  'reply_to',
+  'amount',
+  'journal',
+  'active',
+  'notice',
+  'refusal',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'created_at',
+  'updated_at',
+] as const;
+export type IntakeRow = Pick<JobRow, (typeof INTAKE_COLUMNS)[number]>;
+/** One value for each of `T`'s positions, as a tuple. */
+type ValuesOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: unknown };
+type IntakeValues = ValuesOf<typeof INTAKE_COLUMNS>;
+
+/**
+ * A conversion's intake: inserts its job (held by `lease.owner` when given, as `insertJobIfAbsent`)
+ * with its first event (from `received`) unless the id is taken; answers whether it inserted.
+ * Compiled once: on PostgreSQL one statement (job and event), on SQLite two.
+ */
+export async function insertIntake(db: Db, row: IntakeRow, detail: string, lease?: Lease): Promise<boolean> {
+  let inserted: boolean;
+  const values = INTAKE_COLUMNS.map((c) => row[c]) as unknown as IntakeValues;
+  if (runsDataModifyingCtes(db)) {
+    const owner = lease?.owner ?? null;
+    inserted = (await intakeFolded(db, ...values, owner, lease?.ttlMs ?? null, detail)).length === 1;
+  } else {
+    inserted =
+      lease === undefined
+        ? (await intakeInsert(db, ...values)).length === 1
+        : await insertJobIfAbsent(db, row, lease);
+    if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail);
+  }
+  if (inserted) await countInserted(db, row);
+  return inserted;
+}
+
+const intakeColumns = sql.join(INTAKE_COLUMNS.map((c) => sql.ref(c)));
+
+const intakeInsert = reusable((db, ...v: IntakeValues) => ({
+  compile: () =>
+    sql`insert into gateway_jobs (${intakeColumns}) values (${sql.join(v)})
+      on conflict (id) do nothing returning id`.compile(db),
+}));
+
+/** PostgreSQL: the job (leased when `owner` is not null) and its first event, one statement. */
+const intakeFolded = reusable(
+  (db, ...a: [...IntakeValues, owner: string | null, ttlMs: number | null, detail: string]) => {
+    const v = a.slice(0, INTAKE_COLUMNS.length);
+    const [owner, ttlMs, detail] = a.slice(INTAKE_COLUMNS.length);
+    const at = (c: (typeof INTAKE_COLUMNS)[number]) => v[INTAKE_COLUMNS.indexOf(c)];
+    return {
+      compile: () =>
+        sql`with job as (insert into gateway_jobs (${intakeColumns}, lease_owner, lease_until)
+            values (${sql.join(v)}, cast(${owner} as text),
+              case when cast(${owner} as text) is null then null else ${DB_NOW} + cast(${ttlMs} as bigint) end)
+            on conflict (id) do nothing returning id)
+          insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+          select job.id, 1, 'received', cast(${at('state')} as text), cast(${at('created_at')} as bigint),
+            cast(${detail} as text) from job
+          returning job_id`.compile(db),
+    };
+  },
+);
+
 /** Jobs past their bank call, from the running count (a few rows, whatever the journal's size). */
 export async function pastTheCall(db: Db): Promise<number> {
   const rows = await db.selectFrom('gateway_job_totals').select('past_the_call').execute();
