@@ -7,7 +7,7 @@
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex } from '../../core/bytes.js';
 import { openJson } from '../../core/envelope/index.js';
-import { fail } from '../../core/errors.js';
+import { fail, isLancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { amountAfterFee, feeOfPpk } from '../../core/fees.js';
 import { isUnclear } from '../../core/http/client.js';
@@ -95,14 +95,26 @@ export class JobIntake {
     if (req.proofs.length > this.o.mint.limits.maxInputs) {
       fail('MaxInputsExceeded', { count: req.proofs.length, max: this.o.mint.limits.maxInputs });
     }
-    const taken =
-      direction === 'lan-to-wan'
-        ? await this.takeLocalNotes(req.proofs, await deliveryLock(req.destination, this.o.bank.base))
-        : await this.takeWideNotes(
-            req.proofs,
-            client,
-            await deliveryLock(req.destination, this.o.localMintUrl()),
-          );
+    let taken: Taken;
+    try {
+      taken =
+        direction === 'lan-to-wan'
+          ? await this.takeLocalNotes(req.proofs, await deliveryLock(req.destination, this.o.bank.base))
+          : await this.takeWideNotes(
+              req.proofs,
+              client,
+              await deliveryLock(req.destination, this.o.localMintUrl()),
+            );
+    } catch (e) {
+      // Another copy of this envelope may have been taken in since the look above (a terminal posting
+      // again after a timeout while the first copy ran): its notes then read as pending or spent, and
+      // this copy is that transfer's replay. Only on these refusals, so other refusals cost no read.
+      if (isLancashError(e, 'ProofsPending') || isLancashError(e, 'ProofsAlreadySpent')) {
+        const taker = await repo.getJob(store.db, id);
+        if (taker !== undefined) return this.replayed(taker, senderKey, requestHash, direction);
+      }
+      throw e;
+    }
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
     const row: repo.IntakeRow = {
