@@ -548,6 +548,35 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     expect(late.json.info.argument).toBe('payload.at');
   });
 
+  it("prunes an owner's old nonces at most every half drain window (the shorter keeping time here); a kept nonce still refuses its replay", async () => {
+    const window = 60_000;
+    await start({ drainWindowMs: window });
+    const nonces = async () =>
+      (await store.db.selectFrom('mailbox_nonces').select('nonce').execute()).map((n) => n.nonce).sort();
+    const sealed = (transferId: string) =>
+      sealJson({
+        type: DRAIN_TYPE,
+        transferId,
+        sender: alice,
+        recipient: server.publicKey,
+        payload: { ack: [], at: clock },
+      });
+    const first = await sealed('first');
+    expect((await raw(`/v1/inbox/${aliceAddress}/drain`, first)).status).toBe(200);
+    clock += 2 * window; // this drain prunes, but `first` is not past its keeping yet
+    expect((await raw(`/v1/inbox/${aliceAddress}/drain`, await sealed('second'))).status).toBe(200);
+    clock += 1; // now it is, but alice pruned less than half a window ago
+    const third = await sealed('third');
+    expect((await raw(`/v1/inbox/${aliceAddress}/drain`, third)).status).toBe(200);
+    expect(await nonces()).toEqual(['first', 'second', 'third']);
+    // A kept nonce refuses its replay as before.
+    expect((await raw(`/v1/inbox/${aliceAddress}/drain`, third)).json.error).toBe('EnvelopeReplayed');
+    clock += window / 2 - 1; // half a window since the last prune: this drain prunes
+    await drainAlice();
+    expect(await nonces()).not.toContain('first');
+    expect((await nonces()).length).toBe(3);
+  });
+
   it('a lost drain answer loses nothing: the next drain re-delivers, and a lost ack is simply sent again', async () => {
     await start();
     const proxy = await startFaultProxy(base);

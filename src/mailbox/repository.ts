@@ -5,8 +5,11 @@
  * transaction it runs in; the service decides what runs together. Locks are taken in one order
  * everywhere (messages, inbox, depositors sorted, totals shards sorted), so transactions never wait
  * in a circle (a deposit holds at most one shard, and a shard that refuses it stays unlocked).
+ * The statements of every deposit and drain are compiled once (`reusable`): none is built per call.
  */
 import type { Kysely } from 'kysely';
+import { fail } from '../core/errors.js';
+import { reusable } from '../store/reusable.js';
 import type { Database, MailboxInboxesTable, MailboxMessagesTable } from '../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -30,7 +33,13 @@ export interface PendingMessage {
  * a duplicate gives the message back with `unreserveInboxSlot`.
  */
 export async function reserveInboxSlot(db: Db, recipient: string, size: number): Promise<InboxCounters> {
-  return db
+  const [row] = await inboxSlot(db, recipient, size);
+  if (row === undefined) fail('Internal', { reason: `mailbox: the inbox upsert answered no row` });
+  return row;
+}
+
+const inboxSlot = reusable((db, recipient: string, size: number) =>
+  db
     .insertInto('mailbox_inboxes')
     .values({ recipient, messages: 1, bytes: size, last_seq: 1 })
     .onConflict((oc) =>
@@ -40,9 +49,8 @@ export async function reserveInboxSlot(db: Db, recipient: string, size: number):
         last_seq: eb('mailbox_inboxes.last_seq', '+', 1),
       })),
     )
-    .returning(['messages', 'bytes', 'last_seq'])
-    .executeTakeFirstOrThrow();
-}
+    .returning(['messages', 'bytes', 'last_seq']),
+);
 
 /** Undoes `reserveInboxSlot` in the same transaction (the id was never given out, so it is reused). */
 export async function unreserveInboxSlot(db: Db, recipient: string, size: number): Promise<void> {
@@ -59,15 +67,18 @@ export async function unreserveInboxSlot(db: Db, recipient: string, size: number
 
 /** Adds `messages` and `bytes` (negative to take away) to an inbox's counters. */
 export async function addToInbox(db: Db, recipient: string, messages: number, bytes: number): Promise<void> {
-  await db
+  await inboxAdd(db, messages, bytes, recipient);
+}
+
+const inboxAdd = reusable((db, messages: number, bytes: number, recipient: string) =>
+  db
     .updateTable('mailbox_inboxes')
     .set((eb) => ({
       messages: eb('messages', '+', messages),
       bytes: eb('bytes', '+', bytes),
     }))
-    .where('recipient', '=', recipient)
-    .execute();
-}
+    .where('recipient', '=', recipient),
+);
 
 /** The id of these exact bytes already stored (pending or acked) for this sender and transfer id, if any. */
 export async function findContent(
@@ -77,24 +88,64 @@ export async function findContent(
   transferId: string,
   digest: string,
 ): Promise<number | undefined> {
-  const row = await db
+  return (await contentSeq(db, recipient, sender, transferId, digest))[0]?.seq;
+}
+
+const contentSeq = reusable((db, recipient: string, sender: string, transferId: string, digest: string) =>
+  db
     .selectFrom('mailbox_messages')
     .select('seq')
     .where('recipient', '=', recipient)
     .where('sender', '=', sender)
     .where('transfer_id', '=', transferId)
-    .where('digest', '=', digest)
-    .executeTakeFirst();
-  return row?.seq;
-}
+    .where('digest', '=', digest),
+);
 
 /** Stores a message, pending; `shard` is the totals shard it will be charged to (`chargeShard` if another). */
 export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
-  await db
-    .insertInto('mailbox_messages')
-    .values({ ...m, acked_at: 0 })
-    .execute();
+  await messageInsert(
+    db,
+    m.recipient,
+    m.seq,
+    m.sender,
+    m.transfer_id,
+    m.digest,
+    m.depositor,
+    m.shard,
+    m.envelope,
+    m.size,
+    m.created_at,
+  );
 }
+
+const messageInsert = reusable(
+  (
+    db,
+    recipient: string,
+    seq: number,
+    sender: string,
+    transfer_id: string,
+    digest: string,
+    depositor: string,
+    shard: number,
+    envelope: string,
+    size: number,
+    created_at: number,
+  ) =>
+    db.insertInto('mailbox_messages').values({
+      recipient,
+      seq,
+      sender,
+      transfer_id,
+      digest,
+      depositor,
+      shard,
+      envelope,
+      size,
+      created_at,
+      acked_at: 0,
+    }),
+);
 
 /** Records which totals shard a message was charged to, so its release gives back to that one. */
 export async function chargeShard(db: Db, recipient: string, seq: number, shard: number): Promise<void> {
@@ -160,6 +211,8 @@ export async function ackMessages(
   now: number,
 ): Promise<Freed> {
   if (seqs.length === 0) return noneFreed();
+  // One id (a drain after each delivery, the usual case) by a statement compiled once.
+  if (seqs.length === 1) return freedOf(await ackOne(db, now, recipient, seqs[0]!));
   const rows = await db
     .updateTable('mailbox_messages')
     .set({ envelope: '', acked_at: now })
@@ -170,6 +223,16 @@ export async function ackMessages(
     .execute();
   return freedOf(rows);
 }
+
+const ackOne = reusable((db, now: number, recipient: string, seq: number) =>
+  db
+    .updateTable('mailbox_messages')
+    .set({ envelope: '', acked_at: now })
+    .where('recipient', '=', recipient)
+    .where('seq', '=', seq)
+    .where('acked_at', '=', 0)
+    .returning(['size', 'depositor', 'shard']),
+);
 
 /** Deletes the pending messages among `seqs` (expired); those acked meanwhile are skipped. */
 export async function deletePending(db: Db, recipient: string, seqs: readonly number[]): Promise<Freed> {
@@ -212,26 +275,30 @@ export async function takeDepositorShare(
   max: { messages: number; bytes: number },
 ): Promise<boolean> {
   if (size > max.bytes) return false;
-  const r = await db
-    .insertInto('mailbox_depositors')
-    .values({ depositor, messages: 1, bytes: size })
-    .onConflict((oc) =>
-      oc
-        .column('depositor')
-        .doUpdateSet((eb) => ({
-          messages: eb('mailbox_depositors.messages', '+', 1),
-          bytes: eb('mailbox_depositors.bytes', '+', size),
-        }))
-        .where((eb) =>
-          eb.and([
-            eb(eb('mailbox_depositors.messages', '+', 1), '<=', max.messages),
-            eb(eb('mailbox_depositors.bytes', '+', size), '<=', max.bytes),
-          ]),
-        ),
-    )
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  return (await depositorShare(db, depositor, size, max.messages, max.bytes)).length === 1;
 }
+
+const depositorShare = reusable(
+  (db, depositor: string, size: number, maxMessages: number, maxBytes: number) =>
+    db
+      .insertInto('mailbox_depositors')
+      .values({ depositor, messages: 1, bytes: size })
+      .onConflict((oc) =>
+        oc
+          .column('depositor')
+          .doUpdateSet((eb) => ({
+            messages: eb('mailbox_depositors.messages', '+', 1),
+            bytes: eb('mailbox_depositors.bytes', '+', size),
+          }))
+          .where((eb) =>
+            eb.and([
+              eb(eb('mailbox_depositors.messages', '+', 1), '<=', maxMessages),
+              eb(eb('mailbox_depositors.bytes', '+', size), '<=', maxBytes),
+            ]),
+          ),
+      )
+      .returning('depositor'),
+);
 
 /** Pending messages and bytes of one depositor in one inbox. */
 export async function pendingOf(
@@ -267,19 +334,23 @@ export async function depositorCounters(
 export async function releaseDepositors(db: Db, freed: Freed): Promise<void> {
   for (const depositor of [...freed.byDepositor.keys()].sort()) {
     const d = freed.byDepositor.get(depositor)!;
-    await db
-      .updateTable('mailbox_depositors')
-      .set((eb) => ({ messages: eb('messages', '-', d.messages), bytes: eb('bytes', '-', d.bytes) }))
-      .where('depositor', '=', depositor)
-      .execute();
+    const [left] = await depositorRelease(db, d.messages, d.bytes, depositor);
     // A depositor with nothing pending needs no row: random IPs must not leave rows behind.
-    await db
-      .deleteFrom('mailbox_depositors')
-      .where('depositor', '=', depositor)
-      .where('messages', '<=', 0)
-      .execute();
+    if (left !== undefined && left.messages <= 0) await depositorGone(db, depositor);
   }
 }
+
+const depositorRelease = reusable((db, messages: number, bytes: number, depositor: string) =>
+  db
+    .updateTable('mailbox_depositors')
+    .set((eb) => ({ messages: eb('messages', '-', messages), bytes: eb('bytes', '-', bytes) }))
+    .where('depositor', '=', depositor)
+    .returning('messages'),
+);
+
+const depositorGone = reusable((db, depositor: string) =>
+  db.deleteFrom('mailbox_depositors').where('depositor', '=', depositor).where('messages', '<=', 0),
+);
 
 /**
  * The total quota is kept in TOTAL_SHARDS rows, each with its part of the limits (`shareOf`), so
@@ -308,14 +379,7 @@ export async function takeTotalShare(
     const shard = (first + i) % TOTAL_SHARDS;
     const cap = shareOf(shard, max);
     if (cap.messages < 1 || size > cap.bytes) continue;
-    const r = await db
-      .updateTable('mailbox_totals')
-      .set((eb) => ({ messages: eb('messages', '+', 1), bytes: eb('bytes', '+', size) }))
-      .where('id', '=', shard)
-      .where((eb) => eb(eb('messages', '+', 1), '<=', cap.messages))
-      .where((eb) => eb(eb('bytes', '+', size), '<=', cap.bytes))
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 1) return shard;
+    if ((await totalShare(db, size, shard, cap.messages, cap.bytes)).length === 1) return shard;
     if (i === 0) {
       // When the mailbox is full (an attack), refuse after one read instead of trying every shard.
       const sum = await totals(db);
@@ -324,6 +388,16 @@ export async function takeTotalShare(
   }
   return undefined;
 }
+
+const totalShare = reusable((db, size: number, shard: number, maxMessages: number, maxBytes: number) =>
+  db
+    .updateTable('mailbox_totals')
+    .set((eb) => ({ messages: eb('messages', '+', 1), bytes: eb('bytes', '+', size) }))
+    .where('id', '=', shard)
+    .where((eb) => eb(eb('messages', '+', 1), '<=', maxMessages))
+    .where((eb) => eb(eb('bytes', '+', size), '<=', maxBytes))
+    .returning('id'),
+);
 
 /** Pending messages and bytes across every inbox (the shards' sum). */
 export async function totals(db: Db): Promise<Counts> {
@@ -338,35 +412,44 @@ export async function totals(db: Db): Promise<Counts> {
 export async function releaseTotals(db: Db, freed: Freed): Promise<void> {
   for (const shard of [...freed.byShard.keys()].sort((a, b) => a - b)) {
     const c = freed.byShard.get(shard)!;
-    await db
-      .updateTable('mailbox_totals')
-      .set((eb) => ({ messages: eb('messages', '-', c.messages), bytes: eb('bytes', '-', c.bytes) }))
-      .where('id', '=', shard)
-      .execute();
+    await totalsRelease(db, c.messages, c.bytes, shard);
   }
 }
 
+const totalsRelease = reusable((db, messages: number, bytes: number, shard: number) =>
+  db
+    .updateTable('mailbox_totals')
+    .set((eb) => ({ messages: eb('messages', '-', messages), bytes: eb('bytes', '-', bytes) }))
+    .where('id', '=', shard),
+);
+
 /** Pending messages of an inbox, oldest first, at most `limit`. */
 export async function pendingMessages(db: Db, recipient: string, limit: number): Promise<PendingMessage[]> {
-  return db
+  return pending(db, recipient, limit);
+}
+
+const pending = reusable((db, recipient: string, limit: number) =>
+  db
     .selectFrom('mailbox_messages')
     .select(['seq', 'envelope'])
     .where('recipient', '=', recipient)
     .where('acked_at', '=', 0)
     .orderBy('seq')
-    .limit(limit)
-    .execute();
-}
+    .limit(limit),
+);
 
 /** Records a drain nonce; false when this owner used it before. */
 export async function useNonce(db: Db, owner: string, nonce: string, now: number): Promise<boolean> {
-  const r = await db
+  return (await nonceUse(db, owner, nonce, now)).length === 1;
+}
+
+const nonceUse = reusable((db, owner: string, nonce: string, now: number) =>
+  db
     .insertInto('mailbox_nonces')
     .values({ owner, nonce, created_at: now })
     .onConflict((oc) => oc.columns(['owner', 'nonce']).doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
-}
+    .returning('owner'),
+);
 
 /** Forgets at most `limit` nonces (of any owner) used before `before` (unix ms); answers how many. */
 export async function pruneNonces(db: Db, before: number, limit: number): Promise<number> {
@@ -411,15 +494,18 @@ export async function pruneTombstones(db: Db, before: number, limit: number): Pr
 
 /** Forgets an owner's nonces and tombstones older than their cut-offs (unix ms). */
 export async function prune(db: Db, owner: string, noncesBefore: number, ackedBefore: number): Promise<void> {
-  await db
-    .deleteFrom('mailbox_nonces')
-    .where('owner', '=', owner)
-    .where('created_at', '<', noncesBefore)
-    .execute();
-  await db
+  await oldNonces(db, owner, noncesBefore);
+  await oldTombstones(db, owner, ackedBefore);
+}
+
+const oldNonces = reusable((db, owner: string, before: number) =>
+  db.deleteFrom('mailbox_nonces').where('owner', '=', owner).where('created_at', '<', before),
+);
+
+const oldTombstones = reusable((db, owner: string, before: number) =>
+  db
     .deleteFrom('mailbox_messages')
     .where('recipient', '=', owner)
     .where('acked_at', '>', 0)
-    .where('acked_at', '<', ackedBefore)
-    .execute();
-}
+    .where('acked_at', '<', before),
+);

@@ -4,7 +4,7 @@
  * of the store layer's CPU after the driver itself); a repository's hottest statements can be
  * declared with `reusable` instead, and then cost a parameter array. The SQL stays in the repository.
  */
-import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
 import { LancashError } from '../core/errors.js';
 import type { Database } from './schema.js';
 
@@ -52,4 +52,28 @@ function compile<A extends readonly unknown[], R>(
     throw new LancashError('Internal', { reason }, reason);
   }
   return { query, slots };
+}
+
+/**
+ * `make(key)`, made once per key: the `reusable` statements of a repository whose shape depends on a
+ * few fixed choices (a column name of a small set), one statement per choice.
+ */
+export function once<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  return (key) => {
+    let v = made.get(key);
+    if (v === undefined) {
+      v = make(key);
+      made.set(key, v);
+    }
+    return v;
+  };
+}
+
+/**
+ * Whether `db` runs data-modifying statements inside `WITH` (PostgreSQL): several writes of one step
+ * then go in one statement, one round trip. SQLite has RETURNING and UPSERT but no such CTEs.
+ */
+export function runsDataModifyingCtes(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }

@@ -7,7 +7,7 @@
 import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex } from '../../core/bytes.js';
 import { openJson } from '../../core/envelope/index.js';
-import { fail } from '../../core/errors.js';
+import { fail, isLancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { amountAfterFee, feeOfPpk } from '../../core/fees.js';
 import { isUnclear } from '../../core/http/client.js';
@@ -95,17 +95,29 @@ export class JobIntake {
     if (req.proofs.length > this.o.mint.limits.maxInputs) {
       fail('MaxInputsExceeded', { count: req.proofs.length, max: this.o.mint.limits.maxInputs });
     }
-    const taken =
-      direction === 'lan-to-wan'
-        ? await this.takeLocalNotes(req.proofs, await deliveryLock(req.destination, this.o.bank.base))
-        : await this.takeWideNotes(
-            req.proofs,
-            client,
-            await deliveryLock(req.destination, this.o.localMintUrl()),
-          );
+    let taken: Taken;
+    try {
+      taken =
+        direction === 'lan-to-wan'
+          ? await this.takeLocalNotes(req.proofs, await deliveryLock(req.destination, this.o.bank.base))
+          : await this.takeWideNotes(
+              req.proofs,
+              client,
+              await deliveryLock(req.destination, this.o.localMintUrl()),
+            );
+    } catch (e) {
+      // Another copy of this envelope may have been taken in since the look above (a terminal posting
+      // again after a timeout while the first copy ran): its notes then read as pending or spent, and
+      // this copy is that transfer's replay. Only on these refusals, so other refusals cost no read.
+      if (isLancashError(e, 'ProofsPending') || isLancashError(e, 'ProofsAlreadySpent')) {
+        const taker = await repo.getJob(store.db, id);
+        if (taker !== undefined) return this.replayed(taker, senderKey, requestHash, direction);
+      }
+      throw e;
+    }
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
-    const row: repo.JobRow = {
+    const row: repo.IntakeRow = {
       ...freshJobColumns(now),
       id,
       direction,
@@ -123,14 +135,7 @@ export class JobIntake {
       leaseOwner !== undefined && leaseMs !== undefined ? { owner: leaseOwner, ttlMs: leaseMs } : undefined;
     const fresh = await this.commit(async (trx) => {
       // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
-      if (!(await repo.insertJobIfAbsent(trx, row, lease))) return false;
-      await repo.insertEvent(trx, {
-        job_id: id,
-        from_state: 'received',
-        to_state: state,
-        at: now,
-        detail: '',
-      });
+      if (!(await repo.insertIntake(trx, row, '', lease))) return false;
       await taken.commit?.(trx, `${jobTag(direction)}:${id}`);
       return true;
     });

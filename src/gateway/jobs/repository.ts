@@ -5,9 +5,10 @@
  * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
  * bank call (migration 019), finished jobs per state and kind with the oldest's creation (020).
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { fail } from '../../core/errors.js';
 import { allColumns } from '../../store/columns.js';
-import { reusable } from '../../store/reusable.js';
+import { once, reusable, runsDataModifyingCtes } from '../../store/reusable.js';
 import type { Database, GatewayJobEventsTable, GatewayJobsTable } from '../../store/schema.js';
 import { shardFor } from '../../store/shards.js';
 
@@ -61,28 +62,51 @@ async function addTotals(db: Db, d: TotalsDelta): Promise<void> {
     if (d.past !== 0) await addPast(db, d.past, shard);
     return;
   }
-  // Once a job (it finishes): built each time, its columns named by state and kind.
-  const sets = [];
-  if (d.past !== 0) sets.push(sql`past_the_call = past_the_call + ${d.past}`);
-  const count = sql.ref(`${f.state}_${f.kind}`);
-  sets.push(sql`${count} = ${count} + ${f.delta}`);
-  // Finished jobs never leave their state, so the oldest only ever moves back in time.
-  const oldest = sql.ref(`oldest_${f.state}_${f.kind}`);
-  const at = f.createdAt;
-  if (f.delta > 0)
-    sets.push(
-      sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
-    );
-  await sql`update gateway_job_totals set ${sql.join(sets)} where id = ${shard}`.execute(db);
+  // Once a job (it finishes, or in a repair leaves a finished state): built each time.
+  const sets = totalsSets(d.past, {
+    column: `${f.state}_${f.kind}`,
+    delta: f.delta,
+    ...(f.delta > 0 ? { oldest: f.createdAt } : {}),
+  });
+  await sql`update gateway_job_totals set ${sets} where id = ${shard}`.execute(db);
+}
+
+/** A column of finished jobs in `gateway_job_totals` (migration 020), `<state>_<kind>`. */
+type FinishedColumn = `${FinishedState}_${JobKind}`;
+
+/**
+ * The SET list of a change to the running totals: `past` jobs past the call and, when one finishes,
+ * `delta` on its state and kind's column and `oldest` (its `created_at`; absent when leaving) kept if
+ * older. Finished jobs never leave their state, so the oldest only ever moves back in time.
+ */
+function totalsSets(past: unknown, finished?: { column: FinishedColumn; delta: unknown; oldest?: unknown }) {
+  const sets = [sql`past_the_call = past_the_call + ${past}`];
+  if (finished !== undefined) {
+    const count = sql.ref(finished.column);
+    sets.push(sql`${count} = ${count} + ${finished.delta}`);
+    const oldest = sql.ref(`oldest_${finished.column}`);
+    const at = finished.oldest;
+    if (at !== undefined)
+      sets.push(
+        sql`${oldest} = case when ${oldest} is null or ${oldest} > ${at} then ${at} else ${oldest} end`,
+      );
+  }
+  return sql.join(sets);
 }
 
 /** The hottest totals update (a job's step past, or back from, its bank call), compiled once. */
 const addPast = reusable((db, past: number, shard: number) => ({
-  compile: () =>
-    sql`update gateway_job_totals set past_the_call = past_the_call + ${past} where id = ${shard}`.compile(
-      db,
-    ),
+  compile: () => sql`update gateway_job_totals set ${totalsSets(past)} where id = ${shard}`.compile(db),
 }));
+
+/** A step finishing a job of one kind (SQLite: the statement after the move's), compiled once per column. */
+const addFinished = once((column: FinishedColumn) =>
+  reusable((db, past: number, createdAt: number, shard: number) => ({
+    compile: () =>
+      sql`update gateway_job_totals set ${totalsSets(past, { column, delta: sql`1`, oldest: createdAt })}
+        where id = ${shard}`.compile(db),
+  })),
+);
 
 /** A job just inserted is counted in the running totals (call in the insert's transaction). */
 export async function countInserted(
@@ -96,6 +120,82 @@ export async function countInserted(
       : {}),
   });
 }
+
+/** The columns a conversion's intake writes (the others take their defaults: a `transfer`, unleased). */
+const INTAKE_COLUMNS = [
+  'id',
+  'direction',
+  'state',
+  'sender_key',
+  'request_hash',
+  'destination',
+  'destination_key',
+  'reply_to',
+  'amount',
+  'journal',
+  'active',
+  'notice',
+  'refusal',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'created_at',
+  'updated_at',
+] as const;
+export type IntakeRow = Pick<JobRow, (typeof INTAKE_COLUMNS)[number]>;
+/** One value for each of `T`'s positions, as a tuple. */
+type ValuesOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: unknown };
+type IntakeValues = ValuesOf<typeof INTAKE_COLUMNS>;
+
+/**
+ * A conversion's intake: inserts its job (held by `lease.owner` when given, as `insertJobIfAbsent`)
+ * with its first event (from `received`) unless the id is taken; answers whether it inserted.
+ * Compiled once: on PostgreSQL one statement (job and event), on SQLite two.
+ */
+export async function insertIntake(db: Db, row: IntakeRow, detail: string, lease?: Lease): Promise<boolean> {
+  let inserted: boolean;
+  const values = INTAKE_COLUMNS.map((c) => row[c]) as unknown as IntakeValues;
+  if (runsDataModifyingCtes(db)) {
+    const owner = lease?.owner ?? null;
+    inserted = (await intakeFolded(db, ...values, owner, lease?.ttlMs ?? null, detail)).length === 1;
+  } else {
+    inserted =
+      lease === undefined
+        ? (await intakeInsert(db, ...values)).length === 1
+        : await insertJobIfAbsent(db, row, lease);
+    if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail);
+  }
+  if (inserted) await countInserted(db, row);
+  return inserted;
+}
+
+const intakeColumns = sql.join(INTAKE_COLUMNS.map((c) => sql.ref(c)));
+
+const intakeInsert = reusable((db, ...v: IntakeValues) => ({
+  compile: () =>
+    sql`insert into gateway_jobs (${intakeColumns}) values (${sql.join(v)})
+      on conflict (id) do nothing returning id`.compile(db),
+}));
+
+/** PostgreSQL: the job (leased when `owner` is not null) and its first event, one statement. */
+const intakeFolded = reusable(
+  (db, ...a: [...IntakeValues, owner: string | null, ttlMs: number | null, detail: string]) => {
+    const v = a.slice(0, INTAKE_COLUMNS.length);
+    const [owner, ttlMs, detail] = a.slice(INTAKE_COLUMNS.length);
+    const at = (c: (typeof INTAKE_COLUMNS)[number]) => v[INTAKE_COLUMNS.indexOf(c)];
+    return {
+      compile: () =>
+        sql`with job as (insert into gateway_jobs (${intakeColumns}, lease_owner, lease_until)
+            values (${sql.join(v)}, cast(${owner} as text),
+              case when cast(${owner} as text) is null then null else ${DB_NOW} + cast(${ttlMs} as bigint) end)
+            on conflict (id) do nothing returning id)
+          insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+          select job.id, 1, 'received', cast(${at('state')} as text), cast(${at('created_at')} as bigint),
+            cast(${detail} as text) from job
+          returning job_id`.compile(db),
+    };
+  },
+);
 
 /** Jobs past their bank call, from the running count (a few rows, whatever the journal's size). */
 export async function pastTheCall(db: Db): Promise<number> {
@@ -176,6 +276,127 @@ export async function moveJob(
   });
   return true;
 }
+
+/**
+ * A step's move of a job with its event, as the steps write it (`steps.ts` `moveJob`): from `from` to
+ * `to` (never out of a finished state), the step's columns, the retry columns reset to "due now", the
+ * lease checked (`lease`: the holder required; undefined: none) and given up with `release`.
+ */
+export interface StepMove {
+  id: string;
+  /** The job's kind and creation, as read with it (never change): which finished count moves. */
+  kind: JobKind;
+  createdAt: number;
+  from: JobRow['state'];
+  to: JobRow['state'];
+  lease: string | undefined;
+  release: boolean;
+  /** Changed columns; undefined keeps the column as it is. */
+  journal?: string;
+  refusal?: string;
+  notice?: JobRow['notice'];
+  active?: number;
+  now: number;
+  detail: string;
+}
+
+/**
+ * Writes `m`: the job's row, the running totals and the event, or nothing when the job has moved on or
+ * its lease is another's; answers whether it moved. Every statement is compiled once (no query is
+ * built per move). On PostgreSQL the three writes are ONE statement (a data-modifying CTE, one round
+ * trip instead of three); the event's `max(seq)` there reads the statement's snapshot, safe because
+ * only the lease holder, through the row just updated, numbers a job's events (a duplicate number
+ * would be refused by the key, never written). On SQLite they are three statements.
+ */
+export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
+  if (isFinished(m.from)) fail('Internal', { reason: `job ${m.id}: a step never leaves ${m.from}` });
+  const past = (isPast(m.to) ? 1 : 0) - (isPast(m.from) ? 1 : 0);
+  const finished: FinishedColumn | undefined = isFinished(m.to) ? `${m.to}_${m.kind}` : undefined;
+  const shard = shardFor(db, 'gateway_job_totals');
+  const args = [
+    m.id,
+    m.from,
+    m.to,
+    m.journal ?? null,
+    m.refusal ?? null,
+    m.notice ?? null,
+    m.active ?? null,
+    m.now,
+    m.release ? 1 : 0,
+    m.lease ?? null,
+  ] as const;
+  if (runsDataModifyingCtes(db)) {
+    return (
+      (await foldedMove(finished ?? (past !== 0 ? 'past' : 'none'))(db, ...args, past, shard, m.detail))
+        .length === 1
+    );
+  }
+  if ((await stepUpdate(db, ...args)).length === 0) return false;
+  if (finished !== undefined) await addFinished(finished)(db, past, m.createdAt, shard);
+  else if (past !== 0) await addPast(db, past, shard);
+  await eventInsert(db, m.id, m.from, m.to, m.now, m.detail);
+  return true;
+}
+
+type StepArgs = [
+  id: string,
+  from: string,
+  to: string,
+  journal: string | null,
+  refusal: string | null,
+  notice: string | null,
+  active: number | null,
+  now: number,
+  release: 0 | 1,
+  lease: string | null,
+];
+
+/** The job's row of a `StepMove`: one shape for every step (an argument left null keeps its column). */
+function stepUpdateSql(
+  [id, from, to, journal, refusal, notice, active, now, release, lease]: StepArgs,
+  returning: RawBuilder<unknown>,
+) {
+  return sql`update gateway_jobs set state = ${to},
+      journal = coalesce(${journal}, journal), refusal = coalesce(${refusal}, refusal),
+      notice = coalesce(${notice}, notice), active = coalesce(${active}, active),
+      attempts = 0, next_attempt_at = ${now}, last_error = null, updated_at = ${now},
+      lease_owner = case when ${release} = 1 then null else lease_owner end,
+      lease_until = case when ${release} = 1 then null else lease_until end
+    where id = ${id} and state = ${from} and (cast(${lease} as text) is null or lease_owner = ${lease})
+    returning ${returning}`;
+}
+
+const stepUpdate = reusable((db, ...a: StepArgs) => ({
+  compile: () => stepUpdateSql(a, sql`id`).compile(db),
+}));
+
+/**
+ * PostgreSQL: a `StepMove` in one statement, one per shape of its totals change: none (that part
+ * writes nothing), past the call only, or a job finished of one kind (its oldest creation from the
+ * row). Answers the moved row.
+ */
+const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
+  reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string]) => {
+    const step = a.slice(0, 10) as unknown as StepArgs;
+    const [, from, to, , , , , now] = step;
+    const [past, shard, detail] = a.slice(10);
+    const sets =
+      totals === 'none' || totals === 'past'
+        ? totalsSets(past)
+        : totalsSets(past, { column: totals, delta: sql`1`, oldest: sql`moved.created_at` });
+    return {
+      compile: () =>
+        sql`with moved as (${stepUpdateSql(step, sql`id, created_at`)}),
+          totals as (update gateway_job_totals set ${sets} from moved
+            where gateway_job_totals.id = ${shard} and ${sql.raw(totals === 'none' ? 'false' : 'true')}),
+          event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+            select moved.id, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = moved.id),
+              cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text)
+            from moved)
+        select id from moved`.compile(db),
+    };
+  }),
+);
 
 /**
  * Appends an event to a job's history, numbered after its last one in the same statement (call after

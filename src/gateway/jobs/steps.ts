@@ -28,7 +28,7 @@ export type Trx = import('kysely').Kysely<Database>;
 /** What a move may change besides the state. */
 export interface MovePatch {
   journal?: Journal;
-  refusal?: Job['refusal'];
+  refusal?: NonNullable<Job['refusal']>;
   notice?: Job['notice'];
   active?: number;
 }
@@ -131,27 +131,22 @@ export async function moveJob<J extends Job>(
   lease: string | undefined,
 ): Promise<J | undefined> {
   const { journal, refusal, notice, active } = patch;
-  const ok = await repo.moveJob(
-    trx,
-    job.id,
-    { state: job.state, lease },
-    {
-      state: to,
-      ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
-      ...(refusal !== undefined ? { refusal: refusal === null ? null : JSON.stringify(refusal) } : {}),
-      ...(notice !== undefined ? { notice } : {}),
-      ...(active !== undefined ? { active } : {}),
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      updated_at: now,
-      ...(lease !== undefined && settled(to, notice ?? job.notice)
-        ? { lease_owner: null, lease_until: null }
-        : {}),
-    },
-  );
-  if (!ok) return undefined;
-  await repo.insertEvent(trx, { job_id: job.id, from_state: job.state, to_state: to, at: now, detail });
+  const moved = await repo.moveWithEvent(trx, {
+    id: job.id,
+    kind: job.kind,
+    createdAt: job.createdAt,
+    from: job.state,
+    to,
+    lease,
+    release: lease !== undefined && settled(to, notice ?? job.notice),
+    ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
+    ...(refusal !== undefined ? { refusal: JSON.stringify(refusal) } : {}),
+    ...(notice !== undefined ? { notice } : {}),
+    ...(active !== undefined ? { active } : {}),
+    now,
+    detail,
+  });
+  if (!moved) return undefined;
   return {
     ...job,
     state: to,
