@@ -3,9 +3,10 @@
  * own work (HTTP client, JSON) is not counted as the servers' and the servers see their traffic over
  * loopback as from terminals. It posts the prepared, sealed conversion requests (job 1 to the
  * gateway's LAN listener, job 2 to its WAN listener), and plays the destination terminals: each
- * watches its inbox's live events (LAN: the gateway's mailbox, WAN: the wide bank's) and drains on
- * every `arrived`, acking what it took, so no inbox fills up. A conversion ends when its payment is
- * drained; the latency is from its post to then.
+ * watches its inbox's live events (LAN: the gateway's mailbox, WAN: the wide bank's), which bring
+ * each new payment whole, and drains to ack what it took every `ACK_BATCH` payments (and at once on
+ * an `arrived` without a message), so no inbox fills up. A conversion ends when its payment reaches
+ * its terminal; the latency is from its post to then.
  *
  * Two loops: closed (`inFlight` conversions per direction, the next posted when one ends: the most
  * the servers do) and open (`rate` arrivals a second per direction on a Poisson schedule drawn in
@@ -19,8 +20,11 @@ import { hex } from '../core/bytes.js';
 import { type EncryptionKeyPair, type Envelope, keyPairFromPrivate } from '../core/envelope/index.js';
 import { call, isUnclear, setHttpTransport } from '../core/http/client.js';
 import { undiciTransport } from '../core/http/node-transport.js';
+import { SseParser } from '../core/http/sse-parser.js';
+import { decode } from '../core/protocol/cashu.js';
 import { type Direction, JOB1_PATH, JOB2_PATH, TransferStatus } from '../core/protocol/gateway.js';
 import { drain, inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
+import { ARRIVED_EVENT, ArrivedEvent, type StoredMessage } from '../mailbox/protocol.js';
 import { latencySummary, poissonArrivals } from './arrivals.js';
 
 export interface DriverWork {
@@ -100,11 +104,20 @@ const UNDRAINED_AFTER_MS = 30_000;
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** One terminal: a live-events stream on its inbox, draining on every event, until `stop`. */
+/** Payments taken (from events or drains) and not yet acked, past which a terminal drains to ack them. */
+const ACK_BATCH = 16;
+
+/**
+ * One terminal: a live-events stream on its inbox, until `stop`. A payment comes with its `arrived`
+ * event (the mailbox sends each new message whole) and is acked in a later drain, once `ACK_BATCH`
+ * wait: so the inbox is drained (and emptied), but not once per payment. A bare `arrived` (messages
+ * wait: the stream's first event, or one the mailbox could not tell) drains at once.
+ */
 class Terminal {
   private draining: Promise<void> | undefined;
   private again = false;
-  private ack: string[] = [];
+  /** Ids taken and not acked yet: acked by the next drain, and not taken twice meanwhile. */
+  private readonly taken = new Set<string>();
   private readonly abort = new AbortController();
   drains = 0;
 
@@ -125,13 +138,35 @@ class Terminal {
     const res = await request(url, { method: 'GET', signal: this.abort.signal });
     if (res.statusCode !== 200)
       throw new Error(`inbox events: HTTP ${res.statusCode} ${await res.body.text()}`);
+    const parser = new SseParser((m) => {
+      if (m.type !== ARRIVED_EVENT) return;
+      if (m.data === '') this.kick();
+      else {
+        try {
+          this.take([decode(ArrivedEvent, JSON.parse(m.data), 'event')]);
+        } catch (e) {
+          send({ kind: 'error', message: `arrived event: ${(e as Error).message}` });
+        }
+      }
+    });
+    // A character may straddle two chunks: decoded as a stream.
+    const utf8 = new TextDecoder();
     void (async () => {
       try {
-        for await (const chunk of res.body) if (String(chunk).includes('event: arrived')) this.kick();
+        for await (const chunk of res.body) parser.push(utf8.decode(chunk as Buffer, { stream: true }));
       } catch {
         // stopped
       }
     })();
+  }
+
+  private take(messages: readonly StoredMessage[]): void {
+    for (const m of messages) {
+      if (this.taken.has(m.id)) continue;
+      this.taken.add(m.id);
+      this.onPayment(m.envelope.transferId);
+    }
+    if (this.taken.size >= ACK_BATCH) this.kick();
   }
 
   private kick(): void {
@@ -145,15 +180,16 @@ class Terminal {
           this.again = false;
           let more = true;
           while (more) {
+            const ack = [...this.taken];
             const answer = await drain(this.base, {
               owner: this.owner,
               address: this.address,
               serverKey: this.serverKey,
-              ack: this.ack,
+              ack,
             });
             this.drains++;
-            this.ack = answer.messages.map((m) => m.id);
-            for (const m of answer.messages) this.onPayment(m.envelope.transferId);
+            for (const id of ack) this.taken.delete(id);
+            this.take(answer.messages);
             more = answer.more;
           }
         } while (this.again);

@@ -5,8 +5,8 @@
  *
  * Traffic: amounts drawn log-uniformly from 1 to 10⁴ minor units (1 to 14 notes; `traffic.ts`), the
  * load driven from a separate process over HTTP (`gateway-driver.ts`: undici, several conversions in
- * flight per direction), paying a dozen terminals per direction whose inboxes drain on every live
- * `arrived` event. The wide bank runs in this process beside the gateway (so `--cpu-prof` on it
+ * flight per direction), paying a dozen terminals per direction that take each payment from their
+ * inbox's live `arrived` event and drain to ack them in batches. The wide bank runs in this process beside the gateway (so `--cpu-prof` on it
  * profiles them both), or with `--bank-process` in its own, as deployed (`bank-side.ts`); each has its
  * own listeners and database.
  *

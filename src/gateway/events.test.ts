@@ -93,7 +93,11 @@ describe('gateway live events', () => {
       const again = await openEvents(eventsOf(base, id));
       expect(await again.rest()).toEqual([{ type: 'status', data: rest.at(-1)?.data }]);
     }
-    expect(await inbox.next()).toEqual({ type: 'arrived', data: undefined });
+    // The delivery itself, told with its message (the payment sealed to the destination).
+    expect(await inbox.next()).toMatchObject({
+      type: 'arrived',
+      data: { id: expect.any(String), envelope: { transferId: id, recipient: l.key } },
+    });
     inbox.close();
     await l.receive(net.lan);
     expect(l.balance(net.lan)).toBe(25);

@@ -11,12 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hex } from '../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { isLancashError } from '../core/errors.js';
+import { decode } from '../core/protocol/cashu.js';
 import { PAYMENT } from '../core/protocol/gateway.js';
 import { DIALECTS, freshStore } from '../test-support/dialects.js';
 import { killAll, type Started, startProcess, wideBankArgs } from '../test-support/process.js';
 import { openEvents } from '../test-support/sse.js';
 import { randomId, Terminal } from '../test-support/terminal.js';
-import { deposit, inboxEventsUrl, mailboxInfo } from './client.js';
+import { deposit, drain, inboxEventsUrl, mailboxInfo } from './client.js';
+import { ArrivedEvent } from './protocol.js';
 import { Mailbox } from './service.js';
 
 /** A message for `to` from someone (only `to` can open it). */
@@ -46,19 +48,29 @@ describe('inbox live events', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('tells the owner `arrived` when a deposit lands, and at once when messages already wait', async () => {
+  it('tells the owner `arrived` with the message when a deposit lands, and at once when messages already wait', async () => {
     const owner = await Terminal.create('wan');
     const stream = await openEvents(await urlFor(owner));
     expect(stream.status).toBe(200);
-    expect(await deposit(bank.url, owner.address, await letterFor(owner))).toEqual({ duplicate: false });
-    expect(await stream.next()).toEqual({ type: 'arrived', data: undefined });
+    const letter = await letterFor(owner);
+    expect(await deposit(bank.url, owner.address, letter)).toEqual({ duplicate: false });
+    // The message itself, as a drain answers it: the owner need not drain to read it.
+    const told = await stream.next();
+    expect(told?.type).toBe('arrived');
+    expect(decode(ArrivedEvent, told?.data)).toEqual({
+      id: expect.stringMatching(/^[1-9][0-9]*$/),
+      envelope: letter,
+    });
+    // The same bytes again store nothing and tell nothing.
+    expect(await deposit(bank.url, owner.address, letter)).toEqual({ duplicate: true });
     stream.close();
 
-    // A message is pending: a new stream starts with `arrived` (the state resumed on reconnect).
+    // A message is pending (not acked): a new stream starts with a bare `arrived` (drain).
     const again = await openEvents(await urlFor(owner));
     expect(await again.next()).toEqual({ type: 'arrived', data: undefined });
     again.close();
-    expect((await owner.drainInbox(bank.url)).map((m) => m.payload)).toEqual([{ hello: true }]);
+    const drained = await drain(bank.url, { owner: owner.pair, address: owner.address, serverKey, ack: [] });
+    expect(drained.messages).toEqual([told?.data]);
   });
 
   it('refuses anyone but the owner with InboxWatchRefused (71011), and never the same proof twice', async () => {
@@ -140,7 +152,7 @@ describe.each(DIALECTS)('inbox watch proofs on %s', (dialect) => {
         store,
         serverKey: server,
         network: 'wan',
-        onArrived: (recipient) => arrivals.push(recipient),
+        onArrived: (recipient, message) => arrivals.push(`${recipient} ${message.envelope.transferId}`),
       });
       const owner = await Terminal.create('wan');
       const proof = () =>
@@ -156,7 +168,8 @@ describe.each(DIALECTS)('inbox watch proofs on %s', (dialect) => {
       const letter = await letterFor(owner);
       expect(await mailbox.deposit(owner.address, letter, '10.0.0.1')).toEqual({ duplicate: false });
       expect(await mailbox.deposit(owner.address, letter, '10.0.0.1')).toEqual({ duplicate: true });
-      expect(arrivals).toEqual([owner.key]); // a replayed deposit stores nothing and tells nothing
+      // A replayed deposit stores nothing and tells nothing.
+      expect(arrivals).toEqual([`${owner.key} ${letter.transferId}`]);
       const used = proofIn(await proof());
       expect((await mailbox.checkWatch(owner.address, used)).pending).toBe(true);
       const again = await mailbox.checkWatch(owner.address, used).catch((e: unknown) => e);

@@ -4,8 +4,9 @@
  *   GET  /v1/inbox                   the mailbox's network, server key and limits
  *   POST /v1/inbox/:address          deposit an envelope (body: the envelope)
  *   POST /v1/inbox/:address/drain    drain (body: a `mailbox.drain` envelope from the address's key)
- *   GET  /v1/inbox/:address/events   live `arrived` events for the owner (`?proof=`: a `mailbox.watch`
- *                                    envelope from the address's key, base64url of its JSON)
+ *   GET  /v1/inbox/:address/events   live `arrived` events for the owner, each new message with it
+ *                                    (`?proof=`: a `mailbox.watch` envelope from the address's key,
+ *                                    base64url of its JSON)
  * The depositor a quota counts against is the client's IP as Fastify sees it (`req.ip`, so behind a
  * trusted proxy the forwarded one), an IPv6 client by its /64 (one host's usual allocation). The
  * routes also sweep expired messages every `sweepIntervalMs` until the server closes.
@@ -19,7 +20,7 @@ import { EnvelopeSchema } from '../core/envelope/index.js';
 import { fail } from '../core/errors.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { sseHub, Topics } from '../core/http/sse.js';
-import { DepositAnswer, DrainAnswer, MailboxInfo } from './protocol.js';
+import { ARRIVED_EVENT, DepositAnswer, DrainAnswer, MailboxInfo, type StoredMessage } from './protocol.js';
 import { Mailbox, type MailboxOptions } from './service.js';
 
 export interface MailboxRoutesOptions extends MailboxOptions {
@@ -44,12 +45,12 @@ const WatchQuery = Type.Object(
 /** Adds the mailbox routes to a server built by `createServer`; returns the mailbox they serve. */
 export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOptions): Mailbox {
   // Deposits that stored a new message, by inbox key: what the live streams wait on.
-  const arrivals = new Topics<undefined>();
+  const arrivals = new Topics<StoredMessage>();
   const mailbox = new Mailbox({
     ...o,
-    onArrived: (recipient) => {
-      o.onArrived?.(recipient);
-      arrivals.publish(recipient, undefined);
+    onArrived: (recipient, message) => {
+      o.onArrived?.(recipient, message);
+      arrivals.publish(recipient, message);
     },
   });
   const trusted = blockListOf(o.trustedDepositors ?? []);
@@ -122,15 +123,17 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
       let arrived = false;
       let stream: ReturnType<typeof ticket.open> | undefined;
       // Subscribed before the check reads what is pending, so a deposit in between is not missed.
-      const off = arrivals.subscribe(owner, () => {
+      // Once open, each new message goes out whole: the owner need not drain to read it (it acks it
+      // in a later drain), which saves a drain's round trip, opening and transaction per message.
+      const off = arrivals.subscribe(owner, (message) => {
         if (stream === undefined) arrived = true;
-        else stream.send('arrived');
+        else stream.send(ARRIVED_EVENT, message);
       });
       try {
         const { pending } = await mailbox.checkWatch(req.params.address, proofOf(req.query.proof));
         stream = ticket.open(reply);
         stream.onClose(off);
-        if (pending || arrived) stream.send('arrived');
+        if (pending || arrived) stream.send(ARRIVED_EVENT);
       } catch (e) {
         off();
         ticket.release();

@@ -17,6 +17,14 @@ export const MessageId = Type.String({ minLength: 1, maxLength: 16, pattern: '^[
 export const StoredMessage = Type.Object({ id: MessageId, envelope: EnvelopeSchema });
 export type StoredMessage = Static<typeof StoredMessage>;
 
+/**
+ * The live events' `arrived` (`GET /v1/inbox/:address/events`): with data, one message just stored,
+ * as a drain would answer it (the owner may take it from here and ack it in a later drain); without,
+ * messages wait (the stream's first event, or one the stream could not tell): drain.
+ */
+export const ARRIVED_EVENT = 'arrived';
+export const ArrivedEvent = StoredMessage;
+
 export const DrainAnswer = Type.Object({
   /** Pending messages, oldest first. */
   messages: Type.Array(StoredMessage),

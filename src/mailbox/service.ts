@@ -27,6 +27,7 @@ import {
   type DrainAnswer,
   type MailboxInfo,
   MessageId,
+  type StoredMessage,
   WATCH_TYPE,
 } from './protocol.js';
 import * as repo from './repository.js';
@@ -160,8 +161,11 @@ export interface MailboxOptions {
   limits?: Partial<MailboxLimits>;
   /** Clock (unix ms); tests move it. */
   now?: () => number;
-  /** After a deposit stored a new message, with the inbox's key (hex): the live events' cue. */
-  onArrived?: (recipient: string) => void;
+  /**
+   * After a deposit stored a new message (committed), with the inbox's key (hex) and the message as a
+   * drain would answer it: what the live events tell the owner.
+   */
+  onArrived?: (recipient: string, message: StoredMessage) => void;
   /**
    * Runs one deposit's or drain's writes as one transaction, or as one savepoint of a transaction
    * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own.
@@ -180,7 +184,7 @@ export class Mailbox {
   /** When each owner's drain last pruned its old nonces and tombstones (bounded; a miss prunes). */
   private readonly prunedAt = new Map<string, { at: number }>();
   private readonly drainPayload: ReturnType<typeof drainPayloadSchema>;
-  private readonly onArrived: ((recipient: string) => void) | undefined;
+  private readonly onArrived: ((recipient: string, message: StoredMessage) => void) | undefined;
   /**
    * Deposits and drains that arrive together share a commit, each in its own savepoint (a refused
    * one rolls back alone): one sync of the log for several, where each used to pay its own.
@@ -286,13 +290,17 @@ export class Mailbox {
       depositor,
       digest: bytesToHex(sha256(utf8(text))),
     };
-    const answer = await this.insertOrSweep(stored);
-    if (!answer.duplicate) this.onArrived?.(recipient);
-    return answer;
+    const { seq } = await this.insertOrSweep(stored);
+    if (seq === undefined) return { duplicate: true };
+    this.onArrived?.(recipient, { id: String(seq), envelope });
+    return { duplicate: false };
   }
 
-  /** Stores a deposit; a refusal for lack of room sweeps expired messages once and tries again. */
-  private async insertOrSweep(stored: Stored): Promise<DepositAnswer> {
+  /**
+   * Stores a deposit (its message's sequence number; none for a duplicate); a refusal for lack of room
+   * sweeps expired messages once and tries again.
+   */
+  private async insertOrSweep(stored: Stored): Promise<Inserted> {
     try {
       return await this.commit((trx) => this.insert(trx, stored, this.now()));
     } catch (e) {
@@ -312,7 +320,7 @@ export class Mailbox {
    * is seen), then the depositor's row, then one totals shard last, held only until commit. The shard
    * tried first is random, so concurrent deposits seldom wait for each other there.
    */
-  private async insert(trx: Kysely<Database>, m: Stored, now: number): Promise<DepositAnswer> {
+  private async insert(trx: Kysely<Database>, m: Stored, now: number): Promise<Inserted> {
     const { maxMessages, maxInboxBytes } = this.limits;
     // The counters with this message counted; the statement takes the inbox's lock (few statements
     // per deposit: on PostgreSQL each is a round trip while locks are held).
@@ -322,7 +330,7 @@ export class Mailbox {
       undefined
     ) {
       await repo.unreserveInboxSlot(trx, m.recipient, m.size);
-      return { duplicate: true };
+      return {};
     }
     if (inbox.messages > maxMessages) {
       fail(
@@ -419,7 +427,7 @@ export class Mailbox {
       );
     }
     if (shard !== first) await repo.chargeShard(trx, m.recipient, seq, shard);
-    return { duplicate: false };
+    return { seq };
   }
 
   /**
@@ -580,6 +588,11 @@ export class Mailbox {
 
 /** Owners whose last prune a mailbox remembers (`prunedAt`); one evicted prunes at its next drain. */
 const PRUNED_OWNERS = 10_000;
+
+/** What a deposit stored: the new message's sequence number in its inbox; none for the same bytes again. */
+interface Inserted {
+  seq?: number;
+}
 
 /** A deposit on its way in. */
 interface Stored {

@@ -65,6 +65,9 @@ beforeAll(async () => {
   foreign = createHttpServer((req, res) => {
     if (req.url === '/html') {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>ok</html>');
+    } else if (req.url?.startsWith('/path/')) {
+      // The path as it reached the server, to compare transports with `new URL`'s reading of it.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url }));
     } else if (req.url === '/empty') {
       res.writeHead(204).end();
     } else if (req.url === '/moved') {
@@ -110,6 +113,16 @@ describe.each([
       transport,
     });
     expect(r).toEqual({ body: { a: [1, 'x'] }, key: 'transfer-42' });
+  });
+
+  it.each([
+    ['/path/plain?q=1', '/path/plain?q=1'],
+    ['/path/a/../dots/./x', '/path/dots/x'],
+    ['/path/sp ace"q"', '/path/sp%20ace%22q%22'],
+    ['/path/é', '/path/%C3%A9'],
+  ])('sends the path %s as new URL reads it', async (path, sent) => {
+    const r = await call<{ path: string }>({ base: `${foreignBase}//`, method: 'GET', path, transport });
+    expect(r.path).toBe(sent);
   });
 
   it('keeps the connection alive between calls', async () => {

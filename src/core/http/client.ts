@@ -51,8 +51,11 @@ export interface HttpRequest {
 /** The answer as it starts to arrive; `call` reads `body` itself, up to `MAX_RESPONSE_BYTES`. */
 export interface HttpAnswer {
   status: number;
-  /** Leaving the iteration early (an answer too large) must release the connection. */
-  body: AsyncIterable<Uint8Array>;
+  /**
+   * Leaving the iteration early (an answer too large) must release the connection. Or the chunks of
+   * the whole body, read by a transport that keeps them itself (`MAX_RESPONSE_BYTES` at most).
+   */
+  body: AsyncIterable<Uint8Array> | readonly Uint8Array[];
 }
 
 /**
@@ -181,7 +184,7 @@ export function setHttpTransport(t: HttpTransport): void {
 export async function call<S extends TSchema>(o: CallOptions & { schema: S }): Promise<Static<S>>;
 export async function call<T = unknown>(o: CallOptions): Promise<T>;
 export async function call(o: CallOptions): Promise<unknown> {
-  const url = `${o.base.replace(/\/+$/, '')}${o.path}`;
+  const url = `${o.base.endsWith('/') ? o.base.replace(/\/+$/, '') : o.base}${o.path}`;
   const target = `${o.method} ${url}`;
   const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
   if (o.body !== undefined) headers['content-type'] = 'application/json';
@@ -254,16 +257,25 @@ export async function call(o: CallOptions): Promise<unknown> {
 /** Decodes whole answers only (never `stream: true`), so one serves every call. */
 const utf8Decoder = new TextDecoder();
 
-async function readCapped(body: AsyncIterable<Uint8Array>, target: string): Promise<string> {
+async function readCapped(
+  body: AsyncIterable<Uint8Array> | readonly Uint8Array[],
+  target: string,
+): Promise<string> {
   // The bytes first, decoded once at the end: a multi-byte character may straddle two chunks.
-  const chunks: Uint8Array[] = [];
+  const whole = Array.isArray(body);
+  const chunks: Uint8Array[] = whole ? (body as Uint8Array[]) : [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES)
-      throw new UnclearOutcome('body', target, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
-    chunks.push(chunk);
+  if (whole) for (const chunk of chunks) size += chunk.length;
+  else {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) break;
+      chunks.push(chunk);
+    }
   }
+  if (size > MAX_RESPONSE_BYTES)
+    throw new UnclearOutcome('body', target, `answer larger than ${MAX_RESPONSE_BYTES} bytes`);
+  if (chunks.length === 0) return '';
   if (chunks.length === 1) return utf8Decoder.decode(chunks[0]);
   const all = new Uint8Array(size);
   let at = 0;

@@ -151,6 +151,19 @@ describe('createServer', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 
+  it('parses plain JSON as the poisoning-safe parser does (a BOM, keys spaced before their colon)', async () => {
+    const ok = await send(base, 'POST', '/echo', `\ufeff${JSON.stringify({ n: 2 })}`);
+    expect(ok.status).toBe(200);
+    for (const body of ['{"n":1, "__proto__" : {"admin":true}}', '{"n":1,"constructor" :{"prototype":{}}}']) {
+      const r = await send(base, 'POST', '/echo', body);
+      expect(r.status, body).toBe(400);
+      expect(r.json.code, body).toBe(70000);
+    }
+    // The words as values, not keys, are plain data.
+    const values = await send(base, 'POST', '/echo', '{"n":3,"s":"__proto__ constructor"}');
+    expect(values.status).toBe(200);
+  });
+
   it('never answers 500 to arbitrary bytes or JSON (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -210,6 +223,16 @@ describe('createServer', () => {
       /http_requests_total\{server="test",method="GET",route="\/healthz",status="200"\} \d+/,
     );
     expect(r.text).toContain('route="unmatched",status="404"');
+    // Each answer counted once, under its own labels.
+    const count = (text: string) =>
+      Number(
+        /http_requests_total\{server="test",method="GET",route="\/healthz",status="200"\} (\d+)/.exec(
+          text,
+        )?.[1],
+      );
+    await send(base, 'GET', '/healthz');
+    await send(base, 'GET', '/healthz');
+    expect(count((await send(base, 'GET', '/metrics')).text)).toBe(count(r.text) + 2);
     expect(r.text).not.toContain('/nope/123');
     expect(r.text).toContain('http_request_duration_seconds_bucket');
     expect(r.text).toContain('process_cpu_user_seconds_total');

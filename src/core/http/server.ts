@@ -401,6 +401,21 @@ function installJsonParser(app: LancashServer): void {
       return;
     }
     const text = bytes.toString('utf8');
+    // Without a backslash no key can spell `__proto__` or `constructor` by escapes, nor any string a
+    // lone surrogate: text that also lacks both keys literally (and a BOM) parses plainly, which skips
+    // the poisoning and surrogate scans (envelopes, base64url and hex, always take this path).
+    if (
+      text.indexOf('\\') === -1 &&
+      text.charCodeAt(0) !== 0xfeff &&
+      !text.includes('"__proto__"') &&
+      !text.includes('"constructor"')
+    ) {
+      const value = parsesAsPlainJson(text);
+      if (value !== undefined) {
+        done(null, value.json);
+        return;
+      }
+    }
     parseJson(req, text, (err, value) => {
       if (err === null) {
         try {
@@ -411,7 +426,7 @@ function installJsonParser(app: LancashServer): void {
         }
         done(null, value);
       } else if (text.length === 0) done(invalid('body', 'a JSON body', 'an empty body'), undefined);
-      else if (parsesAsPlainJson(text))
+      else if (parsesAsPlainJson(text) !== undefined)
         done(
           invalid('body', 'JSON without __proto__ or constructor.prototype keys', 'a forbidden key'),
           undefined,
@@ -421,12 +436,12 @@ function installJsonParser(app: LancashServer): void {
   });
 }
 
-function parsesAsPlainJson(text: string): boolean {
+/** The value of `text` by `JSON.parse`, boxed (JSON's `null` is a value); undefined when it is not JSON. */
+function parsesAsPlainJson(text: string): { json: unknown } | undefined {
   try {
-    JSON.parse(text);
-    return true;
+    return { json: JSON.parse(text) as unknown };
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -508,6 +523,11 @@ function installMetrics(app: LancashServer, name: string, shared?: Registry): vo
     httpMetrics.set(registry, http);
   }
   const { requests, duration } = http;
+  /**
+   * The two metrics' children per route, method and status, so an answer costs no hashing of its
+   * labels. Bounded: route patterns (never raw URLs), methods the routes name, status codes.
+   */
+  const children = new Map<string, { inc: () => void; observe: (seconds: number) => void }>();
   app.decorate('metrics', registry);
   app.addHook('onResponse', (req, reply, done) => {
     const { method } = req;
@@ -515,10 +535,17 @@ function installMetrics(app: LancashServer, name: string, shared?: Registry): vo
     const elapsed = reply.elapsedTime;
     // The route pattern, never the raw URL: unknown paths must not create label values.
     const route = req.routeOptions.url ?? 'unmatched';
-    // One labels object for both metrics (prom-client reads it, never changes it).
-    const labels = { server: name, method, route, status };
-    requests.inc(labels);
-    duration.observe(labels, elapsed / 1000);
+    const key = `${status} ${method} ${route}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      const labels = { server: name, method, route, status };
+      const counter = requests.labels(labels);
+      const histogram = duration.labels(labels);
+      child = { inc: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      children.set(key, child);
+    }
+    child.inc();
+    child.observe(elapsed / 1000);
     req.log.info({ method, route, status, ms: Math.round(elapsed) }, 'request');
     done();
   });
