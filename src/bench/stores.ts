@@ -34,7 +34,8 @@ export async function openBenchStore(dialect: string): Promise<BenchStore> {
     fail('InvalidInput', { argument: 'dialect', expected: 'sqlite or postgres', received: dialect });
   const own = process.env.DATABASE_URL;
   const server = own ? undefined : await startThrowawayPostgres({ durable: true });
-  const admin = own ?? server!.adminUrl;
+  // The throwaway server over its Unix socket, as a database on the same host is best reached.
+  const admin = own ?? server!.socketUrl;
   const name = `lancash_bench_${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
@@ -44,7 +45,7 @@ export async function openBenchStore(dialect: string): Promise<BenchStore> {
   const store = await openStore({ dialect: 'postgres', url: url.href, poolSize: 16 });
   return {
     store,
-    description: own ? 'PostgreSQL at DATABASE_URL' : 'throwaway PostgreSQL, fsync on',
+    description: own ? 'PostgreSQL at DATABASE_URL' : 'throwaway PostgreSQL, fsync on, Unix socket',
     close: async () => {
       await store.close();
       await client.query(`DROP DATABASE ${name}`);

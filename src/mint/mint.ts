@@ -523,7 +523,9 @@ export class Mint {
   /** Marks an operation's pending inputs spent (e.g. a gateway job once the wide notes are confirmed). */
   async settlePending(trx: Trx, operation: string): Promise<number> {
     const ppk = new Map(this.keysets.all().map((k) => [k.id.toLowerCase(), k.inputFeePpk]));
-    const Ys = await repo.settleProofs(trx, operation, this.clock(), (id) => ppk.get(id.toLowerCase()));
+    const Ys = await repo.settleProofs(trx, this.store.dialect, operation, this.clock(), (id) =>
+      ppk.get(id.toLowerCase()),
+    );
     this.changed(trx, 'proof_state', Ys);
     return Ys.length;
   }

@@ -132,6 +132,8 @@ export interface BankAccountsTable {
   /** Σ of the account's entries, kept in the same transaction; holders never below 0. */
   balance: number;
   created_at: number;
+  /** The `seq` of the account's newest request-log line, 0 without one (migration 024). */
+  log_seq: number;
 }
 
 /** Double entry: the entries of one `tx_id` sum to 0. */

@@ -63,7 +63,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     oldest_refused_payroll: true,
     oldest_refused_payout: true,
   },
-  bank_accounts: { id: true, kind: true, holder_key: true, balance: true, created_at: true },
+  bank_accounts: { id: true, kind: true, holder_key: true, balance: true, created_at: true, log_seq: true },
   bank_entries: {
     id: true,
     tx_id: true,

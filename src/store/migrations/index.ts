@@ -21,6 +21,7 @@ import * as m015 from './015_mint_quote_pubkey.js';
 import * as m018 from './018_gateway_job_pruning.js';
 import * as m019 from './019_running_totals.js';
 import * as m020 from './020_summary_totals.js';
+import * as m024 from './024_bank_log_seq.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -40,6 +41,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['018_gateway_job_pruning', m018],
   ['019_running_totals', m019],
   ['020_summary_totals', m020],
+  ['024_bank_log_seq', m024],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

@@ -19,7 +19,7 @@ import { decode } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
 import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
-import { logRequest } from '../request-log/service.js';
+import { logLine } from '../request-log/service.js';
 
 export interface IssueServiceOptions {
   mint: Mint;
@@ -72,10 +72,9 @@ export class IssueService {
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitOutputs(trx, prepared, r.key);
         const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
-        // Logged while the debit holds the account's row, before the rows all postings share are taken.
+        // Logged with the debit of the account's row, before the rows all postings share are taken.
         await ledger.postIssue(trx, account, req.amount, r.key, {
-          beforeShared: (t) =>
-            logRequest(t, { ...logged, account, recovery: req.recovery }, Date.now(), true),
+          log: logLine({ ...logged, account, recovery: req.recovery }, Date.now()),
         });
       });
       if (stored === text) this.o.onIssued?.(req.amount);

@@ -30,7 +30,7 @@ export async function insertAccountIfAbsent(db: Db, row: AccountRow): Promise<bo
  * Named columns, not `*`: a repeated statement can then be prepared (a new column never changes its
  * result). The hot statements below are compiled once (`store/reusable.ts`): each runs about once a transfer.
  */
-const ACCOUNT_COLUMNS = ['id', 'kind', 'holder_key', 'balance', 'created_at'] as const;
+const ACCOUNT_COLUMNS = ['id', 'kind', 'holder_key', 'balance', 'created_at', 'log_seq'] as const;
 const REQUEST_COLUMNS = ['key', 'kind', 'account_id', 'request_hash', 'response', 'created_at'] as const;
 
 export async function accountById(db: Db, id: string): Promise<AccountRow | undefined> {
@@ -144,9 +144,10 @@ export async function accountsWithEntrySums(db: Db): Promise<(AccountRow & { ent
       'a.holder_key',
       'a.balance',
       'a.created_at',
+      'a.log_seq',
       (eb) => eb.fn.coalesce(eb.fn.sum<number>('e.amount'), eb.lit(0)).as('entries'),
     ])
-    .groupBy(['a.id', 'a.kind', 'a.holder_key', 'a.balance', 'a.created_at'])
+    .groupBy(['a.id', 'a.kind', 'a.holder_key', 'a.balance', 'a.created_at', 'a.log_seq'])
     .orderBy('a.id')
     .execute();
   return rows.map((r) => ({ ...r, entries: Number(r.entries) }));

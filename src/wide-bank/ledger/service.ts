@@ -19,6 +19,7 @@ import { fail, isLancashError } from '../../core/errors.js';
 import { type Amount, toAmount } from '../../core/money.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
+import { moveAndAppend, type NewLogRow } from '../request-log/repository.js';
 import { linkHash, linkRows } from './chain.js';
 import * as repo from './repository.js';
 
@@ -57,14 +58,14 @@ export interface RequestKey {
   requestHash: string;
 }
 
-/** What a posting may do while it holds only its holder's row (see `post`). */
+/** What a posting writes with its holder's leg (see `postAll`). */
 export interface PostOptions {
   /**
-   * Runs after the holder's balance is updated (its row locked) and before the shared rows (system
-   * accounts, chain head) are taken: work that needs the holder's lock, e.g. the request log, then
-   * does not lengthen the hold of the rows every posting waits for.
+   * The request's line in its account's request log, written with that account's balance update
+   * (numbered by the row's counter, one statement on PostgreSQL) and before the shared rows (system
+   * accounts, chain head) are taken, so it does not lengthen the hold of the rows every posting waits for.
    */
-  beforeShared?: (trx: Trx) => Promise<void>;
+  log?: NewLogRow;
 }
 
 interface Leg {
@@ -110,6 +111,7 @@ export class Ledger {
       holder_key: key,
       balance: 0,
       created_at: this.clock(),
+      log_seq: 0,
     });
     return { ...(await this.accountOfHolder(key)), created };
   }
@@ -363,26 +365,25 @@ export class Ledger {
     const ordered = drafts
       .flatMap((d) => d.legs)
       .sort((x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account));
-    let shared = false;
+    let log = o.log;
     for (const l of ordered) {
-      if (!shared && lockOrder(l.account) === 1) {
-        shared = true;
-        await o.beforeShared?.(trx);
+      // The log line goes with its account's own leg, or alone before the first shared row.
+      if (log !== undefined && lockOrder(l.account) === 1) {
+        await this.logAlone(trx, log);
+        log = undefined;
       }
-      if (l.covered && l.amount < 0) {
-        if (!(await repo.debitIfCovered(trx, l.account, -l.amount))) {
-          if ((await repo.accountById(trx, l.account)) === undefined) unknown(l.account);
-          fail(
-            'InsufficientBalance',
-            { account: l.account, requested: -l.amount },
-            `account ${l.account} does not cover ${-l.amount}`,
-          );
-        }
+      const covered = l.covered && l.amount < 0;
+      if (log !== undefined && l.account === log.account_id) {
+        const moved = await moveAndAppend(trx, this.store.dialect, log, l.amount, covered);
+        log = undefined;
+        if (!moved) await refuseLeg(trx, l, covered);
+      } else if (covered) {
+        if (!(await repo.debitIfCovered(trx, l.account, -l.amount))) await refuseLeg(trx, l, covered);
       } else if (!(await repo.adjustBalance(trx, l.account, l.amount))) {
         unknown(l.account);
       }
     }
-    if (!shared) await o.beforeShared?.(trx);
+    if (log !== undefined) await this.logAlone(trx, log);
     const now = this.clock();
     for (const d of drafts) {
       const entries = d.legs.map((l) => ({
@@ -396,6 +397,11 @@ export class Ledger {
       }));
       await this.appendLink(trx, entries);
     }
+  }
+
+  /** A request's log line with no move of its account's balance (its row is updated all the same). */
+  private async logAlone(trx: Trx, log: NewLogRow): Promise<void> {
+    if (!(await moveAndAppend(trx, this.store.dialect, log, 0, false))) unknown(log.account_id);
   }
 
   /** The entries as the chain's next link, numbered and hashed under the head's row lock. */
@@ -426,6 +432,16 @@ function feeLegs(a: Amount): Leg[] {
     { account: NOTES_OUTSTANDING, amount: -a, covered: false },
     { account: FUNDING, amount: a, covered: false },
   ];
+}
+
+/** Why a leg's balance update changed no row: a missing account, or a debit its balance does not cover. */
+async function refuseLeg(trx: Trx, l: Leg, covered: boolean): Promise<never> {
+  if (!covered || (await repo.accountById(trx, l.account)) === undefined) unknown(l.account);
+  return fail(
+    'InsufficientBalance',
+    { account: l.account, requested: -l.amount },
+    `account ${l.account} does not cover ${-l.amount}`,
+  );
 }
 
 function noChain(): never {

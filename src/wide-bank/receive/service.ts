@@ -19,8 +19,8 @@ import {
 import { decode } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
-import { type Ledger, type RequestKey, requestHash, type Trx } from '../ledger/service.js';
-import { logRequest } from '../request-log/service.js';
+import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+import { logLine } from '../request-log/service.js';
 
 export interface ReceiveServiceOptions {
   mint: Mint;
@@ -81,15 +81,12 @@ export class ReceiveService {
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitInputs(trx, prepared, r.key, 'spent');
         // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is
-        // not. Logged while the credit holds the account's row, before the rows all postings share.
+        // not. Logged with the credit of the account's row, before the rows all postings share.
         const logged = { key: r.key, kind: 'receive', ref: opened.transferId, amount: credit } as const;
         await ledger.postReceive(trx, account, credit, r.key, {
           fee: prepared.fee,
           ...(sender === req.account
-            ? {
-                beforeShared: (t: Trx) =>
-                  logRequest(t, { ...logged, account, recovery: req.recovery }, this.clock(), true),
-              }
+            ? { log: logLine({ ...logged, account, recovery: req.recovery }, this.clock()) }
             : {}),
         });
       });

@@ -2,30 +2,79 @@
  * The request log's SQL, and only SQL (docs/wide-bank.md, "The request log"): one row per request a
  * holder made on its own account, numbered per account in commit order.
  */
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { DialectName } from '../../store/index.js';
+import { reusable } from '../../store/reusable.js';
 import type { BankRequestLogTable, Database } from '../../store/schema.js';
-import { adjustBalance } from '../ledger/repository.js';
 
 type Db = Kysely<Database>;
 
 export type LogRow = BankRequestLogTable;
 
+/** A log line as a request writes it: its number comes from the account's counter. */
+export type NewLogRow = Omit<LogRow, 'seq'>;
+
 /**
- * Appends a request to its account's log, inside the request's own transaction. The account row is
- * locked first (a no-op update, skipped when `accountLocked`: issue and receive hold it already from
- * their posting's balance update), so the next `seq` is read and written by one transaction at a
- * time: numbers follow commit order and leave no gap, on PostgreSQL (READ COMMITTED: this statement's
- * snapshot is taken after the lock, so it sees the previous holder's commit) as on SQLite.
+ * Moves the account's balance by `delta` (0: none) and appends the request to its log, numbered by
+ * the account's counter `log_seq` (migration 024), inside the request's own transaction; false, with
+ * nothing written, when the account is missing or, `covered`, its balance does not cover −`delta`.
+ * The counter is on the row the posting updates anyway: its row lock is held until the commit, so
+ * numbers follow commit order and leave no gap (a rollback takes the counter back with the line), on
+ * PostgreSQL as on SQLite. On PostgreSQL it is one statement (a data-modifying CTE).
  */
-export async function appendRequest(db: Db, row: Omit<LogRow, 'seq'>, accountLocked = false): Promise<void> {
-  if (!accountLocked) await adjustBalance(db, row.account_id, 0);
-  await sql`insert into bank_request_log (account_id, seq, key, kind, ref, amount, recovery, created_at)
-    values (${row.account_id},
-            (select coalesce(max(seq), 0) + 1 from bank_request_log where account_id = ${row.account_id}),
-            ${row.key}, ${row.kind}, ${row.ref}, ${row.amount}, ${row.recovery}, ${row.created_at})`.execute(
-    db,
-  );
+export async function moveAndAppend(
+  db: Db,
+  dialect: DialectName,
+  row: NewLogRow,
+  delta: number,
+  covered: boolean,
+): Promise<boolean> {
+  const line = [row.key, row.kind, row.ref, row.amount, row.recovery, row.created_at];
+  if (dialect === 'postgres') {
+    const text = covered ? MOVE_COVERED_AND_APPEND : MOVE_AND_APPEND;
+    const r = await db.executeQuery(CompiledQuery.raw(text, [delta, row.account_id, ...line]));
+    return r.rows.length === 1;
+  }
+  const counted = covered
+    ? await moveCovered(db, delta, row.account_id, -delta)
+    : await move(db, delta, row.account_id);
+  const seq = counted[0]?.log_seq;
+  if (seq === undefined) return false;
+  await db.executeQuery(CompiledQuery.raw(APPEND, [row.account_id, seq, ...line]));
+  return true;
 }
+
+const LOG_COLUMNS = 'account_id, seq, key, kind, ref, amount, recovery, created_at';
+
+/** `$1` the balance's move, `$2` the account, `$3`… the line (typed: a select list gives no type); `where` narrows the row. */
+function moveAndAppendSql(where: string): string {
+  return `with a as (update bank_accounts set balance = balance + $1, log_seq = log_seq + 1
+                      where id = $2${where} returning log_seq)
+    insert into bank_request_log (${LOG_COLUMNS})
+    select $2, a.log_seq, $3, $4, $5, $6::bigint, $7, $8::bigint from a
+    returning seq`;
+}
+const MOVE_AND_APPEND = moveAndAppendSql('');
+const MOVE_COVERED_AND_APPEND = moveAndAppendSql(' and balance + $1 >= 0');
+/** SQLite only (its positional parameters). */
+const APPEND = `insert into bank_request_log (${LOG_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const move = reusable((db, delta: number, id: string) =>
+  db
+    .updateTable('bank_accounts')
+    .set((eb) => ({ balance: eb('balance', '+', delta), log_seq: eb('log_seq', '+', 1) }))
+    .where('id', '=', id)
+    .returning('log_seq'),
+);
+
+const moveCovered = reusable((db, delta: number, id: string, debit: number) =>
+  db
+    .updateTable('bank_accounts')
+    .set((eb) => ({ balance: eb('balance', '+', delta), log_seq: eb('log_seq', '+', 1) }))
+    .where('id', '=', id)
+    .where('balance', '>=', debit)
+    .returning('log_seq'),
+);
 
 /** Entries with `seq > after`, oldest first; the recovery records only when asked for. */
 export async function page(

@@ -18,6 +18,7 @@ import {
 } from '../../core/protocol/bank.js';
 import { inThreadCrypto } from '../../mint/crypto.js';
 import { up as migration009 } from '../../store/migrations/009_bank_request_log.js';
+import { up as migration024 } from '../../store/migrations/024_bank_log_seq.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { refusalOf } from '../../test-support/refusals.js';
 import { auditWideBank } from '../audit.js';
@@ -120,5 +121,27 @@ describe.each(DIALECTS)('the request log on %s', (dialect) => {
       amount,
     }));
     expect(after).toEqual(before);
+  });
+
+  it("migration 024 counts each account's log, so the next request follows its last line", async () => {
+    await requestDepositClaim({ bank: peer, holder, ref: 'in', amount: 1000 });
+    await requestWithdraw({ bank: peer, holder, ref: 'w1', amount: 30 });
+    // The database as it was before 024 (no counter), then 024 itself.
+    await store.db.schema.alterTable('bank_accounts').dropColumn('log_seq').execute();
+    await migration024(store.db as unknown as Kysely<unknown>);
+    const row = await store.db
+      .selectFrom('bank_accounts')
+      .select('log_seq')
+      .where('id', '=', account)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.log_seq)).toBe(2);
+    await requestWithdraw({ bank: peer, holder, ref: 'w2', amount: 30 });
+    const { requests, last } = await list(0, 10);
+    expect(last).toBe(3);
+    expect(requests.map((r) => [r.seq, r.ref])).toEqual([
+      [1, 'in'],
+      [2, 'w1'],
+      [3, 'w2'],
+    ]);
   });
 });

@@ -8,6 +8,7 @@
  */
 import { bytesToHex } from '../../core/bytes.js';
 import { MAX_ENVELOPE_PAYLOAD, openJson, sealJson } from '../../core/envelope/index.js';
+import { fail } from '../../core/errors.js';
 import {
   BANK_REQUESTS_LIST,
   BANK_REQUESTS_RESPONSE,
@@ -15,6 +16,7 @@ import {
   RequestLogQuery,
 } from '../../core/protocol/bank.js';
 import { decode } from '../../core/protocol/cashu.js';
+import type { DialectName } from '../../store/index.js';
 import type { BankKeys } from '../keys.js';
 import type { Ledger, Trx } from '../ledger/service.js';
 import * as repo from './repository.js';
@@ -29,24 +31,29 @@ export interface LoggedRequest {
   recovery: unknown;
 }
 
-/**
- * Appends `r` to its account's log inside the request's transaction. `accountLocked`: this
- * transaction has already updated the account's row (its posting), which orders the log's numbers.
- */
-export function logRequest(trx: Trx, r: LoggedRequest, now: number, accountLocked = false): Promise<void> {
-  return repo.appendRequest(
-    trx,
-    {
-      account_id: r.account,
-      key: r.key,
-      kind: r.kind,
-      ref: r.ref,
-      amount: r.amount,
-      recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
-      created_at: now,
-    },
-    accountLocked,
-  );
+/** `r` as its log line (`PostOptions.log`: the ledger writes it with the account's posting). */
+export function logLine(r: LoggedRequest, now: number): repo.NewLogRow {
+  return {
+    account_id: r.account,
+    key: r.key,
+    kind: r.kind,
+    ref: r.ref,
+    amount: r.amount,
+    recovery: r.recovery === undefined ? null : JSON.stringify(r.recovery),
+    created_at: now,
+  };
+}
+
+/** Appends `r` to its account's log inside the request's transaction, with no posting of its own. */
+export async function logRequest(
+  trx: Trx,
+  dialect: DialectName,
+  r: LoggedRequest,
+  now: number,
+): Promise<void> {
+  if (!(await repo.moveAndAppend(trx, dialect, logLine(r, now), 0, false))) {
+    fail('AccountUnknown', { account: r.account }, `no account ${r.account}`);
+  }
 }
 
 /** A page with recovery records stays well inside one answer envelope. */

@@ -173,7 +173,12 @@ export class ReserveService {
       const stored = await ledger.once(r, text, async (trx) => {
         await apply(trx);
         const logged = { key: r.key, kind: r.kind as 'claim' | 'payout', ref: req.ref, amount: req.amount };
-        await logRequest(trx, { ...logged, account, recovery: req.recovery }, this.clock());
+        await logRequest(
+          trx,
+          ledger.store.dialect,
+          { ...logged, account, recovery: req.recovery },
+          this.clock(),
+        );
       });
       if (stored === text) this.o.onCommitted?.(kind, req.amount);
       return stored;
