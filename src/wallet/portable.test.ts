@@ -80,7 +80,7 @@ describe('wallet core portability', () => {
     expect(runtimeImports(join(WALLET, 'net.ts'))).toEqual([]);
     // The Node faces of crypto and HTTP: the native curve and undici.
     const nodeFaces = reach([join(SRC, 'core/crypto/index.ts'), join(SRC, 'core/http/node-transport.ts')]);
-    expect(nodeFaces.get(join(SRC, 'core/crypto/native.ts'))).toEqual(['node:module']);
+    expect(nodeFaces.get(join(SRC, 'core/crypto/native.ts'))).toEqual(['node:module', 'node:path']);
     expect(nodeFaces.get(join(SRC, 'core/http/node-transport.ts'))).toEqual(['undici']);
   });
 });
