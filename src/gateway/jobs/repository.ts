@@ -203,26 +203,12 @@ export async function pastTheCall(db: Db): Promise<number> {
   return rows.reduce((n, r) => n + Number(r.past_the_call), 0);
 }
 
-/** A job's whole row, by listed columns so PostgreSQL prepares this hot read (`store/columns.ts`). */
+/**
+ * A job's whole row, by listed columns so PostgreSQL prepares this hot read (`store/columns.ts`): the
+ * intake's columns and those an intake leaves to their defaults.
+ */
 const JOB_ROW = allColumns<JobRow>()([
-  'id',
-  'direction',
-  'state',
-  'active',
-  'sender_key',
-  'request_hash',
-  'destination',
-  'destination_key',
-  'reply_to',
-  'amount',
-  'journal',
-  'notice',
-  'refusal',
-  'attempts',
-  'next_attempt_at',
-  'last_error',
-  'created_at',
-  'updated_at',
+  ...INTAKE_COLUMNS,
   'kind',
   'ref',
   'parked_at',
