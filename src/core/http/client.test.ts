@@ -125,6 +125,19 @@ describe.each([
     expect(r.path).toBe(sent);
   });
 
+  it('reads an authority ended by a backslash as new URL does, every time (not only the first)', async () => {
+    // WHATWG URL: in an http URL a backslash ends the host like a slash, so `\\path` is the path.
+    for (let i = 0; i < 2; i++) {
+      const r = await call<{ path: string }>({
+        base: `${foreignBase}\\path`,
+        method: 'GET',
+        path: '/p',
+        transport,
+      });
+      expect(r.path).toBe('/path/p');
+    }
+  });
+
   it('keeps the connection alive between calls', async () => {
     await get(base, '/thing');
     const before = connections;

@@ -107,8 +107,12 @@ function split(url: string): { origin: string; path: string } {
     const u = new URL(url);
     // As `fetch` does: credentials are never sent from a URL.
     if (u.username !== '' || u.password !== '') throw new TypeError(`${url}: a URL with credentials`);
-    if (origins.size >= MAX_ORIGINS) origins.clear();
-    origins.set(written, u.origin);
+    // Kept only when the text before the path is the origin itself: anything else (a backslash ending
+    // the host, a default port, upper case) is parsed every time, so the split never reads it otherwise.
+    if (u.origin === written) {
+      if (origins.size >= MAX_ORIGINS) origins.clear();
+      origins.set(written, u.origin);
+    }
     return { origin: u.origin, path: `${u.pathname}${u.search}` };
   }
   return { origin, path };
