@@ -23,6 +23,7 @@ import { undiciTransport } from '../core/http/node-transport.js';
 import { SseParser } from '../core/http/sse-parser.js';
 import { decode } from '../core/protocol/cashu.js';
 import { type Direction, JOB1_PATH, JOB2_PATH, TransferStatus } from '../core/protocol/gateway.js';
+import { traceClock } from '../core/step-trace.js';
 import { drain, inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
 import { ARRIVED_EVENT, ArrivedEvent, type StoredMessage } from '../mailbox/protocol.js';
 import { latencySummary, poissonArrivals } from './arrivals.js';
@@ -72,7 +73,7 @@ export interface DriverFinished {
   direction: Direction;
   id: string;
   notes: number;
-  /** Unix ms (the machine's clock, as the gateway's journal). */
+  /** Unix ms, fractional (the machine's clock, as the gateway's journal and the step trace's marks). */
   postedAt: number;
   drainedAt: number;
 }
@@ -211,7 +212,7 @@ async function run(o: DriverStart): Promise<void> {
   const waiting = new Map<string, (at: number) => void>();
   const arrivedEarly = new Map<string, number>();
   const onPayment = (id: string) => {
-    const at = Date.now();
+    const at = traceClock();
     const w = waiting.get(id);
     if (w === undefined) arrivedEarly.set(id, at);
     else {
@@ -256,7 +257,7 @@ async function run(o: DriverStart): Promise<void> {
       if (early !== undefined) resolve(early);
       else waiting.set(id, resolve);
     });
-    const postedAt = Date.now();
+    const postedAt = traceClock();
     let status: TransferStatus | undefined;
     for (let tries = 1; status === undefined; tries++) {
       try {

@@ -53,6 +53,7 @@ import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './g
 import { round, WARMUP_SECONDS } from './harness.js';
 import { conversionBoundAllCores } from './parallel.js';
 import type { ScenarioOptions } from './scenario.js';
+import { recordSteps, type StepRecorder } from './step-gaps.js';
 import { openBenchStore } from './stores.js';
 import { drawAmounts, MAX_AMOUNT, notesOf } from './traffic.js';
 
@@ -95,6 +96,7 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
         rows: o.rows ?? 0,
         rate: o.rate ?? 'half',
         bankProcess,
+        traceSteps: o.traceSteps ?? false,
       });
       const before = bounds[bounds.length - 1]!;
       const after = await conversionBoundAllCores(o.seconds, amounts);
@@ -155,6 +157,8 @@ interface Servers {
   workers: number;
   seconds: number;
   warmup: number;
+  /** Record each conversion's step marks (`step-gaps.ts`). */
+  traceSteps: boolean;
 }
 
 async function conversions(
@@ -166,6 +170,7 @@ async function conversions(
     rows: number;
     rate: number | 'half' | 'none';
     bankProcess: boolean;
+    traceSteps: boolean;
   },
 ) {
   const gwDb = await openBenchStore(dialect);
@@ -206,6 +211,7 @@ async function conversions(
       workers,
       seconds: o.seconds,
       warmup: o.warmup,
+      traceSteps: o.traceSteps,
     };
     const closed = await measure(servers, await prepare(bank, gw, o.amounts), {});
     const rate = o.rate === 'half' ? closed.conversionsPerSec / 4 : o.rate;
@@ -244,6 +250,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
   // How late the bench process's event loop (the gateway's, and the bank's in this process) ran its
   // timers over the window: what a stall of that loop adds to every conversion waiting on it.
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  let steps: StepRecorder | undefined = s.traceSteps ? recordSteps() : undefined;
   try {
     const d = driver;
     const apart = d.pid === undefined ? [] : [d.pid];
@@ -278,6 +285,8 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     });
     const { finished, open } = result;
     const elapsed = result.seconds;
+    const trace = steps?.stop(finished);
+    steps = undefined;
     const stages = await stageTimes(s.gwStore, finished);
     const cpuUs = cpuPerNote(samples.open, samples.close, finished.length, s.workers);
     const driverUs =
@@ -297,6 +306,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
         ),
         ...(open && open.undrained[direction] > 0 ? { undrainedAfter30s: open.undrained[direction] } : {}),
         stagesMsP50: stages[direction],
+        ...(trace ? { stepGapsMs: trace.gapsMs[direction] } : {}),
       };
     };
     return {
@@ -328,6 +338,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       },
     };
   } finally {
+    steps?.stop([]);
     loopDelay.disable();
     if (driver.exitCode === null) driver.kill();
   }

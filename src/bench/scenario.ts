@@ -13,6 +13,11 @@ export interface ScenarioOptions {
   rate?: number | 'half' | 'none';
   /** Gateway: the wide bank in its own process rather than the bench's (default: the scenario's). */
   bankProcess?: boolean;
+  /**
+   * Gateway: each conversion's step marks, answered as the gaps between them per direction (median,
+   * p99); the bank's marks only when it runs in the bench process.
+   */
+  traceSteps?: boolean;
 }
 
 export type Scenario = (o: ScenarioOptions) => Promise<unknown>;

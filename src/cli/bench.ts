@@ -31,6 +31,10 @@ export function registerBench(program: Command): void {
     )
     .option('--bank-process', 'gateway: the wide bank in its own process, as deployed')
     .option('--no-bank-process', 'gateway: the wide bank in the bench process (for --cpu-prof)')
+    .option(
+      '--trace-steps',
+      "gateway: mark each hop of every conversion and answer the gaps' median and p99 per direction (stepGapsMs)",
+    )
     .action(
       async (
         arg: string,
@@ -42,6 +46,7 @@ export function registerBench(program: Command): void {
           warmup?: string;
           rate: string;
           bankProcess?: boolean;
+          traceSteps?: boolean;
         },
       ) => {
         const name = o.scenario ?? arg;
@@ -93,6 +98,7 @@ export function registerBench(program: Command): void {
           rate,
           ...(warmup !== undefined ? { warmupSeconds: warmup } : {}),
           ...(o.bankProcess !== undefined ? { bankProcess: o.bankProcess } : {}),
+          ...(o.traceSteps === true ? { traceSteps: true } : {}),
         });
         console.log(JSON.stringify(result, null, 2));
       },

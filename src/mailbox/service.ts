@@ -18,6 +18,7 @@ import { type EncryptionKeyPair, type Envelope, openJson } from '../core/envelop
 import { fail, isLancashError } from '../core/errors.js';
 import { lruGet } from '../core/lru.js';
 import { decode } from '../core/protocol/cashu.js';
+import { traceStep } from '../core/step-trace.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import type { Store } from '../store/index.js';
 import type { Database } from '../store/schema.js';
@@ -263,6 +264,7 @@ export class Mailbox {
    * under the same sender and transfer id are another message (the owner keeps what opens).
    */
   async deposit(address: string, envelope: Envelope, depositor = ''): Promise<DepositAnswer> {
+    traceStep(envelope.transferId, 'mailbox.in');
     const recipient = bytesToHex(this.decodeAddress(address).publicKey);
     if (envelope.recipient !== recipient) {
       fail(
@@ -292,6 +294,7 @@ export class Mailbox {
     };
     const { seq } = await this.insertOrSweep(stored);
     if (seq === undefined) return { duplicate: true };
+    traceStep(envelope.transferId, 'mailbox.stored');
     this.onArrived?.(recipient, { id: String(seq), envelope });
     return { duplicate: false };
   }

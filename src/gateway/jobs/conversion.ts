@@ -10,6 +10,7 @@ import { fail, isLancashError, type LancashError } from '../../core/errors.js';
 import { fault } from '../../core/faults.js';
 import { toAmount } from '../../core/money.js';
 import type { Receipt } from '../../core/protocol/bank.js';
+import { traceStep } from '../../core/step-trace.js';
 import type { MintCrypto } from '../../mint/crypto.js';
 import type { Deliverer } from '../delivery.js';
 import { relockKey } from '../locks.js';
@@ -22,11 +23,12 @@ import * as repo from './repository.js';
 import type { StepOutcome } from './runner.js';
 import {
   type Commit,
+  commitLocal,
   commitOf,
   cryptoOf,
-  generateLocal,
   type JobServiceBase,
   moveJob,
+  prepareLocal,
   refuseJob,
   sealPayment,
   type Trx,
@@ -116,6 +118,7 @@ export class ConversionSteps {
     // on a retry after an unclear answer, must never release the local notes).
     const blinded = blindedMessages(outputs);
     const recovery = await sealRecovery(this.o.store, this.o.keys, job, { outputs: blinded });
+    traceStep(job.id, 'issue.recovery');
     try {
       ({ signatures } = await bank.issue(job.id, job.amount, blinded, recovery));
     } catch (e) {
@@ -130,17 +133,20 @@ export class ConversionSteps {
       });
     }
     fault(point(job.direction, 'issue'));
+    traceStep(job.id, 'issue.answered');
     // A bad answer (DLEQ, amounts) is NOT a refusal: the bank may have debited the reserve. The job
     // stays in `issuing` and the same request is retried; an operator sees `last_error`.
     const keysets = new Map<string, KeysetKeys>();
     for (const id of new Set(outputs.map((o) => o.id))) keysets.set(id, await bank.keyset(id));
     const wideProofs = await unblindInPool(this.crypto, outputs, signatures, (id) => keysets.get(id)!);
+    traceStep(job.id, 'issue.unblinded');
     const delivery = await sealPayment(
       this.o.keys,
       job,
       { url: bank.base, unit: this.o.bank.info.unit },
       wideProofs,
     );
+    traceStep(job.id, 'issue.sealed');
     const now = this.clock();
     const moved = await this.commit(async (trx) => {
       const journal: Journal = { ...job.journal, wideProofs, delivery };
@@ -157,6 +163,7 @@ export class ConversionSteps {
       return next;
     });
     if (moved) fault(point(job.direction, 'settle'));
+    traceStep(job.id, 'issue.committed');
     return advanced(moved);
   }
 
@@ -179,7 +186,12 @@ export class ConversionSteps {
     );
   }
 
-  /** Job 2, step 2: the reserve credited (receipt), then local notes generated. */
+  /**
+   * Job 2, step 2: the reserve credited (receipt), then local notes generated. The local notes are
+   * signed, checked and sealed while the bank receives the wide ones (that work needs nothing of the
+   * receipt, and writes nothing): only the commit with the receipt gives them, as before. A refusal
+   * or an unclear answer drops them unused.
+   */
   private async receive(job: Job): Promise<StepOutcome> {
     const { bank } = this.o;
     let receipt: Receipt;
@@ -187,6 +199,10 @@ export class ConversionSteps {
     // A journal without its notes is a defect for the operator (`last_error`), not the bank's refusal.
     if (proofs === undefined) fail('Internal', { reason: `job ${job.id} has no wide notes to receive` });
     const recovery = await sealRecovery(this.o.store, this.o.keys, job, { proofs });
+    traceStep(job.id, 'receive.recovery');
+    const local = prepareLocal(this.o, job, this.o.bank.info.unit);
+    // Its failure counts only once the bank answered (below); until then nobody may wait for it.
+    local.catch(() => {});
     try {
       // The reserve is credited the notes' value less the bank's input fee: exactly the job's amount.
       receipt = await bank.receive(job.id, proofs, recovery, job.amount);
@@ -196,8 +212,8 @@ export class ConversionSteps {
       return this.refuse(job, e);
     }
     fault(point(job.direction, 'receive'));
-    const moved = await generateLocal(this.o, job, {
-      unit: this.o.bank.info.unit,
+    traceStep(job.id, 'receive.answered');
+    const moved = await commitLocal(this.o, job, await local, {
       operation: `job2:${job.id}`,
       detail: `receipt ${receipt.receivedAt}`,
       journal: { receipt },
@@ -211,12 +227,15 @@ export class ConversionSteps {
   private async deliver(job: Job): Promise<StepOutcome> {
     const envelope = job.journal.delivery;
     if (envelope === undefined) fail('Internal', { reason: `job ${job.id} has no payment to deliver` });
+    traceStep(job.id, 'deliver.start');
     await this.o.deliverer.deliver(job.destination, envelope);
     fault(point(job.direction, 'deliver'));
+    traceStep(job.id, 'deliver.accepted');
     const now = this.clock();
     const moved = await this.commit((trx) =>
       moveJob(trx, job, 'done', now, { active: 0 }, 'delivered', this.o.leaseOwner),
     );
+    traceStep(job.id, 'deliver.committed');
     if (moved) {
       fault(point(job.direction, 'done'));
       this.o.onFinished?.(moved);

@@ -20,6 +20,7 @@ import {
   Job1Request,
   type TransferStatus,
 } from '../../core/protocol/gateway.js';
+import { traceStart, traceStep } from '../../core/step-trace.js';
 import type { MintCrypto } from '../../mint/crypto.js';
 import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
@@ -75,6 +76,7 @@ export class JobIntake {
    */
   async intake(direction: Direction, envelope: unknown, client = ''): Promise<TransferStatus> {
     const { store, keys } = this.o;
+    const arrived = traceStart();
     const opened = await openJson({
       envelope,
       recipient: keys.encryption,
@@ -82,6 +84,8 @@ export class JobIntake {
     });
     const req = decode(Job1Request, opened.payload, 'payload');
     const id = opened.transferId;
+    traceStep(id, 'intake.in', arrived);
+    traceStep(id, 'intake.opened');
     const senderKey = bytesToHex(opened.sender);
     const requestHash = hashRequest(direction, req);
     const existing = await repo.getJob(store.db, id);
@@ -101,6 +105,7 @@ export class JobIntake {
         direction === 'lan-to-wan'
           ? await this.takeLocalNotes(req.proofs, await deliveryLock(req.destination, this.o.bank.base))
           : await this.takeWideNotes(
+              id,
               req.proofs,
               client,
               await deliveryLock(req.destination, this.o.localMintUrl()),
@@ -115,6 +120,7 @@ export class JobIntake {
       }
       throw e;
     }
+    traceStep(id, 'intake.checked');
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
     const row: repo.IntakeRow = {
@@ -145,6 +151,7 @@ export class JobIntake {
       return this.replayed(winner, senderKey, requestHash, direction);
     }
     fault(point(direction, 'intake'));
+    traceStep(id, 'intake.committed');
     const job = toJob(row);
     this.o.onIntake?.(job, lease !== undefined);
     return toStatus(job);
@@ -181,6 +188,7 @@ export class JobIntake {
    * intake and the bank calls it causes are bounded (`IntakeLimits`) before the work and the call.
    */
   private async takeWideNotes(
+    id: string,
     proofs: Proof[],
     client: string,
     lockKey: Uint8Array | undefined,
@@ -194,8 +202,8 @@ export class JobIntake {
     }
     // One id at a time: the first the bank does not list ends the intake, answered from the cached list.
     const keysets = new Map<string, WideKeyset>();
-    for (const id of new Set(proofs.map((p) => p.id.toLowerCase()))) {
-      const ks = await this.upstream(bank.keyset(id));
+    for (const kid of new Set(proofs.map((p) => p.id.toLowerCase()))) {
+      const ks = await this.upstream(bank.keyset(kid));
       if (ks.unit !== bank.info.unit)
         fail(
           'UnitNotSupported',
@@ -209,7 +217,8 @@ export class JobIntake {
       // The client's bank-call budget is charged before its curve work: a client out of budget costs nothing.
       intakeLimits?.bankCall(client);
       this.o.onDleqChecks?.(proofs.length);
-      const Ys = await checkProofsDleq(this.crypto, proofs, (id) => keysets.get(id.toLowerCase())!);
+      const Ys = await checkProofsDleq(this.crypto, proofs, (kid) => keysets.get(kid.toLowerCase())!);
+      traceStep(id, 'intake.dleq');
       // Y is the note whatever the secret's encoding: two secrets of one Y are one note.
       const firstOf = new Map<string, number>();
       for (const [i, Y] of Ys.entries()) {
@@ -217,6 +226,7 @@ export class JobIntake {
         firstOf.set(Y, i);
       }
       const states = await this.upstream(bank.checkState(Ys));
+      traceStep(id, 'intake.checkstate');
       const spent = Ys.filter((_, i) => states[i] === 'SPENT');
       if (spent.length > 0)
         fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} note(s) already spent`);

@@ -31,6 +31,7 @@
  * lost its race ends there (its lease may be another's now): the next look reads the job again.
  */
 import type { Logger } from 'pino';
+import { traceStep } from '../../core/step-trace.js';
 import type { Store } from '../../store/index.js';
 import { type Job, settled } from './model.js';
 import * as repo from './repository.js';
@@ -311,6 +312,7 @@ export class JobRunner {
 
   /** Starts a run of job `id` in `slot`; `claimed`: its lease is held already (leases only). */
   private launch(id: string, slot: Slot, known?: Job, claimed = false): void {
+    traceStep(id, 'run.start');
     this.take(slot);
     const running: Running = { slot, work: Promise.resolve(), held: claimed, leftDue: false };
     const lease = this.o.lease;

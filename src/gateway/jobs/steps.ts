@@ -13,6 +13,7 @@ import type { LancashError } from '../../core/errors.js';
 import { sum } from '../../core/money.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, PAYMENT, type Payment } from '../../core/protocol/gateway.js';
+import { traceStep } from '../../core/step-trace.js';
 import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
@@ -183,13 +184,67 @@ export function sealPayment(
   });
 }
 
+/** A job's local notes signed, checked and sealed as their payment, not committed yet (`prepareLocal`). */
+export interface LocalNotes {
+  outputs: Job['journal']['outputs'];
+  prepared: Awaited<ReturnType<Mint['prepareOutputs']>>;
+  localProofs: Proof[];
+  delivery: Envelope;
+}
+
 /**
- * Generates the local notes of the job's journaled outputs and moves it to `delivering`: the local
- * mint signs outside the transaction, the notes are unblinded and checked and their payment sealed,
- * then one transaction journals `journal` (with the notes and the payment) and commits the signatures
- * under `operation`, so they are given only together with the receipt. Answers the moved job, or
- * undefined when it had moved already.
+ * The local notes of the job's journaled outputs: signed by the local mint, unblinded and checked,
+ * and their payment sealed; nothing is written, and nothing given until `commitLocal`. Outputs
+ * journaled before a key rotation keep their keyset (still redeemable), so a rotation never strands a
+ * job. Once that keyset is retired (a rotation with no grace while the job waited) the mint never
+ * signed them: fresh ones on the active keyset take their place, journaled with the notes.
  */
+export async function prepareLocal(o: JobServiceBase, job: Job, unit: string): Promise<LocalNotes> {
+  const { mint } = o;
+  let outputs = job.journal.outputs;
+  await mint.keysets.fresh();
+  if (outputs.some((x) => mint.keysets.retired(x.id))) {
+    const amount = sum(outputs.map((x) => x.amount));
+    const lock = relockKey(job.destination, outputs);
+    outputs = makeOutputs(o.curve, mint.keysets.current().id, amount, lock);
+  }
+  const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
+  traceStep(job.id, 'generate.signed');
+  const localProofs = await unblindInPool(cryptoOf(o), outputs, prepared.signatures, (id) => {
+    const ks = mint.keysets.get(id);
+    return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
+  });
+  traceStep(job.id, 'generate.unblinded');
+  const delivery = await sealPayment(o.keys, job, { url: o.localMintUrl(), unit }, localProofs);
+  traceStep(job.id, 'generate.sealed');
+  return { outputs, prepared, localProofs, delivery };
+}
+
+/**
+ * Moves the job to `delivering` with its `local` notes: one transaction journals `journal` (with the
+ * notes and the payment) and commits the signatures under `operation`, so they are given only together
+ * with what the step received (job 2: the receipt). Answers the moved job, or undefined when it had
+ * moved already (nothing changed; the signatures are never given).
+ */
+export async function commitLocal<J extends Job>(
+  o: JobServiceBase,
+  job: J,
+  local: LocalNotes,
+  step: { operation: string; detail: string; journal: Partial<J['journal']>; clock: () => number },
+): Promise<J | undefined> {
+  const { outputs, prepared, localProofs, delivery } = local;
+  const now = step.clock();
+  const moved = await commitOf(o)(async (trx) => {
+    const journal: J['journal'] = { ...job.journal, ...step.journal, outputs, localProofs, delivery };
+    const next = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
+    if (next !== undefined) await o.mint.commitOutputs(trx, prepared, step.operation);
+    return next;
+  });
+  traceStep(job.id, 'generate.committed');
+  return moved;
+}
+
+/** `prepareLocal` then `commitLocal`: the local notes generated and the job moved to `delivering`. */
 export async function generateLocal<J extends Job>(
   o: JobServiceBase,
   job: J,
@@ -201,30 +256,7 @@ export async function generateLocal<J extends Job>(
     clock: () => number;
   },
 ): Promise<J | undefined> {
-  const { mint } = o;
-  let outputs = job.journal.outputs;
-  // Outputs journaled before a key rotation keep their keyset (still redeemable), so a rotation never
-  // strands a job. Once that keyset is retired (a rotation with no grace while the job waited) the mint
-  // never signed them: fresh ones on the active keyset take their place, journaled with the notes.
-  await mint.keysets.fresh();
-  if (outputs.some((x) => mint.keysets.retired(x.id))) {
-    const amount = sum(outputs.map((x) => x.amount));
-    const lock = relockKey(job.destination, outputs);
-    outputs = makeOutputs(o.curve, mint.keysets.current().id, amount, lock);
-  }
-  const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
-  const localProofs = await unblindInPool(cryptoOf(o), outputs, prepared.signatures, (id) => {
-    const ks = mint.keysets.get(id);
-    return { id: ks.id, unit: ks.unit, keys: ks.publicKeys };
-  });
-  const delivery = await sealPayment(o.keys, job, { url: o.localMintUrl(), unit: step.unit }, localProofs);
-  const now = step.clock();
-  return commitOf(o)(async (trx) => {
-    const journal: J['journal'] = { ...job.journal, ...step.journal, outputs, localProofs, delivery };
-    const moved = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
-    if (moved !== undefined) await mint.commitOutputs(trx, prepared, step.operation);
-    return moved;
-  });
+  return commitLocal(o, job, await prepareLocal(o, job, step.unit), step);
 }
 
 /** The `gateway.notice` of how the job stands, sealed to its `replyTo`; undefined without one. */

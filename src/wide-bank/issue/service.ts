@@ -16,6 +16,7 @@ import {
   IssueRequest as IssueRequestSchema,
 } from '../../core/protocol/bank.js';
 import { decode } from '../../core/protocol/cashu.js';
+import { traceStart, traceStep } from '../../core/step-trace.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
 import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
@@ -38,8 +39,11 @@ export class IssueService {
    */
   async issue(envelope: unknown): Promise<string> {
     const { mint, ledger, keys } = this.o;
+    const arrived = traceStart();
     // Auth mode proves the sender key, so the account is the one opened for that key.
     const opened = await openJson({ envelope, recipient: keys.encryption, expectedType: BANK_ISSUE_REQUEST });
+    traceStep(opened.transferId, 'bank.in', arrived);
+    traceStep(opened.transferId, 'bank.opened');
     const holder = bytesToHex(opened.sender);
     const account = await ledger.accountIdOfHolder(holder);
     const req = decode(IssueRequestSchema, opened.payload, 'payload');
@@ -54,6 +58,7 @@ export class IssueService {
       // A holder's outputs journaled before a rotation (a gateway's job 1) are still signed by their
       // keyset until it is retired, so no job is refused for a rotation it did not see (docs/mint.md).
       const prepared = await mint.prepareOutputs(req.outputs, { signInactive: true });
+      traceStep(opened.transferId, 'bank.crypto');
       if (prepared.amount !== req.amount) {
         fail(
           'TransactionUnbalanced',
@@ -69,6 +74,7 @@ export class IssueService {
         payload: { signatures: prepared.signatures },
       });
       const text = JSON.stringify(sealed);
+      traceStep(opened.transferId, 'bank.sealed');
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitOutputs(trx, prepared, r.key);
         const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
@@ -81,6 +87,7 @@ export class IssueService {
       return stored;
     });
     fault('wide-bank:issue:after-commit');
+    traceStep(opened.transferId, 'bank.committed');
     return answer;
   }
 }

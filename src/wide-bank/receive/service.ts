@@ -17,6 +17,7 @@ import {
   ReceiveRequest as ReceiveRequestSchema,
 } from '../../core/protocol/bank.js';
 import { decode } from '../../core/protocol/cashu.js';
+import { traceStart, traceStep } from '../../core/step-trace.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
 import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
@@ -41,12 +42,15 @@ export class ReceiveService {
   /** Handles one receive request envelope; returns the sealed answer (holding the receipt) as JSON text. */
   async receive(envelope: unknown): Promise<string> {
     const { mint, ledger, keys } = this.o;
+    const arrived = traceStart();
     // Anyone holding notes may pay them into an account; the sender key only addresses the answer.
     const opened = await openJson({
       envelope,
       recipient: keys.encryption,
       expectedType: BANK_RECEIVE_REQUEST,
     });
+    traceStep(opened.transferId, 'bank.in', arrived);
+    traceStep(opened.transferId, 'bank.opened');
     const sender = bytesToHex(opened.sender);
     const req = decode(ReceiveRequestSchema, opened.payload, 'payload');
     const account = await ledger.accountIdOfHolder(req.account);
@@ -58,6 +62,7 @@ export class ReceiveService {
     };
     const answer = await ledger.settle(r, async () => {
       const prepared = await mint.prepareInputs(req.proofs);
+      traceStep(opened.transferId, 'bank.crypto');
       // NUT-02: the account is credited the notes' value less their input fee, which the bank keeps
       // (booked to funding); the receipt states the credit (docs/wide-bank.md, "Fees").
       const credit = amountAfterFee(prepared.amount, prepared.fee);
@@ -78,6 +83,7 @@ export class ReceiveService {
         payload: { receipt },
       });
       const text = JSON.stringify(sealed);
+      traceStep(opened.transferId, 'bank.sealed');
       const stored = await ledger.once(r, text, async (trx) => {
         await mint.commitInputs(trx, prepared, r.key, 'spent');
         // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is
@@ -94,6 +100,7 @@ export class ReceiveService {
       return stored;
     });
     fault('wide-bank:receive:after-commit');
+    traceStep(opened.transferId, 'bank.committed');
     return answer;
   }
 }
