@@ -306,7 +306,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
         ),
         ...(open && open.undrained[direction] > 0 ? { undrainedAfter30s: open.undrained[direction] } : {}),
         stagesMsP50: stages[direction],
-        ...(trace ? { stepGapsMs: trace.gapsMs[direction] } : {}),
+        ...(trace ? { stepGapsMs: trace.gapsMs[direction], stepAtMs: trace.atMs[direction] } : {}),
       };
     };
     return {

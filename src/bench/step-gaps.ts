@@ -20,6 +20,11 @@ export interface GapFigures {
 export interface StepTrace {
   /** Per direction: each gap, in the order they occur, and `total` (post → arrival). */
   gapsMs: Record<Direction, Record<string, GapFigures>>;
+  /**
+   * Per direction: each mark's time from the post. Where steps overlap (job 2 signs its local notes
+   * while the bank receives) consecutive gaps mix two paths; these offsets do not.
+   */
+  atMs: Record<Direction, Record<string, GapFigures>>;
 }
 
 export interface StepRecorder {
@@ -43,14 +48,16 @@ export function recordSteps(): StepRecorder {
     stop(finished) {
       setStepSink(undefined);
       const gapsMs = {} as StepTrace['gapsMs'];
+      const atMs = {} as StepTrace['atMs'];
       for (const direction of ['lan-to-wan', 'wan-to-lan'] as const) {
         // Each gap's values and the mean time from the post to its start (orders the gaps).
         const gaps = new Map<string, { values: number[]; offset: number }>();
-        const add = (name: string, value: number, offset: number) => {
-          const g = gaps.get(name) ?? { values: [], offset: 0 };
+        const ats = new Map<string, { values: number[]; offset: number }>();
+        const add = (name: string, value: number, offset: number, into = gaps) => {
+          const g = into.get(name) ?? { values: [], offset: 0 };
           g.values.push(value);
           g.offset += offset;
-          gaps.set(name, g);
+          into.set(name, g);
         };
         for (const f of finished) {
           if (f.direction !== direction) continue;
@@ -64,23 +71,30 @@ export function recordSteps(): StepRecorder {
             const a = seq[i - 1]!;
             const b = seq[i]!;
             add(`${a.step} → ${b.step}`, b.at - a.at, a.at - f.postedAt);
+            add(b.step, b.at - f.postedAt, b.at - f.postedAt, ats);
           }
           add('total', f.drainedAt - f.postedAt, Number.MAX_SAFE_INTEGER);
         }
-        const ordered = [...gaps.entries()].sort(
-          ([, x], [, y]) => x.offset / x.values.length - y.offset / y.values.length,
-        );
-        gapsMs[direction] = Object.fromEntries(
-          ordered.map(([name, g]) => {
-            const sorted = g.values.sort((x, y) => x - y);
-            return [
-              name,
-              { p50: round2(quantile(sorted, 0.5)), p99: round2(quantile(sorted, 0.99)), n: sorted.length },
-            ];
-          }),
-        );
+        gapsMs[direction] = figures(gaps);
+        atMs[direction] = figures(ats);
       }
-      return { gapsMs };
+      return { gapsMs, atMs };
     },
   };
+}
+
+/** Each named series' median, p99 and count, ordered by their mean offset from the post. */
+function figures(series: Map<string, { values: number[]; offset: number }>): Record<string, GapFigures> {
+  const ordered = [...series.entries()].sort(
+    ([, x], [, y]) => x.offset / x.values.length - y.offset / y.values.length,
+  );
+  return Object.fromEntries(
+    ordered.map(([name, g]) => {
+      const sorted = g.values.sort((x, y) => x - y);
+      return [
+        name,
+        { p50: round2(quantile(sorted, 0.5)), p99: round2(quantile(sorted, 0.99)), n: sorted.length },
+      ];
+    }),
+  );
 }
