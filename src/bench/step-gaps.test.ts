@@ -1,0 +1,41 @@
+/** The step trace of `bench gateway --trace-steps`: marks become gaps in time order, and nothing is kept when off. */
+import { describe, expect, it } from 'vitest';
+import { traceStart, traceStep } from '../core/step-trace.js';
+import { recordSteps } from './step-gaps.js';
+
+describe('step gaps', () => {
+  it('answers the gaps between a conversion’s marks in time order, and each mark’s time from the post', () => {
+    const steps = recordSteps();
+    // Marked out of order (two paths overlap): the gaps follow the times.
+    traceStep('a', 'intake', 1002);
+    traceStep('a', 'local', 1010);
+    traceStep('a', 'bank', 1007);
+    traceStep('b', 'intake', 2004);
+    const trace = steps.stop([
+      { id: 'a', direction: 'wan-to-lan', postedAt: 1000, drainedAt: 1012 },
+      { id: 'b', direction: 'wan-to-lan', postedAt: 2000, drainedAt: 2010 },
+    ]);
+    const gaps = trace.gapsMs['wan-to-lan'];
+    expect(Object.keys(gaps)).toEqual([
+      'posted → intake',
+      'intake → bank',
+      'intake → arrived',
+      'bank → local',
+      'local → arrived',
+      'total',
+    ]);
+    expect(gaps['posted → intake']).toEqual({ p50: 2, p99: 4, n: 2 });
+    expect(gaps['bank → local']).toEqual({ p50: 3, p99: 3, n: 1 });
+    expect(gaps.total).toEqual({ p50: 10, p99: 12, n: 2 });
+    expect(trace.atMs['wan-to-lan'].local).toEqual({ p50: 10, p99: 10, n: 1 });
+    expect(trace.gapsMs['lan-to-wan']).toEqual({});
+  });
+
+  it('records nothing once stopped', () => {
+    recordSteps().stop([]);
+    expect(traceStart()).toBe(0);
+    traceStep('c', 'intake', 5);
+    const trace = recordSteps().stop([{ id: 'c', direction: 'lan-to-wan', postedAt: 0, drainedAt: 10 }]);
+    expect(Object.keys(trace.gapsMs['lan-to-wan'])).toEqual(['posted → arrived', 'total']);
+  });
+});
