@@ -7,6 +7,7 @@
 import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
 import { LancashError } from '../core/errors.js';
 import type { Database } from './schema.js';
+import { directInTransaction } from './sqlite/direct.js';
 
 /** Stands for the i-th argument while the statement is built; never reaches a database. */
 class Placeholder {
@@ -23,7 +24,7 @@ export function reusable<A extends readonly unknown[], R>(
   build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
 ): (db: Kysely<Database>, ...args: A) => Promise<R[]> {
   // By the database's adapter: a store's own handle and its transactions' connections share it.
-  const compiled = new WeakMap<object, { query: CompiledQuery<R>; slots: (number | undefined)[] }>();
+  const compiled = new WeakMap<object, Compiled<R>>();
   return async (db, ...args) => {
     const executor = db.getExecutor();
     let entry = compiled.get(executor.adapter);
@@ -31,18 +32,32 @@ export function reusable<A extends readonly unknown[], R>(
       entry = compile(db, build, args.length);
       compiled.set(executor.adapter, entry);
     }
-    const { query, slots } = entry;
-    const parameters = slots.map((slot, i) => (slot === undefined ? query.parameters[i] : args[slot]));
+    const { query, slots, inOrder } = entry;
+    // Most statements take their arguments as they come: the rest array is the parameter list.
+    const parameters = inOrder
+      ? args
+      : slots.map((slot, i) => (slot === undefined ? query.parameters[i] : args[slot]));
+    // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
+    const direct = directInTransaction(db);
+    if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
     const result = await db.executeQuery<R>({ ...query, parameters });
     return result.rows;
   };
+}
+
+interface Compiled<R> {
+  query: CompiledQuery<R>;
+  /** For each parameter of `query`, the argument it takes, or undefined for a constant of the build. */
+  slots: (number | undefined)[];
+  /** Whether parameter i is argument i for every i, all arguments used: the arguments are the list. */
+  inOrder: boolean;
 }
 
 function compile<A extends readonly unknown[], R>(
   db: Kysely<Database>,
   build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
   arity: number,
-): { query: CompiledQuery<R>; slots: (number | undefined)[] } {
+): Compiled<R> {
   const placeholders = Array.from({ length: arity }, (_, i) => new Placeholder(i));
   const query = build(db, ...(placeholders as unknown as A)).compile();
   const slots = query.parameters.map((p) => (p instanceof Placeholder ? p.index : undefined));
@@ -51,7 +66,8 @@ function compile<A extends readonly unknown[], R>(
     const reason = `reusable statement: argument ${unused.map((p) => p.index).join(', ')} is not a value of the statement`;
     throw new LancashError('Internal', { reason }, reason);
   }
-  return { query, slots };
+  const inOrder = slots.length === arity && slots.every((slot, i) => slot === i);
+  return { query, slots, inOrder };
 }
 
 /**
