@@ -4,7 +4,7 @@
  * of the store layer's CPU after the driver itself); a repository's hottest statements can be
  * declared with `reusable` instead, and then cost a parameter array. The SQL stays in the repository.
  */
-import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
+import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter, type QueryResult } from 'kysely';
 import { LancashError } from '../core/errors.js';
 import type { Database } from './schema.js';
 import { directInTransaction } from './sqlite/direct.js';
@@ -23,9 +23,54 @@ class Placeholder {
 export function reusable<A extends readonly unknown[], R>(
   build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
 ): (db: Kysely<Database>, ...args: A) => Promise<R[]> {
+  const statement = compiledFor(build);
+  return async (db, ...args) => {
+    const { query, parameters } = statement(db, args);
+    // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
+    const direct = directInTransaction(db);
+    if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows;
+  };
+}
+
+/**
+ * As `reusable`, for a write that returns no rows: resolves to how many rows it inserted, updated or
+ * deleted (an `insert … on conflict do nothing` that found its key: 0).
+ */
+export function reusableWrite<A extends readonly unknown[]>(
+  build: (db: Kysely<Database>, ...args: A) => Compilable<unknown>,
+): (db: Kysely<Database>, ...args: A) => Promise<number> {
+  const statement = compiledFor(build);
+  return async (db, ...args) => {
+    const { query, parameters } = statement(db, args);
+    const direct = directInTransaction(db);
+    if (direct !== undefined) return direct.changes(query.sql, parameters);
+    const result = await db.executeQuery({ ...query, parameters });
+    return Number(result.numAffectedRows ?? 0n);
+  };
+}
+
+/**
+ * `db.executeQuery(query)` for a statement a repository compiled itself (`CompiledQuery.raw`, or a
+ * text it keeps by shape): inside a SQLite transaction it runs at once, as `reusable` statements do.
+ */
+export async function executeCompiled<R>(
+  db: Kysely<Database>,
+  query: CompiledQuery<R>,
+): Promise<QueryResult<R>> {
+  const direct = directInTransaction(db);
+  if (direct !== undefined) return direct.execute<R>(query.sql, query.parameters);
+  return db.executeQuery<R>(query);
+}
+
+/** `build` compiled once per database (adapter), and each call's parameter list. */
+function compiledFor<A extends readonly unknown[], R>(
+  build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
+): (db: Kysely<Database>, args: A) => { query: CompiledQuery<R>; parameters: readonly unknown[] } {
   // By the database's adapter: a store's own handle and its transactions' connections share it.
   const compiled = new WeakMap<object, Compiled<R>>();
-  return async (db, ...args) => {
+  return (db, args) => {
     const executor = db.getExecutor();
     let entry = compiled.get(executor.adapter);
     if (entry === undefined) {
@@ -33,15 +78,11 @@ export function reusable<A extends readonly unknown[], R>(
       compiled.set(executor.adapter, entry);
     }
     const { query, slots, inOrder } = entry;
-    // Most statements take their arguments as they come: the rest array is the parameter list.
+    // Most statements take their arguments as they come: the argument list is the parameter list.
     const parameters = inOrder
       ? args
       : slots.map((slot, i) => (slot === undefined ? query.parameters[i] : args[slot]));
-    // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
-    const direct = directInTransaction(db);
-    if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
-    const result = await db.executeQuery<R>({ ...query, parameters });
-    return result.rows;
+    return { query, parameters };
   };
 }
 

@@ -6,7 +6,7 @@
  * transaction), so running now is what the executor would do next; outside, a statement must queue
  * on the mutex behind any open transaction, so it keeps Kysely's path.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryResult } from 'kysely';
 import { asOutage } from '../outage.js';
 import type { Database } from '../schema.js';
 import { capabilities } from './capabilities.js';
@@ -16,7 +16,7 @@ export interface Statements {
   prepare(sql: string): {
     readonly reader: boolean;
     all(parameters: readonly unknown[]): unknown[];
-    run(parameters: readonly unknown[]): unknown;
+    run(parameters: readonly unknown[]): { changes: number | bigint };
   };
 }
 
@@ -31,6 +31,27 @@ export class Direct {
       if (stmt.reader) return stmt.all(parameters) as R[];
       stmt.run(parameters);
       return [];
+    } catch (err) {
+      throw asOutage(err, capabilities.unavailableCodes);
+    }
+  }
+
+  /** Runs `sql` and answers as Kysely's SQLite driver does: the rows, or how many rows it changed. */
+  execute<R>(sql: string, parameters: readonly unknown[]): QueryResult<R> {
+    try {
+      const stmt = this.statements.prepare(sql);
+      if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
+      const { changes } = stmt.run(parameters);
+      return { numAffectedRows: BigInt(changes), rows: [] };
+    } catch (err) {
+      throw asOutage(err, capabilities.unavailableCodes);
+    }
+  }
+
+  /** Runs the write `sql`: how many rows it changed. */
+  changes(sql: string, parameters: readonly unknown[]): number {
+    try {
+      return Number(this.statements.prepare(sql).run(parameters).changes);
     } catch (err) {
       throw asOutage(err, capabilities.unavailableCodes);
     }
