@@ -7,7 +7,7 @@
 import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter, type QueryResult } from 'kysely';
 import { LancashError } from '../core/errors.js';
 import type { Database } from './schema.js';
-import { directInTransaction } from './sqlite/direct.js';
+import { directInTransaction, directOfStore } from './sqlite/direct.js';
 
 /** Stands for the i-th argument while the statement is built; never reaches a database. */
 class Placeholder {
@@ -29,6 +29,9 @@ export function reusable<A extends readonly unknown[], R>(
     // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
     const direct = directInTransaction(db);
     if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
+    // On a SQLite store's own handle, a read while no transaction is open: also at once.
+    const rows = directOfStore(db)?.readNow<R>(query.sql, parameters);
+    if (rows !== undefined) return rows;
     const result = await db.executeQuery<R>({ ...query, parameters });
     return result.rows;
   };

@@ -38,9 +38,10 @@ function checkingIntegers(
   stmt: BetterSqlite3.Statement,
   sqlite: BetterSqlite3.Database,
   checkpointing: Checkpointing | undefined,
-): SqliteStatement {
+): CheckedStatement {
   return {
     reader: stmt.reader,
+    readonly: stmt.readonly,
     all: (parameters) => {
       const rows = stmt.all(parameters as unknown[]) as UnknownRow[];
       for (const row of rows) checkRow(row);
@@ -63,6 +64,9 @@ function checkingIntegers(
   };
 }
 
+/** Kysely's statement, plus whether it only reads (`direct.ts` runs such reads at once). */
+type CheckedStatement = SqliteStatement & { readonly readonly: boolean };
+
 function checkRow(row: UnknownRow): UnknownRow {
   for (const column in row) {
     const value = row[column];
@@ -80,8 +84,8 @@ function checkRow(row: UnknownRow): UnknownRow {
 export function withStatementCache(
   sqlite: BetterSqlite3.Database,
   checkpointing?: Checkpointing,
-): SqliteDatabase {
-  const cache = new Map<string, { stmt: BetterSqlite3.Statement; checked: SqliteStatement; used: number }>();
+): SqliteDatabase & { prepare(sql: string): CheckedStatement } {
+  const cache = new Map<string, { stmt: BetterSqlite3.Statement; checked: CheckedStatement; used: number }>();
   let clock = 0;
   return {
     prepare(sql: string) {
@@ -166,6 +170,6 @@ export function connect(config: SqliteConfig): Kysely<Database> {
     };
   }
   const db = new Kysely<Database>({ dialect: mappingOutages(dialect, capabilities.unavailableCodes) });
-  registerStore(db, new Direct(statements));
+  registerStore(db, new Direct(statements, () => sqlite.inTransaction));
   return db;
 }

@@ -1,10 +1,14 @@
 /**
- * Statements run at once on a SQLite store's one connection while the store's own transaction holds
- * it, without Kysely's executor: its connection provider, the outage wrapper's closure and the driver's
- * promise cost ≈ 4 KB and ≈ 2 µs a statement, more than SQLite takes to run a small one. Only inside a
- * transaction: there the connection is this caller's alone (Kysely's mutex was taken for the
- * transaction), so running now is what the executor would do next; outside, a statement must queue
- * on the mutex behind any open transaction, so it keeps Kysely's path.
+ * Statements run at once on a SQLite store's one connection, without Kysely's executor: its connection
+ * provider, the outage wrapper's closure and the driver's promise cost ≈ 4 KB and ≈ 1.5 µs a
+ * statement, more than SQLite takes to run a small one. Better-sqlite3 runs a statement synchronously,
+ * so running it now is safe exactly when nothing else can be between its statements on the connection:
+ * - inside the store's own transaction (Kysely's mutex was taken for it): every statement;
+ * - on the store's own handle, a read-only statement while no transaction is open on the connection:
+ *   it sees committed rows only and ends before anything else runs, as if it had come first in the
+ *   mutex's queue. While a transaction is open (between its awaits) it must queue behind it, or it
+ *   would read that transaction's uncommitted rows: then Kysely's path. Writes outside a transaction
+ *   keep Kysely's path too.
  */
 import type { Kysely, QueryResult } from 'kysely';
 import { asOutage } from '../outage.js';
@@ -15,6 +19,7 @@ import { capabilities } from './capabilities.js';
 export interface Statements {
   prepare(sql: string): {
     readonly reader: boolean;
+    readonly readonly: boolean;
     all(parameters: readonly unknown[]): unknown[];
     run(parameters: readonly unknown[]): { changes: number | bigint };
   };
@@ -22,7 +27,26 @@ export interface Statements {
 
 /** A SQLite connection's statements, run synchronously, outages mapped as `outage.ts` maps them. */
 export class Direct {
-  constructor(readonly statements: Statements) {}
+  constructor(
+    readonly statements: Statements,
+    /** Whether a transaction is open on the connection (better-sqlite3's `inTransaction`). */
+    readonly inTransaction: () => boolean,
+  ) {}
+
+  /**
+   * The rows of `sql` when it only reads and no transaction is open on the connection (see the file
+   * comment); undefined when it must take Kysely's path instead.
+   */
+  readNow<R>(sql: string, parameters: readonly unknown[]): R[] | undefined {
+    if (this.inTransaction()) return undefined;
+    try {
+      const stmt = this.statements.prepare(sql);
+      if (!stmt.readonly || !stmt.reader) return undefined;
+      return stmt.all(parameters) as R[];
+    } catch (err) {
+      throw asOutage(err, capabilities.unavailableCodes);
+    }
+  }
 
   /** Runs `sql`: the rows of a statement that returns rows, else none (as Kysely's SQLite driver). */
   rows<R>(sql: string, parameters: readonly unknown[]): R[] {
