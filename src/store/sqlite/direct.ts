@@ -48,13 +48,11 @@ export class Direct {
     }
   }
 
-  /** Runs `sql`: the rows of a statement that returns rows, else none (as Kysely's SQLite driver). */
-  rows<R>(sql: string, parameters: readonly unknown[]): R[] {
+  /** Runs `sql`: the rows of a statement that returns rows, else how many rows it changed. */
+  #run(sql: string, parameters: readonly unknown[]): unknown[] | number | bigint {
     try {
       const stmt = this.statements.prepare(sql);
-      if (stmt.reader) return stmt.all(parameters) as R[];
-      stmt.run(parameters);
-      return [];
+      return stmt.reader ? stmt.all(parameters) : stmt.run(parameters).changes;
     } catch (err) {
       throw asOutage(err, capabilities.unavailableCodes);
     }
@@ -62,23 +60,20 @@ export class Direct {
 
   /** Runs `sql` and answers as Kysely's SQLite driver does: the rows, or how many rows it changed. */
   execute<R>(sql: string, parameters: readonly unknown[]): QueryResult<R> {
-    try {
-      const stmt = this.statements.prepare(sql);
-      if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
-      const { changes } = stmt.run(parameters);
-      return { numAffectedRows: BigInt(changes), rows: [] };
-    } catch (err) {
-      throw asOutage(err, capabilities.unavailableCodes);
-    }
+    const r = this.#run(sql, parameters);
+    return typeof r === 'object' ? { rows: r as R[] } : { numAffectedRows: BigInt(r), rows: [] };
   }
 
-  /** Runs the write `sql`: how many rows it changed. */
+  /** Runs `sql`: the rows of a statement that returns rows, else none. */
+  rows<R>(sql: string, parameters: readonly unknown[]): R[] {
+    const r = this.#run(sql, parameters);
+    return typeof r === 'object' ? (r as R[]) : [];
+  }
+
+  /** Runs the write `sql` (one that returns no rows): how many rows it changed. */
   changes(sql: string, parameters: readonly unknown[]): number {
-    try {
-      return Number(this.statements.prepare(sql).run(parameters).changes);
-    } catch (err) {
-      throw asOutage(err, capabilities.unavailableCodes);
-    }
+    const r = this.#run(sql, parameters);
+    return typeof r === 'object' ? 0 : Number(r);
   }
 }
 
