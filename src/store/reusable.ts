@@ -56,7 +56,7 @@ export function reusableWrite<A extends readonly unknown[]>(
 
 /**
  * `db.executeQuery(query)` for a statement a repository compiled itself (`CompiledQuery.raw`, or a
- * text it keeps by shape): inside a SQLite transaction it runs at once, as `reusable` statements do.
+ * text it keeps by shape): on SQLite it runs at once where `reusable` statements do (`sqlite/direct.ts`).
  */
 export async function executeCompiled<R>(
   db: Kysely<Database>,
@@ -64,6 +64,8 @@ export async function executeCompiled<R>(
 ): Promise<QueryResult<R>> {
   const direct = directInTransaction(db);
   if (direct !== undefined) return direct.execute<R>(query.sql, query.parameters);
+  const rows = directOfStore(db)?.readNow<R>(query.sql, query.parameters);
+  if (rows !== undefined) return { rows };
   return db.executeQuery<R>(query);
 }
 
