@@ -7,7 +7,7 @@ import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
 import { allColumns } from '../store/columns.js';
 import type { DialectName } from '../store/index.js';
-import { reusable } from '../store/reusable.js';
+import { executeCompiled, reusable } from '../store/reusable.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 import { SHARDS, shardFor } from '../store/shards.js';
 
@@ -133,12 +133,18 @@ export async function keysetStates(
   db: Db,
   ids: readonly string[],
 ): Promise<Pick<KeysetRow, 'id' | 'active' | 'retires_at'>[]> {
+  // One keyset, as nearly every request: a statement compiled once (the same SQL).
+  if (ids.length === 1) return keysetState(db, ids[0]!);
   return db
     .selectFrom('mint_keysets')
     .select(['id', 'active', 'retires_at'])
     .where('id', 'in', ids)
     .execute();
 }
+
+const keysetState = reusable((db, id: string) =>
+  db.selectFrom('mint_keysets').select(['id', 'active', 'retires_at']).where('id', 'in', [id]),
+);
 
 /**
  * Inserts the notes that are new (`ON CONFLICT DO NOTHING`); returns how many were inserted (fewer
@@ -240,7 +246,10 @@ async function insertBatched<R, B, C extends keyof R & string, D extends keyof B
         return Object.fromEntries(entries) as R & B;
       });
     if (!withTotals) {
-      const r = await db.executeQuery(compiled(dialect, shape, part.length, params, () => build(whole())));
+      const r = await executeCompiled(
+        db,
+        compiled(dialect, shape, part.length, params, () => build(whole())),
+      );
       inserted += Number(r.numAffectedRows ?? 0n);
       continue;
     }
@@ -383,7 +392,7 @@ async function selectIn<T>(
   for (let i = 0; i < keys.length; i += ROWS_PER_INSERT) {
     const part = keys.slice(i, i + ROWS_PER_INSERT);
     const q = compiled(dialect, `select ${shape}`, part.length, part, () => build(part));
-    out.push(...((await db.executeQuery(q)).rows as T[]));
+    out.push(...((await executeCompiled(db, q)).rows as T[]));
   }
   return out;
 }

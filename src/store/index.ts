@@ -13,6 +13,7 @@ import { migrationProvider } from './migrations/index.js';
 import { isOutageCode } from './outage.js';
 import { postgres } from './postgres/index.js';
 import type { Database } from './schema.js';
+import { closeTransaction, type Direct, directOfStore, openTransaction } from './sqlite/direct.js';
 import { sqlite } from './sqlite/index.js';
 
 export type { Capabilities, DialectName } from './dialect.js';
@@ -197,6 +198,8 @@ class KyselyStore implements Store {
   readonly #inside: AsyncLocalStorage<true> | undefined;
   /** What runs after the commit of each open transaction, by its connection (`afterCommit`). */
   readonly #afterCommit = new WeakMap<Kysely<Database>, (() => void)[]>();
+  /** SQLite: the connection's statements, run without Kysely inside a transaction (`sqlite/direct.ts`). */
+  readonly #direct: Direct | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -208,6 +211,7 @@ class KyselyStore implements Store {
   ) {
     this.#capabilities = capabilities;
     this.#inside = checkNesting ? new AsyncLocalStorage<true>() : undefined;
+    this.#direct = directOfStore(db);
   }
 
   async overwriteSecurely<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
@@ -265,15 +269,32 @@ class KyselyStore implements Store {
   async #once<T>(conn: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     const queued: (() => void)[] = [];
     this.#afterCommit.set(conn, queued);
+    const direct = this.#direct;
     try {
-      await sql.raw(this.#capabilities.beginWrite).execute(conn);
+      if (direct === undefined) await sql.raw(this.#capabilities.beginWrite).execute(conn);
+      else {
+        direct.rows(this.#capabilities.beginWrite, NO_PARAMETERS);
+        openTransaction(conn, direct);
+      }
       let result: T;
       try {
         result = await fn(conn);
-        await sql`commit`.execute(conn);
+        if (direct === undefined) await sql`commit`.execute(conn);
+        else {
+          closeTransaction(conn);
+          direct.rows('commit', NO_PARAMETERS);
+        }
       } catch (err) {
         // After a failed commit the transaction may already be gone; the error that matters is `err`.
-        await sql`rollback`.execute(conn).catch(() => {});
+        if (direct === undefined) await sql`rollback`.execute(conn).catch(() => {});
+        else {
+          closeTransaction(conn);
+          try {
+            direct.rows('rollback', NO_PARAMETERS);
+          } catch {
+            // as above
+          }
+        }
         throw err;
       }
       this.#afterCommit.delete(conn);
@@ -281,6 +302,7 @@ class KyselyStore implements Store {
       return result;
     } finally {
       this.#afterCommit.delete(conn);
+      if (direct !== undefined) closeTransaction(conn);
     }
   }
 
@@ -289,6 +311,8 @@ class KyselyStore implements Store {
     return this.#closing;
   }
 }
+
+const NO_PARAMETERS: readonly unknown[] = Object.freeze([]);
 
 /** The driver's error code: SQLite's `SQLITE_…` name, PostgreSQL's SQLSTATE or a socket errno name. */
 function driverCode(err: unknown): string | undefined {

@@ -9,7 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLancashError, LancashError } from '../core/errors.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
 import { refusalOf } from '../test-support/refusals.js';
+import { isUniqueViolation } from './index.js';
 import { asOutage, isOutageCode } from './outage.js';
+import { reusable } from './reusable.js';
 import type { Database } from './schema.js';
 
 describe.each(DIALECTS)('a full disk on %s', (dialect) => {
@@ -50,6 +52,28 @@ describe.each(DIALECTS)('a full disk on %s', (dialect) => {
     expect(await store.db.selectFrom('settings').select('key').execute()).toBeInstanceOf(Array);
   });
 
+  // A reusable statement inside a SQLite transaction runs without Kysely's executor (sqlite/direct.ts):
+  // it must map outages, and leave other errors, as the executor's path does.
+  it('maps a reusable statement’s outage inside a transaction, and leaves its other errors', async () => {
+    await store.db.insertInto('settings').values({ key: 'same', value: '1' }).execute();
+    const unique = await store
+      .transaction((trx) => insertSetting(trx, 'same', '2'))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isLancashError(unique)).toBe(false);
+    expect(isUniqueViolation(unique)).toBe(true);
+    if (dialect !== 'sqlite') return; // PostgreSQL's full disk is a raised error, not an insert (fillDisk)
+    await fillDisk();
+    const e = await refusalOf(
+      store.transaction((trx) => insertSetting(trx, `k${Math.random()}`, 'x'.repeat(8000))),
+    );
+    expect(e.kind).toBe('StorageUnavailable');
+    expect((e.cause as { code?: string }).code).toBe('SQLITE_FULL');
+    expect(await store.db.selectFrom('settings').select('key').execute()).toHaveLength(1);
+  });
+
   it('keeps other driver errors as they are (a unique violation is no outage)', async () => {
     await store.db.insertInto('settings').values({ key: 'same', value: '1' }).execute();
     const err = await store.db
@@ -63,6 +87,10 @@ describe.each(DIALECTS)('a full disk on %s', (dialect) => {
     expect(isLancashError(err)).toBe(false);
   });
 });
+
+const insertSetting = reusable((db, key: string, value: string) =>
+  db.insertInto('settings').values({ key, value }),
+);
 
 describe('outage codes', () => {
   it('matches listed codes and SQLite’s extended codes of them, nothing else', () => {

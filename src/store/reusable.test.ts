@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
-import { reusable } from './reusable.js';
+import { reusable, reusableWrite } from './reusable.js';
 
 const settingsFrom = reusable((db, from: string, below: string) =>
   db
@@ -20,6 +20,13 @@ const settingsFrom = reusable((db, from: string, below: string) =>
 
 const setValue = reusable((db, key: string, value: string) =>
   db.updateTable('settings').set({ value }).where('key', '=', key).returning(['key', 'value']),
+);
+
+const insertIfAbsent = reusableWrite((db, key: string, value: string) =>
+  db
+    .insertInto('settings')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doNothing()),
 );
 
 describe.each(DIALECTS)('reusable statements on %s', (dialect) => {
@@ -72,6 +79,28 @@ describe.each(DIALECTS)('reusable statements on %s', (dialect) => {
       { key: 'a', value: 'new' },
       { key: 'b', value: 'vb' },
     ]);
+  });
+
+  // SQLite runs a read on the store's handle at once when it can (`sqlite/direct.ts`): never while a
+  // transaction is open on the one connection, whose uncommitted rows it would see.
+  it('a read on the store’s handle never sees an open transaction’s rows', async () => {
+    let read: Promise<unknown> | undefined;
+    await store
+      .transaction(async (trx) => {
+        await setValue(trx, 'a', 'uncommitted');
+        read = settingsFrom(store.db, 'a', 'b');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        throw new Error('rolls back');
+      })
+      .catch(() => {});
+    expect(await read).toEqual([{ key: 'a', value: 'va' }]);
+  });
+
+  it('counts the rows a reusable write changed, in and outside a transaction', async () => {
+    expect(await insertIfAbsent(store.db, 'new', 'x')).toBe(1);
+    expect(await insertIfAbsent(store.db, 'new', 'y')).toBe(0);
+    expect(await store.transaction((trx) => insertIfAbsent(trx, 'newer', 'x'))).toBe(1);
+    expect(await store.transaction((trx) => insertIfAbsent(trx, 'newer', 'y'))).toBe(0);
   });
 
   it('refuses a build that does not pass an argument into the statement', async () => {

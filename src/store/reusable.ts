@@ -4,9 +4,10 @@
  * of the store layer's CPU after the driver itself); a repository's hottest statements can be
  * declared with `reusable` instead, and then cost a parameter array. The SQL stays in the repository.
  */
-import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
+import { type Compilable, type CompiledQuery, type Kysely, PostgresAdapter, type QueryResult } from 'kysely';
 import { LancashError } from '../core/errors.js';
 import type { Database } from './schema.js';
+import { directInTransaction, directOfStore } from './sqlite/direct.js';
 
 /** Stands for the i-th argument while the statement is built; never reaches a database. */
 class Placeholder {
@@ -22,27 +23,87 @@ class Placeholder {
 export function reusable<A extends readonly unknown[], R>(
   build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
 ): (db: Kysely<Database>, ...args: A) => Promise<R[]> {
-  // By the database's adapter: a store's own handle and its transactions' connections share it.
-  const compiled = new WeakMap<object, { query: CompiledQuery<R>; slots: (number | undefined)[] }>();
+  const statement = compiledFor(build);
   return async (db, ...args) => {
+    const { query, parameters } = statement(db, args);
+    // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
+    const direct = directInTransaction(db);
+    if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
+    // On a SQLite store's own handle, a read while no transaction is open: also at once.
+    const rows = directOfStore(db)?.readNow<R>(query.sql, parameters);
+    if (rows !== undefined) return rows;
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows;
+  };
+}
+
+/**
+ * As `reusable`, for a write that returns no rows: resolves to how many rows it inserted, updated or
+ * deleted (an `insert … on conflict do nothing` that found its key: 0).
+ */
+export function reusableWrite<A extends readonly unknown[]>(
+  build: (db: Kysely<Database>, ...args: A) => Compilable<unknown>,
+): (db: Kysely<Database>, ...args: A) => Promise<number> {
+  const statement = compiledFor(build);
+  return async (db, ...args) => {
+    const { query, parameters } = statement(db, args);
+    const direct = directInTransaction(db);
+    if (direct !== undefined) return direct.changes(query.sql, parameters);
+    const result = await db.executeQuery({ ...query, parameters });
+    return Number(result.numAffectedRows ?? 0n);
+  };
+}
+
+/**
+ * `db.executeQuery(query)` for a statement a repository compiled itself (`CompiledQuery.raw`, or a
+ * text it keeps by shape): on SQLite it runs at once where `reusable` statements do (`sqlite/direct.ts`).
+ */
+export async function executeCompiled<R>(
+  db: Kysely<Database>,
+  query: CompiledQuery<R>,
+): Promise<QueryResult<R>> {
+  const direct = directInTransaction(db);
+  if (direct !== undefined) return direct.execute<R>(query.sql, query.parameters);
+  const rows = directOfStore(db)?.readNow<R>(query.sql, query.parameters);
+  if (rows !== undefined) return { rows };
+  return db.executeQuery<R>(query);
+}
+
+/** `build` compiled once per database (adapter), and each call's parameter list. */
+function compiledFor<A extends readonly unknown[], R>(
+  build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
+): (db: Kysely<Database>, args: A) => { query: CompiledQuery<R>; parameters: readonly unknown[] } {
+  // By the database's adapter: a store's own handle and its transactions' connections share it.
+  const compiled = new WeakMap<object, Compiled<R>>();
+  return (db, args) => {
     const executor = db.getExecutor();
     let entry = compiled.get(executor.adapter);
     if (entry === undefined) {
       entry = compile(db, build, args.length);
       compiled.set(executor.adapter, entry);
     }
-    const { query, slots } = entry;
-    const parameters = slots.map((slot, i) => (slot === undefined ? query.parameters[i] : args[slot]));
-    const result = await db.executeQuery<R>({ ...query, parameters });
-    return result.rows;
+    const { query, slots, inOrder } = entry;
+    // Most statements take their arguments as they come: the argument list is the parameter list.
+    const parameters = inOrder
+      ? args
+      : slots.map((slot, i) => (slot === undefined ? query.parameters[i] : args[slot]));
+    return { query, parameters };
   };
+}
+
+interface Compiled<R> {
+  query: CompiledQuery<R>;
+  /** For each parameter of `query`, the argument it takes, or undefined for a constant of the build. */
+  slots: (number | undefined)[];
+  /** Whether parameter i is argument i for every i, all arguments used: the arguments are the list. */
+  inOrder: boolean;
 }
 
 function compile<A extends readonly unknown[], R>(
   db: Kysely<Database>,
   build: (db: Kysely<Database>, ...args: A) => Compilable<R>,
   arity: number,
-): { query: CompiledQuery<R>; slots: (number | undefined)[] } {
+): Compiled<R> {
   const placeholders = Array.from({ length: arity }, (_, i) => new Placeholder(i));
   const query = build(db, ...(placeholders as unknown as A)).compile();
   const slots = query.parameters.map((p) => (p instanceof Placeholder ? p.index : undefined));
@@ -51,7 +112,8 @@ function compile<A extends readonly unknown[], R>(
     const reason = `reusable statement: argument ${unused.map((p) => p.index).join(', ')} is not a value of the statement`;
     throw new LancashError('Internal', { reason }, reason);
   }
-  return { query, slots };
+  const inOrder = slots.length === arity && slots.every((slot, i) => slot === i);
+  return { query, slots, inOrder };
 }
 
 /**

@@ -5,6 +5,7 @@
  * and the local notes a job holds.
  */
 import { type Kysely, sql } from 'kysely';
+import { reusable } from '../../store/reusable.js';
 import type { Database, GatewayJobsTable, MintProofsTable } from '../../store/schema.js';
 import { FINISHED, type FinishedState, JOB_KINDS, type JobKind, PAST_THE_CALL } from '../jobs/repository.js';
 
@@ -135,12 +136,16 @@ export async function heldNotes(
   db: Db,
   operation: string,
 ): Promise<Pick<MintProofsTable, 'amount' | 'keyset_id' | 'secret' | 'c' | 'witness'>[]> {
-  const rows = await db
+  const rows = await notesHeld(db, operation);
+  return rows.map((r) => ({ ...r, amount: Number(r.amount) }));
+}
+
+// Compiled once (`reusable`): once a conversion of job 2.
+const notesHeld = reusable((db, operation: string) =>
+  db
     .selectFrom('mint_proofs')
     .select(['amount', 'keyset_id', 'secret', 'c', 'witness'])
     .where('operation', '=', operation)
     .orderBy('created_at')
-    .orderBy('y')
-    .execute();
-  return rows.map((r) => ({ ...r, amount: Number(r.amount) }));
-}
+    .orderBy('y'),
+);

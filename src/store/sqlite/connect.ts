@@ -4,7 +4,8 @@
  * returns, `busy_timeout` so writers from other processes queue, `foreign_keys` on.
  * Integers are read as numbers and refused beyond ±(2^53 − 1) (`integers.ts`), like PostgreSQL's int8.
  * Prepared statements are kept per connection (Kysely would prepare every query again). WAL
- * checkpoints run on a worker thread (`checkpointer.ts`), not in a commit on the event loop.
+ * checkpoints run on a worker thread (`checkpointer.ts`), not in a commit on the event loop. Inside
+ * the store's transactions the same cache also runs statements without Kysely (`direct.ts`).
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -15,6 +16,7 @@ import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
 import { capabilities } from './capabilities.js';
 import { attachCheckpointer, type Checkpointing } from './checkpointer.js';
+import { Direct, registerStore } from './direct.js';
 
 export interface SqliteConfig {
   /** A file path, or ':memory:' (tests). */
@@ -36,9 +38,10 @@ function checkingIntegers(
   stmt: BetterSqlite3.Statement,
   sqlite: BetterSqlite3.Database,
   checkpointing: Checkpointing | undefined,
-): SqliteStatement {
+): CheckedStatement {
   return {
     reader: stmt.reader,
+    readonly: stmt.readonly,
     all: (parameters) => {
       const rows = stmt.all(parameters as unknown[]) as UnknownRow[];
       for (const row of rows) checkRow(row);
@@ -61,6 +64,9 @@ function checkingIntegers(
   };
 }
 
+/** Kysely's statement, plus whether it only reads (`direct.ts` runs such reads at once). */
+type CheckedStatement = SqliteStatement & { readonly readonly: boolean };
+
 function checkRow(row: UnknownRow): UnknownRow {
   for (const column in row) {
     const value = row[column];
@@ -78,8 +84,8 @@ function checkRow(row: UnknownRow): UnknownRow {
 export function withStatementCache(
   sqlite: BetterSqlite3.Database,
   checkpointing?: Checkpointing,
-): SqliteDatabase {
-  const cache = new Map<string, { stmt: BetterSqlite3.Statement; checked: SqliteStatement; used: number }>();
+): SqliteDatabase & { prepare(sql: string): CheckedStatement } {
+  const cache = new Map<string, { stmt: BetterSqlite3.Statement; checked: CheckedStatement; used: number }>();
   let clock = 0;
   return {
     prepare(sql: string) {
@@ -146,7 +152,8 @@ export function connect(config: SqliteConfig): Kysely<Database> {
     sqlite.close();
     throw err;
   }
-  const dialect = new SqliteDialect({ database: withStatementCache(sqlite, checkpointing) });
+  const statements = withStatementCache(sqlite, checkpointing);
+  const dialect = new SqliteDialect({ database: statements });
   if (checkpointing !== undefined) {
     const detach = checkpointing.detach;
     const createDriver = dialect.createDriver.bind(dialect);
@@ -162,5 +169,7 @@ export function connect(config: SqliteConfig): Kysely<Database> {
       return driver;
     };
   }
-  return new Kysely<Database>({ dialect: mappingOutages(dialect, capabilities.unavailableCodes) });
+  const db = new Kysely<Database>({ dialect: mappingOutages(dialect, capabilities.unavailableCodes) });
+  registerStore(db, new Direct(statements, () => sqlite.inTransaction));
+  return db;
 }

@@ -4,7 +4,7 @@
  * so two processes can never both spend the last cent) and `adjustBalance`; never read-then-write.
  */
 import { type Kysely, sql } from 'kysely';
-import { reusable } from '../../store/reusable.js';
+import { once, reusable, reusableWrite } from '../../store/reusable.js';
 import type { BankAccountsTable, BankEntriesTable, BankRequestsTable, Database } from '../../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -60,6 +60,16 @@ export async function listAccounts(db: Db): Promise<AccountRow[]> {
 }
 
 export async function insertEntries(db: Db, rows: readonly EntryRow[]): Promise<void> {
+  // A transfer's posting (two or three legs): its statement compiled once per row count.
+  if (rows.length > 0 && rows.length <= FEW_ENTRIES) {
+    const values: EntryValue[] = [];
+    for (const r of rows) {
+      values.push(r.id, r.tx_id, r.account_id, r.amount, r.kind, r.ref, r.created_at);
+      values.push(r.chain_seq ?? null, r.chain_hash ?? null); // absent means NULL (the column's default)
+    }
+    await entriesInsert(rows.length)(db, ...values);
+    return;
+  }
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     await db
       .insertInto('bank_entries')
@@ -67,6 +77,33 @@ export async function insertEntries(db: Db, rows: readonly EntryRow[]): Promise<
       .execute();
   }
 }
+
+/** Up to this many entries go in a statement compiled once (`entriesInsert`). */
+const FEW_ENTRIES = 4;
+type EntryValue = string | number | null;
+const ENTRY_COLUMNS = [
+  'id',
+  'tx_id',
+  'account_id',
+  'amount',
+  'kind',
+  'ref',
+  'created_at',
+  'chain_seq',
+  'chain_hash',
+] as const;
+
+/** The INSERT of `n` entries, each `ENTRY_COLUMNS` in order in the arguments. */
+const entriesInsert = once((n: number) =>
+  reusable((db, ...v: EntryValue[]) =>
+    db.insertInto('bank_entries').values(
+      Array.from({ length: n }, (_, i) => {
+        const at = i * ENTRY_COLUMNS.length;
+        return Object.fromEntries(ENTRY_COLUMNS.map((c, j) => [c, v[at + j]])) as unknown as EntryRow;
+      }),
+    ),
+  ),
+);
 
 /**
  * `balance = balance − amount` only when the holder's balance covers it; returns whether it did.
@@ -112,13 +149,25 @@ const requestOfKey = reusable((db, key: string) =>
  * the same key makes this wait for that transaction, then do nothing if it committed.
  */
 export async function insertRequestIfAbsent(db: Db, row: RequestRow): Promise<boolean> {
-  const r = await db
-    .insertInto('bank_requests')
-    .values(row)
-    .onConflict((oc) => oc.column('key').doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  const { key, kind, account_id, request_hash, response, created_at } = row;
+  return (await requestInsert(db, key, kind, account_id, request_hash, response, created_at)) === 1;
 }
+
+const requestInsert = reusableWrite(
+  (
+    db,
+    key: string,
+    kind: string,
+    account_id: string,
+    request_hash: string,
+    response: string,
+    created_at: number,
+  ) =>
+    db
+      .insertInto('bank_requests')
+      .values({ key, kind, account_id, request_hash, response, created_at })
+      .onConflict((oc) => oc.column('key').doNothing()),
+);
 
 // --- for the audit ---
 
@@ -198,14 +247,17 @@ export async function entryIdsOfRef(db: Db, accountId: string, ref: string): Pro
  * the head's row until the transaction ends, so links are numbered one at a time across processes.
  */
 export async function advanceChain(db: Db): Promise<{ seq: number; prev: string } | undefined> {
-  const row = await db
+  const row = (await chainAdvance(db))[0];
+  return row === undefined ? undefined : { seq: Number(row.seq), prev: row.hash };
+}
+
+const chainAdvance = reusable((db) =>
+  db
     .updateTable('bank_chain')
     .set((eb) => ({ seq: eb('seq', '+', 1) }))
     .where('id', '=', 1)
-    .returning(['seq', 'hash'])
-    .executeTakeFirst();
-  return row === undefined ? undefined : { seq: Number(row.seq), prev: row.hash };
-}
+    .returning(['seq', 'hash']),
+);
 
 /**
  * PostgreSQL only: the next link in ONE statement, computed in the server: the head advances (its row
@@ -230,8 +282,12 @@ export async function appendLinkInServer(db: Db, rows: string): Promise<number> 
 }
 
 export async function setChainHead(db: Db, hash: string): Promise<void> {
-  await db.updateTable('bank_chain').set({ hash }).where('id', '=', 1).execute();
+  await chainHeadSet(db, hash);
 }
+
+const chainHeadSet = reusable((db, hash: string) =>
+  db.updateTable('bank_chain').set({ hash }).where('id', '=', 1),
+);
 
 export async function chainHead(db: Db): Promise<{ seq: number; hash: string } | undefined> {
   const row = await db

@@ -4,7 +4,7 @@
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { DialectName } from '../../store/index.js';
-import { reusable } from '../../store/reusable.js';
+import { executeCompiled, reusable } from '../../store/reusable.js';
 import type { BankRequestLogTable, Database } from '../../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -40,7 +40,7 @@ export async function moveAndAppend(
     : await move(db, delta, row.account_id);
   const seq = counted[0]?.log_seq;
   if (seq === undefined) return false;
-  await db.executeQuery(CompiledQuery.raw(APPEND, [row.account_id, seq, ...line]));
+  await executeCompiled(db, CompiledQuery.raw(APPEND, [row.account_id, seq, ...line]));
   return true;
 }
 
