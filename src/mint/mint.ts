@@ -319,12 +319,16 @@ export class Mint {
    */
   async commitOutputs(trx: Trx, p: PreparedOutputs, operation: string): Promise<BlindSignature[]> {
     const now = this.clock();
-    const ids = [...new Set(p.rows.map((r) => r.keyset_id))];
-    for (const k of await repo.keysetStates(trx, ids)) {
-      if (k.retires_at !== null && now >= Number(k.retires_at)) this.expired(k.id, Number(k.retires_at));
-    }
-    const n = await repo.insertSignatures(trx, this.store.dialect, p.rows, { operation, created_at: now });
-    if (n !== p.rows.length) {
+    const keysets = [...new Set(p.rows.map((r) => r.keyset_id))];
+    const { inserted, retired } = await repo.insertSignatures(
+      trx,
+      this.store.dialect,
+      p.rows,
+      { operation, created_at: now },
+      { keysets, now },
+    );
+    if (retired !== undefined) this.expired(retired.id, retired.retires_at);
+    if (inserted !== p.rows.length) {
       this.alreadySigned(
         (
           await repo.signaturesFor(

@@ -128,23 +128,26 @@ export async function deactivateKeysets(db: Db, retiresAt: number): Promise<void
     .execute();
 }
 
-/** The signing state of these keysets as committed now (a rotation by another process included). */
-export async function keysetStates(
-  db: Db,
-  ids: readonly string[],
-): Promise<Pick<KeysetRow, 'id' | 'active' | 'retires_at'>[]> {
+/** The first of these keysets retired at `now` as committed (a rotation by another process included). */
+async function retiredKeyset(db: Db, ids: readonly string[], now: number): Promise<Retired | undefined> {
+  if (ids.length === 0) return undefined;
   // One keyset, as nearly every request: a statement compiled once (the same SQL).
-  if (ids.length === 1) return keysetState(db, ids[0]!);
-  return db
-    .selectFrom('mint_keysets')
-    .select(['id', 'active', 'retires_at'])
-    .where('id', 'in', ids)
-    .execute();
+  const [row] =
+    ids.length === 1 ? await oneRetiredKeyset(db, ids[0]!, now) : await retiredOf(db, ids, now).execute();
+  return row?.retires_at != null ? { id: row.id, retires_at: Number(row.retires_at) } : undefined;
 }
 
-const keysetState = reusable((db, id: string) =>
-  db.selectFrom('mint_keysets').select(['id', 'active', 'retires_at']).where('id', 'in', [id]),
-);
+/** Keysets of `ids` retired at `now`, the first by id. */
+const retiredOf = (db: Db, ids: readonly string[], now: number) =>
+  db
+    .selectFrom('mint_keysets')
+    .select(['id', 'retires_at'])
+    .where('id', 'in', ids)
+    .where('retires_at', '<=', now)
+    .orderBy('id')
+    .limit(1);
+
+const oneRetiredKeyset = reusable((db, id: string, now: number) => retiredOf(db, [id], now));
 
 /**
  * Inserts the notes that are new (`ON CONFLICT DO NOTHING`); returns how many were inserted (fewer
@@ -159,7 +162,7 @@ export async function insertProofs(
   fee = 0,
 ): Promise<number> {
   const fees = batch.state === 'spent' ? fee : 0;
-  const n = await insertBatched(
+  const r = await insertBatched(
     db,
     dialect,
     rows,
@@ -173,6 +176,7 @@ export async function insertProofs(
         .onConflict((oc) => oc.column('y').doNothing()),
     { column: batch.state, fees },
   );
+  const n = r.inserted;
   // A partial insert is always refused by its caller (the transaction or savepoint rolls back).
   if (dialect !== 'postgres' && n === rows.length) {
     await addTotals(db, { [batch.state]: sumOf(rows), fees });
@@ -180,14 +184,28 @@ export async function insertProofs(
   return n;
 }
 
-/** Signatures that are new (`ON CONFLICT DO NOTHING`); returns how many were inserted. */
+/** A keyset whose retirement time has come (`retires_at` ≤ now), as its row says. */
+export type Retired = { id: string; retires_at: number };
+
+/**
+ * Signatures that are new (`ON CONFLICT DO NOTHING`); answers how many were inserted, or, before any,
+ * the first of `keysets` retired at `now` by its committed row (another process's rotation), which
+ * the caller must refuse (its transaction rolls back). On PostgreSQL that read rides in the insert's
+ * statement (a CTE; the same READ COMMITTED snapshot a statement of its own just before would have
+ * had): one round trip a swap or issue instead of two.
+ */
 export async function insertSignatures(
   db: Db,
   dialect: DialectName,
   rows: readonly NewSignature[],
   batch: SignatureBatch,
-): Promise<number> {
-  const n = await insertBatched(
+  retiredAt: { keysets: readonly string[]; now: number },
+): Promise<{ inserted: number; retired?: Retired }> {
+  if (dialect !== 'postgres') {
+    const retired = await retiredKeyset(db, retiredAt.keysets, retiredAt.now);
+    if (retired !== undefined) return { inserted: 0, retired };
+  }
+  const r = await insertBatched(
     db,
     dialect,
     rows,
@@ -200,9 +218,11 @@ export async function insertSignatures(
         .values(values)
         .onConflict((oc) => oc.column('b_').doNothing()),
     { column: 'signed', fees: 0 },
+    retiredAt,
   );
-  if (dialect !== 'postgres' && n === rows.length) await addTotals(db, { signed: sumOf(rows) });
-  return n;
+  if (r.retired !== undefined) return r;
+  if (dialect !== 'postgres' && r.inserted === rows.length) await addTotals(db, { signed: sumOf(rows) });
+  return r;
 }
 
 /** The running total an insert adds its rows' value to, and the fees it collects. */
@@ -227,10 +247,13 @@ async function insertBatched<R, B, C extends keyof R & string, D extends keyof B
   batchColumns: readonly D[],
   build: (values: (R & B)[]) => Compilable,
   totals: TotalsOfInsert,
-): Promise<number> {
+  /** PostgreSQL: the first statement also reads the first of these keysets retired at `now`. */
+  retiredAt?: { keysets: readonly string[]; now: number },
+): Promise<{ inserted: number; retired?: Retired }> {
   const shared = batchColumns.map((c) => batch[c]);
   const withTotals = dialect === 'postgres';
-  const shape = `insert ${columns.join()}${withTotals ? ` adding to ${totals.column}` : ''}`;
+  const check = withTotals && retiredAt !== undefined;
+  const shape = `insert ${columns.join()}${withTotals ? ` adding to ${totals.column}${check ? ' refusing retired' : ''}` : ''}`;
   let inserted = 0;
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const part = rows.slice(i, i + ROWS_PER_INSERT);
@@ -254,29 +277,59 @@ async function insertBatched<R, B, C extends keyof R & string, D extends keyof B
       continue;
     }
     const fees = i === 0 ? totals.fees : 0;
-    const q = compiled(dialect, shape, part.length, params, () => build(whole()), addingTo(totals.column));
-    const r = await db.executeQuery<{ n: number | string }>(
-      CompiledQuery.raw(q.sql, [...params, fees, shardFor(db, 'mint_totals')]),
+    const q = compiled(
+      dialect,
+      shape,
+      part.length,
+      params,
+      () => build(whole()),
+      addingTo(totals.column, check),
     );
-    inserted += Number(r.rows[0]?.n ?? 0);
+    const extra: unknown[] = [fees, shardFor(db, 'mint_totals')];
+    // Later statements of a long batch carry the check with `now` = -1 (matches none): one text a size.
+    if (check) extra.push([...retiredAt.keysets], i === 0 ? retiredAt.now : -1);
+    const r = await db.executeQuery<{
+      n: number | string;
+      retired_id: string | null;
+      retires_at: number | string | null;
+    }>(CompiledQuery.raw(q.sql, [...params, ...extra]));
+    const row = r.rows[0];
+    if (row?.retired_id != null && row.retires_at != null) {
+      return { inserted, retired: { id: row.retired_id, retires_at: Number(row.retires_at) } };
+    }
+    inserted += Number(row?.n ?? 0);
   }
-  return inserted;
+  return { inserted };
 }
 
 /**
  * PostgreSQL: an `insert … on conflict do nothing` (parameters `$1`…`$k`) wrapped so that it also adds
  * the inserted rows' `amount` to `column` of the `mint_totals` shard `$k+2`, and `$k+1` to its fees;
- * the statement answers the rows inserted (`n`).
+ * the statement answers the rows inserted (`n`). With `refusingRetired`, it also answers the first
+ * keyset of the array `$k+3` whose `retires_at` ≤ `$k+4` (`retired_id`, `retires_at`; null if none):
+ * the caller then refuses the whole statement (rolls back), so what it inserted does not matter.
  */
-function addingTo(column: TotalsOfInsert['column']): (insert: CompiledQuery) => string {
+function addingTo(
+  column: TotalsOfInsert['column'],
+  refusingRetired = false,
+): (insert: CompiledQuery) => string {
   return (insert) => {
     const k = insert.parameters.length;
+    const retired = refusingRetired
+      ? `,
+      ret as (select id, retires_at from mint_keysets
+               where id = any($${k + 3}::text[]) and retires_at <= $${k + 4}
+               order by id limit 1)`
+      : '';
+    const answer = refusingRetired
+      ? ', (select id from ret) as retired_id, (select retires_at from ret) as retires_at'
+      : '';
     return `with ins as (${insert.sql} returning "amount"),
       tot as (update mint_totals
                  set "${column}" = "${column}" + (select coalesce(sum("amount"), 0) from ins),
                      fees = fees + $${k + 1}
-               where id = $${k + 2})
-      select count(*) as n from ins`;
+               where id = $${k + 2})${retired}
+      select count(*) as n${answer} from ins`;
   };
 }
 
