@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLancashError, LancashError } from '../core/errors.js';
 import { DIALECTS, freshDatabase, freshStore, type TestStore } from '../test-support/dialects.js';
 import { isUniqueViolation, type NewMintProof, openStore, type Store } from './index.js';
+import { UNCOMPRESSED } from './migrations/027_pg_uncompressed_columns.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -255,6 +256,22 @@ describe.each(DIALECTS)('store on %s', (dialect) => {
     } finally {
       await again.close();
     }
+  });
+
+  it('migration 027: on PostgreSQL the large incompressible columns are stored uncompressed', async () => {
+    if (dialect !== 'postgres') return;
+    // attstorage 'e' (EXTERNAL): out of line when big, never compressed ('x', the default, tries pglz).
+    const { rows } = await sql<{ t: string; c: string; storage: string }>`
+      select c.relname as t, a.attname as c, a.attstorage as storage
+        from pg_attribute a join pg_class c on c.oid = a.attrelid
+       where c.relnamespace = 'public'::regnamespace and a.attnum > 0 and not a.attisdropped`.execute(
+      store.db,
+    );
+    const storage = new Map(rows.map((r) => [`${r.t}.${r.c}`, r.storage]));
+    for (const [table, column] of UNCOMPRESSED)
+      expect(storage.get(`${table}.${column}`), `${table}.${column}`).toBe('e');
+    // Other columns keep the default.
+    expect(storage.get('gateway_jobs.refusal')).toBe('x');
   });
 
   it('a transaction commits all its writes and returns its result', async () => {

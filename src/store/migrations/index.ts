@@ -22,6 +22,7 @@ import * as m018 from './018_gateway_job_pruning.js';
 import * as m019 from './019_running_totals.js';
 import * as m020 from './020_summary_totals.js';
 import * as m024 from './024_bank_log_seq.js';
+import * as m027 from './027_pg_uncompressed_columns.js';
 import * as m028 from './028_mint_proofs_state_index.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
@@ -43,6 +44,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['019_running_totals', m019],
   ['020_summary_totals', m020],
   ['024_bank_log_seq', m024],
+  ['027_pg_uncompressed_columns', m027],
   ['028_mint_proofs_state_index', m028],
 ];
 

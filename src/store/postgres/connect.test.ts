@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDatabaseUrl } from '../../test-support/dialects.js';
 import { openStore, type Store } from '../index.js';
 import type { Database } from '../schema.js';
-import { nameable } from './connect.js';
+import { nameable, poolConfig } from './connect.js';
 
 describe('nameable', () => {
   it('takes planned statements with listed result columns only', () => {
@@ -41,6 +41,14 @@ describe('nameable', () => {
     ]) {
       expect(nameable(text), text).toBe(false);
     }
+  });
+});
+
+describe('poolConfig', () => {
+  it('keeps the connections it opened (no idle timeout), at most poolSize (default 10)', () => {
+    const url = 'postgres://u@localhost/db';
+    expect(poolConfig({ url })).toMatchObject({ connectionString: url, max: 10, idleTimeoutMillis: 0 });
+    expect(poolConfig({ url, poolSize: 16 }).max).toBe(16);
   });
 });
 

@@ -179,6 +179,57 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
   });
 
   it.runIf(dialect === 'postgres')(
+    'a posting takes its system account before the chain head, also with both in one statement',
+    async () => {
+      const h = await newHolder();
+      const { id } = await ledger.openAccount(h.key);
+      const other = await openStore(store.config);
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let headHeld: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        headHeld = resolve;
+      });
+      try {
+        // Another transaction holds the chain head: the receive must wait there, holding
+        // notes_outstanding already (the global lock order: holders, system accounts, head).
+        const holder = other.transaction(async (trx) => {
+          await sql`update bank_chain set seq = seq where id = 1`.execute(trx);
+          headHeld();
+          await released;
+        });
+        await held;
+        const posting = store.transaction((trx) => ledger.postReceive(trx, id, 5, 'lock-order'));
+        let taken = false;
+        for (let i = 0; i < 200 && !taken; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          taken = await other.transaction(async (trx) => {
+            await sql`set local lock_timeout = '20ms'`.execute(trx);
+            return sql`update bank_accounts set balance = balance where id = ${NOTES_OUTSTANDING}`
+              .execute(trx)
+              .then(
+                () => false,
+                (err: unknown) => (err as { code?: string }).code === '55P03',
+              );
+          });
+        }
+        release();
+        await holder;
+        await posting;
+        expect(taken).toBe(true);
+        expect(await ledger.balance(id)).toBe(5);
+        expect((await ledger.account(NOTES_OUTSTANDING)).balance).toBe(-5);
+        expect((await auditChain(store.db)).differences).toEqual([]);
+      } finally {
+        release();
+        await other.close();
+      }
+    },
+  );
+
+  it.runIf(dialect === 'postgres')(
     'two connection pools on one database: parallel withdrawals never overdraw',
     async () => {
       const other = await openStore(store.config);

@@ -365,8 +365,20 @@ export class Ledger {
     const ordered = drafts
       .flatMap((d) => d.legs)
       .sort((x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account));
+    // PostgreSQL, one posting whose only shared account comes last (issue, receive, deposit,
+    // withdraw): that account's move rides in the link's statement, in the same lock order.
+    const last = ordered.at(-1);
+    const withLink =
+      this.store.dialect === 'postgres' &&
+      drafts.length === 1 &&
+      last !== undefined &&
+      !last.covered &&
+      ordered.filter((l) => lockOrder(l.account) === 1).length === 1 &&
+      lockOrder(last.account) === 1
+        ? last
+        : undefined;
     let log = o.log;
-    for (const l of ordered) {
+    for (const l of withLink === undefined ? ordered : ordered.slice(0, -1)) {
       // The log line goes with its account's own leg, or alone before the first shared row.
       if (log !== undefined && lockOrder(l.account) === 1) {
         await this.logAlone(trx, log);
@@ -395,7 +407,7 @@ export class Ledger {
         ref: d.ref,
         created_at: now,
       }));
-      await this.appendLink(trx, entries);
+      await this.appendLink(trx, entries, withLink);
     }
   }
 
@@ -404,13 +416,22 @@ export class Ledger {
     if (!(await moveAndAppend(trx, this.store.dialect, log, 0, false))) unknown(log.account_id);
   }
 
-  /** The entries as the chain's next link, numbered and hashed under the head's row lock. */
-  private async appendLink(trx: Trx, entries: readonly repo.EntryRow[]): Promise<void> {
+  /**
+   * The entries as the chain's next link, numbered and hashed under the head's row lock; on
+   * PostgreSQL with `move`, a system account's leg, first, in the same statement.
+   */
+  private async appendLink(trx: Trx, entries: readonly repo.EntryRow[], move?: Leg): Promise<void> {
     if (this.store.dialect === 'postgres') {
       // One round trip under the head's lock: the server hashes the link (`linkHash`'s text).
-      const n = await repo.appendLinkInServer(trx, JSON.stringify(linkRows(entries)));
-      if (n !== entries.length) noChain();
-      return;
+      const rows = JSON.stringify(linkRows(entries));
+      const n =
+        move === undefined
+          ? await repo.appendLinkInServer(trx, rows)
+          : await repo.moveAndAppendLinkInServer(trx, move.account, move.amount, rows);
+      if (n === entries.length) return;
+      if (move !== undefined && (await repo.accountById(trx, move.account)) === undefined)
+        unknown(move.account);
+      noChain();
     }
     const link = (await repo.advanceChain(trx)) ?? noChain();
     const hash = linkHash(link.prev, link.seq, entries);
