@@ -47,5 +47,6 @@ describe('bench arrivals', () => {
     expect(quantile([], 0.5)).toBe(0);
     expect(quantile([1, 2], 0)).toBe(1);
     expect(latencySummary([5, 3, 9, 1])).toEqual({ p50: 3, p99: 9, max: 9 });
+    expect(latencySummary([1.23456, 20.06, 7.99])).toEqual({ p50: 8, p99: 20.1, max: 20.1 });
   });
 });
