@@ -26,14 +26,7 @@ export function reusable<A extends readonly unknown[], R>(
   const statement = compiledFor(build);
   return async (db, ...args) => {
     const { query, parameters } = statement(db, args);
-    // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
-    const direct = directInTransaction(db);
-    if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
-    // On a SQLite store's own handle, a read while no transaction is open: also at once.
-    const rows = directOfStore(db)?.readNow<R>(query.sql, parameters);
-    if (rows !== undefined) return rows;
-    const result = await db.executeQuery<R>({ ...query, parameters });
-    return result.rows;
+    return (await executeCompiled<R>(db, { ...query, parameters })).rows;
   };
 }
 
@@ -62,8 +55,10 @@ export async function executeCompiled<R>(
   db: Kysely<Database>,
   query: CompiledQuery<R>,
 ): Promise<QueryResult<R>> {
+  // Inside a SQLite transaction the connection is ours: run at once (`sqlite/direct.ts`).
   const direct = directInTransaction(db);
   if (direct !== undefined) return direct.execute<R>(query.sql, query.parameters);
+  // On a SQLite store's own handle, a read while no transaction is open: also at once.
   const rows = directOfStore(db)?.readNow<R>(query.sql, query.parameters);
   if (rows !== undefined) return { rows };
   return db.executeQuery<R>(query);
