@@ -13,7 +13,7 @@ import { decodeAddress } from '../core/address/index.js';
 import { bytesToHex, utf8 } from '../core/bytes.js';
 import { p2pkSecret } from '../core/conditions/index.js';
 import type { Curve } from '../core/crypto/curve.js';
-import { blindMessage } from '../core/crypto/nut00.js';
+import { blindMessage, hashToCurve } from '../core/crypto/nut00.js';
 import { randomScalar } from '../core/crypto/scalar.js';
 import { fail } from '../core/errors.js';
 import { type Amount, splitAmount } from '../core/money.js';
@@ -168,17 +168,30 @@ function unblindedProofs(
 }
 
 /**
+ * Each note's `Y = hash_to_curve(secret)` (NUT-00), hex, in this thread: what a NUT-07 `checkstate`
+ * asks about. `checkProofsDleq` takes them back so the pool does not hash the secrets again.
+ */
+export function noteYs(curve: Curve, proofs: readonly Proof[]): string[] {
+  return proofs.map((p) => bytesToHex(hashToCurve(curve, utf8(p.secret))));
+}
+
+/**
  * Checks the DLEQ proof carried by each note (NUT-12, Carol's side) against its keyset's key, so a
  * note whose signature the mint never made is refused before anything is journaled. What is cheap is
  * checked here first (a key for the amount, a proof at all); the curve work runs as ONE job of
- * `crypto` (the worker pool on a server). Answers each note's `Y = hash_to_curve(secret)`, hex.
+ * `crypto` (the worker pool on a server). Answers each note's `Y = hash_to_curve(secret)`, hex:
+ * `Ys` when the caller computed them already (`noteYs`), else the pool's.
  */
 export async function checkProofsDleq(
   crypto: MintCrypto,
   proofs: readonly Proof[],
   keyset: (id: string) => KeysetKeys,
+  Ys?: readonly string[],
 ): Promise<string[]> {
-  const job: DleqJob = { keys: [], notes: { secret: [], C: [], e: [], s: [], r: [], key: [] } };
+  const job: DleqJob = {
+    keys: [],
+    notes: { secret: [], C: [], e: [], s: [], r: [], key: [], ...(Ys !== undefined ? { Y: [...Ys] } : {}) },
+  };
   const indexOf = new Map<Uint8Array, number>();
   for (const [i, p] of proofs.entries()) {
     const K = keyset(p.id).keys.get(p.amount);

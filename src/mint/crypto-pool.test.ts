@@ -150,6 +150,22 @@ describe('crypto pool', () => {
     expect(await pool.verifyDleq(j)).toMatchObject({ bad: 4 });
   });
 
+  it('checks DLEQ proofs on the Ys a caller hashed already, whole or in chunks, and no others', async () => {
+    for (const count of [3, 300]) {
+      const j = dleqJob(count);
+      const Y = j.notes.secret.map((x) => bytesToHex(hashToCurve(curve, utf8(x))));
+      const answer = await pool.verifyDleq({ ...j, notes: { ...j.notes, Y } });
+      expect(answer).toEqual({ Y, bad: -1, reason: '' });
+      expect(await local.verifyDleq({ ...j, notes: { ...j.notes, Y } })).toEqual(answer);
+      // The proofs are checked on the Ys given: another note's Y fails that note (in any chunk).
+      const wrong = [...Y];
+      wrong[count - 1] = Y[0]!;
+      expect(await pool.verifyDleq({ ...j, notes: { ...j.notes, Y: wrong } })).toMatchObject({
+        bad: count - 1,
+      });
+    }
+  });
+
   it('checks and unblinds signatures like in-thread crypto: Cs in order, the first bad one by index', async () => {
     for (const count of [3, 300]) {
       const { job: j, C } = unblindJob(count);

@@ -238,11 +238,19 @@ function onlyOutputs(job: CryptoJob, from: number, to: number): CryptoJob {
 }
 
 function dleqSlice(job: DleqJob, from: number, to: number): DleqJob {
-  const { secret, C, e, s, r, key } = job.notes;
+  const { secret, C, e, s, r, key, Y } = job.notes;
   const cut = <T>(xs: T[]) => xs.slice(from, to);
   return {
     keys: job.keys,
-    notes: { secret: cut(secret), C: cut(C), e: cut(e), s: cut(s), r: cut(r), key: cut(key) },
+    notes: {
+      secret: cut(secret),
+      C: cut(C),
+      e: cut(e),
+      s: cut(s),
+      r: cut(r),
+      key: cut(key),
+      ...(Y !== undefined ? { Y: cut(Y) } : {}),
+    },
   };
 }
 

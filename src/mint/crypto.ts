@@ -53,11 +53,21 @@ export interface CryptoAnswer {
 /**
  * NUT-12 checks of notes a wallet hands over (Carol's side): per note its mint's public key `K` for
  * the amount, the secret, `C` and the DLEQ proof `(e, s, r)`, all as strings already schema-checked.
+ * `Y`, when the caller computed `hash_to_curve(secret)` already (hex, as `noteYs` makes it: the
+ * gateway's intake needs the Ys at once for its NUT-07 call), is used instead of hashing again.
  */
 export interface DleqJob {
   /** The public keys `K` (compressed points), each once. */
   keys: Uint8Array[];
-  notes: { secret: string[]; C: string[]; e: string[]; s: string[]; r: string[]; key: number[] };
+  notes: {
+    secret: string[];
+    C: string[];
+    e: string[];
+    s: string[];
+    r: string[];
+    key: number[];
+    Y?: string[];
+  };
 }
 
 /** A DLEQ job's outcome; work stops at the first note that fails. */
@@ -153,13 +163,13 @@ export function runJob(curve: Curve, job: CryptoJob): CryptoAnswer {
 /** Runs a DLEQ job on `curve`: the one implementation behind every `MintCrypto.verifyDleq`. */
 export function runDleqJob(curve: Curve, job: DleqJob): DleqAnswer {
   const answer: DleqAnswer = { Y: [], bad: -1, reason: '' };
-  const { secret, C, e, s, r, key } = job.notes;
+  const { secret, C, e, s, r, key, Y: known } = job.notes;
   for (let i = 0; i < secret.length; i++) {
     const K = keyOf(job, key[i]);
     let ok: boolean;
     let Y: Uint8Array;
     try {
-      Y = hashToCurve(curve, utf8(secret[i]!));
+      Y = known !== undefined ? hex(known[i], 'Y', 33) : hashToCurve(curve, utf8(secret[i]!));
       // NUT-12: C_ = C + r·K and B_ = Y + r·G must carry the mint's proof that C_ = k·B_.
       ok = verifyProofDleqOfY(curve, K, Y, hex(C[i], 'C', 33), {
         e: hex(e[i], 'dleq.e', 32),
@@ -172,7 +182,7 @@ export function runDleqJob(curve: Curve, job: DleqJob): DleqAnswer {
       return { ...answer, bad: i, reason: err.message };
     }
     if (!ok) return { ...answer, bad: i, reason: 'DLEQ proof does not verify' };
-    answer.Y.push(bytesToHex(Y));
+    answer.Y.push(known !== undefined ? known[i]! : bytesToHex(Y));
   }
   return answer;
 }
