@@ -6,10 +6,12 @@
  * everywhere (messages, inbox, depositors sorted, totals shards sorted), so transactions never wait
  * in a circle (a deposit holds at most one shard, and a shard that refuses it stays unlocked).
  * The statements of every deposit and drain are compiled once (`reusable`): none is built per call.
+ * A deposit is two statements on PostgreSQL (the inbox's slot, then `storeIfNew`'s data-modifying
+ * CTE), four on SQLite (three for the server's own), where each statement is a call in this process.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
-import { reusable } from '../store/reusable.js';
+import { reusable, runsDataModifyingCtes } from '../store/reusable.js';
 import type { Database, MailboxInboxesTable, MailboxMessagesTable } from '../store/schema.js';
 
 type Db = Kysely<Database>;
@@ -101,9 +103,74 @@ const contentSeq = reusable((db, recipient: string, sender: string, transferId: 
     .where('digest', '=', digest),
 );
 
-/** Stores a message, pending; `shard` is the totals shard it will be charged to (`chargeShard` if another). */
-export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
-  await messageInsert(
+/** Records which totals shard a message was charged to, so its release gives back to that one. */
+export async function chargeShard(db: Db, recipient: string, seq: number, shard: number): Promise<void> {
+  await db
+    .updateTable('mailbox_messages')
+    .set({ shard })
+    .where('recipient', '=', recipient)
+    .where('seq', '=', seq)
+    .execute();
+}
+
+/** What `storeIfNew` did with a message. */
+export type StoreOutcome =
+  /** These bytes are stored already (pending or acked): nothing written. */
+  | 'duplicate'
+  /** Stored, but the depositor's share refused it: the caller refuses, rolling the message back. */
+  | 'depositor'
+  /** Stored and counted to its depositor, but its totals shard (`m.shard`) had no room: try others. */
+  | 'shard'
+  /** Stored and counted in its depositor's share and in its totals shard. */
+  | 'stored';
+
+/**
+ * The rest of a deposit after `reserveInboxSlot`, when the inbox's counters passed its limits: unless
+ * the same bytes are stored already, stores `m`, takes its share of `m.depositor`'s quota (not for
+ * the server's own deposits, depositor '') unless that passes `depositorMax`, then its share of the
+ * totals in shard `m.shard` unless that passes `shardMax`; each step only when the one before it
+ * succeeded. Call it with the inbox's lock held (`reserveInboxSlot` in the same transaction): that
+ * makes a concurrent copy of the same bytes visible to the look for them (the content key would
+ * refuse a second copy anyway).
+ *
+ * On PostgreSQL ONE statement (a data-modifying CTE, one round trip for four). Its locks come in the
+ * mailbox's order: the look for the bytes takes none, the new row's keys are this inbox's next
+ * sequence number (unique under the inbox's lock, so the insert waits on nobody: in particular not
+ * on a drain acking a stored copy of these bytes, which holds that row and then waits for the inbox
+ * this deposit holds), then the depositor's row, then the totals shard, whose update reads the
+ * depositor's upsert in its `WHERE` and so runs after it. On SQLite the same steps as statements
+ * (the look for the bytes rides in the insert).
+ */
+export async function storeIfNew(
+  db: Db,
+  m: NewMessage,
+  depositorMax: Counts,
+  shardMax: Counts,
+): Promise<StoreOutcome> {
+  if (runsDataModifyingCtes(db)) {
+    const [row] = await foldedStore(
+      db,
+      m.recipient,
+      m.seq,
+      m.sender,
+      m.transfer_id,
+      m.digest,
+      m.depositor,
+      m.shard,
+      m.envelope,
+      m.size,
+      m.created_at,
+      depositorMax.messages,
+      depositorMax.bytes,
+      shardMax.messages,
+      shardMax.bytes,
+    );
+    if (row === undefined) fail('Internal', { reason: 'mailbox: the deposit statement answered no row' });
+    if (!row.stored) return 'duplicate';
+    if (!row.counted) return 'depositor';
+    return row.charged ? 'stored' : 'shard';
+  }
+  const stored = await messageInsertIfNew(
     db,
     m.recipient,
     m.seq,
@@ -116,46 +183,98 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
     m.size,
     m.created_at,
   );
+  if (stored.length === 0) return 'duplicate';
+  if (m.depositor !== '' && !(await takeDepositorShare(db, m.depositor, m.size, depositorMax))) {
+    return 'depositor';
+  }
+  if (shardMax.messages < 1 || m.size > shardMax.bytes) return 'shard';
+  const charged = await totalShare(db, m.size, m.shard, shardMax.messages, shardMax.bytes);
+  return charged.length === 1 ? 'stored' : 'shard';
 }
 
-const messageInsert = reusable(
+/** SQLite: the message stored unless these bytes are (the look and the insert in one statement). */
+const messageInsertIfNew = reusable(
   (
     db,
     recipient: string,
     seq: number,
     sender: string,
-    transfer_id: string,
+    transferId: string,
     digest: string,
     depositor: string,
     shard: number,
     envelope: string,
     size: number,
-    created_at: number,
-  ) =>
-    db.insertInto('mailbox_messages').values({
-      recipient,
-      seq,
-      sender,
-      transfer_id,
-      digest,
-      depositor,
-      shard,
-      envelope,
-      size,
-      created_at,
-      acked_at: 0,
-    }),
+    createdAt: number,
+  ) => ({
+    compile: () =>
+      sql<{ seq: number }>`insert into mailbox_messages
+          (recipient, seq, sender, transfer_id, digest, depositor, shard, envelope, size, created_at, acked_at)
+        select ${recipient}, ${seq}, ${sender}, ${transferId}, ${digest}, ${depositor}, ${shard}, ${envelope},
+          ${size}, ${createdAt}, 0
+        where not exists (select 1 from mailbox_messages where recipient = ${recipient} and sender = ${sender}
+          and transfer_id = ${transferId} and digest = ${digest})
+        returning seq`.compile(db),
+  }),
 );
 
-/** Records which totals shard a message was charged to, so its release gives back to that one. */
-export async function chargeShard(db: Db, recipient: string, seq: number, shard: number): Promise<void> {
-  await db
-    .updateTable('mailbox_messages')
-    .set({ shard })
-    .where('recipient', '=', recipient)
-    .where('seq', '=', seq)
-    .execute();
-}
+/**
+ * PostgreSQL: `storeIfNew` as one statement. Every value is cast: in `select … where` and `exists`
+ * PostgreSQL cannot infer a parameter's type from a column. A depositor's first row holds this one
+ * message, so only its bytes can pass the bytes limit; later rows are checked in the upsert's `WHERE`
+ * under the row's lock (as `takeDepositorShare`).
+ */
+const foldedStore = reusable(
+  (
+    db,
+    recipient: string,
+    seq: number,
+    sender: string,
+    transferId: string,
+    digest: string,
+    depositor: string,
+    shard: number,
+    envelope: string,
+    size: number,
+    createdAt: number,
+    depositorMaxMessages: number,
+    depositorMaxBytes: number,
+    shardMaxMessages: number,
+    shardMaxBytes: number,
+  ) => ({
+    compile: () =>
+      sql<{ stored: boolean; counted: boolean; charged: boolean }>`with
+        seen as (select 1 from mailbox_messages where recipient = cast(${recipient} as text)
+          and sender = cast(${sender} as text) and transfer_id = cast(${transferId} as text)
+          and digest = cast(${digest} as text)),
+        msg as (insert into mailbox_messages
+            (recipient, seq, sender, transfer_id, digest, depositor, shard, envelope, size, created_at, acked_at)
+          select cast(${recipient} as text), cast(${seq} as bigint), cast(${sender} as text),
+            cast(${transferId} as text), cast(${digest} as text), cast(${depositor} as text),
+            cast(${shard} as integer), cast(${envelope} as text), cast(${size} as bigint),
+            cast(${createdAt} as bigint), 0
+          where not exists (select 1 from seen)
+          returning seq),
+        dep as (insert into mailbox_depositors (depositor, messages, bytes)
+          select cast(${depositor} as text), 1, cast(${size} as bigint) from msg
+          where cast(${depositor} as text) <> '' and cast(${size} as bigint) <= cast(${depositorMaxBytes} as bigint)
+          on conflict (depositor) do update set messages = mailbox_depositors.messages + 1,
+            bytes = mailbox_depositors.bytes + excluded.bytes
+          where mailbox_depositors.messages + 1 <= cast(${depositorMaxMessages} as bigint)
+            and mailbox_depositors.bytes + excluded.bytes <= cast(${depositorMaxBytes} as bigint)
+          returning 1),
+        tot as (update mailbox_totals set messages = messages + 1, bytes = bytes + cast(${size} as bigint)
+          where id = cast(${shard} as integer)
+            and messages + 1 <= cast(${shardMaxMessages} as bigint)
+            and bytes + cast(${size} as bigint) <= cast(${shardMaxBytes} as bigint)
+            and exists (select 1 from msg)
+            and (cast(${depositor} as text) = '' or exists (select 1 from dep))
+          returning 1)
+      select exists (select 1 from msg) as stored,
+        (cast(${depositor} as text) = '' or exists (select 1 from dep)) as counted,
+        exists (select 1 from tot) as charged`.compile(db),
+  }),
+);
 
 /** Rows of `mailbox_totals` (ids 0 … TOTAL_SHARDS − 1); migration 007 creates them. */
 export const TOTAL_SHARDS = 64;
@@ -363,8 +482,9 @@ export function shareOf(shard: number, max: Counts): Counts {
 }
 
 /**
- * Takes a deposit's share of the total quota in one shard, trying each from `first` on, and answers
- * the shard it was charged to; undefined (nothing changed) when no shard has room. Each try is one
+ * Takes a deposit's share of the total quota in one shard, trying each from `first` on (after it,
+ * when `firstRefused`: `storeIfNew` tried it), and answers the shard it was charged to; undefined
+ * (nothing changed) when no shard has room. Each try is one
  * conditional statement, evaluated under the row's lock; a shard that refuses is not left locked.
  * After the first refusal one read of the sum stops the search when the whole quota is used.
  * The deposit's last statements, so the lock is held only until commit.
@@ -374,12 +494,14 @@ export async function takeTotalShare(
   first: number,
   size: number,
   max: Counts,
+  firstRefused = false,
 ): Promise<number | undefined> {
   for (let i = 0; i < TOTAL_SHARDS; i++) {
     const shard = (first + i) % TOTAL_SHARDS;
     const cap = shareOf(shard, max);
     if (cap.messages < 1 || size > cap.bytes) continue;
-    if ((await totalShare(db, size, shard, cap.messages, cap.bytes)).length === 1) return shard;
+    const tried = i === 0 && firstRefused;
+    if (!tried && (await totalShare(db, size, shard, cap.messages, cap.bytes)).length === 1) return shard;
     if (i === 0) {
       // When the mailbox is full (an attack), refuse after one read instead of trying every shard.
       const sum = await totals(db);
