@@ -257,7 +257,10 @@ export interface GatewayJobsTable {
   destination_key: string;
   reply_to: string | null;
   amount: number;
-  /** JSON: what every later step needs (outputs with their secrets and r, notes, receipt, envelopes). */
+  /**
+   * JSON: what every later step needs: its head (memo, fee, receipts) here, its bulk (outputs with their
+   * secrets and r, notes, envelopes) in `gateway_job_bulk` since migration 029.
+   */
   journal: string;
   /** The refusal notice to `reply_to`: none | pending | sent | abandoned. */
   notice: 'none' | 'pending' | 'sent' | 'abandoned';
@@ -324,6 +327,19 @@ export interface GatewayJobEventsTable {
   detail: string;
 }
 
+/**
+ * Migration 029: the bulk of a job's journal (outputs, notes, sealed envelopes), written once per move
+ * that produced it and never updated (`gateway/jobs/model.ts` `BULK_PARTS`); deleted when the job is
+ * pruned.
+ */
+export interface GatewayJobBulkTable {
+  job_id: string;
+  /** The job's event (`gateway_job_events.seq`) whose move wrote it; a later part replaces an earlier. */
+  seq: number;
+  /** JSON: the bulk parts that move wrote. */
+  body: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   mint_keysets: MintKeysetsTable;
@@ -343,6 +359,7 @@ export interface Database {
   mailbox_depositors: MailboxDepositorsTable;
   gateway_jobs: GatewayJobsTable;
   gateway_job_events: GatewayJobEventsTable;
+  gateway_job_bulk: GatewayJobBulkTable;
   gateway_job_totals: GatewayJobTotalsTable;
   gateway_reserve_series: GatewayReserveSeriesTable;
 }

@@ -160,6 +160,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     pruned_at: true,
   },
   gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
+  gateway_job_bulk: { job_id: true, seq: true, body: true },
   gateway_reserve_series: { at: true, reserve: true, outstanding: true },
 };
 

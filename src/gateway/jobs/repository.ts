@@ -1,5 +1,8 @@
 /**
- * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`). State changes are
+ * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`, `gateway_job_bulk`). A
+ * job's row holds its state and the journal's head; the journal's bulk (model.ts `BULK_PARTS`) is
+ * written once into `gateway_job_bulk`, one row per write, numbered as the job's event that wrote
+ * it, in the same transaction (migration 029). State changes are
  * conditional (`WHERE state = <from>`): the row lock and the WHERE clause decide, so a step that lost a
  * race changes nothing and its transaction is rolled back by the caller. Every insert and state
  * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
@@ -20,9 +23,10 @@ export type EventRow = GatewayJobEventsTable;
 /**
  * Inserts a new job unless its id is taken; returns whether it was inserted. With `lease` the job is
  * born held by `lease.owner` (an intake's own runner takes it without a claim of its own: one round
- * trip and one commit fewer).
+ * trip and one commit fewer). `bulk`: its journal's bulk (`model.ts` `newJournalColumns`), written
+ * with it as the part of its first event (the caller writes the event).
  */
-export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease): Promise<boolean> {
+export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease, bulk?: string): Promise<boolean> {
   const r = await db
     .insertInto('gateway_jobs')
     .values(
@@ -34,8 +38,34 @@ export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease): Pro
     .executeTakeFirst();
   const inserted = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
   if (inserted) await countInserted(db, row);
+  if (inserted && bulk !== undefined) await insertBulk(db, row.id, FIRST_EVENT, bulk);
   return inserted;
 }
+
+/** A job's first event (its intake) is numbered 1; so is the bulk written with it. */
+export const FIRST_EVENT = 1;
+
+/**
+ * Writes a part of a job's journal's bulk, as written by its event `seq` (call in that event's
+ * transaction). Only ever inserted: a later part of the same name replaces it when read (`bulkOf`).
+ */
+export async function insertBulk(db: Db, jobId: string, seq: number, body: string): Promise<void> {
+  await bulkInsert(db, jobId, seq, body);
+}
+
+const bulkInsert = reusable((db, jobId: string, seq: number, body: string) => ({
+  compile: () =>
+    sql`insert into gateway_job_bulk (job_id, seq, body) values (${jobId}, ${seq}, ${body})`.compile(db),
+}));
+
+/** The bulk rows of a job's journal, in the order written (none once pruned). */
+export async function bulkOf(db: Db, jobId: string): Promise<string[]> {
+  return (await bulkById(db, jobId)).map((r) => r.body);
+}
+
+const bulkById = reusable((db, jobId: string) =>
+  db.selectFrom('gateway_job_bulk').select('body').where('job_id', '=', jobId).orderBy('seq'),
+);
 
 /** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
 export const PAST_THE_CALL: readonly JobRow['state'][] = ['delivering', 'done'];
@@ -149,21 +179,31 @@ type IntakeValues = ValuesOf<typeof INTAKE_COLUMNS>;
 
 /**
  * A conversion's intake: inserts its job (held by `lease.owner` when given, as `insertJobIfAbsent`)
- * with its first event (from `received`) unless the id is taken; answers whether it inserted.
- * Compiled once: on PostgreSQL one statement (job and event), on SQLite two.
+ * with its first event (from `received`) and its journal's `bulk` unless the id is taken; answers
+ * whether it inserted. Compiled once: on PostgreSQL one statement (job, event and bulk), on SQLite
+ * one each.
  */
-export async function insertIntake(db: Db, row: IntakeRow, detail: string, lease?: Lease): Promise<boolean> {
+export async function insertIntake(
+  db: Db,
+  row: IntakeRow,
+  detail: string,
+  lease?: Lease,
+  bulk?: string,
+): Promise<boolean> {
   let inserted: boolean;
   const values = INTAKE_COLUMNS.map((c) => row[c]) as unknown as IntakeValues;
   if (runsDataModifyingCtes(db)) {
     const owner = lease?.owner ?? null;
-    inserted = (await intakeFolded(db, ...values, owner, lease?.ttlMs ?? null, detail)).length === 1;
+    inserted =
+      (await intakeFolded(db, ...values, owner, lease?.ttlMs ?? null, detail, bulk ?? null)).length === 1;
   } else {
     inserted =
       lease === undefined
         ? (await intakeInsert(db, ...values)).length === 1
-        : await insertJobIfAbsent(db, row, lease);
+        : await insertJobIfAbsent(db, row, lease, bulk);
     if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail);
+    if (inserted && lease === undefined && bulk !== undefined)
+      await insertBulk(db, row.id, FIRST_EVENT, bulk);
   }
   if (inserted) await countInserted(db, row);
   return inserted;
@@ -177,21 +217,30 @@ const intakeInsert = reusable((db, ...v: IntakeValues) => ({
       on conflict (id) do nothing returning id`.compile(db),
 }));
 
-/** PostgreSQL: the job (leased when `owner` is not null) and its first event, one statement. */
+/**
+ * PostgreSQL: the job (leased when `owner` is not null), its first event and its journal's bulk (when
+ * not null), one statement.
+ */
 const intakeFolded = reusable(
-  (db, ...a: [...IntakeValues, owner: string | null, ttlMs: number | null, detail: string]) => {
+  (
+    db,
+    ...a: [...IntakeValues, owner: string | null, ttlMs: number | null, detail: string, bulk: string | null]
+  ) => {
     const v = a.slice(0, INTAKE_COLUMNS.length);
-    const [owner, ttlMs, detail] = a.slice(INTAKE_COLUMNS.length);
+    const [owner, ttlMs, detail, bulk] = a.slice(INTAKE_COLUMNS.length);
     const at = (c: (typeof INTAKE_COLUMNS)[number]) => v[INTAKE_COLUMNS.indexOf(c)];
     return {
       compile: () =>
         sql`with job as (insert into gateway_jobs (${intakeColumns}, lease_owner, lease_until)
             values (${sql.join(v)}, cast(${owner} as text),
               case when cast(${owner} as text) is null then null else ${DB_NOW} + cast(${ttlMs} as bigint) end)
-            on conflict (id) do nothing returning id)
+            on conflict (id) do nothing returning id),
+          bulk as (insert into gateway_job_bulk (job_id, seq, body)
+            select job.id, ${sql.lit(FIRST_EVENT)}, cast(${bulk} as text) from job
+            where cast(${bulk} as text) is not null)
           insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
-          select job.id, 1, 'received', cast(${at('state')} as text), cast(${at('created_at')} as bigint),
-            cast(${detail} as text) from job
+          select job.id, ${sql.lit(FIRST_EVENT)}, 'received', cast(${at('state')} as text),
+            cast(${at('created_at')} as bigint), cast(${detail} as text) from job
           returning job_id`.compile(db),
     };
   },
@@ -277,8 +326,10 @@ export interface StepMove {
   to: JobRow['state'];
   lease: string | undefined;
   release: boolean;
-  /** Changed columns; undefined keeps the column as it is. */
+  /** Changed columns; undefined keeps the column as it is. `journal`: the journal's whole head. */
   journal?: string;
+  /** Bulk parts of the journal this move writes (a new `gateway_job_bulk` row, numbered as its event). */
+  bulk?: string;
   refusal?: string;
   notice?: JobRow['notice'];
   active?: number;
@@ -287,12 +338,12 @@ export interface StepMove {
 }
 
 /**
- * Writes `m`: the job's row, the running totals and the event, or nothing when the job has moved on or
- * its lease is another's; answers whether it moved. Every statement is compiled once (no query is
- * built per move). On PostgreSQL the three writes are ONE statement (a data-modifying CTE, one round
- * trip instead of three); the event's `max(seq)` there reads the statement's snapshot, safe because
- * only the lease holder, through the row just updated, numbers a job's events (a duplicate number
- * would be refused by the key, never written). On SQLite they are three statements.
+ * Writes `m`: the job's row, the running totals, the event and the bulk, or nothing when the job has
+ * moved on or its lease is another's; answers whether it moved. Every statement is compiled once (no
+ * query is built per move). On PostgreSQL the writes are ONE statement (a data-modifying CTE, one
+ * round trip instead of four); the event's `max(seq)` there reads the statement's snapshot, safe
+ * because only the lease holder, through the row just updated, numbers a job's events (a duplicate
+ * number would be refused by the key, never written). On SQLite they are one statement each.
  */
 export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
   if (isFinished(m.from)) fail('Internal', { reason: `job ${m.id}: a step never leaves ${m.from}` });
@@ -312,15 +363,17 @@ export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
     m.lease ?? null,
   ] as const;
   if (runsDataModifyingCtes(db)) {
-    return (
-      (await foldedMove(finished ?? (past !== 0 ? 'past' : 'none'))(db, ...args, past, shard, m.detail))
-        .length === 1
-    );
+    const totals = finished ?? (past !== 0 ? 'past' : 'none');
+    return (await foldedMove(totals)(db, ...args, past, shard, m.detail, m.bulk ?? null)).length === 1;
   }
   if ((await stepUpdate(db, ...args)).length === 0) return false;
   if (finished !== undefined) await addFinished(finished)(db, past, m.createdAt, shard);
   else if (past !== 0) await addPast(db, past, shard);
-  await eventInsert(db, m.id, m.from, m.to, m.now, m.detail);
+  if (m.bulk === undefined) await eventInsert(db, m.id, m.from, m.to, m.now, m.detail);
+  else {
+    const [event] = await eventInsertNumbered(db, m.id, m.from, m.to, m.now, m.detail);
+    await insertBulk(db, m.id, Number(event!.seq), m.bulk);
+  }
   return true;
 }
 
@@ -359,13 +412,13 @@ const stepUpdate = reusable((db, ...a: StepArgs) => ({
 /**
  * PostgreSQL: a `StepMove` in one statement, one per shape of its totals change: none (that part
  * writes nothing), past the call only, or a job finished of one kind (its oldest creation from the
- * row). Answers the moved row.
+ * row); the bulk row only when `bulk` is not null, numbered as the event. Answers the moved row.
  */
 const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
-  reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string]) => {
+  reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string, bulk: string | null]) => {
     const step = a.slice(0, 10) as unknown as StepArgs;
     const [, from, to, , , , , now] = step;
-    const [past, shard, detail] = a.slice(10);
+    const [past, shard, detail, bulk] = a.slice(10);
     const sets =
       totals === 'none' || totals === 'past'
         ? totalsSets(past)
@@ -378,7 +431,11 @@ const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
           event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
             select moved.id, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = moved.id),
               cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text)
-            from moved)
+            from moved
+            returning job_id, seq),
+          bulk as (insert into gateway_job_bulk (job_id, seq, body)
+            select event.job_id, event.seq, cast(${bulk} as text) from event
+            where cast(${bulk} as text) is not null)
         select id from moved`.compile(db),
     };
   }),
@@ -393,12 +450,25 @@ export async function insertEvent(db: Db, e: Omit<EventRow, 'seq'>): Promise<voi
   await eventInsert(db, e.job_id, e.from_state, e.to_state, e.at, e.detail);
 }
 
+function eventInsertSql(jobId: string, fromState: string, toState: string, at: number, detail: string) {
+  return sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+    values (${jobId}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${jobId}),
+      ${fromState}, ${toState}, ${at}, ${detail})`;
+}
+
 const eventInsert = reusable(
   (db, jobId: string, fromState: string, toState: string, at: number, detail: string) => ({
+    compile: () => eventInsertSql(jobId, fromState, toState, at, detail).compile(db),
+  }),
+);
+
+/** `eventInsert` answering the event's number (SQLite's move that writes bulk numbers it so). */
+const eventInsertNumbered = reusable(
+  (db, jobId: string, fromState: string, toState: string, at: number, detail: string) => ({
     compile: () =>
-      sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
-    values (${jobId}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${jobId}),
-      ${fromState}, ${toState}, ${at}, ${detail})`.compile(db),
+      sql<{ seq: number }>`${eventInsertSql(jobId, fromState, toState, at, detail)} returning seq`.compile(
+        db,
+      ),
   }),
 );
 
@@ -670,7 +740,7 @@ export async function countByState(db: Db): Promise<{ state: JobRow['state']; n:
 }
 
 /** A finished job whose bulk may be pruned, as the pruning reads it (`prunable`). */
-export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'journal' | 'updated_at'>;
+export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'updated_at'>;
 
 /**
  * The oldest finished jobs last changed before `before` and not pruned yet, at most `limit`: `done`, or
@@ -680,7 +750,7 @@ export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'journal' | 'updated_at'
 export async function prunable(db: Db, before: number, limit: number): Promise<PrunableRow[]> {
   return db
     .selectFrom('gateway_jobs')
-    .select(['id', 'state', 'journal', 'updated_at'])
+    .select(['id', 'state', 'updated_at'])
     .where('active', '=', 0)
     .where('pruned_at', 'is', null)
     .where('updated_at', '<', before)
@@ -697,19 +767,22 @@ export async function prunable(db: Db, before: number, limit: number): Promise<P
 }
 
 /**
- * Replaces a finished job's journal by `journal` and marks it pruned at `now`, if it is still as read
- * (same state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone.
- * `updated_at` stays: nothing a reader of the job's state or history sees has changed.
+ * Deletes a finished job's journal bulk and marks it pruned at `now`, if it is still as read (same
+ * state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone. The row
+ * (with the journal's head) and `updated_at` stay: nothing a reader of the job's state or history sees
+ * has changed. The mark comes first: its row lock keeps a racing step from writing bulk meanwhile.
  */
-export async function pruneJob(db: Db, row: PrunableRow, journal: string, now: number): Promise<boolean> {
+export async function pruneJob(db: Db, row: PrunableRow, now: number): Promise<boolean> {
   const r = await db
     .updateTable('gateway_jobs')
-    .set({ journal, pruned_at: now })
+    .set({ pruned_at: now })
     .where('id', '=', row.id)
     .where('state', '=', row.state)
     .where('updated_at', '=', row.updated_at)
     .where('active', '=', 0)
     .where('pruned_at', 'is', null)
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  if (Number(r.numUpdatedRows) !== 1) return false;
+  await db.deleteFrom('gateway_job_bulk').where('job_id', '=', row.id).execute();
+  return true;
 }

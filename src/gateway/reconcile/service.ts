@@ -37,7 +37,7 @@ import { MAX_RECOVERY_CHARS, type RequestLogEntry, type RequestLogPage } from '.
 import { decode, type Proof, Proof as ProofSchema } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
-import type { Job } from '../jobs/model.js';
+import { type Job, type Journal, newJournalColumns } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import { freshJobColumns } from '../jobs/steps.js';
 import type { GatewayKeys } from '../keys.js';
@@ -369,15 +369,23 @@ async function rebuild(
   if ((op !== undefined) !== (inputs !== undefined && inputs.length > 0)) {
     refuse('its recovery record lacks the local notes the job held');
   }
+  let journal: ReturnType<typeof newJournalColumns>;
+  try {
+    // The record carries the whole journal; the row holds its head and the bulk goes beside it (029).
+    journal = newJournalColumns(JSON.parse(job.journal) as Journal);
+  } catch {
+    return refuse('its recovery record holds no journal');
+  }
   const prepared = op === undefined ? undefined : await o.mint.prepareInputs(inputs);
   const row: jobsRepo.JobRow = {
     ...freshJobColumns(now),
     ...job,
+    journal: journal.head,
     created_at: job.created_at,
   };
   try {
     await o.store.transaction(async (trx) => {
-      if (!(await jobsRepo.insertJobIfAbsent(trx, row))) {
+      if (!(await jobsRepo.insertJobIfAbsent(trx, row, undefined, journal.bulk))) {
         refuse(`job ${job.id} is in the journal already, refused, yet the bank answered its request`);
       }
       await jobsRepo.insertEvent(trx, {
