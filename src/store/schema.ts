@@ -259,7 +259,7 @@ export interface GatewayJobsTable {
   amount: number;
   /**
    * JSON: what every later step needs: its head (memo, fee, receipts) here, its bulk (outputs with their
-   * secrets and r, notes, envelopes) in `gateway_job_bulk` since migration 029.
+   * secrets and r, notes, envelopes) on the events that wrote it since migration 029.
    */
   journal: string;
   /** The refusal notice to `reply_to`: none | pending | sent | abandoned. */
@@ -325,19 +325,12 @@ export interface GatewayJobEventsTable {
   to_state: string;
   at: number;
   detail: string;
-}
-
-/**
- * Migration 029: the bulk of a job's journal (outputs, notes, sealed envelopes), written once per move
- * that produced it and never updated (`gateway/jobs/model.ts` `BULK_PARTS`); deleted when the job is
- * pruned.
- */
-export interface GatewayJobBulkTable {
-  job_id: string;
-  /** The job's event (`gateway_job_events.seq`) whose move wrote it; a later part replaces an earlier. */
-  seq: number;
-  /** JSON: the bulk parts that move wrote. */
-  body: string;
+  /**
+   * Migration 029: JSON, the journal's bulk this event's write brought (outputs, notes, sealed
+   * envelopes: `gateway/jobs/model.ts` `BULK_PARTS`), else NULL; NULL too once the job is pruned.
+   * Absent on insert means NULL.
+   */
+  bulk?: string | null;
 }
 
 export interface Database {
@@ -359,7 +352,6 @@ export interface Database {
   mailbox_depositors: MailboxDepositorsTable;
   gateway_jobs: GatewayJobsTable;
   gateway_job_events: GatewayJobEventsTable;
-  gateway_job_bulk: GatewayJobBulkTable;
   gateway_job_totals: GatewayJobTotalsTable;
   gateway_reserve_series: GatewayReserveSeriesTable;
 }

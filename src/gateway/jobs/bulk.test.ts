@@ -1,8 +1,9 @@
 /**
  * The journal's bulk apart from its row (migration 029, `model.ts` `journalColumns`): what a write puts
- * in the row and in a bulk row, and migration 029 on a journal written before it, on every dialect: a
- * job in flight, one finished and one pruned read back exactly as before, their rows keep the head
- * only, the batches cross a page edge, and a migrated job's next move adds its part after the old bulk.
+ * in the row and on its event, and migration 029 on a journal written before it, on every dialect: a
+ * job in flight, one finished, one pruned and one without events read back exactly as before, the rows
+ * split keep the head only and their bulk rides on their last event, the batches cross a page edge,
+ * and a migrated job's next move adds its part after the old bulk.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../store/index.js';
@@ -26,7 +27,7 @@ const envelope = {
 };
 
 describe('the journal split for writing', () => {
-  it('puts the head in the row and only the new bulk parts in a bulk row', () => {
+  it('puts the head in the row and only the new bulk parts on the event', () => {
     const journal: Journal = { outputs, inputYs: ['02ee'], memo: 'rent', inputFee: 1 };
     expect(newJournalColumns(journal)).toEqual({
       head: '{"memo":"rent","inputFee":1}',
@@ -45,7 +46,7 @@ describe('the journal split for writing', () => {
     expect(journalColumns(journal, {})).toEqual({ head: undefined, bulk: undefined });
   });
 
-  it('reads the head and the bulk rows in order, a later part over an earlier', () => {
+  it("reads the head and the events' bulk in order, a later part over an earlier", () => {
     expect(mergeJournal('{"memo":"m"}', ['{"outputs":[1],"inputYs":["y"]}', '{"outputs":[2]}'])).toEqual({
       memo: 'm',
       outputs: [2],
@@ -63,9 +64,9 @@ describe.each(DIALECTS)('migration 029 on %s', (dialect) => {
     await fresh?.drop();
   });
 
-  it('splits every job not pruned into its head and one bulk row; pruned jobs stay as they were', async () => {
+  it('splits every job not pruned onto its last event; pruned jobs and jobs without events read as before', async () => {
     fresh = await freshDatabase(dialect);
-    const db = await migratedUpTo(fresh.config, '029_gateway_job_bulk');
+    const db = await migratedUpTo(fresh.config, '029_gateway_job_event_bulk');
     const inFlight: Journal = { outputs, inputYs: ['02ee'], memo: 'rent', inputFee: 2 };
     const finished: Journal = { outputs, wideProofs: proofs, delivery: envelope };
     const pruned = { outputs: [], memo: 'old' };
@@ -78,11 +79,20 @@ describe.each(DIALECTS)('migration 029 on %s', (dialect) => {
         row('flight', inFlight),
         row('finished', finished, { state: 'done', active: 0 }),
         row('pruned', pruned, { state: 'done', active: 0, pruned_at: 5 }),
+        row('eventless', inFlight),
       ])
       .execute();
+    const event = (job_id: string, seq: number) => ({
+      job_id,
+      seq,
+      from_state: 'received',
+      to_state: 'issuing',
+      at: 0,
+      detail: '',
+    });
     await db
       .insertInto('gateway_job_events')
-      .values({ job_id: 'flight', seq: 1, from_state: 'received', to_state: 'issuing', at: 0, detail: '' })
+      .values([event('flight', 1), event('finished', 1), event('finished', 2), event('finished', 3)])
       .execute();
     // Enough more to cross a batch's edge (500), sorting before and after the three.
     const many = Array.from({ length: 620 }, (_, i) =>
@@ -92,6 +102,10 @@ describe.each(DIALECTS)('migration 029 on %s', (dialect) => {
       await db
         .insertInto('gateway_jobs')
         .values(many.slice(i, i + 100))
+        .execute();
+      await db
+        .insertInto('gateway_job_events')
+        .values(many.slice(i, i + 100).map((r) => event(String(r.id), 1)))
         .execute();
     }
     await db.destroy();
@@ -106,15 +120,18 @@ describe.each(DIALECTS)('migration 029 on %s', (dialect) => {
     expect((await repo.getJob(s.db, 'finished'))?.journal).toBe('{}');
     expect((await repo.getJob(s.db, 'pruned'))?.journal).toBe(JSON.stringify(pruned));
     expect(await repo.bulkOf(s.db, 'pruned')).toEqual([]);
-    const counted = await s.db
-      .selectFrom('gateway_job_bulk')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('seq', '=', 0)
-      .executeTakeFirstOrThrow();
-    expect(Number(counted.n)).toBe(2 + many.length);
+    expect(await journalOf('eventless')).toEqual(inFlight);
+    // The bulk rides on the last event of each job split.
+    const carried = await s.db
+      .selectFrom('gateway_job_events')
+      .select(['job_id', 'seq'])
+      .where('bulk', 'is not', null)
+      .execute();
+    expect(carried).toHaveLength(2 + many.length);
+    expect(Number(carried.find((e) => e.job_id === 'finished')?.seq)).toBe(3);
     expect(await journalOf('z0619')).toEqual({ outputs: [619], memo: '619' });
 
-    // The migrated job's next move adds its part after the old bulk, numbered as its event.
+    // The migrated job's next move adds its part on its own event, after the old bulk.
     const moved = await s.transaction((trx) =>
       repo.moveWithEvent(trx, {
         id: 'flight',

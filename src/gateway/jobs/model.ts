@@ -45,11 +45,11 @@ export interface Journal {
 
 /**
  * The journal's bulk: the parts a step writes once and no later step changes (outputs with their
- * secrets and blinding factors, notes, sealed envelopes: ≈ 7 kB a conversion). They live in
- * `gateway_job_bulk` (migration 029), one row per move that wrote some, so a move rewrites only the
- * job's small row (state, times, lease, the head below) and never copies them again; they are also
- * what pruning drops once the job is finished (`prune.ts`). The rest of the journal (the head: memo,
- * fee, receipts) stays in `gateway_jobs.journal`, where the status and the history read it.
+ * secrets and blinding factors, notes, sealed envelopes: ≈ 7 kB a conversion). Each write's bulk is
+ * carried by the event that write adds (`gateway_job_events.bulk`, migration 029), so a move rewrites
+ * only the job's small row (state, times, lease, the head below) and never copies them again; they
+ * are also what pruning drops once the job is finished (`prune.ts`). The rest of the journal (the
+ * head: memo, fee, receipts) stays in `gateway_jobs.journal`, where the status and the history read it.
  */
 export const BULK_PARTS = ['outputs', 'inputYs', 'wideProofs', 'localProofs', 'delivery', 'notice'] as const;
 export type BulkPart = (typeof BULK_PARTS)[number];
@@ -61,7 +61,7 @@ export type JournalHead = Omit<Journal, BulkPart>;
 /**
  * What a write of `parts` on top of `base` (the journal as the job holds it; `{}` for a new job) puts
  * in the columns: the whole head when `parts` changes any head part (the column is rewritten), and in
- * a new bulk row only the bulk parts `parts` brings. A part `base` holds already (the same value, as
+ * the write's event only the bulk parts `parts` brings. A part `base` holds already (the same value, as
  * a step passes `{ ...job.journal, … }`) is not written again. Undefined: nothing to write there.
  */
 export function journalColumns(
@@ -86,7 +86,7 @@ export function journalColumns(
   };
 }
 
-/** A new job's journal as its columns hold it: the head (always written) and its bulk row, if any. */
+/** A new job's journal as its columns hold it: the head (always written) and its first event's bulk, if any. */
 export function newJournalColumns(journal: Partial<Journal>): { head: string; bulk: string | undefined } {
   const { head, bulk } = journalColumns({}, journal);
   return { head: head ?? '{}', bulk };
@@ -100,7 +100,7 @@ export function headOf(journal: Partial<Journal>): JournalHead {
 }
 
 /**
- * A whole journal from its head and its bulk rows in the order written (a later row's part replaces
+ * A whole journal from its head and its events' bulk in the order written (a later event's part replaces
  * an earlier one's: renewed outputs). A journal whose bulk was pruned reads with no outputs.
  */
 export function mergeJournal(head: string, bulk: readonly string[]): Journal {

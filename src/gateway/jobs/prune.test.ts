@@ -1,7 +1,7 @@
 /**
  * Pruning finished jobs' bulk on every dialect, with a real wide bank and gateway in this process: two
  * conversions done and one held in flight (its bank call failing); a round past the retention prunes
- * exactly the two done ones (their journal's bulk rows deleted, `pruned_at` set), leaves the job in
+ * exactly the two done ones (their journal's bulk dropped from their events, `pruned_at` set), leaves the job in
  * flight byte for byte (row and bulk),
  * and changes nothing the statuses, the terminals' histories or the gateway audit show; the job in
  * flight then finishes and the audit still balances. A row that changed since it was read is not pruned.

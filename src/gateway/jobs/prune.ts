@@ -3,9 +3,9 @@
  * small as it grows. A job finished longer ago than the retention (default 7 days) keeps its row (id,
  * direction, state, amount, sender, destination, refusal: what its status, the history and both audits
  * read), its events, and the small parts of its journal (memo, receipts, fee: the head, in its row); it
- * loses its journal's bulk (`gateway_job_bulk`, migration 029: outputs with their secrets and blinding
- * factors, its notes and its sealed payment or notice), which no step reads once the job is finished
- * (the destination holds the notes, the mints their spent and signed rows).
+ * loses its journal's bulk (`gateway_job_events.bulk`, migration 029: outputs with their secrets and
+ * blinding factors, its notes and its sealed payment or notice), which no step reads once the job is
+ * finished (the destination holds the notes, the mints their spent and signed rows).
  * Jobs in flight, parked, or with a notice still to deliver are never touched: the pruning's reads and
  * writes both require a finished, inactive row that has not changed since it was read.
  */

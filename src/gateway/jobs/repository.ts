@@ -1,8 +1,8 @@
 /**
- * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`, `gateway_job_bulk`). A
- * job's row holds its state and the journal's head; the journal's bulk (model.ts `BULK_PARTS`) is
- * written once into `gateway_job_bulk`, one row per write, numbered as the job's event that wrote
- * it, in the same transaction (migration 029). State changes are
+ * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`). A job's row holds its
+ * state and the journal's head; the journal's bulk (model.ts `BULK_PARTS`) is written once, in the
+ * `bulk` column of the event of the write that brought it (migration 029): no row of its own, no
+ * index of its own, no statement of its own. State changes are
  * conditional (`WHERE state = <from>`): the row lock and the WHERE clause decide, so a step that lost a
  * race changes nothing and its transaction is rolled back by the caller. Every insert and state
  * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
@@ -23,10 +23,9 @@ export type EventRow = GatewayJobEventsTable;
 /**
  * Inserts a new job unless its id is taken; returns whether it was inserted. With `lease` the job is
  * born held by `lease.owner` (an intake's own runner takes it without a claim of its own: one round
- * trip and one commit fewer). `bulk`: its journal's bulk (`model.ts` `newJournalColumns`), written
- * with it as the part of its first event (the caller writes the event).
+ * trip and one commit fewer). The caller writes its first event (with the journal's bulk).
  */
-export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease, bulk?: string): Promise<boolean> {
+export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease): Promise<boolean> {
   const r = await db
     .insertInto('gateway_jobs')
     .values(
@@ -38,34 +37,22 @@ export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease, bulk
     .executeTakeFirst();
   const inserted = Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
   if (inserted) await countInserted(db, row);
-  if (inserted && bulk !== undefined) await insertBulk(db, row.id, FIRST_EVENT, bulk);
   return inserted;
 }
 
-/** A job's first event (its intake) is numbered 1; so is the bulk written with it. */
-export const FIRST_EVENT = 1;
-
 /**
- * Writes a part of a job's journal's bulk, as written by its event `seq` (call in that event's
- * transaction). Only ever inserted: a later part of the same name replaces it when read (`bulkOf`).
+ * The bulk its events carry of a job's journal, in the order written (a later part replaces an
+ * earlier one of its name: `model.ts` `mergeJournal`); none once pruned. Through the events' key.
  */
-export async function insertBulk(db: Db, jobId: string, seq: number, body: string): Promise<void> {
-  await bulkInsert(db, jobId, seq, body);
-}
-
-const bulkInsert = reusable((db, jobId: string, seq: number, body: string) => ({
-  compile: () =>
-    sql`insert into gateway_job_bulk (job_id, seq, body) values (${jobId}, ${seq}, ${body})`.compile(db),
-}));
-
-/** The bulk rows of a job's journal, in the order written (none once pruned). */
 export async function bulkOf(db: Db, jobId: string): Promise<string[]> {
-  return (await bulkById(db, jobId)).map((r) => r.body);
+  return (await bulkById(db, jobId)).map((r) => r.bulk);
 }
 
-const bulkById = reusable((db, jobId: string) =>
-  db.selectFrom('gateway_job_bulk').select('body').where('job_id', '=', jobId).orderBy('seq'),
-);
+const bulkById = reusable((db, jobId: string) => ({
+  compile: () =>
+    sql<{ bulk: string }>`select bulk from gateway_job_events where job_id = ${jobId} and bulk is not null
+      order by seq`.compile(db),
+}));
 
 /** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
 export const PAST_THE_CALL: readonly JobRow['state'][] = ['delivering', 'done'];
@@ -200,10 +187,8 @@ export async function insertIntake(
     inserted =
       lease === undefined
         ? (await intakeInsert(db, ...values)).length === 1
-        : await insertJobIfAbsent(db, row, lease, bulk);
-    if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail);
-    if (inserted && lease === undefined && bulk !== undefined)
-      await insertBulk(db, row.id, FIRST_EVENT, bulk);
+        : await insertJobIfAbsent(db, row, lease);
+    if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail, bulk ?? null);
   }
   if (inserted) await countInserted(db, row);
   return inserted;
@@ -217,10 +202,7 @@ const intakeInsert = reusable((db, ...v: IntakeValues) => ({
       on conflict (id) do nothing returning id`.compile(db),
 }));
 
-/**
- * PostgreSQL: the job (leased when `owner` is not null), its first event and its journal's bulk (when
- * not null), one statement.
- */
+/** PostgreSQL: the job (leased when `owner` is not null) and its first event with the bulk, one statement. */
 const intakeFolded = reusable(
   (
     db,
@@ -234,13 +216,10 @@ const intakeFolded = reusable(
         sql`with job as (insert into gateway_jobs (${intakeColumns}, lease_owner, lease_until)
             values (${sql.join(v)}, cast(${owner} as text),
               case when cast(${owner} as text) is null then null else ${DB_NOW} + cast(${ttlMs} as bigint) end)
-            on conflict (id) do nothing returning id),
-          bulk as (insert into gateway_job_bulk (job_id, seq, body)
-            select job.id, ${sql.lit(FIRST_EVENT)}, cast(${bulk} as text) from job
-            where cast(${bulk} as text) is not null)
-          insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
-          select job.id, ${sql.lit(FIRST_EVENT)}, 'received', cast(${at('state')} as text),
-            cast(${at('created_at')} as bigint), cast(${detail} as text) from job
+            on conflict (id) do nothing returning id)
+          insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
+          select job.id, 1, 'received', cast(${at('state')} as text), cast(${at('created_at')} as bigint),
+            cast(${detail} as text), cast(${bulk} as text) from job
           returning job_id`.compile(db),
     };
   },
@@ -328,7 +307,7 @@ export interface StepMove {
   release: boolean;
   /** Changed columns; undefined keeps the column as it is. `journal`: the journal's whole head. */
   journal?: string;
-  /** Bulk parts of the journal this move writes (a new `gateway_job_bulk` row, numbered as its event). */
+  /** Bulk parts of the journal this move writes (JSON), carried by its event. */
   bulk?: string;
   refusal?: string;
   notice?: JobRow['notice'];
@@ -338,12 +317,13 @@ export interface StepMove {
 }
 
 /**
- * Writes `m`: the job's row, the running totals, the event and the bulk, or nothing when the job has
- * moved on or its lease is another's; answers whether it moved. Every statement is compiled once (no
- * query is built per move). On PostgreSQL the writes are ONE statement (a data-modifying CTE, one
- * round trip instead of four); the event's `max(seq)` there reads the statement's snapshot, safe
- * because only the lease holder, through the row just updated, numbers a job's events (a duplicate
- * number would be refused by the key, never written). On SQLite they are one statement each.
+ * Writes `m`: the job's row, the running totals and the event (with the journal's bulk, if any), or
+ * nothing when the job has moved on or its lease is another's; answers whether it moved. Every
+ * statement is compiled once (no query is built per move). On PostgreSQL the three writes are ONE
+ * statement (a data-modifying CTE, one round trip instead of three); the event's `max(seq)` there
+ * reads the statement's snapshot, safe because only the lease holder, through the row just updated,
+ * numbers a job's events (a duplicate number would be refused by the key, never written). On SQLite
+ * they are three statements.
  */
 export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
   if (isFinished(m.from)) fail('Internal', { reason: `job ${m.id}: a step never leaves ${m.from}` });
@@ -369,11 +349,7 @@ export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
   if ((await stepUpdate(db, ...args)).length === 0) return false;
   if (finished !== undefined) await addFinished(finished)(db, past, m.createdAt, shard);
   else if (past !== 0) await addPast(db, past, shard);
-  if (m.bulk === undefined) await eventInsert(db, m.id, m.from, m.to, m.now, m.detail);
-  else {
-    const [event] = await eventInsertNumbered(db, m.id, m.from, m.to, m.now, m.detail);
-    await insertBulk(db, m.id, Number(event!.seq), m.bulk);
-  }
+  await eventInsert(db, m.id, m.from, m.to, m.now, m.detail, m.bulk ?? null);
   return true;
 }
 
@@ -412,7 +388,7 @@ const stepUpdate = reusable((db, ...a: StepArgs) => ({
 /**
  * PostgreSQL: a `StepMove` in one statement, one per shape of its totals change: none (that part
  * writes nothing), past the call only, or a job finished of one kind (its oldest creation from the
- * row); the bulk row only when `bulk` is not null, numbered as the event. Answers the moved row.
+ * row). Answers the moved row.
  */
 const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
   reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string, bulk: string | null]) => {
@@ -428,14 +404,11 @@ const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
         sql`with moved as (${stepUpdateSql(step, sql`id, created_at`)}),
           totals as (update gateway_job_totals set ${sets} from moved
             where gateway_job_totals.id = ${shard} and ${sql.raw(totals === 'none' ? 'false' : 'true')}),
-          event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+          event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
             select moved.id, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = moved.id),
-              cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text)
-            from moved
-            returning job_id, seq),
-          bulk as (insert into gateway_job_bulk (job_id, seq, body)
-            select event.job_id, event.seq, cast(${bulk} as text) from event
-            where cast(${bulk} as text) is not null)
+              cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text),
+              cast(${bulk} as text)
+            from moved)
         select id from moved`.compile(db),
     };
   }),
@@ -443,32 +416,28 @@ const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
 
 /**
  * Appends an event to a job's history, numbered after its last one in the same statement (call after
- * `moveJob`, whose row lock orders the sequence). Written as SQL: Kysely takes longer to build this
+ * `moveJob`, whose row lock orders the sequence), with `bulk`: the journal's bulk its write brought
+ * (a new job's: `model.ts` `newJournalColumns`). Written as SQL: Kysely takes longer to build this
  * subquery (≈100 µs and more) than the database takes to run it; compiled once (`reusable`).
  */
-export async function insertEvent(db: Db, e: Omit<EventRow, 'seq'>): Promise<void> {
-  await eventInsert(db, e.job_id, e.from_state, e.to_state, e.at, e.detail);
-}
-
-function eventInsertSql(jobId: string, fromState: string, toState: string, at: number, detail: string) {
-  return sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
-    values (${jobId}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${jobId}),
-      ${fromState}, ${toState}, ${at}, ${detail})`;
+export async function insertEvent(db: Db, e: Omit<EventRow, 'seq' | 'bulk'>, bulk?: string): Promise<void> {
+  await eventInsert(db, e.job_id, e.from_state, e.to_state, e.at, e.detail, bulk ?? null);
 }
 
 const eventInsert = reusable(
-  (db, jobId: string, fromState: string, toState: string, at: number, detail: string) => ({
-    compile: () => eventInsertSql(jobId, fromState, toState, at, detail).compile(db),
-  }),
-);
-
-/** `eventInsert` answering the event's number (SQLite's move that writes bulk numbers it so). */
-const eventInsertNumbered = reusable(
-  (db, jobId: string, fromState: string, toState: string, at: number, detail: string) => ({
+  (
+    db,
+    jobId: string,
+    fromState: string,
+    toState: string,
+    at: number,
+    detail: string,
+    bulk: string | null,
+  ) => ({
     compile: () =>
-      sql<{ seq: number }>`${eventInsertSql(jobId, fromState, toState, at, detail)} returning seq`.compile(
-        db,
-      ),
+      sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
+    values (${jobId}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${jobId}),
+      ${fromState}, ${toState}, ${at}, ${detail}, ${bulk})`.compile(db),
   }),
 );
 
@@ -718,11 +687,12 @@ export async function jobsOfKey(db: Db, key: string, limit: number, before: numb
     .execute();
 }
 
-export async function eventsOf(db: Db, jobIds: readonly string[]): Promise<EventRow[]> {
+/** The events of `jobIds` in order, without the journal's bulk they carry (the history's read). */
+export async function eventsOf(db: Db, jobIds: readonly string[]): Promise<Omit<EventRow, 'bulk'>[]> {
   if (jobIds.length === 0) return [];
   return db
     .selectFrom('gateway_job_events')
-    .selectAll()
+    .select(['job_id', 'seq', 'from_state', 'to_state', 'at', 'detail'])
     .where('job_id', 'in', jobIds)
     .orderBy('job_id')
     .orderBy('seq')
@@ -767,10 +737,10 @@ export async function prunable(db: Db, before: number, limit: number): Promise<P
 }
 
 /**
- * Deletes a finished job's journal bulk and marks it pruned at `now`, if it is still as read (same
- * state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone. The row
- * (with the journal's head) and `updated_at` stay: nothing a reader of the job's state or history sees
- * has changed. The mark comes first: its row lock keeps a racing step from writing bulk meanwhile.
+ * Drops a finished job's journal bulk from its events and marks it pruned at `now`, if it is still as
+ * read (same state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone.
+ * The row (with the journal's head), the events and `updated_at` stay: nothing a reader of the job's
+ * state or history sees has changed. The mark comes first: its row lock keeps a step from racing it.
  */
 export async function pruneJob(db: Db, row: PrunableRow, now: number): Promise<boolean> {
   const r = await db
@@ -783,6 +753,11 @@ export async function pruneJob(db: Db, row: PrunableRow, now: number): Promise<b
     .where('pruned_at', 'is', null)
     .executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) return false;
-  await db.deleteFrom('gateway_job_bulk').where('job_id', '=', row.id).execute();
+  await db
+    .updateTable('gateway_job_events')
+    .set({ bulk: null })
+    .where('job_id', '=', row.id)
+    .where('bulk', 'is not', null)
+    .execute();
   return true;
 }

@@ -269,15 +269,15 @@ export class PayrollService {
     const kind = row.kind as OperatorKind;
     const fresh = await this.commit(async (trx) => {
       if (!(await repo.insertOperatorJob(trx, row))) return false;
-      await jobsRepo.insertEvent(trx, {
+      const { bulk } = newJournalColumns(journal);
+      const event = {
         job_id: row.id,
         from_state: 'received',
         to_state: row.state,
         at: row.created_at,
         detail,
-      });
-      const { bulk } = newJournalColumns(journal);
-      if (bulk !== undefined) await jobsRepo.insertBulk(trx, row.id, jobsRepo.FIRST_EVENT, bulk);
+      };
+      await jobsRepo.insertEvent(trx, event, bulk);
       await effect?.(trx);
       return true;
     });

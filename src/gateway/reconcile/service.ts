@@ -385,16 +385,20 @@ async function rebuild(
   };
   try {
     await o.store.transaction(async (trx) => {
-      if (!(await jobsRepo.insertJobIfAbsent(trx, row, undefined, journal.bulk))) {
+      if (!(await jobsRepo.insertJobIfAbsent(trx, row))) {
         refuse(`job ${job.id} is in the journal already, refused, yet the bank answered its request`);
       }
-      await jobsRepo.insertEvent(trx, {
-        job_id: job.id,
-        from_state: 'received',
-        to_state: job.state,
-        at: now,
-        detail: `rebuilt by reconcile from the wide bank's request log (${request})`,
-      });
+      await jobsRepo.insertEvent(
+        trx,
+        {
+          job_id: job.id,
+          from_state: 'received',
+          to_state: job.state,
+          at: now,
+          detail: `rebuilt by reconcile from the wide bank's request log (${request})`,
+        },
+        journal.bulk,
+      );
       if (prepared !== undefined && op !== undefined) await o.mint.commitInputs(trx, prepared, op, 'pending');
     });
   } catch (err) {
