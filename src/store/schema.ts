@@ -257,7 +257,10 @@ export interface GatewayJobsTable {
   destination_key: string;
   reply_to: string | null;
   amount: number;
-  /** JSON: what every later step needs (outputs with their secrets and r, notes, receipt, envelopes). */
+  /**
+   * JSON: what every later step needs: its head (memo, fee, receipts) here, its bulk (outputs with their
+   * secrets and r, notes, envelopes) on the events that wrote it since migration 029.
+   */
   journal: string;
   /** The refusal notice to `reply_to`: none | pending | sent | abandoned. */
   notice: 'none' | 'pending' | 'sent' | 'abandoned';
@@ -322,6 +325,12 @@ export interface GatewayJobEventsTable {
   to_state: string;
   at: number;
   detail: string;
+  /**
+   * Migration 029: JSON, the journal's bulk this event's write brought (outputs, notes, sealed
+   * envelopes: `gateway/jobs/model.ts` `BULK_PARTS`), else NULL; NULL too once the job is pruned.
+   * Absent on insert means NULL.
+   */
+  bulk?: string | null;
 }
 
 export interface Database {

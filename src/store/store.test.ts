@@ -159,7 +159,15 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T], true> } = {
     lease_until: true,
     pruned_at: true,
   },
-  gateway_job_events: { job_id: true, seq: true, from_state: true, to_state: true, at: true, detail: true },
+  gateway_job_events: {
+    job_id: true,
+    seq: true,
+    from_state: true,
+    to_state: true,
+    at: true,
+    detail: true,
+    bulk: true,
+  },
   gateway_reserve_series: { at: true, reserve: true, outstanding: true },
 };
 
@@ -190,6 +198,7 @@ const NULLABLE: Record<string, string[]> = {
     'gateway_jobs.lease_until',
     'gateway_jobs.pruned_at',
   ],
+  gateway_job_events: ['gateway_job_events.bulk'],
 };
 
 function proof(y: string, operation: string, amount = 8): NewMintProof {

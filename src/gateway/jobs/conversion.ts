@@ -149,7 +149,7 @@ export class ConversionSteps {
     traceStep(job.id, 'issue.sealed');
     const now = this.clock();
     const moved = await this.commit(async (trx) => {
-      const journal: Journal = { ...job.journal, wideProofs, delivery };
+      const journal: Partial<Journal> = { wideProofs, delivery };
       const detail = `${wideProofs.length} wide notes`;
       const next = await moveJob(trx, job, 'delivering', now, { journal }, detail, this.o.leaseOwner);
       if (next === undefined) return undefined;
@@ -178,7 +178,7 @@ export class ConversionSteps {
     if (job.journal.outputs.every((x) => x.id === keyset.id)) return undefined;
     const lock = relockKey(job.destination, job.journal.outputs);
     const outputs = makeOutputs(this.o.curve, keyset.id, toAmount(job.amount), lock);
-    const journal: Journal = { ...job.journal, outputs };
+    const journal: Partial<Journal> = { outputs };
     const detail = `wide outputs renewed on keyset ${keyset.id}`;
     const now = this.clock();
     return advanced(

@@ -28,8 +28,8 @@ import { deliveryLock } from '../locks.js';
 import { checkProofsDleq, makeOutputs, noteYs } from '../wallet.js';
 import type { WideBankPort, WideKeyset, WideNoteState } from '../wide-bank.js';
 import type { IntakeLimits } from './intake-limits.js';
-import { type JobState, type Journal, jobTag, point, toStatus } from './model.js';
-import { toJob } from './reads.js';
+import { type JobState, type Journal, jobTag, newJournalColumns, point, toStatus } from './model.js';
+import { toJob, toJobHead } from './reads.js';
 import * as repo from './repository.js';
 import {
   type Commit,
@@ -123,6 +123,8 @@ export class JobIntake {
     traceStep(id, 'intake.checked');
     const now = this.clock();
     const state: JobState = direction === 'lan-to-wan' ? 'issuing' : 'receiving';
+    const journal: Journal = { ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) };
+    const { head, bulk } = newJournalColumns(journal);
     const row: repo.IntakeRow = {
       ...freshJobColumns(now),
       id,
@@ -134,14 +136,14 @@ export class JobIntake {
       destination_key: bytesToHex(destination.publicKey),
       reply_to: req.replyTo ?? null,
       amount: taken.amount,
-      journal: JSON.stringify({ ...taken.journal, ...(req.memo !== undefined ? { memo: req.memo } : {}) }),
+      journal: head,
     };
     const { leaseOwner, leaseMs } = this.o;
     const lease =
       leaseOwner !== undefined && leaseMs !== undefined ? { owner: leaseOwner, ttlMs: leaseMs } : undefined;
     const fresh = await this.commit(async (trx) => {
       // The job row first: of two copies of one envelope racing, one inserts and the other stops here.
-      if (!(await repo.insertIntake(trx, row, '', lease))) return false;
+      if (!(await repo.insertIntake(trx, row, '', lease, bulk))) return false;
       await taken.commit?.(trx, `${jobTag(direction)}:${id}`);
       return true;
     });
@@ -152,7 +154,7 @@ export class JobIntake {
     }
     fault(point(direction, 'intake'));
     traceStep(id, 'intake.committed');
-    const job = toJob(row);
+    const job = toJob(row, journal);
     this.o.onIntake?.(job, lease !== undefined);
     return toStatus(job);
   }
@@ -280,7 +282,7 @@ export class JobIntake {
         `transfer id ${existing.id} was used for another request`,
       );
     }
-    return toStatus(toJob(existing));
+    return toStatus(toJobHead(existing));
   }
 
   /** A call the intake cannot do without: the bank's refusal passes through, an unclear outcome is a 503. */

@@ -240,7 +240,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('a step whose lease was taken, o
               if (r !== undefined && r.direction === 'lan-to-wan') {
                 retried.push({
                   state: r.state,
-                  journaled: (JSON.parse(r.journal) as { wideProofs?: unknown }).wideProofs !== undefined,
+                  journaled: (await jobOf(db, id))?.journal.wideProofs !== undefined,
                   held: held.length,
                 });
               }

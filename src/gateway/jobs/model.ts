@@ -43,6 +43,77 @@ export interface Journal {
   notice?: Envelope;
 }
 
+/**
+ * The journal's bulk: the parts a step writes once and no later step changes (outputs with their
+ * secrets and blinding factors, notes, sealed envelopes: ≈ 7 kB a conversion). Each write's bulk is
+ * carried by the event that write adds (`gateway_job_events.bulk`, migration 029), so a move rewrites
+ * only the job's small row (state, times, lease, the head below) and never copies them again; they
+ * are also what pruning drops once the job is finished (`prune.ts`). The rest of the journal (the
+ * head: memo, fee, receipts) stays in `gateway_jobs.journal`, where the status and the history read it.
+ */
+export const BULK_PARTS = ['outputs', 'inputYs', 'wideProofs', 'localProofs', 'delivery', 'notice'] as const;
+export type BulkPart = (typeof BULK_PARTS)[number];
+const isBulk = (k: string): boolean => (BULK_PARTS as readonly string[]).includes(k);
+
+/** The journal without its bulk, as `gateway_jobs.journal` holds it. */
+export type JournalHead = Omit<Journal, BulkPart>;
+
+/**
+ * What a write of `parts` on top of `base` (the journal as the job holds it; `{}` for a new job) puts
+ * in the columns: the whole head when `parts` changes any head part (the column is rewritten), and in
+ * the write's event only the bulk parts `parts` brings. A part `base` holds already (the same value, as
+ * a step passes `{ ...job.journal, … }`) is not written again. Undefined: nothing to write there.
+ */
+export function journalColumns(
+  base: Partial<Journal>,
+  parts: Partial<Journal>,
+): { head: string | undefined; bulk: string | undefined } {
+  let headChanged = false;
+  const bulk: Record<string, unknown> = {};
+  let bulkParts = 0;
+  const held = base as Record<string, unknown>;
+  for (const [k, v] of Object.entries(parts)) {
+    if (v === undefined || v === held[k]) continue;
+    if (!isBulk(k)) headChanged = true;
+    else {
+      bulk[k] = v;
+      bulkParts++;
+    }
+  }
+  return {
+    head: headChanged ? JSON.stringify(headOf({ ...base, ...parts })) : undefined,
+    bulk: bulkParts === 0 ? undefined : JSON.stringify(bulk),
+  };
+}
+
+/** A new job's journal as its columns hold it: the head (always written) and its first event's bulk, if any. */
+export function newJournalColumns(journal: Partial<Journal>): { head: string; bulk: string | undefined } {
+  const { head, bulk } = journalColumns({}, journal);
+  return { head: head ?? '{}', bulk };
+}
+
+/** The journal's head: every part but the bulk. */
+export function headOf(journal: Partial<Journal>): JournalHead {
+  const head: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(journal)) if (!isBulk(k) && v !== undefined) head[k] = v;
+  return head as JournalHead;
+}
+
+/**
+ * A whole journal from its head and its events' bulk in the order written (a later event's part replaces
+ * an earlier one's: renewed outputs). A journal whose bulk was pruned reads with no outputs.
+ */
+export function mergeJournal(head: string, bulk: readonly string[]): Journal {
+  const journal: Journal = { outputs: [], ...(JSON.parse(head) as Partial<Journal>) };
+  for (const b of bulk) Object.assign(journal, JSON.parse(b) as Partial<Journal>);
+  return journal;
+}
+
+/** A job as its row alone tells it (status, history, the operator's lists): the journal's head only. */
+export interface JobHead extends Omit<Job, 'journal'> {
+  journal: JournalHead;
+}
+
 export interface Job {
   id: string;
   /** A conversion (`transfer`, job 1 or 2) or an operator job; `ref` is a payroll's or payout's reference. */
@@ -128,7 +199,7 @@ export function point(direction: Direction, step: Step): string {
   return `gateway:${jobTag(direction)}:after-${step}`;
 }
 
-export function toStatus(job: Job): TransferStatus {
+export function toStatus(job: JobHead): TransferStatus {
   return {
     transferId: job.id,
     direction: job.direction,

@@ -3,13 +3,16 @@
  * on PostgreSQL one statement each, a data-modifying CTE; on SQLite two or three): a move writes the
  * job's row, its event (numbered after the last) and the running totals together; a move that lost its
  * race, or whose lease is another's or nobody's, changes none of the three; an intake writes its job
- * and first event once, leased when asked (PostgreSQL).
+ * and first event once, leased when asked (PostgreSQL). The journal's bulk (migration 029) is carried
+ * by the event of the intake and of each move that brings some, and never written by a move that lost
+ * its race, rolled back or ran under another's lease.
  */
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { jobRow } from '../../test-support/jobs.js';
 import { finishedAgainstRows, pastTheCallAgainstRows } from '../reconcile/repository.js';
+import { jobOf } from './reads.js';
 import * as repo from './repository.js';
 
 const A = { owner: 'host/1/a', ttlMs: 60_000 };
@@ -145,6 +148,50 @@ describe.each(DIALECTS)('compiled step writes on %s', (dialect) => {
     expect((await totals()).past).toEqual({ running: 1, rows: 1 });
   });
 
+  it("writes the journal's bulk beside its event, once, and reads it back in order", async () => {
+    const bulk = (id: string) => repo.bulkOf(store.db, id);
+    const intake = (at: number, b: string) =>
+      store.transaction((trx) => repo.insertIntake(trx, intakeRow('k', at), 'in', undefined, b));
+    expect(await intake(7, '{"outputs":[1]}')).toBe(true);
+    expect(await intake(9, '{"outputs":[2]}')).toBe(false);
+    expect(await bulk('k')).toEqual(['{"outputs":[1]}']);
+
+    // A lost race and a rolled-back move write none.
+    expect(await move(stepMove('k', 'delivering', 'done', 10, { bulk: '{"delivery":0}' }))).toBe(false);
+    await expect(
+      store.transaction(async (trx) => {
+        await repo.moveWithEvent(trx, stepMove('k', 'issuing', 'delivering', 10, { bulk: '{"delivery":0}' }));
+        throw new Error('crash before commit');
+      }),
+    ).rejects.toThrow('crash before commit');
+    expect(await bulk('k')).toEqual(['{"outputs":[1]}']);
+
+    // Outputs renewed in place, then the step's notes and payment with a head part, then done (none).
+    expect(await move(stepMove('k', 'issuing', 'issuing', 10, { bulk: '{"outputs":[3]}' }))).toBe(true);
+    expect(
+      await move(
+        stepMove('k', 'issuing', 'delivering', 11, { bulk: '{"delivery":4}', journal: '{"memo":"m"}' }),
+      ),
+    ).toBe(true);
+    expect(await move(stepMove('k', 'delivering', 'done', 12, { active: 0 }))).toBe(true);
+    expect(await bulk('k')).toEqual(['{"outputs":[1]}', '{"outputs":[3]}', '{"delivery":4}']);
+    // Each on the event of its write; the done move's carries none.
+    const carried = await store.db
+      .selectFrom('gateway_job_events')
+      .select(['seq', 'bulk'])
+      .where('job_id', '=', 'k')
+      .orderBy('seq')
+      .execute();
+    expect(carried.map((r) => [Number(r.seq), r.bulk])).toEqual([
+      [1, '{"outputs":[1]}'],
+      [2, '{"outputs":[3]}'],
+      [3, '{"delivery":4}'],
+      [4, null],
+    ]);
+    // A later part replaces an earlier one of its name; the head comes from the row.
+    expect((await jobOf(store.db, 'k'))?.journal).toEqual({ outputs: [3], delivery: 4, memo: 'm' });
+  });
+
   it.skipIf(dialect !== 'postgres')(
     "refuses a move under another's lease or none, changing nothing; the holder's settling move gives it up",
     async () => {
@@ -156,12 +203,14 @@ describe.each(DIALECTS)('compiled step writes on %s', (dialect) => {
       expect((await repo.getJob(store.db, 'free'))?.lease_owner).toBeNull();
 
       const before = { x: await repo.getJob(store.db, 'x'), totals: await totals() };
-      expect(await move(stepMove('x', 'issuing', 'delivering', 20, { lease: 'host/2/b' }))).toBe(false);
+      const stolen = { lease: 'host/2/b', bulk: '{"delivery":0}' };
+      expect(await move(stepMove('x', 'issuing', 'delivering', 20, stolen))).toBe(false);
       expect(await move(stepMove('free', 'issuing', 'delivering', 20, { lease: A.owner }))).toBe(false);
       expect(await repo.getJob(store.db, 'x')).toEqual(before.x);
       expect((await repo.getJob(store.db, 'free'))?.state).toBe('issuing');
       expect(await events('x')).toEqual(['1 received>issuing 7 ']);
       expect(await events('free')).toEqual(['1 received>issuing 7 ']);
+      expect(await repo.bulkOf(store.db, 'x')).toEqual([]);
       expect(await totals()).toEqual(before.totals);
 
       expect(await move(stepMove('x', 'issuing', 'delivering', 21, { lease: A.owner }))).toBe(true);

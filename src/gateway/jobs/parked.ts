@@ -8,7 +8,7 @@ import type { TransferStatus } from '../../core/protocol/gateway.js';
 import type { ParkedJob } from '../../core/protocol/operator.js';
 import type { Deliverer } from '../delivery.js';
 import { type Job, toStatus } from './model.js';
-import { jobOf, toJob } from './reads.js';
+import { jobOf, toJobHead } from './reads.js';
 import * as repo from './repository.js';
 import { type Commit, commitOf, type JobServiceBase } from './steps.js';
 
@@ -30,7 +30,7 @@ export class ParkedDeliveries {
   /** The parked jobs, parked first first. */
   async parked(limit = 100): Promise<ParkedJob[]> {
     return (await repo.parkedJobs(this.o.store.db, limit)).map((r) => {
-      const job = toJob(r);
+      const job = toJobHead(r);
       const payment = job.state === 'delivering';
       let route: string;
       try {

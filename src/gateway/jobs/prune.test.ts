@@ -1,7 +1,8 @@
 /**
  * Pruning finished jobs' bulk on every dialect, with a real wide bank and gateway in this process: two
  * conversions done and one held in flight (its bank call failing); a round past the retention prunes
- * exactly the two done ones (journal slimmed, `pruned_at` set), leaves the job in flight byte for byte,
+ * exactly the two done ones (their journal's bulk dropped from their events, `pruned_at` set), leaves the job in
+ * flight byte for byte (row and bulk),
  * and changes nothing the statuses, the terminals' histories or the gateway audit show; the job in
  * flight then finishes and the audit still balances. A row that changed since it was read is not pruned.
  */
@@ -14,7 +15,7 @@ import { Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
 import type { Journal } from './model.js';
 import { DEFAULT_PRUNE_AFTER_MS, pruneFinishedJobs, slimJournal } from './prune.js';
-import { historyOf } from './reads.js';
+import { historyOf, jobOf } from './reads.js';
 import * as repo from './repository.js';
 
 const DAY = 86_400_000;
@@ -47,6 +48,8 @@ describe.each(DIALECTS)('pruning finished jobs on %s', (dialect) => {
     if (r === undefined) throw new Error(`no job ${id}`);
     return r;
   };
+  const journal = async (id: string) => (await jobOf(net.gwStore.db, id))!.journal;
+  const bulk = (id: string) => repo.bulkOf(net.gwStore.db, id);
 
   it('slims only finished jobs past the retention; statuses, histories and the audit stay the same', async () => {
     const w = await Terminal.create('wan');
@@ -77,9 +80,13 @@ describe.each(DIALECTS)('pruning finished jobs on %s', (dialect) => {
     const before = await audit();
     expect(before.differences).toEqual([]);
     const heldRow = await row(held);
-    const doneJournal = JSON.parse((await row(job1)).journal) as Journal;
+    const heldBulk = await bulk(held);
+    const doneJournal = await journal(job1);
     expect(doneJournal.outputs.length).toBeGreaterThan(0);
     expect(doneJournal.delivery).toBeDefined();
+    // The row holds the head only; the bulk is in its own rows (the intake's, the issue step's).
+    expect(JSON.parse((await row(job1)).journal)).not.toHaveProperty('outputs');
+    expect((await bulk(job1)).length).toBe(2);
 
     // Within the retention nothing is pruned; past it, exactly the two done jobs.
     const now = net.clock.now;
@@ -94,14 +101,16 @@ describe.each(DIALECTS)('pruning finished jobs on %s', (dialect) => {
     for (const id of [job1, job2]) {
       const r = await row(id);
       expect(Number(r.pruned_at)).toBe(later);
-      const j = JSON.parse(r.journal) as Journal;
+      expect(await bulk(id)).toEqual([]);
+      const j = await journal(id);
       expect(j).toEqual(slimJournal(j));
       expect(j.outputs).toEqual([]);
       expect(j.delivery).toBeUndefined();
     }
     // Job 2 keeps its receipt: the bank's word that it credited the reserve.
-    expect((JSON.parse((await row(job2)).journal) as Journal).receipt).toBeDefined();
+    expect(((await journal(job2)) as Journal).receipt).toBeDefined();
     expect(await row(held)).toEqual(heldRow);
+    expect(await bulk(held)).toEqual(heldBulk);
 
     expect(await Promise.all(ids.map((id) => net.gw.jobs.status(id)))).toEqual(statuses);
     expect(await Promise.all(keys.map((k) => historyOf(net.gwStore.db, k)))).toEqual(histories);
@@ -127,9 +136,12 @@ describe.each(DIALECTS)('pruning finished jobs on %s', (dialect) => {
     expect(read?.id).toBe(id);
     if (read === undefined) return;
     const stale = { ...read, updated_at: Number(read.updated_at) - 1 };
-    expect(await repo.pruneJob(net.gwStore.db, stale, '{"outputs":[]}', net.clock.now)).toBe(false);
-    expect((await row(id)).journal).toBe(read.journal);
-    expect(await repo.pruneJob(net.gwStore.db, read, '{"outputs":[]}', net.clock.now)).toBe(true);
-    expect(await repo.pruneJob(net.gwStore.db, read, '{"outputs":[]}', net.clock.now)).toBe(false);
+    const written = await bulk(id);
+    expect(written.length).toBeGreaterThan(0);
+    expect(await repo.pruneJob(net.gwStore.db, stale, net.clock.now)).toBe(false);
+    expect(await bulk(id)).toEqual(written);
+    expect(await repo.pruneJob(net.gwStore.db, read, net.clock.now)).toBe(true);
+    expect(await bulk(id)).toEqual([]);
+    expect(await repo.pruneJob(net.gwStore.db, read, net.clock.now)).toBe(false);
   });
 });

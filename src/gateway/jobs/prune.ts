@@ -2,15 +2,16 @@
  * Pruning of finished jobs' bulk (docs/gateway.md, "Pruning finished jobs"), so the journal's rows stay
  * small as it grows. A job finished longer ago than the retention (default 7 days) keeps its row (id,
  * direction, state, amount, sender, destination, refusal: what its status, the history and both audits
- * read), its events, and the small parts of its journal (memo, receipts, fee); it loses its outputs with
- * their secrets and blinding factors, its notes and its sealed payment or notice, which no step reads
- * once the job is finished (the destination holds the notes, the mints their spent and signed rows).
+ * read), its events, and the small parts of its journal (memo, receipts, fee: the head, in its row); it
+ * loses its journal's bulk (`gateway_job_events.bulk`, migration 029: outputs with their secrets and
+ * blinding factors, its notes and its sealed payment or notice), which no step reads once the job is
+ * finished (the destination holds the notes, the mints their spent and signed rows).
  * Jobs in flight, parked, or with a notice still to deliver are never touched: the pruning's reads and
  * writes both require a finished, inactive row that has not changed since it was read.
  */
 import type { Logger } from 'pino';
 import type { Store } from '../../store/index.js';
-import type { Journal } from './model.js';
+import { headOf, type Journal } from './model.js';
 import * as repo from './repository.js';
 
 /** Finished jobs keep their whole journal this long (ms). */
@@ -21,14 +22,12 @@ export const DEFAULT_PRUNE_EVERY_MS = 3_600_000;
 const BATCH = 200;
 const BATCHES_PER_ROUND = 50;
 
-/** The journal's parts no step reads once the job is finished. */
-const BULK = ['outputs', 'inputYs', 'wideProofs', 'localProofs', 'delivery', 'notice'] as const;
-
-/** A finished job's journal without its bulk (`outputs` stays, empty: every journal has it). */
+/**
+ * A finished job's journal without its bulk (`outputs` stays, empty: every journal has it), as a
+ * pruned job reads (`model.ts` `mergeJournal` of its head alone).
+ */
 export function slimJournal(journal: Journal): Journal {
-  const rest: Record<string, unknown> = { ...journal };
-  for (const k of BULK) delete rest[k];
-  return { ...(rest as Omit<Journal, 'outputs'>), outputs: [] };
+  return { ...headOf(journal), outputs: [] };
 }
 
 /**
@@ -43,8 +42,7 @@ export async function pruneFinishedJobs(o: { store: Store; now: number; afterMs:
     pruned += await o.store.transaction(async (trx) => {
       let n = 0;
       for (const row of rows) {
-        const journal = JSON.stringify(slimJournal(JSON.parse(row.journal) as Journal));
-        if (await repo.pruneJob(trx, row, journal, o.now)) n++;
+        if (await repo.pruneJob(trx, row, o.now)) n++;
       }
       return n;
     });

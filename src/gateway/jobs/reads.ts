@@ -6,7 +6,15 @@ import { fail } from '../../core/errors.js';
 import type { Direction, JobKind, TransferStatus } from '../../core/protocol/gateway.js';
 import type { HistoryEntry } from '../../core/protocol/operator.js';
 import type { Store } from '../../store/index.js';
-import { type Job, type JobEvent, type Journal, toStatus } from './model.js';
+import {
+  type Job,
+  type JobEvent,
+  type JobHead,
+  type Journal,
+  type JournalHead,
+  mergeJournal,
+  toStatus,
+} from './model.js';
 import * as repo from './repository.js';
 
 type Db = Store['db'];
@@ -26,12 +34,14 @@ export async function statusOf(
   ) {
     fail('NotFound', { what: 'transfer', id }, `no transfer ${id}`);
   }
-  return toStatus(toJob(row));
+  return toStatus(toJobHead(row));
 }
 
+/** A job with its whole journal (its row and its bulk), as a step starts from it. */
 export async function jobOf(db: Db, id: string): Promise<Job | undefined> {
   const row = await repo.getJob(db, id);
-  return row === undefined ? undefined : toJob(row);
+  if (row === undefined) return undefined;
+  return toJob(row, mergeJournal(row.journal, await repo.bulkOf(db, id)));
 }
 
 /** Every conversion a terminal key sent or received, newest first, with its state changes. */
@@ -62,7 +72,7 @@ export async function historyOf(
     events.set(e.job_id, list);
   }
   return rows.map((r) => {
-    const job = toJob(r);
+    const job = toJobHead(r);
     return {
       ...toStatus(job),
       kind: job.kind,
@@ -78,8 +88,13 @@ export async function historyOf(
   });
 }
 
-/** A journal row as the steps see it (numbers as numbers, the JSON columns parsed). */
-export function toJob(r: repo.JobRow): Job {
+/** A journal row with its whole `journal` (as written, or `mergeJournal`'s): a job as the steps see it. */
+export function toJob(r: repo.JobRow, journal: Journal): Job {
+  return { ...toJobHead(r), journal };
+}
+
+/** A journal row alone (numbers as numbers, the JSON columns parsed): the journal's head only. */
+export function toJobHead(r: repo.JobRow): JobHead {
   return {
     id: r.id,
     kind: r.kind ?? 'transfer',
@@ -92,7 +107,7 @@ export function toJob(r: repo.JobRow): Job {
     destinationKey: r.destination_key,
     replyTo: r.reply_to,
     amount: Number(r.amount),
-    journal: JSON.parse(r.journal) as Journal,
+    journal: JSON.parse(r.journal) as JournalHead,
     notice: r.notice,
     refusal: r.refusal === null ? null : (JSON.parse(r.refusal) as Job['refusal']),
     attempts: Number(r.attempts),

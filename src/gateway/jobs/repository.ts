@@ -1,5 +1,8 @@
 /**
- * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`). State changes are
+ * The job journal's SQL, and only SQL (`gateway_jobs`, `gateway_job_events`). A job's row holds its
+ * state and the journal's head; the journal's bulk (model.ts `BULK_PARTS`) is written once, in the
+ * `bulk` column of the event of the write that brought it (migration 029): no row of its own, no
+ * index of its own, no statement of its own. State changes are
  * conditional (`WHERE state = <from>`): the row lock and the WHERE clause decide, so a step that lost a
  * race changes nothing and its transaction is rolled back by the caller. Every insert and state
  * change also keeps the running totals of `gateway_job_totals` in the same transaction: jobs past their
@@ -20,7 +23,7 @@ export type EventRow = GatewayJobEventsTable;
 /**
  * Inserts a new job unless its id is taken; returns whether it was inserted. With `lease` the job is
  * born held by `lease.owner` (an intake's own runner takes it without a claim of its own: one round
- * trip and one commit fewer).
+ * trip and one commit fewer). The caller writes its first event (with the journal's bulk).
  */
 export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease): Promise<boolean> {
   const r = await db
@@ -36,6 +39,20 @@ export async function insertJobIfAbsent(db: Db, row: JobRow, lease?: Lease): Pro
   if (inserted) await countInserted(db, row);
   return inserted;
 }
+
+/**
+ * The bulk its events carry of a job's journal, in the order written (a later part replaces an
+ * earlier one of its name: `model.ts` `mergeJournal`); none once pruned. Through the events' key.
+ */
+export async function bulkOf(db: Db, jobId: string): Promise<string[]> {
+  return (await bulkById(db, jobId)).map((r) => r.bulk);
+}
+
+const bulkById = reusable((db, jobId: string) => ({
+  compile: () =>
+    sql<{ bulk: string }>`select bulk from gateway_job_events where job_id = ${jobId} and bulk is not null
+      order by seq`.compile(db),
+}));
 
 /** Jobs whose bank call has been answered: every kind leaves its call into `delivering` or `done`. */
 export const PAST_THE_CALL: readonly JobRow['state'][] = ['delivering', 'done'];
@@ -149,21 +166,29 @@ type IntakeValues = ValuesOf<typeof INTAKE_COLUMNS>;
 
 /**
  * A conversion's intake: inserts its job (held by `lease.owner` when given, as `insertJobIfAbsent`)
- * with its first event (from `received`) unless the id is taken; answers whether it inserted.
- * Compiled once: on PostgreSQL one statement (job and event), on SQLite two.
+ * with its first event (from `received`) and its journal's `bulk` unless the id is taken; answers
+ * whether it inserted. Compiled once: on PostgreSQL one statement (job, event and bulk), on SQLite
+ * one each.
  */
-export async function insertIntake(db: Db, row: IntakeRow, detail: string, lease?: Lease): Promise<boolean> {
+export async function insertIntake(
+  db: Db,
+  row: IntakeRow,
+  detail: string,
+  lease?: Lease,
+  bulk?: string,
+): Promise<boolean> {
   let inserted: boolean;
   const values = INTAKE_COLUMNS.map((c) => row[c]) as unknown as IntakeValues;
   if (runsDataModifyingCtes(db)) {
     const owner = lease?.owner ?? null;
-    inserted = (await intakeFolded(db, ...values, owner, lease?.ttlMs ?? null, detail)).length === 1;
+    inserted =
+      (await intakeFolded(db, ...values, owner, lease?.ttlMs ?? null, detail, bulk ?? null)).length === 1;
   } else {
     inserted =
       lease === undefined
         ? (await intakeInsert(db, ...values)).length === 1
         : await insertJobIfAbsent(db, row, lease);
-    if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail);
+    if (inserted) await eventInsert(db, row.id, 'received', row.state, row.created_at, detail, bulk ?? null);
   }
   if (inserted) await countInserted(db, row);
   return inserted;
@@ -177,11 +202,14 @@ const intakeInsert = reusable((db, ...v: IntakeValues) => ({
       on conflict (id) do nothing returning id`.compile(db),
 }));
 
-/** PostgreSQL: the job (leased when `owner` is not null) and its first event, one statement. */
+/** PostgreSQL: the job (leased when `owner` is not null) and its first event with the bulk, one statement. */
 const intakeFolded = reusable(
-  (db, ...a: [...IntakeValues, owner: string | null, ttlMs: number | null, detail: string]) => {
+  (
+    db,
+    ...a: [...IntakeValues, owner: string | null, ttlMs: number | null, detail: string, bulk: string | null]
+  ) => {
     const v = a.slice(0, INTAKE_COLUMNS.length);
-    const [owner, ttlMs, detail] = a.slice(INTAKE_COLUMNS.length);
+    const [owner, ttlMs, detail, bulk] = a.slice(INTAKE_COLUMNS.length);
     const at = (c: (typeof INTAKE_COLUMNS)[number]) => v[INTAKE_COLUMNS.indexOf(c)];
     return {
       compile: () =>
@@ -189,9 +217,9 @@ const intakeFolded = reusable(
             values (${sql.join(v)}, cast(${owner} as text),
               case when cast(${owner} as text) is null then null else ${DB_NOW} + cast(${ttlMs} as bigint) end)
             on conflict (id) do nothing returning id)
-          insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+          insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
           select job.id, 1, 'received', cast(${at('state')} as text), cast(${at('created_at')} as bigint),
-            cast(${detail} as text) from job
+            cast(${detail} as text), cast(${bulk} as text) from job
           returning job_id`.compile(db),
     };
   },
@@ -277,8 +305,10 @@ export interface StepMove {
   to: JobRow['state'];
   lease: string | undefined;
   release: boolean;
-  /** Changed columns; undefined keeps the column as it is. */
+  /** Changed columns; undefined keeps the column as it is. `journal`: the journal's whole head. */
   journal?: string;
+  /** Bulk parts of the journal this move writes (JSON), carried by its event. */
+  bulk?: string;
   refusal?: string;
   notice?: JobRow['notice'];
   active?: number;
@@ -287,12 +317,13 @@ export interface StepMove {
 }
 
 /**
- * Writes `m`: the job's row, the running totals and the event, or nothing when the job has moved on or
- * its lease is another's; answers whether it moved. Every statement is compiled once (no query is
- * built per move). On PostgreSQL the three writes are ONE statement (a data-modifying CTE, one round
- * trip instead of three); the event's `max(seq)` there reads the statement's snapshot, safe because
- * only the lease holder, through the row just updated, numbers a job's events (a duplicate number
- * would be refused by the key, never written). On SQLite they are three statements.
+ * Writes `m`: the job's row, the running totals and the event (with the journal's bulk, if any), or
+ * nothing when the job has moved on or its lease is another's; answers whether it moved. Every
+ * statement is compiled once (no query is built per move). On PostgreSQL the three writes are ONE
+ * statement (a data-modifying CTE, one round trip instead of three); the event's `max(seq)` there
+ * reads the statement's snapshot, safe because only the lease holder, through the row just updated,
+ * numbers a job's events (a duplicate number would be refused by the key, never written). On SQLite
+ * they are three statements.
  */
 export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
   if (isFinished(m.from)) fail('Internal', { reason: `job ${m.id}: a step never leaves ${m.from}` });
@@ -312,15 +343,13 @@ export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
     m.lease ?? null,
   ] as const;
   if (runsDataModifyingCtes(db)) {
-    return (
-      (await foldedMove(finished ?? (past !== 0 ? 'past' : 'none'))(db, ...args, past, shard, m.detail))
-        .length === 1
-    );
+    const totals = finished ?? (past !== 0 ? 'past' : 'none');
+    return (await foldedMove(totals)(db, ...args, past, shard, m.detail, m.bulk ?? null)).length === 1;
   }
   if ((await stepUpdate(db, ...args)).length === 0) return false;
   if (finished !== undefined) await addFinished(finished)(db, past, m.createdAt, shard);
   else if (past !== 0) await addPast(db, past, shard);
-  await eventInsert(db, m.id, m.from, m.to, m.now, m.detail);
+  await eventInsert(db, m.id, m.from, m.to, m.now, m.detail, m.bulk ?? null);
   return true;
 }
 
@@ -362,10 +391,10 @@ const stepUpdate = reusable((db, ...a: StepArgs) => ({
  * row). Answers the moved row.
  */
 const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
-  reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string]) => {
+  reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string, bulk: string | null]) => {
     const step = a.slice(0, 10) as unknown as StepArgs;
     const [, from, to, , , , , now] = step;
-    const [past, shard, detail] = a.slice(10);
+    const [past, shard, detail, bulk] = a.slice(10);
     const sets =
       totals === 'none' || totals === 'past'
         ? totalsSets(past)
@@ -375,9 +404,10 @@ const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
         sql`with moved as (${stepUpdateSql(step, sql`id, created_at`)}),
           totals as (update gateway_job_totals set ${sets} from moved
             where gateway_job_totals.id = ${shard} and ${sql.raw(totals === 'none' ? 'false' : 'true')}),
-          event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+          event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
             select moved.id, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = moved.id),
-              cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text)
+              cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text),
+              cast(${bulk} as text)
             from moved)
         select id from moved`.compile(db),
     };
@@ -386,19 +416,28 @@ const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
 
 /**
  * Appends an event to a job's history, numbered after its last one in the same statement (call after
- * `moveJob`, whose row lock orders the sequence). Written as SQL: Kysely takes longer to build this
+ * `moveJob`, whose row lock orders the sequence), with `bulk`: the journal's bulk its write brought
+ * (a new job's: `model.ts` `newJournalColumns`). Written as SQL: Kysely takes longer to build this
  * subquery (≈100 µs and more) than the database takes to run it; compiled once (`reusable`).
  */
-export async function insertEvent(db: Db, e: Omit<EventRow, 'seq'>): Promise<void> {
-  await eventInsert(db, e.job_id, e.from_state, e.to_state, e.at, e.detail);
+export async function insertEvent(db: Db, e: Omit<EventRow, 'seq' | 'bulk'>, bulk?: string): Promise<void> {
+  await eventInsert(db, e.job_id, e.from_state, e.to_state, e.at, e.detail, bulk ?? null);
 }
 
 const eventInsert = reusable(
-  (db, jobId: string, fromState: string, toState: string, at: number, detail: string) => ({
+  (
+    db,
+    jobId: string,
+    fromState: string,
+    toState: string,
+    at: number,
+    detail: string,
+    bulk: string | null,
+  ) => ({
     compile: () =>
-      sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail)
+      sql`insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
     values (${jobId}, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = ${jobId}),
-      ${fromState}, ${toState}, ${at}, ${detail})`.compile(db),
+      ${fromState}, ${toState}, ${at}, ${detail}, ${bulk})`.compile(db),
   }),
 );
 
@@ -648,11 +687,12 @@ export async function jobsOfKey(db: Db, key: string, limit: number, before: numb
     .execute();
 }
 
-export async function eventsOf(db: Db, jobIds: readonly string[]): Promise<EventRow[]> {
+/** The events of `jobIds` in order, without the journal's bulk they carry (the history's read). */
+export async function eventsOf(db: Db, jobIds: readonly string[]): Promise<Omit<EventRow, 'bulk'>[]> {
   if (jobIds.length === 0) return [];
   return db
     .selectFrom('gateway_job_events')
-    .selectAll()
+    .select(['job_id', 'seq', 'from_state', 'to_state', 'at', 'detail'])
     .where('job_id', 'in', jobIds)
     .orderBy('job_id')
     .orderBy('seq')
@@ -670,7 +710,7 @@ export async function countByState(db: Db): Promise<{ state: JobRow['state']; n:
 }
 
 /** A finished job whose bulk may be pruned, as the pruning reads it (`prunable`). */
-export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'journal' | 'updated_at'>;
+export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'updated_at'>;
 
 /**
  * The oldest finished jobs last changed before `before` and not pruned yet, at most `limit`: `done`, or
@@ -680,7 +720,7 @@ export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'journal' | 'updated_at'
 export async function prunable(db: Db, before: number, limit: number): Promise<PrunableRow[]> {
   return db
     .selectFrom('gateway_jobs')
-    .select(['id', 'state', 'journal', 'updated_at'])
+    .select(['id', 'state', 'updated_at'])
     .where('active', '=', 0)
     .where('pruned_at', 'is', null)
     .where('updated_at', '<', before)
@@ -697,19 +737,27 @@ export async function prunable(db: Db, before: number, limit: number): Promise<P
 }
 
 /**
- * Replaces a finished job's journal by `journal` and marks it pruned at `now`, if it is still as read
- * (same state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone.
- * `updated_at` stays: nothing a reader of the job's state or history sees has changed.
+ * Drops a finished job's journal bulk from its events and marks it pruned at `now`, if it is still as
+ * read (same state and `updated_at`, inactive, not pruned): a job that changed meanwhile is left alone.
+ * The row (with the journal's head), the events and `updated_at` stay: nothing a reader of the job's
+ * state or history sees has changed. The mark comes first: its row lock keeps a step from racing it.
  */
-export async function pruneJob(db: Db, row: PrunableRow, journal: string, now: number): Promise<boolean> {
+export async function pruneJob(db: Db, row: PrunableRow, now: number): Promise<boolean> {
   const r = await db
     .updateTable('gateway_jobs')
-    .set({ journal, pruned_at: now })
+    .set({ pruned_at: now })
     .where('id', '=', row.id)
     .where('state', '=', row.state)
     .where('updated_at', '=', row.updated_at)
     .where('active', '=', 0)
     .where('pruned_at', 'is', null)
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  if (Number(r.numUpdatedRows) !== 1) return false;
+  await db
+    .updateTable('gateway_job_events')
+    .set({ bulk: null })
+    .where('job_id', '=', row.id)
+    .where('bulk', 'is not', null)
+    .execute();
+  return true;
 }

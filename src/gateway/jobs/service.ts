@@ -30,7 +30,7 @@ import { historyOf, jobOf, statusOf } from './reads.js';
 import type { StepOutcome } from './runner.js';
 
 export { advanced, DEFAULT_DELIVERY_DEADLINE_MS, IDLE, isProvenRefusal } from './conversion.js';
-export { toJob } from './reads.js';
+export { toJob, toJobHead } from './reads.js';
 
 export interface JobServiceOptions extends JobIntakeOptions, ConversionStepsOptions {
   /** After the operator's retry made a parked job due again (the runner's cue). */

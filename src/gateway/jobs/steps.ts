@@ -21,14 +21,18 @@ import type { Database } from '../../store/schema.js';
 import type { GatewayKeys } from '../keys.js';
 import { relockKey } from '../locks.js';
 import { blindedMessages, makeOutputs, unblindInPool } from '../wallet.js';
-import { type Job, type JobState, type Journal, settled, toStatus } from './model.js';
+import { type Job, type JobState, type Journal, journalColumns, settled, toStatus } from './model.js';
 import * as repo from './repository.js';
 
 export type Trx = import('kysely').Kysely<Database>;
 
 /** What a move may change besides the state. */
 export interface MovePatch {
-  journal?: Journal;
+  /**
+   * The parts of the journal the move writes, on top of the job's (`model.ts` `journalColumns`: a
+   * part the job holds already, the same value, is not written again).
+   */
+  journal?: Partial<Journal>;
   refusal?: NonNullable<Job['refusal']>;
   notice?: Job['notice'];
   active?: number;
@@ -127,11 +131,12 @@ export async function moveJob<J extends Job>(
   job: J,
   to: JobState,
   now: number,
-  patch: MovePatch & { journal?: J['journal'] },
+  patch: MovePatch & { journal?: Partial<J['journal']> },
   detail: string,
   lease: string | undefined,
 ): Promise<J | undefined> {
   const { journal, refusal, notice, active } = patch;
+  const columns = journal === undefined ? undefined : journalColumns(job.journal, journal);
   const moved = await repo.moveWithEvent(trx, {
     id: job.id,
     kind: job.kind,
@@ -140,7 +145,8 @@ export async function moveJob<J extends Job>(
     to,
     lease,
     release: lease !== undefined && settled(to, notice ?? job.notice),
-    ...(journal !== undefined ? { journal: JSON.stringify(journal) } : {}),
+    ...(columns?.head !== undefined ? { journal: columns.head } : {}),
+    ...(columns?.bulk !== undefined ? { bulk: columns.bulk } : {}),
     ...(refusal !== undefined ? { refusal: JSON.stringify(refusal) } : {}),
     ...(notice !== undefined ? { notice } : {}),
     ...(active !== undefined ? { active } : {}),
@@ -151,7 +157,7 @@ export async function moveJob<J extends Job>(
   return {
     ...job,
     state: to,
-    ...(journal !== undefined ? { journal } : {}),
+    ...(journal !== undefined ? { journal: { ...job.journal, ...journal } } : {}),
     ...(refusal !== undefined ? { refusal } : {}),
     ...(notice !== undefined ? { notice } : {}),
     attempts: 0,
@@ -235,7 +241,7 @@ export async function commitLocal<J extends Job>(
   const { outputs, prepared, localProofs, delivery } = local;
   const now = step.clock();
   const moved = await commitOf(o)(async (trx) => {
-    const journal: J['journal'] = { ...job.journal, ...step.journal, outputs, localProofs, delivery };
+    const journal: Partial<J['journal']> = { ...step.journal, outputs, localProofs, delivery };
     const next = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
     if (next !== undefined) await o.mint.commitOutputs(trx, prepared, step.operation);
     return next;
@@ -286,7 +292,7 @@ export async function refuseJob<J extends Job>(
   const notice = await sealNotice(o.keys, { ...job, state: 'refused', refusal, updatedAt: now });
   return commitOf(o)(async (trx) => {
     const patch = {
-      journal: notice === undefined ? job.journal : { ...job.journal, notice },
+      ...(notice !== undefined ? { journal: { notice } as Partial<J['journal']> } : {}),
       refusal,
       notice: notice === undefined ? ('none' as const) : ('pending' as const),
       active: notice === undefined ? 0 : 1,

@@ -42,10 +42,10 @@ import {
   PayrollRequest,
 } from '../../core/protocol/gateway.js';
 import type { Job, Journal } from '../jobs/model.js';
-import { toStatus } from '../jobs/model.js';
+import { newJournalColumns, toStatus } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper, StepOutcome } from '../jobs/runner.js';
-import { advanced, IDLE, isProvenRefusal, type JobService, toJob } from '../jobs/service.js';
+import { advanced, IDLE, isProvenRefusal, type JobService, toJob, toJobHead } from '../jobs/service.js';
 import {
   type Commit,
   commitOf,
@@ -187,6 +187,7 @@ export class PayrollService {
         destination_key: bytesToHex(to.publicKey),
         reply_to: null,
       },
+      journal,
       `payroll ${req.ref}`,
     );
   }
@@ -237,6 +238,7 @@ export class PayrollService {
         destination_key: keys.publicKeyHex,
         reply_to: req.replyTo ?? null,
       },
+      journal,
       `payout ${req.ref}`,
       (trx) => mint.commitInputs(trx, prepared, operation('payout', id), 'pending'),
     );
@@ -249,12 +251,17 @@ export class PayrollService {
     amount: number,
     journal: OperatorJournal,
   ): FreshJobColumns & Pick<jobsRepo.JobRow, 'id' | 'kind' | 'ref' | 'amount' | 'journal'> {
-    return { ...freshJobColumns(this.clock()), id, kind, ref, amount, journal: JSON.stringify(journal) };
+    const { head } = newJournalColumns(journal);
+    return { ...freshJobColumns(this.clock()), id, kind, ref, amount, journal: head };
   }
 
-  /** The intake's one transaction: the job row (first, so a racing twin stops there), its event, `effect`. */
+  /**
+   * The intake's one transaction: the job row (first, so a racing twin stops there), its event, its
+   * `journal`'s bulk, `effect`.
+   */
   private async admit(
     row: jobsRepo.JobRow,
+    journal: OperatorJournal,
     detail: string,
     effect?: (trx: Trx) => Promise<void>,
   ): Promise<OperatorJobStatus> {
@@ -262,13 +269,15 @@ export class PayrollService {
     const kind = row.kind as OperatorKind;
     const fresh = await this.commit(async (trx) => {
       if (!(await repo.insertOperatorJob(trx, row))) return false;
-      await jobsRepo.insertEvent(trx, {
+      const { bulk } = newJournalColumns(journal);
+      const event = {
         job_id: row.id,
         from_state: 'received',
         to_state: row.state,
         at: row.created_at,
         detail,
-      });
+      };
+      await jobsRepo.insertEvent(trx, event, bulk);
       await effect?.(trx);
       return true;
     });
@@ -279,7 +288,7 @@ export class PayrollService {
       return same(winner, kind, row.sender_key, row.request_hash);
     }
     fault(`gateway:${kind}:after-intake`);
-    this.o.onIntake?.(toJob(row));
+    this.o.onIntake?.(toJob(row, journal));
     return operatorStatus(row);
   }
 
@@ -419,7 +428,7 @@ export function operation(kind: OperatorKind, id: string): string {
 
 /** A job as the operator routes answer it. */
 export function operatorStatus(row: jobsRepo.JobRow): OperatorJobStatus {
-  return { ...toStatus(toJob(row)), kind: (row.kind ?? 'transfer') as JobKind, ref: row.ref ?? '' };
+  return { ...toStatus(toJobHead(row)), kind: (row.kind ?? 'transfer') as JobKind, ref: row.ref ?? '' };
 }
 
 /** The existing job answers a request only when it is that request: same kind, sender and request. */

@@ -37,7 +37,7 @@ import { MAX_RECOVERY_CHARS, type RequestLogEntry, type RequestLogPage } from '.
 import { decode, type Proof, Proof as ProofSchema } from '../../core/protocol/cashu.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
-import type { Job } from '../jobs/model.js';
+import { type Job, type Journal, newJournalColumns } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import { freshJobColumns } from '../jobs/steps.js';
 import type { GatewayKeys } from '../keys.js';
@@ -369,10 +369,18 @@ async function rebuild(
   if ((op !== undefined) !== (inputs !== undefined && inputs.length > 0)) {
     refuse('its recovery record lacks the local notes the job held');
   }
+  let journal: ReturnType<typeof newJournalColumns>;
+  try {
+    // The record carries the whole journal; the row holds its head and the bulk goes beside it (029).
+    journal = newJournalColumns(JSON.parse(job.journal) as Journal);
+  } catch {
+    return refuse('its recovery record holds no journal');
+  }
   const prepared = op === undefined ? undefined : await o.mint.prepareInputs(inputs);
   const row: jobsRepo.JobRow = {
     ...freshJobColumns(now),
     ...job,
+    journal: journal.head,
     created_at: job.created_at,
   };
   try {
@@ -380,13 +388,17 @@ async function rebuild(
       if (!(await jobsRepo.insertJobIfAbsent(trx, row))) {
         refuse(`job ${job.id} is in the journal already, refused, yet the bank answered its request`);
       }
-      await jobsRepo.insertEvent(trx, {
-        job_id: job.id,
-        from_state: 'received',
-        to_state: job.state,
-        at: now,
-        detail: `rebuilt by reconcile from the wide bank's request log (${request})`,
-      });
+      await jobsRepo.insertEvent(
+        trx,
+        {
+          job_id: job.id,
+          from_state: 'received',
+          to_state: job.state,
+          at: now,
+          detail: `rebuilt by reconcile from the wide bank's request log (${request})`,
+        },
+        journal.bulk,
+      );
       if (prepared !== undefined && op !== undefined) await o.mint.commitInputs(trx, prepared, op, 'pending');
     });
   } catch (err) {
