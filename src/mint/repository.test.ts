@@ -136,4 +136,21 @@ describe.each(DIALECTS)('mint repository batches on %s', (dialect) => {
     const texts = (table: string) => rows.filter((r) => r.statement.includes(`"${table}"`)).length;
     expect(texts('mint_proofs')).toBe(2); // the insert and the states' select
   });
+
+  it.runIf(dialect === 'postgres')('plans a lookup by keys once, not on every run', async () => {
+    const s = kept(
+      await openStore({ dialect: 'postgres', url: await freshDatabaseUrl(dialect), poolSize: 1 }),
+    );
+    // A book of some size, analyzed: on a near-empty table every plan costs the same.
+    const book = Array.from({ length: 2000 }, (_, i) => proof(i, 's'));
+    await repo.insertProofs(s.db, dialect, book, batch('op-1'));
+    await sql`analyze mint_proofs`.execute(s.db);
+    const Ys = [1, 2, 3, 4].map((i) => proof(i, '').y);
+    for (let i = 0; i < 12; i++) expect(await repo.proofStates(s.db, dialect, Ys)).toHaveLength(4);
+    const { rows } = await sql<{ generic: string; custom: string }>`
+      select generic_plans as generic, custom_plans as custom from pg_prepared_statements
+       where statement like '%from "mint_proofs" where "y" = any%'`.execute(s.db);
+    // Named from its second run: five custom plans, then the generic one for the other six.
+    expect(rows.map((r) => [Number(r.generic), Number(r.custom)])).toEqual([[6, 5]]);
+  });
 });
