@@ -43,8 +43,32 @@ const KEYSET_ROW = allColumns<KeysetRow>()([
 ]);
 const SIGNATURE_ROW = allColumns<SignatureRow>()([...SIGNATURE_COLUMNS, ...SIGNATURE_BATCH_COLUMNS]);
 
-/** Rows per INSERT statement: below SQLite's and PostgreSQL's bound-parameter limits for 10 columns. */
+/** Rows per INSERT statement on SQLite: below its bound-parameter limit for 10 columns. */
 const ROWS_PER_INSERT = 500;
+
+/**
+ * PostgreSQL's type of each column a batch inserts: there a batch is one statement whatever its size,
+ * each column one array parameter (`unnest`) and each batch column one scalar, so a swap binds 14
+ * parameters instead of 20 a note and every size shares one statement text, prepared and planned
+ * once per connection (a text per size was planned again nearly every time it ran: docs/performance.md).
+ */
+const PG_TYPE = {
+  y: 'text',
+  amount: 'int8',
+  keyset_id: 'text',
+  secret: 'text',
+  c: 'text',
+  witness: 'text',
+  state: 'text',
+  operation: 'text',
+  created_at: 'int8',
+  updated_at: 'int8',
+  b_: 'text',
+  c_: 'text',
+  dleq_e: 'text',
+  dleq_s: 'text',
+} as const;
+type PgColumn = keyof typeof PG_TYPE;
 
 /**
  * SQL text of the hot statements by dialect, shape and row count. Kysely builds and compiles a
@@ -167,8 +191,7 @@ export async function insertProofs(
     dialect,
     rows,
     batch,
-    PROOF_COLUMNS,
-    PROOF_BATCH_COLUMNS,
+    { table: 'mint_proofs', key: 'y', columns: PROOF_COLUMNS, batchColumns: PROOF_BATCH_COLUMNS },
     (values) =>
       db
         .insertInto('mint_proofs')
@@ -210,8 +233,12 @@ export async function insertSignatures(
     dialect,
     rows,
     batch,
-    SIGNATURE_COLUMNS,
-    SIGNATURE_BATCH_COLUMNS,
+    {
+      table: 'mint_signatures',
+      key: 'b_',
+      columns: SIGNATURE_COLUMNS,
+      batchColumns: SIGNATURE_BATCH_COLUMNS,
+    },
     (values) =>
       db
         .insertInto('mint_signatures')
@@ -231,29 +258,53 @@ interface TotalsOfInsert {
   fees: number;
 }
 
+/** Where a batch goes: its table, the primary key a held row conflicts on, its own and shared columns. */
+interface Target<C, D> {
+  table: 'mint_proofs' | 'mint_signatures';
+  key: 'y' | 'b_';
+  columns: readonly C[];
+  batchColumns: readonly D[];
+}
+
 /**
- * One INSERT per `ROWS_PER_INSERT` rows, each row's own columns then the batch's; rows inserted. On
- * PostgreSQL each INSERT also adds the value of the rows it inserted to a `mint_totals` shard (and
- * `totals.fees`, once) in the same statement, a data-modifying CTE: one round trip instead of two.
- * A partial insert adds only what it inserted, and its caller refuses it (rolls it back) anyway.
- * Elsewhere the caller adds the totals (`addTotals`).
+ * Inserts a batch, rows inserted. On PostgreSQL one statement (`pgInsert`) that also adds the value
+ * of the rows it inserted to a `mint_totals` shard (and `totals.fees`) and, with `retiredAt`, reads
+ * the first of those keysets retired at `now`: one round trip. A partial insert adds only what it
+ * inserted, and its caller refuses it (rolls it back) anyway. Elsewhere (SQLite) one INSERT per
+ * `ROWS_PER_INSERT` rows, each row's own columns then the batch's, and the caller adds the totals
+ * (`addTotals`).
  */
-async function insertBatched<R, B, C extends keyof R & string, D extends keyof B & string>(
+async function insertBatched<R, B, C extends keyof R & PgColumn, D extends keyof B & PgColumn>(
   db: Db,
   dialect: DialectName,
   rows: readonly R[],
   batch: B,
-  columns: readonly C[],
-  batchColumns: readonly D[],
+  target: Target<C, D>,
   build: (values: (R & B)[]) => Compilable,
   totals: TotalsOfInsert,
-  /** PostgreSQL: the first statement also reads the first of these keysets retired at `now`. */
+  /** PostgreSQL: the statement also reads the first of these keysets retired at `now`. */
   retiredAt?: { keysets: readonly string[]; now: number },
 ): Promise<{ inserted: number; retired?: Retired }> {
+  if (rows.length === 0) return { inserted: 0 };
+  const { columns, batchColumns } = target;
+  if (dialect === 'postgres') {
+    const params: unknown[] = columns.map((c) => rows.map((row) => row[c]));
+    for (const c of batchColumns) params.push(batch[c]);
+    params.push(totals.fees, shardFor(db, 'mint_totals'));
+    if (retiredAt !== undefined) params.push([...retiredAt.keysets], retiredAt.now);
+    const r = await db.executeQuery<{
+      n: number | string;
+      retired_id: string | null;
+      retires_at: number | string | null;
+    }>(CompiledQuery.raw(pgInsert(target, totals.column, retiredAt !== undefined), params));
+    const row = r.rows[0];
+    if (row?.retired_id != null && row.retires_at != null) {
+      return { inserted: 0, retired: { id: row.retired_id, retires_at: Number(row.retires_at) } };
+    }
+    return { inserted: Number(row?.n ?? 0) };
+  }
   const shared = batchColumns.map((c) => batch[c]);
-  const withTotals = dialect === 'postgres';
-  const check = withTotals && retiredAt !== undefined;
-  const shape = `insert ${columns.join()}${withTotals ? ` adding to ${totals.column}${check ? ' refusing retired' : ''}` : ''}`;
+  const shape = `insert ${columns.join()}`;
   let inserted = 0;
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const part = rows.slice(i, i + ROWS_PER_INSERT);
@@ -268,69 +319,61 @@ async function insertBatched<R, B, C extends keyof R & string, D extends keyof B
         const entries = [...columns.map((c) => [c, row[c]]), ...batchColumns.map((c) => [c, batch[c]])];
         return Object.fromEntries(entries) as R & B;
       });
-    if (!withTotals) {
-      const r = await executeCompiled(
-        db,
-        compiled(dialect, shape, part.length, params, () => build(whole())),
-      );
-      inserted += Number(r.numAffectedRows ?? 0n);
-      continue;
-    }
-    const fees = i === 0 ? totals.fees : 0;
-    const q = compiled(
-      dialect,
-      shape,
-      part.length,
-      params,
-      () => build(whole()),
-      addingTo(totals.column, check),
+    const r = await executeCompiled(
+      db,
+      compiled(dialect, shape, part.length, params, () => build(whole())),
     );
-    const extra: unknown[] = [fees, shardFor(db, 'mint_totals')];
-    // Later statements of a long batch carry the check with `now` = -1 (matches none): one text a size.
-    if (check) extra.push([...retiredAt.keysets], i === 0 ? retiredAt.now : -1);
-    const r = await db.executeQuery<{
-      n: number | string;
-      retired_id: string | null;
-      retires_at: number | string | null;
-    }>(CompiledQuery.raw(q.sql, [...params, ...extra]));
-    const row = r.rows[0];
-    if (row?.retired_id != null && row.retires_at != null) {
-      return { inserted, retired: { id: row.retired_id, retires_at: Number(row.retires_at) } };
-    }
-    inserted += Number(row?.n ?? 0);
+    inserted += Number(r.numAffectedRows ?? 0n);
   }
   return { inserted };
 }
 
+/** `pgInsert`'s texts: a handful (two tables, the totals column, with or without the check). */
+const pgInserts = new Map<string, string>();
+
 /**
- * PostgreSQL: an `insert … on conflict do nothing` (parameters `$1`…`$k`) wrapped so that it also adds
- * the inserted rows' `amount` to `column` of the `mint_totals` shard `$k+2`, and `$k+1` to its fees;
- * the statement answers the rows inserted (`n`). With `refusingRetired`, it also answers the first
- * keyset of the array `$k+3` whose `retires_at` ≤ `$k+4` (`retired_id`, `retires_at`; null if none):
- * the caller then refuses the whole statement (rolls back), so what it inserted does not matter.
+ * PostgreSQL: `insert … select … from unnest(…) on conflict (key) do nothing`, the columns' arrays
+ * `$1`…`$n` then the batch's values, wrapped so that it also adds the inserted rows' `amount` to
+ * `column` of the `mint_totals` shard `$k+2` and `$k+1` to its fees (`k` parameters before them); the
+ * statement answers the rows inserted (`n`). With `refusingRetired`, it also answers the first keyset
+ * of the array `$k+3` whose `retires_at` ≤ `$k+4` (`retired_id`, `retires_at`; null if none): the
+ * caller then refuses the whole statement (rolls back), so what it inserted does not matter. `unnest`
+ * yields the rows in the arrays' order, as a VALUES list would insert them.
  */
-function addingTo(
+function pgInsert<C extends PgColumn, D extends PgColumn>(
+  target: Target<C, D>,
   column: TotalsOfInsert['column'],
-  refusingRetired = false,
-): (insert: CompiledQuery) => string {
-  return (insert) => {
-    const k = insert.parameters.length;
-    const retired = refusingRetired
-      ? `,
+  refusingRetired: boolean,
+): string {
+  const { table, key, columns, batchColumns } = target;
+  const name = `${table} ${column} ${refusingRetired}`;
+  let text = pgInserts.get(name);
+  if (text !== undefined) return text;
+  const arrays = columns.map((c, i) => `$${i + 1}::${PG_TYPE[c]}[]`);
+  const shared = batchColumns.map((c, i) => `$${columns.length + i + 1}::${PG_TYPE[c]}`);
+  const k = columns.length + batchColumns.length;
+  const names = [...columns, ...batchColumns].map((c) => `"${c}"`).join(', ');
+  const retired = refusingRetired
+    ? `,
       ret as (select id, retires_at from mint_keysets
                where id = any($${k + 3}::text[]) and retires_at <= $${k + 4}
                order by id limit 1)`
-      : '';
-    const answer = refusingRetired
-      ? ', (select id from ret) as retired_id, (select retires_at from ret) as retires_at'
-      : '';
-    return `with ins as (${insert.sql} returning "amount"),
+    : '';
+  const answer = refusingRetired
+    ? ', (select id from ret) as retired_id, (select retires_at from ret) as retires_at'
+    : '';
+  text = `with ins as (insert into "${table}" (${names})
+                 select ${columns.map((c) => `r."${c}"`).join(', ')}, ${shared.join(', ')}
+                   from unnest(${arrays.join(', ')}) as r(${columns.map((c) => `"${c}"`).join(', ')})
+                 on conflict ("${key}") do nothing
+                 returning "amount"),
       tot as (update mint_totals
                  set "${column}" = "${column}" + (select coalesce(sum("amount"), 0) from ins),
                      fees = fees + $${k + 1}
                where id = $${k + 2})${retired}
       select count(*) as n${answer} from ins`;
-  };
+  pgInserts.set(name, text);
+  return text;
 }
 
 export async function proofStates(
@@ -338,10 +381,22 @@ export async function proofStates(
   dialect: DialectName,
   Ys: readonly string[],
 ): Promise<Pick<ProofRow, 'y' | 'state' | 'witness' | 'operation'>[]> {
-  return selectIn(db, dialect, 'proof states', Ys, (part) =>
-    db.selectFrom('mint_proofs').select(['y', 'state', 'witness', 'operation']).where('y', 'in', part),
-  );
+  return selectIn(db, dialect, 'proof states', Ys, (part) => statesOf(db).where('y', 'in', part), statesAny);
 }
+
+const statesOf = (db: Db) => db.selectFrom('mint_proofs').select(['y', 'state', 'witness', 'operation']);
+const statesAny = reusable((db, Ys: readonly string[]) =>
+  statesOf(db).where('y', '=', (eb) => eb.fn.any(arrayOf(Ys))),
+);
+
+/**
+ * PostgreSQL: an array parameter behind a one-row subquery (an InitPlan) for `key = any(…)`. A plan
+ * made for the values then cannot see the array's length either, so after five custom plans the
+ * prepared statement keeps one generic plan (the same index scan); with the parameter seen directly,
+ * a custom plan for a few keys always looked cheaper than the generic one, which assumes 10, and
+ * every run was planned afresh.
+ */
+const arrayOf = (keys: readonly string[]) => sql<readonly string[]>`(select ${keys}::text[])::text[]`;
 
 /**
  * Moves an operation's pending proofs to spent; returns their `Y`s. Their NUT-02 fee is collected now:
@@ -428,19 +483,29 @@ export async function signaturesFor(
   dialect: DialectName,
   B_s: readonly string[],
 ): Promise<SignatureRow[]> {
-  return selectIn(db, dialect, 'signatures', B_s, (part) =>
-    db.selectFrom('mint_signatures').select(SIGNATURE_ROW).where('b_', 'in', part),
-  );
+  return selectIn(db, dialect, 'signatures', B_s, (part) => signedOf(db).where('b_', 'in', part), signedAny);
 }
 
-/** Runs the query `build` makes for each `ROWS_PER_INSERT` keys and concatenates the rows. */
+const signedOf = (db: Db) => db.selectFrom('mint_signatures').select(SIGNATURE_ROW);
+const signedAny = reusable((db, B_s: readonly string[]) =>
+  signedOf(db).where('b_', '=', (eb) => eb.fn.any(arrayOf(B_s))),
+);
+
+/**
+ * The rows `build` selects for `keys`. On PostgreSQL one statement, the keys one array parameter
+ * (`key = any($1)`): one text for every count, prepared once per connection; elsewhere one query per
+ * `ROWS_PER_INSERT` keys (an IN list), the rows concatenated.
+ */
 async function selectIn<T>(
   db: Db,
   dialect: DialectName,
   shape: string,
   keys: readonly string[],
-  build: (keys: string[]) => Compilable<T>,
+  build: (keys: readonly string[]) => Compilable<T>,
+  onPostgres: (db: Db, keys: readonly string[]) => Promise<T[]>,
 ): Promise<T[]> {
+  if (keys.length === 0) return [];
+  if (dialect === 'postgres') return onPostgres(db, keys);
   const out: T[] = [];
   for (let i = 0; i < keys.length; i += ROWS_PER_INSERT) {
     const part = keys.slice(i, i + ROWS_PER_INSERT);
