@@ -49,6 +49,21 @@ export const EnvelopeSchema = Type.Object(
 );
 export type Envelope = Static<typeof EnvelopeSchema>;
 
+/**
+ * `EnvelopeSchema` less the base64url patterns of `enc` and `ct`, for `open`: it decodes both at once
+ * by `decodeBase64url`, which refuses all that is not canonical base64url anyway. A pattern pass
+ * over `ct` before it was a second scan of every envelope's largest field (a third behind a route's
+ * body schema), ≈ 12 µs for 10 kB.
+ */
+const EnvelopeShape = Type.Object(
+  {
+    ...EnvelopeSchema.properties,
+    enc: Type.String({ minLength: 43, maxLength: 43 }),
+    ct: Type.String({ minLength: 22, maxLength: MAX_CT_CHARS }),
+  },
+  { additionalProperties: false },
+);
+
 export interface SealOptions {
   type: string;
   transferId: string;
@@ -173,6 +188,9 @@ async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope>
 
 async function openWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened> {
   const envelope = parseEnvelope(o.envelope);
+  // Before any other check, so a malformed envelope is refused as such whoever it is addressed to.
+  const enc = base64Field(envelope.enc, 'enc');
+  const ct = base64Field(envelope.ct, 'ct');
   const ours = keyBytes(o.recipient.publicKey, 'recipient.publicKey');
   const recipient = hex(envelope.recipient, 'envelope.recipient', 32);
   if (!equalBytes(recipient, ours)) {
@@ -189,8 +207,6 @@ async function openWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened> {
   if (o.expectedType !== undefined && envelope.type !== o.expectedType) {
     openFailed(`type is ${JSON.stringify(envelope.type)}, expected ${JSON.stringify(o.expectedType)}`);
   }
-  const enc = base64Field(envelope.enc, 'enc');
-  const ct = base64Field(envelope.ct, 'ct');
   checkPair(o.recipient, 'recipient');
   const aad = envelopeAad(envelope.type, sender, recipient, envelope.transferId);
   let payload: Uint8Array;
@@ -293,7 +309,7 @@ function parseEnvelope(value: unknown): Envelope {
     }
   }
   try {
-    return decode(EnvelopeSchema, candidate, 'envelope');
+    return decode(EnvelopeShape, candidate, 'envelope');
   } catch (e) {
     if (isLancashError(e, 'InvalidInput')) return malformed(e.message);
     throw e;
