@@ -175,7 +175,7 @@ async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope>
       { cause: e },
     );
   }
-  return {
+  const envelope: Envelope = Object.freeze({
     v: 1,
     type,
     transferId,
@@ -183,7 +183,27 @@ async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope>
     recipient: bytesToHex(recipient),
     enc: encodeBase64url(sealed.enc),
     ct: encodeBase64url(sealed.ct),
-  };
+  });
+  sealedHere.add(envelope);
+  return envelope;
+}
+
+/**
+ * Envelopes sealed by this process, frozen as they were made: their fields are what `sealWith` wrote
+ * (the type and the transfer id checked by their patterns, hex, base64url), none of which JSON escapes.
+ */
+const sealedHere = new WeakSet<Envelope>();
+
+/**
+ * The JSON text of an envelope, as `JSON.stringify` writes it. For one this process sealed it is put
+ * together from its fields without a pass over them: `JSON.stringify` checks every character of `ct`
+ * for escapes (≈ 2.5 ns a character on Node 20; a bank issue request with its recovery record is ≈ 34
+ * kB, ≈ 85 µs), and base64url needs none. Any other value goes through `JSON.stringify`.
+ */
+export function envelopeJson(e: Envelope): string {
+  if (!sealedHere.has(e)) return JSON.stringify(e);
+  // The key order of `sealWith`'s object literal, as `JSON.stringify` would follow it.
+  return `{"v":1,"type":${JSON.stringify(e.type)},"transferId":${JSON.stringify(e.transferId)},"sender":"${e.sender}","recipient":"${e.recipient}","enc":"${e.enc}","ct":"${e.ct}"}`;
 }
 
 async function openWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened> {

@@ -26,6 +26,11 @@ export interface CallOptions {
   path: string;
   /** Sent as JSON. */
   body?: unknown;
+  /**
+   * The body's JSON text, when the caller has it already (e.g. `envelopeJson`): sent as it is, instead
+   * of `JSON.stringify(body)`.
+   */
+  json?: string;
   /** Sent as the `Idempotency-Key` header; the peer answers a repeat with the first answer. */
   idempotencyKey?: string;
   /** Whole call: connect, send, wait, read. Default 10 s. */
@@ -228,7 +233,8 @@ export async function call(o: CallOptions): Promise<unknown> {
   const url = `${o.base.endsWith('/') ? o.base.replace(/\/+$/, '') : o.base}${o.path}`;
   const target = `${o.method} ${url}`;
   const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
-  if (o.body !== undefined) headers['content-type'] = 'application/json';
+  const body = o.json ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
+  if (body !== undefined) headers['content-type'] = 'application/json';
   if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
   const timeoutMs = o.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   // A timer cleared when the call ends, not `AbortSignal.timeout`: that one's timer outlives the call
@@ -248,7 +254,7 @@ export async function call(o: CallOptions): Promise<unknown> {
       url,
       method: o.method,
       headers,
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      body,
       signal,
     });
     status = res.status;

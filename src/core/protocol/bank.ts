@@ -15,6 +15,7 @@ import {
   type EncryptionKeyPair,
   type Envelope,
   EnvelopeSchema,
+  envelopeJson,
   openJson,
   sealJson,
   TransferId,
@@ -343,7 +344,7 @@ function post(bank: BankPeer, path: string, envelope: Envelope): Promise<unknown
     base: bank.base,
     method: 'POST',
     path,
-    body: envelope,
+    json: envelopeJson(envelope),
     idempotencyKey: envelope.transferId,
     ...(bank.timeoutMs !== undefined ? { timeoutMs: bank.timeoutMs } : {}),
   });
