@@ -13,6 +13,7 @@ export interface NodeBytes extends Uint8Array {
 export interface NodeBufferClass {
   from(data: string, encoding: 'base64url' | 'hex'): NodeBytes;
   from(data: ArrayBufferLike, byteOffset: number, length: number): NodeBytes;
+  byteLength(text: string, encoding: 'utf8'): number;
 }
 
 /** Node's Buffer when it is there and codes hex and base64url as Node does (a browser polyfill may not). */

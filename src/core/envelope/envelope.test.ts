@@ -13,6 +13,7 @@ import {
   type EncryptionKeyPair,
   type Envelope,
   envelopeAad,
+  envelopeJson,
   envelopeSuite,
   generateEncryptionKeyPair,
   type HpkeBackendName,
@@ -326,5 +327,38 @@ describe('measureEnvelopes', () => {
       'native/4',
     ]);
     for (const r of results) expect(r.count).toBeGreaterThan(0);
+  });
+});
+
+describe('envelopeJson', () => {
+  it('writes a sealed envelope exactly as JSON.stringify does, and the envelope cannot change after', async () => {
+    const suite = envelopeSuite('native');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: fc.constantFrom(...'abcXYZ019._:-'), minLength: 1, maxLength: 64 }),
+        fc.string({ unit: fc.constantFrom(...'abcXYZ019_-'), minLength: 1, maxLength: 128 }),
+        fc.uint8Array({ maxLength: 700 }),
+        async (type, transferId, bytes) => {
+          const e = await suite.seal({
+            type,
+            transferId,
+            sender: alice,
+            recipient: bob.publicKey,
+            payload: bytes,
+          });
+          expect(envelopeJson(e)).toBe(JSON.stringify(e));
+          expect(Object.isFrozen(e)).toBe(true);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('writes any other envelope by JSON.stringify, so an edited copy is written as edited', async () => {
+    const e = await seal({ type: 't', transferId: 'x1', sender: alice, recipient: bob.publicKey, payload });
+    const copy: Envelope = { ...e, ct: `${e.ct.slice(0, -4)}AAAA` };
+    expect(envelopeJson(copy)).toBe(JSON.stringify(copy));
+    expect(JSON.parse(envelopeJson(copy))).toEqual(copy);
+    expect(() => Object.assign(e, { ct: copy.ct })).toThrow(TypeError);
   });
 });

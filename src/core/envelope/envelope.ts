@@ -49,6 +49,21 @@ export const EnvelopeSchema = Type.Object(
 );
 export type Envelope = Static<typeof EnvelopeSchema>;
 
+/**
+ * `EnvelopeSchema` less the base64url patterns of `enc` and `ct`, for `open`: it decodes both at once
+ * by `decodeBase64url`, which refuses all that is not canonical base64url anyway. A pattern pass
+ * over `ct` before it was a second scan of every envelope's largest field (a third behind a route's
+ * body schema), ≈ 12 µs for 10 kB.
+ */
+const EnvelopeShape = Type.Object(
+  {
+    ...EnvelopeSchema.properties,
+    enc: Type.String({ minLength: 43, maxLength: 43 }),
+    ct: Type.String({ minLength: 22, maxLength: MAX_CT_CHARS }),
+  },
+  { additionalProperties: false },
+);
+
 export interface SealOptions {
   type: string;
   transferId: string;
@@ -160,7 +175,7 @@ async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope>
       { cause: e },
     );
   }
-  return {
+  const envelope: Envelope = Object.freeze({
     v: 1,
     type,
     transferId,
@@ -168,11 +183,34 @@ async function sealWith(backend: HpkeBackend, o: SealOptions): Promise<Envelope>
     recipient: bytesToHex(recipient),
     enc: encodeBase64url(sealed.enc),
     ct: encodeBase64url(sealed.ct),
-  };
+  });
+  sealedHere.add(envelope);
+  return envelope;
+}
+
+/**
+ * Envelopes sealed by this process, frozen as they were made: their fields are what `sealWith` wrote
+ * (the type and the transfer id checked by their patterns, hex, base64url), none of which JSON escapes.
+ */
+const sealedHere = new WeakSet<Envelope>();
+
+/**
+ * The JSON text of an envelope, as `JSON.stringify` writes it. For one this process sealed it is put
+ * together from its fields without a pass over them: `JSON.stringify` checks every character of `ct`
+ * for escapes (≈ 2.5 ns a character on Node 20; a bank issue request with its recovery record is ≈ 34
+ * kB, ≈ 85 µs), and base64url needs none. Any other value goes through `JSON.stringify`.
+ */
+export function envelopeJson(e: Envelope): string {
+  if (!sealedHere.has(e)) return JSON.stringify(e);
+  // The key order of `sealWith`'s object literal, as `JSON.stringify` would follow it.
+  return `{"v":1,"type":${JSON.stringify(e.type)},"transferId":${JSON.stringify(e.transferId)},"sender":"${e.sender}","recipient":"${e.recipient}","enc":"${e.enc}","ct":"${e.ct}"}`;
 }
 
 async function openWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened> {
   const envelope = parseEnvelope(o.envelope);
+  // Before any other check, so a malformed envelope is refused as such whoever it is addressed to.
+  const enc = base64Field(envelope.enc, 'enc');
+  const ct = base64Field(envelope.ct, 'ct');
   const ours = keyBytes(o.recipient.publicKey, 'recipient.publicKey');
   const recipient = hex(envelope.recipient, 'envelope.recipient', 32);
   if (!equalBytes(recipient, ours)) {
@@ -189,8 +227,6 @@ async function openWith(backend: HpkeBackend, o: OpenOptions): Promise<Opened> {
   if (o.expectedType !== undefined && envelope.type !== o.expectedType) {
     openFailed(`type is ${JSON.stringify(envelope.type)}, expected ${JSON.stringify(o.expectedType)}`);
   }
-  const enc = base64Field(envelope.enc, 'enc');
-  const ct = base64Field(envelope.ct, 'ct');
   checkPair(o.recipient, 'recipient');
   const aad = envelopeAad(envelope.type, sender, recipient, envelope.transferId);
   let payload: Uint8Array;
@@ -293,7 +329,7 @@ function parseEnvelope(value: unknown): Envelope {
     }
   }
   try {
-    return decode(EnvelopeSchema, candidate, 'envelope');
+    return decode(EnvelopeShape, candidate, 'envelope');
   } catch (e) {
     if (isLancashError(e, 'InvalidInput')) return malformed(e.message);
     throw e;

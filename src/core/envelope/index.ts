@@ -7,6 +7,7 @@ export {
   type EnvelopeSuite,
   EnvelopeType,
   envelopeAad,
+  envelopeJson,
   envelopeSuite,
   MAX_CT_CHARS,
   MAX_ENVELOPE_PAYLOAD,
