@@ -150,16 +150,7 @@ export async function storeIfNew(
   if (runsDataModifyingCtes(db)) {
     const [row] = await foldedStore(
       db,
-      m.recipient,
-      m.seq,
-      m.sender,
-      m.transfer_id,
-      m.digest,
-      m.depositor,
-      m.shard,
-      m.envelope,
-      m.size,
-      m.created_at,
+      ...messageArgs(m),
       depositorMax.messages,
       depositorMax.bytes,
       shardMax.messages,
@@ -170,8 +161,19 @@ export async function storeIfNew(
     if (!row.counted) return 'depositor';
     return row.charged ? 'stored' : 'shard';
   }
-  const stored = await messageInsertIfNew(
-    db,
+  const stored = await messageInsertIfNew(db, ...messageArgs(m));
+  if (stored.length === 0) return 'duplicate';
+  if (m.depositor !== '' && !(await takeDepositorShare(db, m.depositor, m.size, depositorMax))) {
+    return 'depositor';
+  }
+  if (shardMax.messages < 1 || m.size > shardMax.bytes) return 'shard';
+  const charged = await totalShare(db, m.size, m.shard, shardMax.messages, shardMax.bytes);
+  return charged.length === 1 ? 'stored' : 'shard';
+}
+
+/** A new message's columns in the order `foldedStore` and `messageInsertIfNew` take them. */
+function messageArgs(m: NewMessage) {
+  return [
     m.recipient,
     m.seq,
     m.sender,
@@ -182,14 +184,7 @@ export async function storeIfNew(
     m.envelope,
     m.size,
     m.created_at,
-  );
-  if (stored.length === 0) return 'duplicate';
-  if (m.depositor !== '' && !(await takeDepositorShare(db, m.depositor, m.size, depositorMax))) {
-    return 'depositor';
-  }
-  if (shardMax.messages < 1 || m.size > shardMax.bytes) return 'shard';
-  const charged = await totalShare(db, m.size, m.shard, shardMax.messages, shardMax.bytes);
-  return charged.length === 1 ? 'stored' : 'shard';
+  ] as const;
 }
 
 /** SQLite: the message stored unless these bytes are (the look and the insert in one statement). */
