@@ -20,8 +20,9 @@ describe('pg-stats figures', () => {
           execMs: 8,
           planMs: 2,
           walBytes: 4000,
+          walRecords: 80,
         },
-        { query: 'select 1', calls: 10, plans: 10, execMs: 30, planMs: 0, walBytes: 0 },
+        { query: 'select 1', calls: 10, plans: 10, execMs: 30, planMs: 0, walBytes: 0, walRecords: 0 },
         {
           query: `update u set x = $1 where ${'y'.repeat(200)}`,
           calls: 0,
@@ -29,6 +30,7 @@ describe('pg-stats figures', () => {
           execMs: 0,
           planMs: 0,
           walBytes: 0,
+          walRecords: 0,
         },
       ],
       20,
@@ -48,6 +50,7 @@ describe('pg-stats figures', () => {
       planUsPerCall: 50,
       plansPerCall: 0.25,
       walBytesPerCall: 100,
+      walRecordsPerCall: 2,
       query: 'insert into t values ($1)',
     });
     expect(f.topByTime.map((s) => s.query)).toEqual([
@@ -98,6 +101,8 @@ describe.runIf(postgres)('pg-stats on a throwaway PostgreSQL', () => {
       const insert = f!.topByCalls.find((s) => s.query.startsWith('insert into "settings"'));
       expect(insert).toMatchObject({ callsPer: 1 });
       expect(insert!.walBytesPerCall).toBeGreaterThan(0);
+      // The row and its primary key's entry at least.
+      expect(insert!.walRecordsPerCall).toBeGreaterThanOrEqual(2);
       expect(f!.topByCalls.find((s) => s.query.startsWith('select'))).toMatchObject({ callsPer: 0.333 });
       expect(f!.topByCalls.some((s) => s.query.includes('pg_stat_statements'))).toBe(false);
     } finally {

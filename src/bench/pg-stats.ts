@@ -29,6 +29,8 @@ export interface StatementTotals {
   execMs: number;
   planMs: number;
   walBytes: number;
+  /** WAL records: a row version and each index entry it adds are one each. */
+  walRecords: number;
 }
 
 /** Resets and reads one database's statement counters (the bench's edges). */
@@ -45,6 +47,7 @@ export interface StatementFigures {
   /** Plans a call: 1 when every call is planned anew (a custom plan), near 0 with a generic plan. */
   plansPerCall: number;
   walBytesPerCall: number;
+  walRecordsPerCall: number;
   query: string;
 }
 
@@ -57,6 +60,7 @@ export interface PgStatsFigures {
   execUs: number;
   planUs: number;
   walBytes: number;
+  walRecords: number;
   topByCalls: StatementFigures[];
   /** By execution plus planning time over the window. */
   topByTime: StatementFigures[];
@@ -85,8 +89,9 @@ export async function statementProbe(admin: pg.Client, database: string): Promis
         exec_ms: number;
         plan_ms: number;
         wal_bytes: string;
+        wal_records: string;
       }>(
-        `select query, calls, plans, total_exec_time as exec_ms, total_plan_time as plan_ms, wal_bytes
+        `select query, calls, plans, total_exec_time as exec_ms, total_plan_time as plan_ms, wal_bytes, wal_records
            from pg_stat_statements where dbid = $1`,
         [oid],
       );
@@ -97,6 +102,7 @@ export async function statementProbe(admin: pg.Client, database: string): Promis
         execMs: s.exec_ms,
         planMs: s.plan_ms,
         walBytes: Number(s.wal_bytes),
+        walRecords: Number(s.wal_records),
       }));
     },
   };
@@ -118,6 +124,7 @@ export function statementFigures(
       planUsPerCall: round((s.planMs * 1000) / calls, 1),
       plansPerCall: round(s.plans / calls, 2),
       walBytesPerCall: Math.round(s.walBytes / calls),
+      walRecordsPerCall: round(s.walRecords / calls, 2),
       query: s.query.replace(/\s+/g, ' ').trim().slice(0, QUERY_CHARS),
     };
   };
@@ -133,6 +140,7 @@ export function statementFigures(
     execUs: Math.round((total((s) => s.execMs) * 1000) / n),
     planUs: Math.round((total((s) => s.planMs) * 1000) / n),
     walBytes: Math.round(total((s) => s.walBytes) / n),
+    walRecords: round(total((s) => s.walRecords) / n, 2),
     topByCalls: top((s) => s.calls),
     topByTime: top((s) => s.execMs + s.planMs),
   };
