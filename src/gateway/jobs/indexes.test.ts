@@ -55,7 +55,6 @@ describe.each(DIALECTS)('migration 031 on %s', (dialect) => {
     expect((await definition('gateway_jobs_kind_ref_idx'))?.replace(/[()"\s]/g, '')).toMatch(
       /refISNOTNULL$/i,
     );
-
     // The runner's reads: active jobs only, oldest due first.
     expect(await repo.dueJobs(s.db, 100, 10)).toEqual(['due', 'pay-1', 'later']);
     expect(await repo.nextDueAt(s.db)).toBe(10);
@@ -89,5 +88,34 @@ describe.each(DIALECTS)('migration 031 on %s', (dialect) => {
       .where('state', '<>', 'refused')
       .execute();
     expect(indexed.map((r) => r.id)).toEqual(['pay-1']);
+
+    if (dialect === 'postgres') {
+      // An event's bulk up to a page stays in line: no TOAST chunks for a step's notes and payment.
+      const options = await sql<{ o: string[] | null }>`select reloptions as o from pg_class
+        where relname = 'gateway_job_events'`.execute(s.db);
+      expect(options.rows[0]?.o).toContain('toast_tuple_target=8160');
+      const bulk = JSON.stringify({ delivery: 'ab'.repeat(2500) });
+      await s.transaction((trx) =>
+        repo.moveWithEvent(trx, {
+          id: 't1',
+          kind: 'transfer',
+          createdAt: 0,
+          from: 'issuing',
+          to: 'delivering',
+          lease: undefined,
+          release: false,
+          bulk,
+          now: 1,
+          detail: '',
+        }),
+      );
+      expect(await repo.bulkOf(s.db, 't1')).toEqual([bulk]);
+      const toast = await sql<{ t: string }>`select reltoastrelid::regclass::text as t from pg_class
+        where relname = 'gateway_job_events'`.execute(s.db);
+      const toasted = await sql<{
+        n: number;
+      }>`select count(*)::int as n from ${sql.raw(toast.rows[0]!.t)}`.execute(s.db);
+      expect(toasted.rows[0]?.n).toBe(0);
+    }
   });
 });
