@@ -31,20 +31,26 @@ function close(): Promise<void> {
 
 async function handle(m: BankRequest): Promise<void> {
   if (m.kind === 'open') {
-    bank = await openBank(m.dialect, pool);
+    bank = await openBank(m.dialect, pool, { pgStats: m.pgStats });
     send({
       kind: 'ready',
       url: bank.url,
       info: bank.info,
       keysetId: bank.keysetId,
       description: bank.description,
+      statements: bank.statements !== undefined,
     });
     return;
   }
   if (m.kind === 'close') return close();
   try {
     if (bank === undefined) throw new Error('the bank is not open');
-    if (m.kind === 'fund') await bank.fund(m.funding);
+    if (m.kind === 'stats') {
+      const probe = bank.statements;
+      if (probe === undefined) throw new Error('the bank counts no statements');
+      if (m.op === 'reset') await probe.reset();
+      else return send({ kind: 'done', seq: m.seq, totals: await probe.read() });
+    } else if (m.kind === 'fund') await bank.fund(m.funding);
     else await bank.fillBooks(m.rows, m.now);
     send({ kind: 'done', seq: m.seq });
   } catch (e) {

@@ -15,6 +15,7 @@ import type { MintCrypto } from '../mint/crypto.js';
 import type { Ledger } from '../wide-bank/ledger/service.js';
 import { createWideBank } from '../wide-bank/server.js';
 import { fillBankBooks } from './books.js';
+import type { StatementProbe, StatementTotals } from './pg-stats.js';
 import { openBenchStore } from './stores.js';
 
 /** What the traffic needs paid in before it is prepared (`fundTraffic`). */
@@ -38,6 +39,8 @@ export interface BankSide {
   description: string;
   /** The bank's own process, when it has one: its CPU is counted apart from the bench process's. */
   pid?: number;
+  /** The bank database's statement counters (`--pg-stats` on PostgreSQL). */
+  statements?: StatementProbe;
   fund(f: Funding): Promise<void>;
   fillBooks(rows: number, now: number): Promise<void>;
   close(): Promise<void>;
@@ -50,16 +53,23 @@ export async function fundTraffic(ledger: Ledger, f: Funding): Promise<void> {
   await ledger.deposit(f.gateway, f.payrollAmount, `bench-payroll-${f.tag}`);
 }
 
-/** A wide bank on its own bench store of `dialect`, listening on loopback; `crypto` its worker pool. */
-export async function openBank(dialect: string, crypto: MintCrypto, curve?: Curve): Promise<BankSide> {
-  const db = await openBenchStore(dialect);
+/**
+ * A wide bank on its own bench store of `dialect`, listening on loopback; `crypto` its worker pool;
+ * `pgStats`: its statements counted (`openBenchStore`).
+ */
+export async function openBank(
+  dialect: string,
+  crypto: MintCrypto,
+  o: { curve?: Curve; pgStats?: boolean } = {},
+): Promise<BankSide> {
+  const db = await openBenchStore(dialect, { pgStats: o.pgStats });
   try {
     const bank = await createWideBank({
       store: db.store,
       currency: 'EUR',
       crypto,
       lightning: 'none', // reserves are funded through accounts
-      ...(curve ? { curve } : {}),
+      ...(o.curve ? { curve: o.curve } : {}),
       logger: false,
       rateLimit: false,
     });
@@ -69,6 +79,7 @@ export async function openBank(dialect: string, crypto: MintCrypto, curve?: Curv
       info: bank.info,
       keysetId: bank.mint.keysets.current().id,
       description: db.description,
+      ...(db.statements ? { statements: db.statements } : {}),
       fund: (f) => fundTraffic(bank.ledger, f),
       fillBooks: (rows, now) => fillBankBooks(db.store, rows, bank.mint.keysets.current().id, now),
       close: async () => {
@@ -85,21 +96,30 @@ export async function openBank(dialect: string, crypto: MintCrypto, curve?: Curv
 
 /** Parent → bank process. */
 export type BankRequest =
-  | { kind: 'open'; dialect: string }
+  | { kind: 'open'; dialect: string; pgStats?: boolean }
   | { kind: 'fund'; seq: number; funding: Funding }
   | { kind: 'fill'; seq: number; rows: number; now: number }
+  | { kind: 'stats'; seq: number; op: 'reset' | 'read' }
   | { kind: 'close' };
 
 /** Bank process → parent. */
 export type BankAnswer =
-  | { kind: 'ready'; url: string; info: BankInfo; keysetId: string; description: string }
-  | { kind: 'done'; seq: number }
+  | { kind: 'ready'; url: string; info: BankInfo; keysetId: string; description: string; statements: boolean }
+  | { kind: 'done'; seq: number; totals?: StatementTotals[] }
   | { kind: 'error'; seq?: number; message: string };
 
+type Ask =
+  | { kind: 'fund'; funding: Funding }
+  | { kind: 'fill'; rows: number; now: number }
+  | { kind: 'stats'; op: 'reset' | 'read' };
+
 /** The wide bank forked as its own process (`bank-process.ts`) on its own store of `dialect`. */
-export async function forkBank(dialect: string): Promise<BankSide> {
+export async function forkBank(dialect: string, o: { pgStats?: boolean } = {}): Promise<BankSide> {
   const child = forkModule('bank-process');
-  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const pending = new Map<
+    number,
+    { resolve: (totals: StatementTotals[] | undefined) => void; reject: (e: Error) => void }
+  >();
   let seq = 0;
   let failed: ((e: Error) => void) | undefined;
   const ready = new Promise<Extract<BankAnswer, { kind: 'ready' }>>((resolve, reject) => {
@@ -109,7 +129,7 @@ export async function forkBank(dialect: string): Promise<BankSide> {
       else if (m.seq !== undefined) {
         const p = pending.get(m.seq);
         pending.delete(m.seq);
-        if (m.kind === 'done') p?.resolve();
+        if (m.kind === 'done') p?.resolve(m.totals);
         else p?.reject(new Error(`bench bank: ${m.message}`));
       } else reject(new Error(`bench bank: ${m.kind === 'error' ? m.message : 'unexpected answer'}`));
     });
@@ -121,13 +141,13 @@ export async function forkBank(dialect: string): Promise<BankSide> {
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   });
-  const ask = (m: { kind: 'fund'; funding: Funding } | { kind: 'fill'; rows: number; now: number }) =>
-    new Promise<void>((resolve, reject) => {
+  const ask = (m: Ask) =>
+    new Promise<StatementTotals[] | undefined>((resolve, reject) => {
       const n = ++seq;
       pending.set(n, { resolve, reject });
       child.send({ ...m, seq: n } satisfies BankRequest);
     });
-  child.send({ kind: 'open', dialect } satisfies BankRequest);
+  child.send({ kind: 'open', dialect, ...(o.pgStats ? { pgStats: true } : {}) } satisfies BankRequest);
   try {
     const r = await ready;
     return {
@@ -136,8 +156,16 @@ export async function forkBank(dialect: string): Promise<BankSide> {
       keysetId: r.keysetId,
       description: r.description,
       ...(child.pid !== undefined ? { pid: child.pid } : {}),
-      fund: (funding) => ask({ kind: 'fund', funding }),
-      fillBooks: (rows, now) => ask({ kind: 'fill', rows, now }),
+      ...(r.statements
+        ? {
+            statements: {
+              reset: async () => void (await ask({ kind: 'stats', op: 'reset' })),
+              read: async () => (await ask({ kind: 'stats', op: 'read' })) ?? [],
+            },
+          }
+        : {}),
+      fund: async (funding) => void (await ask({ kind: 'fund', funding })),
+      fillBooks: async (rows, now) => void (await ask({ kind: 'fill', rows, now })),
       close: async () => {
         if (child.exitCode === null && child.connected) child.send({ kind: 'close' } satisfies BankRequest);
         await exited;

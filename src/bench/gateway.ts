@@ -52,6 +52,7 @@ import { type CpuPerNote, type CpuSample, cpuPerNote, sampleCpu } from './cpu.js
 import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './gateway-driver.js';
 import { round, WARMUP_SECONDS } from './harness.js';
 import { conversionBoundAllCores } from './parallel.js';
+import { type StatementProbe, StatsWindow } from './pg-stats.js';
 import type { ScenarioOptions } from './scenario.js';
 import { recordSteps, type StepRecorder } from './step-gaps.js';
 import { openBenchStore } from './stores.js';
@@ -97,6 +98,7 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
         rate: o.rate ?? 'half',
         bankProcess,
         traceSteps: o.traceSteps ?? false,
+        pgStats: o.pgStats ?? false,
       });
       const before = bounds[bounds.length - 1]!;
       const after = await conversionBoundAllCores(o.seconds, amounts);
@@ -159,6 +161,8 @@ interface Servers {
   warmup: number;
   /** Record each conversion's step marks (`step-gaps.ts`). */
   traceSteps: boolean;
+  /** The databases whose statements are counted over the window (`--pg-stats`, PostgreSQL). */
+  statements: { db: 'gateway' | 'bank'; probe: StatementProbe }[];
 }
 
 async function conversions(
@@ -171,16 +175,19 @@ async function conversions(
     rate: number | 'half' | 'none';
     bankProcess: boolean;
     traceSteps: boolean;
+    pgStats: boolean;
   },
 ) {
-  const gwDb = await openBenchStore(dialect);
+  const gwDb = await openBenchStore(dialect, { pgStats: o.pgStats });
   const workers = availableParallelism();
   const pool = createCryptoPool({ size: workers });
   const curve = defaultCurve();
   let bank: BankSide | undefined;
   let gw: Gateway | undefined;
   try {
-    bank = o.bankProcess ? await forkBank(dialect) : await openBank(dialect, pool, curve);
+    bank = o.bankProcess
+      ? await forkBank(dialect, { pgStats: o.pgStats })
+      : await openBank(dialect, pool, { curve, pgStats: o.pgStats });
     gw = await createGateway({
       store: gwDb.store,
       currency: 'EUR',
@@ -212,6 +219,10 @@ async function conversions(
       seconds: o.seconds,
       warmup: o.warmup,
       traceSteps: o.traceSteps,
+      statements: [
+        ...(gwDb.statements ? [{ db: 'gateway' as const, probe: gwDb.statements }] : []),
+        ...(bank.statements ? [{ db: 'bank' as const, probe: bank.statements }] : []),
+      ],
     };
     const closed = await measure(servers, await prepare(bank, gw, o.amounts), {});
     const rate = o.rate === 'half' ? closed.conversionsPerSec / 4 : o.rate;
@@ -251,6 +262,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
   // timers over the window: what a stall of that loop adds to every conversion waiting on it.
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   let steps: StepRecorder | undefined = s.traceSteps ? recordSteps() : undefined;
+  let statements: StatsWindow | undefined;
   try {
     const d = driver;
     const apart = d.pid === undefined ? [] : [d.pid];
@@ -277,6 +289,10 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
           if (m.edge === 'open') loopDelay.enable();
           else loopDelay.disable();
           samples[m.edge] = sampleCpu(apart, own);
+          if (s.statements.length > 0) {
+            if (m.edge === 'open') statements = new StatsWindow(s.statements.map((d) => d.probe));
+            else statements?.close();
+          }
           window[m.edge] = Number(process.hrtime.bigint() / 1000n);
         } else if (m.kind === 'result') resolve(m);
         else reject(new Error(`bench driver: ${m.message}`));
@@ -288,6 +304,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     const trace = steps?.stop(finished);
     steps = undefined;
     const stages = await stageTimes(s.gwStore, finished);
+    const pgStats = await statements?.figures(finished.length, 'conversion');
     const cpuUs = cpuPerNote(samples.open, samples.close, finished.length, s.workers);
     const driverUs =
       samples.open && samples.close && finished.length > 0
@@ -324,6 +341,13 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       meanNotesPerConversion: round(sum(finished.map((f) => f.notes)) / Math.max(1, finished.length), 2),
       ...(cpuUs ? { cpuUsPerConversion: cpuUs } : {}),
       ...(driverUs !== undefined ? { driverCpuUsPerConversion: driverUs } : {}),
+      ...(pgStats
+        ? {
+            pgStats: Array.isArray(pgStats)
+              ? Object.fromEntries(s.statements.map((d, i) => [d.db, pgStats[i]]))
+              : pgStats,
+          }
+        : {}),
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
       eventLoopDelayMs: lateness(loopDelay),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),

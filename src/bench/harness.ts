@@ -15,7 +15,7 @@ import { fail } from '../core/errors.js';
 import type { BlindedMessage, Proof } from '../core/protocol/cashu.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
 import { Mint } from '../mint/mint.js';
-import { type BenchStore, openBenchStore } from './stores.js';
+import { type BenchStore, type BenchStoreOptions, openBenchStore } from './stores.js';
 
 /** Notes per request (swap, issue, receive). */
 export const BATCH = 64;
@@ -33,12 +33,16 @@ export function batchesFor(boundRate: number, seconds: number): number {
 /** Untimed seconds before the mint scenario's clock starts: JIT compilation and caches settle. */
 export const WARMUP_SECONDS = 1;
 
-/** A mint (unit `eur`, a pool of `workers` crypto workers) on a fresh bench store of `dialect`, closed after `use`. */
+/**
+ * A mint (unit `eur`, a pool of `workers` crypto workers) on a fresh bench store of `dialect` (opened
+ * with `options`), closed after `use`.
+ */
 export async function withBenchMint<T>(
   dialect: string,
+  options: BenchStoreOptions,
   use: (o: { mint: Mint; curve: Curve; bench: BenchStore; workers: number }) => Promise<T>,
 ): Promise<T> {
-  const bench = await openBenchStore(dialect);
+  const bench = await openBenchStore(dialect, options);
   const workers = availableParallelism();
   const pool = createCryptoPool({ size: workers });
   const curve = defaultCurve();

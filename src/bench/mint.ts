@@ -22,6 +22,7 @@ import {
   withBenchMint,
 } from './harness.js';
 import { cryptoBoundAllCores } from './parallel.js';
+import { StatsWindow } from './pg-stats.js';
 import type { ScenarioOptions } from './scenario.js';
 
 /** Notes with a P2PK lock (SIG_INPUTS, one key), each with its witness: one BIP-340 verify per input. */
@@ -74,7 +75,10 @@ async function swapsAgainstBound(o: ScenarioOptions, l?: { locked: Locked; first
   const swap: Record<string, unknown> = {};
   for (const dialect of o.dialects) {
     const before = bounds[bounds.length - 1]!;
-    const r = await swapRate(dialect, o.seconds, before.notesPerSec, l?.locked);
+    const r = await swapRate(dialect, o.seconds, before.notesPerSec, {
+      locked: l?.locked,
+      pgStats: o.pgStats,
+    });
     const after = await cryptoBoundAllCores(o.seconds, { locked: l !== undefined });
     bounds.push(after);
     const around = (before.notesPerSec + after.notesPerSec) / 2;
@@ -90,8 +94,14 @@ async function swapsAgainstBound(o: ScenarioOptions, l?: { locked: Locked; first
   return { bounds, swap };
 }
 
-function swapRate(dialect: string, seconds: number, boundRate: number, locked?: Locked) {
-  return withBenchMint(dialect, async ({ mint, curve, bench, workers }) => {
+function swapRate(
+  dialect: string,
+  seconds: number,
+  boundRate: number,
+  o: { locked?: Locked | undefined; pgStats?: boolean | undefined },
+) {
+  const locked = o.locked;
+  return withBenchMint(dialect, { pgStats: o.pgStats }, async ({ mint, curve, bench, workers }) => {
     const ks = mint.keysets.current();
     // Half as much again: on a machine whose load drifts, swaps may outrun a bound measured earlier.
     const batches = locked ? locked.length / BATCH : batchesFor(1.5 * boundRate, seconds + WARMUP_SECONDS);
@@ -100,13 +110,24 @@ function swapRate(dialect: string, seconds: number, boundRate: number, locked?: 
       outputs: outputsOf(curve, ks),
     }));
     const samples: Partial<Record<'open' | 'close', CpuSample | undefined>> = {};
+    const probe = bench.statements;
+    let statements: StatsWindow | undefined;
     const r = await drive(work, seconds, (w) => mint.swap(w.inputs, w.outputs), 'swapsPerSec', {
       warmupSeconds: WARMUP_SECONDS,
       onWindow: (edge) => {
         samples[edge] = sampleCpu();
+        if (probe === undefined) return;
+        if (edge === 'open') statements = new StatsWindow([probe]);
+        else statements?.close();
       },
     });
     const cpu = cpuPerNote(samples.open, samples.close, r.notes, workers);
-    return { ...r, server: bench.description, ...(cpu ? { cpuUsPerNote: cpu } : {}) };
+    const pgStats = await statements?.figures(r.notes / BATCH, `swap of ${BATCH} notes`);
+    return {
+      ...r,
+      server: bench.description,
+      ...(cpu ? { cpuUsPerNote: cpu } : {}),
+      ...(pgStats ? { pgStats: Array.isArray(pgStats) ? pgStats[0] : pgStats } : {}),
+    };
   });
 }

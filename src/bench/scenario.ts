@@ -18,6 +18,11 @@ export interface ScenarioOptions {
    * p99); the bank's marks only when it runs in the bench process.
    */
   traceSteps?: boolean;
+  /**
+   * PostgreSQL: each database's statements over the timed window (pg_stat_statements on the throwaway
+   * server), per unit of work: `pg-stats.ts`.
+   */
+  pgStats?: boolean;
 }
 
 export type Scenario = (o: ScenarioOptions) => Promise<unknown>;

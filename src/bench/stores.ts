@@ -10,14 +10,27 @@ import pg from 'pg';
 import { fail } from '../core/errors.js';
 import { openStore, type Store } from '../store/index.js';
 import { startThrowawayPostgres } from '../store/postgres/throwaway.js';
+import { type StatementProbe, statementProbe } from './pg-stats.js';
 
 export interface BenchStore {
   store: Store;
   description: string;
+  /** PostgreSQL with `pgStats`: this database's statement counters (`pg-stats.ts`). */
+  statements?: StatementProbe;
   close(): Promise<void>;
 }
 
-export async function openBenchStore(dialect: string): Promise<BenchStore> {
+export interface BenchStoreOptions {
+  /**
+   * PostgreSQL: count statements (`bench --pg-stats`). The throwaway server then loads
+   * pg_stat_statements; a server at `DATABASE_URL` must load it already.
+   */
+  pgStats?: boolean;
+  /** PostgreSQL: the server's admin URL; default `DATABASE_URL`, and without it (or '') a throwaway server. */
+  serverUrl?: string;
+}
+
+export async function openBenchStore(dialect: string, o: BenchStoreOptions = {}): Promise<BenchStore> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'lancash-bench-'));
     const store = await openStore({ dialect: 'sqlite', file: join(dir, 'bench.db') });
@@ -32,8 +45,8 @@ export async function openBenchStore(dialect: string): Promise<BenchStore> {
   }
   if (dialect !== 'postgres')
     fail('InvalidInput', { argument: 'dialect', expected: 'sqlite or postgres', received: dialect });
-  const own = process.env.DATABASE_URL;
-  const server = own ? undefined : await startThrowawayPostgres({ durable: true });
+  const own = (o.serverUrl ?? process.env.DATABASE_URL) || undefined;
+  const server = own ? undefined : await startThrowawayPostgres({ durable: true, statements: o.pgStats });
   // The throwaway server over its Unix socket, as a database on the same host is best reached.
   const admin = own ?? server!.socketUrl;
   const name = `lancash_bench_${randomBytes(4).toString('hex')}`;
@@ -43,9 +56,20 @@ export async function openBenchStore(dialect: string): Promise<BenchStore> {
   const url = new URL(admin);
   url.pathname = `/${name}`;
   const store = await openStore({ dialect: 'postgres', url: url.href, poolSize: 16 });
+  const statements = o.pgStats
+    ? await statementProbe(client, name).catch(async (e: unknown) => {
+        await store.close();
+        await client.end();
+        await server?.stop();
+        throw e;
+      })
+    : undefined;
   return {
     store,
-    description: own ? 'PostgreSQL at DATABASE_URL' : 'throwaway PostgreSQL, fsync on, Unix socket',
+    ...(statements ? { statements } : {}),
+    description: own
+      ? `PostgreSQL at ${o.serverUrl ? 'the given URL' : 'DATABASE_URL'}`
+      : 'throwaway PostgreSQL, fsync on, Unix socket',
     close: async () => {
       await store.close();
       await client.query(`DROP DATABASE ${name}`);

@@ -42,7 +42,7 @@ export async function wideBankScenario(o: ScenarioOptions): Promise<unknown> {
 }
 
 function rates(dialect: string, seconds: number, boundRate: number) {
-  return withBenchMint(dialect, async ({ mint, curve, bench }) => {
+  return withBenchMint(dialect, {}, async ({ mint, curve, bench }) => {
     const ledger = new Ledger(bench.store);
     const keys = await BankKeys.load(bench.store);
     const holder = await generateEncryptionKeyPair();

@@ -35,6 +35,10 @@ export function registerBench(program: Command): void {
       '--trace-steps',
       "gateway: mark each hop of every conversion and answer the gaps' median and p99 per direction (stepGapsMs)",
     )
+    .option(
+      '--pg-stats',
+      "gateway, mint: each PostgreSQL database's statements over the window, per unit of work (pg_stat_statements on the throwaway server)",
+    )
     .action(
       async (
         arg: string,
@@ -47,6 +51,7 @@ export function registerBench(program: Command): void {
           rate: string;
           bankProcess?: boolean;
           traceSteps?: boolean;
+          pgStats?: boolean;
         },
       ) => {
         const name = o.scenario ?? arg;
@@ -99,6 +104,7 @@ export function registerBench(program: Command): void {
           ...(warmup !== undefined ? { warmupSeconds: warmup } : {}),
           ...(o.bankProcess !== undefined ? { bankProcess: o.bankProcess } : {}),
           ...(o.traceSteps === true ? { traceSteps: true } : {}),
+          ...(o.pgStats === true ? { pgStats: true } : {}),
         });
         console.log(JSON.stringify(result, null, 2));
       },

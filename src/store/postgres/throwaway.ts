@@ -34,7 +34,20 @@ export interface ThrowawayPostgres {
 export interface ThrowawayOptions {
   /** fsync and full-page writes on (benchmarks); off for tests, where a crash loses nothing of value. */
   durable?: boolean;
+  /**
+   * Load pg_stat_statements (utility statements and planning counted too): what `bench --pg-stats`
+   * reads per statement. Off by default: the extension's hooks cost every statement a little.
+   */
+  statements?: boolean;
 }
+
+/** The server settings behind `ThrowawayOptions.statements`. */
+const STATEMENT_STATS = [
+  'shared_preload_libraries=pg_stat_statements',
+  'pg_stat_statements.track_utility=on',
+  'pg_stat_statements.track_planning=on',
+  'pg_stat_statements.max=5000',
+].flatMap((setting) => ['-c', setting]);
 
 /** The bin directory of the newest installed major version that has `initdb` and `postgres`. */
 export function newestPostgresBin(): string | undefined {
@@ -116,7 +129,7 @@ export async function startThrowawayPostgres(
     const durability = o.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off'];
     const args = [
       ...['-D', data, '-p', String(port), '-k', dir],
-      ...['-c', 'listen_addresses=127.0.0.1', ...durability],
+      ...['-c', 'listen_addresses=127.0.0.1', ...durability, ...(o.statements ? STATEMENT_STATS : [])],
       ...['-c', 'max_connections=300', '-c', 'log_min_messages=fatal', '-c', 'log_min_error_statement=panic'],
     ];
     // The watchdog shell: start postgres, wait for EOF on stdin, fast shutdown (SIGINT), delete the dir.
