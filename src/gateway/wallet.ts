@@ -8,7 +8,6 @@
  * It also checks the DLEQ proofs that travel with the wide notes a WAN terminal hands in, as one job of
  * the crypto workers, so a large request never holds the main thread.
  */
-import { randomBytes } from 'node:crypto';
 import { decodeAddress } from '../core/address/index.js';
 import { bytesToHex, utf8 } from '../core/bytes.js';
 import { p2pkSecret } from '../core/conditions/index.js';
@@ -18,6 +17,7 @@ import { randomScalar } from '../core/crypto/scalar.js';
 import { fail } from '../core/errors.js';
 import { type Amount, splitAmount } from '../core/money.js';
 import type { BlindedMessage, BlindSignature, Proof } from '../core/protocol/cashu.js';
+import { randomBytes } from '../core/random.js';
 import {
   type DleqJob,
   type MintCrypto,

@@ -3,9 +3,9 @@
  * NUT-14 HTLC), and their witnesses: strict parsing with bounds checked before any crypto, and the
  * builders wallets use. Portable (noble only): the mints parse with it, wallets and the gateway build.
  */
-import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToHex } from '../bytes.js';
 import { fail } from '../errors.js';
+import { randomBytes } from '../random.js';
 
 export type ConditionKind = 'P2PK' | 'HTLC';
 export type SigFlag = 'SIG_INPUTS' | 'SIG_ALL';

@@ -3,8 +3,8 @@
  * [1, n−1]. Arithmetic mod n happens here in bigint, independent of the curve backend, so the
  * noble and native backends share one validation and one set of error messages.
  */
-import { randomBytes } from '@noble/hashes/utils.js';
 import { describe, fail } from '../errors.js';
+import { randomBytes } from '../random.js';
 
 /** The order n of the secp256k1 group (SEC 2 §2.4.1). */
 export const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;

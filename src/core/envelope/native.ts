@@ -9,6 +9,7 @@
 import type * as NodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { lruGet } from '../lru.js';
+import { randomBytes } from '../random.js';
 import type { EncryptionKeyPair } from './keys.js';
 import { N_SK, N_T, type SuiteHpke, type SuitePrimitives, suiteHpke } from './rfc9180.js';
 
@@ -71,7 +72,8 @@ export function buildNativeHpke(c: Crypto, cacheSize = PUBLIC_KEY_CACHE): Native
     // a keygen job collected by GC while `export({format:'jwk'})` of its key holds the key's mutex
     // locks that mutex again, and the process hangs for good (seen in CI; gdb: ~KeyGenJob under
     // ExportJWKEdKey). Keys imported from bytes have no job to collect.
-    randomSecret: () => plain(c.randomBytes(N_SK)),
+    // From the process's pooled CSPRNG (`core/random.ts`): one call to it per 32 keys, not per key.
+    randomSecret: () => randomBytes(N_SK),
     pairKey(pair) {
       let k = privateKeys.get(pair);
       if (k === undefined) {
