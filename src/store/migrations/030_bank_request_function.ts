@@ -19,6 +19,7 @@
  *           createdAt, updatedAt, fees, shard };
  *   moves: [[account, delta, covered, logged]…] in the ledger's lock order (holders by id, then the
  *          system accounts by id: `Ledger.postAll`); `covered`: a debit the balance must cover;
+ *          `holders`: how many come before the system accounts' (the shard is taken between);
  *          `logged`: the move that also numbers and writes the request log's line (a move of 0 when
  *          the line goes alone, before the shared rows);
  *   log: that line { key, kind, ref, amount, recovery, createdAt } (its account: the logged move's).
@@ -51,6 +52,12 @@ declare
   moved boolean;
   n bigint;
   v bigint;
+  add_signed bigint := 0;
+  add_spent bigint := 0;
+  add_pending bigint := 0;
+  add_fees bigint := 0;
+  holders int := (r->>'holders')::int;
+  i int;
   line bigint;
   ret_id text;
   ret_at bigint;
@@ -64,7 +71,7 @@ begin
     on conflict (key) do nothing;
   if not found then return 0; end if;
 
-  -- The mint's rows, then the value they add to one \`mint_totals\` shard (mint/repository.ts).
+  -- The mint's rows (their value goes to a \`mint_totals\` shard after the holders' moves, below).
   if m->>'table' = 'mint_signatures' then
     select id, retires_at into ret_id, ret_at from mint_keysets
      where id in (select json_array_elements_text(m->'keysets')) and retires_at <= (m->>'now')::bigint
@@ -83,7 +90,7 @@ begin
     if n < json_array_length(m->'rows') then
       raise exception using errcode = 'LC003', message = 'signatures already given';
     end if;
-    update mint_totals set signed = signed + v where id = (m->>'shard')::int;
+    add_signed := v;
   else
     with ins as (
       insert into mint_proofs (y, amount, keyset_id, secret, c, witness, state, operation, created_at, updated_at)
@@ -96,15 +103,23 @@ begin
     if n < json_array_length(m->'rows') then
       raise exception using errcode = 'LC003', message = 'notes already spent or pending';
     end if;
-    update mint_totals
-       set spent = spent + case when m->>'state' = 'spent' then v else 0 end,
-           pending = pending + case when m->>'state' = 'pending' then v else 0 end,
-           fees = fees + (m->>'fees')::bigint
-     where id = (m->>'shard')::int;
+    if m->>'state' = 'spent' then add_spent := v; else add_pending := v; end if;
+    add_fees := (m->>'fees')::bigint;
   end if;
 
-  -- The postings' legs in the ledger's lock order; the log line with the leg marked for it.
-  for mv in select * from json_array_elements(r->'moves') loop
+  -- The postings' legs in the ledger's lock order, the log line with the leg marked for it, and the
+  -- shard between the holders' legs and the system accounts' (\`holders\` legs come first): a request
+  -- queued for its holder's row holds no shard meanwhile, so the mint's other writes do not queue
+  -- behind it.
+  for i in 0 .. json_array_length(r->'moves') loop
+    if i = holders then
+      update mint_totals
+         set signed = signed + add_signed, spent = spent + add_spent,
+             pending = pending + add_pending, fees = fees + add_fees
+       where id = (m->>'shard')::int;
+    end if;
+    exit when i = json_array_length(r->'moves');
+    mv := r->'moves'->i;
     acct := mv->>0;
     delta := (mv->>1)::bigint;
     covered := (mv->>2)::boolean;

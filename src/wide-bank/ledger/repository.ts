@@ -347,6 +347,8 @@ export interface RequestInOne {
   at: number;
   mint: MintRows;
   moves: readonly Move[];
+  /** How many of `moves` come before the system accounts' (the `mint_totals` shard is taken between). */
+  holders: number;
   log?: {
     key: string;
     kind: string;

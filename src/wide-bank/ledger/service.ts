@@ -286,6 +286,7 @@ export class Ledger {
     const moves = planMoves(postings.drafts, postings.log).map(
       (m): repo.Move => [m.leg.account, m.leg.amount, m.covered, m.logged],
     );
+    const shared = moves.findIndex(([account]) => lockOrder(account) === 1);
     const links = postings.drafts.map((d) => JSON.stringify(linkRows(entriesOf(d, now))));
     const log = postings.log;
     let written: boolean;
@@ -301,6 +302,7 @@ export class Ledger {
           at: now,
           mint: mint.rows,
           moves,
+          holders: shared < 0 ? moves.length : shared,
           ...(log === undefined
             ? {}
             : {
