@@ -11,7 +11,8 @@
  * only, and a request costs one round trip instead of five (BEGIN, request row, mint rows, holder,
  * shared rows + link, COMMIT).
  *
- * `r` (JSON):
+ * `r` (jsonb: parsed once; a `json` value is parsed again by every `->>`, and `r` holds the answer's
+ * few kB):
  *   key, kind, account, hash, response, at: the `bank_requests` row (the idempotency key);
  *   mint: { table: 'mint_signatures', rows: [[b_, amount, keyset_id, c_, dleq_e, dleq_s]…], operation,
  *           createdAt, keysets, now, shard }
@@ -40,12 +41,12 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
   await sql
-    .raw(`create or replace function lancash_bank_request(r json, links text[]) returns integer
+    .raw(`create or replace function lancash_bank_request(r jsonb, links text[]) returns integer
   language plpgsql as $fn$
 declare
-  m json := r->'mint';
-  lg json := r->'log';
-  mv json;
+  m jsonb := r->'mint';
+  lg jsonb := r->'log';
+  mv jsonb;
   acct text;
   delta bigint;
   covered boolean;
@@ -74,7 +75,7 @@ begin
   -- The mint's rows (their value goes to a \`mint_totals\` shard after the holders' moves, below).
   if m->>'table' = 'mint_signatures' then
     select id, retires_at into ret_id, ret_at from mint_keysets
-     where id in (select json_array_elements_text(m->'keysets')) and retires_at <= (m->>'now')::bigint
+     where id in (select jsonb_array_elements_text(m->'keysets')) and retires_at <= (m->>'now')::bigint
      order by id limit 1;
     if found then
       raise exception using errcode = 'LC004', message = 'keyset retired',
@@ -83,11 +84,11 @@ begin
     with ins as (
       insert into mint_signatures (b_, amount, keyset_id, c_, dleq_e, dleq_s, operation, created_at)
       select x->>0, (x->>1)::bigint, x->>2, x->>3, x->>4, x->>5, m->>'operation', (m->>'createdAt')::bigint
-        from json_array_elements(m->'rows') as x
+        from jsonb_array_elements(m->'rows') as x
       on conflict (b_) do nothing
       returning amount)
     select count(*), coalesce(sum(amount), 0) into n, v from ins;
-    if n < json_array_length(m->'rows') then
+    if n < jsonb_array_length(m->'rows') then
       raise exception using errcode = 'LC003', message = 'signatures already given';
     end if;
     add_signed := v;
@@ -96,11 +97,11 @@ begin
       insert into mint_proofs (y, amount, keyset_id, secret, c, witness, state, operation, created_at, updated_at)
       select x->>0, (x->>1)::bigint, x->>2, x->>3, x->>4, x->>5, m->>'state', m->>'operation',
              (m->>'createdAt')::bigint, (m->>'updatedAt')::bigint
-        from json_array_elements(m->'rows') as x
+        from jsonb_array_elements(m->'rows') as x
       on conflict (y) do nothing
       returning amount)
     select count(*), coalesce(sum(amount), 0) into n, v from ins;
-    if n < json_array_length(m->'rows') then
+    if n < jsonb_array_length(m->'rows') then
       raise exception using errcode = 'LC003', message = 'notes already spent or pending';
     end if;
     if m->>'state' = 'spent' then add_spent := v; else add_pending := v; end if;
@@ -111,14 +112,14 @@ begin
   -- shard between the holders' legs and the system accounts' (\`holders\` legs come first): a request
   -- queued for its holder's row holds no shard meanwhile, so the mint's other writes do not queue
   -- behind it.
-  for i in 0 .. json_array_length(r->'moves') loop
+  for i in 0 .. jsonb_array_length(r->'moves') loop
     if i = holders then
       update mint_totals
          set signed = signed + add_signed, spent = spent + add_spent,
              pending = pending + add_pending, fees = fees + add_fees
        where id = (m->>'shard')::int;
     end if;
-    exit when i = json_array_length(r->'moves');
+    exit when i = jsonb_array_length(r->'moves');
     mv := r->'moves'->i;
     acct := mv->>0;
     delta := (mv->>1)::bigint;

@@ -330,7 +330,7 @@ export async function requestInOne(db: Db, r: RequestInOne, links: readonly stri
   }
 }
 
-const REQUEST_IN_ONE = 'select lancash_bank_request($1::json, $2::text[]) as done';
+const REQUEST_IN_ONE = 'select lancash_bank_request($1::jsonb, $2::text[]) as done';
 const RETRY_CODES = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 
