@@ -2,14 +2,14 @@
  * Migration 030 (PostgreSQL only): the wide bank's issue and receive as ONE statement
  * (docs/wide-bank.md, "One statement on PostgreSQL"; docs/performance.md, round six). Every issue and
  * receive of a holder takes the same rows: the holder's account (the gateway's, for every conversion),
- * a `mint_totals` shard, `notes_outstanding` and the chain head. Written as a transaction of five
+ * a `mint_totals` shard, `notes_outstanding` and the chain head. Written as a transaction of four
  * statements, each row was held from its statement to the COMMIT, i.e. across the round trips that
  * followed, and each round trip waited for the bank's event loop to read the answer: the hold included
  * that process's queueing, and every other request of the holder waited behind it. The function
- * `lancash_bank_request` writes the same rows in the same order from one call, run outside any
- * transaction block (its own implicit transaction): the rows are held for the statement and its commit
- * only, and a request costs one round trip instead of five (BEGIN, request row, mint rows, holder,
- * shared rows + link, COMMIT).
+ * `lancash_bank_request` writes the same rows from one call (the shard after the holders' rows, see
+ * below), run outside any transaction block (its own implicit transaction): the rows are held for the
+ * statement and its commit only, and a request costs one round trip instead of six (BEGIN, request
+ * row, mint rows, holder, shared rows + link, COMMIT).
  *
  * `r` (jsonb: parsed once; a `json` value is parsed again by every `->>`, and `r` holds the answer's
  * few kB):
@@ -20,9 +20,9 @@
  *           createdAt, updatedAt, fees, shard };
  *   moves: [[account, delta, covered, logged]…] in the ledger's lock order (holders by id, then the
  *          system accounts by id: `Ledger.postAll`); `covered`: a debit the balance must cover;
- *          `holders`: how many come before the system accounts' (the shard is taken between);
  *          `logged`: the move that also numbers and writes the request log's line (a move of 0 when
  *          the line goes alone, before the shared rows);
+ *   holders: how many moves come before the system accounts' (the shard is taken between);
  *   log: that line { key, kind, ref, amount, recovery, createdAt } (its account: the logged move's).
  * `links`: each link's rows as the JSON text of `linkRows` (hashed as that text: `linkHash`).
  *
