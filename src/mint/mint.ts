@@ -76,6 +76,19 @@ export interface PreparedOutputs {
   readonly rows: readonly repo.NewSignature[];
 }
 
+/**
+ * The mint's rows of a request another service accounts for (the wide bank's issue and receive), as
+ * that service writes them: inside its transaction (`commit`), or on PostgreSQL as part of its one
+ * statement (`rows`, migration 030), after which it calls `committed` or, when that statement refused
+ * the mint's rows (rolled back), `refused`, which throws the mint's own refusal read from committed rows.
+ */
+export interface MintWrite {
+  commit(trx: Trx): Promise<void>;
+  readonly rows: repo.MintRows;
+  committed(): void;
+  refused(e: { retired?: repo.Retired }): Promise<never>;
+}
+
 /** Where inputs are spent, for NUT-11 SIG_ALL: a swap's outputs, a melt's blank outputs and quote id. */
 export type SpendOf = Omit<SpendContext, 'now'>;
 
@@ -303,13 +316,20 @@ export class Mint {
       this.changed(trx, 'proof_state', p.Ys);
       return;
     }
+    await this.refuseInputs(trx, p, operation);
+  }
+
+  /** Why inputs were not all inserted: the notes others hold, spent (`ProofsAlreadySpent`) or pending. */
+  private async refuseInputs(db: Trx, p: PreparedInputs, operation: string): Promise<never> {
     // The rows this statement just inserted are visible here too: name only the notes held by others.
-    const all = await repo.proofStates(trx, this.store.dialect, p.Ys);
+    const all = await repo.proofStates(db, this.store.dialect, p.Ys);
     const others = all.filter((h) => h.operation !== operation);
     const held = others.length > 0 ? others : all;
     const spent = held.filter((h) => h.state === 'spent').map((h) => h.y);
     if (spent.length > 0) fail('ProofsAlreadySpent', { Ys: spent }, `${spent.length} input(s) already spent`);
-    fail('ProofsPending', { Ys: held.map((h) => h.y) }, `${held.length} input(s) are pending`);
+    // None left to name (the holder released them since): all of them, as pending.
+    const Ys = held.length > 0 ? held.map((h) => h.y) : [...p.Ys];
+    return fail('ProofsPending', { Ys }, `${Ys.length} input(s) are pending`);
   }
 
   /**
@@ -328,18 +348,48 @@ export class Mint {
       { keysets, now },
     );
     if (retired !== undefined) this.expired(retired.id, retired.retires_at);
-    if (inserted !== p.rows.length) {
-      this.alreadySigned(
-        (
-          await repo.signaturesFor(
-            trx,
-            this.store.dialect,
-            p.rows.map((r) => r.b_),
-          )
-        ).map((s) => s.b_),
-      );
-    }
+    if (inserted !== p.rows.length) await this.refuseOutputs(trx, p, operation);
     return [...p.signatures];
+  }
+
+  /** Why outputs were not all inserted: `OutputsAlreadySigned` naming those signed before. */
+  private async refuseOutputs(db: Trx, p: PreparedOutputs, operation: string): Promise<never> {
+    const Bs = p.rows.map((r) => r.b_);
+    // The rows this statement just inserted are visible here too: name only those signed by others.
+    const signed = (await repo.signaturesFor(db, this.store.dialect, Bs))
+      .filter((s) => s.operation !== operation)
+      .map((s) => s.b_);
+    return this.alreadySigned(signed.length > 0 ? signed : Bs);
+  }
+
+  /**
+   * Prepared outputs as a write of the caller's request (`MintWrite`): signed under `operation` in its
+   * transaction (`commitOutputs`), or, on PostgreSQL, as rows of its one statement (migration 030).
+   */
+  outputsWrite(p: PreparedOutputs, operation: string): MintWrite {
+    const now = this.clock();
+    return {
+      commit: async (trx) => {
+        await this.commitOutputs(trx, p, operation);
+      },
+      rows: repo.signatureRows(p.rows, operation, now, [...new Set(p.rows.map((r) => r.keyset_id))]),
+      committed: () => {},
+      refused: async (e) => {
+        if (e.retired !== undefined) this.expired(e.retired.id, e.retired.retires_at);
+        return this.refuseOutputs(this.store.db, p, operation);
+      },
+    };
+  }
+
+  /** Prepared inputs as a write of the caller's request (`MintWrite`, as `outputsWrite`; `commitInputs`). */
+  inputsWrite(p: PreparedInputs, operation: string, state: repo.ProofState): MintWrite {
+    const now = this.clock();
+    return {
+      commit: (trx) => this.commitInputs(trx, p, operation, state),
+      rows: repo.proofRows(p.rows, { state, operation, created_at: now, updated_at: now }, p.fee),
+      committed: () => this.changed(this.store.db, 'proof_state', p.Ys),
+      refused: () => this.refuseInputs(this.store.db, p, operation),
+    };
   }
 
   /** NUT-03 swap: spend inputs, sign outputs of equal value less fees, in one transaction. */

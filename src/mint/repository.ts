@@ -207,6 +207,68 @@ export async function insertProofs(
   return n;
 }
 
+/**
+ * PostgreSQL: a batch as migration 030's `lancash_bank_request` inserts it (`r.mint`), in the same
+ * statement as the request that accounts for it: the rows' own columns as arrays in `*_COLUMNS` order,
+ * the batch's columns, and the `mint_totals` shard it adds to (chosen at random, as `shardFor`).
+ */
+export type MintRows =
+  | {
+      table: 'mint_signatures';
+      rows: unknown[][];
+      operation: string;
+      createdAt: number;
+      /** The first of these retired at `now` refuses the batch (as `insertSignatures`). */
+      keysets: readonly string[];
+      now: number;
+      shard: number;
+    }
+  | {
+      table: 'mint_proofs';
+      rows: unknown[][];
+      state: ProofState;
+      operation: string;
+      createdAt: number;
+      updatedAt: number;
+      /** NUT-02 fees collected now (only when spent, as `insertProofs`). */
+      fees: number;
+      shard: number;
+    };
+
+export function signatureRows(
+  rows: readonly NewSignature[],
+  operation: string,
+  now: number,
+  keysets: readonly string[],
+): MintRows {
+  return {
+    table: 'mint_signatures',
+    rows: rows.map((r) => SIGNATURE_COLUMNS.map((c) => r[c])),
+    operation,
+    createdAt: now,
+    keysets,
+    now,
+    shard: randomShard(),
+  };
+}
+
+export function proofRows(rows: readonly NewProof[], batch: ProofBatch, fee: number): MintRows {
+  return {
+    table: 'mint_proofs',
+    rows: rows.map((r) => PROOF_COLUMNS.map((c) => r[c])),
+    state: batch.state,
+    operation: batch.operation,
+    createdAt: batch.created_at,
+    updatedAt: batch.updated_at,
+    fees: batch.state === 'spent' ? fee : 0,
+    shard: randomShard(),
+  };
+}
+
+function randomShard(): number {
+  return Math.floor(Math.random() * SHARDS);
+}
+
 /** A keyset whose retirement time has come (`retires_at` ≤ now), as its row says. */
 export type Retired = { id: string; retires_at: number };
 

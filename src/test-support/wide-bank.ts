@@ -237,3 +237,34 @@ export function oversizedPost(url: string, path: string, body: string): Promise<
     req.write(bytes.subarray(0, 64 * 1024));
   });
 }
+
+/** The tables an issue or receive writes, whole, in a fixed order. */
+const BANK_STATE_TABLES = {
+  bank_accounts: 'id',
+  bank_requests: 'key',
+  bank_request_log: 'key',
+  bank_entries: 'id',
+  bank_chain: 'id',
+  mint_signatures: 'b_',
+  mint_proofs: 'y',
+  mint_totals: 'id',
+} as const;
+
+/**
+ * Every row of every table an issue or receive writes (balances, log counters, the chain head, the
+ * mint's running totals included), as text: a refused request must leave it exactly as it was.
+ */
+export async function bankState(store: Store): Promise<string> {
+  const out: Record<string, unknown[]> = {};
+  for (const [table, key] of Object.entries(BANK_STATE_TABLES) as [
+    keyof typeof BANK_STATE_TABLES,
+    string,
+  ][]) {
+    out[table] = await store.db
+      .selectFrom(table)
+      .selectAll()
+      .orderBy(key as never)
+      .execute();
+  }
+  return JSON.stringify(out, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}

@@ -25,6 +25,7 @@ import * as m024 from './024_bank_log_seq.js';
 import * as m027 from './027_pg_uncompressed_columns.js';
 import * as m028 from './028_mint_proofs_state_index.js';
 import * as m029 from './029_gateway_job_event_bulk.js';
+import * as m030 from './030_bank_request_function.js';
 import * as m031 from './031_gateway_job_partial_indexes.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
@@ -49,6 +50,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['027_pg_uncompressed_columns', m027],
   ['028_mint_proofs_state_index', m028],
   ['029_gateway_job_event_bulk', m029],
+  ['030_bank_request_function', m030],
   ['031_gateway_job_partial_indexes', m031],
 ];
 

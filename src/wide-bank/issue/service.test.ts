@@ -11,12 +11,13 @@ import { hex } from '../../core/bytes.js';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { verifyDleq } from '../../core/crypto/nut12.js';
 import { generateEncryptionKeyPair } from '../../core/envelope/index.js';
-import type { LancashError } from '../../core/errors.js';
+import { isLancashError, type LancashError } from '../../core/errors.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { makeOutputs } from '../../test-support/notes.js';
-import { codeOf } from '../../test-support/refusals.js';
+import { codeOf, refusalOf } from '../../test-support/refusals.js';
 import {
+  bankState,
   type Holder,
   newHolder,
   openIssueAnswer,
@@ -162,11 +163,25 @@ describe.each(DIALECTS)('issue service on %s', (dialect) => {
     const msgs = outs.map((o) => o.message);
     await bank.issue.issue(await sealIssue(bank.keys.encryption.publicKey, holder, 'a', 4, msgs));
     const before = await snapshot(store);
+    const state = await bankState(store);
     expect(
       await codeOf(bank.issue.issue(await sealIssue(bank.keys.encryption.publicKey, holder, 'b', 4, msgs))),
     ).toBe(11003);
+    // A fresh output before the one signed: its signature is written first, then refused with the rest.
+    const mixed = [...outputsFor([2]).map((o) => o.message), ...msgs];
+    const refused = await refusalOf(
+      bank.issue.issue(await sealIssue(bank.keys.encryption.publicKey, holder, 'c', 6, mixed)),
+    );
+    expect(refused.code).toBe(11003);
+    expect(isLancashError(refused, 'OutputsAlreadySigned') && refused.info.B_).toEqual([msgs[0]!.B_]);
+    // Fresh outputs the balance does not cover: written, then the debit refuses all of it.
     expect(await codeOf(bank.issue.issue(await request([8])))).toBe(73002);
+    expect(
+      await codeOf(bank.issue.issue(await request([1], randomUUID(), undefined, await newHolder()))),
+    ).toBe(73001);
     expect(await snapshot(store)).toEqual(before);
+    // Nothing else either: no log line, counter, running total, chain link or balance moved.
+    expect(await bankState(store)).toBe(state);
     expect(await bank.ledger.balance(account)).toBe(4);
   });
 

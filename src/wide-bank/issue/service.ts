@@ -19,7 +19,7 @@ import { decode } from '../../core/protocol/cashu.js';
 import { traceStart, traceStep } from '../../core/step-trace.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
-import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+import { issuePostings, type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
 import { logLine } from '../request-log/service.js';
 
 export interface IssueServiceOptions {
@@ -75,14 +75,12 @@ export class IssueService {
       });
       const text = JSON.stringify(sealed);
       traceStep(opened.transferId, 'bank.sealed');
-      const stored = await ledger.once(r, text, async (trx) => {
-        await mint.commitOutputs(trx, prepared, r.key);
-        const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
-        // Logged with the debit of the account's row, before the rows all postings share are taken.
-        await ledger.postIssue(trx, account, req.amount, r.key, {
-          log: logLine({ ...logged, account, recovery: req.recovery }, Date.now()),
-        });
+      const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
+      // Logged with the debit of the account's row, before the rows all postings share are taken.
+      const postings = issuePostings(account, req.amount, r.key, {
+        log: logLine({ ...logged, account, recovery: req.recovery }, Date.now()),
       });
+      const stored = await ledger.onceWith(r, text, mint.outputsWrite(prepared, r.key), postings);
       if (stored === text) this.o.onIssued?.(req.amount);
       return stored;
     });

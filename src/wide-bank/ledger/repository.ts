@@ -4,6 +4,7 @@
  * so two processes can never both spend the last cent) and `adjustBalance`; never read-then-write.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
+import type { MintRows, Retired } from '../../mint/repository.js';
 import { once, reusable, reusableWrite } from '../../store/reusable.js';
 import type { BankAccountsTable, BankEntriesTable, BankRequestsTable, Database } from '../../store/schema.js';
 
@@ -307,6 +308,88 @@ const APPEND_LINK = appendLinkSql('');
 const MOVE_AND_APPEND_LINK = appendLinkSql(
   'moved as (update bank_accounts set balance = balance + $3::bigint where id = $2 returning id), ',
 );
+
+/**
+ * PostgreSQL only: a whole issue or receive, `lancash_bank_request` (migration 030, which documents
+ * `r`), as ONE statement outside any transaction block: its rows are held for that statement and its
+ * commit only. True when written, false when the key was already there (nothing written). A refusal
+ * throws the function's error (`refusalInOne`); a deadlock or serialization failure runs it again, as
+ * `Store.transaction` would run a transaction again.
+ */
+export async function requestInOne(db: Db, r: RequestInOne, links: readonly string[]): Promise<boolean> {
+  const q = CompiledQuery.raw(REQUEST_IN_ONE, [JSON.stringify(r), links]);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const rows = (await db.executeQuery<{ done: number }>(q)).rows;
+      return rows[0]?.done === 1;
+    } catch (e) {
+      if (attempt >= MAX_ATTEMPTS || !RETRY_CODES.has(codeOf(e) ?? '')) throw e;
+      // Random backoff, so the statements that collided do not collide again in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
+    }
+  }
+}
+
+const REQUEST_IN_ONE = 'select lancash_bank_request($1::jsonb, $2::text[]) as done';
+const RETRY_CODES = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 5;
+
+/** A balance update of `requestInOne`: account, delta, covered (a debit the balance must cover), logged. */
+export type Move = [account: string, delta: number, covered: boolean, logged: boolean];
+
+/** `r` of `lancash_bank_request` (migration 030). */
+export interface RequestInOne {
+  key: string;
+  kind: string;
+  account: string;
+  hash: string;
+  response: string;
+  at: number;
+  mint: MintRows;
+  moves: readonly Move[];
+  /** How many of `moves` come before the system accounts' (the `mint_totals` shard is taken between). */
+  holders: number;
+  log?: {
+    key: string;
+    kind: string;
+    ref: string;
+    amount: number;
+    recovery: string | null;
+    createdAt: number;
+  };
+}
+
+/** Why `lancash_bank_request` refused (its SQLSTATEs, migration 030); undefined for any other error. */
+export type RefusalInOne =
+  | { code: 'covered' | 'unknown'; account: string }
+  | { code: 'mint'; retired?: Retired }
+  | { code: 'noChain' };
+
+export function refusalInOne(e: unknown): RefusalInOne | undefined {
+  const detail = typeof e === 'object' && e !== null ? (e as { detail?: unknown }).detail : undefined;
+  const text = typeof detail === 'string' ? detail : '';
+  switch (codeOf(e)) {
+    case 'LC001':
+      return { code: 'covered', account: text };
+    case 'LC002':
+      return { code: 'unknown', account: text };
+    case 'LC003':
+      return { code: 'mint' };
+    case 'LC004': {
+      const { id, retiresAt } = JSON.parse(text) as { id: string; retiresAt: number | string };
+      return { code: 'mint', retired: { id, retires_at: Number(retiresAt) } };
+    }
+    case 'LC005':
+      return { code: 'noChain' };
+    default:
+      return undefined;
+  }
+}
+
+function codeOf(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
 
 export async function setChainHead(db: Db, hash: string): Promise<void> {
   await chainHeadSet(db, hash);

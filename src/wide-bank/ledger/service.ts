@@ -17,6 +17,7 @@ import type { Kysely } from 'kysely';
 import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
 import { fail, isLancashError } from '../../core/errors.js';
 import { type Amount, toAmount } from '../../core/money.js';
+import type { MintWrite } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import { moveAndAppend, type NewLogRow } from '../request-log/repository.js';
@@ -82,7 +83,7 @@ export function requestHash(canonical: unknown): string {
 }
 
 /** One balanced posting: its own transaction id and link in the chain. */
-interface Draft {
+export interface Draft {
   kind: EntryKind;
   ref: string;
   legs: readonly Leg[];
@@ -160,18 +161,16 @@ export class Ledger {
   }
 
   /** Notes issued against a holder's account (holder → notes_outstanding). */
-  postIssue(trx: Trx, account: string, amount: number, ref: string, o: PostOptions = {}): Promise<string> {
-    const a = toAmount(amount);
-    return this.post(
-      trx,
-      'issue',
-      ref,
-      [
-        { account, amount: -a, covered: true },
-        { account: NOTES_OUTSTANDING, amount: a, covered: false },
-      ],
-      o,
-    );
+  async postIssue(
+    trx: Trx,
+    account: string,
+    amount: number,
+    ref: string,
+    o: PostOptions = {},
+  ): Promise<string> {
+    const p = issuePostings(account, amount, ref, o);
+    await this.postAll(trx, p.drafts, o);
+    return p.drafts[0]!.tx;
   }
 
   /**
@@ -186,16 +185,9 @@ export class Ledger {
     ref: string,
     o: PostOptions & { fee?: number } = {},
   ): Promise<string> {
-    const a = toAmount(amount);
-    const drafts = [
-      draft('receive', ref, [
-        { account: NOTES_OUTSTANDING, amount: -a, covered: false },
-        { account, amount: a, covered: false },
-      ]),
-    ];
-    if (o.fee !== undefined && o.fee > 0) drafts.push(draft('fee', ref, feeLegs(toAmount(o.fee))));
-    await this.postAll(trx, drafts, o);
-    return drafts[0]!.tx;
+    const p = receivePostings(account, amount, ref, o);
+    await this.postAll(trx, p.drafts, o);
+    return p.drafts[0]!.tx;
   }
 
   /** A holder's own withdrawal to the outside, e.g. the gateway's payout (holder → funding, must be covered). */
@@ -266,6 +258,88 @@ export class Ledger {
       return { replay: false as const };
     });
     if (!stored.replay) return answer;
+    const winner = await this.answered(r);
+    if (winner === undefined) fail('Internal', { reason: `request ${r.key} vanished` });
+    return winner;
+  }
+
+  /**
+   * `once` for a request whose effect is the mint's rows (`mint`) and the ledger's `postings` (the
+   * issue and the receive): on SQLite in one transaction as `once` runs it (mint rows, then postings).
+   * On PostgreSQL in ONE statement outside any transaction block (migration 030, `requestInOne`): the
+   * rows every such request shares (the holder's account, a `mint_totals` shard, the system accounts,
+   * the chain head) are taken in the same order as the transaction takes them, and held for that
+   * statement and its commit only, never across a round trip to this process (whose event loop may be
+   * busy for milliseconds). Its refusals roll all of it back and throw the same errors as the
+   * transaction's statements: the mint's (`mint.refused`), `InsufficientBalance`, `AccountUnknown`.
+   */
+  async onceWith(r: RequestKey, answer: string, mint: MintWrite, postings: Postings): Promise<string> {
+    const o: PostOptions = postings.log === undefined ? {} : { log: postings.log };
+    if (this.store.dialect !== 'postgres') {
+      return this.once(r, answer, async (trx) => {
+        await mint.commit(trx);
+        await this.postAll(trx, postings.drafts, o);
+      });
+    }
+    balanced(postings.drafts);
+    const now = this.clock();
+    const moves = planMoves(postings.drafts, postings.log).map(
+      (m): repo.Move => [m.leg.account, m.leg.amount, m.covered, m.logged],
+    );
+    const shared = moves.findIndex(([account]) => lockOrder(account) === 1);
+    const links = postings.drafts.map((d) => JSON.stringify(linkRows(entriesOf(d, now))));
+    const log = postings.log;
+    let written: boolean;
+    try {
+      written = await repo.requestInOne(
+        this.store.db,
+        {
+          key: r.key,
+          kind: r.kind,
+          account: r.account,
+          hash: r.requestHash,
+          response: answer,
+          at: now,
+          mint: mint.rows,
+          moves,
+          holders: shared < 0 ? moves.length : shared,
+          ...(log === undefined
+            ? {}
+            : {
+                log: {
+                  key: log.key,
+                  kind: log.kind,
+                  ref: log.ref,
+                  amount: log.amount,
+                  recovery: log.recovery,
+                  createdAt: log.created_at,
+                },
+              }),
+        },
+        links,
+      );
+    } catch (e) {
+      const refusal = repo.refusalInOne(e);
+      if (refusal === undefined) throw e;
+      switch (refusal.code) {
+        case 'mint':
+          return mint.refused(refusal.retired === undefined ? {} : { retired: refusal.retired });
+        case 'covered':
+          return fail(
+            'InsufficientBalance',
+            { account: refusal.account, requested: debitOf(postings.drafts, refusal.account) },
+            `account ${refusal.account} does not cover ${debitOf(postings.drafts, refusal.account)}`,
+          );
+        case 'unknown':
+          return unknown(refusal.account);
+        case 'noChain':
+          return noChain();
+      }
+    }
+    if (written) {
+      mint.committed();
+      return answer;
+    }
     const winner = await this.answered(r);
     if (winner === undefined) fail('Internal', { reason: `request ${r.key} vanished` });
     return winner;
@@ -357,63 +431,36 @@ export class Ledger {
    * wait on each other in a cycle (a transaction posts once, or all its postings in one call).
    */
   private async postAll(trx: Trx, drafts: readonly Draft[], o: PostOptions): Promise<void> {
-    for (const d of drafts) {
-      if (d.legs.reduce((s, l) => s + l.amount, 0) !== 0) {
-        fail('Internal', { reason: `posting ${d.kind} ${d.ref} does not balance` });
-      }
-    }
-    const ordered = drafts
-      .flatMap((d) => d.legs)
-      .sort((x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account));
-    // PostgreSQL, one posting whose only shared account comes last (issue, receive, deposit,
-    // withdraw): that account's move rides in the link's statement, in the same lock order.
-    const last = ordered.at(-1);
+    balanced(drafts);
+    const moves = planMoves(drafts, o.log);
+    // PostgreSQL, one posting whose only shared account comes last (deposit, withdraw, and the
+    // issue and receive inside a transaction): that account's move rides in the link's statement, in
+    // the same lock order.
+    const last = moves.at(-1);
     const withLink =
       this.store.dialect === 'postgres' &&
       drafts.length === 1 &&
       last !== undefined &&
       !last.covered &&
-      ordered.filter((l) => lockOrder(l.account) === 1).length === 1 &&
-      lockOrder(last.account) === 1
-        ? last
+      !last.logged &&
+      moves.filter((m) => lockOrder(m.leg.account) === 1).length === 1 &&
+      lockOrder(last.leg.account) === 1
+        ? last.leg
         : undefined;
-    let log = o.log;
-    for (const l of withLink === undefined ? ordered : ordered.slice(0, -1)) {
-      // The log line goes with its account's own leg, or alone before the first shared row.
-      if (log !== undefined && lockOrder(l.account) === 1) {
-        await this.logAlone(trx, log);
-        log = undefined;
-      }
-      const covered = l.covered && l.amount < 0;
-      if (log !== undefined && l.account === log.account_id) {
-        const moved = await moveAndAppend(trx, this.store.dialect, log, l.amount, covered);
-        log = undefined;
-        if (!moved) await refuseLeg(trx, l, covered);
+    for (const m of withLink === undefined ? moves : moves.slice(0, -1)) {
+      const { leg: l, covered } = m;
+      if (m.logged && o.log !== undefined) {
+        if (!(await moveAndAppend(trx, this.store.dialect, o.log, l.amount, covered))) {
+          await refuseLeg(trx, l, covered);
+        }
       } else if (covered) {
         if (!(await repo.debitIfCovered(trx, l.account, -l.amount))) await refuseLeg(trx, l, covered);
       } else if (!(await repo.adjustBalance(trx, l.account, l.amount))) {
         unknown(l.account);
       }
     }
-    if (log !== undefined) await this.logAlone(trx, log);
     const now = this.clock();
-    for (const d of drafts) {
-      const entries = d.legs.map((l) => ({
-        id: randomUUID(),
-        tx_id: d.tx,
-        account_id: l.account,
-        amount: l.amount,
-        kind: d.kind,
-        ref: d.ref,
-        created_at: now,
-      }));
-      await this.appendLink(trx, entries, withLink);
-    }
-  }
-
-  /** A request's log line with no move of its account's balance (its row is updated all the same). */
-  private async logAlone(trx: Trx, log: NewLogRow): Promise<void> {
-    if (!(await moveAndAppend(trx, this.store.dialect, log, 0, false))) unknown(log.account_id);
+    for (const d of drafts) await this.appendLink(trx, entriesOf(d, now), withLink);
   }
 
   /**
@@ -441,6 +488,107 @@ export class Ledger {
     );
     await repo.setChainHead(trx, hash);
   }
+}
+
+/** A request's postings, not written yet (`onceWith`), with the request's log line if any. */
+export interface Postings {
+  readonly drafts: readonly Draft[];
+  readonly log?: NewLogRow;
+}
+
+/** The issue's posting (holder → notes_outstanding, covered). */
+export function issuePostings(account: string, amount: number, ref: string, o: PostOptions = {}): Postings {
+  const a = toAmount(amount);
+  const drafts = [
+    draft('issue', ref, [
+      { account, amount: -a, covered: true },
+      { account: NOTES_OUTSTANDING, amount: a, covered: false },
+    ]),
+  ];
+  return o.log === undefined ? { drafts } : { drafts, log: o.log };
+}
+
+/** The receive's posting (notes_outstanding → holder) and its fee's (`postReceive`). */
+export function receivePostings(
+  account: string,
+  amount: number,
+  ref: string,
+  o: PostOptions & { fee?: number } = {},
+): Postings {
+  const a = toAmount(amount);
+  const drafts = [
+    draft('receive', ref, [
+      { account: NOTES_OUTSTANDING, amount: -a, covered: false },
+      { account, amount: a, covered: false },
+    ]),
+  ];
+  if (o.fee !== undefined && o.fee > 0) drafts.push(draft('fee', ref, feeLegs(toAmount(o.fee))));
+  return o.log === undefined ? { drafts } : { drafts, log: o.log };
+}
+
+/** One balance update of `postAll`: a leg, or the log line's own move of 0 (`logged`, no leg of its account). */
+interface Move {
+  leg: Leg;
+  /** A debit the balance must cover. */
+  covered: boolean;
+  /** The move that also numbers and writes the request's log line. */
+  logged: boolean;
+}
+
+/**
+ * The balance updates of postings, in the one global lock order: holders first (by id), then the
+ * system accounts (by id; the chain head comes after all of them). The log line goes with its
+ * account's own leg, or alone (a move of 0) before the first shared row, so it does not lengthen the
+ * hold of the rows every posting waits for.
+ */
+function planMoves(drafts: readonly Draft[], log: NewLogRow | undefined): Move[] {
+  const ordered = drafts
+    .flatMap((d) => d.legs)
+    .sort((x, y) => lockOrder(x.account) - lockOrder(y.account) || cmp(x.account, y.account));
+  const moves: Move[] = [];
+  let pending = log;
+  const alone = (l: NewLogRow): Move => ({
+    leg: { account: l.account_id, amount: 0, covered: false },
+    covered: false,
+    logged: true,
+  });
+  for (const leg of ordered) {
+    if (pending !== undefined && lockOrder(leg.account) === 1) {
+      moves.push(alone(pending));
+      pending = undefined;
+    }
+    const logged = pending !== undefined && leg.account === pending.account_id;
+    if (logged) pending = undefined;
+    moves.push({ leg, covered: leg.covered && leg.amount < 0, logged });
+  }
+  if (pending !== undefined) moves.push(alone(pending));
+  return moves;
+}
+
+function balanced(drafts: readonly Draft[]): void {
+  for (const d of drafts) {
+    if (d.legs.reduce((s, l) => s + l.amount, 0) !== 0) {
+      fail('Internal', { reason: `posting ${d.kind} ${d.ref} does not balance` });
+    }
+  }
+}
+
+/** A posting's entries, as its link's rows. */
+function entriesOf(d: Draft, now: number): repo.EntryRow[] {
+  return d.legs.map((l) => ({
+    id: randomUUID(),
+    tx_id: d.tx,
+    account_id: l.account,
+    amount: l.amount,
+    kind: d.kind,
+    ref: d.ref,
+    created_at: now,
+  }));
+}
+
+/** What postings debit from `account` (the amount an `InsufficientBalance` names). */
+function debitOf(drafts: readonly Draft[], account: string): number {
+  return -drafts.flatMap((d) => d.legs).reduce((s, l) => (l.account === account ? s + l.amount : s), 0);
 }
 
 function draft(kind: EntryKind, ref: string, legs: readonly Leg[]): Draft {

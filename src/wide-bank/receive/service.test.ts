@@ -17,6 +17,7 @@ import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialect
 import { makeOutputs } from '../../test-support/notes.js';
 import { refusalOf } from '../../test-support/refusals.js';
 import {
+  bankState,
   type Holder,
   newHolder,
   openIssueAnswer,
@@ -120,8 +121,11 @@ describe.each(DIALECTS)('receive service on %s', (dialect) => {
   it('refuses notes already spent naming them (11001), crediting nothing', async () => {
     const [a, b] = await notes([4, 16]);
     await bank.receive.receive(await send([a!]));
+    const state = await bankState(store);
     const e = await refusalOf(bank.receive.receive(await send([b!, a!])));
     expect(e.code).toBe(11001);
+    // b's row was written before a's refused it, and went with the rest: no row, total or counter moved.
+    expect(await bankState(store)).toBe(state);
     expect(isLancashError(e, 'ProofsAlreadySpent') && e.info.Ys).toEqual([
       (await bank.mint.prepareInputs([a])).Ys[0],
     ]);

@@ -20,7 +20,7 @@ import { decode } from '../../core/protocol/cashu.js';
 import { traceStart, traceStep } from '../../core/step-trace.js';
 import type { Mint } from '../../mint/mint.js';
 import type { BankKeys } from '../keys.js';
-import { type Ledger, type RequestKey, requestHash } from '../ledger/service.js';
+import { type Ledger, type RequestKey, receivePostings, requestHash } from '../ledger/service.js';
 import { logLine } from '../request-log/service.js';
 
 export interface ReceiveServiceOptions {
@@ -84,18 +84,16 @@ export class ReceiveService {
       });
       const text = JSON.stringify(sealed);
       traceStep(opened.transferId, 'bank.sealed');
-      const stored = await ledger.once(r, text, async (trx) => {
-        await mint.commitInputs(trx, prepared, r.key, 'spent');
-        // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is
-        // not. Logged with the credit of the account's row, before the rows all postings share.
-        const logged = { key: r.key, kind: 'receive', ref: opened.transferId, amount: credit } as const;
-        await ledger.postReceive(trx, account, credit, r.key, {
-          fee: prepared.fee,
-          ...(sender === req.account
-            ? { log: logLine({ ...logged, account, recovery: req.recovery }, this.clock()) }
-            : {}),
-        });
+      // The holder's own receive (the gateway's job 2) is in its request log; a stranger's payment is
+      // not. Logged with the credit of the account's row, before the rows all postings share.
+      const logged = { key: r.key, kind: 'receive', ref: opened.transferId, amount: credit } as const;
+      const postings = receivePostings(account, credit, r.key, {
+        fee: prepared.fee,
+        ...(sender === req.account
+          ? { log: logLine({ ...logged, account, recovery: req.recovery }, this.clock()) }
+          : {}),
       });
+      const stored = await ledger.onceWith(r, text, mint.inputsWrite(prepared, r.key, 'spent'), postings);
       if (stored === text) this.o.onReceived?.(credit);
       return stored;
     });
