@@ -298,6 +298,7 @@ export async function generateLocal<J extends Job>(
     detail: string;
     journal: Partial<J['journal']>;
     clock: () => number;
+    deliverer?: Deliverer;
   },
 ): Promise<J | undefined> {
   return commitLocal(o, job, await prepareLocal(o, job, step.unit), step);
