@@ -279,11 +279,11 @@ export async function commitLocal<J extends Job>(
   let moved: J | undefined;
   try {
     moved = await write(deposit);
-    if (moved?.state === 'done') deposit?.committed();
   } catch (e) {
     if (e !== refused || deposit === undefined) throw e;
     moved = await write(undefined);
   }
+  if (moved?.state === 'done') deposit?.committed();
   traceStep(job.id, 'generate.committed');
   return moved;
 }
