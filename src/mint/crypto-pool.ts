@@ -9,9 +9,9 @@
  * unblind jobs (signatures of the gateway's own outputs, checked and unblinded) are spread the same way.
  * Jobs are assigned to a worker when posted. An idle worker gets them at once (the jobs posted in the
  * same run of code share one message); a busy one gets the jobs gathered meanwhile as one message when
- * it answers its next job, so it is never left without work while the main thread's turn goes on, and
- * a busy server still sends few messages (each costs the main thread its serialisation and wakes a
- * worker). The worker answers each job as soon as it is done: no job waits for another's curve work.
+ * it answers its next job or at the end of the event loop's turn, whichever comes first, so a busy
+ * server still sends few messages (each costs the main thread its serialisation and wakes a worker).
+ * The worker answers each job as soon as it is done: no job waits for another's curve work.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -128,15 +128,29 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
       const request: WorkerRequest = { id, ...work };
       slot.outbox.push(request);
       // An idle worker's jobs go once the code that posts them has run (it may post more); a busy
-      // worker's wait for its next answer.
-      if (slot.sent === 0 && !slot.due) {
-        slot.due = true;
-        queueMicrotask(() => {
-          slot.due = false;
-          send(slot);
-        });
+      // worker's at its next answer or at the end of this turn of the event loop, whichever comes
+      // first (queued at the worker before it is done, as they always were: a busy main thread that
+      // handles the answer late never leaves the worker idle).
+      if (slot.sent === 0) {
+        if (!slot.due) {
+          slot.due = true;
+          queueMicrotask(() => {
+            slot.due = false;
+            send(slot);
+          });
+        }
+      } else if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
       }
     });
+  }
+
+  /** Sends each worker the jobs gathered for it. */
+  let flushing = false;
+  function flush() {
+    flushing = false;
+    for (const slot of slots) send(slot);
   }
 
   /** Sends the worker the jobs gathered for it, as one message. */
