@@ -14,9 +14,9 @@
  */
 import { decodeAddress } from '../core/address/index.js';
 import type { Envelope } from '../core/envelope/index.js';
-import { fail } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 import { deposit } from '../mailbox/client.js';
-import type { Mailbox } from '../mailbox/service.js';
+import type { DepositInTransaction, Mailbox } from '../mailbox/service.js';
 
 /** The default limit of one delivery call to an inbox. */
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000;
@@ -24,6 +24,12 @@ export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000;
 export interface Deliverer {
   /** Resolves once the inbox has the envelope; throws when it does not (the caller retries). */
   deliver(address: string, envelope: Envelope): Promise<void>;
+  /**
+   * The delivery as statements of the caller's transaction, when the address's inbox is the gateway's
+   * LAN mailbox (on the gateway's database): a step commits it with the payment it makes. Undefined for
+   * any other inbox, or when a check refuses the delivery (`deliver` then gives the refusal).
+   */
+  inTransaction(address: string, envelope: Envelope): DepositInTransaction | undefined;
   /** Throws `InboxNotAllowed` when the address carries an inbox URL deliveries may not go to. */
   admit(address: string): void;
   /**
@@ -79,6 +85,16 @@ export function createDeliverer(o: DelivererOptions): Deliverer {
       if (r.kind === 'inbox') await deposit(r.base, address, envelope, tuning);
       else if (r.kind === 'wan') await o.wan(address, envelope);
       else await o.lan.deposit(address, envelope);
+    },
+    inTransaction(address, envelope) {
+      let r: Route;
+      try {
+        r = route(address);
+      } catch (e) {
+        if (isLancashError(e)) return undefined;
+        throw e;
+      }
+      return r.kind === 'lan' ? o.lan.depositInTransaction(address, envelope) : undefined;
     },
     admit(address) {
       route(address);

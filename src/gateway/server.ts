@@ -347,6 +347,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       unit,
       reserve: o.reserve ? o.reserve(reserve) : reserve,
       admit: (address) => deliverer.admit(address),
+      deliverer,
       localMintUrl: () => localMintUrl,
       ...(o.clock ? { clock: o.clock } : {}),
       onIntake,

@@ -3,7 +3,7 @@
  * one worker or in chunks over all of them; a forged input stops the job before any signing. DLEQ jobs
  * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies;
  * and unblind jobs (a mint's signatures of our outputs): the unblinded `C`s, the first bad one by index.
- * Jobs posted in one turn travel to each worker as one message.
+ * Jobs posted together travel to each worker as one message; each comes back as soon as it is done.
  */
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -184,7 +184,7 @@ describe('crypto pool', () => {
     expect(await pool.unblind(j)).toMatchObject({ bad: 3 });
   });
 
-  it('sends each worker the jobs of one turn as one message, and answers each job its own', async () => {
+  it('sends each worker the jobs posted together as one message, and answers each job its own', async () => {
     const sent = vi.spyOn(Worker.prototype, 'postMessage');
     try {
       // Eight small jobs of all three kinds in one turn: each goes whole, even the first, which finds
@@ -204,6 +204,35 @@ describe('crypto pool', () => {
       expect(answers[2].map((a) => a.C)).toEqual(unblinds.map((u) => u.C));
     } finally {
       sent.mockRestore();
+    }
+  });
+
+  it('answers each job of a message as soon as it is done, not with the jobs after it', async () => {
+    const one = createCryptoPool({ size: 1 });
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    const received = vi.spyOn(Worker.prototype, 'emit');
+    try {
+      // A small job, then a large one, in one message to the only worker.
+      const [smallJob, largeJob] = [job(1, 1), job(40, 40)];
+      const small = one.run(smallJob);
+      const large = one.run(largeJob);
+      let largeDone = false;
+      void large.then(() => {
+        largeDone = true;
+      });
+      const smallAnswer = await small;
+      const answersSoFar = received.mock.calls.filter(([name]) => name === 'message').length;
+      expect(largeDone).toBe(false);
+      expect(await large).toEqual(await local.run(largeJob));
+      expect(smallAnswer).toEqual(await local.run(smallJob));
+      expect(sent.mock.calls.length).toBe(1);
+      // The small job's answer came alone, before the large one's.
+      expect(answersSoFar).toBe(1);
+      expect(received.mock.calls.filter(([name]) => name === 'message').length).toBe(2);
+    } finally {
+      sent.mockRestore();
+      received.mockRestore();
+      await one.close();
     }
   });
 

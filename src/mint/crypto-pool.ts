@@ -7,9 +7,11 @@
  * CPU and holds no database state, so a worker crash loses nothing: its pending calls are rejected and
  * the request fails as a server error before any commit. DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) and
  * unblind jobs (signatures of the gateway's own outputs, checked and unblinded) are spread the same way.
- * Jobs are assigned to a worker when posted but sent once a turn of the event loop: every job a turn
- * gave one worker goes in one message, and comes back in one (a busy server posts several jobs a turn;
- * each message costs the main thread its serialisation and wakes a worker).
+ * Jobs are assigned to a worker when posted. An idle worker gets them at once (the jobs posted in the
+ * same run of code share one message); a busy one gets the jobs gathered meanwhile as one message when
+ * it answers its next job or at the end of the event loop's turn, whichever comes first, so a busy
+ * server still sends few messages (each costs the main thread its serialisation and wakes a worker).
+ * The worker answers each job as soon as it is done: no job waits for another's curve work.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -44,8 +46,12 @@ interface Slot {
   worker: Worker;
   /** Notes sent and not answered yet: the measure of how busy the worker is. */
   queued: number;
-  /** Jobs assigned this turn, not sent yet. */
+  /** Jobs assigned and not sent yet. */
   outbox: WorkerRequest[];
+  /** Jobs sent and not answered yet: while there are any, new jobs wait for the next answer. */
+  sent: number;
+  /** A send of the outbox is due at the end of the current run of code. */
+  due: boolean;
 }
 
 /** Notes a job may have and still go whole to one worker (a 64-in, 64-out swap does). */
@@ -73,15 +79,16 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
 
   const slots: Slot[] = Array.from({ length: size }, () => {
     const worker = spawnWorker(import.meta.url, 'crypto-worker');
-    const slot: Slot = { worker, queued: 0, outbox: [] };
-    worker.on('message', (replies: WorkerReply[]) => {
-      for (const msg of replies) {
-        const p = pending.get(msg.id);
-        if (!p) continue;
-        pending.delete(msg.id);
-        if ('error' in msg) p.reject(new Error(`crypto worker: ${msg.error}`));
-        else p.resolve(msg.answer);
-      }
+    const slot: Slot = { worker, queued: 0, outbox: [], sent: 0, due: false };
+    worker.on('message', (msg: WorkerReply) => {
+      slot.sent -= 1;
+      // The worker takes its next message while the main thread handles this answer.
+      send(slot);
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      if ('error' in msg) p.reject(new Error(`crypto worker: ${msg.error}`));
+      else p.resolve(msg.answer);
     });
     worker.on('error', (e) => {
       for (const [id, p] of pending) {
@@ -120,22 +127,38 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
       });
       const request: WorkerRequest = { id, ...work };
       slot.outbox.push(request);
-      if (!flushing) {
+      // An idle worker's jobs go once the code that posts them has run (it may post more); a busy
+      // worker's at its next answer or at the end of this turn of the event loop, whichever comes
+      // first (queued at the worker before it is done, as they always were: a busy main thread that
+      // handles the answer late never leaves the worker idle).
+      if (slot.sent === 0) {
+        if (!slot.due) {
+          slot.due = true;
+          queueMicrotask(() => {
+            slot.due = false;
+            send(slot);
+          });
+        }
+      } else if (!flushing) {
         flushing = true;
         setImmediate(flush);
       }
     });
   }
 
-  /** Sends each worker the jobs this turn gave it, as one message. */
+  /** Sends each worker the jobs gathered for it. */
   let flushing = false;
   function flush() {
     flushing = false;
-    for (const slot of slots) {
-      if (slot.outbox.length === 0) continue;
-      slot.worker.postMessage(slot.outbox);
-      slot.outbox = [];
-    }
+    for (const slot of slots) send(slot);
+  }
+
+  /** Sends the worker the jobs gathered for it, as one message. */
+  function send(slot: Slot) {
+    if (slot.outbox.length === 0 || closed) return;
+    slot.sent += slot.outbox.length;
+    slot.worker.postMessage(slot.outbox);
+    slot.outbox = [];
   }
 
   /** Both rounds cut into chunks over the workers; signing starts only once every input verified. */

@@ -1,8 +1,8 @@
 /**
  * Worker-thread side of the crypto pool: runs `runJob` (a mint's job), `runDleqJob` (notes' DLEQ
  * proofs) or `runUnblindJob` (a mint's signatures of our outputs) on the native curve.
- * Messages: a list of `{ id, job } | { id, dleq } | { id, unblind }` in (the jobs one turn of the
- * pool's event loop gave this worker), the list of their `{ id, answer } | { id, error }` out, in order.
+ * Messages: a list of `{ id, job } | { id, dleq } | { id, unblind }` in (the jobs the pool gathered for
+ * this worker), then one `{ id, answer } | { id, error }` out for each, in order, as each is done.
  */
 import { parentPort } from 'node:worker_threads';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -45,6 +45,9 @@ function replyTo(msg: WorkerRequest): WorkerReply {
   }
 }
 
+// Each job is answered as soon as it is done, not with the rest of its message: a job's caller never
+// waits for the curve work of the jobs sent after it (a 4-note job's is ≈ 1 ms), for one message back
+// a job instead of one a message.
 port.on('message', (msgs: WorkerRequest[]) => {
-  port.postMessage(msgs.map(replyTo));
+  for (const msg of msgs) port.postMessage(replyTo(msg));
 });

@@ -213,13 +213,16 @@ export class ConversionSteps {
     }
     fault(point(job.direction, 'receive'));
     traceStep(job.id, 'receive.answered');
+    // A payment to the LAN mailbox is deposited in the same commit, and the job is then done.
     const moved = await commitLocal(this.o, job, await local, {
       operation: `job2:${job.id}`,
       detail: `receipt ${receipt.receivedAt}`,
       journal: { receipt },
       clock: this.clock,
+      deliverer: this.o.deliverer,
     });
     if (moved) fault(point(job.direction, 'generate'));
+    if (moved?.state === 'done') this.finished(moved);
     return advanced(moved);
   }
 
@@ -236,11 +239,14 @@ export class ConversionSteps {
       moveJob(trx, job, 'done', now, { active: 0 }, 'delivered', this.o.leaseOwner),
     );
     traceStep(job.id, 'deliver.committed');
-    if (moved) {
-      fault(point(job.direction, 'done'));
-      this.o.onFinished?.(moved);
-    }
+    if (moved) this.finished(moved);
     return advanced(moved);
+  }
+
+  /** A job that reached `done` (its payment delivered), once its commit is made. */
+  private finished(job: Job): void {
+    fault(point(job.direction, 'done'));
+    this.o.onFinished?.(job);
   }
 
   /** Ends a job as refused; `effect` (job 1: release the local notes) commits with it. */

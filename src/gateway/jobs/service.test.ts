@@ -6,7 +6,7 @@
  * outcomes are retried with the same transfer id; deliveries are retried until an inbox accepts.
  * The wide bank's audit (invariant 1) runs after every test.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { bytesToHex } from '../../core/bytes.js';
 import { generateEncryptionKeyPair, sealJson } from '../../core/envelope/index.js';
 import { UnclearOutcome } from '../../core/http/client.js';
@@ -14,6 +14,7 @@ import { listen } from '../../core/http/server.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { getGatewayInfo, getTransfer } from '../../core/protocol/gateway.js';
 import { deposit } from '../../mailbox/client.js';
+import { Mailbox } from '../../mailbox/service.js';
 import { inThreadCrypto } from '../../mint/crypto.js';
 import type { DialectName } from '../../store/index.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
@@ -113,6 +114,49 @@ describe.each(DIALECTS)('gateway jobs on %s', (dialect) => {
       expect(await gw.jobs.status(status.transferId)).toMatchObject({ state: 'done' });
     }
     expect(reads).toEqual([]);
+  });
+
+  it("job 2's payment to the LAN mailbox commits with its local notes: no deposit of its own, done in that commit", async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const deposits = vi.spyOn(Mailbox.prototype, 'deposit');
+    const commits: string[] = [];
+    const transaction = net.gwStore.transaction.bind(net.gwStore);
+    net.gwStore.transaction = (write) => {
+      commits.push('commit');
+      return transaction(write);
+    };
+    try {
+      const w = await Terminal.create('wan');
+      const l = await Terminal.create('lan');
+      await w.mintWide(bankUrl, 8);
+      const { status } = await w.sendJob(wanUrl, 'wan-to-lan', {
+        proofs: w.takeAll(bankUrl),
+        destination: l.address,
+      });
+      commits.length = 0;
+      await gw.runner.settle();
+      expect(await gw.jobs.status(status.transferId)).toMatchObject({ state: 'done' });
+      // The receive step's commit only (the recovery record is the bank's): notes, payment, deposit, done.
+      expect(commits).toEqual(['commit']);
+      expect(deposits).not.toHaveBeenCalled();
+      const events = await net.gwStore.db
+        .selectFrom('gateway_job_events')
+        .select(['from_state', 'to_state'])
+        .where('job_id', '=', status.transferId)
+        .orderBy('seq')
+        .execute();
+      expect(events.map((e) => `${e.from_state}→${e.to_state}`).slice(-2)).toEqual([
+        'receiving→delivering',
+        'delivering→done',
+      ]);
+      const got = await l.receive(lanUrl);
+      expect(got.payments).toHaveLength(1);
+      expect(l.balance(lanUrl)).toBe(8);
+      expect(await l.drainInbox(lanUrl)).toEqual([]);
+    } finally {
+      deposits.mockRestore();
+      net.gwStore.transaction = transaction;
+    }
   });
 });
 
@@ -393,6 +437,7 @@ describe.each(DIALECTS)('gateway retries on %s', (dialect) => {
     });
     await deposit(lanUrl, l.address, filler);
     await w.mintWide(bankUrl, 5);
+    const signed = await count(net, 'mint_signatures');
     const { status } = await w.sendJob(wanUrl, 'wan-to-lan', {
       proofs: w.takeAll(bankUrl),
       destination: l.address,
@@ -401,6 +446,9 @@ describe.each(DIALECTS)('gateway retries on %s', (dialect) => {
     const stuck = await gw.jobs.job(status.transferId);
     expect(stuck).toMatchObject({ state: 'delivering', attempts: 1 });
     expect(stuck?.lastError).toContain('holds 1 messages');
+    // The deposit refused in the step's own transaction: the step committed without it, notes signed.
+    expect(stuck?.journal.localProofs).toHaveLength(stuck?.journal.outputs.length ?? -1);
+    expect(await count(net, 'mint_signatures')).toBe(signed + (stuck?.journal.outputs.length ?? 0));
     expect((await l.drainInbox(lanUrl)).map((m) => m.transferId)).toEqual(['filler']);
     expect((await finish(net, status.transferId)).state).toBe('done');
     await l.receive(lanUrl);

@@ -9,19 +9,22 @@ import { decodeAddress } from '../../core/address/index.js';
 import { bytesToHex, utf8 } from '../../core/bytes.js';
 import type { Curve } from '../../core/crypto/curve.js';
 import { type Envelope, sealJson } from '../../core/envelope/index.js';
-import type { LancashError } from '../../core/errors.js';
+import { isLancashError, type LancashError } from '../../core/errors.js';
+import { fault } from '../../core/faults.js';
 import { sum } from '../../core/money.js';
 import type { Proof } from '../../core/protocol/cashu.js';
 import { GATEWAY_NOTICE, PAYMENT, type Payment } from '../../core/protocol/gateway.js';
 import { traceStep } from '../../core/step-trace.js';
+import type { DepositInTransaction } from '../../mailbox/service.js';
 import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
 import type { Mint } from '../../mint/mint.js';
 import type { Store } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
+import type { Deliverer } from '../delivery.js';
 import type { GatewayKeys } from '../keys.js';
 import { relockKey } from '../locks.js';
 import { blindedMessages, makeOutputs, unblindInPool } from '../wallet.js';
-import { type Job, type JobState, type Journal, journalColumns, settled, toStatus } from './model.js';
+import { type Job, type JobState, type Journal, journalColumns, point, settled, toStatus } from './model.js';
 import * as repo from './repository.js';
 
 export type Trx = import('kysely').Kysely<Database>;
@@ -231,21 +234,56 @@ export async function prepareLocal(o: JobServiceBase, job: Job, unit: string): P
  * notes and the payment) and commits the signatures under `operation`, so they are given only together
  * with what the step received (job 2: the receipt). Answers the moved job, or undefined when it had
  * moved already (nothing changed; the signatures are never given).
+ *
+ * With `deliverer`, a payment whose inbox is the gateway's LAN mailbox (the same database) is deposited
+ * in that transaction too and the job moved on to `done` (two more commits and their waits saved): the
+ * payment is in the inbox exactly when the journal has it, a crash anywhere before the commit leaves
+ * neither. A deposit the mailbox refuses (a full inbox, no room) rolls back with everything else; the
+ * step then commits without it and the job waits in `delivering` for the delivery step, which tries
+ * the deposit again as it tries any inbox (sweeping, recording the refusal, parking it in the end).
  */
 export async function commitLocal<J extends Job>(
   o: JobServiceBase,
   job: J,
   local: LocalNotes,
-  step: { operation: string; detail: string; journal: Partial<J['journal']>; clock: () => number },
+  step: {
+    operation: string;
+    detail: string;
+    journal: Partial<J['journal']>;
+    clock: () => number;
+    deliverer?: Deliverer;
+  },
 ): Promise<J | undefined> {
   const { outputs, prepared, localProofs, delivery } = local;
   const now = step.clock();
-  const moved = await commitOf(o)(async (trx) => {
-    const journal: Partial<J['journal']> = { ...step.journal, outputs, localProofs, delivery };
-    const next = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
-    if (next !== undefined) await o.mint.commitOutputs(trx, prepared, step.operation);
-    return next;
-  });
+  const journal: Partial<J['journal']> = { ...step.journal, outputs, localProofs, delivery };
+  const commit = commitOf(o);
+  const write = (deposit: DepositInTransaction | undefined) =>
+    commit(async (trx) => {
+      const next = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
+      if (next === undefined) return undefined;
+      await o.mint.commitOutputs(trx, prepared, step.operation);
+      if (deposit === undefined) return next;
+      try {
+        await deposit.write(trx);
+      } catch (e) {
+        if (isLancashError(e)) refused = e;
+        throw e;
+      }
+      // A crash here, inside the transaction, loses the deposit with the notes: the step runs again.
+      fault(point(job.direction, 'deliver'));
+      return moveJob(trx, next, 'done', now, { active: 0 }, 'delivered', o.leaseOwner);
+    });
+  let refused: unknown;
+  const deposit = step.deliverer?.inTransaction(job.destination, delivery);
+  let moved: J | undefined;
+  try {
+    moved = await write(deposit);
+  } catch (e) {
+    if (e !== refused || deposit === undefined) throw e;
+    moved = await write(undefined);
+  }
+  if (moved?.state === 'done') deposit?.committed();
   traceStep(job.id, 'generate.committed');
   return moved;
 }
@@ -260,6 +298,7 @@ export async function generateLocal<J extends Job>(
     detail: string;
     journal: Partial<J['journal']>;
     clock: () => number;
+    deliverer?: Deliverer;
   },
 ): Promise<J | undefined> {
   return commitLocal(o, job, await prepareLocal(o, job, step.unit), step);

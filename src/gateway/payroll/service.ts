@@ -7,8 +7,9 @@
  * gateway's operator asks for local money against it. Intake journals the local outputs → the bank
  * records the claim of that deposit, once per ref, and answers a signed receipt → only then does the
  * local mint sign the outputs, in the transaction that journals the receipt → the payment is delivered
- * to the LAN address like job 2's (the shared delivery step) → done. A proven refusal (no such
- * deposit, another amount) ends the job with nothing generated.
+ * to the LAN address like job 2's (into the LAN mailbox in that same transaction, else by the shared
+ * delivery step) → done. A proven refusal (no such deposit, another amount) ends the job with nothing
+ * generated.
  *
  * Payout (LAN → outside): a terminal's local notes, sealed in a `gateway.payout.request` and posted by
  * the operator. Intake holds them pending at the local mint → the bank withdraws the amount from the
@@ -41,8 +42,9 @@ import {
   PayoutRequest,
   PayrollRequest,
 } from '../../core/protocol/gateway.js';
+import type { Deliverer } from '../delivery.js';
 import type { Job, Journal } from '../jobs/model.js';
-import { newJournalColumns, toStatus } from '../jobs/model.js';
+import { newJournalColumns, point, toStatus } from '../jobs/model.js';
 import * as jobsRepo from '../jobs/repository.js';
 import type { JobStepper, StepOutcome } from '../jobs/runner.js';
 import { advanced, IDLE, isProvenRefusal, type JobService, toJob, toJobHead } from '../jobs/service.js';
@@ -139,6 +141,11 @@ export interface PayrollServiceOptions extends JobServiceBase {
   unit: string;
   /** Refuses an address whose inbox URL deliveries may not go to (`Deliverer.admit`); default none. */
   admit?: (address: string) => void;
+  /**
+   * With it, a payroll's payment to the LAN mailbox is deposited in the generate step's transaction,
+   * as job 2's (`commitLocal`); without, the delivery step delivers every payment.
+   */
+  deliverer?: Deliverer;
 }
 
 export class PayrollService {
@@ -324,8 +331,14 @@ export class PayrollService {
       detail: `deposit ${job.ref} claimed`,
       journal: { reserveReceipt: receipt },
       clock: this.clock,
+      ...(this.o.deliverer !== undefined ? { deliverer: this.o.deliverer } : {}),
     });
     if (moved) fault('gateway:payroll:after-generate');
+    if (moved?.state === 'done') {
+      // Delivered with its notes: the shared delivery step's end, here (a payroll's `done`).
+      fault(point(job.direction, 'done'));
+      this.o.onFinished?.(moved);
+    }
     return advanced(moved);
   }
 
