@@ -19,7 +19,7 @@ export const RANDOM_BLOCK_BYTES = 1024;
 const GET_RANDOM_VALUES_MAX = 65_536;
 
 /** Fills `bytes` from a CSPRNG, as `crypto.getRandomValues` does. */
-export type FillRandom = (bytes: Uint8Array) => void;
+export type FillRandom = (bytes: Uint8Array<ArrayBuffer>) => void;
 
 const platformFill: FillRandom = (bytes) => {
   for (let at = 0; at < bytes.length; at += GET_RANDOM_VALUES_MAX) {
