@@ -18,7 +18,7 @@ import { openStore, type Store } from '../store/index.js';
 import { crashGroup, died, hostPort, noticeSent } from '../test-support/crash.js';
 import { stateOf } from '../test-support/notes.js';
 import { type Started, startProcess, wideBankArgs } from '../test-support/process.js';
-import { Terminal, waitForTransfer } from '../test-support/terminal.js';
+import { postWanToLan, Terminal, waitForTransfer } from '../test-support/terminal.js';
 import { auditWideBank } from '../wide-bank/audit.js';
 import { Ledger } from '../wide-bank/ledger/service.js';
 import { FAULT_POINTS } from './jobs/model.js';
@@ -147,15 +147,7 @@ describe('gateway crash at every step', () => {
     const data = join(dir, point.replaceAll(':', '_'));
     const g1 = await startGateway(data, bank.url, { fault: point });
     const [lan, wan] = g1.urls as [string, string];
-    const w = await Terminal.create('wan');
-    const l = await Terminal.create('lan');
-    const proofs = await w.mintWide(bank.url, 25);
-    const env = await w.sealJob(await getGatewayInfo(wan), 'wan-to-lan', {
-      proofs,
-      destination: l.address,
-      replyTo: w.address,
-    });
-    const answer = await w.postJob(wan, 'wan-to-lan', env).catch((e: unknown) => e);
+    const { w, l, proofs, env, answer } = await postWanToLan(bank.url, wan, 25);
     if (point.endsWith('after-intake')) expect(isUnclear(answer)).toBe(true);
     await died(g1, point);
 
@@ -178,15 +170,8 @@ describe('gateway crash at every step', () => {
       const intake = 'gateway:job2:after-intake';
       const g1 = await startGateway(data, bank.url, { fault: intake });
       const [lan, wan] = g1.urls as [string, string];
-      const w = await Terminal.create('wan');
-      const l = await Terminal.create('lan');
-      const proofs = await w.mintWide(bank.url, 16);
-      const env = await w.sealJob(await getGatewayInfo(wan), 'wan-to-lan', {
-        proofs,
-        destination: l.address,
-        replyTo: w.address,
-      });
-      expect(isUnclear(await w.postJob(wan, 'wan-to-lan', env).catch((e: unknown) => e))).toBe(true);
+      const { w, l, proofs, env, answer } = await postWanToLan(bank.url, wan, 16);
+      expect(isUnclear(answer)).toBe(true);
       await died(g1, intake);
       // While the gateway is down, the sender spends the notes: the receiving server will refuse them.
       await w.swap(bank.url, proofs);

@@ -350,3 +350,21 @@ export function randomId(): string {
 function norm(url: string): string {
   return url.replace(/\/+$/, '');
 }
+
+/**
+ * A job 2 as the crash tests post it: a fresh WAN terminal seals `amount` of wide notes from `bankUrl`
+ * to a fresh LAN terminal and posts them to the gateway's WAN listener `wan`. The answer is whatever
+ * came back, an error included (a crashing gateway gives an unclear one).
+ */
+export async function postWanToLan(bankUrl: string, wan: string, amount: number) {
+  const w = await Terminal.create('wan');
+  const l = await Terminal.create('lan');
+  const proofs = await w.mintWide(bankUrl, amount);
+  const env = await w.sealJob(await getGatewayInfo(wan), 'wan-to-lan', {
+    proofs,
+    destination: l.address,
+    replyTo: w.address,
+  });
+  const answer: unknown = await w.postJob(wan, 'wan-to-lan', env).catch((e: unknown) => e);
+  return { w, l, proofs, env, answer };
+}

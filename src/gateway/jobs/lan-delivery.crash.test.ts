@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isUnclear } from '../../core/http/client.js';
-import { getGatewayInfo } from '../../core/protocol/gateway.js';
 import { openStore, parseStoreUrl, type Store } from '../../store/index.js';
 import { died, hostPort } from '../../test-support/crash.js';
 import { DIALECTS, freshDatabaseUrl } from '../../test-support/dialects.js';
 import { stateOf } from '../../test-support/notes.js';
 import { type Started, startProcess, wideBankArgs } from '../../test-support/process.js';
-import { Terminal, waitForTransfer } from '../../test-support/terminal.js';
+import { postWanToLan, waitForTransfer } from '../../test-support/terminal.js';
 import { auditWideBank } from '../../wide-bank/audit.js';
 import { auditGateway } from '../audit.js';
 
@@ -71,15 +70,7 @@ describe.each(DIALECTS)('job 2 delivered in its step, crash on %s', (dialect) =>
     };
     const g1 = await gateway({ fault: point });
     const [lan, wan] = g1.urls as [string, string];
-    const w = await Terminal.create('wan');
-    const l = await Terminal.create('lan');
-    const proofs = await w.mintWide(bank.url, 25);
-    const env = await w.sealJob(await getGatewayInfo(wan), 'wan-to-lan', {
-      proofs,
-      destination: l.address,
-      replyTo: w.address,
-    });
-    const answer = await w.postJob(wan, 'wan-to-lan', env).catch((e: unknown) => e);
+    const { w, l, proofs, env, answer } = await postWanToLan(bank.url, wan, 25);
     expect(isUnclear(answer)).toBe(false);
     await died(g1, point);
 
