@@ -236,6 +236,15 @@ describe('crypto pool', () => {
     }
   });
 
+  it('rejects the jobs still in flight when it closes', async () => {
+    const p = createCryptoPool({ size: 1 });
+    const sent = p.run(job(8, 8));
+    const gathered = p.run(job(1, 1));
+    await p.close();
+    await expect(sent).rejects.toThrow(/closed/);
+    await expect(gathered).rejects.toThrow(/closed/);
+  });
+
   it('refuses work after close', async () => {
     const p = createCryptoPool({ size: 1 });
     await p.close();

@@ -226,6 +226,13 @@ export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
     },
     async close() {
       closed = true;
+      // A job still in flight would otherwise never settle: its caller's request would hang on shutdown.
+      const gone = new Error('crypto pool is closed');
+      for (const [id, p] of pending) {
+        pending.delete(id);
+        p.reject(gone);
+      }
+      for (const slot of slots) slot.outbox = [];
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
