@@ -7,6 +7,7 @@ import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
 import { allColumns } from '../store/columns.js';
 import type { DialectName } from '../store/index.js';
+import { retryingConflicts, sqlState } from '../store/retry.js';
 import { executeCompiled, reusable } from '../store/reusable.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 import { SHARDS, shardFor } from '../store/shards.js';
@@ -268,6 +269,56 @@ export function proofRows(rows: readonly NewProof[], batch: ProofBatch, fee: num
 function randomShard(): number {
   return Math.floor(Math.random() * SHARDS);
 }
+
+/**
+ * PostgreSQL: a whole swap's write, `lancash_mint_swap` (migration 032, which documents it): the
+ * inputs spent, the outputs' signatures recorded and a `mint_totals` shard moved, as ONE statement
+ * outside any transaction block (one round trip and its own commit instead of BEGIN, two inserts and
+ * COMMIT). Undefined when written; otherwise why the function refused, having written nothing: a note
+ * or a signature already there (`table`, the caller names them from the committed rows) or an
+ * output's keyset retired at `now`. A deadlock or serialization failure runs it again
+ * (`retryingConflicts`); any other error is thrown.
+ */
+export async function swapInOne(
+  db: Db,
+  inputs: readonly NewProof[],
+  outputs: readonly NewSignature[],
+  s: { operation: string; now: number; fees: number; keysets: readonly string[] },
+): Promise<SwapRefusal | undefined> {
+  const arg = JSON.stringify({
+    inputs: inputs.map((r) => PROOF_COLUMNS.map((c) => r[c])),
+    outputs: outputs.map((r) => SIGNATURE_COLUMNS.map((c) => r[c])),
+    operation: s.operation,
+    now: s.now,
+    fees: s.fees,
+    keysets: s.keysets,
+    shard: randomShard(),
+  });
+  try {
+    await retryingConflicts(() => db.executeQuery(CompiledQuery.raw(SWAP_IN_ONE, [arg])));
+    return undefined;
+  } catch (e) {
+    const detail = typeof e === 'object' && e !== null ? (e as { detail?: unknown }).detail : undefined;
+    const text = typeof detail === 'string' ? detail : '';
+    switch (sqlState(e)) {
+      case 'LC003':
+        return { table: text === 'mint_signatures' ? 'mint_signatures' : 'mint_proofs' };
+      case 'LC004': {
+        const { id, retiresAt } = JSON.parse(text) as { id: string; retiresAt: number | string };
+        return { retired: { id, retires_at: Number(retiresAt) } };
+      }
+      default:
+        throw e;
+    }
+  }
+}
+
+/** Why `swapInOne` refused (migration 032's SQLSTATEs LC003 and LC004). */
+export type SwapRefusal =
+  | { table: 'mint_proofs' | 'mint_signatures'; retired?: undefined }
+  | { retired: Retired; table?: undefined };
+
+const SWAP_IN_ONE = 'select lancash_mint_swap($1::jsonb) as n';
 
 /** A keyset whose retirement time has come (`retires_at` ≤ now), as its row says. */
 export type Retired = { id: string; retires_at: number };
