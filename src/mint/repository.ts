@@ -498,18 +498,39 @@ export async function proofStates(
 }
 
 const statesOf = (db: Db) => db.selectFrom('mint_proofs').select(['y', 'state', 'witness', 'operation']);
-const statesAny = reusable((db, Ys: readonly string[]) =>
-  statesOf(db).where('y', '=', (eb) => eb.fn.any(arrayOf(Ys))),
-);
+const statesByKeys = byKeys('mint_proofs', 'y', ['y', 'state', 'witness', 'operation']);
+const statesAny = (db: Db, Ys: readonly string[]) =>
+  lookUp<Pick<ProofRow, 'y' | 'state' | 'witness' | 'operation'>>(db, statesByKeys, Ys);
 
 /**
- * PostgreSQL: an array parameter behind a one-row subquery (an InitPlan) for `key = any(…)`. A plan
- * made for the values then cannot see the array's length either, so after five custom plans the
- * prepared statement keeps one generic plan (the same index scan); with the parameter seen directly,
- * a custom plan for a few keys always looked cheaper than the generic one, which assumes 10, and
- * every run was planned afresh.
+ * PostgreSQL: the rows of `table` whose `key` is one of the array `$1`, one probe of the primary key's
+ * index a key. The array sits behind a one-row subquery (an InitPlan): a plan made for the values
+ * cannot see its length either, so after five custom plans the prepared statement keeps one generic
+ * plan; with the parameter seen directly, a custom plan for a few keys always looked cheaper than the
+ * generic one, which assumes 10, and every run was planned afresh.
+ *
+ * Not `key = any($1)` any more (docs/performance.md, round seven): that generic plan is made once per
+ * connection, on the table as it is then, and kept until the table's statistics change (an ANALYZE).
+ * Made on a new, near-empty table (a fresh mint, every bench), it was a sequential scan comparing
+ * every row with every key, and stayed one as the table grew: 310 µs for the wide bank's NUT-07 check
+ * of 4 notes after a 10 s bench, 9 ms at 20 000 rows, where the index answers in 15–50 µs. The
+ * `LATERAL … offset 0` subquery (not flattened into a join) is planned for one key, and for one key
+ * the index is the cheaper path on any table not yet analyzed (the planner assumes 10 pages for it)
+ * and on any analyzed one beyond a few hundred rows, so the kept plan probes the index; at 4 and 64
+ * keys on an analyzed table it costs what the bitmap scan of `any` did (round seven's EXPLAIN ANALYZE).
  */
-const arrayOf = (keys: readonly string[]) => sql<readonly string[]>`(select ${keys}::text[])::text[]`;
+function byKeys(table: 'mint_proofs' | 'mint_signatures', key: string, columns: readonly string[]): string {
+  const list = (prefix: string) => columns.map((c) => `${prefix}"${c}"`).join(', ');
+  return `select ${list('t.')} from unnest((select $1::text[])) as k(key),
+    lateral (select ${list('')} from "${table}" where "${key}" = k.key offset 0) as t`;
+}
+
+/** `byKeys`' rows for `keys`, each key once (a key asked twice answers its row once, as `any` did). */
+async function lookUp<R>(db: Db, text: string, keys: readonly string[]): Promise<R[]> {
+  const once = new Set(keys);
+  const r = await db.executeQuery<R>(CompiledQuery.raw(text, [once.size === keys.length ? keys : [...once]]));
+  return [...r.rows];
+}
 
 /**
  * Moves an operation's pending proofs to spent; returns their `Y`s. Their NUT-02 fee is collected now:
@@ -600,13 +621,12 @@ export async function signaturesFor(
 }
 
 const signedOf = (db: Db) => db.selectFrom('mint_signatures').select(SIGNATURE_ROW);
-const signedAny = reusable((db, B_s: readonly string[]) =>
-  signedOf(db).where('b_', '=', (eb) => eb.fn.any(arrayOf(B_s))),
-);
+const signedByKeys = byKeys('mint_signatures', 'b_', SIGNATURE_ROW);
+const signedAny = (db: Db, B_s: readonly string[]) => lookUp<SignatureRow>(db, signedByKeys, B_s);
 
 /**
  * The rows `build` selects for `keys`. On PostgreSQL one statement, the keys one array parameter
- * (`key = any($1)`): one text for every count, prepared once per connection; elsewhere one query per
+ * (`byKeys`): one text for every count, prepared once per connection; elsewhere one query per
  * `ROWS_PER_INSERT` keys (an IN list), the rows concatenated.
  */
 async function selectIn<T>(
