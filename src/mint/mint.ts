@@ -127,7 +127,10 @@ export class Mint {
   /** State changes, published once committed (see `ChangeKind`); quote services publish here too. */
   readonly changes = new Topics<readonly string[]>();
   private readonly clock: () => number;
-  /** Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. */
+  /**
+   * Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. On
+   * PostgreSQL only those whose fee `onSwapFee` books (`swapsInOne`).
+   */
   private readonly commits: GroupCommit;
   /** Swaps past their checks and not yet queued for commit: the commits on their way. */
   private swapsInCrypto = 0;
