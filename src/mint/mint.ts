@@ -127,7 +127,10 @@ export class Mint {
   /** State changes, published once committed (see `ChangeKind`); quote services publish here too. */
   readonly changes = new Topics<readonly string[]>();
   private readonly clock: () => number;
-  /** Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. */
+  /**
+   * Swaps commit in groups: one transaction (one log sync) for the swaps that arrive meanwhile. On
+   * PostgreSQL only those whose fee `onSwapFee` books (`swapsInOne`).
+   */
   private readonly commits: GroupCommit;
   /** Swaps past their checks and not yet queued for commit: the commits on their way. */
   private swapsInCrypto = 0;
@@ -414,7 +417,9 @@ export class Mint {
     }
     // Outputs signed before are refused first; then one job verifies every input before any signing.
     let answer: CryptoAnswer;
-    this.swapsInCrypto++;
+    const inOne = this.swapsInOne(ins.fee);
+    // Only a swap that will join a group is one a group may wait for.
+    if (!inOne) this.swapsInCrypto++;
     try {
       await this.refuseSigned(outs);
       answer = await this.runCrypto(ins, outs);
@@ -423,12 +428,14 @@ export class Mint {
       if (isLancashError(err, 'OutputsAlreadySigned')) return this.replayedSwap(ins, outs, err);
       throw err;
     } finally {
-      this.swapsInCrypto--;
+      if (!inOne) this.swapsInCrypto--;
     }
     const verified = preparedInputs(ins, answer);
     const signed = preparedOutputs(outs, answer);
     try {
-      return await this.swapCommit(verified, signed, operation);
+      return await (inOne
+        ? this.swapInOne(verified, signed, operation)
+        : this.swapCommit(verified, signed, operation));
     } catch (err) {
       // A twin of this very swap committed first (a client's retry racing its original).
       if (isLancashError(err, 'ProofsAlreadySpent') || isLancashError(err, 'OutputsAlreadySigned'))
@@ -516,6 +523,44 @@ export class Mint {
       held.every((h) => states.includes(h.state) && h.operation === operation) &&
       size.proofs === Ys.length
     );
+  }
+
+  /**
+   * Whether a swap's write is ONE statement (`swapInOne`): on PostgreSQL, unless the swap keeps a fee
+   * that `onSwapFee` books in the same transaction (the wide bank's ledger posting). A group of such
+   * statements in one transaction would cost BEGIN, COMMIT and a round trip each, one after another
+   * on one connection; alone, each is one round trip on its own connection, and the server's log
+   * flush is shared by the commits that arrive together anyway. SQLite keeps the group: there the
+   * commit's fsync blocks the event loop, once a group.
+   */
+  private swapsInOne(fee: Amount): boolean {
+    return this.store.dialect === 'postgres' && !(fee > 0 && this.onSwapFee !== undefined);
+  }
+
+  /**
+   * A swap's write as one statement (migration 032): inputs spent, outputs signed, totals moved, or
+   * nothing. A refusal is the one the transaction would give (`commitInputs`, `commitOutputs`), its
+   * notes named from the committed rows.
+   */
+  private async swapInOne(
+    verified: PreparedInputs,
+    signed: PreparedOutputs,
+    operation: string,
+  ): Promise<BlindSignature[]> {
+    const db = this.store.db;
+    const refused = await repo.swapInOne(db, verified.rows, signed.rows, {
+      operation,
+      now: this.clock(),
+      fees: verified.fee,
+      keysets: [...new Set(signed.rows.map((r) => r.keyset_id))],
+    });
+    if (refused === undefined) {
+      this.changed(db, 'proof_state', verified.Ys);
+      return [...signed.signatures];
+    }
+    if (refused.retired !== undefined) return this.expired(refused.retired.id, refused.retired.retires_at);
+    if (refused.table === 'mint_proofs') return this.refuseInputs(db, verified, operation);
+    return this.refuseOutputs(db, signed, operation);
   }
 
   private swapCommit(

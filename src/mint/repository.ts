@@ -7,6 +7,7 @@ import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
 import { allColumns } from '../store/columns.js';
 import type { DialectName } from '../store/index.js';
+import { retryingConflicts, sqlState } from '../store/retry.js';
 import { executeCompiled, reusable } from '../store/reusable.js';
 import type { Database, MintKeysetRow, MintProofRow, MintSignatureRow, ProofState } from '../store/schema.js';
 import { SHARDS, shardFor } from '../store/shards.js';
@@ -269,6 +270,56 @@ function randomShard(): number {
   return Math.floor(Math.random() * SHARDS);
 }
 
+/**
+ * PostgreSQL: a whole swap's write, `lancash_mint_swap` (migration 032, which documents it): the
+ * inputs spent, the outputs' signatures recorded and a `mint_totals` shard moved, as ONE statement
+ * outside any transaction block (one round trip and its own commit instead of BEGIN, two inserts and
+ * COMMIT). Undefined when written; otherwise why the function refused, having written nothing: a note
+ * or a signature already there (`table`, the caller names them from the committed rows) or an
+ * output's keyset retired at `now`. A deadlock or serialization failure runs it again
+ * (`retryingConflicts`); any other error is thrown.
+ */
+export async function swapInOne(
+  db: Db,
+  inputs: readonly NewProof[],
+  outputs: readonly NewSignature[],
+  s: { operation: string; now: number; fees: number; keysets: readonly string[] },
+): Promise<SwapRefusal | undefined> {
+  const arg = JSON.stringify({
+    inputs: inputs.map((r) => PROOF_COLUMNS.map((c) => r[c])),
+    outputs: outputs.map((r) => SIGNATURE_COLUMNS.map((c) => r[c])),
+    operation: s.operation,
+    now: s.now,
+    fees: s.fees,
+    keysets: s.keysets,
+    shard: randomShard(),
+  });
+  try {
+    await retryingConflicts(() => db.executeQuery(CompiledQuery.raw(SWAP_IN_ONE, [arg])));
+    return undefined;
+  } catch (e) {
+    const detail = typeof e === 'object' && e !== null ? (e as { detail?: unknown }).detail : undefined;
+    const text = typeof detail === 'string' ? detail : '';
+    switch (sqlState(e)) {
+      case 'LC003':
+        return { table: text === 'mint_signatures' ? 'mint_signatures' : 'mint_proofs' };
+      case 'LC004': {
+        const { id, retiresAt } = JSON.parse(text) as { id: string; retiresAt: number | string };
+        return { retired: { id, retires_at: Number(retiresAt) } };
+      }
+      default:
+        throw e;
+    }
+  }
+}
+
+/** Why `swapInOne` refused (migration 032's SQLSTATEs LC003 and LC004). */
+export type SwapRefusal =
+  | { table: 'mint_proofs' | 'mint_signatures'; retired?: undefined }
+  | { retired: Retired; table?: undefined };
+
+const SWAP_IN_ONE = 'select lancash_mint_swap($1::jsonb) as n';
+
 /** A keyset whose retirement time has come (`retires_at` ≤ now), as its row says. */
 export type Retired = { id: string; retires_at: number };
 
@@ -447,18 +498,39 @@ export async function proofStates(
 }
 
 const statesOf = (db: Db) => db.selectFrom('mint_proofs').select(['y', 'state', 'witness', 'operation']);
-const statesAny = reusable((db, Ys: readonly string[]) =>
-  statesOf(db).where('y', '=', (eb) => eb.fn.any(arrayOf(Ys))),
-);
+const statesByKeys = byKeys('mint_proofs', 'y', ['y', 'state', 'witness', 'operation']);
+const statesAny = (db: Db, Ys: readonly string[]) =>
+  lookUp<Pick<ProofRow, 'y' | 'state' | 'witness' | 'operation'>>(db, statesByKeys, Ys);
 
 /**
- * PostgreSQL: an array parameter behind a one-row subquery (an InitPlan) for `key = any(…)`. A plan
- * made for the values then cannot see the array's length either, so after five custom plans the
- * prepared statement keeps one generic plan (the same index scan); with the parameter seen directly,
- * a custom plan for a few keys always looked cheaper than the generic one, which assumes 10, and
- * every run was planned afresh.
+ * PostgreSQL: the rows of `table` whose `key` is one of the array `$1`, one probe of the primary key's
+ * index a key. The array sits behind a one-row subquery (an InitPlan): a plan made for the values
+ * cannot see its length either, so after five custom plans the prepared statement keeps one generic
+ * plan; with the parameter seen directly, a custom plan for a few keys always looked cheaper than the
+ * generic one, which assumes 10, and every run was planned afresh.
+ *
+ * Not `key = any($1)` any more (docs/performance.md, round seven): that generic plan is made once per
+ * connection, on the table as it is then, and kept until the table's statistics change (an ANALYZE).
+ * Made on a new, near-empty table (a fresh mint, every bench), it was a sequential scan comparing
+ * every row with every key, and stayed one as the table grew: 310 µs for the wide bank's NUT-07 check
+ * of 4 notes after a 10 s bench, 9 ms at 20 000 rows, where the index answers in 15–50 µs. The
+ * `LATERAL … offset 0` subquery (not flattened into a join) is planned for one key, and for one key
+ * the index is the cheaper path on any table not yet analyzed (the planner assumes 10 pages for it)
+ * and on any analyzed one beyond a few hundred rows, so the kept plan probes the index; at 4 and 64
+ * keys on an analyzed table it costs what the bitmap scan of `any` did (round seven's EXPLAIN ANALYZE).
  */
-const arrayOf = (keys: readonly string[]) => sql<readonly string[]>`(select ${keys}::text[])::text[]`;
+function byKeys(table: 'mint_proofs' | 'mint_signatures', key: string, columns: readonly string[]): string {
+  const list = (prefix: string) => columns.map((c) => `${prefix}"${c}"`).join(', ');
+  return `select ${list('t.')} from unnest((select $1::text[])) as k(key),
+    lateral (select ${list('')} from "${table}" where "${key}" = k.key offset 0) as t`;
+}
+
+/** `byKeys`' rows for `keys`, each key once (a key asked twice answers its row once, as `any` did). */
+async function lookUp<R>(db: Db, text: string, keys: readonly string[]): Promise<R[]> {
+  const once = new Set(keys);
+  const r = await db.executeQuery<R>(CompiledQuery.raw(text, [once.size === keys.length ? keys : [...once]]));
+  return [...r.rows];
+}
 
 /**
  * Moves an operation's pending proofs to spent; returns their `Y`s. Their NUT-02 fee is collected now:
@@ -549,13 +621,12 @@ export async function signaturesFor(
 }
 
 const signedOf = (db: Db) => db.selectFrom('mint_signatures').select(SIGNATURE_ROW);
-const signedAny = reusable((db, B_s: readonly string[]) =>
-  signedOf(db).where('b_', '=', (eb) => eb.fn.any(arrayOf(B_s))),
-);
+const signedByKeys = byKeys('mint_signatures', 'b_', SIGNATURE_ROW);
+const signedAny = (db: Db, B_s: readonly string[]) => lookUp<SignatureRow>(db, signedByKeys, B_s);
 
 /**
  * The rows `build` selects for `keys`. On PostgreSQL one statement, the keys one array parameter
- * (`key = any($1)`): one text for every count, prepared once per connection; elsewhere one query per
+ * (`byKeys`): one text for every count, prepared once per connection; elsewhere one query per
  * `ROWS_PER_INSERT` keys (an IN list), the rows concatenated.
  */
 async function selectIn<T>(
