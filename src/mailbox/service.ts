@@ -347,7 +347,7 @@ export class Mailbox {
    */
   private async insertOrSweep(stored: Stored): Promise<Inserted> {
     try {
-      return await this.commit((trx) => this.insert(trx, stored, this.now()));
+      return await this.insertOnce(stored);
     } catch (e) {
       // A full mailbox may only be messages past their age that no sweep has reached yet: sweep once,
       // at most once a second, so refused strangers cannot make the server sweep for every request.
@@ -356,8 +356,77 @@ export class Mailbox {
       if (now - this.lastRefusalSweep < 1000) throw e;
       this.lastRefusalSweep = now;
       if ((await this.sweepExpired(now)) === 0) throw e;
-      return this.commit((trx) => this.insert(trx, stored, this.now()));
+      return this.insertOnce(stored);
     }
+  }
+
+  /**
+   * One try at storing a deposit. On PostgreSQL a plain deposit (the usual case) is one statement of
+   * its own (`repo.depositInOne`: one round trip, the inbox's row held for that statement only); any
+   * other, and every deposit on SQLite, is the transaction `insert` (shared with other writes by
+   * `commit`), which looks for a replay in a full inbox, tries other shards and refuses.
+   */
+  private async insertOnce(stored: Stored): Promise<Inserted> {
+    if (this.store.dialect === 'postgres') {
+      const now = this.now();
+      const q = this.quotas(stored);
+      const seq = await repo.depositInOne(
+        this.store.db,
+        this.messageOf(stored, 0, q.first, now),
+        this.plainMax(stored),
+        q.depositorMax,
+        repo.shareOf(q.first, q.max),
+      );
+      if (seq !== undefined) return seq === 0 ? {} : { seq };
+    }
+    return this.commit((trx) => this.insert(trx, stored, this.now()));
+  }
+
+  /**
+   * The most an inbox's counters (this message counted) may read for a deposit to be plain, i.e. pass
+   * `inboxRefusal` without being `pastShare`: the inbox's limits, and for a stranger the strangers'
+   * part of them and a depositor's share of them too, whichever is tightest.
+   */
+  private plainMax(m: Stored): repo.Counts {
+    const { maxMessages, maxInboxBytes } = this.limits;
+    if (m.depositor === '') return { messages: maxMessages, bytes: maxInboxBytes };
+    const [cap, share] = [this.strangersPartOfInbox(), this.shareOfInbox()];
+    return {
+      messages: Math.min(maxMessages, cap.messages, share.messages),
+      bytes: Math.min(maxInboxBytes, cap.bytes, share.bytes),
+    };
+  }
+
+  /**
+   * A deposit's room outside its inbox: the depositor's quota, and the whole mailbox's (strangers'
+   * deposits together fill `strangersPercent` of it at most), with the totals shard tried first
+   * (random, so concurrent deposits seldom wait for each other there).
+   */
+  private quotas(m: Stored): { first: number; depositorMax: repo.Counts; max: repo.Counts } {
+    const first = Math.floor(Math.random() * repo.TOTAL_SHARDS);
+    const depositorMax = { messages: this.limits.maxDepositorMessages, bytes: this.limits.maxDepositorBytes };
+    const whole = m.depositor === '' ? 1 : this.limits.strangersPercent / 100;
+    const max = {
+      messages: Math.max(1, Math.floor(this.limits.maxTotalMessages * whole)),
+      bytes: Math.floor(this.limits.maxTotalBytes * whole),
+    };
+    return { first, depositorMax, max };
+  }
+
+  /** The row of deposit `m` as message `seq`, charged first to totals shard `shard`. */
+  private messageOf(m: Stored, seq: number, shard: number, now: number): repo.NewMessage {
+    return {
+      recipient: m.recipient,
+      seq,
+      sender: m.envelope.sender,
+      transfer_id: m.envelope.transferId,
+      digest: m.digest,
+      depositor: m.depositor,
+      shard,
+      envelope: m.text,
+      size: m.size,
+      created_at: now,
+    };
   }
 
   /**
@@ -390,28 +459,10 @@ export class Mailbox {
       if (this.pastShare(inbox, m)) await this.checkShareOfInbox(trx, m);
     }
     const seq = inbox.last_seq;
-    const first = Math.floor(Math.random() * repo.TOTAL_SHARDS);
-    const depositorMax = { messages: this.limits.maxDepositorMessages, bytes: this.limits.maxDepositorBytes };
-    // Strangers' deposits together fill `strangersPercent` of the whole mailbox at most.
-    const whole = m.depositor === '' ? 1 : this.limits.strangersPercent / 100;
-    const max = {
-      messages: Math.max(1, Math.floor(this.limits.maxTotalMessages * whole)),
-      bytes: Math.floor(this.limits.maxTotalBytes * whole),
-    };
+    const { first, depositorMax, max } = this.quotas(m);
     const outcome = await repo.storeIfNew(
       trx,
-      {
-        recipient: m.recipient,
-        seq,
-        sender: m.envelope.sender,
-        transfer_id: m.envelope.transferId,
-        digest: m.digest,
-        depositor: m.depositor,
-        shard: first,
-        envelope: m.text,
-        size: m.size,
-        created_at: now,
-      },
+      this.messageOf(m, seq, first, now),
       depositorMax,
       repo.shareOf(first, max),
     );
@@ -467,16 +518,21 @@ export class Mailbox {
     }
     // Strangers together stop short of a full inbox: the rest is room for the real deliveries.
     if (m.depositor === '') return undefined;
-    const strangers = this.limits.strangersPercent / 100;
-    const cap = {
-      messages: Math.floor(maxMessages * strangers),
-      bytes: Math.floor(maxInboxBytes * strangers),
-    };
+    const cap = this.strangersPartOfInbox();
     const limit = inbox.messages > cap.messages ? 'messages' : inbox.bytes > cap.bytes ? 'bytes' : undefined;
     if (limit === undefined) return undefined;
     return {
       info: { limit, max: cap[limit] },
       message: `inbox holds ${inbox.messages - 1} messages (${inbox.bytes - m.size} bytes); deposits from the network may fill ${this.limits.strangersPercent}% of it, the rest is kept for deliveries`,
+    };
+  }
+
+  /** What strangers together may fill of one inbox: `strangersPercent` of it. */
+  private strangersPartOfInbox(): repo.Counts {
+    const strangers = this.limits.strangersPercent / 100;
+    return {
+      messages: Math.floor(this.limits.maxMessages * strangers),
+      bytes: Math.floor(this.limits.maxInboxBytes * strangers),
     };
   }
 

@@ -1,0 +1,125 @@
+/**
+ * A deposit as one statement on PostgreSQL (migration 034, `repository.depositInOne`): a plain deposit
+ * runs outside any transaction and answers as the transaction did (stored, duplicate); one that is not
+ * plain (a full inbox, a depositor past its share, no room in the totals) leaves every mailbox row as
+ * it was and is given its refusal by the transaction path; the migration can run again.
+ */
+import { type Kysely, sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeAddress } from '../core/address/index.js';
+import { bytesToHex } from '../core/bytes.js';
+import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
+import { isLancashError } from '../core/errors.js';
+import type { Store } from '../store/index.js';
+import { up } from '../store/migrations/034_mailbox_deposit_function.js';
+import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { Mailbox, type MailboxLimits } from './service.js';
+
+const STRANGER = '203.0.113.9';
+
+describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement on postgres', () => {
+  let store: TestStore;
+  let transactions: number;
+  let counting: Store;
+  let server: EncryptionKeyPair;
+  let alice: EncryptionKeyPair;
+  let bob: EncryptionKeyPair;
+  let address: string;
+
+  beforeEach(async () => {
+    store = await freshStore('postgres');
+    transactions = 0;
+    counting = {
+      dialect: store.dialect,
+      db: store.db,
+      secrets: store.secrets,
+      transaction: (fn) => {
+        transactions++;
+        return store.transaction(fn);
+      },
+      afterCommit: (db, fn) => store.afterCommit(db, fn),
+      overwriteSecurely: (fn) => store.overwriteSecurely(fn),
+      close: async () => {},
+    };
+    server = await generateEncryptionKeyPair();
+    [alice, bob] = await Promise.all([generateEncryptionKeyPair(), generateEncryptionKeyPair()]);
+    address = encodeAddress({ network: 'wan', publicKey: alice.publicKey });
+  });
+  afterEach(() => store.close());
+
+  const mailboxWith = (limits: Partial<MailboxLimits> = {}) =>
+    new Mailbox({ store: counting, serverKey: server, network: 'wan', limits, now: () => 1_750_000_000_000 });
+  const letter = (transferId: string) =>
+    sealJson({ type: 'test.letter', transferId, sender: bob, recipient: alice.publicKey, payload: {} });
+
+  /** Every row of the mailbox's tables, in a fixed order. */
+  async function rows(db: Kysely<unknown>): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const [table, order] of [
+      ['mailbox_inboxes', 'recipient'],
+      ['mailbox_messages', 'recipient, seq'],
+      ['mailbox_depositors', 'depositor'],
+      ['mailbox_totals', 'id'],
+    ] as const) {
+      const r = await sql.raw(`select * from ${table} order by ${order}`).execute(db);
+      out.push(table, r.rows);
+    }
+    return out;
+  }
+
+  it('a plain deposit is one statement outside any transaction, a replay of it too', async () => {
+    const mailbox = mailboxWith();
+    const envelope = await letter('t1');
+    expect(await mailbox.deposit(address, envelope)).toEqual({ duplicate: false });
+    expect(await mailbox.deposit(address, envelope, STRANGER)).toEqual({ duplicate: true });
+    expect(await mailbox.deposit(address, await letter('t2'), STRANGER)).toEqual({ duplicate: false });
+    expect(transactions).toBe(0);
+    const inbox = await store.db
+      .selectFrom('mailbox_inboxes')
+      .select(['messages', 'bytes', 'last_seq'])
+      .where('recipient', '=', bytesToHex(alice.publicKey))
+      .executeTakeFirstOrThrow();
+    expect(Number(inbox.messages)).toBe(2);
+    expect(Number(inbox.last_seq)).toBe(2);
+    const stranger = await store.db
+      .selectFrom('mailbox_depositors')
+      .select(['messages'])
+      .where('depositor', '=', STRANGER)
+      .executeTakeFirstOrThrow();
+    expect(Number(stranger.messages)).toBe(1);
+  });
+
+  it('a deposit that is not plain changes nothing in the statement and is refused by the transaction', async () => {
+    // A full inbox: the statement's inbox counters pass the limit.
+    const full = mailboxWith({ maxMessages: 1 });
+    const first = await letter('t1');
+    expect(await full.deposit(address, first)).toEqual({ duplicate: false });
+    const before = await rows(store.db as Kysely<unknown>);
+    const refused = await full.deposit(address, await letter('t2')).catch((e: unknown) => e);
+    expect(isLancashError(refused, 'MailboxFull')).toBe(true);
+    expect(transactions).toBe(1);
+    // A replay into the full inbox is still a no-op (the transaction looks for the copy).
+    expect(await full.deposit(address, first)).toEqual({ duplicate: true });
+    expect(transactions).toBe(2);
+    expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+  });
+
+  it('a stranger past its quota is refused with nothing changed; the server, within limits, is taken', async () => {
+    const capped = mailboxWith({ maxDepositorMessages: 1 });
+    expect(await capped.deposit(address, await letter('s1'), STRANGER)).toEqual({ duplicate: false });
+    const before = await rows(store.db as Kysely<unknown>);
+    const refused = await capped.deposit(address, await letter('s2'), STRANGER).catch((e: unknown) => e);
+    expect(isLancashError(refused, 'MailboxDepositorLimit')).toBe(true);
+    expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+    expect(await capped.deposit(address, await letter('own'))).toEqual({ duplicate: false });
+  });
+
+  it('the function raises LM001 for a deposit that is not plain, and the migration runs again', async () => {
+    await up(store.db as Kysely<unknown>);
+    const before = await rows(store.db as Kysely<unknown>);
+    const call = sql`select lancash_mailbox_deposit('ab', 'cd', 't', 'dd', '', 0, '{}', 2, 1, 0, 0, 10, 10, 10, 10)`;
+    const e = await call.execute(store.db).catch((err: unknown) => err);
+    expect((e as { code?: string }).code).toBe('LM001');
+    expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+  });
+});
