@@ -2,17 +2,26 @@
  * A deposit as one statement on PostgreSQL (migration 034, `repository.depositInOne`): a plain deposit
  * runs outside any transaction and answers as the transaction did (stored, duplicate); one that is not
  * plain (a full inbox, a depositor past its share, no room in the totals) leaves every mailbox row as
- * it was and is given its refusal by the transaction path; the migration can run again.
+ * it was and is given its refusal by the transaction path; the migration can run again, and works on
+ * a mailbox written before it (on every dialect: SQLite keeps the transaction).
  */
+import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { isLancashError } from '../core/errors.js';
-import type { Store } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { up } from '../store/migrations/034_mailbox_deposit_function.js';
-import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import {
+  DIALECTS,
+  type FreshDatabase,
+  freshDatabase,
+  freshStore,
+  type TestStore,
+} from '../test-support/dialects.js';
+import { migratedUpTo } from '../test-support/older-database.js';
 import { Mailbox, type MailboxLimits } from './service.js';
 
 const STRANGER = '203.0.113.9';
@@ -121,5 +130,74 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement 
     const e = await call.execute(store.db).catch((err: unknown) => err);
     expect((e as { code?: string }).code).toBe('LM001');
     expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+  });
+});
+
+describe.each(DIALECTS)('migration 034 on %s', (dialect) => {
+  let fresh: FreshDatabase | undefined;
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await fresh?.drop();
+  });
+
+  it('a mailbox written before it: a replay of a stored letter is a duplicate, a new one numbered on', async () => {
+    fresh = await freshDatabase(dialect);
+    const db = await migratedUpTo(fresh.config, '034_mailbox_deposit_function');
+    const [server, owner, sender] = await Promise.all([
+      generateEncryptionKeyPair(),
+      generateEncryptionKeyPair(),
+      generateEncryptionKeyPair(),
+    ]);
+    const recipient = bytesToHex(owner.publicKey);
+    const letter = (transferId: string) =>
+      sealJson({ type: 'test.letter', transferId, sender, recipient: owner.publicKey, payload: {} });
+    const stored = await letter('p1');
+    // As the deposit stored it: the envelope's compact JSON in schema order, and its SHA-256.
+    const text = JSON.stringify(stored);
+    const digest = createHash('sha256').update(text).digest('hex');
+    await db
+      .insertInto('mailbox_inboxes')
+      .values({ recipient, messages: 1, bytes: text.length, last_seq: 7 })
+      .execute();
+    await db
+      .insertInto('mailbox_messages')
+      .values({
+        recipient,
+        seq: 7,
+        sender: stored.sender,
+        transfer_id: 'p1',
+        digest,
+        depositor: '',
+        shard: 3,
+        envelope: text,
+        size: text.length,
+        created_at: 1,
+        acked_at: 0,
+      })
+      .execute();
+    await db
+      .updateTable('mailbox_totals')
+      .set({ messages: 1, bytes: text.length })
+      .where('id', '=', 3)
+      .execute();
+    await db.destroy();
+
+    store = await openStore(fresh.config);
+    const mailbox = new Mailbox({ store, serverKey: server, network: 'wan', now: () => 1_750_000_000_000 });
+    const address = encodeAddress({ network: 'wan', publicKey: owner.publicKey });
+    expect(await mailbox.deposit(address, stored)).toEqual({ duplicate: true });
+    const next = await letter('p2');
+    expect(await mailbox.deposit(address, next)).toEqual({ duplicate: false });
+    const inbox = await store.db
+      .selectFrom('mailbox_inboxes')
+      .select(['messages', 'bytes', 'last_seq'])
+      .where('recipient', '=', recipient)
+      .executeTakeFirstOrThrow();
+    expect([Number(inbox.messages), Number(inbox.bytes), Number(inbox.last_seq)]).toEqual([
+      2,
+      text.length + JSON.stringify(next).length,
+      8,
+    ]);
   });
 });
