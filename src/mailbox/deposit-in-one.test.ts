@@ -76,13 +76,16 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement 
     return out;
   }
 
-  it('a plain deposit is one statement outside any transaction, a replay of it too', async () => {
+  it("the server's plain deposit is one statement outside any transaction, its replay too; a stranger's is a transaction", async () => {
     const mailbox = mailboxWith();
     const envelope = await letter('t1');
     expect(await mailbox.deposit(address, envelope)).toEqual({ duplicate: false });
+    expect(await mailbox.deposit(address, envelope)).toEqual({ duplicate: true });
+    expect(transactions).toBe(0);
+    // A stranger's deposit updates its depositor's row: it stays in the group's transaction.
     expect(await mailbox.deposit(address, envelope, STRANGER)).toEqual({ duplicate: true });
     expect(await mailbox.deposit(address, await letter('t2'), STRANGER)).toEqual({ duplicate: false });
-    expect(transactions).toBe(0);
+    expect(transactions).toBe(2);
     const inbox = await store.db
       .selectFrom('mailbox_inboxes')
       .select(['messages', 'bytes', 'last_seq'])
@@ -113,14 +116,14 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement 
     expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
   });
 
-  it('a stranger past its quota is refused with nothing changed; the server, within limits, is taken', async () => {
-    const capped = mailboxWith({ maxDepositorMessages: 1 });
-    expect(await capped.deposit(address, await letter('s1'), STRANGER)).toEqual({ duplicate: false });
+  it('a deposit whose totals shard has no room changes nothing in the statement; the transaction tries the others, then refuses', async () => {
+    // One message in all: shard 0 holds the room, every other shard none.
+    const capped = mailboxWith({ maxTotalMessages: 1 });
+    expect(await capped.deposit(address, await letter('s1'))).toEqual({ duplicate: false });
     const before = await rows(store.db as Kysely<unknown>);
-    const refused = await capped.deposit(address, await letter('s2'), STRANGER).catch((e: unknown) => e);
-    expect(isLancashError(refused, 'MailboxDepositorLimit')).toBe(true);
+    const refused = await capped.deposit(address, await letter('s2')).catch((e: unknown) => e);
+    expect(isLancashError(refused, 'MailboxQuotaExceeded')).toBe(true);
     expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
-    expect(await capped.deposit(address, await letter('own'))).toEqual({ duplicate: false });
   });
 
   it('the function raises LM001 for a deposit that is not plain, and the migration runs again', async () => {

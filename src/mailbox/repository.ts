@@ -6,8 +6,8 @@
  * everywhere (messages, inbox, depositors sorted, totals shards sorted), so transactions never wait
  * in a circle (a deposit holds at most one shard, and a shard that refuses it stays unlocked).
  * The statements of every deposit and drain are compiled once (`reusable`): none is built per call.
- * A plain deposit is one statement on PostgreSQL (`depositInOne`, migration 034's function: the
- * inbox's slot, then `storeIfNew`'s data-modifying CTE, outside any transaction block), any other a
+ * The server's plain deposit is one statement on PostgreSQL (`depositInOne`, migration 034's function:
+ * the inbox's slot, then `storeIfNew`'s data-modifying CTE, outside any transaction block), any other a
  * transaction of those two statements; four on SQLite (three for the server's own), where each
  * statement is a call in this process.
  */

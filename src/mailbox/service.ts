@@ -361,40 +361,31 @@ export class Mailbox {
   }
 
   /**
-   * One try at storing a deposit. On PostgreSQL a plain deposit (the usual case) is one statement of
-   * its own (`repo.depositInOne`: one round trip, the inbox's row held for that statement only); any
-   * other, and every deposit on SQLite, is the transaction `insert` (shared with other writes by
-   * `commit`), which looks for a replay in a full inbox, tries other shards and refuses.
+   * One try at storing a deposit. On PostgreSQL a plain deposit of the server's own or of a trusted
+   * depositor (no depositor: the gateway's payments at the bank) is one statement of its own
+   * (`repo.depositInOne`: one round trip, the inbox's row held for that statement only; plain: within
+   * the inbox's limits, `inboxRefusal` would pass it). Any other, and every deposit on SQLite, is the
+   * transaction `insert` (shared with other writes by `commit`), which looks for a replay in a full
+   * inbox, tries other shards and refuses. Strangers' deposits stay in the transaction on purpose:
+   * they all update their depositor's row (every deposit from one address: one row), which a
+   * statement of its own would hold until its commit's flush, so concurrent ones would wait a flush
+   * each on that row, each holding a pooled connection meanwhile; the group commits them one after
+   * the other in one transaction, one flush for the group, on one connection at a time.
    */
   private async insertOnce(stored: Stored): Promise<Inserted> {
-    if (this.store.dialect === 'postgres') {
+    if (this.store.dialect === 'postgres' && stored.depositor === '') {
       const now = this.now();
       const q = this.quotas(stored);
       const seq = await repo.depositInOne(
         this.store.db,
         this.messageOf(stored, 0, q.first, now),
-        this.plainMax(stored),
+        { messages: this.limits.maxMessages, bytes: this.limits.maxInboxBytes },
         q.depositorMax,
         repo.shareOf(q.first, q.max),
       );
       if (seq !== undefined) return seq === 0 ? {} : { seq };
     }
     return this.commit((trx) => this.insert(trx, stored, this.now()));
-  }
-
-  /**
-   * The most an inbox's counters (this message counted) may read for a deposit to be plain, i.e. pass
-   * `inboxRefusal` without being `pastShare`: the inbox's limits, and for a stranger the strangers'
-   * part of them and a depositor's share of them too, whichever is tightest.
-   */
-  private plainMax(m: Stored): repo.Counts {
-    const { maxMessages, maxInboxBytes } = this.limits;
-    if (m.depositor === '') return { messages: maxMessages, bytes: maxInboxBytes };
-    const [cap, share] = [this.strangersPartOfInbox(), this.shareOfInbox()];
-    return {
-      messages: Math.min(maxMessages, cap.messages, share.messages),
-      bytes: Math.min(maxInboxBytes, cap.bytes, share.bytes),
-    };
   }
 
   /**
@@ -518,21 +509,16 @@ export class Mailbox {
     }
     // Strangers together stop short of a full inbox: the rest is room for the real deliveries.
     if (m.depositor === '') return undefined;
-    const cap = this.strangersPartOfInbox();
+    const strangers = this.limits.strangersPercent / 100;
+    const cap = {
+      messages: Math.floor(maxMessages * strangers),
+      bytes: Math.floor(maxInboxBytes * strangers),
+    };
     const limit = inbox.messages > cap.messages ? 'messages' : inbox.bytes > cap.bytes ? 'bytes' : undefined;
     if (limit === undefined) return undefined;
     return {
       info: { limit, max: cap[limit] },
       message: `inbox holds ${inbox.messages - 1} messages (${inbox.bytes - m.size} bytes); deposits from the network may fill ${this.limits.strangersPercent}% of it, the rest is kept for deliveries`,
-    };
-  }
-
-  /** What strangers together may fill of one inbox: `strangersPercent` of it. */
-  private strangersPartOfInbox(): repo.Counts {
-    const strangers = this.limits.strangersPercent / 100;
-    return {
-      messages: Math.floor(this.limits.maxMessages * strangers),
-      bytes: Math.floor(this.limits.maxInboxBytes * strangers),
     };
   }
 

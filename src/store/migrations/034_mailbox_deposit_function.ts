@@ -12,8 +12,9 @@
  * concurrent deposit committed while this one waited for that lock is seen, as in the transaction.
  *
  * It takes only the usual case, a deposit that passes the inbox's limits and whose depositor and
- * totals shard have room (`plain_*`: the tightest of the inbox's limits, the strangers' part of it and
- * a depositor's share of it, as the service reckons them). Anything else raises LM001 and so changes
+ * totals shard have room (`plain_*`: the most the inbox's counters may read; the service calls it for
+ * deposits without a depositor, with the inbox's limits: `mailbox/service.ts` `insertOnce` says why
+ * strangers' deposits stay in a transaction). Anything else raises LM001 and so changes
  * nothing, and the caller runs the deposit as the transaction it was (which looks for a replay in a
  * full inbox, tries other shards and gives the refusals). Answers the new message's sequence number,
  * or 0 for a duplicate (these bytes are stored already: nothing kept, the slot given back).
