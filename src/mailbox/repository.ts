@@ -6,11 +6,14 @@
  * everywhere (messages, inbox, depositors sorted, totals shards sorted), so transactions never wait
  * in a circle (a deposit holds at most one shard, and a shard that refuses it stays unlocked).
  * The statements of every deposit and drain are compiled once (`reusable`): none is built per call.
- * A deposit is two statements on PostgreSQL (the inbox's slot, then `storeIfNew`'s data-modifying
- * CTE), four on SQLite (three for the server's own), where each statement is a call in this process.
+ * The server's plain deposit is one statement on PostgreSQL (`depositInOne`, migration 034's function:
+ * the inbox's slot, then `storeIfNew`'s data-modifying CTE, outside any transaction block), any other a
+ * transaction of those two statements; four on SQLite (three for the server's own), where each
+ * statement is a call in this process.
  */
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
+import { capabilities as pgCapabilities } from '../store/postgres/capabilities.js';
 import { reusable, runsDataModifyingCtes } from '../store/reusable.js';
 import type { Database, MailboxInboxesTable, MailboxMessagesTable } from '../store/schema.js';
 
@@ -171,6 +174,60 @@ export async function storeIfNew(
   return charged.length === 1 ? 'stored' : 'shard';
 }
 
+/**
+ * The plain deposit (PostgreSQL, migration 034): `reserveInboxSlot` and `storeIfNew` as ONE statement
+ * outside any transaction block, so the inbox's row is held for that statement and its commit only.
+ * Answers the new message's sequence number, 0 for a duplicate (nothing kept), or undefined when the
+ * deposit is not plain (the counters with it counted pass `plainMax`, or the depositor's or the
+ * shard's room is short): nothing changed, and the caller runs the deposit as a transaction, which
+ * gives the refusals. `m.seq` is not read (the inbox's next number is the message's). A deadlock runs
+ * it again, as `Store.transaction` would run its transaction again.
+ */
+export async function depositInOne(
+  db: Db,
+  m: NewMessage,
+  plainMax: Counts,
+  depositorMax: Counts,
+  shardMax: Counts,
+): Promise<number | undefined> {
+  const q = CompiledQuery.raw(DEPOSIT_IN_ONE, [
+    m.recipient,
+    m.sender,
+    m.transfer_id,
+    m.digest,
+    m.depositor,
+    m.shard,
+    m.envelope,
+    m.size,
+    m.created_at,
+    plainMax.messages,
+    plainMax.bytes,
+    depositorMax.messages,
+    depositorMax.bytes,
+    shardMax.messages,
+    shardMax.bytes,
+  ]);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [row] = (await db.executeQuery<{ seq: string | number }>(q)).rows;
+      if (row === undefined) fail('Internal', { reason: 'mailbox: the deposit function answered no row' });
+      return Number(row.seq);
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code === NOT_PLAIN) return undefined;
+      if (attempt >= pgCapabilities.maxAttempts || !pgCapabilities.retryCodes.has(String(code))) throw e;
+      // Random backoff, so the statements that collided do not collide again in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
+    }
+  }
+}
+
+const DEPOSIT_IN_ONE =
+  'select lancash_mailbox_deposit($1::text, $2::text, $3::text, $4::text, $5::text, $6::integer, $7::text, ' +
+  '$8::bigint, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bigint, $15::bigint) as seq';
+/** `lancash_mailbox_deposit`'s "not a plain deposit" (migration 034): it changed nothing. */
+const NOT_PLAIN = 'LM001';
+
 /** A new message's columns in the order `foldedStore` and `messageInsertIfNew` take them. */
 function messageArgs(m: NewMessage) {
   return [
@@ -274,7 +331,7 @@ const foldedStore = reusable(
 /** Rows of `mailbox_totals` (ids 0 … TOTAL_SHARDS − 1); migration 007 creates them. */
 export const TOTAL_SHARDS = 64;
 
-interface Counts {
+export interface Counts {
   messages: number;
   bytes: number;
 }

@@ -347,7 +347,7 @@ export class Mailbox {
    */
   private async insertOrSweep(stored: Stored): Promise<Inserted> {
     try {
-      return await this.commit((trx) => this.insert(trx, stored, this.now()));
+      return await this.insertOnce(stored);
     } catch (e) {
       // A full mailbox may only be messages past their age that no sweep has reached yet: sweep once,
       // at most once a second, so refused strangers cannot make the server sweep for every request.
@@ -356,8 +356,68 @@ export class Mailbox {
       if (now - this.lastRefusalSweep < 1000) throw e;
       this.lastRefusalSweep = now;
       if ((await this.sweepExpired(now)) === 0) throw e;
-      return this.commit((trx) => this.insert(trx, stored, this.now()));
+      return this.insertOnce(stored);
     }
+  }
+
+  /**
+   * One try at storing a deposit. On PostgreSQL a plain deposit of the server's own or of a trusted
+   * depositor (no depositor: the gateway's payments at the bank) is one statement of its own
+   * (`repo.depositInOne`: one round trip, the inbox's row held for that statement only; plain: within
+   * the inbox's limits, `inboxRefusal` would pass it). Any other, and every deposit on SQLite, is the
+   * transaction `insert` (shared with other writes by `commit`), which looks for a replay in a full
+   * inbox, tries other shards and refuses. Strangers' deposits stay in the transaction on purpose:
+   * they all update their depositor's row (every deposit from one address: one row), which a
+   * statement of its own would hold until its commit's flush, so concurrent ones would wait a flush
+   * each on that row, each holding a pooled connection meanwhile; the group commits them one after
+   * the other in one transaction, one flush for the group, on one connection at a time.
+   */
+  private async insertOnce(stored: Stored): Promise<Inserted> {
+    if (this.store.dialect === 'postgres' && stored.depositor === '') {
+      const now = this.now();
+      const q = this.quotas(stored);
+      const seq = await repo.depositInOne(
+        this.store.db,
+        this.messageOf(stored, 0, q.first, now),
+        { messages: this.limits.maxMessages, bytes: this.limits.maxInboxBytes },
+        q.depositorMax,
+        repo.shareOf(q.first, q.max),
+      );
+      if (seq !== undefined) return seq === 0 ? {} : { seq };
+    }
+    return this.commit((trx) => this.insert(trx, stored, this.now()));
+  }
+
+  /**
+   * A deposit's room outside its inbox: the depositor's quota, and the whole mailbox's (strangers'
+   * deposits together fill `strangersPercent` of it at most), with the totals shard tried first
+   * (random, so concurrent deposits seldom wait for each other there).
+   */
+  private quotas(m: Stored): { first: number; depositorMax: repo.Counts; max: repo.Counts } {
+    const first = Math.floor(Math.random() * repo.TOTAL_SHARDS);
+    const depositorMax = { messages: this.limits.maxDepositorMessages, bytes: this.limits.maxDepositorBytes };
+    const whole = m.depositor === '' ? 1 : this.limits.strangersPercent / 100;
+    const max = {
+      messages: Math.max(1, Math.floor(this.limits.maxTotalMessages * whole)),
+      bytes: Math.floor(this.limits.maxTotalBytes * whole),
+    };
+    return { first, depositorMax, max };
+  }
+
+  /** The row of deposit `m` as message `seq`, charged first to totals shard `shard`. */
+  private messageOf(m: Stored, seq: number, shard: number, now: number): repo.NewMessage {
+    return {
+      recipient: m.recipient,
+      seq,
+      sender: m.envelope.sender,
+      transfer_id: m.envelope.transferId,
+      digest: m.digest,
+      depositor: m.depositor,
+      shard,
+      envelope: m.text,
+      size: m.size,
+      created_at: now,
+    };
   }
 
   /**
@@ -390,28 +450,10 @@ export class Mailbox {
       if (this.pastShare(inbox, m)) await this.checkShareOfInbox(trx, m);
     }
     const seq = inbox.last_seq;
-    const first = Math.floor(Math.random() * repo.TOTAL_SHARDS);
-    const depositorMax = { messages: this.limits.maxDepositorMessages, bytes: this.limits.maxDepositorBytes };
-    // Strangers' deposits together fill `strangersPercent` of the whole mailbox at most.
-    const whole = m.depositor === '' ? 1 : this.limits.strangersPercent / 100;
-    const max = {
-      messages: Math.max(1, Math.floor(this.limits.maxTotalMessages * whole)),
-      bytes: Math.floor(this.limits.maxTotalBytes * whole),
-    };
+    const { first, depositorMax, max } = this.quotas(m);
     const outcome = await repo.storeIfNew(
       trx,
-      {
-        recipient: m.recipient,
-        seq,
-        sender: m.envelope.sender,
-        transfer_id: m.envelope.transferId,
-        digest: m.digest,
-        depositor: m.depositor,
-        shard: first,
-        envelope: m.text,
-        size: m.size,
-        created_at: now,
-      },
+      this.messageOf(m, seq, first, now),
       depositorMax,
       repo.shareOf(first, max),
     );

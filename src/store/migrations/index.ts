@@ -28,6 +28,7 @@ import * as m029 from './029_gateway_job_event_bulk.js';
 import * as m030 from './030_bank_request_function.js';
 import * as m031 from './031_gateway_job_partial_indexes.js';
 import * as m032 from './032_mint_swap_function.js';
+import * as m034 from './034_mailbox_deposit_function.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -54,6 +55,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['030_bank_request_function', m030],
   ['031_gateway_job_partial_indexes', m031],
   ['032_mint_swap_function', m032],
+  ['034_mailbox_deposit_function', m034],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
