@@ -84,10 +84,36 @@ function toPoint(r: PointRow): PointRow {
 }
 
 /**
+ * The jobs not finished (`issuing`, `receiving`, `delivering`), few however large the journal: such a
+ * job is active (the runner's partial index, `active = 1`, migration 031) or parked (its own partial
+ * index, 008), never both (a park makes a job inactive, a retry active again and not parked). Each
+ * branch names its index's predicate literally, so both planners use it (as the runner's reads do);
+ * neither reads a finished job that has nothing left to deliver. Migration 035 dropped the index of
+ * their own that every move of a job used to update.
+ */
+export function unfinishedJobs(db: Db) {
+  const notFinished = sql<boolean>`state not in ('done', 'refused')`;
+  const columns = ['kind', 'state', 'amount', 'created_at'] as const;
+  return db
+    .selectFrom('gateway_jobs')
+    .select(columns)
+    .where(sql<boolean>`active = 1`)
+    .where(notFinished)
+    .unionAll(
+      db
+        .selectFrom('gateway_jobs')
+        .select(columns)
+        .where('parked_at', 'is not', null)
+        .where(sql<boolean>`active = 0`)
+        .where(notFinished),
+    );
+}
+
+/**
  * Jobs per kind and state, with the oldest one's creation time, by kind then state. Read without a
- * scan of the journal (docs/performance.md): the jobs not finished through their partial index
- * (migration 020; the same literal predicate, so both planners use it), the finished ones from the
- * running totals (`gateway_job_totals`).
+ * scan of the journal (docs/performance.md): the jobs not finished through the runner's and the
+ * parked jobs' partial indexes (`unfinishedJobs`), the finished ones from the running totals
+ * (`gateway_job_totals`).
  */
 export async function jobCounts(db: Db): Promise<
   {
@@ -98,15 +124,14 @@ export async function jobCounts(db: Db): Promise<
   }[]
 > {
   const live = await db
-    .selectFrom('gateway_jobs')
+    .selectFrom(unfinishedJobs(db).as('u'))
     .select([
-      'kind',
-      'state',
+      'u.kind',
+      'u.state',
       (eb) => eb.fn.countAll<number>().as('n'),
-      (eb) => eb.fn.min('created_at').as('oldest'),
+      (eb) => eb.fn.min('u.created_at').as('oldest'),
     ])
-    .where(sql<boolean>`state not in ('done', 'refused')`)
-    .groupBy(['kind', 'state'])
+    .groupBy(['u.kind', 'u.state'])
     .execute();
   const out = live.map((r) => ({
     kind: r.kind ?? 'transfer',
@@ -140,12 +165,11 @@ export async function localFeesCollected(db: Db): Promise<number> {
   return runningFees(db);
 }
 
-/** The value of the jobs not finished yet (issuing, receiving, delivering), through their partial index (020). */
+/** The value of the jobs not finished yet (issuing, receiving, delivering), as `unfinishedJobs` reads them. */
 export async function valueInFlight(db: Db): Promise<number> {
   const row = await db
-    .selectFrom('gateway_jobs')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('v'))
-    .where(sql<boolean>`state not in ('done', 'refused')`)
+    .selectFrom(unfinishedJobs(db).as('u'))
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('u.amount'), eb.lit(0)).as('v'))
     .executeTakeFirstOrThrow();
   return Number(row.v);
 }
