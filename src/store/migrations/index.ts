@@ -27,6 +27,7 @@ import * as m028 from './028_mint_proofs_state_index.js';
 import * as m029 from './029_gateway_job_event_bulk.js';
 import * as m030 from './030_bank_request_function.js';
 import * as m031 from './031_gateway_job_partial_indexes.js';
+import * as m033 from './033_bank_request_group.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -52,6 +53,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['029_gateway_job_event_bulk', m029],
   ['030_bank_request_function', m030],
   ['031_gateway_job_partial_indexes', m031],
+  ['033_bank_request_group', m033],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */
