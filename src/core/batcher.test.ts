@@ -56,4 +56,38 @@ describe('Batcher', () => {
     await Promise.all([1, 2, 3, 4, 5].map((i) => b.run(i)));
     expect(sizes).toEqual([2, 2, 1]);
   });
+
+  it('with concurrency 2 the next batch is flushed while one runs, never a third', async () => {
+    let running = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const b = new Batcher<number, number>(
+      async (items) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        running--;
+        return items.map((i): Outcome<number> => ({ ok: true, value: i }));
+      },
+      { concurrency: 2 },
+    );
+    const first = b.run(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = b.run(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = b.run(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Two batches wait on their gates; the third item waits in the queue.
+    expect([running, gates.length]).toEqual([2, 2]);
+    gates.shift()!();
+    expect(await first).toBe(1);
+    // The first batch done, the third item's batch is flushed beside the second.
+    for (let turns = 0; turns < 10 && gates.length < 2; turns++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect([running, gates.length]).toEqual([2, 2]);
+    for (const open of gates.splice(0)) open();
+    expect(await Promise.all([second, third])).toEqual([2, 3]);
+    expect(most).toBe(2);
+  });
 });

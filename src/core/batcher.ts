@@ -19,6 +19,12 @@ export interface BatcherOptions {
   lingerMs?: number;
   /** How many items are on their way (e.g. swaps still in their crypto); default none. */
   coming?: () => number;
+  /**
+   * Batches flushed at the same time at most. Default 1. With 2, the next batch is sent while one
+   * runs, so a flush that waits in the database for the previous one (a row lock held to its commit)
+   * starts there at once, without a turn of this process's event loop in between.
+   */
+  concurrency?: number;
 }
 
 /**
@@ -35,18 +41,22 @@ interface Queued<I, T> {
 
 export class Batcher<I, T> {
   #queue: Queued<I, T>[] = [];
-  #draining = false;
+  /** A batch is about to be taken from the queue (its turn is scheduled, or it is gathering). */
+  #starting = false;
+  #inFlight = 0;
   #wake: (() => void) | undefined;
   readonly #flush: Flush<I, T>;
   readonly #maxGroup: number;
   readonly #lingerMs: number;
   readonly #coming: () => number;
+  readonly #concurrency: number;
 
   constructor(flush: Flush<I, T>, o: BatcherOptions = {}) {
     this.#flush = flush;
     this.#maxGroup = o.maxGroup ?? 32;
     this.#lingerMs = o.lingerMs ?? 0;
     this.#coming = o.coming ?? (() => 0);
+    this.#concurrency = o.concurrency ?? 1;
   }
 
   /** Queues `item` for the next batch; resolves or rejects with its outcome once that batch is flushed. */
@@ -54,22 +64,32 @@ export class Batcher<I, T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       this.#wake?.();
-      if (this.#draining) return;
-      // Start on the next turn of the event loop, after the messages and I/O that are ready now: a
-      // synchronous driver (better-sqlite3) would otherwise finish each item before the next arrives.
-      this.#draining = true;
-      setImmediate(() => void this.#drain());
+      this.#start();
     });
   }
 
-  async #drain(): Promise<void> {
+  /**
+   * Takes the next batch on the next turn of the event loop, after the messages and I/O that are
+   * ready now (a synchronous driver, better-sqlite3, would otherwise finish each item before the next
+   * arrives), unless one is being taken already or `concurrency` batches are running.
+   */
+  #start(): void {
+    if (this.#starting || this.#inFlight >= this.#concurrency || this.#queue.length === 0) return;
+    this.#starting = true;
+    setImmediate(() => void this.#next());
+  }
+
+  async #next(): Promise<void> {
+    this.#inFlight++;
     try {
-      while (this.#queue.length > 0) {
-        await this.#gather();
-        await this.#run(this.#queue.splice(0, this.#maxGroup));
-      }
+      await this.#gather();
+      const batch = this.#queue.splice(0, this.#maxGroup);
+      this.#starting = false;
+      this.#start();
+      if (batch.length > 0) await this.#run(batch);
     } finally {
-      this.#draining = false;
+      this.#inFlight--;
+      this.#start();
     }
   }
 
