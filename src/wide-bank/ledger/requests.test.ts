@@ -1,9 +1,10 @@
 /**
  * The issues and receives written together (`Ledger.onceWith`; on PostgreSQL one statement a batch,
  * migration 033, each request in its own subtransaction): a refused request of a batch leaves nothing
- * of itself and its neighbours commit as if it had not been sent; a batch whose statement fails after
- * its commit (the answer lost) leaves every request unclear, and their retries under the same keys
- * settle each once. On SQLite each request is its own transaction: the same outcomes.
+ * of itself and its neighbours commit as if it had not been sent; a batch whose statement fails as a
+ * whole runs each request again alone (a request the server cannot take fails alone; one the lost call
+ * wrote is answered as a replay); requests whose answers are lost alone too are unclear, and their
+ * retries under the same keys settle each once. On SQLite each request is its own transaction.
  */
 import { randomUUID } from 'node:crypto';
 import type { KyselyPlugin } from 'kysely';
@@ -26,8 +27,8 @@ describe.each(DIALECTS)('requests written together on %s', (dialect) => {
   let account: string;
   /** Statements of `lancash_bank_requests` run (seen by their result's `answers` column). */
   let batches: number;
-  /** When set, the next batch's statement runs and commits, and then its answer is lost. */
-  let loseNextAnswer: boolean;
+  /** How many of the next statements run and commit, and then lose their answer. */
+  let answersToLose: number;
   let ledger: Ledger;
 
   beforeEach(async () => {
@@ -36,15 +37,15 @@ describe.each(DIALECTS)('requests written together on %s', (dialect) => {
     account = (await bank.ledger.openAccount((await newHolder()).key)).id;
     await bank.ledger.deposit(account, 10, 'd');
     batches = 0;
-    loseNextAnswer = false;
+    answersToLose = 0;
     const spy: KyselyPlugin = {
       transformQuery: ({ node }) => node,
       transformResult: async ({ result }) => {
         const first = result.rows[0] as { answers?: unknown } | undefined;
         if (first?.answers === undefined) return result;
         batches++;
-        if (loseNextAnswer) {
-          loseNextAnswer = false;
+        if (answersToLose > 0) {
+          answersToLose--;
           throw new Error('connection lost after the commit');
         }
         return result;
@@ -145,12 +146,26 @@ describe.each(DIALECTS)('requests written together on %s', (dialect) => {
   });
 
   it.runIf(dialect === 'postgres')(
-    'a batch whose answer is lost after its commit leaves every request unclear; their retries settle each once',
+    'a batch whose answer is lost after its commit: each request runs again alone and is answered once',
     async () => {
       const rs = await Promise.all([issue([1]), issue([2]), issue([4])]);
-      loseNextAnswer = true;
+      answersToLose = 1;
+      const before = batches;
+      expect(await Promise.all(rs.map((x) => x.write()))).toEqual(rs.map((x) => `answer of ${x.key}`));
+      // The batch, then each request alone (a replay of what the batch wrote).
+      expect(batches - before).toBe(1 + rs.length);
+      expect(await bank.ledger.balance(account)).toBe(10 - 7);
+      for (const x of rs) expect(await count('bank_entries', 'ref', x.key)).toBe(2);
+    },
+  );
+
+  it.runIf(dialect === 'postgres')(
+    'answers lost again alone leave every request unclear; their retries settle each once',
+    async () => {
+      const rs = await Promise.all([issue([1]), issue([2]), issue([4])]);
+      answersToLose = 1 + rs.length;
       const first = await Promise.allSettled(rs.map((x) => x.write()));
-      // Unclear: each request failed with the batch's error (not a refusal), though all were written.
+      // Unclear: each request failed with the connection's error (not a refusal), though all were written.
       for (const f of first) {
         expect(f.status).toBe('rejected');
         expect(String((f as PromiseRejectedResult).reason)).toContain('connection lost');
@@ -161,6 +176,20 @@ describe.each(DIALECTS)('requests written together on %s', (dialect) => {
       expect(await Promise.all(rs.map((x) => x.write()))).toEqual(retried);
       expect(await bank.ledger.balance(account)).toBe(10 - 7);
       for (const x of rs) expect(await count('bank_entries', 'ref', x.key)).toBe(2);
+    },
+  );
+
+  it.runIf(dialect === 'postgres')(
+    "a request the server cannot take fails alone: its batch's neighbours are written",
+    async () => {
+      // A NUL character: PostgreSQL's jsonb refuses the whole argument, so the batch's statement fails.
+      const poisoned = await issue([1], { key: `issue:test:${randomUUID()}\u0000` });
+      const rs = [await issue([2]), poisoned, await issue([4])];
+      const results = await Promise.allSettled(rs.map((x) => x.write()));
+      expect(results.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await bank.ledger.balance(account)).toBe(10 - 6);
+      expect(await count('bank_entries', 'ref', rs[0]!.key)).toBe(2);
+      expect(await count('bank_entries', 'ref', rs[2]!.key)).toBe(2);
     },
   );
 

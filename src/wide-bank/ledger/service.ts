@@ -14,7 +14,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Kysely } from 'kysely';
-import { Batcher } from '../../core/batcher.js';
+import { Batcher, type Outcome } from '../../core/batcher.js';
 import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
 import { fail, isLancashError } from '../../core/errors.js';
 import { type Amount, toAmount } from '../../core/money.js';
@@ -112,7 +112,7 @@ export class Ledger {
     private readonly clock: () => number = Date.now,
   ) {
     this.requests = new Batcher(
-      async (rs) => (await repo.requestsInOne(store.db, rs)).map((value) => ({ ok: true, value })),
+      (rs) => writeRequests(store.db, rs),
       // Two in flight: the next batch waits in the server for the running one's holder rows and starts
       // the moment it commits, not after a turn of this event loop (busy in the bench for ms).
       { maxGroup: MAX_BATCH, concurrency: 2 },
@@ -292,9 +292,10 @@ export class Ledger {
    * held for that statement and its commit only, never across a round trip to this process (whose
    * event loop may be busy for milliseconds). A request's refusal rolls back its own rows only and
    * throws the same errors as the transaction's statements: the mint's (`mint.refused`),
-   * `InsufficientBalance`, `AccountUnknown`. A batch's statement that fails as a whole (a lost
-   * connection, even at its commit) fails each of its requests, whose outcome is then unclear: the
-   * caller's retry under the same key answers it (written once, or refused once).
+   * `InsufficientBalance`, `AccountUnknown`. A batch's statement that fails as a whole runs each of its
+   * requests again alone (`writeRequests`); a request whose own statement fails too (a lost
+   * connection, even at its commit) fails, its outcome unclear: the caller's retry under the same key
+   * answers it (written once, or refused once).
    */
   async onceWith(r: RequestKey, answer: string, mint: MintWrite, postings: Postings): Promise<string> {
     const o: PostOptions = postings.log === undefined ? {} : { log: postings.log };
@@ -511,6 +512,34 @@ export class Ledger {
     );
     await repo.setChainHead(trx, hash);
   }
+}
+
+/**
+ * A batch of `onceWith`'s requests in one statement (`requestsInOne`). When the statement fails as a
+ * whole with an error that is not a refusal (a value of one request the server cannot take, a lost
+ * connection), the error belongs to no request in particular: each runs again alone, so it reaches
+ * only the request that causes it (one client's bytes cannot fail its neighbours), and a request the
+ * failed call did write (the connection lost at its commit) is answered as a replay. A refusal of the
+ * whole statement (no system account, no chain head) is every request's answer.
+ */
+async function writeRequests(
+  db: Trx,
+  rs: readonly repo.RequestInOne[],
+): Promise<Outcome<repo.RequestOutcome>[]> {
+  try {
+    return (await repo.requestsInOne(db, rs)).map((value) => ({ ok: true, value }));
+  } catch (e) {
+    if (rs.length === 1 || repo.refusalInOne(e) !== undefined) throw e;
+  }
+  const out: Outcome<repo.RequestOutcome>[] = [];
+  for (const r of rs) {
+    try {
+      out.push({ ok: true, value: (await repo.requestsInOne(db, [r]))[0]! });
+    } catch (error) {
+      out.push({ ok: false, error });
+    }
+  }
+  return out;
 }
 
 /** A request's postings, not written yet (`onceWith`), with the request's log line if any. */
