@@ -28,6 +28,7 @@ import * as m029 from './029_gateway_job_event_bulk.js';
 import * as m030 from './030_bank_request_function.js';
 import * as m031 from './031_gateway_job_partial_indexes.js';
 import * as m032 from './032_mint_swap_function.js';
+import * as m033 from './033_bank_request_group.js';
 import * as m034 from './034_mailbox_deposit_function.js';
 import * as m035 from './035_gateway_journal_writes.js';
 
@@ -56,6 +57,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['030_bank_request_function', m030],
   ['031_gateway_job_partial_indexes', m031],
   ['032_mint_swap_function', m032],
+  ['033_bank_request_group', m033],
   ['034_mailbox_deposit_function', m034],
   ['035_gateway_journal_writes', m035],
 ];

@@ -310,18 +310,23 @@ const MOVE_AND_APPEND_LINK = appendLinkSql(
 );
 
 /**
- * PostgreSQL only: a whole issue or receive, `lancash_bank_request` (migration 030, which documents
- * `r`), as ONE statement outside any transaction block: its rows are held for that statement and its
- * commit only. True when written, false when the key was already there (nothing written). A refusal
- * throws the function's error (`refusalInOne`); a deadlock or serialization failure runs it again, as
- * `Store.transaction` would run a transaction again.
+ * PostgreSQL only: concurrent issues and receives, `lancash_bank_requests` (migration 033, which
+ * documents `rs` and the lock order), as ONE statement outside any transaction block, each request in
+ * its own subtransaction: their rows are held for that statement and its commit only, and they share
+ * one commit (one flush of the log). Answers one outcome a request, in order: `written` (false when
+ * its key was already there: nothing written) or its refusal (`refusalInOne`'s). A statement-wide
+ * refusal (no system account, no chain head) or any other error throws; a deadlock or serialization
+ * failure runs the statement again, as `Store.transaction` would run a transaction again.
  */
-export async function requestInOne(db: Db, r: RequestInOne, links: readonly string[]): Promise<boolean> {
-  const q = CompiledQuery.raw(REQUEST_IN_ONE, [JSON.stringify(r), links]);
+export async function requestsInOne(db: Db, rs: readonly RequestInOne[]): Promise<RequestOutcome[]> {
+  const q = CompiledQuery.raw(REQUESTS_IN_ONE, [JSON.stringify(rs)]);
   for (let attempt = 1; ; attempt++) {
     try {
-      const rows = (await db.executeQuery<{ done: number }>(q)).rows;
-      return rows[0]?.done === 1;
+      const answers = (await db.executeQuery<{ answers: string[] }>(q)).rows[0]?.answers ?? [];
+      if (answers.length !== rs.length) {
+        throw new Error(`lancash_bank_requests answered ${answers.length} of ${rs.length} requests`);
+      }
+      return answers.map(outcomeOf);
     } catch (e) {
       if (attempt >= MAX_ATTEMPTS || !RETRY_CODES.has(codeOf(e) ?? '')) throw e;
       // Random backoff, so the statements that collided do not collide again in step.
@@ -330,14 +335,26 @@ export async function requestInOne(db: Db, r: RequestInOne, links: readonly stri
   }
 }
 
-const REQUEST_IN_ONE = 'select lancash_bank_request($1::jsonb, $2::text[]) as done';
+const REQUESTS_IN_ONE = 'select lancash_bank_requests($1::jsonb) as answers';
+
+/** One request's outcome in `requestsInOne`. */
+export type RequestOutcome = { written: boolean } | { refused: RefusalInOne };
+
+/** `'1'`, `'0'` or `'<SQLSTATE> <detail>'` (migration 033). */
+function outcomeOf(answer: string): RequestOutcome {
+  if (answer === '1' || answer === '0') return { written: answer === '1' };
+  const refused = refusalInOne({ code: answer.slice(0, 5), detail: answer.slice(6) });
+  if (refused === undefined) throw new Error(`lancash_bank_requests answered ${answer}`);
+  return { refused };
+}
+
 const RETRY_CODES = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 
-/** A balance update of `requestInOne`: account, delta, covered (a debit the balance must cover), logged. */
+/** A balance update of `requestsInOne`: account, delta, covered (a debit the balance must cover), logged. */
 export type Move = [account: string, delta: number, covered: boolean, logged: boolean];
 
-/** `r` of `lancash_bank_request` (migration 030). */
+/** A request of `lancash_bank_requests` (`r` of migration 030, with its links: 033). */
 export interface RequestInOne {
   key: string;
   kind: string;
@@ -357,9 +374,11 @@ export interface RequestInOne {
     recovery: string | null;
     createdAt: number;
   };
+  /** Each posting's link: the JSON text of its `linkRows`, hashed as that text (`linkHash`). */
+  links: readonly string[];
 }
 
-/** Why `lancash_bank_request` refused (its SQLSTATEs, migration 030); undefined for any other error. */
+/** Why `lancash_bank_requests` refused (its SQLSTATEs, migrations 030 and 033); undefined for any other error. */
 export type RefusalInOne =
   | { code: 'covered' | 'unknown'; account: string }
   | { code: 'mint'; retired?: Retired }

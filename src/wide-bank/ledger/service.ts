@@ -14,6 +14,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Kysely } from 'kysely';
+import { Batcher, type Outcome } from '../../core/batcher.js';
 import { bytesToHex, hex, utf8 } from '../../core/bytes.js';
 import { fail, isLancashError } from '../../core/errors.js';
 import { type Amount, toAmount } from '../../core/money.js';
@@ -90,6 +91,9 @@ export interface Draft {
   tx: string;
 }
 
+/** Requests a statement at most (`Ledger.requests`): far below the 64 subtransactions a backend caches. */
+const MAX_BATCH = 32;
+
 /** Holder keys whose account ids are remembered (an id never changes: the map only saves a lookup). */
 const MAX_CACHED_IDS = 10_000;
 
@@ -97,10 +101,23 @@ export class Ledger {
   /** Account id by holder key: the binding is written once (`openAccount`) and never changes. */
   private readonly idsByHolder = new Map<string, string>();
 
+  /**
+   * PostgreSQL: the issues and receives queued while the previous batches' statements run, written by
+   * the next one (`onceWith`); at most `MAX_BATCH` a statement bounds how long it holds the shared rows.
+   */
+  private readonly requests: Batcher<repo.RequestInOne, repo.RequestOutcome>;
+
   constructor(
     readonly store: Store,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.requests = new Batcher(
+      (rs) => writeRequests(store.db, rs),
+      // Two in flight: the next batch waits in the server for the running one's holder rows and starts
+      // the moment it commits, not after a turn of this event loop (busy in the bench for ms).
+      { maxGroup: MAX_BATCH, concurrency: 2 },
+    );
+  }
 
   /** Opens the account of a holder key, or returns the one already open for it (several processes may race). */
   async openAccount(holderKey: string | Uint8Array): Promise<Account & { created: boolean }> {
@@ -266,12 +283,19 @@ export class Ledger {
   /**
    * `once` for a request whose effect is the mint's rows (`mint`) and the ledger's `postings` (the
    * issue and the receive): on SQLite in one transaction as `once` runs it (mint rows, then postings).
-   * On PostgreSQL in ONE statement outside any transaction block (migration 030, `requestInOne`): the
-   * rows every such request shares (the holder's account, a `mint_totals` shard, the system accounts,
-   * the chain head) are taken in the same order as the transaction takes them, and held for that
-   * statement and its commit only, never across a round trip to this process (whose event loop may be
-   * busy for milliseconds). Its refusals roll all of it back and throw the same errors as the
-   * transaction's statements: the mint's (`mint.refused`), `InsufficientBalance`, `AccountUnknown`.
+   * On PostgreSQL in ONE statement outside any transaction block, together with the requests queued
+   * while the previous such statement ran (migration 033, `requestsInOne`), each in its own
+   * subtransaction: one commit, one flush of the log for the batch, where each request had waited for
+   * the previous one's flush (every request holds `notes_outstanding` and the chain head to its
+   * commit). The rows every such request shares are taken in the ledger's lock order (holders, a
+   * `mint_totals` shard, the system accounts, the chain head; docs/wide-bank.md "Lock order") and
+   * held for that statement and its commit only, never across a round trip to this process (whose
+   * event loop may be busy for milliseconds). A request's refusal rolls back its own rows only and
+   * throws the same errors as the transaction's statements: the mint's (`mint.refused`),
+   * `InsufficientBalance`, `AccountUnknown`. A batch's statement that fails as a whole runs each of its
+   * requests again alone (`writeRequests`); a request whose own statement fails too (a lost
+   * connection, even at its commit) fails, its outcome unclear: the caller's retry under the same key
+   * answers it (written once, or refused once).
    */
   async onceWith(r: RequestKey, answer: string, mint: MintWrite, postings: Postings): Promise<string> {
     const o: PostOptions = postings.log === undefined ? {} : { log: postings.log };
@@ -287,40 +311,40 @@ export class Ledger {
       (m): repo.Move => [m.leg.account, m.leg.amount, m.covered, m.logged],
     );
     const shared = moves.findIndex(([account]) => lockOrder(account) === 1);
-    const links = postings.drafts.map((d) => JSON.stringify(linkRows(entriesOf(d, now))));
     const log = postings.log;
-    let written: boolean;
+    let outcome: repo.RequestOutcome;
     try {
-      written = await repo.requestInOne(
-        this.store.db,
-        {
-          key: r.key,
-          kind: r.kind,
-          account: r.account,
-          hash: r.requestHash,
-          response: answer,
-          at: now,
-          mint: mint.rows,
-          moves,
-          holders: shared < 0 ? moves.length : shared,
-          ...(log === undefined
-            ? {}
-            : {
-                log: {
-                  key: log.key,
-                  kind: log.kind,
-                  ref: log.ref,
-                  amount: log.amount,
-                  recovery: log.recovery,
-                  createdAt: log.created_at,
-                },
-              }),
-        },
-        links,
-      );
+      outcome = await this.requests.run({
+        key: r.key,
+        kind: r.kind,
+        account: r.account,
+        hash: r.requestHash,
+        response: answer,
+        at: now,
+        mint: mint.rows,
+        moves,
+        holders: shared < 0 ? moves.length : shared,
+        ...(log === undefined
+          ? {}
+          : {
+              log: {
+                key: log.key,
+                kind: log.kind,
+                ref: log.ref,
+                amount: log.amount,
+                recovery: log.recovery,
+                createdAt: log.created_at,
+              },
+            }),
+        links: postings.drafts.map((d) => JSON.stringify(linkRows(entriesOf(d, now)))),
+      });
     } catch (e) {
       const refusal = repo.refusalInOne(e);
       if (refusal === undefined) throw e;
+      outcome = { refused: refusal };
+    }
+    if ('refused' in outcome) {
+      const refusal = outcome.refused;
       switch (refusal.code) {
         case 'mint':
           return mint.refused(refusal.retired === undefined ? {} : { retired: refusal.retired });
@@ -336,7 +360,7 @@ export class Ledger {
           return noChain();
       }
     }
-    if (written) {
+    if (outcome.written) {
       mint.committed();
       return answer;
     }
@@ -488,6 +512,34 @@ export class Ledger {
     );
     await repo.setChainHead(trx, hash);
   }
+}
+
+/**
+ * A batch of `onceWith`'s requests in one statement (`requestsInOne`). When the statement fails as a
+ * whole with an error that is not a refusal (a value of one request the server cannot take, a lost
+ * connection), the error belongs to no request in particular: each runs again alone, so it reaches
+ * only the request that causes it (one client's bytes cannot fail its neighbours), and a request the
+ * failed call did write (the connection lost at its commit) is answered as a replay. A refusal of the
+ * whole statement (no system account, no chain head) is every request's answer.
+ */
+async function writeRequests(
+  db: Trx,
+  rs: readonly repo.RequestInOne[],
+): Promise<Outcome<repo.RequestOutcome>[]> {
+  try {
+    return (await repo.requestsInOne(db, rs)).map((value) => ({ ok: true, value }));
+  } catch (e) {
+    if (rs.length === 1 || repo.refusalInOne(e) !== undefined) throw e;
+  }
+  const out: Outcome<repo.RequestOutcome>[] = [];
+  for (const r of rs) {
+    try {
+      out.push({ ok: true, value: (await repo.requestsInOne(db, [r]))[0]! });
+    } catch (error) {
+      out.push({ ok: false, error });
+    }
+  }
+  return out;
 }
 
 /** A request's postings, not written yet (`onceWith`), with the request's log line if any. */
