@@ -1,6 +1,6 @@
 /**
  * PostgreSQL: one statement run outside any transaction block (its own implicit transaction, e.g. a
- * function that writes a whole request: migrations 030, 032) runs again when the server aborts it for
+ * function that writes a whole request or a batch: migrations 032, 033) runs again when the server aborts it for
  * a deadlock or a serialization failure (40P01/40001), as `Store.transaction` runs a transaction
  * again: the statement wrote nothing, and each run is the whole request. Any other error is thrown.
  */

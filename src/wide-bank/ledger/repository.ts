@@ -5,6 +5,7 @@
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { MintRows, Retired } from '../../mint/repository.js';
+import { retryingConflicts, sqlState } from '../../store/retry.js';
 import { once, reusable, reusableWrite } from '../../store/reusable.js';
 import type { BankAccountsTable, BankEntriesTable, BankRequestsTable, Database } from '../../store/schema.js';
 
@@ -320,19 +321,13 @@ const MOVE_AND_APPEND_LINK = appendLinkSql(
  */
 export async function requestsInOne(db: Db, rs: readonly RequestInOne[]): Promise<RequestOutcome[]> {
   const q = CompiledQuery.raw(REQUESTS_IN_ONE, [JSON.stringify(rs)]);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const answers = (await db.executeQuery<{ answers: string[] }>(q)).rows[0]?.answers ?? [];
-      if (answers.length !== rs.length) {
-        throw new Error(`lancash_bank_requests answered ${answers.length} of ${rs.length} requests`);
-      }
-      return answers.map(outcomeOf);
-    } catch (e) {
-      if (attempt >= MAX_ATTEMPTS || !RETRY_CODES.has(codeOf(e) ?? '')) throw e;
-      // Random backoff, so the statements that collided do not collide again in step.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
-    }
+  const answers = await retryingConflicts(
+    async () => (await db.executeQuery<{ answers: string[] }>(q)).rows[0]?.answers ?? [],
+  );
+  if (answers.length !== rs.length) {
+    throw new Error(`lancash_bank_requests answered ${answers.length} of ${rs.length} requests`);
   }
+  return answers.map(outcomeOf);
 }
 
 const REQUESTS_IN_ONE = 'select lancash_bank_requests($1::jsonb) as answers';
@@ -347,9 +342,6 @@ function outcomeOf(answer: string): RequestOutcome {
   if (refused === undefined) throw new Error(`lancash_bank_requests answered ${answer}`);
   return { refused };
 }
-
-const RETRY_CODES = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 5;
 
 /** A balance update of `requestsInOne`: account, delta, covered (a debit the balance must cover), logged. */
 export type Move = [account: string, delta: number, covered: boolean, logged: boolean];
@@ -387,7 +379,7 @@ export type RefusalInOne =
 export function refusalInOne(e: unknown): RefusalInOne | undefined {
   const detail = typeof e === 'object' && e !== null ? (e as { detail?: unknown }).detail : undefined;
   const text = typeof detail === 'string' ? detail : '';
-  switch (codeOf(e)) {
+  switch (sqlState(e)) {
     case 'LC001':
       return { code: 'covered', account: text };
     case 'LC002':
@@ -403,11 +395,6 @@ export function refusalInOne(e: unknown): RefusalInOne | undefined {
     default:
       return undefined;
   }
-}
-
-function codeOf(e: unknown): string | undefined {
-  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
 }
 
 export async function setChainHead(db: Db, hash: string): Promise<void> {
