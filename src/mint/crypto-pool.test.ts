@@ -238,11 +238,12 @@ describe('crypto pool', () => {
 
   it('rejects the jobs still in flight when it closes', async () => {
     const p = createCryptoPool({ size: 1 });
-    const sent = p.run(job(8, 8));
-    const gathered = p.run(job(1, 1));
+    // Each expectation is attached before the close, so no rejection goes unhandled meanwhile.
+    const sent = expect(p.run(job(8, 8))).rejects.toThrow(/closed/);
+    const gathered = expect(p.run(job(1, 1))).rejects.toThrow(/closed/);
     await p.close();
-    await expect(sent).rejects.toThrow(/closed/);
-    await expect(gathered).rejects.toThrow(/closed/);
+    await sent;
+    await gathered;
   });
 
   it('refuses work after close', async () => {
