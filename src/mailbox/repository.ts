@@ -13,7 +13,7 @@
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { fail } from '../core/errors.js';
-import { capabilities as pgCapabilities } from '../store/postgres/capabilities.js';
+import { retryingConflicts, sqlState } from '../store/retry.js';
 import { reusable, runsDataModifyingCtes } from '../store/reusable.js';
 import type { Database, MailboxInboxesTable, MailboxMessagesTable } from '../store/schema.js';
 
@@ -207,18 +207,15 @@ export async function depositInOne(
     shardMax.messages,
     shardMax.bytes,
   ]);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const [row] = (await db.executeQuery<{ seq: string | number }>(q)).rows;
-      if (row === undefined) fail('Internal', { reason: 'mailbox: the deposit function answered no row' });
-      return Number(row.seq);
-    } catch (e) {
-      const code = (e as { code?: unknown } | null)?.code;
-      if (code === NOT_PLAIN) return undefined;
-      if (attempt >= pgCapabilities.maxAttempts || !pgCapabilities.retryCodes.has(String(code))) throw e;
-      // Random backoff, so the statements that collided do not collide again in step.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
-    }
+  try {
+    const [row] = await retryingConflicts(
+      async () => (await db.executeQuery<{ seq: string | number }>(q)).rows,
+    );
+    if (row === undefined) fail('Internal', { reason: 'mailbox: the deposit function answered no row' });
+    return Number(row.seq);
+  } catch (e) {
+    if (sqlState(e) === NOT_PLAIN) return undefined;
+    throw e;
   }
 }
 
