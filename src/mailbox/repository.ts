@@ -190,16 +190,11 @@ export async function depositInOne(
   depositorMax: Counts,
   shardMax: Counts,
 ): Promise<number | undefined> {
+  // The message's columns as the insert takes them, but its seq: the function numbers it from the inbox.
+  const [recipient, _seq, ...columns] = messageArgs(m);
   const q = CompiledQuery.raw(DEPOSIT_IN_ONE, [
-    m.recipient,
-    m.sender,
-    m.transfer_id,
-    m.digest,
-    m.depositor,
-    m.shard,
-    m.envelope,
-    m.size,
-    m.created_at,
+    recipient,
+    ...columns,
     plainMax.messages,
     plainMax.bytes,
     depositorMax.messages,
@@ -225,7 +220,7 @@ const DEPOSIT_IN_ONE =
 /** `lancash_mailbox_deposit`'s "not a plain deposit" (migration 034): it changed nothing. */
 const NOT_PLAIN = 'LM001';
 
-/** A new message's columns in the order `foldedStore` and `messageInsertIfNew` take them. */
+/** A new message's columns in the order `foldedStore`, `messageInsertIfNew` and `depositInOne` take them. */
 function messageArgs(m: NewMessage) {
   return [
     m.recipient,
