@@ -166,7 +166,7 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
   InvalidString: {
     code: 70011,
     status: 400,
-    title: 'String is not well-formed Unicode (a lone surrogate)',
+    title: 'String is not well-formed Unicode (a lone surrogate) or holds NUL (U+0000)',
   },
   ConditionMalformed: {
     code: 70020,

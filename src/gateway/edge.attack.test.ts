@@ -2,7 +2,8 @@
  * Attacks on the HTTP edge (issue 8, items 9 and 10) against real `lancash` processes.
  *   - Lone surrogates: `"…\ud800"` and `"…\udfff"` are different JSON strings with the same UTF-8
  *     bytes (both become U+FFFD), so one note would pass as two inputs. Refused 400 `InvalidString`
- *     in a swap body and inside a job envelope's payload; the genuine note still spends.
+ *     in a swap body and inside a job envelope's payload; the genuine note still spends. A secret
+ *     holding NUL, which PostgreSQL cannot store, is refused the same way.
  *   - The WAN listener serves no operational data: no `/metrics`, no `/docs/json`, no payroll status.
  *   - `--trust-proxy`: the rate limit keys on `X-Forwarded-For` only from the proxies named.
  *   - An oversize body is answered with a 413 the client can read, even when it reads only after
@@ -24,10 +25,13 @@ import { type System, systemPerSuite } from '../test-support/system.js';
 import { randomId, Terminal, waitForTransfer } from '../test-support/terminal.js';
 
 /** A wide note of `amount` whose secret ends in U+FFFD: what `\ud800` and `\udfff` both encode to. */
-async function noteEndingInReplacementChar(bank: string, w: Terminal, amount: number): Promise<Proof> {
+const noteEndingInReplacementChar = (bank: string, w: Terminal, amount: number) =>
+  signedNote(bank, w, amount, `${randomId()}\uFFFD`);
+
+/** A wide note of `amount` with this secret: the bank signs blinded outputs, never seeing the secret. */
+async function signedNote(bank: string, w: Terminal, amount: number, secret: string): Promise<Proof> {
   const keys = await sendJson(bank, 'GET', '/v1/keys');
   const id: string = keys.json.keysets.find((k: { active: boolean }) => k.active).id;
-  const secret = `${randomId()}\uFFFD`;
   const r = randomScalar();
   const B_ = bytesToHex(blindMessage(defaultCurve(), utf8(secret), r).B_);
   const quote = await sendJson(bank, 'POST', '/v1/mint/quote/bolt11', { amount, unit: 'eur' });
@@ -88,6 +92,33 @@ describe('edge attack: lone surrogates, WAN operational data, oversize bodies', 
       404,
     );
     await w.swap(sys.bank, [note]);
+  });
+
+  it('refuses a note whose secret holds a NUL, in a swap and in a job 2 (400 InvalidString)', async () => {
+    // PostgreSQL's text and jsonb cannot hold U+0000: a NUL secret reaching the store failed there with
+    // a 500 while SQLite stored it (both dialects: `mint/nul.attack.test.ts`). Every JSON edge refuses it.
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    const note = await signedNote(sys.bank, w, 8, `${randomId()}\u0000x`);
+    const outputs = w.outputs(note.id, 8).map(({ amount, id, B_ }) => ({ amount, id, B_ }));
+    const swap = await sendJson(sys.bank, 'POST', '/v1/swap', { inputs: [note], outputs });
+    expect(swap.status, JSON.stringify(swap.json)).toBe(400);
+    expect(swap.json).toMatchObject({ code: 70011, error: 'InvalidString' });
+    expect(swap.json.info).toEqual({
+      argument: 'body.inputs.0.secret',
+      reason: `NUL (U+0000) at index ${note.secret.indexOf('\u0000')} of the string`,
+    });
+    const envelope = await w.sealJob(await getGatewayInfo(sys.wan), 'wan-to-lan', {
+      proofs: [note],
+      destination: l.address,
+    });
+    const job = await sendJson(sys.wan, 'POST', JOB2_PATH, envelope);
+    expect(job.status, JSON.stringify(job.json)).toBe(400);
+    expect(job.json).toMatchObject({ code: 70011, error: 'InvalidString' });
+    expect(job.json.info.argument).toBe('payload.proofs.0.secret');
+    expect((await sendJson(sys.wan, 'GET', TRANSFER_PATH.replace(':id', envelope.transferId))).status).toBe(
+      404,
+    );
   });
 
   it('serves no metrics, OpenAPI document or payroll status on the WAN listener', async () => {

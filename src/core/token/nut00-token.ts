@@ -154,6 +154,8 @@ function decodeCbor(bytes: Uint8Array): cbor.CborValue {
 }
 
 function tokenFromV4(decoded: cbor.CborValue, opts: DecodeTokenOptions): Token {
+  // Strict UTF-8 already keeps surrogates out; the walk refuses NUL as every JSON decoder does.
+  checkWellFormed(decoded, 'token');
   const root = record(decoded, 'token');
   const groups = array(root.t, 'token.t');
   const proofs: ProofCandidate[] = [];
