@@ -10,6 +10,8 @@ import { createServer, type LancashServer, listen } from '../core/http/server.js
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
 import { sendJson } from '../test-support/http.js';
 import { issueSecrets, makeOutputs } from '../test-support/notes.js';
+import { createFakeLightning } from '../wide-bank/lightning/fake.js';
+import { registerLightningRoutes } from '../wide-bank/lightning/http.js';
 import { registerMintRoutes } from './http.js';
 import { Mint } from './mint.js';
 
@@ -26,6 +28,7 @@ describe.each(DIALECTS)('a note whose secret holds NUL, on %s', (dialect) => {
     mint = await Mint.open({ store, unit: 'eur', curve, limits: { maxInputs: 8, maxOutputs: 8 } });
     app = await createServer({ name: 'mint', logger: false, rateLimit: false });
     registerMintRoutes(app, { mint, info: () => ({ name: 'nul', version: 'lancash/test', nuts: {} }) });
+    registerLightningRoutes(app, { mint, store, unit: 'eur', backend: createFakeLightning() });
     base = await listen(app, '127.0.0.1:0');
   });
   afterAll(async () => {
@@ -49,5 +52,18 @@ describe.each(DIALECTS)('a note whose secret holds NUL, on %s', (dialect) => {
     expect(state.json.states).toEqual([{ Y, state: 'UNSPENT', witness: null }]);
     const restored = await sendJson(base, 'POST', '/v1/restore', { outputs });
     expect(restored.json.signatures).toEqual([]);
+  });
+
+  it('is refused in a path parameter that reaches the store (a quote id), 400 not 500', async () => {
+    const r = await sendJson(base, 'GET', '/v1/mint/quote/bolt11/quote%00id');
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json).toMatchObject({ code: 70011, error: 'InvalidString', info: { argument: 'url' } });
+    // Without NUL the same lookup is an ordinary refusal (unknown quote), on both dialects.
+    const unknown = await sendJson(base, 'GET', '/v1/mint/quote/bolt11/quote%01id');
+    expect([unknown.status, unknown.json.error, unknown.json.info]).toEqual([
+      404,
+      'NotFound',
+      { what: 'mint quote', id: 'quote\u0001id' },
+    ]);
   });
 });

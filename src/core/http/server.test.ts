@@ -51,6 +51,7 @@ async function testServer(lines: string[], extra: Partial<ServerOptions>): Promi
   const app = await createServer({ name: 'test', logger, rateLimit: false, ...extra });
   app.post('/echo', { schema: { body: Echo, response: { 200: Echo } } }, async (req) => req.body);
   app.get('/refuse', async () => fail('KeysetUnknown', { id: '00ab' }, 'keyset 00ab is not known'));
+  app.get('/item/:id', async (req) => ({ id: (req.params as { id: string }).id }));
   app.get('/boom', async () => {
     throw new Error('db password is hunter2');
   });
@@ -181,6 +182,15 @@ describe('createServer', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('refuses NUL (%00) in a path parameter or a query with 400 InvalidString, before the handler', async () => {
+    expect((await send(base, 'GET', '/item/a%01b')).json).toEqual({ id: 'a\u0001b' });
+    for (const path of ['/item/a%00b', '/item/ab?q=%00', '/nope/%00']) {
+      const r = await send(base, 'GET', path);
+      expect([path, r.status]).toEqual([path, 400]);
+      expect(r.json).toMatchObject({ code: 70011, error: 'InvalidString', info: { argument: 'url' } });
+    }
   });
 
   it('answers an unknown route with 404 NotFound', async () => {

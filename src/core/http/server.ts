@@ -116,6 +116,7 @@ export async function createServer(o: ServerOptions): Promise<LancashServer> {
   ).withTypeProvider<TypeBoxTypeProvider>() as LancashServer;
 
   installJsonParser(app);
+  refuseNulInUrl(app);
   installValidator(app);
   installErrorHandlers(app);
   installMetrics(app, o.name, o.metrics);
@@ -443,6 +444,28 @@ function parsesAsPlainJson(text: string): { json: unknown } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * NUL reaches a path parameter or a query value only as `%00` (the HTTP parser refuses a raw one).
+ * Those values reach the store as text, which PostgreSQL cannot hold (`core/unicode.ts`): refused
+ * as in a body, on every route, before its handler, whatever its schema.
+ */
+function refuseNulInUrl(app: LancashServer): void {
+  app.addHook('onRequest', (req, _reply, done) => {
+    const index = req.url.indexOf('%00');
+    if (index === -1) done();
+    else {
+      const reason = `NUL (%00) at index ${index} of the URL`;
+      done(
+        new LancashError(
+          'InvalidString',
+          { argument: 'url', reason },
+          `url: ${reason}; send text without NUL`,
+        ),
+      );
+    }
+  });
 }
 
 /** Route schemas are TypeBox schemas checked by `decode`, so HTTP bodies pass the same checks as any other input. */
