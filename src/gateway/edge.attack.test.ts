@@ -53,6 +53,20 @@ function aliases(p: Proof): [Proof, Proof] {
   ];
 }
 
+/** A job 2 of these notes is refused 400 `InvalidString` at its first note's secret; nothing journaled. */
+async function expectJob2Refused(sys: System, w: Terminal, l: Terminal, proofs: Proof[]): Promise<void> {
+  const envelope = await w.sealJob(await getGatewayInfo(sys.wan), 'wan-to-lan', {
+    proofs,
+    destination: l.address,
+  });
+  const r = await sendJson(sys.wan, 'POST', JOB2_PATH, envelope);
+  expect(r.status, JSON.stringify(r.json)).toBe(400);
+  expect(r.json).toMatchObject({ code: 70011, error: 'InvalidString' });
+  expect(r.json.info.argument).toBe('payload.proofs.0.secret');
+  const status = await sendJson(sys.wan, 'GET', TRANSFER_PATH.replace(':id', envelope.transferId));
+  expect(status.status).toBe(404);
+}
+
 describe('edge attack: lone surrogates, WAN operational data, oversize bodies', () => {
   const started = systemPerSuite('edge');
   let sys: System;
@@ -79,18 +93,8 @@ describe('edge attack: lone surrogates, WAN operational data, oversize bodies', 
     const w = await Terminal.create('wan');
     const l = await Terminal.create('lan');
     const note = await noteEndingInReplacementChar(sys.bank, w, 4);
-    const envelope = await w.sealJob(await getGatewayInfo(sys.wan), 'wan-to-lan', {
-      proofs: aliases(note),
-      destination: l.address,
-    });
-    const r = await sendJson(sys.wan, 'POST', JOB2_PATH, envelope);
-    expect(r.status, JSON.stringify(r.json)).toBe(400);
-    expect(r.json).toMatchObject({ code: 70011, error: 'InvalidString' });
-    expect(r.json.info.argument).toBe('payload.proofs.0.secret');
-    // No job was journaled under that transfer id, and the note is untouched.
-    expect((await sendJson(sys.wan, 'GET', TRANSFER_PATH.replace(':id', envelope.transferId))).status).toBe(
-      404,
-    );
+    await expectJob2Refused(sys, w, l, aliases(note));
+    // The note is untouched.
     await w.swap(sys.bank, [note]);
   });
 
@@ -108,17 +112,7 @@ describe('edge attack: lone surrogates, WAN operational data, oversize bodies', 
       argument: 'body.inputs.0.secret',
       reason: `NUL (U+0000) at index ${note.secret.indexOf('\u0000')} of the string`,
     });
-    const envelope = await w.sealJob(await getGatewayInfo(sys.wan), 'wan-to-lan', {
-      proofs: [note],
-      destination: l.address,
-    });
-    const job = await sendJson(sys.wan, 'POST', JOB2_PATH, envelope);
-    expect(job.status, JSON.stringify(job.json)).toBe(400);
-    expect(job.json).toMatchObject({ code: 70011, error: 'InvalidString' });
-    expect(job.json.info.argument).toBe('payload.proofs.0.secret');
-    expect((await sendJson(sys.wan, 'GET', TRANSFER_PATH.replace(':id', envelope.transferId))).status).toBe(
-      404,
-    );
+    await expectJob2Refused(sys, w, l, [note]);
   });
 
   it('serves no metrics, OpenAPI document or payroll status on the WAN listener', async () => {
