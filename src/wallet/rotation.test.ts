@@ -2,7 +2,8 @@
  * A long-lived wallet (as a browser tab keeps one open) across a key rotation of the gateway's local
  * mint, against real processes: after the operator rotates, the same `Wallet` object receives notes
  * of the new keyset, pays another LAN wallet and converts to the WAN, without being reopened; its old
- * notes stay spendable. Both invariants hold after it.
+ * notes stay spendable. Both invariants hold after it. A renewal interrupted by a crash after its
+ * journal, or by a lost answer to its swap, is settled by the next recovery: renewed once, nothing lost.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,13 @@ import { describe, expect, it } from 'vitest';
 import { call } from '../core/http/client.js';
 import { runLancash } from '../test-support/process.js';
 import { systemPerSuite } from '../test-support/system.js';
-import { curve, expectNotesSound, newWallet, settledBalance } from '../test-support/wallet.js';
+import {
+  curve,
+  expectNotesSound,
+  newWallet,
+  settledBalance,
+  type TestWallet,
+} from '../test-support/wallet.js';
 import { Wallet } from './wallet.js';
 
 const system = systemPerSuite('wallet-rotation');
@@ -93,4 +100,65 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
     l.wallet.close();
     for (const t of [w, l]) await expectNotesSound(t);
   }, 180_000); // waits out the grace on the wall clock, on a machine that may be busy
+
+  it.each([
+    ['a crash after its journal', (l: TestWallet) => l.crashAt('wallet:refresh:after-journal')],
+    [
+      'a lost answer to its swap, the mint unreachable after it',
+      (l: TestWallet) => {
+        l.net.arm('call', 'lose-answer', 1, '/v1/swap');
+        l.net.arm('call', 'unreachable', 1, '/v1/checkstate');
+      },
+    ],
+  ])(
+    'a renewal interrupted by %s is settled by the next recovery: renewed once, nothing lost',
+    async (_what, fault) => {
+      const sys = system();
+      const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
+      expect((await w.wallet.mintFromLightning(30)).state).toBe('done');
+      const l = await newWallet(sys.lan, { network: 'lan', gateway: sys.lan });
+      expect((await w.wallet.send({ to: l.wallet.address, amount: 20 })).state).toBe('done');
+      await l.wallet.receive();
+      const keysets = async () =>
+        (
+          (await call({ base: sys.lan, method: 'GET', path: '/v1/keysets' })) as {
+            keysets: { id: string; active: boolean }[];
+          }
+        ).keysets;
+      const previous = (await keysets()).find((k) => k.active)!.id;
+      const noteIds = async () => (await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id);
+      expect(new Set(await noteIds())).toEqual(new Set([previous]));
+      const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
+      await call({
+        base: sys.lan,
+        method: 'POST',
+        path: '/v1/gateway/operator/keysets/rotate',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const active = (await keysets()).find((k) => k.active)!.id;
+      expect(active).not.toBe(previous);
+
+      fault(l);
+      await l.wallet.recover();
+      // Interrupted: the renewal is journaled and open, its notes held, nothing renewed yet.
+      const open = await l.store.operations({ open: true });
+      expect(open.map((op) => op.kind)).toEqual(['refresh']);
+      expect(await noteIds()).toEqual([]);
+
+      // A restart; its recovery asks the mint what became of the swap and settles the renewal.
+      await l.reopen();
+      await l.wallet.recover();
+      expect(await l.store.operations({ open: true })).toEqual([]);
+      const ids = await noteIds();
+      expect(ids.length).toBeGreaterThan(0);
+      expect(new Set(ids)).toEqual(new Set([active]));
+      expect(await settledBalance(l)).toBe(20);
+      // The renewed notes pay; every note either wallet holds is unspent at its mint.
+      expect((await l.wallet.send({ to: w.wallet.address, amount: 20 })).state).toBe('done');
+      await w.wallet.receive();
+      expect(await settledBalance(l)).toBe(0);
+      l.wallet.close();
+      for (const t of [w, l]) await expectNotesSound(t);
+    },
+  );
 });
