@@ -83,7 +83,14 @@ export interface TestWallet {
 /** A new terminal on an in-memory store. */
 export async function newWallet(
   mint: string,
-  o: { network?: Network; gateway?: string; mailbox?: string; mnemonic?: string; autoRecover?: boolean } = {},
+  o: {
+    network?: Network;
+    gateway?: string;
+    mailbox?: string;
+    mnemonic?: string;
+    autoRecover?: boolean;
+    rotationCheckMs?: number;
+  } = {},
 ): Promise<TestWallet> {
   const store = new MemoryWalletStore();
   const net = new FaultyNet();
@@ -95,6 +102,7 @@ export async function newWallet(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
     // Off unless asked: a crash test's wallet must not settle by itself behind the test's back.
     autoRecover: o.autoRecover ?? false,
+    ...(o.rotationCheckMs === undefined ? {} : { rotationCheckMs: o.rotationCheckMs }),
     step: (point) => {
       if (point === crashPoint) {
         crashPoint = undefined;

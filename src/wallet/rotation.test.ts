@@ -101,6 +101,37 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
     for (const t of [w, l]) await expectNotesSound(t);
   }, 180_000); // waits out the grace on the wall clock, on a machine that may be busy
 
+  it('an idle open wallet notices a rotation by itself and renews its old notes, with no operation', async () => {
+    const sys = system();
+    const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
+    expect((await w.wallet.mintFromLightning(12)).state).toBe('done');
+    const l = await newWallet(sys.lan, {
+      network: 'lan',
+      gateway: sys.lan,
+      autoRecover: true,
+      rotationCheckMs: 100,
+    });
+    expect((await w.wallet.send({ to: l.wallet.address, amount: 12 })).state).toBe('done');
+    await l.wallet.receive();
+    const before = new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+    expect(before.size).toBe(1);
+    const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
+    await call({
+      base: sys.lan,
+      method: 'POST',
+      path: '/v1/gateway/operator/keysets/rotate',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    // Nothing is asked of the wallet: its own check finds the rotation and the recovery renews.
+    const renewed = async () => (await l.wallet.history()).find((op) => op.kind === 'refresh')?.state;
+    while ((await renewed()) !== 'done') await new Promise((r) => setTimeout(r, 50));
+    const after = new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+    expect([...after].some((id) => before.has(id))).toBe(false);
+    expect(await settledBalance(l)).toBe(12);
+    l.wallet.close();
+    for (const t of [w, l]) await expectNotesSound(t);
+  });
+
   it.each([
     ['a crash after its journal', (l: TestWallet) => l.crashAt('wallet:refresh:after-journal')],
     [

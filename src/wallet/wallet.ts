@@ -40,11 +40,19 @@ export interface WalletOptions {
    * again and again with a growing pause (1 s to 5 min) while any stays open. `close()` stops it.
    */
   autoRecover?: boolean;
+  /**
+   * With `autoRecover`, how often an open wallet asks the mint whether it rotated its keys (default 1
+   * hour): a wallet left idle (a browser tab) renews notes of a rotated-out keyset within that time,
+   * well inside the grace before the mint retires them (a week by default). One `GET /v1/keysets`.
+   */
+  rotationCheckMs?: number;
 }
 
 /** Pauses of the background recovery: the first, and the longest it grows to. */
 const AUTO_RECOVER_FIRST_MS = 1000;
 const AUTO_RECOVER_MAX_MS = 5 * 60_000;
+/** How often an idle, open wallet looks for a key rotation by default. */
+const ROTATION_CHECK_MS = 60 * 60_000;
 
 export interface CreateOptions extends WalletOptions {
   network: Network;
@@ -78,6 +86,7 @@ export class Wallet {
   private idle: (() => void)[] = [];
   private recovering: Promise<RecoverSummary> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private rotationTimer: ReturnType<typeof setTimeout> | undefined;
   private pauseMs = AUTO_RECOVER_FIRST_MS;
   private closed = false;
   /** The mint's rotations already answered by renewing notes; -1: not yet since the wallet opened. */
@@ -186,6 +195,7 @@ export class Wallet {
       o.autoRecover ?? true,
     );
     wallet.keepSettling(0);
+    wallet.watchRotations(o.rotationCheckMs ?? ROTATION_CHECK_MS);
     return wallet;
   }
 
@@ -311,6 +321,28 @@ export class Wallet {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.rotationTimer !== undefined) clearTimeout(this.rotationTimer);
+    this.rotationTimer = undefined;
+  }
+
+  /**
+   * Reads the mint's keysets every `ms` while the wallet is open (`autoRecover` only). A rotation seen
+   * there (`rotationsSeen`) makes the background recovery renew the notes of the old keyset before the
+   * mint retires it: without this, an idle wallet noticed a rotation only at its next operation.
+   */
+  private watchRotations(ms: number): void {
+    if (!this.autoRecover || this.closed) return;
+    // A timeout set again each round (as `keepSettling`): only timeouts are sure in every host.
+    this.rotationTimer = setTimeout(async () => {
+      try {
+        await this.ctx.mint.inactiveKeysetIds();
+        this.keepSettling(0);
+      } catch {
+        // The mint will answer another time.
+      }
+      if (!this.closed) this.watchRotations(ms);
+    }, ms);
+    (this.rotationTimer as { unref?: () => void }).unref?.();
   }
 
   /** Runs an operation started from outside: after any recovery running now, then keeps settling. */
