@@ -5,28 +5,16 @@
  * on), also the next on the same connection after a relaxed one that committed, threw, or failed to
  * begin; and a group commit relaxes only when every write of the group asked for it.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fail } from '../core/errors.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import { DIALECTS, type FreshDatabase, freshDatabase } from '../test-support/dialects.js';
+import { commitMode } from '../test-support/durability.js';
 import { openStore, type Store, type TransactionOptions } from './index.js';
 import type { Database } from './schema.js';
 
 const RELAXED: TransactionOptions = { durable: false };
-
-/** The connection's commit setting, as `relaxed` or `durable` (anything else is shown as it is). */
-async function commitMode(db: Kysely<Database>, dialect: Store['dialect']): Promise<string> {
-  if (dialect === 'sqlite') {
-    const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(db);
-    // https://sqlite.org/pragma.html#pragma_synchronous: 1 NORMAL, 2 FULL.
-    const level = rows[0]?.synchronous;
-    return level === 1 ? 'relaxed' : level === 2 ? 'durable' : `synchronous ${String(level)}`;
-  }
-  const { rows } = await sql<{ s: string }>`select current_setting('synchronous_commit') as s`.execute(db);
-  const s = rows[0]?.s;
-  return s === 'off' ? 'relaxed' : s === 'on' ? 'durable' : `synchronous_commit ${String(s)}`;
-}
 
 describe.each(DIALECTS)('transaction durability on %s', (dialect) => {
   let fresh: FreshDatabase;

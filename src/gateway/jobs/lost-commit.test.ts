@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionOptions } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import { DIALECTS } from '../../test-support/dialects.js';
+import { commitMode } from '../../test-support/durability.js';
 import { finish, startNet, type TestNet } from '../../test-support/gateway-net.js';
 import { Terminal } from '../../test-support/terminal.js';
 
@@ -47,7 +48,7 @@ describe.each(DIALECTS)('a lost commit after a delivery on %s', (dialect) => {
   }
 
   /**
-   * Runs `steps` recording every gateway transaction's durability, and the job `id()` as it stood
+   * Runs `steps` recording every gateway transaction's durability (read inside it), and the job `id()` as it stood
    * before the first relaxed one (what a power loss after that commit returned would leave).
    */
   async function recording(
@@ -59,7 +60,6 @@ describe.each(DIALECTS)('a lost commit after a delivery on %s', (dialect) => {
     let before: Before | undefined;
     const transaction = gwStore.transaction.bind(gwStore);
     gwStore.transaction = async (fn, options?: TransactionOptions) => {
-      durable.push(options?.durable !== false);
       if (options?.durable === false && before === undefined) {
         const job = await gwStore.db
           .selectFrom('gateway_jobs')
@@ -73,7 +73,11 @@ describe.each(DIALECTS)('a lost commit after a delivery on %s', (dialect) => {
           .executeTakeFirstOrThrow();
         before = { job, lastEvent: Number(events.seq) };
       }
-      return transaction(fn, options);
+      // The mode the transaction runs in, read inside it: what the store did with the options.
+      return transaction(async (trx) => {
+        durable.push((await commitMode(trx, gwStore.dialect)) === 'durable');
+        return fn(trx);
+      }, options);
     };
     try {
       await steps();
