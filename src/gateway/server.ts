@@ -48,7 +48,7 @@ import { DEFAULT_PRUNE_AFTER_MS, DEFAULT_PRUNE_EVERY_MS, startPruning } from './
 import * as jobsRepo from './jobs/repository.js';
 import { type Backoff, JobRunner } from './jobs/runner.js';
 import { JobService } from './jobs/service.js';
-import type { Trx } from './jobs/steps.js';
+import type { Commit } from './jobs/steps.js';
 import { GatewayKeys } from './keys.js';
 import { registerOperatorEvents, registerTransferEvents } from './live.js';
 import { operatorGuard } from './operator.js';
@@ -220,7 +220,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     // Steps of different jobs, and the LAN mailbox's deposits and drains, that are ready together
     // commit together: one sync of the log for many, each write still refused alone (`GroupCommit`).
     const commits = new GroupCommit(o.store);
-    const commit = <T>(write: (trx: Trx) => Promise<T>): Promise<T> => commits.run(write);
+    const commit: Commit = (write, options) => commits.run(write, options);
     const mailbox = registerMailboxRoutes(lan, {
       store: o.store,
       commit,

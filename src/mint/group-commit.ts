@@ -10,22 +10,31 @@
  * round trips a write on PostgreSQL). A refusal rolls that whole transaction back, and the group runs
  * again with each write inside its own savepoint, which then rolls back to it alone; after a refusal
  * the next group is savepointed from the start, so a stream of refusals costs no more than before.
+ *
+ * A write may ask not to wait for the log's flush (`durable: false`, `TransactionOptions`): the group
+ * commits that way only when EVERY write in it asked, since one commit holds them all. A write that
+ * moves value in a group of relaxed ones makes the group's commit durable.
  */
 import { type Kysely, sql } from 'kysely';
 import { Batcher, type BatcherOptions, type Outcome } from '../core/batcher.js';
 import { isLancashError } from '../core/errors.js';
-import type { Store } from '../store/index.js';
+import type { Store, TransactionOptions } from '../store/index.js';
 import type { Database } from '../store/schema.js';
 
 type Trx = Kysely<Database>;
 type Write = (trx: Trx) => Promise<unknown>;
+/** A queued write and whether it must be on disk when its commit returns. */
+interface Queued {
+  write: Write;
+  durable: boolean;
+}
 
 /** See `BatcherOptions`: `maxGroup` writes per transaction (default 32), `lingerMs`, `coming`. */
 export type GroupCommitOptions = BatcherOptions;
 
 export class GroupCommit {
   readonly #store: Store;
-  readonly #batcher: Batcher<Write, unknown>;
+  readonly #batcher: Batcher<Queued, unknown>;
   /** The last group had a refused write: the next one is savepointed from the start. */
   #refusedLast = false;
 
@@ -37,28 +46,33 @@ export class GroupCommit {
   /**
    * Runs `write` in a transaction shared with other writes queued meanwhile; resolves once that
    * transaction is committed. `write` must touch the database only through `trx` (it may run again).
+   * `options.durable: false` is honoured only when every write of the group says so.
    */
-  run<T>(write: (trx: Trx) => Promise<T>): Promise<T> {
-    return this.#batcher.run(write) as Promise<T>;
+  run<T>(write: (trx: Trx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#batcher.run({ write, durable: options?.durable !== false }) as Promise<T>;
   }
 
-  async #commit(group: readonly Write[]): Promise<Outcome<unknown>[]> {
-    if (group.length === 1) return [await this.#alone(group[0]!)];
+  async #commit(queued: readonly Queued[]): Promise<Outcome<unknown>[]> {
+    if (queued.length === 1) return [await this.#alone(queued[0]!)];
+    const group = queued.map((q) => q.write);
+    const options: TransactionOptions = { durable: queued.some((q) => q.durable) };
     try {
-      const outcomes = this.#refusedLast ? await this.#savepointed(group) : await this.#plain(group);
+      const outcomes = this.#refusedLast
+        ? await this.#savepointed(group, options)
+        : await this.#plain(group, options);
       this.#refusedLast = outcomes.some((o) => !o.ok);
       return outcomes;
     } catch {
       // A database error belongs to no write in particular: each runs again in its own transaction,
       // where the store retries conflicts and the error reaches only the write that causes it.
       const out: Outcome<unknown>[] = [];
-      for (const write of group) out.push(await this.#alone(write));
+      for (const q of queued) out.push(await this.#alone(q));
       return out;
     }
   }
 
   /** The group in one transaction without savepoints; a refusal runs it again `#savepointed`. */
-  async #plain(group: readonly Write[]): Promise<Outcome<unknown>[]> {
+  async #plain(group: readonly Write[], options: TransactionOptions): Promise<Outcome<unknown>[]> {
     try {
       return await this.#store.transaction(async (trx) => {
         const out: Outcome<unknown>[] = [];
@@ -71,25 +85,25 @@ export class GroupCommit {
           }
         }
         return out;
-      });
+      }, options);
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
-      return this.#savepointed(group);
+      return this.#savepointed(group, options);
     }
   }
 
   /** The group in one transaction, each write inside its own savepoint. */
-  #savepointed(group: readonly Write[]): Promise<Outcome<unknown>[]> {
+  #savepointed(group: readonly Write[], options: TransactionOptions): Promise<Outcome<unknown>[]> {
     return this.#store.transaction(async (trx) => {
       const out: Outcome<unknown>[] = [];
       for (const write of group) out.push(await inSavepoint(trx, write));
       return out;
-    });
+    }, options);
   }
 
-  async #alone(write: Write): Promise<Outcome<unknown>> {
+  async #alone({ write, durable }: Queued): Promise<Outcome<unknown>> {
     try {
-      return { ok: true, value: await this.#store.transaction(write) };
+      return { ok: true, value: await this.#store.transaction(write, { durable }) };
     } catch (error) {
       return { ok: false, error };
     }

@@ -11,6 +11,17 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Capabilities {
   /** SQL that opens a write transaction on one connection. */
   readonly beginWrite: string;
+  /**
+   * How a transaction commits without waiting for its log to reach the disk (`TransactionOptions`
+   * `durable: false`): `before` runs on the connection before `begin` (which replaces `beginWrite`),
+   * `after` once the transaction is over, committed or not, to put the connection back as it was.
+   * A process crash loses no commit that returned either way; a power loss may lose the last few.
+   */
+  readonly relaxedCommit: {
+    readonly before: readonly string[];
+    readonly begin: string;
+    readonly after: readonly string[];
+  };
   /** How often a transaction runs when the database aborts it to break a conflict (1 = never again). */
   readonly maxAttempts: number;
   /** Driver error codes that mean "run the whole transaction again". */

@@ -42,6 +42,19 @@ export type StoreConfig = (
 /** Whether stores check for nested transactions when their config does not say (`checkNesting`). */
 const CHECK_NESTING_BY_DEFAULT = process.env.LANCASH_CHECK_NESTING === '1';
 
+/** How one transaction commits (`Store.transaction`). */
+export interface TransactionOptions {
+  /**
+   * false: the commit returns without waiting for its log to reach the disk (SQLite `synchronous =
+   * NORMAL` for this transaction, PostgreSQL `synchronous_commit = off`; `relaxedCommit` of the
+   * dialect). A crash of this process loses nothing either way; a power loss (on PostgreSQL also a
+   * crash of the database server) may lose the last such commits, which are then as if never made.
+   * Only for commits that move no value and whose loss redoes work at most: each use says why
+   * (docs/storage.md, "Commits that move no value"). Default true: the commit is on disk when it returns.
+   */
+  durable?: boolean;
+}
+
 export interface Store {
   readonly dialect: DialectName;
   readonly db: Kysely<Database>;
@@ -54,9 +67,9 @@ export interface Store {
    * PostgreSQL refuses every further statement of that transaction (SQLite would carry on), so code
    * that catches and continues works on one database only. Never call `transaction` inside `fn`
    * (pass `trx` down): it would deadlock SQLite and commit apart on PostgreSQL; the tests refuse it
-   * (`StoreConfig.checkNesting`).
+   * (`StoreConfig.checkNesting`). `options.durable: false`: see `TransactionOptions`.
    */
-  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Runs `fn` once what `db` wrote is committed: after the commit of the transaction `db` belongs to
    * (never, if it rolls back or runs again), or at once when `db` is the store's own handle (its
@@ -200,6 +213,11 @@ class KyselyStore implements Store {
   readonly #afterCommit = new WeakMap<Kysely<Database>, (() => void)[]>();
   /** SQLite: the connection's statements, run without Kysely inside a transaction (`sqlite/direct.ts`). */
   readonly #direct: Direct | undefined;
+  /**
+   * A relaxed transaction's `relaxedCommit.after` failed, so the connection may still commit without
+   * waiting for the disk: the next transaction puts it back first (and fails if it cannot).
+   */
+  #relaxedLeft = false;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -226,7 +244,8 @@ class KyselyStore implements Store {
     });
   }
 
-  async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const durable = options?.durable !== false;
     const inside = this.#inside;
     if (inside?.getStore()) {
       fail(
@@ -241,7 +260,9 @@ class KyselyStore implements Store {
         return await this.db
           .connection()
           .execute((conn) =>
-            inside === undefined ? this.#once(conn, fn) : inside.run(true, () => this.#once(conn, fn)),
+            inside === undefined
+              ? this.#once(conn, fn, durable)
+              : inside.run(true, () => this.#once(conn, fn, durable)),
           );
       } catch (err) {
         const code = driverCode(err);
@@ -266,16 +287,32 @@ class KyselyStore implements Store {
     else runQuietly(fn);
   }
 
-  async #once<T>(conn: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  async #once<T>(
+    conn: Kysely<Database>,
+    fn: (trx: Kysely<Database>) => Promise<T>,
+    durable: boolean,
+  ): Promise<T> {
     const queued: (() => void)[] = [];
     this.#afterCommit.set(conn, queued);
     const direct = this.#direct;
+    const run = async (statement: string): Promise<void> => {
+      if (direct === undefined) await sql.raw(statement).execute(conn);
+      else direct.rows(statement, NO_PARAMETERS);
+    };
+    // The one place that decides how a transaction commits: the dialect gives only the statements.
+    const relaxed = this.#capabilities.relaxedCommit;
+    if (this.#relaxedLeft) {
+      for (const s of relaxed.after) await run(s);
+      this.#relaxedLeft = false;
+    }
+    if (!durable) {
+      // Marked first: should a `before` statement fail halfway, the next transaction puts it back.
+      this.#relaxedLeft = relaxed.after.length > 0;
+      for (const s of relaxed.before) await run(s);
+    }
     try {
-      if (direct === undefined) await sql.raw(this.#capabilities.beginWrite).execute(conn);
-      else {
-        direct.rows(this.#capabilities.beginWrite, NO_PARAMETERS);
-        openTransaction(conn, direct);
-      }
+      await run(durable ? this.#capabilities.beginWrite : relaxed.begin);
+      if (direct !== undefined) openTransaction(conn, direct);
       let result: T;
       try {
         result = await fn(conn);
@@ -303,6 +340,17 @@ class KyselyStore implements Store {
     } finally {
       this.#afterCommit.delete(conn);
       if (direct !== undefined) closeTransaction(conn);
+      if (!durable) await this.#restore(run, relaxed.after);
+    }
+  }
+
+  /** Puts a relaxed transaction's connection back to durable commits; on failure the next one does. */
+  async #restore(run: (statement: string) => Promise<void>, after: readonly string[]): Promise<void> {
+    try {
+      for (const s of after) await run(s);
+      this.#relaxedLeft = false;
+    } catch {
+      // Left marked (`#relaxedLeft`): the transaction's own outcome stands, the next one restores first.
     }
   }
 

@@ -93,7 +93,7 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
     db: store.db,
     url: fresh.url,
     config: fresh.config,
-    transaction: <T>(fn: (trx: Kysely<Database>) => Promise<T>) => store.transaction(fn),
+    transaction: (fn, options) => store.transaction(fn, options),
     afterCommit: (db, fn) => store.afterCommit(db, fn),
     secrets: store.secrets,
     overwriteSecurely: <T>(fn: (db: Kysely<Database>) => Promise<T>) => store.overwriteSecurely(fn),

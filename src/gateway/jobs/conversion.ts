@@ -27,6 +27,7 @@ import {
   commitOf,
   cryptoOf,
   type JobServiceBase,
+  MOVES_NO_VALUE,
   moveJob,
   prepareLocal,
   refuseJob,
@@ -235,8 +236,12 @@ export class ConversionSteps {
     fault(point(job.direction, 'deliver'));
     traceStep(job.id, 'deliver.accepted');
     const now = this.clock();
-    const moved = await this.commit((trx) =>
-      moveJob(trx, job, 'done', now, { active: 0 }, 'delivered', this.o.leaseOwner),
+    // Moves no value: the notes are in the inbox already and the payment stays journaled. Lost at a
+    // power loss, the job is back in `delivering` and sends the same bytes again, which the inbox
+    // answers as a duplicate (the same sender, transfer id and content; a tombstone once drained).
+    const moved = await this.commit(
+      (trx) => moveJob(trx, job, 'done', now, { active: 0 }, 'delivered', this.o.leaseOwner),
+      MOVES_NO_VALUE,
     );
     traceStep(job.id, 'deliver.committed');
     if (moved) this.finished(moved);
@@ -271,6 +276,8 @@ export class ConversionSteps {
     await this.o.deliverer.deliver(job.replyTo, job.journal.notice);
     fault(point(job.direction, 'notice'));
     const now = this.clock();
+    // Moves no value (a refusal's notice; the refusal and its effect committed before): lost, the
+    // journaled notice is sent again, the same bytes, a duplicate to the inbox.
     const moved = await this.commit(async (trx) => {
       const ok = await repo.moveJob(
         trx,
@@ -291,7 +298,7 @@ export class ConversionSteps {
           detail: 'notice delivered',
         });
       return ok;
-    });
+    }, MOVES_NO_VALUE);
     if (moved) fault(point(job.direction, 'notice-sent'));
     return IDLE;
   }
@@ -304,6 +311,9 @@ export class ConversionSteps {
    * steps are never parked: their outcome may be unclear, so they are retried until it is known.
    */
   async failed(id: string, error: unknown, delayMs: (attempt: number) => number): Promise<void> {
+    // Every commit here moves no value: it changes only when and whether the runner tries again (and
+    // the notice's or parking's event); state, journal and lease stay. Lost at a power loss, the step
+    // is tried again as if this attempt had not been recorded, which it may be at any time anyway.
     const { store } = this.o;
     const row = await repo.getJob(store.db, id);
     if (row === undefined || row.active === 0) return;
@@ -333,7 +343,7 @@ export class ConversionSteps {
             detail: `notice abandoned: ${lastError}`,
           });
         }
-      });
+      }, MOVES_NO_VALUE);
       return;
     }
     const delivering =
@@ -355,15 +365,17 @@ export class ConversionSteps {
             detail: `parked: ${row.state === 'delivering' ? 'payment' : 'notice'} ${why}: ${lastError}`,
           });
         }
-      });
+      }, MOVES_NO_VALUE);
       return;
     }
-    await this.commit((trx) =>
-      repo.moveJob(trx, id, from, {
-        attempts,
-        next_attempt_at: now + delayMs(attempts),
-        last_error: lastError,
-      }),
+    await this.commit(
+      (trx) =>
+        repo.moveJob(trx, id, from, {
+          attempts,
+          next_attempt_at: now + delayMs(attempts),
+          last_error: lastError,
+        }),
+      MOVES_NO_VALUE,
     );
   }
 }

@@ -18,7 +18,7 @@ import { traceStep } from '../../core/step-trace.js';
 import type { DepositInTransaction } from '../../mailbox/service.js';
 import { inThreadCrypto, type MintCrypto } from '../../mint/crypto.js';
 import type { Mint } from '../../mint/mint.js';
-import type { Store } from '../../store/index.js';
+import type { Store, TransactionOptions } from '../../store/index.js';
 import type { Database } from '../../store/schema.js';
 import type { Deliverer } from '../delivery.js';
 import type { GatewayKeys } from '../keys.js';
@@ -41,8 +41,18 @@ export interface MovePatch {
   active?: number;
 }
 
-/** Runs `write` in one transaction (it must touch the database only through `trx`: it may run again). */
-export type Commit = <T>(write: (trx: Trx) => Promise<T>) => Promise<T>;
+/**
+ * Runs `write` in one transaction (it must touch the database only through `trx`: it may run again);
+ * `options.durable: false` only for a commit that moves no value (`TransactionOptions`).
+ */
+export type Commit = <T>(write: (trx: Trx) => Promise<T>, options?: TransactionOptions) => Promise<T>;
+
+/**
+ * The options of a commit that moves no value: it returns without waiting for the log's flush
+ * (`TransactionOptions.durable`), so a power loss may lose it, and what it recorded is then done
+ * again (docs/storage.md, "Commits that move no value"). Each use says why that is safe.
+ */
+export const MOVES_NO_VALUE: TransactionOptions = Object.freeze({ durable: false });
 
 /** What every gateway job service is built on: the gateway's database, local mint and keys, and its hooks. */
 export interface JobServiceBase {
@@ -118,7 +128,7 @@ export function cryptoOf(o: { curve: Curve; crypto?: MintCrypto }): MintCrypto {
 
 /** The transaction a service's steps commit in: `o.commit`, else one of their own. */
 export function commitOf(o: { store: Store; commit?: Commit }): Commit {
-  return o.commit ?? ((write) => o.store.transaction(write));
+  return o.commit ?? ((write, options) => o.store.transaction(write, options));
 }
 
 /**

@@ -11,6 +11,16 @@ const MIGRATION_LOCK_KEY = '30506424226378600';
 
 export const capabilities: Capabilities = {
   beginWrite: 'begin isolation level read committed',
+  // One simple-protocol round trip (no parameters: pg sends it as one Query message, both statements).
+  // `set local` ends with the transaction, committed or rolled back: nothing to put back on the
+  // pooled connection. With synchronous_commit off the commit returns before its WAL is flushed; a
+  // server crash may lose it (never corrupt: https://www.postgresql.org/docs/current/wal-async-commit.html),
+  // and a later synchronous commit's flush covers every WAL record before it.
+  relaxedCommit: {
+    before: [],
+    begin: 'begin isolation level read committed; set local synchronous_commit = off',
+    after: [],
+  },
   maxAttempts: 5,
   // SQLSTATE serialization_failure, deadlock_detected.
   retryCodes: new Set(['40001', '40P01']),

@@ -7,6 +7,17 @@ import type { Capabilities } from '../dialect.js';
 
 export const capabilities: Capabilities = {
   beginWrite: 'begin immediate',
+  // `synchronous` is per connection and may not change inside a transaction ("Safety level may not be
+  // changed inside a transaction"): set before BEGIN, back to the store's FULL (`connect.ts`) after. In
+  // WAL mode NORMAL skips the WAL's fsync at commit (https://sqlite.org/pragma.html#pragma_synchronous:
+  // "a transaction committed in WAL mode with synchronous=NORMAL might roll back following a power loss
+  // or system crash", never after an application crash). The next FULL commit's fsync of the WAL file
+  // makes every frame before it durable too, so a durable commit never outlives a relaxed one before it.
+  relaxedCommit: {
+    before: ['pragma synchronous = normal'],
+    begin: 'begin immediate',
+    after: ['pragma synchronous = full'],
+  },
   maxAttempts: 1,
   retryCodes: new Set(),
   uniqueViolationCodes: new Set(['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']),
