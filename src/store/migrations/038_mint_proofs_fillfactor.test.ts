@@ -58,7 +58,7 @@ describe.each(DIALECTS)('migration 038 on %s', (dialect) => {
       where relname = 'mint_proofs'`.execute(s.db);
     expect(options.rows[0]?.o).toContain(`fillfactor=${MINT_PROOFS_FILLFACTOR}`);
 
-    // Fill pages after the old rows: more notes than one page holds (≈ 23 of these at 100 %).
+    // Fill pages after the old rows: more notes than one page holds (≈ 23 of these at 100 %, 12 at 50).
     await s.db
       .insertInto('mint_proofs')
       .values(held(3, 60, 2))
