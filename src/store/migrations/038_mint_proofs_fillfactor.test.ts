@@ -17,7 +17,7 @@ const held = (from: number, n: number, now: number) =>
     const i = from + k;
     return {
       y: `02${i.toString(16).padStart(64, '0')}`,
-      state: 'pending',
+      state: 'pending' as const,
       amount: 8,
       keyset_id: '00ad268c4d1f5826',
       secret: i.toString(16).padStart(64, 'a'),
