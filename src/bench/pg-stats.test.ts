@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { newestPostgresBin } from '../store/postgres/throwaway.js';
 import { DIALECTS } from '../test-support/dialects.js';
-import { StatsWindow, statementFigures } from './pg-stats.js';
+import { type ServerSample, StatsWindow, serverFigures, statementFigures } from './pg-stats.js';
 import { openBenchStore } from './stores.js';
 
 describe('pg-stats figures', () => {
@@ -61,6 +61,61 @@ describe('pg-stats figures', () => {
     expect(f.topByTime[2]!.query).toHaveLength(120);
   });
 
+  it('splits the server’s CPU by process, counting an ended process’s time inside the window only', () => {
+    const at = (
+      processes: [number, string, number][],
+      o: {
+        postmaster: number;
+        reaped: number;
+        commits: number;
+        records: number;
+        updates: number;
+        hot: number;
+      },
+    ): ServerSample => ({
+      processes: new Map(processes.map(([pid, kind, ms]) => [pid, { kind, ms }])),
+      postmasterMs: o.postmaster,
+      reapedMs: o.reaped,
+      commits: o.commits,
+      rollbacks: 0,
+      wal: { records: o.records, fpi: 0, bytes: o.records * 100, writes: 0, syncs: o.commits },
+      tables: new Map([
+        ['jobs', { vacuums: 0, analyzes: 1, updates: o.updates, hotUpdates: o.hot }],
+        ['still', { vacuums: 0, analyzes: 0, updates: 5, hotUpdates: 5 }],
+      ]),
+    });
+    // Backend 10 runs on, 11 ends (having spent 30 ms before the window, 50 in all: 20 inside), 12
+    // starts; an autovacuum worker starts and ends inside (15 ms): the postmaster reaped 50 + 15.
+    const a = at(
+      [
+        [10, 'client backend', 100],
+        [11, 'client backend', 30],
+        [20, 'walwriter', 5],
+      ],
+      { postmaster: 40, reaped: 200, commits: 10, records: 100, updates: 3, hot: 1 },
+    );
+    const b = at(
+      [
+        [10, 'client backend', 180],
+        [12, 'client backend', 40],
+        [20, 'walwriter', 9],
+      ],
+      { postmaster: 41, reaped: 265, commits: 30, records: 300, updates: 13, hot: 2 },
+    );
+    expect(serverFigures(a, b, 10)).toEqual({
+      cpuUs: 16_000,
+      cpuUsByProcess: { 'client backend': 12_000, 'ended meanwhile': 3500, walwriter: 400, postmaster: 100 },
+      commits: 2,
+      rollbacks: 0,
+      walRecords: 20,
+      walFpi: 0,
+      walBytes: 2000,
+      walWrites: 0,
+      walSyncs: 2,
+      tables: { jobs: { vacuums: 0, analyzes: 0, updates: 10, hotUpdates: 1 } },
+    });
+  });
+
   it('answers a failed reset as an error rather than failing the bench', async () => {
     const w = new StatsWindow([
       { reset: () => Promise.reject(new Error('no extension')), read: async () => [] },
@@ -105,6 +160,14 @@ describe.runIf(postgres)('pg-stats on a throwaway PostgreSQL', () => {
       expect(insert!.walRecordsPerCall).toBeGreaterThanOrEqual(2);
       expect(f!.topByCalls.find((s) => s.query.startsWith('select'))).toMatchObject({ callsPer: 0.333 });
       expect(f!.topByCalls.some((s) => s.query.includes('pg_stat_statements'))).toBe(false);
+      // The server as a whole (its counters of commits and WAL reach the shared statistics up to a
+      // second late, so only their presence is checked here), and the probe's own reads are not
+      // among the statements.
+      const server = f!.server;
+      if (server === undefined || 'error' in server) throw new Error(`no server figures: ${server?.error}`);
+      expect(server).toMatchObject({ cpuUs: expect.any(Number), commits: expect.any(Number) });
+      expect(server.walRecords).toBeGreaterThanOrEqual(0);
+      expect(f!.topByCalls.some((s) => s.query.includes('pg_stat_user_tables'))).toBe(false);
     } finally {
       await bench.close();
     }

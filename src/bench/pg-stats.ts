@@ -10,8 +10,17 @@
  * them as it closes, over an admin connection to another database, so these two statements are not
  * counted. The times are wall times inside the server: a statement waiting for a row lock counts
  * its wait.
+ *
+ * Beside the statements, the server as a whole over the same window (`ServerSample`): its CPU by
+ * process (client backends, walwriter, checkpointer, autovacuum, the postmaster, the processes that
+ * ended meanwhile) from Linux's /proc, its commits, its WAL (`pg_stat_wal`: records, full-page images,
+ * writes and syncs) and the tables autovacuum vacuumed or analyzed: what a statement's time does not
+ * show (a commit's flush, the WAL writer, an analyze that invalidates every connection's plans).
+ * Backends report their commits and WAL to the shared statistics up to a second late (PostgreSQL 15's
+ * `PGSTAT_MIN_INTERVAL`): over a window of seconds at a steady rate the lag at both edges cancels.
  */
-import type pg from 'pg';
+import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 import { round } from './harness.js';
 
 /** Statements listed by calls and by time. */
@@ -37,6 +46,210 @@ export interface StatementTotals {
 export interface StatementProbe {
   reset(): Promise<void>;
   read(): Promise<StatementTotals[]>;
+  /** The server's counters now (a server on this host, readable /proc); absent: not counted. */
+  sample?(): Promise<ServerSample>;
+}
+
+/** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
+
+/** A server's cumulative counters at one moment. */
+export interface ServerSample {
+  /** CPU ms of each live child of the postmaster, by pid, with its kind. */
+  processes: Map<number, { kind: string; ms: number }>;
+  postmasterMs: number;
+  /** CPU ms of the postmaster's children that ended (an autovacuum worker, a closed connection). */
+  reapedMs: number;
+  /** The database's transactions committed and rolled back. */
+  commits: number;
+  rollbacks: number;
+  wal: { records: number; fpi: number; bytes: number; writes: number; syncs: number };
+  /** By table: vacuums and analyzes (auto and manual), rows updated and of which HOT (no index entry). */
+  tables: Map<string, TableCounts>;
+}
+
+/** A table's cumulative counters (pg_stat_user_tables). */
+export interface TableCounts {
+  vacuums: number;
+  analyzes: number;
+  updates: number;
+  hotUpdates: number;
+}
+
+/** A server's work over a window, per unit of work (CPU in µs). */
+export interface ServerFigures {
+  cpuUs: number;
+  /** By process kind (pg_stat_activity's backend_type; `client backend` is this database's, `admin` any other's). */
+  cpuUsByProcess: Record<string, number>;
+  commits: number;
+  rollbacks: number;
+  walRecords: number;
+  walFpi: number;
+  walBytes: number;
+  walWrites: number;
+  walSyncs: number;
+  /**
+   * Over the whole window, not per unit, for the tables that changed: vacuums and analyzes (an
+   * analyze invalidates the plans every connection keeps of the table's statements), rows updated and
+   * of which HOT (a HOT update adds no index entries).
+   */
+  tables: Record<string, TableCounts>;
+}
+
+/** utime + stime and cutime + cstime (children reaped) of a /proc stat line, in ms, and the parent. */
+function procStat(pid: number): { ms: number; reaped: number; ppid: number } | undefined {
+  let line: string;
+  try {
+    line = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // ended meanwhile, or not Linux
+  }
+  const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  const ticks = (...i: number[]) => i.reduce((n, k) => n + Number(f[k]), 0) * TICK_MS;
+  return { ms: ticks(11, 12), reaped: ticks(13, 14), ppid: Number(f[1]) };
+}
+
+/** The postmaster's direct children from /proc, each with its CPU ms. */
+function childrenOf(postmaster: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const p of pids) {
+    if (!/^\d+$/.test(p)) continue;
+    const s = procStat(Number(p));
+    if (s?.ppid === postmaster) out.set(Number(p), s.ms);
+  }
+  return out;
+}
+
+/**
+ * `database`'s server's counters over `admin` and a short-lived connection to `database` itself (its
+ * tables' maintenance counts are visible from it only). The server must run on this host.
+ */
+async function serverSample(admin: pg.Client, database: string, oid: number): Promise<ServerSample> {
+  const own = await admin.query<{ pid: number }>('select pg_backend_pid() as pid');
+  const postmaster = procStat(own.rows[0]!.pid)?.ppid;
+  if (postmaster === undefined) throw new Error('pg-stats: the server is not on this host');
+  const kinds = await admin.query<{ pid: number; kind: string; datid: number | null }>(
+    'select pid, backend_type as kind, datid from pg_stat_activity',
+  );
+  const db = await admin.query<{ commits: string; rollbacks: string }>(
+    'select xact_commit as commits, xact_rollback as rollbacks from pg_stat_database where datid = $1',
+    [oid],
+  );
+  const wal = await admin.query<{
+    records: string;
+    fpi: string;
+    bytes: string;
+    writes: string;
+    syncs: string;
+  }>(
+    'select wal_records as records, wal_fpi as fpi, wal_bytes as bytes, wal_write as writes, wal_sync as syncs from pg_stat_wal',
+  );
+  // Not counted itself: the window's statements are the bench's only.
+  const c = new pg.Client({
+    host: admin.host,
+    port: admin.port,
+    user: admin.user,
+    database,
+    options: '-c pg_stat_statements.track=none',
+  });
+  await c.connect();
+  let tables: { relname: string; vacuums: string; analyzes: string; updates: string; hot: string }[];
+  try {
+    tables = (
+      await c.query<{ relname: string; vacuums: string; analyzes: string; updates: string; hot: string }>(
+        `select relname, vacuum_count + autovacuum_count as vacuums, analyze_count + autoanalyze_count as analyzes,
+                n_tup_upd as updates, n_tup_hot_upd as hot
+           from pg_stat_user_tables`,
+      )
+    ).rows;
+  } finally {
+    await c.end().catch(() => {});
+  }
+  // CPU last, after the queries' own work.
+  const kind = new Map(
+    kinds.rows.map((r) => [r.pid, r.kind === 'client backend' && Number(r.datid) !== oid ? 'admin' : r.kind]),
+  );
+  const processes = new Map<number, { kind: string; ms: number }>();
+  for (const [pid, ms] of childrenOf(postmaster)) processes.set(pid, { kind: kind.get(pid) ?? 'other', ms });
+  const pm = procStat(postmaster);
+  const w = wal.rows[0]!;
+  return {
+    processes,
+    postmasterMs: pm?.ms ?? 0,
+    reapedMs: pm?.reaped ?? 0,
+    commits: Number(db.rows[0]?.commits ?? 0),
+    rollbacks: Number(db.rows[0]?.rollbacks ?? 0),
+    wal: {
+      records: Number(w.records),
+      fpi: Number(w.fpi),
+      bytes: Number(w.bytes),
+      writes: Number(w.writes),
+      syncs: Number(w.syncs),
+    },
+    tables: new Map(
+      tables.map((t) => [
+        t.relname,
+        {
+          vacuums: Number(t.vacuums),
+          analyzes: Number(t.analyzes),
+          updates: Number(t.updates),
+          hotUpdates: Number(t.hot),
+        },
+      ]),
+    ),
+  };
+}
+
+/**
+ * The server's work between samples `a` and `b` over `units`. A process that ended meanwhile took its
+ * whole life's CPU into the postmaster's reaped time: the part it had spent before `a` is taken off.
+ */
+export function serverFigures(a: ServerSample, b: ServerSample, units: number): ServerFigures {
+  const n = Math.max(1, units);
+  const byKind = new Map<string, number>();
+  const add = (k: string, ms: number) => byKind.set(k, (byKind.get(k) ?? 0) + ms);
+  for (const [pid, p] of b.processes) add(p.kind, p.ms - (a.processes.get(pid)?.ms ?? 0));
+  let ended = b.reapedMs - a.reapedMs;
+  for (const [pid, p] of a.processes) if (!b.processes.has(pid)) ended -= p.ms;
+  add('ended meanwhile', Math.max(0, ended));
+  add('postmaster', b.postmasterMs - a.postmasterMs);
+  const us = (ms: number) => Math.round((ms * 1000) / n);
+  const total = [...byKind.values()].reduce((s, ms) => s + ms, 0);
+  const tables: Record<string, TableCounts> = {};
+  for (const [t, m] of b.tables) {
+    const was = a.tables.get(t) ?? { vacuums: 0, analyzes: 0, updates: 0, hotUpdates: 0 };
+    const d = {
+      vacuums: m.vacuums - was.vacuums,
+      analyzes: m.analyzes - was.analyzes,
+      updates: m.updates - was.updates,
+      hotUpdates: m.hotUpdates - was.hotUpdates,
+    };
+    if (d.vacuums > 0 || d.analyzes > 0 || d.updates > 0) tables[t] = d;
+  }
+  const per = (x: number) => round(x / n, 3);
+  return {
+    cpuUs: us(total),
+    cpuUsByProcess: Object.fromEntries(
+      [...byKind]
+        .filter(([, ms]) => ms > 0)
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, ms]) => [k, us(ms)]),
+    ),
+    commits: per(b.commits - a.commits),
+    rollbacks: per(b.rollbacks - a.rollbacks),
+    walRecords: per(b.wal.records - a.wal.records),
+    walFpi: per(b.wal.fpi - a.wal.fpi),
+    walBytes: Math.round((b.wal.bytes - a.wal.bytes) / n),
+    walWrites: per(b.wal.writes - a.wal.writes),
+    walSyncs: per(b.wal.syncs - a.wal.syncs),
+    tables,
+  };
 }
 
 /** One statement's figures, per unit of work and per call. */
@@ -64,6 +277,8 @@ export interface PgStatsFigures {
   topByCalls: StatementFigures[];
   /** By execution plus planning time over the window. */
   topByTime: StatementFigures[];
+  /** The server as a whole over the window (`StatementProbe.sample`), or why it is missing. */
+  server?: ServerFigures | { error: string };
 }
 
 /**
@@ -105,6 +320,7 @@ export async function statementProbe(admin: pg.Client, database: string): Promis
         walRecords: Number(s.wal_records),
       }));
     },
+    sample: () => serverSample(admin, database, oid),
   };
 }
 
@@ -148,15 +364,31 @@ export function statementFigures(
 
 /**
  * A window's reset and read, started from the bench's synchronous edge callbacks and awaited after
- * the run: a failure is answered in the figures rather than failing the bench's other figures.
+ * the run: a failure is answered in the figures rather than failing the bench's other figures. The
+ * server's counters are sampled after the reset and before the read.
  */
 export class StatsWindow {
   private readonly reset: Promise<unknown>;
-  private read: Promise<StatementTotals[][]> | undefined;
+  private readonly before: Promise<(ServerSample | Error | undefined)[]>;
+  private read:
+    | Promise<{ totals: StatementTotals[][]; after: (ServerSample | Error | undefined)[] }>
+    | undefined;
 
   constructor(private readonly probes: readonly StatementProbe[]) {
     this.reset = Promise.all(probes.map((p) => p.reset()));
     this.reset.catch(() => {}); // answered in `figures`
+    this.before = this.reset.then(
+      () => this.samples(),
+      () => this.samples(),
+    );
+  }
+
+  private samples(): Promise<(ServerSample | Error | undefined)[]> {
+    return Promise.all(
+      this.probes.map((p) =>
+        p.sample?.().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+      ),
+    );
   }
 
   /**
@@ -164,11 +396,16 @@ export class StatsWindow {
    * reset's round trip (a millisecond or two) are left out, against a window of seconds.
    */
   async opened(): Promise<void> {
-    await this.reset.catch(() => {});
+    await this.before;
   }
 
   close(): void {
-    this.read ??= this.reset.then(() => Promise.all(this.probes.map((p) => p.read())));
+    this.read ??= this.before
+      .then(() => this.reset)
+      .then(async () => {
+        const after = await this.samples();
+        return { totals: await Promise.all(this.probes.map((p) => p.read())), after };
+      });
     this.read.catch(() => {});
   }
 
@@ -176,8 +413,18 @@ export class StatsWindow {
   async figures(units: number, per: string): Promise<PgStatsFigures[] | { error: string }> {
     try {
       this.close();
-      const read = await this.read!;
-      return read.map((totals) => statementFigures(totals, units, per));
+      const { totals, after } = await this.read!;
+      const before = await this.before;
+      return totals.map((t, i) => {
+        const f = statementFigures(t, units, per);
+        const a = before[i];
+        const b = after[i];
+        if (a === undefined || b === undefined) return f;
+        if (a instanceof Error || b instanceof Error) {
+          return { ...f, server: { error: (a instanceof Error ? a : (b as Error)).message } };
+        }
+        return { ...f, server: serverFigures(a, b, units) };
+      });
     } catch (e) {
       return { error: e instanceof Error ? e.message : String(e) };
     }
