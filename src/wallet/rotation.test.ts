@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { call } from '../core/http/client.js';
 import { runLancash } from '../test-support/process.js';
-import { systemPerSuite } from '../test-support/system.js';
+import { type System, systemPerSuite } from '../test-support/system.js';
 import {
   curve,
   expectNotesSound,
@@ -21,6 +21,17 @@ import {
 import { Wallet } from './wallet.js';
 
 const system = systemPerSuite('wallet-rotation');
+
+/** The operator rotates the gateway's local mint keys (`POST …/operator/keysets/rotate`, default grace). */
+async function rotateByOperator(sys: System): Promise<void> {
+  const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
+  await call({
+    base: sys.lan,
+    method: 'POST',
+    path: '/v1/gateway/operator/keysets/rotate',
+    headers: { authorization: `Bearer ${token}` },
+  });
+}
 
 describe('a long-lived wallet across a key rotation (real processes)', () => {
   it('receives, pays on the LAN and converts to the WAN after the rotation, without reopening', async () => {
@@ -33,13 +44,7 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
     await l.wallet.receive();
     expect(await settledBalance(l)).toBe(20);
 
-    const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
-    await call({
-      base: sys.lan,
-      method: 'POST',
-      path: '/v1/gateway/operator/keysets/rotate',
-      headers: { authorization: `Bearer ${token}` },
-    });
+    await rotateByOperator(sys);
 
     // Notes of the new keyset arrive; the wallet was opened before the rotation.
     expect((await w.wallet.send({ to: l.wallet.address, amount: 10 })).state).toBe('done');
@@ -115,13 +120,7 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
     await l.wallet.receive();
     const before = new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
     expect(before.size).toBe(1);
-    const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
-    await call({
-      base: sys.lan,
-      method: 'POST',
-      path: '/v1/gateway/operator/keysets/rotate',
-      headers: { authorization: `Bearer ${token}` },
-    });
+    await rotateByOperator(sys);
     // Nothing is asked of the wallet: its own check finds the rotation and the recovery renews.
     const renewed = async () => (await l.wallet.history()).find((op) => op.kind === 'refresh')?.state;
     while ((await renewed()) !== 'done') await new Promise((r) => setTimeout(r, 50));
@@ -159,13 +158,7 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
       const previous = (await keysets()).find((k) => k.active)!.id;
       const noteIds = async () => (await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id);
       expect(new Set(await noteIds())).toEqual(new Set([previous]));
-      const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
-      await call({
-        base: sys.lan,
-        method: 'POST',
-        path: '/v1/gateway/operator/keysets/rotate',
-        headers: { authorization: `Bearer ${token}` },
-      });
+      await rotateByOperator(sys);
       const active = (await keysets()).find((k) => k.active)!.id;
       expect(active).not.toBe(previous);
 
