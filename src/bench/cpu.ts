@@ -43,7 +43,7 @@ export interface CpuPerNote {
  * From a /proc stat line (the command may hold spaces): utime + stime in ms, cutime + cstime (the
  * children it has reaped, e.g. PostgreSQL's postmaster its backends) and the parent pid.
  */
-function stat(path: string): { ms: number; reaped: number; ppid: number } | undefined {
+export function stat(path: string): { ms: number; reaped: number; ppid: number } | undefined {
   let line: string;
   try {
     line = readFileSync(path, 'utf8');

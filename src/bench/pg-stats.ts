@@ -19,8 +19,9 @@
  * Backends report their commits and WAL to the shared statistics up to a second late (PostgreSQL 15's
  * `PGSTAT_MIN_INTERVAL`): over a window of seconds at a steady rate the lag at both edges cancels.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
+import { stat } from './cpu.js';
 import { round } from './harness.js';
 
 /** Statements listed by calls and by time. */
@@ -49,9 +50,6 @@ export interface StatementProbe {
   /** The server's counters now (a server on this host, readable /proc); absent: not counted. */
   sample?(): Promise<ServerSample>;
 }
-
-/** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
-const TICK_MS = 10;
 
 /** A server's cumulative counters at one moment. */
 export interface ServerSample {
@@ -96,18 +94,8 @@ export interface ServerFigures {
   tables: Record<string, TableCounts>;
 }
 
-/** utime + stime and cutime + cstime (children reaped) of a /proc stat line, in ms, and the parent. */
-function procStat(pid: number): { ms: number; reaped: number; ppid: number } | undefined {
-  let line: string;
-  try {
-    line = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined; // ended meanwhile, or not Linux
-  }
-  const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  const ticks = (...i: number[]) => i.reduce((n, k) => n + Number(f[k]), 0) * TICK_MS;
-  return { ms: ticks(11, 12), reaped: ticks(13, 14), ppid: Number(f[1]) };
-}
+/** A process's CPU ms, what it reaped and its parent (`cpu.ts`'s reading of /proc); undefined once it ended. */
+const procStat = (pid: number) => stat(`/proc/${pid}/stat`);
 
 /** The postmaster's direct children from /proc, each with its CPU ms. */
 function childrenOf(postmaster: number): Map<number, number> {
