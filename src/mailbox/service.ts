@@ -169,10 +169,14 @@ export interface MailboxOptions {
   onArrived?: (recipient: string, message: StoredMessage) => void;
   /**
    * Runs one deposit's or drain's writes as one transaction, or as one savepoint of a transaction
-   * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own.
+   * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own, but
+   * for drains on PostgreSQL (each its own transaction: `Mailbox.commitDrain`).
    */
-  commit?: <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+  commit?: WriteCommit;
 }
+
+/** Runs a deposit's or a drain's writes in a transaction (maybe shared: each may run again). */
+export type WriteCommit = <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
 
 export class Mailbox {
   readonly limits: MailboxLimits;
@@ -190,7 +194,7 @@ export class Mailbox {
    * Deposits and drains that arrive together share a commit, each in its own savepoint (a refused
    * one rolls back alone): one sync of the log for several, where each used to pay its own.
    */
-  private readonly commit: <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+  private readonly commit: WriteCommit;
   /**
    * A drain's commit: the same, but a transaction of its own on PostgreSQL when the mailbox groups its
    * own writes. Grouped, a drain held its inbox's row and its totals shards while the group went on to
@@ -199,7 +203,7 @@ export class Mailbox {
    * `deadlock_timeout` (1 s) and a retry (seen in the bench, round eight). Alone, a drain takes its rows
    * in a deposit's order (inbox, depositors, shards) and holds nobody else's.
    */
-  private readonly commitDrain: <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+  private readonly commitDrain: WriteCommit;
 
   constructor(o: MailboxOptions) {
     this.limits = { ...DEFAULT_MAILBOX_LIMITS, ...o.limits };
