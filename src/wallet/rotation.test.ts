@@ -22,6 +22,34 @@ import { Wallet } from './wallet.js';
 
 const system = systemPerSuite('wallet-rotation');
 
+/** The gateway's local mint keysets, as any wallet reads them (NUT-02). */
+async function lanKeysets(sys: System): Promise<{ id: string; active: boolean }[]> {
+  const answer = (await call({ base: sys.lan, method: 'GET', path: '/v1/keysets' })) as {
+    keysets: { id: string; active: boolean }[];
+  };
+  return answer.keysets;
+}
+
+/** A WAN wallet holding `minted`, which has paid `paid` to a new LAN wallet (`lan`: its options). */
+async function paidLanWallet(
+  sys: System,
+  minted: number,
+  paid: number,
+  lan: { autoRecover?: boolean; rotationCheckMs?: number } = {},
+): Promise<{ w: TestWallet; l: TestWallet }> {
+  const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
+  expect((await w.wallet.mintFromLightning(minted)).state).toBe('done');
+  const l = await newWallet(sys.lan, { network: 'lan', gateway: sys.lan, ...lan });
+  expect((await w.wallet.send({ to: l.wallet.address, amount: paid })).state).toBe('done');
+  await l.wallet.receive();
+  return { w, l };
+}
+
+/** The keysets of a wallet's unspent notes. */
+async function unspentKeysets(t: TestWallet): Promise<Set<string>> {
+  return new Set((await t.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+}
+
 /** The operator rotates the gateway's local mint keys (`POST …/operator/keysets/rotate`, default grace). */
 async function rotateByOperator(sys: System): Promise<void> {
   const token = readFileSync(join(sys.dir, 'gw', 'operator.token'), 'utf8').trim();
@@ -60,27 +88,18 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
 
   it('renews notes of a rotated-out keyset by itself when it opens, so their retirement loses nothing', async () => {
     const sys = system();
-    const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
-    expect((await w.wallet.mintFromLightning(30)).state).toBe('done');
-    const l = await newWallet(sys.lan, { network: 'lan', gateway: sys.lan });
-    expect((await w.wallet.send({ to: l.wallet.address, amount: 20 })).state).toBe('done');
-    await l.wallet.receive();
+    const { w, l } = await paidLanWallet(sys, 30, 20);
     const gw = ['--data', join(sys.dir, 'gw')];
     // A short grace (9 s) so the test sees the retirement; the default is a week.
     const rotated = await runLancash(['gateway', 'keyset', 'rotate', '--grace', '0.0025', ...gw]);
     expect(rotated.code, rotated.stderr).toBe(0);
     const { previous, active } = JSON.parse(rotated.stdout) as { previous: string; active: { id: string } };
-    const ids = async () => new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+    const ids = () => unspentKeysets(l);
     expect(await ids()).toEqual(new Set([previous]));
 
     // The gateway reads the rotation the CLI made in its database within a second; a wallet opened
     // before that sees nothing to renew until its next operation, so the test waits for the mint first.
-    const inactive = async () =>
-      (
-        (await call({ base: sys.lan, method: 'GET', path: '/v1/keysets' })) as {
-          keysets: { id: string; active: boolean }[];
-        }
-      ).keysets.find((k) => k.id === previous)?.active === false;
+    const inactive = async () => (await lanKeysets(sys)).find((k) => k.id === previous)?.active === false;
     while (!(await inactive())) await new Promise((r) => setTimeout(r, 100));
     // Opened again (a restart, a browser tab loaded): the background pass renews the old notes.
     l.wallet.close();
@@ -108,23 +127,14 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
 
   it('an idle open wallet notices a rotation by itself and renews its old notes, with no operation', async () => {
     const sys = system();
-    const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
-    expect((await w.wallet.mintFromLightning(12)).state).toBe('done');
-    const l = await newWallet(sys.lan, {
-      network: 'lan',
-      gateway: sys.lan,
-      autoRecover: true,
-      rotationCheckMs: 100,
-    });
-    expect((await w.wallet.send({ to: l.wallet.address, amount: 12 })).state).toBe('done');
-    await l.wallet.receive();
-    const before = new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+    const { w, l } = await paidLanWallet(sys, 12, 12, { autoRecover: true, rotationCheckMs: 100 });
+    const before = await unspentKeysets(l);
     expect(before.size).toBe(1);
     await rotateByOperator(sys);
     // Nothing is asked of the wallet: its own check finds the rotation and the recovery renews.
     const renewed = async () => (await l.wallet.history()).find((op) => op.kind === 'refresh')?.state;
     while ((await renewed()) !== 'done') await new Promise((r) => setTimeout(r, 50));
-    const after = new Set((await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id));
+    const after = await unspentKeysets(l);
     expect([...after].some((id) => before.has(id))).toBe(false);
     expect(await settledBalance(l)).toBe(12);
     l.wallet.close();
@@ -144,22 +154,12 @@ describe('a long-lived wallet across a key rotation (real processes)', () => {
     'a renewal interrupted by %s is settled by the next recovery: renewed once, nothing lost',
     async (_what, fault) => {
       const sys = system();
-      const w = await newWallet(sys.bank, { network: 'wan', gateway: sys.wan });
-      expect((await w.wallet.mintFromLightning(30)).state).toBe('done');
-      const l = await newWallet(sys.lan, { network: 'lan', gateway: sys.lan });
-      expect((await w.wallet.send({ to: l.wallet.address, amount: 20 })).state).toBe('done');
-      await l.wallet.receive();
-      const keysets = async () =>
-        (
-          (await call({ base: sys.lan, method: 'GET', path: '/v1/keysets' })) as {
-            keysets: { id: string; active: boolean }[];
-          }
-        ).keysets;
-      const previous = (await keysets()).find((k) => k.active)!.id;
+      const { w, l } = await paidLanWallet(sys, 30, 20);
+      const previous = (await lanKeysets(sys)).find((k) => k.active)!.id;
       const noteIds = async () => (await l.store.notes({ state: 'unspent' })).map((n) => n.proof.id);
       expect(new Set(await noteIds())).toEqual(new Set([previous]));
       await rotateByOperator(sys);
-      const active = (await keysets()).find((k) => k.active)!.id;
+      const active = (await lanKeysets(sys)).find((k) => k.active)!.id;
       expect(active).not.toBe(previous);
 
       fault(l);
