@@ -93,9 +93,16 @@ export type DriverMessage =
     }
   | { kind: 'error'; message: string };
 
-const send = (m: DriverMessage) => {
-  if (process.connected) process.send?.(m);
-};
+/**
+ * Sends `m` to the bench; resolves once it is written. A `disconnect` right after a bare `send` could
+ * close the channel with a large result (a 20 s run's step traces) still queued: the bench then saw
+ * the driver exit without its result.
+ */
+const send = (m: DriverMessage) =>
+  new Promise<void>((resolve) => {
+    if (!process.connected || process.send === undefined) resolve();
+    else process.send(m, undefined, {}, () => resolve());
+  });
 
 /** Posts of one request at most, as a terminal retries an unclear outcome with the same envelope. */
 const TRIES = 5;
@@ -146,7 +153,7 @@ class Terminal {
         try {
           this.take([decode(ArrivedEvent, JSON.parse(m.data), 'event')]);
         } catch (e) {
-          send({ kind: 'error', message: `arrived event: ${(e as Error).message}` });
+          void send({ kind: 'error', message: `arrived event: ${(e as Error).message}` });
         }
       }
     });
@@ -195,7 +202,7 @@ class Terminal {
           }
         } while (this.again);
       } catch (e) {
-        send({ kind: 'error', message: `drain: ${(e as Error).message}` });
+        void send({ kind: 'error', message: `drain: ${(e as Error).message}` });
       } finally {
         this.draining = undefined;
       }
@@ -246,8 +253,8 @@ async function run(o: DriverStart): Promise<void> {
   const from = performance.now() + o.warmupSeconds * 1000;
   const deadline = from + o.seconds * 1000;
   const edges = [
-    setTimeout(() => send({ kind: 'edge', edge: 'open' }), from - performance.now()),
-    setTimeout(() => send({ kind: 'edge', edge: 'close' }), deadline - performance.now()),
+    setTimeout(() => void send({ kind: 'edge', edge: 'open' }), from - performance.now()),
+    setTimeout(() => void send({ kind: 'edge', edge: 'close' }), deadline - performance.now()),
   ];
   /** Posts one conversion (again after an unclear outcome) and waits for its payment to be drained. */
   const convert = async (direction: Direction, next: DriverWork) => {
@@ -343,11 +350,11 @@ async function run(o: DriverStart): Promise<void> {
   const lateMs = latencySummary(late);
   open.lateMs = { p50: round1(lateMs.p50), p99: round1(lateMs.p99), max: round1(lateMs.max) };
   if (ranOut) for (const t of edges) clearTimeout(t);
-  if (ranOut) send({ kind: 'edge', edge: 'close' });
+  if (ranOut) void send({ kind: 'edge', edge: 'close' });
   else await sleep(Math.max(0, deadline - performance.now()));
   for (const t of terminals) t.stop();
   const drains = terminals.reduce((n, t) => n + t.drains, 0);
-  send({
+  await send({
     kind: 'result',
     finished,
     ranOut,
@@ -361,10 +368,10 @@ async function run(o: DriverStart): Promise<void> {
 process.once('message', (m: DriverStart) => {
   run(m).then(
     () => process.disconnect(),
-    (e: unknown) => {
-      send({ kind: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    async (e: unknown) => {
+      await send({ kind: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
       process.disconnect();
     },
   );
 });
-send({ kind: 'ready' });
+void send({ kind: 'ready' });
