@@ -53,6 +53,14 @@ export interface TransactionOptions {
    * (docs/storage.md, "Commits that move no value"). Default true: the commit is on disk when it returns.
    */
   durable?: boolean;
+  /**
+   * PostgreSQL: a statement that waits longer than this for a row lock fails (SQLSTATE 55P03, thrown
+   * to the caller, not retried) instead of waiting on. For transactions that may take their rows in an
+   * order another takes them in reverse (a group commit's writes, in arrival order): the database
+   * breaks such a circle only after `deadlock_timeout` (1 s by default). SQLite ignores it (one writer
+   * at a time, no row locks). A positive integer of milliseconds.
+   */
+  lockTimeoutMs?: number;
 }
 
 export interface Store {
@@ -246,6 +254,16 @@ class KyselyStore implements Store {
 
   async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const durable = options?.durable !== false;
+    const lockTimeoutMs = options?.lockTimeoutMs;
+    if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
+      const received = String(lockTimeoutMs);
+      fail(
+        'Internal',
+        { reason: `lockTimeoutMs: expected a positive integer, got ${received}` },
+        `store.transaction: lockTimeoutMs must be a positive integer of milliseconds, got ${received}`,
+      );
+    }
+    const begin = this.#begin(durable, lockTimeoutMs);
     const inside = this.#inside;
     if (inside?.getStore()) {
       fail(
@@ -261,8 +279,8 @@ class KyselyStore implements Store {
           .connection()
           .execute((conn) =>
             inside === undefined
-              ? this.#once(conn, fn, durable)
-              : inside.run(true, () => this.#once(conn, fn, durable)),
+              ? this.#once(conn, fn, durable, begin)
+              : inside.run(true, () => this.#once(conn, fn, durable, begin)),
           );
       } catch (err) {
         const code = driverCode(err);
@@ -287,10 +305,20 @@ class KyselyStore implements Store {
     else runQuietly(fn);
   }
 
+  /** The statement that opens a transaction with these options (the dialect gives its parts). */
+  #begin(durable: boolean, lockTimeoutMs: number | undefined): string {
+    const caps = this.#capabilities;
+    const begin = durable ? caps.beginWrite : caps.relaxedCommit.begin;
+    return lockTimeoutMs === undefined || caps.lockTimeout === undefined
+      ? begin
+      : `${begin}; ${caps.lockTimeout(lockTimeoutMs)}`;
+  }
+
   async #once<T>(
     conn: Kysely<Database>,
     fn: (trx: Kysely<Database>) => Promise<T>,
     durable: boolean,
+    begin: string,
   ): Promise<T> {
     const queued: (() => void)[] = [];
     this.#afterCommit.set(conn, queued);
@@ -311,7 +339,7 @@ class KyselyStore implements Store {
       for (const s of relaxed.before) await run(s);
     }
     try {
-      await run(durable ? this.#capabilities.beginWrite : relaxed.begin);
+      await run(begin);
       if (direct !== undefined) openTransaction(conn, direct);
       let result: T;
       try {
