@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, type FreshDatabase, freshDatabase } from '../../test-support/dialects.js';
 import { migratedUpTo } from '../../test-support/older-database.js';
 import { codeOf } from '../../test-support/refusals.js';
+import { auditWideBank } from '../../wide-bank/audit.js';
 import { type RequestInOne, requestsInOne } from '../../wide-bank/ledger/repository.js';
 import { Ledger } from '../../wide-bank/ledger/service.js';
 import { logRequest } from '../../wide-bank/request-log/service.js';
@@ -174,6 +175,45 @@ describe.each(DIALECTS)('migration 039 on %s', (dialect) => {
       expect(await count(s, 'bank_requests')).toBe(2); // `before` and `first`
       expect(await count(s, 'bank_request_log')).toBe(1);
       expect(await count(s, 'bank_entries')).toBe(2);
+    });
+
+    it('the audit names an entry of an account that does not exist', async () => {
+      const s = await migrated();
+      const tx = randomUUID();
+      // A balanced posting between two accounts that are not there: in no account's sum.
+      await s.db
+        .insertInto('bank_entries')
+        .values(
+          (['acct_gone_1', 'acct_gone_2'] as const).map((account_id, i) => ({
+            id: `e${i}`,
+            tx_id: tx,
+            account_id,
+            amount: i === 0 ? -5 : 5,
+            kind: 'deposit',
+            ref: 'r',
+            created_at: 1,
+          })),
+        )
+        .execute();
+      const audit = await auditWideBank(s);
+      expect(audit.differences.filter((d) => d.what.includes('does not exist'))).toEqual([
+        {
+          row: 'e0',
+          tx,
+          account: 'acct_gone_1',
+          expected: 0,
+          actual: -5,
+          what: 'bank_entries row of an account that does not exist',
+        },
+        {
+          row: 'e1',
+          tx,
+          account: 'acct_gone_2',
+          expected: 0,
+          actual: 5,
+          what: 'bank_entries row of an account that does not exist',
+        },
+      ]);
     });
 
     it('writes nothing of a request whose holder, own account or entry account it does not move', async () => {
