@@ -110,7 +110,7 @@ describe.each(DIALECTS)('migration 039 on %s', (dialect) => {
       logRequest(
         trx,
         s.dialect,
-        { key: r.key, kind: 'claim', ref: '1', amount: 1, account: 'acct_missing' },
+        { key: r.key, kind: 'claim', ref: '1', amount: 1, account: 'acct_missing', recovery: undefined },
         1,
       ),
     );
