@@ -3,6 +3,7 @@
  * throwaway PostgreSQL that loads the extension, a window that counts the bench database's own
  * statements only (not those before the reset, not the admin connection's).
  */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { newestPostgresBin } from '../store/postgres/throwaway.js';
 import { DIALECTS } from '../test-support/dialects.js';
@@ -68,6 +69,7 @@ describe('pg-stats figures', () => {
         postmaster: number;
         reaped: number;
         commits: number;
+        deadlocks: number;
         records: number;
         updates: number;
         hot: number;
@@ -78,6 +80,7 @@ describe('pg-stats figures', () => {
       reapedMs: o.reaped,
       commits: o.commits,
       rollbacks: 0,
+      deadlocks: o.deadlocks,
       wal: { records: o.records, fpi: 0, bytes: o.records * 100, writes: 0, syncs: o.commits },
       tables: new Map([
         ['jobs', { vacuums: 0, analyzes: 1, updates: o.updates, hotUpdates: o.hot }],
@@ -92,7 +95,7 @@ describe('pg-stats figures', () => {
         [11, 'client backend', 30],
         [20, 'walwriter', 5],
       ],
-      { postmaster: 40, reaped: 200, commits: 10, records: 100, updates: 3, hot: 1 },
+      { postmaster: 40, reaped: 200, commits: 10, deadlocks: 4, records: 100, updates: 3, hot: 1 },
     );
     const b = at(
       [
@@ -100,13 +103,15 @@ describe('pg-stats figures', () => {
         [12, 'client backend', 40],
         [20, 'walwriter', 9],
       ],
-      { postmaster: 41, reaped: 265, commits: 30, records: 300, updates: 13, hot: 2 },
+      { postmaster: 41, reaped: 265, commits: 30, deadlocks: 6, records: 300, updates: 13, hot: 2 },
     );
     expect(serverFigures(a, b, 10)).toEqual({
       cpuUs: 16_000,
       cpuUsByProcess: { 'client backend': 12_000, 'ended meanwhile': 3500, walwriter: 400, postmaster: 100 },
       commits: 2,
       rollbacks: 0,
+      // The window's, not per unit: each is a second's stall.
+      deadlocks: 2,
       walRecords: 20,
       walFpi: 0,
       walBytes: 2000,
@@ -172,4 +177,43 @@ describe.runIf(postgres)('pg-stats on a throwaway PostgreSQL', () => {
       await bench.close();
     }
   }, 60_000);
+
+  it('counts the deadlocks the server broke in the bench database', async () => {
+    const bench = await openBenchStore('postgres', { pgStats: true, serverUrl: '' });
+    const db = bench.store.db;
+    try {
+      const sample = bench.statements!.sample!;
+      const before = (await sample()).deadlocks;
+      await sql`create table crossed (id int primary key)`.execute(db);
+      await sql`insert into crossed values (1), (2)`.execute(db);
+      // Two transactions (Kysely's own: no retry) each hold one row, then ask for the other's.
+      const held = [latch(), latch()];
+      const crossing = (mine: 1 | 2, theirs: 1 | 2) =>
+        db.transaction().execute(async (trx) => {
+          await sql`update crossed set id = id where id = ${mine}`.execute(trx);
+          held[mine - 1]!.open();
+          await held[theirs - 1]!.opened;
+          await sql`update crossed set id = id where id = ${theirs}`.execute(trx);
+        });
+      const outcomes = await Promise.allSettled([crossing(1, 2), crossing(2, 1)]);
+      expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+      // Backends report it to the shared statistics up to a second later (PGSTAT_MIN_INTERVAL): polled.
+      let after = before;
+      for (let i = 0; i < 100 && after === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        after = (await sample()).deadlocks;
+      }
+      expect(after - before).toBe(1);
+    } finally {
+      await bench.close();
+    }
+  }, 60_000);
 });
+
+function latch(): { open: () => void; opened: Promise<void> } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}

@@ -58,9 +58,10 @@ export interface ServerSample {
   postmasterMs: number;
   /** CPU ms of the postmaster's children that ended (an autovacuum worker, a closed connection). */
   reapedMs: number;
-  /** The database's transactions committed and rolled back. */
+  /** The database's transactions committed and rolled back, and the deadlocks its server broke. */
   commits: number;
   rollbacks: number;
+  deadlocks: number;
   wal: { records: number; fpi: number; bytes: number; writes: number; syncs: number };
   /** By table: vacuums and analyzes (auto and manual), rows updated and of which HOT (no index entry). */
   tables: Map<string, TableCounts>;
@@ -81,6 +82,11 @@ export interface ServerFigures {
   cpuUsByProcess: Record<string, number>;
   commits: number;
   rollbacks: number;
+  /**
+   * Over the whole window, not per unit: deadlocks PostgreSQL broke in this database (each cost a
+   * `deadlock_timeout`, 1 s, of waiting and a retry; docs/performance.md, round eight).
+   */
+  deadlocks: number;
   walRecords: number;
   walFpi: number;
   walBytes: number;
@@ -125,8 +131,8 @@ async function serverSample(admin: pg.Client, database: string, oid: number): Pr
   const kinds = await admin.query<{ pid: number; kind: string; datid: number | null }>(
     'select pid, backend_type as kind, datid from pg_stat_activity',
   );
-  const db = await admin.query<{ commits: string; rollbacks: string }>(
-    'select xact_commit as commits, xact_rollback as rollbacks from pg_stat_database where datid = $1',
+  const db = await admin.query<{ commits: string; rollbacks: string; deadlocks: string }>(
+    'select xact_commit as commits, xact_rollback as rollbacks, deadlocks from pg_stat_database where datid = $1',
     [oid],
   );
   const wal = await admin.query<{
@@ -173,6 +179,7 @@ async function serverSample(admin: pg.Client, database: string, oid: number): Pr
     reapedMs: pm?.reaped ?? 0,
     commits: Number(db.rows[0]?.commits ?? 0),
     rollbacks: Number(db.rows[0]?.rollbacks ?? 0),
+    deadlocks: Number(db.rows[0]?.deadlocks ?? 0),
     wal: {
       records: Number(w.records),
       fpi: Number(w.fpi),
@@ -231,6 +238,7 @@ export function serverFigures(a: ServerSample, b: ServerSample, units: number): 
     ),
     commits: per(b.commits - a.commits),
     rollbacks: per(b.rollbacks - a.rollbacks),
+    deadlocks: b.deadlocks - a.deadlocks,
     walRecords: per(b.wal.records - a.wal.records),
     walFpi: per(b.wal.fpi - a.wal.fpi),
     walBytes: Math.round((b.wal.bytes - a.wal.bytes) / n),

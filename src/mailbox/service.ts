@@ -169,8 +169,8 @@ export interface MailboxOptions {
   onArrived?: (recipient: string, message: StoredMessage) => void;
   /**
    * Runs one deposit's or drain's writes as one transaction, or as one savepoint of a transaction
-   * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own, but
-   * for drains on PostgreSQL (each its own transaction: `Mailbox.commitDrain`).
+   * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own on
+   * SQLite, each write its own transaction on PostgreSQL (`Mailbox.commit`).
    */
   commit?: WriteCommit;
 }
@@ -191,19 +191,18 @@ export class Mailbox {
   private readonly drainPayload: ReturnType<typeof drainPayloadSchema>;
   private readonly onArrived: ((recipient: string, message: StoredMessage) => void) | undefined;
   /**
-   * Deposits and drains that arrive together share a commit, each in its own savepoint (a refused
-   * one rolls back alone): one sync of the log for several, where each used to pay its own.
+   * A deposit's or drain's transaction. On SQLite (one writer) those that arrive together share a
+   * commit, each in its own savepoint (a refused one rolls back alone): one sync of the log for
+   * several. On PostgreSQL each is a transaction of its own, unless the caller shares its own commit
+   * (the gateway's LAN mailbox). Grouped, a write held its inbox's row and its totals shards while the
+   * group went on to the next write's inbox, which a trusted depositor's one-statement deposit
+   * (`depositInOne`) or a drain could hold while it waited for one of those shards: a circle, broken
+   * only by PostgreSQL's `deadlock_timeout` (1 s) and a retry (seen in the bench with grouped drains,
+   * round eight; strangers' deposits closed the same one). Alone, a write takes its rows in one order
+   * (inbox, depositors, shards) and holds nobody else's; it holds a pooled connection through its
+   * own commit only, and strangers' deposits are bounded by the per-client rate limit.
    */
   private readonly commit: WriteCommit;
-  /**
-   * A drain's commit: the same, but a transaction of its own on PostgreSQL when the mailbox groups its
-   * own writes. Grouped, a drain held its inbox's row and its totals shards while the group went on to
-   * the next drain's inbox, which a trusted depositor's one-statement deposit (`depositInOne`) could
-   * hold while it waited for one of those shards: a circle, broken only by PostgreSQL's
-   * `deadlock_timeout` (1 s) and a retry (seen in the bench, round eight). Alone, a drain takes its rows
-   * in a deposit's order (inbox, depositors, shards) and holds nobody else's.
-   */
-  private readonly commitDrain: WriteCommit;
 
   constructor(o: MailboxOptions) {
     this.limits = { ...DEFAULT_MAILBOX_LIMITS, ...o.limits };
@@ -239,14 +238,12 @@ export class Mailbox {
     this.network = o.network;
     this.now = o.now ?? Date.now;
     this.onArrived = o.onArrived;
-    if (o.commit !== undefined) {
-      this.commit = o.commit;
-      this.commitDrain = o.commit;
-    } else {
-      const group = new GroupCommit(o.store);
-      const store = o.store;
+    const store = o.store;
+    if (o.commit !== undefined) this.commit = o.commit;
+    else if (store.dialect === 'postgres') this.commit = (write) => store.transaction(write);
+    else {
+      const group = new GroupCommit(store);
       this.commit = (write) => group.run(write);
-      this.commitDrain = store.dialect === 'postgres' ? (write) => store.transaction(write) : this.commit;
     }
     this.drainPayload = drainPayloadSchema(this.limits);
   }
@@ -383,11 +380,10 @@ export class Mailbox {
    * (`repo.depositInOne`: one round trip, the inbox's row held for that statement only; plain: within
    * the inbox's limits, `inboxRefusal` would pass it). Any other, and every deposit on SQLite, is the
    * transaction `insert` (shared with other writes by `commit`), which looks for a replay in a full
-   * inbox, tries other shards and refuses. Strangers' deposits stay in the transaction on purpose:
-   * they all update their depositor's row (every deposit from one address: one row), which a
-   * statement of its own would hold until its commit's flush, so concurrent ones would wait a flush
-   * each on that row, each holding a pooled connection meanwhile; the group commits them one after
-   * the other in one transaction, one flush for the group, on one connection at a time.
+   * inbox, tries other shards and refuses. Strangers' deposits from one address all update one
+   * depositor row, so on PostgreSQL concurrent ones wait a flush each there, each holding a pooled
+   * connection meanwhile (bounded by the per-client rate limit; grouped, they could deadlock: see
+   * `commit`); on SQLite the group commits them together.
    */
   private async insertOnce(stored: Stored): Promise<Inserted> {
     if (this.store.dialect === 'postgres' && stored.depositor === '') {
@@ -600,7 +596,7 @@ export class Mailbox {
     }
     const ownerHex = bytesToHex(owner);
     const max = payload.max ?? this.limits.maxDrain;
-    return this.commitDrain(async (trx) => {
+    return this.commit(async (trx) => {
       // A nonce is accepted only with `at` ≥ now − window, so keeping it 2 × window covers every replay.
       if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) {
         fail(

@@ -3,7 +3,7 @@
  * balances + wide notes outstanding. Concretely, every difference found is listed with what was
  * expected and what is there:
  *   - every transaction's entries sum to 0;
- *   - every account's balance equals the sum of its entries;
+ *   - every account's balance equals the sum of its entries, and every entry's account exists;
  *   - no holder balance is below 0;
  *   - `notes_outstanding` equals the mint's value signed − value spent. Notes pending in a melt still
  *     count as outstanding: the ledger moves them to `funding` only when the melt completes, in the same
@@ -102,6 +102,19 @@ export async function auditWideBank(store: Store, o: AuditOptions = {}): Promise
     if (a.kind === 'holder' && a.balance < 0) {
       differences.push({ account: a.id, expected: 0, actual: a.balance, what: 'holder balance below 0' });
     }
+  }
+
+  // An entry of an account that does not exist is in no account's sum (PostgreSQL has no foreign key
+  // there since migration 039: every writer moves the account it writes for, and this checks it).
+  for (const e of await repo.entriesOfNoAccount(db)) {
+    differences.push({
+      row: e.id,
+      tx: e.tx_id,
+      account: e.account_id,
+      expected: 0,
+      actual: e.amount,
+      what: 'bank_entries row of an account that does not exist',
+    });
   }
 
   const byId = new Map(accounts.map((a) => [a.id, a]));

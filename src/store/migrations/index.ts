@@ -32,6 +32,7 @@ import * as m033 from './033_bank_request_group.js';
 import * as m034 from './034_mailbox_deposit_function.js';
 import * as m035 from './035_gateway_journal_writes.js';
 import * as m038 from './038_mint_proofs_fillfactor.js';
+import * as m039 from './039_bank_hot_rows.js';
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['001_mint', m001],
@@ -62,6 +63,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migrat
   ['034_mailbox_deposit_function', m034],
   ['035_gateway_journal_writes', m035],
   ['038_mint_proofs_fillfactor', m038],
+  ['039_bank_hot_rows', m039],
 ];
 
 /** Kysely's `MigrationProvider` over `MIGRATIONS`. */

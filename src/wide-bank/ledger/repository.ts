@@ -204,6 +204,18 @@ export async function accountsWithEntrySums(db: Db): Promise<(AccountRow & { ent
   return rows.map((r) => ({ ...r, entries: Number(r.entries) }));
 }
 
+/** Entries whose account does not exist (no foreign key on PostgreSQL since migration 039). */
+export async function entriesOfNoAccount(db: Db): Promise<EntryRow[]> {
+  return db
+    .selectFrom('bank_entries as e')
+    .selectAll('e')
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('bank_accounts as a').select('a.id').whereRef('a.id', '=', 'e.account_id'))),
+    )
+    .orderBy('e.id')
+    .execute();
+}
+
 export async function entriesOfTransactions(db: Db, txIds: readonly string[]): Promise<EntryRow[]> {
   const out: EntryRow[] = [];
   for (let i = 0; i < txIds.length; i += ROWS_PER_INSERT) {
