@@ -3,13 +3,17 @@
  * its second run on and gives the same results; transaction control and statements with `*` in their
  * result columns stay unnamed, so a column another process adds (a rolling upgrade's migration) breaks
  * nothing; a result type changed under a named statement costs at most the one statement in flight.
+ * A store transaction's BEGIN goes with its first statement (one round trip less), which runs inside
+ * the transaction, and never without it.
  */
-import { type Kysely, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDatabaseUrl } from '../../test-support/dialects.js';
 import { openStore, type Store } from '../index.js';
 import type { Database } from '../schema.js';
-import { nameable, poolConfig } from './connect.js';
+import { capabilities } from './capabilities.js';
+import { nameable, namingStatements, OPENINGS, poolConfig } from './connect.js';
 
 describe('nameable', () => {
   it('takes planned statements with listed result columns only', () => {
@@ -161,6 +165,117 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres connection', () => {
     } finally {
       await migrating.close();
       await store.close();
+    }
+  });
+
+  /**
+   * A Kysely on one pooled connection of `url` through `namingStatements(…, openings)`, and how many
+   * queries (round trips) its client was sent.
+   */
+  const counted = (url: string, openings: ReadonlyMap<string, readonly string[]>) => {
+    const pool = new pg.Pool({ ...poolConfig({ url, poolSize: 1 }) });
+    let sent = 0;
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        sent++;
+        return query(...args);
+      };
+    });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: namingStatements(pool, openings) }),
+    });
+    return { db, sent: () => sent };
+  };
+  /** One transaction on `db` as the store runs one (store/index.ts): its opening, `fn`, then commit or rollback. */
+  const inTransaction = (
+    db: Kysely<Database>,
+    opening: string,
+    fn: (conn: Kysely<Database>) => Promise<void>,
+  ) =>
+    db.connection().execute(async (conn) => {
+      await sql.raw(opening).execute(conn);
+      try {
+        await fn(conn);
+      } catch (err) {
+        await sql`rollback`.execute(conn);
+        throw err;
+      }
+      await sql`commit`.execute(conn);
+    });
+  const insert = async (conn: Kysely<Database>, key: string) => {
+    await conn.insertInto('settings').values({ key, value: 'v' }).execute();
+  };
+  const keys = async (db: Kysely<Database>) =>
+    (
+      await db.selectFrom('settings').select('key').where('key', 'like', 'open-%').orderBy('key').execute()
+    ).map((r) => r.key);
+
+  it("sends a store transaction's BEGIN with its first statement, which runs inside the transaction", async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close(); // migrated
+    const { db, sent } = counted(url, OPENINGS);
+    try {
+      for (const [kind, opening] of [
+        ['durable', capabilities.beginWrite],
+        ['relaxed', capabilities.relaxedCommit.begin],
+      ] as const) {
+        await inTransaction(db, opening, (conn) => insert(conn, `open-${kind}-0`)); // prepares it
+        const before = sent();
+        await inTransaction(db, opening, (conn) => insert(conn, `open-${kind}-1`));
+        expect(sent() - before, opening).toBe(2); // insert with the opening, commit
+        // The insert ran inside the transaction: the rollback undid it.
+        await expect(
+          inTransaction(db, opening, async (conn) => {
+            await insert(conn, `open-${kind}-2`);
+            throw new Error('undo');
+          }),
+        ).rejects.toThrow('undo');
+        // The relaxed opening's `set local` took effect too.
+        await inTransaction(db, opening, async (conn) => {
+          const { rows } = await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(conn);
+          expect(rows[0]?.synchronous_commit).toBe(kind === 'durable' ? 'on' : 'off');
+        });
+      }
+      expect(await keys(db)).toEqual([
+        'open-durable-0',
+        'open-durable-1',
+        'open-relaxed-0',
+        'open-relaxed-1',
+      ]);
+      // Kysely's own transactions (the migrator's) are no opening: their BEGIN goes alone.
+      const before = sent();
+      await db.transaction().execute((trx) => insert(trx, 'open-k'));
+      expect(sent() - before).toBe(3);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('never runs the statement that follows an opening that failed', async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close();
+    // An opening that fails whenever the session's `lancash.t` is 0.
+    const failing = ['begin', "select 1 / current_setting('lancash.t')::int"];
+    const opening = failing.join('; ');
+    const { db } = counted(url, new Map([[opening, failing]]));
+    try {
+      await db.connection().execute(async (conn) => {
+        await sql`set lancash.t = 1`.execute(conn);
+        await inTransaction(conn, opening, (c) => insert(c, 'open-1')); // prepares it
+        await sql`set lancash.t = 0`.execute(conn);
+        await expect(inTransaction(conn, opening, (c) => insert(c, 'open-2'))).rejects.toMatchObject({
+          code: '22012', // division_by_zero: the opening's error, the insert's to see
+        });
+        // Not in a transaction, and the insert never ran (not even on its own).
+        const { rows } = await sql<{
+          now: string;
+        }>`select current_setting('transaction_isolation') as now`.execute(conn);
+        expect(rows).toHaveLength(1);
+      });
+      expect(await keys(db)).toEqual(['open-1']);
+    } finally {
+      await db.destroy();
     }
   });
 });

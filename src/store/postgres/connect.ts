@@ -2,7 +2,7 @@
  * Opens a PostgreSQL pool (pg) for one store. int8 (and numeric, e.g. `sum(bigint)`) come back as
  * exact JS numbers through a per-pool type parser, so amounts read the same as on SQLite and the
  * process-global pg parsers stay untouched. Statements that repeat run as named (server-side
- * prepared) statements.
+ * prepared) statements, and a store transaction's BEGIN goes with its first statement.
  */
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
@@ -44,6 +44,17 @@ export function poolConfig(config: PostgresConfig): pg.PoolConfig {
   };
 }
 
+/**
+ * The store's transaction openings (`Capabilities.beginWrite`, `relaxedCommit.begin`), each as the
+ * statements it runs: the relaxed one is two, joined for the simple protocol's one message.
+ */
+export const OPENINGS: ReadonlyMap<string, readonly string[]> = new Map(
+  [capabilities.beginWrite, capabilities.relaxedCommit.begin].map((text) => [
+    text,
+    text.split(';').map((s) => s.trim()),
+  ]),
+);
+
 export function connect(config: PostgresConfig): Kysely<Database> {
   const pool = new pg.Pool(poolConfig(config));
   // An idle connection the server drops (restart, DROP DATABASE … FORCE) must not crash the
@@ -51,7 +62,7 @@ export function connect(config: PostgresConfig): Kysely<Database> {
   pool.on('error', () => {});
   return new Kysely<Database>({
     dialect: mappingOutages(
-      new PostgresDialect({ pool: namingStatements(pool) }),
+      new PostgresDialect({ pool: namingStatements(pool, OPENINGS) }),
       capabilities.unavailableCodes,
     ),
   });
@@ -96,6 +107,50 @@ function transactionStatus(client: pg.PoolClient): unknown {
   return (client as unknown as { _txStatus?: unknown })._txStatus;
 }
 
+/** pg's `Query` as far as this file extends it (pg/lib/query.js; not in pg's type declarations). */
+interface PgQuery extends pg.Submittable {
+  name?: string;
+  /** Whether pg sends the statement by the extended protocol (Parse/Bind/Describe/Execute/Sync). */
+  requiresPreparation(): boolean;
+  /** Writes the extended protocol's messages for the statement (pg corks the socket around it). */
+  prepare(connection: PgConnection): void;
+}
+/** pg's `Connection` writers used here (pg/lib/connection.js). */
+interface PgConnection {
+  bind(config: { statement: string }): void;
+  execute(config: Record<string, never>): void;
+}
+type PgQueryClass = new (
+  text: string,
+  values: unknown[],
+  callback: (err: Error | undefined, result: pg.QueryResult | pg.QueryResult[]) => void,
+) => PgQuery;
+
+/**
+ * A statement sent after the Bind and Execute of a transaction's opening statements (prepared on the
+ * connection before), all before the statement's one Sync: one write and one round trip where the
+ * BEGIN took its own. No Parse goes before the statement's own (pg would take its reply for the
+ * statement's). Should an opening statement fail, the server skips every message up to the Sync, the
+ * statement with them (the extended protocol's error rule), so the statement never runs outside the
+ * transaction it was written for; the error is the statement's.
+ */
+class OpenedQuery extends (pg.Query as unknown as PgQueryClass) {
+  opening: readonly string[] = [];
+  override requiresPreparation(): boolean {
+    return true;
+  }
+  override prepare(connection: PgConnection): void {
+    for (const statement of this.opening) {
+      connection.bind({ statement });
+      connection.execute({});
+    }
+    super.prepare(connection);
+  }
+}
+
+/** What Kysely reads of a query's result, for an opening sent later (`namingStatements`). */
+const OPENED = Object.freeze({ command: 'BEGIN', rowCount: null, rows: Object.freeze([]) });
+
 /**
  * The pool, with every planned statement that runs a second time sent as a named (server-side
  * prepared) statement: PostgreSQL then parses and plans it once per connection (or reuses a generic
@@ -105,8 +160,19 @@ function transactionStatus(client: pg.PoolClient): unknown {
  * named statement's result type change all the same (a column's type changed), its text gets a fresh
  * name, so each connection prepares it again, and the statement runs again if no transaction was
  * open (the failed one did nothing); inside a transaction the error ends it, as any other would.
+ *
+ * `openings` (text → its statements): a transaction opening the store sends (`BEGIN …`) is not sent
+ * when asked but with the connection's next statement, in the same write and before the same Sync
+ * (`OpenedQuery`): a round trip less a transaction, ≈ 35 µs of the server's CPU and the client's
+ * write, read and wake-up. Its reply is taken as given (the BEGIN of a transaction on an idle
+ * connection cannot fail without the statement after it failing too, see `OpenedQuery`). The first
+ * time on a connection each opening statement runs alone, as a named statement, to prepare it. Kysely's
+ * own transactions (`begin`, the migrator's) are not openings and run as sent.
  */
-export function namingStatements(pool: pg.Pool): PostgresPool {
+export function namingStatements(
+  pool: pg.Pool,
+  openings: ReadonlyMap<string, readonly string[]> = new Map(),
+): PostgresPool {
   const seen = new Set<string>();
   const names = new Map<string, string>();
   /** Texts that are never named, so each is tested once; bounded like `seen`. */
@@ -135,34 +201,95 @@ export function namingStatements(pool: pg.Pool): PostgresPool {
     if (names.get(text) === stale) names.set(text, `lancash_${made++}`);
     return names.get(text) ?? stale;
   };
+  /** Each opening statement's name, the same on every connection, and back. */
+  const openingNames = new Map<string, string>();
+  const openingTexts = new Map<string, string>();
+  for (const statements of openings.values()) {
+    for (const s of statements) {
+      if (openingNames.has(s)) continue;
+      const name = `lancash_open_${openingNames.size}`;
+      openingNames.set(s, name);
+      openingTexts.set(name, s);
+    }
+  }
+  const openingName = (statement: string): string => openingNames.get(statement) ?? '';
   // Kysely keeps one connection object per client, so each client gets one wrapper.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let w = wrappers.get(client);
     if (w === undefined) {
-      const named = (name: string, text: string, values: readonly unknown[] | undefined) =>
-        client.query({ name, text, values: [...(values ?? [])] });
-      // A Cursor (Kysely's streams) passes through untouched, as every SQL text that is not named.
-      const query = (q: unknown, values?: readonly unknown[]): unknown => {
-        const name = typeof q === 'string' ? nameFor(q) : undefined;
-        if (name === undefined) {
-          return (client.query as (q: unknown, values?: readonly unknown[]) => unknown).call(
-            client,
-            q,
-            values,
-          );
-        }
-        const text = q as string;
-        return named(name, text, values).catch((err: unknown) => {
-          if (!stalePlan(err)) throw err;
-          const fresh = renamed(text, name);
-          if (transactionStatus(client) !== 'I') throw err;
-          return named(fresh, text, values);
+      /** The opening statements prepared on this connection, by name. */
+      const prepared = new Set<string>();
+      /** An opening asked for and not sent yet: its statements' names. */
+      let pending: readonly string[] | undefined;
+      /** `text` as a pg query, named when `name` is given, after the opening `opening` if any. */
+      const send = (
+        text: string,
+        values: readonly unknown[] | undefined,
+        name: string | undefined,
+        opening: readonly string[],
+      ) =>
+        new Promise<pg.QueryResult>((resolve, reject) => {
+          const q = new OpenedQuery(text, [...(values ?? [])], (err, result) => {
+            if (err !== undefined && err !== null) reject(err);
+            // With an opening, pg gives one result per statement: the opening's first, then this one's.
+            else resolve(Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult) : result);
+          });
+          if (name !== undefined) q.name = name;
+          q.opening = opening;
+          client.query(q);
         });
+      const plain = (q: unknown, values?: readonly unknown[]): unknown =>
+        (client.query as (q: unknown, values?: readonly unknown[]) => unknown).call(client, q, values);
+      /** Each opening statement alone, named, so that later openings can go with a statement. */
+      const prepareOpening = async (statements: readonly string[]) => {
+        let result: pg.QueryResult | undefined;
+        for (const s of statements) {
+          const name = openingName(s);
+          result = await client.query({ name, text: s });
+          prepared.add(name);
+        }
+        return result;
+      };
+      const query = (q: unknown, values?: readonly unknown[]): unknown => {
+        if (typeof q === 'string') {
+          const opening = openings.get(q);
+          if (opening !== undefined && pending === undefined && transactionStatus(client) === 'I') {
+            const opened = opening.map(openingName);
+            if (!opened.every((n) => prepared.has(n))) return prepareOpening(opening);
+            pending = opened;
+            return Promise.resolve(OPENED);
+          }
+        }
+        const opening = pending ?? [];
+        pending = undefined;
+        // A statement that cannot follow the opening in its Sync (a Cursor; several statements in one
+        // text, which only the simple protocol takes) waits for the opening to run alone first.
+        if (opening.length > 0 && (typeof q !== 'string' || q.includes(';'))) {
+          return sendAlone(opening).then(() => query(q, values));
+        }
+        if (typeof q !== 'string') return plain(q, values);
+        const name = nameFor(q);
+        if (name === undefined)
+          return opening.length > 0 ? send(q, values, undefined, opening) : plain(q, values);
+        return send(q, values, name, opening).catch((err: unknown) => {
+          if (!stalePlan(err)) throw err;
+          const fresh = renamed(q, name);
+          if (transactionStatus(client) !== 'I') throw err;
+          return send(q, values, fresh, []);
+        });
+      };
+      /** An opening's statements by themselves (before a statement that cannot take them along). */
+      const sendAlone = async (opening: readonly string[]) => {
+        for (const name of opening) await client.query({ name, text: openingTexts.get(name) ?? '' });
       };
       w = {
         query: query as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy),
+        release: (destroy?: boolean) => {
+          // An opening never followed by a statement opened nothing: nothing to close.
+          pending = undefined;
+          client.release(destroy);
+        },
       };
       wrappers.set(client, w);
     }
