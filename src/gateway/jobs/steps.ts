@@ -227,7 +227,11 @@ export async function prepareLocal(o: JobServiceBase, job: Job, unit: string): P
     const lock = relockKey(job.destination, outputs);
     outputs = makeOutputs(o.curve, mint.keysets.current().id, amount, lock);
   }
-  const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
+  // Outputs this gateway made and journaled: no early look for signed ones (the commit refuses them).
+  const prepared = await mint.prepareOutputs(blindedMessages(outputs), {
+    signInactive: true,
+    journaled: true,
+  });
   traceStep(job.id, 'generate.signed');
   const localProofs = await unblindInPool(cryptoOf(o), outputs, prepared.signatures, (id) => {
     const ks = mint.keysets.get(id);
