@@ -185,8 +185,10 @@ describe.each(DIALECTS)('mailbox service on %s (property)', (dialect) => {
       letters.map((l) => mailbox.deposit(address, l, '198.51.100.4').catch((e: unknown) => e)),
     );
     // One group: run plainly, then once more with a savepoint per write after the refusal
-    // (`GroupCommit`), instead of one transaction per deposit (3).
-    expect(transactions).toBe(2);
+    // (`GroupCommit`), instead of one transaction per deposit (3). On PostgreSQL the group's deposits
+    // are migration 034's one statement each, and the one that is not plain (the inbox is full) gets
+    // its refusal from a transaction of its own after the group.
+    expect(transactions).toBe(store.dialect === 'postgres' ? 3 : 2);
     expect(outcomes.slice(0, 2)).toEqual([{ duplicate: false }, { duplicate: false }]);
     expect(isLancashError(outcomes[2], 'MailboxFull')).toBe(true);
     const answer = await mailbox.drain(address, drainRequest);
