@@ -20,7 +20,7 @@ import { lruGet } from '../core/lru.js';
 import { decode } from '../core/protocol/cashu.js';
 import { traceStep } from '../core/step-trace.js';
 import { GroupCommit } from '../mint/group-commit.js';
-import type { Store } from '../store/index.js';
+import type { Store, TransactionOptions } from '../store/index.js';
 import type { Database } from '../store/schema.js';
 import {
   type DepositAnswer,
@@ -170,13 +170,32 @@ export interface MailboxOptions {
   /**
    * Runs one deposit's or drain's writes as one transaction, or as one savepoint of a transaction
    * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own, but
-   * for drains on PostgreSQL (each its own transaction: `Mailbox.commitDrain`).
+   * for drains on PostgreSQL (each its own transaction: `Mailbox.commitDrain`). It must honour
+   * `options.durable: false` (a drain's commit moves no value) as `Store.transaction` and `GroupCommit`
+   * do, or commit durably.
    */
   commit?: WriteCommit;
 }
 
-/** Runs a deposit's or a drain's writes in a transaction (maybe shared: each may run again). */
-export type WriteCommit = <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+/**
+ * Runs a deposit's or a drain's writes in a transaction (maybe shared: each may run again); `options`
+ * as `Store.transaction`'s.
+ */
+export type WriteCommit = <T>(
+  write: (trx: Kysely<Database>) => Promise<T>,
+  options?: TransactionOptions,
+) => Promise<T>;
+
+/**
+ * A drain's and a watch's commit moves no value (`TransactionOptions.durable: false`): it returns
+ * without waiting for the log's flush, so a power loss may lose it (docs/storage.md, "Commits that move
+ * no value"). Lost, the acked messages are pending again and the next drain delivers them again, the
+ * same ids and bytes: owners take a message once by its sender and transfer id (`wallet/receive.ts`,
+ * tested by a receipt redelivered after a crash), and a notice about a finished transfer changes
+ * nothing. A lost nonce makes a drain or watch proof of that window usable once more: it acks
+ * the same ids again and answers envelopes only the owner opens.
+ */
+const MOVES_NO_VALUE: TransactionOptions = Object.freeze({ durable: false });
 
 export class Mailbox {
   readonly limits: MailboxLimits;
@@ -245,8 +264,9 @@ export class Mailbox {
     } else {
       const group = new GroupCommit(o.store);
       const store = o.store;
-      this.commit = (write) => group.run(write);
-      this.commitDrain = store.dialect === 'postgres' ? (write) => store.transaction(write) : this.commit;
+      this.commit = (write, options) => group.run(write, options);
+      this.commitDrain =
+        store.dialect === 'postgres' ? (write, options) => store.transaction(write, options) : this.commit;
     }
     this.drainPayload = drainPayloadSchema(this.limits);
   }
@@ -625,7 +645,7 @@ export class Mailbox {
    * Deletes the acked messages and answers the pending ones oldest first. Refusals: another network
    * (`AddressInvalid`), sealed to another server (`EnvelopeWrongRecipient`), not from the owner or
    * not a drain (`EnvelopeOpenFailed`), a used nonce (`EnvelopeReplayed`), `at` outside the window
-   * (`InvalidInput`). A refused drain changes nothing.
+   * (`InvalidInput`). A refused drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`).
    */
   async drain(address: string, request: unknown): Promise<DrainAnswer> {
     const owner = this.decodeAddress(address).publicKey;
@@ -676,7 +696,7 @@ export class Mailbox {
         })),
         more: rows.length > max,
       };
-    });
+    }, MOVES_NO_VALUE);
   }
 
   /**
@@ -717,7 +737,7 @@ export class Mailbox {
       if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) refuse('the proof was used before');
       const pending = (await repo.pendingMessages(trx, ownerHex, 1)).length > 0;
       return { owner: ownerHex, pending };
-    });
+    }, MOVES_NO_VALUE);
   }
 
   /**
