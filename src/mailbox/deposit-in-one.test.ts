@@ -1,12 +1,14 @@
 /**
- * A deposit as one statement on PostgreSQL (migration 034, `repository.depositInOne`): a plain deposit
- * runs outside any transaction and answers as the transaction did (stored, duplicate); one that is not
- * plain (a full inbox, a depositor past its share, no room in the totals) leaves every mailbox row as
- * it was and is given its refusal by the transaction path; the migration can run again, and works on
- * a mailbox written before it (on every dialect: SQLite keeps the transaction).
+ * A deposit as one statement on PostgreSQL (migration 034, `repository.depositInOne`): the server's
+ * plain deposit runs outside any transaction and answers as the transaction did (stored, duplicate);
+ * a stranger's plain deposit, and one inside a caller's transaction, are that one statement in the
+ * transaction; one that is not plain (a full inbox, a depositor past its share, no room in the totals)
+ * leaves every mailbox row as it was and is given its refusal by the transaction path; the migration
+ * can run again, and works on a mailbox written before it (on every dialect: SQLite keeps the
+ * transaction).
  */
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type KyselyPlugin, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
@@ -29,6 +31,8 @@ const STRANGER = '203.0.113.9';
 describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement on postgres', () => {
   let store: TestStore;
   let transactions: number;
+  /** Statements run inside the counted transactions. */
+  let statements: number;
   let counting: Store;
   let server: EncryptionKeyPair;
   let alice: EncryptionKeyPair;
@@ -38,13 +42,21 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement 
   beforeEach(async () => {
     store = await freshStore('postgres');
     transactions = 0;
+    statements = 0;
+    const counter: KyselyPlugin = {
+      transformQuery: (a) => a.node,
+      transformResult: async (a) => {
+        statements++;
+        return a.result;
+      },
+    };
     counting = {
       dialect: store.dialect,
       db: store.db,
       secrets: store.secrets,
       transaction: (fn) => {
         transactions++;
-        return store.transaction(fn);
+        return store.transaction((trx) => fn(trx.withPlugin(counter)));
       },
       afterCommit: (db, fn) => store.afterCommit(db, fn),
       overwriteSecurely: (fn) => store.overwriteSecurely(fn),
@@ -82,10 +94,11 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement 
     expect(await mailbox.deposit(address, envelope)).toEqual({ duplicate: false });
     expect(await mailbox.deposit(address, envelope)).toEqual({ duplicate: true });
     expect(transactions).toBe(0);
-    // A stranger's deposit updates its depositor's row: it stays in the group's transaction.
+    // A stranger's deposit updates its depositor's row: it stays in the group's transaction, as the
+    // function's one statement there.
     expect(await mailbox.deposit(address, envelope, STRANGER)).toEqual({ duplicate: true });
     expect(await mailbox.deposit(address, await letter('t2'), STRANGER)).toEqual({ duplicate: false });
-    expect(transactions).toBe(2);
+    expect([transactions, statements]).toEqual([2, 2]);
     const inbox = await store.db
       .selectFrom('mailbox_inboxes')
       .select(['messages', 'bytes', 'last_seq'])
@@ -114,6 +127,40 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit in one statement 
     expect(await full.deposit(address, first)).toEqual({ duplicate: true });
     expect(transactions).toBe(2);
     expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+  });
+
+  it("a stranger's deposit that is not plain: the statement changes nothing, the transaction after it refuses", async () => {
+    // The stranger may fill half of the inbox (4 of 8 messages; the strangers' part is 7).
+    const mailbox = mailboxWith({ maxMessages: 8, maxDepositorInboxPercent: 50 });
+    for (const id of ['a1', 'a2', 'a3', 'a4'])
+      expect(await mailbox.deposit(address, await letter(id), STRANGER)).toEqual({ duplicate: false });
+    expect([transactions, statements]).toEqual([4, 4]);
+    const before = await rows(store.db as Kysely<unknown>);
+    const refused = await mailbox.deposit(address, await letter('a5'), STRANGER).catch((e: unknown) => e);
+    expect(isLancashError(refused, 'MailboxDepositorLimit')).toBe(true);
+    // The function's transaction, then `insert`'s (which counts the depositor's messages and refuses),
+    // then the sweep a refusal for lack of room makes once before it gives up.
+    expect(transactions).toBe(4 + 3);
+    expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+    // Another depositor still finds room (the inbox's own part is not the stranger's).
+    expect(await mailbox.deposit(address, await letter('b1'), '198.51.100.7')).toEqual({ duplicate: false });
+  });
+
+  it("the server's deposit inside a caller's transaction: one statement; not plain, it aborts that transaction", async () => {
+    const mailbox = mailboxWith({ maxMessages: 1 });
+    const first = mailbox.depositInTransaction(address, await letter('c1'));
+    await counting.transaction((trx) => first!.write(trx));
+    first!.committed();
+    expect([transactions, statements]).toEqual([1, 1]);
+    const before = await rows(store.db as Kysely<unknown>);
+    // The inbox is full: the statement refuses, the caller's transaction rolls back.
+    const second = mailbox.depositInTransaction(address, await letter('c2'));
+    const refused = await counting.transaction((trx) => second!.write(trx)).catch((e: unknown) => e);
+    expect(isLancashError(refused)).toBe(true);
+    expect(await rows(store.db as Kysely<unknown>)).toEqual(before);
+    // The deposit on its own gives the refusal the caller delivers with later.
+    const again = await mailbox.deposit(address, await letter('c2')).catch((e: unknown) => e);
+    expect(isLancashError(again, 'MailboxFull')).toBe(true);
   });
 
   it('a deposit whose totals shard has no room changes nothing in the statement; the transaction tries the others, then refuses', async () => {

@@ -175,13 +175,16 @@ export async function storeIfNew(
 }
 
 /**
- * The plain deposit (PostgreSQL, migration 034): `reserveInboxSlot` and `storeIfNew` as ONE statement
- * outside any transaction block, so the inbox's row is held for that statement and its commit only.
- * Answers the new message's sequence number, 0 for a duplicate (nothing kept), or undefined when the
- * deposit is not plain (the counters with it counted pass `plainMax`, or the depositor's or the
- * shard's room is short): nothing changed, and the caller runs the deposit as a transaction, which
- * gives the refusals. `m.seq` is not read (the inbox's next number is the message's). A deadlock runs
- * it again, as `Store.transaction` would run its transaction again.
+ * The plain deposit (PostgreSQL, migration 034): `reserveInboxSlot` and `storeIfNew` as ONE statement.
+ * Outside any transaction block (`inTransaction` false) the inbox's row is held for that statement and
+ * its commit only, and a deadlock runs it again, as `Store.transaction` would run its transaction
+ * again. Inside the caller's transaction (`inTransaction`: a deposit sharing a commit, one round trip
+ * instead of two) it runs once: the transaction retries. Answers the new message's sequence number, 0
+ * for a duplicate (nothing kept), or undefined when the deposit is not plain (the counters with it
+ * counted pass `plainMax`, or the depositor's or the shard's room is short): nothing changed, and the
+ * caller runs the deposit as the statements of `insert`, which give the refusals; inside a
+ * transaction, in another one (the function's refusal aborted this one). `m.seq` is not read (the
+ * inbox's next number is the message's).
  */
 export async function depositInOne(
   db: Db,
@@ -189,6 +192,7 @@ export async function depositInOne(
   plainMax: Counts,
   depositorMax: Counts,
   shardMax: Counts,
+  inTransaction = false,
 ): Promise<number | undefined> {
   // The message's columns as the insert takes them, but its seq: the function numbers it from the inbox.
   const [recipient, _seq, ...columns] = messageArgs(m);
@@ -202,10 +206,9 @@ export async function depositInOne(
     shardMax.messages,
     shardMax.bytes,
   ]);
+  const run = async () => (await db.executeQuery<{ seq: string | number }>(q)).rows;
   try {
-    const [row] = await retryingConflicts(
-      async () => (await db.executeQuery<{ seq: string | number }>(q)).rows,
-    );
+    const [row] = inTransaction ? await run() : await retryingConflicts(run);
     if (row === undefined) fail('Internal', { reason: 'mailbox: the deposit function answered no row' });
     return Number(row.seq);
   } catch (e) {

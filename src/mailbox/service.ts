@@ -20,7 +20,7 @@ import { lruGet } from '../core/lru.js';
 import { decode } from '../core/protocol/cashu.js';
 import { traceStep } from '../core/step-trace.js';
 import { GroupCommit } from '../mint/group-commit.js';
-import type { Store } from '../store/index.js';
+import type { Store, TransactionOptions } from '../store/index.js';
 import type { Database } from '../store/schema.js';
 import {
   type DepositAnswer,
@@ -170,13 +170,32 @@ export interface MailboxOptions {
   /**
    * Runs one deposit's or drain's writes as one transaction, or as one savepoint of a transaction
    * shared with other writes (a `GroupCommit`). Default: a `GroupCommit` of the mailbox's own on
-   * SQLite, each write its own transaction on PostgreSQL (`Mailbox.commit`).
+   * SQLite, each write its own transaction on PostgreSQL (`Mailbox.commit`). It must honour
+   * `options.durable: false` (a drain's commit moves no value) as `Store.transaction` and `GroupCommit`
+   * do, or commit durably.
    */
   commit?: WriteCommit;
 }
 
-/** Runs a deposit's or a drain's writes in a transaction (maybe shared: each may run again). */
-export type WriteCommit = <T>(write: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+/**
+ * Runs a deposit's or a drain's writes in a transaction (maybe shared: each may run again); `options`
+ * as `Store.transaction`'s.
+ */
+export type WriteCommit = <T>(
+  write: (trx: Kysely<Database>) => Promise<T>,
+  options?: TransactionOptions,
+) => Promise<T>;
+
+/**
+ * A drain's and a watch's commit moves no value (`TransactionOptions.durable: false`): it returns
+ * without waiting for the log's flush, so a power loss may lose it (docs/storage.md, "Commits that move
+ * no value"). Lost, the acked messages are pending again and the next drain delivers them again, the
+ * same ids and bytes: owners take a message once by its sender and transfer id (`wallet/receive.ts`,
+ * tested by a receipt redelivered after a crash), and a notice about a finished transfer changes
+ * nothing. A lost nonce makes a drain or watch proof of that window usable once more: it acks
+ * the same ids again and answers envelopes only the owner opens.
+ */
+const MOVES_NO_VALUE: TransactionOptions = Object.freeze({ durable: false });
 
 export class Mailbox {
   readonly limits: MailboxLimits;
@@ -240,10 +259,10 @@ export class Mailbox {
     this.onArrived = o.onArrived;
     const store = o.store;
     if (o.commit !== undefined) this.commit = o.commit;
-    else if (store.dialect === 'postgres') this.commit = (write) => store.transaction(write);
+    else if (store.dialect === 'postgres') this.commit = (write, options) => store.transaction(write, options);
     else {
       const group = new GroupCommit(store);
-      this.commit = (write) => group.run(write);
+      this.commit = (write, options) => group.run(write, options);
     }
     this.drainPayload = drainPayloadSchema(this.limits);
   }
@@ -288,12 +307,14 @@ export class Mailbox {
   /**
    * The server's own deposit of `envelope` (no depositor) as statements of the caller's transaction,
    * for a write that must commit with it: the gateway's payment into its LAN mailbox commits with the
-   * step that makes the payment, one commit instead of three. `write` runs `deposit`'s statements and
-   * throws its refusals (`MailboxFull`, `MailboxQuotaExceeded`), after which the caller's transaction
-   * must roll back (the caller then commits without it and delivers through `deposit`, which sweeps
-   * expired messages before it refuses); `committed` tells the live events, once committed. Undefined
-   * when a check before the database refuses it (another network, another recipient, too large):
-   * `deposit` gives that refusal.
+   * step that makes the payment, one commit instead of three. `write` runs `deposit`'s statements (on
+   * PostgreSQL the one of a plain deposit, `insertPlain`) and throws its refusals (`MailboxFull`,
+   * `MailboxQuotaExceeded`; on PostgreSQL, for any deposit that is not plain, an `Internal` one: the
+   * function's refusal aborted the transaction), after which the caller's transaction must roll back
+   * (the caller then commits without it and delivers through `deposit`, which gives the refusals and
+   * sweeps expired messages before it refuses); `committed` tells the live events, once committed.
+   * Undefined when a check before the database refuses it (another network, another recipient, too
+   * large): `deposit` gives that refusal.
    */
   depositInTransaction(address: string, envelope: Envelope): DepositInTransaction | undefined {
     let stored: Stored;
@@ -308,7 +329,8 @@ export class Mailbox {
     return {
       write: async (trx) => {
         inserted = {};
-        inserted = await this.insert(trx, stored, this.now());
+        if (this.store.dialect !== 'postgres') inserted = await this.insert(trx, stored, this.now());
+        else inserted = (await this.insertPlain(trx, stored, true)) ?? notPlain();
       },
       committed: () => {
         if (inserted.seq !== undefined) this.arrived(stored, inserted.seq);
@@ -375,30 +397,69 @@ export class Mailbox {
   }
 
   /**
-   * One try at storing a deposit. On PostgreSQL a plain deposit of the server's own or of a trusted
-   * depositor (no depositor: the gateway's payments at the bank) is one statement of its own
-   * (`repo.depositInOne`: one round trip, the inbox's row held for that statement only; plain: within
-   * the inbox's limits, `inboxRefusal` would pass it). Any other, and every deposit on SQLite, is the
-   * transaction `insert` (shared with other writes by `commit`), which looks for a replay in a full
-   * inbox, tries other shards and refuses. Strangers' deposits from one address all update one
-   * depositor row, so on PostgreSQL concurrent ones wait a flush each there, each holding a pooled
-   * connection meanwhile (bounded by the per-client rate limit; grouped, they could deadlock: see
-   * `commit`); on SQLite the group commits them together.
+   * One try at storing a deposit. On PostgreSQL a plain deposit (`insertPlain`) of the server's own or
+   * of a trusted depositor (no depositor: the gateway's payments at the bank) is one statement of its
+   * own (one round trip, the inbox's row held for that statement only); a stranger's is that one
+   * statement inside the transaction `commit` gives it (one round trip instead of two). Any other, and
+   * every deposit on SQLite, is the transaction `insert` (by `commit`), which looks for a replay in a
+   * full inbox, tries other shards and refuses. Strangers' deposits from one address all update one
+   * depositor row, so on PostgreSQL concurrent ones alone wait a flush each there, each holding a
+   * pooled connection meanwhile (bounded by the per-client rate limit; grouped by the mailbox itself,
+   * they could deadlock: see `commit`); on SQLite the group commits them together. A stranger's deposit
+   * that is not plain (the function refused it, which aborts its transaction or savepoint) costs a
+   * second commit, `insert`'s: at most twice a refused deposit's work, bounded the same way.
    */
   private async insertOnce(stored: Stored): Promise<Inserted> {
-    if (this.store.dialect === 'postgres' && stored.depositor === '') {
-      const now = this.now();
-      const q = this.quotas(stored);
-      const seq = await repo.depositInOne(
-        this.store.db,
-        this.messageOf(stored, 0, q.first, now),
-        { messages: this.limits.maxMessages, bytes: this.limits.maxInboxBytes },
-        q.depositorMax,
-        repo.shareOf(q.first, q.max),
-      );
-      if (seq !== undefined) return seq === 0 ? {} : { seq };
+    if (this.store.dialect === 'postgres') {
+      if (stored.depositor === '') {
+        const done = await this.insertPlain(this.store.db, stored, false);
+        if (done !== undefined) return done;
+      } else {
+        try {
+          return await this.commit(async (trx) => (await this.insertPlain(trx, stored, true)) ?? notPlain());
+        } catch (e) {
+          if (!isNotPlain(e)) throw e;
+        }
+      }
     }
     return this.commit((trx) => this.insert(trx, stored, this.now()));
+  }
+
+  /**
+   * PostgreSQL: a deposit as the one statement of migration 034's function (`repo.depositInOne`), when
+   * it is plain: the inbox's counters with it counted pass neither the inbox's limits nor, for a
+   * stranger, the strangers' part of them and a depositor's share of the inbox (what `insert` checks
+   * with `inboxRefusal` and `pastShare` before its plain path), and its depositor and totals shard have
+   * room. Then it does what `insert` would: answers the message stored (nothing for the same bytes
+   * again). Undefined when it is not plain: nothing changed, but `inTransaction` the transaction (or
+   * savepoint) is aborted, and `insert` must run in another.
+   */
+  private async insertPlain(
+    db: Kysely<Database>,
+    m: Stored,
+    inTransaction: boolean,
+  ): Promise<Inserted | undefined> {
+    const now = this.now();
+    const q = this.quotas(m);
+    const { maxMessages, maxInboxBytes } = this.limits;
+    let plain = { messages: maxMessages, bytes: maxInboxBytes };
+    if (m.depositor !== '') {
+      const [part, share] = [this.strangersPart(), this.shareOfInbox()];
+      plain = {
+        messages: Math.min(maxMessages, part.messages, share.messages),
+        bytes: Math.min(maxInboxBytes, part.bytes, share.bytes),
+      };
+    }
+    const seq = await repo.depositInOne(
+      db,
+      this.messageOf(m, 0, q.first, now),
+      plain,
+      q.depositorMax,
+      repo.shareOf(q.first, q.max),
+      inTransaction,
+    );
+    if (seq === undefined) return undefined;
+    return seq === 0 ? {} : { seq };
   }
 
   /**
@@ -522,16 +583,21 @@ export class Mailbox {
     }
     // Strangers together stop short of a full inbox: the rest is room for the real deliveries.
     if (m.depositor === '') return undefined;
-    const strangers = this.limits.strangersPercent / 100;
-    const cap = {
-      messages: Math.floor(maxMessages * strangers),
-      bytes: Math.floor(maxInboxBytes * strangers),
-    };
+    const cap = this.strangersPart();
     const limit = inbox.messages > cap.messages ? 'messages' : inbox.bytes > cap.bytes ? 'bytes' : undefined;
     if (limit === undefined) return undefined;
     return {
       info: { limit, max: cap[limit] },
       message: `inbox holds ${inbox.messages - 1} messages (${inbox.bytes - m.size} bytes); deposits from the network may fill ${this.limits.strangersPercent}% of it, the rest is kept for deliveries`,
+    };
+  }
+
+  /** The part of an inbox strangers may fill together: `strangersPercent` of its limits. */
+  private strangersPart(): { messages: number; bytes: number } {
+    const strangers = this.limits.strangersPercent / 100;
+    return {
+      messages: Math.floor(this.limits.maxMessages * strangers),
+      bytes: Math.floor(this.limits.maxInboxBytes * strangers),
     };
   }
 
@@ -573,7 +639,7 @@ export class Mailbox {
    * Deletes the acked messages and answers the pending ones oldest first. Refusals: another network
    * (`AddressInvalid`), sealed to another server (`EnvelopeWrongRecipient`), not from the owner or
    * not a drain (`EnvelopeOpenFailed`), a used nonce (`EnvelopeReplayed`), `at` outside the window
-   * (`InvalidInput`). A refused drain changes nothing.
+   * (`InvalidInput`). A refused drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`).
    */
   async drain(address: string, request: unknown): Promise<DrainAnswer> {
     const owner = this.decodeAddress(address).publicKey;
@@ -624,7 +690,7 @@ export class Mailbox {
         })),
         more: rows.length > max,
       };
-    });
+    }, MOVES_NO_VALUE);
   }
 
   /**
@@ -665,7 +731,7 @@ export class Mailbox {
       if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) refuse('the proof was used before');
       const pending = (await repo.pendingMessages(trx, ownerHex, 1)).length > 0;
       return { owner: ownerHex, pending };
-    });
+    }, MOVES_NO_VALUE);
   }
 
   /**
@@ -721,6 +787,18 @@ export class Mailbox {
   private decodeAddress(address: string): Address {
     return decodeAddress(address, this.network);
   }
+}
+
+/** Why a deposit inside a transaction gave way to `insert` (`insertPlain` answered undefined). */
+const NOT_PLAIN = 'mailbox: not a plain deposit; it runs as the statements of a transaction of its own';
+
+/** A deposit in a caller's transaction that is not plain: the caller's transaction must roll back. */
+function notPlain(): never {
+  return fail('Internal', { reason: NOT_PLAIN });
+}
+
+function isNotPlain(e: unknown): boolean {
+  return isLancashError(e, 'Internal') && e.info.reason === NOT_PLAIN;
 }
 
 /** Owners whose last prune a mailbox remembers (`prunedAt`); one evicted prunes at its next drain. */

@@ -69,6 +69,19 @@ describe.each(DIALECTS)('mint engine on %s', (dialect) => {
     expect(await mint.totals()).toEqual({ signed: 13 + 13 + 13, spent: 26, pending: 0 });
   });
 
+  it("signs a caller's journaled outputs without reading the signatures first; signed ones refused at commit", async () => {
+    const outputs = outputsFor([2, 4]).map((o) => o.message);
+    const first = await mint.prepareOutputs(outputs);
+    await store.transaction((trx) => mint.commitOutputs(trx, first, 'op-1'));
+    // A client's outputs signed before are refused before any signing work (a read)…
+    expect(await codeOf(mint.prepareOutputs(outputs))).toBe(11003);
+    // …the caller's own journaled ones skip that read, and the commit refuses them, writing nothing.
+    const before = await mint.totals();
+    const again = await mint.prepareOutputs(outputs, { signInactive: true, journaled: true });
+    expect(await codeOf(store.transaction((trx) => mint.commitOutputs(trx, again, 'op-2')))).toBe(11003);
+    expect(await mint.totals()).toEqual(before);
+  });
+
   it('reports NUT-07 states and restores signatures (NUT-09)', async () => {
     const outputs = outputsFor([2, 4]);
     const prepared = await mint.prepareOutputs(outputs.map((o) => o.message));

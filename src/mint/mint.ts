@@ -174,12 +174,17 @@ export class Mint {
    * Checks and blind-signs outputs (NUT-00/02/03/12) without writing anything. `signInactive`: outputs
    * the caller itself journaled before a rotation (the gateway's jobs in flight) are signed by the
    * keyset they were made for, which stays redeemable until it is retired; never for outputs a client
-   * sent to a Cashu endpoint.
+   * sent to a Cashu endpoint. `journaled`: outputs the caller made itself and journaled (the gateway's
+   * jobs), which no client chose: the early look for outputs signed before (`refuseSigned`, a read,
+   * one round trip on PostgreSQL) is skipped; the commit's key on `B_` refuses them all the same.
    */
-  async prepareOutputs(outputs: unknown, o: { signInactive?: boolean } = {}): Promise<PreparedOutputs> {
+  async prepareOutputs(
+    outputs: unknown,
+    o: { signInactive?: boolean; journaled?: boolean } = {},
+  ): Promise<PreparedOutputs> {
     await this.keysets.fresh(idsOf(outputs));
     const c = this.checkOutputs(outputs, o.signInactive === true);
-    await this.refuseSigned(c);
+    if (o.journaled !== true) await this.refuseSigned(c);
     return preparedOutputs(c, await this.runCrypto(undefined, c));
   }
 

@@ -25,10 +25,19 @@ import type { MintCrypto } from '../../mint/crypto.js';
 import type { PreparedInputs } from '../../mint/mint.js';
 import type { Deliverer } from '../delivery.js';
 import { deliveryLock } from '../locks.js';
+import { heldAsProofs } from '../reconcile/service.js';
 import { checkProofsDleq, makeOutputs, noteYs } from '../wallet.js';
 import type { WideBankPort, WideKeyset, WideNoteState } from '../wide-bank.js';
 import type { IntakeLimits } from './intake-limits.js';
-import { type JobState, type Journal, jobTag, newJournalColumns, point, toStatus } from './model.js';
+import {
+  type Job,
+  type JobState,
+  type Journal,
+  jobTag,
+  newJournalColumns,
+  point,
+  toStatus,
+} from './model.js';
 import { toJob, toJobHead } from './reads.js';
 import * as repo from './repository.js';
 import {
@@ -55,6 +64,8 @@ interface Taken {
   amount: number;
   journal: Journal;
   commit?: (trx: Trx, operation: string) => Promise<void>;
+  /** The local notes `commit` holds pending, as the job carries them in memory (`Job.heldInputs`). */
+  held?: readonly Proof[];
 }
 
 export class JobIntake {
@@ -154,7 +165,10 @@ export class JobIntake {
     }
     fault(point(direction, 'intake'));
     traceStep(id, 'intake.committed');
-    const job = toJob(row, journal);
+    const job: Job = {
+      ...toJob(row, journal),
+      ...(taken.held !== undefined ? { heldInputs: taken.held } : {}),
+    };
     this.o.onIntake?.(job, lease !== undefined);
     return toStatus(job);
   }
@@ -178,6 +192,8 @@ export class JobIntake {
         ...(prepared.fee > 0 ? { inputFee: prepared.fee } : {}),
       },
       commit: (trx, operation) => mint.commitInputs(trx, prepared, operation, 'pending'),
+      // As `repo.heldNotes` reads them back: the rows of one write, by `y`.
+      held: heldAsProofs([...prepared.rows].sort((a, b) => (a.y < b.y ? -1 : a.y > b.y ? 1 : 0))),
     };
   }
 

@@ -137,6 +137,12 @@ export interface Job {
   updatedAt: number;
   /** Set while the job's delivery is parked for the operator (unix ms; docs/gateway.md, "Deliveries"). */
   parkedAt?: number;
+  /**
+   * In memory only, never journaled: the local notes this job's own intake (in this process) holds
+   * pending for it (job 1), as the mint wrote them, so that its bank call's recovery record
+   * (`reconcile/service.ts` `sealRecovery`) needs no read of them. Absent on a job read from the journal.
+   */
+  heldInputs?: readonly Proof[];
 }
 
 export interface JobEvent {

@@ -192,6 +192,53 @@ describe.each(DIALECTS)('compiled step writes on %s', (dialect) => {
     expect((await jobOf(store.db, 'k'))?.journal).toEqual({ outputs: [3], delivery: 4, memo: 'm' });
   });
 
+  it('a move through a state on its way writes what the two moves would: the row, both events, the totals', async () => {
+    // Job 2's payment deposited with its notes: receiving → delivering → done, as one write and as two.
+    const receiving = (id: string) => ({
+      ...intakeRow(id),
+      state: 'receiving' as const,
+      direction: 'wan-to-lan' as const,
+    });
+    for (const id of ['one', 'two'])
+      expect(
+        await store.transaction((trx) => repo.insertIntake(trx, receiving(id), 'in', undefined, '{"o":1}')),
+      ).toBe(true);
+    const via = { state: 'delivering' as const, detail: 'receipt 9' };
+    const done = { active: 0, bulk: '{"delivery":2}', journal: '{"memo":"m"}' };
+    // A lost race (not in `from`) writes nothing.
+    expect(await move(stepMove('one', 'issuing', 'done', 10, { ...done, via }))).toBe(false);
+    expect(await events('one')).toEqual(['1 received>receiving 7 in']);
+    expect(await move(stepMove('one', 'receiving', 'done', 10, { ...done, via, detail: 'delivered' }))).toBe(
+      true,
+    );
+    expect(
+      await move(
+        stepMove('two', 'receiving', 'delivering', 10, { ...done, active: undefined, detail: via.detail }),
+      ),
+    ).toBe(true);
+    expect(await move(stepMove('two', 'delivering', 'done', 10, { active: 0, detail: 'delivered' }))).toBe(
+      true,
+    );
+    const [one, two] = [await repo.getJob(store.db, 'one'), await repo.getJob(store.db, 'two')];
+    expect({ ...one, id: 'two' }).toEqual(two);
+    expect(await events('one')).toEqual([
+      '1 received>receiving 7 in',
+      '2 receiving>delivering 10 receipt 9',
+      '3 delivering>done 10 delivered',
+    ]);
+    expect(await events('two')).toEqual(await events('one'));
+    expect(await repo.bulkOf(store.db, 'one')).toEqual(['{"o":1}', '{"delivery":2}']);
+    expect((await jobOf(store.db, 'one'))?.journal).toEqual((await jobOf(store.db, 'two'))?.journal);
+    expect(await totals()).toEqual({
+      past: { running: 2, rows: 2 },
+      finished: [{ state: 'done', kind: 'transfer', running: 2, rows: 2 }],
+    });
+    // Never through a finished state.
+    await expect(
+      move(stepMove('one', 'receiving', 'done', 11, { via: { state: 'refused', detail: '' } })),
+    ).rejects.toThrow();
+  });
+
   it.skipIf(dialect !== 'postgres')(
     "refuses a move under another's lease or none, changing nothing; the holder's settling move gives it up",
     async () => {

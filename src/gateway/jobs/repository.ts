@@ -314,19 +314,29 @@ export interface StepMove {
   active?: number;
   now: number;
   detail: string;
+  /**
+   * Two moves of one step in one write: from `from` through `via.state` (its event carries
+   * `via.detail` and the journal's bulk) on to `to` (its event `detail`), as two moves in one
+   * transaction would leave the job, its totals and its history (job 2's payment deposited in the LAN
+   * mailbox with its notes: `receiving` → `delivering` → `done`). Never through a finished state.
+   */
+  via?: { state: JobRow['state']; detail: string };
 }
 
 /**
- * Writes `m`: the job's row, the running totals and the event (with the journal's bulk, if any), or
- * nothing when the job has moved on or its lease is another's; answers whether it moved. Every
- * statement is compiled once (no query is built per move). On PostgreSQL the three writes are ONE
- * statement (a data-modifying CTE, one round trip instead of three); the event's `max(seq)` there
- * reads the statement's snapshot, safe because only the lease holder, through the row just updated,
- * numbers a job's events (a duplicate number would be refused by the key, never written). On SQLite
- * they are three statements.
+ * Writes `m`: the job's row, the running totals and the event (with the journal's bulk, if any; two
+ * with `via`), or nothing when the job has moved on or its lease is another's; answers whether it
+ * moved. Every statement is compiled once (no query is built per move). On PostgreSQL the three
+ * writes are ONE statement (a data-modifying CTE, one round trip instead of three); the event's
+ * `max(seq)` there reads the statement's snapshot, safe because only the lease holder, through the
+ * row just updated, numbers a job's events (a duplicate number would be refused by the key, never
+ * written). On SQLite they are three statements (four with `via`).
  */
 export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
   if (isFinished(m.from)) fail('Internal', { reason: `job ${m.id}: a step never leaves ${m.from}` });
+  if (m.via !== undefined && isFinished(m.via.state)) {
+    fail('Internal', { reason: `job ${m.id}: a step never moves through ${m.via.state}` });
+  }
   const past = (isPast(m.to) ? 1 : 0) - (isPast(m.from) ? 1 : 0);
   const finished: FinishedColumn | undefined = isFinished(m.to) ? `${m.to}_${m.kind}` : undefined;
   const shard = shardFor(db, 'gateway_job_totals');
@@ -342,14 +352,24 @@ export async function moveWithEvent(db: Db, m: StepMove): Promise<boolean> {
     m.release ? 1 : 0,
     m.lease ?? null,
   ] as const;
+  const bulk = m.bulk ?? null;
   if (runsDataModifyingCtes(db)) {
     const totals = finished ?? (past !== 0 ? 'past' : 'none');
-    return (await foldedMove(totals)(db, ...args, past, shard, m.detail, m.bulk ?? null)).length === 1;
+    const { via } = m;
+    const rows =
+      via === undefined
+        ? await foldedMove(totals)(db, ...args, past, shard, m.detail, bulk)
+        : await foldedMoveVia(totals)(db, ...args, past, shard, m.detail, bulk, via.state, via.detail);
+    return rows.length === 1;
   }
   if ((await stepUpdate(db, ...args)).length === 0) return false;
   if (finished !== undefined) await addFinished(finished)(db, past, m.createdAt, shard);
   else if (past !== 0) await addPast(db, past, shard);
-  await eventInsert(db, m.id, m.from, m.to, m.now, m.detail, m.bulk ?? null);
+  if (m.via === undefined) await eventInsert(db, m.id, m.from, m.to, m.now, m.detail, bulk);
+  else {
+    await eventInsert(db, m.id, m.from, m.via.state, m.now, m.via.detail, bulk);
+    await eventInsert(db, m.id, m.via.state, m.to, m.now, m.detail, null);
+  }
   return true;
 }
 
@@ -390,20 +410,14 @@ const stepUpdate = reusable((db, ...a: StepArgs) => ({
  * writes nothing), past the call only, or a job finished of one kind (its oldest creation from the
  * row). Answers the moved row.
  */
-const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
+const foldedMove = once((totals: MoveTotals) =>
   reusable((db, ...a: [...StepArgs, past: number, shard: number, detail: string, bulk: string | null]) => {
     const step = a.slice(0, 10) as unknown as StepArgs;
     const [, from, to, , , , , now] = step;
     const [past, shard, detail, bulk] = a.slice(10);
-    const sets =
-      totals === 'none' || totals === 'past'
-        ? totalsSets(past)
-        : totalsSets(past, { column: totals, delta: sql`1`, oldest: sql`moved.created_at` });
     return {
       compile: () =>
-        sql`with moved as (${stepUpdateSql(step, sql`id, created_at`)}),
-          totals as (update gateway_job_totals set ${sets} from moved
-            where gateway_job_totals.id = ${shard} and ${sql.raw(totals === 'none' ? 'false' : 'true')}),
+        sql`with ${movedAndTotals(step, totals, past, shard)},
           event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
             select moved.id, (select coalesce(max(seq), 0) + 1 from gateway_job_events where job_id = moved.id),
               cast(${from} as text), cast(${to} as text), cast(${now} as bigint), cast(${detail} as text),
@@ -413,6 +427,54 @@ const foldedMove = once((totals: 'none' | 'past' | FinishedColumn) =>
     };
   }),
 );
+
+/** PostgreSQL: a `StepMove` with `via` in one statement: `foldedMove`'s, with its two events. */
+const foldedMoveVia = once((totals: MoveTotals) =>
+  reusable(
+    (
+      db,
+      ...a: [
+        ...StepArgs,
+        past: number,
+        shard: number,
+        detail: string,
+        bulk: string | null,
+        via: string,
+        viaDetail: string,
+      ]
+    ) => {
+      const step = a.slice(0, 10) as unknown as StepArgs;
+      const [, from, to, , , , , now] = step;
+      const [past, shard, detail, bulk, via, viaDetail] = a.slice(10);
+      return {
+        compile: () =>
+          sql`with ${movedAndTotals(step, totals, past, shard)},
+          event as (insert into gateway_job_events (job_id, seq, from_state, to_state, at, detail, bulk)
+            select moved.id, (select coalesce(max(seq), 0) from gateway_job_events where job_id = moved.id) + e.n,
+              e.f, e.t, cast(${now} as bigint), e.d, e.b
+            from moved cross join (values
+              (1, cast(${from} as text), cast(${via} as text), cast(${viaDetail} as text), cast(${bulk} as text)),
+              (2, cast(${via} as text), cast(${to} as text), cast(${detail} as text), cast(null as text))
+            ) as e(n, f, t, d, b))
+        select id from moved`.compile(db),
+      };
+    },
+  ),
+);
+
+/** The shapes of a move's change to the running totals: none, past the call only, a job finished. */
+type MoveTotals = 'none' | 'past' | FinishedColumn;
+
+/** The `moved` (the job's row) and `totals` CTEs of a folded move (`foldedMove`, `foldedMoveVia`). */
+function movedAndTotals(step: StepArgs, totals: MoveTotals, past: unknown, shard: unknown) {
+  const sets =
+    totals === 'none' || totals === 'past'
+      ? totalsSets(past)
+      : totalsSets(past, { column: totals, delta: sql`1`, oldest: sql`moved.created_at` });
+  return sql`moved as (${stepUpdateSql(step, sql`id, created_at`)}),
+          totals as (update gateway_job_totals set ${sets} from moved
+            where gateway_job_totals.id = ${shard} and ${sql.raw(totals === 'none' ? 'false' : 'true')})`;
+}
 
 /**
  * Appends an event to a job's history, numbered after its last one in the same statement (call after

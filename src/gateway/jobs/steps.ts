@@ -39,6 +39,12 @@ export interface MovePatch {
   refusal?: NonNullable<Job['refusal']>;
   notice?: Job['notice'];
   active?: number;
+  /**
+   * The move goes through this state on its way (its event with this detail and the journal's bulk,
+   * then the event into the move's own state): two moves of one transaction as one write
+   * (`repo.StepMove`'s `via`).
+   */
+  via?: { state: JobState; detail: string };
 }
 
 /**
@@ -148,7 +154,7 @@ export async function moveJob<J extends Job>(
   detail: string,
   lease: string | undefined,
 ): Promise<J | undefined> {
-  const { journal, refusal, notice, active } = patch;
+  const { journal, refusal, notice, active, via } = patch;
   const columns = journal === undefined ? undefined : journalColumns(job.journal, journal);
   const moved = await repo.moveWithEvent(trx, {
     id: job.id,
@@ -163,6 +169,7 @@ export async function moveJob<J extends Job>(
     ...(refusal !== undefined ? { refusal: JSON.stringify(refusal) } : {}),
     ...(notice !== undefined ? { notice } : {}),
     ...(active !== undefined ? { active } : {}),
+    ...(via !== undefined ? { via } : {}),
     now,
     detail,
   });
@@ -227,7 +234,11 @@ export async function prepareLocal(o: JobServiceBase, job: Job, unit: string): P
     const lock = relockKey(job.destination, outputs);
     outputs = makeOutputs(o.curve, mint.keysets.current().id, amount, lock);
   }
-  const prepared = await mint.prepareOutputs(blindedMessages(outputs), { signInactive: true });
+  // Outputs this gateway made and journaled: no early look for signed ones (the commit refuses them).
+  const prepared = await mint.prepareOutputs(blindedMessages(outputs), {
+    signInactive: true,
+    journaled: true,
+  });
   traceStep(job.id, 'generate.signed');
   const localProofs = await unblindInPool(cryptoOf(o), outputs, prepared.signatures, (id) => {
     const ks = mint.keysets.get(id);
@@ -270,10 +281,23 @@ export async function commitLocal<J extends Job>(
   const commit = commitOf(o);
   const write = (deposit: DepositInTransaction | undefined) =>
     commit(async (trx) => {
-      const next = await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner);
-      if (next === undefined) return undefined;
+      // With the deposit, the job moves through `delivering` on to `done` in one write (its row, totals
+      // and both events), before the notes and the deposit of the same transaction: all or nothing.
+      const moved =
+        deposit === undefined
+          ? await moveJob(trx, job, 'delivering', now, { journal }, step.detail, o.leaseOwner)
+          : await moveJob(
+              trx,
+              job,
+              'done',
+              now,
+              { journal, active: 0, via: { state: 'delivering', detail: step.detail } },
+              'delivered',
+              o.leaseOwner,
+            );
+      if (moved === undefined) return undefined;
       await o.mint.commitOutputs(trx, prepared, step.operation);
-      if (deposit === undefined) return next;
+      if (deposit === undefined) return moved;
       try {
         await deposit.write(trx);
       } catch (e) {
@@ -282,7 +306,7 @@ export async function commitLocal<J extends Job>(
       }
       // A crash here, inside the transaction, loses the deposit with the notes: the step runs again.
       fault(point(job.direction, 'deliver'));
-      return moveJob(trx, next, 'done', now, { active: 0 }, 'delivered', o.leaseOwner);
+      return moved;
     });
   let refused: unknown;
   const deposit = step.deliverer?.inTransaction(job.destination, delivery);

@@ -8,9 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bytesToHex } from '../../core/bytes.js';
-import { MAX_ENVELOPE_PAYLOAD, sealJson } from '../../core/envelope/index.js';
+import { MAX_ENVELOPE_PAYLOAD, openJson, sealJson } from '../../core/envelope/index.js';
 import type { LancashError } from '../../core/errors.js';
 import { PAYOUT_REQUEST, requestPayout, requestPayroll } from '../../core/protocol/gateway.js';
+import type { Store } from '../../store/index.js';
 import { DIALECTS, freshStore } from '../../test-support/dialects.js';
 import { finish, OPERATOR_TOKEN, startNet, type TestNet } from '../../test-support/gateway-net.js';
 import { stateOf } from '../../test-support/notes.js';
@@ -20,7 +21,19 @@ import { randomId, Terminal } from '../../test-support/terminal.js';
 import { auditGateway } from '../audit.js';
 import type { Job } from '../jobs/model.js';
 import { GatewayKeys } from '../keys.js';
-import { checkAgainstBank, reconcile, sealRecovery } from './service.js';
+import { heldNotes } from './repository.js';
+import { checkAgainstBank, GATEWAY_RECOVERY, heldAsProofs, reconcile, sealRecovery } from './service.js';
+
+/** The local notes a recovery record carries (`inputs`), opened with the gateway's keys. */
+async function inputsOf(keys: GatewayKeys, record: unknown): Promise<unknown> {
+  const opened = await openJson({
+    envelope: record,
+    recipient: keys.encryption,
+    expectedSender: keys.encryption.publicKey,
+    expectedType: GATEWAY_RECOVERY,
+  });
+  return (opened.payload as { inputs?: unknown }).inputs;
+}
 
 describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect) => {
   let net: TestNet;
@@ -105,6 +118,28 @@ describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect)
     const audit = await audited();
     expect(audit.differences).toEqual([]);
     expect(audit.totals).toMatchObject({ reserve: 40, local: { outstanding: 40 } });
+  });
+
+  it("job 1's recovery record carries the notes its intake held, as the database holds them", async () => {
+    const { bankUrl, lanUrl, wanUrl, gw } = net;
+    const l = await Terminal.create('lan');
+    const w = await Terminal.create('wan');
+    await w.mintWide(bankUrl, 77);
+    const fund = await w.sendJob(wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(bankUrl),
+      destination: l.address,
+    });
+    expect((await finish(net, fund.status.transferId)).state).toBe('done');
+    await l.receive(lanUrl);
+    const job1 = await l.sendJob(lanUrl, 'lan-to-wan', { proofs: l.takeAll(lanUrl), destination: w.address });
+    const id = job1.status.transferId;
+    expect((await finish(net, id)).state).toBe('done');
+    const page = await gw.bank.requests(0, 100, true);
+    const entry = page.requests.find((e) => e.kind === 'issue' && e.ref === id);
+    const held = heldAsProofs(await heldNotes(net.gwStore.db, `job1:${id}`));
+    expect(held.length).toBeGreaterThan(0);
+    // What the step sealed from its intake's notes is what a restarted gateway would read back.
+    expect(await inputsOf(gw.keys, entry?.recovery)).toEqual(held);
   });
 
   it('refuses to rebuild a job whose notes were converted again meanwhile (74005), naming it', async () => {
@@ -201,6 +236,33 @@ describe.each(DIALECTS)('reconciling the journal with the bank on %s', (dialect)
 });
 
 describe('the recovery record', () => {
+  it("of a job 1 this process took in: its intake's notes, no read of the database", async () => {
+    const store = await freshStore('sqlite');
+    try {
+      const keys = await GatewayKeys.load(store);
+      const heldInputs = [
+        { amount: 4, id: '00ab', secret: 's1', C: '02cd' },
+        { amount: 1, id: '00ab', secret: 's2', C: '03ef', witness: '{"signatures":[]}' },
+      ];
+      const job = {
+        id: 'j1',
+        kind: 'transfer',
+        direction: 'lan-to-wan',
+        journal: { outputs: [] },
+        heldInputs,
+      } as unknown as Job;
+      // Any use of the store (a read of the held notes) fails the seal.
+      const untouchable = new Proxy({} as Store, {
+        get: () => {
+          throw new Error('the store was used');
+        },
+      });
+      expect(await inputsOf(keys, await sealRecovery(untouchable, keys, job))).toEqual(heldInputs);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('of a job 2 of 1000 notes fits beside them in one receive request', async () => {
     const store = await freshStore('sqlite');
     try {

@@ -131,11 +131,11 @@ export async function keysPastTheCall(db: Db): Promise<{ id: string; key: string
   }));
 }
 
+/** A note the local mint holds, as the recovery record needs it. */
+export type HeldNote = Pick<MintProofsTable, 'amount' | 'keyset_id' | 'secret' | 'c' | 'witness'>;
+
 /** The notes the local mint holds (pending) under `operation`, as they were presented. */
-export async function heldNotes(
-  db: Db,
-  operation: string,
-): Promise<Pick<MintProofsTable, 'amount' | 'keyset_id' | 'secret' | 'c' | 'witness'>[]> {
+export async function heldNotes(db: Db, operation: string): Promise<HeldNote[]> {
   const rows = await notesHeld(db, operation);
   return rows.map((r) => ({ ...r, amount: Number(r.amount) }));
 }

@@ -82,6 +82,20 @@ const RecoveryRecord = Type.Object({
   inputs: Type.Optional(Type.Array(ProofSchema)),
 });
 
+/**
+ * Notes the local mint holds, as its rows store them (`repo.heldNotes`' order: the rows of one write,
+ * by `y`), in the form the recovery record carries them.
+ */
+export function heldAsProofs(rows: readonly repo.HeldNote[]): Proof[] {
+  return rows.map((n) => ({
+    amount: n.amount,
+    id: n.keyset_id,
+    secret: n.secret,
+    C: n.c,
+    ...(n.witness !== null ? { witness: n.witness } : {}),
+  }));
+}
+
 /** The local mint's operation of a job that holds local notes (job 1, payout), else undefined. */
 function holdingOperation(job: Pick<Job, 'id' | 'kind' | 'direction'>): string | undefined {
   if (job.kind === 'payout') return `payout:${job.id}`;
@@ -104,16 +118,9 @@ export async function sealRecovery(
   alongside: unknown = {},
 ): Promise<Envelope | undefined> {
   const op = holdingOperation(job);
-  const inputs: Proof[] | undefined =
-    op === undefined
-      ? undefined
-      : (await repo.heldNotes(store.db, op)).map((n) => ({
-          amount: n.amount,
-          id: n.keyset_id,
-          secret: n.secret,
-          C: n.c,
-          ...(n.witness !== null ? { witness: n.witness } : {}),
-        }));
+  // Job 1 taken in by this process carries its notes (its intake held them): no read of them then.
+  const inputs: readonly Proof[] | undefined =
+    op === undefined ? undefined : (job.heldInputs ?? heldAsProofs(await repo.heldNotes(store.db, op)));
   const wideProofs = job.journal.wideProofs?.map(({ dleq: _, ...p }) => p);
   const journal = wideProofs === undefined ? job.journal : { ...job.journal, wideProofs };
   const record = await sealJson({
