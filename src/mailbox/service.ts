@@ -259,7 +259,8 @@ export class Mailbox {
     this.onArrived = o.onArrived;
     const store = o.store;
     if (o.commit !== undefined) this.commit = o.commit;
-    else if (store.dialect === 'postgres') this.commit = (write, options) => store.transaction(write, options);
+    else if (store.dialect === 'postgres')
+      this.commit = (write, options) => store.transaction(write, options);
     else {
       const group = new GroupCommit(store);
       this.commit = (write, options) => group.run(write, options);
