@@ -4,10 +4,8 @@
  * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies;
  * and unblind jobs (a mint's signatures of our outputs): the unblinded `C`s, the first bad one by index.
  * Jobs posted together travel to each worker as one message; each comes back as soon as it is done.
- * On Linux the workers run at their own lower priority, and the thread that made the pool keeps its own.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { bytesToHex, utf8 } from '../core/bytes.js';
@@ -252,27 +250,5 @@ describe('crypto pool', () => {
     const p = createCryptoPool({ size: 1 });
     await p.close();
     await expect(p.run(job(1, 1))).rejects.toThrow(/closed/);
-  });
-});
-
-/** A thread's nice value from its `/proc/…/stat` (field 19, the 17th after the command's `)`). */
-function niceOf(stat: string): number {
-  const text = readFileSync(stat, 'utf8');
-  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[16]);
-}
-
-describe.runIf(process.platform === 'linux')('crypto pool priority', () => {
-  it('runs each worker thread at the niceness asked, and leaves the calling thread as it was', async () => {
-    const own = niceOf('/proc/thread-self/stat');
-    const nice = own + 7; // not the module pool's WORKER_NICE
-    const p = createCryptoPool({ size: 2, nice });
-    try {
-      await Promise.all([p.run(job(1, 1)), p.run(job(1, 1))]); // both workers started and answering
-      const threads = readdirSync('/proc/self/task').map((tid) => niceOf(`/proc/self/task/${tid}/stat`));
-      expect(threads.filter((n) => n === nice)).toHaveLength(2);
-      expect(niceOf('/proc/thread-self/stat')).toBe(own);
-    } finally {
-      await p.close();
-    }
   });
 });

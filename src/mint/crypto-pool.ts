@@ -26,7 +26,7 @@ import type {
   UnblindJob,
 } from './crypto.js';
 import { emptyAnswer } from './crypto.js';
-import type { CryptoWorkerData, WorkerReply, WorkerRequest } from './crypto-worker.js';
+import type { WorkerReply, WorkerRequest } from './crypto-worker.js';
 
 interface Pending {
   resolve: (answer: CryptoAnswer | DleqAnswer | UnblindAnswer) => void;
@@ -66,33 +66,19 @@ const IDLE_CUT_MIN = 32;
 /** Notes per chunk when a job is cut: large enough to amortise messaging, small enough to interleave. */
 const CHUNK_MAX = 64;
 
-/**
- * The workers' niceness (Linux; elsewhere they keep the process's). The event loop's thread serves
- * every request, the HTTP hops and the database's answers of the whole process, and it waits on the
- * workers' answers; a worker woken with a job on a machine with few cores took a core from it
- * mid-turn (a sampled 0.58 ms a conversion of `postMessage` wall time, not CPU: docs/performance.md),
- * delaying everything queued behind that turn. At a lower priority the workers take the cores the
- * loop leaves, and the loop is preempted less.
- */
-export const WORKER_NICE = 10;
-
 export interface CryptoPoolOptions {
   /** Worker count; default: every core. */
   size?: number;
-  /** The workers' niceness, 0 (as the process) to 19 (lowest); default `WORKER_NICE`. */
-  nice?: number;
 }
 
 export function createCryptoPool(opts: CryptoPoolOptions = {}): MintCrypto {
   const size = Math.max(1, opts.size ?? availableParallelism());
-  const nice = opts.nice ?? WORKER_NICE;
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closed = false;
 
   const slots: Slot[] = Array.from({ length: size }, () => {
-    const workerData: CryptoWorkerData = { nice };
-    const worker = spawnWorker(import.meta.url, 'crypto-worker', { workerData });
+    const worker = spawnWorker(import.meta.url, 'crypto-worker');
     const slot: Slot = { worker, queued: 0, outbox: [], sent: 0, due: false };
     worker.on('message', (msg: WorkerReply) => {
       slot.sent -= 1;

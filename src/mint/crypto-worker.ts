@@ -4,8 +4,7 @@
  * Messages: a list of `{ id, job } | { id, dleq } | { id, unblind }` in (the jobs the pool gathered for
  * this worker), then one `{ id, answer } | { id, error }` out for each, in order, as each is done.
  */
-import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { defaultCurve } from '../core/crypto/index.js';
 import {
   type CryptoAnswer,
@@ -24,12 +23,6 @@ export type WorkerRequest =
   | { id: number; dleq: DleqJob }
   | { id: number; unblind: UnblindJob };
 
-/** What the pool tells a worker as it starts (`workerData`). */
-export interface CryptoWorkerData {
-  /** The niceness this thread takes (`CryptoPoolOptions.nice`); 0 leaves it as it is. */
-  nice: number;
-}
-
 export type WorkerReply =
   | { id: number; answer: CryptoAnswer | DleqAnswer | UnblindAnswer }
   | { id: number; error: string };
@@ -43,19 +36,6 @@ function answerOf(msg: WorkerRequest): CryptoAnswer | DleqAnswer | UnblindAnswer
 const curve = defaultCurve();
 const port = parentPort;
 if (!port) throw new Error('crypto-worker must run in a worker thread');
-
-// On Linux a thread has its own nice value, and setpriority(2) with who = 0 sets the calling thread's
-// only (`os.setPriority(0, n)`); elsewhere (macOS, Windows) it would set the whole process's, the
-// event loop's thread with it, so there the worker keeps its priority. Raising one's niceness needs no
-// privilege; should it fail all the same, the worker runs as before.
-const nice = (workerData as CryptoWorkerData | undefined)?.nice ?? 0;
-if (nice !== 0 && process.platform === 'linux') {
-  try {
-    setPriority(0, nice);
-  } catch {
-    // as before
-  }
-}
 
 function replyTo(msg: WorkerRequest): WorkerReply {
   try {
