@@ -278,16 +278,6 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       },
     });
 
-    new Counter({
-      name: 'lancash_gateway_group_commit_fallbacks_total',
-      help: 'Groups of journal and LAN mailbox writes that ran again each alone after a database error or a lock timeout (PostgreSQL: a steady rise means writes contend for rows)',
-      registers: [lan.metrics],
-      collect() {
-        this.reset();
-        this.inc(commits.fallbacks);
-      },
-    });
-
     const dleqChecks = new Counter({
       name: 'lancash_gateway_intake_dleq_checks_total',
       help: 'Notes whose NUT-12 DLEQ proof job 2 intakes checked (in the crypto workers)',
