@@ -28,7 +28,7 @@ import { registerMailboxRoutes } from '../mailbox/http.js';
 import type { Mailbox, MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
-import { GroupCommit, type GroupCommitOptions } from '../mint/group-commit.js';
+import { GroupCommit } from '../mint/group-commit.js';
 import { registerMintRoutes } from '../mint/http.js';
 import { Mint, type MintLimits } from '../mint/mint.js';
 import { engineNuts, NO_MINT_OR_MELT } from '../mint/nuts.js';
@@ -56,15 +56,6 @@ import { registerPayrollRoutes } from './payroll/http.js';
 import { operatorJobsFirst, PayrollService, type ReservePort, reserveClient } from './payroll/service.js';
 import { checkAtStart, watchBank } from './reconcile/service.js';
 import { WideBankClient, type WideBankPort } from './wide-bank.js';
-
-/**
- * The gateway's group commit on PostgreSQL: a second group may commit while one does, so a write that
- * arrives during a group's commit does not wait for it first (at half load that wait was the tail:
- * docs/performance.md, rounds eight and nine). Two groups can take rows in opposite orders: a group
- * waits 50 ms for a row at most, then its writes run again each alone (`groupLockTimeoutMs`), where
- * PostgreSQL would wait its `deadlock_timeout` (1 s). SQLite has one writer: one group at a time.
- */
-const PG_GROUPS: GroupCommitOptions = { concurrency: 2, groupLockTimeoutMs: 50 };
 
 export interface GatewayOptions {
   store: Store;
@@ -228,7 +219,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     await registerSubscriptions(lan, { mint, clientOf });
     // Steps of different jobs, and the LAN mailbox's deposits and drains, that are ready together
     // commit together: one sync of the log for many, each write still refused alone (`GroupCommit`).
-    const commits = new GroupCommit(o.store, o.store.dialect === 'postgres' ? PG_GROUPS : {});
+    const commits = new GroupCommit(o.store);
     const commit: Commit = (write, options) => commits.run(write, options);
     const mailbox = registerMailboxRoutes(lan, {
       store: o.store,

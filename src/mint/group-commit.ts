@@ -29,30 +29,17 @@ interface Queued {
   durable: boolean;
 }
 
-/** See `BatcherOptions`: `maxGroup` writes per transaction (default 32), `lingerMs`, `coming`, `concurrency`. */
-export interface GroupCommitOptions extends BatcherOptions {
-  /**
-   * A group of two or more writes gives up waiting for a row lock after this long
-   * (`TransactionOptions.lockTimeoutMs`, PostgreSQL) and its writes run again each alone. A group
-   * takes its writes' rows in their arrival order, not in the one order each write takes its own, so
-   * two groups at once (`concurrency`) can wait for each other in a circle, which PostgreSQL breaks
-   * only after its `deadlock_timeout` (1 s). A write alone waits as long as it must.
-   */
-  groupLockTimeoutMs?: number;
-}
+/** See `BatcherOptions`: `maxGroup` writes per transaction (default 32), `lingerMs`, `coming`. */
+export type GroupCommitOptions = BatcherOptions;
 
 export class GroupCommit {
   readonly #store: Store;
   readonly #batcher: Batcher<Queued, unknown>;
   /** The last group had a refused write: the next one is savepointed from the start. */
   #refusedLast = false;
-  readonly #lockTimeoutMs: number | undefined;
-  /** Groups whose writes ran again each alone after a database error (a lock timeout among them). */
-  fallbacks = 0;
 
   constructor(store: Store, o: GroupCommitOptions = {}) {
     this.#store = store;
-    this.#lockTimeoutMs = o.groupLockTimeoutMs;
     this.#batcher = new Batcher((group) => this.#commit(group), o);
   }
 
@@ -68,10 +55,7 @@ export class GroupCommit {
   async #commit(queued: readonly Queued[]): Promise<Outcome<unknown>[]> {
     if (queued.length === 1) return [await this.#alone(queued[0]!)];
     const group = queued.map((q) => q.write);
-    const options: TransactionOptions = {
-      durable: queued.some((q) => q.durable),
-      ...(this.#lockTimeoutMs !== undefined ? { lockTimeoutMs: this.#lockTimeoutMs } : {}),
-    };
+    const options: TransactionOptions = { durable: queued.some((q) => q.durable) };
     try {
       const outcomes = this.#refusedLast
         ? await this.#savepointed(group, options)
@@ -80,9 +64,7 @@ export class GroupCommit {
       return outcomes;
     } catch {
       // A database error belongs to no write in particular: each runs again in its own transaction,
-      // where the store retries conflicts and the error reaches only the write that causes it. So does
-      // a group's lock timeout: alone, a write waits for its rows as long as it must.
-      this.fallbacks++;
+      // where the store retries conflicts and the error reaches only the write that causes it.
       const out: Outcome<unknown>[] = [];
       for (const q of queued) out.push(await this.#alone(q));
       return out;

@@ -22,12 +22,6 @@ export interface Capabilities {
     readonly begin: string;
     readonly after: readonly string[];
   };
-  /**
-   * The statement, appended to the transaction's `begin`, after which a wait for a row lock longer
-   * than `ms` fails the statement (`TransactionOptions.lockTimeoutMs`); none where writers do not
-   * wait for one another's rows.
-   */
-  readonly lockTimeout?: (ms: number) => string;
   /** How often a transaction runs when the database aborts it to break a conflict (1 = never again). */
   readonly maxAttempts: number;
   /** Driver error codes that mean "run the whole transaction again". */

@@ -53,14 +53,6 @@ export interface TransactionOptions {
    * (docs/storage.md, "Commits that move no value"). Default true: the commit is on disk when it returns.
    */
   durable?: boolean;
-  /**
-   * PostgreSQL: a statement that waits longer than this for a row lock fails (SQLSTATE 55P03, thrown
-   * to the caller, not retried) instead of waiting on. For transactions that may take their rows in an
-   * order another takes them in reverse (a group commit's writes, in arrival order): the database
-   * breaks such a circle only after `deadlock_timeout` (1 s by default). SQLite ignores it (one writer
-   * at a time, no row locks). A positive integer of milliseconds.
-   */
-  lockTimeoutMs?: number;
 }
 
 export interface Store {
@@ -254,16 +246,6 @@ class KyselyStore implements Store {
 
   async transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const durable = options?.durable !== false;
-    const lockTimeoutMs = options?.lockTimeoutMs;
-    if (lockTimeoutMs !== undefined && !(Number.isSafeInteger(lockTimeoutMs) && lockTimeoutMs > 0)) {
-      const received = String(lockTimeoutMs);
-      fail(
-        'Internal',
-        { reason: `lockTimeoutMs: expected a positive integer, got ${received}` },
-        `store.transaction: lockTimeoutMs must be a positive integer of milliseconds, got ${received}`,
-      );
-    }
-    const begin = this.#begin(durable, lockTimeoutMs);
     const inside = this.#inside;
     if (inside?.getStore()) {
       fail(
@@ -279,8 +261,8 @@ class KyselyStore implements Store {
           .connection()
           .execute((conn) =>
             inside === undefined
-              ? this.#once(conn, fn, durable, begin)
-              : inside.run(true, () => this.#once(conn, fn, durable, begin)),
+              ? this.#once(conn, fn, durable)
+              : inside.run(true, () => this.#once(conn, fn, durable)),
           );
       } catch (err) {
         const code = driverCode(err);
@@ -305,20 +287,10 @@ class KyselyStore implements Store {
     else runQuietly(fn);
   }
 
-  /** The statement that opens a transaction with these options (the dialect gives its parts). */
-  #begin(durable: boolean, lockTimeoutMs: number | undefined): string {
-    const caps = this.#capabilities;
-    const begin = durable ? caps.beginWrite : caps.relaxedCommit.begin;
-    return lockTimeoutMs === undefined || caps.lockTimeout === undefined
-      ? begin
-      : `${begin}; ${caps.lockTimeout(lockTimeoutMs)}`;
-  }
-
   async #once<T>(
     conn: Kysely<Database>,
     fn: (trx: Kysely<Database>) => Promise<T>,
     durable: boolean,
-    begin: string,
   ): Promise<T> {
     const queued: (() => void)[] = [];
     this.#afterCommit.set(conn, queued);
@@ -339,7 +311,7 @@ class KyselyStore implements Store {
       for (const s of relaxed.before) await run(s);
     }
     try {
-      await run(begin);
+      await run(durable ? this.#capabilities.beginWrite : relaxed.begin);
       if (direct !== undefined) openTransaction(conn, direct);
       let result: T;
       try {

@@ -21,8 +21,6 @@ export const capabilities: Capabilities = {
     begin: 'begin isolation level read committed; set local synchronous_commit = off',
     after: [],
   },
-  // `set local`: for this transaction only. `ms` is checked a positive integer by `Store.transaction`.
-  lockTimeout: (ms) => `set local lock_timeout = ${ms}`,
   maxAttempts: 5,
   // SQLSTATE serialization_failure, deadlock_detected.
   retryCodes: new Set(['40001', '40P01']),
