@@ -2,7 +2,8 @@
  * The browser wallet's storage in a real browser (Debian chromium, one profile, two tabs of one origin
  * on 127.0.0.1, a secure context): `vault.ts` bundled as the pages bundle it. One tab at a time through
  * Web Locks (the second is told, may take the wallet over, and the first learns it lost it; a closed
- * tab lets go); a passphrase in the real IndexedDB and WebCrypto (600 000 PBKDF2 iterations, timed);
+ * tab lets go; a waiting claim queues for the lock, is granted when the holder closes, and leaves the
+ * queue when its signal stops it); a passphrase in the real IndexedDB and WebCrypto (600 000 PBKDF2 iterations, timed);
  * two tabs reserving the same notes at the same moment: each note goes to exactly one of them.
  */
 import { createServer, type Server } from 'node:http';
@@ -86,6 +87,46 @@ describeInBrowser('the wallet vault in chromium', () => {
     // Polled: the lock's release reaches the other tab some time after close() returns, and a claim
     // that finds it held changes nothing.
     await expect.poll(() => claim(a), { timeout: 30_000 }).toBe(true);
+    await profile.close();
+  });
+
+  it('a waiting claim queues for the lock: told it waits, granted when the holder closes, stopped by its signal', async () => {
+    const profile = await openProfile('desktop');
+    const a = await tab(profile, profile.page);
+    const b = await tab(profile);
+    const c = await tab(profile);
+    expect(await run(a, 'globalThis.claim = await vault.claimWallet(); return globalThis.claim.held;')).toBe(
+      true,
+    );
+    // b waits (the page's claim); its answer is kept in the page, read later.
+    await run(
+      b,
+      `globalThis.stop = new AbortController();
+      globalThis.waiting = 0;
+      globalThis.answer = vault.claimWallet({ wait: true, signal: globalThis.stop.signal,
+        onWaiting: () => { globalThis.waiting++; } }).then((c) => (globalThis.claim = c).held);`,
+    );
+    await b.waitForFunction('globalThis.waiting === 1');
+    const queue = () =>
+      run<[number, number]>(
+        a,
+        "const q = await navigator.locks.query(); const mine = (l) => l.name === 'lancash-wallet:open'; return [q.held.filter(mine).length, q.pending.filter(mine).length];",
+      );
+    await expect.poll(queue).toEqual([1, 1]);
+    // c waits too, then gives up by its signal: { held: false }, and its request leaves the queue.
+    await run(
+      c,
+      `globalThis.stop = new AbortController();
+      globalThis.answer = vault.claimWallet({ wait: true, signal: globalThis.stop.signal }).then((c) => c.held);`,
+    );
+    await expect.poll(queue).toEqual([1, 2]);
+    expect(await run(c, 'globalThis.stop.abort(); return await globalThis.answer;')).toBe(false);
+    expect(await queue()).toEqual([1, 1]);
+    // The holding tab closes (as a reload's old page goes): b is granted the lock by itself.
+    await a.close();
+    expect(await run(b, 'return await globalThis.answer;')).toBe(true);
+    expect(await run(b, 'return globalThis.waiting;')).toBe(1);
+    expect(await run(c, 'return (await vault.claimWallet()).held;')).toBe(false);
     await profile.close();
   });
 

@@ -5,7 +5,8 @@
  * a CLI WAN wallet through job 2 and pay each other on the LAN; one pays the CLI wallet through job 1;
  * a reload in the middle of a send (held just before its delivery) leaves both balances right; the
  * seed words restore the wallet in a fresh browser profile; the operator signs in to the console, runs
- * payroll and sees the reserve move, and the audit says balanced. Every page is screenshotted at both
+ * payroll and sees the reserve move, and the audit says balanced; a second tab waits for the wallet while
+ * the first has it and opens it by itself when the first closes. Every page is screenshotted at both
  * widths into `artifacts/screenshots/` and checked by axe-core. The databases' audit closes the file.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -388,6 +389,38 @@ describeInBrowser('the web wallet and the operator console in chromium, against 
       await item('parked-notice').waitFor({ state: 'detached' });
       expect(op.problems).toEqual([]);
       await op.close();
+    },
+    SLOW,
+  );
+
+  it(
+    'a second tab waits while the first has the wallet, saying so, and opens it by itself when the first closes; "Use it here" takes it over',
+    async () => {
+      const profile = await openProfile('desktop');
+      const first = profile.page;
+      const opened = (page: Page) => page.getByRole('button', { name: 'Create a new wallet' });
+      await first.goto(`${net.lan}/`);
+      await opened(first).waitFor();
+      const second = await profile.context.newPage();
+      await second.goto(`${net.lan}/`);
+      await second.getByText(/^This wallet is open in another tab of this browser\./).waitFor();
+      await inspect(second, 'wallet-open-elsewhere');
+      expect(await opened(second).count()).toBe(0);
+      // The first tab lets go (closed, as a reload's old page goes) long after the second asked, and
+      // later than the old claim's retries (2 s) lasted: the second opens the wallet by itself.
+      await first.close();
+      await opened(second).waitFor();
+      // A third tab offers "Use it here" while it waits; it takes the wallet and the second stops.
+      const third = await profile.context.newPage();
+      await third.goto(`${net.lan}/`);
+      await third.getByRole('button', { name: 'Use it here' }).click();
+      await opened(third).waitFor();
+      await second
+        .getByText('This wallet was opened in another tab, so this tab stopped using it.')
+        .waitFor();
+      expect(await opened(second).count()).toBe(0);
+      expect(profile.problems).toEqual([]);
+      await profile.close();
     },
     SLOW,
   );

@@ -36,12 +36,16 @@ export function App() {
   const start = useCallback(async (config: PageConfig, pass?: string, takeOver = false) => {
     const storage = walletStorage();
     try {
-      // One tab at a time: two tabs must not run the same open send or its recovery at once.
+      // One tab at a time: two tabs must not run the same open send or its recovery at once. While
+      // another tab has the wallet this waits, saying so, and goes on by itself when that tab lets
+      // go (a reload's old page may still hold it for a moment); "Use it here" takes it at once.
       const held = await storage.claim({
         takeOver,
         onLost: () => setState({ at: 'elsewhere', config, lost: true }),
+        onWaiting: () => setState({ at: 'elsewhere', config, lost: false }),
       });
-      if (!held) return setState({ at: 'elsewhere', config, lost: false });
+      // Not held: a later claim of this page (the take-over) stopped this one's wait and goes on.
+      if (!held) return;
       const here = await storage.inspect();
       if (!here.exists) return setState({ at: 'welcome', config });
       if (pass === undefined && here.encrypted) return setState({ at: 'locked', config });
@@ -84,7 +88,7 @@ export function App() {
           <p>
             {state.lost
               ? 'This wallet was opened in another tab, so this tab stopped using it.'
-              : 'This wallet is open in another tab of this browser.'}
+              : 'This wallet is open in another tab of this browser. This tab opens it by itself as soon as that tab is closed.'}
           </p>
           <p>A wallet is used in one tab at a time, so that no payment runs twice.</p>
         </Message>

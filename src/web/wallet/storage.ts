@@ -6,12 +6,14 @@
  */
 import { MemoryWalletStore, type WalletConfig, type WalletStore } from '../../wallet/index.js';
 import {
+  type ClaimOptions,
   claimWallet,
   createStore,
   encryptionAvailable,
   eraseWallet,
   IdbWalletStore,
   requestPersistence,
+  type VaultOptions,
   walletHere,
 } from './vault.js';
 
@@ -33,19 +35,64 @@ export interface WalletStorage {
   saveWords(words: string): Promise<void>;
   /** The seed words kept by `saveWords`, if any. */
   words(): Promise<string | undefined>;
-  /** Holds the wallet for this tab; false when another tab has it (unless `takeOver`). */
-  claim(o: { takeOver?: boolean; onLost: () => void }): Promise<boolean>;
+  /**
+   * Holds the wallet for this tab. While another tab has it, waits for that tab to let go (`onWaiting`
+   * runs when the wait starts, for the page to say so), or takes it over at once with `takeOver`.
+   * False only when a later claim of this page stopped this one's wait (the later one decides).
+   */
+  claim(o: ClaimRequest): Promise<boolean>;
   /** Erases the wallet: its notes, keys and history. */
   erase(): Promise<void>;
 }
 
-const CLAIM_RETRIES = 8;
-const CLAIM_RETRY_MS = 250;
+export interface ClaimRequest {
+  takeOver?: boolean;
+  /** Another tab took the wallet over: this one must stop using it. */
+  onLost: () => void;
+  /** The wallet is held by another tab and this claim waits for it. */
+  onWaiting?: () => void;
+}
+
+/** A page's claims of the wallet (`WalletStorage.claim`), over `claimWallet` (`vault.ts`). */
+export function walletClaims(o: VaultOptions & Pick<ClaimOptions, 'probeMs' | 'retryMs'> = {}) {
+  let release: (() => void) | undefined;
+  let waiting: AbortController | undefined;
+  // The page's latest `onLost`: a claim kept across a reopen reports to the page as it is now.
+  let lost: () => void = () => {};
+  return async ({ takeOver, onLost, onWaiting }: ClaimRequest): Promise<boolean> => {
+    // A claim still waiting gives way to this one (the page asked again: "Use it here").
+    waiting?.abort();
+    lost = onLost;
+    // Held already (the page reopens the wallet): kept, rather than let go and asked for again.
+    if (release !== undefined) return true;
+    const stop = new AbortController();
+    waiting = stop;
+    const claim = await claimWallet({
+      ...o,
+      ...(takeOver ? { takeOver } : {}),
+      wait: true,
+      signal: stop.signal,
+      onWaiting: () => onWaiting?.(),
+      onLost: () => {
+        release = undefined;
+        lost();
+      },
+    });
+    if (waiting === stop) waiting = undefined;
+    if (!claim.held) return false;
+    // Granted just as a later claim stopped this one: that one decides, this one lets go.
+    if (stop.signal.aborted || release !== undefined) {
+      claim.release();
+      return false;
+    }
+    release = claim.release;
+    return true;
+  };
+}
 
 /** The IndexedDB vault of `vault.ts`: the wallet survives reloads, encrypted with a passphrase if set. */
 function idbStorage(): WalletStorage {
   let store: IdbWalletStore | undefined;
-  let release: (() => void) | undefined;
   const opened = (): IdbWalletStore => {
     if (store === undefined) throw new Error('the wallet is not open');
     return store;
@@ -69,16 +116,7 @@ function idbStorage(): WalletStorage {
     setPassphrase: (next) => opened().setPassphrase(next),
     saveWords: (words) => opened().writeWords(words),
     words: () => opened().readWords(),
-    claim: async ({ takeOver, onLost }) => {
-      release?.();
-      // A reload's new page can ask before the old one has let go: ask again for a moment first.
-      for (let attempt = 0; ; attempt++) {
-        const claim = await claimWallet({ ...(takeOver ? { takeOver } : {}), onLost });
-        release = claim.held ? claim.release : undefined;
-        if (claim.held || attempt >= CLAIM_RETRIES) return claim.held;
-        await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
-      }
-    },
+    claim: walletClaims(),
     erase: async () => {
       await store?.close();
       store = undefined;

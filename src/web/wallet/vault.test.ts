@@ -79,6 +79,51 @@ describe('claimWallet without Web Locks (a page over plain http)', () => {
     expect((await claim({ name })).held).toBe(true);
   });
 
+  it('a waiting claim is told it waits, and gets the wallet when the holder lets go', async () => {
+    const name = fresh();
+    const first = await claim({ name, probeMs: 50 });
+    expect(first.held).toBe(true);
+    let waiting = 0;
+    let told!: () => void;
+    const wait = new Promise<void>((resolve) => {
+      told = resolve;
+    });
+    const second = claim({
+      name,
+      wait: true,
+      probeMs: 50,
+      retryMs: 10,
+      onWaiting: () => {
+        waiting++;
+        told();
+      },
+    });
+    await wait;
+    // Still waiting: a third tab is refused, and the second has not been answered.
+    expect((await claim({ name, probeMs: 50 })).held).toBe(false);
+    if (first.held) first.release();
+    expect((await second).held).toBe(true);
+    expect(waiting).toBe(1);
+    expect((await claim({ name, probeMs: 50 })).held).toBe(false);
+  });
+
+  it('a waiting claim stopped by its signal answers { held: false } and takes nothing later', async () => {
+    const name = fresh();
+    const first = await claim({ name, probeMs: 50 });
+    const stop = new AbortController();
+    const second = claim({
+      name,
+      wait: true,
+      probeMs: 50,
+      retryMs: 10,
+      signal: stop.signal,
+      onWaiting: () => stop.abort(),
+    });
+    expect((await second).held).toBe(false);
+    if (first.held) first.release();
+    expect((await claim({ name, probeMs: 50 })).held).toBe(true);
+  });
+
   it('gives it to exactly one of several tabs asking at once', async () => {
     const name = fresh();
     const all = await Promise.all([claim({ name }), claim({ name }), claim({ name })]);

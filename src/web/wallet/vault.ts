@@ -5,10 +5,12 @@
  * itself is `IdbWalletStore`.
  *
  * One tab at a time: `claimWallet` takes a Web Lock (`navigator.locks`), held until the tab closes or
- * `release()`; another tab gets `{ held: false }` ("this wallet is open in another tab") or, asked to,
- * takes the wallet over (the first tab's `onLost` runs). Web Locks exist only in a secure context
- * (https, localhost); a page over plain http on a LAN address asks the other tabs over a
- * BroadcastChannel instead (a holder answers within `probeMs`), which a frozen tab cannot answer.
+ * `release()`; another tab gets `{ held: false }` ("this wallet is open in another tab"), or with
+ * `wait` waits until the holder lets go (the page says why it waits), or, asked to, takes the wallet
+ * over (the first tab's `onLost` runs). Web Locks exist only in a secure context (https, localhost);
+ * a page over plain http on a LAN address asks the other tabs over a BroadcastChannel instead (a
+ * holder answers within `probeMs`; a waiting tab asks again every `retryMs`), which a frozen tab
+ * cannot answer.
  * Either way the store's own checks keep every commit whole; the claim keeps two tabs from running
  * the same open operation (a send, its recovery) at once.
  */
@@ -122,16 +124,29 @@ export interface ClaimOptions extends VaultOptions {
   takeOver?: boolean;
   /** This tab lost the wallet to another (that took it over): stop using it. */
   onLost?: () => void;
+  /**
+   * When another tab has it, wait until that tab lets go (closes, reloads, releases) instead of
+   * answering `{ held: false }` at once: a reload's new page can ask before the old one has let go,
+   * and a slow machine must not turn that into "open in another tab" for good.
+   */
+  wait?: boolean;
+  /** With `wait`: runs once, when the wallet is found held and the claim starts waiting. */
+  onWaiting?: () => void;
+  /** Stops a waiting claim (`{ held: false }`); a claim already granted is not affected. */
+  signal?: AbortSignal;
   /** Without Web Locks: how long to wait for a holding tab to answer; default 300 ms. */
   probeMs?: number;
+  /** Without Web Locks, with `wait`: the pause between two questions; default 1 s. */
+  retryMs?: number;
 }
 
 export type WalletClaim = { held: true; release(): void } | { held: false };
 
 /**
- * Holds the wallet for this tab: `{ held: false }` when another tab has it open. The page calls this
- * before `openWallet` and shows "This wallet is open in another tab" (with a "Use it here" button that
- * claims again with `takeOver`) when it is not held.
+ * Holds the wallet for this tab: `{ held: false }` when another tab has it open (with `wait`: only
+ * when `signal` stopped the wait). The page calls this before `openWallet`, with `wait`, and shows
+ * "This wallet is open in another tab" while it waits (with a "Use it here" button that claims again
+ * with `takeOver`, after stopping the wait).
  */
 export function claimWallet(o: ClaimOptions = {}): Promise<WalletClaim> {
   const name = `${walletDbName(o.name)}:open`;
@@ -144,7 +159,23 @@ export function claimWalletByChannel(o: ClaimOptions = {}): Promise<WalletClaim>
   return claimByChannel(`${walletDbName(o.name)}:open`, o);
 }
 
-function claimByLock(locks: LockManager, name: string, o: ClaimOptions): Promise<WalletClaim> {
+async function claimByLock(locks: LockManager, name: string, o: ClaimOptions): Promise<WalletClaim> {
+  if (o.takeOver) return lockOnce(locks, name, { steal: true }, o);
+  const now = await lockOnce(locks, name, { ifAvailable: true }, o);
+  if (now.held || !o.wait || o.signal?.aborted) return now;
+  o.onWaiting?.();
+  // Queued behind the holder: granted by the browser the moment it lets go (a closed or reloaded
+  // tab's locks go with its document), in the order the tabs asked.
+  return lockOnce(locks, name, o.signal === undefined ? {} : { signal: o.signal }, o);
+}
+
+/** One Web Locks request, held until `release()`; `{ held: false }` when not granted (`ifAvailable`, aborted). */
+function lockOnce(
+  locks: LockManager,
+  name: string,
+  options: LockOptions,
+  o: ClaimOptions,
+): Promise<WalletClaim> {
   return new Promise<WalletClaim>((resolve, reject) => {
     let release = () => {};
     let granted = false;
@@ -152,7 +183,7 @@ function claimByLock(locks: LockManager, name: string, o: ClaimOptions): Promise
       release = r;
     });
     locks
-      .request(name, o.takeOver ? { steal: true } : { ifAvailable: true }, async (lock) => {
+      .request(name, options, async (lock) => {
         if (lock === null) return resolve({ held: false });
         granted = true;
         resolve({ held: true, release });
@@ -161,8 +192,37 @@ function claimByLock(locks: LockManager, name: string, o: ClaimOptions): Promise
       .catch((e: unknown) => {
         // A stolen lock's request rejects with AbortError: another tab took the wallet over.
         if (granted) o.onLost?.();
+        // A waiting request stopped by its signal rejects with the signal's reason.
+        else if (options.signal?.aborted) resolve({ held: false });
         else reject(e);
       });
+  });
+}
+
+/** Without Web Locks, with `wait`: asks again every `retryMs` until no tab answers or `signal` stops it. */
+async function claimByChannel(name: string, o: ClaimOptions): Promise<WalletClaim> {
+  for (let asked = 0; ; asked++) {
+    const claim = await probeByChannel(name, o);
+    if (claim.held || o.takeOver || !o.wait || o.signal?.aborted) return claim;
+    if (asked === 0) o.onWaiting?.();
+    const stopped = await pause(o.retryMs ?? 1000, o.signal);
+    if (stopped) return { held: false };
+  }
+}
+
+/** Waits `ms`; true when `signal` aborted first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(true);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve(false);
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
   });
 }
 
@@ -172,7 +232,7 @@ type Message = { type: 'who' | 'probing' | 'mine' | 'take'; id: string };
  * Without Web Locks: asks "who has it?" and listens `probeMs` for a holder ("mine"). Two tabs asking
  * at once both hear each other ("probing"); the one with the smaller id goes ahead, so one wins.
  */
-function claimByChannel(name: string, o: ClaimOptions): Promise<WalletClaim> {
+function probeByChannel(name: string, o: ClaimOptions): Promise<WalletClaim> {
   const id = crypto.getRandomValues(new Uint32Array(2)).join('-');
   const channel = new BroadcastChannel(name);
   let state: 'probing' | 'held' | 'gone' = 'probing';
