@@ -86,7 +86,20 @@ async function addressOf(page: Page): Promise<string> {
 
 async function home(page: Page): Promise<void> {
   await go(page, '/');
-  await page.getByRole('heading', { name: 'Wallet', exact: true }).waitFor();
+  await page
+    .getByRole('heading', { name: 'Wallet', exact: true })
+    .waitFor()
+    .catch(async (e: unknown) => {
+      // What the page shows instead (round nine's CI flake left only "no heading" to go on).
+      throw new Error(`no Wallet heading at ${page.url()}; the page says: ${await pageText(page)}`, {
+        cause: e,
+      });
+    });
+}
+
+/** The page's visible text now, without waiting for any element (a blank page answers ''). */
+function pageText(page: Page): Promise<string> {
+  return page.evaluate('document.body ? document.body.innerText : ""') as Promise<string>;
 }
 
 /** Follows a hash route (`/send`) on the page's own origin, as a click on the menu would. */
