@@ -12,6 +12,10 @@ export function useHashRoute(): string {
   useEffect(() => {
     const on = () => setRoute(routeOf(location.hash));
     addEventListener('hashchange', on);
+    // Read again once listening: preact runs effects after the next frame, and a hash changed between
+    // the first render and now fired its event to no one. Missed, the page stayed on the old route for
+    // good while the address named the new one (setting the same hash again fires nothing).
+    on();
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;
