@@ -17,7 +17,7 @@ import { Type } from '@sinclair/typebox';
 import { decodeAddress, MAX_ADDRESS_CHARS } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { EnvelopeSchema } from '../core/envelope/index.js';
-import { fail } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { sseHub, Topics } from '../core/http/sse.js';
 import { ARRIVED_EVENT, DepositAnswer, DrainAnswer, MailboxInfo, type StoredMessage } from './protocol.js';
@@ -62,7 +62,15 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   const { maxEnvelopeBytes, maxMessages } = mailbox.limits;
   // The drain payload (acks, max, at) plus the Poly1305 tag, as base64url, plus the envelope's header.
   const drainBodyLimit = Math.ceil(((maxMessages * BYTES_PER_ACK + 96 + 16) * 4) / 3) + BODY_SLACK;
-  const refusals = { '4xx': WireErrorSchema };
+  const refusals = { '4xx': WireErrorSchema, 503: WireErrorSchema };
+  // A request the gate refused (503 `MailboxBusy`) says when to come back (RFC 9110 §10.2.3).
+  const onError = async (
+    _req: unknown,
+    reply: { header(name: string, value: string): unknown },
+    e: Error,
+  ) => {
+    if (isLancashError(e, 'MailboxBusy')) reply.header('retry-after', String(e.info.retryAfterSeconds));
+  };
 
   app.get(
     '/v1/inbox',
@@ -79,6 +87,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     '/v1/inbox/:address',
     {
       bodyLimit: maxEnvelopeBytes + BODY_SLACK,
+      onError,
       schema: {
         summary: 'Deposit an envelope for an offline terminal; a replay stores nothing',
         params: AddressParams,
@@ -93,6 +102,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     '/v1/inbox/:address/drain',
     {
       bodyLimit: drainBodyLimit,
+      onError,
       schema: {
         summary: 'Owner acks received messages and reads pending ones, oldest first',
         params: AddressParams,
@@ -108,6 +118,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   app.get(
     '/v1/inbox/:address/events',
     {
+      onError,
       schema: {
         summary:
           "Owner: live `arrived` events of the inbox (text/event-stream), with a fresh proof from the owner's key",
