@@ -213,9 +213,10 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
     status: 403,
     title: "Only the inbox's owner may follow it: send a fresh proof sealed from the owner's key",
   },
+  // 429, not 503: a proven refusal (nothing was done), which clients read as one; a 5xx is unclear.
   MailboxBusy: {
     code: 71012,
-    status: 503,
+    status: 429,
     title: 'The mailbox serves as many writes from the network as it may at once; retry after Retry-After',
   },
 

@@ -29,7 +29,7 @@ const busy = (gate: WriteGate) => {
     gate.admit();
     return false;
   } catch (e) {
-    return isLancashError(e, 'MailboxBusy') && e.info.retryAfterSeconds === 1 && e.status === 503;
+    return isLancashError(e, 'MailboxBusy') && e.info.retryAfterSeconds === 1 && e.status === 429;
   }
 };
 

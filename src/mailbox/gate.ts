@@ -5,7 +5,7 @@
  * many addresses could hold every connection of the pool and make the server's own writes (the wide
  * bank's issues and receives, a gateway's steps) wait behind them. `running` writes at most are in the
  * database; `waiting` more wait here, in arrival order, holding no connection; past both a request is
- * refused before any database work (503 `MailboxBusy` with `Retry-After`). The server's own and trusted
+ * refused before any database work (429 `MailboxBusy` with `Retry-After`). The server's own and trusted
  * depositors' writes never pass through the gate.
  */
 import { fail } from '../core/errors.js';
@@ -40,7 +40,7 @@ export class WriteGate {
   }
 
   /**
-   * A place for one write, or 503 `MailboxBusy` when `running + waiting` places are taken. Synchronous
+   * A place for one write, or 429 `MailboxBusy` when `running + waiting` places are taken. Synchronous
    * and cheap, so a refused request costs no decryption and no database.
    */
   admit(): GateTicket {

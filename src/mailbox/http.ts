@@ -62,8 +62,8 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   const { maxEnvelopeBytes, maxMessages } = mailbox.limits;
   // The drain payload (acks, max, at) plus the Poly1305 tag, as base64url, plus the envelope's header.
   const drainBodyLimit = Math.ceil(((maxMessages * BYTES_PER_ACK + 96 + 16) * 4) / 3) + BODY_SLACK;
-  const refusals = { '4xx': WireErrorSchema, 503: WireErrorSchema };
-  // A request the gate refused (503 `MailboxBusy`) says when to come back (RFC 9110 §10.2.3).
+  const refusals = { '4xx': WireErrorSchema };
+  // A request the gate refused (429 `MailboxBusy`) says when to come back (RFC 9110 §10.2.3).
   const onError = async (
     _req: unknown,
     reply: { header(name: string, value: string): unknown },

@@ -3,7 +3,7 @@
  * own rate limit, so that their writes hold every connection of the server's pool (on PostgreSQL each
  * holds one through its own commit) and the server's own writes (the wide bank's issues and receives)
  * wait behind them. The mailbox lets `maxNetworkWrites` of them into the database at once, queues
- * `maxNetworkWritesWaiting` more (holding no connection) and refuses the rest at once with 503
+ * `maxNetworkWritesWaiting` more (holding no connection) and refuses the rest at once with 429
  * `MailboxBusy` (71012) and `Retry-After`, before any database work; a trusted depositor's deposit
  * (the gateway's at the bank) never passes the gate. Counted, not timed: the writes inside the
  * database at once while the database is held (a commit that waits on the test, or on PostgreSQL a
@@ -117,7 +117,7 @@ describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dial
     await store.close();
   });
 
-  it('at most maxNetworkWrites are in the database, the next ones wait, the rest get 503 MailboxBusy; trusted deposits pass', async () => {
+  it('at most maxNetworkWrites are in the database, the next ones wait, the rest get 429 MailboxBusy; trusted deposits pass', async () => {
     const serverKey = await generateEncryptionKeyPair();
     // The database "held": every write waits here until the test lets go, counted while inside.
     let inside = 0;
@@ -161,7 +161,7 @@ describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dial
       expect(inside).toBe(RUNNING);
       expect(refused()).toBe(STRANGERS - ADMITTED);
       for (const a of answers.filter((a) => a !== undefined)) {
-        expect(a).toEqual({ status: 503, code: BUSY, retryAfter: '1' });
+        expect(a).toEqual({ status: 429, code: BUSY, retryAfter: '1' });
       }
       // The gateway's deposit at the bank (a trusted address) is never refused by the gate.
       const owner = await generateEncryptionKeyPair();
@@ -286,7 +286,7 @@ describe.runIf(DIALECTS.includes('postgres'))(
       }
       const all = await sent;
       expect(all.filter((a) => a.status === 200)).toHaveLength(ADMITTED);
-      expect(all.filter((a) => a.status === 503 && a.code === BUSY)).toHaveLength(STRANGERS - ADMITTED);
+      expect(all.filter((a) => a.status === 429 && a.code === BUSY)).toHaveLength(STRANGERS - ADMITTED);
     });
   },
 );

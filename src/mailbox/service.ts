@@ -82,7 +82,7 @@ export interface MailboxLimits {
    * addresses together never hold the connections the server's own writes need (`gate.ts`).
    */
   maxNetworkWrites: number;
-  /** Writes from the network waiting for one of those places (holding no connection); past it, 503 `MailboxBusy`. */
+  /** Writes from the network waiting for one of those places (holding no connection); past it, 429 `MailboxBusy`. */
   maxNetworkWritesWaiting: number;
 }
 
@@ -311,7 +311,7 @@ export class Mailbox {
    * its share (`MailboxDepositorLimit`) and a full mailbox (`MailboxQuotaExceeded`). The same bytes
    * again (sender, transfer id and content) store nothing and answer `duplicate: true`; other bytes
    * under the same sender and transfer id are another message (the owner keeps what opens). A
-   * stranger's deposit (a depositor given) passes the gate (`maxNetworkWrites`), refused with 503
+   * stranger's deposit (a depositor given) passes the gate (`maxNetworkWrites`), refused with 429
    * `MailboxBusy` when it is full, after the checks above and before any database work.
    */
   async deposit(address: string, envelope: Envelope, depositor = ''): Promise<DepositAnswer> {
@@ -733,7 +733,7 @@ export class Mailbox {
    * table), so a proof seen on the wire cannot be used again. Every refusal is `InboxWatchRefused`: a
    * stranger learns nothing about the inbox. Answers the owner's key (hex) and whether messages are
    * pending now (the stream's first `arrived`). Its nonce is a write from the network: the gate full,
-   * 503 `MailboxBusy` (it says nothing about the inbox), before the proof is opened.
+   * 429 `MailboxBusy` (it says nothing about the inbox), before the proof is opened.
    */
   async checkWatch(address: string, proof: unknown): Promise<{ owner: string; pending: boolean }> {
     const owner = this.decodeAddress(address).publicKey;
