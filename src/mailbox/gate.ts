@@ -39,6 +39,11 @@ export class WriteGate {
     return this.#running;
   }
 
+  /** Writes admitted that wait for a place (opening their envelope, or queued). */
+  get waitingNow(): number {
+    return this.#admitted;
+  }
+
   /**
    * A place for one write, or 429 `MailboxBusy` when `running + waiting` places are taken. Synchronous
    * and cheap, so a refused request costs no decryption and no database.

@@ -14,6 +14,7 @@
 import { BlockList, isIP } from 'node:net';
 import { base64urlnopad } from '@scure/base';
 import { Type } from '@sinclair/typebox';
+import { Counter, Gauge } from 'prom-client';
 import { decodeAddress, MAX_ADDRESS_CHARS } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { EnvelopeSchema } from '../core/envelope/index.js';
@@ -53,6 +54,22 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
       arrivals.publish(recipient, message);
     },
   });
+  // What an operator watches of the gate (docs/operations.md, "What each alert means").
+  new Gauge({
+    name: 'lancash_mailbox_network_writes',
+    help: "Mailbox writes from the network (strangers' deposits, drains, watches) in the database (running) and waiting for a place",
+    labelNames: ['what'],
+    registers: [app.metrics],
+    collect() {
+      this.set({ what: 'running' }, mailbox.gate.inFlight);
+      this.set({ what: 'waiting' }, mailbox.gate.waitingNow);
+    },
+  });
+  const busy = new Counter({
+    name: 'lancash_mailbox_busy_total',
+    help: 'Mailbox writes from the network refused 429 MailboxBusy (the gate full: maxNetworkWrites running, maxNetworkWritesWaiting waiting)',
+    registers: [app.metrics],
+  });
   const trusted = blockListOf(o.trustedDepositors ?? []);
   const depositor = (ip: string) => {
     const v4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
@@ -69,7 +86,9 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     reply: { header(name: string, value: string): unknown },
     e: Error,
   ) => {
-    if (isLancashError(e, 'MailboxBusy')) reply.header('retry-after', String(e.info.retryAfterSeconds));
+    if (!isLancashError(e, 'MailboxBusy')) return;
+    busy.inc();
+    reply.header('retry-after', String(e.info.retryAfterSeconds));
   };
 
   app.get(

@@ -20,6 +20,7 @@ import { createServer, type LancashServer, listen } from '../core/http/server.js
 import { inThreadCrypto } from '../mint/crypto.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { metricValue } from '../test-support/http.js';
 import { createWideBank, type WideBank } from '../wide-bank/server.js';
 import { registerMailboxRoutes } from './http.js';
 import { DRAIN_TYPE } from './protocol.js';
@@ -163,6 +164,8 @@ describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dial
       for (const a of answers.filter((a) => a !== undefined)) {
         expect(a).toEqual({ status: 429, code: BUSY, retryAfter: '1' });
       }
+      expect(await metricValue(base, 'lancash_mailbox_busy_total')).toBe(STRANGERS - ADMITTED);
+      expect(await metricValue(base, 'lancash_mailbox_network_writes')).toBe(ADMITTED);
       // The gateway's deposit at the bank (a trusted address) is never refused by the gate.
       const owner = await generateEncryptionKeyPair();
       const trusted = post(
