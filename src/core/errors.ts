@@ -71,6 +71,8 @@ export interface ErrorDetails {
   MailboxDepositorLimit: { limit: 'messages' | 'bytes'; max: number; scope: 'mailbox' | 'inbox' };
   InboxNotAllowed: { address: string; inbox: string };
   InboxWatchRefused: { reason: string };
+  /** Writes from the network (strangers' deposits, drains, watches) at their bound: retry later. */
+  MailboxBusy: { retryAfterSeconds: number };
   // --- lancash: requests and idempotency (72xxx) ---
   IdempotencyConflict: { key: string };
   NotFound: { what: string; id: string };
@@ -210,6 +212,12 @@ export const ERRORS: { readonly [K in ErrorName]: ErrorSpec } = {
     code: 71011,
     status: 403,
     title: "Only the inbox's owner may follow it: send a fresh proof sealed from the owner's key",
+  },
+  // 429, not 503: a proven refusal (nothing was done), which clients read as one; a 5xx is unclear.
+  MailboxBusy: {
+    code: 71012,
+    status: 429,
+    title: 'The mailbox serves as many writes from the network as it may at once; retry after Retry-After',
   },
 
   IdempotencyConflict: {

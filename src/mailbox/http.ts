@@ -14,10 +14,11 @@
 import { BlockList, isIP } from 'node:net';
 import { base64urlnopad } from '@scure/base';
 import { Type } from '@sinclair/typebox';
+import { Counter, Gauge } from 'prom-client';
 import { decodeAddress, MAX_ADDRESS_CHARS } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { EnvelopeSchema } from '../core/envelope/index.js';
-import { fail } from '../core/errors.js';
+import { fail, isLancashError } from '../core/errors.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { sseHub, Topics } from '../core/http/sse.js';
 import { ARRIVED_EVENT, DepositAnswer, DrainAnswer, MailboxInfo, type StoredMessage } from './protocol.js';
@@ -53,6 +54,22 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
       arrivals.publish(recipient, message);
     },
   });
+  // What an operator watches of the gate (docs/operations.md, "What each alert means").
+  new Gauge({
+    name: 'lancash_mailbox_network_writes',
+    help: "Mailbox writes from the network (strangers' deposits, drains, watches) in the database (running) and waiting for a place",
+    labelNames: ['what'],
+    registers: [app.metrics],
+    collect() {
+      this.set({ what: 'running' }, mailbox.gate.inFlight);
+      this.set({ what: 'waiting' }, mailbox.gate.waitingNow);
+    },
+  });
+  const busy = new Counter({
+    name: 'lancash_mailbox_busy_total',
+    help: 'Mailbox writes from the network refused 429 MailboxBusy (the gate full: maxNetworkWrites running, maxNetworkWritesWaiting waiting)',
+    registers: [app.metrics],
+  });
   const trusted = blockListOf(o.trustedDepositors ?? []);
   const depositor = (ip: string) => {
     const v4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
@@ -63,6 +80,16 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   // The drain payload (acks, max, at) plus the Poly1305 tag, as base64url, plus the envelope's header.
   const drainBodyLimit = Math.ceil(((maxMessages * BYTES_PER_ACK + 96 + 16) * 4) / 3) + BODY_SLACK;
   const refusals = { '4xx': WireErrorSchema };
+  // A request the gate refused (429 `MailboxBusy`) says when to come back (RFC 9110 §10.2.3).
+  const onError = async (
+    _req: unknown,
+    reply: { header(name: string, value: string): unknown },
+    e: Error,
+  ) => {
+    if (!isLancashError(e, 'MailboxBusy')) return;
+    busy.inc();
+    reply.header('retry-after', String(e.info.retryAfterSeconds));
+  };
 
   app.get(
     '/v1/inbox',
@@ -79,6 +106,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     '/v1/inbox/:address',
     {
       bodyLimit: maxEnvelopeBytes + BODY_SLACK,
+      onError,
       schema: {
         summary: 'Deposit an envelope for an offline terminal; a replay stores nothing',
         params: AddressParams,
@@ -93,6 +121,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
     '/v1/inbox/:address/drain',
     {
       bodyLimit: drainBodyLimit,
+      onError,
       schema: {
         summary: 'Owner acks received messages and reads pending ones, oldest first',
         params: AddressParams,
@@ -108,6 +137,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   app.get(
     '/v1/inbox/:address/events',
     {
+      onError,
       schema: {
         summary:
           "Owner: live `arrived` events of the inbox (text/event-stream), with a fresh proof from the owner's key",

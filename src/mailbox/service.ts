@@ -22,6 +22,7 @@ import { traceStep } from '../core/step-trace.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import type { Store, TransactionOptions } from '../store/index.js';
 import type { Database } from '../store/schema.js';
+import { type GateTicket, WriteGate } from './gate.js';
 import {
   type DepositAnswer,
   DRAIN_TYPE,
@@ -74,6 +75,15 @@ export interface MailboxLimits {
   sweepBatch: number;
   /** Live event streams one inbox may have open at once (its owner's pages and devices). */
   maxInboxStreams: number;
+  /**
+   * Writes from the network (strangers' deposits, drains, watches: every one but the server's own and
+   * trusted depositors') in the database at once. On PostgreSQL each holds a pooled connection through
+   * its commit: keep this at most a quarter of the pool (`poolSize`, default 10), so clients from many
+   * addresses together never hold the connections the server's own writes need (`gate.ts`).
+   */
+  maxNetworkWrites: number;
+  /** Writes from the network waiting for one of those places (holding no connection); past it, 429 `MailboxBusy`. */
+  maxNetworkWritesWaiting: number;
 }
 
 export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
@@ -93,6 +103,8 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   sweepIntervalMs: 60_000,
   sweepBatch: 1000,
   maxInboxStreams: 4,
+  maxNetworkWrites: 2,
+  maxNetworkWritesWaiting: 128,
 };
 
 const LimitValue = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -219,9 +231,11 @@ export class Mailbox {
    * only by PostgreSQL's `deadlock_timeout` (1 s) and a retry (seen in the bench with grouped drains,
    * round eight; strangers' deposits closed the same one). Alone, a write takes its rows in one order
    * (inbox, depositors, shards) and holds nobody else's; it holds a pooled connection through its
-   * own commit only, and strangers' deposits are bounded by the per-client rate limit.
+   * own commit only, and writes from the network together hold `maxNetworkWrites` at most (`gate`).
    */
   private readonly commit: WriteCommit;
+  /** Bounds the writes from the network in the database at once (`maxNetworkWrites`). */
+  readonly gate: WriteGate;
 
   constructor(o: MailboxOptions) {
     this.limits = { ...DEFAULT_MAILBOX_LIMITS, ...o.limits };
@@ -266,6 +280,7 @@ export class Mailbox {
       this.commit = (write, options) => group.run(write, options);
     }
     this.drainPayload = drainPayloadSchema(this.limits);
+    this.gate = new WriteGate(this.limits.maxNetworkWrites, this.limits.maxNetworkWritesWaiting);
   }
 
   info(): MailboxInfo {
@@ -295,11 +310,16 @@ export class Mailbox {
    * larger than `maxEnvelopeBytes` (`PayloadTooLarge`), a full inbox (`MailboxFull`), a depositor over
    * its share (`MailboxDepositorLimit`) and a full mailbox (`MailboxQuotaExceeded`). The same bytes
    * again (sender, transfer id and content) store nothing and answer `duplicate: true`; other bytes
-   * under the same sender and transfer id are another message (the owner keeps what opens).
+   * under the same sender and transfer id are another message (the owner keeps what opens). A
+   * stranger's deposit (a depositor given) passes the gate (`maxNetworkWrites`), refused with 429
+   * `MailboxBusy` when it is full, after the checks above and before any database work.
    */
   async deposit(address: string, envelope: Envelope, depositor = ''): Promise<DepositAnswer> {
     const stored = this.checked(address, envelope, depositor);
-    const { seq } = await this.insertOrSweep(stored);
+    const { seq } =
+      depositor === ''
+        ? await this.insertOrSweep(stored)
+        : await this.gate.admit().run(() => this.insertOrSweep(stored));
     if (seq === undefined) return { duplicate: true };
     this.arrived(stored, seq);
     return { duplicate: false };
@@ -405,7 +425,7 @@ export class Mailbox {
    * every deposit on SQLite, is the transaction `insert` (by `commit`), which looks for a replay in a
    * full inbox, tries other shards and refuses. Strangers' deposits from one address all update one
    * depositor row, so on PostgreSQL concurrent ones alone wait a flush each there, each holding a
-   * pooled connection meanwhile (bounded by the per-client rate limit; grouped by the mailbox itself,
+   * pooled connection meanwhile (`maxNetworkWrites` at most, `gate`; grouped by the mailbox itself,
    * they could deadlock: see `commit`); on SQLite the group commits them together. A stranger's deposit
    * that is not plain (the function refused it, which aborts its transaction or savepoint) costs a
    * second commit, `insert`'s: at most twice a refused deposit's work, bounded the same way.
@@ -640,10 +660,21 @@ export class Mailbox {
    * Deletes the acked messages and answers the pending ones oldest first. Refusals: another network
    * (`AddressInvalid`), sealed to another server (`EnvelopeWrongRecipient`), not from the owner or
    * not a drain (`EnvelopeOpenFailed`), a used nonce (`EnvelopeReplayed`), `at` outside the window
-   * (`InvalidInput`). A refused drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`).
+   * (`InvalidInput`), the gate full (`MailboxBusy`: checked before the envelope is opened). A refused
+   * drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`).
    */
   async drain(address: string, request: unknown): Promise<DrainAnswer> {
     const owner = this.decodeAddress(address).publicKey;
+    const ticket = this.gate.admit();
+    try {
+      return await this.drainAdmitted(owner, request, ticket);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /** `drain` once it has its place in the gate: opens the request, then writes when `ticket` runs. */
+  private async drainAdmitted(owner: Uint8Array, request: unknown, ticket: GateTicket): Promise<DrainAnswer> {
     const opened = await openJson({
       envelope: request,
       recipient: this.serverKey,
@@ -663,7 +694,7 @@ export class Mailbox {
     }
     const ownerHex = bytesToHex(owner);
     const max = payload.max ?? this.limits.maxDrain;
-    return this.commit(async (trx) => {
+    const write = async (trx: Kysely<Database>): Promise<DrainAnswer> => {
       // A nonce is accepted only with `at` ≥ now − window, so keeping it 2 × window covers every replay.
       if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) {
         fail(
@@ -691,7 +722,8 @@ export class Mailbox {
         })),
         more: rows.length > max,
       };
-    }, MOVES_NO_VALUE);
+    };
+    return ticket.run(() => this.commit(write, MOVES_NO_VALUE));
   }
 
   /**
@@ -700,10 +732,25 @@ export class Mailbox {
    * within `drainWindowMs` of the server's clock, its transfer id a nonce used once (the drains' nonce
    * table), so a proof seen on the wire cannot be used again. Every refusal is `InboxWatchRefused`: a
    * stranger learns nothing about the inbox. Answers the owner's key (hex) and whether messages are
-   * pending now (the stream's first `arrived`).
+   * pending now (the stream's first `arrived`). Its nonce is a write from the network: the gate full,
+   * 429 `MailboxBusy` (it says nothing about the inbox), before the proof is opened.
    */
   async checkWatch(address: string, proof: unknown): Promise<{ owner: string; pending: boolean }> {
     const owner = this.decodeAddress(address).publicKey;
+    const ticket = this.gate.admit();
+    try {
+      return await this.checkWatchAdmitted(owner, proof, ticket);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /** `checkWatch` once it has its place in the gate. */
+  private async checkWatchAdmitted(
+    owner: Uint8Array,
+    proof: unknown,
+    ticket: GateTicket,
+  ): Promise<{ owner: string; pending: boolean }> {
     const refuse = (reason: string): never =>
       fail('InboxWatchRefused', { reason }, `cannot follow this inbox: ${reason}`);
     let opened: Awaited<ReturnType<typeof openJson>>;
@@ -728,11 +775,14 @@ export class Mailbox {
       refuse(`the proof is from ${at}, not within ${this.limits.drainWindowMs} ms of ${now}`);
     }
     const ownerHex = bytesToHex(owner);
-    return this.store.transaction(async (trx) => {
-      if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now))) refuse('the proof was used before');
-      const pending = (await repo.pendingMessages(trx, ownerHex, 1)).length > 0;
-      return { owner: ownerHex, pending };
-    }, MOVES_NO_VALUE);
+    return ticket.run(() =>
+      this.store.transaction(async (trx) => {
+        if (!(await repo.useNonce(trx, ownerHex, opened.transferId, now)))
+          refuse('the proof was used before');
+        const pending = (await repo.pendingMessages(trx, ownerHex, 1)).length > 0;
+        return { owner: ownerHex, pending };
+      }, MOVES_NO_VALUE),
+    );
   }
 
   /**

@@ -265,4 +265,23 @@ describe('NUT-17 subscription hub', () => {
     for (let i = 0; i < 4; i++) c.peer.take();
     expect(() => c.peer.take()).toThrow(/too many requests/);
   });
+
+  it('limits the requests of one client over all its connections, also after it reconnects', () => {
+    const { connect } = setup({ requestsPerSecond: 2 });
+    // A client with two connections had twice the rate when it was counted per connection.
+    const [a, b] = [connect('192.0.2.7'), connect('192.0.2.7')];
+    a.peer.take();
+    a.peer.take();
+    b.peer.take();
+    b.peer.take();
+    expect(() => b.peer.take()).toThrow(/too many requests/);
+    expect(() => a.peer.take()).toThrow(/too many requests/);
+    // Closing every connection and opening a new one does not refill the bucket.
+    a.peer.close();
+    b.peer.close();
+    expect(() => connect('192.0.2.7').peer.take()).toThrow(/too many requests/);
+    // Another client has its own.
+    const other = connect('192.0.2.8');
+    for (let i = 0; i < 4; i++) other.peer.take();
+  });
 });

@@ -16,6 +16,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { fail } from '../core/errors.js';
 import type { Topics } from '../core/http/sse.js';
+import { lruGet } from '../core/lru.js';
 import { decode, PointHex } from '../core/protocol/cashu.js';
 import type { ChangeKind } from './mint.js';
 
@@ -53,7 +54,11 @@ export interface SubscriptionLimits {
   filtersPerClient: number;
   /** Filters watched in all. */
   filters: number;
-  /** Requests one connection may send per second (bucket of twice that). */
+  /**
+   * Requests one client (IPv4 address, IPv6 /64) may send per second over all its connections (bucket
+   * of twice that): per connection, a client opening `connectionsPerClient` connections had that many
+   * times the rate.
+   */
   requestsPerSecond: number;
   /** Largest message a client may send, in bytes (larger ones close the connection, code 1009). */
   maxMessageBytes: number;
@@ -96,6 +101,15 @@ export const UnsubscribeParams = Type.Object({ subId: SubId });
 /** What a connection sends: a notification for `subId`. */
 export type Notify = (subId: string, payload: Payload) => void;
 
+/** Clients whose request bucket a hub remembers (`bucketsOf`); one dropped starts full again. */
+const BUCKETS = 10_000;
+
+/** A client's request tokens and when they were last counted (unix ms). */
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
 interface Known {
   json: string;
   final: boolean;
@@ -119,6 +133,12 @@ export class SubscriptionHub {
   private readonly peers = new Set<Peer>();
   private readonly connectionsOf = new Map<string, number>();
   private readonly filtersOf = new Map<string, number>();
+  /**
+   * Each client's request bucket (`requestsPerSecond`), shared by its connections. Kept after its
+   * last connection closes (bounded, least recently used dropped first), so closing and opening
+   * connections does not refill it.
+   */
+  private readonly bucketsOf = new Map<string, Bucket>();
   private filterCount = 0;
   /** Live subscriptions by kind and id. */
   private readonly watchers = new Map<SubscriptionKind, Map<string, Set<Sub>>>();
@@ -194,6 +214,17 @@ export class SubscriptionHub {
     for (const peer of [...this.peers]) peer.close();
     for (const u of this.unlisten.splice(0)) u();
     this.stopRecheck();
+  }
+
+  /** @internal by `Peer`: counts one request of `client` against its rate; `RateLimited` past it. */
+  take(client: string): void {
+    const { requestsPerSecond } = this.limits;
+    const now = Date.now();
+    const b = lruGet(this.bucketsOf, client, BUCKETS, () => ({ tokens: requestsPerSecond * 2, at: now }));
+    b.tokens = Math.min(requestsPerSecond * 2, b.tokens + ((now - b.at) / 1000) * requestsPerSecond);
+    b.at = now;
+    if (b.tokens < 1) fail('RateLimited', { retryAfterSeconds: 1 }, 'too many requests from this client');
+    b.tokens -= 1;
   }
 
   /** @internal by `Peer` */
@@ -417,29 +448,16 @@ export class SubscriptionHub {
 export class Peer {
   private readonly subs = new Map<string, Sub>();
   private closed = false;
-  private tokens: number;
-  private tokensAt = Date.now();
 
   constructor(
     private readonly hub: SubscriptionHub,
     readonly client: string,
     private readonly notify: Notify,
-  ) {
-    this.tokens = hub.limits.requestsPerSecond * 2;
-  }
+  ) {}
 
-  /** Counts one request against the connection's rate; `RateLimited` past it. */
+  /** Counts one request against its client's rate (all its connections); `RateLimited` past it. */
   take(): void {
-    const { requestsPerSecond } = this.hub.limits;
-    const now = Date.now();
-    this.tokens = Math.min(
-      requestsPerSecond * 2,
-      this.tokens + ((now - this.tokensAt) / 1000) * requestsPerSecond,
-    );
-    this.tokensAt = now;
-    if (this.tokens < 1)
-      fail('RateLimited', { retryAfterSeconds: 1 }, 'too many requests on this connection');
-    this.tokens -= 1;
+    this.hub.take(this.client);
   }
 
   /**
