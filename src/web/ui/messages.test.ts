@@ -41,6 +41,14 @@ describe('explainError', () => {
     }
   });
 
+  it('tells a sender refused by a busy mailbox to wait, not to ask the recipient', () => {
+    const e = new LancashError('MailboxBusy', { retryAfterSeconds: 1 });
+    expect(explainError(e)).toEqual({
+      what: 'The mailbox is busy with many requests right now.',
+      next: 'Wait a few seconds and try again. Your money stayed with you.',
+    });
+  });
+
   it('explains a page bug without blaming the server', () => {
     expect(explainError(new Error('x is undefined')).what).toBe('Something went wrong in the page.');
   });

@@ -75,6 +75,10 @@ const WORDS: Partial<Record<ErrorName, (detail: string, info: unknown) => Explai
     what: 'The mailbox is full for now.',
     next: 'Try again later. Your money stayed with you.',
   }),
+  MailboxBusy: () => ({
+    what: 'The mailbox is busy with many requests right now.',
+    next: 'Wait a few seconds and try again. Your money stayed with you.',
+  }),
   MailboxDepositorLimit: () => ({
     what: 'You have many payments waiting to be collected.',
     next: 'Wait until the recipients open their wallets, then send again.',
