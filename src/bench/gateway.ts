@@ -323,7 +323,13 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
         ),
         ...(open && open.undrained[direction] > 0 ? { undrainedAfter30s: open.undrained[direction] } : {}),
         stagesMsP50: stages[direction],
-        ...(trace ? { stepGapsMs: trace.gapsMs[direction], stepAtMs: trace.atMs[direction] } : {}),
+        ...(trace
+          ? {
+              stepGapsMs: trace.gapsMs[direction],
+              stepAtMs: trace.atMs[direction],
+              slowest: trace.slowest[direction],
+            }
+          : {}),
       };
     };
     return {
@@ -351,6 +357,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
       eventLoopDelayMs: lateness(loopDelay),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
+      ...(trace ? { gcPausesMs: trace.gcPauses, traceOriginUnixMs: trace.originMs } : {}),
       ...(process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? { profileWindowUs: window } : {}),
       job1: {
         what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox, drained)',
