@@ -301,7 +301,8 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     });
     const { finished, open } = result;
     const elapsed = result.seconds;
-    const trace = steps?.stop(finished);
+    // The open loop's slowest are ranked among the conversions its latencies describe.
+    const trace = steps?.stop(finished, open?.conversions);
     steps = undefined;
     const stages = await stageTimes(s.gwStore, finished);
     const pgStats = await statements?.figures(finished.length, 'conversion');

@@ -55,6 +55,18 @@ describe('step gaps', () => {
     expect(trace.slowest['lan-to-wan'][0]!.postedAtS).toBe(0.699);
   });
 
+  it('ranks the conversions it is given to rank (the open loop’s: posted inside the window), not those it times', () => {
+    const steps = recordSteps();
+    traceStep('late', 'intake', 1001);
+    const inside = { id: 'in', direction: 'lan-to-wan' as const, postedAt: 1000, drainedAt: 1010 };
+    // Posted inside the window and drained after it: not among those drained inside, the slowest all the same.
+    const late = { id: 'late', direction: 'lan-to-wan' as const, postedAt: 1000, drainedAt: 1500 };
+    const trace = steps.stop([inside], [inside, late]);
+    expect(trace.gapsMs['lan-to-wan'].total).toEqual({ p50: 10, p99: 10, n: 1 });
+    expect(trace.slowest['lan-to-wan'].map((s) => s.totalMs)).toEqual([500, 10]);
+    expect(trace.slowest['lan-to-wan'][0]!.gapsMs).toEqual({ 'intake → arrived': 499, 'posted → intake': 1 });
+  });
+
   it('records nothing once stopped', () => {
     recordSteps().stop([]);
     expect(traceStart()).toBe(0);

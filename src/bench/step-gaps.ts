@@ -66,15 +66,25 @@ const SLOWEST_MIN = 5;
 const SLOW_GAPS = 4;
 
 export interface StepRecorder {
-  /** Stops recording and answers the gaps of `finished` (unix ms, as the driver took them). */
-  stop(
-    finished: readonly { id: string; direction: Direction; postedAt: number; drainedAt: number }[],
-  ): StepTrace;
+  /**
+   * Stops recording and answers the gaps of `finished` (unix ms, as the driver took them), and the
+   * slowest of `ranked` (default `finished`: the open loop ranks the conversions its latencies
+   * describe, those posted inside the window, drained inside it or after).
+   */
+  stop(finished: readonly Timed[], ranked?: readonly Timed[]): StepTrace;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 /** Seconds to the millisecond. */
 const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/** A conversion's id, direction and times (unix ms). */
+interface Timed {
+  id: string;
+  direction: Direction;
+  postedAt: number;
+  drainedAt: number;
+}
 
 /** Starts recording every mark the servers make in this process. */
 export function recordSteps(): StepRecorder {
@@ -99,18 +109,24 @@ export function recordSteps(): StepRecorder {
   });
   observer.observe({ entryTypes: ['gc'] });
   return {
-    stop(finished) {
+    stop(finished, ranked = finished) {
       setStepSink(undefined);
       observer.disconnect();
       const gapsMs = {} as StepTrace['gapsMs'];
       const atMs = {} as StepTrace['atMs'];
       const slowest = {} as StepTrace['slowest'];
-      const firstPost = Math.min(...finished.map((f) => f.postedAt));
+      const firstPost = Math.min(...[...finished, ...ranked].map((f) => f.postedAt));
+      // In time order: the payment arrives before the step that delivered it commits (off the path).
+      const sequence = (f: Timed) =>
+        [
+          { step: 'posted', at: f.postedAt },
+          ...(marks.get(f.id) ?? []),
+          { step: 'arrived', at: f.drainedAt },
+        ].sort((x, y) => x.at - y.at);
       for (const direction of ['lan-to-wan', 'wan-to-lan'] as const) {
         // Each gap's values and the mean time from the post to its start (orders the gaps).
         const gaps = new Map<string, { values: number[]; offset: number }>();
         const ats = new Map<string, { values: number[]; offset: number }>();
-        const totals: SlowConversion[] = [];
         const add = (name: string, value: number, offset: number, into = gaps) => {
           const g = into.get(name) ?? { values: [], offset: 0 };
           g.values.push(value);
@@ -119,31 +135,31 @@ export function recordSteps(): StepRecorder {
         };
         for (const f of finished) {
           if (f.direction !== direction) continue;
-          // In time order: the payment arrives before the step that delivered it commits (off the path).
-          const seq = [
-            { step: 'posted', at: f.postedAt },
-            ...(marks.get(f.id) ?? []),
-            { step: 'arrived', at: f.drainedAt },
-          ].sort((x, y) => x.at - y.at);
-          const own: [string, number][] = [];
+          const seq = sequence(f);
           for (let i = 1; i < seq.length; i++) {
             const a = seq[i - 1]!;
             const b = seq[i]!;
             add(`${a.step} → ${b.step}`, b.at - a.at, a.at - f.postedAt);
             add(b.step, b.at - f.postedAt, b.at - f.postedAt, ats);
-            own.push([`${a.step} → ${b.step}`, round2(b.at - a.at)]);
           }
           add('total', f.drainedAt - f.postedAt, Number.MAX_SAFE_INTEGER);
-          totals.push({
-            postedAtS: seconds(f.postedAt - firstPost),
-            totalMs: round2(f.drainedAt - f.postedAt),
-            gapsMs: Object.fromEntries(own.sort((x, y) => y[1] - x[1]).slice(0, SLOW_GAPS)),
-          });
         }
         gapsMs[direction] = figures(gaps);
         atMs[direction] = figures(ats);
-        const keep = Math.max(SLOWEST_MIN, Math.ceil(totals.length / 100));
-        slowest[direction] = totals.sort((x, y) => y.totalMs - x.totalMs).slice(0, keep);
+        const mine = ranked
+          .filter((f) => f.direction === direction)
+          .sort((x, y) => y.drainedAt - y.postedAt - (x.drainedAt - x.postedAt));
+        slowest[direction] = mine.slice(0, Math.max(SLOWEST_MIN, Math.ceil(mine.length / 100))).map((f) => {
+          const seq = sequence(f);
+          const own = seq
+            .slice(1)
+            .map((b, i): [string, number] => [`${seq[i]!.step} → ${b.step}`, round2(b.at - seq[i]!.at)]);
+          return {
+            postedAtS: seconds(f.postedAt - firstPost),
+            totalMs: round2(f.drainedAt - f.postedAt),
+            gapsMs: Object.fromEntries(own.sort((x, y) => y[1] - x[1]).slice(0, SLOW_GAPS)),
+          };
+        });
       }
       const gcPauses = gc.map((g) => ({
         atS: seconds(g.at - firstPost),
