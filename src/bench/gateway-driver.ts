@@ -63,6 +63,8 @@ export interface DriverOpenLoop {
   posted: Record<Direction, number>;
   /** Their latencies, ms (post → drained), of those drained before the wait after the window ran out. */
   latencies: Record<Direction, number[]>;
+  /** The same conversions, each with its times: what the step trace's `slowest` ranks. */
+  conversions: DriverFinished[];
   /** Posted inside the window but not drained within `UNDRAINED_AFTER_MS` of its end. */
   undrained: Record<Direction, number>;
   /** How late the driver posted against its schedule, ms (its own event loop's delay). */
@@ -285,11 +287,12 @@ async function run(o: DriverStart): Promise<void> {
       throw new Error(`conversion ${id} was refused: ${status.refusal?.detail}`);
     const drainedAt = await drained;
     const at = performance.now();
+    const done: DriverFinished = { direction, id, notes: next.notes, postedAt, drainedAt };
     if (at >= from && at <= deadline) {
-      finished.push({ direction, id, notes: next.notes, postedAt, drainedAt });
+      finished.push(done);
       lastAt = at;
     }
-    return drainedAt - postedAt;
+    return done;
   };
   const closed = async (direction: Direction) => {
     const queue = queues[direction];
@@ -305,6 +308,7 @@ async function run(o: DriverStart): Promise<void> {
   const open: DriverOpenLoop = {
     posted: { 'lan-to-wan': 0, 'wan-to-lan': 0 },
     latencies: { 'lan-to-wan': [], 'wan-to-lan': [] },
+    conversions: [],
     undrained: { 'lan-to-wan': 0, 'wan-to-lan': 0 },
     lateMs: { p50: 0, p99: 0, max: 0 },
   };
@@ -328,8 +332,10 @@ async function run(o: DriverStart): Promise<void> {
       if (inWindow) open.posted[direction]++;
       running.push(
         convert(direction, next).then(
-          (ms) => {
-            if (inWindow) open.latencies[direction].push(ms);
+          (done) => {
+            if (!inWindow) return;
+            open.latencies[direction].push(done.drainedAt - done.postedAt);
+            open.conversions.push(done);
           },
           (e: unknown) => {
             failure ??= e;

@@ -301,7 +301,8 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     });
     const { finished, open } = result;
     const elapsed = result.seconds;
-    const trace = steps?.stop(finished);
+    // The open loop's slowest are ranked among the conversions its latencies describe.
+    const trace = steps?.stop(finished, open?.conversions);
     steps = undefined;
     const stages = await stageTimes(s.gwStore, finished);
     const pgStats = await statements?.figures(finished.length, 'conversion');
@@ -323,7 +324,13 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
         ),
         ...(open && open.undrained[direction] > 0 ? { undrainedAfter30s: open.undrained[direction] } : {}),
         stagesMsP50: stages[direction],
-        ...(trace ? { stepGapsMs: trace.gapsMs[direction], stepAtMs: trace.atMs[direction] } : {}),
+        ...(trace
+          ? {
+              stepGapsMs: trace.gapsMs[direction],
+              stepAtMs: trace.atMs[direction],
+              slowest: trace.slowest[direction],
+            }
+          : {}),
       };
     };
     return {
@@ -351,6 +358,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
       eventLoopDelayMs: lateness(loopDelay),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
+      ...(trace ? { gcPausesMs: trace.gcPauses, traceOriginUnixMs: trace.originMs } : {}),
       ...(process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? { profileWindowUs: window } : {}),
       job1: {
         what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox, drained)',

@@ -121,6 +121,26 @@ describe('pg-stats figures', () => {
     });
   });
 
+  it('counts the WAL segment files that appeared in the window, when the server lists them', () => {
+    const at = (walFiles?: string[]): ServerSample => ({
+      processes: new Map(),
+      postmasterMs: 0,
+      reapedMs: 0,
+      commits: 0,
+      rollbacks: 0,
+      deadlocks: 0,
+      wal: { records: 0, fpi: 0, bytes: 0, writes: 0, syncs: 0 },
+      ...(walFiles ? { walFiles: new Set(walFiles) } : {}),
+      tables: new Map(),
+    });
+    const seg = (n: number) => `0000000100000000000000${n.toString(16).toUpperCase().padStart(2, '0')}`;
+    // Segment 1 recycled away, 2 and 3 there before, 4 and 5 created: over the window, not per unit.
+    expect(
+      serverFigures(at([seg(1), seg(2), seg(3)]), at([seg(2), seg(3), seg(4), seg(5)]), 10),
+    ).toMatchObject({ walSegmentsCreated: 2 });
+    expect(serverFigures(at([seg(2)]), at(), 10)).not.toHaveProperty('walSegmentsCreated');
+  });
+
   it('answers a failed reset as an error rather than failing the bench', async () => {
     const w = new StatsWindow([
       { reset: () => Promise.reject(new Error('no extension')), read: async () => [] },

@@ -63,6 +63,12 @@ export interface ServerSample {
   rollbacks: number;
   deadlocks: number;
   wal: { records: number; fpi: number; bytes: number; writes: number; syncs: number };
+  /**
+   * The WAL segment files by name (`pg_ls_waldir()`, superuser only; absent when refused). A name
+   * that appears between two samples is a segment created meanwhile: zero-filled and synced on the
+   * commit path, every commit waiting (`ThrowawayOptions.walSegments`).
+   */
+  walFiles?: Set<string>;
   /** By table: vacuums and analyzes (auto and manual), rows updated and of which HOT (no index entry). */
   tables: Map<string, TableCounts>;
 }
@@ -92,6 +98,12 @@ export interface ServerFigures {
   walBytes: number;
   walWrites: number;
   walSyncs: number;
+  /**
+   * Over the whole window, not per unit: WAL segment files that appeared (created, each stalling
+   * every commit while it is zero-filled and synced, unless recycled ahead of time); absent when the
+   * server did not list them.
+   */
+  walSegmentsCreated?: number;
   /**
    * Over the whole window, not per unit, for the tables that changed: vacuums and analyzes (an
    * analyze invalidates the plans every connection keeps of the table's statements), rows updated and
@@ -144,6 +156,12 @@ async function serverSample(admin: pg.Client, database: string, oid: number): Pr
   }>(
     'select wal_records as records, wal_fpi as fpi, wal_bytes as bytes, wal_write as writes, wal_sync as syncs from pg_stat_wal',
   );
+  const walFiles = await admin
+    .query<{ name: string }>(`select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'`)
+    .then(
+      (r) => new Set(r.rows.map((f) => f.name)),
+      () => undefined,
+    );
   // Not counted itself: the window's statements are the bench's only.
   const c = new pg.Client({
     host: admin.host,
@@ -187,6 +205,7 @@ async function serverSample(admin: pg.Client, database: string, oid: number): Pr
       writes: Number(w.writes),
       syncs: Number(w.syncs),
     },
+    ...(walFiles ? { walFiles } : {}),
     tables: new Map(
       tables.map((t) => [
         t.relname,
@@ -244,6 +263,9 @@ export function serverFigures(a: ServerSample, b: ServerSample, units: number): 
     walBytes: Math.round((b.wal.bytes - a.wal.bytes) / n),
     walWrites: per(b.wal.writes - a.wal.writes),
     walSyncs: per(b.wal.syncs - a.wal.syncs),
+    ...(a.walFiles && b.walFiles
+      ? { walSegmentsCreated: [...b.walFiles].filter((f) => !a.walFiles!.has(f)).length }
+      : {}),
     tables,
   };
 }

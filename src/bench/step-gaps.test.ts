@@ -29,6 +29,42 @@ describe('step gaps', () => {
     expect(gaps.total).toEqual({ p50: 10, p99: 12, n: 2 });
     expect(trace.atMs['wan-to-lan'].local).toEqual({ p50: 10, p99: 10, n: 1 });
     expect(trace.gapsMs['lan-to-wan']).toEqual({});
+    // The slowest first, each placed in time from the first post, with its largest gaps.
+    expect(trace.originMs).toBe(1000);
+    expect(trace.slowest['wan-to-lan']).toEqual([
+      {
+        postedAtS: 0,
+        totalMs: 12,
+        gapsMs: { 'bank → local': 3, 'intake → bank': 5, 'posted → intake': 2, 'local → arrived': 2 },
+      },
+      { postedAtS: 1, totalMs: 10, gapsMs: { 'intake → arrived': 6, 'posted → intake': 4 } },
+    ]);
+    expect(trace.slowest['lan-to-wan']).toEqual([]);
+  });
+
+  it('lists the slowest 1 % of a direction, at least five', () => {
+    const steps = recordSteps();
+    const finished = Array.from({ length: 700 }, (_, i) => ({
+      id: `c${i}`,
+      direction: 'lan-to-wan' as const,
+      postedAt: 1000 + i,
+      drainedAt: 1000 + i + 10 + i,
+    }));
+    const trace = steps.stop(finished);
+    expect(trace.slowest['lan-to-wan'].map((s) => s.totalMs)).toEqual([709, 708, 707, 706, 705, 704, 703]);
+    expect(trace.slowest['lan-to-wan'][0]!.postedAtS).toBe(0.699);
+  });
+
+  it('ranks the conversions it is given to rank (the open loop’s: posted inside the window), not those it times', () => {
+    const steps = recordSteps();
+    traceStep('late', 'intake', 1001);
+    const inside = { id: 'in', direction: 'lan-to-wan' as const, postedAt: 1000, drainedAt: 1010 };
+    // Posted inside the window and drained after it: not among those drained inside, the slowest all the same.
+    const late = { id: 'late', direction: 'lan-to-wan' as const, postedAt: 1000, drainedAt: 1500 };
+    const trace = steps.stop([inside], [inside, late]);
+    expect(trace.gapsMs['lan-to-wan'].total).toEqual({ p50: 10, p99: 10, n: 1 });
+    expect(trace.slowest['lan-to-wan'].map((s) => s.totalMs)).toEqual([500, 10]);
+    expect(trace.slowest['lan-to-wan'][0]!.gapsMs).toEqual({ 'intake → arrived': 499, 'posted → intake': 1 });
   });
 
   it('records nothing once stopped', () => {

@@ -12,6 +12,15 @@ import { openStore, type Store } from '../store/index.js';
 import { startThrowawayPostgres } from '../store/postgres/throwaway.js';
 import { type StatementProbe, statementProbe } from './pg-stats.js';
 
+/**
+ * WAL segments the throwaway server makes and recycles before the run (512 MB at 16 MB each): a
+ * server in service reuses the segments its checkpoints free, a fresh one creates each next segment
+ * on the commit path, zero-filled and synced while every commit waits (`warmWal`). More than a
+ * `--seconds 60` gateway run writes on either server (≈ 17 kB a conversion each: `--pg-stats`
+ * counts the segments created in a window, `walSegmentsCreated`).
+ */
+const WAL_SEGMENTS = 32;
+
 export interface BenchStore {
   store: Store;
   description: string;
@@ -46,7 +55,9 @@ export async function openBenchStore(dialect: string, o: BenchStoreOptions = {})
   if (dialect !== 'postgres')
     fail('InvalidInput', { argument: 'dialect', expected: 'sqlite or postgres', received: dialect });
   const own = (o.serverUrl ?? process.env.DATABASE_URL) || undefined;
-  const server = own ? undefined : await startThrowawayPostgres({ durable: true, statements: o.pgStats });
+  const server = own
+    ? undefined
+    : await startThrowawayPostgres({ durable: true, statements: o.pgStats, walSegments: WAL_SEGMENTS });
   // The throwaway server over its Unix socket, as a database on the same host is best reached.
   const admin = own ?? server!.socketUrl;
   const name = `lancash_bench_${randomBytes(4).toString('hex')}`;
@@ -69,7 +80,7 @@ export async function openBenchStore(dialect: string, o: BenchStoreOptions = {})
     ...(statements ? { statements } : {}),
     description: own
       ? `PostgreSQL at ${o.serverUrl ? 'the given URL' : 'DATABASE_URL'}`
-      : 'throwaway PostgreSQL, fsync on, Unix socket',
+      : `throwaway PostgreSQL, fsync on, Unix socket, ${WAL_SEGMENTS} WAL segments recycled ahead`,
     close: async () => {
       await store.close();
       await client.query(`DROP DATABASE ${name}`);

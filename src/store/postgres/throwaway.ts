@@ -39,6 +39,11 @@ export interface ThrowawayOptions {
    * reads per statement. Off by default: the extension's hooks cost every statement a little.
    */
   statements?: boolean;
+  /**
+   * WAL segments made and recycled before the server is handed out (default none): a server in
+   * service has them, a fresh one creates each on the commit path (`warmWal`). For benchmarks.
+   */
+  walSegments?: number;
 }
 
 /** The server settings behind `ThrowawayOptions.statements`. */
@@ -143,6 +148,7 @@ export async function startThrowawayPostgres(
     // pg takes a socket directory as the `host` parameter (it overrides the URL's host).
     const socketUrl = `postgres://postgres@localhost:${port}/postgres?host=${encodeURIComponent(dir)}`;
     const version = await waitReady(adminUrl, child, log);
+    if (o.walSegments !== undefined && o.walSegments > 0) await warmWal(adminUrl, o.walSegments);
     const running = child;
     const stop = async () => {
       process.removeListener('exit', killNow);
@@ -160,6 +166,33 @@ export async function startThrowawayPostgres(
     killNow();
     process.removeListener('exit', killNow);
     throw err;
+  }
+}
+
+/**
+ * Makes `segments` WAL segments and has a checkpoint recycle them, as a server in service has them.
+ * A fresh cluster has one segment, and each next one is created when a commit first writes into it:
+ * zero-filled (`wal_init_zero`, 16 MB) and synced while that backend holds the WAL write lock, so
+ * every commit of the server waits for it (60–160 ms on the bench machine's disk, `dd` of 16 MB with
+ * `conv=fsync`). In service a checkpoint renames the segments it frees to future names instead
+ * ("recycled": https://www.postgresql.org/docs/15/wal-configuration.html), and the commit path only
+ * opens one. Each switch below ends a segment that holds one insert; the checkpoint then recycles
+ * them (its recycle target follows the WAL written between checkpoints: the switches' whole segments).
+ */
+export async function warmWal(url: string, segments: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('create table lancash_wal_warmup (x int)');
+    for (let i = 0; i < segments; i++) {
+      // A switch with nothing written since the last one is a no-op: write a row first.
+      await client.query('insert into lancash_wal_warmup values (1)');
+      await client.query('select pg_switch_wal()');
+    }
+    await client.query('drop table lancash_wal_warmup');
+    await client.query('checkpoint');
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
