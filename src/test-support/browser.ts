@@ -7,9 +7,12 @@
  * `CI=true`, where the run fails (as the postgres dialect, `global-setup.ts`).
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, describe } from 'vitest';
 import { fail } from '../core/errors.js';
@@ -166,4 +169,42 @@ export async function expectAccessible(page: Page, name: string): Promise<void> 
 export async function inspect(page: Page, name: string): Promise<void> {
   await screenshot(page, name);
   await expectAccessible(page, name);
+}
+
+/** A page of one bundled script on loopback (`serveBundle`). */
+export interface BundlePage {
+  /** `http://127.0.0.1:PORT/`: any path answers the page; `/<name>.js` the script. */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `contents` (TypeScript importing from the repository root, as the pages' modules do), bundled
+ * for the browser as the web build bundles it, as the one module script of an empty page on a loopback
+ * port: a secure context (127.0.0.1), so Web Locks, IndexedDB and WebCrypto behave as on the real pages.
+ */
+export async function serveBundle(contents: string, name: string): Promise<BundlePage> {
+  const bundle = await build({
+    absWorkingDir: REPO_ROOT,
+    stdin: { contents, resolveDir: REPO_ROOT, loader: 'ts' },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = bundle.outputFiles[0]?.text ?? '';
+  const page = `<!doctype html><html lang="en"><title>${name}</title><script type="module" src="/${name}.js"></script></html>`;
+  const server = createServer((req, res) => {
+    if (req.url === `/${name}.js`) res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    else res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -6,51 +6,28 @@
  * queue when its signal stops it); a passphrase in the real IndexedDB and WebCrypto (600 000 PBKDF2 iterations, timed);
  * two tabs reserving the same notes at the same moment: each note goes to exactly one of them.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, openProfile, type Profile } from '../test-support/browser.js';
-import { REPO_ROOT } from '../test-support/process.js';
+import {
+  type BundlePage,
+  describeInBrowser,
+  openProfile,
+  type Profile,
+  serveBundle,
+} from '../test-support/browser.js';
 
-let server: Server;
+let served: BundlePage;
 let origin: string;
 
 beforeAll(async () => {
-  const bundle = await build({
-    absWorkingDir: REPO_ROOT,
-    stdin: {
-      contents: "import * as vault from './src/web/wallet/vault.ts'; globalThis.vault = vault;",
-      resolveDir: REPO_ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0]!.text;
-  server = createServer((req, res) => {
-    if (req.url === '/vault.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    } else {
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(
-          '<!doctype html><html lang="en"><title>vault</title><script type="module" src="/vault.js"></script></html>',
-        );
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  served = await serveBundle(
+    "import * as vault from './src/web/wallet/vault.ts'; globalThis.vault = vault;",
+    'vault',
+  );
+  origin = served.origin;
 });
 
-afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-});
+afterAll(() => served?.close());
 
 async function tab(profile: Profile, existing?: Page): Promise<Page> {
   const page = existing ?? (await profile.context.newPage());

@@ -5,51 +5,24 @@
  * `location.hash` named the new one, and setting the same hash again fires no event: round nine's CI
  * flake (a reloaded wallet page left on Send, the e2e test waiting for its Wallet heading).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, openProfile } from '../../test-support/browser.js';
-import { REPO_ROOT } from '../../test-support/process.js';
+import { type BundlePage, describeInBrowser, openProfile, serveBundle } from '../../test-support/browser.js';
 
-let server: Server;
+let served: BundlePage;
 let origin: string;
 
 beforeAll(async () => {
-  const bundle = await build({
-    absWorkingDir: REPO_ROOT,
-    stdin: {
-      contents: `import { h, render } from 'preact';
+  served = await serveBundle(
+    `import { h, render } from 'preact';
         import { useHashRoute } from './src/web/ui/route.ts';
         function Shown() { return h('h1', null, useHashRoute()); }
         globalThis.mount = () => render(h(Shown, null), document.body);`,
-      resolveDir: REPO_ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0]!.text;
-  server = createServer((req, res) => {
-    if (req.url === '/route.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(
-          '<!doctype html><html lang="en"><title>route</title><script type="module" src="/route.js"></script></html>',
-        );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    'route',
+  );
+  origin = served.origin;
 });
 
-afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-});
+afterAll(() => served?.close());
 
 describeInBrowser('useHashRoute in chromium', () => {
   it('follows a route changed between the first render and the listener, and later changes too', async () => {
