@@ -16,8 +16,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { fail } from '../core/errors.js';
 import type { Topics } from '../core/http/sse.js';
-import { lruGet } from '../core/lru.js';
 import { decode, PointHex } from '../core/protocol/cashu.js';
+import { BucketsByClient } from '../core/rate-limit.js';
 import type { ChangeKind } from './mint.js';
 
 /** NUT-17 `SubscriptionKind`s this implementation knows. */
@@ -101,14 +101,8 @@ export const UnsubscribeParams = Type.Object({ subId: SubId });
 /** What a connection sends: a notification for `subId`. */
 export type Notify = (subId: string, payload: Payload) => void;
 
-/** Clients whose request bucket a hub remembers (`bucketsOf`); one dropped starts full again. */
+/** Clients whose request bucket a hub remembers (`buckets`); one dropped starts full again. */
 const BUCKETS = 10_000;
-
-/** A client's request tokens and when they were last counted (unix ms). */
-interface Bucket {
-  tokens: number;
-  at: number;
-}
 
 interface Known {
   json: string;
@@ -138,7 +132,7 @@ export class SubscriptionHub {
    * last connection closes (bounded, least recently used dropped first), so closing and opening
    * connections does not refill it.
    */
-  private readonly bucketsOf = new Map<string, Bucket>();
+  private readonly buckets: BucketsByClient;
   private filterCount = 0;
   /** Live subscriptions by kind and id. */
   private readonly watchers = new Map<SubscriptionKind, Map<string, Set<Sub>>>();
@@ -160,6 +154,11 @@ export class SubscriptionHub {
     limits?: Partial<SubscriptionLimits>;
   }) {
     this.limits = { ...DEFAULT_SUBSCRIPTION_LIMITS, ...o.limits };
+    const { requestsPerSecond } = this.limits;
+    this.buckets = new BucketsByClient(
+      { burst: 2 * requestsPerSecond, perSecond: requestsPerSecond },
+      BUCKETS,
+    );
     this.sources = o.sources;
     this.clientOf = o.clientOf;
     this.kinds = SUBSCRIPTION_KINDS.filter((k) => o.sources[k] !== undefined);
@@ -218,13 +217,9 @@ export class SubscriptionHub {
 
   /** @internal by `Peer`: counts one request of `client` against its rate; `RateLimited` past it. */
   take(client: string): void {
-    const { requestsPerSecond } = this.limits;
     const now = Date.now();
-    const b = lruGet(this.bucketsOf, client, BUCKETS, () => ({ tokens: requestsPerSecond * 2, at: now }));
-    b.tokens = Math.min(requestsPerSecond * 2, b.tokens + ((now - b.at) / 1000) * requestsPerSecond);
-    b.at = now;
-    if (b.tokens < 1) fail('RateLimited', { retryAfterSeconds: 1 }, 'too many requests from this client');
-    b.tokens -= 1;
+    if (!this.buckets.of(client, now).take(now))
+      fail('RateLimited', { retryAfterSeconds: 1 }, 'too many requests from this client');
   }
 
   /** @internal by `Peer` */

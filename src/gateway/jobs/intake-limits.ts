@@ -9,6 +9,7 @@
  * In memory only: a restart forgets it, as it may.
  */
 import { fail } from '../../core/errors.js';
+import { BucketsByClient, type Rate, TokenBucket } from '../../core/rate-limit.js';
 
 export interface IntakeLimitsOptions {
   /** Notes one client may have in intake at once; at least the largest request. Default 2000. */
@@ -26,11 +27,6 @@ export interface IntakeLimitsOptions {
   clock?: () => number;
 }
 
-export interface Rate {
-  burst: number;
-  perSecond: number;
-}
-
 export const DEFAULT_INTAKE_LIMITS: IntakeLimitsOptions = {
   notesPerClient: 2000,
   notesTotal: 8000,
@@ -38,21 +34,22 @@ export const DEFAULT_INTAKE_LIMITS: IntakeLimitsOptions = {
   bankCallsTotal: { burst: 500, perSecond: 300 },
 };
 
-/** Buckets kept before the full ones are swept away (a full bucket is as good as none). */
-const SWEEP_AT = 10_000;
+/** Clients whose bank-call bucket is kept (least recently used dropped first; one dropped starts full). */
+const BUCKETS = 10_000;
 
 export class IntakeLimits {
   private readonly o: IntakeLimitsOptions;
   private readonly clock: () => number;
   private readonly inFlight = new Map<string, number>();
   private inFlightTotal = 0;
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly total: Bucket;
+  private readonly buckets: BucketsByClient;
+  private readonly total: TokenBucket;
 
   constructor(o: Partial<IntakeLimitsOptions> = {}) {
     this.o = { ...DEFAULT_INTAKE_LIMITS, ...o };
     this.clock = o.clock ?? Date.now;
-    this.total = { tokens: this.o.bankCallsTotal.burst, at: this.clock() };
+    this.buckets = new BucketsByClient(this.o.bankCallsPerClient, BUCKETS);
+    this.total = new TokenBucket(this.o.bankCallsTotal, this.clock());
   }
 
   /**
@@ -81,19 +78,14 @@ export class IntakeLimits {
   /** Takes one bank call for `client`'s intake; throws `RateLimited` when its or the shared bucket is empty. */
   bankCall(client: string): void {
     const now = this.clock();
-    const { bankCallsPerClient: per, bankCallsTotal: all } = this.o;
-    let mine = this.buckets.get(client);
-    if (mine === undefined) {
-      if (this.buckets.size >= SWEEP_AT) this.sweep(now);
-      mine = { tokens: per.burst, at: now };
-      this.buckets.set(client, mine);
-    }
-    refill(mine, per, now);
-    refill(this.total, all, now);
-    if (mine.tokens < 1) this.limited('bank-calls-per-client', (1 - mine.tokens) / per.perSecond);
-    if (this.total.tokens < 1) this.limited('bank-calls-total', (1 - this.total.tokens) / all.perSecond);
-    mine.tokens -= 1;
-    this.total.tokens -= 1;
+    const mine = this.buckets.of(client, now);
+    // Both checked before either is taken: a refused call takes nothing.
+    const wait = mine.waitFor(now);
+    if (wait > 0) this.limited('bank-calls-per-client', wait);
+    const waitAll = this.total.waitFor(now);
+    if (waitAll > 0) this.limited('bank-calls-total', waitAll);
+    mine.take(now);
+    this.total.take(now);
   }
 
   private limited(
@@ -107,13 +99,6 @@ export class IntakeLimits {
       { retryAfterSeconds },
       `too many conversions in progress from this client (${bound}); retry in ${retryAfterSeconds} s`,
     );
-  }
-
-  private sweep(now: number): void {
-    for (const [client, b] of this.buckets) {
-      refill(b, this.o.bankCallsPerClient, now);
-      if (b.tokens >= this.o.bankCallsPerClient.burst) this.buckets.delete(client);
-    }
   }
 }
 
@@ -136,14 +121,4 @@ export function clientOf(ip: string): string {
     .slice(0, 4)
     .map((g) => Number.parseInt(g, 16).toString(16))
     .join(':')}::/64`;
-}
-
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-function refill(b: Bucket, rate: Rate, now: number): void {
-  b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
-  b.at = now;
 }
