@@ -1,7 +1,8 @@
 /**
  * The mailbox's gate on writes from the network (`gate.ts`): at most `running` at once, the next
- * `waiting` queued in arrival order, the rest refused with `MailboxBusy`; every way out gives the place
- * back (done, failed, released before running).
+ * `waiting` queued in arrival order, the rest refused with `MailboxBusy`; one client at most
+ * `perClient` of the waiting places; every way out gives the place back (done, failed, released
+ * before running).
  */
 import { describe, expect, it } from 'vitest';
 import { isLancashError } from '../core/errors.js';
@@ -24,9 +25,9 @@ function pending(): { work: () => Promise<string>; end: (fail?: boolean) => void
   };
 }
 
-const busy = (gate: WriteGate) => {
+const busy = (gate: WriteGate, client?: string) => {
   try {
-    gate.admit();
+    gate.admit(client);
     return false;
   } catch (e) {
     return isLancashError(e, 'MailboxBusy') && e.info.retryAfterSeconds === 1 && e.status === 429;
@@ -101,5 +102,47 @@ describe('WriteGate', () => {
     queued.end();
     await second;
     expect(gate.inFlight).toBe(0);
+  });
+
+  it('gives one client at most `perClient` waiting places: another client still gets one', async () => {
+    const gate = new WriteGate(2, 8, 2);
+    // The attacker's writes: two run, two wait, the rest are refused (the old gate took all ten places).
+    const works = Array.from({ length: 10 }, () => pending());
+    const runs: Promise<string>[] = [];
+    for (const w of works.slice(0, 4)) runs.push(gate.admit('attacker').run(w.work));
+    for (let i = 4; i < 10; i++) expect(busy(gate, 'attacker')).toBe(true);
+    await tick();
+    expect(works.map((w) => w.started())).toEqual([true, true, ...Array<boolean>(8).fill(false)]);
+    // Another client's drain gets a waiting place (the old gate had none left for it).
+    const victim = pending();
+    const theirs = gate.admit('victim').run(victim.work);
+    expect([gate.waitingNow, gate.waitingClients]).toEqual([3, 2]);
+    // Freed places go to the oldest waiting first; the attacker's share frees as its writes run.
+    works[0]!.end();
+    works[1]!.end();
+    await tick();
+    expect([works[2]!.started(), works[3]!.started(), victim.started()]).toEqual([true, true, false]);
+    gate.admit('attacker').release(); // its waiting places are free again
+    works[2]!.end();
+    works[3]!.end();
+    await tick();
+    expect(victim.started()).toBe(true);
+    victim.end();
+    expect(await theirs).toBe('done');
+    expect(await Promise.all(runs)).toEqual(['done', 'done', 'done', 'done']);
+    expect([gate.inFlight, gate.waitingNow, gate.waitingClients]).toEqual([0, 0, 0]);
+  });
+
+  it('lets a client past its share while a running place is free; a caller without a client meets the total only', () => {
+    const gate = new WriteGate(2, 4, 1);
+    const a = [gate.admit('a'), gate.admit('a')]; // both would run at once on a quiet mailbox
+    expect(busy(gate, 'a')).toBe(true); // a third must wait: past its one waiting place
+    const b = gate.admit('b');
+    const own = [gate.admit(), gate.admit()];
+    const c = gate.admit('c');
+    expect(busy(gate, 'd')).toBe(true); // 2 + 4 places taken
+    expect(busy(gate)).toBe(true);
+    for (const t of [...a, b, ...own, c]) t.release();
+    expect([gate.waitingNow, gate.waitingClients]).toEqual([0, 0]);
   });
 });

@@ -7,6 +7,11 @@
  * database; `waiting` more wait here, in arrival order, holding no connection; past both a request is
  * refused before any database work (429 `MailboxBusy` with `Retry-After`). The server's own and trusted
  * depositors' writes never pass through the gate.
+ *
+ * Fair among clients: one client (an IPv4 address, an IPv6 /64: `depositorOf`, as the deposit quotas
+ * count clients) holds at most `perClient` of the waiting places, so a client sending many writes at
+ * once (many connections, or many addresses of its /64) cannot take every waiting place and turn
+ * everyone else away; its excess is refused with the same 429, before any decryption or database work.
  */
 import { fail } from '../core/errors.js';
 
@@ -28,10 +33,17 @@ export class WriteGate {
   #admitted = 0;
   /** Wake-ups of the tickets queued in `run`, oldest first. */
   readonly #queue: (() => void)[] = [];
+  /** Each client's admitted tickets that hold no running place yet (as `#admitted`); none: not kept. */
+  readonly #waitingOf = new Map<string, number>();
 
+  /**
+   * `perClient`: waiting places one client may hold (at least 1; default all of them). Clients are
+   * kept only while they hold one, so the map is bounded by `waiting`.
+   */
   constructor(
     readonly running: number,
     readonly waiting: number,
+    readonly perClient = waiting,
   ) {}
 
   /** Writes in the database now (for tests and metrics). */
@@ -45,24 +57,39 @@ export class WriteGate {
   }
 
   /**
-   * A place for one write, or 429 `MailboxBusy` when `running + waiting` places are taken. Synchronous
-   * and cheap, so a refused request costs no decryption and no database.
+   * A place for one write of `client` (none: an in-process caller, bound by the total only), or 429
+   * `MailboxBusy` when `running + waiting` places are taken or `client` holds `perClient` waiting
+   * places. Synchronous and cheap, so a refused request costs no decryption and no database.
    */
-  admit(): GateTicket {
+  admit(client?: string): GateTicket {
     if (this.#running + this.#admitted >= this.running + this.waiting) {
-      fail(
-        'MailboxBusy',
-        { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS },
-        `the mailbox has ${this.running} writes from the network running and ${this.waiting} waiting; retry in ${BUSY_RETRY_AFTER_SECONDS} s`,
+      this.#busy(
+        `the mailbox has ${this.running} writes from the network running and ${this.waiting} waiting`,
       );
     }
+    const mine = client === undefined ? 0 : (this.#waitingOf.get(client) ?? 0);
+    // Past its share only if it must wait: with a running place free (not even claimed by an admitted
+    // ticket), a client's second write at once on a quiet mailbox is no unfairness.
+    const mustWait = this.#running + this.#admitted >= this.running;
+    if (client !== undefined && mustWait && mine >= Math.max(1, this.perClient)) {
+      this.#busy(`this client has ${mine} writes waiting, its most`);
+    }
     this.#admitted++;
+    if (client !== undefined) this.#waitingOf.set(client, mine + 1);
+    /** This ticket no longer waits (it runs, or is released before running). */
+    const stopWaiting = () => {
+      this.#admitted--;
+      if (client === undefined) return;
+      const left = (this.#waitingOf.get(client) ?? 1) - 1;
+      if (left > 0) this.#waitingOf.set(client, left);
+      else this.#waitingOf.delete(client);
+    };
     // Once `run` has begun, it alone gives the place back (when `work` ends): a `release` meanwhile
     // (the caller's `finally` around a `run` it did not await) changes nothing.
     let state: 'admitted' | 'running' | 'released' = 'admitted';
     const release = () => {
       if (state !== 'admitted') return;
-      this.#admitted--;
+      stopWaiting();
       state = 'released';
     };
     return {
@@ -72,7 +99,7 @@ export class WriteGate {
         if (this.#running >= this.running) await new Promise<void>((resolve) => this.#queue.push(resolve));
         else this.#running++;
         // `#leave` handed its running place straight to this ticket (counted there), so nobody slips in.
-        this.#admitted--;
+        stopWaiting();
         try {
           return await work();
         } finally {
@@ -82,6 +109,19 @@ export class WriteGate {
       },
       release,
     };
+  }
+
+  /** Clients holding waiting places now (for tests: bounded by `waiting`). */
+  get waitingClients(): number {
+    return this.#waitingOf.size;
+  }
+
+  #busy(why: string): never {
+    return fail(
+      'MailboxBusy',
+      { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS },
+      `${why}; retry in ${BUSY_RETRY_AFTER_SECONDS} s`,
+    );
   }
 
   /** A running place is free: handed to the oldest queued ticket, or given back. */

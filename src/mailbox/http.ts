@@ -129,7 +129,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
         response: { 200: DrainAnswer, ...refusals },
       },
     },
-    async (req) => mailbox.drain(req.params.address, req.body),
+    async (req) => mailbox.drain(req.params.address, req.body, depositorOf(req.ip)),
   );
 
   // Per client (IP, IPv6 /64: the depositors' rule) and per server, shared with the server's other streams.
@@ -160,7 +160,11 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
         else stream.send(ARRIVED_EVENT, message);
       });
       try {
-        const { pending } = await mailbox.checkWatch(req.params.address, proofOf(req.query.proof));
+        const { pending } = await mailbox.checkWatch(
+          req.params.address,
+          proofOf(req.query.proof),
+          depositorOf(req.ip),
+        );
         stream = ticket.open(reply);
         stream.onClose(off);
         if (pending || arrived) stream.send(ARRIVED_EVENT);

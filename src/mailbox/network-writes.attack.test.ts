@@ -5,7 +5,9 @@
  * wait behind them. The mailbox lets `maxNetworkWrites` of them into the database at once, queues
  * `maxNetworkWritesWaiting` more (holding no connection) and refuses the rest at once with 429
  * `MailboxBusy` (71012) and `Retry-After`, before any database work; a trusted depositor's deposit
- * (the gateway's at the bank) never passes the gate. Counted, not timed: the writes inside the
+ * (the gateway's at the bank) never passes the gate. One client (an address, an IPv6 /64) sending many
+ * writes at once holds at most its share of the waiting places (`maxClientWaitingPercent`), so the
+ * others still get one. Counted, not timed: the writes inside the
  * database at once while the database is held (a commit that waits on the test, or on PostgreSQL a
  * table lock the strangers' writes queue on).
  */
@@ -106,6 +108,47 @@ async function strangerRequest(
   return { path: `/v1/inbox/${address}/drain`, body: drain };
 }
 
+/**
+ * A WAN mailbox server whose database is "held": every write waits in its commit until `letGo`,
+ * counted while inside (`inside`).
+ */
+async function heldMailbox(
+  store: Store,
+  limits: Partial<MailboxLimits>,
+): Promise<{
+  app: LancashServer;
+  base: string;
+  serverKey: EncryptionKeyPair;
+  inside: () => number;
+  letGo: () => void;
+}> {
+  const serverKey = await generateEncryptionKeyPair();
+  let inside = 0;
+  let letGo = () => {};
+  const held = new Promise<void>((resolve) => {
+    letGo = resolve;
+  });
+  const commit: WriteCommit = async (write, options) => {
+    inside++;
+    try {
+      await held;
+      return await store.transaction(write, options);
+    } finally {
+      inside--;
+    }
+  };
+  const app = await createServer({ name: 'mailbox', logger: false });
+  registerMailboxRoutes(app, {
+    store,
+    serverKey,
+    network: 'wan',
+    commit,
+    limits,
+    trustedDepositors: [TRUSTED],
+  });
+  return { app, base: await listen(app, '127.0.0.1:0'), serverKey, inside: () => inside, letGo };
+}
+
 describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dialect) => {
   let store: TestStore;
   let app: LancashServer;
@@ -119,32 +162,9 @@ describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dial
   });
 
   it('at most maxNetworkWrites are in the database, the next ones wait, the rest get 429 MailboxBusy; trusted deposits pass', async () => {
-    const serverKey = await generateEncryptionKeyPair();
-    // The database "held": every write waits here until the test lets go, counted while inside.
-    let inside = 0;
-    let letGo = () => {};
-    const held = new Promise<void>((resolve) => {
-      letGo = resolve;
-    });
-    const commit: WriteCommit = async (write, options) => {
-      inside++;
-      try {
-        await held;
-        return await store.transaction(write, options);
-      } finally {
-        inside--;
-      }
-    };
-    app = await createServer({ name: 'mailbox', logger: false });
-    registerMailboxRoutes(app, {
-      store,
-      serverKey,
-      network: 'wan',
-      commit,
-      limits: LIMITS,
-      trustedDepositors: [TRUSTED],
-    });
-    const base = await listen(app, '127.0.0.1:0');
+    const held = await heldMailbox(store, LIMITS);
+    const { serverKey, base, letGo } = held;
+    app = held.app;
     const requests = await Promise.all(
       Array.from({ length: STRANGERS }, (_, i) => strangerRequest(i, 'wan', serverKey.publicKey)),
     );
@@ -158,8 +178,10 @@ describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dial
     try {
       const refused = () => answers.filter((a) => a !== undefined).length;
       // Settled: everyone past the gate's places answered, or more writes inside than the bound.
-      await settle(() => inside > RUNNING || (refused() === STRANGERS - ADMITTED && inside === RUNNING));
-      expect(inside).toBe(RUNNING);
+      await settle(
+        () => held.inside() > RUNNING || (refused() === STRANGERS - ADMITTED && held.inside() === RUNNING),
+      );
+      expect(held.inside()).toBe(RUNNING);
       expect(refused()).toBe(STRANGERS - ADMITTED);
       for (const a of answers.filter((a) => a !== undefined)) {
         expect(a).toEqual({ status: 429, code: BUSY, retryAfter: '1' });
@@ -201,6 +223,50 @@ describe.each(DIALECTS)('strangers’ writes to a mailbox at once, on %s', (dial
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow();
     expect(Number(stored.n)).toBe(STRANGERS / 2 + 1);
+  });
+
+  it('one client sending many writes at once holds at most its share of the waiting places: another client’s drain still waits its turn', async () => {
+    // 2 running, 6 waiting, one client at most 3 of them (50 %). The old gate let one client take all 8.
+    const limits: Partial<MailboxLimits> = { ...LIMITS, maxClientWaitingPercent: 50 };
+    const share = 3;
+    const held = await heldMailbox(store, limits);
+    app = held.app;
+    const { base, serverKey, letGo } = held;
+    const flood = 12;
+    // The flood: deposits into inboxes of its own, from one address; the victim: a drain of its inbox.
+    const floods = await Promise.all(
+      Array.from({ length: flood }, (_, i) => strangerRequest(2 * i, 'wan', serverKey.publicKey)),
+    );
+    const drain = await strangerRequest(1, 'wan', serverKey.publicKey);
+    const attacker = strangerAddress(0);
+    let answered = 0;
+    const sent = floods.map((r) =>
+      post(base, r.path, r.body, attacker).then((a) => {
+        answered++;
+        return a;
+      }),
+    );
+    let victim: Promise<Answer> | undefined;
+    try {
+      const refused = flood - RUNNING - share;
+      await settle(() => held.inside() > RUNNING || (answered === refused && held.inside() === RUNNING));
+      expect([held.inside(), answered]).toEqual([RUNNING, refused]);
+      victim = post(base, drain.path, drain.body, strangerAddress(1));
+      // Admitted: it waits (the old gate answered it 429 at once, every place being the attacker's).
+      expect(
+        await settle(
+          async () => (await metricValue(base, 'lancash_mailbox_network_writes')) === RUNNING + share + 1,
+        ),
+      ).toBe(true);
+    } finally {
+      letGo();
+    }
+    expect(await victim).toEqual({ status: 200, code: undefined, retryAfter: undefined });
+    const all = await Promise.all(sent);
+    expect(all.filter((a) => a.status === 200)).toHaveLength(RUNNING + share);
+    for (const a of all.filter((a) => a.status !== 200)) {
+      expect(a).toEqual({ status: 429, code: BUSY, retryAfter: '1' });
+    }
   });
 });
 

@@ -84,6 +84,11 @@ export interface MailboxLimits {
   maxNetworkWrites: number;
   /** Writes from the network waiting for one of those places (holding no connection); past it, 429 `MailboxBusy`. */
   maxNetworkWritesWaiting: number;
+  /**
+   * The percentage of `maxNetworkWritesWaiting` one client (IPv4 address, IPv6 /64) may hold (at
+   * least one place); past it, 429 `MailboxBusy`, so one client cannot turn everyone else away (`gate.ts`).
+   */
+  maxClientWaitingPercent: number;
 }
 
 export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
@@ -105,6 +110,7 @@ export const DEFAULT_MAILBOX_LIMITS: MailboxLimits = {
   maxInboxStreams: 4,
   maxNetworkWrites: 2,
   maxNetworkWritesWaiting: 128,
+  maxClientWaitingPercent: 25,
 };
 
 const LimitValue = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
@@ -280,7 +286,12 @@ export class Mailbox {
       this.commit = (write, options) => group.run(write, options);
     }
     this.drainPayload = drainPayloadSchema(this.limits);
-    this.gate = new WriteGate(this.limits.maxNetworkWrites, this.limits.maxNetworkWritesWaiting);
+    const { maxNetworkWrites, maxNetworkWritesWaiting, maxClientWaitingPercent } = this.limits;
+    this.gate = new WriteGate(
+      maxNetworkWrites,
+      maxNetworkWritesWaiting,
+      Math.floor((maxNetworkWritesWaiting * maxClientWaitingPercent) / 100),
+    );
   }
 
   info(): MailboxInfo {
@@ -319,7 +330,7 @@ export class Mailbox {
     const { seq } =
       depositor === ''
         ? await this.insertOrSweep(stored)
-        : await this.gate.admit().run(() => this.insertOrSweep(stored));
+        : await this.gate.admit(depositor).run(() => this.insertOrSweep(stored));
     if (seq === undefined) return { duplicate: true };
     this.arrived(stored, seq);
     return { duplicate: false };
@@ -661,11 +672,12 @@ export class Mailbox {
    * (`AddressInvalid`), sealed to another server (`EnvelopeWrongRecipient`), not from the owner or
    * not a drain (`EnvelopeOpenFailed`), a used nonce (`EnvelopeReplayed`), `at` outside the window
    * (`InvalidInput`), the gate full (`MailboxBusy`: checked before the envelope is opened). A refused
-   * drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`).
+   * drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`). `client` (`depositorOf` its
+   * IP) takes its share of the gate's waiting places; none (an in-process caller): the total bound only.
    */
-  async drain(address: string, request: unknown): Promise<DrainAnswer> {
+  async drain(address: string, request: unknown, client?: string): Promise<DrainAnswer> {
     const owner = this.decodeAddress(address).publicKey;
-    const ticket = this.gate.admit();
+    const ticket = this.gate.admit(client);
     try {
       return await this.drainAdmitted(owner, request, ticket);
     } finally {
@@ -733,11 +745,15 @@ export class Mailbox {
    * table), so a proof seen on the wire cannot be used again. Every refusal is `InboxWatchRefused`: a
    * stranger learns nothing about the inbox. Answers the owner's key (hex) and whether messages are
    * pending now (the stream's first `arrived`). Its nonce is a write from the network: the gate full,
-   * 429 `MailboxBusy` (it says nothing about the inbox), before the proof is opened.
+   * 429 `MailboxBusy` (it says nothing about the inbox), before the proof is opened; `client` as `drain`'s.
    */
-  async checkWatch(address: string, proof: unknown): Promise<{ owner: string; pending: boolean }> {
+  async checkWatch(
+    address: string,
+    proof: unknown,
+    client?: string,
+  ): Promise<{ owner: string; pending: boolean }> {
     const owner = this.decodeAddress(address).publicKey;
-    const ticket = this.gate.admit();
+    const ticket = this.gate.admit(client);
     try {
       return await this.checkWatchAdmitted(owner, proof, ticket);
     } finally {
