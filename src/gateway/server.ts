@@ -22,6 +22,7 @@ import {
   WireErrorSchema,
 } from '../core/http/server.js';
 import { serveWebPages } from '../core/http/web.js';
+import { sharedRead } from '../core/metrics.js';
 import { bankPeer } from '../core/protocol/bank.js';
 import { GATEWAY_INFO_PATH, GatewayInfo } from '../core/protocol/gateway.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
@@ -249,23 +250,29 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       labelNames: ['direction'],
       registers: [lan.metrics],
     });
+    // Read from the journal: one read in flight each however many scrape, a scrape waiting 2 s at
+    // most; a read that fails leaves the gauge out of that answer (`lancash_metrics_stale`), never a
+    // 500 (core/metrics.ts).
+    const jobsByState = sharedRead(() => jobsRepo.countByState(o.store.db));
     new Gauge({
       name: 'lancash_gateway_jobs',
       help: 'Conversion jobs in the journal, by state',
       labelNames: ['state'],
       registers: [lan.metrics],
       async collect() {
+        const counts = await jobsByState();
         this.reset();
-        for (const { state, n } of await jobsRepo.countByState(o.store.db)) this.set({ state }, n);
+        for (const { state, n } of counts) this.set({ state }, n);
       },
     });
 
+    const parkedJobs = sharedRead(() => jobsRepo.countParked(o.store.db));
     new Gauge({
       name: 'lancash_gateway_jobs_parked',
       help: 'Jobs whose payment or notice delivery is parked for the operator (GET /v1/gateway/operator/parked)',
       registers: [lan.metrics],
       async collect() {
-        this.set(await jobsRepo.countParked(o.store.db));
+        this.set(await parkedJobs());
       },
     });
 

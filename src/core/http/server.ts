@@ -24,6 +24,7 @@ import Fastify, {
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { describe, type ErrorName, fail, isLancashError, LancashError } from '../errors.js';
+import { exposition } from '../metrics.js';
 import { decode } from '../protocol/cashu.js';
 import { checkWellFormed } from '../unicode.js';
 
@@ -202,7 +203,10 @@ function closeSilentConnectionsOnClose(app: LancashServer): void {
 function serveOperational(app: LancashServer, of: LancashServer): void {
   app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
     reply.type(of.metrics.contentType);
-    return of.metrics.metrics();
+    // A collector that fails (its database down) leaves its metric out, never a 500 (core/metrics.ts).
+    return exposition(of.metrics, (metric, err) =>
+      of.log.warn({ metric, reason: err instanceof Error ? err.message : String(err) }, 'metric left out'),
+    );
   });
   app.get('/docs/json', { schema: { hide: true } }, async () => of.swagger());
 }
