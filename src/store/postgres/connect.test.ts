@@ -304,6 +304,45 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres connection', () => {
     }
   });
 
+  it('hands a statement after a two-statement opening its known columns, and forgets them when the opening fails', async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close();
+    // An opening of two statements without rows (as the relaxed one), failing whenever `lancash.t` is 0.
+    const failing = ['begin', "do $$ begin perform 1 / current_setting('lancash.t')::int; end $$"];
+    const opening = failing.join('; ');
+    const { db, described } = counted(url, new Map([[opening, failing]]));
+    const put = (conn: Kysely<Database>, key: string) =>
+      conn
+        .insertInto('settings')
+        .values({ key, value: 'v' })
+        .returning(['key', 'value'])
+        .executeTakeFirstOrThrow();
+    try {
+      await db.connection().execute(async (conn) => {
+        await sql`set lancash.t = 1`.execute(conn);
+        const put1 = (key: string) =>
+          inTransaction(conn, opening, async (c) => {
+            expect(await put(c, key)).toEqual({ key, value: 'v' });
+          });
+        await put1('open-1'); // prepares the opening; the insert's first sight
+        await put1('open-2'); // named: prepared and described, after the opening
+        const before = described();
+        await put1('open-3'); // its columns handed over after the opening's two CommandCompletes
+        expect(described() - before).toBe(0);
+        await sql`set lancash.t = 0`.execute(conn);
+        await expect(put1('open-4')).rejects.toMatchObject({ code: '22012' });
+        await sql`set lancash.t = 1`.execute(conn);
+        await put1('open-5');
+        expect(described() - before).toBe(1); // the error forgot them
+        await put1('open-6');
+        expect(described() - before).toBe(1);
+      });
+      expect(await keys(db)).toEqual(['open-1', 'open-2', 'open-3', 'open-5', 'open-6']);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   /**
    * A keyed read of every kind of column the store reads (int8 and numeric through the pool's
    * parsers, text, a null), failing with division_by_zero on its row `fail` (0: never) after the
