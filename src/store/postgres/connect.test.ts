@@ -4,7 +4,9 @@
  * result columns stay unnamed, so a column another process adds (a rolling upgrade's migration) breaks
  * nothing; a result type changed under a named statement costs at most the one statement in flight.
  * A store transaction's BEGIN goes with its first statement (one round trip less), which runs inside
- * the transaction, and never without it.
+ * the transaction, and never without it. A named statement's result columns are asked for once a
+ * connection; rows read the same from the connection's copy, which an error forgets and a changed
+ * column never reaches.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -175,17 +177,40 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres connection', () => {
   const counted = (url: string, openings: ReadonlyMap<string, readonly string[]>) => {
     const pool = new pg.Pool({ ...poolConfig({ url, poolSize: 1 }) });
     let sent = 0;
+    let described = 0;
+    let connections = 0;
+    let rowsReceived = 0;
+    pool.on('error', () => {}); // an idle connection the server ended (as connect() ignores it)
     pool.on('connect', (client) => {
+      connections++;
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as { query: unknown }).query = (...args: unknown[]) => {
         sent++;
         return query(...args);
       };
+      // pg's Connection writer of the Describe message (not in pg's type declarations).
+      const connection = (
+        client as unknown as {
+          connection: { describe: (...args: unknown[]) => unknown; on: (e: string, f: () => void) => void };
+        }
+      ).connection;
+      connection.on('dataRow', () => rowsReceived++);
+      const describe = connection.describe.bind(connection);
+      connection.describe = (...args: unknown[]) => {
+        described++;
+        return describe(...args);
+      };
     });
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: namingStatements(pool, openings) }),
     });
-    return { db, sent: () => sent };
+    return {
+      db,
+      sent: () => sent,
+      described: () => described,
+      connections: () => connections,
+      rowsReceived: () => rowsReceived,
+    };
   };
   /** One transaction on `db` as the store runs one (store/index.ts): its opening, `fn`, then commit or rollback. */
   const inTransaction = (
@@ -275,6 +300,177 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres connection', () => {
       });
       expect(await keys(db)).toEqual(['open-1']);
     } finally {
+      await db.destroy();
+    }
+  });
+
+  it('hands a statement after a two-statement opening its known columns, and forgets them when the opening fails', async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close();
+    // An opening of two statements without rows (as the relaxed one), failing whenever `lancash.t` is 0.
+    const failing = ['begin', "do $$ begin perform 1 / current_setting('lancash.t')::int; end $$"];
+    const opening = failing.join('; ');
+    const { db, described } = counted(url, new Map([[opening, failing]]));
+    const put = (conn: Kysely<Database>, key: string) =>
+      conn
+        .insertInto('settings')
+        .values({ key, value: 'v' })
+        .returning(['key', 'value'])
+        .executeTakeFirstOrThrow();
+    try {
+      await db.connection().execute(async (conn) => {
+        await sql`set lancash.t = 1`.execute(conn);
+        const put1 = (key: string) =>
+          inTransaction(conn, opening, async (c) => {
+            expect(await put(c, key)).toEqual({ key, value: 'v' });
+          });
+        await put1('open-1'); // prepares the opening; the insert's first sight
+        await put1('open-2'); // named: prepared and described, after the opening
+        const before = described();
+        await put1('open-3'); // its columns handed over after the opening's two CommandCompletes
+        expect(described() - before).toBe(0);
+        await sql`set lancash.t = 0`.execute(conn);
+        await expect(put1('open-4')).rejects.toMatchObject({ code: '22012' });
+        await sql`set lancash.t = 1`.execute(conn);
+        await put1('open-5');
+        expect(described() - before).toBe(1); // the error forgot them
+        await put1('open-6');
+        expect(described() - before).toBe(1);
+      });
+      expect(await keys(db)).toEqual(['open-1', 'open-2', 'open-3', 'open-5', 'open-6']);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  /**
+   * A keyed read of every kind of column the store reads (int8 and numeric through the pool's
+   * parsers, text, a null), failing with division_by_zero on its row `fail` (0: never) after the
+   * rows before it were sent.
+   */
+  const typed = (db: Kysely<Database>, fail: number) =>
+    sql<{ x: number; big: number; total: number; label: string; none: number | null; q: number }>`
+      select x::int8 as x, (x + 9007199254740000)::int8 as big, (x * 1000)::numeric as total,
+        'row ' || x as label, null::int8 as none, 10 / (x - ${fail}) as q
+      from generate_series(1, 3) as x`
+      .execute(db)
+      .then((r) => r.rows);
+  const expected = [1, 2, 3].map((x) => ({
+    x,
+    big: x + 9007199254740000,
+    total: x * 1000,
+    label: `row ${x}`,
+    none: null,
+    q: Math.trunc(10 / x),
+  }));
+
+  it("does not ask again for a named statement's result columns: rows read the same, int8 and numeric parsed", async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close();
+    const { db, described } = counted(url, OPENINGS);
+    try {
+      const runs: unknown[] = [];
+      const describedByRun: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const before = described();
+        runs.push(await typed(db, 0));
+        describedByRun.push(described() - before);
+      }
+      // Unnamed, then named (prepared and described), then from the connection's description.
+      expect(describedByRun).toEqual([1, 1, 0, 0]);
+      for (const rows of runs) expect(rows).toEqual(expected);
+      // A statement with no result columns (the server's NoData) keeps its row count.
+      const put = (key: string) =>
+        db
+          .insertInto('settings')
+          .values({ key, value: 'v' })
+          .onConflict((oc) => oc.doNothing())
+          .executeTakeFirst();
+      const inserted: unknown[] = [];
+      for (const key of ['a', 'b', 'c', 'a']) inserted.push((await put(key)).numInsertedOrUpdatedRows);
+      expect(inserted).toEqual([1n, 1n, 1n, 0n]);
+      const before = described();
+      expect((await put('d')).numInsertedOrUpdatedRows).toBe(1n);
+      expect(described() - before).toBe(0);
+      // Inside a store transaction the statement goes after the opening, under the same Sync: its
+      // columns are handed over after the opening's CommandComplete.
+      const inside = () =>
+        db.connection().execute(async (conn) => {
+          await sql.raw(capabilities.beginWrite).execute(conn);
+          const rows = await typed(conn, 0);
+          await sql`commit`.execute(conn);
+          return rows;
+        });
+      expect(await inside()).toEqual(expected); // prepares the opening (pg's own query, described)
+      const opened = described();
+      expect(await inside()).toEqual(expected);
+      expect(described() - opened).toBe(0);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('asks again after an error in the middle of the rows, with or without an opening before it', async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close();
+    const { db, described, rowsReceived } = counted(url, OPENINGS);
+    try {
+      for (let i = 0; i < 3; i++) expect(await typed(db, 0)).toEqual(expected);
+      const opened = (fail: number) =>
+        db.connection().execute(async (conn) => {
+          await sql.raw(capabilities.beginWrite).execute(conn);
+          try {
+            return await typed(conn, fail);
+          } finally {
+            await sql`rollback`.execute(conn);
+          }
+        });
+      expect(await opened(0)).toEqual(expected); // prepares the opening
+      for (const run of [(fail: number) => typed(db, fail), opened]) {
+        const before = described();
+        const rows = rowsReceived();
+        // Row 1 is sent, row 2 fails: the server's error ends the statement (and the transaction).
+        await expect(run(2)).rejects.toMatchObject({ code: '22012' });
+        expect(rowsReceived() - rows).toBe(1);
+        expect(described() - before).toBe(0);
+        expect(await run(0)).toEqual(expected); // described again: the error forgot it
+        expect(described() - before).toBe(1);
+        expect(await run(0)).toEqual(expected);
+        expect(described() - before).toBe(1);
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("never reads a changed column by the old column's parser, nor on a connection the pool replaced", async () => {
+    const url = await freshDatabaseUrl('postgres');
+    await (await openStore({ dialect: 'postgres', url })).close();
+    const { db, described, connections } = counted(url, OPENINGS);
+    const migrating = await oneConnection(url);
+    try {
+      await sql`create table widened (id int primary key, n int4)`.execute(migrating.db);
+      await sql`insert into widened values (1, 7)`.execute(migrating.db);
+      const read = () =>
+        sql<{ n: unknown }>`select n from widened where id = ${1}`.execute(db).then((r) => r.rows);
+      for (let i = 0; i < 3; i++) expect(await read()).toEqual([{ n: 7 }]);
+      // To text: read by the int4 parser, it would be a number still.
+      await sql`alter table widened alter column n type text`.execute(migrating.db);
+      const before = described();
+      expect(await read()).toEqual([{ n: '7' }]);
+      expect(described() - before).toBe(1); // the renamed statement, described anew
+      for (let i = 0; i < 2; i++) expect(await read()).toEqual([{ n: '7' }]);
+      // The server ends the pooled connection; the pool's next one knows no statement.
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()`.execute(migrating.db);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the idle client's error arrives
+      const again = described();
+      const read2 = await read().catch(() => read()); // a connection lost mid-query may fail once
+      expect(read2).toEqual([{ n: '7' }]);
+      expect(connections()).toBe(2);
+      expect(described() - again).toBeGreaterThanOrEqual(1);
+    } finally {
+      await migrating.close();
       await db.destroy();
     }
   });
