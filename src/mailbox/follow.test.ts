@@ -4,7 +4,8 @@
  * deposit through the first is told to the second's streams at its next look, once; the second's own
  * deposits are told once, whether its look or its own commit comes first; an acked message (a
  * tombstone) is not told; an inbox watched anew hears a deposit made between the watch and the first
- * look; nothing watched, a look makes no statement. PostgreSQL only: a SQLite mailbox is one process's.
+ * look; a look reads pages while they come back full, a bounded number; nothing watched, a look makes
+ * no statement. PostgreSQL only: a SQLite mailbox is one process's.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { bytesToHex } from '../core/bytes.js';
 import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import type { Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
-import { ArrivalFollower } from './follow.js';
+import { ArrivalFollower, PAGES_PER_LOOK } from './follow.js';
 import { DRAIN_TYPE, type StoredMessage } from './protocol.js';
 import { Mailbox } from './service.js';
 
@@ -137,6 +138,33 @@ describe.skipIf(!DIALECTS.includes('postgres'))('the live events follow other pr
     await follower.look();
     expect(drained()).toEqual([[a.key, 'after']]);
     unwatch();
+  });
+
+  it('a look reads pages while they come back full, PAGES_PER_LOOK at most; the next look reads on', async () => {
+    const a = await inbox();
+    const b = await inbox();
+    const heard: string[] = [];
+    const paged = new ArrivalFollower({
+      store,
+      page: 2,
+      publish: (_recipient, message) => heard.push(message.envelope.transferId),
+    });
+    const offA = paged.watch(a.key);
+    const offB = paged.watch(b.key);
+    const many = PAGES_PER_LOOK * 2 + 3;
+    for (let i = 0; i < many; i++) {
+      const [to, name] = i % 2 === 0 ? [a, 'a'] : [b, 'b'];
+      await first.deposit(to.address, await letter(to.owner.publicKey, `${name}-${i}`));
+    }
+    await paged.look();
+    expect(heard).toHaveLength(PAGES_PER_LOOK * 2);
+    await paged.look();
+    expect(heard).toHaveLength(many);
+    expect(new Set(heard).size).toBe(many);
+    await paged.look();
+    expect(heard).toHaveLength(many);
+    offA();
+    offB();
   });
 
   it('nothing watched: a look makes no statement', async () => {

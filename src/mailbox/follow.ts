@@ -8,8 +8,12 @@
  *
  * Bounded work: a look is one statement whatever the number of streams (`follow-repository.ts`, three
  * array parameters), reads only the inboxes a stream of this process watches (none watched: no
- * statement at all), each from its cursor on by the primary key (`recipient`, `seq`), at most `PAGE`
- * rows (a busier second is read on at the next looks).
+ * statement at all), each from its cursor on by the primary key (`recipient`, `seq`), a page of at most
+ * `page` rows (what one drain answers), and on while pages come back full, `PAGES_PER_LOOK` at most (a
+ * busier second is read on at the next looks). Each message is read once per process (the cursor), so
+ * what the looks read is bounded by what was deposited into watched inboxes, itself bounded by the
+ * deposit quotas and rate limits; the streams that make an inbox watched are the live events' bounded
+ * streams (per client, inbox and server).
  *
  * Why a cursor on `seq` misses nothing: an inbox's sequence numbers are taken from its row
  * (`mailbox_inboxes.last_seq`, incremented under the row's lock, held to the commit), so the messages of
@@ -34,6 +38,12 @@ export interface ArrivalFollowerOptions {
   publish: (recipient: string, message: StoredMessage) => void;
   /** How often a look runs; default 1 s. */
   everyMs?: number;
+  /**
+   * Rows a statement reads at most (default `FOLLOW_PAGE`): the routes give the mailbox's `maxDrain`,
+   * so a page holds at most what one drain answers (`maxDrain × maxEnvelopeBytes`, bounded by the
+   * mailbox). A look reads on while pages come back full, `PAGES_PER_LOOK` at most.
+   */
+  page?: number;
   /** How far before its watch began a new inbox's first looks reach; default 3 s. */
   overlapMs?: number;
   /** Clock (unix ms). */
@@ -41,8 +51,10 @@ export interface ArrivalFollowerOptions {
   log?: { warn(obj: object, msg: string): void };
 }
 
-/** Rows read per look at most. */
-export const FOLLOW_PAGE = 1000;
+/** Rows a statement reads at most, by default. */
+export const FOLLOW_PAGE = 100;
+/** Statements a look makes at most (each after a full page); the rest waits for the next look. */
+export const PAGES_PER_LOOK = 10;
 /** Sequence numbers of this process's own deposits remembered per inbox until a look passes them. */
 const OWN_MAX = 1000;
 
@@ -127,31 +139,10 @@ export class ArrivalFollower {
 
   /** One look: tells the messages other processes stored in the watched inboxes. Never throws. */
   async look(): Promise<void> {
-    if (this.watched.size === 0) return;
+    const page = this.o.page ?? FOLLOW_PAGE;
     try {
-      const cursors: InboxCursor[] = [...this.watched].map(([recipient, w]) => ({
-        recipient,
-        after: w.after,
-        since: w.since,
-      }));
-      const rows = await messagesAfter(this.o.store.db, cursors, FOLLOW_PAGE);
-      for (const row of rows) {
-        // Watched anew meanwhile (its cursor not the one read) or no longer: its next look reads it.
-        const w = this.watched.get(row.recipient);
-        if (w === undefined || row.seq <= w.after) continue;
-        w.after = row.seq;
-        w.since = 0;
-        if (w.own.delete(row.seq) || !row.pending) continue;
-        let envelope: StoredMessage['envelope'];
-        try {
-          envelope = JSON.parse(row.envelope) as StoredMessage['envelope'];
-        } catch {
-          continue; // stored by the mailbox from checked input: not expected; the next drain answers it
-        }
-        this.o.publish(row.recipient, { id: String(row.seq), envelope });
-      }
-      for (const w of this.watched.values()) {
-        for (const seq of w.own) if (seq <= w.after) w.own.delete(seq);
+      for (let i = 0; i < PAGES_PER_LOOK; i++) {
+        if ((await this.lookOnce(page)) < page) break;
       }
     } catch (err) {
       this.o.log?.warn(
@@ -159,5 +150,35 @@ export class ArrivalFollower {
         'mailbox follower: look failed; the next look reads on',
       );
     }
+  }
+
+  /** One statement of a look: tells what it read; answers how many rows it read. */
+  private async lookOnce(page: number): Promise<number> {
+    if (this.watched.size === 0) return 0;
+    const cursors: InboxCursor[] = [...this.watched].map(([recipient, w]) => ({
+      recipient,
+      after: w.after,
+      since: w.since,
+    }));
+    const rows = await messagesAfter(this.o.store.db, cursors, page);
+    for (const row of rows) {
+      // Watched anew meanwhile (its cursor not the one read) or no longer: its next look reads it.
+      const w = this.watched.get(row.recipient);
+      if (w === undefined || row.seq <= w.after) continue;
+      w.after = row.seq;
+      w.since = 0;
+      if (w.own.delete(row.seq) || !row.pending) continue;
+      let envelope: StoredMessage['envelope'];
+      try {
+        envelope = JSON.parse(row.envelope) as StoredMessage['envelope'];
+      } catch {
+        continue; // stored by the mailbox from checked input: not expected; the next drain answers it
+      }
+      this.o.publish(row.recipient, { id: String(row.seq), envelope });
+    }
+    for (const w of this.watched.values()) {
+      for (const seq of w.own) if (seq <= w.after) w.own.delete(seq);
+    }
+    return rows.length;
   }
 }

@@ -25,7 +25,7 @@ import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../cor
 import { sseHub, Topics } from '../core/http/sse.js';
 import { ArrivalFollower } from './follow.js';
 import { ARRIVED_EVENT, DepositAnswer, DrainAnswer, MailboxInfo, type StoredMessage } from './protocol.js';
-import { Mailbox, type MailboxOptions } from './service.js';
+import { DEFAULT_MAILBOX_LIMITS, Mailbox, type MailboxOptions } from './service.js';
 
 export interface MailboxRoutesOptions extends MailboxOptions {
   /**
@@ -61,6 +61,8 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
       ? new ArrivalFollower({
           store: o.store,
           publish,
+          // A page holds at most what one drain answers (`maxDrain × maxEnvelopeBytes`, bounded).
+          page: o.limits?.maxDrain ?? DEFAULT_MAILBOX_LIMITS.maxDrain,
           ...(o.follow?.everyMs !== undefined ? { everyMs: o.follow.everyMs } : {}),
           ...(o.now !== undefined ? { now: o.now } : {}),
           log: app.log,
