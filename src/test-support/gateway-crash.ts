@@ -6,7 +6,8 @@
  * transfer runs until the process kills itself there, the gateway is restarted without the fault (on
  * the same ports), and the transfer must reach exactly one terminal state with the money delivered
  * exactly once, or kept by the sender, the sender's envelope still naming the same transfer; with fees,
- * the job converts exactly what the sender's notes are worth less their fee and states the fee. Then
+ * the job converts exactly what the sender's notes are worth less their fee and states the fee (job 1's
+ * sender holds notes of the fee-free keyset and of the fee keyset: only the second pay). Then
  * the wide bank's audit balances (invariant 1) and the reserve equals the local money outstanding plus
  * the local mint's fees collected, less what the operator withdrew (invariant 2; `auditGateway` too
  * when nothing was withdrawn).
@@ -47,9 +48,10 @@ const converted = (amount: number, fee: number): Partial<TransferStatus> => ({
 
 /**
  * Local notes for `l` through a WAN → LAN transfer of `amount` wide on a running gateway; answers
- * what `l` holds: `amount` less the bank's fee on the wide notes and the local mint's on `l`'s receive.
+ * what `l` got: `amount` less the bank's fee on the wide notes and the local mint's on `l`'s receive.
  */
 export async function fund(bankUrl: string, l: Terminal, lan: string, wan: string, amount: number) {
+  const before = l.balance(lan);
   const w = await Terminal.create('wan');
   const proofs = await w.mintWide(bankUrl, amount);
   const fee = await w.fee(bankUrl, proofs);
@@ -63,8 +65,9 @@ export async function fund(bankUrl: string, l: Terminal, lan: string, wan: strin
   });
   const { payments } = await l.receive(lan);
   expect(payments.map((p) => value(p.proofs))).toEqual([amount - fee]);
-  expect(l.balance(lan)).toBe(amount - fee - (await l.fee(lan, payments[0]!.proofs)));
-  return l.balance(lan);
+  const got = amount - fee - (await l.fee(lan, payments[0]!.proofs));
+  expect(l.balance(lan)).toBe(before + got);
+  return got;
 }
 
 /**
@@ -119,10 +122,30 @@ export function describeCrashAtEveryStep(title: string, c: CrashCase): void {
     /** The gateway on `data`, armed at `fault`, its local mint rotated to the case's fee if any. */
     async function firstGateway(data: string, fault: string): Promise<Started> {
       const g = await startGateway(data, bank.url, { fault });
-      if (c.fees !== undefined && c.fees.local > 0) {
-        await rotateToFee('gateway', await group.gatewayDbArgs(data), c.fees.local, g.urls[0]!);
-      }
+      await localFee(data, g.urls[0]!);
       return g;
+    }
+
+    /** The local mint at `lan` (its database for `data`) rotated to the case's fee, if it has one. */
+    async function localFee(data: string, lan: string): Promise<void> {
+      if (c.fees !== undefined && c.fees.local > 0) {
+        await rotateToFee('gateway', await group.gatewayDbArgs(data), c.fees.local, lan);
+      }
+    }
+
+    /**
+     * A job 1 sender on the gateway on `data` (armed at `fault`): 20 in local notes of the fee-free
+     * keyset, then, once the local mint has the case's fee, 20 more in notes of the fee keyset (so its
+     * notes mix both, and only the second ones pay). Answers the gateway and what the sender holds.
+     */
+    async function lanSender(data: string, fault: string) {
+      const g1 = await startGateway(data, bank.url, { fault });
+      const [lan, wan] = g1.urls as [string, string];
+      const l = await Terminal.create('lan');
+      const free = await fund(bank.url, l, lan, wan, 20);
+      await localFee(data, lan);
+      const held = free + (await fund(bank.url, l, lan, wan, 20));
+      return { g1, lan, wan, l, held };
     }
 
     /** Local fees were collected when the case has them: the test did exercise them. */
@@ -141,10 +164,7 @@ export function describeCrashAtEveryStep(title: string, c: CrashCase): void {
 
     it.each(job1)('LAN → WAN, crash at %s: done once, the local notes spent', async (point) => {
       const data = join(dir, point.replaceAll(':', '_'));
-      const g1 = await firstGateway(data, point);
-      const [lan, wan] = g1.urls as [string, string];
-      const l = await Terminal.create('lan');
-      const held = await fund(bank.url, l, lan, wan, 40);
+      const { g1, lan, wan, l, held } = await lanSender(data, point);
       const w2 = await Terminal.create('wan');
       const proofs = l.takeAll(lan);
       const fee = await l.fee(lan, proofs);
@@ -178,10 +198,7 @@ export function describeCrashAtEveryStep(title: string, c: CrashCase): void {
       'LAN → WAN refused, crash at %s: the sender keeps its notes and is told once',
       async (point) => {
         const data = join(dir, point.replaceAll(':', '_'));
-        const g1 = await firstGateway(data, point);
-        const [lan, wan] = g1.urls as [string, string];
-        const l = await Terminal.create('lan');
-        const held = await fund(bank.url, l, lan, wan, 40);
+        const { g1, lan, wan, l, held } = await lanSender(data, point);
         // The operator pays the whole reserve out, so the issue server refuses the conversion.
         const gatewayKey = (await getGatewayInfo(lan)).encryptionKey;
         const ledger = new Ledger(bankStore);
