@@ -18,11 +18,14 @@
  * Why a cursor on `seq` misses nothing: an inbox's sequence numbers are taken from its row
  * (`mailbox_inboxes.last_seq`, incremented under the row's lock, held to the commit), so the messages of
  * one inbox commit in the order of their numbers, and a look that saw `seq` n has seen every committed
- * message below it. An inbox watched anew has no cursor yet: its first looks read the messages created
+ * message below it. An inbox watched anew has no cursor yet: its first look reads the messages created
  * since a little before the watch began (`overlapMs`, for a depositing process whose clock runs behind),
  * so a deposit between the stream's check of what is pending and the first look is told too; one made
  * just before the stream opened may be told as well as announced by the stream's first bare `arrived`
- * (an owner takes a message once by sender and transfer id: harmless).
+ * (an owner takes a message once by sender and transfer id: harmless). The same statement answers the
+ * inbox's highest sequence number, every message up to which it could see, so once that look was not
+ * cut by its page the inbox's cursor is that number: from then on a quiet inbox costs one probe of the
+ * primary key a look, however many rows it and the table hold.
  *
  * Told once: a message this process stored is told by `stored` and skipped by the looks (`own`), and
  * one a look told first (read before `stored` ran) is not told again by `stored` (the cursor passed
@@ -155,15 +158,20 @@ export class ArrivalFollower {
   /** One statement of a look: tells what it read; answers how many rows it read. */
   private async lookOnce(page: number): Promise<number> {
     if (this.watched.size === 0) return 0;
-    const cursors: InboxCursor[] = [...this.watched].map(([recipient, w]) => ({
+    // The inboxes as asked: one unwatched, or watched anew, meanwhile is left to the next look.
+    const asked = new Map(this.watched);
+    const cursors: InboxCursor[] = [...asked].map(([recipient, w]) => ({
       recipient,
       after: w.after,
       since: w.since,
     }));
-    const rows = await messagesAfter(this.o.store.db, cursors, page);
+    const current = (recipient: string) => {
+      const w = this.watched.get(recipient);
+      return w !== undefined && w === asked.get(recipient) ? w : undefined;
+    };
+    const { messages: rows, tops } = await messagesAfter(this.o.store.db, cursors, page);
     for (const row of rows) {
-      // Watched anew meanwhile (its cursor not the one read) or no longer: its next look reads it.
-      const w = this.watched.get(row.recipient);
+      const w = current(row.recipient);
       if (w === undefined || row.seq <= w.after) continue;
       w.after = row.seq;
       w.since = 0;
@@ -175,6 +183,17 @@ export class ArrivalFollower {
         continue; // stored by the mailbox from checked input: not expected; the next drain answers it
       }
       this.o.publish(row.recipient, { id: String(row.seq), envelope });
+    }
+    // Not cut by the page: every message of those inboxes created since their watch began was read,
+    // and every message up to their top was visible to the statement, so their cursor is the top
+    // (an inbox watched anew and quiet is read from then on by one probe, not from `since`).
+    if (rows.length < page) {
+      for (const [recipient, top] of tops) {
+        const w = current(recipient);
+        if (w === undefined) continue;
+        w.after = Math.max(w.after, top);
+        w.since = 0;
+      }
     }
     for (const w of this.watched.values()) {
       for (const seq of w.own) if (seq <= w.after) w.own.delete(seq);
