@@ -43,12 +43,18 @@ export interface Followed {
  * is read by its own probe of the primary key (`recipient`, `seq`) from its cursor on (a lateral
  * subquery, so the planner never scans an inbox's older rows nor the table), at most `limit` rows each.
  * Tombstones are answered too (their envelope emptied), so a cursor passes them.
+ *
+ * `trx` must be a transaction: the statement turns JIT compilation off for it (`set local`). The
+ * planner prices each inbox's probe at what a scan of a hundred rows would cost (a range on a value
+ * it cannot see), so a hundred inboxes watched pass `jit_above_cost` and PostgreSQL compiled the
+ * statement every look: 20 ms of compiling for 0.6 ms of probes, measured at 10^6 rows.
  */
 export async function messagesAfter(
-  db: Kysely<Database>,
+  trx: Kysely<Database>,
   cursors: readonly InboxCursor[],
   limit: number,
 ): Promise<Followed> {
+  await sql`set local jit = off`.execute(trx);
   const { rows } = await sql<{
     recipient: string;
     seq: string | number | null;
@@ -81,7 +87,7 @@ export async function messagesAfter(
     select w.recipient,
       (select max(x.seq) from mailbox_messages x where x.recipient = w.recipient), 0, '', true
     from w
-    where w.since > 0`.execute(db);
+    where w.since > 0`.execute(trx);
   const messages: FollowedMessage[] = [];
   const tops = new Map<string, number>();
   for (const r of rows) {

@@ -167,12 +167,40 @@ describe.skipIf(!DIALECTS.includes('postgres'))('the live events follow other pr
     offB();
   });
 
+  it("once a look has passed a quiet inbox watched anew, it reads on by sequence number: a depositor's late clock does not hide a deposit", async () => {
+    const a = await inbox();
+    const heard: string[] = [];
+    const f = new ArrivalFollower({ store, publish: (_r, m) => heard.push(m.envelope.transferId) });
+    await first.deposit(a.address, await letter(a.owner.publicKey, 'before'));
+    const off = f.watch(a.key);
+    await f.look();
+    // Deposited within the overlap before the watch: told (the stream's bare `arrived` said it too).
+    expect(heard).toEqual(['before']);
+    // A process whose clock runs an hour behind: its message is older than the watch, yet told.
+    const late = new Mailbox({ store, serverKey: server, network: 'lan', now: () => Date.now() - 3_600_000 });
+    await late.deposit(a.address, await letter(a.owner.publicKey, 'late-clock'));
+    await f.look();
+    expect(heard).toEqual(['before', 'late-clock']);
+    const b = await inbox();
+    const offB = f.watch(b.key);
+    await f.look(); // quiet: its cursor is its highest number (none yet: 0)
+    await late.deposit(b.address, await letter(b.owner.publicKey, 'late-b'));
+    await f.look();
+    expect(heard).toEqual(['before', 'late-clock', 'late-b']);
+    off();
+    offB();
+  });
+
   it('nothing watched: a look makes no statement', async () => {
+    const refuse = (): never => {
+      throw new Error('a look with nothing watched made a statement');
+    };
     const refusing = {
       dialect: 'postgres',
       get db(): Store['db'] {
-        throw new Error('a look with nothing watched made a statement');
+        return refuse();
       },
+      transaction: async () => refuse(),
     } as unknown as Store;
     const warned: object[] = [];
     const idle = new ArrivalFollower({

@@ -169,7 +169,9 @@ export class ArrivalFollower {
       const w = this.watched.get(recipient);
       return w !== undefined && w === asked.get(recipient) ? w : undefined;
     };
-    const { messages: rows, tops } = await messagesAfter(this.o.store.db, cursors, page);
+    const { messages: rows, tops } = await this.o.store.transaction((trx) =>
+      messagesAfter(trx, cursors, page),
+    );
     for (const row of rows) {
       const w = current(row.recipient);
       if (w === undefined || row.seq <= w.after) continue;
