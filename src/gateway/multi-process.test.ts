@@ -5,15 +5,21 @@
  * the other once their leases lapse; a terminal whose gateway died posts the same envelope to the
  * other. Every transfer ends `done` exactly once: one payment in each destination's inbox, of its
  * amount; one request per transfer at the bank (one log entry, one ledger transaction); every step
- * journaled once; both audits balance. PostgreSQL only: a SQLite gateway is one process, and a
+ * journaled once; both audits balance. And the mailboxes' live `arrived` events across processes: a
+ * stream on one gateway (or wide-bank) process hears a deposit, and a conversion's payment, made
+ * through another (`mailbox/follow.ts`). PostgreSQL only: a SQLite gateway is one process, and a
  * second one on the same file is refused at start (checked here too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../core/envelope/index.js';
+import { hex } from '../core/bytes.js';
+import { type Envelope, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { isUnclear } from '../core/http/client.js';
+import { decode } from '../core/protocol/cashu.js';
 import type { Direction, TransferStatus } from '../core/protocol/gateway.js';
 import { getGatewayInfo, PAYMENT } from '../core/protocol/gateway.js';
 import { OPERATOR_EVENTS_PATH } from '../core/protocol/operator.js';
+import { deposit, inboxEventsUrl, mailboxInfo } from '../mailbox/client.js';
+import { ArrivedEvent } from '../mailbox/protocol.js';
 import { DIALECTS } from '../test-support/dialects.js';
 import {
   bankRequestsOf,
@@ -29,7 +35,7 @@ import {
 } from '../test-support/gateway-process.js';
 import { gatewayArgs, runLancash, type Started, startProcess } from '../test-support/process.js';
 import { openEvents } from '../test-support/sse.js';
-import { Terminal } from '../test-support/terminal.js';
+import { randomId, Terminal } from '../test-support/terminal.js';
 
 const PER_DIRECTION = 100;
 const AT_ONCE = 8;
@@ -222,6 +228,94 @@ describe.skipIf(!DIALECTS.includes('postgres'))('two gateway processes on one Po
     console.log(`multi-process: checked in ${Date.now() - t1} ms after the first post`);
   }, 300_000);
 });
+
+describe.skipIf(!DIALECTS.includes('postgres'))(
+  "the mailboxes' live events across processes on one PostgreSQL",
+  () => {
+    let net: ProcessNet;
+    let second: Started;
+    let secondBank: Started;
+
+    beforeAll(async () => {
+      net = await startProcessNet({ dialect: 'postgres', env: ENV });
+      second = await startProcess(
+        [...gatewayArgs(net.gatewayBankUrl), ...net.gatewayDbArgs, '--lan-url', net.lan],
+        { listeners: 2, env: ENV },
+      );
+      secondBank = await startProcess(
+        ['wide-bank', '--lightning', 'fake', '--listen', '127.0.0.1:0', ...net.bankDbArgs],
+        {
+          env: ENV,
+        },
+      );
+    });
+    afterAll(async () => {
+      await second?.kill();
+      await secondBank?.kill();
+      await net?.close();
+    });
+
+    /** A letter sealed to `to` by a stranger, as anyone may deposit one. */
+    const letterFor = async (to: Terminal) =>
+      sealJson({
+        type: 'test.letter',
+        transferId: randomId(),
+        sender: await generateEncryptionKeyPair(),
+        recipient: to.pair.publicKey,
+        payload: {},
+      });
+
+    /** The owner's inbox stream at `base`; opened, it has told what waited (nothing: a fresh inbox). */
+    const streamAt = async (base: string, owner: Terminal) => {
+      const serverKey = hex((await mailboxInfo(base)).key, 'key', 32);
+      const stream = await openEvents(
+        await inboxEventsUrl(base, { owner: owner.pair, address: owner.address, serverKey }),
+      );
+      expect(stream.status).toBe(200);
+      return stream;
+    };
+
+    it('a stream on one gateway process hears a deposit and a payment made through the other', async () => {
+      const [lan2] = second.urls as [string, string];
+      const l = await Terminal.create('lan');
+      const stream = await streamAt(lan2, l);
+      // A stranger's deposit through the first process: the second tells it (its follower's next look).
+      const letter = await letterFor(l);
+      expect(await deposit(net.lan, l.address, letter)).toEqual({ duplicate: false });
+      const told = await stream.next();
+      expect(told?.type).toBe('arrived');
+      expect(decode(ArrivedEvent, told?.data).envelope).toEqual(letter);
+      // A conversion taken by the first process: its payment into the LAN mailbox, told on the second.
+      const w = await Terminal.create('wan');
+      await w.mintWide(net.bankUrl, 7);
+      const { status } = await w.sendJob(net.wan, 'wan-to-lan', {
+        proofs: w.takeAll(net.bankUrl),
+        destination: l.address,
+      });
+      const paid = await stream.next();
+      expect(paid?.type).toBe('arrived');
+      expect(decode(ArrivedEvent, paid?.data).envelope).toMatchObject({
+        type: PAYMENT,
+        transferId: status.transferId,
+      });
+      // Each told once: the drain answers exactly these two, the same ids.
+      const drained = await l.drainInbox(lan2);
+      expect(drained.map((m) => m.transferId)).toEqual([letter.transferId, status.transferId]);
+      stream.close();
+      expect(await net.audit()).toEqual([]);
+    }, 120_000);
+
+    it('a stream on one wide-bank process hears a deposit made through the other', async () => {
+      const owner = await Terminal.create('wan');
+      const stream = await streamAt(secondBank.url, owner);
+      const letter = await letterFor(owner);
+      expect(await deposit(net.bankUrl, owner.address, letter)).toEqual({ duplicate: false });
+      const told = await stream.next();
+      expect(decode(ArrivedEvent, told?.data).envelope).toEqual(letter);
+      stream.close();
+    }, 120_000);
+  },
+);
 
 describe('one gateway process per SQLite database', () => {
   let net: ProcessNet;

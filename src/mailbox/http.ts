@@ -9,7 +9,9 @@
  *                                    base64url of its JSON)
  * The depositor a quota counts against is the client's IP as Fastify sees it (`req.ip`, so behind a
  * trusted proxy the forwarded one), an IPv6 client by its /64 (one host's usual allocation). The
- * routes also sweep expired messages every `sweepIntervalMs` until the server closes.
+ * routes also sweep expired messages every `sweepIntervalMs` until the server closes. On PostgreSQL,
+ * where several processes may share the mailbox, the live events also tell the deposits the other
+ * processes stored (`follow.ts`, one look a second over the inboxes watched here).
  */
 import { BlockList, isIP } from 'node:net';
 import { base64urlnopad } from '@scure/base';
@@ -21,8 +23,9 @@ import { EnvelopeSchema } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { sseHub, Topics } from '../core/http/sse.js';
+import { ArrivalFollower } from './follow.js';
 import { ARRIVED_EVENT, DepositAnswer, DrainAnswer, MailboxInfo, type StoredMessage } from './protocol.js';
-import { Mailbox, type MailboxOptions } from './service.js';
+import { DEFAULT_MAILBOX_LIMITS, Mailbox, type MailboxOptions } from './service.js';
 
 export interface MailboxRoutesOptions extends MailboxOptions {
   /**
@@ -30,6 +33,11 @@ export interface MailboxRoutesOptions extends MailboxOptions {
    * deliveries): IP addresses or CIDR blocks, e.g. the gateway's address at the wide bank.
    */
   trustedDepositors?: readonly string[];
+  /**
+   * On PostgreSQL, how the live events follow the deposits other processes store (`follow.ts`):
+   * `everyMs` between looks (default 1 s); `false`: not at all. A SQLite mailbox is one process's.
+   */
+  follow?: { everyMs?: number } | false;
 }
 
 const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS }) });
@@ -47,11 +55,26 @@ const WatchQuery = Type.Object(
 export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOptions): Mailbox {
   // Deposits that stored a new message, by inbox key: what the live streams wait on.
   const arrivals = new Topics<StoredMessage>();
+  const publish = (recipient: string, message: StoredMessage) => arrivals.publish(recipient, message);
+  const follower =
+    o.store.dialect === 'postgres' && o.follow !== false
+      ? new ArrivalFollower({
+          store: o.store,
+          publish,
+          // A page holds at most what one drain answers (`maxDrain × maxEnvelopeBytes`, bounded).
+          page: o.limits?.maxDrain ?? DEFAULT_MAILBOX_LIMITS.maxDrain,
+          ...(o.follow?.everyMs !== undefined ? { everyMs: o.follow.everyMs } : {}),
+          ...(o.now !== undefined ? { now: o.now } : {}),
+          log: app.log,
+        })
+      : undefined;
+  follower?.start();
   const mailbox = new Mailbox({
     ...o,
     onArrived: (recipient, message) => {
       o.onArrived?.(recipient, message);
-      arrivals.publish(recipient, message);
+      if (follower !== undefined) follower.stored(recipient, message);
+      else publish(recipient, message);
     },
   });
   // What an operator watches of the gate (docs/operations.md, "What each alert means").
@@ -155,10 +178,16 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
       // Subscribed before the check reads what is pending, so a deposit in between is not missed.
       // Once open, each new message goes out whole: the owner need not drain to read it (it acks it
       // in a later drain), which saves a drain's round trip, opening and transaction per message.
-      const off = arrivals.subscribe(owner, (message) => {
+      const unsubscribe = arrivals.subscribe(owner, (message) => {
         if (stream === undefined) arrived = true;
         else stream.send(ARRIVED_EVENT, message);
       });
+      // Other processes' deposits too, from now (`follow.ts`).
+      const unwatch = follower?.watch(owner);
+      const off = () => {
+        unsubscribe();
+        unwatch?.();
+      };
       try {
         const { pending } = await mailbox.checkWatch(
           req.params.address,
@@ -193,7 +222,10 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
       });
   }, mailbox.limits.sweepIntervalMs);
   timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await follower?.stop();
+  });
   return mailbox;
 }
 

@@ -1,17 +1,24 @@
 /**
  * Crash-test helpers: real `lancash wide-bank` and `lancash gateway` processes, armed with a
- * `LANCASH_FAULT` point and restartable on the same ports, the SQLite files they write opened beside
+ * `LANCASH_FAULT` point and restartable on the same ports, the databases they write opened beside
  * them, all kept in one group that `close()` (in `afterEach`) kills and closes; the check that a
- * process killed itself at the armed point; and the wait for a job's notice to go out.
+ * process killed itself at the armed point; and the wait for a job's notice to go out. The wide bank
+ * keeps its SQLite file; the gateway's database is of the group's dialect: a SQLite file in the data
+ * directory, or a fresh PostgreSQL database per data directory (the directory names it).
  */
+import { join } from 'node:path';
 import { expect } from 'vitest';
-import { openStore, type Store } from '../store/index.js';
+import { type DialectName, openStore, parseStoreUrl, type Store } from '../store/index.js';
+import { freshDatabaseUrl } from './dialects.js';
 import { type Started, startProcess } from './process.js';
 
 export interface CrashGroup {
   /** `lancash wide-bank` on `data`; `listen` restarts it on a known address. */
   startBank(data: string, o?: { fault?: string; listen?: string }): Promise<Started>;
-  /** `lancash gateway` on `data` with a short retry cap; `lan`/`wan` restart it on known addresses. */
+  /**
+   * `lancash gateway` on `data` (its database: `gatewayDbArgs(data)`) with a short retry cap;
+   * `lan`/`wan` restart it on known addresses.
+   */
   startGateway(
     data: string,
     bankUrl: string,
@@ -19,13 +26,35 @@ export interface CrashGroup {
   ): Promise<Started>;
   /** A SQLite store on `file`, closed with the group. */
   openAt(file: string): Promise<Store>;
+  /** The gateway's database options for `data` (`--data DIR` or `--db URL`), as its CLI takes them. */
+  gatewayDbArgs(data: string): Promise<string[]>;
+  /** A store on the gateway's database for `data`, closed with the group. */
+  openGateway(data: string): Promise<Store>;
   /** Kills every process started and closes every store opened since the last close. */
   close(): Promise<void>;
 }
 
-export function crashGroup(): CrashGroup {
+export function crashGroup(o: { dialect?: DialectName } = {}): CrashGroup {
+  const dialect = o.dialect ?? 'sqlite';
   const procs: Started[] = [];
   const stores: Store[] = [];
+  // PostgreSQL: one fresh database per data directory, made at its first use.
+  const urls = new Map<string, Promise<string>>();
+  const urlOf = (data: string): Promise<string> => {
+    let url = urls.get(data);
+    if (url === undefined) {
+      url = freshDatabaseUrl(dialect);
+      urls.set(data, url);
+    }
+    return url;
+  };
+  const gatewayDbArgs = async (data: string) =>
+    dialect === 'sqlite' ? ['--data', data] : ['--db', await urlOf(data)];
+  const opened = async (s: Promise<Store>) => {
+    const store = await s;
+    stores.push(store);
+    return store;
+  };
   const faultEnv = (fault: string | undefined) => (fault ? { env: { LANCASH_FAULT: fault } } : {});
   const track = (p: Started): Started => {
     procs.push(p);
@@ -45,16 +74,21 @@ export function crashGroup(): CrashGroup {
           [
             'gateway',
             ...['--lan', o.lan ?? '127.0.0.1:0', '--wan', o.wan ?? '127.0.0.1:0'],
-            ...['--wide-bank', bankUrl, '--data', data, '--retry-cap-ms', '300'],
+            ...['--wide-bank', bankUrl, ...(await gatewayDbArgs(data)), '--retry-cap-ms', '300'],
           ],
           { listeners: 2, ...faultEnv(o.fault) },
         ),
       ),
-    openAt: async (file) => {
-      const s = await openStore({ dialect: 'sqlite', file });
-      stores.push(s);
-      return s;
-    },
+    openAt: (file) => opened(openStore({ dialect: 'sqlite', file })),
+    gatewayDbArgs,
+    openGateway: async (data) =>
+      opened(
+        openStore(
+          dialect === 'sqlite'
+            ? { dialect, file: join(data, 'gateway.db') }
+            : parseStoreUrl(await urlOf(data)),
+        ),
+      ),
     close: async () => {
       await Promise.all(procs.splice(0).map((p) => p.kill()));
       for (const s of stores.splice(0)) await s.close();
