@@ -26,6 +26,10 @@ export function reusable<A extends readonly unknown[], R>(
   const statement = compiledFor(build);
   return async (db, ...args) => {
     const { query, parameters } = statement(db, args);
+    // Inside a SQLite transaction (most of these statements): at once, as `executeCompiled` would,
+    // without its promise, its copy of the query and its result object.
+    const direct = directInTransaction(db);
+    if (direct !== undefined) return direct.rows<R>(query.sql, parameters);
     return (await executeCompiled<R>(db, { ...query, parameters })).rows;
   };
 }
