@@ -12,7 +12,8 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS } from '../test-support/dialects.js';
-import { startNet, type TestNet } from '../test-support/gateway-net.js';
+import { finish, startNet, type TestNet } from '../test-support/gateway-net.js';
+import { Terminal } from '../test-support/terminal.js';
 
 const JOURNAL_GAUGES = ['lancash_gateway_jobs', 'lancash_gateway_jobs_parked'];
 
@@ -37,6 +38,30 @@ describe.each(DIALECTS)('the gateway’s /metrics while its journal cannot be re
   });
   afterEach(async () => {
     await net.close();
+  });
+
+  it('counts the journal per state as its rows do (finished jobs from the running totals, not a scan)', async () => {
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(net.bankUrl, 40);
+    const sent = await w.sendJob(net.wanUrl, 'wan-to-lan', {
+      proofs: w.takeAll(net.bankUrl),
+      destination: l.address,
+    });
+    expect((await finish(net, sent.status.transferId)).state).toBe('done');
+
+    const rows = await net.gwStore.db
+      .selectFrom('gateway_jobs')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
+    const { text } = await scrape(net);
+    const gauge = [...text.matchAll(/^lancash_gateway_jobs\{state="(\w+)"\} (\d+)$/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
+    expect(gauge).toEqual(rows.map((r) => [r.state, Number(r.n)]));
+    expect(gauge).toEqual([['done', 1]]);
   });
 
   it('leaves the journal gauges out (named stale) and answers the rest 200; they come back with the journal', async () => {

@@ -37,6 +37,7 @@ import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
 import { registerConsoleRoutes } from './console/http.js';
+import { jobCounts } from './console/repository.js';
 import { ConsoleService } from './console/service.js';
 import { createDeliverer } from './delivery.js';
 import { GatewayEvents, publishingMoves } from './events.js';
@@ -253,7 +254,13 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
     // Read from the journal: one read in flight each however many scrape, a scrape waiting 2 s at
     // most; a read that fails leaves the gauge out of that answer (`lancash_metrics_stale`), never a
     // 500 (core/metrics.ts).
-    const jobsByState = sharedRead(() => jobsRepo.countByState(o.store.db));
+    // Per state over every kind, read as the console's summary reads it (the finished jobs from the
+    // running totals): a scrape stays flat at 10⁶ finished jobs, where a count of the rows scanned them.
+    const jobsByState = sharedRead(async () => {
+      const n = new Map<string, number>();
+      for (const c of await jobCounts(o.store.db)) n.set(c.state, (n.get(c.state) ?? 0) + c.count);
+      return [...n].map(([state, count]) => ({ state, n: count }));
+    });
     new Gauge({
       name: 'lancash_gateway_jobs',
       help: 'Conversion jobs in the journal, by state',

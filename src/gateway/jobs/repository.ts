@@ -768,16 +768,6 @@ export async function eventsOf(db: Db, jobIds: readonly string[]): Promise<Omit<
     .execute();
 }
 
-/** Jobs per state, for metrics. */
-export async function countByState(db: Db): Promise<{ state: JobRow['state']; n: number }[]> {
-  const rows = await db
-    .selectFrom('gateway_jobs')
-    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy('state')
-    .execute();
-  return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
-}
-
 /** A finished job whose bulk may be pruned, as the pruning reads it (`prunable`). */
 export type PrunableRow = Pick<JobRow, 'id' | 'state' | 'updated_at'>;
 
