@@ -50,7 +50,7 @@ import { type BankSide, forkBank, forkModule, openBank } from './bank-side.js';
 import { fillBooks } from './books.js';
 import { type CpuPerNote, type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
 import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './gateway-driver.js';
-import { round, WARMUP_SECONDS } from './harness.js';
+import { round } from './harness.js';
 import { conversionBoundAllCores } from './parallel.js';
 import { type StatementProbe, StatsWindow } from './pg-stats.js';
 import type { ScenarioOptions } from './scenario.js';
@@ -75,10 +75,19 @@ const LOOP_DELAY_RESOLUTION_MS = 5;
 /** Where the wide bank runs unless `--bank-process` or `--no-bank-process` says. */
 const BANK_PROCESS_DEFAULT = false;
 
+/**
+ * Untimed seconds of conversions before each window. V8 compiles a function once enough of its own
+ * code has run, i.e. after enough conversions: with one second (≈ 100 conversions) part of the
+ * compiling fell inside the window, and "other threads" read 2.5–3.0 ms a conversion on a quiet
+ * machine against 1.2–1.3 after ten seconds, the ratio 2.2–2.3 against 1.8–1.9 (round eleven,
+ * docs/performance.md). A gateway in service runs warm; the figure is its steady state.
+ */
+const GATEWAY_WARMUP_SECONDS = 10;
+
 type Bound = Awaited<ReturnType<typeof conversionBoundAllCores>>;
 
 export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
-  const warmup = o.warmupSeconds ?? WARMUP_SECONDS;
+  const warmup = o.warmupSeconds ?? GATEWAY_WARMUP_SECONDS;
   const bankProcess = o.bankProcess ?? BANK_PROCESS_DEFAULT;
   const count = Math.ceil((o.seconds + warmup) * PREPARED_PER_SECOND);
   // One draw per direction and conversion; the bound runs the same amounts.
