@@ -56,7 +56,7 @@ describe.each(DIALECTS)('the gateway’s /metrics while its journal cannot be re
       .groupBy('state')
       .execute();
     const { text } = await scrape(net);
-    const gauge = [...text.matchAll(/^lancash_gateway_jobs\{state="(\w+)"\} (\d+)$/gm)].map((m) => [
+    const gauge = [...text.matchAll(/^lancash_gateway_jobs\{state="(\w+)",[^}]*\} (\d+)$/gm)].map((m) => [
       m[1],
       Number(m[2]),
     ]);
