@@ -21,7 +21,7 @@ import {
 } from '../core/protocol/gateway.js';
 import { OPERATOR_EVENTS_PATH } from '../core/protocol/operator.js';
 import type { GatewayEvents } from './events.js';
-import { clientOf } from './jobs/intake-limits.js';
+import { clientOf } from '../core/http/client-key.js';
 import type { JobService } from './jobs/service.js';
 
 export const TRANSFER_EVENTS_PATH = `${TRANSFER_PATH}/events`;

@@ -23,6 +23,7 @@ import {
 } from '../core/http/server.js';
 import { serveWebPages } from '../core/http/web.js';
 import { sharedRead } from '../core/metrics.js';
+import { clientOf } from '../core/http/client-key.js';
 import { bankPeer } from '../core/protocol/bank.js';
 import { GATEWAY_INFO_PATH, GatewayInfo } from '../core/protocol/gateway.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
@@ -43,7 +44,7 @@ import { createDeliverer } from './delivery.js';
 import { GatewayEvents, publishingMoves } from './events.js';
 import { JournalFollower } from './jobs/follow.js';
 import { registerLanJobRoutes, registerWanJobRoutes } from './jobs/http.js';
-import { clientOf, IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
+import { IntakeLimits, type IntakeLimitsOptions } from './jobs/intake-limits.js';
 import { DEFAULT_LEASE_MS, leaseOwnerName } from './jobs/lease.js';
 import type { Job } from './jobs/model.js';
 import { DEFAULT_PRUNE_AFTER_MS, DEFAULT_PRUNE_EVERY_MS, startPruning } from './jobs/prune.js';

@@ -8,7 +8,7 @@
  * refused before any database work (429 `MailboxBusy` with `Retry-After`). The server's own and trusted
  * depositors' writes never pass through the gate.
  *
- * Fair among clients: one client (an IPv4 address, an IPv6 /64: `depositorOf`, as the deposit quotas
+ * Fair among clients: one client (an IPv4 address, an IPv6 /64: `clientOf`, as the deposit quotas
  * count clients) holds at most `perClient` of the waiting places, so a client sending many writes at
  * once (many connections, or many addresses of its /64) cannot take every waiting place and turn
  * everyone else away; its excess is refused with the same 429, before any decryption or database work.

@@ -21,6 +21,7 @@ import { decodeAddress, MAX_ADDRESS_CHARS } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { EnvelopeSchema } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
+import { clientOf } from '../core/http/client-key.js';
 import { type LancashServer, parseTrustedProxies, WireErrorSchema } from '../core/http/server.js';
 import { sseHub, Topics } from '../core/http/sse.js';
 import { ArrivalFollower } from './follow.js';
@@ -97,7 +98,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   const depositor = (ip: string) => {
     const v4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
     const at = v4 ?? ip;
-    return trusted.check(at, isIP(at) === 6 ? 'ipv6' : 'ipv4') ? '' : depositorOf(ip);
+    return trusted.check(at, isIP(at) === 6 ? 'ipv6' : 'ipv4') ? '' : clientOf(ip);
   };
   const { maxEnvelopeBytes, maxMessages } = mailbox.limits;
   // The drain payload (acks, max, at) plus the Poly1305 tag, as base64url, plus the envelope's header.
@@ -152,11 +153,11 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
         response: { 200: DrainAnswer, ...refusals },
       },
     },
-    async (req) => mailbox.drain(req.params.address, req.body, depositorOf(req.ip)),
+    async (req) => mailbox.drain(req.params.address, req.body, clientOf(req.ip)),
   );
 
   // Per client (IP, IPv6 /64: the depositors' rule) and per server, shared with the server's other streams.
-  const streams = sseHub(app, { clientOf: depositorOf });
+  const streams = sseHub(app, { clientOf });
   app.get(
     '/v1/inbox/:address/events',
     {
@@ -192,7 +193,7 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
         const { pending } = await mailbox.checkWatch(
           req.params.address,
           proofOf(req.query.proof),
-          depositorOf(req.ip),
+          clientOf(req.ip),
         );
         stream = ticket.open(reply);
         stream.onClose(off);
@@ -262,23 +263,3 @@ export function blockListOf(list: readonly string[]): BlockList {
   return blocks;
 }
 
-/**
- * The key a depositor's quota is kept under: an IPv4 address as is (also when IPv4-mapped), an IPv6
- * address by its first 64 bits, since one host commonly holds a whole /64 (RFC 4291 §2.5.4).
- */
-export function depositorOf(ip: string): string {
-  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (v4 !== null) return v4[1]!;
-  if (!ip.includes(':')) return ip;
-  const [head = '', tail] = ip.split('%')[0]!.toLowerCase().split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
-}

@@ -22,7 +22,7 @@ import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.j
 import { type FaultProxy, startFaultProxy } from '../test-support/fault-proxy.js';
 import { refusalOf } from '../test-support/refusals.js';
 import { type DrainOptions, deposit, drain, mailboxInfo } from './client.js';
-import { depositorOf, registerMailboxRoutes } from './http.js';
+import { registerMailboxRoutes } from './http.js';
 import { DRAIN_TYPE } from './protocol.js';
 import { totals as totalsOf } from './repository.js';
 import { DEFAULT_MAILBOX_LIMITS, type Mailbox, type MailboxLimits } from './service.js';
@@ -436,15 +436,6 @@ describe.each(DIALECTS)('mailbox on %s', (dialect) => {
     expect(await deposit(base, aliceAddress, await letter('t8', 8))).toEqual({ duplicate: false });
     expect(await totals()).toMatchObject({ messages: 2 });
     expect((await drainAlice()).messages.map((m) => m.envelope.transferId)).toEqual(['t7', 't8']);
-  });
-
-  it('a depositor is its IP, an IPv6 client its /64', () => {
-    expect(depositorOf('203.0.113.7')).toBe('203.0.113.7');
-    expect(depositorOf('::ffff:203.0.113.7')).toBe('203.0.113.7');
-    expect(depositorOf('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
-    expect(depositorOf('2001:0db8:0001:0002::9')).toBe('2001:db8:1:2::/64');
-    expect(depositorOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
-    expect(depositorOf('::1')).toBe('0:0:0:0::/64');
   });
 
   it('refuses a drain not sealed from the owner’s key (71002), changing nothing', async () => {

@@ -672,7 +672,7 @@ export class Mailbox {
    * (`AddressInvalid`), sealed to another server (`EnvelopeWrongRecipient`), not from the owner or
    * not a drain (`EnvelopeOpenFailed`), a used nonce (`EnvelopeReplayed`), `at` outside the window
    * (`InvalidInput`), the gate full (`MailboxBusy`: checked before the envelope is opened). A refused
-   * drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`). `client` (`depositorOf` its
+   * drain changes nothing. Its commit moves no value (`MOVES_NO_VALUE`). `client` (`clientOf` its
    * IP) takes its share of the gate's waiting places; none (an in-process caller): the total bound only.
    */
   async drain(address: string, request: unknown, client?: string): Promise<DrainAnswer> {

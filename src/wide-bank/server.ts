@@ -17,7 +17,8 @@ import {
 } from '../core/http/server.js';
 import { serveWebPages } from '../core/http/web.js';
 import { BANK_INFO_PATH, BankInfo, type BankRole } from '../core/protocol/bank.js';
-import { depositorOf, registerMailboxRoutes } from '../mailbox/http.js';
+import { clientOf } from '../core/http/client-key.js';
+import { registerMailboxRoutes } from '../mailbox/http.js';
 import type { MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
@@ -234,7 +235,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
     // NUT-17 `GET /v1/ws`: live states of notes, and of bolt11 quotes when the bank serves them.
     const subscriptions = await registerSubscriptions(app, {
       mint,
-      clientOf: depositorOf,
+      clientOf,
       ...(quotes !== undefined ? { extra: quotes } : {}),
     });
     subscriptionKinds = subscriptions.kinds;

@@ -18,7 +18,7 @@ import {
   PARKED_RETRY_PATH,
   ParkedAnswer,
 } from '../../core/protocol/operator.js';
-import { clientOf } from './intake-limits.js';
+import { clientOf } from '../../core/http/client-key.js';
 import type { JobService } from './service.js';
 
 /** An envelope's JSON: `ct` at its largest plus the header fields. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isLancashError } from '../../core/errors.js';
-import { clientOf, IntakeLimits } from './intake-limits.js';
+import { IntakeLimits } from './intake-limits.js';
 
 function refused(run: () => unknown): number | undefined {
   try {
@@ -56,15 +56,5 @@ describe('intake limits', () => {
     limits.bankCall('a');
     expect(refused(() => limits.bankCall('a'))).toBe(1);
     limits.bankCall('c');
-  });
-
-  it('counts an IPv4 client by its address and an IPv6 client by its /64', () => {
-    expect(clientOf('203.0.113.7')).toBe('203.0.113.7');
-    expect(clientOf('::ffff:203.0.113.7')).toBe('::ffff:203.0.113.7');
-    expect(clientOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
-    expect(clientOf('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
-    expect(clientOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
-    expect(clientOf('::1')).toBe('0:0:0:0::/64');
-    expect(clientOf('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 });

@@ -101,24 +101,3 @@ export class IntakeLimits {
     );
   }
 }
-
-/**
- * The client a request counts for: its IPv4 address, or its IPv6 /64 (a subscriber's usual allocation,
- * RFC 6177), so that one client does not become 2^64 clients by changing its address.
- */
-export function clientOf(ip: string): string {
-  const address = ip.split('%')[0]!; // no zone id
-  if (!address.includes(':') || address.includes('.')) return address; // IPv4, IPv4-mapped
-  const [head = '', tail] = address.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return address;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
-}
