@@ -10,6 +10,7 @@
 
 import { Type } from '@sinclair/typebox';
 import { TransferId } from '../core/envelope/index.js';
+import { clientOf } from '../core/http/client-key.js';
 import { type LancashServer, WireErrorSchema } from '../core/http/server.js';
 import { type SseStream, sseHub } from '../core/http/sse.js';
 import {
@@ -21,7 +22,6 @@ import {
 } from '../core/protocol/gateway.js';
 import { OPERATOR_EVENTS_PATH } from '../core/protocol/operator.js';
 import type { GatewayEvents } from './events.js';
-import { clientOf } from '../core/http/client-key.js';
 import type { JobService } from './jobs/service.js';
 
 export const TRANSFER_EVENTS_PATH = `${TRANSFER_PATH}/events`;

@@ -14,6 +14,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Curve } from '../core/crypto/curve.js';
 import { defaultCurve } from '../core/crypto/index.js';
 import { fail } from '../core/errors.js';
+import { clientOf } from '../core/http/client-key.js';
 import {
   createServer,
   type LancashServer,
@@ -23,7 +24,6 @@ import {
 } from '../core/http/server.js';
 import { serveWebPages } from '../core/http/web.js';
 import { sharedRead } from '../core/metrics.js';
-import { clientOf } from '../core/http/client-key.js';
 import { bankPeer } from '../core/protocol/bank.js';
 import { GATEWAY_INFO_PATH, GatewayInfo } from '../core/protocol/gateway.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';

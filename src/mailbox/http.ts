@@ -262,4 +262,3 @@ export function blockListOf(list: readonly string[]): BlockList {
   }
   return blocks;
 }
-

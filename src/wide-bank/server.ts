@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import type { Curve } from '../core/crypto/curve.js';
 import { fail } from '../core/errors.js';
+import { clientOf } from '../core/http/client-key.js';
 import {
   createServer,
   type LancashServer,
@@ -17,7 +18,6 @@ import {
 } from '../core/http/server.js';
 import { serveWebPages } from '../core/http/web.js';
 import { BANK_INFO_PATH, BankInfo, type BankRole } from '../core/protocol/bank.js';
-import { clientOf } from '../core/http/client-key.js';
 import { registerMailboxRoutes } from '../mailbox/http.js';
 import type { MailboxLimits } from '../mailbox/service.js';
 import type { MintCrypto } from '../mint/crypto.js';

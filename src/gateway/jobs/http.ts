@@ -7,6 +7,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { EnvelopeSchema, MAX_CT_CHARS, TransferId } from '../../core/envelope/index.js';
+import { clientOf } from '../../core/http/client-key.js';
 import { type LancashServer, WireErrorSchema } from '../../core/http/server.js';
 import { PublicKeyHex } from '../../core/protocol/bank.js';
 import { JOB1_PATH, JOB2_PATH, TRANSFER_PATH, TransferStatus } from '../../core/protocol/gateway.js';
@@ -18,7 +19,6 @@ import {
   PARKED_RETRY_PATH,
   ParkedAnswer,
 } from '../../core/protocol/operator.js';
-import { clientOf } from '../../core/http/client-key.js';
 import type { JobService } from './service.js';
 
 /** An envelope's JSON: `ct` at its largest plus the header fields. */
