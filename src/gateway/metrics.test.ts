@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS } from '../test-support/dialects.js';
 import { finish, startNet, type TestNet } from '../test-support/gateway-net.js';
+import { holdInTransaction } from '../test-support/held.js';
 import { Terminal } from '../test-support/terminal.js';
 
 const JOURNAL_GAUGES = ['lancash_gateway_jobs', 'lancash_gateway_jobs_parked'];
@@ -89,21 +90,10 @@ describe.each(DIALECTS)('the gateway’s /metrics while its journal cannot be re
     'answers without the journal gauges when their read waits on a lock past the deadline',
     async () => {
       const other: Store = await openStore(net.gwStore.config);
-      let letGo = () => {};
-      const released = new Promise<void>((resolve) => {
-        letGo = resolve;
-      });
-      let locked = () => {};
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
-      const lock = other.transaction(async (trx) => {
-        await sql`lock table gateway_jobs in access exclusive mode`.execute(trx);
-        locked();
-        await released;
-      });
+      const lock = await holdInTransaction(other, (trx) =>
+        sql`lock table gateway_jobs in access exclusive mode`.execute(trx),
+      );
       try {
-        await isLocked;
         const during = await scrape(net);
         expect(during.status).toBe(200);
         expect(journalGauges(during.text)).toEqual({ present: [], stale: JOURNAL_GAUGES });
@@ -111,8 +101,7 @@ describe.each(DIALECTS)('the gateway’s /metrics while its journal cannot be re
         const again = await scrape(net);
         expect(journalGauges(again.text).stale).toEqual(JOURNAL_GAUGES);
       } finally {
-        letGo();
-        await lock;
+        await lock.release();
         await other.close();
       }
       const after = await scrape(net);

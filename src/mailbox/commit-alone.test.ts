@@ -13,6 +13,7 @@ import { bytesToHex } from '../core/bytes.js';
 import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { holdInTransaction } from '../test-support/held.js';
 import { Mailbox } from './service.js';
 
 const STRANGER = '10.0.0.7';
@@ -61,35 +62,22 @@ describe.runIf(DIALECTS.includes('postgres'))('the wide mailbox’s writes on po
     expect(await mailbox.deposit(address(carol), await letter(carol, 'first'), STRANGER)).toEqual({
       duplicate: false,
     });
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let inboxHeld = () => {};
-    const held = new Promise<void>((resolve) => {
-      inboxHeld = resolve;
-    });
-    const holder = other.transaction(async (trx) => {
-      await sql`update mailbox_inboxes set messages = messages where recipient = ${bytesToHex(carol.publicKey)}`.execute(
+    const holder = await holdInTransaction(other, (trx) =>
+      sql`update mailbox_inboxes set messages = messages where recipient = ${bytesToHex(carol.publicKey)}`.execute(
         trx,
-      );
-      inboxHeld();
-      await released;
-    });
+      ),
+    );
     try {
-      await held;
       const waiting = mailbox.deposit(address(carol), await letter(carol, 'second'), STRANGER);
       expect(await someoneWaits()).toBe(true);
       // Stored while carol's inbox is still held (grouped behind the waiting deposit, this would hang).
       expect(await mailbox.deposit(address(alice), await letter(alice, 'meanwhile'), STRANGER)).toEqual({
         duplicate: false,
       });
-      release();
-      await holder;
+      await holder.release();
       expect(await waiting).toEqual({ duplicate: false });
     } finally {
-      release();
-      await holder;
+      await holder.release();
     }
     const depositor = await store.db
       .selectFrom('mailbox_depositors')

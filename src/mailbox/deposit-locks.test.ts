@@ -13,6 +13,7 @@ import { bytesToHex } from '../core/bytes.js';
 import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { holdInTransaction } from '../test-support/held.js';
 import { Mailbox } from './service.js';
 
 const STRANGER = '10.0.0.7';
@@ -64,22 +65,11 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit locks on postgres
     // The depositor's row exists (a first deposit), so the second one's share updates it under its lock.
     await mailbox.deposit(address, await letter('first'), STRANGER);
     const inbox = bytesToHex(alice.publicKey);
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let totalsHeld = () => {};
-    const held = new Promise<void>((resolve) => {
-      totalsHeld = resolve;
-    });
     // Every shard held: whichever the deposit tries first, it waits there.
-    const holder = other.transaction(async (trx) => {
-      await sql`update mailbox_totals set messages = messages`.execute(trx);
-      totalsHeld();
-      await released;
-    });
+    const holder = await holdInTransaction(other, (trx) =>
+      sql`update mailbox_totals set messages = messages`.execute(trx),
+    );
     try {
-      await held;
       const second = mailbox.deposit(address, await letter('second'), STRANGER);
       const depositorTaken = await heldBy(
         sql`update mailbox_depositors set messages = messages where depositor = ${STRANGER}`,
@@ -87,8 +77,7 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit locks on postgres
       const inboxTaken = await heldBy(
         sql`update mailbox_inboxes set messages = messages where recipient = ${inbox}`,
       );
-      release();
-      await holder;
+      await holder.release();
       expect(await second).toEqual({ duplicate: false });
       expect(depositorTaken).toBe(true);
       expect(inboxTaken).toBe(true);
@@ -99,40 +88,30 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit locks on postgres
         .executeTakeFirstOrThrow();
       expect(Number(row.messages)).toBe(2);
     } finally {
-      release();
-      await holder;
+      await holder.release();
     }
   });
 
   it('a replay whose stored copy a drain holds answers duplicate without waiting for the drain', async () => {
     const envelope = await letter('replayed');
     expect(await mailbox.deposit(address, envelope, STRANGER)).toEqual({ duplicate: false });
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let rowHeld = () => {};
-    const held = new Promise<void>((resolve) => {
-      rowHeld = resolve;
-    });
     // As a drain acking it would: the message's row first; the inbox row would come next.
-    const drainLike = other.transaction(async (trx) => {
-      await sql`update mailbox_messages set acked_at = acked_at where recipient = ${bytesToHex(alice.publicKey)}`.execute(
-        trx,
-      );
-      rowHeld();
-      await released;
-      await sql`update mailbox_inboxes set messages = messages where recipient = ${bytesToHex(alice.publicKey)}`.execute(
-        trx,
-      );
-    });
+    const drainLike = await holdInTransaction(
+      other,
+      (trx) =>
+        sql`update mailbox_messages set acked_at = acked_at where recipient = ${bytesToHex(alice.publicKey)}`.execute(
+          trx,
+        ),
+      (trx) =>
+        sql`update mailbox_inboxes set messages = messages where recipient = ${bytesToHex(alice.publicKey)}`.execute(
+          trx,
+        ),
+    );
     try {
-      await held;
       // Answered while the row is held (were the deposit to wait for that row, this would hang).
       expect(await mailbox.deposit(address, envelope, STRANGER)).toEqual({ duplicate: true });
     } finally {
-      release();
-      await drainLike;
+      await drainLike.release();
     }
     const counters = await store.db
       .selectFrom('mailbox_inboxes')

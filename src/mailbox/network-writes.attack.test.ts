@@ -22,6 +22,7 @@ import { createServer, type LancashServer, listen } from '../core/http/server.js
 import { inThreadCrypto } from '../mint/crypto.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
+import { holdInTransaction } from '../test-support/held.js';
 import { metricValue } from '../test-support/http.js';
 import { createWideBank, type WideBank } from '../wide-bank/server.js';
 import { registerMailboxRoutes } from './http.js';
@@ -313,22 +314,11 @@ describe.runIf(DIALECTS.includes('postgres'))(
       const account = (await bank.ledger.openAccount(holder.publicKey)).id;
       // Every stranger's write waits on these tables (a slow disk, a long sweep, a lock held elsewhere):
       // a deposit charges a totals shard, a drain records its nonce.
-      let letGo = () => {};
-      const released = new Promise<void>((resolve) => {
-        letGo = resolve;
-      });
-      let locked = () => {};
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
-      const lock = other.transaction(async (trx) => {
-        await sql`lock table mailbox_totals, mailbox_nonces in exclusive mode`.execute(trx);
-        locked();
-        await released;
-      });
+      const lock = await holdInTransaction(other, (trx) =>
+        sql`lock table mailbox_totals, mailbox_nonces in exclusive mode`.execute(trx),
+      );
       let sent: Promise<Answer[]> | undefined;
       try {
-        await isLocked;
         let answered = 0;
         sent = Promise.all(
           requests.map((r, i) =>
@@ -350,8 +340,7 @@ describe.runIf(DIALECTS.includes('postgres'))(
         await bank.ledger.deposit(account, 5, 'meanwhile');
         expect(await lockWaiters()).toBe(RUNNING);
       } finally {
-        letGo();
-        await lock;
+        await lock.release();
       }
       const all = await sent;
       expect(all.filter((a) => a.status === 200)).toHaveLength(ADMITTED);

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LancashError } from '../../core/errors.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
+import { type Held, holdInTransaction } from '../../test-support/held.js';
 import { codeOf } from '../../test-support/refusals.js';
 import { newHolder } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
@@ -184,23 +185,13 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
       const h = await newHolder();
       const { id } = await ledger.openAccount(h.key);
       const other = await openStore(store.config);
-      let release: () => void = () => {};
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let headHeld: () => void = () => {};
-      const held = new Promise<void>((resolve) => {
-        headHeld = resolve;
-      });
+      let holder: Held | undefined;
       try {
         // Another transaction holds the chain head: the receive must wait there, holding
         // notes_outstanding already (the global lock order: holders, system accounts, head).
-        const holder = other.transaction(async (trx) => {
-          await sql`update bank_chain set seq = seq where id = 1`.execute(trx);
-          headHeld();
-          await released;
-        });
-        await held;
+        holder = await holdInTransaction(other, (trx) =>
+          sql`update bank_chain set seq = seq where id = 1`.execute(trx),
+        );
         const posting = store.transaction((trx) => ledger.postReceive(trx, id, 5, 'lock-order'));
         let taken = false;
         for (let i = 0; i < 200 && !taken; i++) {
@@ -215,15 +206,14 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
               );
           });
         }
-        release();
-        await holder;
+        await holder.release();
         await posting;
         expect(taken).toBe(true);
         expect(await ledger.balance(id)).toBe(5);
         expect((await ledger.account(NOTES_OUTSTANDING)).balance).toBe(-5);
         expect((await auditChain(store.db)).differences).toEqual([]);
       } finally {
-        release();
+        await holder?.release();
         await other.close();
       }
     },
