@@ -96,9 +96,10 @@ export function registerMailboxRoutes(app: LancashServer, o: MailboxRoutesOption
   });
   const trusted = blockListOf(o.trustedDepositors ?? []);
   const depositor = (ip: string) => {
-    const v4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
-    const at = v4 ?? ip;
-    return trusted.check(at, isIP(at) === 6 ? 'ipv6' : 'ipv4') ? '' : clientOf(ip);
+    const client = clientOf(ip);
+    // An IPv4 client (also IPv4-mapped) is checked as IPv4; an IPv6 one by its whole address, not its /64.
+    const at = isIP(client) === 4 ? client : ip;
+    return trusted.check(at, isIP(at) === 6 ? 'ipv6' : 'ipv4') ? '' : client;
   };
   const { maxEnvelopeBytes, maxMessages } = mailbox.limits;
   // The drain payload (acks, max, at) plus the Poly1305 tag, as base64url, plus the envelope's header.
