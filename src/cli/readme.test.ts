@@ -29,10 +29,10 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../core/free-port.js';
 import { formatMoney, parseMoney } from '../core/money-format.js';
 import { type CliRun, killAll, REPO_ROOT, type Started, startProcess } from '../test-support/process.js';
 
@@ -63,6 +63,8 @@ const NPX = [
   '  exec "$LANCASH_README_NODE" "$LANCASH_README_BIN" "$@"',
   '}',
 ].join('\n');
+/** A fixed port the README prints on a loopback or any address (`127.0.0.1:3338`): the number alone. */
+const FIXED_PORT = /(?<=\b(?:127\.0\.0\.1|0\.0\.0\.0):)[1-9][0-9]*\b/g;
 const ENV = { LANCASH_README_NODE: process.execPath, LANCASH_README_BIN: LAUNCHER };
 
 describe('README.md, top to bottom, every command as printed', () => {
@@ -86,10 +88,11 @@ describe('README.md, top to bottom, every command as printed', () => {
 
   /** The line with the README's fixed ports and address placeholders replaced (doc comment). */
   async function substitute(printed: string): Promise<string> {
-    let line = printed.replace(
-      /\b((?:127\.0\.0\.1|0\.0\.0\.0):)([1-9][0-9]*)\b/g,
-      (_all, host: string, port: string) => `${host}${ports.get(port)!}`,
-    );
+    // Picked when first met, just before a server binds it (`core/free-port.ts` says why).
+    for (const [port] of printed.matchAll(FIXED_PORT)) {
+      if (!ports.has(port)) ports.set(port, String(await freePort()));
+    }
+    let line = printed.replace(FIXED_PORT, (port) => ports.get(port)!);
     for (const [placeholder, name, prefix] of line.matchAll(/<(\w+)'s ((?:lan|wan)1)… address>/g)) {
       const run = await sh(`npx lancash wallet --home data/demo/terminals/${name} address`);
       expect(run.code, run.stderr).toBe(0);
@@ -141,20 +144,6 @@ describe('README.md, top to bottom, every command as printed', () => {
     if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js')))
       throw new Error('dist/ is not built: run `npm install` or `npm run build` first');
     cwd = mkdtempSync(join(tmpdir(), 'lancash-readme-'));
-    // Free ports for every fixed one in the README, held open together so that they differ.
-    const printed = new Set(
-      blocks.flatMap((b) =>
-        b.lines.flatMap((l) =>
-          [...l.matchAll(/\b(?:127\.0\.0\.1|0\.0\.0\.0):([1-9][0-9]*)\b/g)].map((m) => m[1]!),
-        ),
-      ),
-    );
-    const holders = [...printed].map(() => createServer());
-    await Promise.all(holders.map((h) => new Promise<void>((resolve) => h.listen(0, '127.0.0.1', resolve))));
-    [...printed].forEach((p, i) => {
-      ports.set(p, String((holders[i]!.address() as AddressInfo).port));
-    });
-    await Promise.all(holders.map((h) => new Promise((resolve) => h.close(resolve))));
   });
   afterAll(async () => {
     await killAll();

@@ -7,7 +7,6 @@
  * number at once, 429s waited out); and the check every test ends with (invariants 1 and 2).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
@@ -15,6 +14,7 @@ import { bytesToHex, utf8 } from '../core/bytes.js';
 import { defaultCurve, hashToCurve } from '../core/crypto/index.js';
 import { type Envelope, generateEncryptionKeyPair } from '../core/envelope/index.js';
 import { fail, isLancashError } from '../core/errors.js';
+import { freePort } from '../core/free-port.js';
 import { call, isUnclear } from '../core/http/client.js';
 import { sum } from '../core/money.js';
 import { requestIssue } from '../core/protocol/bank.js';
@@ -154,18 +154,6 @@ export async function startProcessNet(o: ProcessNetOptions = {}): Promise<Proces
     await close();
     throw err;
   }
-}
-
-/** A loopback port that was free a moment ago (the OS's pick, released at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A terminal and the amount it should get. */

@@ -9,6 +9,7 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fail, isLancashError, LancashError } from '../errors.js';
+import { freePort } from '../free-port.js';
 import {
   call,
   fetchTransport,
@@ -213,10 +214,8 @@ describe.each([
   });
 
   it('treats a refused connection as unclear, and knows the request was not sent', async () => {
-    const closed = createHttpServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    // Below the kernel's ephemeral range: nothing else is handed this port before we connect.
+    const port = await freePort();
     const e = await rejection(get(`http://127.0.0.1:${port}`, '/thing'));
     expect(isUnclear(e)).toBe(true);
     expect(e).toMatchObject({ reason: 'network', notSent: true });
