@@ -39,6 +39,7 @@ async function handle(m: BankRequest): Promise<void> {
       keysetId: bank.keysetId,
       description: bank.description,
       statements: bank.statements !== undefined,
+      ...(bank.activity ? { activity: bank.activity } : {}),
     });
     return;
   }

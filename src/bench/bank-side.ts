@@ -16,7 +16,7 @@ import type { Ledger } from '../wide-bank/ledger/service.js';
 import { createWideBank } from '../wide-bank/server.js';
 import { fillBankBooks } from './books.js';
 import type { StatementProbe, StatementTotals } from './pg-stats.js';
-import { openBenchStore } from './stores.js';
+import { type Activity, openBenchStore } from './stores.js';
 
 /** What the traffic needs paid in before it is prepared (`fundTraffic`). */
 export interface Funding {
@@ -41,6 +41,8 @@ export interface BankSide {
   pid?: number;
   /** The bank database's statement counters (`--pg-stats` on PostgreSQL). */
   statements?: StatementProbe;
+  /** PostgreSQL: where the bank database's processes can be watched from. */
+  activity?: Activity;
   fund(f: Funding): Promise<void>;
   fillBooks(rows: number, now: number): Promise<void>;
   close(): Promise<void>;
@@ -83,6 +85,7 @@ export async function openBank(
       keysetId: bank.mint.keysets.current().id,
       description: db.description,
       ...(db.statements ? { statements: db.statements } : {}),
+      ...(db.activity ? { activity: db.activity } : {}),
       fund: (f) => fundTraffic(bank.ledger, f),
       fillBooks: (rows, now) => fillBankBooks(db.store, rows, bank.mint.keysets.current().id, now),
       close: async () => {
@@ -107,7 +110,15 @@ export type BankRequest =
 
 /** Bank process → parent. */
 export type BankAnswer =
-  | { kind: 'ready'; url: string; info: BankInfo; keysetId: string; description: string; statements: boolean }
+  | {
+      kind: 'ready';
+      url: string;
+      info: BankInfo;
+      keysetId: string;
+      description: string;
+      statements: boolean;
+      activity?: Activity;
+    }
   | { kind: 'done'; seq: number; totals?: StatementTotals[] }
   | { kind: 'error'; seq?: number; message: string };
 
@@ -158,6 +169,7 @@ export async function forkBank(dialect: string, o: { pgStats?: boolean } = {}): 
       info: r.info,
       keysetId: r.keysetId,
       description: r.description,
+      ...(r.activity ? { activity: r.activity } : {}),
       ...(child.pid !== undefined ? { pid: child.pid } : {}),
       ...(r.statements
         ? {

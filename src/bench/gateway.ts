@@ -41,6 +41,7 @@ import { type Amount, splitAmount, sum } from '../core/money.js';
 import { bankPeer, requestIssue } from '../core/protocol/bank.js';
 import type { Proof } from '../core/protocol/cashu.js';
 import { type Direction, JOB1_REQUEST, JOB2_REQUEST } from '../core/protocol/gateway.js';
+import { traceClock } from '../core/step-trace.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { blindedMessages, type KeysetKeys, makeOutputs, unblindChecked } from '../gateway/wallet.js';
 import { createCryptoPool } from '../mint/crypto-pool.js';
@@ -53,9 +54,10 @@ import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './g
 import { round } from './harness.js';
 import { conversionBoundAllCores } from './parallel.js';
 import { type StatementProbe, StatsWindow } from './pg-stats.js';
+import { recordWaits, WAIT_SAMPLE_MS } from './pg-waits.js';
 import type { ScenarioOptions } from './scenario.js';
 import { recordSteps, type StepRecorder } from './step-gaps.js';
-import { openBenchStore } from './stores.js';
+import { type Activity, openBenchStore } from './stores.js';
 import { drawAmounts, MAX_AMOUNT, notesOf } from './traffic.js';
 
 /** Conversions in flight per direction (the driver's closed loop). */
@@ -172,6 +174,8 @@ interface Servers {
   traceSteps: boolean;
   /** The databases whose statements are counted over the window (`--pg-stats`, PostgreSQL). */
   statements: { db: 'gateway' | 'bank'; probe: StatementProbe }[];
+  /** PostgreSQL: the databases whose processes `traceSteps` samples (`pg-waits.ts`). */
+  activity: { db: 'gateway' | 'bank'; at: Activity }[];
 }
 
 async function conversions(
@@ -232,6 +236,10 @@ async function conversions(
         ...(gwDb.statements ? [{ db: 'gateway' as const, probe: gwDb.statements }] : []),
         ...(bank.statements ? [{ db: 'bank' as const, probe: bank.statements }] : []),
       ],
+      activity: [
+        ...(gwDb.activity ? [{ db: 'gateway' as const, at: gwDb.activity }] : []),
+        ...(bank.activity ? [{ db: 'bank' as const, at: bank.activity }] : []),
+      ],
     };
     const closed = await measure(servers, await prepare(bank, gw, o.amounts), {});
     const rate = o.rate === 'half' ? closed.conversionsPerSec / 4 : o.rate;
@@ -272,6 +280,16 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   let steps: StepRecorder | undefined = s.traceSteps ? recordSteps() : undefined;
   let statements: StatsWindow | undefined;
+  const waits = s.traceSteps
+    ? await Promise.all(
+        s.activity.map(async (a) => ({
+          db: a.db,
+          recorder: await recordWaits(a.at.adminUrl, a.at.database),
+        })),
+      )
+    : [];
+  // The window's edges on the marks' clock (the waits' figures over the whole window).
+  const edges: Partial<Record<'open' | 'close', number>> = {};
   try {
     const d = driver;
     const apart = d.pid === undefined ? [] : [d.pid];
@@ -303,6 +321,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
             else statements?.close();
           }
           window[m.edge] = Number(process.hrtime.bigint() / 1000n);
+          edges[m.edge] = traceClock();
         } else if (m.kind === 'result') resolve(m);
         else reject(new Error(`bench driver: ${m.message}`));
       });
@@ -313,6 +332,12 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     // The open loop's slowest are ranked among the conversions its latencies describe.
     const trace = steps?.stop(finished, open?.conversions);
     steps = undefined;
+    const waitsIn = await Promise.all(
+      waits.splice(0).map(async (w) => ({ db: w.db, between: await w.recorder.stop() })),
+    );
+    /** Each database's waits between two times (trace clock), by database. */
+    const waitsBetween = (from: number, to: number) =>
+      Object.fromEntries(waitsIn.map((w) => [w.db, w.between(from, to)]));
     const stages = await stageTimes(s.gwStore, finished);
     const pgStats = await statements?.figures(finished.length, 'conversion');
     const cpuUs = cpuPerNote(samples.open, samples.close, finished.length, s.workers);
@@ -337,7 +362,11 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
           ? {
               stepGapsMs: trace.gapsMs[direction],
               stepAtMs: trace.atMs[direction],
-              slowest: trace.slowest[direction],
+              slowest: trace.slowest[direction].map((c) => {
+                if (waitsIn.length === 0) return c;
+                const from = trace.originMs + c.postedAtS * 1000;
+                return { ...c, pgWaits: waitsBetween(from, from + c.totalMs) };
+              }),
             }
           : {}),
       };
@@ -368,6 +397,14 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       eventLoopDelayMs: lateness(loopDelay),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
       ...(trace ? { gcPausesMs: trace.gcPauses, traceOriginUnixMs: trace.originMs } : {}),
+      ...(waitsIn.length > 0 && edges.open !== undefined && edges.close !== undefined
+        ? {
+            pgWaits: {
+              what: `what each PostgreSQL server's processes were doing, sampled every ${WAIT_SAMPLE_MS} ms: over the window here, over each of the slowest conversions in its direction's list (pg-waits.ts)`,
+              ...waitsBetween(edges.open, edges.close),
+            },
+          }
+        : {}),
       ...(process.execArgv.some((a) => a.startsWith('--cpu-prof')) ? { profileWindowUs: window } : {}),
       job1: {
         what: 'LAN → WAN (local notes in, wide notes delivered to the WAN mailbox, drained)',
@@ -380,6 +417,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     };
   } finally {
     steps?.stop([]);
+    await Promise.all(waits.map((w) => w.recorder.stop()));
     loopDelay.disable();
     if (driver.exitCode === null) driver.kill();
   }

@@ -26,7 +26,15 @@ export interface BenchStore {
   description: string;
   /** PostgreSQL with `pgStats`: this database's statement counters (`pg-stats.ts`). */
   statements?: StatementProbe;
+  /** PostgreSQL: an admin URL of its server and the database's name (`pg-waits.ts` samples them). */
+  activity?: Activity;
   close(): Promise<void>;
+}
+
+/** Where a PostgreSQL bench database's processes can be watched from (`pg-waits.ts`). */
+export interface Activity {
+  adminUrl: string;
+  database: string;
 }
 
 export interface BenchStoreOptions {
@@ -78,6 +86,7 @@ export async function openBenchStore(dialect: string, o: BenchStoreOptions = {})
   return {
     store,
     ...(statements ? { statements } : {}),
+    activity: { adminUrl: admin, database: name },
     description: own
       ? `PostgreSQL at ${o.serverUrl ? 'the given URL' : 'DATABASE_URL'}`
       : `throwaway PostgreSQL, fsync on, Unix socket, ${WAL_SEGMENTS} WAL segments recycled ahead`,

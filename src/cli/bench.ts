@@ -33,7 +33,7 @@ export function registerBench(program: Command): void {
     .option('--no-bank-process', 'gateway: the wide bank in the bench process (for --cpu-prof)')
     .option(
       '--trace-steps',
-      "gateway: mark each hop of every conversion and answer the gaps' median and p99 per direction (stepGapsMs)",
+      "gateway: mark each hop of every conversion and answer the gaps' median and p99 per direction (stepGapsMs), the slowest conversions, and on PostgreSQL what the servers' processes were doing (pgWaits)",
     )
     .option(
       '--pg-stats',
