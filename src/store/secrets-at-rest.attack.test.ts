@@ -202,7 +202,8 @@ describe('secrets at rest are sealed with the operator key', () => {
     await gateway.kill();
     await bank.kill();
     await expectBalanced(bankDb, gwDb);
-  });
+    // Eleven process starts in a row: 32 s in a loaded CI run, over 60 s at load 9–12.
+  }, 180_000);
 
   it('a fresh database started with a key never holds a secret in plaintext', async () => {
     const data = join(dir, 'c-fresh');
