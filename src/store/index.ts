@@ -11,6 +11,7 @@ import { SecretBox } from '../core/secret-box.js';
 import type { Capabilities, DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
 import { isOutageCode } from './outage.js';
+import type { PostgresConfig } from './postgres/connect.js';
 import { postgres } from './postgres/index.js';
 import type { Database } from './schema.js';
 import { closeTransaction, type Direct, directOfStore, openTransaction } from './sqlite/direct.js';
@@ -21,7 +22,7 @@ export type * from './schema.js';
 
 export type StoreConfig = (
   | { dialect: 'sqlite'; file: string /* ':memory:' allowed for tests */ }
-  | { dialect: 'postgres'; url: string; poolSize?: number }
+  | ({ dialect: 'postgres' } & PostgresConfig /* url, poolSize, checkoutTimeoutMs */)
 ) & {
   /**
    * The operator's key material for secrets at rest (`LANCASH_SECRETS_KEY`, `--secrets-key-file`):
@@ -163,6 +164,8 @@ function connect(config: StoreConfig): { db: Kysely<Database>; capabilities: Cap
         return { db: postgres.connect(config), capabilities: postgres.capabilities };
     }
   } catch (err) {
+    // A config refused (InvalidInput) stays what it is: no retry later makes it valid.
+    if (isLancashError(err)) throw err;
     throw unavailable(err, `cannot open the ${config.dialect} database`);
   }
   return fail(

@@ -7,6 +7,7 @@
  */
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import { LancashError } from '../../core/errors.js';
 import { safeNumber } from '../integers.js';
 import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
@@ -16,7 +17,23 @@ export interface PostgresConfig {
   url: string;
   /** Connections in the pool; default 10. */
   poolSize?: number;
+  /**
+   * How long a statement or transaction waits for a pooled connection, milliseconds: for one to be
+   * free when all are in use, or for a new one to connect; past it, `StorageUnavailable` (503, retry
+   * later). Default `CHECKOUT_TIMEOUT_MS`.
+   */
+  checkoutTimeoutMs?: number;
 }
+
+/**
+ * The default bound on a checkout (`PostgresConfig.checkoutTimeoutMs`). Without one a request behind
+ * an exhausted pool waited as long as the connections stayed taken (slow clients' writes, a lock held
+ * elsewhere, a flood): every route hung instead of answering. Long enough that a burst's queueing
+ * never meets it (`bench gateway --rate none` on PostgreSQL, pool 16, a loaded machine: the longest
+ * of 2 270 checkouts waited 0.1 s), short enough that the 503 reaches a peer before its own call
+ * gives up (`DEFAULT_CALL_TIMEOUT_MS`, 10 s).
+ */
+export const CHECKOUT_TIMEOUT_MS = 5_000;
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -38,11 +55,51 @@ function integerTypes(): pg.TypeOverrides {
 export function poolConfig(config: PostgresConfig): pg.PoolConfig {
   return {
     connectionString: config.url,
-    max: config.poolSize ?? 10,
+    max: positiveInteger(config.poolSize ?? 10, 'poolSize'),
     idleTimeoutMillis: 0,
+    // pg-pool bounds with it both the wait in its queue for a busy pool's next free connection and a
+    // new connection's connect (pg-pool/index.js `connect`, `newClient`); 0 would be no bound at all.
+    connectionTimeoutMillis: positiveInteger(
+      config.checkoutTimeoutMs ?? CHECKOUT_TIMEOUT_MS,
+      'checkoutTimeoutMs',
+    ),
     types: integerTypes(),
     application_name: 'lancash',
   };
+}
+
+function positiveInteger(value: number, argument: string): number {
+  if (Number.isSafeInteger(value) && value > 0) return value;
+  const reason = `${argument}: expected a positive integer, got ${String(value)}`;
+  throw new LancashError(
+    'InvalidInput',
+    { argument, expected: 'a positive integer', received: String(value) },
+    reason,
+  );
+}
+
+/**
+ * pg-pool's errors when a checkout met `connectionTimeoutMillis` (pg-pool/index.js 3.x): waiting in
+ * its queue, and connecting a new client. They carry no code, so the message is what tells them apart.
+ */
+const QUEUE_TIMEOUT = 'timeout exceeded when trying to connect';
+const CONNECT_TIMEOUT = 'Connection terminated due to connection timeout';
+
+/**
+ * `err` from a checkout as `StorageUnavailable` when it is the checkout's timeout; otherwise `err`
+ * itself (a refused or dropped connection is mapped by its code in `outage.ts`). A checkout that timed
+ * out took no connection and ran nothing. A store transaction takes its connection before its BEGIN
+ * and keeps it to its end, so its statements never check out; one that takes a second connection (a
+ * read through `store.db` instead of `trx`) fails at the bound and rolls back as on any outage.
+ */
+export function checkoutTimedOut(err: unknown, timeoutMs: number): unknown {
+  const message = err instanceof Error ? err.message : undefined;
+  if (message !== QUEUE_TIMEOUT && message !== CONNECT_TIMEOUT) return err;
+  const reason =
+    message === QUEUE_TIMEOUT
+      ? `no database connection became free within ${timeoutMs} ms: the server is busy, retry later`
+      : `could not connect to the database within ${timeoutMs} ms: retry later`;
+  return new LancashError('StorageUnavailable', { reason }, reason, { cause: err });
 }
 
 /**
@@ -57,15 +114,15 @@ export const OPENINGS: ReadonlyMap<string, readonly string[]> = new Map(
 );
 
 export function connect(config: PostgresConfig): Kysely<Database> {
-  const pool = new pg.Pool(poolConfig(config));
+  const settings = poolConfig(config);
+  const pool = new pg.Pool(settings);
   // An idle connection the server drops (restart, DROP DATABASE … FORCE) must not crash the
   // process; the pool replaces it, and queries in flight fail on their own.
   pool.on('error', () => {});
+  const timeoutMs = settings.connectionTimeoutMillis ?? CHECKOUT_TIMEOUT_MS;
+  const pooled = namingStatements(pool, OPENINGS, (err) => checkoutTimedOut(err, timeoutMs));
   return new Kysely<Database>({
-    dialect: mappingOutages(
-      new PostgresDialect({ pool: namingStatements(pool, OPENINGS) }),
-      capabilities.unavailableCodes,
-    ),
+    dialect: mappingOutages(new PostgresDialect({ pool: pooled }), capabilities.unavailableCodes),
   });
 }
 
@@ -281,6 +338,11 @@ const OPENED = Object.freeze({ command: 'BEGIN', rowCount: null, rows: Object.fr
 export function namingStatements(
   pool: pg.Pool,
   openings: ReadonlyMap<string, readonly string[]> = new Map(),
+  /**
+   * What a failed checkout throws, given pg-pool's error (`checkoutTimedOut`): mapped here rather
+   * than in a wrapper of its own, which would add a promise to every checkout.
+   */
+  checkoutError: (err: unknown) => unknown = (err) => err,
 ): PostgresPool {
   const seen = new Set<string>();
   const names = new Map<string, string>();
@@ -419,7 +481,15 @@ export function namingStatements(
     return w;
   };
   return {
-    connect: async () => wrap(await pool.connect()),
+    connect: async () => {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw checkoutError(err);
+      }
+      return wrap(client);
+    },
     end: () => pool.end(),
   };
 }
