@@ -27,8 +27,9 @@ import { StatsWindow } from './pg-stats.js';
 import type { ScenarioOptions } from './scenario.js';
 
 /**
- * Untimed seconds of swaps before each window (`--warmup` overrides). Measured in round twelve
- * (docs/performance.md): see there for 1, 5 and 10 seconds against each other.
+ * Untimed seconds of swaps before each window (`--warmup` overrides). With one second V8's compiling
+ * fell inside the window: V8's helper threads took 38–150 µs a note against 9–48 with ten, in every
+ * cell of two alternated pairs (both dialects, plain and locked; docs/performance.md, round twelve).
  */
 export const MINT_WARMUP_SECONDS = 10;
 
