@@ -30,8 +30,11 @@ export function batchesFor(boundRate: number, seconds: number): number {
   return Math.max(8, Math.ceil((boundRate * seconds * 1.2) / BATCH));
 }
 
-/** Untimed seconds before the mint scenario's clock starts: JIT compilation and caches settle. */
-export const WARMUP_SECONDS = 1;
+/**
+ * Requests `drive` keeps in flight: enough that the crypto workers never wait while the main thread
+ * commits (better-sqlite3 commits synchronously): 2 per core left the workers idle half the time.
+ */
+export const IN_FLIGHT = 8 * availableParallelism();
 
 /**
  * A mint (unit `eur`, a pool of `workers` crypto workers) on a fresh bench store of `dialect` (opened
@@ -57,21 +60,21 @@ export async function withBenchMint<T>(
 
 /**
  * `BATCH` unspent notes of 1 signed directly with the keyset's key (C = k·Y), costing the mint nothing:
- * random secrets, or `locked` ones (P2PK secrets with their witnesses, `lockedSecret()`), whose
- * signatures do not depend on the keyset, so one set serves every dialect's mint.
+ * random secrets, or the `given` ones (e.g. P2PK secrets with their witnesses, `lockedSecret()`, whose
+ * signatures do not depend on the keyset, so one set serves every dialect's mint).
  */
 export function notesOf(
   curve: Curve,
   ks: MintKeyset,
-  locked?: readonly { secret: string; witness: string }[],
+  given?: readonly { secret: string; witness?: string }[],
 ): Proof[] {
   const k = ks.privateKeys.get(1);
   if (k === undefined) fail('Internal', { reason: `keyset ${ks.id} has no key for amount 1` });
-  return Array.from({ length: locked?.length ?? BATCH }, (_, i) => {
-    const l = locked?.[i];
-    const secret = l?.secret ?? bytesToHex(randomBytes(32));
+  return Array.from({ length: given?.length ?? BATCH }, (_, i) => {
+    const g = given?.[i];
+    const secret = g?.secret ?? bytesToHex(randomBytes(32));
     const C = bytesToHex(curve.mul(hashToCurve(curve, utf8(secret)), k));
-    return { amount: 1, id: ks.id, secret, C, ...(l ? { witness: l.witness } : {}) };
+    return { amount: 1, id: ks.id, secret, C, ...(g?.witness === undefined ? {} : { witness: g.witness }) };
   });
 }
 
@@ -88,7 +91,10 @@ export function outputsOf(curve: Curve, ks: MintKeyset): BlindedMessage[] {
  * Handles `work` with several batches in flight, so crypto (workers), envelopes and commits overlap,
  * until the work or the time runs out. The rate counts the batches finished between the end of the
  * warm-up (JIT compilation, caches) and the deadline, over exactly that window: a long-running
- * server's steady state. `per` names the batches-per-second figure; `onWindow` is called as the
+ * server's steady state. During the warm-up each lane runs `warmup` (one batch's worth of the same
+ * requests, made as it goes: see `mint.ts`'s chain) when given, or else takes `work` as the window
+ * does; a batch that finishes inside the window counts, whichever it was, as one that finishes after
+ * the deadline does not. `per` names the batches-per-second figure; `onWindow` is called as the
  * window opens and closes (e.g. to sample CPU time).
  */
 export async function drive<W, K extends string>(
@@ -96,12 +102,20 @@ export async function drive<W, K extends string>(
   seconds: number,
   handle: (w: W) => Promise<unknown>,
   per: K,
-  o: { warmupSeconds?: number; onWindow?: (edge: 'open' | 'close') => void } = {},
-): Promise<{ notesPerSec: number; notes: number; seconds: number; inFlight: number } & Record<K, number>> {
-  // Enough requests in flight that the crypto workers never wait while the main thread commits
-  // (better-sqlite3 commits synchronously): 2 per core left the workers idle half the time.
-  const inFlight = 8 * availableParallelism();
+  o: {
+    warmupSeconds?: number;
+    warmup?: () => Promise<unknown>;
+    onWindow?: (edge: 'open' | 'close') => void;
+  } = {},
+): Promise<
+  { notesPerSec: number; notes: number; seconds: number; inFlight: number; warmupBatches: number } & Record<
+    K,
+    number
+  >
+> {
+  const inFlight = IN_FLIGHT;
   let next = 0;
+  let warmupBatches = 0;
   let notes = 0;
   const from = performance.now() + (o.warmupSeconds ?? 0) * 1000;
   const deadline = from + seconds * 1000;
@@ -116,14 +130,24 @@ export async function drive<W, K extends string>(
         }, deadline - performance.now()),
       ]
     : [];
+  const finished = () => {
+    const now = performance.now();
+    if (now < from) warmupBatches++;
+    if (now < from || now > deadline) return;
+    notes += BATCH;
+    last = now;
+  };
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
+      if (o.warmup) {
+        while (performance.now() < from) {
+          await o.warmup();
+          finished();
+        }
+      }
       while (performance.now() < deadline && next < work.length) {
         await handle(work[next++] as W);
-        const now = performance.now();
-        if (now < from || now > deadline) continue;
-        notes += BATCH;
-        last = now;
+        finished();
       }
     }),
   );
@@ -133,5 +157,12 @@ export async function drive<W, K extends string>(
   // When the work ran out first, the window ends with the last batch.
   const elapsed = ((next >= work.length ? last : deadline) - from) / 1000;
   const perSec = { [per]: round(notes / BATCH / elapsed, 1) } as Record<K, number>;
-  return { notesPerSec: Math.round(notes / elapsed), ...perSec, notes, seconds: round(elapsed, 2), inFlight };
+  return {
+    notesPerSec: Math.round(notes / elapsed),
+    ...perSec,
+    notes,
+    seconds: round(elapsed, 2),
+    inFlight,
+    warmupBatches,
+  };
 }

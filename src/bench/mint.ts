@@ -4,42 +4,51 @@
  * just before and just after that dialect's swaps; then the same for P2PK-locked inputs (NUT-11
  * SIG_INPUTS, one signature each) against a bound that adds one Schnorr verify per input.
  * The wallet side is prepared before the clock starts and costs the mint nothing: inputs are made
- * directly with the keyset's private keys (C = k·Y) and outputs are random points. Swaps run for a
- * warm-up second before the clock starts, as in a server that has been up for a while.
+ * directly with the keyset's private keys (C = k·Y) and outputs are random points. Swaps run untimed
+ * for `MINT_WARMUP_SECONDS` (or `--warmup`) before the clock starts, until V8 has compiled the hot
+ * code, as in a server that has been up for a while: those swaps feed on each other's outputs
+ * (`warmupChain`), so a long warm-up costs no notes made beforehand.
  * On Linux it also reports CPU time per note by part (main thread, crypto workers, V8's helper
  * threads, the database server) and the ratio in CPU time, which a busy machine barely moves.
  */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, utf8 } from '../core/bytes.js';
 import { lockedSecret } from '../core/crypto/bench.js';
+import type { Curve } from '../core/crypto/curve.js';
+import type { MintKeyset } from '../core/crypto/keyset.js';
+import { hashToCurve } from '../core/crypto/nut00.js';
+import { fail } from '../core/errors.js';
+import type { Proof } from '../core/protocol/cashu.js';
+import type { Mint } from '../mint/mint.js';
 import { type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
-import {
-  BATCH,
-  batchesFor,
-  drive,
-  notesOf,
-  outputsOf,
-  round,
-  WARMUP_SECONDS,
-  withBenchMint,
-} from './harness.js';
+import { BATCH, batchesFor, drive, IN_FLIGHT, notesOf, outputsOf, round, withBenchMint } from './harness.js';
 import { cryptoBoundAllCores } from './parallel.js';
 import { StatsWindow } from './pg-stats.js';
 import type { ScenarioOptions } from './scenario.js';
+
+/**
+ * Untimed seconds of swaps before each window (`--warmup` overrides). With one second V8's compiling
+ * fell inside the window: V8's helper threads took 38–150 µs a note against 9–48 with ten, in every
+ * cell of two alternated pairs (both dialects, plain and locked; docs/performance.md, round twelve).
+ */
+export const MINT_WARMUP_SECONDS = 10;
 
 /** Notes with a P2PK lock (SIG_INPUTS, one key), each with its witness: one BIP-340 verify per input. */
 type Locked = readonly { secret: string; witness: string }[];
 
 export async function mintScenario(o: ScenarioOptions): Promise<unknown> {
-  const plain = await swapsAgainstBound(o);
-  // Signing is slow in noble (~3 ms a note on a loaded core), so the locked notes' secrets and
-  // witnesses are made once, untimed, for every dialect: a witness signs the secret, not the keyset.
+  const warmup = o.warmupSeconds ?? MINT_WARMUP_SECONDS;
+  const plain = await swapsAgainstBound(o, warmup);
+  // The locked notes' secrets and witnesses are made once, untimed, for every dialect: a witness
+  // signs the secret, not the keyset.
   const lockedBound = await cryptoBoundAllCores(o.seconds, { locked: true });
-  const count = BATCH * batchesFor(1.5 * lockedBound.notesPerSec, o.seconds + WARMUP_SECONDS);
-  const locked: Locked = Array.from({ length: count }, lockedSecret);
-  const p2pk = await swapsAgainstBound(o, { locked, first: lockedBound });
+  const count = BATCH * batchesFor(1.5 * lockedBound.notesPerSec, o.seconds);
+  const locked: Locked = Array.from({ length: count }, () => lockedSecret());
+  const p2pk = await swapsAgainstBound(o, warmup, { locked, first: lockedBound });
   return {
     scenario: 'mint',
     batch: BATCH,
-    warmupSeconds: WARMUP_SECONDS,
+    warmupSeconds: warmup,
     cores: plain.bounds[0]!.cores,
     cryptoBound: {
       what: 'hash_to_curve + verify + blind-sign + DLEQ per note, native backend, all cores',
@@ -70,12 +79,13 @@ function boundFigures(bounds: readonly Bound[]) {
  * mean, so a machine whose load drifts during the run skews it less); `locked`: P2PK-locked inputs
  * against the locked bound.
  */
-async function swapsAgainstBound(o: ScenarioOptions, l?: { locked: Locked; first: Bound }) {
+async function swapsAgainstBound(o: ScenarioOptions, warmup: number, l?: { locked: Locked; first: Bound }) {
   const bounds = [l?.first ?? (await cryptoBoundAllCores(o.seconds))];
   const swap: Record<string, unknown> = {};
   for (const dialect of o.dialects) {
     const before = bounds[bounds.length - 1]!;
     const r = await swapRate(dialect, o.seconds, before.notesPerSec, {
+      warmup,
       locked: l?.locked,
       pgStats: o.pgStats,
     });
@@ -98,13 +108,14 @@ function swapRate(
   dialect: string,
   seconds: number,
   boundRate: number,
-  o: { locked?: Locked | undefined; pgStats?: boolean | undefined },
+  o: { warmup: number; locked?: Locked | undefined; pgStats?: boolean | undefined },
 ) {
   const locked = o.locked;
   return withBenchMint(dialect, { pgStats: o.pgStats }, async ({ mint, curve, bench, workers }) => {
     const ks = mint.keysets.current();
     // Half as much again: on a machine whose load drifts, swaps may outrun a bound measured earlier.
-    const batches = locked ? locked.length / BATCH : batchesFor(1.5 * boundRate, seconds + WARMUP_SECONDS);
+    // The window's alone: the warm-up makes its own notes as it goes.
+    const batches = locked ? locked.length / BATCH : batchesFor(1.5 * boundRate, seconds);
     const work = Array.from({ length: batches }, (_, b) => ({
       inputs: notesOf(curve, ks, locked?.slice(b * BATCH, (b + 1) * BATCH)),
       outputs: outputsOf(curve, ks),
@@ -113,7 +124,8 @@ function swapRate(
     const probe = bench.statements;
     let statements: StatsWindow | undefined;
     const r = await drive(work, seconds, (w) => mint.swap(w.inputs, w.outputs), 'swapsPerSec', {
-      warmupSeconds: WARMUP_SECONDS,
+      warmupSeconds: o.warmup,
+      ...(o.warmup > 0 ? { warmup: warmupChain(mint, curve, ks, { locked: locked !== undefined }) } : {}),
       onWindow: (edge) => {
         samples[edge] = sampleCpu();
         if (probe === undefined) return;
@@ -130,4 +142,49 @@ function swapRate(
       ...(pgStats ? { pgStats: Array.isArray(pgStats) ? pgStats[0] : pgStats } : {}),
     };
   });
+}
+
+/**
+ * Untimed swaps that feed on each other's outputs, one batch a call, for `IN_FLIGHT` callers at once:
+ * each swap's outputs are B_ = Y of fresh secrets (NUT-00 blinding with r = 0, which the mint cannot
+ * tell from any other point), so its signatures C_ = k·Y are valid notes, the next swap's inputs.
+ * `IN_FLIGHT` batches are made first as the window's are (`notesOf`); after that a swap costs the
+ * bench one hash_to_curve a note, not a note's making (hash_to_curve, k·Y) and an output (r·G), and
+ * a warm-up of any length needs no notes made beforehand. `locked`: the inputs carry P2PK locks as the
+ * window's do, each output's secret a fresh `lockedSecret` with its witness.
+ */
+export function warmupChain(
+  mint: Mint,
+  curve: Curve,
+  ks: MintKeyset,
+  o: { locked: boolean },
+): () => Promise<void> {
+  const fresh = (): { secret: string; witness?: string }[] =>
+    Array.from({ length: BATCH }, () =>
+      o.locked ? lockedSecret() : { secret: bytesToHex(randomBytes(32)) },
+    );
+  // A stack of unspent batches: every caller takes one and puts one back, so IN_FLIGHT never run dry.
+  const unspent: Proof[][] = Array.from({ length: IN_FLIGHT }, () => notesOf(curve, ks, fresh()));
+  return async () => {
+    const inputs = unspent.pop() ?? fail('Internal', { reason: 'bench: the warm-up chain ran dry' });
+    const secrets = fresh();
+    const outputs = secrets.map((s) => ({
+      amount: 1,
+      id: ks.id,
+      B_: bytesToHex(hashToCurve(curve, utf8(s.secret))),
+    }));
+    const signatures = await mint.swap(inputs, outputs);
+    unspent.push(
+      signatures.map((sig, i) => {
+        const { secret, witness } = secrets[i]!;
+        return {
+          amount: sig.amount,
+          id: sig.id,
+          secret,
+          C: sig.C_,
+          ...(witness === undefined ? {} : { witness }),
+        };
+      }),
+    );
+  };
 }

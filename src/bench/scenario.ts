@@ -7,7 +7,7 @@ export interface ScenarioOptions {
   dialects: string[];
   /** Rows of finished history to put in the books first (spent notes, finished jobs); scenarios that fill books say so. */
   rows?: number;
-  /** Untimed seconds before each window (gateway; default its `GATEWAY_WARMUP_SECONDS`). */
+  /** Untimed seconds before each window (gateway, mint; default `GATEWAY_WARMUP_SECONDS`, `MINT_WARMUP_SECONDS`). */
   warmupSeconds?: number;
   /** Gateway: the open loop's arrivals a second per direction, `half` the closed loop's throughput (default), or `none`. */
   rate?: number | 'half' | 'none';

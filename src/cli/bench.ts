@@ -23,7 +23,7 @@ export function registerBench(program: Command): void {
       'gateway: spent notes at each mint and finished jobs in the journal first, e.g. 1e6',
       '0',
     )
-    .option('--warmup <s>', 'gateway: untimed seconds before each window (default 10)')
+    .option('--warmup <s>', 'gateway, mint: untimed seconds before each window (default 10)')
     .option(
       '--rate <n>',
       "gateway: the open loop's conversions/s per direction, 'half' the closed loop's, or 'none'",

@@ -14,7 +14,7 @@ const P_BYTES = numberToBytes32(2n ** 256n - 0x1000003d1n);
 const N_BYTES = numberToBytes32(N);
 
 /** SHA256("BIP0340/challenge"), twice, the prefix of the challenge's tagged hash. */
-const CHALLENGE_TAG = sha256(utf8('BIP0340/challenge'));
+export const CHALLENGE_TAG = sha256(utf8('BIP0340/challenge'));
 
 /** `prefix || x`: with 02, the point with x-coordinate `x` and even y (BIP-340 lift_x). */
 const withPrefix = (prefix: 0x02 | 0x03, x: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(prefix), x);
