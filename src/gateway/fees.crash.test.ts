@@ -6,17 +6,15 @@
  * and job 2 still loses nothing and creates nothing, each job converts exactly its notes' value less
  * their fee, and after recovery the reserve equals the local money outstanding plus the local fees
  * collected (the audit balances). The suite is `test-support/gateway-crash.ts`, shared with the
- * fee-free `crash.test.ts`.
+ * fee-free `crash.test.ts`; the payroll's and payout's crash with the same fees is
+ * `payroll/fees.crash.test.ts`.
  */
 import { DIALECTS } from '../test-support/dialects.js';
-import { describeCrashAtEveryStep } from '../test-support/gateway-crash.js';
-
-/** One cent per wide note spent; at the local mint one cent per one or two notes, two per three to five. */
-const FEES = { wide: 1000, local: 400 };
+import { describeCrashAtEveryStep, FEES_ON_BOTH_MINTS } from '../test-support/gateway-crash.js';
 
 for (const dialect of DIALECTS) {
   describeCrashAtEveryStep(`gateway crash at every step with input fees on both mints, on ${dialect}`, {
     dialect,
-    fees: FEES,
+    fees: FEES_ON_BOTH_MINTS,
   });
 }

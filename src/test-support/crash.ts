@@ -6,6 +6,8 @@
  * keeps its SQLite file; the gateway's database is of the group's dialect: a SQLite file in the data
  * directory, or a fresh PostgreSQL database per data directory (the directory names it).
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type DialectName, openStore, parseStoreUrl, type Store } from '../store/index.js';
@@ -30,6 +32,11 @@ export interface CrashGroup {
   gatewayDbArgs(data: string): Promise<string[]>;
   /** A store on the gateway's database for `data`, closed with the group. */
   openGateway(data: string): Promise<Store>;
+  /**
+   * The operator token of the gateway on `data`: its `operator.token` (SQLite: `--data`), or the
+   * group's, given as `LANCASH_OPERATOR_TOKEN` (PostgreSQL: `--db` only, no data directory to keep it).
+   */
+  operatorToken(data: string): string;
   /** Kills every process started and closes every store opened since the last close. */
   close(): Promise<void>;
 }
@@ -55,6 +62,13 @@ export function crashGroup(o: { dialect?: DialectName } = {}): CrashGroup {
     stores.push(store);
     return store;
   };
+  const token = randomBytes(32).toString('base64url');
+  const gatewayEnv = (fault: string | undefined) => ({
+    env: {
+      ...(fault ? { LANCASH_FAULT: fault } : {}),
+      ...(dialect === 'sqlite' ? {} : { LANCASH_OPERATOR_TOKEN: token }),
+    },
+  });
   const faultEnv = (fault: string | undefined) => (fault ? { env: { LANCASH_FAULT: fault } } : {});
   const track = (p: Started): Started => {
     procs.push(p);
@@ -76,7 +90,7 @@ export function crashGroup(o: { dialect?: DialectName } = {}): CrashGroup {
             ...['--lan', o.lan ?? '127.0.0.1:0', '--wan', o.wan ?? '127.0.0.1:0'],
             ...['--wide-bank', bankUrl, ...(await gatewayDbArgs(data)), '--retry-cap-ms', '300'],
           ],
-          { listeners: 2, ...faultEnv(o.fault) },
+          { listeners: 2, ...gatewayEnv(o.fault) },
         ),
       ),
     openAt: (file) => opened(openStore({ dialect: 'sqlite', file })),
@@ -89,6 +103,8 @@ export function crashGroup(o: { dialect?: DialectName } = {}): CrashGroup {
             : parseStoreUrl(await urlOf(data)),
         ),
       ),
+    operatorToken: (data) =>
+      dialect === 'sqlite' ? readFileSync(join(data, 'operator.token'), 'utf8').trim() : token,
     close: async () => {
       await Promise.all(procs.splice(0).map((p) => p.kill()));
       for (const s of stores.splice(0)) await s.close();

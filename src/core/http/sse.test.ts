@@ -1,7 +1,8 @@
 /**
  * The SSE hub on a real listener (in process, small bounds): the stream's headers, `retry:` hint and
  * heartbeat; the per-client and total bounds answering 429 `RateLimited` and giving the place back
- * when a stream closes; a client that stops reading cut off; and `close` ending every open stream.
+ * when a stream closes, also when its client went before the route opened it; a client that stops
+ * reading cut off; and `close` ending every open stream.
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ interface Harness {
   topic: Topics<string>;
   /** Every stream the route opened, in order. */
   streams: SseStream[];
+  /** `GET /late` takes its place, then opens its stream only once this is called. */
+  letLateOpen: () => void;
 }
 
 let open: Harness | undefined;
@@ -39,8 +42,19 @@ async function harness(limits: Parameters<typeof sseHub>[1]['limits']): Promise<
     for (let i = 0; i < flood && !stream.closed; i++) stream.send('note', { text: 'x'.repeat(16 * 1024) });
     return reply;
   });
+  let letLateOpen = () => {};
+  const late = new Promise<void>((resolve) => {
+    letLateOpen = resolve;
+  });
+  // As the inbox's and the transfer's routes: the place first, then work (a lookup, a proof's check).
+  app.get('/late', async (req, reply) => {
+    const ticket = hub.admit(req.ip);
+    await late;
+    streams.push(ticket.open(reply));
+    return reply;
+  });
   const url = await listen(app, '127.0.0.1:0');
-  open = { app, url, hub, topic, streams };
+  open = { app, url, hub, topic, streams, letLateOpen };
   return open;
 }
 
@@ -85,6 +99,28 @@ describe('SSE hub', () => {
     expect(c2.status).toBe(200);
     for (const s of [a2, b1, c2]) s.close();
     await until(() => h.hub.size === 0);
+  });
+
+  it('gives the place back when the client went before the route opened its stream', async () => {
+    const h = await harness({});
+    const socket = connect(Number(new URL(h.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('GET /late HTTP/1.1\r\nhost: x\r\n\r\n');
+    await until(() => h.hub.size === 1);
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        h.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))),
+      );
+    socket.destroy();
+    for (let i = 0; i < 1000 && (await connections()) > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await connections()).toBe(0);
+    h.letLateOpen();
+    await until(() => h.streams.length === 1);
+    // Its answer had closed: 'close' would not come again, so the old stream held the place for good.
+    expect(h.streams[0]?.closed).toBe(true);
+    expect(h.hub.size).toBe(0);
   });
 
   it('cuts a client that stops reading once its unsent events pass the bound', async () => {

@@ -171,7 +171,7 @@ export class SseHub {
           release();
           if (this.open.size === 0) this.stopHeartbeat();
         });
-        if (this.closing) {
+        if (this.closing || stream.gone) {
           stream.end();
           return stream;
         }
@@ -200,6 +200,8 @@ export class SseHub {
 
 class Stream implements SseStream {
   closed = false;
+  /** Its client had gone before it opened (see the constructor). */
+  readonly gone: boolean;
   private readonly closers: (() => void)[] = [];
   private readonly res: FastifyReply['raw'];
 
@@ -210,6 +212,12 @@ class Stream implements SseStream {
   ) {
     reply.hijack();
     this.res = reply.raw;
+    this.closers.push(done);
+    // The client may have gone while the route worked after taking the place (a lookup, a proof's
+    // check): its response has closed already and 'close' does not come again. The hub ends such a
+    // stream at once, or its place (and whatever `onClose` gives back) stayed taken until the server stops.
+    this.gone = this.res.closed || this.res.destroyed;
+    if (this.gone) return;
     // Headers set so far (CORS, by the hooks) go out with the stream's own.
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -224,7 +232,6 @@ class Stream implements SseStream {
       'x-accel-buffering': 'no',
     });
     this.res.write(`retry: ${limits.retryMs}\n\n`);
-    this.closers.push(done);
     this.res.once('close', () => this.finish());
   }
 
