@@ -11,7 +11,14 @@ import { Gauge } from 'prom-client';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fail } from '../errors.js';
-import { createServer, type LancashServer, listen, parseHostPort, type ServerOptions } from './server.js';
+import {
+  createServer,
+  type LancashServer,
+  listen,
+  OUTAGE_RETRY_AFTER_SECONDS,
+  parseHostPort,
+  type ServerOptions,
+} from './server.js';
 
 interface Answer {
   status: number;
@@ -52,6 +59,7 @@ async function testServer(lines: string[], extra: Partial<ServerOptions>): Promi
   app.post('/echo', { schema: { body: Echo, response: { 200: Echo } } }, async (req) => req.body);
   app.get('/refuse', async () => fail('KeysetUnknown', { id: '00ab' }, 'keyset 00ab is not known'));
   app.get('/item/:id', async (req) => ({ id: (req.params as { id: string }).id }));
+  app.get('/outage', async () => fail('StorageUnavailable', { reason: 'the pool is busy' }));
   app.get('/boom', async () => {
     throw new Error('db password is hunter2');
   });
@@ -211,6 +219,15 @@ describe('createServer', () => {
     const logged = lines.find((l) => l.includes('request failed'));
     expect(logged).toContain('hunter2');
     expect(JSON.parse(logged!).err.stack).toContain('server.test.ts');
+  });
+
+  it('answers an outage 503 with Retry-After, and a refusal or a failure of ours without it', async () => {
+    const r = await send(base, 'GET', '/outage');
+    expect(r.status).toBe(503);
+    expect(r.json).toMatchObject({ code: 79001, error: 'StorageUnavailable' });
+    expect(r.headers['retry-after']).toBe(String(OUTAGE_RETRY_AFTER_SECONDS));
+    for (const path of ['/refuse', '/boom'])
+      expect((await send(base, 'GET', path)).headers['retry-after']).toBeUndefined();
   });
 
   it('logs one line per request without bodies', async () => {

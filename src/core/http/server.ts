@@ -493,6 +493,12 @@ function installValidator(app: LancashServer): void {
 
 /** 503s that mean "a dependency is down, retry later". */
 const OUTAGES: ReadonlySet<ErrorName> = new Set<ErrorName>(['UpstreamUnavailable', 'StorageUnavailable']);
+/**
+ * Seconds an outage's 503 tells a client to wait before it retries (RFC 9110 §10.2.3 `Retry-After`):
+ * a busy pool frees within its checkout bound (5 s), a restarting database or bank within seconds. A
+ * client that honours it backs off instead of adding to the load that made the outage.
+ */
+export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
 function installErrorHandlers(app: LancashServer): void {
   app.setErrorHandler((err, req, reply) => {
@@ -503,6 +509,8 @@ function installErrorHandlers(app: LancashServer): void {
       req.log.warn({ code: e.code, error: e.kind, detail: e.message }, 'request failed: outage');
     else if (e.status >= 500) req.log.error({ err, code: e.code }, 'request failed');
     else req.log.info({ code: e.code, error: e.kind }, 'request refused');
+    if (OUTAGES.has(e.kind) && e.status === 503)
+      reply.header('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS));
     sendError(reply, e);
   });
   app.setNotFoundHandler((req, reply) => {
