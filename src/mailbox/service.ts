@@ -18,6 +18,7 @@ import { type EncryptionKeyPair, type Envelope, openJson } from '../core/envelop
 import { fail, isLancashError } from '../core/errors.js';
 import { lruGet } from '../core/lru.js';
 import { decode } from '../core/protocol/cashu.js';
+import { positiveInteger } from '../core/settings.js';
 import { traceStep } from '../core/step-trace.js';
 import { GroupCommit } from '../mint/group-commit.js';
 import type { Store, TransactionOptions } from '../store/index.js';
@@ -245,15 +246,7 @@ export class Mailbox {
 
   constructor(o: MailboxOptions) {
     this.limits = { ...DEFAULT_MAILBOX_LIMITS, ...o.limits };
-    for (const [name, value] of Object.entries(this.limits)) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        fail(
-          'InvalidInput',
-          { argument: `limits.${name}`, expected: 'a positive integer', received: String(value) },
-          `limits.${name}: expected a positive integer, got ${String(value)}`,
-        );
-      }
-    }
+    for (const [name, value] of Object.entries(this.limits)) positiveInteger(value, `limits.${name}`);
     for (const name of ['maxDepositorInboxPercent', 'strangersPercent'] as const) {
       if (this.limits[name] > 100) {
         const received = String(this.limits[name]);

@@ -8,6 +8,7 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { LancashError } from '../../core/errors.js';
+import { positiveInteger } from '../../core/settings.js';
 import { safeNumber } from '../integers.js';
 import { mappingOutages } from '../outage.js';
 import type { Database } from '../schema.js';
@@ -66,16 +67,6 @@ export function poolConfig(config: PostgresConfig): pg.PoolConfig {
     types: integerTypes(),
     application_name: 'lancash',
   };
-}
-
-function positiveInteger(value: number, argument: string): number {
-  if (Number.isSafeInteger(value) && value > 0) return value;
-  const reason = `${argument}: expected a positive integer, got ${String(value)}`;
-  throw new LancashError(
-    'InvalidInput',
-    { argument, expected: 'a positive integer', received: String(value) },
-    reason,
-  );
 }
 
 /**
