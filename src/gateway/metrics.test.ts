@@ -57,6 +57,14 @@ describe.each(DIALECTS)('the gateway’s /metrics while its journal cannot be re
       .groupBy('state')
       .execute();
     const { text } = await scrape(net);
+    // The database pool beside them (store/metrics.ts): PostgreSQL's; SQLite has none.
+    expect(/^lancash_db_pool_connections\{state="max"[^}]*\} \d+$/m.test(text)).toBe(dialect === 'postgres');
+    expect(/^lancash_db_pool_waiting(?:\{[^}]*\})? \d+$/m.test(text)).toBe(dialect === 'postgres');
+    const bank = await request(`${net.bankUrl}/metrics`);
+    const bankText = await bank.body.text();
+    expect(/^lancash_db_pool_connections\{state="busy"[^}]*\} \d+$/m.test(bankText)).toBe(
+      dialect === 'postgres',
+    );
     const gauge = [...text.matchAll(/^lancash_gateway_jobs\{state="(\w+)",[^}]*\} (\d+)$/gm)].map((m) => [
       m[1],
       Number(m[2]),

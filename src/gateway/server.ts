@@ -36,6 +36,7 @@ import { Mint, type MintLimits } from '../mint/mint.js';
 import { engineNuts, NO_MINT_OR_MELT } from '../mint/nuts.js';
 import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
+import { registerPoolMetrics } from '../store/metrics.js';
 import { checkCurrency, VERSION } from '../wide-bank/server.js';
 import { registerConsoleRoutes } from './console/http.js';
 import { jobCounts } from './console/repository.js';
@@ -274,6 +275,7 @@ export async function createGateway(o: GatewayOptions): Promise<Gateway> {
       },
     });
 
+    registerPoolMetrics(lan.metrics, o.store);
     const parkedJobs = sharedRead(() => jobsRepo.countParked(o.store.db));
     new Gauge({
       name: 'lancash_gateway_jobs_parked',

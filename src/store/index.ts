@@ -8,16 +8,18 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { describe, fail, isLancashError, LancashError } from '../core/errors.js';
 import { SecretBox } from '../core/secret-box.js';
+import { positiveInteger } from '../core/settings.js';
 import type { Capabilities, DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
 import { isOutageCode } from './outage.js';
-import type { PostgresConfig } from './postgres/connect.js';
+import { type PoolCounts, type PostgresConfig, poolCounts } from './postgres/connect.js';
 import { postgres } from './postgres/index.js';
 import type { Database } from './schema.js';
 import { closeTransaction, type Direct, directOfStore, openTransaction } from './sqlite/direct.js';
 import { sqlite } from './sqlite/index.js';
 
 export type { Capabilities, DialectName } from './dialect.js';
+export type { PoolCounts } from './postgres/connect.js';
 export type * from './schema.js';
 
 export type StoreConfig = (
@@ -86,6 +88,8 @@ export interface Store {
    * (SQLite: zeroed freed cells, an emptied WAL; PostgreSQL keeps old row versions until VACUUM).
    */
   overwriteSecurely<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** PostgreSQL: the pool's connections and waiting checkouts now (`/metrics`); absent or undefined on SQLite. */
+  poolCounts?(): PoolCounts | undefined;
   close(): Promise<void>;
 }
 
@@ -119,7 +123,7 @@ export function parseStoreUrl(s: string): StoreConfig {
       `store url: expected ${expected}`,
     );
   }
-  if (/^postgres(?:ql)?:\/\//i.test(s)) return { dialect: 'postgres', url: s };
+  if (/^postgres(?:ql)?:\/\//i.test(s)) return postgresConfig(s);
   const sqliteUrl = /^sqlite:(?:\/\/)?(.*)$/is.exec(s);
   if (sqliteUrl) {
     const file = sqliteUrl[1] ?? '';
@@ -141,6 +145,41 @@ export function parseStoreUrl(s: string): StoreConfig {
     );
   }
   return { dialect: 'sqlite', file: s };
+}
+
+/**
+ * lancash's own pool settings in a PostgreSQL URL's query (`?pool_size=20&checkout_timeout_ms=3000`),
+ * taken out before pg reads the URL: every other parameter is pg's (libpq's `sslmode`, `host`, …).
+ */
+const POOL_PARAMETERS = { pool_size: 'poolSize', checkout_timeout_ms: 'checkoutTimeoutMs' } as const;
+
+/** A `postgres://` store URL with its pool settings (`POOL_PARAMETERS`) read out of it. */
+function postgresConfig(s: string): StoreConfig {
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return { dialect: 'postgres', url: s }; // pg reports what it cannot read, when it connects
+  }
+  const names = Object.keys(POOL_PARAMETERS) as (keyof typeof POOL_PARAMETERS)[];
+  if (!names.some((name) => url.searchParams.has(name))) return { dialect: 'postgres', url: s };
+  const settings: Partial<Record<(typeof POOL_PARAMETERS)[keyof typeof POOL_PARAMETERS], number>> = {};
+  for (const name of names) {
+    const text = url.searchParams.get(name);
+    if (text === null) continue;
+    const argument = `store url ${name}`;
+    // Digits only: Number('') is 0, Number('1e3') 1000; a setting is written as the number it is.
+    if (!/^[0-9]{1,15}$/.test(text)) {
+      fail(
+        'InvalidInput',
+        { argument, expected: 'a positive integer', received: text },
+        `${argument}: expected a positive integer, got ${JSON.stringify(text)}`,
+      );
+    }
+    settings[POOL_PARAMETERS[name]] = positiveInteger(Number(text), argument);
+    url.searchParams.delete(name);
+  }
+  return { dialect: 'postgres', url: url.href, ...settings };
 }
 
 const UNIQUE_VIOLATION_CODES = new Set([
@@ -233,6 +272,10 @@ class KyselyStore implements Store {
     this.#capabilities = capabilities;
     this.#inside = checkNesting ? new AsyncLocalStorage<true>() : undefined;
     this.#direct = directOfStore(db);
+  }
+
+  poolCounts(): PoolCounts | undefined {
+    return poolCounts(this.db);
   }
 
   async overwriteSecurely<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {

@@ -35,6 +35,43 @@ describe('parseStoreUrl', () => {
     },
   );
 
+  it('reads the pool settings out of a PostgreSQL URL and leaves pg every other parameter', () => {
+    expect(parseStoreUrl('postgres://u:p%40ss@db/lancash?sslmode=require&pool_size=20')).toEqual({
+      dialect: 'postgres',
+      url: 'postgres://u:p%40ss@db/lancash?sslmode=require',
+      poolSize: 20,
+    });
+    expect(
+      parseStoreUrl('postgresql:///lancash?checkout_timeout_ms=2500&host=/run/postgresql&pool_size=4'),
+    ).toEqual({
+      dialect: 'postgres',
+      url: 'postgresql:///lancash?host=%2Frun%2Fpostgresql',
+      poolSize: 4,
+      checkoutTimeoutMs: 2500,
+    });
+  });
+
+  it.each([
+    ['pool_size=0', 'pool_size', '0'],
+    ['pool_size=', 'pool_size', ''],
+    ['pool_size=ten', 'pool_size', 'ten'],
+    ['checkout_timeout_ms=1.5', 'checkout_timeout_ms', '1.5'],
+    ['checkout_timeout_ms=1e3', 'checkout_timeout_ms', '1e3'],
+    ['checkout_timeout_ms=-5', 'checkout_timeout_ms', '-5'],
+  ])('refuses %s with InvalidInput naming the parameter, and no password', (query, name, received) => {
+    let err: unknown;
+    try {
+      parseStoreUrl(`postgres://u:hunter2@db/x?${query}`);
+    } catch (e) {
+      err = e;
+    }
+    expect(isLancashError(err, 'InvalidInput')).toBe(true);
+    expect(err).toMatchObject({
+      info: { argument: `store url ${name}`, expected: 'a positive integer', received },
+    });
+    expect((err as Error).message).not.toContain('hunter2');
+  });
+
   it('never puts a URL password into the error message', () => {
     expect(() => parseStoreUrl('mysql://user:hunter2@db/x')).toThrow(/^(?!.*hunter2)/);
   });

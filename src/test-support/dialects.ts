@@ -97,6 +97,7 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
     afterCommit: (db, fn) => store.afterCommit(db, fn),
     secrets: store.secrets,
     overwriteSecurely: <T>(fn: (db: Kysely<Database>) => Promise<T>) => store.overwriteSecurely(fn),
+    poolCounts: () => store.poolCounts?.(),
     close: () => {
       closing ??= store.close().finally(() => fresh.drop());
       return closing;

@@ -28,6 +28,7 @@ import { engineNuts, NO_MINT_OR_MELT } from '../mint/nuts.js';
 import type { SubscriptionKind } from '../mint/subscriptions.js';
 import { nut17Info, registerSubscriptions } from '../mint/ws.js';
 import type { Store } from '../store/index.js';
+import { registerPoolMetrics } from '../store/metrics.js';
 import { registerIssueRoutes } from './issue/http.js';
 import { IssueService } from './issue/service.js';
 import { BankKeys } from './keys.js';
@@ -147,6 +148,7 @@ export async function createWideBank(o: WideBankOptions): Promise<WideBank> {
       registers: [app.metrics],
     });
 
+    registerPoolMetrics(app.metrics, o.store);
     // A label to alert on: a production bank must never report backend="fake".
     new Gauge({
       name: 'lancash_lightning_backend',

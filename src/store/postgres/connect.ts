@@ -112,9 +112,36 @@ export function connect(config: PostgresConfig): Kysely<Database> {
   pool.on('error', () => {});
   const timeoutMs = settings.connectionTimeoutMillis ?? CHECKOUT_TIMEOUT_MS;
   const pooled = namingStatements(pool, OPENINGS, (err) => checkoutTimedOut(err, timeoutMs));
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: mappingOutages(new PostgresDialect({ pool: pooled }), capabilities.unavailableCodes),
   });
+  const max = settings.max ?? 10;
+  pools.set(db, () => ({
+    max,
+    busy: pool.totalCount - pool.idleCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+  }));
+  return db;
+}
+
+/** A pool's connections as it stands (`Store.poolCounts`, the `/metrics` gauges of `store/metrics.ts`). */
+export interface PoolCounts {
+  /** Connections it keeps at most (`poolSize`). */
+  max: number;
+  /** Connections taken by a statement or a transaction. */
+  busy: number;
+  /** Connections open and free. */
+  idle: number;
+  /** Checkouts waiting for a connection (each fails past `checkoutTimeoutMs`). */
+  waiting: number;
+}
+
+const pools = new WeakMap<Kysely<Database>, () => PoolCounts>();
+
+/** The pool counts of a `db` made by `connect`; undefined for any other. */
+export function poolCounts(db: Kysely<Database>): PoolCounts | undefined {
+  return pools.get(db)?.();
 }
 
 /**
