@@ -35,9 +35,14 @@ export interface Capabilities {
   readonly unavailableCodes: ReadonlySet<string>;
   /**
    * SQL run on the migrating connection before migrating, after success and after failure, so two
-   * processes starting at once on one database migrate one after the other.
+   * processes starting at once on one database migrate one after the other (each a list of
+   * statements, run in order).
    */
-  readonly migrationLock: { readonly acquire: string; readonly release: string; readonly abort: string };
+  readonly migrationLock: {
+    readonly acquire: readonly string[];
+    readonly release: readonly string[];
+    readonly abort: readonly string[];
+  };
   /**
    * SQL run on one connection before and after overwriting a secret in place (sealing a plaintext
    * one), so that no old copy stays in the database's free space or log where the dialect can see to it.

@@ -24,7 +24,7 @@ export type * from './schema.js';
 
 export type StoreConfig = (
   | { dialect: 'sqlite'; file: string /* ':memory:' allowed for tests */ }
-  | ({ dialect: 'postgres' } & PostgresConfig /* url, poolSize, checkoutTimeoutMs */)
+  | ({ dialect: 'postgres' } & PostgresConfig /* url, poolSize, checkoutTimeoutMs, lockTimeoutMs */)
 ) & {
   /**
    * The operator's key material for secrets at rest (`LANCASH_SECRETS_KEY`, `--secrets-key-file`):
@@ -148,10 +148,15 @@ export function parseStoreUrl(s: string): StoreConfig {
 }
 
 /**
- * lancash's own pool settings in a PostgreSQL URL's query (`?pool_size=20&checkout_timeout_ms=3000`),
- * taken out before pg reads the URL: every other parameter is pg's (libpq's `sslmode`, `host`, …).
+ * lancash's own pool settings in a PostgreSQL URL's query (`?pool_size=20&checkout_timeout_ms=3000
+ * &lock_timeout_ms=5000`), taken out before pg reads the URL: every other parameter is pg's (libpq's
+ * `sslmode`, `host`, …).
  */
-const POOL_PARAMETERS = { pool_size: 'poolSize', checkout_timeout_ms: 'checkoutTimeoutMs' } as const;
+const POOL_PARAMETERS = {
+  pool_size: 'poolSize',
+  checkout_timeout_ms: 'checkoutTimeoutMs',
+  lock_timeout_ms: 'lockTimeoutMs',
+} as const;
 
 /** A `postgres://` store URL with its pool settings (`POOL_PARAMETERS`) read out of it. */
 function postgresConfig(s: string): StoreConfig {
@@ -222,7 +227,7 @@ function connect(config: StoreConfig): { db: Kysely<Database>; capabilities: Cap
 async function migrate(db: Kysely<Database>, capabilities: Capabilities): Promise<void> {
   const lock = capabilities.migrationLock;
   await db.connection().execute(async (conn) => {
-    await sql.raw(lock.acquire).execute(conn);
+    for (const statement of lock.acquire) await sql.raw(statement).execute(conn);
     try {
       const { error, results } = await new Migrator({
         db: conn,
@@ -234,13 +239,14 @@ async function migrate(db: Kysely<Database>, capabilities: Capabilities): Promis
         throw new LancashError('Internal', { reason }, reason, { cause: error });
       }
     } catch (err) {
-      await sql
-        .raw(lock.abort)
-        .execute(conn)
-        .catch(() => {});
+      for (const statement of lock.abort)
+        await sql
+          .raw(statement)
+          .execute(conn)
+          .catch(() => {});
       throw err;
     }
-    await sql.raw(lock.release).execute(conn);
+    for (const statement of lock.release) await sql.raw(statement).execute(conn);
   });
 }
 

@@ -7,7 +7,7 @@
 import type { Capabilities } from '../dialect.js';
 
 /** Advisory lock key for migrations: the ASCII bytes of "lancash" as an integer. */
-const MIGRATION_LOCK_KEY = '30506424226378600';
+export const MIGRATION_LOCK_KEY = '30506424226378600';
 
 export const capabilities: Capabilities = {
   beginWrite: 'begin isolation level read committed',
@@ -41,16 +41,22 @@ export const capabilities: Capabilities = {
     '53100',
     '53200',
     '58030',
+    // lock_not_available: a lock waited for past the pool's `lock_timeout` (`PostgresConfig.lockTimeoutMs`;
+    // lancash takes no lock with NOWAIT, which would raise it too).
+    '55P03',
     'ENOSPC',
     'ECONNREFUSED',
     'ECONNRESET',
     'ETIMEDOUT',
     'ENOTFOUND',
   ]),
+  // The migrating connection waits for the lock and its DDL's table locks without the pool's
+  // `lock_timeout` (`PostgresConfig.lockTimeoutMs`): another process may migrate for minutes, and a
+  // start must wait for it, not fail. RESET gives the connection its pool's setting back.
   migrationLock: {
-    acquire: `select pg_advisory_lock(${MIGRATION_LOCK_KEY})`,
-    release: `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
-    abort: `select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`,
+    acquire: ['set lock_timeout = 0', `select pg_advisory_lock(${MIGRATION_LOCK_KEY})`],
+    release: [`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`, 'reset lock_timeout'],
+    abort: [`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`, 'reset lock_timeout'],
   },
   // Old row versions stay until VACUUM, and in the WAL archive and backups: the DBA's (docs/storage.md).
   secureOverwrite: { before: [], after: [] },

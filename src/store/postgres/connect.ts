@@ -24,7 +24,23 @@ export interface PostgresConfig {
    * later). Default `CHECKOUT_TIMEOUT_MS`.
    */
   checkoutTimeoutMs?: number;
+  /**
+   * How long a statement waits for a lock (a row another transaction updated, a table), milliseconds:
+   * past it, `StorageUnavailable` (503, retry later) and its transaction rolls back. Default
+   * `LOCK_TIMEOUT_MS`. Migrations wait without it (`capabilities.migrationLock`).
+   */
+  lockTimeoutMs?: number;
 }
+
+/**
+ * The default bound on a lock wait (`PostgresConfig.lockTimeoutMs`, the server's `lock_timeout` of
+ * every pooled connection, sent when it connects: no statement a transaction). A transaction that
+ * waits holds its pooled connection and whatever it locked before: without a bound, one slow holder
+ * kept a chain of requests waiting, and the pool with them, for as long as it held on. Above the
+ * server's `deadlock_timeout` (1 s), so a circle is still broken and retried as a deadlock; far above
+ * the waits of a loaded bench (a group commit holds its rows ≈ 0.1 s at its slowest).
+ */
+export const LOCK_TIMEOUT_MS = 5_000;
 
 /**
  * The default bound on a checkout (`PostgresConfig.checkoutTimeoutMs`). Without one a request behind
@@ -64,6 +80,7 @@ export function poolConfig(config: PostgresConfig): pg.PoolConfig {
       config.checkoutTimeoutMs ?? CHECKOUT_TIMEOUT_MS,
       'checkoutTimeoutMs',
     ),
+    lock_timeout: positiveInteger(config.lockTimeoutMs ?? LOCK_TIMEOUT_MS, 'lockTimeoutMs'),
     types: integerTypes(),
     application_name: 'lancash',
   };

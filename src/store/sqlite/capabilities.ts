@@ -31,7 +31,7 @@ export const capabilities: Capabilities = {
     'SQLITE_IOERR',
     'ENOSPC',
   ]),
-  migrationLock: { acquire: 'begin immediate', release: 'commit', abort: 'rollback' },
+  migrationLock: { acquire: ['begin immediate'], release: ['commit'], abort: ['rollback'] },
   // secure_delete zeroes the cells an UPDATE frees (else the old value stays in the page's free
   // space); a TRUNCATE checkpoint copies the pages home and empties the WAL, which held old pages.
   secureOverwrite: {
