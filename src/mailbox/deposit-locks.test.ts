@@ -13,7 +13,7 @@ import { bytesToHex } from '../core/bytes.js';
 import { type EncryptionKeyPair, generateEncryptionKeyPair, sealJson } from '../core/envelope/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../test-support/dialects.js';
-import { holdInTransaction } from '../test-support/held.js';
+import { holdInTransaction, isLockTimeout } from '../test-support/held.js';
 import { Mailbox } from './service.js';
 
 const STRANGER = '10.0.0.7';
@@ -50,10 +50,7 @@ describe.runIf(DIALECTS.includes('postgres'))('mailbox deposit locks on postgres
     for (let i = 0; i < 200; i++) {
       const locked = await probe.transaction(async (trx) => {
         await sql`set local lock_timeout = '20ms'`.execute(trx);
-        return statement.execute(trx).then(
-          () => false,
-          (err: unknown) => (err as { code?: string }).code === '55P03',
-        );
+        return statement.execute(trx).then(() => false, isLockTimeout);
       });
       if (locked) return true;
       await new Promise((resolve) => setTimeout(resolve, 10));

@@ -34,9 +34,6 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
-/** The lock bound of the stores `freshDatabase` configures (`PostgresConfig.lockTimeoutMs`). */
-const TEST_LOCK_TIMEOUT_MS = 60_000;
-
 export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'lancash-t-'));
@@ -57,10 +54,7 @@ export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase
   url.pathname = `/${name}`;
   return {
     url: url.href,
-    // Tests hold rows on purpose (lock-order tests wait while another transaction holds one), and a
-    // loaded CI run can keep them past the production bound (5 s): their stores wait a minute. The
-    // bound itself is tested with its own stores (`store/postgres/lock-timeout.test.ts`).
-    config: { dialect, url: url.href, lockTimeoutMs: TEST_LOCK_TIMEOUT_MS },
+    config: { dialect, url: url.href },
     drop: () => asAdmin(admin, `drop database if exists ${name} with (force)`),
   };
 }

@@ -4,6 +4,8 @@
  * long sweep or a lock held elsewhere does to the statements that need the same rows.
  */
 import type { Kysely } from 'kysely';
+import { isLancashError } from '../core/errors.js';
+import { sqlState } from '../store/retry.js';
 import type { Database } from '../store/schema.js';
 
 export interface Held {
@@ -40,4 +42,14 @@ export async function holdInTransaction(
       await done;
     },
   };
+}
+
+/**
+ * Whether `err` is a lock wait cut short by `lock_timeout` (SQLSTATE 55P03), as a store reports it:
+ * `StorageUnavailable` with the driver's error as its cause (`capabilities.unavailableCodes`). How a
+ * probe with a short `set local lock_timeout` tells that another transaction holds a row.
+ */
+export function isLockTimeout(err: unknown): boolean {
+  const cause = err instanceof Error ? err.cause : undefined;
+  return isLancashError(err, 'StorageUnavailable') && sqlState(cause) === '55P03';
 }

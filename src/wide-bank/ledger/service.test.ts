@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LancashError } from '../../core/errors.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
-import { type Held, holdInTransaction } from '../../test-support/held.js';
+import { type Held, holdInTransaction, isLockTimeout } from '../../test-support/held.js';
 import { codeOf } from '../../test-support/refusals.js';
 import { newHolder } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
@@ -200,10 +200,7 @@ describe.each(DIALECTS)('ledger on %s', (dialect) => {
             await sql`set local lock_timeout = '20ms'`.execute(trx);
             return sql`update bank_accounts set balance = balance where id = ${NOTES_OUTSTANDING}`
               .execute(trx)
-              .then(
-                () => false,
-                (err: unknown) => (err as { code?: string }).code === '55P03',
-              );
+              .then(() => false, isLockTimeout);
           });
         }
         await holder.release();
