@@ -52,6 +52,7 @@ import { fillBooks } from './books.js';
 import { type CpuPerNote, type CpuSample, cpuPerNote, sampleCpu } from './cpu.js';
 import type { DriverMessage, DriverStart, DriverTerminal, DriverWork } from './gateway-driver.js';
 import { round } from './harness.js';
+import { MACHINE_SAMPLE_MS, type MachineRecorder, recordMachine } from './machine.js';
 import { conversionBoundAllCores } from './parallel.js';
 import { type StatementProbe, StatsWindow } from './pg-stats.js';
 import { recordWaits, WAIT_SAMPLE_MS } from './pg-waits.js';
@@ -288,6 +289,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
         })),
       )
     : [];
+  let machine: MachineRecorder | undefined = s.traceSteps ? recordMachine() : undefined;
   // The window's edges on the marks' clock (the waits' figures over the whole window).
   const edges: Partial<Record<'open' | 'close', number>> = {};
   try {
@@ -335,6 +337,8 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     const waitsIn = await Promise.all(
       waits.splice(0).map(async (w) => ({ db: w.db, between: await w.recorder.stop() })),
     );
+    const machineBetween = machine?.stop();
+    machine = undefined;
     /** Each database's waits between two times (trace clock), by database. */
     const waitsBetween = (from: number, to: number) =>
       Object.fromEntries(waitsIn.map((w) => [w.db, w.between(from, to)]));
@@ -363,9 +367,13 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
               stepGapsMs: trace.gapsMs[direction],
               stepAtMs: trace.atMs[direction],
               slowest: trace.slowest[direction].map((c) => {
-                if (waitsIn.length === 0) return c;
                 const from = trace.originMs + c.postedAtS * 1000;
-                return { ...c, pgWaits: waitsBetween(from, from + c.totalMs) };
+                const m = machineBetween?.(from, from + c.totalMs);
+                return {
+                  ...c,
+                  ...(m ? { machine: m } : {}),
+                  ...(waitsIn.length > 0 ? { pgWaits: waitsBetween(from, from + c.totalMs) } : {}),
+                };
               }),
             }
           : {}),
@@ -397,6 +405,14 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
       eventLoopDelayMs: lateness(loopDelay),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
       ...(trace ? { gcPausesMs: trace.gcPauses, traceOriginUnixMs: trace.originMs } : {}),
+      ...(machineBetween && edges.open !== undefined && edges.close !== undefined
+        ? {
+            machine: {
+              what: `the machine's cores and pressure stalls (Linux /proc/stat, /proc/pressure), sampled every ${MACHINE_SAMPLE_MS} ms: over the window here, over each of the slowest conversions in its direction's list (machine.ts)`,
+              ...machineBetween(edges.open, edges.close),
+            },
+          }
+        : {}),
       ...(waitsIn.length > 0 && edges.open !== undefined && edges.close !== undefined
         ? {
             pgWaits: {
@@ -417,6 +433,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     };
   } finally {
     steps?.stop([]);
+    machine?.stop();
     await Promise.all(waits.map((w) => w.recorder.stop()));
     loopDelay.disable();
     if (driver.exitCode === null) driver.kill();
