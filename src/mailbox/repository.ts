@@ -577,42 +577,13 @@ export async function totals(db: Db): Promise<Counts> {
   });
 }
 
-/**
- * Gives back what left (acked, expired) to the totals shards it was charged to, in key order. On
- * PostgreSQL several shards go back in one statement (`RELEASE_TOTALS`): one statement a shard held
- * each shard it had taken across the round trips to the next, while the event loop took its turns,
- * and every deposit charged to one of them waited (a drain of 14 messages touches up to 14 of the 64;
- * docs/performance.md, round fourteen). On SQLite each statement is a call in this process.
- */
+/** Gives back what left (acked, expired) to the totals shards it was charged to, in key order. */
 export async function releaseTotals(db: Db, freed: Freed): Promise<void> {
-  const shards = [...freed.byShard.keys()].sort((a, b) => a - b);
-  if (shards.length > 1 && runsDataModifyingCtes(db)) {
-    const counts = shards.map((shard) => freed.byShard.get(shard)!);
-    const q = CompiledQuery.raw(RELEASE_TOTALS, [
-      shards,
-      counts.map((c) => c.messages),
-      counts.map((c) => c.bytes),
-    ]);
-    await db.executeQuery(q);
-    return;
-  }
-  for (const shard of shards) {
+  for (const shard of [...freed.byShard.keys()].sort((a, b) => a - b)) {
     const c = freed.byShard.get(shard)!;
     await totalsRelease(db, c.messages, c.bytes, shard);
   }
 }
-
-/**
- * Several shards given back in one statement (PostgreSQL). The shards are locked first, in key order
- * (`order by … for update` locks rows as they leave the sort), as the statement-a-shard loop took them,
- * so two releases that share shards never wait in a circle; `materialized` keeps the locking query a
- * step of its own, and the update moves only rows it has locked. `$1` is sorted and without repeats.
- */
-const RELEASE_TOTALS = `with locked as materialized (
-    select id from mailbox_totals where id = any(cast($1 as integer[])) order by id for update)
-  update mailbox_totals as t set messages = t.messages - u.messages, bytes = t.bytes - u.bytes
-  from unnest(cast($1 as integer[]), cast($2 as bigint[]), cast($3 as bigint[])) as u(id, messages, bytes)
-  where t.id = u.id and t.id in (select id from locked)`;
 
 const totalsRelease = reusable((db, messages: number, bytes: number, shard: number) =>
   db
