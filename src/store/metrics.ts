@@ -9,8 +9,9 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Store } from './index.js';
 
 export function registerPoolMetrics(registry: Registry, store: Pick<Store, 'poolCounts'>): void {
-  if (store.poolCounts?.() === undefined) return;
+  // A method of the store (it reads `this`): called on it, not taken off it.
   const counts = () => store.poolCounts?.();
+  if (counts() === undefined) return;
   new Gauge({
     name: 'lancash_db_pool_connections',
     help: 'Database connections of this process: busy (taken by a statement or transaction), idle, and max (the pool size)',
@@ -29,7 +30,8 @@ export function registerPoolMetrics(registry: Registry, store: Pick<Store, 'pool
     help: 'Statements and transactions waiting for a database connection (each gives up with 503 after checkoutTimeoutMs)',
     registers: [registry],
     collect() {
-      this.set(counts()?.waiting ?? 0);
+      const c = counts();
+      if (c !== undefined) this.set(c.waiting);
     },
   });
 }
