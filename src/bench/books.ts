@@ -18,6 +18,7 @@ import type { Envelope } from '../core/envelope/index.js';
 import type { Journal } from '../gateway/jobs/model.js';
 import { slimJournal } from '../gateway/jobs/prune.js';
 import type { Store } from '../store/index.js';
+import { sqlState } from '../store/retry.js';
 
 export interface Books {
   rows: number;
@@ -116,10 +117,13 @@ export async function fillBankBooks(
  * servers, an autovacuum worker half of it, half-load p99 402 / 335 ms). A role that may not
  * checkpoint leaves it to the server.
  */
-async function settle(store: Store): Promise<void> {
+export async function settle(store: Store): Promise<void> {
   if (store.dialect !== 'postgres') return;
   await sql`VACUUM (ANALYZE)`.execute(store.db);
-  await sql`CHECKPOINT`.execute(store.db).catch(() => {});
+  await sql`CHECKPOINT`.execute(store.db).catch((e: unknown) => {
+    // 42501 insufficient_privilege: CHECKPOINT needs a superuser or pg_checkpoint; any other error is real.
+    if (sqlState(e) !== '42501') throw e;
+  });
 }
 
 /**
