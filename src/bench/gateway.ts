@@ -60,6 +60,7 @@ import type { ScenarioOptions } from './scenario.js';
 import { recordSteps, type StepRecorder } from './step-gaps.js';
 import { type Activity, openBenchStore } from './stores.js';
 import { drawAmounts, MAX_AMOUNT, notesOf } from './traffic.js';
+import { wakeCost } from './wake.js';
 
 /** Conversions in flight per direction (the driver's closed loop). */
 const IN_FLIGHT = 8;
@@ -95,6 +96,7 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
   const count = Math.ceil((o.seconds + warmup) * PREPARED_PER_SECOND);
   // One draw per direction and conversion; the bound runs the same amounts.
   const amounts = drawAmounts(2 * count);
+  const wakes = [await wakeCost()];
   const first = await conversionBoundAllCores(o.seconds, amounts);
   const bounds: Bound[] = [first];
   const results: Record<string, unknown> = {};
@@ -129,6 +131,7 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
   } finally {
     setHttpTransport(fetchTransport);
   }
+  wakes.push(await wakeCost());
   return {
     scenario: 'gateway',
     cores: first.cores,
@@ -152,6 +155,10 @@ export async function gatewayScenario(o: ScenarioOptions): Promise<unknown> {
       what: 'the unavoidable crypto of one conversion (envelopes, curve and receipt operations; conversion-crypto.ts), all cores, no I/O',
       conversionsPerSec: bounds.map((b) => Math.round(b.conversionsPerSec)),
       cpuUsPerConversion: bounds.map((b) => b.cpuUsPerConversion),
+    },
+    wake: {
+      what: `one message to a worker thread and back, hot and after both slept ${wakes[0]!.idleMs} ms, before the first run and after the last (wake.ts): what this machine charges for idling, which the open loop's CPU a conversion pays and the closed loop's barely`,
+      runs: wakes,
     },
     ...results,
   };
