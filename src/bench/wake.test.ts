@@ -1,6 +1,6 @@
 /**
- * `wake.ts`: both figures are real means over the rounds asked for (no timing is asserted: how long a
- * hop takes is the machine's, not the code's), and the worker is gone afterwards.
+ * `wake.ts`: both figures are real means over the rounds asked for. No timing is asserted: how long a
+ * hop takes is the machine's, not the code's.
  */
 import { describe, expect, it } from 'vitest';
 import { wakeCost } from './wake.js';
