@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../store/index.js';
+import { sqlState } from '../store/retry.js';
 import { DIALECTS, freshDatabase, postgresUrl } from '../test-support/dialects.js';
 import { settle } from './books.js';
 
@@ -20,11 +21,17 @@ async function asAdmin(statement: string): Promise<void> {
 }
 
 describe.runIf(DIALECTS.includes('postgres'))('settling filled books on PostgreSQL', () => {
-  it('vacuums and passes over a CHECKPOINT the role may not take (42501)', async () => {
-    const fresh = await freshDatabase('postgres');
+  it('vacuums and passes over a CHECKPOINT the role may not take (42501)', async (ctx) => {
     const role = `lancash_t_${randomBytes(6).toString('hex')}`;
+    try {
+      await asAdmin(`create role ${role} login password 'settle'`);
+    } catch (e) {
+      // A server of the tester's own (`DATABASE_URL`) whose admin may create databases but not roles.
+      if (sqlState(e) === '42501') ctx.skip();
+      throw e;
+    }
+    const fresh = await freshDatabase('postgres');
     const name = new URL(fresh.url).pathname.slice(1);
-    await asAdmin(`create role ${role} login password 'settle'`);
     try {
       // The database's owner owns its public schema (PostgreSQL 15), so the role can migrate it.
       await asAdmin(`alter database ${name} owner to ${role}`);
