@@ -26,7 +26,7 @@ export interface WakeCost {
 const WARM_HOPS = 3000;
 
 // A worker that answers every message with itself: the hop and nothing else.
-const ECHO = `require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));`;
+const ECHO = `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`;
 
 /** Runs `rounds` hops each way, after `WARM_HOPS` untimed ones (both threads compiled and running). */
 export async function wakeCost(rounds = 200, idleMs = 10): Promise<WakeCost> {

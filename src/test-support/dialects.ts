@@ -105,7 +105,8 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
   };
 }
 
-async function asAdmin(url: string, statement: string): Promise<void> {
+/** Runs one statement on the test server as its admin (`postgresUrl()`, or the URL given). */
+export async function asAdmin(url: string, statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

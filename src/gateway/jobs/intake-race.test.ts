@@ -62,4 +62,31 @@ describe.each(DIALECTS)('a replay racing its first copy on %s', (dialect) => {
     expect(got.payments).toHaveLength(1);
     expect(await net.reserve()).toBe(20);
   });
+  it('job 1: a copy while its notes are pending and a copy after it ended each read once and answer the same transfer', async () => {
+    const { bankUrl, lanUrl, wanUrl } = net;
+    const w = await Terminal.create('wan');
+    const l = await Terminal.create('lan');
+    await w.mintWide(bankUrl, 12);
+    await w.sendJob(wanUrl, 'wan-to-lan', { proofs: w.takeAll(bankUrl), destination: l.address });
+    await net.gw.runner.settle();
+    await l.receive(lanUrl);
+    const env = await l.sealJob(await getGatewayInfo(lanUrl), 'lan-to-wan', {
+      proofs: l.takeAll(lanUrl),
+      destination: (await Terminal.create('wan')).address,
+      transferId: 'race-2',
+    });
+    await net.gw.runner.stop(); // driven by hand below: the notes stay pending until the job runs
+    reads.clear();
+    const first = await l.postJob(lanUrl, 'lan-to-wan', env);
+    expect(reads.get('race-2')).toBeUndefined();
+    // Its local notes are pending under the first copy: the copy is refused by them and finds the job.
+    expect(await l.postJob(lanUrl, 'lan-to-wan', env)).toEqual(first);
+    expect(reads.get('race-2')).toBe(1);
+    expect((await finish(net, first.transferId)).state).toBe('done');
+    // Spent now: the same, once more.
+    reads.clear();
+    expect(await l.postJob(lanUrl, 'lan-to-wan', env)).toMatchObject({ transferId: 'race-2', state: 'done' });
+    expect(reads.get('race-2')).toBe(1);
+    expect(await net.reserve()).toBe(0);
+  });
 });
