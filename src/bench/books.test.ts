@@ -30,9 +30,9 @@ describe.runIf(DIALECTS.includes('postgres'))('settling filled books on PostgreS
     let fresh: FreshDatabase | undefined;
     try {
       fresh = await freshDatabase('postgres');
-      // The database's owner owns its public schema (PostgreSQL 15), so the role can migrate it.
-      await admin(`alter database ${new URL(fresh.url).pathname.slice(1)} owner to ${role}`);
       const url = new URL(fresh.url);
+      // The database's owner owns its public schema (PostgreSQL 15), so the role can migrate it.
+      await admin(`alter database ${url.pathname.slice(1)} owner to ${role}`);
       url.username = role;
       url.password = 'settle';
       const store = await openStore({ dialect: 'postgres', url: url.href });

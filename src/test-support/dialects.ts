@@ -105,7 +105,7 @@ export async function freshStore(dialect: DialectName): Promise<TestStore> {
   };
 }
 
-/** Runs one statement on the test server as its admin (`postgresUrl()`, or the URL given). */
+/** Runs one statement as the user of `url` (the test server's admin URL, `postgresUrl()`), on a connection of its own. */
 export async function asAdmin(url: string, statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
