@@ -4,6 +4,7 @@
  * (notes of another mint) too: their `Y`s in order, the first bad note by index, wherever it lies;
  * and unblind jobs (a mint's signatures of our outputs): the unblinded `C`s, the first bad one by index.
  * Jobs posted together travel to each worker as one message; each comes back as soon as it is done.
+ * Whole jobs fill the first worker up to `FILL_UP_TO` notes before the next gets any.
  */
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -14,7 +15,7 @@ import { blindMessage, hashToCurve, unblind } from '../core/crypto/nut00.js';
 import { createDleq } from '../core/crypto/nut12.js';
 import { randomScalar } from '../core/crypto/scalar.js';
 import { type CryptoJob, type DleqJob, inThreadCrypto, type UnblindJob } from './crypto.js';
-import { createCryptoPool } from './crypto-pool.js';
+import { createCryptoPool, FILL_UP_TO, fillingSlot } from './crypto-pool.js';
 
 const curve = defaultCurve();
 const local = inThreadCrypto(curve);
@@ -184,11 +185,24 @@ describe('crypto pool', () => {
     expect(await pool.unblind(j)).toMatchObject({ bad: 3 });
   });
 
-  it('sends each worker the jobs posted together as one message, and answers each job its own', async () => {
+  it('fills the first worker up to FILL_UP_TO notes before the next, then the least busy', () => {
+    expect(FILL_UP_TO).toBe(32);
+    expect(fillingSlot([0, 0])).toBe(0);
+    expect(fillingSlot([31, 0])).toBe(0);
+    expect(fillingSlot([32, 0])).toBe(1);
+    expect(fillingSlot([32, 31, 0])).toBe(1);
+    expect(fillingSlot([40, 32])).toBe(1);
+    expect(fillingSlot([32, 40])).toBe(0);
+    expect(fillingSlot([50, 40, 40])).toBe(1);
+    expect(fillingSlot([7])).toBe(0);
+  });
+
+  it('sends the jobs posted together as one message to the first worker while it holds few notes', async () => {
     const sent = vi.spyOn(Worker.prototype, 'postMessage');
     try {
-      // Eight small jobs of all three kinds in one turn: each goes whole, even the first, which finds
-      // the workers idle (a small job's answer would wait for every chunk's thread).
+      // Eight small jobs of all three kinds in one turn, 29 notes: each goes whole, even the first,
+      // which finds the workers idle (a small job's answer would wait for every chunk's thread), and
+      // all to the first worker (under FILL_UP_TO), so one thread wakes.
       const runs = [job(3, 4), job(2, 2), job(1, 3)];
       const dleqs = [dleqJob(4), dleqJob(2)];
       const unblinds = [unblindJob(4), unblindJob(3), unblindJob(1)];
@@ -197,11 +211,25 @@ describe('crypto pool', () => {
         Promise.all(dleqs.map((j) => pool.verifyDleq(j))),
         Promise.all(unblinds.map((u) => pool.unblind(u.job))),
       ]);
-      // One message a worker.
-      expect(sent.mock.calls.length).toBe(2);
+      expect(sent.mock.calls.length).toBe(1);
+      expect(sent.mock.calls[0]![0]).toHaveLength(8);
       expect(answers[0]).toEqual(await Promise.all(runs.map((j) => local.run(j))));
       expect(answers[1]).toEqual(await Promise.all(dleqs.map((j) => local.verifyDleq(j))));
       expect(answers[2].map((a) => a.C)).toEqual(unblinds.map((u) => u.C));
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it('sends whole jobs to the next worker once the first holds FILL_UP_TO notes', async () => {
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      // Five jobs of 10 notes in one turn: the first worker takes four (it holds 30 before the fourth),
+      // the second the fifth. One message each.
+      const runs = Array.from({ length: 5 }, () => job(5, 5));
+      const answers = await Promise.all(runs.map((j) => pool.run(j)));
+      expect(sent.mock.calls.map(([jobs]) => (jobs as unknown[]).length).sort()).toEqual([1, 4]);
+      expect(answers).toEqual(await Promise.all(runs.map((j) => local.run(j))));
     } finally {
       sent.mockRestore();
     }
