@@ -2,12 +2,13 @@
  * A pool of worker threads that runs the mint's crypto jobs on every core. Each request's job goes
  * whole to one worker: one message each way, inputs verified and outputs signed in one go. The first
  * worker takes jobs until it holds `FILL_UP_TO` notes, then the next, and so on (`fillingSlot`): a
- * light load wakes one thread, not all of them. When a worker sits idle and a job is large enough to gain, or a job is very large, the
- * job is cut into chunks over all workers instead, in two rounds (every input verified before any
- * output is signed), so one request uses every core and many requests queue fairly. Crypto is pure
- * CPU and holds no database state, so a worker crash loses nothing: its pending calls are rejected and
- * the request fails as a server error before any commit. DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) and
- * unblind jobs (signatures of the gateway's own outputs, checked and unblinded) are spread the same way.
+ * light load wakes one thread, not all of them. When a worker sits idle and a job is large enough to
+ * gain, or a job is very large, the job is cut into chunks over all workers instead, in two rounds
+ * (every input verified before any output is signed), so one request uses every core and many
+ * requests queue fairly. Crypto is pure CPU and holds no database state, so a worker crash loses
+ * nothing: its pending calls are rejected and the request fails as a server error before any commit.
+ * DLEQ jobs (notes of another mint, checked by the gateway's job-2 intake) and unblind jobs
+ * (signatures of the gateway's own outputs, checked and unblinded) are placed and cut the same way.
  * Jobs are assigned to a worker when posted. An idle worker gets them at once (the jobs posted in the
  * same run of code share one message); a busy one gets the jobs gathered meanwhile as one message when
  * it answers its next job or at the end of the event loop's turn, whichever comes first, so a busy
@@ -71,8 +72,9 @@ const CHUNK_MAX = 64;
  * a note). Below it the first worker takes the job although another sits idle: on a machine whose
  * event loop and database share the cores, each worker woken competes with them for a core, and its
  * wake-ups and messages cost more than its help. Measured on 2 cores (`bench gateway`, PostgreSQL,
- * alternated pairs, docs/performance.md "Round seventeen"): CPU a conversion over its crypto lower in
- * six pairs of eight and the closed loop faster in six; at one offered load the p99 lower in both.
+ * alternated pairs with a mark of 32 or 12, docs/performance.md "Round seventeen"): CPU a conversion
+ * over its crypto lower in six pairs of eight, the closed loop faster in six; at one offered load the
+ * p99 lower in both pairs.
  * Jobs larger than this, and a cut job's chunks, still spread over the workers.
  */
 export const FILL_UP_TO = 32;
