@@ -74,8 +74,8 @@ const CHUNK_MAX = 64;
  * wake-ups and messages cost more than its help. Measured on 2 cores (`bench gateway`, PostgreSQL,
  * alternated pairs with a mark of 32 or 12, docs/performance.md "Round seventeen"): CPU a conversion
  * over its crypto lower in six pairs of eight, the closed loop faster in six; at one offered load the
- * p99 lower in both pairs.
- * Jobs larger than this, and a cut job's chunks, still spread over the workers.
+ * p99 lower in both pairs. A job of `IDLE_CUT_MIN` notes or more is still cut over every worker while
+ * one idles, and a cut job's chunks go to the least busy.
  */
 export const FILL_UP_TO = 32;
 
