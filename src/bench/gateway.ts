@@ -29,7 +29,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { encodeAddress, type Network } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
@@ -306,6 +306,9 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     const samples: Partial<Record<'open' | 'close', CpuSample | undefined>> = {};
     // The window on the monotonic clock in µs, as a `--cpu-prof` profile's timestamps count.
     const window: Partial<Record<'open' | 'close', number>> = {};
+    // The share of the window the bench process's event loop was not waiting for I/O (running code,
+    // or preempted while it ran): the crypto pool's placement reads the same measure (crypto-pool.ts).
+    const utilisation: Partial<Record<'open' | 'close', EventLoopUtilization>> = {};
     const result = await new Promise<Extract<DriverMessage, { kind: 'result' }>>((resolve, reject) => {
       d.on('message', (m: DriverMessage) => {
         if (m.kind === 'ready') {
@@ -330,6 +333,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
             else statements?.close();
           }
           window[m.edge] = Number(process.hrtime.bigint() / 1000n);
+          utilisation[m.edge] = performance.eventLoopUtilization();
           edges[m.edge] = traceClock();
         } else if (m.kind === 'result') resolve(m);
         else reject(new Error(`bench driver: ${m.message}`));
@@ -410,6 +414,14 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
         : {}),
       drainsPerConversion: round(result.drains / Math.max(1, finished.length), 2),
       eventLoopDelayMs: lateness(loopDelay),
+      ...(utilisation.open && utilisation.close
+        ? {
+            eventLoopUtilization: round(
+              performance.eventLoopUtilization(utilisation.close, utilisation.open).utilization,
+              3,
+            ),
+          }
+        : {}),
       ...(result.retries > 0 ? { intakesPostedAgain: result.retries } : {}),
       ...(trace ? { gcPausesMs: trace.gcPauses, traceOriginUnixMs: trace.originMs } : {}),
       ...(machineBetween && edges.open !== undefined && edges.close !== undefined
