@@ -29,7 +29,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import {
+  type EventLoopUtilization,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  performance,
+} from 'node:perf_hooks';
 import { encodeAddress, type Network } from '../core/address/index.js';
 import { bytesToHex } from '../core/bytes.js';
 import { defaultCurve } from '../core/crypto/index.js';
