@@ -312,7 +312,7 @@ async function measure(s: Servers, prepared: Prepared, loop: { rate?: number }) 
     // The window on the monotonic clock in µs, as a `--cpu-prof` profile's timestamps count.
     const window: Partial<Record<'open' | 'close', number>> = {};
     // The share of the window the bench process's event loop was not waiting for I/O (running code,
-    // or preempted while it ran): the crypto pool's placement reads the same measure (crypto-pool.ts).
+    // or preempted while it ran): how busy the thread is that every hop of a conversion waits on.
     const utilisation: Partial<Record<'open' | 'close', EventLoopUtilization>> = {};
     const result = await new Promise<Extract<DriverMessage, { kind: 'result' }>>((resolve, reject) => {
       d.on('message', (m: DriverMessage) => {
