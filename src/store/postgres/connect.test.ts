@@ -170,6 +170,36 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres connection', () => {
     }
   });
 
+  it('never sends a stale statement again inside the transaction it opened, however its replies arrive', async () => {
+    // pg reports an error on its ErrorResponse and updates the client's transaction status on the
+    // ReadyForQuery after it. Each ReadyForQuery handled a turn late makes certain what a read of its
+    // own does now and then: the error handled while the status still reads as before the statement.
+    type Ready = { _handleReadyForQuery: (this: unknown, msg: unknown) => void };
+    const proto = pg.Client.prototype as unknown as Ready;
+    const handle = proto._handleReadyForQuery;
+    proto._handleReadyForQuery = function (this: unknown, msg: unknown) {
+      setImmediate(() => handle.call(this, msg));
+    };
+    const url = await freshDatabaseUrl('postgres');
+    const store = await oneConnection(url);
+    const migrating = await oneConnection(url);
+    try {
+      await store.db.insertInto('settings').values({ key: 'k', value: 'v' }).execute();
+      const read = () =>
+        store.transaction(async (trx) => trx.selectFrom('settings').select('value').executeTakeFirst());
+      for (let i = 0; i < 3; i++) expect(await read()).toEqual({ value: 'v' });
+      await sql`alter table settings alter column value type varchar(100)`.execute(migrating.db);
+      // The statement went with its transaction's BEGIN: its error ends that transaction, and the
+      // statement is not sent again into it (which would fail as 25P02, in an aborted transaction).
+      await expect(read()).rejects.toMatchObject({ code: '0A000' });
+      expect(await read()).toEqual({ value: 'v' });
+    } finally {
+      proto._handleReadyForQuery = handle;
+      await migrating.close();
+      await store.close();
+    }
+  });
+
   /**
    * A Kysely on one pooled connection of `url` through `namingStatements(…, openings)`, and how many
    * queries (round trips) its client was sent.
