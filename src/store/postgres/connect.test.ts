@@ -177,6 +177,8 @@ describe.runIf(DIALECTS.includes('postgres'))('postgres connection', () => {
     type Ready = { _handleReadyForQuery: (this: unknown, msg: unknown) => void };
     const proto = pg.Client.prototype as unknown as Ready;
     const handle = proto._handleReadyForQuery;
+    // pg's private handler, by name: should a pg release rename it, this test must fail, not pass idle.
+    expect(handle).toBeTypeOf('function');
     proto._handleReadyForQuery = function (this: unknown, msg: unknown) {
       setImmediate(() => handle.call(this, msg));
     };

@@ -492,15 +492,15 @@ export function namingStatements(
         const name = nameFor(q);
         if (name === undefined)
           return opening.length > 0 ? send(q, values, undefined, opening) : plain(q, values);
-        // Whether the statement runs outside any transaction block, read before it is sent: pg reports
-        // its error on the ErrorResponse, before the ReadyForQuery that updates the client's status, so
-        // a statement that opened a transaction (an opening before it) would still read as idle there
-        // when the two messages arrive in separate reads, and be sent again inside the failed transaction.
+        // Whether the statement runs outside any transaction block, read before it is sent and only then:
+        // pg reports its error on the ErrorResponse, before the ReadyForQuery that updates the client's
+        // status, so read in the error's handler the status of a statement that opened its transaction
+        // (an opening before it) can still be idle, and the statement would go again into the failed one.
         const alone = opening.length === 0 && transactionStatus(client) === 'I';
         return send(q, values, name, opening).catch((err: unknown) => {
           if (!stalePlan(err)) throw err;
           const fresh = renamed(q, name);
-          if (!alone || transactionStatus(client) !== 'I') throw err;
+          if (!alone) throw err;
           return send(q, values, fresh, []);
         });
       };
