@@ -6,12 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { base64urlnopad } from '@scure/base';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hex } from '../../core/bytes.js';
 import { defaultCurve } from '../../core/crypto/index.js';
 import { verifyDleq } from '../../core/crypto/nut12.js';
 import { generateEncryptionKeyPair } from '../../core/envelope/index.js';
 import { isLancashError, type LancashError } from '../../core/errors.js';
+import { inThreadCrypto } from '../../mint/crypto.js';
+import { Mint } from '../../mint/mint.js';
 import { openStore, type Store } from '../../store/index.js';
 import { DIALECTS, freshStore, type TestStore } from '../../test-support/dialects.js';
 import { makeOutputs } from '../../test-support/notes.js';
@@ -27,6 +29,7 @@ import {
   testBank,
 } from '../../test-support/wide-bank.js';
 import { auditWideBank } from '../audit.js';
+import { IssueService } from './service.js';
 
 const curve = defaultCurve();
 
@@ -113,6 +116,33 @@ describe.each(DIALECTS)('issue service on %s', (dialect) => {
     const again = await testBank(store, curve);
     expect(await again.issue.issue(env)).toBe(answer);
     expect(await bank.ledger.balance(account)).toBe(7);
+  });
+
+  it('reads the stored answer only for a repeat, which signs nothing (its outputs are signed)', async () => {
+    await bank.ledger.deposit(account, 20, 'd');
+    let jobs = 0;
+    const inner = inThreadCrypto(curve);
+    const mint = await Mint.open({
+      store,
+      unit: 'eur',
+      curve,
+      crypto: {
+        ...inner,
+        run: (job) => {
+          jobs++;
+          return inner.run(job);
+        },
+      },
+    });
+    const issue = new IssueService({ mint, ledger: bank.ledger, keys: bank.keys });
+    const reads = vi.spyOn(bank.ledger, 'answered');
+    const env = await request([1, 4], 'counted');
+    const answer = await issue.issue(env);
+    // The first time: signed once, and no look for a stored answer (the outputs' own read is the one).
+    expect([jobs, reads.mock.calls.length]).toEqual([1, 0]);
+    expect(await issue.issue(env)).toBe(answer);
+    expect([jobs, reads.mock.calls.length]).toEqual([1, 1]);
+    expect(await bank.ledger.balance(account)).toBe(15);
   });
 
   it('refuses the same transfer id with another request (72001), changing nothing', async () => {

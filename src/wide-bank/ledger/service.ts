@@ -60,6 +60,16 @@ export interface RequestKey {
   requestHash: string;
 }
 
+/** How `Ledger.settle` finds a repeat of a request already answered. */
+export interface SettleOptions {
+  /**
+   * `run` refuses a repeat by a read of its own before any crypto or write (an issue's outputs are all
+   * signed once it committed: `Mint.prepareOutputs`' early look), so the stored answer is read only
+   * after a refusal, not before every request: one statement a request fewer.
+   */
+  repeatRefusedEarly?: boolean;
+}
+
 /** What a posting writes with its holder's leg (see `postAll`). */
 export interface PostOptions {
   /**
@@ -373,12 +383,15 @@ export class Ledger {
    * Runs a request that may race with a duplicate of itself: a refusal it meets (the duplicate spent
    * the balance, signed the outputs, spent the notes) gives way to the duplicate's stored answer.
    */
-  async settle(r: RequestKey, run: () => Promise<string>): Promise<string> {
+  async settle(r: RequestKey, run: () => Promise<string>, o: SettleOptions = {}): Promise<string> {
     // A repeat is answered from the stored row before any work: without this read it would be refused
     // only by its effect, after `run`'s crypto (a receive verifies every note first), so a replayed
-    // envelope would cost the bank a whole request's curve work each time.
-    const stored = await this.answered(r);
-    if (stored !== undefined) return stored;
+    // envelope would cost the bank a whole request's curve work each time. Unless `run` itself refuses
+    // a repeat before its crypto (`repeatRefusedEarly`): the catch below then answers it.
+    if (o.repeatRefusedEarly !== true) {
+      const stored = await this.answered(r);
+      if (stored !== undefined) return stored;
+    }
     try {
       return await run();
     } catch (e) {
