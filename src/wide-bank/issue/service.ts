@@ -53,42 +53,42 @@ export class IssueService {
       account,
       requestHash: requestHash(canonical(req)),
     };
-    const answer = await ledger.settle(
-      r,
-      async () => {
-        // No balance check before signing: the conditional debit inside the transaction is the guard.
-        // A holder's outputs journaled before a rotation (a gateway's job 1) are still signed by their
-        // keyset until it is retired, so no job is refused for a rotation it did not see (docs/mint.md).
-        const prepared = await mint.prepareOutputs(req.outputs, { signInactive: true });
-        traceStep(opened.transferId, 'bank.crypto');
-        if (prepared.amount !== req.amount) {
-          fail(
-            'TransactionUnbalanced',
-            { inputs: req.amount, outputs: prepared.amount, fees: 0 },
-            `outputs total ${prepared.amount}, the request asks for ${req.amount}`,
-          );
-        }
-        const sealed = await sealJson({
-          type: BANK_ISSUE_RESPONSE,
-          transferId: opened.transferId,
-          sender: keys.encryption,
-          recipient: opened.sender,
-          payload: { signatures: prepared.signatures },
-        });
-        const text = JSON.stringify(sealed);
-        traceStep(opened.transferId, 'bank.sealed');
-        const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
-        // Logged with the debit of the account's row, before the rows all postings share are taken.
-        const postings = issuePostings(account, req.amount, r.key, {
-          log: logLine({ ...logged, account, recovery: req.recovery }, Date.now()),
-        });
-        const stored = await ledger.onceWith(r, text, mint.outputsWrite(prepared, r.key), postings);
-        if (stored === text) this.o.onIssued?.(req.amount);
-        return stored;
-        // A repeat's outputs are all signed: `prepareOutputs` refuses it by a read before signing.
-      },
-      { repeatRefusedEarly: true },
-    );
+    const run = async (): Promise<string> => {
+      // No balance check before signing: the conditional debit inside the transaction is the guard.
+      // A holder's outputs journaled before a rotation (a gateway's job 1) are still signed by their
+      // keyset until it is retired, so no job is refused for a rotation it did not see (docs/mint.md).
+      const prepared = await mint.prepareOutputs(req.outputs, { signInactive: true });
+      traceStep(opened.transferId, 'bank.crypto');
+      if (prepared.amount !== req.amount) {
+        fail(
+          'TransactionUnbalanced',
+          { inputs: req.amount, outputs: prepared.amount, fees: 0 },
+          `outputs total ${prepared.amount}, the request asks for ${req.amount}`,
+        );
+      }
+      const sealed = await sealJson({
+        type: BANK_ISSUE_RESPONSE,
+        transferId: opened.transferId,
+        sender: keys.encryption,
+        recipient: opened.sender,
+        payload: { signatures: prepared.signatures },
+      });
+      const text = JSON.stringify(sealed);
+      traceStep(opened.transferId, 'bank.sealed');
+      const logged = { key: r.key, kind: 'issue', ref: opened.transferId, amount: req.amount } as const;
+      // Logged with the debit of the account's row, before the rows all postings share are taken.
+      const postings = issuePostings(account, req.amount, r.key, {
+        log: logLine({ ...logged, account, recovery: req.recovery }, Date.now()),
+      });
+      const stored = await ledger.onceWith(r, text, mint.outputsWrite(prepared, r.key), postings);
+      if (stored === text) this.o.onIssued?.(req.amount);
+      return stored;
+    };
+    // A repeat's outputs are all signed, so `prepareOutputs`' early read refuses it before any signing,
+    // and only then is the stored answer read. A different request under a used key is signed before
+    // its conflict (72001) is found: only the account's holder can send one, who can make the bank sign
+    // without paying by asking beyond the balance too (the debit is the guard).
+    const answer = await ledger.settle(r, run, { repeatRefusedEarly: true });
     fault('wide-bank:issue:after-commit');
     traceStep(opened.transferId, 'bank.committed');
     return answer;
